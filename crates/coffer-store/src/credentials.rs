@@ -1,0 +1,106 @@
+//! What a signature check needs for an access key id: the opened secret and who the key
+//! speaks for. Looked up on every request, so it is cached; every write that can change a
+//! key's owner, status or existence clears the cache, so a revoked key fails at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use sqlx::Row;
+
+use crate::users::user_from_row;
+use crate::{KeyStatus, Result, Store, User};
+
+/// The identity an access key authenticates as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyOwner {
+    Root,
+    User(User),
+}
+
+/// An access key with its secret in the clear, for verifying signatures.
+#[derive(Clone)]
+pub struct Credential {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub account_id: String,
+    pub owner: KeyOwner,
+    pub status: KeyStatus,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("account_id", &self.account_id)
+            .field("owner", &self.owner)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cached credentials with a generation count: a lookup that raced with a write (the
+/// generation moved while it read SQL) is not cached, so a stale credential never lingers.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    map: RwLock<(u64, HashMap<String, Arc<Credential>>)>,
+}
+
+impl KeyCache {
+    pub(crate) fn clear(&self) {
+        let mut guard = self.map.write().expect("key cache poisoned");
+        guard.0 += 1;
+        guard.1.clear();
+    }
+
+    fn get(&self, key_id: &str) -> Result<Arc<Credential>, u64> {
+        let guard = self.map.read().expect("key cache poisoned");
+        guard.1.get(key_id).cloned().ok_or(guard.0)
+    }
+
+    fn insert_if_current(&self, generation: u64, credential: Arc<Credential>) {
+        let mut guard = self.map.write().expect("key cache poisoned");
+        if guard.0 == generation {
+            guard.1.insert(credential.access_key_id.clone(), credential);
+        }
+    }
+}
+
+impl Store {
+    /// The credential for `access_key_id`, or `None` if no such key exists.
+    pub async fn credential(&self, access_key_id: &str) -> Result<Option<Arc<Credential>>> {
+        let generation = match self.inner.keys.get(access_key_id) {
+            Ok(found) => return Ok(Some(found)),
+            Err(generation) => generation,
+        };
+        let row = sqlx::query(
+            "SELECT k.access_key_id, k.account_id, k.status, k.sealed_secret,
+                    u.user_id, u.name, u.path, u.created_at
+             FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id
+             WHERE k.access_key_id = $1",
+        )
+        .bind(access_key_id)
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: Vec<u8> = row.try_get("sealed_secret")?;
+        let account_id: String = row.try_get("account_id")?;
+        let owner = match row.try_get::<Option<String>, _>("user_id")? {
+            None => KeyOwner::Root,
+            Some(_) => {
+                let mut user = user_from_row(&row)?;
+                user.account_id.clone_from(&account_id);
+                KeyOwner::User(user)
+            }
+        };
+        let status: String = row.try_get("status")?;
+        let credential = Arc::new(Credential {
+            secret_access_key: self.inner.sealer.open(access_key_id, &sealed)?,
+            access_key_id: access_key_id.to_owned(),
+            account_id,
+            owner,
+            status: KeyStatus::parse(&status).unwrap_or(KeyStatus::Inactive),
+        });
+        self.inner.keys.insert_if_current(generation, credential.clone());
+        Ok(Some(credential))
+    }
+}

@@ -1,0 +1,98 @@
+//! Opening the database: drivers, pragmas, pools, migrations.
+//!
+//! SQLite gets one writer connection (writes serialise there instead of failing with
+//! `SQLITE_BUSY`) and a few readers; WAL lets readers run beside the writer and keeps every
+//! committed transaction across `kill -9`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use crate::credentials::KeyCache;
+use crate::{Result, Sealer, Store};
+
+pub(crate) const META_DB_FILE: &str = "meta.db";
+
+pub(crate) struct Db {
+    pub(crate) reader: AnyPool,
+    pub(crate) writer: AnyPool,
+    pub(crate) sealer: Sealer,
+    pub(crate) keys: KeyCache,
+    /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
+    /// a map insert; a background flush turns many uses into one write.
+    pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    for pragma in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = FULL",
+        "PRAGMA busy_timeout = 10000",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        conn.execute(pragma).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) `<data_dir>/meta.db` and brings its schema up to date.
+    pub async fn open_sqlite(data_dir: &Path, sealer: Sealer) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(META_DB_FILE);
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::open(&url, sealer).await
+    }
+
+    /// Opens the database at `url` (`sqlite://…`) and runs the migrations.
+    pub async fn open(url: &str, sealer: Sealer) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let options = || {
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _meta| Box::pin(async move { sqlite_pragmas(conn).await }))
+        };
+        let writer = options().max_connections(1).connect(url).await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = options().max_connections(4).connect(url).await?;
+        Ok(Store {
+            inner: Arc::new(Db {
+                reader,
+                writer,
+                sealer,
+                keys: KeyCache::default(),
+                pending_key_use: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Writes pending key uses and closes the pools.
+    pub async fn close(&self) {
+        if let Err(err) = self.flush_key_use().await {
+            tracing::warn!(%err, "could not record the last use of access keys");
+        }
+        self.inner.writer.close().await;
+        self.inner.reader.close().await;
+    }
+}
+
+/// Maps a unique-constraint violation to `on_conflict`, passing other errors through.
+pub(crate) fn unique_violation(err: sqlx::Error, on_conflict: crate::StoreError) -> crate::StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => on_conflict,
+        _ => err.into(),
+    }
+}

@@ -1,0 +1,97 @@
+//! Identifiers shaped as AWS shapes them, so clients that check prefixes or lengths accept them.
+
+use rand::Rng;
+
+/// AWS unique ids and key ids use upper-case letters and the digits 2–7 (base32).
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/// Secret access keys use the base64 alphabet.
+const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn pick(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// A 12-digit account id that never starts with 0.
+pub fn account_id() -> String {
+    let mut rng = rand::rng();
+    let first = rng.random_range(1..=9u8);
+    let rest: String = (0..11).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+    format!("{first}{rest}")
+}
+
+/// `AIDA` + 17 characters, as IAM user ids are.
+pub fn user_id() -> String {
+    format!("AIDA{}", pick(BASE32, 17))
+}
+
+/// `AKIA` + 16 characters: a long-term access key id.
+pub fn access_key_id() -> String {
+    format!("AKIA{}", pick(BASE32, 16))
+}
+
+/// 40 characters of the base64 alphabet: a secret access key.
+pub fn secret_access_key() -> String {
+    pick(BASE64, 40)
+}
+
+/// A request id in the UUID shape AWS uses.
+pub fn request_id() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    let h = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Whether `id` looks like a long-term access key id (`AKIA` + 16 upper-case alphanumerics).
+pub fn is_access_key_id(id: &str) -> bool {
+    id.len() == 20 && id.starts_with("AKIA") && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Whether `secret` looks like a secret access key (40 characters of the base64 alphabet).
+pub fn is_secret_access_key(secret: &str) -> bool {
+    secret.len() == 40 && secret.bytes().all(|b| BASE64.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_aws_shapes() {
+        for _ in 0..100 {
+            let account = account_id();
+            assert_eq!(account.len(), 12);
+            assert!(account.bytes().all(|b| b.is_ascii_digit()) && !account.starts_with('0'));
+            assert!(user_id().starts_with("AIDA") && user_id().len() == 21);
+            assert!(is_access_key_id(&access_key_id()));
+            assert!(is_secret_access_key(&secret_access_key()));
+        }
+    }
+
+    #[test]
+    fn request_ids_are_uuid_shaped() {
+        let id = request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(id.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn key_shape_checks_reject_near_misses() {
+        assert!(is_access_key_id("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!is_access_key_id("ASIAIOSFODNN7EXAMPLE"));
+        assert!(!is_access_key_id("AKIAiosfodnn7example"));
+        assert!(!is_access_key_id("AKIA123"));
+        assert!(is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(!is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE!"));
+        assert!(!is_secret_access_key("short"));
+    }
+}

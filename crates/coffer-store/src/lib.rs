@@ -1,0 +1,74 @@
+//! Coffer's metadata store: accounts, IAM users and access keys in SQL, reached through sqlx's
+//! `Any` driver so one code path serves SQLite (the default, `<data-dir>/meta.db`) and, later,
+//! PostgreSQL. Secrets are sealed before they reach SQL and never leave this crate in the clear
+//! except as the [`Credential`] used to verify a signature, or once, when a key is created.
+//!
+//! Start reading at [`Store`]. This crate knows nothing of HTTP or of AWS's wire formats.
+
+mod access_keys;
+mod accounts;
+mod credentials;
+mod db;
+pub mod ids;
+mod model;
+mod secrets;
+mod users;
+
+use std::sync::Arc;
+
+pub use access_keys::KeyOwnerName;
+pub use accounts::DEFAULT_ACCOUNT_NAME;
+pub use credentials::{Credential, KeyOwner};
+pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
+pub use secrets::{MASTER_KEY_FILE, Sealer};
+
+/// What can go wrong in the store. Domain variants name the AWS condition they become.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("account not found")]
+    NoSuchAccount,
+    #[error("an account with this name already exists")]
+    AccountExists,
+    #[error("the account alias is taken")]
+    AliasTaken,
+    #[error("user not found")]
+    NoSuchUser,
+    #[error("a user with this name already exists")]
+    UserExists,
+    #[error("the user still has access keys")]
+    UserHasKeys,
+    #[error("access key not found")]
+    NoSuchAccessKey,
+    #[error("an access key with this id already exists")]
+    AccessKeyExists,
+    #[error("the owner already has the maximum number of access keys")]
+    TooManyAccessKeys,
+    #[error("the user already has the maximum number of tags")]
+    TooManyTags,
+    #[error("the master key must be 64 hexadecimal digits (32 bytes)")]
+    BadMasterKey,
+    #[error("a sealed secret could not be opened: wrong master key or corrupted row")]
+    SealBroken,
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The metadata store. Cheap to clone; share one per process.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<db::Db>,
+}
+
+/// How many access keys one user (or one root user) may have, as in AWS.
+pub const MAX_ACCESS_KEYS_PER_USER: i64 = 2;
+/// How many tags one IAM user may carry, as in AWS.
+pub const MAX_TAGS_PER_USER: i64 = 50;
+
+#[cfg(test)]
+mod tests;

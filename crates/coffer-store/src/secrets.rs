@@ -1,0 +1,156 @@
+//! Secrets at rest: access-key secrets are sealed with AES-256-GCM under the master key, with
+//! the access key id as associated data, so a sealed secret copied onto another key's row fails
+//! to open instead of authenticating the wrong key.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::Rng;
+
+use crate::StoreError;
+
+const NONCE_LEN: usize = 12;
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// The master key, loaded once; it seals and opens secrets.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    /// A sealer from 32 raw key bytes.
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+        }
+    }
+
+    /// Parses a master key written as 64 hex digits (the form of `master.key` and
+    /// `COFFER_MASTER_KEY`).
+    pub fn from_hex(text: &str) -> Result<Self, StoreError> {
+        let bytes = hex::decode(text.trim()).map_err(|_| StoreError::BadMasterKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| StoreError::BadMasterKey)?;
+        Ok(Self::new(&key))
+    }
+
+    /// Loads `<data_dir>/master.key`, creating it (mode 0600) on first use. Creation is atomic
+    /// (write a temporary file, then hard-link it into place), so two processes starting on one
+    /// data dir agree on a single key.
+    pub fn load_or_create(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(MASTER_KEY_FILE);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Self::from_hex(&text);
+        }
+        let key: [u8; 32] = rand::rng().random();
+        let tmp = data_dir.join(format!(
+            ".{MASTER_KEY_FILE}.{}",
+            hex::encode(rand::rng().random::<[u8; 8]>())
+        ));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(hex::encode(key).as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        let linked = std::fs::hard_link(&tmp, &path);
+        std::fs::remove_file(&tmp)?;
+        match linked {
+            Ok(()) => {
+                std::fs::File::open(data_dir)?.sync_all()?;
+                Ok(Self::new(&key))
+            }
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::from_hex(&std::fs::read_to_string(&path)?),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `nonce || ciphertext+tag`, bound to `key_id`.
+    pub fn seal(&self, key_id: &str, secret: &str) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let sealed = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret.as_bytes(),
+                    aad: key_id.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of a short secret cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// Opens what [`Sealer::seal`] produced for the same `key_id`.
+    pub fn open(&self, key_id: &str, sealed: &[u8]) -> Result<String, StoreError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(StoreError::SealBroken);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: key_id.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::SealBroken)?;
+        String::from_utf8(plain).map_err(|_| StoreError::SealBroken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secret_opens_only_for_its_key_id() {
+        let sealer = Sealer::new(&[7; 32]);
+        let sealed = sealer.seal("AKIAAAAAAAAAAAAAAAAA", "secret");
+        assert_eq!(sealer.open("AKIAAAAAAAAAAAAAAAAA", &sealed).unwrap(), "secret");
+        assert!(sealer.open("AKIABBBBBBBBBBBBBBBB", &sealed).is_err());
+        assert!(Sealer::new(&[8; 32]).open("AKIAAAAAAAAAAAAAAAAA", &sealed).is_err());
+        assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn master_key_file_is_created_once_with_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = Sealer::load_or_create(dir.path()).unwrap();
+        let sealed = first.seal("k", "v");
+        let second = Sealer::load_or_create(dir.path()).unwrap();
+        assert_eq!(second.open("k", &sealed).unwrap(), "v");
+        let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn master_key_must_be_64_hex_digits() {
+        assert!(Sealer::from_hex(&"ab".repeat(32)).is_ok());
+        assert!(Sealer::from_hex("abcd").is_err());
+        assert!(Sealer::from_hex(&"zz".repeat(32)).is_err());
+    }
+}

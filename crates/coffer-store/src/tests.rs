@@ -1,0 +1,236 @@
+//! Store behaviour against a real SQLite file in a temporary directory.
+
+use crate::*;
+
+async fn open(dir: &std::path::Path) -> Store {
+    let sealer = Sealer::load_or_create(dir).unwrap();
+    Store::open_sqlite(dir, sealer).await.unwrap()
+}
+
+#[tokio::test]
+async fn default_account_is_created_once_with_its_root_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, key) = store.create_default_account_once(None).await.unwrap().unwrap();
+    assert_eq!(account.name, DEFAULT_ACCOUNT_NAME);
+    assert!(ids::is_access_key_id(&key.key.access_key_id));
+    assert!(store.create_default_account_once(None).await.unwrap().is_none());
+    let credential = store.credential(&key.key.access_key_id).await.unwrap().unwrap();
+    assert_eq!(credential.secret_access_key, key.secret_access_key);
+    assert_eq!(credential.owner, KeyOwner::Root);
+}
+
+#[tokio::test]
+async fn user_names_are_unique_without_regard_to_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    store.create_user(&account.account_id, "Alice", "/").await.unwrap();
+    let again = store.create_user(&account.account_id, "ALICE", "/").await;
+    assert!(matches!(again, Err(StoreError::UserExists)));
+    assert_eq!(store.user(&account.account_id, "alice").await.unwrap().name, "Alice");
+}
+
+#[tokio::test]
+async fn accounts_do_not_see_each_others_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (one, _) = store.create_account("one", None).await.unwrap();
+    let (two, _) = store.create_account("two", None).await.unwrap();
+    store.create_user(&one.account_id, "alice", "/").await.unwrap();
+    store.create_user(&two.account_id, "alice", "/").await.unwrap();
+    assert!(matches!(
+        store.user(&two.account_id, "bob").await,
+        Err(StoreError::NoSuchUser)
+    ));
+    let listed = store.list_users(&one.account_id, "/", None, 100).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].account_id, one.account_id);
+}
+
+#[tokio::test]
+async fn listing_pages_by_marker_and_filters_by_path_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    for (name, path) in [("c", "/"), ("a", "/eng/"), ("b", "/eng/db/"), ("d", "/ops_%/")] {
+        store.create_user(&account.account_id, name, path).await.unwrap();
+    }
+    let first = store.list_users(&account.account_id, "/", None, 2).await.unwrap();
+    assert_eq!(
+        first.items.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let rest = store
+        .list_users(&account.account_id, "/", first.next_marker.as_deref(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["c", "d"]
+    );
+    assert!(rest.next_marker.is_none());
+    let eng = store.list_users(&account.account_id, "/eng/", None, 10).await.unwrap();
+    assert_eq!(eng.items.len(), 2);
+    // `%` and `_` in a prefix are literal characters, not patterns.
+    let ops = store.list_users(&account.account_id, "/ops_%", None, 10).await.unwrap();
+    assert_eq!(ops.items.len(), 1);
+    assert!(
+        store
+            .list_users(&account.account_id, "/o__", None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_user_has_at_most_two_keys_and_cannot_be_deleted_while_it_has_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    let id = &account.account_id;
+    store.create_user(id, "bob", "/").await.unwrap();
+    let owner = KeyOwnerName::User("bob");
+    let one = store.create_access_key(id, owner).await.unwrap();
+    store.create_access_key(id, owner).await.unwrap();
+    assert!(matches!(
+        store.create_access_key(id, owner).await,
+        Err(StoreError::TooManyAccessKeys)
+    ));
+    assert!(matches!(
+        store.delete_user(id, "bob").await,
+        Err(StoreError::UserHasKeys)
+    ));
+    for key in store.list_access_keys(id, owner).await.unwrap() {
+        store.delete_access_key(id, owner, &key.access_key_id).await.unwrap();
+    }
+    assert!(store.credential(&one.key.access_key_id).await.unwrap().is_none());
+    store.delete_user(id, "bob").await.unwrap();
+}
+
+#[tokio::test]
+async fn deactivating_a_key_reaches_the_cached_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, root) = store.create_account("a", None).await.unwrap();
+    let key_id = &root.key.access_key_id;
+    assert_eq!(
+        store.credential(key_id).await.unwrap().unwrap().status,
+        KeyStatus::Active
+    );
+    store
+        .update_access_key(&account.account_id, KeyOwnerName::Root, key_id, KeyStatus::Inactive)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credential(key_id).await.unwrap().unwrap().status,
+        KeyStatus::Inactive
+    );
+}
+
+#[tokio::test]
+async fn renaming_a_user_keeps_its_keys_and_changes_the_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    let id = &account.account_id;
+    store.create_user(id, "bob", "/").await.unwrap();
+    let key = store.create_access_key(id, KeyOwnerName::User("bob")).await.unwrap();
+    store.credential(&key.key.access_key_id).await.unwrap();
+    store
+        .update_user(id, "bob", Some("robert"), Some("/staff/"))
+        .await
+        .unwrap();
+    let credential = store.credential(&key.key.access_key_id).await.unwrap().unwrap();
+    let KeyOwner::User(user) = &credential.owner else {
+        panic!("a user's key")
+    };
+    assert_eq!(user.arn(), format!("arn:aws:iam::{id}:user/staff/robert"));
+}
+
+#[tokio::test]
+async fn key_use_is_kept_in_memory_then_flushed_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_id;
+    let account_id;
+    {
+        let store = open(dir.path()).await;
+        let (account, root) = store.create_account("a", None).await.unwrap();
+        key_id = root.key.access_key_id.clone();
+        account_id = account.account_id;
+        assert!(
+            store
+                .access_key_last_used(&account_id, &key_id)
+                .await
+                .unwrap()
+                .1
+                .is_none()
+        );
+        store.record_key_use(&key_id, "s3", "eu-west-1");
+        let (_, used) = store.access_key_last_used(&account_id, &key_id).await.unwrap();
+        assert_eq!(used.unwrap().service, "s3");
+        store.close().await;
+    }
+    let store = open(dir.path()).await;
+    let (_, used) = store.access_key_last_used(&account_id, &key_id).await.unwrap();
+    assert_eq!(used.unwrap().region, "eu-west-1");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_data_dir_in_the_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, root) = store.create_account("a", None).await.unwrap();
+    let more = store
+        .create_access_key(&account.account_id, KeyOwnerName::Root)
+        .await
+        .unwrap();
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for secret in [&root.secret_access_key, &more.secret_access_key] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn tags_are_case_insensitive_by_key_and_limited_to_fifty() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path()).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    let id = &account.account_id;
+    store.create_user(id, "bob", "/").await.unwrap();
+    let tag = |k: &str, v: &str| Tag {
+        key: k.into(),
+        value: v.into(),
+    };
+    store.tag_user(id, "bob", &[tag("Dept", "eng")]).await.unwrap();
+    store.tag_user(id, "bob", &[tag("dept", "ops")]).await.unwrap();
+    let tags = store.list_user_tags(id, "bob", None, 100).await.unwrap().items;
+    assert_eq!(tags, [tag("dept", "ops")]);
+    let many: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), "v")).collect();
+    assert!(matches!(
+        store.tag_user(id, "bob", &many).await,
+        Err(StoreError::TooManyTags)
+    ));
+    assert_eq!(
+        store.list_user_tags(id, "bob", None, 100).await.unwrap().items.len(),
+        1,
+        "nothing half-applied"
+    );
+    store
+        .untag_user(id, "bob", &["DEPT".into(), "absent".into()])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .list_user_tags(id, "bob", None, 100)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -1,0 +1,235 @@
+//! IAM users and their tags.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::unique_violation;
+use crate::model::{from_millis, now_millis};
+use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
+
+const USER_COLUMNS: &str = "user_id, account_id, name, path, created_at";
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        user_id: row.try_get("user_id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        path: row.try_get("path")?,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+/// IAM compares user names and tag keys without regard to case.
+pub(crate) fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+impl Store {
+    pub async fn create_user(&self, account_id: &str, name: &str, path: &str) -> Result<User> {
+        let user = User {
+            user_id: ids::user_id(),
+            account_id: account_id.to_owned(),
+            name: name.to_owned(),
+            path: path.to_owned(),
+            created_at: from_millis(now_millis()),
+        };
+        sqlx::query(
+            "INSERT INTO users (user_id, account_id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&user.user_id)
+        .bind(account_id)
+        .bind(name)
+        .bind(fold(name))
+        .bind(path)
+        .bind((user.created_at.unix_timestamp_nanos() / 1_000_000) as i64)
+        .execute(&self.inner.writer)
+        .await
+        .map_err(|e| unique_violation(e, StoreError::UserExists))?;
+        Ok(user)
+    }
+
+    /// The user named `name` (compared without case) in the account.
+    pub async fn user(&self, account_id: &str, name: &str) -> Result<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 AND name_key = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(fold(name))
+            .fetch_optional(&self.inner.reader)
+            .await?
+            .ok_or(StoreError::NoSuchUser)?;
+        user_from_row(&row)
+    }
+
+    /// Users whose path starts with `path_prefix`, in name order, after `marker`.
+    pub async fn list_users(
+        &self,
+        account_id: &str,
+        path_prefix: &str,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<Page<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, name_key FROM users
+             WHERE account_id = $1 AND substr(path, 1, length($2)) = $2 AND name_key > $3
+             ORDER BY name_key LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .bind(path_prefix)
+            .bind(marker.unwrap_or(""))
+            .bind(max_items as i64 + 1)
+            .fetch_all(&self.inner.reader)
+            .await?;
+        let mut items = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+        let next_marker = if items.len() > max_items {
+            items.truncate(max_items);
+            items.last().map(|u| fold(&u.name))
+        } else {
+            None
+        };
+        Ok(Page { items, next_marker })
+    }
+
+    pub async fn count_users(&self, account_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(&self.inner.reader)
+            .await?)
+    }
+
+    /// Renames and/or moves a user. Its id, keys and tags stay with it.
+    pub async fn update_user(
+        &self,
+        account_id: &str,
+        name: &str,
+        new_name: Option<&str>,
+        new_path: Option<&str>,
+    ) -> Result<User> {
+        let mut user = self.user(account_id, name).await?;
+        if let Some(new_name) = new_name {
+            user.name = new_name.to_owned();
+        }
+        if let Some(new_path) = new_path {
+            user.path = new_path.to_owned();
+        }
+        sqlx::query("UPDATE users SET name = $1, name_key = $2, path = $3 WHERE user_id = $4")
+            .bind(&user.name)
+            .bind(fold(&user.name))
+            .bind(&user.path)
+            .bind(&user.user_id)
+            .execute(&self.inner.writer)
+            .await
+            .map_err(|e| unique_violation(e, StoreError::UserExists))?;
+        self.inner.keys.clear();
+        Ok(user)
+    }
+
+    /// Deletes a user that has no access keys left (`UserHasKeys` otherwise), with its tags.
+    pub async fn delete_user(&self, account_id: &str, name: &str) -> Result<()> {
+        let mut tx = self.inner.writer.begin().await?;
+        let user_id: String = sqlx::query_scalar("SELECT user_id FROM users WHERE account_id = $1 AND name_key = $2")
+            .bind(account_id)
+            .bind(fold(name))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NoSuchUser)?;
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_keys WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if keys > 0 {
+            return Err(StoreError::UserHasKeys);
+        }
+        sqlx::query("DELETE FROM user_tags WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.inner.keys.clear();
+        Ok(())
+    }
+
+    /// Adds or overwrites tags (keys compared without case); at most 50 per user in all.
+    pub async fn tag_user(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
+        let user = self.user(account_id, name).await?;
+        let mut tx = self.inner.writer.begin().await?;
+        for tag in tags {
+            sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
+                .bind(&user.user_id)
+                .bind(fold(&tag.key))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
+                .bind(&user.user_id)
+                .bind(fold(&tag.key))
+                .bind(&tag.key)
+                .bind(&tag.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_tags WHERE user_id = $1")
+            .bind(&user.user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > MAX_TAGS_PER_USER {
+            return Err(StoreError::TooManyTags);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes the tags with these keys; keys the user does not carry are ignored, as in IAM.
+    pub async fn untag_user(&self, account_id: &str, name: &str, keys: &[String]) -> Result<()> {
+        let user = self.user(account_id, name).await?;
+        let mut tx = self.inner.writer.begin().await?;
+        for key in keys {
+            sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
+                .bind(&user.user_id)
+                .bind(fold(key))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user's tags in key order, after `marker`.
+    pub async fn list_user_tags(
+        &self,
+        account_id: &str,
+        name: &str,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<Page<Tag>> {
+        let user = self.user(account_id, name).await?;
+        let rows = sqlx::query(
+            "SELECT tag_key_key, tag_key, tag_value FROM user_tags WHERE user_id = $1 AND tag_key_key > $2
+             ORDER BY tag_key_key LIMIT $3",
+        )
+        .bind(&user.user_id)
+        .bind(marker.unwrap_or(""))
+        .bind(max_items as i64 + 1)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut folded = Vec::with_capacity(rows.len());
+        for row in &rows {
+            folded.push(row.try_get::<String, _>("tag_key_key")?);
+            items.push(Tag {
+                key: row.try_get("tag_key")?,
+                value: row.try_get("tag_value")?,
+            });
+        }
+        let next_marker = if items.len() > max_items {
+            items.truncate(max_items);
+            folded.get(max_items - 1).cloned()
+        } else {
+            None
+        };
+        Ok(Page { items, next_marker })
+    }
+}
