@@ -1,1 +1,16 @@
-//! placeholder
+//! Who is asking, and may they: SigV4 verification for the IAM and STS Query APIs, the
+//! [`Principal`] a verified request speaks for, and the authorization rule that holds until
+//! the policy engine lands.
+//!
+//! Verification is pure ([`sigv4`]); [`authenticate`] adds the store lookup of the key.
+//! S3 requests are verified by s3s, with the same key lookup.
+//! Never compare a signature with `==`: [`sigv4::Signature::verify`] compares in constant time.
+
+mod authenticate;
+mod authorize;
+mod principal;
+pub mod sigv4;
+
+pub use authenticate::{AuthError, authenticate};
+pub use authorize::{Denied, authorize};
+pub use principal::{Identity, Principal};

@@ -1,0 +1,349 @@
+//! The verifier against `aws-sigv4`, the signer the AWS SDK for Rust uses, as an oracle: what
+//! it signs we accept; any change to what it signed we reject.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
+    sign,
+};
+use aws_sigv4::sign::v4;
+use proptest::prelude::*;
+
+use super::*;
+
+const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+struct Signed {
+    parts: Parts,
+    body: Vec<u8>,
+    time: OffsetDateTime,
+}
+
+fn signed(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    location: SignatureLocation,
+    region: &str,
+    service: &str,
+) -> Signed {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+    let mut request = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(body.to_vec()).unwrap();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = location;
+    settings.percent_encoding_mode = PercentEncodingMode::Double;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Enabled;
+    if location == SignatureLocation::QueryParams {
+        settings.expires_in = Some(Duration::from_secs(300));
+    }
+    let identity = Credentials::new(KEY_ID, SECRET, None, None, "test").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(at)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let header_pairs: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let signable = SignableRequest::new(
+        method,
+        uri,
+        header_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut request);
+    let (parts, body) = request.into_parts();
+    Signed {
+        parts,
+        body,
+        time: OffsetDateTime::from(at),
+    }
+}
+
+fn check(s: &Signed, secret: &str, now: OffsetDateTime) -> Result<(), SigError> {
+    Signature::parse(&s.parts)?.verify(&s.parts, &s.body, secret, now)
+}
+
+fn form_post(body: &str) -> Signed {
+    signed(
+        "POST",
+        "https://iam.amazonaws.com/",
+        &[
+            ("host", "iam.amazonaws.com"),
+            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+        ],
+        body.as_bytes(),
+        SignatureLocation::Headers,
+        "us-east-1",
+        "iam",
+    )
+}
+
+#[test]
+fn a_request_signed_by_the_sdk_signer_is_accepted() {
+    let s = form_post("Action=ListUsers&Version=2010-05-08");
+    assert_eq!(check(&s, SECRET, s.time), Ok(()));
+    let sig = Signature::parse(&s.parts).unwrap();
+    assert_eq!(sig.access_key_id, KEY_ID);
+    assert_eq!(sig.scope.service, "iam");
+    assert_eq!(scope_service(&s.parts).as_deref(), Some("iam"));
+}
+
+#[test]
+fn any_region_in_the_scope_is_accepted() {
+    let s = signed(
+        "POST",
+        "http://127.0.0.1:9000/",
+        &[("host", "127.0.0.1:9000")],
+        b"Action=GetCallerIdentity&Version=2011-06-15",
+        SignatureLocation::Headers,
+        "ap-southeast-1",
+        "sts",
+    );
+    assert_eq!(check(&s, SECRET, s.time), Ok(()));
+}
+
+#[test]
+fn the_wrong_secret_is_a_mismatch() {
+    let s = form_post("Action=ListUsers&Version=2010-05-08");
+    assert!(matches!(
+        check(&s, "x".repeat(40).as_str(), s.time),
+        Err(SigError::Mismatch(_))
+    ));
+}
+
+#[test]
+fn a_changed_body_is_a_mismatch() {
+    let mut s = form_post("Action=ListUsers&Version=2010-05-08");
+    s.body = b"Action=DeleteUser&UserName=root&Version=2010-05-08".to_vec();
+    assert!(matches!(check(&s, SECRET, s.time), Err(SigError::Mismatch(_))));
+}
+
+#[test]
+fn clock_skew_of_more_than_fifteen_minutes_is_refused_both_ways() {
+    let s = form_post("Action=ListUsers&Version=2010-05-08");
+    assert_eq!(check(&s, SECRET, s.time + time::Duration::minutes(14)), Ok(()));
+    let late = check(&s, SECRET, s.time + time::Duration::minutes(16)).unwrap_err();
+    assert!(late.to_string().starts_with("Signature expired"), "{late}");
+    let early = check(&s, SECRET, s.time - time::Duration::minutes(16)).unwrap_err();
+    assert!(early.to_string().starts_with("Signature not yet current"), "{early}");
+}
+
+#[test]
+fn presigned_query_requests_are_accepted_until_they_expire() {
+    let s = signed(
+        "GET",
+        "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
+        &[("host", "sts.amazonaws.com")],
+        b"",
+        SignatureLocation::QueryParams,
+        "us-east-1",
+        "sts",
+    );
+    assert_eq!(scope_service(&s.parts).as_deref(), Some("sts"));
+    assert_eq!(check(&s, SECRET, s.time + time::Duration::seconds(299)), Ok(()));
+    assert_eq!(
+        check(&s, SECRET, s.time + time::Duration::seconds(301)),
+        Err(SigError::Expired)
+    );
+}
+
+#[test]
+fn an_unsigned_request_is_missing_its_token() {
+    let parts = http::Request::post("/").body(()).unwrap().into_parts().0;
+    assert_eq!(Signature::parse(&parts).unwrap_err(), SigError::Missing);
+}
+
+#[test]
+fn malformed_authorization_headers_are_incomplete_signatures() {
+    for header in [
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request",
+        "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc",
+        "AWS4-HMAC-SHA256 Credential=AKIA/bad, SignedHeaders=host, Signature=abc",
+        "Basic dXNlcjpwYXNz",
+        "AWS4-HMAC-SHA256",
+        "",
+    ] {
+        let parts = http::Request::post("/")
+            .header("authorization", header)
+            .header("x-amz-date", "20260101T000000Z")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        assert!(
+            matches!(Signature::parse(&parts), Err(SigError::Incomplete(_))),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_date_is_named_in_the_error() {
+    let parts = http::Request::post("/")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=A/20260101/r/iam/aws4_request, SignedHeaders=host, Signature=ab",
+        )
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let err = Signature::parse(&parts).unwrap_err().to_string();
+    assert!(err.contains("'X-Amz-Date' or a 'Date' header"), "{err}");
+}
+
+fn header_value() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 ,;:=/+_.-]{0,20}"
+        .prop_map(|s| s.trim().to_owned())
+        .prop_filter("non-empty", |s| !s.is_empty())
+}
+
+fn query_part() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9_.~-]{1,8}"
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Method,
+    Path,
+    Query,
+    SignedHeader,
+    Body,
+    Date,
+    Secret,
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        Just(Mutation::Method),
+        Just(Mutation::Path),
+        Just(Mutation::Query),
+        Just(Mutation::SignedHeader),
+        Just(Mutation::Body),
+        Just(Mutation::Date),
+        Just(Mutation::Secret),
+    ]
+}
+
+type Case = (bool, Vec<String>, Vec<(String, String)>, String, Vec<u8>, String);
+
+fn request_case() -> impl Strategy<Value = Case> {
+    (
+        any::<bool>(),
+        proptest::collection::vec("[a-zA-Z0-9_.~ -]{1,6}", 0..3),
+        proptest::collection::vec((query_part(), query_part()), 0..4),
+        header_value(),
+        proptest::collection::vec(any::<u8>(), 0..64),
+        "[a-z]{2}-[a-z]{4,9}-[1-3]",
+    )
+}
+
+fn build(case: &Case, location: SignatureLocation) -> Signed {
+    let (post, segments, query, header, body, region) = case;
+    let path: String = segments
+        .iter()
+        .map(|s| format!("/{}", utf8_percent_encode(s, STRICT)))
+        .collect::<String>();
+    let path = if path.is_empty() { "/".to_owned() } else { path };
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let uri = if query.is_empty() {
+        format!("http://127.0.0.1:9000{path}")
+    } else {
+        format!("http://127.0.0.1:9000{path}?{}", query.join("&"))
+    };
+    signed(
+        if *post { "POST" } else { "GET" },
+        &uri,
+        &[("host", "127.0.0.1:9000"), ("x-coffer-test", header)],
+        body,
+        location,
+        region,
+        "iam",
+    )
+}
+
+fn mutate(s: &mut Signed, secret: &mut String, m: &Mutation) {
+    match m {
+        Mutation::Method => {
+            s.parts.method = if s.parts.method == "GET" {
+                http::Method::PUT
+            } else {
+                http::Method::GET
+            }
+        }
+        Mutation::Path => {
+            let (path, query) = (s.parts.uri.path(), s.parts.uri.query());
+            let uri = match query {
+                Some(q) => format!("{path}x?{q}"),
+                None => format!("{path}x"),
+            };
+            s.parts.uri = uri.parse().unwrap();
+        }
+        Mutation::Query => {
+            let uri = match s.parts.uri.query() {
+                Some(q) => format!("{}?{q}&extra=1", s.parts.uri.path()),
+                None => format!("{}?extra=1", s.parts.uri.path()),
+            };
+            s.parts.uri = uri.parse().unwrap();
+        }
+        Mutation::SignedHeader => {
+            let old = s.parts.headers["x-coffer-test"].to_str().unwrap().to_owned();
+            s.parts
+                .headers
+                .insert("x-coffer-test", format!("{old}!").parse().unwrap());
+        }
+        Mutation::Body => s.body.push(b'!'),
+        Mutation::Date => {
+            if s.parts.headers.contains_key("x-amz-date") {
+                s.parts.headers.insert(
+                    "x-amz-date",
+                    format_amz_date(s.time + time::Duration::seconds(1)).parse().unwrap(),
+                );
+            } else {
+                let moved = format_amz_date(s.time + time::Duration::seconds(1));
+                let q = s.parts.uri.query().unwrap().replace(&format_amz_date(s.time), &moved);
+                s.parts.uri = format!("{}?{q}", s.parts.uri.path()).parse().unwrap();
+            }
+        }
+        Mutation::Secret => secret.push('x'),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn signed_random_requests_are_accepted(case in request_case(), presigned in any::<bool>()) {
+        let location = if presigned { SignatureLocation::QueryParams } else { SignatureLocation::Headers };
+        let s = build(&case, location);
+        prop_assert_eq!(check(&s, SECRET, s.time), Ok(()));
+    }
+
+    #[test]
+    fn any_change_to_a_signed_request_is_rejected(case in request_case(), presigned in any::<bool>(), m in mutation()) {
+        let location = if presigned { SignatureLocation::QueryParams } else { SignatureLocation::Headers };
+        let mut s = build(&case, location);
+        let mut secret = SECRET.to_owned();
+        // A presigned URL signs no body: only the body mutation is not a change to what was signed.
+        prop_assume!(!(presigned && matches!(m, Mutation::Body)));
+        mutate(&mut s, &mut secret, &m);
+        prop_assert!(check(&s, &secret, s.time).is_err(), "{:?} was accepted", m);
+    }
+}
