@@ -1,1 +1,231 @@
-//! placeholder
+//! The IAM and STS Query APIs: a form-encoded request in, AWS's XML out.
+//!
+//! [`QueryApi::handle`] parses the parameters, authenticates the caller (SigV4, through
+//! `coffer-auth`), dispatches on `Action` to one handler per operation (named after it:
+//! `users::create_user` is `CreateUser`), and renders the result or the error. Every handler
+//! authorizes its own action on its own resource ARN before it acts. Errors meet the wire
+//! in one place, [`error::IamError::code_and_status`].
+//!
+//! This crate never touches SQL or files directly: everything goes through `coffer_store::Store`.
+
+mod access_keys;
+mod account;
+mod error;
+mod operations;
+mod params;
+mod sts;
+mod users;
+mod validate;
+mod xml;
+
+use std::time::Instant;
+
+use coffer_auth::{Principal, authenticate};
+use coffer_store::{Store, ids};
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+
+pub use error::IamError;
+use params::Params;
+
+/// Which Query API a request is for: the credential scope's service decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Iam,
+    Sts,
+}
+
+impl Service {
+    pub fn from_scope(service: &str) -> Option<Service> {
+        match service {
+            "iam" => Some(Service::Iam),
+            "sts" => Some(Service::Sts),
+            _ => None,
+        }
+    }
+
+    fn namespace(self) -> &'static str {
+        match self {
+            Service::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+            Service::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        }
+    }
+
+    fn version(self) -> &'static str {
+        match self {
+            Service::Iam => "2010-05-08",
+            Service::Sts => "2011-06-15",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Service::Iam => "iam",
+            Service::Sts => "sts",
+        }
+    }
+}
+
+/// The largest form body the Query APIs read. IAM's largest documents (policies) are far
+/// smaller; the bound keeps a client from making the server buffer without limit.
+pub const MAX_QUERY_BODY: usize = 1024 * 1024;
+
+/// One request being served: the store, the authenticated caller and the parameters.
+pub(crate) struct Call<'a> {
+    store: &'a Store,
+    caller: &'a Principal,
+    params: &'a Params,
+}
+
+impl Call<'_> {
+    fn account(&self) -> &str {
+        &self.caller.account_id
+    }
+
+    fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
+        coffer_auth::authorize(self.caller, action, resource, &self.caller.account_id)?;
+        Ok(())
+    }
+}
+
+/// The IAM and STS front end. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct QueryApi {
+    store: Store,
+}
+
+impl QueryApi {
+    pub fn new(store: Store) -> Self {
+        QueryApi { store }
+    }
+
+    /// Serves one Query API request. `service` is the credential scope's service, when the
+    /// request is signed. Logs one line with the caller, the operation and the status.
+    pub async fn handle(&self, service: Option<Service>, parts: &Parts, body: &[u8]) -> Response<String> {
+        let started = Instant::now();
+        let request_id = ids::request_id();
+        let mut params = Params::default();
+        let parsed = Params::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .and_then(|query| Params::parse(body).map(|form| (query, form)));
+        let parsed = parsed.map(|(query, form)| {
+            params.extend(query);
+            params.extend(form);
+        });
+        let action = params.get("Action").unwrap_or("").to_owned();
+        let service = service.unwrap_or_else(|| guess_service(&action));
+        let mut caller_arn = String::from("-");
+        let result = match parsed {
+            Err(err) => Err(err),
+            Ok(()) => match authenticate(&self.store, parts, body).await {
+                Err(err) => Err(err.into()),
+                Ok((caller, _scope)) => {
+                    caller_arn = caller.arn();
+                    let cx = Call {
+                        store: &self.store,
+                        caller: &caller,
+                        params: &params,
+                    };
+                    dispatch(service, &action, &cx).await
+                }
+            },
+        };
+        let response = match result {
+            Ok(result) => ok_response(service, &action, result.as_deref(), &request_id),
+            Err(err) => {
+                if err.code_and_status().1.is_server_error() {
+                    tracing::error!(%err, %request_id, "request failed");
+                }
+                error_response(service, &err, &request_id)
+            }
+        };
+        tracing::info!(
+            principal = %caller_arn,
+            operation = %format_args!("{}:{}", service.prefix(), if action.is_empty() { "-" } else { &action }),
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            %request_id,
+            "query request"
+        );
+        response
+    }
+
+    /// The error for a body over [`MAX_QUERY_BODY`], in the service's error shape.
+    pub fn body_too_large(&self, service: Option<Service>) -> Response<String> {
+        let request_id = ids::request_id();
+        error_response(
+            service.unwrap_or(Service::Iam),
+            &IamError::RequestTooLarge(MAX_QUERY_BODY),
+            &request_id,
+        )
+    }
+}
+
+/// Unsigned requests name no service; answer in the namespace the action belongs to.
+fn guess_service(action: &str) -> Service {
+    if operations::STS_OPERATIONS.contains(&action) {
+        Service::Sts
+    } else {
+        Service::Iam
+    }
+}
+
+async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    match (service, action) {
+        (_, "") => Err(IamError::MissingAction),
+        (Service::Iam, "CreateUser") => users::create_user(cx).await,
+        (Service::Iam, "GetUser") => users::get_user(cx).await,
+        (Service::Iam, "ListUsers") => users::list_users(cx).await,
+        (Service::Iam, "UpdateUser") => users::update_user(cx).await,
+        (Service::Iam, "DeleteUser") => users::delete_user(cx).await,
+        (Service::Iam, "TagUser") => users::tag_user(cx).await,
+        (Service::Iam, "UntagUser") => users::untag_user(cx).await,
+        (Service::Iam, "ListUserTags") => users::list_user_tags(cx).await,
+        (Service::Iam, "CreateAccessKey") => access_keys::create_access_key(cx).await,
+        (Service::Iam, "ListAccessKeys") => access_keys::list_access_keys(cx).await,
+        (Service::Iam, "UpdateAccessKey") => access_keys::update_access_key(cx).await,
+        (Service::Iam, "DeleteAccessKey") => access_keys::delete_access_key(cx).await,
+        (Service::Iam, "GetAccessKeyLastUsed") => access_keys::get_access_key_last_used(cx).await,
+        (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
+        (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
+        (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,
+        (Service::Iam, "DeleteAccountAlias") => account::delete_account_alias(cx).await,
+        (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(cx).await,
+        (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => {
+            Err(IamError::NotImplemented(other.to_owned()))
+        }
+        (Service::Sts, other) if operations::STS_OPERATIONS.contains(&other) => {
+            Err(IamError::NotImplemented(other.to_owned()))
+        }
+        (service, other) => Err(IamError::InvalidAction(other.to_owned(), service.version())),
+    }
+}
+
+fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<String> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+fn ok_response(service: Service, action: &str, result: Option<&str>, request_id: &str) -> Response<String> {
+    let result = result
+        .map(|inner| format!("<{action}Result>{inner}</{action}Result>"))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<{action}Response xmlns="{}">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"#,
+        service.namespace()
+    );
+    xml_response(StatusCode::OK, body, request_id)
+}
+
+fn error_response(service: Service, err: &IamError, request_id: &str) -> Response<String> {
+    xml_response(
+        err.code_and_status().1,
+        err.to_xml(service.namespace(), request_id),
+        request_id,
+    )
+}

@@ -1,0 +1,300 @@
+//! IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser and user tags.
+
+use coffer_auth::Identity;
+use coffer_store::{StoreError, Tag, User};
+
+use crate::xml::Xml;
+use crate::{Call, IamError, validate};
+
+/// Most tags one request may add or remove, as in IAM.
+const MAX_TAGS_PER_REQUEST: usize = 50;
+
+pub(crate) fn no_such_user(name: &str) -> IamError {
+    IamError::NoSuchEntity(format!("The user with name {name} cannot be found."))
+}
+
+fn user_error(err: StoreError, name: &str) -> IamError {
+    match err {
+        StoreError::NoSuchUser => no_such_user(name),
+        StoreError::UserExists => IamError::EntityAlreadyExists(format!("User with name {name} already exists.")),
+        StoreError::UserHasKeys => {
+            IamError::DeleteConflict("Cannot delete entity, must delete access keys first.".to_owned())
+        }
+        StoreError::TooManyTags => IamError::LimitExceeded("Cannot exceed quota for TagsPerUser: 50".to_owned()),
+        other => other.into(),
+    }
+}
+
+pub(crate) fn write_user(xml: &mut Xml, user: &User, tags: &[Tag]) {
+    xml.elem("Path", &user.path)
+        .elem("UserName", &user.name)
+        .elem("UserId", &user.user_id)
+        .elem("Arn", &user.arn())
+        .date("CreateDate", user.created_at);
+    if !tags.is_empty() {
+        write_tags(xml, tags);
+    }
+}
+
+fn write_tags(xml: &mut Xml, tags: &[Tag]) {
+    xml.with("Tags", |x| {
+        for tag in tags {
+            x.with("member", |m| {
+                m.elem("Key", &tag.key).elem("Value", &tag.value);
+            });
+        }
+    });
+}
+
+/// The ARN authorization names for a user operation: the user's real ARN when it exists,
+/// `user/<name>` otherwise (the operation then fails with `NoSuchEntity` once allowed).
+pub(crate) async fn user_and_arn(cx: &Call<'_>, name: &str) -> Result<(Option<User>, String), IamError> {
+    match cx.store.user(cx.account(), name).await {
+        Ok(user) => {
+            let arn = user.arn();
+            Ok((Some(user), arn))
+        }
+        Err(StoreError::NoSuchUser) => Ok((None, format!("arn:aws:iam::{}:user/{name}", cx.account()))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `Tags.member.N.Key/Value`, validated.
+fn tags_param(cx: &Call<'_>) -> Result<Vec<Tag>, IamError> {
+    let pairs = cx.params.key_values("Tags");
+    if pairs.len() > MAX_TAGS_PER_REQUEST {
+        return Err(crate::error::validation(
+            None,
+            "tags",
+            "Member must have length less than or equal to 50",
+        ));
+    }
+    let mut tags = Vec::with_capacity(pairs.len());
+    for (i, (key, value)) in pairs.into_iter().enumerate() {
+        validate::tag_key(key, &format!("tags.{}.member.key", i + 1))?;
+        let value = value.unwrap_or("");
+        validate::tag_value(value, &format!("tags.{}.member.value", i + 1))?;
+        tags.push(Tag {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        });
+    }
+    let mut keys: Vec<String> = tags.iter().map(|t| t.key.to_lowercase()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.len() != tags.len() {
+        return Err(IamError::Validation(
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive.".to_owned(),
+        ));
+    }
+    Ok(tags)
+}
+
+pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let path = cx.params.get("Path").unwrap_or("/");
+    validate::path(path, "path")?;
+    if cx.params.get("PermissionsBoundary").is_some() {
+        return Err(IamError::NotImplemented(
+            "CreateUser with PermissionsBoundary".to_owned(),
+        ));
+    }
+    let tags = tags_param(cx)?;
+    cx.authorize(
+        "iam:CreateUser",
+        &format!("arn:aws:iam::{}:user{path}{name}", cx.account()),
+    )?;
+    let user = cx
+        .store
+        .create_user(cx.account(), name, path)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    if !tags.is_empty() {
+        cx.store
+            .tag_user(cx.account(), name, &tags)
+            .await
+            .map_err(|e| user_error(e, name))?;
+    }
+    let mut xml = Xml::new();
+    xml.with("User", |x| write_user(x, &user, &tags));
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = match (cx.params.get("UserName"), &cx.caller.identity) {
+        (Some(name), _) => name,
+        (None, Identity::User { name, .. }) => name.as_str(),
+        (None, Identity::Root) => return get_root_user(cx).await,
+    };
+    validate::user_name(name, "userName")?;
+    let (user, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:GetUser", &arn)?;
+    let user = user.ok_or_else(|| no_such_user(name))?;
+    let tags = cx
+        .store
+        .list_user_tags(cx.account(), &user.name, None, 50)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    let mut xml = Xml::new();
+    xml.with("User", |x| write_user(x, &user, &tags.items));
+    Ok(Some(xml.finish()))
+}
+
+/// GetUser as the root user without a name: AWS answers with the account's root identity.
+async fn get_root_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = cx.caller.arn();
+    cx.authorize("iam:GetUser", &arn)?;
+    let account = cx.store.account(cx.account()).await?;
+    let mut xml = Xml::new();
+    xml.with("User", |x| {
+        x.elem("UserId", cx.account())
+            .elem("Arn", &arn)
+            .date("CreateDate", account.created_at);
+    });
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn list_users(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let prefix = cx.params.get("PathPrefix").unwrap_or("/");
+    validate::path_prefix(prefix)?;
+    let marker = cx.params.get("Marker");
+    if let Some(marker) = marker {
+        validate::marker(marker)?;
+    }
+    let max_items = cx.params.max_items()?;
+    cx.authorize("iam:ListUsers", &format!("arn:aws:iam::{}:user/", cx.account()))?;
+    let page = cx.store.list_users(cx.account(), prefix, marker, max_items).await?;
+    let mut xml = Xml::new();
+    xml.with("Users", |x| {
+        for user in &page.items {
+            x.with("member", |m| write_user(m, user, &[]));
+        }
+    });
+    write_truncation(&mut xml, page.next_marker.as_deref());
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) fn write_truncation(xml: &mut Xml, next_marker: Option<&str>) {
+    xml.elem("IsTruncated", if next_marker.is_some() { "true" } else { "false" });
+    xml.elem_opt("Marker", next_marker);
+}
+
+pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let new_name = cx.params.get("NewUserName");
+    if let Some(new_name) = new_name {
+        validate::user_name(new_name, "newUserName")?;
+    }
+    let new_path = cx.params.get("NewPath");
+    if let Some(new_path) = new_path {
+        validate::path(new_path, "newPath")?;
+    }
+    let (user, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:UpdateUser", &arn)?;
+    if let (Some(user), Some(new_name)) = (&user, new_name) {
+        // Renaming needs permission on the new name too, as in IAM.
+        cx.authorize(
+            "iam:UpdateUser",
+            &format!(
+                "arn:aws:iam::{}:user{}{new_name}",
+                cx.account(),
+                new_path.unwrap_or(&user.path)
+            ),
+        )?;
+    }
+    cx.store
+        .update_user(cx.account(), name, new_name, new_path)
+        .await
+        .map_err(|e| {
+            let named = if matches!(e, StoreError::UserExists) {
+                new_name.unwrap_or(name)
+            } else {
+                name
+            };
+            user_error(e, named)
+        })?;
+    Ok(None)
+}
+
+pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let (_, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:DeleteUser", &arn)?;
+    cx.store
+        .delete_user(cx.account(), name)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    Ok(None)
+}
+
+pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let tags = tags_param(cx)?;
+    if tags.is_empty() {
+        return Err(crate::error::validation(None, "tags", "Member must not be null"));
+    }
+    let (_, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:TagUser", &arn)?;
+    cx.store
+        .tag_user(cx.account(), name, &tags)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    Ok(None)
+}
+
+pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let keys: Vec<String> = cx.params.members("TagKeys").into_iter().map(str::to_owned).collect();
+    if keys.is_empty() {
+        return Err(crate::error::validation(None, "tagKeys", "Member must not be null"));
+    }
+    if keys.len() > MAX_TAGS_PER_REQUEST {
+        return Err(crate::error::validation(
+            None,
+            "tagKeys",
+            "Member must have length less than or equal to 50",
+        ));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        validate::tag_key(key, &format!("tagKeys.{}.member", i + 1))?;
+    }
+    let (_, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:UntagUser", &arn)?;
+    cx.store
+        .untag_user(cx.account(), name, &keys)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    Ok(None)
+}
+
+pub(crate) async fn list_user_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("UserName")?;
+    validate::user_name(name, "userName")?;
+    let marker = cx.params.get("Marker");
+    if let Some(marker) = marker {
+        validate::marker(marker)?;
+    }
+    let max_items = cx.params.max_items()?;
+    let (_, arn) = user_and_arn(cx, name).await?;
+    cx.authorize("iam:ListUserTags", &arn)?;
+    let page = cx
+        .store
+        .list_user_tags(cx.account(), name, marker, max_items)
+        .await
+        .map_err(|e| user_error(e, name))?;
+    let mut xml = Xml::new();
+    xml.with("Tags", |x| {
+        for tag in &page.items {
+            x.with("member", |m| {
+                m.elem("Key", &tag.key).elem("Value", &tag.value);
+            });
+        }
+    });
+    write_truncation(&mut xml, page.next_marker.as_deref());
+    Ok(Some(xml.finish()))
+}
