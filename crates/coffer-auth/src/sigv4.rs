@@ -74,20 +74,16 @@ pub struct Signature {
     location: Location,
 }
 
-/// The service named by the request's credential scope, without validating anything else:
-/// the front door uses it to route a request to the Query APIs or to S3.
-pub fn scope_service(parts: &Parts) -> Option<String> {
-    let credential = match parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+/// The request's credential scope, read without validating anything else: the front door
+/// routes on its service (Query APIs or S3), and key use is recorded with its region.
+pub fn credential_scope(headers: &http::HeaderMap, uri: &http::Uri) -> Option<Scope> {
+    let credential = match headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(auth) => auth.split_once("Credential=")?.1.split([',', ' ']).next()?.to_owned(),
-        None => query_pairs(parts.uri.query().unwrap_or(""))
+        None => query_pairs(uri.query().unwrap_or(""))
             .find(|(k, _)| k == "X-Amz-Credential")
             .map(|(_, v)| v)?,
     };
-    credential.split('/').nth(3).map(str::to_owned)
+    parse_credential(&credential).ok().map(|(_, scope)| scope)
 }
 
 fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {

@@ -132,7 +132,7 @@ impl QueryApi {
         let response = match result {
             Ok(result) => ok_response(service, &action, result.as_deref(), &request_id),
             Err(err) => {
-                if err.code_and_status().1.is_server_error() {
+                if err.code_and_status().1 == StatusCode::INTERNAL_SERVER_ERROR {
                     tracing::error!(%err, %request_id, "request failed");
                 }
                 error_response(service, &err, &request_id)

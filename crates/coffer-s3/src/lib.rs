@@ -1,1 +1,63 @@
-//! placeholder
+//! The S3 REST API, on top of s3s: s3s parses requests, verifies SigV4/SigV2 signatures and
+//! renders S3's XML; this crate supplies the keys ([`StoreAuth`]), the authorization
+//! ([`StoreAccess`]) and the operations ([`CofferS3`]).
+//!
+//! Until object storage lands, only `ListBuckets` is served (an account has no buckets yet);
+//! every other operation answers s3s's default, AWS's `NotImplemented`.
+
+mod access;
+mod auth;
+
+use coffer_store::Store;
+use s3s::dto::{ListBucketsInput, ListBucketsOutput, Owner};
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use sha2::{Digest, Sha256};
+
+pub use access::StoreAccess;
+pub use auth::StoreAuth;
+
+/// Builds the s3s service with Coffer's auth, access and operations.
+pub fn service(store: Store) -> s3s::service::S3Service {
+    let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 { store: store.clone() });
+    builder.set_auth(StoreAuth::new(store.clone()));
+    builder.set_access(StoreAccess::new(store));
+    builder.build()
+}
+
+/// S3's canonical user id for an account: 64 hex digits, stable for the account.
+pub fn canonical_user_id(account_id: &str) -> String {
+    hex::encode(Sha256::digest(format!("coffer canonical user {account_id}")))
+}
+
+pub struct CofferS3 {
+    store: Store,
+}
+
+#[async_trait::async_trait]
+impl S3 for CofferS3 {
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        let Some(credentials) = &req.credentials else {
+            return Err(s3_error!(AccessDenied));
+        };
+        let credential = self
+            .store
+            .credential(&credentials.access_key)
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+        let account = self
+            .store
+            .account(&credential.account_id)
+            .await
+            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(Vec::new()),
+            owner: Some(Owner {
+                display_name: Some(account.alias.unwrap_or(account.name)),
+                id: Some(canonical_user_id(&account.account_id)),
+            }),
+            continuation_token: None,
+            prefix: req.input.prefix,
+        }))
+    }
+}

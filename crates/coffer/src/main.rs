@@ -1,1 +1,212 @@
-fn main() {}
+//! `coffer`: the binary. Parses the command line, opens the store, prints the root key on
+//! first start, and serves every API on one listener until SIGINT or SIGTERM.
+
+mod config;
+mod server;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use clap::Parser;
+use coffer_iam::QueryApi;
+use coffer_store::{Sealer, Store, ids};
+use config::{AccountCommand, Cli, Command, ServeConfig};
+use tokio::net::TcpListener;
+
+/// How often recorded key uses are written to the store.
+const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("coffer: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(ServeConfig::resolve(&args)?).await,
+            Command::Account(AccountCommand::Create { name, data }) => account_create(&data.resolve()?, &name).await,
+            Command::Account(AccountCommand::List { data }) => account_list(&data.resolve()?).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("coffer: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The master key from `COFFER_MASTER_KEY`, or `<data-dir>/master.key` (created if absent).
+fn sealer(data_dir: &Path) -> Result<Sealer, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    match std::env::var("COFFER_MASTER_KEY") {
+        Ok(hex) => Sealer::from_hex(&hex).map_err(|e| format!("COFFER_MASTER_KEY: {e}")),
+        Err(_) => Sealer::load_or_create(data_dir).map_err(|e| format!("master key: {e}")),
+    }
+}
+
+async fn open_store(data_dir: &Path) -> Result<Store, String> {
+    let sealer = sealer(data_dir)?;
+    Store::open_sqlite(data_dir, sealer)
+        .await
+        .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))
+}
+
+/// `COFFER_ROOT_ACCESS_KEY_ID` / `COFFER_ROOT_SECRET_ACCESS_KEY`, validated, if set.
+fn configured_root_key() -> Result<Option<(String, String)>, String> {
+    let id = std::env::var("COFFER_ROOT_ACCESS_KEY_ID").ok();
+    let secret = std::env::var("COFFER_ROOT_SECRET_ACCESS_KEY").ok();
+    match (id, secret) {
+        (None, None) => Ok(None),
+        (Some(id), Some(secret)) => {
+            if !ids::is_access_key_id(&id) {
+                return Err(
+                    "COFFER_ROOT_ACCESS_KEY_ID must be AKIA followed by 16 upper-case letters or digits".into(),
+                );
+            }
+            if !ids::is_secret_access_key(&secret) {
+                return Err("COFFER_ROOT_SECRET_ACCESS_KEY must be 40 characters of A-Z, a-z, 0-9, + and /".into());
+            }
+            Ok(Some((id, secret)))
+        }
+        _ => Err("set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither".into()),
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), String> {
+    let root_key = configured_root_key()?;
+    let store = open_store(&config.data_dir).await?;
+    let created = store
+        .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
+        .await
+        .map_err(|e| format!("cannot create the default account: {e}"))?;
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let console = TcpListener::bind(config.console_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.console_listen))?;
+    let endpoint = listener.local_addr().map_err(|e| e.to_string())?;
+    let console_addr = console.local_addr().map_err(|e| e.to_string())?;
+
+    println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
+    println!("Data dir: {}", config.data_dir.display());
+    if let Some((account, key)) = &created {
+        println!();
+        println!(
+            "Created account {} ({}). Its root access key, shown this once:",
+            account.account_id, account.name
+        );
+        println!("  AWS Access Key ID:     {}", key.key.access_key_id);
+        if root_key.is_some() {
+            println!("  AWS Secret Access Key: (as set in COFFER_ROOT_SECRET_ACCESS_KEY)");
+        } else {
+            println!("  AWS Secret Access Key: {}", key.secret_access_key);
+        }
+        println!();
+        println!("Use it with:  aws configure   and   export AWS_ENDPOINT_URL=http://{endpoint}");
+    }
+
+    let state = Arc::new(server::AppState {
+        query: QueryApi::new(store.clone()),
+        s3: coffer_s3::service(store.clone()),
+    });
+    let flusher = tokio::spawn(flush_key_use(store.clone()));
+    let shutdown = shutdown_signal();
+    let api = axum::serve(
+        listener.tap_io(|tcp| {
+            // Without it, small responses wait ~40 ms for delayed ACKs.
+            let _ = tcp.set_nodelay(true);
+        }),
+        server::router(state),
+    )
+    .with_graceful_shutdown(shutdown);
+    let console_server = axum::serve(console, server::console_placeholder());
+    tokio::select! {
+        result = api => result.map_err(|e| e.to_string())?,
+        result = console_server => result.map_err(|e| e.to_string())?,
+    }
+    flusher.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn flush_key_use(store: Store) {
+    let mut tick = tokio::time::interval(KEY_USE_FLUSH_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(err) = store.flush_key_use().await {
+            tracing::warn!(%err, "could not record the last use of access keys");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn account_create(data_dir: &Path, name: &str) -> Result<(), String> {
+    let store = open_store(data_dir).await?;
+    let (account, key) = store
+        .create_account(name, None)
+        .await
+        .map_err(|e| format!("cannot create account {name}: {e}"))?;
+    store.close().await;
+    let json = serde_json::json!({
+        "AccountId": account.account_id,
+        "AccessKeyId": key.key.access_key_id,
+        "SecretAccessKey": key.secret_access_key,
+    });
+    println!("{json}");
+    Ok(())
+}
+
+async fn account_list(data_dir: &Path) -> Result<(), String> {
+    let store = open_store(data_dir).await?;
+    let accounts = store.list_accounts().await.map_err(|e| e.to_string())?;
+    store.close().await;
+    let list: Vec<_> = accounts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "AccountId": a.account_id,
+                "Name": a.name,
+                "Alias": a.alias,
+                "CreateDate": a.created_at.unix_timestamp(),
+            })
+        })
+        .collect();
+    println!("{}", serde_json::Value::Array(list));
+    Ok(())
+}

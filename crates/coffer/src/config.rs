@@ -1,0 +1,164 @@
+//! Configuration: built-in defaults, overridden by a TOML file (`--config`), overridden by
+//! `COFFER_*` environment variables and flags (clap reads both).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+pub const DEFAULT_DATA_DIR: &str = "./coffer-data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+pub const DEFAULT_CONSOLE_LISTEN: &str = "127.0.0.1:9001";
+
+#[derive(Parser, Debug)]
+#[command(name = "coffer", version, about = "AWS-compatible IAM, STS and S3 in one binary")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the S3, IAM and STS APIs (and, on its own listener, the console).
+    Serve(ServeArgs),
+    /// Manage accounts (works while `coffer serve` runs on the same data dir).
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of: data_dir, listen, console_listen.
+    #[arg(long, env = "COFFER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where metadata and object files live [default: ./coffer-data]
+    #[arg(long, env = "COFFER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the S3/IAM/STS endpoint [default: 127.0.0.1:9000]
+    #[arg(long, env = "COFFER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Address of the web console [default: 127.0.0.1:9001]
+    #[arg(long, env = "COFFER_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account; prints {"AccountId","AccessKeyId","SecretAccessKey"} as JSON.
+    Create {
+        name: String,
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+    /// List the accounts as JSON.
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DataDirArgs {
+    /// The data dir of the Coffer to manage [default: ./coffer-data]
+    #[arg(long, env = "COFFER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML file whose data_dir is used when --data-dir is not given.
+    #[arg(long, env = "COFFER_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The TOML file's shape: every key optional, unknown keys refused.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub console_listen: Option<SocketAddr>,
+}
+
+/// The settings `coffer serve` runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub console_listen: SocketAddr,
+}
+
+pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl ServeConfig {
+    pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, String> {
+        let file = read_file(args.config.as_deref())?;
+        let default_addr = |text: &str| text.parse::<SocketAddr>().expect("built-in addresses parse");
+        Ok(ServeConfig {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_LISTEN)),
+            console_listen: args
+                .console_listen
+                .or(file.console_listen)
+                .unwrap_or_else(|| default_addr(DEFAULT_CONSOLE_LISTEN)),
+        })
+    }
+}
+
+impl DataDirArgs {
+    pub fn resolve(&self) -> Result<PathBuf, String> {
+        let file = read_file(self.config.as_deref())?;
+        Ok(self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("coffer-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("coffer.toml");
+        std::fs::write(&file, "data_dir = \"/srv/coffer\"\nlisten = \"0.0.0.0:9100\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:9200".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let config = ServeConfig::resolve(&args).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/coffer"));
+        assert_eq!(config.listen, "127.0.0.1:9200".parse().unwrap());
+        assert_eq!(config.console_listen, DEFAULT_CONSOLE_LISTEN.parse().unwrap());
+        std::fs::write(&file, "listn = \"x\"\n").unwrap();
+        assert!(ServeConfig::resolve(&args).is_err(), "unknown keys are refused");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_cli_parses_every_flag() {
+        Cli::command_for_test();
+    }
+
+    impl Cli {
+        fn command_for_test() {
+            use clap::CommandFactory;
+            Cli::command().debug_assert();
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The front door: one listener for every service. A request whose SigV4 credential scope
+//! names `iam` or `sts` (or an unsigned form POST to `/`) goes to the Query APIs; everything
+//! else goes to S3 (s3s). `GET /_coffer/health` answers without authentication; no bucket
+//! can be named `_coffer`, so it shadows nothing.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use coffer_iam::{MAX_QUERY_BODY, QueryApi, Service};
+use http::StatusCode;
+use http::request::Parts;
+use http_body_util::{BodyExt, Limited};
+use tower::ServiceExt;
+
+pub struct AppState {
+    pub query: QueryApi,
+    pub s3: s3s::service::S3Service,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/_coffer/health", get(health))
+        .fallback(dispatch)
+        .with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// An unsigned `POST /` with a form body is a Query API call (it will get
+/// `MissingAuthenticationToken`); S3 has no such request.
+fn is_unsigned_query(parts: &Parts) -> bool {
+    parts.method == http::Method::POST
+        && parts.uri.path() == "/"
+        && parts.headers.get(http::header::AUTHORIZATION).is_none()
+        && parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let scope = coffer_auth::sigv4::credential_scope(&parts.headers, &parts.uri);
+    let service = scope.as_ref().and_then(|s| Service::from_scope(&s.service));
+    if service.is_some() || (scope.is_none() && is_unsigned_query(&parts)) {
+        let body = match Limited::new(body, MAX_QUERY_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return state.query.body_too_large(service).into_response(),
+        };
+        return state.query.handle(service, &parts, &body).await.into_response();
+    }
+    match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => {
+            tracing::error!(?err, "s3 request failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Until the console lands, its listener answers every request with 501 and a pointer.
+pub fn console_placeholder() -> Router {
+    Router::new().fallback(|| async {
+        (
+            StatusCode::NOT_IMPLEMENTED,
+            "The Coffer console is not available in this version yet; use the AWS CLI or SDKs.\n",
+        )
+    })
+}
