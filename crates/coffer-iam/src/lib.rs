@@ -20,7 +20,8 @@ mod xml;
 
 use std::time::Instant;
 
-use coffer_auth::{Principal, authenticate};
+use coffer_auth::sigv4::SigError;
+use coffer_auth::{AuthError, Principal, authenticate};
 use coffer_store::{Store, ids};
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
@@ -118,7 +119,13 @@ impl QueryApi {
             Err(err) => Err(err),
             Ok(()) => match authenticate(&self.store, parts, body).await {
                 Err(err) => Err(err.into()),
-                Ok((caller, _scope)) => {
+                Ok((_, scope)) if scope.service != service.prefix() => {
+                    Err(IamError::Auth(AuthError::Signature(SigError::Mismatch(format!(
+                        "Credential should be scoped to correct service: '{}'. ",
+                        service.prefix()
+                    )))))
+                }
+                Ok((caller, _)) => {
                     caller_arn = caller.arn();
                     let cx = Call {
                         store: &self.store,

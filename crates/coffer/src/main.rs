@@ -106,10 +106,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let endpoint = listener.local_addr().map_err(|e| e.to_string())?;
     let console_addr = console.local_addr().map_err(|e| e.to_string())?;
 
-    println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
-    println!("Data dir: {}", config.data_dir.display());
     if let Some((account, key)) = &created {
-        println!();
         println!(
             "Created account {} ({}). Its root access key, shown this once:",
             account.account_id, account.name
@@ -120,9 +117,12 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         } else {
             println!("  AWS Secret Access Key: {}", key.secret_access_key);
         }
+        println!("Use it with `aws configure` and `export AWS_ENDPOINT_URL=http://{endpoint}`.");
         println!();
-        println!("Use it with:  aws configure   and   export AWS_ENDPOINT_URL=http://{endpoint}");
     }
+    println!("Data dir: {}", config.data_dir.display());
+    // Printed last: scripts and tests wait for this line.
+    println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
 
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone()),

@@ -1,6 +1,6 @@
 //! The front door: one listener for every service. A request whose SigV4 credential scope
-//! names `iam` or `sts` (or an unsigned form POST to `/`) goes to the Query APIs; everything
-//! else goes to S3 (s3s). `GET /_coffer/health` answers without authentication; no bucket
+//! names `iam` or `sts` (or a form POST to `/` not scoped to `s3`) goes to the Query APIs;
+//! everything else goes to S3 (s3s). `GET /_coffer/health` answers without authentication; no bucket
 //! can be named `_coffer`, so it shadows nothing.
 
 use std::sync::Arc;
@@ -32,12 +32,11 @@ async fn health() -> &'static str {
     "ok\n"
 }
 
-/// An unsigned `POST /` with a form body is a Query API call (it will get
-/// `MissingAuthenticationToken`); S3 has no such request.
-fn is_unsigned_query(parts: &Parts) -> bool {
+/// A form `POST /` is a Query API call even when its signature names no usable scope (it
+/// then gets the Query API's authentication error); S3 has no such request.
+fn is_form_post_to_root(parts: &Parts) -> bool {
     parts.method == http::Method::POST
         && parts.uri.path() == "/"
-        && parts.headers.get(http::header::AUTHORIZATION).is_none()
         && parts
             .headers
             .get(http::header::CONTENT_TYPE)
@@ -49,7 +48,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let (parts, body) = request.into_parts();
     let scope = coffer_auth::sigv4::credential_scope(&parts.headers, &parts.uri);
     let service = scope.as_ref().and_then(|s| Service::from_scope(&s.service));
-    if service.is_some() || (scope.is_none() && is_unsigned_query(&parts)) {
+    let s3_scope = scope.as_ref().is_some_and(|s| s.service == "s3");
+    if service.is_some() || (!s3_scope && is_form_post_to_root(&parts)) {
         let body = match Limited::new(body, MAX_QUERY_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return state.query.body_too_large(service).into_response(),

@@ -1,0 +1,255 @@
+//! Starting, restarting and killing a `coffer serve` process, and clients for it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+
+pub const ROOT_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const ROOT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+pub struct Coffer {
+    child: Option<Child>,
+    data: tempfile::TempDir,
+    pub endpoint: String,
+    /// Everything `coffer serve` printed on stdout at its first start.
+    pub first_stdout: String,
+}
+
+pub fn coffer_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_coffer")
+}
+
+impl Coffer {
+    /// A fresh server whose root key is [`ROOT_KEY_ID`]/[`ROOT_SECRET`].
+    pub fn start() -> Coffer {
+        Self::start_with(&[
+            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ])
+    }
+
+    /// A fresh server with extra environment variables.
+    pub fn start_with(env: &[(&str, &str)]) -> Coffer {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut coffer = Coffer {
+            child: None,
+            data,
+            endpoint: String::new(),
+            first_stdout: String::new(),
+        };
+        coffer.first_stdout = coffer.spawn(env);
+        coffer
+    }
+
+    /// Spawns `coffer serve` on the data dir and waits until it prints its endpoint.
+    fn spawn(&mut self, env: &[(&str, &str)]) -> String {
+        let mut command = Command::new(coffer_bin());
+        command
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--console-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(self.data.path())
+            .env_remove("COFFER_MASTER_KEY")
+            .env("COFFER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn coffer");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut printed = String::new();
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                printed.push_str(&line);
+                printed.push('\n');
+                if !sent && line.starts_with("Coffer is serving") {
+                    let _ = tx.send(printed.clone());
+                    sent = true;
+                }
+            }
+            if !sent {
+                let _ = tx.send(printed);
+            }
+        });
+        let printed = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("coffer printed its endpoint");
+        let endpoint = printed
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no endpoint in: {printed}"))
+            .to_owned();
+        self.endpoint = endpoint;
+        self.child = Some(child);
+        self.wait_healthy();
+        printed
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = format!("{}/_coffer/health", self.endpoint);
+        while Instant::now() < deadline {
+            if let Ok(out) = Command::new("curl").args(["-sf", &url]).output() {
+                if out.status.success() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("coffer did not become healthy at {url}");
+    }
+
+    /// Stops the server with SIGTERM and starts it again on the same data dir.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn(&[]);
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush anything) and starts it again.
+    pub fn kill_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+        }
+        self.spawn(&[]);
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn iam(&self, key_id: &str, secret: &str) -> aws_sdk_iam::Client {
+        iam_client(&self.endpoint, key_id, secret)
+    }
+
+    pub fn root_iam(&self) -> aws_sdk_iam::Client {
+        self.iam(ROOT_KEY_ID, ROOT_SECRET)
+    }
+
+    pub fn sts(&self, key_id: &str, secret: &str, region: &str) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(region.to_owned()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    }
+
+    pub fn s3(&self, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// The account id the root key belongs to.
+    pub async fn account_id(&self) -> String {
+        let me = self
+            .sts(ROOT_KEY_ID, ROOT_SECRET, "us-east-1")
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap();
+        me.account().unwrap().to_owned()
+    }
+
+    /// Creates a user with one access key; returns (key id, secret).
+    pub async fn user_with_key(&self, name: &str) -> (String, String) {
+        let iam = self.root_iam();
+        iam.create_user().user_name(name).send().await.unwrap();
+        let key = iam.create_access_key().user_name(name).send().await.unwrap();
+        let key = key.access_key().unwrap();
+        (key.access_key_id().to_owned(), key.secret_access_key().to_owned())
+    }
+
+    /// Runs `coffer` with the given arguments against this server's data dir.
+    pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(coffer_bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .env("COFFER_LOG", "warn")
+            .output()
+            .expect("run coffer")
+    }
+
+    /// Every file under the data dir (for at-rest checks).
+    pub fn data_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out)
+                } else {
+                    out.push(path)
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.data.path(), &mut out);
+        out
+    }
+}
+
+impl Drop for Coffer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn iam_client(endpoint: &str, key_id: &str, secret: &str) -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+/// The AWS error code of an SDK error.
+pub fn code<E, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("not a service error"))
+}

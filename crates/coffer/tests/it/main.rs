@@ -1,0 +1,10 @@
+//! Integration tests: a real `coffer serve` process on an ephemeral port and a temporary data
+//! dir, driven by the AWS SDK for Rust, raw HTTP and the `aws` CLI.
+
+mod accounts;
+mod auth;
+mod cli;
+mod harness;
+mod iam;
+mod s3;
+mod sts;
