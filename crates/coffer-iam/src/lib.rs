@@ -197,6 +197,7 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,
         (Service::Iam, "DeleteAccountAlias") => account::delete_account_alias(cx).await,
         (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(cx).await,
+        // Supported operations are all matched above; operations::SUPPORTED lists them for the docs.
         (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => {
             Err(IamError::NotImplemented(other.to_owned()))
         }

@@ -182,3 +182,54 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
     "GetSessionToken",
     "GetWebIdentityToken",
 ];
+
+/// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
+pub(crate) const SUPPORTED: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "UpdateUser",
+    "DeleteUser",
+    "TagUser",
+    "UntagUser",
+    "ListUserTags",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "GetAccessKeyLastUsed",
+    "GetAccountSummary",
+    "CreateAccountAlias",
+    "ListAccountAliases",
+    "DeleteAccountAlias",
+    "GetCallerIdentity",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compatibility_page_is_true() {
+        let page = include_str!("../../../docs/compatibility.md");
+        for op in IAM_OPERATIONS.iter().chain(STS_OPERATIONS) {
+            let row = page
+                .lines()
+                .find(|l| l.starts_with(&format!("| {op} |")))
+                .unwrap_or_else(|| panic!("docs/compatibility.md has no row for {op}"));
+            let supported = row.starts_with(&format!("| {op} | supported |"));
+            assert_eq!(
+                supported,
+                SUPPORTED.contains(op),
+                "docs/compatibility.md is wrong about {op}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_supported_operation_is_an_aws_operation() {
+        for op in SUPPORTED {
+            assert!(IAM_OPERATIONS.contains(op) || STS_OPERATIONS.contains(op), "{op}");
+        }
+    }
+}
