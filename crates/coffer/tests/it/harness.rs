@@ -58,7 +58,7 @@ impl Coffer {
             ])
             .arg(self.data.path())
             .env_remove("COFFER_MASTER_KEY")
-            .env("COFFER_LOG", "warn")
+            .env("COFFER_LOG", "warn,s3s=off")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
@@ -200,7 +200,7 @@ impl Coffer {
             .args(args)
             .arg("--data-dir")
             .arg(self.data.path())
-            .env("COFFER_LOG", "warn")
+            .env("COFFER_LOG", "warn,s3s=off")
             .output()
             .expect("run coffer")
     }
