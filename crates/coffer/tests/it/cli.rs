@@ -158,3 +158,48 @@ fn the_walkthrough_runs_with_the_real_aws_cli() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"));
 }
+
+fn venv_python() -> PathBuf {
+    let aws = aws_cli();
+    let python = aws.with_file_name("python");
+    assert!(python.exists(), "no python beside {}: run scripts/test", aws.display());
+    python
+}
+
+/// boto3, the other client people script Coffer with, through the same walkthrough.
+#[test]
+fn boto3_creates_a_user_and_key_and_signs_as_them() {
+    let coffer = Coffer::start();
+    let script = r#"
+import json, os, sys, boto3
+from botocore.exceptions import ClientError
+endpoint = os.environ["ENDPOINT"]
+root = dict(aws_access_key_id=os.environ["KEY"], aws_secret_access_key=os.environ["SECRET"],
+            region_name="ap-southeast-1", endpoint_url=endpoint)
+iam = boto3.client("iam", **root)
+iam.create_user(UserName="bob", Path="/ops/")
+key = iam.create_access_key(UserName="bob")["AccessKey"]
+assert [u["UserName"] for u in iam.list_users()["Users"]] == ["bob"]
+bob = dict(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+           region_name="eu-north-1", endpoint_url=endpoint)
+me = boto3.client("sts", **bob).get_caller_identity()
+try:
+    boto3.client("iam", **bob).list_users()
+    denied = None
+except ClientError as e:
+    denied = e.response["Error"]["Code"]
+print(json.dumps({"arn": me["Arn"], "denied": denied}))
+"#;
+    let out = Command::new(venv_python())
+        .args(["-c", script])
+        .env("ENDPOINT", &coffer.endpoint)
+        .env("KEY", ROOT_KEY_ID)
+        .env("SECRET", ROOT_SECRET)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(result["arn"].as_str().unwrap().ends_with(":user/ops/bob"), "{result}");
+    assert_eq!(result["denied"], "AccessDenied");
+}
