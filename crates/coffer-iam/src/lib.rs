@@ -198,14 +198,18 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "DeleteAccountAlias") => account::delete_account_alias(cx).await,
         (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(cx).await,
         // Supported operations are all matched above; operations::SUPPORTED lists them for the docs.
-        (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => {
-            Err(IamError::NotImplemented(other.to_owned()))
-        }
-        (Service::Sts, other) if operations::STS_OPERATIONS.contains(&other) => {
-            Err(IamError::NotImplemented(other.to_owned()))
-        }
+        (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => not_implemented(other),
+        (Service::Sts, other) if operations::STS_OPERATIONS.contains(&other) => not_implemented(other),
         (service, other) => Err(IamError::InvalidAction(other.to_owned(), service.version())),
     }
+}
+
+fn not_implemented(action: &str) -> Result<Option<String>, IamError> {
+    debug_assert!(
+        !operations::SUPPORTED.contains(&action),
+        "{action} is supported but not dispatched"
+    );
+    Err(IamError::NotImplemented(action.to_owned()))
 }
 
 fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response<String> {

@@ -1,12 +1,33 @@
 //! Authorization for every S3 request, after s3s has verified the signature: the caller's
 //! principal, the IAM action and resource of the operation, and the decision. Also records
-//! the key's use and logs the request's principal and operation.
+//! the key's use, and tells the front door (through [`RequestLog`]) who asked for what, so it
+//! can log one line per request with the status.
+
+use std::sync::{Arc, Mutex};
 
 use coffer_auth::{Principal, authorize};
 use coffer_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
 use s3s::{S3Result, s3_error};
+
+/// Put into a request's extensions by the front door; filled in here with the principal's ARN
+/// and the operation, read back once the response is known.
+#[derive(Clone, Default)]
+pub struct RequestLog(Arc<Mutex<Option<(String, String)>>>);
+
+impl RequestLog {
+    fn set(&self, principal: String, operation: &str) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((principal, format!("s3:{operation}")));
+        }
+    }
+
+    /// (principal ARN, operation), if the request got as far as authorization.
+    pub fn take(&self) -> Option<(String, String)> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
 
 pub struct StoreAccess {
     store: Store,
@@ -35,10 +56,14 @@ fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
 #[async_trait::async_trait]
 impl S3Access for StoreAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        let op = cx.s3_op().name();
+        let op = cx.s3_op().name().to_owned();
+        let op = op.as_str();
         let (action, resource) = action_and_resource(op, cx.s3_path());
+        let log = cx.extensions_mut().get::<RequestLog>().cloned();
         let Some(credentials) = cx.credentials() else {
-            tracing::info!(principal = "anonymous", operation = %format_args!("s3:{op}"), "denied");
+            if let Some(log) = &log {
+                log.set("anonymous".to_owned(), op);
+            }
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
         let credential = self
@@ -53,8 +78,10 @@ impl S3Access for StoreAccess {
         self.store.record_key_use(&credential.access_key_id, "s3", &region);
         let principal = Principal::from_credential(&credential);
         // Until buckets exist, every resource belongs to the caller's own account.
-        let outcome = authorize(&principal, &action, &resource, &principal.account_id);
-        tracing::info!(principal = %principal.arn(), operation = %format_args!("s3:{op}"), allowed = outcome.is_ok(), "s3 request");
-        outcome.map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+        if let Some(log) = &log {
+            log.set(principal.arn(), op);
+        }
+        authorize(&principal, &action, &resource, &principal.account_id)
+            .map_err(|denied| s3_error!(AccessDenied, "{denied}"))
     }
 }

@@ -13,7 +13,7 @@ use s3s::dto::{ListBucketsInput, ListBucketsOutput, Owner};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use sha2::{Digest, Sha256};
 
-pub use access::StoreAccess;
+pub use access::{RequestLog, StoreAccess};
 pub use auth::StoreAuth;
 
 /// Builds the s3s service with Coffer's auth, access and operations.

@@ -4,6 +4,7 @@
 //! can be named `_coffer`, so it shadows nothing.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -56,13 +57,27 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         };
         return state.query.handle(service, &parts, &body).await.into_response();
     }
-    match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
+    let started = Instant::now();
+    let log = coffer_s3::RequestLog::default();
+    let mut parts = parts;
+    parts.extensions.insert(log.clone());
+    let response = match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
         Ok(response) => response.map(Body::new),
         Err(err) => {
             tracing::error!(?err, "s3 request failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-    }
+    };
+    // Requests refused before authorization (bad signature, unknown key) name no principal.
+    let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
+    tracing::info!(
+        %principal,
+        %operation,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "s3 request"
+    );
+    response
 }
 
 /// Until the console lands, its listener answers every request with 501 and a pointer.
