@@ -93,8 +93,13 @@ fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
     })
 }
 
+/// Query strings are form-encoded: `+` is a space, as `aws-sigv4` and the Query API's
+/// parameter parser both read it. Reading it differently here would let `%2B` be rewritten
+/// to `+` on the wire without breaking the signature.
 fn decode(text: &str) -> String {
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
+    percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn parse_amz_date(text: &str) -> Option<OffsetDateTime> {
@@ -152,15 +157,17 @@ impl Signature {
                 _ => {}
             }
         }
-        let date = parts
-            .headers
-            .get("x-amz-date")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_amz_date)
-            .or_else(|| {
-                let date = parts.headers.get(http::header::DATE)?.to_str().ok()?;
-                OffsetDateTime::parse(date, &Rfc2822).ok()
-            });
+        let date = match parts.headers.get("x-amz-date") {
+            // A present but unreadable X-Amz-Date is an error, never a cue to use Date instead.
+            Some(value) => Some(value.to_str().ok().and_then(parse_amz_date).ok_or_else(|| {
+                SigError::Incomplete(format!("X-Amz-Date must be in the ISO8601 Long Format: {value:?}"))
+            })?),
+            None => parts
+                .headers
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|date| OffsetDateTime::parse(date, &Rfc2822).ok()),
+        };
         let mut missing = String::new();
         for (name, absent) in [
             ("Credential", credential.is_none()),
@@ -283,10 +290,10 @@ impl Signature {
     fn check_time(&self, now: OffsetDateTime) -> Result<(), SigError> {
         let fmt = format_amz_date;
         if let Location::Query { expires_secs } = self.location {
-            if now > self.request_time + time::Duration::seconds(expires_secs) {
+            if (now - self.request_time).whole_seconds() > expires_secs {
                 return Err(SigError::Expired);
             }
-        } else if self.request_time < now - MAX_CLOCK_SKEW {
+        } else if now - self.request_time > MAX_CLOCK_SKEW {
             return Err(SigError::Mismatch(format!(
                 "Signature expired: {} is now earlier than {} ({} - 15 min.)",
                 fmt(self.request_time),
@@ -294,7 +301,7 @@ impl Signature {
                 fmt(now)
             )));
         }
-        if self.request_time > now + MAX_CLOCK_SKEW {
+        if self.request_time - now > MAX_CLOCK_SKEW {
             return Err(SigError::Mismatch(format!(
                 "Signature not yet current: {} is still later than {} ({} + 15 min.)",
                 fmt(self.request_time),
@@ -340,12 +347,12 @@ impl Signature {
 }
 
 /// The body's SHA-256, or the `x-amz-content-sha256` the client signed, which must then agree
-/// with the body (or be `UNSIGNED-PAYLOAD`).
+/// with the body. `UNSIGNED-PAYLOAD` is refused: a Query API body carries the action and all
+/// its parameters, so a signature that leaves it out would authenticate nothing that matters.
 fn payload_hash(parts: &Parts, body: &[u8]) -> Result<String, SigError> {
     let actual = hex::encode(Sha256::digest(body));
     match parts.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
         None => Ok(actual),
-        Some("UNSIGNED-PAYLOAD") => Ok("UNSIGNED-PAYLOAD".to_owned()),
         Some(claimed) if claimed.eq_ignore_ascii_case(&actual) => Ok(claimed.to_owned()),
         Some(_) => Err(SigError::Mismatch(
             "The provided 'x-amz-content-sha256' header does not match what was computed.".to_owned(),
@@ -358,14 +365,21 @@ fn canonical_uri(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
     for segment in path.split('/').skip(1) {
         match segment {
-            "." => {}
+            "." | "" => {}
             ".." => {
                 segments.pop();
             }
             s => segments.push(s),
         }
     }
-    let normalized = format!("/{}", segments.join("/"));
+    // RFC 3986 dot-segment removal leaves a trailing slash after a final `/`, `.` or `..`.
+    let last = path.rsplit('/').next().unwrap_or("");
+    let trailing = if matches!(last, "" | "." | "..") && !segments.is_empty() {
+        "/"
+    } else {
+        ""
+    };
+    let normalized = format!("/{}{trailing}", segments.join("/"));
     utf8_percent_encode(&normalized, STRICT_KEEP_SLASH).to_string()
 }
 
