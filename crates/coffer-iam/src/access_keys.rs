@@ -13,7 +13,7 @@ use crate::{Call, IamError, validate};
 async fn owner<'a>(cx: &'a Call<'_>) -> Result<(KeyOwnerName<'a>, String), IamError> {
     match (cx.params.get("UserName"), &cx.caller.identity) {
         (Some(name), _) => {
-            validate::user_name(name, "userName")?;
+            validate::existing_user_name(name, "userName")?;
             let (_, arn) = user_and_arn(cx, name).await?;
             Ok((KeyOwnerName::User(name), arn))
         }

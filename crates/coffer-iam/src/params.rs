@@ -1,36 +1,43 @@
 //! The Query protocol's parameters: `Action`, `Version` and the operation's members, from a
 //! form body or a query string; lists as `Name.member.N`.
 
+use std::collections::HashMap;
+
 use percent_encoding::percent_decode;
 
 use crate::error::{IamError, validation};
 
+/// Looked up by name in constant time: list members are read one name at a time, and a
+/// request may carry tens of thousands of them. The first occurrence of a name wins.
 #[derive(Debug, Default)]
 pub(crate) struct Params {
-    pairs: Vec<(String, String)>,
+    values: HashMap<String, String>,
 }
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` text. Non-UTF-8 after decoding is refused
     /// rather than replaced, so no name is silently changed.
     pub(crate) fn parse(encoded: &[u8]) -> Result<Self, IamError> {
-        let mut pairs = Vec::new();
+        let mut values = HashMap::new();
         for pair in encoded.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             let (key, value) = match pair.iter().position(|b| *b == b'=') {
                 Some(at) => (&pair[..at], &pair[at + 1..]),
                 None => (pair, &b""[..]),
             };
-            pairs.push((decode(key)?, decode(value)?));
+            values.entry(decode(key)?).or_insert(decode(value)?);
         }
-        Ok(Params { pairs })
+        Ok(Params { values })
     }
 
+    /// Adds `other`'s parameters; names already present keep their value.
     pub(crate) fn extend(&mut self, other: Params) {
-        self.pairs.extend(other.pairs);
+        for (key, value) in other.values {
+            self.values.entry(key).or_insert(value);
+        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.values.get(name).map(String::as_str)
     }
 
     /// A required member; AWS names it in camelCase in its validation message.

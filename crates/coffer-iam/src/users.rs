@@ -72,8 +72,9 @@ fn tags_param(cx: &Call<'_>) -> Result<Vec<Tag>, IamError> {
     let mut tags = Vec::with_capacity(pairs.len());
     for (i, (key, value)) in pairs.into_iter().enumerate() {
         validate::tag_key(key, &format!("tags.{}.member.key", i + 1))?;
-        let value = value.unwrap_or("");
-        validate::tag_value(value, &format!("tags.{}.member.value", i + 1))?;
+        let field = format!("tags.{}.member.value", i + 1);
+        let value = value.ok_or_else(|| crate::error::validation(None, &field, "Member must not be null"))?;
+        validate::tag_value(value, &field)?;
         tags.push(Tag {
             key: key.to_owned(),
             value: value.to_owned(),
@@ -101,21 +102,17 @@ pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
         ));
     }
     let tags = tags_param(cx)?;
-    cx.authorize(
-        "iam:CreateUser",
-        &format!("arn:aws:iam::{}:user{path}{name}", cx.account()),
-    )?;
+    let arn = format!("arn:aws:iam::{}:user{path}{name}", cx.account());
+    cx.authorize("iam:CreateUser", &arn)?;
+    if !tags.is_empty() {
+        // Tagging on create needs iam:TagUser too, as in IAM.
+        cx.authorize("iam:TagUser", &arn)?;
+    }
     let user = cx
         .store
-        .create_user(cx.account(), name, path)
+        .create_user(cx.account(), name, path, &tags)
         .await
         .map_err(|e| user_error(e, name))?;
-    if !tags.is_empty() {
-        cx.store
-            .tag_user(cx.account(), name, &tags)
-            .await
-            .map_err(|e| user_error(e, name))?;
-    }
     let mut xml = Xml::new();
     xml.with("User", |x| write_user(x, &user, &tags));
     Ok(Some(xml.finish()))
@@ -127,7 +124,7 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         (None, Identity::User { name, .. }) => name.as_str(),
         (None, Identity::Root) => return get_root_user(cx).await,
     };
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let (user, arn) = user_and_arn(cx, name).await?;
     cx.authorize("iam:GetUser", &arn)?;
     let user = user.ok_or_else(|| no_such_user(name))?;
@@ -182,7 +179,7 @@ pub(crate) fn write_truncation(xml: &mut Xml, next_marker: Option<&str>) {
 
 pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("UserName")?;
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let new_name = cx.params.get("NewUserName");
     if let Some(new_name) = new_name {
         validate::user_name(new_name, "newUserName")?;
@@ -220,7 +217,7 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
 
 pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("UserName")?;
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let (_, arn) = user_and_arn(cx, name).await?;
     cx.authorize("iam:DeleteUser", &arn)?;
     cx.store
@@ -232,7 +229,7 @@ pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
 
 pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("UserName")?;
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let tags = tags_param(cx)?;
     if tags.is_empty() {
         return Err(crate::error::validation(None, "tags", "Member must not be null"));
@@ -248,7 +245,7 @@ pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
 
 pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("UserName")?;
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let keys: Vec<String> = cx.params.members("TagKeys").into_iter().map(str::to_owned).collect();
     if keys.is_empty() {
         return Err(crate::error::validation(None, "tagKeys", "Member must not be null"));
@@ -274,7 +271,7 @@ pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError
 
 pub(crate) async fn list_user_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("UserName")?;
-    validate::user_name(name, "userName")?;
+    validate::existing_user_name(name, "userName")?;
     let marker = cx.params.get("Marker");
     if let Some(marker) = marker {
         validate::marker(marker)?;

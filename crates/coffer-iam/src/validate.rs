@@ -44,6 +44,13 @@ pub(crate) fn user_name(value: &str, field: &str) -> Result<(), IamError> {
     pattern(value, field, r"[\w+=,.@-]+", |c| word_or(c, "+=,.@-"))
 }
 
+/// Names of users that should already exist: IAM accepts up to 128 characters there (a longer
+/// name than CreateUser allows is simply not found).
+pub(crate) fn existing_user_name(value: &str, field: &str) -> Result<(), IamError> {
+    length(value, field, 1, 128)?;
+    pattern(value, field, r"[\w+=,.@-]+", |c| word_or(c, "+=,.@-"))
+}
+
 /// Paths: `/` or `/…/` of printable ASCII, at most 512 characters.
 pub(crate) fn path(value: &str, field: &str) -> Result<(), IamError> {
     length(value, field, 1, 512)?;
@@ -111,8 +118,18 @@ pub(crate) fn account_alias(value: &str) -> Result<(), IamError> {
     }
 }
 
+/// `\p{Z}`: Unicode space separators only; not tabs, newlines or the other controls that
+/// `char::is_whitespace` accepts (some of them cannot appear in XML at all).
+fn is_space_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
+}
+
 fn tag_char(c: char) -> bool {
-    c.is_alphabetic() || c.is_numeric() || c == ' ' || c.is_whitespace() || "_.:/=+-@".contains(c)
+    c.is_alphabetic() || c.is_numeric() || is_space_separator(c) || "_.:/=+-@".contains(c)
 }
 
 /// Tag keys: 1–128 characters of letters, digits, spaces and `_.:/=+-@`.
@@ -167,6 +184,11 @@ mod tests {
         assert!(tag_key("", "k").is_err());
         assert!(tag_value("", "v").is_ok());
         assert!(tag_value("a;b", "v").is_err());
+        assert!(
+            tag_value("a\u{b}b", "v").is_err(),
+            "vertical tab cannot be written in XML"
+        );
+        assert!(tag_value("a\u{3000}b", "v").is_ok());
     }
 
     #[test]

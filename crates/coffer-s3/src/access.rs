@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::internal;
 use coffer_auth::{Principal, authorize};
 use coffer_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
@@ -70,7 +71,7 @@ impl S3Access for StoreAccess {
             .store
             .credential(&credentials.access_key)
             .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(|e| internal(e))?
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         let region = coffer_auth::sigv4::credential_scope(cx.headers(), cx.uri())
             .map(|scope| scope.region)

@@ -1,5 +1,6 @@
 //! Secret keys for s3s's signature check, from the store (cached there).
 
+use crate::internal;
 use coffer_store::{KeyStatus, Store};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{S3Result, s3_error};
@@ -25,7 +26,7 @@ impl S3Auth for StoreAuth {
                 InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records."
             )),
-            Err(err) => Err(s3_error!(InternalError, "{err}")),
+            Err(err) => Err(internal(err)),
         }
     }
 }

@@ -29,6 +29,12 @@ pub fn canonical_user_id(account_id: &str) -> String {
     hex::encode(Sha256::digest(format!("coffer canonical user {account_id}")))
 }
 
+/// A server fault: logged in full, answered without detail (store errors name files and SQL).
+pub(crate) fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
+    tracing::error!(%err, "s3 request failed");
+    s3_error!(InternalError, "We encountered an internal error. Please try again.")
+}
+
 pub struct CofferS3 {
     store: Store,
 }
@@ -43,13 +49,13 @@ impl S3 for CofferS3 {
             .store
             .credential(&credentials.access_key)
             .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?
+            .map_err(|e| internal(e))?
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         let account = self
             .store
             .account(&credential.account_id)
             .await
-            .map_err(|e| s3_error!(InternalError, "{e}"))?;
+            .map_err(|e| internal(e))?;
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(Vec::new()),
             owner: Some(Owner {

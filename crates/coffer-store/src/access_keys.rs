@@ -5,6 +5,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
+use crate::secrets::key_binding;
 use crate::{
     AccessKey, KeyLastUsed, KeyStatus, MAX_ACCESS_KEYS_PER_USER, NewAccessKey, Result, Sealer, Store, StoreError, ids,
 };
@@ -60,7 +61,7 @@ pub(crate) async fn insert_access_key(
     .bind(account_id)
     .bind(user_id)
     .bind(KeyStatus::Active.as_str())
-    .bind(sealer.seal(key_id, secret))
+    .bind(sealer.seal(&key_binding(key_id, account_id, user_id), secret))
     .bind(created_at)
     .execute(&mut **tx)
     .await
@@ -237,8 +238,20 @@ impl Store {
         if pending.is_empty() {
             return Ok(());
         }
+        let written = self.write_key_use(&pending).await;
+        if written.is_err() {
+            // Keep them for the next flush; newer uses recorded meanwhile win.
+            let mut map = self.inner.pending_key_use.lock().expect("key-use map poisoned");
+            for (key_id, used) in pending {
+                map.entry(key_id).or_insert(used);
+            }
+        }
+        written
+    }
+
+    async fn write_key_use(&self, pending: &std::collections::HashMap<String, (i64, String, String)>) -> Result<()> {
         let mut tx = self.inner.writer.begin().await?;
-        for (key_id, (at, service, region)) in &pending {
+        for (key_id, (at, service, region)) in pending {
             sqlx::query(
                 "UPDATE access_keys SET last_used_at = $1, last_used_service = $2, last_used_region = $3
                  WHERE access_key_id = $4",

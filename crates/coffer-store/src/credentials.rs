@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use sqlx::Row;
 
+use crate::secrets::key_binding;
 use crate::users::user_from_row;
 use crate::{KeyStatus, Result, Store, User};
 
@@ -73,7 +74,7 @@ impl Store {
             Err(generation) => generation,
         };
         let row = sqlx::query(
-            "SELECT k.access_key_id, k.account_id, k.status, k.sealed_secret,
+            "SELECT k.access_key_id, k.account_id, k.status, k.sealed_secret, k.user_id AS key_user_id,
                     u.user_id, u.name, u.path, u.created_at
              FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id
              WHERE k.access_key_id = $1",
@@ -84,9 +85,12 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let sealed: Vec<u8> = row.try_get("sealed_secret")?;
         let account_id: String = row.try_get("account_id")?;
-        let owner = match row.try_get::<Option<String>, _>("user_id")? {
-            None => KeyOwner::Root,
-            Some(_) => {
+        let key_user_id: Option<String> = row.try_get("key_user_id")?;
+        let owner = match (&key_user_id, row.try_get::<Option<String>, _>("user_id")?) {
+            (None, _) => KeyOwner::Root,
+            // A user's key whose user is gone authenticates as nobody, never as root.
+            (Some(_), None) => return Ok(None),
+            (Some(_), Some(_)) => {
                 let mut user = user_from_row(&row)?;
                 user.account_id.clone_from(&account_id);
                 KeyOwner::User(user)
@@ -94,7 +98,10 @@ impl Store {
         };
         let status: String = row.try_get("status")?;
         let credential = Arc::new(Credential {
-            secret_access_key: self.inner.sealer.open(access_key_id, &sealed)?,
+            secret_access_key: self.inner.sealer.open(
+                &key_binding(access_key_id, &account_id, key_user_id.as_deref()),
+                &sealed,
+            )?,
             access_key_id: access_key_id.to_owned(),
             account_id,
             owner,

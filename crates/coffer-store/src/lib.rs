@@ -47,6 +47,8 @@ pub enum StoreError {
     TooManyTags,
     #[error("the master key must be 64 hexadecimal digits (32 bytes)")]
     BadMasterKey,
+    #[error("{0} is missing but the data dir already holds sealed secrets: restore it or set COFFER_MASTER_KEY")]
+    MasterKeyMissing(std::path::PathBuf),
     #[error("a sealed secret could not be opened: wrong master key or corrupted row")]
     SealBroken,
     #[error("database: {0}")]

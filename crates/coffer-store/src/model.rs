@@ -60,10 +60,18 @@ pub struct AccessKey {
 }
 
 /// A key just created: the only time its secret is handed out.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewAccessKey {
     pub key: AccessKey,
     pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for NewAccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccessKey")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

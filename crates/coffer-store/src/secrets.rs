@@ -1,6 +1,7 @@
 //! Secrets at rest: access-key secrets are sealed with AES-256-GCM under the master key, with
-//! the access key id as associated data, so a sealed secret copied onto another key's row fails
-//! to open instead of authenticating the wrong key.
+//! the key's identity (key id, account, owning user) as associated data, so a sealed secret
+//! copied onto another row, or a row whose owner was edited, fails to open instead of
+//! authenticating as someone else.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -43,13 +44,17 @@ impl Sealer {
         Ok(Self::new(&key))
     }
 
-    /// Loads `<data_dir>/master.key`, creating it (mode 0600) on first use. Creation is atomic
+    /// Loads `<data_dir>/master.key`, creating it (mode 0600) on first use. Refuses to create
+    /// one beside an existing `meta.db`: a new key could open none of the sealed secrets. Creation is atomic
     /// (write a temporary file, then hard-link it into place), so two processes starting on one
     /// data dir agree on a single key.
     pub fn load_or_create(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(MASTER_KEY_FILE);
         if let Ok(text) = std::fs::read_to_string(&path) {
             return Self::from_hex(&text);
+        }
+        if data_dir.join(crate::db::META_DB_FILE).exists() {
+            return Err(StoreError::MasterKeyMissing(path));
         }
         let key: [u8; 32] = rand::rng().random();
         let tmp = data_dir.join(format!(
@@ -77,8 +82,8 @@ impl Sealer {
         }
     }
 
-    /// `nonce || ciphertext+tag`, bound to `key_id`.
-    pub fn seal(&self, key_id: &str, secret: &str) -> Vec<u8> {
+    /// `nonce || ciphertext+tag`, bound to `binding` (see [`key_binding`]).
+    pub fn seal(&self, binding: &str, secret: &str) -> Vec<u8> {
         let nonce: [u8; NONCE_LEN] = rand::rng().random();
         let sealed = self
             .cipher
@@ -86,15 +91,15 @@ impl Sealer {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: secret.as_bytes(),
-                    aad: key_id.as_bytes(),
+                    aad: binding.as_bytes(),
                 },
             )
             .expect("AES-GCM encryption of a short secret cannot fail");
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// Opens what [`Sealer::seal`] produced for the same `key_id`.
-    pub fn open(&self, key_id: &str, sealed: &[u8]) -> Result<String, StoreError> {
+    /// Opens what [`Sealer::seal`] produced for the same `binding`.
+    pub fn open(&self, binding: &str, sealed: &[u8]) -> Result<String, StoreError> {
         if sealed.len() < NONCE_LEN {
             return Err(StoreError::SealBroken);
         }
@@ -105,12 +110,18 @@ impl Sealer {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: key_id.as_bytes(),
+                    aad: binding.as_bytes(),
                 },
             )
             .map_err(|_| StoreError::SealBroken)?;
         String::from_utf8(plain).map_err(|_| StoreError::SealBroken)
     }
+}
+
+/// What a sealed secret is bound to: the key id, its account and its owner (a user's
+/// immutable id, or `root`).
+pub(crate) fn key_binding(key_id: &str, account_id: &str, user_id: Option<&str>) -> String {
+    format!("{key_id}|{account_id}|{}", user_id.unwrap_or("root"))
 }
 
 #[cfg(test)]

@@ -25,8 +25,8 @@ async fn user_names_are_unique_without_regard_to_case() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
-    store.create_user(&account.account_id, "Alice", "/").await.unwrap();
-    let again = store.create_user(&account.account_id, "ALICE", "/").await;
+    store.create_user(&account.account_id, "Alice", "/", &[]).await.unwrap();
+    let again = store.create_user(&account.account_id, "ALICE", "/", &[]).await;
     assert!(matches!(again, Err(StoreError::UserExists)));
     assert_eq!(store.user(&account.account_id, "alice").await.unwrap().name, "Alice");
 }
@@ -37,8 +37,8 @@ async fn accounts_do_not_see_each_others_users() {
     let store = open(dir.path()).await;
     let (one, _) = store.create_account("one", None).await.unwrap();
     let (two, _) = store.create_account("two", None).await.unwrap();
-    store.create_user(&one.account_id, "alice", "/").await.unwrap();
-    store.create_user(&two.account_id, "alice", "/").await.unwrap();
+    store.create_user(&one.account_id, "alice", "/", &[]).await.unwrap();
+    store.create_user(&two.account_id, "alice", "/", &[]).await.unwrap();
     assert!(matches!(
         store.user(&two.account_id, "bob").await,
         Err(StoreError::NoSuchUser)
@@ -54,7 +54,7 @@ async fn listing_pages_by_marker_and_filters_by_path_prefix() {
     let store = open(dir.path()).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     for (name, path) in [("c", "/"), ("a", "/eng/"), ("b", "/eng/db/"), ("d", "/ops_%/")] {
-        store.create_user(&account.account_id, name, path).await.unwrap();
+        store.create_user(&account.account_id, name, path, &[]).await.unwrap();
     }
     let first = store.list_users(&account.account_id, "/", None, 2).await.unwrap();
     assert_eq!(
@@ -91,7 +91,7 @@ async fn a_user_has_at_most_two_keys_and_cannot_be_deleted_while_it_has_any() {
     let store = open(dir.path()).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
-    store.create_user(id, "bob", "/").await.unwrap();
+    store.create_user(id, "bob", "/", &[]).await.unwrap();
     let owner = KeyOwnerName::User("bob");
     let one = store.create_access_key(id, owner).await.unwrap();
     store.create_access_key(id, owner).await.unwrap();
@@ -136,7 +136,7 @@ async fn renaming_a_user_keeps_its_keys_and_changes_the_credential() {
     let store = open(dir.path()).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
-    store.create_user(id, "bob", "/").await.unwrap();
+    store.create_user(id, "bob", "/", &[]).await.unwrap();
     let key = store.create_access_key(id, KeyOwnerName::User("bob")).await.unwrap();
     store.credential(&key.key.access_key_id).await.unwrap();
     store
@@ -202,7 +202,7 @@ async fn tags_are_case_insensitive_by_key_and_limited_to_fifty() {
     let store = open(dir.path()).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
-    store.create_user(id, "bob", "/").await.unwrap();
+    store.create_user(id, "bob", "/", &[]).await.unwrap();
     let tag = |k: &str, v: &str| Tag {
         key: k.into(),
         value: v.into(),

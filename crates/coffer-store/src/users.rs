@@ -25,14 +25,20 @@ pub(crate) fn fold(name: &str) -> String {
 }
 
 impl Store {
-    pub async fn create_user(&self, account_id: &str, name: &str, path: &str) -> Result<User> {
+    /// Creates a user with its tags (at most 50), all or nothing.
+    pub async fn create_user(&self, account_id: &str, name: &str, path: &str, tags: &[Tag]) -> Result<User> {
+        if tags.len() as i64 > MAX_TAGS_PER_USER {
+            return Err(StoreError::TooManyTags);
+        }
+        let created_at = now_millis();
         let user = User {
             user_id: ids::user_id(),
             account_id: account_id.to_owned(),
             name: name.to_owned(),
             path: path.to_owned(),
-            created_at: from_millis(now_millis()),
+            created_at: from_millis(created_at),
         };
+        let mut tx = self.inner.writer.begin().await?;
         sqlx::query(
             "INSERT INTO users (user_id, account_id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -41,10 +47,20 @@ impl Store {
         .bind(name)
         .bind(fold(name))
         .bind(path)
-        .bind((user.created_at.unix_timestamp_nanos() / 1_000_000) as i64)
-        .execute(&self.inner.writer)
+        .bind(created_at)
+        .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;
+        for tag in tags {
+            sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
+                .bind(&user.user_id)
+                .bind(fold(&tag.key))
+                .bind(&tag.key)
+                .bind(&tag.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(user)
     }
 
@@ -97,7 +113,8 @@ impl Store {
             .await?)
     }
 
-    /// Renames and/or moves a user. Its id, keys and tags stay with it.
+    /// Renames and/or moves a user, in one statement so concurrent updates cannot undo each
+    /// other. Its id, keys and tags stay with it.
     pub async fn update_user(
         &self,
         account_id: &str,
@@ -105,23 +122,23 @@ impl Store {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<User> {
-        let mut user = self.user(account_id, name).await?;
-        if let Some(new_name) = new_name {
-            user.name = new_name.to_owned();
-        }
-        if let Some(new_path) = new_path {
-            user.path = new_path.to_owned();
-        }
-        sqlx::query("UPDATE users SET name = $1, name_key = $2, path = $3 WHERE user_id = $4")
-            .bind(&user.name)
-            .bind(fold(&user.name))
-            .bind(&user.path)
-            .bind(&user.user_id)
-            .execute(&self.inner.writer)
-            .await
-            .map_err(|e| unique_violation(e, StoreError::UserExists))?;
+        let done = sqlx::query(
+            "UPDATE users SET name = COALESCE($1, name), name_key = COALESCE($2, name_key), path = COALESCE($3, path)
+             WHERE account_id = $4 AND name_key = $5",
+        )
+        .bind(new_name)
+        .bind(new_name.map(fold))
+        .bind(new_path)
+        .bind(account_id)
+        .bind(fold(name))
+        .execute(&self.inner.writer)
+        .await
+        .map_err(|e| unique_violation(e, StoreError::UserExists))?;
         self.inner.keys.clear();
-        Ok(user)
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUser);
+        }
+        self.user(account_id, new_name.unwrap_or(name)).await
     }
 
     /// Deletes a user that has no access keys left (`UserHasKeys` otherwise), with its tags.

@@ -210,6 +210,32 @@ async fn unknown_and_missing_actions_and_parameters() {
 }
 
 #[tokio::test]
+async fn a_tag_without_a_value_and_a_huge_member_list_are_validation_errors() {
+    let coffer = Coffer::start();
+    signed_query(
+        &coffer,
+        "iam",
+        "us-east-1",
+        "Action=CreateUser&UserName=alice&Version=2010-05-08",
+    )
+    .await;
+    let (status, body) = signed_query(
+        &coffer,
+        "iam",
+        "us-east-1",
+        "Action=TagUser&UserName=alice&Tags.member.1.Key=k&Version=2010-05-08",
+    )
+    .await;
+    assert_eq!((status, code_of(&body)), (400, "ValidationError"), "{body}");
+    let mut form = String::from("Action=UntagUser&UserName=alice&Version=2010-05-08");
+    for i in 1..=30_000 {
+        form.push_str(&format!("&TagKeys.member.{i}=k{i}"));
+    }
+    let (status, body) = signed_query(&coffer, "iam", "us-east-1", &form).await;
+    assert_eq!((status, code_of(&body)), (400, "ValidationError"), "{body}");
+}
+
+#[tokio::test]
 async fn non_utf8_parameters_are_malformed_not_mangled() {
     let coffer = Coffer::start();
     let (status, body) = signed_query(
