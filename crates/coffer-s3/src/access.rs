@@ -71,7 +71,7 @@ impl S3Access for StoreAccess {
             .store
             .credential(&credentials.access_key)
             .await
-            .map_err(|e| internal(e))?
+            .map_err(internal)?
             .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         let region = coffer_auth::sigv4::credential_scope(cx.headers(), cx.uri())
             .map(|scope| scope.region)
@@ -83,6 +83,9 @@ impl S3Access for StoreAccess {
             log.set(principal.arn(), op);
         }
         authorize(&principal, &action, &resource, &principal.account_id)
-            .map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+            .map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+        // The operations read the caller from here instead of looking the key up again.
+        cx.extensions_mut().insert(principal);
+        Ok(())
     }
 }

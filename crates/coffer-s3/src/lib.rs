@@ -8,6 +8,7 @@
 mod access;
 mod auth;
 
+use coffer_auth::Principal;
 use coffer_store::Store;
 use s3s::dto::{ListBucketsInput, ListBucketsOutput, Owner};
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
@@ -42,20 +43,11 @@ pub struct CofferS3 {
 #[async_trait::async_trait]
 impl S3 for CofferS3 {
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
-        let Some(credentials) = &req.credentials else {
+        // Set by StoreAccess once the caller was authenticated and authorized.
+        let Some(principal) = req.extensions.get::<Principal>() else {
             return Err(s3_error!(AccessDenied));
         };
-        let credential = self
-            .store
-            .credential(&credentials.access_key)
-            .await
-            .map_err(|e| internal(e))?
-            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-        let account = self
-            .store
-            .account(&credential.account_id)
-            .await
-            .map_err(|e| internal(e))?;
+        let account = self.store.account(&principal.account_id).await.map_err(internal)?;
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(Vec::new()),
             owner: Some(Owner {
