@@ -74,9 +74,7 @@ pub(crate) async fn create_access_key(cx: &Call<'_>) -> Result<Option<String>, I
 
 pub(crate) async fn list_access_keys(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let (owner, arn) = owner(cx).await?;
-    if let Some(marker) = cx.params.get("Marker") {
-        validate::marker(marker)?;
-    }
+    cx.params.marker()?;
     cx.params.max_items()?;
     cx.authorize("iam:ListAccessKeys", &arn)?;
     // At most two keys per owner: one page always holds them all.

@@ -46,6 +46,22 @@ impl Params {
             .ok_or_else(|| validation(None, &camel(name), "Member must not be null"))
     }
 
+    /// `UserName` naming a user that should exist.
+    pub(crate) fn existing_user_name(&self) -> Result<&str, IamError> {
+        let name = self.require("UserName")?;
+        crate::validate::existing_user_name(name, "userName")?;
+        Ok(name)
+    }
+
+    /// `Marker`, validated, if given.
+    pub(crate) fn marker(&self) -> Result<Option<&str>, IamError> {
+        let marker = self.get("Marker");
+        if let Some(marker) = marker {
+            crate::validate::marker(marker)?;
+        }
+        Ok(marker)
+    }
+
     /// `MaxItems`: 1 to 1000, default 100.
     pub(crate) fn max_items(&self) -> Result<usize, IamError> {
         match self.get("MaxItems") {

@@ -155,10 +155,7 @@ async fn get_root_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
 pub(crate) async fn list_users(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let prefix = cx.params.get("PathPrefix").unwrap_or("/");
     validate::path_prefix(prefix)?;
-    let marker = cx.params.get("Marker");
-    if let Some(marker) = marker {
-        validate::marker(marker)?;
-    }
+    let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
     cx.authorize("iam:ListUsers", &format!("arn:aws:iam::{}:user/", cx.account()))?;
     let page = cx.store.list_users(cx.account(), prefix, marker, max_items).await?;
@@ -178,8 +175,7 @@ pub(crate) fn write_truncation(xml: &mut Xml, next_marker: Option<&str>) {
 }
 
 pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("UserName")?;
-    validate::existing_user_name(name, "userName")?;
+    let name = cx.params.existing_user_name()?;
     let new_name = cx.params.get("NewUserName");
     if let Some(new_name) = new_name {
         validate::user_name(new_name, "newUserName")?;
@@ -216,8 +212,7 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
 }
 
 pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("UserName")?;
-    validate::existing_user_name(name, "userName")?;
+    let name = cx.params.existing_user_name()?;
     let (_, arn) = user_and_arn(cx, name).await?;
     cx.authorize("iam:DeleteUser", &arn)?;
     cx.store
@@ -228,8 +223,7 @@ pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
 }
 
 pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("UserName")?;
-    validate::existing_user_name(name, "userName")?;
+    let name = cx.params.existing_user_name()?;
     let tags = tags_param(cx)?;
     if tags.is_empty() {
         return Err(crate::error::validation(None, "tags", "Member must not be null"));
@@ -244,8 +238,7 @@ pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
 }
 
 pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("UserName")?;
-    validate::existing_user_name(name, "userName")?;
+    let name = cx.params.existing_user_name()?;
     let keys: Vec<String> = cx.params.members("TagKeys").into_iter().map(str::to_owned).collect();
     if keys.is_empty() {
         return Err(crate::error::validation(None, "tagKeys", "Member must not be null"));
@@ -270,12 +263,8 @@ pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError
 }
 
 pub(crate) async fn list_user_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("UserName")?;
-    validate::existing_user_name(name, "userName")?;
-    let marker = cx.params.get("Marker");
-    if let Some(marker) = marker {
-        validate::marker(marker)?;
-    }
+    let name = cx.params.existing_user_name()?;
+    let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
     let (_, arn) = user_and_arn(cx, name).await?;
     cx.authorize("iam:ListUserTags", &arn)?;

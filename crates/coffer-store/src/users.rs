@@ -24,6 +24,23 @@ pub(crate) fn fold(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// Sets one tag, replacing a tag whose key differs only in case.
+async fn put_tag(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str, tag: &Tag) -> Result<()> {
+    sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
+        .bind(user_id)
+        .bind(fold(&tag.key))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
+        .bind(user_id)
+        .bind(fold(&tag.key))
+        .bind(&tag.key)
+        .bind(&tag.value)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a user with its tags (at most 50), all or nothing.
     pub async fn create_user(&self, account_id: &str, name: &str, path: &str, tags: &[Tag]) -> Result<User> {
@@ -52,13 +69,7 @@ impl Store {
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;
         for tag in tags {
-            sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
-                .bind(&user.user_id)
-                .bind(fold(&tag.key))
-                .bind(&tag.key)
-                .bind(&tag.value)
-                .execute(&mut *tx)
-                .await?;
+            put_tag(&mut tx, &user.user_id, tag).await?;
         }
         tx.commit().await?;
         Ok(user)
@@ -175,18 +186,7 @@ impl Store {
         let user = self.user(account_id, name).await?;
         let mut tx = self.inner.writer.begin().await?;
         for tag in tags {
-            sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
-                .bind(&user.user_id)
-                .bind(fold(&tag.key))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
-                .bind(&user.user_id)
-                .bind(fold(&tag.key))
-                .bind(&tag.key)
-                .bind(&tag.value)
-                .execute(&mut *tx)
-                .await?;
+            put_tag(&mut tx, &user.user_id, tag).await?;
         }
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_tags WHERE user_id = $1")
             .bind(&user.user_id)
