@@ -12,6 +12,8 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+use crate::blobs::BlobStore;
+use crate::buckets::BucketCache;
 use crate::credentials::KeyCache;
 use crate::{Result, Sealer, Store};
 
@@ -22,6 +24,8 @@ pub(crate) struct Db {
     pub(crate) writer: AnyPool,
     pub(crate) sealer: Sealer,
     pub(crate) keys: KeyCache,
+    pub(crate) buckets: BucketCache,
+    pub(crate) blobs: BlobStore,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
@@ -54,11 +58,12 @@ impl Store {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(META_DB_FILE);
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        Self::open(&url, sealer).await
+        Self::open(&url, data_dir, sealer).await
     }
 
-    /// Opens the database at `url` (`sqlite://…`) and runs the migrations.
-    pub async fn open(url: &str, sealer: Sealer) -> Result<Store> {
+    /// Opens the database at `url` (`sqlite://…`) and runs the migrations; object bytes go
+    /// under `data_dir`.
+    pub async fn open(url: &str, data_dir: &Path, sealer: Sealer) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let options = || {
             AnyPoolOptions::new()
@@ -74,6 +79,8 @@ impl Store {
                 writer,
                 sealer,
                 keys: KeyCache::default(),
+                buckets: BucketCache::default(),
+                blobs: BlobStore::open(data_dir)?,
                 pending_key_use: Mutex::new(HashMap::new()),
             }),
         })

@@ -95,3 +95,10 @@ mod tests {
         assert!(!is_secret_access_key("short"));
     }
 }
+
+/// A multipart upload id: opaque, URL-safe, unguessable.
+pub fn upload_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 48] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

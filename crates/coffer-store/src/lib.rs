@@ -1,16 +1,21 @@
-//! Coffer's metadata store: accounts, IAM users and access keys in SQL, reached through sqlx's
+//! Coffer's store: accounts, IAM users, access keys, buckets and object metadata in SQL, reached through sqlx's
 //! `Any` driver so one code path serves SQLite (the default, `<data-dir>/meta.db`) and, later,
-//! PostgreSQL. Secrets are sealed before they reach SQL and never leave this crate in the clear
+//! PostgreSQL; object bytes in blob files ([`BlobStore`]). Secrets are sealed before they reach SQL and never leave this crate in the clear
 //! except as the [`Credential`] used to verify a signature, or once, when a key is created.
 //!
 //! Start reading at [`Store`]. This crate knows nothing of HTTP or of AWS's wire formats.
 
 mod access_keys;
 mod accounts;
+mod blobs;
+mod buckets;
 mod credentials;
 mod db;
 pub mod ids;
+pub mod listing;
 mod model;
+mod multipart;
+mod objects;
 mod secrets;
 mod users;
 
@@ -18,6 +23,12 @@ use std::sync::Arc;
 
 pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
+pub use blobs::{BlobStore, BlobWriter};
+pub use buckets::Bucket;
+pub use multipart::{Upload, UploadedPart};
+pub use objects::{
+    NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
+};
 pub use credentials::{Credential, KeyOwner};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
@@ -45,6 +56,20 @@ pub enum StoreError {
     TooManyAccessKeys,
     #[error("the user already has the maximum number of tags")]
     TooManyTags,
+    #[error("a bucket with this name already exists")]
+    BucketExists { owned_by_caller: bool },
+    #[error("bucket not found")]
+    NoSuchBucket,
+    #[error("the bucket is not empty")]
+    BucketNotEmpty,
+    #[error("object not found")]
+    NoSuchKey,
+    #[error("a write condition did not hold")]
+    PreconditionFailed,
+    #[error("multipart upload not found")]
+    NoSuchUpload,
+    #[error("stored metadata is corrupt: {0}")]
+    Corrupt(&'static str),
     #[error("the master key must be 64 hexadecimal digits (32 bytes)")]
     BadMasterKey,
     #[error("{0} is missing but the data dir already holds sealed secrets: restore it or set COFFER_MASTER_KEY")]
@@ -74,3 +99,5 @@ pub const MAX_TAGS_PER_USER: i64 = 50;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod object_tests;

@@ -96,6 +96,12 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
         .await
         .map_err(|e| format!("cannot create the default account: {e}"))?;
+    // Nothing is being written yet, so any blob no row names is left over from a crash.
+    match store.collect_orphan_blobs().await {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed files left behind by unfinished writes"),
+        Err(err) => return Err(format!("cannot collect unused object files: {err}")),
+    }
 
     let listener = TcpListener::bind(config.listen)
         .await

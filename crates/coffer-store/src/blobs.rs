@@ -1,0 +1,145 @@
+//! Object bytes on disk. A blob is a file named by a random id under `<data-dir>/blobs/xx/`
+//! (`xx` = the id's first two hex digits, so no directory grows past a few thousand entries
+//! per million blobs). Object keys never reach the filesystem.
+//!
+//! A blob is written to `<data-dir>/blobs/tmp/`, fsynced, renamed into place and its directory
+//! fsynced; only then may metadata point at it. Whatever a crash leaves behind (temp files,
+//! blobs no row names) is removed by [`BlobStore::collect_orphans`] at the next start.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncWriteExt;
+
+/// Bytes buffered per blob writer before they go to the file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+/// A blob being written. Dropping it without [`BlobWriter::finish`] removes the temp file.
+pub struct BlobWriter {
+    id: String,
+    temp: PathBuf,
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    finished: bool,
+}
+
+fn new_blob_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Blob ids are 32 lowercase hex digits; anything else never names a file.
+fn is_blob_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl BlobStore {
+    pub(crate) fn open(data_dir: &Path) -> io::Result<BlobStore> {
+        let root = data_dir.join("blobs");
+        std::fs::create_dir_all(root.join("tmp"))?;
+        for shard in 0..=255u8 {
+            std::fs::create_dir_all(root.join(format!("{shard:02x}")))?;
+        }
+        Ok(BlobStore { root })
+    }
+
+    fn path(&self, id: &str) -> io::Result<PathBuf> {
+        if !is_blob_id(id) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "not a blob id"));
+        }
+        Ok(self.root.join(&id[..2]).join(id))
+    }
+
+    /// Starts a new blob in the temp directory.
+    pub async fn create(&self) -> io::Result<BlobWriter> {
+        let id = new_blob_id();
+        let temp = self.root.join("tmp").join(&id);
+        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp).await?;
+        Ok(BlobWriter {
+            id,
+            temp,
+            file: Some(tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file)),
+            finished: false,
+        })
+    }
+
+    /// Opens a blob for reading.
+    pub async fn read(&self, id: &str) -> io::Result<tokio::fs::File> {
+        tokio::fs::File::open(self.path(id)?).await
+    }
+
+    /// Removes blobs no metadata names any more. A blob already gone is fine.
+    pub async fn remove(&self, ids: &[String]) {
+        for id in ids {
+            let Ok(path) = self.path(id) else { continue };
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => tracing::warn!(%err, blob = %id, "could not remove an unused blob"),
+            }
+        }
+    }
+
+    /// Removes every temp file and every blob not in `referenced`. Runs before serving.
+    pub(crate) fn collect_orphans(&self, referenced: &HashSet<String>) -> io::Result<usize> {
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.root.join("tmp"))? {
+            std::fs::remove_file(entry?.path())?;
+            removed += 1;
+        }
+        for shard in 0..=255u8 {
+            for entry in std::fs::read_dir(self.root.join(format!("{shard:02x}")))? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let keep = name.to_str().is_some_and(|id| referenced.contains(id));
+                if !keep {
+                    std::fs::remove_file(entry.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl BlobWriter {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.write_all(bytes).await,
+            None => Err(io::Error::other("blob already finished")),
+        }
+    }
+
+    /// Makes the blob durable and moves it into place; returns its id.
+    pub async fn finish(mut self, store: &BlobStore) -> io::Result<String> {
+        let mut file = self.file.take().ok_or_else(|| io::Error::other("blob already finished"))?;
+        file.flush().await?;
+        let file = file.into_inner();
+        file.sync_all().await?;
+        drop(file);
+        let target = store.path(&self.id)?;
+        tokio::fs::rename(&self.temp, &target).await?;
+        self.finished = true;
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+            .await
+            .map_err(io::Error::other)??;
+        Ok(self.id.clone())
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Buckets. Names are global across accounts, as in S3. Every S3 request looks its bucket up
+//! (for the owner to authorize against), so buckets are cached in memory; the cache is
+//! cleared by every bucket write.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::db::unique_violation;
+use crate::model::{from_millis, now_millis};
+use crate::{Result, Store, StoreError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub name: String,
+    pub account_id: String,
+    pub region: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Buckets by name, with a generation that every write bumps: a lookup that raced a write
+/// does not put its (possibly stale) answer back.
+#[derive(Debug, Default)]
+pub(crate) struct BucketCache(RwLock<(u64, HashMap<String, Bucket>)>);
+
+fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
+    Ok(Bucket {
+        name: row.try_get("name")?,
+        account_id: row.try_get("account_id")?,
+        region: row.try_get("region")?,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Creates a bucket. `BucketExists { owned_by_caller }` when the name is taken.
+    pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
+        let created_at = now_millis();
+        let inserted = sqlx::query("INSERT INTO buckets (name, account_id, region, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(account_id)
+            .bind(region)
+            .bind(created_at)
+            .execute(&self.inner.writer)
+            .await;
+        self.inner.buckets.clear();
+        match inserted {
+            Ok(_) => Ok(Bucket {
+                name: name.to_owned(),
+                account_id: account_id.to_owned(),
+                region: region.to_owned(),
+                created_at: from_millis(created_at),
+            }),
+            Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
+                StoreError::BucketExists { .. } => {
+                    let owner = self.bucket(name).await?.map(|bucket| bucket.account_id);
+                    Err(StoreError::BucketExists {
+                        owned_by_caller: owner.as_deref() == Some(account_id),
+                    })
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    /// The bucket called `name`, whoever owns it.
+    pub async fn bucket(&self, name: &str) -> Result<Option<Bucket>> {
+        let generation = match self.inner.buckets.get(name) {
+            (_, Some(bucket)) => return Ok(Some(bucket)),
+            (generation, None) => generation,
+        };
+        let row = sqlx::query("SELECT name, account_id, region, created_at FROM buckets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.inner.reader)
+            .await?;
+        let bucket = row.as_ref().map(bucket_from_row).transpose()?;
+        if let Some(bucket) = &bucket {
+            self.inner.buckets.insert(generation, bucket.clone());
+        }
+        Ok(bucket)
+    }
+
+    /// An account's buckets in name order: those starting with `prefix`, after `after`.
+    pub async fn list_buckets(
+        &self,
+        account_id: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Bucket>> {
+        let rows = sqlx::query(
+            "SELECT name, account_id, region, created_at FROM buckets \
+             WHERE account_id = $1 AND name > $2 AND substr(name, 1, $3) = $4 ORDER BY name LIMIT $5",
+        )
+        .bind(account_id)
+        .bind(after.unwrap_or(""))
+        .bind(prefix.len() as i64)
+        .bind(prefix)
+        .bind(limit)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter().map(bucket_from_row).collect()
+    }
+
+    /// Deletes an empty bucket: `BucketNotEmpty` while it holds objects or uploads.
+    pub async fn delete_bucket(&self, name: &str) -> Result<()> {
+        let mut tx = self.inner.writer.begin().await?;
+        let in_use: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE bucket = $1) \
+             OR EXISTS (SELECT 1 FROM multipart_uploads WHERE bucket = $1)",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if in_use.is_some() {
+            return Err(StoreError::BucketNotEmpty);
+        }
+        let deleted = sqlx::query("DELETE FROM buckets WHERE name = $1").bind(name).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NoSuchBucket);
+        }
+        tx.commit().await?;
+        self.inner.buckets.clear();
+        Ok(())
+    }
+}
+
+impl BucketCache {
+    fn get(&self, name: &str) -> (u64, Option<Bucket>) {
+        match self.0.read() {
+            Ok(cache) => (cache.0, cache.1.get(name).cloned()),
+            Err(_) => (u64::MAX, None),
+        }
+    }
+
+    fn insert(&self, generation: u64, bucket: Bucket) {
+        if let Ok(mut cache) = self.0.write()
+            && cache.0 == generation
+        {
+            cache.1.insert(bucket.name.clone(), bucket);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut cache) = self.0.write() {
+            cache.0 += 1;
+            cache.1.clear();
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Multipart uploads: an upload row, one row per part (each part its own blob), and the
+//! completion that turns chosen parts into an object's parts without copying a byte.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::model::{from_millis, now_millis};
+use crate::objects::{
+    NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row,
+    insert_object, key_from_row, metadata_json, written,
+};
+use crate::{Result, Store, StoreError, ids};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub upload_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub initiated: OffsetDateTime,
+    pub initiator_arn: String,
+    pub initiator_id: String,
+    pub headers: ObjectHeaders,
+    /// The algorithm parts are checksummed with (`CRC32`…), and the object's checksum type.
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
+}
+
+/// A part as uploaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedPart {
+    pub part: ObjectPart,
+    pub last_modified: OffsetDateTime,
+    /// The part's CRC64NVME, base64: kept for every part so the default full-object checksum
+    /// can be combined without reading the bytes again.
+    pub crc64nvme: String,
+}
+
+const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
+     cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
+     checksum_algorithm, checksum_type";
+
+fn upload_from_row(row: &AnyRow) -> Result<Upload> {
+    Ok(Upload {
+        upload_id: row.try_get("upload_id")?,
+        bucket: row.try_get("bucket")?,
+        key: key_from_row(row)?,
+        initiated: from_millis(row.try_get("initiated")?),
+        initiator_arn: row.try_get("initiator_arn")?,
+        initiator_id: row.try_get("initiator_id")?,
+        headers: headers_from_row(row)?,
+        checksum_algorithm: row.try_get("checksum_algorithm")?,
+        checksum_type: row.try_get("checksum_type")?,
+    })
+}
+
+fn uploaded_part_from_row(row: &AnyRow) -> Result<UploadedPart> {
+    Ok(UploadedPart {
+        part: crate::objects::part_from_row(row)?,
+        last_modified: from_millis(row.try_get("last_modified")?),
+        crc64nvme: row.try_get("crc64nvme")?,
+    })
+}
+
+impl Store {
+    /// Starts an upload; `upload.upload_id` and `initiated` are filled in here.
+    pub async fn create_upload(&self, mut upload: Upload) -> Result<Upload> {
+        upload.upload_id = ids::upload_id();
+        let initiated = now_millis();
+        upload.initiated = from_millis(initiated);
+        let headers = &upload.headers;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        )))
+        .bind(&upload.upload_id)
+        .bind(&upload.bucket)
+        .bind(upload.key.as_bytes().to_vec())
+        .bind(initiated)
+        .bind(&upload.initiator_arn)
+        .bind(&upload.initiator_id)
+        .bind(&headers.content_type)
+        .bind(&headers.cache_control)
+        .bind(&headers.content_disposition)
+        .bind(&headers.content_encoding)
+        .bind(&headers.content_language)
+        .bind(&headers.expires)
+        .bind(metadata_json(headers))
+        .bind(&upload.checksum_algorithm)
+        .bind(&upload.checksum_type)
+        .execute(&self.inner.writer)
+        .await?;
+        Ok(upload)
+    }
+
+    /// The upload `upload_id` of `key` in `bucket`, if it is still in progress.
+    pub async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Option<Upload>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {UPLOAD_COLUMNS} FROM multipart_uploads WHERE upload_id = $1 AND bucket = $2 AND object_key = $3"
+        )))
+        .bind(upload_id)
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        row.as_ref().map(upload_from_row).transpose()
+    }
+
+    /// Records a part (replacing an earlier upload of the same number). On any error, and
+    /// when the upload was completed or aborted meanwhile (`NoSuchUpload`), the blob is removed.
+    pub async fn put_part(&self, upload_id: &str, part: ObjectPart, crc64nvme: &str) -> Result<UploadedPart> {
+        let last_modified = now_millis();
+        let blob_id = part.blob_id.clone();
+        let result = async {
+            let mut tx = self.inner.writer.begin().await?;
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM multipart_uploads WHERE upload_id = $1")
+                .bind(upload_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::NoSuchUpload);
+            }
+            let replaced: Option<String> =
+                sqlx::query_scalar("SELECT blob_id FROM upload_parts WHERE upload_id = $1 AND part_number = $2")
+                    .bind(upload_id)
+                    .bind(part.part_number as i64)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            sqlx::query("DELETE FROM upload_parts WHERE upload_id = $1 AND part_number = $2")
+                .bind(upload_id)
+                .bind(part.part_number as i64)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO upload_parts (upload_id, part_number, blob_id, size, etag, last_modified, checksum_value, \
+                 crc64nvme) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(upload_id)
+            .bind(part.part_number as i64)
+            .bind(&part.blob_id)
+            .bind(part.size as i64)
+            .bind(&part.etag)
+            .bind(last_modified)
+            .bind(&part.checksum_value)
+            .bind(crc64nvme)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(replaced)
+        }
+        .await;
+        match result {
+            Ok(replaced) => {
+                self.blobs().remove(&replaced.into_iter().collect::<Vec<_>>()).await;
+                Ok(UploadedPart {
+                    part,
+                    last_modified: from_millis(last_modified),
+                    crc64nvme: crc64nvme.to_owned(),
+                })
+            }
+            Err(err) => {
+                self.blobs().remove(&[blob_id]).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Parts of an upload with numbers above `after`, in order, at most `limit`.
+    pub async fn list_parts(&self, upload_id: &str, after: u32, limit: i64) -> Result<Vec<UploadedPart>> {
+        let rows = sqlx::query(
+            "SELECT part_number, blob_id, size, etag, checksum_value, last_modified, crc64nvme FROM upload_parts \
+             WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3",
+        )
+        .bind(upload_id)
+        .bind(after as i64)
+        .bind(limit)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter().map(uploaded_part_from_row).collect()
+    }
+
+    /// Uploads in progress in `bucket` whose keys start with `prefix`, by key then initiation,
+    /// after (`key_marker`, `upload_id_marker`).
+    pub async fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        key_marker: Option<&str>,
+        upload_id_marker: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Upload>> {
+        let marker = key_marker.unwrap_or("").as_bytes().to_vec();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {UPLOAD_COLUMNS} FROM multipart_uploads WHERE bucket = $1 \
+             AND (object_key > $2 OR (object_key = $2 AND $3 IS NOT NULL AND upload_id > $3)) \
+             AND substr(object_key, 1, $4) = $5 ORDER BY object_key, initiated, upload_id LIMIT $6"
+        )))
+        .bind(bucket)
+        .bind(marker)
+        .bind(upload_id_marker)
+        .bind(prefix.len() as i64)
+        .bind(prefix.as_bytes().to_vec())
+        .bind(limit)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter().map(upload_from_row).collect()
+    }
+
+    /// Turns `parts` of the upload into the current object at its key, if `condition`
+    /// holds. Parts not chosen, and the blobs of the object replaced, are removed after the
+    /// commit. The upload stays as it was on any error.
+    pub async fn complete_upload(
+        &self,
+        upload: &Upload,
+        object: NewObject,
+        parts: Vec<ObjectPart>,
+        condition: &WriteCondition,
+    ) -> Result<ObjectMeta> {
+        let last_modified = now_millis();
+        let mut tx = self.inner.writer.begin().await?;
+        let all_blobs: Vec<String> = sqlx::query_scalar("SELECT blob_id FROM upload_parts WHERE upload_id = $1")
+            .bind(&upload.upload_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM multipart_uploads WHERE upload_id = $1")
+            .bind(&upload.upload_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUpload);
+        }
+        let mut unused = crate::objects::replace_current(&mut tx, &upload.bucket, &object.key, condition).await?;
+        insert_object(&mut tx, &upload.bucket, &object, None, &parts, last_modified).await?;
+        tx.commit().await?;
+        unused.extend(all_blobs.into_iter().filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
+        self.blobs().remove(&unused).await;
+        let count = parts.len() as u32;
+        Ok(written(&upload.bucket, object, ObjectData::Parts(count), last_modified))
+    }
+
+    /// Ends an upload and removes its parts. `NoSuchUpload` if it is not in progress.
+    pub async fn abort_upload(&self, upload_id: &str) -> Result<()> {
+        let mut tx = self.inner.writer.begin().await?;
+        let blobs: Vec<String> = sqlx::query_scalar("SELECT blob_id FROM upload_parts WHERE upload_id = $1")
+            .bind(upload_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM multipart_uploads WHERE upload_id = $1")
+            .bind(upload_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NoSuchUpload);
+        }
+        tx.commit().await?;
+        self.blobs().remove(&blobs).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! Object metadata: which blob(s) hold an object's bytes, and everything S3 returns about it.
+//!
+//! A write commits the new row and only then removes the blobs of the version it replaced, so
+//! a reader sees the old object or the new one, never a mix; a crash in between leaves an
+//! orphan blob that the next start collects.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::model::{from_millis, now_millis};
+use crate::{Result, Store, StoreError};
+
+/// The version id of every object in a bucket that never enabled versioning.
+pub const NULL_VERSION: &str = "null";
+
+/// The HTTP headers an object keeps and returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectHeaders {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub expires: Option<String>,
+    /// `x-amz-meta-*`, names lowercase, without the prefix.
+    pub user_metadata: BTreeMap<String, String>,
+}
+
+/// A stored checksum as S3 reports it: algorithm (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`,
+/// `SHA256`), type (`FULL_OBJECT` or `COMPOSITE`) and base64 value (`…-N` when composite).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectChecksum {
+    pub algorithm: String,
+    pub checksum_type: String,
+    pub value: String,
+}
+
+/// Where an object's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectData {
+    Blob(String),
+    /// A completed multipart upload with this many parts; see [`Store::object_parts`].
+    Parts(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: String,
+    pub size: u64,
+    /// Without quotes: 32 hex digits, or `<hex>-<parts>` for a multipart object.
+    pub etag: String,
+    pub last_modified: OffsetDateTime,
+    pub headers: ObjectHeaders,
+    pub checksum: Option<ObjectChecksum>,
+    pub data: ObjectData,
+}
+
+/// One part of a multipart object (or of an upload in progress).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectPart {
+    pub part_number: u32,
+    pub blob_id: String,
+    pub size: u64,
+    pub etag: String,
+    /// The part's checksum in the object's algorithm, base64.
+    pub checksum_value: Option<String>,
+}
+
+/// What a write needs besides the bytes.
+#[derive(Clone, Debug)]
+pub struct NewObject {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub headers: ObjectHeaders,
+    pub checksum: Option<ObjectChecksum>,
+}
+
+/// S3's conditional writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    #[default]
+    Always,
+    /// `If-None-Match: *`: only if no object has the key.
+    IfAbsent,
+    /// `If-Match: <etag>`: only if the current object has this ETag.
+    IfMatch(String),
+}
+
+pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, size, etag, last_modified, blob_id, \
+     parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
+     user_metadata, checksum_algorithm, checksum_type, checksum_value";
+
+pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
+    let bytes: Vec<u8> = row.try_get("object_key")?;
+    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("an object key is not UTF-8"))
+}
+
+pub(crate) fn headers_from_row(row: &AnyRow) -> Result<ObjectHeaders> {
+    let metadata: String = row.try_get("user_metadata")?;
+    Ok(ObjectHeaders {
+        content_type: row.try_get("content_type")?,
+        cache_control: row.try_get("cache_control")?,
+        content_disposition: row.try_get("content_disposition")?,
+        content_encoding: row.try_get("content_encoding")?,
+        content_language: row.try_get("content_language")?,
+        expires: row.try_get("expires")?,
+        user_metadata: serde_json::from_str(&metadata).map_err(|_| StoreError::Corrupt("user metadata"))?,
+    })
+}
+
+pub(crate) fn metadata_json(headers: &ObjectHeaders) -> String {
+    serde_json::to_string(&headers.user_metadata).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
+    let blob_id: Option<String> = row.try_get("blob_id")?;
+    let parts_count: i64 = row.try_get("parts_count")?;
+    let algorithm: Option<String> = row.try_get("checksum_algorithm")?;
+    let checksum = match algorithm {
+        Some(algorithm) => Some(ObjectChecksum {
+            algorithm,
+            checksum_type: row.try_get::<Option<String>, _>("checksum_type")?.unwrap_or_default(),
+            value: row.try_get::<Option<String>, _>("checksum_value")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(ObjectMeta {
+        bucket: row.try_get("bucket")?,
+        key: key_from_row(row)?,
+        version_id: row.try_get("version_id")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        etag: row.try_get("etag")?,
+        last_modified: from_millis(row.try_get("last_modified")?),
+        headers: headers_from_row(row)?,
+        checksum,
+        data: match blob_id {
+            Some(id) => ObjectData::Blob(id),
+            None => ObjectData::Parts(parts_count as u32),
+        },
+    })
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Checks `condition` against the current object and removes that object's row, returning
+/// the blobs it used (to be removed once the transaction commits).
+pub(crate) async fn replace_current(tx: &mut Tx<'_>, bucket: &str, key: &str, condition: &WriteCondition) -> Result<Vec<String>> {
+    let current = sqlx::query(
+        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+    )
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .bind(NULL_VERSION)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match (condition, &current) {
+        (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
+        (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
+        (WriteCondition::IfMatch(etag), Some(row)) if row.try_get::<String, _>("etag")? != *etag => {
+            return Err(StoreError::PreconditionFailed);
+        }
+        _ => {}
+    }
+    let Some(row) = current else { return Ok(Vec::new()) };
+    let mut blobs: Vec<String> = row.try_get::<Option<String>, _>("blob_id")?.into_iter().collect();
+    let parts: Vec<String> = sqlx::query_scalar(
+        "SELECT blob_id FROM object_parts WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+    )
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .bind(NULL_VERSION)
+    .fetch_all(&mut **tx)
+    .await?;
+    blobs.extend(parts);
+    sqlx::query("DELETE FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(NULL_VERSION)
+        .execute(&mut **tx)
+        .await?;
+    Ok(blobs)
+}
+
+/// Inserts the row of a new current object.
+pub(crate) async fn insert_object(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    object: &NewObject,
+    blob_id: Option<&str>,
+    parts: &[ObjectPart],
+    last_modified: i64,
+) -> Result<()> {
+    let checksum = object.checksum.as_ref();
+    sqlx::query(
+        "INSERT INTO objects (bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, \
+         last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, content_encoding, \
+         content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value) \
+         VALUES ($1, $2, $3, 1, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(bucket)
+    .bind(object.key.as_bytes().to_vec())
+    .bind(NULL_VERSION)
+    .bind(object.size as i64)
+    .bind(&object.etag)
+    .bind(last_modified)
+    .bind(blob_id)
+    .bind(parts.len() as i64)
+    .bind(&object.headers.content_type)
+    .bind(&object.headers.cache_control)
+    .bind(&object.headers.content_disposition)
+    .bind(&object.headers.content_encoding)
+    .bind(&object.headers.content_language)
+    .bind(&object.headers.expires)
+    .bind(metadata_json(&object.headers))
+    .bind(checksum.map(|c| c.algorithm.clone()))
+    .bind(checksum.map(|c| c.checksum_type.clone()))
+    .bind(checksum.map(|c| c.value.clone()))
+    .execute(&mut **tx)
+    .await?;
+    for part in parts {
+        sqlx::query(
+            "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(bucket)
+        .bind(object.key.as_bytes().to_vec())
+        .bind(NULL_VERSION)
+        .bind(part.part_number as i64)
+        .bind(&part.blob_id)
+        .bind(part.size as i64)
+        .bind(&part.etag)
+        .bind(&part.checksum_value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Builds the metadata of an object as it was just written.
+pub(crate) fn written(bucket: &str, object: NewObject, data: ObjectData, last_modified: i64) -> ObjectMeta {
+    ObjectMeta {
+        bucket: bucket.to_owned(),
+        key: object.key,
+        version_id: NULL_VERSION.to_owned(),
+        size: object.size,
+        etag: object.etag,
+        last_modified: from_millis(last_modified),
+        headers: object.headers,
+        checksum: object.checksum,
+        data,
+    }
+}
+
+impl Store {
+    /// Makes the durable blob `blob_id` the current object at `object.key`, if `condition`
+    /// holds. On any error the blob is removed: nothing of a failed write stays behind.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        object: NewObject,
+        blob_id: String,
+        condition: &WriteCondition,
+    ) -> Result<ObjectMeta> {
+        match self.commit_object(bucket, &object, &blob_id, condition).await {
+            Ok((last_modified, replaced)) => {
+                self.blobs().remove(&replaced).await;
+                Ok(written(bucket, object, ObjectData::Blob(blob_id), last_modified))
+            }
+            Err(err) => {
+                self.blobs().remove(&[blob_id]).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn commit_object(
+        &self,
+        bucket: &str,
+        object: &NewObject,
+        blob_id: &str,
+        condition: &WriteCondition,
+    ) -> Result<(i64, Vec<String>)> {
+        let last_modified = now_millis();
+        let mut tx = self.inner.writer.begin().await?;
+        let replaced = replace_current(&mut tx, bucket, &object.key, condition).await?;
+        insert_object(&mut tx, bucket, object, Some(blob_id), &[], last_modified)
+            .await
+            .map_err(|err| match err {
+                StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::NoSuchBucket,
+                other => other,
+            })?;
+        tx.commit().await?;
+        Ok((last_modified, replaced))
+    }
+
+    /// The current object at `key`, if there is one.
+    pub async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 \
+             AND is_delete_marker = 0"
+        )))
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(NULL_VERSION)
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        row.as_ref().map(object_from_row).transpose()
+    }
+
+    /// The parts of a multipart object, in order.
+    pub async fn object_parts(&self, object: &ObjectMeta) -> Result<Vec<ObjectPart>> {
+        let rows = sqlx::query(
+            "SELECT part_number, blob_id, size, etag, checksum_value FROM object_parts \
+             WHERE bucket = $1 AND object_key = $2 AND version_id = $3 ORDER BY part_number",
+        )
+        .bind(&object.bucket)
+        .bind(object.key.as_bytes().to_vec())
+        .bind(&object.version_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter().map(part_from_row).collect()
+    }
+
+    /// Deletes the current object at `key`; returns whether there was one.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {
+        let mut tx = self.inner.writer.begin().await?;
+        let existed = sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+        )
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(NULL_VERSION)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        let blobs = replace_current(&mut tx, bucket, key, &WriteCondition::Always).await?;
+        tx.commit().await?;
+        self.blobs().remove(&blobs).await;
+        Ok(existed)
+    }
+
+    /// Removes every blob that no object or upload names, and every temp file. Call before
+    /// serving: a blob being written is not named yet.
+    pub async fn collect_orphan_blobs(&self) -> Result<usize> {
+        let referenced: Vec<String> = sqlx::query_scalar(
+            "SELECT blob_id FROM objects WHERE blob_id IS NOT NULL \
+             UNION ALL SELECT blob_id FROM object_parts UNION ALL SELECT blob_id FROM upload_parts",
+        )
+        .fetch_all(&self.inner.reader)
+        .await?;
+        let referenced = referenced.into_iter().collect();
+        let store = self.inner.clone();
+        let removed = tokio::task::spawn_blocking(move || store.blobs.collect_orphans(&referenced))
+            .await
+            .map_err(std::io::Error::other)??;
+        Ok(removed)
+    }
+
+    pub fn blobs(&self) -> &crate::BlobStore {
+        &self.inner.blobs
+    }
+}
+
+pub(crate) fn part_from_row(row: &AnyRow) -> Result<ObjectPart> {
+    Ok(ObjectPart {
+        part_number: row.try_get::<i64, _>("part_number")? as u32,
+        blob_id: row.try_get("blob_id")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        etag: row.try_get("etag")?,
+        checksum_value: row.try_get("checksum_value")?,
+    })
+}
