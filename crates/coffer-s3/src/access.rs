@@ -42,16 +42,44 @@ impl StoreAccess {
 
 /// The IAM action and resource ARN an S3 operation is authorized as.
 fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
+    // The IAM action each S3 operation is authorized as, where it differs from the name.
     let action = match op {
-        "ListBuckets" => "s3:ListAllMyBuckets".to_owned(),
-        other => format!("s3:{other}"),
+        "ListBuckets" => "s3:ListAllMyBuckets",
+        "ListObjects" | "ListObjectsV2" | "HeadBucket" => "s3:ListBucket",
+        "HeadObject" | "GetObjectAttributes" => "s3:GetObject",
+        "CreateMultipartUpload" | "UploadPart" | "UploadPartCopy" | "CompleteMultipartUpload" | "CopyObject" => {
+            "s3:PutObject"
+        }
+        "DeleteObjects" => "s3:DeleteObject",
+        "ListParts" => "s3:ListMultipartUploadParts",
+        "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
+        other => return (format!("s3:{other}"), resource_arn(path)),
     };
-    let resource = match path {
+    (action.to_owned(), resource_arn(path))
+}
+
+fn resource_arn(path: &S3Path) -> String {
+    match path {
         S3Path::Root => "*".to_owned(),
         S3Path::Bucket { bucket } => format!("arn:aws:s3:::{bucket}"),
         S3Path::Object { bucket, key } => format!("arn:aws:s3:::{bucket}/{key}"),
-    };
-    (action, resource)
+    }
+}
+
+/// A SigV4 presigned URL may live at most seven days; s3s checks the signature and expiry
+/// but not this bound.
+fn check_presign_expiry(uri: &http::Uri) -> S3Result<()> {
+    const MAX_EXPIRES: u64 = 7 * 24 * 60 * 60;
+    let Some(query) = uri.query() else { return Ok(()) };
+    let expires = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "X-Amz-Expires");
+    match expires.map(|(_, value)| value.parse::<u64>()) {
+        Some(Ok(seconds)) if seconds > MAX_EXPIRES => Err(crate::custom_error(
+            "AuthorizationQueryParametersError",
+            http::StatusCode::BAD_REQUEST,
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[async_trait::async_trait]
@@ -61,6 +89,7 @@ impl S3Access for StoreAccess {
         let op = op.as_str();
         let (action, resource) = action_and_resource(op, cx.s3_path());
         let log = cx.extensions_mut().get::<RequestLog>().cloned();
+        check_presign_expiry(cx.uri())?;
         let Some(credentials) = cx.credentials() else {
             if let Some(log) = &log {
                 log.set("anonymous".to_owned(), op);
@@ -78,12 +107,22 @@ impl S3Access for StoreAccess {
             .unwrap_or_else(|| "us-east-1".to_owned());
         self.store.record_key_use(&credential.access_key_id, "s3", &region);
         let principal = Principal::from_credential(&credential);
-        // Until buckets exist, every resource belongs to the caller's own account.
         if let Some(log) = &log {
             log.set(principal.arn(), op);
         }
-        authorize(&principal, &action, &resource, &principal.account_id)
-            .map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+        // A bucket's resources belong to its owner; a bucket that does not exist (yet) is
+        // judged as the caller's own, so CreateBucket can create it and others say NoSuchBucket.
+        let owner = match cx.s3_path().get_bucket_name() {
+            Some(name) => self
+                .store
+                .bucket(name)
+                .await
+                .map_err(internal)?
+                .map(|bucket| bucket.account_id),
+            None => None,
+        };
+        let owner = owner.unwrap_or_else(|| principal.account_id.clone());
+        authorize(&principal, &action, &resource, &owner).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
         // The operations read the caller from here instead of looking the key up again.
         cx.extensions_mut().insert(principal);
         Ok(())

@@ -1,21 +1,28 @@
 //! The S3 REST API, on top of s3s: s3s parses requests, verifies SigV4/SigV2 signatures and
 //! renders S3's XML; this crate supplies the keys ([`StoreAuth`]), the authorization
-//! ([`StoreAccess`]) and the operations ([`CofferS3`]).
-//!
-//! Until object storage lands, only `ListBuckets` is served (an account has no buckets yet);
-//! every other operation answers s3s's default, AWS's `NotImplemented`.
+//! ([`StoreAccess`]) and the operations ([`CofferS3`]), each operation group in its module.
+//! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
 mod auth;
+mod body;
+mod buckets;
+mod checksums;
+mod headers;
+mod listing;
+mod multipart;
+mod objects;
+mod reading;
 
-use coffer_auth::Principal;
-use coffer_store::Store;
-use s3s::dto::{ListBucketsInput, ListBucketsOutput, Owner};
-use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use coffer_auth::{Principal, authorize};
+use coffer_store::{Bucket, Store, StoreError};
+use s3s::dto::*;
+use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
 use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
 pub use auth::StoreAuth;
+pub use buckets::valid_bucket_name;
 
 /// Builds the s3s service with Coffer's auth, access and operations.
 pub fn service(store: Store) -> s3s::service::S3Service {
@@ -31,31 +38,178 @@ pub fn canonical_user_id(account_id: &str) -> String {
 }
 
 /// A server fault: logged in full, answered without detail (store errors name files and SQL).
-pub(crate) fn internal(err: impl std::fmt::Display) -> s3s::S3Error {
+pub(crate) fn internal(err: impl std::fmt::Display) -> S3Error {
     tracing::error!(%err, "s3 request failed");
     s3_error!(InternalError, "We encountered an internal error. Please try again.")
+}
+
+/// The S3 error for a store error.
+pub(crate) fn store_error(err: StoreError) -> S3Error {
+    match err {
+        StoreError::NoSuchBucket => no_such_bucket(),
+        StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"),
+        StoreError::NoSuchKey => objects::no_such_key(),
+        StoreError::PreconditionFailed => {
+            s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            )
+        }
+        other => internal(other),
+    }
+}
+
+/// An S3 error code s3s's enum does not name.
+pub(crate) fn custom_error(code: &'static str, status: http::StatusCode, message: &'static str) -> S3Error {
+    let mut err = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), message);
+    err.set_status_code(status);
+    err
+}
+
+pub(crate) fn invalid_part_number() -> S3Error {
+    custom_error(
+        "InvalidPartNumber",
+        http::StatusCode::RANGE_NOT_SATISFIABLE,
+        "The requested partnumber is not satisfiable",
+    )
+}
+
+fn no_such_bucket() -> S3Error {
+    s3_error!(NoSuchBucket, "The specified bucket does not exist")
+}
+
+/// The authorized caller, put into the request by [`StoreAccess`].
+pub(crate) fn caller<T>(req: &S3Request<T>) -> S3Result<&Principal> {
+    req.extensions
+        .get::<Principal>()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
+/// Authorizes reading a copy source, which the access hook (seeing only the target) cannot.
+pub(crate) fn authorize_source(
+    principal: &Principal,
+    action: &str,
+    bucket: &str,
+    key: &str,
+    owner_account: &str,
+) -> S3Result<()> {
+    let resource = format!("arn:aws:s3:::{bucket}/{key}");
+    authorize(principal, action, &resource, owner_account).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
 }
 
 pub struct CofferS3 {
     store: Store,
 }
 
+impl CofferS3 {
+    /// The bucket called `name`, or `NoSuchBucket`.
+    pub(crate) async fn bucket(&self, name: &str) -> S3Result<Bucket> {
+        self.store
+            .bucket(name)
+            .await
+            .map_err(internal)?
+            .ok_or_else(no_such_bucket)
+    }
+}
+
+/// Each operation lives in its module as `<operation>_op`; this impl only routes.
 #[async_trait::async_trait]
 impl S3 for CofferS3 {
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.create_bucket_op(req).await
+    }
+
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.head_bucket_op(req).await
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.get_bucket_location_op(req).await
+    }
+
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.delete_bucket_op(req).await
+    }
+
     async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
-        // Set by StoreAccess once the caller was authenticated and authorized.
-        let Some(principal) = req.extensions.get::<Principal>() else {
-            return Err(s3_error!(AccessDenied));
-        };
-        let account = self.store.account(&principal.account_id).await.map_err(internal)?;
-        Ok(S3Response::new(ListBucketsOutput {
-            buckets: Some(Vec::new()),
-            owner: Some(Owner {
-                display_name: Some(account.alias.unwrap_or(account.name)),
-                id: Some(canonical_user_id(&account.account_id)),
-            }),
-            continuation_token: None,
-            prefix: req.input.prefix,
-        }))
+        self.list_buckets_op(req).await
+    }
+
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        self.put_object_op(req).await
+    }
+
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        self.get_object_op(req).await
+    }
+
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.head_object_op(req).await
+    }
+
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.delete_object_op(req).await
+    }
+
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.delete_objects_op(req).await
+    }
+
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.copy_object_op(req).await
+    }
+
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.list_objects_v2_op(req).await
+    }
+
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.list_objects_op(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.create_multipart_upload_op(req).await
+    }
+
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.upload_part_op(req).await
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.upload_part_copy_op(req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.complete_multipart_upload_op(req).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.abort_multipart_upload_op(req).await
+    }
+
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.list_parts_op(req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.list_multipart_uploads_op(req).await
     }
 }

@@ -58,7 +58,11 @@ impl BlobStore {
     pub async fn create(&self) -> io::Result<BlobWriter> {
         let id = new_blob_id();
         let temp = self.root.join("tmp").join(&id);
-        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&temp).await?;
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .await?;
         Ok(BlobWriter {
             id,
             temp,
@@ -120,7 +124,10 @@ impl BlobWriter {
 
     /// Makes the blob durable and moves it into place; returns its id.
     pub async fn finish(mut self, store: &BlobStore) -> io::Result<String> {
-        let mut file = self.file.take().ok_or_else(|| io::Error::other("blob already finished"))?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("blob already finished"))?;
         file.flush().await?;
         let file = file.into_inner();
         file.sync_all().await?;

@@ -39,13 +39,14 @@ impl Store {
     /// Creates a bucket. `BucketExists { owned_by_caller }` when the name is taken.
     pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
         let created_at = now_millis();
-        let inserted = sqlx::query("INSERT INTO buckets (name, account_id, region, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(name)
-            .bind(account_id)
-            .bind(region)
-            .bind(created_at)
-            .execute(&self.inner.writer)
-            .await;
+        let inserted =
+            sqlx::query("INSERT INTO buckets (name, account_id, region, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(name)
+                .bind(account_id)
+                .bind(region)
+                .bind(created_at)
+                .execute(&self.inner.writer)
+                .await;
         self.inner.buckets.clear();
         match inserted {
             Ok(_) => Ok(Bucket {
@@ -118,7 +119,10 @@ impl Store {
         if in_use.is_some() {
             return Err(StoreError::BucketNotEmpty);
         }
-        let deleted = sqlx::query("DELETE FROM buckets WHERE name = $1").bind(name).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM buckets WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchBucket);
         }

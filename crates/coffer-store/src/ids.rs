@@ -61,6 +61,13 @@ pub fn is_secret_access_key(secret: &str) -> bool {
     secret.len() == 40 && secret.bytes().all(|b| BASE64.contains(&b))
 }
 
+/// A multipart upload id: opaque, URL-safe, unguessable.
+pub fn upload_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 48] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,11 +101,4 @@ mod tests {
         assert!(!is_secret_access_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKE!"));
         assert!(!is_secret_access_key("short"));
     }
-}
-
-/// A multipart upload id: opaque, URL-safe, unguessable.
-pub fn upload_id() -> String {
-    use base64::Engine;
-    let bytes: [u8; 48] = rand::rng().random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

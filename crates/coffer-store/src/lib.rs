@@ -25,12 +25,12 @@ pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobStore, BlobWriter};
 pub use buckets::Bucket;
+pub use credentials::{Credential, KeyOwner};
+pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
-pub use credentials::{Credential, KeyOwner};
-pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 
 /// What can go wrong in the store. Domain variants name the AWS condition they become.
@@ -98,6 +98,6 @@ pub const MAX_ACCESS_KEYS_PER_USER: i64 = 2;
 pub const MAX_TAGS_PER_USER: i64 = 50;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod object_tests;
+#[cfg(test)]
+mod tests;

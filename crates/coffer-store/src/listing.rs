@@ -90,7 +90,9 @@ fn past(prefix: &[u8]) -> Option<Vec<u8>> {
 /// prefix when the cursor is one, as a continuation from a page that ended on it is).
 fn first_seek(query: &ListQuery<'_>) -> Option<Seek> {
     let at_prefix = Seek::AtOrAfter(query.prefix.as_bytes().to_vec());
-    let Some(after) = query.after else { return Some(at_prefix) };
+    let Some(after) = query.after else {
+        return Some(at_prefix);
+    };
     if after < query.prefix {
         return Some(at_prefix);
     }
@@ -105,7 +107,10 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
     let mut entries: Vec<ListEntry> = Vec::new();
     let batch_size = (query.max_keys + 1).clamp(2, 1001);
     let Some(mut seek) = first_seek(query) else {
-        return Ok(ListPage { entries, is_truncated: false });
+        return Ok(ListPage {
+            entries,
+            is_truncated: false,
+        });
     };
     loop {
         let batch = source.batch(&seek, batch_size).await?;
@@ -113,16 +118,27 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
         let mut jumped = false;
         for object in batch {
             if !object.key.starts_with(query.prefix) {
-                return Ok(ListPage { entries, is_truncated: false });
+                return Ok(ListPage {
+                    entries,
+                    is_truncated: false,
+                });
             }
             if entries.len() == query.max_keys {
-                return Ok(ListPage { entries, is_truncated: true });
+                return Ok(ListPage {
+                    entries,
+                    is_truncated: true,
+                });
             }
             if let Some(cp) = common_prefix(&object.key, query.prefix, query.delimiter) {
                 entries.push(ListEntry::CommonPrefix(cp.to_owned()));
                 match past(cp.as_bytes()) {
                     Some(bound) => seek = Seek::AtOrAfter(bound),
-                    None => return Ok(ListPage { entries, is_truncated: false }),
+                    None => {
+                        return Ok(ListPage {
+                            entries,
+                            is_truncated: false,
+                        });
+                    }
                 }
                 jumped = true;
                 break;
@@ -131,7 +147,10 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
             entries.push(ListEntry::Object(object));
         }
         if !jumped && !full_batch {
-            return Ok(ListPage { entries, is_truncated: false });
+            return Ok(ListPage {
+                entries,
+                is_truncated: false,
+            });
         }
     }
 }

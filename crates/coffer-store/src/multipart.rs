@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::model::{from_millis, now_millis};
 use crate::objects::{
-    NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row,
-    insert_object, key_from_row, metadata_json, written,
+    NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row, insert_object,
+    key_from_row, metadata_json, written,
 };
 use crate::{Result, Store, StoreError, ids};
 
@@ -232,7 +232,11 @@ impl Store {
         let mut unused = crate::objects::replace_current(&mut tx, &upload.bucket, &object.key, condition).await?;
         insert_object(&mut tx, &upload.bucket, &object, None, &parts, last_modified).await?;
         tx.commit().await?;
-        unused.extend(all_blobs.into_iter().filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
+        unused.extend(
+            all_blobs
+                .into_iter()
+                .filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)),
+        );
         self.blobs().remove(&unused).await;
         let count = parts.len() as u32;
         Ok(written(&upload.bucket, object, ObjectData::Parts(count), last_modified))

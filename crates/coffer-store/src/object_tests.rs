@@ -7,7 +7,10 @@ async fn open(dir: &std::path::Path) -> (Store, String) {
     let sealer = Sealer::load_or_create(dir).unwrap();
     let store = Store::open_sqlite(dir, sealer).await.unwrap();
     let (account, _) = store.create_account("a", None).await.unwrap();
-    store.create_bucket(&account.account_id, "photos", "us-east-1").await.unwrap();
+    store
+        .create_bucket(&account.account_id, "photos", "us-east-1")
+        .await
+        .unwrap();
     (store, account.account_id)
 }
 
@@ -36,7 +39,11 @@ fn walk(dir: &std::path::Path) -> usize {
         .unwrap()
         .map(|entry| {
             let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() { walk(&entry.path()) } else { 1 }
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path())
+            } else {
+                1
+            }
         })
         .sum()
 }
@@ -49,8 +56,14 @@ async fn bucket_names_are_global_and_an_owner_is_told_it_owns_it() {
     let mine = store.create_bucket(&account, "photos", "us-east-1").await;
     assert!(matches!(mine, Err(StoreError::BucketExists { owned_by_caller: true })));
     let theirs = store.create_bucket(&other.account_id, "photos", "us-east-1").await;
-    assert!(matches!(theirs, Err(StoreError::BucketExists { owned_by_caller: false })));
-    assert_eq!(store.list_buckets(&other.account_id, "", None, 10).await.unwrap().len(), 0);
+    assert!(matches!(
+        theirs,
+        Err(StoreError::BucketExists { owned_by_caller: false })
+    ));
+    assert_eq!(
+        store.list_buckets(&other.account_id, "", None, 10).await.unwrap().len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -58,9 +71,20 @@ async fn an_overwrite_replaces_the_object_and_removes_the_old_blob() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
     let first = blob(&store, b"1").await;
-    store.put_object("photos", new_object("k", "one"), first, &WriteCondition::Always).await.unwrap();
+    store
+        .put_object("photos", new_object("k", "one"), first, &WriteCondition::Always)
+        .await
+        .unwrap();
     let second = blob(&store, b"2").await;
-    store.put_object("photos", new_object("k", "two"), second.clone(), &WriteCondition::Always).await.unwrap();
+    store
+        .put_object(
+            "photos",
+            new_object("k", "two"),
+            second.clone(),
+            &WriteCondition::Always,
+        )
+        .await
+        .unwrap();
     let current = store.object("photos", "k").await.unwrap().unwrap();
     assert_eq!(current.etag, "two");
     assert_eq!(current.data, ObjectData::Blob(second));
@@ -72,19 +96,28 @@ async fn a_failed_condition_leaves_the_object_and_no_blob() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
     let first = blob(&store, b"1").await;
-    store.put_object("photos", new_object("k", "one"), first, &WriteCondition::IfAbsent).await.unwrap();
+    store
+        .put_object("photos", new_object("k", "one"), first, &WriteCondition::IfAbsent)
+        .await
+        .unwrap();
     let second = blob(&store, b"2").await;
-    let again = store.put_object("photos", new_object("k", "two"), second, &WriteCondition::IfAbsent).await;
+    let again = store
+        .put_object("photos", new_object("k", "two"), second, &WriteCondition::IfAbsent)
+        .await;
     assert!(matches!(again, Err(StoreError::PreconditionFailed)));
     let third = blob(&store, b"3").await;
     let stale = WriteCondition::IfMatch("two".to_owned());
     assert!(matches!(
-        store.put_object("photos", new_object("k", "three"), third, &stale).await,
+        store
+            .put_object("photos", new_object("k", "three"), third, &stale)
+            .await,
         Err(StoreError::PreconditionFailed)
     ));
     let missing = blob(&store, b"4").await;
     assert!(matches!(
-        store.put_object("photos", new_object("other", "x"), missing, &stale).await,
+        store
+            .put_object("photos", new_object("other", "x"), missing, &stale)
+            .await,
         Err(StoreError::NoSuchKey)
     ));
     assert_eq!(store.object("photos", "k").await.unwrap().unwrap().etag, "one");
@@ -96,8 +129,14 @@ async fn a_bucket_with_objects_is_not_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
     let id = blob(&store, b"1").await;
-    store.put_object("photos", new_object("k", "e"), id, &WriteCondition::Always).await.unwrap();
-    assert!(matches!(store.delete_bucket("photos").await, Err(StoreError::BucketNotEmpty)));
+    store
+        .put_object("photos", new_object("k", "e"), id, &WriteCondition::Always)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_bucket("photos").await,
+        Err(StoreError::BucketNotEmpty)
+    ));
     assert!(store.delete_object("photos", "k").await.unwrap());
     assert!(!store.delete_object("photos", "k").await.unwrap());
     store.delete_bucket("photos").await.unwrap();
@@ -111,13 +150,26 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes() {
     let (store, _) = open(dir.path()).await;
     for key in ["é", "z", "a/1", "a/2", "A", "../up", "a b"] {
         let id = blob(&store, b"x").await;
-        store.put_object("photos", new_object(key, "e"), id, &WriteCondition::Always).await.unwrap();
+        store
+            .put_object("photos", new_object(key, "e"), id, &WriteCondition::Always)
+            .await
+            .unwrap();
     }
-    let query = ListQuery { prefix: "", delimiter: Some("/"), after: None, max_keys: 1000 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: Some("/"),
+        after: None,
+        max_keys: 1000,
+    };
     let page = store.list_objects("photos", &query).await.unwrap();
     let names: Vec<&str> = page.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["../", "A", "a b", "a/", "z", "é"]);
-    let query = ListQuery { prefix: "a/", delimiter: Some("/"), after: Some("a/1"), max_keys: 1 };
+    let query = ListQuery {
+        prefix: "a/",
+        delimiter: Some("/"),
+        after: Some("a/1"),
+        max_keys: 1,
+    };
     let page = store.list_objects("photos", &query).await.unwrap();
     let names: Vec<&str> = page.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["a/2"]);
@@ -125,7 +177,13 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes() {
 }
 
 fn part(number: u32, blob_id: String) -> ObjectPart {
-    ObjectPart { part_number: number, blob_id, size: 1, etag: format!("p{number}"), checksum_value: None }
+    ObjectPart {
+        part_number: number,
+        blob_id,
+        size: 1,
+        etag: format!("p{number}"),
+        checksum_value: None,
+    }
 }
 
 #[tokio::test]
@@ -146,24 +204,45 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
     let upload = store.create_upload(upload).await.unwrap();
     for number in 1..=3 {
         let id = blob(&store, b"p").await;
-        store.put_part(&upload.upload_id, part(number, id), "crc").await.unwrap();
+        store
+            .put_part(&upload.upload_id, part(number, id), "crc")
+            .await
+            .unwrap();
     }
     // Uploading part 2 again replaces the first upload of it.
     let id = blob(&store, b"q").await;
     store.put_part(&upload.upload_id, part(2, id), "crc").await.unwrap();
     assert_eq!(blob_files(dir.path()), 3);
     let parts = store.list_parts(&upload.upload_id, 0, 100).await.unwrap();
-    let chosen: Vec<ObjectPart> = parts.into_iter().filter(|p| p.part.part_number != 3).map(|p| p.part).collect();
+    let chosen: Vec<ObjectPart> = parts
+        .into_iter()
+        .filter(|p| p.part.part_number != 3)
+        .map(|p| p.part)
+        .collect();
     let object = store
-        .complete_upload(&upload, new_object("big", "x-2"), chosen.clone(), &WriteCondition::Always)
+        .complete_upload(
+            &upload,
+            new_object("big", "x-2"),
+            chosen.clone(),
+            &WriteCondition::Always,
+        )
         .await
         .unwrap();
     assert_eq!(object.data, ObjectData::Parts(2));
     assert_eq!(store.object_parts(&object).await.unwrap(), chosen);
     assert_eq!(blob_files(dir.path()), 2);
-    assert!(store.upload("photos", "big", &upload.upload_id).await.unwrap().is_none());
+    assert!(
+        store
+            .upload("photos", "big", &upload.upload_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let late = blob(&store, b"late").await;
-    assert!(matches!(store.put_part(&upload.upload_id, part(4, late), "crc").await, Err(StoreError::NoSuchUpload)));
+    assert!(matches!(
+        store.put_part(&upload.upload_id, part(4, late), "crc").await,
+        Err(StoreError::NoSuchUpload)
+    ));
     assert_eq!(blob_files(dir.path()), 2);
 }
 
@@ -172,7 +251,10 @@ async fn orphan_blobs_and_temp_files_are_collected() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
     let kept = blob(&store, b"kept").await;
-    store.put_object("photos", new_object("k", "e"), kept, &WriteCondition::Always).await.unwrap();
+    store
+        .put_object("photos", new_object("k", "e"), kept, &WriteCondition::Always)
+        .await
+        .unwrap();
     blob(&store, b"orphan").await;
     let mut unfinished = store.blobs().create().await.unwrap();
     unfinished.write(b"half").await.unwrap();

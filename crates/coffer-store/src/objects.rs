@@ -88,7 +88,7 @@ pub enum WriteCondition {
     Always,
     /// `If-None-Match: *`: only if no object has the key.
     IfAbsent,
-    /// `If-Match: <etag>`: only if the current object has this ETag.
+    /// `If-Match: <etag>`: only if the current object has this ETag (`*`: any object).
     IfMatch(String),
 }
 
@@ -150,19 +150,23 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Checks `condition` against the current object and removes that object's row, returning
 /// the blobs it used (to be removed once the transaction commits).
-pub(crate) async fn replace_current(tx: &mut Tx<'_>, bucket: &str, key: &str, condition: &WriteCondition) -> Result<Vec<String>> {
-    let current = sqlx::query(
-        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
-    )
-    .bind(bucket)
-    .bind(key.as_bytes().to_vec())
-    .bind(NULL_VERSION)
-    .fetch_optional(&mut **tx)
-    .await?;
+pub(crate) async fn replace_current(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    condition: &WriteCondition,
+) -> Result<Vec<String>> {
+    let current =
+        sqlx::query("SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
+            .bind(bucket)
+            .bind(key.as_bytes().to_vec())
+            .bind(NULL_VERSION)
+            .fetch_optional(&mut **tx)
+            .await?;
     match (condition, &current) {
         (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
         (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
-        (WriteCondition::IfMatch(etag), Some(row)) if row.try_get::<String, _>("etag")? != *etag => {
+        (WriteCondition::IfMatch(etag), Some(row)) if etag != "*" && row.try_get::<String, _>("etag")? != *etag => {
             return Err(StoreError::PreconditionFailed);
         }
         _ => {}

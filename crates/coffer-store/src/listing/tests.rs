@@ -57,16 +57,27 @@ fn model(keys: &BTreeSet<String>, prefix: &str, delimiter: Option<&str>) -> Vec<
 }
 
 fn run<T>(future: impl Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
 
 /// Pages through a whole listing, resuming after each page's last entry.
 fn all_pages(keys: &BTreeSet<String>, prefix: &str, delimiter: Option<&str>, max_keys: usize) -> Vec<String> {
-    let mut source = MemoryKeys { keys: keys.clone(), batches: 0 };
+    let mut source = MemoryKeys {
+        keys: keys.clone(),
+        batches: 0,
+    };
     let mut names = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let query = ListQuery { prefix, delimiter, after: after.as_deref(), max_keys };
+        let query = ListQuery {
+            prefix,
+            delimiter,
+            after: after.as_deref(),
+            max_keys,
+        };
         let page = run(list(&mut source, &query)).unwrap();
         assert!(page.entries.len() <= max_keys);
         names.extend(page.entries.iter().map(|entry| entry.name().to_owned()));
@@ -81,8 +92,11 @@ fn all_pages(keys: &BTreeSet<String>, prefix: &str, delimiter: Option<&str>, max
 fn key_strategy() -> impl Strategy<Value = String> {
     // A small alphabet makes shared prefixes and delimiters common; the multi-byte characters
     // check byte order (é sorts after z, and 🙂 after é).
-    proptest::collection::vec(prop::sample::select(vec!["a", "b", "/", "-", "é", "🙂", "%", " "]), 0..7)
-        .prop_map(|parts| parts.concat())
+    proptest::collection::vec(
+        prop::sample::select(vec!["a", "b", "/", "-", "é", "🙂", "%", " "]),
+        0..7,
+    )
+    .prop_map(|parts| parts.concat())
 }
 
 proptest! {
@@ -101,7 +115,10 @@ proptest! {
 #[test]
 fn entries_come_in_byte_order() {
     let keys: BTreeSet<String> = ["z", "é", "a", "A", "🙂", "a b", "a%"].map(String::from).into();
-    assert_eq!(all_pages(&keys, "", None, 1000), ["A", "a", "a b", "a%", "z", "é", "🙂"]);
+    assert_eq!(
+        all_pages(&keys, "", None, 1000),
+        ["A", "a", "a b", "a%", "z", "é", "🙂"]
+    );
 }
 
 #[test]
@@ -109,7 +126,12 @@ fn a_common_prefix_costs_one_seek_not_a_scan() {
     let mut keys: BTreeSet<String> = (0..10_000).map(|i| format!("photos/{i:05}")).collect();
     keys.insert("readme".to_owned());
     let mut source = MemoryKeys { keys, batches: 0 };
-    let query = ListQuery { prefix: "", delimiter: Some("/"), after: None, max_keys: 1000 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: Some("/"),
+        after: None,
+        max_keys: 1000,
+    };
     let page = run(list(&mut source, &query)).unwrap();
     assert_eq!(page.entries.len(), 2);
     assert!(!page.is_truncated);
@@ -120,7 +142,12 @@ fn a_common_prefix_costs_one_seek_not_a_scan() {
 fn a_page_ending_on_a_common_prefix_resumes_past_it() {
     let keys: BTreeSet<String> = ["a/1", "a/2", "b/1", "c"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
-    let query = ListQuery { prefix: "", delimiter: Some("/"), after: Some("a/"), max_keys: 10 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: Some("/"),
+        after: Some("a/"),
+        max_keys: 10,
+    };
     let page = run(list(&mut source, &query)).unwrap();
     let names: Vec<&str> = page.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["b/", "c"]);
@@ -130,7 +157,12 @@ fn a_page_ending_on_a_common_prefix_resumes_past_it() {
 fn start_after_inside_a_common_prefix_still_reports_the_prefix() {
     let keys: BTreeSet<String> = ["a/1", "a/2", "b"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
-    let query = ListQuery { prefix: "", delimiter: Some("/"), after: Some("a/1"), max_keys: 10 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: Some("/"),
+        after: Some("a/1"),
+        max_keys: 10,
+    };
     let page = run(list(&mut source, &query)).unwrap();
     let names: Vec<&str> = page.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["a/", "b"]);
@@ -140,7 +172,12 @@ fn start_after_inside_a_common_prefix_still_reports_the_prefix() {
 fn zero_max_keys_returns_nothing_and_says_whether_more_exist() {
     let keys: BTreeSet<String> = ["a"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
-    let query = ListQuery { prefix: "", delimiter: None, after: None, max_keys: 0 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: None,
+        after: None,
+        max_keys: 0,
+    };
     let page = run(list(&mut source, &query)).unwrap();
     assert!(page.entries.is_empty());
     assert!(page.is_truncated);

@@ -101,10 +101,10 @@ impl Coffer {
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = format!("{}/_coffer/health", self.endpoint);
         while Instant::now() < deadline {
-            if let Ok(out) = Command::new("curl").args(["-sf", &url]).output() {
-                if out.status.success() {
-                    return;
-                }
+            if let Ok(out) = Command::new("curl").args(["-sf", &url]).output()
+                && out.status.success()
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -163,9 +163,18 @@ impl Coffer {
     }
 
     pub fn s3(&self, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
+        self.s3_in("us-east-1", key_id, secret)
+    }
+
+    /// The root user's S3 client.
+    pub fn root_s3(&self) -> aws_sdk_s3::Client {
+        self.s3(ROOT_KEY_ID, ROOT_SECRET)
+    }
+
+    pub fn s3_in(&self, region: &str, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .region(aws_sdk_s3::config::Region::new(region.to_owned()))
             .endpoint_url(&self.endpoint)
             .force_path_style(true)
             .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
@@ -192,6 +201,15 @@ impl Coffer {
         let key = iam.create_access_key().user_name(name).send().await.unwrap();
         let key = key.access_key().unwrap();
         (key.access_key_id().to_owned(), key.secret_access_key().to_owned())
+    }
+
+    /// Creates another account with `coffer account create`; returns its root key.
+    pub fn other_account(&self, name: &str) -> (String, String) {
+        let out = self.run_cli(&["account", "create", name]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |name: &str| created[name].as_str().unwrap().to_owned();
+        (field("AccessKeyId"), field("SecretAccessKey"))
     }
 
     /// Runs `coffer` with the given arguments against this server's data dir.
@@ -251,5 +269,5 @@ where
     err.as_service_error()
         .and_then(|e| e.code())
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("not a service error"))
+        .unwrap_or_else(|| "not a service error".to_owned())
 }

@@ -1,0 +1,241 @@
+//! Receiving an upload: the body streams into a blob (bounded memory, a deadline for each
+//! chunk) while its MD5 and checksums are computed; then every digest the client sent is
+//! checked. Only a body that passed every check becomes a durable blob: a failed one is a
+//! temp file that is removed when its writer drops.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use http::HeaderMap;
+use s3s::dto::StreamingBlob;
+use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
+
+use crate::checksums::{self, Algorithm, Digests, Hashes};
+use crate::internal;
+use coffer_store::{BlobWriter, Store};
+
+/// How long an upload may send nothing before it is abandoned (S3's `RequestTimeout`).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The checksum a client sent for a body: at most one, as a header or named as a trailer.
+#[derive(Clone, Debug, Default)]
+pub struct ChecksumClaim {
+    /// The algorithm the object (or part) is checksummed with.
+    pub algorithm: Option<Algorithm>,
+    header: Option<(Algorithm, String)>,
+    trailer: Option<Algorithm>,
+    content_md5: Option<String>,
+}
+
+/// The `x-amz-checksum-*` header values an operation's input carries, in [`Algorithm::ALL`] order.
+pub type ChecksumHeaders<'a> = [Option<&'a String>; 5];
+
+impl ChecksumClaim {
+    /// Reads the claim from the request: checksum headers, `x-amz-trailer`,
+    /// `x-amz-sdk-checksum-algorithm` and `Content-MD5`.
+    pub fn from_request(
+        headers: &HeaderMap,
+        values: ChecksumHeaders<'_>,
+        sdk_algorithm: Option<&str>,
+        content_md5: Option<&String>,
+    ) -> S3Result<ChecksumClaim> {
+        let mut sent = Algorithm::ALL
+            .into_iter()
+            .zip(values)
+            .filter_map(|(a, v)| v.map(|v| (a, v.clone())));
+        let header = sent.next();
+        if sent.next().is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            ));
+        }
+        let trailer = match headers.get("x-amz-trailer").map(|v| v.to_str().unwrap_or_default()) {
+            None => None,
+            Some(name) => Some(
+                Algorithm::ALL
+                    .into_iter()
+                    .find(|a| a.header().eq_ignore_ascii_case(name.trim()))
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidRequest,
+                            "The value specified in the x-amz-trailer header is not supported"
+                        )
+                    })?,
+            ),
+        };
+        let sdk_algorithm = match sdk_algorithm {
+            None => None,
+            Some(name) => Some(Algorithm::parse(name).ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-sdk-checksum-algorithm header is invalid."
+                )
+            })?),
+        };
+        let algorithm = header.as_ref().map(|(a, _)| *a).or(trailer).or(sdk_algorithm);
+        if let (Some(sdk), Some(sent)) = (sdk_algorithm, header.as_ref().map(|(a, _)| *a).or(trailer))
+            && sdk != sent
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-sdk-checksum-algorithm header is invalid."
+            ));
+        }
+        Ok(ChecksumClaim {
+            algorithm,
+            header,
+            trailer,
+            content_md5: content_md5.cloned(),
+        })
+    }
+
+    /// Checks every digest the client sent against what was received.
+    pub fn verify(&self, digests: &Digests, trailers: Option<&TrailingHeaders>) -> S3Result<()> {
+        if let Some(md5) = &self.content_md5 {
+            let claimed = checksums::decode_md5(md5)
+                .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+            if claimed != digests.md5 {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The Content-MD5 you specified did not match what we received."
+                ));
+            }
+        }
+        let claimed = match (&self.header, self.trailer) {
+            (Some((algorithm, value)), _) => Some((*algorithm, value.clone())),
+            (None, Some(algorithm)) => {
+                let value = trailers
+                    .and_then(|t| {
+                        t.read(|map| {
+                            map.get(algorithm.header())
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        })
+                    })
+                    .flatten()
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidRequest,
+                            "The {} trailer was declared but not sent.",
+                            algorithm.header()
+                        )
+                    })?;
+                Some((algorithm, value))
+            }
+            (None, None) => None,
+        };
+        if let Some((algorithm, value)) = claimed {
+            let raw = checksums::decode(algorithm, &value)
+                .ok_or_else(|| s3_error!(InvalidRequest, "Value for {} header is invalid.", algorithm.header()))?;
+            if digests.raw(algorithm) != Some(raw.as_slice()) {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {} you specified did not match the calculated checksum.",
+                    algorithm.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The algorithms to compute: the client's, or CRC64NVME (S3's default for new objects).
+    pub fn algorithms(&self, also: Option<Algorithm>) -> Vec<Algorithm> {
+        let mut algorithms = vec![self.algorithm.unwrap_or(Algorithm::Crc64Nvme)];
+        algorithms.extend(also);
+        algorithms
+    }
+}
+
+/// A body written to a temp blob, with its digests; not durable until [`finish`]ed.
+pub struct Received {
+    pub writer: BlobWriter,
+    pub size: u64,
+    pub digests: Digests,
+}
+
+impl Received {
+    /// Makes the blob durable and returns its id.
+    pub async fn finish(self, store: &Store) -> S3Result<String> {
+        self.writer.finish(store.blobs()).await.map_err(internal)
+    }
+}
+
+/// Streams `body` into a new temp blob, refusing more than `max_size` bytes.
+pub async fn receive(
+    store: &Store,
+    body: Option<StreamingBlob>,
+    declared: Option<i64>,
+    max_size: u64,
+    algorithms: &[Algorithm],
+) -> S3Result<Received> {
+    if declared.is_some_and(|len| len < 0) {
+        return Err(s3_error!(InvalidArgument, "Content-Length must not be negative."));
+    }
+    if declared.is_some_and(|len| len as u64 > max_size) {
+        return Err(too_large());
+    }
+    let mut writer = store.blobs().create().await.map_err(internal)?;
+    let mut hashes = Hashes::new(algorithms);
+    let mut size: u64 = 0;
+    if let Some(mut body) = body {
+        loop {
+            let chunk = match tokio::time::timeout(IDLE_TIMEOUT, body.next()).await {
+                Err(_) => {
+                    return Err(s3_error!(
+                        RequestTimeout,
+                        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
+                    ));
+                }
+                Ok(None) => break,
+                Ok(Some(Err(err))) => return Err(stream_error(&err.to_string())),
+                Ok(Some(Ok(chunk))) => chunk,
+            };
+            size += chunk.len() as u64;
+            if size > max_size {
+                return Err(too_large());
+            }
+            hashes.update(&chunk);
+            writer.write(&chunk).await.map_err(internal)?;
+        }
+    }
+    if declared.is_some_and(|len| len as u64 != size) {
+        return Err(incomplete());
+    }
+    Ok(Received {
+        writer,
+        size,
+        digests: hashes.finish(),
+    })
+}
+
+fn too_large() -> S3Error {
+    s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
+}
+
+fn incomplete() -> S3Error {
+    s3_error!(
+        IncompleteBody,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    )
+}
+
+/// Maps an error from s3s's body streams (their types are private; their messages are not).
+fn stream_error(message: &str) -> S3Error {
+    if message.contains("Sha256Mismatch") {
+        crate::custom_error(
+            "XAmzContentSHA256Mismatch",
+            http::StatusCode::BAD_REQUEST,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        )
+    } else if message.contains("SignatureMismatch") {
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
+    } else if message.contains("FormatError") || message.contains("TooLarge") || message.contains("TooMany") {
+        s3_error!(InvalidRequest, "The aws-chunked body of the request is malformed.")
+    } else {
+        incomplete()
+    }
+}

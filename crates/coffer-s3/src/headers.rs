@@ -1,0 +1,319 @@
+//! An object's HTTP headers between s3s's types and the store's, and S3's conditional
+//! requests (`If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`).
+
+use s3s::dto::{ETag, ETagCondition, Metadata, Timestamp, TimestampFormat};
+use s3s::{S3Error, S3Result, s3_error};
+use time::OffsetDateTime;
+
+use crate::checksums::{Algorithm, COMPOSITE, FULL_OBJECT};
+use coffer_store::{ObjectChecksum, ObjectHeaders, ObjectMeta, WriteCondition};
+
+/// `Content-Encoding` without `aws-chunked`, which only framed the upload.
+pub fn stored_encoding(encoding: Option<String>) -> Option<String> {
+    let encoding = encoding?;
+    let kept: Vec<&str> = encoding
+        .split(',')
+        .map(str::trim)
+        .filter(|token| !token.is_empty() && !token.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+pub fn http_date(timestamp: &Timestamp) -> Option<String> {
+    let mut out = Vec::new();
+    timestamp.format(TimestampFormat::HttpDate, &mut out).ok()?;
+    String::from_utf8(out).ok()
+}
+
+pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+    Timestamp::parse(TimestampFormat::HttpDate, text).ok()
+}
+
+/// Builds the stored headers from a request's.
+pub struct HeaderInput {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_language: Option<String>,
+    pub expires: Option<Timestamp>,
+    pub metadata: Option<Metadata>,
+}
+
+impl HeaderInput {
+    pub fn into_headers(self) -> ObjectHeaders {
+        ObjectHeaders {
+            content_type: self.content_type,
+            cache_control: self.cache_control,
+            content_disposition: self.content_disposition,
+            content_encoding: stored_encoding(self.content_encoding),
+            content_language: self.content_language,
+            expires: self.expires.as_ref().and_then(http_date),
+            user_metadata: self
+                .metadata
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                .collect(),
+        }
+    }
+}
+
+pub fn metadata(headers: &ObjectHeaders) -> Option<Metadata> {
+    (!headers.user_metadata.is_empty()).then(|| {
+        headers
+            .user_metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+pub fn etag(value: &str) -> ETag {
+    ETag::Strong(value.to_owned())
+}
+
+fn etag_matches(condition: &ETagCondition, current: &str) -> bool {
+    match condition.as_etag() {
+        None => condition.is_any(),
+        Some(etag) => etag.value() == current,
+    }
+}
+
+/// Whole seconds: HTTP dates carry no more, so comparisons use no more.
+fn seconds(time: OffsetDateTime) -> i64 {
+    time.unix_timestamp()
+}
+
+fn precondition_failed() -> S3Error {
+    s3_error!(
+        PreconditionFailed,
+        "At least one of the pre-conditions you specified did not hold"
+    )
+}
+
+/// The read conditions of a GET, HEAD or copy source.
+#[derive(Default)]
+pub struct ReadConditions {
+    pub if_match: Option<ETagCondition>,
+    pub if_none_match: Option<ETagCondition>,
+    pub if_modified_since: Option<Timestamp>,
+    pub if_unmodified_since: Option<Timestamp>,
+}
+
+/// What a failed read condition answers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConditionFailure {
+    /// 412 Precondition Failed.
+    Precondition,
+    /// 304 Not Modified (a copy source answers 412 instead).
+    NotModified,
+}
+
+impl ReadConditions {
+    /// S3's order: `If-Match` decides over `If-Unmodified-Since`, and `If-None-Match` over
+    /// `If-Modified-Since`, as RFC 7232 says.
+    pub fn evaluate(&self, object: &ObjectMeta) -> Result<(), ConditionFailure> {
+        let modified = seconds(object.last_modified);
+        match (&self.if_match, &self.if_unmodified_since) {
+            (Some(condition), _) if !etag_matches(condition, &object.etag) => {
+                return Err(ConditionFailure::Precondition);
+            }
+            (None, Some(since)) if modified > seconds(OffsetDateTime::from(since.clone())) => {
+                return Err(ConditionFailure::Precondition);
+            }
+            _ => {}
+        }
+        match (&self.if_none_match, &self.if_modified_since) {
+            (Some(condition), _) if etag_matches(condition, &object.etag) => Err(ConditionFailure::NotModified),
+            (None, Some(since)) if modified <= seconds(OffsetDateTime::from(since.clone())) => {
+                Err(ConditionFailure::NotModified)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// For GET and HEAD: 304 or 412.
+    pub fn check(&self, object: &ObjectMeta) -> S3Result<()> {
+        match self.evaluate(object) {
+            Ok(()) => Ok(()),
+            Err(ConditionFailure::Precondition) => Err(precondition_failed()),
+            Err(ConditionFailure::NotModified) => {
+                let mut err = s3_error!(NotModified, "Not Modified");
+                err.set_status_code(http::StatusCode::NOT_MODIFIED);
+                Err(err)
+            }
+        }
+    }
+
+    /// For a copy source: every failure is 412.
+    pub fn check_copy_source(&self, object: &ObjectMeta) -> S3Result<()> {
+        self.evaluate(object).map_err(|_| precondition_failed())
+    }
+}
+
+/// The write condition of a PUT or CompleteMultipartUpload.
+pub fn write_condition(
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+) -> S3Result<WriteCondition> {
+    match (if_match, if_none_match) {
+        (Some(_), Some(_)) => Err(s3_error!(
+            NotImplemented,
+            "A header you provided implies functionality that is not implemented"
+        )),
+        (None, Some(condition)) if condition.is_any() => Ok(WriteCondition::IfAbsent),
+        (None, Some(_)) => Err(s3_error!(
+            NotImplemented,
+            "A header you provided implies functionality that is not implemented"
+        )),
+        (Some(condition), None) => match condition.as_etag() {
+            Some(etag) => Ok(WriteCondition::IfMatch(etag.value().to_owned())),
+            None => Ok(WriteCondition::IfMatch("*".to_owned())),
+        },
+        (None, None) => Ok(WriteCondition::Always),
+    }
+}
+
+/// The `x-amz-checksum-*` values to return for a stored checksum.
+#[derive(Default)]
+pub struct ChecksumFields {
+    pub crc32: Option<String>,
+    pub crc32c: Option<String>,
+    pub crc64nvme: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub checksum_type: Option<s3s::dto::ChecksumType>,
+}
+
+impl ChecksumFields {
+    pub fn of(checksum: Option<&ObjectChecksum>) -> ChecksumFields {
+        let Some(checksum) = checksum else {
+            return ChecksumFields::default();
+        };
+        let mut fields = ChecksumFields {
+            checksum_type: Some(s3s::dto::ChecksumType::from(checksum.checksum_type.clone())),
+            ..ChecksumFields::default()
+        };
+        let value = Some(checksum.value.clone());
+        match Algorithm::parse(&checksum.algorithm) {
+            Some(Algorithm::Crc32) => fields.crc32 = value,
+            Some(Algorithm::Crc32c) => fields.crc32c = value,
+            Some(Algorithm::Crc64Nvme) => fields.crc64nvme = value,
+            Some(Algorithm::Sha1) => fields.sha1 = value,
+            Some(Algorithm::Sha256) => fields.sha256 = value,
+            None => {}
+        }
+        fields
+    }
+}
+
+/// A full-object checksum.
+pub fn full_object(algorithm: Algorithm, value: String) -> ObjectChecksum {
+    ObjectChecksum {
+        algorithm: algorithm.name().to_owned(),
+        checksum_type: FULL_OBJECT.to_owned(),
+        value,
+    }
+}
+
+pub fn composite_checksum(algorithm: Algorithm, value: String) -> ObjectChecksum {
+    ObjectChecksum {
+        algorithm: algorithm.name().to_owned(),
+        checksum_type: COMPOSITE.to_owned(),
+        value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer_store::ObjectData;
+
+    fn object(etag: &str, modified: i64) -> ObjectMeta {
+        ObjectMeta {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: "null".into(),
+            size: 0,
+            etag: etag.into(),
+            last_modified: OffsetDateTime::from_unix_timestamp(modified).unwrap(),
+            headers: ObjectHeaders::default(),
+            checksum: None,
+            data: ObjectData::Blob(String::new()),
+        }
+    }
+
+    fn when(secs: i64) -> Option<Timestamp> {
+        Some(Timestamp::from(OffsetDateTime::from_unix_timestamp(secs).unwrap()))
+    }
+
+    fn tag(value: &str) -> Option<ETagCondition> {
+        Some(ETagCondition::ETag(ETag::Strong(value.into())))
+    }
+
+    #[test]
+    fn if_match_wins_over_if_unmodified_since() {
+        let conditions = ReadConditions {
+            if_match: tag("e"),
+            if_unmodified_since: when(10),
+            ..Default::default()
+        };
+        assert_eq!(conditions.evaluate(&object("e", 100)), Ok(()));
+        let conditions = ReadConditions {
+            if_match: tag("x"),
+            ..Default::default()
+        };
+        assert_eq!(
+            conditions.evaluate(&object("e", 100)),
+            Err(ConditionFailure::Precondition)
+        );
+        let conditions = ReadConditions {
+            if_unmodified_since: when(10),
+            ..Default::default()
+        };
+        assert_eq!(
+            conditions.evaluate(&object("e", 100)),
+            Err(ConditionFailure::Precondition)
+        );
+    }
+
+    #[test]
+    fn if_none_match_wins_over_if_modified_since() {
+        let conditions = ReadConditions {
+            if_none_match: tag("x"),
+            if_modified_since: when(200),
+            ..Default::default()
+        };
+        assert_eq!(conditions.evaluate(&object("e", 100)), Ok(()));
+        let conditions = ReadConditions {
+            if_none_match: tag("e"),
+            ..Default::default()
+        };
+        assert_eq!(
+            conditions.evaluate(&object("e", 100)),
+            Err(ConditionFailure::NotModified)
+        );
+        let conditions = ReadConditions {
+            if_modified_since: when(100),
+            ..Default::default()
+        };
+        assert_eq!(
+            conditions.evaluate(&object("e", 100)),
+            Err(ConditionFailure::NotModified)
+        );
+        let conditions = ReadConditions {
+            if_modified_since: when(99),
+            ..Default::default()
+        };
+        assert_eq!(conditions.evaluate(&object("e", 100)), Ok(()));
+    }
+
+    #[test]
+    fn aws_chunked_is_not_stored_as_an_encoding() {
+        assert_eq!(stored_encoding(Some("aws-chunked".into())), None);
+        assert_eq!(stored_encoding(Some("aws-chunked,gzip".into())), Some("gzip".into()));
+        assert_eq!(stored_encoding(Some("gzip, aws-chunked".into())), Some("gzip".into()));
+        assert_eq!(stored_encoding(Some("br".into())), Some("br".into()));
+    }
+}

@@ -1,0 +1,543 @@
+//! PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects, CopyObject.
+
+use s3s::dto::*;
+use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+
+use crate::body::{self, ChecksumClaim};
+use crate::checksums::Algorithm;
+use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
+use crate::reading::{self, Segment};
+use crate::{CofferS3, authorize_source, internal, store_error};
+use coffer_store::{NewObject, ObjectData, ObjectMeta, WriteCondition};
+
+/// The largest object a single PUT or copy may create: 5 GiB, as in S3.
+pub const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
+
+pub(crate) fn no_such_key() -> S3Error {
+    s3_error!(NoSuchKey, "The specified key does not exist.")
+}
+
+/// Storage classes are accepted, and every object is kept as STANDARD.
+pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> S3Result<()> {
+    const KNOWN: [&str; 11] = [
+        "STANDARD",
+        "REDUCED_REDUNDANCY",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "INTELLIGENT_TIERING",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "OUTPOSTS",
+        "GLACIER_IR",
+        "SNOW",
+        "EXPRESS_ONEZONE",
+    ];
+    match class {
+        Some(class) if !KNOWN.contains(&class.as_str()) => Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What a GET or HEAD answers for a byte range or part of an object.
+struct Selection {
+    range: std::ops::Range<u64>,
+    content_range: Option<String>,
+    /// Checksums describe the whole object (or one part of a composite one).
+    checksum: ChecksumFields,
+}
+
+impl CofferS3 {
+    pub(crate) async fn put_object_op(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let S3Request {
+            input,
+            headers,
+            trailing_headers,
+            ..
+        } = req;
+        self.bucket(&input.bucket).await?;
+        check_storage_class(input.storage_class.as_ref())?;
+        let condition = headers::write_condition(input.if_match, input.if_none_match)?;
+        let claim = ChecksumClaim::from_request(
+            &headers,
+            [
+                input.checksum_crc32.as_ref(),
+                input.checksum_crc32c.as_ref(),
+                input.checksum_crc64nvme.as_ref(),
+                input.checksum_sha1.as_ref(),
+                input.checksum_sha256.as_ref(),
+            ],
+            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            input.content_md5.as_ref(),
+        )?;
+        let algorithms = claim.algorithms(None);
+        let received = body::receive(
+            &self.store,
+            input.body,
+            input.content_length,
+            MAX_SINGLE_UPLOAD,
+            &algorithms,
+        )
+        .await?;
+        claim.verify(&received.digests, trailing_headers.as_ref())?;
+        let algorithm = algorithms[0];
+        let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
+        let object = NewObject {
+            key: input.key,
+            size: received.size,
+            etag: received.digests.etag(),
+            headers: HeaderInput {
+                content_type: input.content_type,
+                cache_control: input.cache_control,
+                content_disposition: input.content_disposition,
+                content_encoding: input.content_encoding,
+                content_language: input.content_language,
+                expires: input.expires,
+                metadata: input.metadata,
+            }
+            .into_headers(),
+            checksum: Some(checksum),
+        };
+        let blob_id = received.finish(&self.store).await?;
+        let stored = self
+            .store
+            .put_object(&input.bucket, object, blob_id, &condition)
+            .await
+            .map_err(store_error)?;
+        let fields = ChecksumFields::of(stored.checksum.as_ref());
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(headers::etag(&stored.etag)),
+            checksum_crc32: fields.crc32,
+            checksum_crc32c: fields.crc32c,
+            checksum_crc64nvme: fields.crc64nvme,
+            checksum_sha1: fields.sha1,
+            checksum_sha256: fields.sha256,
+            checksum_type: fields.checksum_type,
+            size: Some(stored.size as i64),
+            ..Default::default()
+        }))
+    }
+
+    /// The current object, or `NoSuchKey`.
+    pub(crate) async fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+        self.bucket(bucket).await?;
+        self.store
+            .object(bucket, key)
+            .await
+            .map_err(internal)?
+            .ok_or_else(no_such_key)
+    }
+
+    /// The byte range a GET or HEAD selects (by `Range` or `partNumber`).
+    async fn select(
+        &self,
+        object: &ObjectMeta,
+        range: Option<&Range>,
+        part_number: Option<i32>,
+        checksum_mode: Option<&ChecksumMode>,
+    ) -> S3Result<Selection> {
+        let checksums_wanted = checksum_mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let whole = ChecksumFields::of(object.checksum.as_ref().filter(|_| checksums_wanted));
+        match (range, part_number) {
+            (Some(_), Some(_)) => Err(s3_error!(
+                InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter"
+            )),
+            (Some(range), None) => {
+                let selected = range
+                    .check(object.size)
+                    .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+                let content_range = format!("bytes {}-{}/{}", selected.start, selected.end - 1, object.size);
+                Ok(Selection {
+                    range: selected,
+                    content_range: Some(content_range),
+                    checksum: ChecksumFields::default(),
+                })
+            }
+            (None, Some(number)) => {
+                let invalid = crate::invalid_part_number;
+                let number = u32::try_from(number).ok().filter(|n| *n >= 1).ok_or_else(invalid)?;
+                match &object.data {
+                    ObjectData::Blob(_) if number == 1 => Ok(Selection {
+                        range: 0..object.size,
+                        content_range: None,
+                        checksum: whole,
+                    }),
+                    ObjectData::Blob(_) => Err(invalid()),
+                    ObjectData::Parts(_) => {
+                        let parts = self.store.object_parts(object).await.map_err(internal)?;
+                        let index = parts.iter().position(|p| p.part_number == number).ok_or_else(invalid)?;
+                        let start: u64 = parts[..index].iter().map(|p| p.size).sum();
+                        let end = start + parts[index].size;
+                        let content_range =
+                            (end > start).then(|| format!("bytes {}-{}/{}", start, end - 1, object.size));
+                        let composite = object
+                            .checksum
+                            .as_ref()
+                            .is_some_and(|c| c.checksum_type == crate::checksums::COMPOSITE);
+                        let checksum = match (&object.checksum, &parts[index].checksum_value) {
+                            (Some(c), Some(value)) if composite && checksums_wanted => {
+                                ChecksumFields::of(Some(&coffer_store::ObjectChecksum {
+                                    value: value.clone(),
+                                    ..c.clone()
+                                }))
+                            }
+                            _ => ChecksumFields::default(),
+                        };
+                        Ok(Selection {
+                            range: start..end,
+                            content_range,
+                            checksum,
+                        })
+                    }
+                }
+            }
+            (None, None) => Ok(Selection {
+                range: 0..object.size,
+                content_range: None,
+                checksum: whole,
+            }),
+        }
+    }
+
+    pub(crate) async fn get_object_op(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        let conditions = ReadConditions {
+            if_match: input.if_match,
+            if_none_match: input.if_none_match,
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        };
+        // A blob can disappear between reading the row and opening the file when a write
+        // replaces the object; the new row then names the new blob, so look again.
+        let mut attempts = 0;
+        let (object, selection, body) = loop {
+            attempts += 1;
+            let object = self.object(&input.bucket, &input.key).await?;
+            conditions.check(&object)?;
+            let selection = self
+                .select(
+                    &object,
+                    input.range.as_ref(),
+                    input.part_number,
+                    input.checksum_mode.as_ref(),
+                )
+                .await?;
+            let segments: Vec<Segment> = reading::segments(&self.store, &object, selection.range.clone()).await?;
+            match reading::stream(&self.store, segments).await {
+                Ok(body) => break (object, selection, body),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 3 => continue,
+                Err(err) => return Err(internal(err)),
+            }
+        };
+        let h = &object.headers;
+        let parts_count = match object.data {
+            ObjectData::Parts(n) if input.part_number.is_some() => Some(n as i32),
+            _ => None,
+        };
+        let output = GetObjectOutput {
+            body: Some(body),
+            accept_ranges: Some("bytes".to_owned()),
+            content_length: Some((selection.range.end - selection.range.start) as i64),
+            content_range: selection.content_range.clone(),
+            e_tag: Some(headers::etag(&object.etag)),
+            last_modified: Some(Timestamp::from(object.last_modified)),
+            cache_control: input.response_cache_control.or_else(|| h.cache_control.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .or_else(|| h.content_disposition.clone()),
+            content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
+            content_language: input.response_content_language.or_else(|| h.content_language.clone()),
+            content_type: input
+                .response_content_type
+                .or_else(|| h.content_type.clone())
+                .and_then(|t| t.parse().ok()),
+            expires: input
+                .response_expires
+                .or_else(|| h.expires.as_deref().and_then(headers::parse_http_date)),
+            metadata: headers::metadata(h),
+            checksum_crc32: selection.checksum.crc32,
+            checksum_crc32c: selection.checksum.crc32c,
+            checksum_crc64nvme: selection.checksum.crc64nvme,
+            checksum_sha1: selection.checksum.sha1,
+            checksum_sha256: selection.checksum.sha256,
+            checksum_type: selection.checksum.checksum_type,
+            parts_count,
+            ..Default::default()
+        };
+        let mut response = S3Response::new(output);
+        if selection.content_range.is_some() {
+            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(response)
+    }
+
+    pub(crate) async fn head_object_op(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let input = req.input;
+        let object = self.object(&input.bucket, &input.key).await?;
+        ReadConditions {
+            if_match: input.if_match,
+            if_none_match: input.if_none_match,
+            if_modified_since: input.if_modified_since,
+            if_unmodified_since: input.if_unmodified_since,
+        }
+        .check(&object)?;
+        let selection = self
+            .select(
+                &object,
+                input.range.as_ref(),
+                input.part_number,
+                input.checksum_mode.as_ref(),
+            )
+            .await?;
+        let h = &object.headers;
+        let parts_count = match object.data {
+            ObjectData::Parts(n) if input.part_number.is_some() => Some(n as i32),
+            _ => None,
+        };
+        let output = HeadObjectOutput {
+            accept_ranges: Some("bytes".to_owned()),
+            content_length: Some((selection.range.end - selection.range.start) as i64),
+            content_range: selection.content_range.clone(),
+            e_tag: Some(headers::etag(&object.etag)),
+            last_modified: Some(Timestamp::from(object.last_modified)),
+            cache_control: input.response_cache_control.or_else(|| h.cache_control.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .or_else(|| h.content_disposition.clone()),
+            content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
+            content_language: input.response_content_language.or_else(|| h.content_language.clone()),
+            content_type: input
+                .response_content_type
+                .or_else(|| h.content_type.clone())
+                .and_then(|t| t.parse().ok()),
+            expires: input
+                .response_expires
+                .or_else(|| h.expires.as_deref().and_then(headers::parse_http_date)),
+            metadata: headers::metadata(h),
+            checksum_crc32: selection.checksum.crc32,
+            checksum_crc32c: selection.checksum.crc32c,
+            checksum_crc64nvme: selection.checksum.crc64nvme,
+            checksum_sha1: selection.checksum.sha1,
+            checksum_sha256: selection.checksum.sha256,
+            checksum_type: selection.checksum.checksum_type,
+            parts_count,
+            ..Default::default()
+        };
+        let mut response = S3Response::new(output);
+        if selection.content_range.is_some() {
+            response.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        }
+        Ok(response)
+    }
+
+    pub(crate) async fn delete_object_op(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let input = req.input;
+        self.bucket(&input.bucket).await?;
+        if let Some(condition) = &input.if_match {
+            // Conditional delete: the object must exist with this ETag.
+            let current = self.store.object(&input.bucket, &input.key).await.map_err(internal)?;
+            let etag = condition.as_etag().map(|e| e.value().to_owned());
+            match (current, etag) {
+                (None, _) => return Err(no_such_key()),
+                (Some(object), Some(etag)) if object.etag != etag => {
+                    return Err(s3_error!(
+                        PreconditionFailed,
+                        "At least one of the pre-conditions you specified did not hold"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.store
+            .delete_object(&input.bucket, &input.key)
+            .await
+            .map_err(internal)?;
+        let mut response = S3Response::new(DeleteObjectOutput::default());
+        response.status = Some(http::StatusCode::NO_CONTENT);
+        Ok(response)
+    }
+
+    pub(crate) async fn delete_objects_op(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let input = req.input;
+        self.bucket(&input.bucket).await?;
+        let objects = input.delete.objects;
+        if objects.is_empty() || objects.len() > 1000 {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
+        }
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for object in objects {
+            let key = object.key;
+            if key.is_empty() || key.len() > 1024 {
+                errors.push(Error {
+                    code: Some("KeyTooLongError".to_owned()),
+                    key: Some(key),
+                    message: Some("Your key is too long".to_owned()),
+                    version_id: None,
+                });
+                continue;
+            }
+            match self.store.delete_object(&input.bucket, &key).await {
+                Ok(_) => {
+                    if !quiet {
+                        deleted.push(DeletedObject {
+                            key: Some(key),
+                            ..Default::default()
+                        });
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(%err, "delete failed");
+                    errors.push(Error {
+                        code: Some("InternalError".to_owned()),
+                        key: Some(key),
+                        message: Some("We encountered an internal error. Please try again.".to_owned()),
+                        version_id: None,
+                    });
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn copy_object_op(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let principal = crate::caller(&req)?.clone();
+        let input = req.input;
+        let CopySource::Bucket {
+            bucket: source_bucket,
+            key: source_key,
+            version_id,
+        } = &input.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying from access points is not implemented"
+            ));
+        };
+        if version_id.as_deref().is_some_and(|v| v != coffer_store::NULL_VERSION) {
+            return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
+        }
+        self.bucket(&input.bucket).await?;
+        let source_owner = self.bucket(source_bucket).await?.account_id;
+        authorize_source(&principal, "s3:GetObject", source_bucket, source_key, &source_owner)?;
+        let source = self.object(source_bucket, source_key).await?;
+        ReadConditions {
+            if_match: input.copy_source_if_match,
+            if_none_match: input.copy_source_if_none_match,
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        }
+        .check_copy_source(&source)?;
+        check_storage_class(input.storage_class.as_ref())?;
+        if source.size > MAX_SINGLE_UPLOAD {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+            ));
+        }
+        let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
+            None | Some("COPY") => false,
+            Some("REPLACE") => true,
+            Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+        };
+        let same_object = source_bucket.as_ref() == input.bucket.as_str() && source_key.as_ref() == input.key.as_str();
+        let changes_something = replace || input.storage_class.is_some() || input.checksum_algorithm.is_some();
+        if same_object && !changes_something {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let object_headers = if replace {
+            HeaderInput {
+                content_type: input.content_type,
+                cache_control: input.cache_control,
+                content_disposition: input.content_disposition,
+                content_encoding: input.content_encoding,
+                content_language: input.content_language,
+                expires: input.expires,
+                metadata: input.metadata,
+            }
+            .into_headers()
+        } else {
+            source.headers.clone()
+        };
+        let algorithm = input
+            .checksum_algorithm
+            .as_ref()
+            .and_then(|a| Algorithm::parse(a.as_str()))
+            .or_else(|| source.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)))
+            .unwrap_or(Algorithm::Crc64Nvme);
+        let received = self.copy_bytes(&source, 0..source.size, &[algorithm]).await?;
+        let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
+        let object = NewObject {
+            key: input.key.clone(),
+            size: received.size,
+            etag: received.digests.etag(),
+            headers: object_headers,
+            checksum: Some(checksum),
+        };
+        let blob_id = received.finish(&self.store).await?;
+        let stored = self
+            .store
+            .put_object(&input.bucket, object, blob_id, &WriteCondition::Always)
+            .await
+            .map_err(store_error)?;
+        let fields = ChecksumFields::of(stored.checksum.as_ref());
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(headers::etag(&stored.etag)),
+                last_modified: Some(Timestamp::from(stored.last_modified)),
+                checksum_crc32: fields.crc32,
+                checksum_crc32c: fields.crc32c,
+                checksum_crc64nvme: fields.crc64nvme,
+                checksum_sha1: fields.sha1,
+                checksum_sha256: fields.sha256,
+                checksum_type: fields.checksum_type,
+            }),
+            ..Default::default()
+        }))
+    }
+
+    /// Copies `range` of an object's bytes into a new temp blob, hashing them on the way.
+    pub(crate) async fn copy_bytes(
+        &self,
+        source: &ObjectMeta,
+        range: std::ops::Range<u64>,
+        algorithms: &[Algorithm],
+    ) -> S3Result<body::Received> {
+        let segments = reading::segments(&self.store, source, range.clone()).await?;
+        let stream = reading::stream(&self.store, segments).await.map_err(internal)?;
+        body::receive(
+            &self.store,
+            Some(stream),
+            Some((range.end - range.start) as i64),
+            u64::MAX,
+            algorithms,
+        )
+        .await
+    }
+}
