@@ -112,14 +112,16 @@ impl S3Access for StoreAccess {
         }
         // A bucket's resources belong to its owner; a bucket that does not exist (yet) is
         // judged as the caller's own, so CreateBucket can create it and others say NoSuchBucket.
+        // CreateBucket is judged against the caller: a name taken by another account is
+        // `BucketAlreadyExists`, not a denial.
         let owner = match cx.s3_path().get_bucket_name() {
-            Some(name) => self
+            Some(name) if op != "CreateBucket" => self
                 .store
                 .bucket(name)
                 .await
                 .map_err(internal)?
                 .map(|bucket| bucket.account_id),
-            None => None,
+            _ => None,
         };
         let owner = owner.unwrap_or_else(|| principal.account_id.clone());
         authorize(&principal, &action, &resource, &owner).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
