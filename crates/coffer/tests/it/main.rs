@@ -7,4 +7,5 @@ mod cli;
 mod harness;
 mod iam;
 mod s3;
+mod s3_objects;
 mod sts;
