@@ -7,5 +7,6 @@ mod cli;
 mod harness;
 mod iam;
 mod s3;
+mod s3_listing;
 mod s3_objects;
 mod sts;
