@@ -302,17 +302,16 @@ impl CofferS3 {
                 "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
             )
         };
+        let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
+        if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order. Parts must be ordered by part number."
+            ));
+        }
         let mut chosen = Vec::with_capacity(requested.len());
-        let mut previous = 0;
         for (index, part) in requested.iter().enumerate() {
             let number = part.part_number.ok_or_else(invalid_part)?;
-            if number <= previous {
-                return Err(s3_error!(
-                    InvalidPartOrder,
-                    "The list of parts was not in ascending order. Parts must be ordered by part number."
-                ));
-            }
-            previous = number;
             let found = uploaded
                 .iter()
                 .find(|p| i64::from(p.part.part_number) == i64::from(number))

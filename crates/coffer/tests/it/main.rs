@@ -8,5 +8,6 @@ mod harness;
 mod iam;
 mod s3;
 mod s3_listing;
+mod s3_multipart;
 mod s3_objects;
 mod sts;
