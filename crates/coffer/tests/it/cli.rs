@@ -203,3 +203,207 @@ print(json.dumps({"arn": me["Arn"], "denied": denied}))
     assert!(result["arn"].as_str().unwrap().ends_with(":user/ops/bob"), "{result}");
     assert_eq!(result["denied"], "AccessDenied");
 }
+
+/// Writes `len` pseudo-random bytes to `path` (a cheap generator: the bytes only need to differ).
+fn write_file(path: &Path, len: usize, seed: u64) {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    std::fs::read(a).unwrap() == std::fs::read(b).unwrap()
+}
+
+/// The S3 half of the walkthrough with the real `aws s3` commands: mb, cp (a 100 MiB
+/// multipart both ways), ls, sync both ways, presign (SigV2 in CLI v1) fetched by curl,
+/// mv, rm and rb --force.
+#[test]
+fn the_s3_walkthrough_runs_with_the_real_aws_cli() {
+    let coffer = Coffer::start();
+    let aws = Aws::new(&coffer.endpoint);
+    aws.configure(ROOT_KEY_ID, ROOT_SECRET, "ap-southeast-1");
+    let work = tempfile::tempdir().unwrap();
+    let path = |name: &str| work.path().join(name);
+    let s = |p: PathBuf| p.to_string_lossy().into_owned();
+    let ok = |args: &[&str]| {
+        let out = aws.run(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    ok(&["s3", "mb", "s3://holiday-photos"]);
+    std::fs::write(path("beach.jpg"), b"a photo of the beach").unwrap();
+    write_file(&path("big.iso"), 100 * 1024 * 1024 + 123, 7);
+    ok(&[
+        "s3",
+        "cp",
+        &s(path("beach.jpg")),
+        "s3://holiday-photos/",
+        "--only-show-errors",
+    ]);
+    ok(&[
+        "s3",
+        "cp",
+        &s(path("big.iso")),
+        "s3://holiday-photos/",
+        "--only-show-errors",
+    ]);
+    ok(&[
+        "s3",
+        "cp",
+        "s3://holiday-photos/big.iso",
+        &s(path("big-back.iso")),
+        "--only-show-errors",
+    ]);
+    assert!(
+        same_file(&path("big.iso"), &path("big-back.iso")),
+        "the 100 MiB object came back different"
+    );
+    let head = aws.ok(&["s3api", "head-object", "--bucket", "holiday-photos", "--key", "big.iso"]);
+    assert!(
+        head["ETag"].as_str().unwrap().contains('-'),
+        "uploaded in parts: {head}"
+    );
+
+    let buckets = ok(&["s3", "ls"]);
+    assert!(buckets.contains("holiday-photos"), "{buckets}");
+    let listing = ok(&["s3", "ls", "s3://holiday-photos/", "--recursive", "--human-readable"]);
+    assert!(
+        listing.contains("beach.jpg") && listing.contains("100.0 MiB big.iso"),
+        "{listing}"
+    );
+
+    std::fs::create_dir_all(path("album/summer")).unwrap();
+    std::fs::write(path("album/one.jpg"), b"1").unwrap();
+    std::fs::write(path("album/summer/two words.jpg"), b"22").unwrap();
+    write_file(&path("album/summer/large.raw"), 9 * 1024 * 1024, 3);
+    ok(&[
+        "s3",
+        "sync",
+        &s(path("album")),
+        "s3://holiday-photos/album",
+        "--only-show-errors",
+    ]);
+    ok(&[
+        "s3",
+        "sync",
+        "s3://holiday-photos/album",
+        &s(path("copy")),
+        "--only-show-errors",
+    ]);
+    for name in ["one.jpg", "summer/two words.jpg", "summer/large.raw"] {
+        assert!(same_file(&path("album").join(name), &path("copy").join(name)), "{name}");
+    }
+    // A second sync has nothing to do.
+    assert_eq!(ok(&["s3", "sync", &s(path("album")), "s3://holiday-photos/album"]), "");
+
+    let url = ok(&["s3", "presign", "s3://holiday-photos/beach.jpg", "--expires-in", "600"]);
+    let url = url.trim();
+    assert!(url.contains("Signature="), "{url}");
+    let fetched = Command::new("curl").args(["-sf", url]).output().unwrap();
+    assert!(fetched.status.success());
+    assert_eq!(fetched.stdout, b"a photo of the beach");
+    let tampered = url.replace("beach.jpg", "big.iso");
+    let refused = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &tampered])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&refused.stdout), "403");
+
+    ok(&[
+        "s3",
+        "mv",
+        "s3://holiday-photos/beach.jpg",
+        "s3://holiday-photos/moved/beach.jpg",
+        "--only-show-errors",
+    ]);
+    let listing = ok(&["s3", "ls", "s3://holiday-photos/", "--recursive"]);
+    assert!(
+        listing.contains("moved/beach.jpg") && !listing.contains(" beach.jpg"),
+        "{listing}"
+    );
+    ok(&["s3", "rm", "s3://holiday-photos/big.iso", "--only-show-errors"]);
+    let out = aws.run(&["s3", "rb", "s3://holiday-photos"]);
+    assert!(
+        !out.status.success(),
+        "a bucket with objects is not removed without --force"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BucketNotEmpty"));
+    ok(&["s3", "rb", "s3://holiday-photos", "--force"]);
+    assert_eq!(ok(&["s3", "ls"]), "");
+}
+
+/// boto3's transfer manager (multipart both ways, its default checksums), listing with
+/// URL encoding, and a SigV4 presigned URL.
+#[test]
+fn boto3_moves_a_large_file_both_ways_and_lists_odd_keys() {
+    let coffer = Coffer::start();
+    let work = tempfile::tempdir().unwrap();
+    write_file(&work.path().join("big.bin"), 100 * 1024 * 1024 + 7, 11);
+    let script = r#"
+import hashlib, json, os, urllib.request, boto3
+from botocore.config import Config
+work = os.environ["WORK"]
+s3 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_key=os.environ["SECRET"],
+                  region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"],
+                  config=Config(signature_version="s3v4"))
+s3.create_bucket(Bucket="boto")
+s3.upload_file(os.path.join(work, "big.bin"), "boto", "big.bin")
+s3.download_file("boto", "big.bin", os.path.join(work, "back.bin"))
+head = s3.head_object(Bucket="boto", Key="big.bin", ChecksumMode="ENABLED")
+for key in ["a b/c.txt", "100%/x", "ünï/ok", "plus+sign"]:
+    s3.put_object(Bucket="boto", Key=key, Body=key.encode())
+listed = s3.list_objects_v2(Bucket="boto", Delimiter="/", EncodingType="url")
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "a b/c.txt"}, ExpiresIn=300)
+fetched = urllib.request.urlopen(url).read().decode()
+def md5(p):
+    return hashlib.md5(open(os.path.join(work, p), "rb").read()).hexdigest()
+print(json.dumps({
+    "same": md5("big.bin") == md5("back.bin"),
+    "etag": head["ETag"],
+    "checksum_type": head.get("ChecksumType"),
+    "keys": [c["Key"] for c in listed.get("Contents", [])],
+    "prefixes": [p["Prefix"] for p in listed.get("CommonPrefixes", [])],
+    "fetched": fetched,
+}))
+"#;
+    let out = Command::new(venv_python())
+        .args(["-c", script])
+        .env("ENDPOINT", &coffer.endpoint)
+        .env("KEY", ROOT_KEY_ID)
+        .env("SECRET", ROOT_SECRET)
+        .env("WORK", work.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["same"], true, "{result}");
+    assert!(result["etag"].as_str().unwrap().contains('-'), "{result}");
+    // boto3 leaves names encoded when the caller chose EncodingType itself.
+    assert_eq!(
+        result["keys"],
+        serde_json::json!(["big.bin", "plus%2Bsign"]),
+        "{result}"
+    );
+    assert_eq!(
+        result["prefixes"],
+        serde_json::json!(["100%25/", "a%20b/", "%C3%BCn%C3%AF/"]),
+        "{result}"
+    );
+    // boto3 asks for CRC32 parts without a type, which S3 makes COMPOSITE.
+    assert_eq!(result["checksum_type"], "COMPOSITE", "{result}");
+    assert_eq!(result["fetched"], "a b/c.txt");
+}

@@ -15,7 +15,6 @@ use crate::s3::s3_code;
 
 pub struct Reply {
     pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -98,7 +97,6 @@ pub async fn send(request: http::Request<Vec<u8>>) -> Reply {
     let response = builder.body(request.into_body()).send().await.expect("request sent");
     Reply {
         status: response.status().as_u16(),
-        headers: response.headers().clone(),
         body: response.bytes().await.unwrap().to_vec(),
     }
 }
