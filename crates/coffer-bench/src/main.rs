@@ -1,17 +1,24 @@
 //! `coffer-bench`: drives a running Coffer over HTTP with N concurrent clients for a fixed
-//! time and prints one JSON object per workload: requests, ops/s, p50/p99 latency.
+//! time and prints one JSON object per workload: requests, ops/s, MiB/s, p50/p99 latency,
+//! and (with `--server-pid`) the server's resident memory.
 //!
-//! Figures on a shared machine are noisy, so every run also measures a baseline in the same
-//! process and the same seconds: `health` (an unauthenticated handler on the same server).
-//! Read results as ratios to it, not as absolutes.
+//! Figures on a shared machine are noisy, so a run also measures baselines in the same
+//! process and the same minutes (see `baseline.rs`): `health` (an unauthenticated handler on
+//! Coffer itself), `trivial-put`/`trivial-get` (a do-nothing HTTP server in this process) and
+//! `disk-write` (file writes with fsync beside Coffer's data). Read results as ratios.
 
+mod baseline;
+mod signing;
+
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
+use bytes::Bytes;
 use clap::Parser;
+
+use signing::Signer;
 
 #[derive(Parser, Debug)]
 #[command(about = "Load generator for a running Coffer")]
@@ -26,82 +33,290 @@ struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
-    /// Seconds per workload.
+    /// Seconds per workload (each client finishes the request it started).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Workloads to run, in order: health, sts-get-caller-identity.
+    /// Workloads to run, in order: health, sts-get-caller-identity, s3-put, s3-get, s3-list,
+    /// s3-delete, trivial-put, trivial-get, disk-write.
     #[arg(long, value_delimiter = ',', default_value = "health,sts-get-caller-identity")]
     workloads: Vec<String>,
+    /// Object size for PUT/GET workloads: bytes, or with a KiB/MiB/GiB suffix.
+    #[arg(long, default_value = "4KiB", value_parser = parse_size)]
+    object_size: u64,
+    /// How many distinct keys PUT/GET/DELETE cycle through.
+    #[arg(long, default_value_t = 1000)]
+    objects: u64,
+    /// The bucket to use (created if missing).
+    #[arg(long, default_value = "coffer-bench")]
+    bucket: String,
+    /// Write every key once before the workloads run (for GET and LIST).
+    #[arg(long)]
+    populate: bool,
+    /// Coffer's process id, to report its resident memory after each workload.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Directory for `disk-write` (put it on the filesystem of Coffer's data dir).
+    #[arg(long, default_value = "/tmp")]
+    disk_dir: PathBuf,
 }
 
-#[derive(Clone, Copy, Debug)]
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| text.split_at(i))
+        .unwrap_or((text, ""));
+    let number: u64 = number.parse().map_err(|_| format!("not a size: {text}"))?;
+    let unit = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1024,
+        "MiB" | "M" => 1024 * 1024,
+        "GiB" | "G" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown unit {other}")),
+    };
+    Ok(number * unit)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Workload {
-    /// GET /_coffer/health: no authentication, no store. The baseline.
+    /// GET /_coffer/health on Coffer: no authentication, no store.
     Health,
-    /// POST Action=GetCallerIdentity, SigV4-signed afresh for every request, as SDKs do.
+    /// STS GetCallerIdentity, SigV4-signed.
     GetCallerIdentity,
+    S3Put,
+    S3Get,
+    /// One op lists the whole bucket, 1000 keys a page.
+    S3List,
+    S3Delete,
+    TrivialPut,
+    TrivialGet,
+    DiskWrite,
+}
+
+impl Workload {
+    fn parse(name: &str) -> Option<Workload> {
+        Some(match name {
+            "health" => Workload::Health,
+            "sts-get-caller-identity" => Workload::GetCallerIdentity,
+            "s3-put" => Workload::S3Put,
+            "s3-get" => Workload::S3Get,
+            "s3-list" => Workload::S3List,
+            "s3-delete" => Workload::S3Delete,
+            "trivial-put" => Workload::TrivialPut,
+            "trivial-get" => Workload::TrivialGet,
+            "disk-write" => Workload::DiskWrite,
+            _ => return None,
+        })
+    }
+
+    /// Whether each op moves one object's bytes (so MiB/s means something).
+    fn moves_objects(self) -> bool {
+        matches!(
+            self,
+            Workload::S3Put | Workload::S3Get | Workload::TrivialPut | Workload::TrivialGet | Workload::DiskWrite
+        )
+    }
 }
 
 struct Target {
     client: reqwest::Client,
     endpoint: String,
-    host: String,
-    key_id: String,
-    secret: String,
+    trivial: String,
+    signer: Signer,
+    bucket: String,
+    object_size: u64,
+    objects: u64,
+    /// One megabyte of payload, sliced and repeated for bodies of any size.
+    chunk: Bytes,
+    next_key: AtomicU64,
+    disk_dir: PathBuf,
 }
 
+/// What one op did: bytes moved or keys listed.
+type Done = u64;
+
 impl Target {
-    async fn call(&self, workload: Workload) -> Result<(), String> {
-        let response = match workload {
-            Workload::Health => {
-                self.client
-                    .get(format!("{}/_coffer/health", self.endpoint))
-                    .send()
-                    .await
+    fn key(&self) -> String {
+        format!(
+            "obj-{:08}",
+            self.next_key.fetch_add(1, Ordering::Relaxed) % self.objects
+        )
+    }
+
+    fn body(&self) -> reqwest::Body {
+        if self.object_size <= self.chunk.len() as u64 {
+            return reqwest::Body::from(self.chunk.slice(..self.object_size as usize));
+        }
+        let chunk = self.chunk.clone();
+        let chunks = futures::stream::unfold(self.object_size, move |left| {
+            let chunk = chunk.clone();
+            async move {
+                if left == 0 {
+                    return None;
+                }
+                let n = left.min(chunk.len() as u64) as usize;
+                Some((Ok::<_, std::io::Error>(chunk.slice(..n)), left - n as u64))
             }
+        });
+        reqwest::Body::wrap_stream(chunks)
+    }
+
+    async fn signed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &str,
+        body: Option<reqwest::Body>,
+    ) -> Result<reqwest::Response, String> {
+        let url = if query.is_empty() {
+            format!("{}{path}", self.endpoint)
+        } else {
+            format!("{}{path}?{query}", self.endpoint)
+        };
+        let length = if body.is_some() {
+            self.object_size.to_string()
+        } else {
+            String::new()
+        };
+        let extra: Vec<(&str, &str)> = if body.is_some() {
+            vec![("content-length", length.as_str())]
+        } else {
+            Vec::new()
+        };
+        let headers = self.signer.headers("s3", method.as_str(), &url, &extra, None)?;
+        let mut builder = self.client.request(method, &url);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        builder.send().await.map_err(|e| e.to_string())
+    }
+
+    async fn call(&self, workload: Workload) -> Result<Done, String> {
+        let response = match workload {
+            Workload::Health => self
+                .client
+                .get(format!("{}/_coffer/health", self.endpoint))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?,
             Workload::GetCallerIdentity => {
                 let body = b"Action=GetCallerIdentity&Version=2011-06-15";
                 let url = format!("{}/", self.endpoint);
-                let mut request = http::Request::post(&url)
-                    .header("host", &self.host)
-                    .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-                    .body(())
-                    .map_err(|e| e.to_string())?;
-                let identity = Credentials::new(&self.key_id, &self.secret, None, None, "bench").into();
-                let params = v4::SigningParams::builder()
-                    .identity(&identity)
-                    .region("us-east-1")
-                    .name("sts")
-                    .time(SystemTime::now())
-                    .settings(SigningSettings::default())
-                    .build()
-                    .map_err(|e| e.to_string())?
-                    .into();
-                let headers = [
-                    ("host", self.host.as_str()),
-                    ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
-                ];
-                let signable = SignableRequest::new("POST", &url, headers.into_iter(), SignableBody::Bytes(body))
-                    .map_err(|e| e.to_string())?;
-                let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
-                instructions.apply_to_request_http1x(&mut request);
+                let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+                let headers = self.signer.headers("sts", "POST", &url, &[content_type], Some(body))?;
                 let mut builder = self.client.post(&url).body(body.as_slice());
-                for (name, value) in request.headers() {
-                    if name != "host" {
-                        builder = builder.header(name.as_str(), value.as_bytes());
-                    }
+                for (name, value) in headers {
+                    builder = builder.header(name, value);
                 }
-                builder.send().await
+                builder.send().await.map_err(|e| e.to_string())?
+            }
+            Workload::S3Put => {
+                let path = format!("/{}/{}", self.bucket, self.key());
+                self.signed(reqwest::Method::PUT, &path, "", Some(self.body())).await?
+            }
+            Workload::S3Get => {
+                let path = format!("/{}/{}", self.bucket, self.key());
+                self.signed(reqwest::Method::GET, &path, "", None).await?
+            }
+            Workload::S3Delete => {
+                let path = format!("/{}/{}", self.bucket, self.key());
+                self.signed(reqwest::Method::DELETE, &path, "", None).await?
+            }
+            Workload::S3List => return self.list_all().await,
+            Workload::TrivialPut => {
+                let url = format!("{}/{}/{}", self.trivial, self.bucket, self.key());
+                self.client
+                    .put(url)
+                    .header("content-length", self.object_size)
+                    .body(self.body())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Workload::TrivialGet => {
+                let url = format!("{}/{}/{}", self.trivial, self.bucket, self.key());
+                self.client.get(url).send().await.map_err(|e| e.to_string())?
+            }
+            Workload::DiskWrite => {
+                let dir = self.disk_dir.clone();
+                let name = format!("coffer-bench-{}", self.key());
+                let data = self
+                    .chunk
+                    .slice(..(self.object_size.min(self.chunk.len() as u64)) as usize);
+                let size = self.object_size;
+                return tokio::task::spawn_blocking(move || {
+                    // Objects larger than the chunk are written as repeated chunks.
+                    let mut whole = Vec::with_capacity(size as usize);
+                    while (whole.len() as u64) < size {
+                        let n = (size as usize - whole.len()).min(data.len());
+                        whole.extend_from_slice(&data[..n]);
+                    }
+                    let path = baseline::write_synced(&dir, &name, &whole).map_err(|e| e.to_string())?;
+                    let _ = std::fs::remove_file(path);
+                    Ok(size)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
             }
         };
-        let response = response.map_err(|e| e.to_string())?;
-        let status = response.status();
-        response.bytes().await.map_err(|e| e.to_string())?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {status}"))
+        drain(response).await
+    }
+
+    /// Lists the whole bucket; returns the number of keys.
+    async fn list_all(&self) -> Result<Done, String> {
+        let mut keys = 0u64;
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = String::from("list-type=2&max-keys=1000");
+            if let Some(token) = &token {
+                query.push_str("&continuation-token=");
+                query.push_str(&percent_encode(token));
+            }
+            let path = format!("/{}", self.bucket);
+            let response = self.signed(reqwest::Method::GET, &path, &query, None).await?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status()));
+            }
+            let text = response.text().await.map_err(|e| e.to_string())?;
+            keys += text.matches("<Key>").count() as u64;
+            token = text
+                .split("<NextContinuationToken>")
+                .nth(1)
+                .and_then(|rest| rest.split("</NextContinuationToken>").next())
+                .map(str::to_owned);
+            if token.is_none() {
+                return Ok(keys);
+            }
         }
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Reads a response to its end; returns the bytes received.
+async fn drain(mut response: reqwest::Response) -> Result<Done, String> {
+    let status = response.status();
+    let mut received = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        received += chunk.len() as u64;
+    }
+    if status.is_success() {
+        Ok(received)
+    } else {
+        Err(format!("HTTP {status}"))
     }
 }
 
@@ -111,6 +326,19 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     }
     let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[index].as_secs_f64() * 1e6
+}
+
+/// Resident memory of a process in KiB: (current, peak).
+fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
 async fn run(
@@ -127,27 +355,34 @@ async fn run(
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
+            let mut done = 0u64;
             let mut errors = 0u64;
             let mut first_error = None;
-            while Instant::now() < deadline {
+            // Every client makes at least one request, so slow ops (a 1 GiB PUT) still count.
+            loop {
                 let t0 = Instant::now();
                 match target.call(workload).await {
-                    Ok(()) => latencies.push(t0.elapsed()),
+                    Ok(n) => {
+                        latencies.push(t0.elapsed());
+                        done += n;
+                    }
                     Err(e) => {
                         errors += 1;
                         first_error.get_or_insert(e);
                     }
                 }
+                if Instant::now() >= deadline {
+                    break;
+                }
             }
-            (latencies, errors, first_error)
+            (latencies, done, errors, first_error)
         }));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
+    let (mut latencies, mut done, mut errors, mut first_error) = (Vec::new(), 0u64, 0u64, None);
     for task in tasks {
-        if let Ok((l, e, f)) = task.await {
+        if let Ok((l, d, e, f)) = task.await {
             latencies.extend(l);
+            done += d;
             errors += e;
             if first_error.is_none() {
                 first_error = f;
@@ -156,7 +391,7 @@ async fn run(
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
-    serde_json::json!({
+    let mut result = serde_json::json!({
         "workload": name,
         "concurrency": concurrency,
         "seconds": elapsed,
@@ -166,50 +401,125 @@ async fn run(
         "ops_per_sec": latencies.len() as f64 / elapsed,
         "p50_us": percentile(&latencies, 0.50),
         "p99_us": percentile(&latencies, 0.99),
-    })
+    });
+    if workload.moves_objects() {
+        result["object_size"] = target.object_size.into();
+        result["mib_per_sec"] = (latencies.len() as f64 * target.object_size as f64 / elapsed / 1048576.0).into();
+    }
+    if workload == Workload::S3List {
+        result["keys_per_sec"] = (done as f64 / elapsed).into();
+        result["keys_per_list"] = (done / latencies.len().max(1) as u64).into();
+    }
+    result
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    match bench(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("coffer-bench: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: Args) -> Result<(), String> {
+    let mut workloads = Vec::new();
+    for name in &args.workloads {
+        workloads.push((
+            name.clone(),
+            Workload::parse(name).ok_or_else(|| format!("unknown workload {name}"))?,
+        ));
+    }
     let host = args
         .endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
-    let client = match reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(args.concurrency)
         .build()
+        .map_err(|e| e.to_string())?;
+    let trivial = if workloads
+        .iter()
+        .any(|(_, w)| matches!(w, Workload::TrivialPut | Workload::TrivialGet))
     {
-        Ok(client) => client,
-        Err(err) => {
-            eprintln!("coffer-bench: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
+        format!(
+            "http://{}",
+            baseline::trivial_server(args.object_size)
+                .await
+                .map_err(|e| e.to_string())?
+        )
+    } else {
+        String::new()
     };
     let target = Arc::new(Target {
         client,
         endpoint: args.endpoint.trim_end_matches('/').to_owned(),
-        host,
-        key_id: args.access_key_id,
-        secret: args.secret_access_key,
+        trivial,
+        signer: Signer {
+            key_id: args.access_key_id,
+            secret: args.secret_access_key,
+            host,
+        },
+        bucket: args.bucket,
+        object_size: args.object_size,
+        objects: args.objects.max(1),
+        chunk: Bytes::from((0..1024 * 1024).map(|i| (i % 251) as u8).collect::<Vec<u8>>()),
+        next_key: AtomicU64::new(0),
+        disk_dir: args.disk_dir,
     });
+    if workloads.iter().any(|(_, w)| {
+        matches!(
+            w,
+            Workload::S3Put | Workload::S3Get | Workload::S3List | Workload::S3Delete
+        )
+    }) {
+        let path = format!("/{}", target.bucket);
+        let response = target.signed(reqwest::Method::PUT, &path, "", None).await?;
+        let status = response.status();
+        if !(status.is_success() || status.as_u16() == 409) {
+            return Err(format!("cannot create bucket {}: HTTP {status}", target.bucket));
+        }
+    }
+    if args.populate {
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..args.concurrency {
+            let target = target.clone();
+            tasks.push(tokio::spawn(async move {
+                while target.next_key.load(Ordering::Relaxed) < target.objects {
+                    target.call(Workload::S3Put).await?;
+                }
+                Ok::<_, String>(())
+            }));
+        }
+        for task in tasks {
+            task.await.map_err(|e| e.to_string())??;
+        }
+        target.next_key.store(0, Ordering::Relaxed);
+        eprintln!(
+            "coffer-bench: populated {} objects in {:.1} s",
+            target.objects,
+            started.elapsed().as_secs_f64()
+        );
+    }
     let mut results = Vec::new();
-    for name in &args.workloads {
-        let workload = match name.as_str() {
-            "health" => Workload::Health,
-            "sts-get-caller-identity" => Workload::GetCallerIdentity,
-            other => {
-                eprintln!("coffer-bench: unknown workload {other}");
-                return std::process::ExitCode::FAILURE;
-            }
-        };
-        results.push(run(target.clone(), workload, name, args.concurrency, args.seconds).await);
+    for (name, workload) in workloads {
+        let mut result = run(target.clone(), workload, &name, args.concurrency, args.seconds).await;
+        if let Some((rss, peak)) = args.server_pid.and_then(memory_kib) {
+            result["server_rss_kib"] = rss.into();
+            result["server_peak_rss_kib"] = peak.into();
+        }
+        eprintln!("{result}");
+        results.push(result);
     }
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::Value::Array(results)).unwrap_or_default()
     );
-    std::process::ExitCode::SUCCESS
+    Ok(())
 }
