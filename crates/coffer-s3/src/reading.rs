@@ -68,18 +68,9 @@ pub async fn stream(store: &Store, segments: Vec<Segment>) -> std::io::Result<St
     };
     let first_len = first.range.end - first.range.start;
     if segments.is_empty() && total <= SMALL_OBJECT {
-        let mut file = store.blobs().read(&first.blob_id).await?;
-        file.seek(SeekFrom::Start(first.range.start)).await?;
-        let mut buffer = Vec::with_capacity(first_len as usize);
-        file.take(first_len).read_to_end(&mut buffer).await?;
-        if buffer.len() as u64 != first_len {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "blob shorter than its metadata",
-            ));
-        }
+        let bytes = store.blobs().read_at(&first.blob_id, first.range.start, first_len as usize).await?;
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
-            Ok::<_, std::io::Error>(Bytes::from(buffer))
+            Ok::<_, std::io::Error>(Bytes::from(bytes))
         })));
     }
     let first_file = open_segment(store, &first).await?;

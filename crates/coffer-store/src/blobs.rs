@@ -76,6 +76,21 @@ impl BlobStore {
         tokio::fs::File::open(self.path(id)?).await
     }
 
+    /// Reads `len` bytes at `offset` of a blob in one blocking call (open + pread): for small
+    /// objects this beats a stream of asynchronous file operations.
+    pub async fn read_at(&self, id: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let path = self.path(id)?;
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(path)?;
+            let mut buffer = vec![0u8; len];
+            file.read_exact_at(&mut buffer, offset)?;
+            Ok(buffer)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
     /// Removes blobs no metadata names any more. A blob already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
         for id in ids {

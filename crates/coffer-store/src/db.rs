@@ -14,6 +14,7 @@ use sqlx::any::AnyPoolOptions;
 
 use crate::blobs::BlobStore;
 use crate::buckets::BucketCache;
+use crate::commits::Committer;
 use crate::credentials::KeyCache;
 use crate::{Result, Sealer, Store};
 
@@ -26,6 +27,7 @@ pub(crate) struct Db {
     pub(crate) keys: KeyCache,
     pub(crate) buckets: BucketCache,
     pub(crate) blobs: BlobStore,
+    pub(crate) commits: Committer,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
@@ -73,6 +75,7 @@ impl Store {
         let writer = options().max_connections(1).connect(url).await?;
         MIGRATOR.run(&writer).await?;
         let reader = options().max_connections(4).connect(url).await?;
+        let commits = Committer::start(writer.clone());
         Ok(Store {
             inner: Arc::new(Db {
                 reader,
@@ -81,6 +84,7 @@ impl Store {
                 keys: KeyCache::default(),
                 buckets: BucketCache::default(),
                 blobs: BlobStore::open(data_dir)?,
+                commits,
                 pending_key_use: Mutex::new(HashMap::new()),
             }),
         })

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::model::{from_millis, now_millis};
 use crate::objects::{
     NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row, insert_object,
-    key_from_row, metadata_json, written,
+    key_from_row, metadata_json, written_object,
 };
 use crate::{Result, Store, StoreError, ids};
 
@@ -239,7 +239,12 @@ impl Store {
         );
         self.blobs().remove(&unused).await;
         let count = parts.len() as u32;
-        Ok(written(&upload.bucket, object, ObjectData::Parts(count), last_modified))
+        Ok(written_object(
+            &upload.bucket,
+            object,
+            ObjectData::Parts(count),
+            last_modified,
+        ))
     }
 
     /// Ends an upload and removes its parts. `NoSuchUpload` if it is not in progress.

@@ -263,3 +263,35 @@ async fn orphan_blobs_and_temp_files_are_collected() {
     assert_eq!(store.collect_orphan_blobs().await.unwrap(), 2);
     assert_eq!(blob_files(dir.path()), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_commit_together_and_fail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    let mut writes = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        writes.push(tokio::spawn(async move {
+            let id = blob(&store, b"x").await;
+            // Half race for one key with If-None-Match: *; the rest write keys of their own.
+            let (key, condition) = if i % 2 == 0 {
+                ("contended".to_owned(), WriteCondition::IfAbsent)
+            } else {
+                (format!("own-{i}"), WriteCondition::Always)
+            };
+            store.put_object("photos", new_object(&key, "e"), id, &condition).await
+        }));
+    }
+    let mut won = 0;
+    for (i, write) in writes.into_iter().enumerate() {
+        match write.await.unwrap() {
+            Ok(_) => won += usize::from(i % 2 == 0),
+            Err(StoreError::PreconditionFailed) => assert_eq!(i % 2, 0),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let query = ListQuery { prefix: "", delimiter: None, after: None, max_keys: 1000 };
+    assert_eq!(store.list_objects("photos", &query).await.unwrap().entries.len(), 21);
+    assert_eq!(blob_files(dir.path()), 21);
+}

@@ -10,7 +10,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-use crate::model::{from_millis, now_millis};
+use crate::commits::Write;
+use crate::model::from_millis;
 use crate::{Result, Store, StoreError};
 
 /// The version id of every object in a bucket that never enabled versioning.
@@ -247,7 +248,7 @@ pub(crate) async fn insert_object(
 }
 
 /// Builds the metadata of an object as it was just written.
-pub(crate) fn written(bucket: &str, object: NewObject, data: ObjectData, last_modified: i64) -> ObjectMeta {
+pub(crate) fn written_object(bucket: &str, object: NewObject, data: ObjectData, last_modified: i64) -> ObjectMeta {
     ObjectMeta {
         bucket: bucket.to_owned(),
         key: object.key,
@@ -263,7 +264,8 @@ pub(crate) fn written(bucket: &str, object: NewObject, data: ObjectData, last_mo
 
 impl Store {
     /// Makes the durable blob `blob_id` the current object at `object.key`, if `condition`
-    /// holds. On any error the blob is removed: nothing of a failed write stays behind.
+    /// holds (committed with other writes queued at the same time: see `commits.rs`). On any
+    /// error the blob is removed: nothing of a failed write stays behind.
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -271,36 +273,27 @@ impl Store {
         blob_id: String,
         condition: &WriteCondition,
     ) -> Result<ObjectMeta> {
-        match self.commit_object(bucket, &object, &blob_id, condition).await {
-            Ok((last_modified, replaced)) => {
-                self.blobs().remove(&replaced).await;
-                Ok(written(bucket, object, ObjectData::Blob(blob_id), last_modified))
+        let write = Write::Put {
+            bucket: bucket.to_owned(),
+            object: object.clone(),
+            blob_id: blob_id.clone(),
+            condition: condition.clone(),
+        };
+        match self.inner.commits.write(write).await {
+            Ok(written) => {
+                self.blobs().remove(&written.unused_blobs).await;
+                Ok(written_object(
+                    bucket,
+                    object,
+                    ObjectData::Blob(blob_id),
+                    written.last_modified,
+                ))
             }
             Err(err) => {
                 self.blobs().remove(&[blob_id]).await;
                 Err(err)
             }
         }
-    }
-
-    async fn commit_object(
-        &self,
-        bucket: &str,
-        object: &NewObject,
-        blob_id: &str,
-        condition: &WriteCondition,
-    ) -> Result<(i64, Vec<String>)> {
-        let last_modified = now_millis();
-        let mut tx = self.inner.writer.begin().await?;
-        let replaced = replace_current(&mut tx, bucket, &object.key, condition).await?;
-        insert_object(&mut tx, bucket, object, Some(blob_id), &[], last_modified)
-            .await
-            .map_err(|err| match err {
-                StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::NoSuchBucket,
-                other => other,
-            })?;
-        tx.commit().await?;
-        Ok((last_modified, replaced))
     }
 
     /// The current object at `key`, if there is one.
@@ -333,20 +326,13 @@ impl Store {
 
     /// Deletes the current object at `key`; returns whether there was one.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {
-        let mut tx = self.inner.writer.begin().await?;
-        let existed = sqlx::query_scalar::<_, i64>(
-            "SELECT 1 FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
-        )
-        .bind(bucket)
-        .bind(key.as_bytes().to_vec())
-        .bind(NULL_VERSION)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
-        let blobs = replace_current(&mut tx, bucket, key, &WriteCondition::Always).await?;
-        tx.commit().await?;
-        self.blobs().remove(&blobs).await;
-        Ok(existed)
+        let write = Write::Delete {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        };
+        let written = self.inner.commits.write(write).await?;
+        self.blobs().remove(&written.unused_blobs).await;
+        Ok(written.existed)
     }
 
     /// Removes every blob that no object or upload names, and every temp file. Call before
