@@ -68,7 +68,10 @@ pub async fn stream(store: &Store, segments: Vec<Segment>) -> std::io::Result<St
     };
     let first_len = first.range.end - first.range.start;
     if segments.is_empty() && total <= SMALL_OBJECT {
-        let bytes = store.blobs().read_at(&first.blob_id, first.range.start, first_len as usize).await?;
+        let bytes = store
+            .blobs()
+            .read_at(&first.blob_id, first.range.start, first_len as usize)
+            .await?;
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
             Ok::<_, std::io::Error>(Bytes::from(bytes))
         })));

@@ -20,12 +20,21 @@ pub struct BlobStore {
     root: PathBuf,
 }
 
-/// A blob being written. Dropping it without [`BlobWriter::finish`] removes the temp file.
+/// A blob being written. Its first bytes collect in memory: a blob that ends there is
+/// written, synced and moved into place in one blocking call (small objects cost one trip to
+/// the blocking pool, not six); a larger one spills into a temp file as it streams.
+/// Dropping it without [`BlobWriter::finish`] removes the temp file.
 pub struct BlobWriter {
     id: String,
     temp: PathBuf,
-    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    state: WriterState,
     finished: bool,
+}
+
+enum WriterState {
+    Memory(Vec<u8>),
+    File(tokio::io::BufWriter<tokio::fs::File>),
+    Done,
 }
 
 fn new_blob_id() -> String {
@@ -54,19 +63,14 @@ impl BlobStore {
         Ok(self.root.join(&id[..2]).join(id))
     }
 
-    /// Starts a new blob in the temp directory.
+    /// Starts a new blob (in memory until it outgrows the write buffer).
     pub async fn create(&self) -> io::Result<BlobWriter> {
         let id = new_blob_id();
         let temp = self.root.join("tmp").join(&id);
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .await?;
         Ok(BlobWriter {
             id,
             temp,
-            file: Some(tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file)),
+            state: WriterState::Memory(Vec::new()),
             finished: false,
         })
     }
@@ -131,30 +135,71 @@ impl BlobWriter {
     }
 
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(file) => file.write_all(bytes).await,
-            None => Err(io::Error::other("blob already finished")),
+        match &mut self.state {
+            WriterState::Memory(buffer) if buffer.len() + bytes.len() <= WRITE_BUFFER => {
+                buffer.extend_from_slice(bytes);
+                Ok(())
+            }
+            WriterState::Memory(buffer) => {
+                let buffered = std::mem::take(buffer);
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&self.temp)
+                    .await?;
+                let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+                file.write_all(&buffered).await?;
+                file.write_all(bytes).await?;
+                self.state = WriterState::File(file);
+                Ok(())
+            }
+            WriterState::File(file) => file.write_all(bytes).await,
+            WriterState::Done => Err(io::Error::other("blob already finished")),
         }
     }
 
-    /// Makes the blob durable and moves it into place; returns its id.
+    /// Makes the blob durable (file and directory synced) and moves it into place; returns
+    /// its id.
     pub async fn finish(mut self, store: &BlobStore) -> io::Result<String> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("blob already finished"))?;
-        file.flush().await?;
-        let file = file.into_inner();
-        file.sync_all().await?;
-        drop(file);
         let target = store.path(&self.id)?;
-        tokio::fs::rename(&self.temp, &target).await?;
+        let temp = self.temp.clone();
+        match std::mem::replace(&mut self.state, WriterState::Done) {
+            WriterState::Memory(buffer) => {
+                tokio::task::spawn_blocking(move || {
+                    use std::io::Write;
+                    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+                    file.write_all(&buffer)?;
+                    file.sync_all()?;
+                    std::fs::rename(&temp, &target)?;
+                    sync_parent(&target)
+                })
+                .await
+                .map_err(io::Error::other)??;
+            }
+            WriterState::File(mut file) => {
+                file.flush().await?;
+                let file = file.into_inner();
+                file.sync_all().await?;
+                drop(file);
+                tokio::task::spawn_blocking(move || {
+                    std::fs::rename(&temp, &target)?;
+                    sync_parent(&target)
+                })
+                .await
+                .map_err(io::Error::other)??;
+            }
+            WriterState::Done => return Err(io::Error::other("blob already finished")),
+        }
         self.finished = true;
-        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
-        tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-            .await
-            .map_err(io::Error::other)??;
         Ok(self.id.clone())
+    }
+}
+
+/// Syncs the directory holding `path`, so a rename into it survives a crash.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
     }
 }
 

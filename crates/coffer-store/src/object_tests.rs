@@ -257,7 +257,8 @@ async fn orphan_blobs_and_temp_files_are_collected() {
         .unwrap();
     blob(&store, b"orphan").await;
     let mut unfinished = store.blobs().create().await.unwrap();
-    unfinished.write(b"half").await.unwrap();
+    // Larger than the in-memory buffer, so it is a temp file when the "crash" comes.
+    unfinished.write(&vec![0u8; 300 * 1024]).await.unwrap();
     std::mem::forget(unfinished);
     assert_eq!(blob_files(dir.path()), 3);
     assert_eq!(store.collect_orphan_blobs().await.unwrap(), 2);
@@ -291,7 +292,12 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
         }
     }
     assert_eq!(won, 1);
-    let query = ListQuery { prefix: "", delimiter: None, after: None, max_keys: 1000 };
+    let query = ListQuery {
+        prefix: "",
+        delimiter: None,
+        after: None,
+        max_keys: 1000,
+    };
     assert_eq!(store.list_objects("photos", &query).await.unwrap().entries.len(), 21);
     assert_eq!(blob_files(dir.path()), 21);
 }
