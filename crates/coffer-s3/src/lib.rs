@@ -4,6 +4,7 @@
 //! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
+mod attributes;
 mod auth;
 mod body;
 mod buckets;
@@ -12,6 +13,7 @@ mod headers;
 mod listing;
 mod multipart;
 mod objects;
+pub mod operations;
 mod reading;
 
 use coffer_auth::{Principal, authorize};
@@ -144,6 +146,13 @@ impl S3 for CofferS3 {
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         self.get_object_op(req).await
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        self.get_object_attributes_op(req).await
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {

@@ -423,3 +423,58 @@ async fn conditional_completion_refuses_to_overwrite() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn object_attributes_report_parts_checksums_and_size() {
+    use aws_sdk_s3::types::ObjectAttributes;
+    let (_coffer, s3) = bucket().await;
+    let upload = start(&s3, "attrs", Some(ChecksumAlgorithm::Sha256)).await;
+    let parts = vec![
+        part(&s3, "attrs", &upload, 1, data(5 * MIB, 1)).await,
+        part(&s3, "attrs", &upload, 2, data(10, 2)).await,
+    ];
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("mpu")
+        .key("attrs")
+        .upload_id(&upload)
+        .multipart_upload(completed(parts.clone()))
+        .send()
+        .await
+        .unwrap();
+    let attributes = s3
+        .get_object_attributes()
+        .bucket("mpu")
+        .key("attrs")
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::Checksum)
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .max_parts(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attributes.object_size(), Some(5 * MIB as i64 + 10));
+    assert_eq!(attributes.storage_class().map(|c| c.as_str()), Some("STANDARD"));
+    assert_eq!(
+        attributes.e_tag().map(|e| e.trim_matches('"')),
+        done.e_tag().map(|e| e.trim_matches('"'))
+    );
+    let checksum = attributes.checksum().unwrap();
+    assert_eq!(checksum.checksum_sha256(), done.checksum_sha256());
+    let object_parts = attributes.object_parts().unwrap();
+    assert_eq!(object_parts.total_parts_count(), Some(2));
+    assert_eq!(object_parts.is_truncated(), Some(true));
+    assert_eq!(object_parts.parts()[0].size(), Some(5 * MIB as i64));
+    assert_eq!(object_parts.parts()[0].checksum_sha256(), parts[0].checksum_sha256());
+    let only_size = s3
+        .get_object_attributes()
+        .bucket("mpu")
+        .key("attrs")
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .send()
+        .await
+        .unwrap();
+    assert!(only_size.e_tag().is_none() && only_size.object_parts().is_none());
+}
