@@ -346,7 +346,7 @@ fn the_s3_walkthrough_runs_with_the_real_aws_cli() {
 }
 
 /// boto3's transfer manager (multipart both ways, its default checksums), listing with
-/// URL encoding, and a SigV4 presigned URL.
+/// URL encoding, a SigV4 presigned URL and SigV2 header authentication.
 #[test]
 fn boto3_moves_a_large_file_both_ways_and_lists_odd_keys() {
     let coffer = Coffer::start();
@@ -368,6 +368,18 @@ for key in ["a b/c.txt", "100%/x", "ünï/ok", "plus+sign"]:
 listed = s3.list_objects_v2(Bucket="boto", Delimiter="/", EncodingType="url")
 url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "a b/c.txt"}, ExpiresIn=300)
 fetched = urllib.request.urlopen(url).read().decode()
+v2 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_key=os.environ["SECRET"],
+                  region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3"))
+v2.put_object(Bucket="boto", Key="v2", Body=b"signed with v2")
+v2_body = v2.get_object(Bucket="boto", Key="v2")["Body"].read().decode()
+bad_v2 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_key="x" * 40,
+                      region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3"))
+try:
+    bad_v2.get_object(Bucket="boto", Key="v2")
+    v2_denied = None
+except Exception as e:
+    v2_denied = e.response["Error"]["Code"]
+s3.delete_object(Bucket="boto", Key="v2")
 def md5(p):
     return hashlib.md5(open(os.path.join(work, p), "rb").read()).hexdigest()
 print(json.dumps({
@@ -377,6 +389,8 @@ print(json.dumps({
     "keys": [c["Key"] for c in listed.get("Contents", [])],
     "prefixes": [p["Prefix"] for p in listed.get("CommonPrefixes", [])],
     "fetched": fetched,
+    "v2": v2_body,
+    "v2_denied": v2_denied,
 }))
 "#;
     let out = Command::new(venv_python())
@@ -406,4 +420,7 @@ print(json.dumps({
     // boto3 asks for CRC32 parts without a type, which S3 makes COMPOSITE.
     assert_eq!(result["checksum_type"], "COMPOSITE", "{result}");
     assert_eq!(result["fetched"], "a b/c.txt");
+    // SigV2 header authentication (boto3's signature_version="s3").
+    assert_eq!(result["v2"], "signed with v2");
+    assert_eq!(result["v2_denied"], "SignatureDoesNotMatch");
 }
