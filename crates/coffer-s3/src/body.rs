@@ -14,9 +14,6 @@ use crate::checksums::{self, Algorithm, Digests, Hashes};
 use crate::internal;
 use coffer_store::{BlobWriter, Store};
 
-/// How long an upload may send nothing before it is abandoned (S3's `RequestTimeout`).
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// The checksum a client sent for a body: at most one, as a header or named as a trailer.
 #[derive(Clone, Debug, Default)]
 pub struct ChecksumClaim {
@@ -161,9 +158,11 @@ impl Received {
     }
 }
 
-/// Streams `body` into a new temp blob, refusing more than `max_size` bytes.
+/// Streams `body` into a new temp blob, refusing more than `max_size` bytes and a body that
+/// sends nothing for `idle_timeout`.
 pub async fn receive(
     store: &Store,
+    idle_timeout: Duration,
     body: Option<StreamingBlob>,
     declared: Option<i64>,
     max_size: u64,
@@ -180,7 +179,7 @@ pub async fn receive(
     let mut size: u64 = 0;
     if let Some(mut body) = body {
         loop {
-            let chunk = match tokio::time::timeout(IDLE_TIMEOUT, body.next()).await {
+            let chunk = match tokio::time::timeout(idle_timeout, body.next()).await {
                 Err(_) => {
                     return Err(s3_error!(
                         RequestTimeout,

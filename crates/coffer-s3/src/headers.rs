@@ -40,22 +40,33 @@ pub struct HeaderInput {
     pub metadata: Option<Metadata>,
 }
 
+/// User metadata may hold at most 2 KiB: the UTF-8 bytes of every name and value.
+const MAX_USER_METADATA: usize = 2 * 1024;
+
 impl HeaderInput {
-    pub fn into_headers(self) -> ObjectHeaders {
-        ObjectHeaders {
+    pub fn into_headers(self) -> S3Result<ObjectHeaders> {
+        let user_metadata: std::collections::BTreeMap<String, String> = self
+            .metadata
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        let size: usize = user_metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if size > MAX_USER_METADATA {
+            return Err(s3_error!(
+                MetadataTooLarge,
+                "Your metadata headers exceed the maximum allowed metadata size."
+            ));
+        }
+        Ok(ObjectHeaders {
             content_type: self.content_type,
             cache_control: self.cache_control,
             content_disposition: self.content_disposition,
             content_encoding: stored_encoding(self.content_encoding),
             content_language: self.content_language,
             expires: self.expires.as_ref().and_then(http_date),
-            user_metadata: self
-                .metadata
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, value)| (name.to_ascii_lowercase(), value))
-                .collect(),
-        }
+            user_metadata,
+        })
     }
 }
 

@@ -10,6 +10,7 @@ mod body;
 mod buckets;
 mod checksums;
 mod headers;
+mod host;
 mod listing;
 mod multipart;
 mod objects;
@@ -26,11 +27,35 @@ pub use access::{RequestLog, StoreAccess};
 pub use auth::StoreAuth;
 pub use buckets::valid_bucket_name;
 
+/// How the S3 endpoint is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The domain under which `<bucket>.<domain>` is virtual-hosted style; `None`: path style only.
+    pub domain: Option<String>,
+    /// How long an upload may send nothing before it fails with `RequestTimeout`.
+    pub idle_timeout: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            domain: None,
+            idle_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// Builds the s3s service with Coffer's auth, access and operations.
-pub fn service(store: Store) -> s3s::service::S3Service {
-    let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 { store: store.clone() });
+pub fn service(store: Store, options: &Options) -> s3s::service::S3Service {
+    let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 {
+        store: store.clone(),
+        idle_timeout: options.idle_timeout,
+    });
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(StoreAccess::new(store));
+    if let Some(domain) = &options.domain {
+        builder.set_host(host::CofferHost::new(domain));
+    }
     builder.build()
 }
 
@@ -101,6 +126,7 @@ pub(crate) fn authorize_source(
 
 pub struct CofferS3 {
     store: Store,
+    idle_timeout: std::time::Duration,
 }
 
 impl CofferS3 {

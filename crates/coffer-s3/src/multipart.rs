@@ -123,7 +123,7 @@ impl CofferS3 {
                 expires: input.expires,
                 metadata: input.metadata,
             }
-            .into_headers(),
+            .into_headers()?,
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: checksum_type.map(str::to_owned),
         };
@@ -168,6 +168,7 @@ impl CofferS3 {
         algorithms.extend(claim.algorithm);
         let received = body::receive(
             &self.store,
+            self.idle_timeout,
             input.body,
             input.content_length,
             MAX_PART_SIZE,

@@ -75,6 +75,7 @@ impl CofferS3 {
         let algorithms = claim.algorithms(None);
         let received = body::receive(
             &self.store,
+            self.idle_timeout,
             input.body,
             input.content_length,
             MAX_SINGLE_UPLOAD,
@@ -97,7 +98,7 @@ impl CofferS3 {
                 expires: input.expires,
                 metadata: input.metadata,
             }
-            .into_headers(),
+            .into_headers()?,
             checksum: Some(checksum),
         };
         let blob_id = received.finish(&self.store).await?;
@@ -481,7 +482,7 @@ impl CofferS3 {
                 expires: input.expires,
                 metadata: input.metadata,
             }
-            .into_headers()
+            .into_headers()?
         } else {
             source.headers.clone()
         };
@@ -533,6 +534,7 @@ impl CofferS3 {
         let stream = reading::stream(&self.store, segments).await.map_err(internal)?;
         body::receive(
             &self.store,
+            self.idle_timeout,
             Some(stream),
             Some((range.end - range.start) as i64),
             u64::MAX,

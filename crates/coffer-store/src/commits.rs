@@ -18,7 +18,7 @@ const MAX_BATCH: usize = 128;
 pub(crate) enum Write {
     Put {
         bucket: String,
-        object: NewObject,
+        object: Box<NewObject>,
         blob_id: String,
         condition: WriteCondition,
     },

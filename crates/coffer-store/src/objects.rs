@@ -275,7 +275,7 @@ impl Store {
     ) -> Result<ObjectMeta> {
         let write = Write::Put {
             bucket: bucket.to_owned(),
-            object: object.clone(),
+            object: Box::new(object.clone()),
             blob_id: blob_id.clone(),
             condition: condition.clone(),
         };

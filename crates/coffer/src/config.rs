@@ -29,7 +29,7 @@ pub enum Command {
 
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, listen, console_listen.
+    /// A TOML file with any of: data_dir, listen, console_listen, domain, idle_timeout_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// Address of the web console [default: 127.0.0.1:9001]
     #[arg(long, env = "COFFER_CONSOLE_LISTEN")]
     pub console_listen: Option<SocketAddr>,
+    /// Serve `<bucket>.<domain>` virtual-hosted style (path style always works) [default: none]
+    #[arg(long, env = "COFFER_DOMAIN")]
+    pub domain: Option<String>,
+    /// Seconds a client may send nothing (headers or body) before its request fails [default: 60]
+    #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS")]
+    pub idle_timeout_secs: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,6 +81,8 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub console_listen: Option<SocketAddr>,
+    pub domain: Option<String>,
+    pub idle_timeout_secs: Option<u64>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -83,7 +91,11 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub console_listen: SocketAddr,
+    pub domain: Option<String>,
+    pub idle_timeout: std::time::Duration,
 }
+
+const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 
 pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
     let Some(path) = path else {
@@ -111,6 +123,13 @@ impl ServeConfig {
                 .console_listen
                 .or(file.console_listen)
                 .unwrap_or_else(|| default_addr(DEFAULT_CONSOLE_LISTEN)),
+            domain: args.domain.clone().or(file.domain),
+            idle_timeout: std::time::Duration::from_secs(
+                args.idle_timeout_secs
+                    .or(file.idle_timeout_secs)
+                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS)
+                    .max(1),
+            ),
         })
     }
 }

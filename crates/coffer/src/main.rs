@@ -2,6 +2,7 @@
 //! first start, and serves every API on one listener until SIGINT or SIGTERM.
 
 mod config;
+mod listener;
 mod server;
 
 use std::path::Path;
@@ -9,7 +10,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use clap::Parser;
 use coffer_iam::QueryApi;
 use coffer_store::{Sealer, Store, ids};
@@ -132,21 +132,20 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
 
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone()),
-        s3: coffer_s3::service(store.clone()),
+        s3: coffer_s3::service(
+            store.clone(),
+            &coffer_s3::Options {
+                domain: config.domain.clone(),
+                idle_timeout: config.idle_timeout,
+            },
+        ),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     let shutdown = shutdown_signal();
-    let api = axum::serve(
-        listener.tap_io(|tcp| {
-            // Without it, small responses wait ~40 ms for delayed ACKs.
-            let _ = tcp.set_nodelay(true);
-        }),
-        server::router(state),
-    )
-    .with_graceful_shutdown(shutdown);
+    let api = listener::serve(listener, server::router(state), config.idle_timeout, shutdown);
     let console_server = axum::serve(console, server::console_placeholder());
     tokio::select! {
-        result = api => result.map_err(|e| e.to_string())?,
+        () = api => {},
         result = console_server => result.map_err(|e| e.to_string())?,
     }
     flusher.abort();

@@ -45,8 +45,35 @@ fn is_form_post_to_root(parts: &Parts) -> bool {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// The most bytes of headers a request may carry: S3 allows 8 KiB; long presigned queries
+/// and keys are in the URI, not counted here.
+const MAX_HEADER_SECTION: usize = 16 * 1024;
+
+fn header_section_len(parts: &Parts) -> usize {
+    parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
+}
+
+/// S3's answer to a header section over the limit (hyper's own buffer bound is looser).
+fn header_section_too_large() -> Response {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>RequestHeaderSectionTooLarge</Code>\
+                <Message>Your request header section exceeds the maximum allowed size.</Message></Error>";
+    (
+        StatusCode::BAD_REQUEST,
+        [(http::header::CONTENT_TYPE, "application/xml")],
+        body,
+    )
+        .into_response()
+}
+
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if header_section_len(&parts) > MAX_HEADER_SECTION {
+        return header_section_too_large();
+    }
     let scope = coffer_auth::sigv4::credential_scope(&parts.headers, &parts.uri);
     let service = scope.as_ref().and_then(|s| Service::from_scope(&s.service));
     let s3_scope = scope.as_ref().is_some_and(|s| s.service == "s3");

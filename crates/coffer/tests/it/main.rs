@@ -8,6 +8,7 @@ mod crash;
 mod harness;
 mod iam;
 mod s3;
+mod s3_limits;
 mod s3_listing;
 mod s3_multipart;
 mod s3_objects;
