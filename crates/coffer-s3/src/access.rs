@@ -53,6 +53,7 @@ fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
         "DeleteObjects" => "s3:DeleteObject",
         "ListParts" => "s3:ListMultipartUploadParts",
         "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
+        "ListObjectVersions" => "s3:ListBucketVersions",
         other => return (format!("s3:{other}"), resource_arn(path)),
     };
     (action.to_owned(), resource_arn(path))

@@ -1,4 +1,5 @@
-//! ListObjectsV2 and ListObjects (v1), over the store's seeking listing walk.
+//! ListObjectsV2, ListObjects (v1) and ListObjectVersions, over the store's seeking listing
+//! walk. Buckets are unversioned so far: every object is its one version, `null`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,6 +8,7 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use crate::{CofferS3, canonical_user_id, internal};
+use coffer_store::NULL_VERSION;
 use coffer_store::listing::{ListEntry, ListPage, ListQuery};
 
 const MAX_KEYS: i32 = 1000;
@@ -190,6 +192,72 @@ impl CofferS3 {
             common_prefixes: Some(listed.common_prefixes),
             delimiter: encoder.encode_opt(input.delimiter.as_ref()),
             next_marker,
+            encoding_type: input.encoding_type,
+            request_charged: None,
+        }))
+    }
+
+    pub(crate) async fn list_object_versions_op(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let bucket = self.bucket(&input.bucket).await?;
+        let encoder = Encoder::new(input.encoding_type.as_ref())?;
+        let max_keys = max_keys(input.max_keys)?;
+        let prefix = input.prefix.as_deref().unwrap_or("");
+        let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
+        if input.version_id_marker.is_some() && key_marker.is_none() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        let query = ListQuery {
+            prefix,
+            delimiter: input.delimiter.as_deref(),
+            after: key_marker,
+            max_keys,
+        };
+        let page = self.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+        let owner = self.owner(&bucket.account_id).await?;
+        let listed = split(page, &encoder, Some(&owner));
+        let (next_key_marker, next_version_id_marker) = match &listed.last {
+            Some(last) if listed.is_truncated => (Some(encoder.encode(last)), Some(NULL_VERSION.to_owned())),
+            _ => (None, None),
+        };
+        let versions = listed
+            .contents
+            .into_iter()
+            .map(|object| ObjectVersion {
+                checksum_algorithm: object.checksum_algorithm,
+                checksum_type: object.checksum_type,
+                e_tag: object.e_tag,
+                is_latest: Some(true),
+                key: object.key,
+                last_modified: object.last_modified,
+                owner: object.owner,
+                restore_status: None,
+                size: object.size,
+                storage_class: Some(ObjectVersionStorageClass::from_static(
+                    ObjectVersionStorageClass::STANDARD,
+                )),
+                version_id: Some(NULL_VERSION.to_owned()),
+            })
+            .collect();
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(bucket.name),
+            prefix: Some(encoder.encode(prefix)),
+            key_marker: Some(encoder.encode(input.key_marker.as_deref().unwrap_or(""))),
+            version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(listed.is_truncated),
+            next_key_marker,
+            next_version_id_marker,
+            versions: Some(versions),
+            delete_markers: Some(Vec::new()),
+            common_prefixes: Some(listed.common_prefixes),
+            delimiter: encoder.encode_opt(input.delimiter.as_ref()),
             encoding_type: input.encoding_type,
             request_charged: None,
         }))

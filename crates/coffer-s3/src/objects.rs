@@ -17,6 +17,14 @@ pub(crate) fn no_such_key() -> S3Error {
     s3_error!(NoSuchKey, "The specified key does not exist.")
 }
 
+/// Buckets are unversioned so far: the only version id is `null`.
+pub(crate) fn check_version(version_id: Option<&str>) -> S3Result<()> {
+    match version_id {
+        Some(id) if id != coffer_store::NULL_VERSION => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
+        _ => Ok(()),
+    }
+}
+
 /// Storage classes are accepted, and every object is kept as STANDARD.
 pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> S3Result<()> {
     const KNOWN: [&str; 11] = [
@@ -205,6 +213,7 @@ impl CofferS3 {
 
     pub(crate) async fn get_object_op(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
+        check_version(input.version_id.as_deref())?;
         let conditions = ReadConditions {
             if_match: input.if_match,
             if_none_match: input.if_none_match,
@@ -280,6 +289,7 @@ impl CofferS3 {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
+        check_version(input.version_id.as_deref())?;
         let object = self.object(&input.bucket, &input.key).await?;
         ReadConditions {
             if_match: input.if_match,
@@ -342,6 +352,7 @@ impl CofferS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
+        check_version(input.version_id.as_deref())?;
         self.bucket(&input.bucket).await?;
         if let Some(condition) = &input.if_match {
             // Conditional delete: the object must exist with this ETag.

@@ -106,6 +106,7 @@ pub const S3_OPERATIONS: &[&str] = &[
 
 /// The operations [`crate::CofferS3`] implements; docs/compatibility.md must mark exactly these supported.
 pub const SUPPORTED: &[&str] = &[
+    "ListObjectVersions",
     "AbortMultipartUpload",
     "CompleteMultipartUpload",
     "CopyObject",

@@ -198,3 +198,55 @@ async fn list_objects_v1_pages_with_markers() {
     assert!(plain.next_marker().is_none());
     assert!(plain.contents()[0].owner().is_some());
 }
+
+#[tokio::test]
+async fn unversioned_objects_list_as_their_one_null_version() {
+    let (_coffer, s3) = listed_bucket().await;
+    let out = s3
+        .list_object_versions()
+        .bucket("list")
+        .prefix("photos/")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = out.versions().iter().filter_map(|v| v.key()).collect();
+    assert_eq!(keys, ["photos/readme.txt"]);
+    assert_eq!(out.versions()[0].version_id(), Some("null"));
+    assert_eq!(out.versions()[0].is_latest(), Some(true));
+    assert_eq!(out.common_prefixes().len(), 2);
+    let page = s3
+        .list_object_versions()
+        .bucket("list")
+        .max_keys(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.is_truncated(), Some(true));
+    let next = s3
+        .list_object_versions()
+        .bucket("list")
+        .key_marker(page.next_key_marker().unwrap())
+        .version_id_marker(page.next_version_id_marker().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.versions().len() + next.versions().len(), KEYS.len());
+    // Only the null version exists.
+    let err = s3
+        .get_object()
+        .bucket("list")
+        .key("zz")
+        .version_id("3HL4kqtJlcpXroDTDmJ")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "InvalidArgument");
+    s3.get_object()
+        .bucket("list")
+        .key("zz")
+        .version_id("null")
+        .send()
+        .await
+        .unwrap();
+}
