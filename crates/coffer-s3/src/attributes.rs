@@ -3,9 +3,9 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use crate::CofferS3;
 use crate::checksums::{Algorithm, COMPOSITE};
 use crate::headers::{self, ChecksumFields};
-use crate::{CofferS3, internal};
 use coffer_store::ObjectData;
 
 const MAX_PARTS: i32 = 1000;
@@ -39,10 +39,9 @@ impl CofferS3 {
             })
             .flatten();
         let object_parts = match (&object.data, wanted("ObjectParts")) {
-            (ObjectData::Parts(count), true) => {
+            (ObjectData::Parts(all), true) => {
                 let max_parts = input.max_parts.unwrap_or(MAX_PARTS).clamp(0, MAX_PARTS);
                 let marker = input.part_number_marker.unwrap_or(0).max(0);
-                let all = self.store.object_parts(&object).await.map_err(internal)?;
                 let after: Vec<_> = all.iter().filter(|p| p.part_number as i32 > marker).collect();
                 let page: Vec<_> = after.iter().take(max_parts as usize).collect();
                 let is_truncated = after.len() > page.len();
@@ -57,7 +56,7 @@ impl CofferS3 {
                     max_parts: Some(max_parts),
                     next_part_number_marker: page.last().map(|p| p.part_number as i32).filter(|_| is_truncated),
                     part_number_marker: Some(marker),
-                    total_parts_count: Some(*count as i32),
+                    total_parts_count: Some(all.len() as i32),
                     parts: Some(
                         page.iter()
                             .map(|p| {

@@ -76,6 +76,8 @@ pub(crate) fn store_error(err: StoreError) -> S3Error {
         StoreError::NoSuchBucket => no_such_bucket(),
         StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"),
         StoreError::NoSuchKey => objects::no_such_key(),
+        StoreError::NoSuchUpload => multipart::no_such_upload(),
+        StoreError::InvalidPart => multipart::invalid_part(),
         StoreError::PreconditionFailed => {
             s3_error!(
                 PreconditionFailed,

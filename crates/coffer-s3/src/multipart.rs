@@ -17,10 +17,17 @@ const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 const MAX_PART_SIZE: u64 = MAX_SINGLE_UPLOAD;
 const MAX_LISTED: i32 = 1000;
 
-fn no_such_upload() -> S3Error {
+pub(crate) fn no_such_upload() -> S3Error {
     s3_error!(
         NoSuchUpload,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
+}
+
+pub(crate) fn invalid_part() -> S3Error {
+    s3_error!(
+        InvalidPart,
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
     )
 }
 
@@ -213,10 +220,7 @@ impl CofferS3 {
             .store
             .put_part(&upload.upload_id, part, &crc64nvme)
             .await
-            .map_err(|err| match err {
-                coffer_store::StoreError::NoSuchUpload => no_such_upload(),
-                other => store_error(other),
-            })?;
+            .map_err(store_error)?;
         Ok((etag, part_checksum(algorithm, stored.part.checksum_value.as_ref())))
     }
 
@@ -297,12 +301,7 @@ impl CofferS3 {
             .await
             .map_err(internal)?;
         let algorithm = upload_algorithm(&upload);
-        let invalid_part = || {
-            s3_error!(
-                InvalidPart,
-                "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-            )
-        };
+        let invalid_part = invalid_part;
         let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
         if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
             return Err(s3_error!(
@@ -378,10 +377,7 @@ impl CofferS3 {
             .store
             .complete_upload(&upload, object, parts, &condition)
             .await
-            .map_err(|err| match err {
-                coffer_store::StoreError::NoSuchUpload => no_such_upload(),
-                other => store_error(other),
-            })?;
+            .map_err(store_error)?;
         let fields = ChecksumFields::of(stored.checksum.as_ref());
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(stored.bucket.clone()),
@@ -404,13 +400,7 @@ impl CofferS3 {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let input = req.input;
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        self.store
-            .abort_upload(&upload.upload_id)
-            .await
-            .map_err(|err| match err {
-                coffer_store::StoreError::NoSuchUpload => no_such_upload(),
-                other => store_error(other),
-            })?;
+        self.store.abort_upload(&upload.upload_id).await.map_err(store_error)?;
         let mut response = S3Response::new(AbortMultipartUploadOutput::default());
         response.status = Some(http::StatusCode::NO_CONTENT);
         Ok(response)

@@ -175,8 +175,7 @@ impl CofferS3 {
                         checksum: whole,
                     }),
                     ObjectData::Blob(_) => Err(invalid()),
-                    ObjectData::Parts(_) => {
-                        let parts = self.store.object_parts(object).await.map_err(internal)?;
+                    ObjectData::Parts(parts) => {
                         let index = parts.iter().position(|p| p.part_number == number).ok_or_else(invalid)?;
                         let start: u64 = parts[..index].iter().map(|p| p.size).sum();
                         let end = start + parts[index].size;
@@ -235,16 +234,22 @@ impl CofferS3 {
                     input.checksum_mode.as_ref(),
                 )
                 .await?;
-            let segments: Vec<Segment> = reading::segments(&self.store, &object, selection.range.clone()).await?;
-            match reading::stream(&self.store, segments).await {
+            let segments: Vec<Segment> = reading::segments(&object, selection.range.clone());
+            let Some(lease) = reading::lease(&self.store, &segments).await else {
+                // Replaced between reading its row and leasing its blobs: read it again.
+                if attempts < 5 {
+                    continue;
+                }
+                return Err(internal("an object kept changing while it was read"));
+            };
+            match reading::stream(&self.store, segments, lease).await {
                 Ok(body) => break (object, selection, body),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 3 => continue,
                 Err(err) => return Err(internal(err)),
             }
         };
         let h = &object.headers;
-        let parts_count = match object.data {
-            ObjectData::Parts(n) if input.part_number.is_some() => Some(n as i32),
+        let parts_count = match &object.data {
+            ObjectData::Parts(parts) if input.part_number.is_some() => Some(parts.len() as i32),
             _ => None,
         };
         let output = GetObjectOutput {
@@ -307,8 +312,8 @@ impl CofferS3 {
             )
             .await?;
         let h = &object.headers;
-        let parts_count = match object.data {
-            ObjectData::Parts(n) if input.part_number.is_some() => Some(n as i32),
+        let parts_count = match &object.data {
+            ObjectData::Parts(parts) if input.part_number.is_some() => Some(parts.len() as i32),
             _ => None,
         };
         let output = HeadObjectOutput {
@@ -541,16 +546,29 @@ impl CofferS3 {
         range: std::ops::Range<u64>,
         algorithms: &[Algorithm],
     ) -> S3Result<body::Received> {
-        let segments = reading::segments(&self.store, source, range.clone()).await?;
-        let stream = reading::stream(&self.store, segments).await.map_err(internal)?;
+        let segments = reading::segments(source, range.clone());
+        // A source replaced since it was read: SDKs retry an InternalError.
+        let lease = reading::lease(&self.store, &segments)
+            .await
+            .ok_or_else(|| internal("the copy source changed while it was read"))?;
+        let stream = reading::stream(&self.store, segments, lease).await.map_err(internal)?;
+        let declared = Some((range.end - range.start) as i64);
         body::receive(
             &self.store,
             self.idle_timeout,
             Some(stream),
-            Some((range.end - range.start) as i64),
+            declared,
             u64::MAX,
             algorithms,
         )
         .await
+        // A short read here is the server's fault, not the client's.
+        .map_err(|err| {
+            if *err.code() == s3s::S3ErrorCode::IncompleteBody {
+                internal("a copy source ended early")
+            } else {
+                err
+            }
+        })
     }
 }

@@ -8,13 +8,12 @@ use std::ops::Range;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use s3s::StdError;
 use s3s::dto::StreamingBlob;
-use s3s::{S3Result, StdError};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use crate::internal;
-use coffer_store::{ObjectData, ObjectMeta, Store};
+use coffer_store::{BlobLease, ObjectData, ObjectMeta, Store};
 
 /// Objects up to this size are read into memory whole.
 const SMALL_OBJECT: u64 = 64 * 1024;
@@ -29,14 +28,13 @@ pub struct Segment {
 }
 
 /// The blob segments that hold `range` of `object`, in order.
-pub async fn segments(store: &Store, object: &ObjectMeta, range: Range<u64>) -> S3Result<Vec<Segment>> {
+pub fn segments(object: &ObjectMeta, range: Range<u64>) -> Vec<Segment> {
     match &object.data {
-        ObjectData::Blob(blob_id) => Ok(vec![Segment {
+        ObjectData::Blob(blob_id) => vec![Segment {
             blob_id: blob_id.clone(),
             range,
-        }]),
-        ObjectData::Parts(_) => {
-            let parts = store.object_parts(object).await.map_err(internal)?;
+        }],
+        ObjectData::Parts(parts) => {
             let mut segments = Vec::new();
             let mut offset = 0u64;
             for part in parts {
@@ -46,19 +44,32 @@ pub async fn segments(store: &Store, object: &ObjectMeta, range: Range<u64>) -> 
                 let end = range.end.min(part_range.end);
                 if start < end {
                     segments.push(Segment {
-                        blob_id: part.blob_id,
+                        blob_id: part.blob_id.clone(),
                         range: start - part_range.start..end - part_range.start,
                     });
                 }
             }
-            Ok(segments)
+            segments
         }
     }
 }
 
-/// Opens the first segment now (so a blob replaced meanwhile is noticed before the response
-/// starts) and streams the rest as they come.
-pub async fn stream(store: &Store, segments: Vec<Segment>) -> std::io::Result<StreamingBlob> {
+/// Leases the segments' blobs and checks they are all still there. `None`: a write replaced
+/// the object after it was read (its blobs are gone); read the object again.
+pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
+    let ids: Vec<String> = segments.iter().map(|s| s.blob_id.clone()).collect();
+    let lease = store.blobs().lease(&ids);
+    for id in &ids {
+        if !store.blobs().exists(id).await {
+            return None;
+        }
+    }
+    Some(lease)
+}
+
+/// Streams the segments; the lease keeps their blobs on disk until the stream ends or is
+/// dropped, whatever writes replace the object meanwhile.
+pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> std::io::Result<StreamingBlob> {
     let total: u64 = segments.iter().map(|s| s.range.end - s.range.start).sum();
     let mut segments = VecDeque::from(segments);
     let Some(first) = segments.pop_front() else {
@@ -72,6 +83,7 @@ pub async fn stream(store: &Store, segments: Vec<Segment>) -> std::io::Result<St
             .blobs()
             .read_at(&first.blob_id, first.range.start, first_len as usize)
             .await?;
+        drop(lease);
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
             Ok::<_, std::io::Error>(Bytes::from(bytes))
         })));
@@ -92,7 +104,11 @@ pub async fn stream(store: &Store, segments: Vec<Segment>) -> std::io::Result<St
                 }
             },
         );
-    Ok(StreamingBlob::new(Sized(Box::pin(body), total as usize)))
+    Ok(StreamingBlob::new(Sized {
+        inner: Box::pin(body),
+        remaining: total as usize,
+        _lease: lease,
+    }))
 }
 
 type SegmentReader = ReaderStream<tokio::io::Take<tokio::fs::File>>;
@@ -106,8 +122,13 @@ async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<Segme
     ))
 }
 
-/// A stream that knows its length (s3s sends it as `Content-Length`).
-struct Sized<S>(S, usize);
+/// A stream that knows its length (s3s sends it as `Content-Length`) and holds the lease on
+/// the blobs it reads.
+struct Sized<S> {
+    inner: S,
+    remaining: usize,
+    _lease: BlobLease,
+}
 
 impl<S> Stream for Sized<S>
 where
@@ -119,11 +140,11 @@ where
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        let polled = std::pin::Pin::new(&mut self.0).poll_next(cx);
+        let polled = std::pin::Pin::new(&mut self.inner).poll_next(cx);
         polled.map(|item| {
             item.map(|result| {
                 result
-                    .inspect(|bytes| self.1 = self.1.saturating_sub(bytes.len()))
+                    .inspect(|bytes| self.remaining = self.remaining.saturating_sub(bytes.len()))
                     .map_err(|err| Box::new(err) as StdError)
             })
         })
@@ -135,6 +156,6 @@ where
     S: Stream<Item = std::io::Result<Bytes>> + Unpin,
 {
     fn remaining_length(&self) -> s3s::stream::RemainingLength {
-        s3s::stream::RemainingLength::new_exact(self.1)
+        s3s::stream::RemainingLength::new_exact(self.remaining)
     }
 }

@@ -6,9 +6,10 @@
 //! fsynced; only then may metadata point at it. Whatever a crash leaves behind (temp files,
 //! blobs no row names) is removed by [`BlobStore::collect_orphans`] at the next start.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncWriteExt;
 
@@ -18,6 +19,24 @@ const WRITE_BUFFER: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct BlobStore {
     root: PathBuf,
+    leases: Arc<Mutex<Leases>>,
+}
+
+/// Blobs being read, and those to remove once their last reader is done. A write that
+/// replaces an object removes the old blobs at once, but a reader streaming a multipart object
+/// opens its part files one after another: a lease keeps them until it is done.
+#[derive(Debug, Default)]
+struct Leases {
+    readers: HashMap<String, usize>,
+    doomed: HashSet<String>,
+}
+
+/// Keeps blobs on disk while held (see [`BlobStore::lease`]).
+#[derive(Debug)]
+pub struct BlobLease {
+    root: PathBuf,
+    leases: Arc<Mutex<Leases>>,
+    ids: Vec<String>,
 }
 
 /// A blob being written. Its first bytes collect in memory: a blob that ends there is
@@ -53,7 +72,10 @@ impl BlobStore {
         for shard in 0..=255u8 {
             std::fs::create_dir_all(root.join(format!("{shard:02x}")))?;
         }
-        Ok(BlobStore { root })
+        Ok(BlobStore {
+            root,
+            leases: Arc::default(),
+        })
     }
 
     fn path(&self, id: &str) -> io::Result<PathBuf> {
@@ -95,9 +117,46 @@ impl BlobStore {
         .map_err(io::Error::other)?
     }
 
-    /// Removes blobs no metadata names any more. A blob already gone is fine.
+    /// Leases `ids` for reading. Check that they still exist after taking the lease: a blob
+    /// removed just before it is gone, one removed after it stays until the lease drops.
+    pub fn lease(&self, ids: &[String]) -> BlobLease {
+        if let Ok(mut leases) = self.leases.lock() {
+            for id in ids {
+                *leases.readers.entry(id.clone()).or_default() += 1;
+            }
+        }
+        BlobLease {
+            root: self.root.clone(),
+            leases: self.leases.clone(),
+            ids: ids.to_vec(),
+        }
+    }
+
+    /// Whether the blob's file exists.
+    pub async fn exists(&self, id: &str) -> bool {
+        match self.path(id) {
+            Ok(path) => tokio::fs::try_exists(path).await.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    /// Removes blobs no metadata names any more (a leased one when its readers are done).
+    /// A blob already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
-        for id in ids {
+        let now: Vec<&String> = match self.leases.lock() {
+            Ok(mut leases) => ids
+                .iter()
+                .filter(|id| {
+                    let leased = leases.readers.contains_key(id.as_str());
+                    if leased {
+                        leases.doomed.insert((*id).clone());
+                    }
+                    !leased
+                })
+                .collect(),
+            Err(_) => ids.iter().collect(),
+        };
+        for id in now {
             let Ok(path) = self.path(id) else { continue };
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {}
@@ -120,8 +179,12 @@ impl BlobStore {
                 let name = entry.file_name();
                 let keep = name.to_str().is_some_and(|id| referenced.contains(id));
                 if !keep {
-                    std::fs::remove_file(entry.path())?;
-                    removed += 1;
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(err) => {
+                            tracing::warn!(%err, path = %entry.path().display(), "could not remove an orphan blob")
+                        }
+                    }
                 }
             }
         }
@@ -200,6 +263,27 @@ fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(dir) => std::fs::File::open(dir)?.sync_all(),
         None => Ok(()),
+    }
+}
+
+impl Drop for BlobLease {
+    fn drop(&mut self) {
+        let Ok(mut leases) = self.leases.lock() else { return };
+        for id in &self.ids {
+            let last = match leases.readers.get_mut(id) {
+                Some(count) => {
+                    *count -= 1;
+                    *count == 0
+                }
+                None => false,
+            };
+            if last {
+                leases.readers.remove(id);
+                if leases.doomed.remove(id) && is_blob_id(id) {
+                    let _ = std::fs::remove_file(self.root.join(&id[..2]).join(id));
+                }
+            }
+        }
     }
 }
 

@@ -106,19 +106,28 @@ impl Store {
         rows.iter().map(bucket_from_row).collect()
     }
 
-    /// Deletes an empty bucket: `BucketNotEmpty` while it holds objects or uploads.
+    /// Deletes a bucket without objects (`BucketNotEmpty` otherwise). Uploads still in
+    /// progress go with it, as in S3, and their part files are removed.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
         let mut tx = self.inner.writer.begin().await?;
-        let in_use: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 WHERE EXISTS (SELECT 1 FROM objects WHERE bucket = $1) \
-             OR EXISTS (SELECT 1 FROM multipart_uploads WHERE bucket = $1)",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if in_use.is_some() {
+        let has_objects: Option<i64> = sqlx::query_scalar("SELECT 1 FROM objects WHERE bucket = $1 LIMIT 1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if has_objects.is_some() {
             return Err(StoreError::BucketNotEmpty);
         }
+        let part_blobs: Vec<String> = sqlx::query_scalar(
+            "SELECT p.blob_id FROM upload_parts p JOIN multipart_uploads u ON u.upload_id = p.upload_id \
+             WHERE u.bucket = $1",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM multipart_uploads WHERE bucket = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         let deleted = sqlx::query("DELETE FROM buckets WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
@@ -128,6 +137,7 @@ impl Store {
         }
         tx.commit().await?;
         self.inner.buckets.clear();
+        self.blobs().remove(&part_blobs).await;
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
-pub use blobs::{BlobStore, BlobWriter};
+pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::Bucket;
 pub use credentials::{Credential, KeyOwner};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
@@ -69,6 +69,8 @@ pub enum StoreError {
     PreconditionFailed,
     #[error("multipart upload not found")]
     NoSuchUpload,
+    #[error("a chosen part was uploaded again meanwhile")]
+    InvalidPart,
     #[error("stored metadata is corrupt: {0}")]
     Corrupt(&'static str),
     #[error("the master key must be 64 hexadecimal digits (32 bytes)")]

@@ -218,10 +218,22 @@ impl Store {
     ) -> Result<ObjectMeta> {
         let last_modified = now_millis();
         let mut tx = self.inner.writer.begin().await?;
-        let all_blobs: Vec<String> = sqlx::query_scalar("SELECT blob_id FROM upload_parts WHERE upload_id = $1")
-            .bind(&upload.upload_id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let uploaded: Vec<(i64, String)> =
+            sqlx::query_as("SELECT part_number, blob_id FROM upload_parts WHERE upload_id = $1")
+                .bind(&upload.upload_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        // The caller chose parts from an earlier read; a part uploaded again since then has a
+        // new blob (and the old one is gone), so the choice no longer holds.
+        let still_there = |part: &ObjectPart| {
+            uploaded
+                .iter()
+                .any(|(number, blob)| *number == i64::from(part.part_number) && *blob == part.blob_id)
+        };
+        if !parts.iter().all(still_there) {
+            return Err(StoreError::InvalidPart);
+        }
+        let all_blobs = uploaded.into_iter().map(|(_, blob)| blob);
         let deleted = sqlx::query("DELETE FROM multipart_uploads WHERE upload_id = $1")
             .bind(&upload.upload_id)
             .execute(&mut *tx)
@@ -232,17 +244,12 @@ impl Store {
         let mut unused = crate::objects::replace_current(&mut tx, &upload.bucket, &object.key, condition).await?;
         insert_object(&mut tx, &upload.bucket, &object, None, &parts, last_modified).await?;
         tx.commit().await?;
-        unused.extend(
-            all_blobs
-                .into_iter()
-                .filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)),
-        );
+        unused.extend(all_blobs.filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
         self.blobs().remove(&unused).await;
-        let count = parts.len() as u32;
         Ok(written_object(
             &upload.bucket,
             object,
-            ObjectData::Parts(count),
+            ObjectData::Parts(parts),
             last_modified,
         ))
     }

@@ -228,8 +228,9 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
         )
         .await
         .unwrap();
-    assert_eq!(object.data, ObjectData::Parts(2));
-    assert_eq!(store.object_parts(&object).await.unwrap(), chosen);
+    assert_eq!(object.data, ObjectData::Parts(chosen.clone()));
+    let read = store.object("photos", "big").await.unwrap().unwrap();
+    assert_eq!(read.data, ObjectData::Parts(chosen));
     assert_eq!(blob_files(dir.path()), 2);
     assert!(
         store
@@ -300,4 +301,82 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
     };
     assert_eq!(store.list_objects("photos", &query).await.unwrap().entries.len(), 21);
     assert_eq!(blob_files(dir.path()), 21);
+}
+
+#[tokio::test]
+async fn a_leased_blob_outlives_its_removal_until_the_lease_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    let id = blob(&store, b"being read").await;
+    let lease = store.blobs().lease(std::slice::from_ref(&id));
+    store.blobs().remove(std::slice::from_ref(&id)).await;
+    assert!(store.blobs().exists(&id).await);
+    drop(lease);
+    assert!(!store.blobs().exists(&id).await);
+}
+
+#[tokio::test]
+async fn completing_with_a_part_uploaded_again_meanwhile_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    let upload = Upload {
+        upload_id: String::new(),
+        bucket: "photos".to_owned(),
+        key: "raced".to_owned(),
+        initiated: time::OffsetDateTime::UNIX_EPOCH,
+        initiator_arn: "arn".to_owned(),
+        initiator_id: "id".to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum_algorithm: None,
+        checksum_type: None,
+    };
+    let upload = store.create_upload(upload).await.unwrap();
+    let first = blob(&store, b"first").await;
+    store.put_part(&upload.upload_id, part(1, first), "crc").await.unwrap();
+    let chosen: Vec<ObjectPart> = store
+        .list_parts(&upload.upload_id, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.part)
+        .collect();
+    let second = blob(&store, b"second").await;
+    store
+        .put_part(&upload.upload_id, part(1, second.clone()), "crc")
+        .await
+        .unwrap();
+    let completed = store
+        .complete_upload(&upload, new_object("raced", "x-1"), chosen, &WriteCondition::Always)
+        .await;
+    assert!(matches!(completed, Err(StoreError::InvalidPart)));
+    assert!(store.blobs().exists(&second).await);
+    assert!(
+        store
+            .upload("photos", "raced", &upload.upload_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_bucket_discards_its_uploads_and_their_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(dir.path()).await;
+    let upload = Upload {
+        upload_id: String::new(),
+        bucket: "photos".to_owned(),
+        key: "never-finished".to_owned(),
+        initiated: time::OffsetDateTime::UNIX_EPOCH,
+        initiator_arn: "arn".to_owned(),
+        initiator_id: "id".to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum_algorithm: None,
+        checksum_type: None,
+    };
+    let upload = store.create_upload(upload).await.unwrap();
+    let id = blob(&store, b"part").await;
+    store.put_part(&upload.upload_id, part(1, id), "crc").await.unwrap();
+    store.delete_bucket("photos").await.unwrap();
+    assert_eq!(blob_files(dir.path()), 0);
 }

@@ -43,8 +43,8 @@ pub struct ObjectChecksum {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObjectData {
     Blob(String),
-    /// A completed multipart upload with this many parts; see [`Store::object_parts`].
-    Parts(u32),
+    /// A completed multipart upload's parts, in order.
+    Parts(Vec<ObjectPart>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +142,8 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         checksum,
         data: match blob_id {
             Some(id) => ObjectData::Blob(id),
-            None => ObjectData::Parts(parts_count as u32),
+            // Filled in by `Store::object` from the same read transaction.
+            None => ObjectData::Parts(Vec::with_capacity(parts_count as usize)),
         },
     })
 }
@@ -296,8 +297,11 @@ impl Store {
         }
     }
 
-    /// The current object at `key`, if there is one.
+    /// The current object at `key`, if there is one, with its parts: row and parts come from
+    /// one read transaction, so an overwrite committing meanwhile cannot pair this object's
+    /// row with another's parts.
     pub async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>> {
+        let mut tx = self.inner.reader.begin().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 \
              AND is_delete_marker = 0"
@@ -305,23 +309,25 @@ impl Store {
         .bind(bucket)
         .bind(key.as_bytes().to_vec())
         .bind(NULL_VERSION)
-        .fetch_optional(&self.inner.reader)
+        .fetch_optional(&mut *tx)
         .await?;
-        row.as_ref().map(object_from_row).transpose()
-    }
-
-    /// The parts of a multipart object, in order.
-    pub async fn object_parts(&self, object: &ObjectMeta) -> Result<Vec<ObjectPart>> {
-        let rows = sqlx::query(
-            "SELECT part_number, blob_id, size, etag, checksum_value FROM object_parts \
-             WHERE bucket = $1 AND object_key = $2 AND version_id = $3 ORDER BY part_number",
-        )
-        .bind(&object.bucket)
-        .bind(object.key.as_bytes().to_vec())
-        .bind(&object.version_id)
-        .fetch_all(&self.inner.reader)
-        .await?;
-        rows.iter().map(part_from_row).collect()
+        let Some(mut object) = row.as_ref().map(object_from_row).transpose()? else {
+            return Ok(None);
+        };
+        if let ObjectData::Parts(parts) = &mut object.data {
+            let rows = sqlx::query(
+                "SELECT part_number, blob_id, size, etag, checksum_value FROM object_parts \
+                 WHERE bucket = $1 AND object_key = $2 AND version_id = $3 ORDER BY part_number",
+            )
+            .bind(bucket)
+            .bind(key.as_bytes().to_vec())
+            .bind(&object.version_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            *parts = rows.iter().map(part_from_row).collect::<Result<_>>()?;
+        }
+        tx.commit().await?;
+        Ok(Some(object))
     }
 
     /// Deletes the current object at `key`; returns whether there was one.

@@ -148,6 +148,15 @@ async fn a_bucket_with_objects_is_not_deleted() {
     let err = s3.delete_bucket().bucket("full").send().await.unwrap_err();
     assert_eq!(s3_code(&err), "BucketNotEmpty");
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 409);
+    // Uploads in progress do not keep a bucket alive: S3 discards them with it.
+    s3.delete_object().bucket("full").key("x").send().await.unwrap();
+    s3.create_multipart_upload()
+        .bucket("full")
+        .key("pending")
+        .send()
+        .await
+        .unwrap();
+    s3.delete_bucket().bucket("full").send().await.unwrap();
 }
 
 #[tokio::test]

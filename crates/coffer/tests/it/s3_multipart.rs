@@ -478,3 +478,47 @@ async fn object_attributes_report_parts_checksums_and_size() {
         .unwrap();
     assert!(only_size.e_tag().is_none() && only_size.object_parts().is_none());
 }
+
+#[tokio::test]
+async fn a_multipart_get_survives_an_overwrite_midway() {
+    let (coffer, s3) = bucket().await;
+    let upload = start(&s3, "moving", None).await;
+    let (a, b) = (data(5 * MIB, 5), data(3 * MIB, 6));
+    let parts = vec![
+        part(&s3, "moving", &upload, 1, a.clone()).await,
+        part(&s3, "moving", &upload, 2, b.clone()).await,
+    ];
+    s3.complete_multipart_upload()
+        .bucket("mpu")
+        .key("moving")
+        .upload_id(&upload)
+        .multipart_upload(completed(parts))
+        .send()
+        .await
+        .unwrap();
+    let mut got = s3.get_object().bucket("mpu").key("moving").send().await.unwrap();
+    let mut received = got.body.next().await.unwrap().unwrap().to_vec();
+    // The object is replaced (its part files unlinked) while the first GET is mid-body.
+    s3.put_object()
+        .bucket("mpu")
+        .key("moving")
+        .body(ByteStream::from_static(b"new"))
+        .send()
+        .await
+        .unwrap();
+    while let Some(chunk) = got.body.next().await {
+        received.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(received == [a, b].concat(), "the first reader got a mix or a cut");
+    drop(got);
+    let blobs = || {
+        coffer
+            .data_files()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("/blobs/"))
+            .count()
+    };
+    assert_eq!(blobs(), 1, "the old parts are removed once their reader is done");
+    let now = s3.get_object().bucket("mpu").key("moving").send().await.unwrap();
+    assert_eq!(now.body.collect().await.unwrap().into_bytes().as_ref(), b"new");
+}
