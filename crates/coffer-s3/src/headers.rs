@@ -152,6 +152,17 @@ impl ReadConditions {
             Err(ConditionFailure::NotModified) => {
                 let mut err = s3_error!(NotModified, "Not Modified");
                 err.set_status_code(http::StatusCode::NOT_MODIFIED);
+                // A 304 still names the representation the client has (RFC 7232).
+                let mut headers = http::HeaderMap::new();
+                if let Ok(value) = http::HeaderValue::from_str(&format!("\"{}\"", object.etag)) {
+                    headers.insert(http::header::ETAG, value);
+                }
+                if let Some(value) = http_date(&Timestamp::from(object.last_modified))
+                    .and_then(|date| http::HeaderValue::from_str(&date).ok())
+                {
+                    headers.insert(http::header::LAST_MODIFIED, value);
+                }
+                err.set_headers(headers);
                 Err(err)
             }
         }

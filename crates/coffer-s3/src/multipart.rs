@@ -170,6 +170,16 @@ impl CofferS3 {
             input.content_md5.as_ref(),
         )?;
         let algorithm = upload_algorithm(&upload);
+        if let (Some(expected), Some(sent)) = (algorithm, claim.algorithm)
+            && expected != sent
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                expected.name().to_lowercase(),
+                sent.name().to_lowercase()
+            ));
+        }
         let mut algorithms = vec![Algorithm::Crc64Nvme];
         algorithms.extend(algorithm);
         algorithms.extend(claim.algorithm);
@@ -208,19 +218,23 @@ impl CofferS3 {
         let crc64nvme = received.digests.base64(Algorithm::Crc64Nvme).unwrap_or_default();
         let etag = received.digests.etag();
         let size = received.size;
-        let blob_id = received.finish(&self.store).await?;
-        let part = ObjectPart {
-            part_number: number,
-            blob_id,
-            size,
-            etag: etag.clone(),
-            checksum_value,
-        };
-        let stored = self
-            .store
-            .put_part(&upload.upload_id, part, &crc64nvme)
-            .await
-            .map_err(store_error)?;
+        // In a task of its own, so a client that disconnects now leaves no unnamed blob.
+        let store = self.store.clone();
+        let upload_id = upload.upload_id.clone();
+        let part_etag = etag.clone();
+        let stored = tokio::spawn(async move {
+            let blob_id = received.finish(&store).await?;
+            let part = ObjectPart {
+                part_number: number,
+                blob_id,
+                size,
+                etag: part_etag,
+                checksum_value,
+            };
+            store.put_part(&upload_id, part, &crc64nvme).await.map_err(store_error)
+        })
+        .await
+        .map_err(internal)??;
         Ok((etag, part_checksum(algorithm, stored.part.checksum_value.as_ref())))
     }
 
@@ -420,7 +434,7 @@ impl CofferS3 {
             .list_parts(&upload.upload_id, marker, i64::from(max_parts) + 1)
             .await
             .map_err(internal)?;
-        let is_truncated = parts.len() > max_parts as usize;
+        let is_truncated = max_parts > 0 && parts.len() > max_parts as usize;
         parts.truncate(max_parts as usize);
         let next_marker = is_truncated
             .then(|| parts.last().map(|p| p.part.part_number as i32))
@@ -492,7 +506,7 @@ impl CofferS3 {
             )
             .await
             .map_err(internal)?;
-        let is_truncated = uploads.len() > max_uploads as usize;
+        let is_truncated = max_uploads > 0 && uploads.len() > max_uploads as usize;
         uploads.truncate(max_uploads as usize);
         let (next_key_marker, next_upload_id_marker) = match uploads.last() {
             Some(last) if is_truncated => (Some(last.key.clone()), Some(last.upload_id.clone())),

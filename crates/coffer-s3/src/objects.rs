@@ -109,12 +109,7 @@ impl CofferS3 {
             .into_headers()?,
             checksum: Some(checksum),
         };
-        let blob_id = received.finish(&self.store).await?;
-        let stored = self
-            .store
-            .put_object(&input.bucket, object, blob_id, &condition)
-            .await
-            .map_err(store_error)?;
+        let stored = self.commit_received(&input.bucket, object, received, condition).await?;
         let fields = ChecksumFields::of(stored.checksum.as_ref());
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(headers::etag(&stored.etag)),
@@ -124,7 +119,6 @@ impl CofferS3 {
             checksum_sha1: fields.sha1,
             checksum_sha256: fields.sha256,
             checksum_type: fields.checksum_type,
-            size: Some(stored.size as i64),
             ..Default::default()
         }))
     }
@@ -359,25 +353,20 @@ impl CofferS3 {
         let input = req.input;
         check_version(input.version_id.as_deref())?;
         self.bucket(&input.bucket).await?;
-        if let Some(condition) = &input.if_match {
-            // Conditional delete: the object must exist with this ETag.
-            let current = self.store.object(&input.bucket, &input.key).await.map_err(internal)?;
-            let etag = condition.as_etag().map(|e| e.value().to_owned());
-            match (current, etag) {
-                (None, _) => return Err(no_such_key()),
-                (Some(object), Some(etag)) if object.etag != etag => {
-                    return Err(s3_error!(
-                        PreconditionFailed,
-                        "At least one of the pre-conditions you specified did not hold"
-                    ));
-                }
-                _ => {}
-            }
-        }
+        // Conditional delete: the object must exist with this ETag, checked in the commit.
+        let condition = match input
+            .if_match
+            .as_ref()
+            .map(|c| c.as_etag().map(|e| e.value().to_owned()))
+        {
+            Some(Some(etag)) => WriteCondition::IfMatch(etag),
+            Some(None) => WriteCondition::IfMatch("*".to_owned()),
+            None => WriteCondition::Always,
+        };
         self.store
-            .delete_object(&input.bucket, &input.key)
+            .delete_object(&input.bucket, &input.key, &condition)
             .await
-            .map_err(internal)?;
+            .map_err(store_error)?;
         let mut response = S3Response::new(DeleteObjectOutput::default());
         response.status = Some(http::StatusCode::NO_CONTENT);
         Ok(response)
@@ -410,7 +399,11 @@ impl CofferS3 {
                 });
                 continue;
             }
-            match self.store.delete_object(&input.bucket, &key).await {
+            match self
+                .store
+                .delete_object(&input.bucket, &key, &WriteCondition::Always)
+                .await
+            {
                 Ok(_) => {
                     if !quiet {
                         deleted.push(DeletedObject {
@@ -517,12 +510,9 @@ impl CofferS3 {
             headers: object_headers,
             checksum: Some(checksum),
         };
-        let blob_id = received.finish(&self.store).await?;
         let stored = self
-            .store
-            .put_object(&input.bucket, object, blob_id, &WriteCondition::Always)
-            .await
-            .map_err(store_error)?;
+            .commit_received(&input.bucket, object, received, WriteCondition::Always)
+            .await?;
         let fields = ChecksumFields::of(stored.checksum.as_ref());
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
@@ -537,6 +527,28 @@ impl CofferS3 {
             }),
             ..Default::default()
         }))
+    }
+
+    /// Makes a received body durable and commits it as the current object, in a task of its
+    /// own: a client that disconnects now cannot leave the blob durable but unnamed.
+    pub(crate) async fn commit_received(
+        &self,
+        bucket: &str,
+        object: NewObject,
+        received: body::Received,
+        condition: WriteCondition,
+    ) -> S3Result<ObjectMeta> {
+        let store = self.store.clone();
+        let bucket = bucket.to_owned();
+        tokio::spawn(async move {
+            let blob_id = received.finish(&store).await?;
+            store
+                .put_object(&bucket, object, blob_id, &condition)
+                .await
+                .map_err(store_error)
+        })
+        .await
+        .map_err(internal)?
     }
 
     /// Copies `range` of an object's bytes into a new temp blob, hashing them on the way.

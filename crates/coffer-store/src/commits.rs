@@ -25,6 +25,7 @@ pub(crate) enum Write {
     Delete {
         bucket: String,
         key: String,
+        condition: WriteCondition,
     },
 }
 
@@ -141,8 +142,8 @@ async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, write: &Write) -> Resu
                 existed: false,
             })
         }
-        Write::Delete { bucket, key } => {
-            let unused_blobs = replace_current(tx, bucket, key, &WriteCondition::Always).await?;
+        Write::Delete { bucket, key, condition } => {
+            let unused_blobs = replace_current(tx, bucket, key, condition).await?;
             // An object always has at least one blob, so "nothing to remove" means "no object".
             let existed = !unused_blobs.is_empty();
             Ok(Written {

@@ -106,6 +106,13 @@ fn first_seek(query: &ListQuery<'_>) -> Option<Seek> {
 pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<ListPage> {
     let mut entries: Vec<ListEntry> = Vec::new();
     let batch_size = (query.max_keys + 1).clamp(2, 1001);
+    // S3 answers max-keys=0 with an empty, untruncated page.
+    if query.max_keys == 0 {
+        return Ok(ListPage {
+            entries,
+            is_truncated: false,
+        });
+    }
     let Some(mut seek) = first_seek(query) else {
         return Ok(ListPage {
             entries,

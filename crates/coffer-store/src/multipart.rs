@@ -192,7 +192,8 @@ impl Store {
         let marker = key_marker.unwrap_or("").as_bytes().to_vec();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {UPLOAD_COLUMNS} FROM multipart_uploads WHERE bucket = $1 \
-             AND (object_key > $2 OR (object_key = $2 AND $3 IS NOT NULL AND upload_id > $3)) \
+             AND (object_key > $2 OR (object_key = $2 AND (initiated, upload_id) > \
+                  (SELECT initiated, upload_id FROM multipart_uploads WHERE upload_id = $3))) \
              AND substr(object_key, 1, $4) = $5 ORDER BY object_key, initiated, upload_id LIMIT $6"
         )))
         .bind(bucket)

@@ -137,8 +137,18 @@ async fn a_bucket_with_objects_is_not_deleted() {
         store.delete_bucket("photos").await,
         Err(StoreError::BucketNotEmpty)
     ));
-    assert!(store.delete_object("photos", "k").await.unwrap());
-    assert!(!store.delete_object("photos", "k").await.unwrap());
+    assert!(
+        store
+            .delete_object("photos", "k", &WriteCondition::Always)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_object("photos", "k", &WriteCondition::Always)
+            .await
+            .unwrap()
+    );
     store.delete_bucket("photos").await.unwrap();
     assert!(store.bucket("photos").await.unwrap().is_none());
     assert_eq!(blob_files(dir.path()), 0);

@@ -330,11 +330,13 @@ impl Store {
         Ok(Some(object))
     }
 
-    /// Deletes the current object at `key`; returns whether there was one.
-    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {
+    /// Deletes the current object at `key` if `condition` holds (checked in the same
+    /// transaction as the delete); returns whether there was one.
+    pub async fn delete_object(&self, bucket: &str, key: &str, condition: &WriteCondition) -> Result<bool> {
         let write = Write::Delete {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
+            condition: condition.clone(),
         };
         let written = self.inner.commits.write(write).await?;
         self.blobs().remove(&written.unused_blobs).await;

@@ -169,7 +169,7 @@ fn start_after_inside_a_common_prefix_still_reports_the_prefix() {
 }
 
 #[test]
-fn zero_max_keys_returns_nothing_and_says_whether_more_exist() {
+fn zero_max_keys_returns_an_empty_untruncated_page() {
     let keys: BTreeSet<String> = ["a"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
     let query = ListQuery {
@@ -180,7 +180,7 @@ fn zero_max_keys_returns_nothing_and_says_whether_more_exist() {
     };
     let page = run(list(&mut source, &query)).unwrap();
     assert!(page.entries.is_empty());
-    assert!(page.is_truncated);
+    assert!(!page.is_truncated);
 }
 
 #[test]

@@ -116,6 +116,7 @@ async fn start_after_and_max_keys_bound_a_page() {
     assert_eq!(out.start_after(), Some("photos/2025/c.jpg"));
     let out = s3.list_objects_v2().bucket("list").max_keys(0).send().await.unwrap();
     assert_eq!(out.key_count(), Some(0));
+    assert_eq!(out.is_truncated(), Some(false));
     let err = s3
         .list_objects_v2()
         .bucket("list")

@@ -37,8 +37,21 @@ async fn start(s3: &aws_sdk_s3::Client, key: &str, algorithm: Option<ChecksumAlg
 }
 
 async fn part(s3: &aws_sdk_s3::Client, key: &str, upload: &str, number: i32, bytes: Vec<u8>) -> CompletedPart {
+    part_with(s3, key, upload, number, bytes, None).await
+}
+
+/// Uploads a part checksummed with `algorithm` (the upload's), or the SDK's default CRC32.
+async fn part_with(
+    s3: &aws_sdk_s3::Client,
+    key: &str,
+    upload: &str,
+    number: i32,
+    bytes: Vec<u8>,
+    algorithm: Option<ChecksumAlgorithm>,
+) -> CompletedPart {
     let out = s3
         .upload_part()
+        .set_checksum_algorithm(algorithm)
         .bucket("mpu")
         .key(key)
         .upload_id(upload)
@@ -363,8 +376,24 @@ async fn composite_and_full_object_checksums_are_computed_as_s3_defines_them() {
         .unwrap();
     let upload = start(&s3, "full", Some(ChecksumAlgorithm::Crc64Nvme)).await;
     let parts = vec![
-        part(&s3, "full", &upload, 1, whole[..5 * MIB].to_vec()).await,
-        part(&s3, "full", &upload, 2, whole[5 * MIB..].to_vec()).await,
+        part_with(
+            &s3,
+            "full",
+            &upload,
+            1,
+            whole[..5 * MIB].to_vec(),
+            Some(ChecksumAlgorithm::Crc64Nvme),
+        )
+        .await,
+        part_with(
+            &s3,
+            "full",
+            &upload,
+            2,
+            whole[5 * MIB..].to_vec(),
+            Some(ChecksumAlgorithm::Crc64Nvme),
+        )
+        .await,
     ];
     let done = s3
         .complete_multipart_upload()
@@ -377,6 +406,21 @@ async fn composite_and_full_object_checksums_are_computed_as_s3_defines_them() {
         .unwrap();
     assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
     assert_eq!(done.checksum_crc64_nvme(), single.checksum_crc64_nvme());
+
+    // A part checksummed with another algorithm than the upload's is refused.
+    let upload = start(&s3, "mismatch", Some(ChecksumAlgorithm::Crc32)).await;
+    let err = s3
+        .upload_part()
+        .bucket("mpu")
+        .key("mismatch")
+        .upload_id(&upload)
+        .part_number(1)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "InvalidRequest");
 
     let err = s3
         .create_multipart_upload()
@@ -430,8 +474,16 @@ async fn object_attributes_report_parts_checksums_and_size() {
     let (_coffer, s3) = bucket().await;
     let upload = start(&s3, "attrs", Some(ChecksumAlgorithm::Sha256)).await;
     let parts = vec![
-        part(&s3, "attrs", &upload, 1, data(5 * MIB, 1)).await,
-        part(&s3, "attrs", &upload, 2, data(10, 2)).await,
+        part_with(
+            &s3,
+            "attrs",
+            &upload,
+            1,
+            data(5 * MIB, 1),
+            Some(ChecksumAlgorithm::Sha256),
+        )
+        .await,
+        part_with(&s3, "attrs", &upload, 2, data(10, 2), Some(ChecksumAlgorithm::Sha256)).await,
     ];
     let done = s3
         .complete_multipart_upload()

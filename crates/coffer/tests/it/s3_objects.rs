@@ -181,6 +181,13 @@ async fn read_conditions_answer_304_and_412() {
     assert_eq!(status(&err), 412);
     let err = get().if_none_match(&etag).send().await.unwrap_err();
     assert_eq!(status(&err), 304);
+    let headers = err.raw_response().unwrap().headers();
+    assert_eq!(
+        headers.get("etag"),
+        Some(etag.as_str()),
+        "a 304 names the representation"
+    );
+    assert!(headers.get("last-modified").is_some());
     get().if_none_match("\"0000\"").send().await.unwrap();
     let future = DateTime::from_secs(4_000_000_000);
     let past = DateTime::from_secs(1_000_000_000);
@@ -352,6 +359,25 @@ async fn deletes_are_idempotent_and_batched() {
     }
     s3.delete_object().bucket("deletes").key("a").send().await.unwrap();
     s3.delete_object().bucket("deletes").key("a").send().await.unwrap();
+    // Conditional deletes: the ETag must match, and the object must exist.
+    let err = s3
+        .delete_object()
+        .bucket("deletes")
+        .key("b")
+        .if_match("\"ffff\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 412);
+    let err = s3
+        .delete_object()
+        .bucket("deletes")
+        .key("a")
+        .if_match("\"ffff\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "NoSuchKey");
     let ids = |keys: &[&str]| {
         keys.iter()
             .map(|k| ObjectIdentifier::builder().key(*k).build().unwrap())
