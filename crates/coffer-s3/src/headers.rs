@@ -8,15 +8,17 @@ use time::OffsetDateTime;
 use crate::checksums::{Algorithm, COMPOSITE, FULL_OBJECT};
 use coffer_store::{ObjectChecksum, ObjectHeaders, ObjectMeta, WriteCondition};
 
-/// `Content-Encoding` without `aws-chunked`, which only framed the upload.
+/// `Content-Encoding` without `aws-chunked`, which only framed the upload; the other
+/// codings are kept as the client wrote them.
 pub fn stored_encoding(encoding: Option<String>) -> Option<String> {
     let encoding = encoding?;
     let kept: Vec<&str> = encoding
         .split(',')
-        .map(str::trim)
-        .filter(|token| !token.is_empty() && !token.eq_ignore_ascii_case("aws-chunked"))
+        .filter(|token| !token.trim().is_empty() && !token.trim().eq_ignore_ascii_case("aws-chunked"))
         .collect();
-    (!kept.is_empty()).then(|| kept.join(","))
+    let kept = kept.join(",");
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_owned())
 }
 
 pub fn http_date(timestamp: &Timestamp) -> Option<String> {
@@ -336,6 +338,10 @@ mod tests {
         assert_eq!(stored_encoding(Some("aws-chunked".into())), None);
         assert_eq!(stored_encoding(Some("aws-chunked,gzip".into())), Some("gzip".into()));
         assert_eq!(stored_encoding(Some("gzip, aws-chunked".into())), Some("gzip".into()));
+        assert_eq!(
+            stored_encoding(Some("aws-chunked, deflate, gzip".into())),
+            Some("deflate, gzip".into())
+        );
         assert_eq!(stored_encoding(Some("br".into())), Some("br".into()));
     }
 }

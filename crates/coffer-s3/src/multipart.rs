@@ -300,7 +300,10 @@ impl CofferS3 {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+        let upload = match self.upload_of(&input.bucket, &input.key, &input.upload_id).await {
+            Ok(upload) => upload,
+            Err(err) => return self.completed_again(&input, err).await,
+        };
         let condition = headers::write_condition(input.if_match, input.if_none_match)?;
         let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         if requested.is_empty() {
@@ -398,6 +401,41 @@ impl CofferS3 {
             key: Some(stored.key.clone()),
             location: Some(format!("/{}/{}", stored.bucket, stored.key)),
             e_tag: Some(headers::etag(&stored.etag)),
+            checksum_crc32: fields.crc32,
+            checksum_crc32c: fields.crc32c,
+            checksum_crc64nvme: fields.crc64nvme,
+            checksum_sha1: fields.sha1,
+            checksum_sha256: fields.sha256,
+            checksum_type: fields.checksum_type,
+            ..Default::default()
+        }))
+    }
+
+    /// A completion retried after it succeeded (its response lost) succeeds again while the
+    /// object it made is still there, as in S3; otherwise `err` (NoSuchUpload) stands.
+    async fn completed_again(
+        &self,
+        input: &CompleteMultipartUploadInput,
+        err: S3Error,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let etag = self
+            .store
+            .completed_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .map_err(internal)?;
+        let current = self.store.object(&input.bucket, &input.key).await.map_err(internal)?;
+        let (Some(etag), Some(object)) = (etag, current) else {
+            return Err(err);
+        };
+        if object.etag != etag {
+            return Err(err);
+        }
+        let fields = ChecksumFields::of(object.checksum.as_ref());
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(object.bucket.clone()),
+            key: Some(object.key.clone()),
+            location: Some(format!("/{}/{}", object.bucket, object.key)),
+            e_tag: Some(headers::etag(&object.etag)),
             checksum_crc32: fields.crc32,
             checksum_crc32c: fields.crc32c,
             checksum_crc64nvme: fields.crc64nvme,

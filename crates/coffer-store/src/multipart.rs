@@ -36,6 +36,9 @@ pub struct UploadedPart {
     pub crc64nvme: String,
 }
 
+/// How long a completed upload is remembered, for completions retried after a lost response.
+const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
      checksum_algorithm, checksum_type";
@@ -244,6 +247,21 @@ impl Store {
         }
         let mut unused = crate::objects::replace_current(&mut tx, &upload.bucket, &object.key, condition).await?;
         insert_object(&mut tx, &upload.bucket, &object, None, &parts, last_modified).await?;
+        sqlx::query("DELETE FROM completed_uploads WHERE completed_at < $1")
+            .bind(last_modified - COMPLETED_UPLOADS_KEPT_MILLIS)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO completed_uploads (upload_id, bucket, object_key, etag, completed_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&upload.upload_id)
+        .bind(&upload.bucket)
+        .bind(object.key.as_bytes().to_vec())
+        .bind(&object.etag)
+        .bind(last_modified)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         unused.extend(all_blobs.filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
         self.blobs().remove(&unused).await;
@@ -253,6 +271,18 @@ impl Store {
             ObjectData::Parts(parts),
             last_modified,
         ))
+    }
+
+    /// The ETag an upload of `key` produced when it was completed (within the last day).
+    pub async fn completed_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT etag FROM completed_uploads WHERE upload_id = $1 AND bucket = $2 AND object_key = $3",
+        )
+        .bind(upload_id)
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .fetch_optional(&self.inner.reader)
+        .await?)
     }
 
     /// Ends an upload and removes its parts. `NoSuchUpload` if it is not in progress.

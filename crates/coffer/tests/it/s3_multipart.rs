@@ -192,7 +192,18 @@ async fn completion_enforces_order_etags_and_sizes() {
     let err = complete(vec![one.clone(), two.clone()]).await.unwrap_err();
     assert_eq!(s3_code(&err), "EntityTooSmall");
     // A single small part is a valid (last) part.
-    complete(vec![two]).await.unwrap();
+    let done = complete(vec![two.clone()]).await.unwrap();
+    // A completion retried after a lost response succeeds again, as in S3...
+    let again = complete(vec![two]).await.unwrap();
+    assert_eq!(again.e_tag(), done.e_tag());
+    // ...while the object it made is still there.
+    s3.put_object()
+        .bucket("mpu")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
     let err = complete(vec![one]).await.unwrap_err();
     assert_eq!(s3_code(&err), "NoSuchUpload");
 }
