@@ -65,13 +65,18 @@ fn zeros(len: u64) -> BoxBody {
     StreamBody::new(chunks).boxed()
 }
 
-/// Writes one file of `data` and fsyncs it and its directory: what a durable PUT costs the
-/// disk at least.
-pub fn write_synced(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<PathBuf> {
+/// Writes one file of `size` bytes (`chunk` repeated) and fsyncs it and its directory: what a
+/// durable PUT costs the disk at least.
+pub fn write_synced(dir: &Path, name: &str, chunk: &[u8], size: u64) -> std::io::Result<PathBuf> {
     use std::io::Write;
     let path = dir.join(name);
     let mut file = std::fs::File::create(&path)?;
-    file.write_all(data)?;
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        file.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
     file.sync_all()?;
     std::fs::File::open(dir)?.sync_all()?;
     Ok(path)

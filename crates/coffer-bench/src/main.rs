@@ -243,18 +243,10 @@ impl Target {
             Workload::DiskWrite => {
                 let dir = self.disk_dir.clone();
                 let name = format!("coffer-bench-{}", self.key());
-                let data = self
-                    .chunk
-                    .slice(..(self.object_size.min(self.chunk.len() as u64)) as usize);
+                let chunk = self.chunk.clone();
                 let size = self.object_size;
                 return tokio::task::spawn_blocking(move || {
-                    // Objects larger than the chunk are written as repeated chunks.
-                    let mut whole = Vec::with_capacity(size as usize);
-                    while (whole.len() as u64) < size {
-                        let n = (size as usize - whole.len()).min(data.len());
-                        whole.extend_from_slice(&data[..n]);
-                    }
-                    let path = baseline::write_synced(&dir, &name, &whole).map_err(|e| e.to_string())?;
+                    let path = baseline::write_synced(&dir, &name, &chunk, size).map_err(|e| e.to_string())?;
                     let _ = std::fs::remove_file(path);
                     Ok(size)
                 })
