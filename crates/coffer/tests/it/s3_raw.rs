@@ -46,6 +46,19 @@ pub async fn signed_s3(
     body: Vec<u8>,
     payload: Payload<'_>,
 ) -> Reply {
+    signed_s3_at(coffer, method, path, headers, body, payload, SystemTime::now()).await
+}
+
+/// As [`signed_s3`], signed as if at `at`.
+pub async fn signed_s3_at(
+    coffer: &Coffer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    payload: Payload<'_>,
+    at: SystemTime,
+) -> Reply {
     let url = format!("{}{}", coffer.endpoint, path);
     let host = coffer.endpoint.trim_start_matches("http://").to_owned();
     let mut request = http::Request::builder().method(method).uri(&url).header("host", &host);
@@ -60,7 +73,7 @@ pub async fn signed_s3(
         .identity(&identity)
         .region("us-east-1")
         .name("s3")
-        .time(SystemTime::now())
+        .time(at)
         .settings(settings)
         .build()
         .unwrap()
@@ -516,4 +529,26 @@ async fn signed_chunks_are_verified_chunk_by_chunk() {
     assert_eq!((reply.status, reply.code().as_str()), (403, "SignatureDoesNotMatch"));
     assert!(s3.head_object().bucket("raw").key("tampered").send().await.is_err());
     assert_eq!(blob_count(&coffer), blobs);
+}
+
+#[tokio::test]
+async fn requests_signed_too_far_from_now_are_refused() {
+    let (coffer, _s3) = with_bucket().await;
+    for offset in [-20 * 60, 20 * 60] {
+        let at = if offset < 0 {
+            SystemTime::now() - Duration::from_secs(-offset as u64)
+        } else {
+            SystemTime::now() + Duration::from_secs(offset as u64)
+        };
+        let reply = signed_s3_at(&coffer, "GET", "/raw", &[], Vec::new(), Payload::Signed, at).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (403, "RequestTimeTooSkewed"),
+            "{offset}"
+        );
+    }
+    // Ten minutes off is within S3's fifteen.
+    let at = SystemTime::now() - Duration::from_secs(600);
+    let reply = signed_s3_at(&coffer, "GET", "/raw", &[], Vec::new(), Payload::Signed, at).await;
+    assert_eq!(reply.status, 200);
 }
