@@ -51,12 +51,31 @@ pub fn service(store: Store, options: &Options) -> s3s::service::S3Service {
         store: store.clone(),
         idle_timeout: options.idle_timeout,
     });
+    builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
+        std::sync::Arc::new(s3_config()),
+    )));
     builder.set_auth(StoreAuth::new(store.clone()));
     builder.set_access(StoreAccess::new(store));
     if let Some(domain) = &options.domain {
         builder.set_host(host::CofferHost::new(domain));
     }
     builder.build()
+}
+
+/// The largest XML request body (DeleteObjects, CompleteMultipartUpload).
+pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
+
+/// s3s's limits, tightened: XML bodies (CompleteMultipartUpload with 10,000 parts is about
+/// 1 MiB, DeleteObjects with 1,000 keys about as much) and POST forms, which s3s buffers in
+/// memory before it authenticates them (PostObject is not implemented, so no file is needed).
+fn s3_config() -> s3s::config::S3Config {
+    let mut config = s3s::config::S3Config::default();
+    config.xml_max_body_size = MAX_XML_BODY;
+    config.post_object_max_file_size = 64 * 1024;
+    config.form_max_field_size = 64 * 1024;
+    config.form_max_fields_size = 256 * 1024;
+    config.form_max_parts = 64;
+    config
 }
 
 /// S3's canonical user id for an account: 64 hex digits, stable for the account.
