@@ -238,6 +238,7 @@ impl CofferS3 {
             };
             match reading::stream(&self.store, segments, lease).await {
                 Ok(body) => break (object, selection, body),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 5 => continue,
                 Err(err) => return Err(internal(err)),
             }
         };
@@ -563,7 +564,10 @@ impl CofferS3 {
         let lease = reading::lease(&self.store, &segments)
             .await
             .ok_or_else(|| internal("the copy source changed while it was read"))?;
-        let stream = reading::stream(&self.store, segments, lease).await.map_err(internal)?;
+        let stream = reading::stream(&self.store, segments, lease).await.map_err(|err| {
+            // A source replaced since it was read: SDKs retry an InternalError.
+            internal(format!("the copy source changed while it was read: {err}"))
+        })?;
         let declared = Some((range.end - range.start) as i64);
         body::receive(
             &self.store,

@@ -54,12 +54,13 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>) -> Vec<Segment> {
     }
 }
 
-/// Leases the segments' blobs and checks they are all still there. `None`: a write replaced
-/// the object after it was read (its blobs are gone); read the object again.
+/// Leases the segments' blobs and checks that all but the first are still there (opening
+/// the first checks it). `None`: a write replaced the object after it was read and its blobs
+/// are gone; read the object again.
 pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
     let ids: Vec<String> = segments.iter().map(|s| s.blob_id.clone()).collect();
     let lease = store.blobs().lease(&ids);
-    for id in &ids {
+    for id in ids.iter().skip(1) {
         if !store.blobs().exists(id).await {
             return None;
         }
@@ -68,7 +69,8 @@ pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
 }
 
 /// Streams the segments; the lease keeps their blobs on disk until the stream ends or is
-/// dropped, whatever writes replace the object meanwhile.
+/// dropped, whatever writes replace the object meanwhile. `NotFound`: the first blob was
+/// removed before the lease was taken.
 pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> std::io::Result<StreamingBlob> {
     let total: u64 = segments.iter().map(|s| s.range.end - s.range.start).sum();
     let mut segments = VecDeque::from(segments);

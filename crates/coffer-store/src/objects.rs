@@ -297,21 +297,16 @@ impl Store {
         }
     }
 
-    /// The current object at `key`, if there is one, with its parts: row and parts come from
-    /// one read transaction, so an overwrite committing meanwhile cannot pair this object's
-    /// row with another's parts.
+    /// The current object at `key`, if there is one, with its parts. A single-blob object is
+    /// one row; a multipart object's row and parts come from one read transaction, so an
+    /// overwrite committing meanwhile cannot pair this object's row with another's parts.
     pub async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>> {
+        let object = fetch_object(&self.inner.reader, bucket, key).await?;
+        if !matches!(object.as_ref().map(|o| &o.data), Some(ObjectData::Parts(_))) {
+            return Ok(object);
+        }
         let mut tx = self.inner.reader.begin().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 \
-             AND is_delete_marker = 0"
-        )))
-        .bind(bucket)
-        .bind(key.as_bytes().to_vec())
-        .bind(NULL_VERSION)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(mut object) = row.as_ref().map(object_from_row).transpose()? else {
+        let Some(mut object) = fetch_object(&mut *tx, bucket, key).await? else {
             return Ok(None);
         };
         if let ObjectData::Parts(parts) = &mut object.data {
@@ -363,6 +358,24 @@ impl Store {
     pub fn blobs(&self) -> &crate::BlobStore {
         &self.inner.blobs
     }
+}
+
+/// The current object's row (a multipart object's parts not yet filled in).
+async fn fetch_object<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectMeta>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 \
+         AND is_delete_marker = 0"
+    )))
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .bind(NULL_VERSION)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(object_from_row).transpose()
 }
 
 pub(crate) fn part_from_row(row: &AnyRow) -> Result<ObjectPart> {
