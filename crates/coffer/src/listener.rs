@@ -12,6 +12,9 @@ use tokio::net::TcpListener;
 /// The most header bytes a request may send (S3 allows 8 KiB of headers; presigned URLs
 /// and long keys need a few more). Beyond it hyper answers 431.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Connections served at once; more wait in the kernel's accept queue. Each upload holds up
+/// to half a MiB of buffers, so this bounds what slow clients can make Coffer hold.
+const MAX_CONNECTIONS: usize = 1024;
 /// How long a stop waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -22,8 +25,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (tcp, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -46,6 +57,7 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(slot);
         });
     }
     tokio::select! {
