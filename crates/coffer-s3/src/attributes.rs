@@ -17,12 +17,17 @@ impl CofferS3 {
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
         let input = req.input;
         let object = self.object(&input.bucket, &input.key).await?;
-        let wanted = |name: &str| input.object_attributes.iter().any(|a| a.as_str() == name);
-        if input.object_attributes.is_empty() {
-            return Err(s3_error!(InvalidArgument, "Invalid attribute name specified."));
-        }
+        // The header is a comma-separated list; clients send it as one value or several.
+        let names: Vec<&str> = input
+            .object_attributes
+            .iter()
+            .flat_map(|a| a.as_str().split(','))
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        let wanted = |name: &str| names.contains(&name);
         let known = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
-        if input.object_attributes.iter().any(|a| !known.contains(&a.as_str())) {
+        if names.is_empty() || names.iter().any(|name| !known.contains(name)) {
             return Err(s3_error!(InvalidArgument, "Invalid attribute name specified."));
         }
         let checksum = wanted("Checksum")

@@ -186,11 +186,10 @@ pub fn write_condition(
             NotImplemented,
             "A header you provided implies functionality that is not implemented"
         )),
-        (None, Some(condition)) if condition.is_any() => Ok(WriteCondition::IfAbsent),
-        (None, Some(_)) => Err(s3_error!(
-            NotImplemented,
-            "A header you provided implies functionality that is not implemented"
-        )),
+        (None, Some(condition)) => match condition.as_etag() {
+            Some(etag) => Ok(WriteCondition::IfNoneMatch(etag.value().to_owned())),
+            None => Ok(WriteCondition::IfAbsent),
+        },
         (Some(condition), None) => match condition.as_etag() {
             Some(etag) => Ok(WriteCondition::IfMatch(etag.value().to_owned())),
             None => Ok(WriteCondition::IfMatch("*".to_owned())),

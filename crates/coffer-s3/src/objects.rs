@@ -175,17 +175,13 @@ impl CofferS3 {
                         let end = start + parts[index].size;
                         let content_range =
                             (end > start).then(|| format!("bytes {}-{}/{}", start, end - 1, object.size));
-                        let composite = object
-                            .checksum
-                            .as_ref()
-                            .is_some_and(|c| c.checksum_type == crate::checksums::COMPOSITE);
+                        // A part's checksum describes exactly the bytes returned, so S3
+                        // sends it with every part GET.
                         let checksum = match (&object.checksum, &parts[index].checksum_value) {
-                            (Some(c), Some(value)) if composite && checksums_wanted => {
-                                ChecksumFields::of(Some(&coffer_store::ObjectChecksum {
-                                    value: value.clone(),
-                                    ..c.clone()
-                                }))
-                            }
+                            (Some(c), Some(value)) => ChecksumFields::of(Some(&coffer_store::ObjectChecksum {
+                                value: value.clone(),
+                                ..c.clone()
+                            })),
                             _ => ChecksumFields::default(),
                         };
                         Ok(Selection {

@@ -91,6 +91,8 @@ pub enum WriteCondition {
     IfAbsent,
     /// `If-Match: <etag>`: only if the current object has this ETag (`*`: any object).
     IfMatch(String),
+    /// `If-None-Match: <etag>`: unless the current object has this ETag.
+    IfNoneMatch(String),
 }
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, size, etag, last_modified, blob_id, \
@@ -169,6 +171,9 @@ pub(crate) async fn replace_current(
         (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
         (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
         (WriteCondition::IfMatch(etag), Some(row)) if etag != "*" && row.try_get::<String, _>("etag")? != *etag => {
+            return Err(StoreError::PreconditionFailed);
+        }
+        (WriteCondition::IfNoneMatch(etag), Some(row)) if row.try_get::<String, _>("etag")? == *etag => {
             return Err(StoreError::PreconditionFailed);
         }
         _ => {}
