@@ -234,13 +234,27 @@ async fn conditional_writes_refuse_to_overwrite_or_to_create() {
         .await
         .unwrap_err();
     assert_eq!(s3_code(&err), "PreconditionFailed");
-    put()
+    let second = put()
         .body(ByteStream::from_static(b"two"))
         .if_match(first.e_tag().unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(body_of(&s3, "writes", "w").await, b"two");
+    // If-None-Match with an ETag: refused while the current object has it.
+    let err = put()
+        .body(ByteStream::from_static(b"three"))
+        .if_none_match(second.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "PreconditionFailed");
+    put()
+        .body(ByteStream::from_static(b"two"))
+        .if_none_match(first.e_tag().unwrap())
+        .send()
+        .await
+        .unwrap();
     let err = s3
         .put_object()
         .bucket("writes")

@@ -278,6 +278,20 @@ async fn checksum_headers_of_every_algorithm_are_verified() {
         .put_object()
         .bucket("raw")
         .key("lying")
+        .checksum_sha256("bad")
+        .body(ByteStream::from_static(b"checked bytes"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        s3_code(&err),
+        "BadDigest",
+        "a value that does not decode cannot match either"
+    );
+    let err = s3
+        .put_object()
+        .bucket("raw")
+        .key("lying")
         .checksum_crc32("AAAAAA==")
         .body(ByteStream::from_static(b"checked bytes"))
         .send()
