@@ -37,7 +37,7 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Workloads to run, in order: health, sts-get-caller-identity, s3-put, s3-get, s3-list,
-    /// s3-delete, trivial-put, trivial-get, disk-write.
+    /// s3-list-page, s3-delete, trivial-put, trivial-get, disk-write.
     #[arg(long, value_delimiter = ',', default_value = "health,sts-get-caller-identity")]
     workloads: Vec<String>,
     /// Object size for PUT/GET workloads: bytes, or with a KiB/MiB/GiB suffix.
@@ -87,6 +87,9 @@ enum Workload {
     S3Get,
     /// One op lists the whole bucket, 1000 keys a page.
     S3List,
+    /// One op lists one page of 1000 keys, starting after a key spread over the key space
+    /// (shows that a page costs the same whatever the bucket holds).
+    S3ListPage,
     S3Delete,
     TrivialPut,
     TrivialGet,
@@ -101,6 +104,7 @@ impl Workload {
             "s3-put" => Workload::S3Put,
             "s3-get" => Workload::S3Get,
             "s3-list" => Workload::S3List,
+            "s3-list-page" => Workload::S3ListPage,
             "s3-delete" => Workload::S3Delete,
             "trivial-put" => Workload::TrivialPut,
             "trivial-get" => Workload::TrivialGet,
@@ -226,6 +230,18 @@ impl Target {
                 self.signed(reqwest::Method::DELETE, &path, "", None).await?
             }
             Workload::S3List => return self.list_all().await,
+            Workload::S3ListPage => {
+                let after = self.key();
+                let query = format!("list-type=2&max-keys=1000&start-after={}", percent_encode(&after));
+                let response = self
+                    .signed(reqwest::Method::GET, &format!("/{}", self.bucket), &query, None)
+                    .await?;
+                if !response.status().is_success() {
+                    return Err(format!("HTTP {}", response.status()));
+                }
+                let text = response.text().await.map_err(|e| e.to_string())?;
+                return Ok(text.matches("<Key>").count() as u64);
+            }
             Workload::TrivialPut => {
                 let url = format!("{}/{}/{}", self.trivial, self.bucket, self.key());
                 self.client
@@ -398,7 +414,7 @@ async fn run(
         result["object_size"] = target.object_size.into();
         result["mib_per_sec"] = (latencies.len() as f64 * target.object_size as f64 / elapsed / 1048576.0).into();
     }
-    if workload == Workload::S3List {
+    if matches!(workload, Workload::S3List | Workload::S3ListPage) {
         result["keys_per_sec"] = (done as f64 / elapsed).into();
         result["keys_per_list"] = (done / latencies.len().max(1) as u64).into();
     }
@@ -467,7 +483,7 @@ async fn bench(args: Args) -> Result<(), String> {
     if workloads.iter().any(|(_, w)| {
         matches!(
             w,
-            Workload::S3Put | Workload::S3Get | Workload::S3List | Workload::S3Delete
+            Workload::S3Put | Workload::S3Get | Workload::S3List | Workload::S3ListPage | Workload::S3Delete
         )
     }) {
         let path = format!("/{}", target.bucket);
