@@ -1,0 +1,60 @@
+//! The request context: the action, the resource, who asks, and the condition keys.
+
+use std::collections::HashMap;
+
+/// Who makes the request, as resource-based policies match it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestPrincipal {
+    /// `arn:aws:iam::<account>:root` or `arn:aws:iam::<account>:user/<path><name>`.
+    pub arn: String,
+    pub account_id: String,
+    pub is_root: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// `service:Action`, e.g. `s3:GetObject`.
+    pub action: String,
+    /// The resource ARN, or `*` for actions on no resource.
+    pub resource: String,
+    /// `None` for an anonymous request.
+    pub principal: Option<RequestPrincipal>,
+    /// Condition keys, by lowercase name (condition keys are case-insensitive).
+    keys: HashMap<String, Vec<String>>,
+}
+
+impl RequestContext {
+    pub fn new(action: &str, resource: &str, principal: Option<RequestPrincipal>) -> RequestContext {
+        RequestContext {
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            principal,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Sets a single-valued key.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> RequestContext {
+        self.keys.insert(key.to_ascii_lowercase(), vec![value.into()]);
+        self
+    }
+
+    /// Sets a multivalued key (for `ForAllValues:` / `ForAnyValue:`).
+    pub fn with_values(mut self, key: &str, values: Vec<String>) -> RequestContext {
+        self.keys.insert(key.to_ascii_lowercase(), values);
+        self
+    }
+
+    /// A key's values; `None` when the request does not have the key.
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+    }
+
+    /// A single-valued key's value (a policy variable needs exactly one).
+    pub fn single(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some([value]) => Some(value),
+            _ => None,
+        }
+    }
+}

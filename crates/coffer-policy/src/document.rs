@@ -1,0 +1,473 @@
+//! Policy documents: parsing and validating the JSON grammar of the IAM user guide's "IAM JSON
+//! policy element reference", with a message that says what is wrong and where.
+
+use serde_json::{Map, Value};
+
+use crate::condition::{Condition, parse_operator};
+use crate::pattern::Variables;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `2012-10-17` (policy variables) or `2008-10-17` (none). A document without `Version` is
+/// read as 2008-10-17, as AWS does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V2008,
+    V2012,
+}
+
+impl Version {
+    pub fn variables(self) -> Variables {
+        match self {
+            Version::V2012 => Variables::Substitute,
+            Version::V2008 => Variables::Literal,
+        }
+    }
+}
+
+/// Where a policy is attached: identity policies name no principal; resource policies must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyKind {
+    Identity,
+    Resource,
+}
+
+/// A list that may be negated (`NotAction`, `NotResource`, `NotPrincipal`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Match<T> {
+    Is(T),
+    Not(T),
+}
+
+/// The principals a statement names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Principals {
+    /// `"*"` or `{"AWS": "*"}`: anyone, including anonymous requests.
+    pub anyone: bool,
+    /// Account ids, `arn:aws:iam::<acct>:root`, user and role ARNs.
+    pub aws: Vec<String>,
+    /// Kept as written; Coffer has no service callers, so they match nothing.
+    pub services: Vec<String>,
+    pub federated: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub actions: Match<Vec<String>>,
+    /// `None` only in resource policies that name no resource (AWS requires one; kept as
+    /// "every resource of the policy's own").
+    pub resources: Option<Match<Vec<String>>>,
+    pub principals: Option<Match<Principals>>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub version: Version,
+    pub id: Option<String>,
+    pub statements: Vec<Statement>,
+}
+
+/// Why a document is not a valid policy (IAM: `MalformedPolicyDocument`, S3: `MalformedPolicy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError(pub String);
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+fn error<T>(message: impl Into<String>) -> Result<T, PolicyError> {
+    Err(PolicyError(message.into()))
+}
+
+/// A string or a list of strings, as every list element of a policy may be.
+fn strings(value: &Value, element: &str) -> Result<Vec<String>, PolicyError> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                _ => error(format!("{element} must contain only strings")),
+            })
+            .collect(),
+        Value::Array(_) => error(format!("{element} must not be empty")),
+        _ => error(format!("{element} must be a string or a list of strings")),
+    }
+}
+
+/// Condition values may also be numbers or booleans; AWS compares them as text.
+fn condition_values(value: &Value, operator: &str, key: &str) -> Result<Vec<String>, PolicyError> {
+    let one = |v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => error(format!(
+            "the values of {key} under {operator} must be strings, numbers or booleans"
+        )),
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => items.iter().map(one).collect(),
+        Value::Array(_) => error(format!("{key} under {operator} has no values")),
+        other => Ok(vec![one(other)?]),
+    }
+}
+
+fn action_names(names: Vec<String>) -> Result<Vec<String>, PolicyError> {
+    for name in &names {
+        let valid = name == "*"
+            || name
+                .split_once(':')
+                .is_some_and(|(service, action)| !service.is_empty() && !action.is_empty());
+        if !valid {
+            return error(format!("Action \"{name}\" must be \"*\" or \"service:Action\""));
+        }
+    }
+    Ok(names)
+}
+
+fn resource_names(names: Vec<String>) -> Result<Vec<String>, PolicyError> {
+    for name in &names {
+        if name != "*" && !name.starts_with("arn:") {
+            return error(format!("Resource \"{name}\" must be \"*\" or an ARN"));
+        }
+    }
+    Ok(names)
+}
+
+fn principals(value: &Value, element: &str) -> Result<Principals, PolicyError> {
+    match value {
+        Value::String(s) if s == "*" => Ok(Principals {
+            anyone: true,
+            ..Principals::default()
+        }),
+        Value::Object(map) if !map.is_empty() => {
+            let mut principals = Principals::default();
+            for (kind, names) in map {
+                let names = strings(names, &format!("{element}.{kind}"))?;
+                match kind.as_str() {
+                    "AWS" => {
+                        for name in names {
+                            if name == "*" {
+                                principals.anyone = true;
+                            } else if is_account_id(&name)
+                                || name.starts_with("arn:aws:iam::")
+                                || name.starts_with("arn:aws:sts::")
+                            {
+                                principals.aws.push(name);
+                            } else {
+                                return error(format!("Invalid principal in policy: \"AWS\":\"{name}\""));
+                            }
+                        }
+                    }
+                    "Service" => principals.services.extend(names),
+                    "Federated" => principals.federated.extend(names),
+                    "CanonicalUser" => principals.aws.extend(names),
+                    other => return error(format!("Invalid principal type in policy: \"{other}\"")),
+                }
+            }
+            Ok(principals)
+        }
+        _ => error(format!("{element} must be \"*\" or an object such as {{\"AWS\": ...}}")),
+    }
+}
+
+pub(crate) fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn conditions(value: &Value) -> Result<Vec<Condition>, PolicyError> {
+    let Value::Object(operators) = value else {
+        return error("Condition must be an object of operators");
+    };
+    let mut out = Vec::new();
+    for (operator_name, keys) in operators {
+        let (qualifier, operator, negated, if_exists) = parse_operator(operator_name)
+            .ok_or_else(|| PolicyError(format!("Invalid Condition type: {operator_name}")))?;
+        let Value::Object(keys) = keys else {
+            return error(format!("Condition {operator_name} must be an object of keys"));
+        };
+        if keys.is_empty() {
+            return error(format!("Condition {operator_name} names no key"));
+        }
+        for (key, values) in keys {
+            out.push(Condition {
+                operator,
+                negated,
+                if_exists,
+                qualifier,
+                key: key.clone(),
+                values: condition_values(values, operator_name, key)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn statement(value: &Value, kind: PolicyKind, index: usize) -> Result<Statement, PolicyError> {
+    let Value::Object(map) = value else {
+        return error(format!("Statement {index} must be an object"));
+    };
+    const KNOWN: [&str; 9] = [
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Principal",
+        "NotPrincipal",
+        "Condition",
+    ];
+    if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return error(format!("Statement {index} has an unknown element \"{unknown}\""));
+    }
+    let effect = match map.get("Effect") {
+        Some(Value::String(e)) if e == "Allow" => Effect::Allow,
+        Some(Value::String(e)) if e == "Deny" => Effect::Deny,
+        Some(_) => return error(format!("Statement {index}: Effect must be \"Allow\" or \"Deny\"")),
+        None => return error(format!("Statement {index} is missing its Effect")),
+    };
+    let sid = match map.get("Sid") {
+        None => None,
+        Some(Value::String(s)) if s.chars().all(|c| c.is_ascii_alphanumeric()) => Some(s.clone()),
+        Some(_) => return error(format!("Statement {index}: Sid must contain only letters and digits")),
+    };
+    let actions = pick(map, "Action", "NotAction", index)?
+        .ok_or_else(|| PolicyError(format!("Statement {index} is missing its Action or NotAction")))?;
+    let actions = match actions {
+        Match::Is(v) => Match::Is(action_names(strings(v, "Action")?)?),
+        Match::Not(v) => Match::Not(action_names(strings(v, "NotAction")?)?),
+    };
+    let resources = match pick(map, "Resource", "NotResource", index)? {
+        Some(Match::Is(v)) => Some(Match::Is(resource_names(strings(v, "Resource")?)?)),
+        Some(Match::Not(v)) => Some(Match::Not(resource_names(strings(v, "NotResource")?)?)),
+        None if kind == PolicyKind::Identity => {
+            return error(format!("Statement {index} is missing its Resource or NotResource"));
+        }
+        None => None,
+    };
+    let principals = match pick(map, "Principal", "NotPrincipal", index)? {
+        Some(_) if kind == PolicyKind::Identity => {
+            return error("Policy document should not specify a principal.");
+        }
+        Some(Match::Is(v)) => Some(Match::Is(principals(v, "Principal")?)),
+        Some(Match::Not(v)) => Some(Match::Not(principals(v, "NotPrincipal")?)),
+        None if kind == PolicyKind::Resource => {
+            return error(format!("Statement {index} is missing its Principal or NotPrincipal"));
+        }
+        None => None,
+    };
+    let conditions = match map.get("Condition") {
+        Some(value) => conditions(value)?,
+        None => Vec::new(),
+    };
+    Ok(Statement {
+        sid,
+        effect,
+        actions,
+        resources,
+        principals,
+        conditions,
+    })
+}
+
+/// The element `name` or `not_name`, never both.
+fn pick<'v>(
+    map: &'v Map<String, Value>,
+    name: &str,
+    not_name: &str,
+    index: usize,
+) -> Result<Option<Match<&'v Value>>, PolicyError> {
+    match (map.get(name), map.get(not_name)) {
+        (Some(_), Some(_)) => error(format!("Statement {index} has both {name} and {not_name}")),
+        (Some(v), None) => Ok(Some(Match::Is(v))),
+        (None, Some(v)) => Ok(Some(Match::Not(v))),
+        (None, None) => Ok(None),
+    }
+}
+
+impl Policy {
+    /// Parses and validates a policy document of the given kind.
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| PolicyError(format!("Syntax errors in policy: {e}")))?;
+        let Value::Object(map) = value else {
+            return error("The policy must be a JSON object");
+        };
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| !["Version", "Id", "Statement"].contains(&k.as_str()))
+        {
+            return error(format!("The policy has an unknown element \"{unknown}\""));
+        }
+        let version = match map.get("Version") {
+            None => Version::V2008,
+            Some(Value::String(v)) if v == "2012-10-17" => Version::V2012,
+            Some(Value::String(v)) if v == "2008-10-17" => Version::V2008,
+            Some(_) => return error("The policy's Version must be \"2012-10-17\" or \"2008-10-17\""),
+        };
+        let id = match map.get("Id") {
+            None => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(_) => return error("Id must be a string"),
+        };
+        let statements = match map.get("Statement") {
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| statement(s, kind, i))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(Value::Array(_)) => return error("Statement must not be empty"),
+            Some(single @ Value::Object(_)) => vec![statement(single, kind, 0)?],
+            Some(_) => return error("Statement must be an object or a list of objects"),
+            None => return error("The policy is missing its Statement"),
+        };
+        Ok(Policy {
+            version,
+            id,
+            statements,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(text: &str) -> Result<Policy, PolicyError> {
+        Policy::parse(text, PolicyKind::Identity)
+    }
+
+    #[test]
+    fn the_read_only_s3_policy_parses() {
+        // AmazonS3ReadOnlyAccess, as AWS publishes it.
+        let policy = identity(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3:Describe*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(policy.version, Version::V2012);
+        assert_eq!(policy.statements.len(), 1);
+        assert_eq!(policy.statements[0].effect, Effect::Allow);
+    }
+
+    #[test]
+    fn a_single_statement_object_and_strings_for_lists() {
+        let policy =
+            identity(r#"{"Statement":{"Effect":"Deny","NotAction":"iam:*","NotResource":"arn:aws:s3:::x"}}"#).unwrap();
+        assert_eq!(policy.version, Version::V2008);
+        assert_eq!(policy.statements[0].actions, Match::Not(vec!["iam:*".to_owned()]));
+    }
+
+    #[test]
+    fn conditions_parse_with_numbers_and_booleans() {
+        let policy = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*",
+               "Condition":{"Bool":{"aws:SecureTransport":true},"NumericLessThan":{"s3:max-keys":10},
+               "StringLike":{"s3:prefix":["home/${aws:username}/*",""]}}}}"#,
+        )
+        .unwrap();
+        let conditions = &policy.statements[0].conditions;
+        assert_eq!(conditions.len(), 3);
+        assert!(conditions.iter().any(|c| c.values == ["true"]));
+        assert!(conditions.iter().any(|c| c.values == ["10"]));
+    }
+
+    #[test]
+    fn malformed_documents_say_what_is_wrong() {
+        let cases = [
+            ("not json", "Syntax errors"),
+            (r#"[]"#, "JSON object"),
+            (r#"{"Version":"2012-10-17"}"#, "missing its Statement"),
+            (r#"{"Version":"2020-01-01","Statement":[]}"#, "Version"),
+            (r#"{"Statement":[]}"#, "must not be empty"),
+            (
+                r#"{"Statement":{"Action":"s3:*","Resource":"*"}}"#,
+                "missing its Effect",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Maybe","Action":"s3:*","Resource":"*"}}"#,
+                "Effect must be",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Resource":"*"}}"#,
+                "missing its Action",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*"}}"#,
+                "missing its Resource",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","NotAction":"s3:Get*","Resource":"*"}}"#,
+                "both Action and NotAction",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"GetObject","Resource":"*"}}"#,
+                "service:Action",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"bucket"}}"#,
+                "an ARN",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Principal":"*"}}"#,
+                "should not specify a principal",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringMaybe":{"a":"b"}}}}"#,
+                "Invalid Condition type",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Sid":"has space"}}"#,
+                "Sid",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*","Extra":1}}"#,
+                "unknown element",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":[],"Resource":"*"}}"#,
+                "must not be empty",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = identity(text).unwrap_err();
+            assert!(err.0.contains(expected), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn resource_policies_need_a_principal() {
+        let text = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#;
+        assert!(
+            Policy::parse(text, PolicyKind::Resource)
+                .unwrap_err()
+                .0
+                .contains("Principal")
+        );
+        let text = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:user/alice"],"Service":"logging.s3.amazonaws.com"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#;
+        let policy = Policy::parse(text, PolicyKind::Resource).unwrap();
+        let Some(Match::Is(principals)) = &policy.statements[0].principals else {
+            panic!()
+        };
+        assert_eq!(principals.aws.len(), 2);
+        assert_eq!(principals.services, ["logging.s3.amazonaws.com"]);
+        let text = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"s3:*","Resource":"*"}}"#;
+        assert!(
+            Policy::parse(text, PolicyKind::Resource)
+                .unwrap_err()
+                .0
+                .contains("Invalid principal")
+        );
+    }
+}

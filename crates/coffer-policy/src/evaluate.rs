@@ -1,0 +1,173 @@
+//! The decision, following the IAM user guide's "Policy evaluation logic" for the policy types
+//! Coffer has (identity-based policies, permissions boundaries, resource-based policies):
+//!
+//! 1. An explicit `Deny` in any policy that applies wins.
+//! 2. An anonymous request is allowed only by a resource policy that allows anyone.
+//! 3. The root user is allowed everything in its own account.
+//! 4. In one account, a resource policy that names the principal allows on its own; otherwise
+//!    an identity policy must allow, within the permissions boundary if there is one.
+//! 5. Across accounts, both sides must allow: the resource policy (naming the principal or its
+//!    account) and the principal's own identity policies (a root user's are implicit).
+//! 6. Everything else is an implicit deny.
+
+use crate::condition::all_hold;
+use crate::context::{RequestContext, RequestPrincipal};
+use crate::document::{Effect, Match, Policy, Principals, Statement, is_account_id};
+use crate::pattern::{Variables, wildcard_match};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    ExplicitDeny,
+    ImplicitDeny,
+}
+
+/// The policies that apply to one request.
+#[derive(Clone, Debug, Default)]
+pub struct Policies<'a> {
+    /// The principal's identity policies: its own inline and managed ones, and its groups'.
+    pub identity: Vec<&'a Policy>,
+    /// The principal's permissions boundary, if it has one.
+    pub boundary: Option<&'a Policy>,
+    /// The resource's own policy (a bucket policy), if it has one.
+    pub resource: Option<&'a Policy>,
+    /// The account that owns the resource.
+    pub resource_account: String,
+}
+
+/// How a resource policy's principal names the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Named {
+    /// By its account (the account then delegates through identity policies).
+    Account,
+    /// By its own ARN, or as anyone.
+    Directly,
+}
+
+fn named(principals: &Principals, who: Option<&RequestPrincipal>) -> Option<Named> {
+    if principals.anyone {
+        return Some(Named::Directly);
+    }
+    let who = who?;
+    let account_root = format!("arn:aws:iam::{}:root", who.account_id);
+    let mut best = None;
+    for name in &principals.aws {
+        if *name == who.arn {
+            return Some(Named::Directly);
+        }
+        if *name == account_root || (is_account_id(name) && *name == who.account_id) {
+            // The root user named through its account is the account itself.
+            best = Some(if who.is_root { Named::Directly } else { Named::Account });
+        }
+    }
+    best
+}
+
+fn any_matches(
+    patterns: &[String],
+    value: &str,
+    ignore_case: bool,
+    variables: Variables,
+    ctx: &RequestContext,
+) -> bool {
+    patterns
+        .iter()
+        .any(|pattern| wildcard_match(pattern, value, ignore_case, variables, ctx))
+}
+
+/// Whether a statement applies to the request; for a resource policy, also how it names the
+/// caller.
+fn applies(statement: &Statement, variables: Variables, ctx: &RequestContext) -> Option<Named> {
+    // Actions compare without case and take no variables; resources are case-sensitive.
+    let action = match &statement.actions {
+        Match::Is(list) => any_matches(list, &ctx.action, true, Variables::Literal, ctx),
+        Match::Not(list) => !any_matches(list, &ctx.action, true, Variables::Literal, ctx),
+    };
+    if !action {
+        return None;
+    }
+    let resource = match &statement.resources {
+        Some(Match::Is(list)) => any_matches(list, &ctx.resource, false, variables, ctx),
+        Some(Match::Not(list)) => !any_matches(list, &ctx.resource, false, variables, ctx),
+        None => true,
+    };
+    if !resource || !all_hold(&statement.conditions, variables, ctx) {
+        return None;
+    }
+    match &statement.principals {
+        None => Some(Named::Directly),
+        Some(Match::Is(principals)) => named(principals, ctx.principal.as_ref()),
+        Some(Match::Not(principals)) => match named(principals, ctx.principal.as_ref()) {
+            Some(_) => None,
+            None => Some(Named::Directly),
+        },
+    }
+}
+
+/// What one policy says: whether a statement denies, and how strongly one allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub denies: bool,
+    allows: Option<Named>,
+}
+
+impl Verdict {
+    pub fn allows(&self) -> bool {
+        self.allows.is_some()
+    }
+}
+
+/// Evaluates one policy against the request.
+pub fn verdict(policy: &Policy, ctx: &RequestContext) -> Verdict {
+    let variables = policy.version.variables();
+    let mut verdict = Verdict::default();
+    for statement in &policy.statements {
+        let Some(how) = applies(statement, variables, ctx) else {
+            continue;
+        };
+        match statement.effect {
+            Effect::Deny => verdict.denies = true,
+            Effect::Allow => verdict.allows = verdict.allows.max(Some(how)),
+        }
+    }
+    verdict
+}
+
+/// The decision over every policy that applies (see the module documentation).
+pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
+    let identity: Vec<Verdict> = policies.identity.iter().map(|p| verdict(p, ctx)).collect();
+    let boundary = policies.boundary.map(|p| verdict(p, ctx));
+    let resource = policies.resource.map(|p| verdict(p, ctx));
+    let denied = identity.iter().chain(&boundary).chain(&resource).any(|v| v.denies);
+    if denied {
+        return Decision::ExplicitDeny;
+    }
+    let resource_allows = resource.and_then(|v| v.allows);
+    let Some(principal) = &ctx.principal else {
+        return if resource_allows == Some(Named::Directly) {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        };
+    };
+    let same_account = principal.account_id == policies.resource_account;
+    if principal.is_root && same_account {
+        return Decision::Allow;
+    }
+    // A root user's identity permissions in its own account are implicit and unbounded.
+    let identity_allows =
+        principal.is_root || (identity.iter().any(Verdict::allows) && boundary.is_none_or(|b| b.allows()));
+    let allowed = if same_account {
+        resource_allows == Some(Named::Directly) || identity_allows
+    } else {
+        resource_allows.is_some() && identity_allows
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! The evaluation logic against the IAM user guide's examples, and the rules that must always
+//! hold, as property tests.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::document::PolicyKind;
+
+const ACCOUNT: &str = "111122223333";
+const OTHER: &str = "444455556666";
+
+fn identity(text: &str) -> Policy {
+    Policy::parse(text, PolicyKind::Identity).unwrap()
+}
+
+fn resource_policy(text: &str) -> Policy {
+    Policy::parse(text, PolicyKind::Resource).unwrap()
+}
+
+fn user(account: &str, name: &str) -> RequestPrincipal {
+    RequestPrincipal {
+        arn: format!("arn:aws:iam::{account}:user/{name}"),
+        account_id: account.to_owned(),
+        is_root: false,
+    }
+}
+
+fn root(account: &str) -> RequestPrincipal {
+    RequestPrincipal {
+        arn: format!("arn:aws:iam::{account}:root"),
+        account_id: account.to_owned(),
+        is_root: true,
+    }
+}
+
+fn request(action: &str, resource: &str, who: Option<RequestPrincipal>) -> RequestContext {
+    let username = who
+        .as_ref()
+        .filter(|p| !p.is_root)
+        .and_then(|p| p.arn.rsplit('/').next().map(str::to_owned));
+    let ctx = RequestContext::new(action, resource, who);
+    match username {
+        Some(name) => ctx.with("aws:username", name),
+        None => ctx,
+    }
+}
+
+fn policies<'a>(identity: &[&'a Policy], resource: Option<&'a Policy>) -> Policies<'a> {
+    Policies {
+        identity: identity.to_vec(),
+        boundary: None,
+        resource,
+        resource_account: ACCOUNT.to_owned(),
+    }
+}
+
+const READ_ONLY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}"#;
+
+#[test]
+fn no_policy_is_an_implicit_deny() {
+    let ctx = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    assert_eq!(decide(&policies(&[], None), &ctx), Decision::ImplicitDeny);
+}
+
+#[test]
+fn read_only_allows_reads_not_writes() {
+    let read_only = identity(READ_ONLY);
+    let alice = Some(user(ACCOUNT, "alice"));
+    let get = request("s3:GetObject", "arn:aws:s3:::b/k", alice.clone());
+    let put = request("s3:PutObject", "arn:aws:s3:::b/k", alice);
+    assert_eq!(decide(&policies(&[&read_only], None), &get), Decision::Allow);
+    assert_eq!(decide(&policies(&[&read_only], None), &put), Decision::ImplicitDeny);
+}
+
+#[test]
+fn actions_ignore_case_and_resources_do_not() {
+    let policy = identity(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"S3:getobject","Resource":"arn:aws:s3:::Photos/*"}}"#,
+    );
+    let alice = Some(user(ACCOUNT, "alice"));
+    assert_eq!(
+        decide(
+            &policies(&[&policy], None),
+            &request("s3:GetObject", "arn:aws:s3:::Photos/x", alice.clone())
+        ),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(
+            &policies(&[&policy], None),
+            &request("s3:GetObject", "arn:aws:s3:::photos/x", alice)
+        ),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn the_home_folder_policy() {
+    // IAM user guide, "Allows IAM users to access their own home directory in Amazon S3".
+    let home = identity(
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Sid":"ListOwnFolder","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::holiday-photos",
+           "Condition":{"StringLike":{"s3:prefix":["","home/","home/${aws:username}/*"]}}},
+          {"Sid":"OwnObjects","Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],
+           "Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}]}"#,
+    );
+    let bob = Some(user(ACCOUNT, "bob"));
+    let p = policies(&[&home], None);
+    let put = |key: &str| {
+        request(
+            "s3:PutObject",
+            &format!("arn:aws:s3:::holiday-photos/{key}"),
+            bob.clone(),
+        )
+    };
+    assert_eq!(decide(&p, &put("home/bob/cv.pdf")), Decision::Allow);
+    assert_eq!(decide(&p, &put("home/alice/cv.pdf")), Decision::ImplicitDeny);
+    let list =
+        |prefix: &str| request("s3:ListBucket", "arn:aws:s3:::holiday-photos", bob.clone()).with("s3:prefix", prefix);
+    assert_eq!(decide(&p, &list("home/bob/")), Decision::Allow);
+    assert_eq!(decide(&p, &list("")), Decision::Allow);
+    assert_eq!(decide(&p, &list("home/alice/")), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_group_deny_beats_a_user_allow() {
+    let allow_all = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+    let deny_delete =
+        identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}}"#);
+    let ctx = request("s3:DeleteObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    assert_eq!(
+        decide(&policies(&[&allow_all, &deny_delete], None), &ctx),
+        Decision::ExplicitDeny
+    );
+}
+
+#[test]
+fn a_boundary_intersects() {
+    let admin = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+    let s3_only = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#);
+    let alice = Some(user(ACCOUNT, "alice"));
+    let mut p = policies(&[&admin], None);
+    p.boundary = Some(&s3_only);
+    assert_eq!(
+        decide(&p, &request("s3:GetObject", "arn:aws:s3:::b/k", alice.clone())),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(
+            &p,
+            &request("iam:CreateUser", "arn:aws:iam::111122223333:user/x", alice)
+        ),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn the_root_user_is_bounded_only_by_explicit_denies() {
+    let ctx = request("s3:DeleteBucket", "arn:aws:s3:::b", Some(root(ACCOUNT)));
+    assert_eq!(decide(&policies(&[], None), &ctx), Decision::Allow);
+    let deny = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:DeleteBucket","Resource":"arn:aws:s3:::b"}}"#,
+    );
+    assert_eq!(decide(&policies(&[], Some(&deny)), &ctx), Decision::ExplicitDeny);
+}
+
+#[test]
+fn a_bucket_policy_naming_a_user_allows_on_its_own() {
+    let grant = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+    );
+    let alice = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    let bob = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "bob")));
+    assert_eq!(decide(&policies(&[], Some(&grant)), &alice), Decision::Allow);
+    assert_eq!(decide(&policies(&[], Some(&grant)), &bob), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_bucket_policy_deny_beats_an_identity_allow() {
+    let read_only = identity(READ_ONLY);
+    let deny_unless_tls = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}}"#,
+    );
+    let ctx = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    let plain = ctx.clone().with("aws:SecureTransport", "false");
+    let tls = ctx.with("aws:SecureTransport", "true");
+    assert_eq!(
+        decide(&policies(&[&read_only], Some(&deny_unless_tls)), &plain),
+        Decision::ExplicitDeny
+    );
+    assert_eq!(
+        decide(&policies(&[&read_only], Some(&deny_unless_tls)), &tls),
+        Decision::Allow
+    );
+}
+
+#[test]
+fn cross_account_access_needs_both_sides() {
+    let grant_account = resource_policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{OTHER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}}}"#
+    ));
+    let read_only = identity(READ_ONLY);
+    let carol = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(OTHER, "carol")));
+    // The bucket's account grants to the other account; carol still needs her own permission.
+    assert_eq!(
+        decide(&policies(&[], Some(&grant_account)), &carol),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide(&policies(&[&read_only], Some(&grant_account)), &carol),
+        Decision::Allow
+    );
+    // Her own permission alone does not reach into another account.
+    assert_eq!(decide(&policies(&[&read_only], None), &carol), Decision::ImplicitDeny);
+    // The other account's root needs only the grant.
+    let other_root = request("s3:GetObject", "arn:aws:s3:::b/k", Some(root(OTHER)));
+    assert_eq!(
+        decide(&policies(&[], Some(&grant_account)), &other_root),
+        Decision::Allow
+    );
+}
+
+#[test]
+fn anonymous_requests_only_through_a_public_bucket_policy() {
+    let public = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+    );
+    let anonymous = request("s3:GetObject", "arn:aws:s3:::b/k", None);
+    assert_eq!(decide(&policies(&[], Some(&public)), &anonymous), Decision::Allow);
+    assert_eq!(decide(&policies(&[], None), &anonymous), Decision::ImplicitDeny);
+    let put = request("s3:PutObject", "arn:aws:s3:::b/k", None);
+    assert_eq!(decide(&policies(&[], Some(&public)), &put), Decision::ImplicitDeny);
+}
+
+#[test]
+fn not_principal_excludes_the_named() {
+    let deny_all_but_alice = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:*","Resource":"*"}}"#,
+    );
+    let admin = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+    let alice = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    let bob = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "bob")));
+    assert_eq!(
+        decide(&policies(&[&admin], Some(&deny_all_but_alice)), &alice),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(&policies(&[&admin], Some(&deny_all_but_alice)), &bob),
+        Decision::ExplicitDeny
+    );
+}
+
+// Properties over random statements.
+
+const ACTIONS: [&str; 6] = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "iam:CreateUser",
+    "iam:ListUsers",
+    "sts:GetCallerIdentity",
+];
+const ACTION_PATTERNS: [&str; 8] = [
+    "*",
+    "s3:*",
+    "s3:Get*",
+    "iam:*",
+    "iam:List*",
+    "s3:PutObject",
+    "sts:*",
+    "s3:?etObject",
+];
+const RESOURCES: [&str; 4] = [
+    "arn:aws:s3:::b",
+    "arn:aws:s3:::b/k",
+    "arn:aws:s3:::c/k",
+    "arn:aws:iam::111122223333:user/x",
+];
+const RESOURCE_PATTERNS: [&str; 5] = [
+    "*",
+    "arn:aws:s3:::b*",
+    "arn:aws:s3:::*/k",
+    "arn:aws:iam::*",
+    "arn:aws:s3:::c/?",
+];
+
+fn statement_json(effect: &str, not_action: bool, actions: &[&str], resources: &[&str]) -> String {
+    let element = if not_action { "NotAction" } else { "Action" };
+    format!(
+        r#"{{"Effect":"{effect}","{element}":{},"Resource":{}}}"#,
+        serde_json::json!(actions),
+        serde_json::json!(resources)
+    )
+}
+
+fn policy_of(statements: &[String]) -> Policy {
+    identity(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    ))
+}
+
+fn arb_statement(effect: &'static str) -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        proptest::sample::subsequence(ACTION_PATTERNS.to_vec(), 1..3),
+        proptest::sample::subsequence(RESOURCE_PATTERNS.to_vec(), 1..3),
+    )
+        .prop_map(move |(not_action, actions, resources)| statement_json(effect, not_action, &actions, &resources))
+}
+
+proptest! {
+    #[test]
+    fn an_explicit_deny_always_wins(
+        allows in proptest::collection::vec(arb_statement("Allow"), 0..4),
+        deny in arb_statement("Deny"),
+        action in prop::sample::select(ACTIONS.to_vec()),
+        resource in prop::sample::select(RESOURCES.to_vec()),
+        as_root in any::<bool>(),
+    ) {
+        let who = if as_root { root(ACCOUNT) } else { user(ACCOUNT, "alice") };
+        let ctx = request(action, resource, Some(who));
+        let mut statements = allows.clone();
+        statements.push(deny.clone());
+        let with_deny = policy_of(&statements);
+        let deny_only = policy_of(&[deny]);
+        let deny_applies = verdict(&deny_only, &ctx).denies;
+        let decision = decide(&policies(&[&with_deny], None), &ctx);
+        prop_assert_eq!(decision == Decision::ExplicitDeny, deny_applies);
+    }
+
+    #[test]
+    fn adding_an_allow_never_removes_access(
+        statements in proptest::collection::vec(prop_oneof![arb_statement("Allow"), arb_statement("Deny")], 1..4),
+        extra in arb_statement("Allow"),
+        action in prop::sample::select(ACTIONS.to_vec()),
+        resource in prop::sample::select(RESOURCES.to_vec()),
+    ) {
+        let ctx = request(action, resource, Some(user(ACCOUNT, "alice")));
+        let before = policy_of(&statements);
+        let mut more = statements.clone();
+        more.push(extra);
+        let after = policy_of(&more);
+        if decide(&policies(&[&before], None), &ctx) == Decision::Allow {
+            prop_assert_eq!(decide(&policies(&[&after], None), &ctx), Decision::Allow);
+        }
+    }
+
+    #[test]
+    fn not_action_is_the_complement_of_action(
+        actions in proptest::collection::vec(prop::sample::select(ACTION_PATTERNS.to_vec()), 1..3),
+        action in prop::sample::select(ACTIONS.to_vec()),
+        resource in prop::sample::select(RESOURCES.to_vec()),
+    ) {
+        let ctx = request(action, resource, Some(user(ACCOUNT, "alice")));
+        let is = policy_of(&[statement_json("Allow", false, &actions, &["*"])]);
+        let not = policy_of(&[statement_json("Allow", true, &actions, &["*"])]);
+        prop_assert_ne!(verdict(&is, &ctx).allows(), verdict(&not, &ctx).allows());
+    }
+}

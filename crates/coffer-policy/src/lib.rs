@@ -1,0 +1,19 @@
+//! IAM policy documents and their evaluation, following AWS's documented policy language and
+//! evaluation logic. Pure: documents in, decisions out; no I/O, no clock (the caller puts the
+//! time into the request context).
+//!
+//! - [`document`]: parsing and validating a policy (identity-based or resource-based).
+//! - [`pattern`]: IAM wildcards (`*`, `?`) and policy variables (`${aws:username}`…).
+//! - [`condition`]: the `Condition` element's operators, qualifiers and AND/OR rules.
+//! - [`context`]: what a request offers to be judged on.
+//! - [`evaluate`]: statements, policies, and the decision over all that apply.
+
+pub mod condition;
+pub mod context;
+pub mod document;
+pub mod evaluate;
+pub mod pattern;
+
+pub use context::{RequestContext, RequestPrincipal};
+pub use document::{Effect, Policy, PolicyError, PolicyKind, Statement};
+pub use evaluate::{Decision, Policies, decide};
