@@ -1,6 +1,5 @@
 //! Who is asking, and may they: SigV4 verification for the IAM and STS Query APIs, the
-//! [`Principal`] a verified request speaks for, and the authorization rule that holds until
-//! the policy engine lands.
+//! [`Principal`] a verified request speaks for, and authorization through the policy engine.
 //!
 //! Verification is pure ([`sigv4`]); [`authenticate`] adds the store lookup of the key.
 //! S3 requests are verified by s3s, with the same key lookup.
@@ -12,5 +11,5 @@ mod principal;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
-pub use authorize::{Denied, authorize};
+pub use authorize::{Authorizer, Denied, Grants, Request, authorize};
 pub use principal::{Identity, Principal};

@@ -75,6 +75,8 @@ pub const MAX_QUERY_BODY: usize = 1024 * 1024;
 pub(crate) struct Call<'a> {
     store: &'a Store,
     caller: &'a Principal,
+    /// The caller's own policies.
+    grants: &'a coffer_auth::Grants,
     params: &'a Params,
 }
 
@@ -83,8 +85,15 @@ impl Call<'_> {
         &self.caller.account_id
     }
 
+    /// Authorizes `action` on `resource`, a resource of the caller's own account.
     fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
-        coffer_auth::authorize(self.caller, action, resource, &self.caller.account_id)?;
+        let request = coffer_auth::Request {
+            action,
+            resource,
+            resource_account: &self.caller.account_id,
+            ..coffer_auth::Request::default()
+        };
+        coffer_auth::authorize(self.caller, self.grants, &request)?;
         Ok(())
     }
 }
@@ -93,11 +102,12 @@ impl Call<'_> {
 #[derive(Clone, Debug)]
 pub struct QueryApi {
     store: Store,
+    authorizer: coffer_auth::Authorizer,
 }
 
 impl QueryApi {
-    pub fn new(store: Store) -> Self {
-        QueryApi { store }
+    pub fn new(store: Store, authorizer: coffer_auth::Authorizer) -> Self {
+        QueryApi { store, authorizer }
     }
 
     /// Serves one Query API request. `service` is the credential scope's service, when the
@@ -127,12 +137,18 @@ impl QueryApi {
                 }
                 Ok((caller, _)) => {
                     caller_arn = caller.arn();
-                    let cx = Call {
-                        store: &self.store,
-                        caller: &caller,
-                        params: &params,
-                    };
-                    dispatch(service, &action, &cx).await
+                    match self.authorizer.grants(&self.store, &caller).await {
+                        Err(err) => Err(err.into()),
+                        Ok(grants) => {
+                            let cx = Call {
+                                store: &self.store,
+                                caller: &caller,
+                                grants: &grants,
+                                params: &params,
+                            };
+                            dispatch(service, &action, &cx).await
+                        }
+                    }
                 }
             },
         };

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::internal;
-use coffer_auth::{Principal, authorize};
+use coffer_auth::{Authorizer, Principal, Request, authorize};
 use coffer_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
@@ -32,12 +32,32 @@ impl RequestLog {
 
 pub struct StoreAccess {
     store: Store,
+    authorizer: Authorizer,
 }
 
 impl StoreAccess {
-    pub fn new(store: Store) -> Self {
-        StoreAccess { store }
+    pub fn new(store: Store, authorizer: Authorizer) -> Self {
+        StoreAccess { store, authorizer }
     }
+}
+
+/// The S3 condition keys a listing offers (`s3:prefix`, `s3:delimiter`, `s3:max-keys`).
+fn listing_keys(op: &str, uri: &http::Uri) -> Vec<(&'static str, String)> {
+    if !matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions") {
+        return Vec::new();
+    }
+    let Some(query) = uri.query() else { return Vec::new() };
+    form_urlencoded::parse(query.as_bytes())
+        .filter_map(|(name, value)| {
+            let key = match name.as_ref() {
+                "prefix" => "s3:prefix",
+                "delimiter" => "s3:delimiter",
+                "max-keys" => "s3:max-keys",
+                _ => return None,
+            };
+            Some((key, value.into_owned()))
+        })
+        .collect()
 }
 
 /// The IAM action and resource ARN an S3 operation is authorized as.
@@ -125,9 +145,29 @@ impl S3Access for StoreAccess {
             _ => None,
         };
         let owner = owner.unwrap_or_else(|| principal.account_id.clone());
-        authorize(&principal, &action, &resource, &owner).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
-        // The operations read the caller from here instead of looking the key up again.
+        let grants = self
+            .authorizer
+            .grants(&self.store, &principal)
+            .await
+            .map_err(internal)?;
+        let mut keys = listing_keys(op, cx.uri());
+        if matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions")
+            && !keys.iter().any(|(k, _)| *k == "s3:prefix")
+        {
+            // A listing without a prefix lists from the root: `s3:prefix` is "".
+            keys.push(("s3:prefix", String::new()));
+        }
+        let request = Request {
+            action: &action,
+            resource: &resource,
+            resource_account: &owner,
+            resource_policy: None,
+            keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
+        };
+        authorize(&principal, &grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+        // The operations read the caller and its policies from here instead of loading them again.
         cx.extensions_mut().insert(principal);
+        cx.extensions_mut().insert(grants);
         Ok(())
     }
 }

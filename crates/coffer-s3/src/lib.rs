@@ -46,7 +46,7 @@ impl Default for Options {
 }
 
 /// Builds the s3s service with Coffer's auth, access and operations.
-pub fn service(store: Store, options: &Options) -> s3s::service::S3Service {
+pub fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> s3s::service::S3Service {
     let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 {
         store: store.clone(),
         idle_timeout: options.idle_timeout,
@@ -55,7 +55,7 @@ pub fn service(store: Store, options: &Options) -> s3s::service::S3Service {
         std::sync::Arc::new(s3_config()),
     )));
     builder.set_auth(StoreAuth::new(store.clone()));
-    builder.set_access(StoreAccess::new(store));
+    builder.set_access(StoreAccess::new(store, authorizer));
     if let Some(domain) = &options.domain {
         builder.set_host(host::CofferHost::new(domain));
     }
@@ -133,16 +133,31 @@ pub(crate) fn caller<T>(req: &S3Request<T>) -> S3Result<&Principal> {
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
+/// The caller's policies, put into the request by [`StoreAccess`].
+pub(crate) fn grants<T>(req: &S3Request<T>) -> S3Result<std::sync::Arc<coffer_auth::Grants>> {
+    req.extensions
+        .get::<std::sync::Arc<coffer_auth::Grants>>()
+        .cloned()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+}
+
 /// Authorizes reading a copy source, which the access hook (seeing only the target) cannot.
 pub(crate) fn authorize_source(
     principal: &Principal,
+    grants: &coffer_auth::Grants,
     action: &str,
     bucket: &str,
     key: &str,
     owner_account: &str,
 ) -> S3Result<()> {
     let resource = format!("arn:aws:s3:::{bucket}/{key}");
-    authorize(principal, action, &resource, owner_account).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+    let request = coffer_auth::Request {
+        action,
+        resource: &resource,
+        resource_account: owner_account,
+        ..Default::default()
+    };
+    authorize(principal, grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
 }
 
 pub struct CofferS3 {

@@ -243,6 +243,7 @@ impl CofferS3 {
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let principal = caller(&req)?.clone();
+        let grants = crate::grants(&req)?;
         let input = req.input;
         let number = check_part_number(input.part_number)?;
         let CopySource::Bucket {
@@ -258,7 +259,14 @@ impl CofferS3 {
         };
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
         let source_owner = self.bucket(source_bucket).await?.account_id;
-        authorize_source(&principal, "s3:GetObject", source_bucket, source_key, &source_owner)?;
+        authorize_source(
+            &principal,
+            &grants,
+            "s3:GetObject",
+            source_bucket,
+            source_key,
+            &source_owner,
+        )?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,

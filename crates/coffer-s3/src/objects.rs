@@ -439,6 +439,7 @@ impl CofferS3 {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let principal = crate::caller(&req)?.clone();
+        let grants = crate::grants(&req)?;
         let input = req.input;
         let CopySource::Bucket {
             bucket: source_bucket,
@@ -456,7 +457,14 @@ impl CofferS3 {
         }
         self.bucket(&input.bucket).await?;
         let source_owner = self.bucket(source_bucket).await?.account_id;
-        authorize_source(&principal, "s3:GetObject", source_bucket, source_key, &source_owner)?;
+        authorize_source(
+            &principal,
+            &grants,
+            "s3:GetObject",
+            source_bucket,
+            source_key,
+            &source_owner,
+        )?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,

@@ -16,6 +16,7 @@ use crate::blobs::BlobStore;
 use crate::buckets::BucketCache;
 use crate::commits::Committer;
 use crate::credentials::KeyCache;
+use crate::policies::PolicyCache;
 use crate::{Result, Sealer, Store};
 
 pub(crate) const META_DB_FILE: &str = "meta.db";
@@ -28,6 +29,7 @@ pub(crate) struct Db {
     pub(crate) buckets: BucketCache,
     pub(crate) blobs: BlobStore,
     pub(crate) commits: Committer,
+    pub(crate) policies: PolicyCache,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
@@ -85,6 +87,7 @@ impl Store {
                 buckets: BucketCache::default(),
                 blobs: BlobStore::open(data_dir)?,
                 commits,
+                policies: PolicyCache::default(),
                 pending_key_use: Mutex::new(HashMap::new()),
             }),
         })

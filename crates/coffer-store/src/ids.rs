@@ -27,6 +27,11 @@ pub fn user_id() -> String {
     format!("AIDA{}", pick(BASE32, 17))
 }
 
+/// `AGPA` + 17 characters, as IAM group ids are.
+pub fn group_id() -> String {
+    format!("AGPA{}", pick(BASE32, 17))
+}
+
 /// `AKIA` + 16 characters: a long-term access key id.
 pub fn access_key_id() -> String {
     format!("AKIA{}", pick(BASE32, 16))

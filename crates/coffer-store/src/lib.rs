@@ -12,11 +12,13 @@ mod buckets;
 mod commits;
 mod credentials;
 mod db;
+mod groups;
 pub mod ids;
 pub mod listing;
 mod model;
 mod multipart;
 mod objects;
+mod policies;
 mod secrets;
 mod users;
 
@@ -27,11 +29,13 @@ pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::Bucket;
 pub use credentials::{Credential, KeyOwner};
+pub use groups::Group;
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
+pub use policies::{InlinePolicy, PolicyOwner, UserPolicies};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 
 /// What can go wrong in the store. Domain variants name the AWS condition they become.
@@ -45,6 +49,20 @@ pub enum StoreError {
     AliasTaken,
     #[error("user not found")]
     NoSuchUser,
+    #[error("group not found")]
+    NoSuchGroup,
+    #[error("a group with this name already exists")]
+    GroupExists,
+    #[error("the group still has members")]
+    GroupHasMembers,
+    #[error("the user is not a member of the group")]
+    NotAMember,
+    #[error("the user or group still has policies")]
+    HasPolicies,
+    #[error("the user is still in groups")]
+    UserInGroups,
+    #[error("policy not found")]
+    NoSuchPolicy,
     #[error("a user with this name already exists")]
     UserExists,
     #[error("the user still has access keys")]

@@ -168,6 +168,22 @@ impl Store {
         if keys > 0 {
             return Err(StoreError::UserHasKeys);
         }
+        // As IAM: a user leaves its groups and loses its policies before it can go.
+        let in_groups: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE user_id = $1 LIMIT 1")
+            .bind(&user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if in_groups.is_some() {
+            return Err(StoreError::UserInGroups);
+        }
+        let policies: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 LIMIT 1")
+                .bind(&user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if policies.is_some() {
+            return Err(StoreError::HasPolicies);
+        }
         sqlx::query("DELETE FROM user_tags WHERE user_id = $1")
             .bind(&user_id)
             .execute(&mut *tx)

@@ -130,10 +130,13 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     // Printed last: scripts and tests wait for this line.
     println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
 
+    // One authorizer for both front ends: one cache of parsed policies.
+    let authorizer = coffer_auth::Authorizer::default();
     let state = Arc::new(server::AppState {
-        query: QueryApi::new(store.clone()),
+        query: QueryApi::new(store.clone(), authorizer.clone()),
         s3: coffer_s3::service(
             store.clone(),
+            authorizer,
             &coffer_s3::Options {
                 domain: config.domain.clone(),
                 idle_timeout: config.idle_timeout,

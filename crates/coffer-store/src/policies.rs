@@ -1,0 +1,139 @@
+//! Inline policies of users and groups, and the set of documents that apply to a user (cached:
+//! every authorization needs it; every policy or membership write clears the cache, so a
+//! revoked permission stops working on the next request).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::users::fold;
+use crate::{Result, Store, StoreError};
+
+/// Whose inline policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyOwner<'a> {
+    User(&'a str),
+    Group(&'a str),
+}
+
+impl PolicyOwner<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            PolicyOwner::User(_) => "user",
+            PolicyOwner::Group(_) => "group",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            PolicyOwner::User(id) | PolicyOwner::Group(id) => id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlinePolicy {
+    pub name: String,
+    pub document: String,
+}
+
+/// The policy documents that apply to one user: its own and its groups' (as written).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserPolicies {
+    pub documents: Vec<String>,
+}
+
+/// Users' policy sets, with a generation every policy or membership write bumps.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyCache(RwLock<(u64, HashMap<String, Arc<UserPolicies>>)>);
+
+impl Store {
+    /// Forgets every cached policy set (after any write that can change one).
+    pub(crate) fn policies_changed(&self) {
+        if let Ok(mut cache) = self.inner.policies.0.write() {
+            cache.0 += 1;
+            cache.1.clear();
+        }
+    }
+
+    /// Creates or replaces an inline policy.
+    pub async fn put_inline_policy(&self, owner: PolicyOwner<'_>, name: &str, document: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO inline_policies (owner_kind, owner_id, name, name_key, document) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (owner_kind, owner_id, name_key) DO UPDATE SET name = excluded.name, document = excluded.document",
+        )
+        .bind(owner.kind())
+        .bind(owner.id())
+        .bind(name)
+        .bind(fold(name))
+        .bind(document)
+        .execute(&self.inner.writer)
+        .await?;
+        self.policies_changed();
+        Ok(())
+    }
+
+    pub async fn inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> Result<InlinePolicy> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT name, document FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2 AND name_key = $3",
+        )
+        .bind(owner.kind())
+        .bind(owner.id())
+        .bind(fold(name))
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        row.map(|(name, document)| InlinePolicy { name, document })
+            .ok_or(StoreError::NoSuchPolicy)
+    }
+
+    /// An owner's inline policy names, in order.
+    pub async fn list_inline_policies(&self, owner: PolicyOwner<'_>) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2 ORDER BY name_key",
+        )
+        .bind(owner.kind())
+        .bind(owner.id())
+        .fetch_all(&self.inner.reader)
+        .await?)
+    }
+
+    pub async fn delete_inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> Result<()> {
+        let deleted =
+            sqlx::query("DELETE FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2 AND name_key = $3")
+                .bind(owner.kind())
+                .bind(owner.id())
+                .bind(fold(name))
+                .execute(&self.inner.writer)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NoSuchPolicy);
+        }
+        self.policies_changed();
+        Ok(())
+    }
+
+    /// Every policy document that applies to the user `user_id` (cached).
+    pub async fn user_policies(&self, user_id: &str) -> Result<Arc<UserPolicies>> {
+        let generation = match self.inner.policies.0.read() {
+            Ok(cache) => match cache.1.get(user_id) {
+                Some(found) => return Ok(found.clone()),
+                None => cache.0,
+            },
+            Err(_) => u64::MAX,
+        };
+        let documents: Vec<String> = sqlx::query_scalar(
+            "SELECT document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
+             UNION ALL SELECT p.document FROM inline_policies p JOIN group_members m \
+             ON p.owner_kind = 'group' AND p.owner_id = m.group_id WHERE m.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        let policies = Arc::new(UserPolicies { documents });
+        if let Ok(mut cache) = self.inner.policies.0.write()
+            && cache.0 == generation
+        {
+            cache.1.insert(user_id.to_owned(), policies.clone());
+        }
+        Ok(policies)
+    }
+}
