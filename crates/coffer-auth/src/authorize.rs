@@ -28,10 +28,13 @@ impl Grants {
     }
 }
 
+/// A user's parsed policies, with the store's set they were parsed from.
+type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
+
 /// Loads and parses principals' policies, reusing the parse while the store's set stands.
 #[derive(Clone, Debug, Default)]
 pub struct Authorizer {
-    parsed: Arc<Mutex<HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>>>,
+    parsed: Arc<Mutex<Parsed>>,
 }
 
 impl Authorizer {
