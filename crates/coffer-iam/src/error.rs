@@ -20,6 +20,8 @@ pub enum IamError {
     #[error("{0}")]
     DeleteConflict(String),
     #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
     AccessDenied(String),
     #[error("Could not find operation {0} for version {1}")]
     InvalidAction(String, &'static str),
@@ -60,6 +62,7 @@ impl IamError {
             EntityAlreadyExists(_) => ("EntityAlreadyExists", StatusCode::CONFLICT),
             LimitExceeded(_) => ("LimitExceeded", StatusCode::CONFLICT),
             DeleteConflict(_) => ("DeleteConflict", StatusCode::CONFLICT),
+            MalformedPolicyDocument(_) => ("MalformedPolicyDocument", StatusCode::BAD_REQUEST),
             AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
             InvalidAction(..) => ("InvalidAction", StatusCode::BAD_REQUEST),
             NotImplemented(_) => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),

@@ -11,6 +11,8 @@
 mod access_keys;
 mod account;
 mod error;
+mod groups;
+mod inline_policies;
 mod operations;
 mod params;
 mod sts;
@@ -208,6 +210,22 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "UpdateAccessKey") => access_keys::update_access_key(cx).await,
         (Service::Iam, "DeleteAccessKey") => access_keys::delete_access_key(cx).await,
         (Service::Iam, "GetAccessKeyLastUsed") => access_keys::get_access_key_last_used(cx).await,
+        (Service::Iam, "CreateGroup") => groups::create_group(cx).await,
+        (Service::Iam, "GetGroup") => groups::get_group(cx).await,
+        (Service::Iam, "ListGroups") => groups::list_groups(cx).await,
+        (Service::Iam, "UpdateGroup") => groups::update_group(cx).await,
+        (Service::Iam, "DeleteGroup") => groups::delete_group(cx).await,
+        (Service::Iam, "AddUserToGroup") => groups::add_user_to_group(cx).await,
+        (Service::Iam, "RemoveUserFromGroup") => groups::remove_user_from_group(cx).await,
+        (Service::Iam, "ListGroupsForUser") => groups::list_groups_for_user(cx).await,
+        (Service::Iam, "PutUserPolicy") => inline_policies::put_user_policy(cx).await,
+        (Service::Iam, "GetUserPolicy") => inline_policies::get_user_policy(cx).await,
+        (Service::Iam, "ListUserPolicies") => inline_policies::list_user_policies(cx).await,
+        (Service::Iam, "DeleteUserPolicy") => inline_policies::delete_user_policy(cx).await,
+        (Service::Iam, "PutGroupPolicy") => inline_policies::put_group_policy(cx).await,
+        (Service::Iam, "GetGroupPolicy") => inline_policies::get_group_policy(cx).await,
+        (Service::Iam, "ListGroupPolicies") => inline_policies::list_group_policies(cx).await,
+        (Service::Iam, "DeleteGroupPolicy") => inline_policies::delete_group_policy(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

@@ -21,6 +21,12 @@ fn user_error(err: StoreError, name: &str) -> IamError {
             IamError::DeleteConflict("Cannot delete entity, must delete access keys first.".to_owned())
         }
         StoreError::TooManyTags => IamError::LimitExceeded("Cannot exceed quota for TagsPerUser: 50".to_owned()),
+        StoreError::UserInGroups => {
+            IamError::DeleteConflict("Cannot delete entity, must remove users from group first.".to_owned())
+        }
+        StoreError::HasPolicies => {
+            IamError::DeleteConflict("Cannot delete entity, must delete policies first.".to_owned())
+        }
         other => other.into(),
     }
 }

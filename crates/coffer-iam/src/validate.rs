@@ -44,6 +44,12 @@ pub(crate) fn user_name(value: &str, field: &str) -> Result<(), IamError> {
     pattern(value, field, r"[\w+=,.@-]+", |c| word_or(c, "+=,.@-"))
 }
 
+/// Group and policy names: `[\w+=,.@-]+`, 1–128 characters.
+pub(crate) fn name_128(value: &str, field: &str) -> Result<(), IamError> {
+    length(value, field, 1, 128)?;
+    pattern(value, field, r"[\w+=,.@-]+", |c| word_or(c, "+=,.@-"))
+}
+
 /// Names of users that should already exist: IAM accepts up to 128 characters there (a longer
 /// name than CreateUser allows is simply not found).
 pub(crate) fn existing_user_name(value: &str, field: &str) -> Result<(), IamError> {

@@ -1,0 +1,196 @@
+//! Inline policies of users and groups: Put/Get/List/Delete{User,Group}Policy. Documents are
+//! validated by the policy engine's parser (`MalformedPolicyDocument`), bounded as IAM bounds
+//! them (`LimitExceeded`), stored as written and returned URL-encoded, as IAM returns them.
+
+use coffer_policy::{Policy, PolicyKind};
+use coffer_store::{PolicyOwner, StoreError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::groups::no_such_group;
+use crate::users::{no_such_user, write_truncation};
+use crate::xml::Xml;
+use crate::{Call, IamError, validate};
+
+/// IAM's quotas on inline policy size, counted without whitespace.
+const MAX_USER_POLICY: usize = 2048;
+const MAX_GROUP_POLICY: usize = 5120;
+
+/// URL encoding as IAM returns documents: everything but unreserved characters.
+const DOCUMENT_ENCODING: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+#[derive(Clone, Copy)]
+enum Owner {
+    User,
+    Group,
+}
+
+impl Owner {
+    fn param(self) -> &'static str {
+        match self {
+            Owner::User => "UserName",
+            Owner::Group => "GroupName",
+        }
+    }
+
+    fn action(self, verb: &str) -> String {
+        match self {
+            Owner::User => format!("iam:{verb}UserPolic{}", if verb == "List" { "ies" } else { "y" }),
+            Owner::Group => format!("iam:{verb}GroupPolic{}", if verb == "List" { "ies" } else { "y" }),
+        }
+    }
+}
+
+/// The owner's id and ARN, or `NoSuchEntity` once the caller may act on it.
+async fn owner(cx: &Call<'_>, kind: Owner, verb: &str) -> Result<(String, String, String), IamError> {
+    let name = cx.params.require(kind.param())?;
+    match kind {
+        Owner::User => {
+            validate::existing_user_name(name, "userName")?;
+            let (user, arn) = crate::users::user_and_arn(cx, name).await?;
+            cx.authorize(&kind.action(verb), &arn)?;
+            let user = user.ok_or_else(|| no_such_user(name))?;
+            Ok((user.user_id, name.to_owned(), arn))
+        }
+        Owner::Group => {
+            validate::name_128(name, "groupName")?;
+            let group = cx.store.group(cx.account(), name).await;
+            let arn = match &group {
+                Ok(group) => group.arn(),
+                Err(_) => format!("arn:aws:iam::{}:group/{name}", cx.account()),
+            };
+            cx.authorize(&kind.action(verb), &arn)?;
+            let group = group.map_err(|e| match e {
+                StoreError::NoSuchGroup => no_such_group(name),
+                other => other.into(),
+            })?;
+            Ok((group.group_id, name.to_owned(), arn))
+        }
+    }
+}
+
+fn store_owner(kind: Owner, id: &str) -> PolicyOwner<'_> {
+    match kind {
+        Owner::User => PolicyOwner::User(id),
+        Owner::Group => PolicyOwner::Group(id),
+    }
+}
+
+fn policy_name<'a>(cx: &Call<'a>) -> Result<&'a str, IamError> {
+    let name = cx.params.require("PolicyName")?;
+    validate::name_128(name, "policyName")?;
+    Ok(name)
+}
+
+fn no_such_policy(kind: Owner, owner: &str, policy: &str) -> IamError {
+    let what = match kind {
+        Owner::User => "user",
+        Owner::Group => "group",
+    };
+    IamError::NoSuchEntity(format!(
+        "The {what} policy with name {policy} cannot be found for {owner}."
+    ))
+}
+
+async fn put(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
+    let name = policy_name(cx)?;
+    let document = cx.params.require("PolicyDocument")?;
+    let (id, owner_name, _) = owner(cx, kind, "Put").await?;
+    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+    let limit = match kind {
+        Owner::User => MAX_USER_POLICY,
+        Owner::Group => MAX_GROUP_POLICY,
+    };
+    if size > limit {
+        return Err(IamError::LimitExceeded(format!(
+            "Maximum policy size of {limit} bytes exceeded for {} {owner_name}",
+            match kind {
+                Owner::User => "user",
+                Owner::Group => "group",
+            }
+        )));
+    }
+    Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
+    cx.store
+        .put_inline_policy(store_owner(kind, &id), name, document)
+        .await?;
+    Ok(None)
+}
+
+async fn get(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
+    let name = policy_name(cx)?;
+    let (id, owner_name, _) = owner(cx, kind, "Get").await?;
+    let policy = cx
+        .store
+        .inline_policy(store_owner(kind, &id), name)
+        .await
+        .map_err(|e| match e {
+            StoreError::NoSuchPolicy => no_such_policy(kind, &owner_name, name),
+            other => other.into(),
+        })?;
+    let mut xml = Xml::new();
+    xml.elem(kind.param(), &owner_name)
+        .elem("PolicyName", &policy.name)
+        .elem(
+            "PolicyDocument",
+            &utf8_percent_encode(&policy.document, DOCUMENT_ENCODING).to_string(),
+        );
+    Ok(Some(xml.finish()))
+}
+
+async fn list(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
+    let (id, _, _) = owner(cx, kind, "List").await?;
+    let names = cx.store.list_inline_policies(store_owner(kind, &id)).await?;
+    let mut xml = Xml::new();
+    xml.with("PolicyNames", |x| {
+        for name in &names {
+            x.elem("member", name);
+        }
+    });
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
+
+async fn delete(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
+    let name = policy_name(cx)?;
+    let (id, owner_name, _) = owner(cx, kind, "Delete").await?;
+    cx.store
+        .delete_inline_policy(store_owner(kind, &id), name)
+        .await
+        .map_err(|e| match e {
+            StoreError::NoSuchPolicy => no_such_policy(kind, &owner_name, name),
+            other => other.into(),
+        })?;
+    Ok(None)
+}
+
+pub(crate) async fn put_user_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    put(cx, Owner::User).await
+}
+
+pub(crate) async fn get_user_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    get(cx, Owner::User).await
+}
+
+pub(crate) async fn list_user_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list(cx, Owner::User).await
+}
+
+pub(crate) async fn delete_user_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    delete(cx, Owner::User).await
+}
+
+pub(crate) async fn put_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    put(cx, Owner::Group).await
+}
+
+pub(crate) async fn get_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    get(cx, Owner::Group).await
+}
+
+pub(crate) async fn list_group_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list(cx, Owner::Group).await
+}
+
+pub(crate) async fn delete_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    delete(cx, Owner::Group).await
+}

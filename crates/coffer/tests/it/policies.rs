@@ -1,0 +1,269 @@
+//! Least privilege with real users' keys: groups and inline policies decide S3 and IAM
+//! requests, through the SDK, and a change takes effect on the next request.
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::harness::{Coffer, code};
+use crate::s3::s3_code;
+
+const READ_ONLY_S3: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}"#;
+
+async fn photos(coffer: &Coffer) {
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("holiday-photos").send().await.unwrap();
+    for key in ["beach.jpg", "home/bob/cv.pdf", "home/alice/notes.txt"] {
+        s3.put_object()
+            .bucket("holiday-photos")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_groups_policy_applies_to_its_members_until_they_leave() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("alice").await;
+    let alice = coffer.s3(&key, &secret);
+    // No policy yet: denied, as in AWS.
+    let err = alice
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+
+    iam.create_group().group_name("readers").send().await.unwrap();
+    iam.put_group_policy()
+        .group_name("readers")
+        .policy_name("read")
+        .policy_document(READ_ONLY_S3)
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("readers")
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    let listed = alice.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(3));
+    alice
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    let err = alice
+        .put_object()
+        .bucket("holiday-photos")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+
+    let groups = iam.list_groups_for_user().user_name("alice").send().await.unwrap();
+    assert_eq!(groups.groups()[0].group_name(), "readers");
+    let group = iam.get_group().group_name("readers").send().await.unwrap();
+    assert_eq!(group.users()[0].user_name(), "alice");
+    // Deleting what is in use is a conflict, as in IAM.
+    let err = iam.delete_group().group_name("readers").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    let err = iam.delete_user().user_name("alice").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+
+    // Leaving the group revokes at once.
+    iam.remove_user_from_group()
+        .group_name("readers")
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    let err = alice
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+}
+
+#[tokio::test]
+async fn the_home_folder_policy_limits_bob_to_his_folder() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("bob").await;
+    // The IAM user guide's home-folder policy, with its s3:prefix condition on ListBucket.
+    let home = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"ListOwnFolder","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::holiday-photos",
+         "Condition":{"StringLike":{"s3:prefix":["home/${aws:username}/*","home/${aws:username}/"]}}},
+        {"Sid":"OwnObjects","Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],
+         "Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}]}"#;
+    iam.put_user_policy()
+        .user_name("bob")
+        .policy_name("home")
+        .policy_document(home)
+        .send()
+        .await
+        .unwrap();
+    let bob = coffer.s3(&key, &secret);
+    let mine = bob
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .prefix("home/bob/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.key_count(), Some(1));
+    let err = bob
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .prefix("home/alice/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let err = bob.list_objects_v2().bucket("holiday-photos").send().await.unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    bob.put_object()
+        .bucket("holiday-photos")
+        .key("home/bob/new.txt")
+        .body(ByteStream::from_static(b"n"))
+        .send()
+        .await
+        .unwrap();
+    let err = bob
+        .get_object()
+        .bucket("holiday-photos")
+        .key("home/alice/notes.txt")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+
+    // The document comes back URL-encoded, as IAM returns it.
+    let got = iam
+        .get_user_policy()
+        .user_name("bob")
+        .policy_name("home")
+        .send()
+        .await
+        .unwrap();
+    assert!(got.policy_document().contains("%22Version%22"));
+    let listed = iam.list_user_policies().user_name("bob").send().await.unwrap();
+    assert_eq!(listed.policy_names(), ["home"]);
+    iam.delete_user_policy()
+        .user_name("bob")
+        .policy_name("home")
+        .send()
+        .await
+        .unwrap();
+    let err = bob
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .prefix("home/bob/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+}
+
+#[tokio::test]
+async fn a_group_deny_beats_a_user_allow_and_iam_is_governed_too() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("carol").await;
+    let admin = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+    iam.put_user_policy()
+        .user_name("carol")
+        .policy_name("admin")
+        .policy_document(admin)
+        .send()
+        .await
+        .unwrap();
+    let carol = coffer.iam(&key, &secret);
+    carol.list_users().send().await.unwrap();
+    carol.create_user().user_name("dave").send().await.unwrap();
+
+    iam.create_group().group_name("no-user-admin").send().await.unwrap();
+    let deny = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":["iam:CreateUser","iam:DeleteUser"],"Resource":"*"}}"#;
+    iam.put_group_policy()
+        .group_name("no-user-admin")
+        .policy_name("deny")
+        .policy_document(deny)
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("no-user-admin")
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    let err = carol.create_user().user_name("erin").send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let message = err
+        .as_service_error()
+        .and_then(|e| e.meta().message())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("iam:CreateUser") && message.contains("explicit deny"),
+        "{message}"
+    );
+    carol.list_users().send().await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_policies_are_refused() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("frank").send().await.unwrap();
+    let put = |document: String| {
+        iam.put_user_policy()
+            .user_name("frank")
+            .policy_name("p")
+            .policy_document(document)
+            .send()
+    };
+    let err = put(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*"}}"#.to_owned())
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "MalformedPolicyDocument");
+    let err = put("not json".to_owned()).await.unwrap_err();
+    assert_eq!(code(&err), "MalformedPolicyDocument");
+    let many: Vec<String> = (0..200).map(|i| format!("\"arn:aws:s3:::bucket-{i:04}/*\"")).collect();
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:*","Resource":[{}]}}}}"#,
+        many.join(",")
+    );
+    let err = put(big).await.unwrap_err();
+    assert_eq!(code(&err), "LimitExceeded");
+    let err = iam
+        .get_user_policy()
+        .user_name("frank")
+        .policy_name("p")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    let err = iam
+        .add_user_to_group()
+        .group_name("nobody")
+        .user_name("frank")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
