@@ -531,8 +531,9 @@ async fn aws_operations_not_built_yet_answer_not_implemented() {
     let coffer = Coffer::start();
     let err = coffer
         .root_iam()
-        .create_group()
-        .group_name("readers")
+        .create_policy()
+        .policy_name("readers")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#)
         .send()
         .await
         .unwrap_err();
