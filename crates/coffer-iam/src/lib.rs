@@ -15,6 +15,7 @@ mod groups;
 mod inline_policies;
 mod operations;
 mod params;
+mod simulate;
 mod sts;
 mod users;
 mod validate;
@@ -226,6 +227,7 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "GetGroupPolicy") => inline_policies::get_group_policy(cx).await,
         (Service::Iam, "ListGroupPolicies") => inline_policies::list_group_policies(cx).await,
         (Service::Iam, "DeleteGroupPolicy") => inline_policies::delete_group_policy(cx).await,
+        (Service::Iam, "SimulateCustomPolicy") => simulate::simulate_custom_policy(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

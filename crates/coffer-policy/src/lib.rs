@@ -7,12 +7,14 @@
 //! - [`condition`]: the `Condition` element's operators, qualifiers and AND/OR rules.
 //! - [`context`]: what a request offers to be judged on.
 //! - [`evaluate`]: statements, policies, and the decision over all that apply.
+//! - [`simulate`]: IAM's policy simulator, on the same decision.
 
 pub mod condition;
 pub mod context;
 pub mod document;
 pub mod evaluate;
 pub mod pattern;
+pub mod simulate;
 
 pub use context::{RequestContext, RequestPrincipal};
 pub use document::{Effect, Policy, PolicyError, PolicyKind, Statement};

@@ -267,3 +267,104 @@ async fn malformed_and_oversized_policies_are_refused() {
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
 }
+
+/// Whether the real request was allowed: success, or a failure other than AccessDenied.
+fn allowed<E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug, T>(
+    result: &Result<T, aws_sdk_s3::error::SdkError<E, R>>,
+) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(err) => s3_code(err) != "AccessDenied",
+    }
+}
+
+/// The simulator and the enforcement of real requests are one engine: for each policy, what
+/// SimulateCustomPolicy says of an action is what happens when the user tries it.
+#[tokio::test]
+async fn the_simulator_agrees_with_enforcement() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("sim").await;
+    let arn = iam
+        .get_user()
+        .user_name("sim")
+        .send()
+        .await
+        .unwrap()
+        .user()
+        .unwrap()
+        .arn()
+        .to_owned();
+    let user_s3 = coffer.s3(&key, &secret);
+    let user_iam = coffer.iam(&key, &secret);
+    let policies = [
+        READ_ONLY_S3,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::holiday-photos/*"}]}"#,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}}"#,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:List*","Resource":"*"}}"#,
+    ];
+    let cases = [
+        ("s3:GetObject", "arn:aws:s3:::holiday-photos/beach.jpg"),
+        ("s3:PutObject", "arn:aws:s3:::holiday-photos/home/sim/new.txt"),
+        ("s3:GetObject", "arn:aws:s3:::holiday-photos/home/sim/new.txt"),
+        ("iam:ListUsers", "arn:aws:iam::*:user/"),
+    ];
+    for (i, policy) in policies.iter().enumerate() {
+        iam.put_user_policy()
+            .user_name("sim")
+            .policy_name("p")
+            .policy_document(*policy)
+            .send()
+            .await
+            .unwrap();
+        for (action, resource) in cases {
+            let simulated = iam
+                .simulate_custom_policy()
+                .policy_input_list(*policy)
+                .action_names(action)
+                .resource_arns(resource)
+                .caller_arn(&arn)
+                .send()
+                .await
+                .unwrap();
+            let decision = simulated.evaluation_results()[0].eval_decision().as_str().to_owned();
+            let real = match action {
+                "s3:GetObject" => {
+                    let key = resource.trim_start_matches("arn:aws:s3:::holiday-photos/");
+                    allowed(&user_s3.get_object().bucket("holiday-photos").key(key).send().await)
+                }
+                "s3:PutObject" => {
+                    let key = resource.trim_start_matches("arn:aws:s3:::holiday-photos/");
+                    let put = user_s3
+                        .put_object()
+                        .bucket("holiday-photos")
+                        .key(key)
+                        .body(ByteStream::from_static(b"s"))
+                        .send()
+                        .await;
+                    allowed(&put)
+                }
+                _ => match user_iam.list_users().send().await {
+                    Ok(_) => true,
+                    Err(err) => code(&err) != "AccessDenied",
+                },
+            };
+            assert_eq!(
+                decision == "allowed",
+                real,
+                "policy {i}, {action} on {resource}: simulator said {decision}"
+            );
+        }
+    }
+    // A malformed policy is refused by the simulator as by PutUserPolicy.
+    let err = iam
+        .simulate_custom_policy()
+        .policy_input_list("{}")
+        .action_names("s3:GetObject")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "MalformedPolicyDocument");
+}

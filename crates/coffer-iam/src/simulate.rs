@@ -1,0 +1,115 @@
+//! SimulateCustomPolicy: IAM's policy simulator, answered by the engine that authorizes real
+//! requests (`coffer_policy::simulate`).
+
+use coffer_policy::simulate::{Simulation, simulate};
+use coffer_policy::{Policy, PolicyKind};
+
+use crate::users::write_truncation;
+use crate::xml::Xml;
+use crate::{Call, IamError};
+
+fn parse(document: &str, kind: PolicyKind, field: &str) -> Result<Policy, IamError> {
+    Policy::parse(document, kind).map_err(|e| IamError::MalformedPolicyDocument(format!("{field}: {e}")))
+}
+
+/// `ContextEntries.member.N.ContextKeyName` with `ContextKeyValues.member.M`.
+fn context_entries(cx: &Call<'_>) -> Vec<(String, Vec<String>)> {
+    (1..)
+        .map_while(|i| {
+            let name = cx.params.get(&format!("ContextEntries.member.{i}.ContextKeyName"))?;
+            let values = cx
+                .params
+                .members(&format!("ContextEntries.member.{i}.ContextKeyValues"));
+            Some((name.to_owned(), values.into_iter().map(str::to_owned).collect()))
+        })
+        .collect()
+}
+
+pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    cx.authorize("iam:SimulateCustomPolicy", "*")?;
+    let inputs = cx.params.members("PolicyInputList");
+    if inputs.is_empty() {
+        return Err(crate::error::validation(
+            None,
+            "policyInputList",
+            "Member must not be null",
+        ));
+    }
+    let actions: Vec<String> = cx
+        .params
+        .members("ActionNames")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    if actions.is_empty() {
+        return Err(crate::error::validation(None, "actionNames", "Member must not be null"));
+    }
+    let identity = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| parse(doc, PolicyKind::Identity, &format!("PolicyInputList.{}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let boundaries = cx
+        .params
+        .members("PermissionsBoundaryPolicyInputList")
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            parse(
+                doc,
+                PolicyKind::Identity,
+                &format!("PermissionsBoundaryPolicyInputList.{}", i + 1),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let resource_policy = match cx.params.get("ResourcePolicy") {
+        Some(doc) => Some(parse(doc, PolicyKind::Resource, "ResourcePolicy")?),
+        None => None,
+    };
+    let caller_arn = cx
+        .params
+        .get("CallerArn")
+        .map(str::to_owned)
+        .unwrap_or_else(|| cx.caller.arn());
+    let simulation = Simulation {
+        identity: identity.iter().collect(),
+        boundary: boundaries.first(),
+        resource_policy: resource_policy.as_ref(),
+        actions,
+        resources: cx
+            .params
+            .members("ResourceArns")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        caller_arn,
+        caller_account: cx.account().to_owned(),
+        resource_owner: cx
+            .params
+            .get("ResourceOwner")
+            .map(|owner| {
+                owner
+                    .strip_prefix("arn:aws:iam::")
+                    .and_then(|r| r.split(':').next())
+                    .unwrap_or(owner)
+                    .to_owned()
+            })
+            .unwrap_or_else(|| cx.account().to_owned()),
+        context: context_entries(cx),
+    };
+    let results = simulate(&simulation);
+    let mut xml = Xml::new();
+    xml.with("EvaluationResults", |x| {
+        for result in &results {
+            x.with("member", |m| {
+                m.elem("EvalActionName", &result.action)
+                    .elem("EvalResourceName", &result.resource)
+                    .elem("EvalDecision", result.decision.simulator_name());
+                m.with("MatchedStatements", |_| {});
+                m.with("MissingContextValues", |_| {});
+            });
+        }
+    });
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
