@@ -52,11 +52,18 @@ impl Authorizer {
         }
         // Documents were validated when they were put; one that no longer parses is skipped
         // (it grants nothing), never fatal.
-        let identity = documents
+        let mut identity: Vec<Policy> = documents
             .documents
             .iter()
             .filter_map(|text| Policy::parse(text, PolicyKind::Identity).ok())
             .collect();
+        identity.extend(
+            documents
+                .aws_managed
+                .iter()
+                .filter_map(|arn| coffer_policy::aws_managed::find(arn))
+                .map(|managed| managed.policy.clone()),
+        );
         let grants = Arc::new(Grants { identity });
         if let Ok(mut parsed) = self.parsed.lock() {
             parsed.insert(user_id.clone(), (documents, grants.clone()));

@@ -22,6 +22,8 @@ pub enum IamError {
     #[error("{0}")]
     MalformedPolicyDocument(String),
     #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
     AccessDenied(String),
     #[error("Could not find operation {0} for version {1}")]
     InvalidAction(String, &'static str),
@@ -63,6 +65,7 @@ impl IamError {
             LimitExceeded(_) => ("LimitExceeded", StatusCode::CONFLICT),
             DeleteConflict(_) => ("DeleteConflict", StatusCode::CONFLICT),
             MalformedPolicyDocument(_) => ("MalformedPolicyDocument", StatusCode::BAD_REQUEST),
+            InvalidInput(_) => ("InvalidInput", StatusCode::BAD_REQUEST),
             AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
             InvalidAction(..) => ("InvalidAction", StatusCode::BAD_REQUEST),
             NotImplemented(_) => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),

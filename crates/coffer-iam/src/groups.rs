@@ -23,6 +23,9 @@ fn group_error(err: StoreError, group: &str, user: Option<&str>) -> IamError {
             IamError::DeleteConflict("Cannot delete entity, must delete policies first.".to_owned())
         }
         StoreError::NotAMember => no_such_user(user.unwrap_or_default()),
+        StoreError::HasAttachedPolicies => {
+            IamError::DeleteConflict("Cannot delete entity, must detach all policies first.".to_owned())
+        }
         other => other.into(),
     }
 }

@@ -13,6 +13,7 @@ mod account;
 mod error;
 mod groups;
 mod inline_policies;
+mod managed_policies;
 mod operations;
 mod params;
 mod simulate;
@@ -227,6 +228,17 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "GetGroupPolicy") => inline_policies::get_group_policy(cx).await,
         (Service::Iam, "ListGroupPolicies") => inline_policies::list_group_policies(cx).await,
         (Service::Iam, "DeleteGroupPolicy") => inline_policies::delete_group_policy(cx).await,
+        (Service::Iam, "CreatePolicy") => managed_policies::create_policy(cx).await,
+        (Service::Iam, "GetPolicy") => managed_policies::get_policy(cx).await,
+        (Service::Iam, "GetPolicyVersion") => managed_policies::get_policy_version(cx).await,
+        (Service::Iam, "ListPolicies") => managed_policies::list_policies(cx).await,
+        (Service::Iam, "DeletePolicy") => managed_policies::delete_policy(cx).await,
+        (Service::Iam, "AttachUserPolicy") => managed_policies::attach_user_policy(cx).await,
+        (Service::Iam, "DetachUserPolicy") => managed_policies::detach_user_policy(cx).await,
+        (Service::Iam, "AttachGroupPolicy") => managed_policies::attach_group_policy(cx).await,
+        (Service::Iam, "DetachGroupPolicy") => managed_policies::detach_group_policy(cx).await,
+        (Service::Iam, "ListAttachedUserPolicies") => managed_policies::list_attached_user_policies(cx).await,
+        (Service::Iam, "ListAttachedGroupPolicies") => managed_policies::list_attached_group_policies(cx).await,
         (Service::Iam, "SimulateCustomPolicy") => simulate::simulate_custom_policy(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,

@@ -185,6 +185,17 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
 
 /// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
 pub(crate) const SUPPORTED: &[&str] = &[
+    "CreatePolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListPolicies",
+    "DeletePolicy",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "AttachGroupPolicy",
+    "DetachGroupPolicy",
+    "ListAttachedUserPolicies",
+    "ListAttachedGroupPolicies",
     "SimulateCustomPolicy",
     "CreateGroup",
     "GetGroup",

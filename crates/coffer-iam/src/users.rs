@@ -24,6 +24,9 @@ fn user_error(err: StoreError, name: &str) -> IamError {
         StoreError::UserInGroups => {
             IamError::DeleteConflict("Cannot delete entity, must remove users from group first.".to_owned())
         }
+        StoreError::HasAttachedPolicies => {
+            IamError::DeleteConflict("Cannot delete entity, must detach all policies first.".to_owned())
+        }
         StoreError::HasPolicies => {
             IamError::DeleteConflict("Cannot delete entity, must delete policies first.".to_owned())
         }

@@ -8,7 +8,9 @@
 //! - [`context`]: what a request offers to be judged on.
 //! - [`evaluate`]: statements, policies, and the decision over all that apply.
 //! - [`simulate`]: IAM's policy simulator, on the same decision.
+//! - [`aws_managed`]: the AWS managed policies Coffer carries, with AWS's documents.
 
+pub mod aws_managed;
 pub mod condition;
 pub mod context;
 pub mod document;

@@ -146,6 +146,15 @@ impl Store {
         if policies.is_some() {
             return Err(StoreError::HasPolicies);
         }
+        let attached: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM policy_attachments WHERE entity_kind = 'group' AND entity_id = $1 LIMIT 1",
+        )
+        .bind(&group.group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if attached.is_some() {
+            return Err(StoreError::HasAttachedPolicies);
+        }
         sqlx::query("DELETE FROM groups WHERE group_id = $1")
             .bind(&group.group_id)
             .execute(&mut *tx)

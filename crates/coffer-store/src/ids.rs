@@ -32,6 +32,11 @@ pub fn group_id() -> String {
     format!("AGPA{}", pick(BASE32, 17))
 }
 
+/// `ANPA` + 17 characters, as managed policy ids are.
+pub fn policy_id() -> String {
+    format!("ANPA{}", pick(BASE32, 17))
+}
+
 /// `AKIA` + 16 characters: a long-term access key id.
 pub fn access_key_id() -> String {
     format!("AKIA{}", pick(BASE32, 16))

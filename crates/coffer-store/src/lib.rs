@@ -15,6 +15,7 @@ mod db;
 mod groups;
 pub mod ids;
 pub mod listing;
+mod managed;
 mod model;
 mod multipart;
 mod objects;
@@ -30,6 +31,7 @@ pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::Bucket;
 pub use credentials::{Credential, KeyOwner};
 pub use groups::Group;
+pub use managed::{AttachedTo, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};
 pub use objects::{
@@ -63,6 +65,16 @@ pub enum StoreError {
     UserInGroups,
     #[error("policy not found")]
     NoSuchPolicy,
+    #[error("policy version not found")]
+    NoSuchPolicyVersion,
+    #[error("a policy with this name already exists")]
+    PolicyExists,
+    #[error("the policy is still attached")]
+    PolicyAttached,
+    #[error("the policy has versions besides its default")]
+    PolicyHasVersions,
+    #[error("the user or group still has managed policies attached")]
+    HasAttachedPolicies,
     #[error("a user with this name already exists")]
     UserExists,
     #[error("the user still has access keys")]

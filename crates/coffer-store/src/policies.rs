@@ -36,10 +36,13 @@ pub struct InlinePolicy {
     pub document: String,
 }
 
-/// The policy documents that apply to one user: its own and its groups' (as written).
+/// The policies that apply to one user: the documents of its own and its groups' inline and
+/// customer managed policies (as written), and the ARNs of the AWS managed policies attached
+/// to it or its groups (their documents are built into Coffer, not stored).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserPolicies {
     pub documents: Vec<String>,
+    pub aws_managed: Vec<String>,
 }
 
 /// Users' policy sets, with a generation every policy or membership write bumps.
@@ -128,7 +131,27 @@ impl Store {
         .bind(user_id)
         .fetch_all(&self.inner.reader)
         .await?;
-        let policies = Arc::new(UserPolicies { documents });
+        // Attached to the user, or to a group it is in.
+        let attached = "(a.entity_kind = 'user' AND a.entity_id = $1) OR (a.entity_kind = 'group' AND a.entity_id IN \
+             (SELECT group_id FROM group_members WHERE user_id = $1))";
+        let managed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT v.document FROM policy_attachments a JOIN managed_policies p \
+             ON a.policy_arn = 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name \
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version = p.default_version WHERE {attached}"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        let aws_managed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT a.policy_arn FROM policy_attachments a \
+             WHERE substr(a.policy_arn, 1, 24) = 'arn:aws:iam::aws:policy/' AND ({attached})"
+        )))
+        .bind(user_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        let mut documents = documents;
+        documents.extend(managed);
+        let policies = Arc::new(UserPolicies { documents, aws_managed });
         if let Ok(mut cache) = self.inner.policies.0.write()
             && cache.0 == generation
         {

@@ -184,6 +184,15 @@ impl Store {
         if policies.is_some() {
             return Err(StoreError::HasPolicies);
         }
+        let attached: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM policy_attachments WHERE entity_kind = 'user' AND entity_id = $1 LIMIT 1",
+        )
+        .bind(&user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if attached.is_some() {
+            return Err(StoreError::HasAttachedPolicies);
+        }
         sqlx::query("DELETE FROM user_tags WHERE user_id = $1")
             .bind(&user_id)
             .execute(&mut *tx)

@@ -531,9 +531,11 @@ async fn aws_operations_not_built_yet_answer_not_implemented() {
     let coffer = Coffer::start();
     let err = coffer
         .root_iam()
-        .create_policy()
-        .policy_name("readers")
-        .policy_document(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#)
+        .create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}}"#,
+        )
         .send()
         .await
         .unwrap_err();

@@ -368,3 +368,167 @@ async fn the_simulator_agrees_with_enforcement() {
         .unwrap_err();
     assert_eq!(code(&err), "MalformedPolicyDocument");
 }
+
+/// The walkthrough: a group with AWS's AmazonS3ReadOnlyAccess attached.
+#[tokio::test]
+async fn an_aws_managed_policy_attached_to_a_group_applies_to_its_members() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("alice").await;
+    let alice = coffer.s3(&key, &secret);
+    let arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    let policy = iam.get_policy().policy_arn(arn).send().await.unwrap();
+    assert_eq!(policy.policy().unwrap().policy_name(), Some("AmazonS3ReadOnlyAccess"));
+    iam.create_group().group_name("readers").send().await.unwrap();
+    iam.attach_group_policy()
+        .group_name("readers")
+        .policy_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    iam.add_user_to_group()
+        .group_name("readers")
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    alice.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
+    let err = alice
+        .put_object()
+        .bucket("holiday-photos")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let attached = iam
+        .list_attached_group_policies()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies()[0].policy_arn(), Some(arn));
+    let counted = iam.get_policy().policy_arn(arn).send().await.unwrap();
+    assert_eq!(counted.policy().unwrap().attachment_count(), Some(1));
+    let err = iam.delete_group().group_name("readers").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    iam.detach_group_policy()
+        .group_name("readers")
+        .policy_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let err = alice
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let err = iam
+        .attach_group_policy()
+        .group_name("readers")
+        .policy_arn("arn:aws:iam::aws:policy/NoSuchPolicy")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn customer_managed_policies_are_created_attached_and_guarded() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("gina").await;
+    let created = iam
+        .create_policy()
+        .policy_name("photo-readers")
+        .policy_document(READ_ONLY_S3)
+        .description("read photos")
+        .send()
+        .await
+        .unwrap();
+    let policy = created.policy().unwrap();
+    let arn = policy.arn().unwrap().to_owned();
+    assert!(arn.ends_with(":policy/photo-readers"));
+    assert_eq!(policy.default_version_id(), Some("v1"));
+    assert!(policy.policy_id().unwrap().starts_with("ANPA"));
+    let err = iam
+        .create_policy()
+        .policy_name("photo-readers")
+        .policy_document(READ_ONLY_S3)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "EntityAlreadyExists");
+
+    iam.attach_user_policy()
+        .user_name("gina")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    coffer
+        .s3(&key, &secret)
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name("gina")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies()[0].policy_name(), Some("photo-readers"));
+    let version = iam
+        .get_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        version
+            .policy_version()
+            .unwrap()
+            .document()
+            .unwrap()
+            .contains("%22s3%3AGet%2A%22")
+    );
+    let local = iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.policies().len(), 1);
+    let only_attached = iam.list_policies().only_attached(true).send().await.unwrap();
+    assert_eq!(only_attached.policies().len(), 1);
+
+    let err = iam.delete_policy().policy_arn(&arn).send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    let err = iam.delete_user().user_name("gina").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    iam.detach_user_policy()
+        .user_name("gina")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let err = coffer
+        .s3(&key, &secret)
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    iam.delete_policy().policy_arn(&arn).send().await.unwrap();
+    let err = iam.get_policy().policy_arn(&arn).send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}

@@ -1,0 +1,346 @@
+//! Managed policies: CreatePolicy, GetPolicy, GetPolicyVersion, ListPolicies, DeletePolicy,
+//! Attach/Detach{User,Group}Policy, ListAttached{User,Group}Policies. AWS managed policies
+//! (`arn:aws:iam::aws:policy/…`) come from `coffer_policy::aws_managed`; customer managed
+//! ones from the store. Attaching either changes what a user may do on the next request.
+
+use coffer_policy::aws_managed::{self, AwsManagedPolicy};
+use coffer_policy::{Policy, PolicyKind};
+use coffer_store::{AttachedTo, ManagedPolicy, StoreError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::groups::no_such_group;
+use crate::users::{no_such_user, write_truncation};
+use crate::xml::Xml;
+use crate::{Call, IamError, validate};
+
+/// IAM's quota on a managed policy document, counted without whitespace.
+const MAX_MANAGED_POLICY: usize = 6144;
+const DOCUMENT_ENCODING: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+enum Resolved {
+    Aws(&'static AwsManagedPolicy),
+    Customer(ManagedPolicy),
+}
+
+fn no_such_policy(arn: &str) -> IamError {
+    IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."))
+}
+
+/// The managed policy an ARN names: AWS's, or one of the caller's account.
+async fn resolve(cx: &Call<'_>, arn: &str) -> Result<Resolved, IamError> {
+    if let Some(policy) = aws_managed::find(arn) {
+        return Ok(Resolved::Aws(policy));
+    }
+    match cx.store.managed_policy(cx.account(), arn).await {
+        Ok(policy) => Ok(Resolved::Customer(policy)),
+        Err(StoreError::NoSuchPolicy) => Err(no_such_policy(arn)),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn policy_arn_param(cx: &Call<'_>) -> Result<String, IamError> {
+    let arn = cx.params.require("PolicyArn")?;
+    if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
+        return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+    }
+    Ok(arn.to_owned())
+}
+
+fn write_aws_policy(xml: &mut Xml, policy: &AwsManagedPolicy, attachments: i64) {
+    xml.elem("PolicyName", &policy.name)
+        .elem("DefaultVersionId", &policy.default_version)
+        .elem("PolicyId", &policy.policy_id)
+        .elem("Path", &policy.path)
+        .elem("Arn", &policy.arn)
+        .elem("AttachmentCount", &attachments.to_string())
+        .elem("PermissionsBoundaryUsageCount", "0")
+        .elem("IsAttachable", "true");
+    xml.elem_opt("Description", policy.description.as_deref());
+    xml.elem("CreateDate", &policy.create_date)
+        .elem("UpdateDate", &policy.update_date);
+}
+
+fn write_customer_policy(xml: &mut Xml, policy: &ManagedPolicy) {
+    xml.elem("PolicyName", &policy.name)
+        .elem("DefaultVersionId", &policy.default_version)
+        .elem("PolicyId", &policy.policy_id)
+        .elem("Path", &policy.path)
+        .elem("Arn", &policy.arn())
+        .elem("AttachmentCount", &policy.attachment_count.to_string())
+        .elem("PermissionsBoundaryUsageCount", "0")
+        .elem("IsAttachable", "true");
+    xml.elem_opt("Description", policy.description.as_deref());
+    xml.date("CreateDate", policy.created_at)
+        .date("UpdateDate", policy.updated_at);
+}
+
+fn validated_document<'a>(cx: &Call<'a>) -> Result<&'a str, IamError> {
+    let document = cx.params.require("PolicyDocument")?;
+    if document.chars().filter(|c| !c.is_whitespace()).count() > MAX_MANAGED_POLICY {
+        return Err(IamError::LimitExceeded(format!(
+            "Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}"
+        )));
+    }
+    Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
+    Ok(document)
+}
+
+pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("PolicyName")?;
+    validate::name_128(name, "policyName")?;
+    let path = cx.params.get("Path").unwrap_or("/");
+    validate::path(path, "path")?;
+    let description = cx.params.get("Description");
+    let document = validated_document(cx)?;
+    cx.authorize(
+        "iam:CreatePolicy",
+        &format!("arn:aws:iam::{}:policy{path}{name}", cx.account()),
+    )?;
+    let policy = cx
+        .store
+        .create_policy(cx.account(), name, path, description, document)
+        .await
+        .map_err(|e| match e {
+            StoreError::PolicyExists => IamError::EntityAlreadyExists(format!(
+                "A policy called {name} already exists. Duplicate names are not allowed."
+            )),
+            other => other.into(),
+        })?;
+    let mut xml = Xml::new();
+    xml.with("Policy", |x| write_customer_policy(x, &policy));
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn get_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    cx.authorize("iam:GetPolicy", &arn)?;
+    let mut xml = Xml::new();
+    match resolve(cx, &arn).await? {
+        Resolved::Aws(policy) => {
+            let count = cx.store.attachment_count(&arn).await?;
+            xml.with("Policy", |x| write_aws_policy(x, policy, count));
+        }
+        Resolved::Customer(policy) => {
+            xml.with("Policy", |x| write_customer_policy(x, &policy));
+        }
+    }
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn get_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let version_id = cx.params.require("VersionId")?;
+    cx.authorize("iam:GetPolicyVersion", &arn)?;
+    let no_such_version = || {
+        IamError::NoSuchEntity(format!(
+            "Policy {arn} version {version_id} does not exist or is not attachable."
+        ))
+    };
+    let (document, is_default, created) = match resolve(cx, &arn).await? {
+        Resolved::Aws(policy) if policy.default_version == version_id => {
+            (policy.document.clone(), true, policy.update_date.clone())
+        }
+        Resolved::Aws(_) => return Err(no_such_version()),
+        Resolved::Customer(policy) => {
+            let version = cx
+                .store
+                .policy_version(&policy, version_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NoSuchPolicyVersion => no_such_version(),
+                    other => other.into(),
+                })?;
+            (
+                version.document,
+                version.is_default,
+                crate::xml::iso8601(version.created_at),
+            )
+        }
+    };
+    let mut xml = Xml::new();
+    xml.with("PolicyVersion", |x| {
+        x.elem(
+            "Document",
+            &utf8_percent_encode(&document, DOCUMENT_ENCODING).to_string(),
+        )
+        .elem("VersionId", version_id)
+        .elem("IsDefaultVersion", if is_default { "true" } else { "false" })
+        .elem("CreateDate", &created);
+    });
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let scope = cx.params.get("Scope").unwrap_or("All");
+    if !["All", "AWS", "Local"].contains(&scope) {
+        return Err(crate::error::validation(
+            Some(scope),
+            "scope",
+            "Member must satisfy enum value set: [All, AWS, Local]",
+        ));
+    }
+    let only_attached = cx
+        .params
+        .get("OnlyAttached")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let prefix = cx.params.get("PathPrefix").unwrap_or("/");
+    validate::path_prefix(prefix)?;
+    cx.authorize("iam:ListPolicies", &format!("arn:aws:iam::{}:policy/", cx.account()))?;
+    let mut xml = Xml::new();
+    let mut aws = Vec::new();
+    if scope != "Local" {
+        for policy in aws_managed::all().iter().filter(|p| p.path.starts_with(prefix)) {
+            let count = cx.store.attachment_count(&policy.arn).await?;
+            if !only_attached || count > 0 {
+                aws.push((policy, count));
+            }
+        }
+    }
+    let customer = if scope != "AWS" {
+        cx.store
+            .list_managed_policies(cx.account(), prefix)
+            .await?
+            .into_iter()
+            .filter(|p| !only_attached || p.attachment_count > 0)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    xml.with("Policies", |x| {
+        for (policy, count) in &aws {
+            x.with("member", |m| write_aws_policy(m, policy, *count));
+        }
+        for policy in &customer {
+            x.with("member", |m| write_customer_policy(m, policy));
+        }
+    });
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn delete_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    cx.authorize("iam:DeletePolicy", &arn)?;
+    let policy = match resolve(cx, &arn).await? {
+        Resolved::Customer(policy) => policy,
+        Resolved::Aws(_) => {
+            return Err(IamError::AccessDenied(format!(
+                "An AWS managed policy cannot be deleted: {arn}"
+            )));
+        }
+    };
+    cx.store.delete_managed_policy(&policy).await.map_err(|e| match e {
+        StoreError::PolicyAttached => IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()),
+        StoreError::PolicyHasVersions => IamError::DeleteConflict(
+            "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. \
+             The default version is deleted with the policy."
+                .to_owned(),
+        ),
+        other => other.into(),
+    })?;
+    Ok(None)
+}
+
+#[derive(Clone, Copy)]
+enum Entity {
+    User,
+    Group,
+}
+
+/// The entity's id and ARN, authorized for `action`.
+async fn entity(cx: &Call<'_>, kind: Entity, action: &str) -> Result<(String, String), IamError> {
+    match kind {
+        Entity::User => {
+            let name = cx.params.existing_user_name()?;
+            let (user, arn) = crate::users::user_and_arn(cx, name).await?;
+            cx.authorize(action, &arn)?;
+            let user = user.ok_or_else(|| no_such_user(name))?;
+            Ok((user.user_id, arn))
+        }
+        Entity::Group => {
+            let name = cx.params.require("GroupName")?;
+            validate::name_128(name, "groupName")?;
+            let group = cx.store.group(cx.account(), name).await;
+            let arn = match &group {
+                Ok(group) => group.arn(),
+                Err(_) => format!("arn:aws:iam::{}:group/{name}", cx.account()),
+            };
+            cx.authorize(action, &arn)?;
+            let group = group.map_err(|e| match e {
+                StoreError::NoSuchGroup => no_such_group(name),
+                other => other.into(),
+            })?;
+            Ok((group.group_id, arn))
+        }
+    }
+}
+
+fn attached_to(kind: Entity, id: &str) -> AttachedTo<'_> {
+    match kind {
+        Entity::User => AttachedTo::User(id),
+        Entity::Group => AttachedTo::Group(id),
+    }
+}
+
+async fn attach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let (id, _) = entity(cx, kind, action).await?;
+    resolve(cx, &arn).await?;
+    cx.store
+        .attach_policy(cx.account(), &arn, attached_to(kind, &id))
+        .await?;
+    Ok(None)
+}
+
+async fn detach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let (id, _) = entity(cx, kind, action).await?;
+    cx.store
+        .detach_policy(&arn, attached_to(kind, &id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NoSuchPolicy => IamError::NoSuchEntity(format!("Policy {arn} was not found.")),
+            other => other.into(),
+        })?;
+    Ok(None)
+}
+
+async fn list_attached(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
+    let (id, _) = entity(cx, kind, action).await?;
+    let arns = cx.store.attached_policies(attached_to(kind, &id)).await?;
+    let mut xml = Xml::new();
+    xml.with("AttachedPolicies", |x| {
+        for arn in &arns {
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            x.with("member", |m| {
+                m.elem("PolicyName", name).elem("PolicyArn", arn);
+            });
+        }
+    });
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn attach_user_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    attach(cx, Entity::User, "iam:AttachUserPolicy").await
+}
+
+pub(crate) async fn detach_user_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    detach(cx, Entity::User, "iam:DetachUserPolicy").await
+}
+
+pub(crate) async fn attach_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    attach(cx, Entity::Group, "iam:AttachGroupPolicy").await
+}
+
+pub(crate) async fn detach_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    detach(cx, Entity::Group, "iam:DetachGroupPolicy").await
+}
+
+pub(crate) async fn list_attached_user_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list_attached(cx, Entity::User, "iam:ListAttachedUserPolicies").await
+}
+
+pub(crate) async fn list_attached_group_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list_attached(cx, Entity::Group, "iam:ListAttachedGroupPolicies").await
+}

@@ -1,0 +1,262 @@
+//! Customer managed policies (with versions) and attachments of managed policies, customer or
+//! AWS, to users and groups.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use crate::db::unique_violation;
+use crate::model::{from_millis, now_millis};
+use crate::users::fold;
+use crate::{Result, Store, StoreError, ids};
+
+/// The most versions one managed policy keeps, as in IAM.
+pub const MAX_POLICY_VERSIONS: i64 = 5;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    pub policy_id: String,
+    pub account_id: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    /// `vN`.
+    pub default_version: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub attachment_count: i64,
+}
+
+impl ManagedPolicy {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:policy{}{}", self.account_id, self.path, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub version_id: String,
+    pub document: String,
+    pub is_default: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// What a policy is attached to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachedTo<'a> {
+    User(&'a str),
+    Group(&'a str),
+}
+
+impl AttachedTo<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            AttachedTo::User(_) => "user",
+            AttachedTo::Group(_) => "group",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            AttachedTo::User(id) | AttachedTo::Group(id) => id,
+        }
+    }
+}
+
+const POLICY_COLUMNS: &str = "p.policy_id, p.account_id, p.name, p.path, p.description, p.default_version, \
+     p.created_at, p.updated_at, (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = \
+     'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name) AS attachment_count";
+
+fn policy_from_row(row: &AnyRow) -> Result<ManagedPolicy> {
+    Ok(ManagedPolicy {
+        policy_id: row.try_get("policy_id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        path: row.try_get("path")?,
+        description: row.try_get("description")?,
+        default_version: format!("v{}", row.try_get::<i64, _>("default_version")?),
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+        attachment_count: row.try_get("attachment_count")?,
+    })
+}
+
+/// `vN` to N.
+fn version_number(version_id: &str) -> Option<i64> {
+    version_id.strip_prefix('v')?.parse().ok()
+}
+
+impl Store {
+    pub async fn create_policy(
+        &self,
+        account_id: &str,
+        name: &str,
+        path: &str,
+        description: Option<&str>,
+        document: &str,
+    ) -> Result<ManagedPolicy> {
+        let now = now_millis();
+        let policy_id = ids::policy_id();
+        let mut tx = self.inner.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO managed_policies (policy_id, account_id, name, name_key, path, description, default_version, \
+             next_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, 2, $7, $7)",
+        )
+        .bind(&policy_id)
+        .bind(account_id)
+        .bind(name)
+        .bind(fold(name))
+        .bind(path)
+        .bind(description)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_violation(e, StoreError::PolicyExists))?;
+        sqlx::query("INSERT INTO policy_versions (policy_id, version, document, created_at) VALUES ($1, 1, $2, $3)")
+            .bind(&policy_id)
+            .bind(document)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ManagedPolicy {
+            policy_id,
+            account_id: account_id.to_owned(),
+            name: name.to_owned(),
+            path: path.to_owned(),
+            description: description.map(str::to_owned),
+            default_version: "v1".to_owned(),
+            created_at: from_millis(now),
+            updated_at: from_millis(now),
+            attachment_count: 0,
+        })
+    }
+
+    /// The customer managed policy with this ARN, in `account_id`.
+    pub async fn managed_policy(&self, account_id: &str, arn: &str) -> Result<ManagedPolicy> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {POLICY_COLUMNS} FROM managed_policies p WHERE p.account_id = $1 \
+             AND 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name = $2"
+        )))
+        .bind(account_id)
+        .bind(arn)
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        row.as_ref()
+            .map(policy_from_row)
+            .transpose()?
+            .ok_or(StoreError::NoSuchPolicy)
+    }
+
+    /// An account's customer managed policies, by name.
+    pub async fn list_managed_policies(&self, account_id: &str, path_prefix: &str) -> Result<Vec<ManagedPolicy>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {POLICY_COLUMNS} FROM managed_policies p WHERE p.account_id = $1 \
+             AND substr(p.path, 1, $2) = $3 ORDER BY p.name_key"
+        )))
+        .bind(account_id)
+        .bind(path_prefix.len() as i64)
+        .bind(path_prefix)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    /// One version of a customer managed policy.
+    pub async fn policy_version(&self, policy: &ManagedPolicy, version_id: &str) -> Result<PolicyVersion> {
+        let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
+        let row = sqlx::query("SELECT document, created_at FROM policy_versions WHERE policy_id = $1 AND version = $2")
+            .bind(&policy.policy_id)
+            .bind(number)
+            .fetch_optional(&self.inner.reader)
+            .await?
+            .ok_or(StoreError::NoSuchPolicyVersion)?;
+        Ok(PolicyVersion {
+            version_id: version_id.to_owned(),
+            document: row.try_get("document")?,
+            is_default: policy.default_version == version_id,
+            created_at: from_millis(row.try_get("created_at")?),
+        })
+    }
+
+    /// Deletes a customer managed policy that is attached nowhere and has only its default
+    /// version (`DeleteConflict` otherwise, as in IAM).
+    pub async fn delete_managed_policy(&self, policy: &ManagedPolicy) -> Result<()> {
+        let mut tx = self.inner.writer.begin().await?;
+        let attached: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM policy_attachments WHERE policy_arn = $1 LIMIT 1")
+                .bind(policy.arn())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if attached.is_some() {
+            return Err(StoreError::PolicyAttached);
+        }
+        let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if versions > 1 {
+            return Err(StoreError::PolicyHasVersions);
+        }
+        sqlx::query("DELETE FROM managed_policies WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.policies_changed();
+        Ok(())
+    }
+
+    /// Attaches a managed policy (by ARN) to a user or group; attaching twice changes nothing.
+    pub async fn attach_policy(&self, account_id: &str, arn: &str, to: AttachedTo<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO policy_attachments (account_id, policy_arn, entity_kind, entity_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (policy_arn, entity_kind, entity_id) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(arn)
+        .bind(to.kind())
+        .bind(to.id())
+        .execute(&self.inner.writer)
+        .await?;
+        self.policies_changed();
+        Ok(())
+    }
+
+    /// Detaches a managed policy; `NoSuchPolicy` if it was not attached.
+    pub async fn detach_policy(&self, arn: &str, from: AttachedTo<'_>) -> Result<()> {
+        let removed =
+            sqlx::query("DELETE FROM policy_attachments WHERE policy_arn = $1 AND entity_kind = $2 AND entity_id = $3")
+                .bind(arn)
+                .bind(from.kind())
+                .bind(from.id())
+                .execute(&self.inner.writer)
+                .await?;
+        if removed.rows_affected() == 0 {
+            return Err(StoreError::NoSuchPolicy);
+        }
+        self.policies_changed();
+        Ok(())
+    }
+
+    /// The ARNs of the managed policies attached to a user or group, in order.
+    pub async fn attached_policies(&self, to: AttachedTo<'_>) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT policy_arn FROM policy_attachments WHERE entity_kind = $1 AND entity_id = $2 ORDER BY policy_arn",
+        )
+        .bind(to.kind())
+        .bind(to.id())
+        .fetch_all(&self.inner.reader)
+        .await?)
+    }
+
+    /// How many users and groups a policy (by ARN) is attached to.
+    pub async fn attachment_count(&self, arn: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM policy_attachments WHERE policy_arn = $1")
+                .bind(arn)
+                .fetch_one(&self.inner.reader)
+                .await?,
+        )
+    }
+}
