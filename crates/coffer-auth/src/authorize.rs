@@ -26,6 +26,11 @@ impl Grants {
     pub fn none() -> Arc<Grants> {
         Arc::new(Grants::default())
     }
+
+    /// The identity policies, parsed.
+    pub fn policies(&self) -> &[Policy] {
+        &self.identity
+    }
 }
 
 /// A user's parsed policies, with the store's set they were parsed from.

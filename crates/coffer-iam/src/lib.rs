@@ -81,6 +81,8 @@ pub(crate) struct Call<'a> {
     caller: &'a Principal,
     /// The caller's own policies.
     grants: &'a coffer_auth::Grants,
+    /// Loads other principals' policies (for the simulator).
+    authorizer: &'a coffer_auth::Authorizer,
     params: &'a Params,
 }
 
@@ -148,6 +150,7 @@ impl QueryApi {
                                 store: &self.store,
                                 caller: &caller,
                                 grants: &grants,
+                                authorizer: &self.authorizer,
                                 params: &params,
                             };
                             dispatch(service, &action, &cx).await
@@ -240,6 +243,7 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "ListAttachedUserPolicies") => managed_policies::list_attached_user_policies(cx).await,
         (Service::Iam, "ListAttachedGroupPolicies") => managed_policies::list_attached_group_policies(cx).await,
         (Service::Iam, "SimulateCustomPolicy") => simulate::simulate_custom_policy(cx).await,
+        (Service::Iam, "SimulatePrincipalPolicy") => simulate::simulate_principal_policy(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

@@ -25,16 +25,8 @@ fn context_entries(cx: &Call<'_>) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:SimulateCustomPolicy", "*")?;
-    let inputs = cx.params.members("PolicyInputList");
-    if inputs.is_empty() {
-        return Err(crate::error::validation(
-            None,
-            "policyInputList",
-            "Member must not be null",
-        ));
-    }
+/// What both simulators share: the extra parameters, then the answer.
+async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Result<Option<String>, IamError> {
     let actions: Vec<String> = cx
         .params
         .members("ActionNames")
@@ -44,11 +36,6 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
     if actions.is_empty() {
         return Err(crate::error::validation(None, "actionNames", "Member must not be null"));
     }
-    let identity = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| parse(doc, PolicyKind::Identity, &format!("PolicyInputList.{}", i + 1)))
-        .collect::<Result<Vec<_>, _>>()?;
     let boundaries = cx
         .params
         .members("PermissionsBoundaryPolicyInputList")
@@ -66,11 +53,17 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
         Some(doc) => Some(parse(doc, PolicyKind::Resource, "ResourcePolicy")?),
         None => None,
     };
-    let caller_arn = cx
+    let resource_owner = cx
         .params
-        .get("CallerArn")
-        .map(str::to_owned)
-        .unwrap_or_else(|| cx.caller.arn());
+        .get("ResourceOwner")
+        .map(|owner| {
+            owner
+                .strip_prefix("arn:aws:iam::")
+                .and_then(|r| r.split(':').next())
+                .unwrap_or(owner)
+                .to_owned()
+        })
+        .unwrap_or_else(|| cx.account().to_owned());
     let simulation = Simulation {
         identity: identity.iter().collect(),
         boundary: boundaries.first(),
@@ -84,17 +77,7 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
             .collect(),
         caller_arn,
         caller_account: cx.account().to_owned(),
-        resource_owner: cx
-            .params
-            .get("ResourceOwner")
-            .map(|owner| {
-                owner
-                    .strip_prefix("arn:aws:iam::")
-                    .and_then(|r| r.split(':').next())
-                    .unwrap_or(owner)
-                    .to_owned()
-            })
-            .unwrap_or_else(|| cx.account().to_owned()),
+        resource_owner,
         context: context_entries(cx),
     };
     let results = simulate(&simulation);
@@ -112,4 +95,64 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
     });
     write_truncation(&mut xml, None);
     Ok(Some(xml.finish()))
+}
+
+fn input_policies(cx: &Call<'_>) -> Result<Vec<Policy>, IamError> {
+    cx.params
+        .members("PolicyInputList")
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| parse(doc, PolicyKind::Identity, &format!("PolicyInputList.{}", i + 1)))
+        .collect()
+}
+
+pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    cx.authorize("iam:SimulateCustomPolicy", "*")?;
+    if cx.params.members("PolicyInputList").is_empty() {
+        return Err(crate::error::validation(
+            None,
+            "policyInputList",
+            "Member must not be null",
+        ));
+    }
+    let identity = input_policies(cx)?;
+    let caller_arn = cx
+        .params
+        .get("CallerArn")
+        .map(str::to_owned)
+        .unwrap_or_else(|| cx.caller.arn());
+    answer(cx, identity, caller_arn).await
+}
+
+/// SimulatePrincipalPolicy: a user's own policies (inline and attached, its groups' too),
+/// plus any in PolicyInputList.
+pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let source = cx.params.require("PolicySourceArn")?;
+    cx.authorize("iam:SimulatePrincipalPolicy", source)?;
+    let prefix = format!("arn:aws:iam::{}:user/", cx.account());
+    let name = source
+        .strip_prefix(&prefix)
+        .map(|rest| rest.rsplit('/').next().unwrap_or(rest))
+        .ok_or_else(|| {
+            IamError::InvalidInput(format!(
+                "Invalid ARN: {source}. Coffer simulates the users of the caller's account."
+            ))
+        })?;
+    let user = cx.store.user(cx.account(), name).await.map_err(|e| match e {
+        coffer_store::StoreError::NoSuchUser => crate::users::no_such_user(name),
+        other => other.into(),
+    })?;
+    let principal = coffer_auth::Principal {
+        account_id: user.account_id.clone(),
+        identity: coffer_auth::Identity::User {
+            user_id: user.user_id.clone(),
+            name: user.name.clone(),
+            path: user.path.clone(),
+        },
+        access_key_id: String::new(),
+    };
+    let grants = cx.authorizer.grants(cx.store, &principal).await?;
+    let mut identity: Vec<Policy> = grants.policies().to_vec();
+    identity.extend(input_policies(cx)?);
+    answer(cx, identity, user.arn()).await
 }

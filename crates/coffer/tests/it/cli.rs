@@ -424,3 +424,129 @@ print(json.dumps({
     assert_eq!(result["v2"], "signed with v2");
     assert_eq!(result["v2_denied"], "SignatureDoesNotMatch");
 }
+
+/// Issue 4's walkthrough with the real `aws` CLI: a group with AWS's S3 read-only policy, the
+/// home-folder policy, and the simulator (bucket policies are not built yet).
+#[test]
+fn least_privilege_with_the_real_aws_cli() {
+    let coffer = Coffer::start();
+    let aws = Aws::new(&coffer.endpoint);
+    aws.configure(ROOT_KEY_ID, ROOT_SECRET, "us-east-1");
+    let work = tempfile::tempdir().unwrap();
+    let ok = |args: &[&str]| aws.ok(args);
+    let account = ok(&["sts", "get-caller-identity"])["Account"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&["s3", "mb", "s3://holiday-photos"]);
+    let photo = work.path().join("x");
+    std::fs::write(&photo, b"a photo").unwrap();
+    let photo = photo.to_string_lossy().into_owned();
+    ok(&[
+        "s3",
+        "cp",
+        &photo,
+        "s3://holiday-photos/beach.jpg",
+        "--only-show-errors",
+    ]);
+
+    let mut credentials = String::new();
+    let mut config = String::new();
+    for user in ["alice", "bob"] {
+        ok(&["iam", "create-user", "--user-name", user]);
+        let key = ok(&["iam", "create-access-key", "--user-name", user]);
+        let (id, secret) = (
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+            key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+        );
+        credentials.push_str(&format!(
+            "\n[{user}]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+        ));
+        config.push_str(&format!(
+            "\n[profile {user}]\nregion = us-east-1\nendpoint_url = {}\n",
+            coffer.endpoint
+        ));
+    }
+    let append = |file: &str, text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(aws.dir.path().join(file))
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    append("credentials", &credentials);
+    append("config", &config);
+
+    ok(&["iam", "create-group", "--group-name", "readers"]);
+    ok(&[
+        "iam",
+        "attach-group-policy",
+        "--group-name",
+        "readers",
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    ]);
+    ok(&[
+        "iam",
+        "add-user-to-group",
+        "--group-name",
+        "readers",
+        "--user-name",
+        "alice",
+    ]);
+    let as_profile = |profile: &str, args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--profile", profile]);
+        aws.command(false).args(&full).output().unwrap()
+    };
+    let listed = as_profile("alice", &["s3", "ls", "s3://holiday-photos"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("beach.jpg"));
+    let put = as_profile("alice", &["s3", "cp", &photo, "s3://holiday-photos/"]);
+    assert!(!put.status.success());
+    assert!(String::from_utf8_lossy(&put.stderr).contains("AccessDenied"));
+
+    let home = work.path().join("home-folder.json");
+    std::fs::write(
+        &home,
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::holiday-photos",
+           "Condition":{"StringLike":{"s3:prefix":["home/${aws:username}/*"]}}},
+          {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}]}"#,
+    )
+    .unwrap();
+    let policy_arg = format!("file://{}", home.display());
+    ok(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        "bob",
+        "--policy-name",
+        "home",
+        "--policy-document",
+        &policy_arg,
+    ]);
+    let mine = as_profile("bob", &["s3", "cp", &photo, "s3://holiday-photos/home/bob/x"]);
+    assert!(mine.status.success(), "{}", String::from_utf8_lossy(&mine.stderr));
+    let theirs = as_profile("bob", &["s3", "cp", &photo, "s3://holiday-photos/home/alice/x"]);
+    assert!(String::from_utf8_lossy(&theirs.stderr).contains("AccessDenied"));
+
+    let simulated = ok(&[
+        "iam",
+        "simulate-principal-policy",
+        "--policy-source-arn",
+        &format!("arn:aws:iam::{account}:user/alice"),
+        "--action-names",
+        "s3:PutObject",
+        "s3:GetObject",
+        "--resource-arns",
+        "arn:aws:s3:::holiday-photos/x",
+    ]);
+    let decisions: Vec<&str> = simulated["EvaluationResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["EvalDecision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["implicitDeny", "allowed"]);
+}
