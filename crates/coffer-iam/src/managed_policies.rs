@@ -344,3 +344,106 @@ pub(crate) async fn list_attached_user_policies(cx: &Call<'_>) -> Result<Option<
 pub(crate) async fn list_attached_group_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     list_attached(cx, Entity::Group, "iam:ListAttachedGroupPolicies").await
 }
+
+/// The customer managed policy a `PolicyArn` names (versions exist only for those).
+async fn customer_policy(cx: &Call<'_>, arn: &str) -> Result<ManagedPolicy, IamError> {
+    match resolve(cx, arn).await? {
+        Resolved::Customer(policy) => Ok(policy),
+        Resolved::Aws(_) => Err(IamError::AccessDenied(format!(
+            "AWS managed policies cannot be changed: {arn}"
+        ))),
+    }
+}
+
+fn version_error(arn: &str, version_id: &str) -> impl Fn(StoreError) -> IamError {
+    let (arn, version_id) = (arn.to_owned(), version_id.to_owned());
+    move |err| match err {
+        StoreError::NoSuchPolicyVersion => IamError::NoSuchEntity(format!(
+            "Policy {arn} version {version_id} does not exist or is not attachable."
+        )),
+        StoreError::DeleteDefaultVersion => {
+            IamError::DeleteConflict("Cannot delete the default version of a policy.".to_owned())
+        }
+        other => other.into(),
+    }
+}
+
+pub(crate) async fn create_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let document = validated_document(cx)?;
+    let set_as_default = cx
+        .params
+        .get("SetAsDefault")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    cx.authorize("iam:CreatePolicyVersion", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    let version = cx.store.create_policy_version(&policy, document, set_as_default).await.map_err(|e| match e {
+        StoreError::TooManyPolicyVersions => IamError::LimitExceeded(format!(
+            "A managed policy can have up to {} versions. Before you create a new version, you must delete an existing version.",
+            coffer_store::MAX_POLICY_VERSIONS
+        )),
+        other => other.into(),
+    })?;
+    let mut xml = Xml::new();
+    xml.with("PolicyVersion", |x| {
+        x.elem("VersionId", &version.version_id)
+            .elem("IsDefaultVersion", if version.is_default { "true" } else { "false" })
+            .date("CreateDate", version.created_at);
+    });
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    cx.authorize("iam:ListPolicyVersions", &arn)?;
+    let mut xml = Xml::new();
+    match resolve(cx, &arn).await? {
+        Resolved::Aws(policy) => {
+            xml.with("Versions", |x| {
+                x.with("member", |m| {
+                    m.elem("VersionId", &policy.default_version)
+                        .elem("IsDefaultVersion", "true")
+                        .elem("CreateDate", &policy.update_date);
+                });
+            });
+        }
+        Resolved::Customer(policy) => {
+            let versions = cx.store.policy_versions(&policy).await?;
+            xml.with("Versions", |x| {
+                for version in &versions {
+                    x.with("member", |m| {
+                        m.elem("VersionId", &version.version_id)
+                            .elem("IsDefaultVersion", if version.is_default { "true" } else { "false" })
+                            .date("CreateDate", version.created_at);
+                    });
+                }
+            });
+        }
+    }
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
+
+pub(crate) async fn delete_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let version_id = cx.params.require("VersionId")?;
+    cx.authorize("iam:DeletePolicyVersion", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    cx.store
+        .delete_policy_version(&policy, version_id)
+        .await
+        .map_err(version_error(&arn, version_id))?;
+    Ok(None)
+}
+
+pub(crate) async fn set_default_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let version_id = cx.params.require("VersionId")?;
+    cx.authorize("iam:SetDefaultPolicyVersion", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    cx.store
+        .set_default_policy_version(&policy, version_id)
+        .await
+        .map_err(version_error(&arn, version_id))?;
+    Ok(None)
+}

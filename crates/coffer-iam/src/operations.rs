@@ -185,6 +185,10 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
 
 /// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
 pub(crate) const SUPPORTED: &[&str] = &[
+    "CreatePolicyVersion",
+    "ListPolicyVersions",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
     "SimulatePrincipalPolicy",
     "CreatePolicy",
     "GetPolicy",

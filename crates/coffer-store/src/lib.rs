@@ -71,6 +71,10 @@ pub enum StoreError {
     PolicyExists,
     #[error("the policy is still attached")]
     PolicyAttached,
+    #[error("the policy already has the most versions allowed")]
+    TooManyPolicyVersions,
+    #[error("the default version of a policy cannot be deleted")]
+    DeleteDefaultVersion,
     #[error("the policy has versions besides its default")]
     PolicyHasVersions,
     #[error("the user or group still has managed policies attached")]

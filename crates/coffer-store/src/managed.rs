@@ -179,6 +179,116 @@ impl Store {
         })
     }
 
+    /// Adds a version (at most five; `TooManyPolicyVersions` beyond), made default if asked.
+    pub async fn create_policy_version(
+        &self,
+        policy: &ManagedPolicy,
+        document: &str,
+        set_as_default: bool,
+    ) -> Result<PolicyVersion> {
+        let now = now_millis();
+        let mut tx = self.inner.writer.begin().await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count >= MAX_POLICY_VERSIONS {
+            return Err(StoreError::TooManyPolicyVersions);
+        }
+        let number: i64 = sqlx::query_scalar("SELECT next_version FROM managed_policies WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO policy_versions (policy_id, version, document, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&policy.policy_id)
+            .bind(number)
+            .bind(document)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE managed_policies SET next_version = next_version + 1, updated_at = $2 WHERE policy_id = $1",
+        )
+        .bind(&policy.policy_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if set_as_default {
+            sqlx::query("UPDATE managed_policies SET default_version = $2 WHERE policy_id = $1")
+                .bind(&policy.policy_id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if set_as_default {
+            self.policies_changed();
+        }
+        Ok(PolicyVersion {
+            version_id: format!("v{number}"),
+            document: document.to_owned(),
+            is_default: set_as_default,
+            created_at: from_millis(now),
+        })
+    }
+
+    /// Every version of a policy, newest first.
+    pub async fn policy_versions(&self, policy: &ManagedPolicy) -> Result<Vec<PolicyVersion>> {
+        let rows = sqlx::query(
+            "SELECT version, document, created_at FROM policy_versions WHERE policy_id = $1 ORDER BY version DESC",
+        )
+        .bind(&policy.policy_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let version_id = format!("v{}", row.try_get::<i64, _>("version")?);
+                Ok(PolicyVersion {
+                    is_default: version_id == policy.default_version,
+                    version_id,
+                    document: row.try_get("document")?,
+                    created_at: from_millis(row.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes a version other than the default (`DeleteDefaultVersion` for that one).
+    pub async fn delete_policy_version(&self, policy: &ManagedPolicy, version_id: &str) -> Result<()> {
+        if policy.default_version == version_id {
+            return Err(StoreError::DeleteDefaultVersion);
+        }
+        let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
+        let deleted = sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version = $2")
+            .bind(&policy.policy_id)
+            .bind(number)
+            .execute(&self.inner.writer)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NoSuchPolicyVersion);
+        }
+        Ok(())
+    }
+
+    /// Makes an existing version the default; it decides from the next request on.
+    pub async fn set_default_policy_version(&self, policy: &ManagedPolicy, version_id: &str) -> Result<()> {
+        let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
+        let updated = sqlx::query(
+            "UPDATE managed_policies SET default_version = $2, updated_at = $3 WHERE policy_id = $1 \
+             AND EXISTS (SELECT 1 FROM policy_versions WHERE policy_id = $1 AND version = $2)",
+        )
+        .bind(&policy.policy_id)
+        .bind(number)
+        .bind(now_millis())
+        .execute(&self.inner.writer)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NoSuchPolicyVersion);
+        }
+        self.policies_changed();
+        Ok(())
+    }
+
     /// Deletes a customer managed policy that is attached nowhere and has only its default
     /// version (`DeleteConflict` otherwise, as in IAM).
     pub async fn delete_managed_policy(&self, policy: &ManagedPolicy) -> Result<()> {

@@ -532,3 +532,94 @@ async fn customer_managed_policies_are_created_attached_and_guarded() {
     let err = iam.get_policy().policy_arn(&arn).send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
 }
+
+#[tokio::test]
+async fn a_new_default_version_changes_access_on_the_next_request() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("hank").await;
+    let hank = coffer.s3(&key, &secret);
+    let created = iam
+        .create_policy()
+        .policy_name("evolving")
+        .policy_document(READ_ONLY_S3)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_user_policy()
+        .user_name("hank")
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    hank.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
+
+    let nothing = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}}"#;
+    let v2 = iam
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(nothing)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v2.policy_version().unwrap().version_id(), Some("v2"));
+    let err = hank
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    iam.set_default_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap();
+    hank.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
+
+    let versions = iam.list_policy_versions().policy_arn(&arn).send().await.unwrap();
+    let ids: Vec<&str> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
+    assert_eq!(ids, ["v2", "v1"]);
+    let err = iam
+        .delete_policy_version()
+        .policy_arn(&arn)
+        .version_id("v1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    for _ in 0..3 {
+        iam.create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(nothing)
+            .send()
+            .await
+            .unwrap();
+    }
+    let err = iam
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(nothing)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "LimitExceeded");
+    iam.delete_policy_version()
+        .policy_arn(&arn)
+        .version_id("v2")
+        .send()
+        .await
+        .unwrap();
+    let err = iam
+        .get_policy_version()
+        .policy_arn(&arn)
+        .version_id("v2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
