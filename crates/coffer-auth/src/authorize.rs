@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, RequestPrincipal, decide};
-use coffer_store::{Store, StoreError, UserPolicies};
+use coffer_store::{Boundary, Store, StoreError, UserPolicies};
 use time::OffsetDateTime;
 
 use crate::{Identity, Principal};
@@ -19,6 +19,8 @@ const ALWAYS_ALLOWED: &[&str] = &["sts:GetCallerIdentity"];
 #[derive(Debug, Default)]
 pub struct Grants {
     identity: Vec<Policy>,
+    /// The permissions boundary, if the user has one.
+    boundary: Option<Policy>,
 }
 
 impl Grants {
@@ -30,6 +32,11 @@ impl Grants {
     /// The identity policies, parsed.
     pub fn policies(&self) -> &[Policy] {
         &self.identity
+    }
+
+    /// The permissions boundary, parsed.
+    pub fn boundary(&self) -> Option<&Policy> {
+        self.boundary.as_ref()
     }
 }
 
@@ -69,7 +76,12 @@ impl Authorizer {
                 .filter_map(|arn| coffer_policy::aws_managed::find(arn))
                 .map(|managed| managed.policy.clone()),
         );
-        let grants = Arc::new(Grants { identity });
+        let boundary = match &documents.boundary {
+            None => None,
+            Some(Boundary::AwsManaged(arn)) => coffer_policy::aws_managed::find(arn).map(|m| m.policy.clone()),
+            Some(Boundary::Document(text)) => Policy::parse(text, PolicyKind::Identity).ok(),
+        };
+        let grants = Arc::new(Grants { identity, boundary });
         if let Ok(mut parsed) = self.parsed.lock() {
             parsed.insert(user_id.clone(), (documents, grants.clone()));
         }
@@ -159,7 +171,7 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
     }
     let policies = Policies {
         identity: grants.identity.iter().collect(),
-        boundary: None,
+        boundary: grants.boundary.as_ref(),
         resource: request.resource_policy,
         resource_account: request.resource_account.to_owned(),
     };
@@ -210,6 +222,7 @@ mod tests {
     fn grants(text: &str) -> Grants {
         Grants {
             identity: vec![Policy::parse(text, PolicyKind::Identity).unwrap()],
+            boundary: None,
         }
     }
 

@@ -447,3 +447,25 @@ pub(crate) async fn set_default_policy_version(cx: &Call<'_>) -> Result<Option<S
         .map_err(version_error(&arn, version_id))?;
     Ok(None)
 }
+
+pub(crate) async fn put_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = cx.params.require("PermissionsBoundary")?.to_owned();
+    if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
+        return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+    }
+    let (id, _) = entity(cx, Entity::User, "iam:PutUserPermissionsBoundary").await?;
+    resolve(cx, &arn).await?;
+    cx.store.set_permissions_boundary(&id, Some(&arn)).await?;
+    Ok(None)
+}
+
+pub(crate) async fn delete_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let (id, _) = entity(cx, Entity::User, "iam:DeleteUserPermissionsBoundary").await?;
+    if cx.store.permissions_boundary(&id).await?.is_none() {
+        return Err(IamError::NoSuchEntity(
+            "The user has no permissions boundary.".to_owned(),
+        ));
+    }
+    cx.store.set_permissions_boundary(&id, None).await?;
+    Ok(None)
+}

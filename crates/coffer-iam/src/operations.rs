@@ -185,6 +185,8 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
 
 /// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
 pub(crate) const SUPPORTED: &[&str] = &[
+    "PutUserPermissionsBoundary",
+    "DeleteUserPermissionsBoundary",
     "CreatePolicyVersion",
     "ListPolicyVersions",
     "DeletePolicyVersion",

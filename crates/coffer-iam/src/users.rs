@@ -142,8 +142,17 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         .list_user_tags(cx.account(), &user.name, None, 50)
         .await
         .map_err(|e| user_error(e, name))?;
+    let boundary = cx.store.permissions_boundary(&user.user_id).await?;
     let mut xml = Xml::new();
-    xml.with("User", |x| write_user(x, &user, &tags.items));
+    xml.with("User", |x| {
+        write_user(x, &user, &tags.items);
+        if let Some(arn) = &boundary {
+            x.with("PermissionsBoundary", |b| {
+                b.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+                    .elem("PermissionsBoundaryArn", arn);
+            });
+        }
+    });
     Ok(Some(xml.finish()))
 }
 

@@ -298,7 +298,11 @@ impl Store {
                 .bind(policy.arn())
                 .fetch_optional(&mut *tx)
                 .await?;
-        if attached.is_some() {
+        let bounding: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE permissions_boundary = $1 LIMIT 1")
+            .bind(policy.arn())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if attached.is_some() || bounding.is_some() {
             return Err(StoreError::PolicyAttached);
         }
         let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_id = $1")

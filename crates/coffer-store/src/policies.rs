@@ -43,6 +43,15 @@ pub struct InlinePolicy {
 pub struct UserPolicies {
     pub documents: Vec<String>,
     pub aws_managed: Vec<String>,
+    /// The permissions boundary: a customer managed policy's default document, or the ARN of
+    /// an AWS managed one.
+    pub boundary: Option<Boundary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    Document(String),
+    AwsManaged(String),
 }
 
 /// Users' policy sets, with a generation every policy or membership write bumps.
@@ -114,6 +123,28 @@ impl Store {
         Ok(())
     }
 
+    /// Sets or (with `None`) removes a user's permissions boundary.
+    pub async fn set_permissions_boundary(&self, user_id: &str, arn: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET permissions_boundary = $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(arn)
+            .execute(&self.inner.writer)
+            .await?;
+        self.policies_changed();
+        Ok(())
+    }
+
+    /// A user's permissions boundary ARN, if it has one.
+    pub async fn permissions_boundary(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT permissions_boundary FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.inner.reader)
+                .await?
+                .flatten(),
+        )
+    }
+
     /// Every policy document that applies to the user `user_id` (cached).
     pub async fn user_policies(&self, user_id: &str) -> Result<Arc<UserPolicies>> {
         let generation = match self.inner.policies.0.read() {
@@ -151,7 +182,35 @@ impl Store {
         .await?;
         let mut documents = documents;
         documents.extend(managed);
-        let policies = Arc::new(UserPolicies { documents, aws_managed });
+        let boundary_arn: Option<String> =
+            sqlx::query_scalar("SELECT permissions_boundary FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.inner.reader)
+                .await?
+                .flatten();
+        let boundary = match boundary_arn {
+            None => None,
+            Some(arn) if arn.starts_with("arn:aws:iam::aws:policy/") => Some(Boundary::AwsManaged(arn)),
+            Some(arn) => {
+                let document: Option<String> = sqlx::query_scalar(
+                    "SELECT v.document FROM managed_policies p JOIN policy_versions v \
+                     ON v.policy_id = p.policy_id AND v.version = p.default_version \
+                     WHERE 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name = $1",
+                )
+                .bind(&arn)
+                .fetch_optional(&self.inner.reader)
+                .await?;
+                // A boundary whose policy is gone allows nothing, as an empty boundary.
+                Some(Boundary::Document(document.unwrap_or_else(|| {
+                    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#.to_owned()
+                })))
+            }
+        };
+        let policies = Arc::new(UserPolicies {
+            documents,
+            aws_managed,
+            boundary,
+        });
         if let Ok(mut cache) = self.inner.policies.0.write()
             && cache.0 == generation
         {

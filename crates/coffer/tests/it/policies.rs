@@ -623,3 +623,54 @@ async fn a_new_default_version_changes_access_on_the_next_request() {
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
 }
+
+#[tokio::test]
+async fn a_permissions_boundary_intersects_with_the_identity_policies() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("ivy").await;
+    iam.attach_user_policy()
+        .user_name("ivy")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    let ivy_s3 = coffer.s3(&key, &secret);
+    let ivy_iam = coffer.iam(&key, &secret);
+    ivy_iam.list_users().send().await.unwrap();
+    // Capped by S3 read-only: admin in name, reader in fact.
+    let boundary = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    iam.put_user_permissions_boundary()
+        .user_name("ivy")
+        .permissions_boundary(boundary)
+        .send()
+        .await
+        .unwrap();
+    let user = iam.get_user().user_name("ivy").send().await.unwrap();
+    assert_eq!(
+        user.user()
+            .unwrap()
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn()),
+        Some(boundary)
+    );
+    ivy_s3.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
+    let err = ivy_iam.list_users().send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = ivy_s3
+        .put_object()
+        .bucket("holiday-photos")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    iam.delete_user_permissions_boundary()
+        .user_name("ivy")
+        .send()
+        .await
+        .unwrap();
+    ivy_iam.list_users().send().await.unwrap();
+}
