@@ -164,7 +164,11 @@ impl S3Access for StoreAccess {
             resource_policy: None,
             keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
         };
-        authorize(&principal, &grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+        // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
+        // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.
+        if op != "DeleteObjects" {
+            authorize(&principal, &grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+        }
         // The operations read the caller and its policies from here instead of loading them again.
         cx.extensions_mut().insert(principal);
         cx.extensions_mut().insert(grants);

@@ -141,7 +141,8 @@ pub(crate) fn grants<T>(req: &S3Request<T>) -> S3Result<std::sync::Arc<coffer_au
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
-/// Authorizes reading a copy source, which the access hook (seeing only the target) cannot.
+/// Authorizes an action on one object beyond what the access hook saw: a copy source, or
+/// each key of DeleteObjects.
 pub(crate) fn authorize_source(
     principal: &Principal,
     grants: &coffer_auth::Grants,

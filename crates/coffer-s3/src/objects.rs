@@ -373,6 +373,8 @@ impl CofferS3 {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let principal = crate::caller(&req)?.clone();
+        let grants = crate::grants(&req)?;
         let input = req.input;
         self.bucket(&input.bucket).await?;
         let objects = input.delete.objects;
@@ -387,6 +389,8 @@ impl CofferS3 {
         let mut errors = Vec::new();
         // Every key's delete is queued at once, so they share a few group commits instead of
         // waiting for a thousand in turn; the answers keep the request's order.
+        let owner = self.bucket(&input.bucket).await?.account_id;
+        let (principal, grants, owner) = (&principal, grants.as_ref(), owner.as_str());
         let bucket = input.bucket.as_str();
         let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
             let key = object.key;
@@ -399,6 +403,9 @@ impl CofferS3 {
                 .is_some_and(|v| v != coffer_store::NULL_VERSION)
             {
                 return (key, Err(("NoSuchVersion", "The specified version does not exist.")));
+            }
+            if crate::authorize_source(principal, grants, "s3:DeleteObject", bucket, &key, owner).is_err() {
+                return (key, Err(("AccessDenied", "Access Denied")));
             }
             match self.store.delete_object(bucket, &key, &WriteCondition::Always).await {
                 Ok(_) => (key, Ok(())),

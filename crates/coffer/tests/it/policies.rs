@@ -674,3 +674,48 @@ async fn a_permissions_boundary_intersects_with_the_identity_policies() {
         .unwrap();
     ivy_iam.list_users().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn delete_objects_is_authorized_key_by_key() {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("bob").await;
+    let own_folder = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}}"#;
+    iam.put_user_policy()
+        .user_name("bob")
+        .policy_name("own")
+        .policy_document(own_folder)
+        .send()
+        .await
+        .unwrap();
+    let ids = ["home/bob/cv.pdf", "home/alice/notes.txt"].map(|k| ObjectIdentifier::builder().key(k).build().unwrap());
+    let out = coffer
+        .s3(&key, &secret)
+        .delete_objects()
+        .bucket("holiday-photos")
+        .delete(Delete::builder().set_objects(Some(ids.to_vec())).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let deleted: Vec<&str> = out.deleted().iter().filter_map(|d| d.key()).collect();
+    assert_eq!(deleted, ["home/bob/cv.pdf"]);
+    assert_eq!(out.errors()[0].key(), Some("home/alice/notes.txt"));
+    assert_eq!(out.errors()[0].code(), Some("AccessDenied"));
+    let root = coffer.root_s3();
+    root.head_object()
+        .bucket("holiday-photos")
+        .key("home/alice/notes.txt")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        root.head_object()
+            .bucket("holiday-photos")
+            .key("home/bob/cv.pdf")
+            .send()
+            .await
+            .is_err()
+    );
+}
