@@ -298,6 +298,20 @@ fn pick<'v>(
 }
 
 impl Policy {
+    /// Whether the policy grants anyone (`"*"` or `NotPrincipal`) something without a
+    /// condition: S3's test for a public bucket policy, simplified to conditions of any kind
+    /// making a grant non-public.
+    pub fn is_public(&self) -> bool {
+        self.statements.iter().any(|statement| {
+            let to_anyone = match &statement.principals {
+                Some(Match::Is(principals)) => principals.anyone,
+                Some(Match::Not(_)) => true,
+                None => false,
+            };
+            statement.effect == Effect::Allow && to_anyone && statement.conditions.is_empty()
+        })
+    }
+
     /// Parses and validates a policy document of the given kind.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
         let value: Value =

@@ -3,7 +3,11 @@
 //! the key's use, and tells the front door (through [`RequestLog`]) who asked for what, so it
 //! can log one line per request with the status.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, decide};
+use coffer_store::Bucket;
 
 use crate::internal;
 use coffer_auth::{Authorizer, Principal, Request, authorize};
@@ -33,11 +37,17 @@ impl RequestLog {
 pub struct StoreAccess {
     store: Store,
     authorizer: Authorizer,
+    /// Parsed bucket policies, with the text they were parsed from.
+    policies: Mutex<HashMap<String, (String, Arc<Policy>)>>,
 }
 
 impl StoreAccess {
     pub fn new(store: Store, authorizer: Authorizer) -> Self {
-        StoreAccess { store, authorizer }
+        StoreAccess {
+            store,
+            authorizer,
+            policies: Mutex::default(),
+        }
     }
 }
 
@@ -74,6 +84,8 @@ fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
         "ListParts" => "s3:ListMultipartUploadParts",
         "ListMultipartUploads" => "s3:ListBucketMultipartUploads",
         "ListObjectVersions" => "s3:ListBucketVersions",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "s3:PutBucketPublicAccessBlock",
+        "GetPublicAccessBlock" => "s3:GetBucketPublicAccessBlock",
         other => return (format!("s3:{other}"), resource_arn(path)),
     };
     (action.to_owned(), resource_arn(path))
@@ -103,6 +115,65 @@ fn check_presign_expiry(uri: &http::Uri) -> S3Result<()> {
     }
 }
 
+impl StoreAccess {
+    /// A bucket's policy, parsed (cached while its text stands). With RestrictPublicBuckets on,
+    /// a public policy grants nothing to callers outside the owner's account (`outsider`).
+    fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<Policy>> {
+        let text = bucket.policy.as_ref()?;
+        let cached = self.policies.lock().ok().and_then(|cache| {
+            cache
+                .get(&bucket.name)
+                .filter(|(source, _)| source == text)
+                .map(|(_, policy)| policy.clone())
+        });
+        let policy = match cached {
+            Some(policy) => policy,
+            None => {
+                let policy = Arc::new(Policy::parse(text, PolicyKind::Resource).ok()?);
+                if let Ok(mut cache) = self.policies.lock() {
+                    cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
+                }
+                policy
+            }
+        };
+        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
+        if outsider && restricted && policy.is_public() {
+            return None;
+        }
+        Some(policy)
+    }
+
+    /// A request without credentials: only a bucket policy that allows anyone lets it through.
+    async fn check_anonymous(
+        &self,
+        op: &str,
+        action: &str,
+        resource: &str,
+        cx: &mut S3AccessContext<'_>,
+    ) -> S3Result<()> {
+        let denied = || s3_error!(AccessDenied, "Access Denied");
+        let Some(name) = cx.s3_path().get_bucket_name() else {
+            return Err(denied());
+        };
+        let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
+        let policy = self.bucket_policy(&bucket, true).ok_or_else(denied)?;
+        let mut ctx = RequestContext::new(action, resource, None).with("aws:SecureTransport", "false");
+        for (key, value) in listing_keys(op, cx.uri()) {
+            ctx = ctx.with(key, value);
+        }
+        let policies = Policies {
+            identity: Vec::new(),
+            boundary: None,
+            resource: Some(&policy),
+            resource_account: bucket.account_id.clone(),
+        };
+        match decide(&policies, &ctx) {
+            Decision::Allow => Ok(()),
+            _ => Err(denied()),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Access for StoreAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
@@ -115,7 +186,7 @@ impl S3Access for StoreAccess {
             if let Some(log) = &log {
                 log.set("anonymous".to_owned(), op);
             }
-            return Err(s3_error!(AccessDenied, "Access Denied"));
+            return self.check_anonymous(op, &action, &resource, cx).await;
         };
         let credential = self
             .store
@@ -135,21 +206,20 @@ impl S3Access for StoreAccess {
         // judged as the caller's own, so CreateBucket can create it and others say NoSuchBucket.
         // CreateBucket is judged against the caller: a name taken by another account is
         // `BucketAlreadyExists`, not a denial.
-        let owner = match cx.s3_path().get_bucket_name() {
-            Some(name) if op != "CreateBucket" => self
-                .store
-                .bucket(name)
-                .await
-                .map_err(internal)?
-                .map(|bucket| bucket.account_id),
+        let bucket = match cx.s3_path().get_bucket_name() {
+            Some(name) if op != "CreateBucket" => self.store.bucket(name).await.map_err(internal)?,
             _ => None,
         };
+        let owner = bucket.as_ref().map(|bucket| bucket.account_id.clone());
         let owner = owner.unwrap_or_else(|| principal.account_id.clone());
         let grants = self
             .authorizer
             .grants(&self.store, &principal)
             .await
             .map_err(internal)?;
+        let resource_policy = bucket
+            .as_ref()
+            .and_then(|b| self.bucket_policy(b, b.account_id != principal.account_id));
         let mut keys = listing_keys(op, cx.uri());
         if matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions")
             && !keys.iter().any(|(k, _)| *k == "s3:prefix")
@@ -161,7 +231,7 @@ impl S3Access for StoreAccess {
             action: &action,
             resource: &resource,
             resource_account: &owner,
-            resource_policy: None,
+            resource_policy: resource_policy.as_deref(),
             keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the

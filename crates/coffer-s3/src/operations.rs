@@ -106,6 +106,13 @@ pub const S3_OPERATIONS: &[&str] = &[
 
 /// The operations [`crate::CofferS3`] implements; docs/compatibility.md must mark exactly these supported.
 pub const SUPPORTED: &[&str] = &[
+    "PutBucketPolicy",
+    "GetBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+    "PutPublicAccessBlock",
+    "GetPublicAccessBlock",
+    "DeletePublicAccessBlock",
     "ListObjectVersions",
     "AbortMultipartUpload",
     "CompleteMultipartUpload",

@@ -19,7 +19,53 @@ pub struct Bucket {
     pub account_id: String,
     pub region: String,
     pub created_at: OffsetDateTime,
+    /// The bucket policy, as written.
+    pub policy: Option<String>,
+    pub public_access_block: Option<PublicAccessBlock>,
 }
+
+/// S3's Block Public Access settings of a bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    fn encode(self) -> String {
+        [
+            self.block_public_acls,
+            self.ignore_public_acls,
+            self.block_public_policy,
+            self.restrict_public_buckets,
+        ]
+        .iter()
+        .map(|b| if *b { '1' } else { '0' })
+        .collect()
+    }
+
+    fn decode(text: &str) -> Option<PublicAccessBlock> {
+        let flags: Vec<bool> = text.chars().map(|c| c == '1').collect();
+        (flags.len() == 4).then(|| PublicAccessBlock {
+            block_public_acls: flags[0],
+            ignore_public_acls: flags[1],
+            block_public_policy: flags[2],
+            restrict_public_buckets: flags[3],
+        })
+    }
+}
+
+const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, p.document \
+     FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name";
 
 /// Buckets by name, with a generation that every write bumps: a lookup that raced a write
 /// does not put its (possibly stale) answer back.
@@ -32,6 +78,11 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
         account_id: row.try_get("account_id")?,
         region: row.try_get("region")?,
         created_at: from_millis(row.try_get("created_at")?),
+        policy: row.try_get("document")?,
+        public_access_block: row
+            .try_get::<Option<String>, _>("public_access_block")?
+            .as_deref()
+            .and_then(PublicAccessBlock::decode),
     })
 }
 
@@ -40,12 +91,15 @@ impl Store {
     pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
         let created_at = now_millis();
         let inserted =
-            sqlx::query("INSERT INTO buckets (name, account_id, region, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(name)
-                .bind(account_id)
-                .bind(region)
-                .bind(created_at)
-                .execute(&self.inner.writer)
+            sqlx::query(
+                "INSERT INTO buckets (name, account_id, region, created_at, public_access_block) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(name)
+            .bind(account_id)
+            .bind(region)
+            .bind(created_at)
+            .bind(PublicAccessBlock::ALL.encode())
+            .execute(&self.inner.writer)
                 .await;
         self.inner.buckets.clear();
         match inserted {
@@ -54,6 +108,8 @@ impl Store {
                 account_id: account_id.to_owned(),
                 region: region.to_owned(),
                 created_at: from_millis(created_at),
+                policy: None,
+                public_access_block: Some(PublicAccessBlock::ALL),
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {
@@ -73,7 +129,7 @@ impl Store {
             (_, Some(bucket)) => return Ok(Some(bucket)),
             (generation, None) => generation,
         };
-        let row = sqlx::query("SELECT name, account_id, region, created_at FROM buckets WHERE name = $1")
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{BUCKET_SELECT} WHERE b.name = $1")))
             .bind(name)
             .fetch_optional(&self.inner.reader)
             .await?;
@@ -92,10 +148,10 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Bucket>> {
-        let rows = sqlx::query(
-            "SELECT name, account_id, region, created_at FROM buckets \
-             WHERE account_id = $1 AND name > $2 AND substr(name, 1, $3) = $4 ORDER BY name LIMIT $5",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{BUCKET_SELECT} WHERE b.account_id = $1 AND b.name > $2 AND substr(b.name, 1, $3) = $4 \
+             ORDER BY b.name LIMIT $5"
+        )))
         .bind(account_id)
         .bind(after.unwrap_or(""))
         .bind(prefix.len() as i64)
@@ -104,6 +160,41 @@ impl Store {
         .fetch_all(&self.inner.reader)
         .await?;
         rows.iter().map(bucket_from_row).collect()
+    }
+
+    /// Sets (or with `None` deletes) a bucket's policy.
+    pub async fn set_bucket_policy(&self, name: &str, document: Option<&str>) -> Result<()> {
+        match document {
+            Some(document) => {
+                sqlx::query(
+                    "INSERT INTO bucket_policies (bucket, document) VALUES ($1, $2) \
+                     ON CONFLICT (bucket) DO UPDATE SET document = excluded.document",
+                )
+                .bind(name)
+                .bind(document)
+                .execute(&self.inner.writer)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM bucket_policies WHERE bucket = $1")
+                    .bind(name)
+                    .execute(&self.inner.writer)
+                    .await?;
+            }
+        }
+        self.inner.buckets.clear();
+        Ok(())
+    }
+
+    /// Sets (or with `None` deletes) a bucket's Block Public Access settings.
+    pub async fn set_public_access_block(&self, name: &str, settings: Option<PublicAccessBlock>) -> Result<()> {
+        sqlx::query("UPDATE buckets SET public_access_block = $2 WHERE name = $1")
+            .bind(name)
+            .bind(settings.map(PublicAccessBlock::encode))
+            .execute(&self.inner.writer)
+            .await?;
+        self.inner.buckets.clear();
+        Ok(())
     }
 
     /// Deletes a bucket without objects (`BucketNotEmpty` otherwise). Uploads still in

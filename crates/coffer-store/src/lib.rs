@@ -28,7 +28,7 @@ use std::sync::Arc;
 pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
-pub use buckets::Bucket;
+pub use buckets::{Bucket, PublicAccessBlock};
 pub use credentials::{Credential, KeyOwner};
 pub use groups::Group;
 pub use managed::{AttachedTo, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};

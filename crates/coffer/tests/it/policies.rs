@@ -719,3 +719,177 @@ async fn delete_objects_is_authorized_key_by_key() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn bucket_policies_grant_deny_and_reach_across_accounts() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let root = coffer.root_s3();
+    let account = coffer.account_id().await;
+    let (key, secret) = coffer.user_with_key("judy").await;
+    let judy = coffer.s3(&key, &secret);
+    let err = judy
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+
+    let (other_key, other_secret) = coffer.other_account("partner");
+    let partner = coffer.s3(&other_key, &other_secret);
+    let partner_account = coffer
+        .sts(&other_key, &other_secret, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account()
+        .unwrap()
+        .to_owned();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+          {{"Sid":"Judy","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:user/judy"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/*"}},
+          {{"Sid":"Partner","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{partner_account}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/beach.jpg"}},
+          {{"Sid":"NoDeletes","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::holiday-photos/*"}}]}}"#
+    );
+    root.put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy(&policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        root.get_bucket_policy()
+            .bucket("holiday-photos")
+            .send()
+            .await
+            .unwrap()
+            .policy(),
+        Some(policy.as_str())
+    );
+    // A bucket policy naming a user of the same account allows on its own.
+    judy.get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    // The other account's root, granted by the bucket's account.
+    partner
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    let err = partner
+        .get_object()
+        .bucket("holiday-photos")
+        .key("home/bob/cv.pdf")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    // The bucket policy's Deny binds even the owner's root user.
+    let err = root
+        .delete_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let status = root
+        .get_bucket_policy_status()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.policy_status().and_then(|s| s.is_public()), Some(false));
+
+    let err = root
+        .put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy("{nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "MalformedPolicy");
+    root.delete_bucket_policy()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    let err = root
+        .get_bucket_policy()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "NoSuchBucketPolicy");
+    let err = judy
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+}
+
+#[tokio::test]
+async fn public_reads_need_block_public_access_lifted() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let root = coffer.root_s3();
+    let url = format!("{}/holiday-photos/beach.jpg", coffer.endpoint);
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 403);
+    let public = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/*"}}"#;
+    // New buckets block public policies, as S3 does.
+    let block = root
+        .get_public_access_block()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        block
+            .public_access_block_configuration()
+            .and_then(|c| c.block_public_policy()),
+        Some(true)
+    );
+    let err = root
+        .put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy(public)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    root.delete_public_access_block()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    root.put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy(public)
+        .send()
+        .await
+        .unwrap();
+    let status = root
+        .get_bucket_policy_status()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.policy_status().and_then(|s| s.is_public()), Some(true));
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"x");
+    // Anonymous writes are still refused.
+    let put = reqwest::Client::new().put(&url).body("defaced").send().await.unwrap();
+    assert_eq!(put.status().as_u16(), 403);
+}
