@@ -115,6 +115,60 @@ impl std::fmt::Display for Denied {
     }
 }
 
+/// The connection a request came over (the listener puts it into each request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// Global condition keys that come from the HTTP request itself.
+#[derive(Clone, Debug, Default)]
+pub struct RequestFacts {
+    pub source_ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
+    /// The region the request was signed for.
+    pub region: Option<String>,
+}
+
+impl RequestFacts {
+    /// Reads the facts from a request's headers and extensions.
+    pub fn from_request(
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+        region: Option<String>,
+    ) -> RequestFacts {
+        Self::new(headers, extensions.get::<PeerAddr>().copied(), region)
+    }
+
+    /// The facts of a request with these headers, over this connection.
+    pub fn new(headers: &http::HeaderMap, peer: Option<PeerAddr>, region: Option<String>) -> RequestFacts {
+        let header =
+            |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        RequestFacts {
+            source_ip: peer.map(|peer| peer.0.ip()),
+            user_agent: header(http::header::USER_AGENT),
+            referer: header(http::header::REFERER),
+            region,
+        }
+    }
+
+    fn keys(&self) -> Vec<(&'static str, String)> {
+        let mut keys = Vec::new();
+        if let Some(ip) = self.source_ip {
+            keys.push(("aws:SourceIp", ip.to_string()));
+        }
+        if let Some(agent) = &self.user_agent {
+            keys.push(("aws:UserAgent", agent.clone()));
+        }
+        if let Some(referer) = &self.referer {
+            keys.push(("aws:Referer", referer.clone()));
+        }
+        if let Some(region) = &self.region {
+            keys.push(("aws:RequestedRegion", region.clone()));
+        }
+        keys
+    }
+}
+
 /// What a request asks, beyond who asks.
 #[derive(Clone, Debug, Default)]
 pub struct Request<'a> {
@@ -128,6 +182,8 @@ pub struct Request<'a> {
     pub resource_policy: Option<&'a Policy>,
     /// Service condition keys (`s3:prefix`…), besides the global ones filled in here.
     pub keys: Vec<(&'a str, String)>,
+    /// Keys from the HTTP request (`aws:SourceIp`, `aws:UserAgent`…).
+    pub facts: Option<&'a RequestFacts>,
 }
 
 /// The global condition keys of a request by `principal` now.
@@ -158,6 +214,9 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
             .with("aws:username", name.clone())
             .with("aws:userid", user_id.clone()),
     };
+    for (key, value) in request.facts.map(RequestFacts::keys).unwrap_or_default() {
+        ctx = ctx.with(key, value);
+    }
     for (key, value) in &request.keys {
         ctx = ctx.with(key, value.clone());
     }

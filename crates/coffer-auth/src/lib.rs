@@ -11,5 +11,5 @@ mod principal;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
-pub use authorize::{Authorizer, Denied, Grants, Request, authorize};
+pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, authorize};
 pub use principal::{Identity, Principal};

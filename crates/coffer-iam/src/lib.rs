@@ -83,6 +83,8 @@ pub(crate) struct Call<'a> {
     grants: &'a coffer_auth::Grants,
     /// Loads other principals' policies (for the simulator).
     authorizer: &'a coffer_auth::Authorizer,
+    /// Condition keys from the HTTP request.
+    facts: &'a coffer_auth::RequestFacts,
     params: &'a Params,
 }
 
@@ -97,6 +99,7 @@ impl Call<'_> {
             action,
             resource,
             resource_account: &self.caller.account_id,
+            facts: Some(self.facts),
             ..coffer_auth::Request::default()
         };
         coffer_auth::authorize(self.caller, self.grants, &request)?;
@@ -141,8 +144,10 @@ impl QueryApi {
                         service.prefix()
                     )))))
                 }
-                Ok((caller, _)) => {
+                Ok((caller, scope)) => {
                     caller_arn = caller.arn();
+                    let facts =
+                        coffer_auth::RequestFacts::from_request(&parts.headers, &parts.extensions, Some(scope.region));
                     match self.authorizer.grants(&self.store, &caller).await {
                         Err(err) => Err(err.into()),
                         Ok(grants) => {
@@ -151,6 +156,7 @@ impl QueryApi {
                                 caller: &caller,
                                 grants: &grants,
                                 authorizer: &self.authorizer,
+                                facts: &facts,
                                 params: &params,
                             };
                             dispatch(service, &action, &cx).await

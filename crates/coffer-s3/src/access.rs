@@ -10,7 +10,7 @@ use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, deci
 use coffer_store::Bucket;
 
 use crate::internal;
-use coffer_auth::{Authorizer, Principal, Request, authorize};
+use coffer_auth::{Authorizer, Principal, Request, RequestFacts, authorize};
 use coffer_store::Store;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
@@ -49,6 +49,33 @@ impl StoreAccess {
             policies: Mutex::default(),
         }
     }
+}
+
+/// S3's request condition keys: `s3:x-amz-acl`, `s3:x-amz-content-sha256`,
+/// `s3:signatureversion` and `s3:authType`.
+fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
+    let headers = cx.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut keys = Vec::new();
+    if let Some(acl) = header("x-amz-acl") {
+        keys.push(("s3:x-amz-acl", acl));
+    }
+    if let Some(sha) = header("x-amz-content-sha256") {
+        keys.push(("s3:x-amz-content-sha256", sha));
+    }
+    let query = cx.uri().query().unwrap_or("");
+    let (version, auth_type) = if query.contains("X-Amz-Signature=") {
+        ("AWS4-HMAC-SHA256", "REST-QUERY-STRING")
+    } else if query.contains("Signature=") {
+        ("AWS", "REST-QUERY-STRING")
+    } else if header("authorization").is_some_and(|a| a.starts_with("AWS ")) {
+        ("AWS", "REST-HEADER")
+    } else {
+        ("AWS4-HMAC-SHA256", "REST-HEADER")
+    };
+    keys.push(("s3:signatureversion", version.to_owned()));
+    keys.push(("s3:authType", auth_type.to_owned()));
+    keys
 }
 
 /// The S3 condition keys a listing offers (`s3:prefix`, `s3:delimiter`, `s3:max-keys`).
@@ -158,6 +185,9 @@ impl StoreAccess {
         let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
         let policy = self.bucket_policy(&bucket, true).ok_or_else(denied)?;
         let mut ctx = RequestContext::new(action, resource, None).with("aws:SecureTransport", "false");
+        if let Some(peer) = cx.extensions_mut().get::<coffer_auth::PeerAddr>() {
+            ctx = ctx.with("aws:SourceIp", peer.0.ip().to_string());
+        }
         for (key, value) in listing_keys(op, cx.uri()) {
             ctx = ctx.with(key, value);
         }
@@ -227,12 +257,16 @@ impl S3Access for StoreAccess {
             // A listing without a prefix lists from the root: `s3:prefix` is "".
             keys.push(("s3:prefix", String::new()));
         }
+        keys.extend(s3_request_keys(cx));
+        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().copied();
+        let facts = RequestFacts::new(cx.headers(), peer, Some(region.clone()));
         let request = Request {
             action: &action,
             resource: &resource,
             resource_account: &owner,
             resource_policy: resource_policy.as_deref(),
             keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            facts: Some(&facts),
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.

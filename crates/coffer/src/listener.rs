@@ -35,7 +35,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (tcp, _) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(err) => {
@@ -53,7 +53,11 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(idle_timeout)
             .max_buf_size(MAX_HEADER_BYTES)
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router.clone()));
+            .serve_connection(
+                TokioIo::new(tcp),
+                // Each request learns the connection it came over (for aws:SourceIp).
+                TowerToHyperService::new(router.clone().layer(axum::Extension(coffer_auth::PeerAddr(peer)))),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

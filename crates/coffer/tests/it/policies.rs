@@ -893,3 +893,49 @@ async fn public_reads_need_block_public_access_lifted() {
     let put = reqwest::Client::new().put(&url).body("defaced").send().await.unwrap();
     assert_eq!(put.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn source_ip_and_request_keys_reach_conditions() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("kim").await;
+    let from_here = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
+        {"Effect":"Allow","Action":"s3:PutObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},
+        {"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1","s3:authType":"REST-HEADER"}}},
+        {"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringLike":{"aws:UserAgent":"*aws-sdk-rust*"}}}]}"#;
+    iam.put_user_policy()
+        .user_name("kim")
+        .policy_name("ip")
+        .policy_document(from_here)
+        .send()
+        .await
+        .unwrap();
+    let kim = coffer.s3(&key, &secret);
+    kim.get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    let err = kim
+        .put_object()
+        .bucket("holiday-photos")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let err = kim.list_objects_v2().bucket("holiday-photos").send().await.unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied", "signed for us-east-1");
+    coffer
+        .s3_in("eu-west-1", &key, &secret)
+        .list_objects_v2()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap();
+    coffer.iam(&key, &secret).get_user().send().await.unwrap();
+}
