@@ -489,7 +489,8 @@ async fn bench(args: Args) -> Result<(), String> {
         let path = format!("/{}", target.bucket);
         let response = target.signed(reqwest::Method::PUT, &path, "", None).await?;
         let status = response.status();
-        if !(status.is_success() || status.as_u16() == 409) {
+        // 409: it exists already; 403: a user without s3:CreateBucket benchmarks an existing bucket.
+        if !(status.is_success() || status.as_u16() == 409 || status.as_u16() == 403) {
             return Err(format!("cannot create bucket {}: HTTP {status}", target.bucket));
         }
     }

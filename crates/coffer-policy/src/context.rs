@@ -47,7 +47,12 @@ impl RequestContext {
 
     /// A key's values; `None` when the request does not have the key.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        // Policies' keys are lowercased at parse time; only callers' mixed-case keys pay for it.
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        } else {
+            self.keys.get(key).map(Vec::as_slice)
+        }
     }
 
     /// A single-valued key's value (a policy variable needs exactly one).

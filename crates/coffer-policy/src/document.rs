@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::condition::{Condition, parse_operator};
-use crate::pattern::Variables;
+use crate::pattern::{Pattern, Variables, Wildcards};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -65,6 +65,42 @@ pub struct Statement {
     pub resources: Option<Match<Vec<String>>>,
     pub principals: Option<Match<Principals>>,
     pub conditions: Vec<Condition>,
+    /// Actions and variable-free resources as patterns, built once at parse time: they are
+    /// matched for every statement on every request.
+    pub(crate) compiled: Compiled,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Compiled {
+    pub(crate) actions: Vec<Pattern>,
+    /// In the order of the statement's resources; `None` for one with policy variables.
+    pub(crate) resources: Vec<Option<Pattern>>,
+}
+
+impl Compiled {
+    fn new(actions: &Match<Vec<String>>, resources: Option<&Match<Vec<String>>>, variables: Variables) -> Compiled {
+        let list = |m: &Match<Vec<String>>| match m {
+            Match::Is(list) | Match::Not(list) => list.clone(),
+        };
+        Compiled {
+            actions: list(actions)
+                .iter()
+                .filter_map(|a| Pattern::new(a, Wildcards::Match, Variables::Literal, None))
+                .collect(),
+            resources: resources
+                .map(list)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    if variables == Variables::Substitute && Pattern::has_variables(r) {
+                        None
+                    } else {
+                        Pattern::new(r, Wildcards::Match, Variables::Literal, None)
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,7 +242,8 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, PolicyError> {
                 negated,
                 if_exists,
                 qualifier,
-                key: key.clone(),
+                // Condition keys are case-insensitive: kept lowercase, looked up without folding.
+                key: key.to_ascii_lowercase(),
                 values: condition_values(values, operator_name, key)?,
             });
         }
@@ -214,7 +251,7 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, PolicyError> {
     Ok(out)
 }
 
-fn statement(value: &Value, kind: PolicyKind, index: usize) -> Result<Statement, PolicyError> {
+fn statement(value: &Value, kind: PolicyKind, index: usize, version: Version) -> Result<Statement, PolicyError> {
     let Value::Object(map) = value else {
         return error(format!("Statement {index} must be an object"));
     };
@@ -272,6 +309,7 @@ fn statement(value: &Value, kind: PolicyKind, index: usize) -> Result<Statement,
         Some(value) => conditions(value)?,
         None => Vec::new(),
     };
+    let compiled = Compiled::new(&actions, resources.as_ref(), version.variables());
     Ok(Statement {
         sid,
         effect,
@@ -279,6 +317,7 @@ fn statement(value: &Value, kind: PolicyKind, index: usize) -> Result<Statement,
         resources,
         principals,
         conditions,
+        compiled,
     })
 }
 
@@ -340,10 +379,10 @@ impl Policy {
             Some(Value::Array(items)) if !items.is_empty() => items
                 .iter()
                 .enumerate()
-                .map(|(i, s)| statement(s, kind, i))
+                .map(|(i, s)| statement(s, kind, i, version))
                 .collect::<Result<Vec<_>, _>>()?,
             Some(Value::Array(_)) => return error("Statement must not be empty"),
-            Some(single @ Value::Object(_)) => vec![statement(single, kind, 0)?],
+            Some(single @ Value::Object(_)) => vec![statement(single, kind, 0, version)?],
             Some(_) => return error("Statement must be an object or a list of objects"),
             None => return error("The policy is missing its Statement"),
         };

@@ -79,16 +79,29 @@ fn any_matches(
 /// caller.
 fn applies(statement: &Statement, variables: Variables, ctx: &RequestContext) -> Option<Named> {
     // Actions compare without case and take no variables; resources are case-sensitive.
+    let compiled = &statement.compiled;
+    let action_listed = compiled
+        .actions
+        .iter()
+        .any(|pattern| pattern.matches(&ctx.action, true));
     let action = match &statement.actions {
-        Match::Is(list) => any_matches(list, &ctx.action, true, Variables::Literal, ctx),
-        Match::Not(list) => !any_matches(list, &ctx.action, true, Variables::Literal, ctx),
+        Match::Is(_) => action_listed,
+        Match::Not(_) => !action_listed,
     };
     if !action {
         return None;
     }
+    let resource_listed = |list: &[String]| {
+        list.iter()
+            .zip(&compiled.resources)
+            .any(|(text, pattern)| match pattern {
+                Some(pattern) => pattern.matches(&ctx.resource, false),
+                None => any_matches(std::slice::from_ref(text), &ctx.resource, false, variables, ctx),
+            })
+    };
     let resource = match &statement.resources {
-        Some(Match::Is(list)) => any_matches(list, &ctx.resource, false, variables, ctx),
-        Some(Match::Not(list)) => !any_matches(list, &ctx.resource, false, variables, ctx),
+        Some(Match::Is(list)) => resource_listed(list),
+        Some(Match::Not(list)) => !resource_listed(list),
         None => true,
     };
     if !resource || !all_hold(&statement.conditions, variables, ctx) {

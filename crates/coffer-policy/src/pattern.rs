@@ -46,7 +46,7 @@ impl Pattern {
         variables: Variables,
         ctx: Option<&RequestContext>,
     ) -> Option<Pattern> {
-        let mut tokens = Vec::with_capacity(text.len());
+        let mut tokens = Vec::with_capacity(text.len() + 16);
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
             if variables == Variables::Substitute
@@ -78,18 +78,16 @@ impl Pattern {
 
     /// Whether `value` matches, comparing letters exactly or (`ignore_case`) without case.
     pub fn matches(&self, value: &str, ignore_case: bool) -> bool {
-        let value: Vec<char> = value.chars().collect();
         let same = |a: char, b: char| {
-            if ignore_case {
-                a == b || a.to_lowercase().eq(b.to_lowercase())
-            } else {
-                a == b
-            }
+            a == b || (ignore_case && (a.eq_ignore_ascii_case(&b) || a.to_lowercase().eq(b.to_lowercase())))
         };
-        // Iterative matching with one backtrack point (the last `*`): linear in practice.
+        // The character at byte offset `at` of `value`, and its length.
+        let char_at = |at: usize| value[at..].chars().next().map(|c| (c, c.len_utf8()));
+        // Iterative matching with one backtrack point (the last `*`): linear in practice, and
+        // no allocation (it runs for every statement of every policy on every request).
         let (mut t, mut v) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
-        while v < value.len() {
+        while let Some((c, width)) = char_at(v) {
             match self.tokens.get(t) {
                 Some(Token::AnyRun) => {
                     star = Some((t, v));
@@ -97,23 +95,29 @@ impl Pattern {
                 }
                 Some(Token::AnyOne) => {
                     t += 1;
-                    v += 1;
+                    v += width;
                 }
-                Some(Token::Literal(c)) if same(*c, value[v]) => {
+                Some(Token::Literal(expected)) if same(*expected, c) => {
                     t += 1;
-                    v += 1;
+                    v += width;
                 }
                 _ => match star {
                     Some((star_t, star_v)) => {
+                        let skipped = char_at(star_v).map_or(1, |(_, w)| w);
                         t = star_t + 1;
-                        v = star_v + 1;
-                        star = Some((star_t, star_v + 1));
+                        v = star_v + skipped;
+                        star = Some((star_t, v));
                     }
                     None => return false,
                 },
             }
         }
         self.tokens[t..].iter().all(|token| *token == Token::AnyRun)
+    }
+
+    /// Whether the text has policy variables (then it is built per request).
+    pub fn has_variables(text: &str) -> bool {
+        text.contains("${")
     }
 
     /// The pattern's text with variables already substituted (for messages and equality).
@@ -130,7 +134,7 @@ impl Pattern {
 }
 
 /// `name` or `name, 'default'`: the request's single value for the key, else the default.
-fn variable_value(inner: &str, ctx: Option<&RequestContext>) -> Option<String> {
+fn variable_value<'a>(inner: &'a str, ctx: Option<&'a RequestContext>) -> Option<&'a str> {
     let (name, default) = match inner.split_once(',') {
         Some((name, default)) => {
             let default = default.trim();
@@ -139,9 +143,7 @@ fn variable_value(inner: &str, ctx: Option<&RequestContext>) -> Option<String> {
         }
         None => (inner.trim(), None),
     };
-    ctx.and_then(|ctx| ctx.single(name))
-        .map(str::to_owned)
-        .or_else(|| default.map(str::to_owned))
+    ctx.and_then(|ctx| ctx.single(name)).or(default)
 }
 
 /// Whether `value` matches `text` as a wildcard pattern (variables substituted).
