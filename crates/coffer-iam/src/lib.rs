@@ -244,6 +244,7 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "DeletePolicy") => managed_policies::delete_policy(cx).await,
         (Service::Iam, "PutUserPermissionsBoundary") => managed_policies::put_user_permissions_boundary(cx).await,
         (Service::Iam, "DeleteUserPermissionsBoundary") => managed_policies::delete_user_permissions_boundary(cx).await,
+        (Service::Iam, "ListEntitiesForPolicy") => managed_policies::list_entities_for_policy(cx).await,
         (Service::Iam, "CreatePolicyVersion") => managed_policies::create_policy_version(cx).await,
         (Service::Iam, "ListPolicyVersions") => managed_policies::list_policy_versions(cx).await,
         (Service::Iam, "DeletePolicyVersion") => managed_policies::delete_policy_version(cx).await,

@@ -469,3 +469,44 @@ pub(crate) async fn delete_user_permissions_boundary(cx: &Call<'_>) -> Result<Op
     cx.store.set_permissions_boundary(&id, None).await?;
     Ok(None)
 }
+
+pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let filter = cx.params.get("EntityFilter");
+    if let Some(filter) = filter
+        && !["User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"].contains(&filter)
+    {
+        return Err(crate::error::validation(
+            Some(filter),
+            "entityFilter",
+            "Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]",
+        ));
+    }
+    cx.authorize("iam:ListEntitiesForPolicy", &arn)?;
+    resolve(cx, &arn).await?;
+    let entities = cx.store.policy_entities(cx.account(), &arn).await?;
+    let wanted = |kind: &str| match filter {
+        None => true,
+        Some("User") => kind == "user",
+        Some("Group") => kind == "group",
+        Some(_) => false,
+    };
+    let mut xml = Xml::new();
+    xml.with("PolicyGroups", |x| {
+        for (_, name, id) in entities.iter().filter(|e| e.0 == "group" && wanted(&e.0)) {
+            x.with("member", |m| {
+                m.elem("GroupName", name).elem("GroupId", id);
+            });
+        }
+    });
+    xml.with("PolicyUsers", |x| {
+        for (_, name, id) in entities.iter().filter(|e| e.0 == "user" && wanted(&e.0)) {
+            x.with("member", |m| {
+                m.elem("UserName", name).elem("UserId", id);
+            });
+        }
+    });
+    xml.with("PolicyRoles", |_| {});
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}

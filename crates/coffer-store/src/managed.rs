@@ -364,6 +364,23 @@ impl Store {
         .await?)
     }
 
+    /// The users and groups a policy (by ARN) is attached to in `account_id`: (kind, name, id)
+    /// with kind `user` or `group`, by name.
+    pub async fn policy_entities(&self, account_id: &str, arn: &str) -> Result<Vec<(String, String, String)>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT 'user', u.name, u.user_id FROM policy_attachments a JOIN users u ON a.entity_kind = 'user' \
+             AND u.user_id = a.entity_id WHERE a.policy_arn = $1 AND a.account_id = $2 \
+             UNION ALL SELECT 'group', g.name, g.group_id FROM policy_attachments a JOIN groups g \
+             ON a.entity_kind = 'group' AND g.group_id = a.entity_id WHERE a.policy_arn = $1 AND a.account_id = $2 \
+             ORDER BY 2",
+        )
+        .bind(arn)
+        .bind(account_id)
+        .fetch_all(&self.inner.reader)
+        .await?;
+        Ok(rows)
+    }
+
     /// How many users and groups a policy (by ARN) is attached to.
     pub async fn attachment_count(&self, arn: &str) -> Result<i64> {
         Ok(
