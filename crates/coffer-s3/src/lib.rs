@@ -148,15 +148,20 @@ pub(crate) fn authorize_source(
     principal: &Principal,
     grants: &coffer_auth::Grants,
     action: &str,
-    bucket: &str,
+    bucket: &Bucket,
     key: &str,
-    owner_account: &str,
 ) -> S3Result<()> {
-    let resource = format!("arn:aws:s3:::{bucket}/{key}");
+    let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
+    // The bucket's own policy counts here as in the access hook (a grant or a Deny in it).
+    let bucket_policy = bucket
+        .policy
+        .as_deref()
+        .and_then(|text| coffer_policy::Policy::parse(text, coffer_policy::PolicyKind::Resource).ok());
     let request = coffer_auth::Request {
         action,
         resource: &resource,
-        resource_account: owner_account,
+        resource_account: &bucket.account_id,
+        resource_policy: bucket_policy.as_ref(),
         ..Default::default()
     };
     authorize(principal, grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))

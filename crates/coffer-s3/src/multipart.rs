@@ -258,15 +258,8 @@ impl CofferS3 {
             ));
         };
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        let source_owner = self.bucket(source_bucket).await?.account_id;
-        authorize_source(
-            &principal,
-            &grants,
-            "s3:GetObject",
-            source_bucket,
-            source_key,
-            &source_owner,
-        )?;
+        let source_bucket_meta = self.bucket(source_bucket).await?;
+        authorize_source(&principal, &grants, "s3:GetObject", &source_bucket_meta, source_key)?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,

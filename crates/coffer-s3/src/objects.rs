@@ -389,8 +389,8 @@ impl CofferS3 {
         let mut errors = Vec::new();
         // Every key's delete is queued at once, so they share a few group commits instead of
         // waiting for a thousand in turn; the answers keep the request's order.
-        let owner = self.bucket(&input.bucket).await?.account_id;
-        let (principal, grants, owner) = (&principal, grants.as_ref(), owner.as_str());
+        let target = self.bucket(&input.bucket).await?;
+        let (principal, grants, target) = (&principal, grants.as_ref(), &target);
         let bucket = input.bucket.as_str();
         let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
             let key = object.key;
@@ -404,7 +404,7 @@ impl CofferS3 {
             {
                 return (key, Err(("NoSuchVersion", "The specified version does not exist.")));
             }
-            if crate::authorize_source(principal, grants, "s3:DeleteObject", bucket, &key, owner).is_err() {
+            if crate::authorize_source(principal, grants, "s3:DeleteObject", target, &key).is_err() {
                 return (key, Err(("AccessDenied", "Access Denied")));
             }
             match self.store.delete_object(bucket, &key, &WriteCondition::Always).await {
@@ -463,15 +463,8 @@ impl CofferS3 {
             return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
         }
         self.bucket(&input.bucket).await?;
-        let source_owner = self.bucket(source_bucket).await?.account_id;
-        authorize_source(
-            &principal,
-            &grants,
-            "s3:GetObject",
-            source_bucket,
-            source_key,
-            &source_owner,
-        )?;
+        let source_bucket_meta = self.bucket(source_bucket).await?;
+        authorize_source(&principal, &grants, "s3:GetObject", &source_bucket_meta, source_key)?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,

@@ -939,3 +939,47 @@ async fn source_ip_and_request_keys_reach_conditions() {
         .unwrap();
     coffer.iam(&key, &secret).get_user().send().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_copy_source_is_judged_with_its_bucket_policy() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let root = coffer.root_s3();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("judy").await;
+    let own = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::holiday-photos/home/${aws:username}/*"}}"#;
+    iam.put_user_policy()
+        .user_name("judy")
+        .policy_name("own")
+        .policy_document(own)
+        .send()
+        .await
+        .unwrap();
+    let grant = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:user/judy"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/beach.jpg"}}}}"#
+    );
+    root.put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy(grant)
+        .send()
+        .await
+        .unwrap();
+    let judy = coffer.s3(&key, &secret);
+    judy.copy_object()
+        .bucket("holiday-photos")
+        .key("home/judy/beach.jpg")
+        .copy_source("holiday-photos/beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    let err = judy
+        .copy_object()
+        .bucket("holiday-photos")
+        .key("home/judy/cv.pdf")
+        .copy_source("holiday-photos/home/bob/cv.pdf")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+}
