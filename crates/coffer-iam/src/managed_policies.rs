@@ -92,10 +92,12 @@ pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
     validate::path(path, "path")?;
     let description = cx.params.get("Description");
     let document = validated_document(cx)?;
-    cx.authorize(
-        "iam:CreatePolicy",
-        &format!("arn:aws:iam::{}:policy{path}{name}", cx.account()),
-    )?;
+    let tags = crate::users::tags_param(cx)?;
+    let arn = format!("arn:aws:iam::{}:policy{path}{name}", cx.account());
+    cx.authorize("iam:CreatePolicy", &arn)?;
+    if !tags.is_empty() {
+        cx.authorize("iam:TagPolicy", &arn)?;
+    }
     let policy = cx
         .store
         .create_policy(cx.account(), name, path, description, document)
@@ -106,6 +108,9 @@ pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
             )),
             other => other.into(),
         })?;
+    if !tags.is_empty() {
+        cx.store.tag_policy(&policy, &tags).await.map_err(tag_error)?;
+    }
     let mut xml = Xml::new();
     xml.with("Policy", |x| write_customer_policy(x, &policy));
     Ok(Some(xml.finish()))
@@ -507,6 +512,45 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
         }
     });
     xml.with("PolicyRoles", |_| {});
+    write_truncation(&mut xml, None);
+    Ok(Some(xml.finish()))
+}
+
+fn tag_error(err: StoreError) -> IamError {
+    match err {
+        StoreError::TooManyTags => IamError::LimitExceeded("Cannot exceed quota for TagsPerPolicy: 50".to_owned()),
+        other => other.into(),
+    }
+}
+
+pub(crate) async fn tag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let tags = crate::users::tags_param(cx)?;
+    cx.authorize("iam:TagPolicy", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    cx.store.tag_policy(&policy, &tags).await.map_err(tag_error)?;
+    Ok(None)
+}
+
+pub(crate) async fn untag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    let keys = cx.params.members("TagKeys");
+    cx.authorize("iam:UntagPolicy", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    cx.store.untag_policy(&policy, &keys).await?;
+    Ok(None)
+}
+
+pub(crate) async fn list_policy_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = policy_arn_param(cx)?;
+    cx.authorize("iam:ListPolicyTags", &arn)?;
+    let policy = customer_policy(cx, &arn).await?;
+    let tags = cx.store.policy_tags(&policy).await?;
+    let mut xml = Xml::new();
+    crate::users::write_tags(&mut xml, &tags);
+    if tags.is_empty() {
+        xml.with("Tags", |_| {});
+    }
     write_truncation(&mut xml, None);
     Ok(Some(xml.finish()))
 }

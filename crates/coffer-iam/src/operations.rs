@@ -185,6 +185,9 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
 
 /// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
 pub(crate) const SUPPORTED: &[&str] = &[
+    "TagPolicy",
+    "UntagPolicy",
+    "ListPolicyTags",
     "ListEntitiesForPolicy",
     "PutUserPermissionsBoundary",
     "DeleteUserPermissionsBoundary",

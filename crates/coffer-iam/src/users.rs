@@ -45,7 +45,7 @@ pub(crate) fn write_user(xml: &mut Xml, user: &User, tags: &[Tag]) {
     }
 }
 
-fn write_tags(xml: &mut Xml, tags: &[Tag]) {
+pub(crate) fn write_tags(xml: &mut Xml, tags: &[Tag]) {
     xml.with("Tags", |x| {
         for tag in tags {
             x.with("member", |m| {
@@ -69,7 +69,7 @@ pub(crate) async fn user_and_arn(cx: &Call<'_>, name: &str) -> Result<(Option<Us
 }
 
 /// `Tags.member.N.Key/Value`, validated.
-fn tags_param(cx: &Call<'_>) -> Result<Vec<Tag>, IamError> {
+pub(crate) fn tags_param(cx: &Call<'_>) -> Result<Vec<Tag>, IamError> {
     let pairs = cx.params.key_values("Tags");
     if pairs.len() > MAX_TAGS_PER_REQUEST {
         return Err(crate::error::validation(

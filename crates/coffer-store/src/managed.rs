@@ -381,6 +381,54 @@ impl Store {
         Ok(rows)
     }
 
+    /// Adds or replaces tags of a customer managed policy (at most 50 in all).
+    pub async fn tag_policy(&self, policy: &ManagedPolicy, tags: &[crate::Tag]) -> Result<()> {
+        let mut tx = self.inner.writer.begin().await?;
+        for tag in tags {
+            sqlx::query(
+                "INSERT INTO policy_tags (policy_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (policy_id, tag_key_key) DO UPDATE SET tag_key = excluded.tag_key, tag_value = excluded.tag_value",
+            )
+            .bind(&policy.policy_id)
+            .bind(fold(&tag.key))
+            .bind(&tag.key)
+            .bind(&tag.value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_tags WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count > crate::MAX_TAGS_PER_USER {
+            return Err(StoreError::TooManyTags);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes tags (by key, without regard to case) from a customer managed policy.
+    pub async fn untag_policy(&self, policy: &ManagedPolicy, keys: &[&str]) -> Result<()> {
+        for key in keys {
+            sqlx::query("DELETE FROM policy_tags WHERE policy_id = $1 AND tag_key_key = $2")
+                .bind(&policy.policy_id)
+                .bind(fold(key))
+                .execute(&self.inner.writer)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A customer managed policy's tags, by key.
+    pub async fn policy_tags(&self, policy: &ManagedPolicy) -> Result<Vec<crate::Tag>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT tag_key, tag_value FROM policy_tags WHERE policy_id = $1 ORDER BY tag_key_key")
+                .bind(&policy.policy_id)
+                .fetch_all(&self.inner.reader)
+                .await?;
+        Ok(rows.into_iter().map(|(key, value)| crate::Tag { key, value }).collect())
+    }
+
     /// How many users and groups a policy (by ARN) is attached to.
     pub async fn attachment_count(&self, arn: &str) -> Result<i64> {
         Ok(
