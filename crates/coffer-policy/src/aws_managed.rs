@@ -90,3 +90,18 @@ mod tests {
         assert!(find("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").is_some());
     }
 }
+
+#[cfg(test)]
+mod order {
+    #[test]
+    fn documents_keep_aws_key_order() {
+        let policy = super::find("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").unwrap();
+        assert!(
+            policy
+                .document
+                .starts_with(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"#),
+            "{}",
+            policy.document
+        );
+    }
+}
