@@ -47,32 +47,7 @@ impl Pattern {
         ctx: Option<&RequestContext>,
     ) -> Option<Pattern> {
         let mut tokens = Vec::with_capacity(text.len() + 16);
-        let mut rest = text;
-        while let Some(c) = rest.chars().next() {
-            if variables == Variables::Substitute
-                && rest.starts_with("${")
-                && let Some(end) = rest.find('}')
-            {
-                let inner = &rest[2..end];
-                match inner {
-                    "*" => tokens.push(Token::Literal('*')),
-                    "?" => tokens.push(Token::Literal('?')),
-                    "$" => tokens.push(Token::Literal('$')),
-                    _ => {
-                        let value = variable_value(inner, ctx)?;
-                        tokens.extend(value.chars().map(Token::Literal));
-                    }
-                }
-                rest = &rest[end + 1..];
-                continue;
-            }
-            tokens.push(match (c, wildcards) {
-                ('*', Wildcards::Match) => Token::AnyRun,
-                ('?', Wildcards::Match) => Token::AnyOne,
-                (c, _) => Token::Literal(c),
-            });
-            rest = &rest[c.len_utf8()..];
-        }
+        tokenize(text, wildcards, variables, ctx, &mut tokens)?;
         Some(Pattern { tokens })
     }
 
@@ -133,6 +108,44 @@ impl Pattern {
     }
 }
 
+/// Appends `text`'s tokens to `tokens`, substituting variables; `None` when a variable has no
+/// value and no default.
+fn tokenize(
+    text: &str,
+    wildcards: Wildcards,
+    variables: Variables,
+    ctx: Option<&RequestContext>,
+    tokens: &mut Vec<Token>,
+) -> Option<()> {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if variables == Variables::Substitute
+            && rest.starts_with("${")
+            && let Some(end) = rest.find('}')
+        {
+            let inner = &rest[2..end];
+            match inner {
+                "*" => tokens.push(Token::Literal('*')),
+                "?" => tokens.push(Token::Literal('?')),
+                "$" => tokens.push(Token::Literal('$')),
+                _ => {
+                    let value = variable_value(inner, ctx)?;
+                    tokens.extend(value.chars().map(Token::Literal));
+                }
+            }
+            rest = &rest[end + 1..];
+            continue;
+        }
+        tokens.push(match (c, wildcards) {
+            ('*', Wildcards::Match) => Token::AnyRun,
+            ('?', Wildcards::Match) => Token::AnyOne,
+            (c, _) => Token::Literal(c),
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(())
+}
+
 /// `name` or `name, 'default'`: the request's single value for the key, else the default.
 fn variable_value<'a>(inner: &'a str, ctx: Option<&'a RequestContext>) -> Option<&'a str> {
     let (name, default) = match inner.split_once(',') {
@@ -148,7 +161,20 @@ fn variable_value<'a>(inner: &'a str, ctx: Option<&'a RequestContext>) -> Option
 
 /// Whether `value` matches `text` as a wildcard pattern (variables substituted).
 pub fn wildcard_match(text: &str, value: &str, ignore_case: bool, variables: Variables, ctx: &RequestContext) -> bool {
-    Pattern::new(text, Wildcards::Match, variables, Some(ctx)).is_some_and(|p| p.matches(value, ignore_case))
+    // Patterns with variables are built for every request: reuse one buffer per thread
+    // instead of allocating each time.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Pattern> = const { std::cell::RefCell::new(Pattern { tokens: Vec::new() }) };
+    }
+    SCRATCH.with(|scratch| {
+        let Ok(mut pattern) = scratch.try_borrow_mut() else {
+            return Pattern::new(text, Wildcards::Match, variables, Some(ctx))
+                .is_some_and(|p| p.matches(value, ignore_case));
+        };
+        pattern.tokens.clear();
+        tokenize(text, Wildcards::Match, variables, Some(ctx), &mut pattern.tokens).is_some()
+            && pattern.matches(value, ignore_case)
+    })
 }
 
 #[cfg(test)]
