@@ -27,6 +27,20 @@ pub struct ChecksumClaim {
 /// The `x-amz-checksum-*` header values an operation's input carries, in [`Algorithm::ALL`] order.
 pub type ChecksumHeaders<'a> = [Option<&'a String>; 5];
 
+/// The [`ChecksumHeaders`] of an input (PutObjectInput and UploadPartInput name them alike).
+macro_rules! checksum_headers {
+    ($input:expr) => {
+        [
+            $input.checksum_crc32.as_ref(),
+            $input.checksum_crc32c.as_ref(),
+            $input.checksum_crc64nvme.as_ref(),
+            $input.checksum_sha1.as_ref(),
+            $input.checksum_sha256.as_ref(),
+        ]
+    };
+}
+pub(crate) use checksum_headers;
+
 impl ChecksumClaim {
     /// Reads the claim from the request: checksum headers, `x-amz-trailer`,
     /// `x-amz-sdk-checksum-algorithm` and `Content-MD5`.

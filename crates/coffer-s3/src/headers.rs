@@ -199,7 +199,7 @@ pub fn write_condition(
 }
 
 /// The `x-amz-checksum-*` values to return for a stored checksum.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ChecksumFields {
     pub crc32: Option<String>,
     pub crc32c: Option<String>,

@@ -4,7 +4,7 @@
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
-use crate::body::{self, ChecksumClaim};
+use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
 use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
 use crate::objects::{MAX_SINGLE_UPLOAD, check_storage_class};
@@ -159,13 +159,7 @@ impl CofferS3 {
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
         let claim = ChecksumClaim::from_request(
             &headers,
-            [
-                input.checksum_crc32.as_ref(),
-                input.checksum_crc32c.as_ref(),
-                input.checksum_crc64nvme.as_ref(),
-                input.checksum_sha1.as_ref(),
-                input.checksum_sha256.as_ref(),
-            ],
+            checksum_headers!(input),
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
             input.content_md5.as_ref(),
         )?;

@@ -3,7 +3,7 @@
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
-use crate::body::{self, ChecksumClaim};
+use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::Algorithm;
 use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
 use crate::reading::{self, Segment};
@@ -57,6 +57,106 @@ struct Selection {
     checksum: ChecksumFields,
 }
 
+/// The `response-*` query overrides of a GET or HEAD.
+struct Overrides {
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    content_type: Option<String>,
+    expires: Option<Timestamp>,
+}
+
+/// GetObjectInput and HeadObjectInput name their overrides alike.
+macro_rules! overrides {
+    ($input:expr) => {
+        Overrides {
+            cache_control: $input.response_cache_control,
+            content_disposition: $input.response_content_disposition,
+            content_encoding: $input.response_content_encoding,
+            content_language: $input.response_content_language,
+            content_type: $input.response_content_type,
+            expires: $input.response_expires,
+        }
+    };
+}
+
+/// What GetObject and HeadObject both answer about an object (GetObject adds the body).
+struct Described {
+    content_length: i64,
+    content_range: Option<String>,
+    e_tag: ETag,
+    last_modified: Timestamp,
+    cache_control: Option<String>,
+    content_disposition: Option<String>,
+    content_encoding: Option<String>,
+    content_language: Option<String>,
+    content_type: Option<ContentType>,
+    expires: Option<Timestamp>,
+    metadata: Option<Metadata>,
+    checksum: ChecksumFields,
+    parts_count: Option<i32>,
+}
+
+impl Described {
+    fn new(object: &ObjectMeta, selection: &Selection, overrides: Overrides, by_part: bool) -> Described {
+        let h = &object.headers;
+        Described {
+            content_length: (selection.range.end - selection.range.start) as i64,
+            content_range: selection.content_range.clone(),
+            e_tag: headers::etag(&object.etag),
+            last_modified: Timestamp::from(object.last_modified),
+            cache_control: overrides.cache_control.or_else(|| h.cache_control.clone()),
+            content_disposition: overrides.content_disposition.or_else(|| h.content_disposition.clone()),
+            content_encoding: overrides.content_encoding.or_else(|| h.content_encoding.clone()),
+            content_language: overrides.content_language.or_else(|| h.content_language.clone()),
+            content_type: overrides
+                .content_type
+                .or_else(|| h.content_type.clone())
+                .and_then(|t| t.parse().ok()),
+            expires: overrides
+                .expires
+                .or_else(|| h.expires.as_deref().and_then(headers::parse_http_date)),
+            metadata: headers::metadata(h),
+            checksum: selection.checksum.clone(),
+            parts_count: match &object.data {
+                ObjectData::Parts(parts) if by_part => Some(parts.len() as i32),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// GetObjectOutput and HeadObjectOutput have the same header fields.
+macro_rules! object_output {
+    ($output:ident, $d:expr $(, $field:ident: $value:expr)* $(,)?) => {{
+        let d = $d;
+        $output {
+            accept_ranges: Some("bytes".to_owned()),
+            content_length: Some(d.content_length),
+            content_range: d.content_range,
+            e_tag: Some(d.e_tag),
+            last_modified: Some(d.last_modified),
+            cache_control: d.cache_control,
+            content_disposition: d.content_disposition,
+            content_encoding: d.content_encoding,
+            content_language: d.content_language,
+            content_type: d.content_type,
+            expires: d.expires,
+            metadata: d.metadata,
+            checksum_crc32: d.checksum.crc32,
+            checksum_crc32c: d.checksum.crc32c,
+            checksum_crc64nvme: d.checksum.crc64nvme,
+            checksum_sha1: d.checksum.sha1,
+            checksum_sha256: d.checksum.sha256,
+            checksum_type: d.checksum.checksum_type,
+            parts_count: d.parts_count,
+            $($field: $value,)*
+            ..Default::default()
+        }
+    }};
+}
+
 impl CofferS3 {
     pub(crate) async fn put_object_op(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let S3Request {
@@ -70,13 +170,7 @@ impl CofferS3 {
         let condition = headers::write_condition(input.if_match, input.if_none_match)?;
         let claim = ChecksumClaim::from_request(
             &headers,
-            [
-                input.checksum_crc32.as_ref(),
-                input.checksum_crc32c.as_ref(),
-                input.checksum_crc64nvme.as_ref(),
-                input.checksum_sha1.as_ref(),
-                input.checksum_sha256.as_ref(),
-            ],
+            checksum_headers!(input),
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
             input.content_md5.as_ref(),
         )?;
@@ -238,41 +332,8 @@ impl CofferS3 {
                 Err(err) => return Err(internal(err)),
             }
         };
-        let h = &object.headers;
-        let parts_count = match &object.data {
-            ObjectData::Parts(parts) if input.part_number.is_some() => Some(parts.len() as i32),
-            _ => None,
-        };
-        let output = GetObjectOutput {
-            body: Some(body),
-            accept_ranges: Some("bytes".to_owned()),
-            content_length: Some((selection.range.end - selection.range.start) as i64),
-            content_range: selection.content_range.clone(),
-            e_tag: Some(headers::etag(&object.etag)),
-            last_modified: Some(Timestamp::from(object.last_modified)),
-            cache_control: input.response_cache_control.or_else(|| h.cache_control.clone()),
-            content_disposition: input
-                .response_content_disposition
-                .or_else(|| h.content_disposition.clone()),
-            content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
-            content_language: input.response_content_language.or_else(|| h.content_language.clone()),
-            content_type: input
-                .response_content_type
-                .or_else(|| h.content_type.clone())
-                .and_then(|t| t.parse().ok()),
-            expires: input
-                .response_expires
-                .or_else(|| h.expires.as_deref().and_then(headers::parse_http_date)),
-            metadata: headers::metadata(h),
-            checksum_crc32: selection.checksum.crc32,
-            checksum_crc32c: selection.checksum.crc32c,
-            checksum_crc64nvme: selection.checksum.crc64nvme,
-            checksum_sha1: selection.checksum.sha1,
-            checksum_sha256: selection.checksum.sha256,
-            checksum_type: selection.checksum.checksum_type,
-            parts_count,
-            ..Default::default()
-        };
+        let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
+        let output = object_output!(GetObjectOutput, described, body: Some(body));
         let mut response = S3Response::new(output);
         if selection.content_range.is_some() {
             response.status = Some(http::StatusCode::PARTIAL_CONTENT);
@@ -302,40 +363,8 @@ impl CofferS3 {
                 input.checksum_mode.as_ref(),
             )
             .await?;
-        let h = &object.headers;
-        let parts_count = match &object.data {
-            ObjectData::Parts(parts) if input.part_number.is_some() => Some(parts.len() as i32),
-            _ => None,
-        };
-        let output = HeadObjectOutput {
-            accept_ranges: Some("bytes".to_owned()),
-            content_length: Some((selection.range.end - selection.range.start) as i64),
-            content_range: selection.content_range.clone(),
-            e_tag: Some(headers::etag(&object.etag)),
-            last_modified: Some(Timestamp::from(object.last_modified)),
-            cache_control: input.response_cache_control.or_else(|| h.cache_control.clone()),
-            content_disposition: input
-                .response_content_disposition
-                .or_else(|| h.content_disposition.clone()),
-            content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
-            content_language: input.response_content_language.or_else(|| h.content_language.clone()),
-            content_type: input
-                .response_content_type
-                .or_else(|| h.content_type.clone())
-                .and_then(|t| t.parse().ok()),
-            expires: input
-                .response_expires
-                .or_else(|| h.expires.as_deref().and_then(headers::parse_http_date)),
-            metadata: headers::metadata(h),
-            checksum_crc32: selection.checksum.crc32,
-            checksum_crc32c: selection.checksum.crc32c,
-            checksum_crc64nvme: selection.checksum.crc64nvme,
-            checksum_sha1: selection.checksum.sha1,
-            checksum_sha256: selection.checksum.sha256,
-            checksum_type: selection.checksum.checksum_type,
-            parts_count,
-            ..Default::default()
-        };
+        let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
+        let output = object_output!(HeadObjectOutput, described);
         let mut response = S3Response::new(output);
         if selection.content_range.is_some() {
             response.status = Some(http::StatusCode::PARTIAL_CONTENT);

@@ -186,6 +186,21 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes() {
     assert!(!page.is_truncated);
 }
 
+/// An upload of `key` in the "photos" bucket, to pass to `create_upload`.
+fn new_upload(key: &str) -> Upload {
+    Upload {
+        upload_id: String::new(),
+        bucket: "photos".to_owned(),
+        key: key.to_owned(),
+        initiated: time::OffsetDateTime::UNIX_EPOCH,
+        initiator_arn: "arn".to_owned(),
+        initiator_id: "id".to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum_algorithm: None,
+        checksum_type: None,
+    }
+}
+
 fn part(number: u32, blob_id: String) -> ObjectPart {
     ObjectPart {
         part_number: number,
@@ -200,17 +215,7 @@ fn part(number: u32, blob_id: String) -> ObjectPart {
 async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
-    let upload = Upload {
-        upload_id: String::new(),
-        bucket: "photos".to_owned(),
-        key: "big".to_owned(),
-        initiated: time::OffsetDateTime::UNIX_EPOCH,
-        initiator_arn: "arn".to_owned(),
-        initiator_id: "id".to_owned(),
-        headers: ObjectHeaders::default(),
-        checksum_algorithm: None,
-        checksum_type: None,
-    };
+    let upload = new_upload("big");
     let upload = store.create_upload(upload).await.unwrap();
     for number in 1..=3 {
         let id = blob(&store, b"p").await;
@@ -329,17 +334,7 @@ async fn a_leased_blob_outlives_its_removal_until_the_lease_drops() {
 async fn completing_with_a_part_uploaded_again_meanwhile_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
-    let upload = Upload {
-        upload_id: String::new(),
-        bucket: "photos".to_owned(),
-        key: "raced".to_owned(),
-        initiated: time::OffsetDateTime::UNIX_EPOCH,
-        initiator_arn: "arn".to_owned(),
-        initiator_id: "id".to_owned(),
-        headers: ObjectHeaders::default(),
-        checksum_algorithm: None,
-        checksum_type: None,
-    };
+    let upload = new_upload("raced");
     let upload = store.create_upload(upload).await.unwrap();
     let first = blob(&store, b"first").await;
     store.put_part(&upload.upload_id, part(1, first), "crc").await.unwrap();
@@ -373,17 +368,7 @@ async fn completing_with_a_part_uploaded_again_meanwhile_is_refused() {
 async fn deleting_a_bucket_discards_its_uploads_and_their_parts() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = open(dir.path()).await;
-    let upload = Upload {
-        upload_id: String::new(),
-        bucket: "photos".to_owned(),
-        key: "never-finished".to_owned(),
-        initiated: time::OffsetDateTime::UNIX_EPOCH,
-        initiator_arn: "arn".to_owned(),
-        initiator_id: "id".to_owned(),
-        headers: ObjectHeaders::default(),
-        checksum_algorithm: None,
-        checksum_type: None,
-    };
+    let upload = new_upload("never-finished");
     let upload = store.create_upload(upload).await.unwrap();
     let id = blob(&store, b"part").await;
     store.put_part(&upload.upload_id, part(1, id), "crc").await.unwrap();
