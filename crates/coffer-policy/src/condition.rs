@@ -53,6 +53,43 @@ pub struct Condition {
     pub qualifier: Qualifier,
     pub key: String,
     pub values: Vec<String>,
+    /// For `IpAddress`/`NotIpAddress`: the values as networks, parsed once (a plain address
+    /// is a one-address network; `None` for a value that is neither).
+    pub(crate) networks: Vec<Option<ipnet::IpNet>>,
+}
+
+impl Condition {
+    pub fn new(
+        operator: Operator,
+        negated: bool,
+        if_exists: bool,
+        qualifier: Qualifier,
+        key: &str,
+        values: Vec<String>,
+    ) -> Condition {
+        let networks = if operator == Operator::IpAddress {
+            values
+                .iter()
+                .map(|v| {
+                    let v = v.trim();
+                    v.parse::<ipnet::IpNet>()
+                        .ok()
+                        .or_else(|| v.parse::<IpAddr>().ok().map(ipnet::IpNet::from))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Condition {
+            operator,
+            negated,
+            if_exists,
+            qualifier,
+            key: key.to_ascii_lowercase(),
+            values,
+            networks,
+        }
+    }
 }
 
 /// Parses an operator name such as `ForAnyValue:StringNotLikeIfExists`.
@@ -179,16 +216,8 @@ impl Condition {
                     .decode(policy_value.trim())
                     .is_ok_and(|bytes| bytes == value.as_bytes())
             }
-            IpAddress => {
-                let Ok(address) = value.trim().parse::<IpAddr>() else {
-                    return false;
-                };
-                let policy_value = policy_value.trim();
-                match policy_value.parse::<ipnet::IpNet>() {
-                    Ok(net) => net.contains(&address),
-                    Err(_) => policy_value.parse::<IpAddr>().is_ok_and(|single| single == address),
-                }
-            }
+            // Decided in `value_satisfies` from the networks parsed with the policy.
+            IpAddress => false,
             ArnLike => arn_like(policy_value, value, variables, ctx),
             Null => false,
         }
@@ -197,7 +226,15 @@ impl Condition {
     /// Whether one request value satisfies the condition's values: any of them, or (negated)
     /// none of them.
     fn value_satisfies(&self, value: &str, variables: Variables, ctx: &RequestContext) -> bool {
-        let any = self.values.iter().any(|p| self.value_matches(value, p, variables, ctx));
+        let any = if self.operator == Operator::IpAddress {
+            // Networks were parsed with the policy.
+            value
+                .trim()
+                .parse::<IpAddr>()
+                .is_ok_and(|address| self.networks.iter().flatten().any(|net| net.contains(&address)))
+        } else {
+            self.values.iter().any(|p| self.value_matches(value, p, variables, ctx))
+        };
         any != self.negated
     }
 

@@ -237,15 +237,14 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, PolicyError> {
             return error(format!("Condition {operator_name} names no key"));
         }
         for (key, values) in keys {
-            out.push(Condition {
+            out.push(Condition::new(
                 operator,
                 negated,
                 if_exists,
                 qualifier,
-                // Condition keys are case-insensitive: kept lowercase, looked up without folding.
-                key: key.to_ascii_lowercase(),
-                values: condition_values(values, operator_name, key)?,
-            });
+                key,
+                condition_values(values, operator_name, key)?,
+            ));
         }
     }
     Ok(out)

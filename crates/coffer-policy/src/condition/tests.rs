@@ -5,14 +5,14 @@ use super::*;
 
 fn condition(operator: &str, key: &str, values: &[&str]) -> Condition {
     let (qualifier, operator, negated, if_exists) = parse_operator(operator).expect("an operator");
-    Condition {
+    Condition::new(
         operator,
         negated,
         if_exists,
         qualifier,
-        key: key.to_owned(),
-        values: values.iter().map(|v| (*v).to_owned()).collect(),
-    }
+        key,
+        values.iter().map(|v| (*v).to_owned()).collect(),
+    )
 }
 
 fn holds(operator: &str, key: &str, values: &[&str], ctx: &RequestContext) -> bool {
