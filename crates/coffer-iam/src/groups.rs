@@ -121,8 +121,20 @@ pub(crate) async fn update_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
     if let Some(new_path) = new_path {
         validate::path(new_path, "newPath")?;
     }
-    let (_, arn) = group_arn(cx, name).await?;
+    let (group, arn) = group_arn(cx, name).await?;
     cx.authorize("iam:UpdateGroup", &arn)?;
+    if let Some(group) = &group
+        && (new_name.is_some() || new_path.is_some())
+    {
+        // Renaming or moving needs permission on the destination too, as in IAM.
+        let destination = format!(
+            "arn:aws:iam::{}:group{}{}",
+            cx.account(),
+            new_path.unwrap_or(&group.path),
+            new_name.unwrap_or(&group.name)
+        );
+        cx.authorize("iam:UpdateGroup", &destination)?;
+    }
     cx.store
         .update_group(cx.account(), name, new_name, new_path)
         .await

@@ -142,6 +142,11 @@ pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<St
         coffer_store::StoreError::NoSuchUser => crate::users::no_such_user(name),
         other => other.into(),
     })?;
+    // The ARN must be the user's own (path included): permission on `user/team/*` does not
+    // reach a user `admin` elsewhere.
+    if user.arn() != source {
+        return Err(crate::users::no_such_user(name));
+    }
     let principal = coffer_auth::Principal {
         account_id: user.account_id.clone(),
         identity: coffer_auth::Identity::User {

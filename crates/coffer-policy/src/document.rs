@@ -336,17 +336,32 @@ fn pick<'v>(
 }
 
 impl Policy {
-    /// Whether the policy grants anyone (`"*"` or `NotPrincipal`) something without a
-    /// condition: S3's test for a public bucket policy, simplified to conditions of any kind
-    /// making a grant non-public.
+    /// Whether the policy grants anyone (`"*"` or `NotPrincipal`) something, as S3 judges a
+    /// bucket policy public: a grant to anyone stays public unless a condition pins it to fixed
+    /// accounts, networks or sources (a wildcard or a `/0` range pins nothing).
     pub fn is_public(&self) -> bool {
+        const RESTRICTING_KEYS: [&str; 8] = [
+            "aws:sourceip",
+            "aws:sourceaccount",
+            "aws:principalaccount",
+            "aws:sourcearn",
+            "aws:sourceowner",
+            "aws:sourcevpc",
+            "aws:sourcevpce",
+            "aws:principalorgid",
+        ];
+        let restricting = |condition: &Condition| {
+            !condition.negated
+                && RESTRICTING_KEYS.contains(&condition.key.as_str())
+                && condition.values.iter().all(|v| !v.contains('*') && !v.ends_with("/0"))
+        };
         self.statements.iter().any(|statement| {
             let to_anyone = match &statement.principals {
                 Some(Match::Is(principals)) => principals.anyone,
                 Some(Match::Not(_)) => true,
                 None => false,
             };
-            statement.effect == Effect::Allow && to_anyone && statement.conditions.is_empty()
+            statement.effect == Effect::Allow && to_anyone && !statement.conditions.iter().any(restricting)
         })
     }
 

@@ -110,9 +110,11 @@ fn applies(statement: &Statement, variables: Variables, ctx: &RequestContext) ->
     match &statement.principals {
         None => Some(Named::Directly),
         Some(Match::Is(principals)) => named(principals, ctx.principal.as_ref()),
+        // NotPrincipal exempts only a caller it names itself (a user named only through its
+        // account is not exempt, as in AWS).
         Some(Match::Not(principals)) => match named(principals, ctx.principal.as_ref()) {
-            Some(_) => None,
-            None => Some(Named::Directly),
+            Some(Named::Directly) => None,
+            Some(Named::Account) | None => Some(Named::Directly),
         },
     }
 }

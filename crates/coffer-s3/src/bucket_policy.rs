@@ -10,6 +10,15 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use crate::{CofferS3, custom_error, internal};
 
+/// Only the bucket owner's account manages its policy and Block Public Access, whatever a
+/// bucket policy grants others (as S3).
+fn owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> S3Result<()> {
+    match crate::caller(req) {
+        Ok(caller) if caller.account_id == bucket.account_id => Ok(()),
+        _ => Err(s3_error!(AccessDenied, "Access Denied")),
+    }
+}
+
 /// S3's limit on a bucket policy.
 const MAX_BUCKET_POLICY: usize = 20 * 1024;
 
@@ -18,8 +27,9 @@ impl CofferS3 {
         &self,
         req: S3Request<PutBucketPolicyInput>,
     ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         let input = req.input;
-        let bucket = self.bucket(&input.bucket).await?;
         if input.policy.len() > MAX_BUCKET_POLICY {
             return Err(s3_error!(InvalidPolicyDocument, "Policies must be less than 20 KB"));
         }
@@ -46,6 +56,7 @@ impl CofferS3 {
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         let policy = bucket
             .policy
             .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
@@ -57,6 +68,7 @@ impl CofferS3 {
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         self.store
             .set_bucket_policy(&bucket.name, None)
             .await
@@ -71,6 +83,7 @@ impl CofferS3 {
         req: S3Request<GetBucketPolicyStatusInput>,
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         let document = bucket
             .policy
             .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
@@ -86,8 +99,9 @@ impl CofferS3 {
         &self,
         req: S3Request<PutPublicAccessBlockInput>,
     ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         let input = req.input;
-        let bucket = self.bucket(&input.bucket).await?;
         let c = input.public_access_block_configuration;
         let settings = PublicAccessBlock {
             block_public_acls: c.block_public_acls.unwrap_or(false),
@@ -107,6 +121,7 @@ impl CofferS3 {
         req: S3Request<GetPublicAccessBlockInput>,
     ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         let settings = bucket.public_access_block.ok_or_else(|| {
             custom_error(
                 "NoSuchPublicAccessBlockConfiguration",
@@ -129,6 +144,7 @@ impl CofferS3 {
         req: S3Request<DeletePublicAccessBlockInput>,
     ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
+        owner_only(&req, &bucket)?;
         self.store
             .set_public_access_block(&bucket.name, None)
             .await

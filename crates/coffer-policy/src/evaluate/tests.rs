@@ -359,3 +359,37 @@ proptest! {
         prop_assert_ne!(verdict(&is, &ctx).allows(), verdict(&not, &ctx).allows());
     }
 }
+
+#[test]
+fn not_principal_naming_only_the_account_does_not_exempt_its_users() {
+    let deny = resource_policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","NotPrincipal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"s3:*","Resource":"*"}}}}"#
+    ));
+    let admin = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+    let alice = request("s3:GetObject", "arn:aws:s3:::b/k", Some(user(ACCOUNT, "alice")));
+    assert_eq!(
+        decide(&policies(&[&admin], Some(&deny)), &alice),
+        Decision::ExplicitDeny
+    );
+    let owner = request("s3:GetObject", "arn:aws:s3:::b/k", Some(root(ACCOUNT)));
+    assert_eq!(decide(&policies(&[], Some(&deny)), &owner), Decision::Allow);
+}
+
+#[test]
+fn a_grant_to_anyone_is_public_unless_pinned() {
+    let public = |condition: &str| {
+        resource_policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"{condition}}}}}"#
+        ))
+        .is_public()
+    };
+    assert!(public(""));
+    assert!(public(r#","Condition":{"IpAddress":{"aws:SourceIp":"0.0.0.0/0"}}"#));
+    assert!(public(r#","Condition":{"Bool":{"aws:SecureTransport":"false"}}"#));
+    assert!(!public(
+        r#","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#
+    ));
+    assert!(!public(
+        r#","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}"#
+    ));
+}

@@ -983,3 +983,52 @@ async fn a_copy_source_is_judged_with_its_bucket_policy() {
         .unwrap_err();
     assert_eq!(s3_code(&err), "AccessDenied");
 }
+
+#[tokio::test]
+async fn only_the_owners_account_manages_a_bucket_policy() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let root = coffer.root_s3();
+    let (key, secret) = coffer.other_account("partner");
+    let partner_account = coffer
+        .sts(&key, &secret, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account()
+        .unwrap()
+        .to_owned();
+    let everything = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{partner_account}:root"}},"Action":"s3:*","Resource":["arn:aws:s3:::holiday-photos","arn:aws:s3:::holiday-photos/*"]}}}}"#
+    );
+    root.put_bucket_policy()
+        .bucket("holiday-photos")
+        .policy(&everything)
+        .send()
+        .await
+        .unwrap();
+    let partner = coffer.s3(&key, &secret);
+    partner
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    let err = partner
+        .delete_bucket_policy()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let err = partner
+        .delete_public_access_block()
+        .bucket("holiday-photos")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    root.get_bucket_policy().bucket("holiday-photos").send().await.unwrap();
+}
