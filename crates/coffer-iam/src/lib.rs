@@ -95,11 +95,17 @@ impl Call<'_> {
 
     /// Authorizes `action` on `resource`, a resource of the caller's own account.
     fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
+        self.authorize_with(action, resource, Vec::new())
+    }
+
+    /// As [`Call::authorize`], with the operation's own condition keys (`iam:PolicyARN`…).
+    fn authorize_with(&self, action: &str, resource: &str, keys: Vec<(&str, String)>) -> Result<(), IamError> {
         let request = coffer_auth::Request {
             action,
             resource,
             resource_account: &self.caller.account_id,
             facts: Some(self.facts),
+            keys,
             ..coffer_auth::Request::default()
         };
         coffer_auth::authorize(self.caller, self.grants, &request)?;

@@ -253,12 +253,17 @@ enum Entity {
 }
 
 /// The entity's id and ARN, authorized for `action`.
-async fn entity(cx: &Call<'_>, kind: Entity, action: &str) -> Result<(String, String), IamError> {
+async fn entity(
+    cx: &Call<'_>,
+    kind: Entity,
+    action: &str,
+    keys: Vec<(&str, String)>,
+) -> Result<(String, String), IamError> {
     match kind {
         Entity::User => {
             let name = cx.params.existing_user_name()?;
             let (user, arn) = crate::users::user_and_arn(cx, name).await?;
-            cx.authorize(action, &arn)?;
+            cx.authorize_with(action, &arn, keys)?;
             let user = user.ok_or_else(|| no_such_user(name))?;
             Ok((user.user_id, arn))
         }
@@ -270,7 +275,7 @@ async fn entity(cx: &Call<'_>, kind: Entity, action: &str) -> Result<(String, St
                 Ok(group) => group.arn(),
                 Err(_) => format!("arn:aws:iam::{}:group/{name}", cx.account()),
             };
-            cx.authorize(action, &arn)?;
+            cx.authorize_with(action, &arn, keys)?;
             let group = group.map_err(|e| match e {
                 StoreError::NoSuchGroup => no_such_group(name),
                 other => other.into(),
@@ -289,7 +294,7 @@ fn attached_to(kind: Entity, id: &str) -> AttachedTo<'_> {
 
 async fn attach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
-    let (id, _) = entity(cx, kind, action).await?;
+    let (id, _) = entity(cx, kind, action, vec![("iam:PolicyARN", arn.clone())]).await?;
     resolve(cx, &arn).await?;
     cx.store
         .attach_policy(cx.account(), &arn, attached_to(kind, &id))
@@ -299,7 +304,7 @@ async fn attach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<Stri
 
 async fn detach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
-    let (id, _) = entity(cx, kind, action).await?;
+    let (id, _) = entity(cx, kind, action, vec![("iam:PolicyARN", arn.clone())]).await?;
     cx.store
         .detach_policy(&arn, attached_to(kind, &id))
         .await
@@ -311,7 +316,7 @@ async fn detach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<Stri
 }
 
 async fn list_attached(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
-    let (id, _) = entity(cx, kind, action).await?;
+    let (id, _) = entity(cx, kind, action, Vec::new()).await?;
     let arns = cx.store.attached_policies(attached_to(kind, &id)).await?;
     let mut xml = Xml::new();
     xml.with("AttachedPolicies", |x| {
@@ -458,14 +463,20 @@ pub(crate) async fn put_user_permissions_boundary(cx: &Call<'_>) -> Result<Optio
     if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
         return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
     }
-    let (id, _) = entity(cx, Entity::User, "iam:PutUserPermissionsBoundary").await?;
+    let (id, _) = entity(
+        cx,
+        Entity::User,
+        "iam:PutUserPermissionsBoundary",
+        vec![("iam:PermissionsBoundary", arn.clone())],
+    )
+    .await?;
     resolve(cx, &arn).await?;
     cx.store.set_permissions_boundary(&id, Some(&arn)).await?;
     Ok(None)
 }
 
 pub(crate) async fn delete_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let (id, _) = entity(cx, Entity::User, "iam:DeleteUserPermissionsBoundary").await?;
+    let (id, _) = entity(cx, Entity::User, "iam:DeleteUserPermissionsBoundary", Vec::new()).await?;
     if cx.store.permissions_boundary(&id).await?.is_none() {
         return Err(IamError::NoSuchEntity(
             "The user has no permissions boundary.".to_owned(),

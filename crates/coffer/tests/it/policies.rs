@@ -1032,3 +1032,38 @@ async fn only_the_owners_account_manages_a_bucket_policy() {
     assert_eq!(s3_code(&err), "AccessDenied");
     root.get_bucket_policy().bucket("holiday-photos").send().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_guardrail_on_iam_policy_arn_stops_self_promotion() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("delegate").await;
+    // A delegated administrator may attach policies, but never AdministratorAccess.
+    let delegated = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["iam:AttachUserPolicy","iam:ListUsers"],"Resource":"*"},
+        {"Effect":"Deny","Action":"iam:AttachUserPolicy","Resource":"*",
+         "Condition":{"ArnEquals":{"iam:PolicyARN":"arn:aws:iam::aws:policy/AdministratorAccess"}}}]}"#;
+    iam.put_user_policy()
+        .user_name("delegate")
+        .policy_name("delegated")
+        .policy_document(delegated)
+        .send()
+        .await
+        .unwrap();
+    let delegate = coffer.iam(&key, &secret);
+    delegate
+        .attach_user_policy()
+        .user_name("delegate")
+        .policy_arn("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let err = delegate
+        .attach_user_policy()
+        .user_name("delegate")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+}
