@@ -151,7 +151,8 @@ impl RequestFacts {
         }
     }
 
-    fn keys(&self) -> Vec<(&'static str, String)> {
+    /// The global condition keys these facts give.
+    pub fn keys(&self) -> Vec<(&'static str, String)> {
         let mut keys = Vec::new();
         if let Some(ip) = self.source_ip {
             keys.push(("aws:SourceIp", ip.to_string()));

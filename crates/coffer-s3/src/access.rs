@@ -185,10 +185,15 @@ impl StoreAccess {
         let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
         let policy = self.bucket_policy(&bucket, true).ok_or_else(denied)?;
         let mut ctx = RequestContext::new(action, resource, None).with("aws:SecureTransport", "false");
-        if let Some(peer) = cx.extensions_mut().get::<coffer_auth::PeerAddr>() {
-            ctx = ctx.with("aws:SourceIp", peer.0.ip().to_string());
-        }
-        for (key, value) in listing_keys(op, cx.uri()) {
+        // Anonymous callers are judged on the same request keys as signed ones.
+        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().copied();
+        let facts = RequestFacts::new(cx.headers(), peer, None);
+        for (key, value) in facts
+            .keys()
+            .into_iter()
+            .chain(listing_keys(op, cx.uri()))
+            .chain(s3_request_keys(cx))
+        {
             ctx = ctx.with(key, value);
         }
         let policies = Policies {
@@ -276,6 +281,8 @@ impl S3Access for StoreAccess {
         // The operations read the caller and its policies from here instead of loading them again.
         cx.extensions_mut().insert(principal);
         cx.extensions_mut().insert(grants);
+        // Copy sources and DeleteObjects keys are authorized later with the same facts.
+        cx.extensions_mut().insert(Arc::new(facts));
         Ok(())
     }
 }

@@ -142,29 +142,48 @@ pub(crate) fn grants<T>(req: &S3Request<T>) -> S3Result<std::sync::Arc<coffer_au
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
-/// Authorizes an action on one object beyond what the access hook saw: a copy source, or
-/// each key of DeleteObjects.
-pub(crate) fn authorize_source(
-    principal: &Principal,
-    grants: &coffer_auth::Grants,
-    action: &str,
-    bucket: &Bucket,
-    key: &str,
-) -> S3Result<()> {
-    let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
-    // The bucket's own policy counts here as in the access hook (a grant or a Deny in it).
-    let bucket_policy = bucket
-        .policy
-        .as_deref()
-        .and_then(|text| coffer_policy::Policy::parse(text, coffer_policy::PolicyKind::Resource).ok());
-    let request = coffer_auth::Request {
-        action,
-        resource: &resource,
-        resource_account: &bucket.account_id,
-        resource_policy: bucket_policy.as_ref(),
-        ..Default::default()
-    };
-    authorize(principal, grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+/// The authorized caller of a request, to authorize what the access hook could not see: a
+/// copy source, or each key of DeleteObjects.
+pub(crate) struct Authz {
+    principal: Principal,
+    grants: std::sync::Arc<coffer_auth::Grants>,
+    facts: Option<std::sync::Arc<coffer_auth::RequestFacts>>,
+}
+
+/// The request's [`Authz`], put there by [`StoreAccess`].
+pub(crate) fn authz<T>(req: &S3Request<T>) -> S3Result<Authz> {
+    Ok(Authz {
+        principal: caller(req)?.clone(),
+        grants: grants(req)?,
+        facts: req
+            .extensions
+            .get::<std::sync::Arc<coffer_auth::RequestFacts>>()
+            .cloned(),
+    })
+}
+
+impl Authz {
+    /// May the caller do `action` on `bucket/key`? The bucket's own policy counts as in the
+    /// access hook, and RestrictPublicBuckets keeps a public one from granting outsiders.
+    pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> S3Result<()> {
+        let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
+        let outsider = self.principal.account_id != bucket.account_id;
+        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
+        let bucket_policy = bucket
+            .policy
+            .as_deref()
+            .and_then(|text| coffer_policy::Policy::parse(text, coffer_policy::PolicyKind::Resource).ok())
+            .filter(|policy| !(outsider && restricted && policy.is_public()));
+        let request = coffer_auth::Request {
+            action,
+            resource: &resource,
+            resource_account: &bucket.account_id,
+            resource_policy: bucket_policy.as_ref(),
+            facts: self.facts.as_deref(),
+            ..Default::default()
+        };
+        authorize(&self.principal, &self.grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+    }
 }
 
 pub struct CofferS3 {

@@ -8,7 +8,7 @@ use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
 use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
 use crate::objects::{MAX_SINGLE_UPLOAD, check_storage_class};
-use crate::{CofferS3, authorize_source, caller, canonical_user_id, internal, store_error};
+use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
 use coffer_store::{NewObject, ObjectChecksum, ObjectPart, Upload};
 
 /// Parts are numbered 1 to 10,000; each but the last holds at least 5 MiB; none more than 5 GiB.
@@ -236,8 +236,7 @@ impl CofferS3 {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        let principal = caller(&req)?.clone();
-        let grants = crate::grants(&req)?;
+        let authz = crate::authz(&req)?;
         let input = req.input;
         let number = check_part_number(input.part_number)?;
         let CopySource::Bucket {
@@ -253,7 +252,7 @@ impl CofferS3 {
         };
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
         let source_bucket_meta = self.bucket(source_bucket).await?;
-        authorize_source(&principal, &grants, "s3:GetObject", &source_bucket_meta, source_key)?;
+        authz.object("s3:GetObject", &source_bucket_meta, source_key)?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,

@@ -7,7 +7,7 @@ use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::Algorithm;
 use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
 use crate::reading::{self, Segment};
-use crate::{CofferS3, authorize_source, internal, store_error};
+use crate::{CofferS3, internal, store_error};
 use coffer_store::{NewObject, ObjectData, ObjectMeta, WriteCondition};
 
 /// The largest object a single PUT or copy may create: 5 GiB, as in S3.
@@ -402,8 +402,7 @@ impl CofferS3 {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        let principal = crate::caller(&req)?.clone();
-        let grants = crate::grants(&req)?;
+        let authz = crate::authz(&req)?;
         let input = req.input;
         self.bucket(&input.bucket).await?;
         let objects = input.delete.objects;
@@ -419,7 +418,7 @@ impl CofferS3 {
         // Every key's delete is queued at once, so they share a few group commits instead of
         // waiting for a thousand in turn; the answers keep the request's order.
         let target = self.bucket(&input.bucket).await?;
-        let (principal, grants, target) = (&principal, grants.as_ref(), &target);
+        let (authz, target) = (&authz, &target);
         let bucket = input.bucket.as_str();
         let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
             let key = object.key;
@@ -433,7 +432,7 @@ impl CofferS3 {
             {
                 return (key, Err(("NoSuchVersion", "The specified version does not exist.")));
             }
-            if crate::authorize_source(principal, grants, "s3:DeleteObject", target, &key).is_err() {
+            if authz.object("s3:DeleteObject", target, &key).is_err() {
                 return (key, Err(("AccessDenied", "Access Denied")));
             }
             match self.store.delete_object(bucket, &key, &WriteCondition::Always).await {
@@ -474,8 +473,7 @@ impl CofferS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        let principal = crate::caller(&req)?.clone();
-        let grants = crate::grants(&req)?;
+        let authz = crate::authz(&req)?;
         let input = req.input;
         let CopySource::Bucket {
             bucket: source_bucket,
@@ -493,7 +491,7 @@ impl CofferS3 {
         }
         self.bucket(&input.bucket).await?;
         let source_bucket_meta = self.bucket(source_bucket).await?;
-        authorize_source(&principal, &grants, "s3:GetObject", &source_bucket_meta, source_key)?;
+        authz.object("s3:GetObject", &source_bucket_meta, source_key)?;
         let source = self.object(source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,
