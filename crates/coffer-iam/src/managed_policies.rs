@@ -122,7 +122,7 @@ pub(crate) async fn get_policy(cx: &Call<'_>) -> Result<Option<String>, IamError
     let mut xml = Xml::new();
     match resolve(cx, &arn).await? {
         Resolved::Aws(policy) => {
-            let count = cx.store.attachment_count(&arn).await?;
+            let count = cx.store.attachment_count(cx.account(), &arn).await?;
             xml.with("Policy", |x| write_aws_policy(x, policy, count));
         }
         Resolved::Customer(policy) => {
@@ -195,7 +195,7 @@ pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamEr
     let mut aws = Vec::new();
     if scope != "Local" {
         for policy in aws_managed::all().iter().filter(|p| p.path.starts_with(prefix)) {
-            let count = cx.store.attachment_count(&policy.arn).await?;
+            let count = cx.store.attachment_count(cx.account(), &policy.arn).await?;
             if !only_attached || count > 0 {
                 aws.push((policy, count));
             }

@@ -204,14 +204,17 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
     }
     let (user, arn) = user_and_arn(cx, name).await?;
     cx.authorize("iam:UpdateUser", &arn)?;
-    if let (Some(user), Some(new_name)) = (&user, new_name) {
-        // Renaming needs permission on the new name too, as in IAM.
+    if let Some(user) = &user
+        && (new_name.is_some() || new_path.is_some())
+    {
+        // Renaming or moving needs permission on the destination too, as in IAM.
         cx.authorize(
             "iam:UpdateUser",
             &format!(
-                "arn:aws:iam::{}:user{}{new_name}",
+                "arn:aws:iam::{}:user{}{}",
                 cx.account(),
-                new_path.unwrap_or(&user.path)
+                new_path.unwrap_or(&user.path),
+                new_name.unwrap_or(&user.name)
             ),
         )?;
     }

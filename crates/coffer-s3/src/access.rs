@@ -63,10 +63,12 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     if let Some(sha) = header("x-amz-content-sha256") {
         keys.push(("s3:x-amz-content-sha256", sha));
     }
+    // By exact parameter names, as s3s chose the scheme it verified.
     let query = cx.uri().query().unwrap_or("");
-    let (version, auth_type) = if query.contains("X-Amz-Signature=") {
+    let has = |name: &str| form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name);
+    let (version, auth_type) = if has("X-Amz-Signature") {
         ("AWS4-HMAC-SHA256", "REST-QUERY-STRING")
-    } else if query.contains("Signature=") {
+    } else if has("Signature") {
         ("AWS", "REST-QUERY-STRING")
     } else if header("authorization").is_some_and(|a| a.starts_with("AWS ")) {
         ("AWS", "REST-HEADER")

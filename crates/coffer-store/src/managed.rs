@@ -429,11 +429,12 @@ impl Store {
         Ok(rows.into_iter().map(|(key, value)| crate::Tag { key, value }).collect())
     }
 
-    /// How many users and groups a policy (by ARN) is attached to.
-    pub async fn attachment_count(&self, arn: &str) -> Result<i64> {
+    /// How many users and groups of `account_id` a policy (by ARN) is attached to.
+    pub async fn attachment_count(&self, account_id: &str, arn: &str) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM policy_attachments WHERE policy_arn = $1")
+            sqlx::query_scalar("SELECT COUNT(*) FROM policy_attachments WHERE policy_arn = $1 AND account_id = $2")
                 .bind(arn)
+                .bind(account_id)
                 .fetch_one(&self.inner.reader)
                 .await?,
         )
