@@ -45,6 +45,22 @@ pub struct HeaderInput {
 /// User metadata may hold at most 2 KiB: the UTF-8 bytes of every name and value.
 const MAX_USER_METADATA: usize = 2 * 1024;
 
+/// PutObjectInput, CopyObjectInput and CreateMultipartUploadInput name these headers alike.
+macro_rules! header_input {
+    ($input:expr) => {
+        $crate::headers::HeaderInput {
+            content_type: $input.content_type,
+            cache_control: $input.cache_control,
+            content_disposition: $input.content_disposition,
+            content_encoding: $input.content_encoding,
+            content_language: $input.content_language,
+            expires: $input.expires,
+            metadata: $input.metadata,
+        }
+    };
+}
+pub(crate) use header_input;
+
 impl HeaderInput {
     pub fn into_headers(self) -> S3Result<ObjectHeaders> {
         let user_metadata: std::collections::BTreeMap<String, String> = self

@@ -6,7 +6,7 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
-use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
+use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::objects::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
 use coffer_store::{NewObject, ObjectChecksum, ObjectPart, Upload};
@@ -121,16 +121,7 @@ impl CofferS3 {
             initiated: time::OffsetDateTime::UNIX_EPOCH,
             initiator_arn: principal.arn(),
             initiator_id: principal.user_id().to_owned(),
-            headers: HeaderInput {
-                content_type: input.content_type,
-                cache_control: input.cache_control,
-                content_disposition: input.content_disposition,
-                content_encoding: input.content_encoding,
-                content_language: input.content_language,
-                expires: input.expires,
-                metadata: input.metadata,
-            }
-            .into_headers()?,
+            headers: header_input!(input).into_headers()?,
             checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
             checksum_type: checksum_type.map(str::to_owned),
         };
@@ -389,20 +380,7 @@ impl CofferS3 {
             .complete_upload(&upload, object, parts, &condition)
             .await
             .map_err(store_error)?;
-        let fields = ChecksumFields::of(stored.checksum.as_ref());
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
-            bucket: Some(stored.bucket.clone()),
-            key: Some(stored.key.clone()),
-            location: Some(format!("/{}/{}", stored.bucket, stored.key)),
-            e_tag: Some(headers::etag(&stored.etag)),
-            checksum_crc32: fields.crc32,
-            checksum_crc32c: fields.crc32c,
-            checksum_crc64nvme: fields.crc64nvme,
-            checksum_sha1: fields.sha1,
-            checksum_sha256: fields.sha256,
-            checksum_type: fields.checksum_type,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(completion_output(&stored)))
     }
 
     /// A completion retried after it succeeded (its response lost) succeeds again while the
@@ -424,20 +402,7 @@ impl CofferS3 {
         if object.etag != etag {
             return Err(err);
         }
-        let fields = ChecksumFields::of(object.checksum.as_ref());
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
-            bucket: Some(object.bucket.clone()),
-            key: Some(object.key.clone()),
-            location: Some(format!("/{}/{}", object.bucket, object.key)),
-            e_tag: Some(headers::etag(&object.etag)),
-            checksum_crc32: fields.crc32,
-            checksum_crc32c: fields.crc32c,
-            checksum_crc64nvme: fields.crc64nvme,
-            checksum_sha1: fields.sha1,
-            checksum_sha256: fields.sha256,
-            checksum_type: fields.checksum_type,
-            ..Default::default()
-        }))
+        Ok(S3Response::new(completion_output(&object)))
     }
 
     pub(crate) async fn abort_multipart_upload_op(
@@ -584,6 +549,24 @@ impl CofferS3 {
 
 /// The object's checksum from its parts': composite, combined full-object CRC, or (when the
 /// upload chose none) S3's default full-object CRC64NVME.
+/// The answer to a completed upload: to its first completion and to a retry of it alike.
+fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUploadOutput {
+    let fields = ChecksumFields::of(object.checksum.as_ref());
+    CompleteMultipartUploadOutput {
+        bucket: Some(object.bucket.clone()),
+        key: Some(object.key.clone()),
+        location: Some(format!("/{}/{}", object.bucket, object.key)),
+        e_tag: Some(headers::etag(&object.etag)),
+        checksum_crc32: fields.crc32,
+        checksum_crc32c: fields.crc32c,
+        checksum_crc64nvme: fields.crc64nvme,
+        checksum_sha1: fields.sha1,
+        checksum_sha256: fields.sha256,
+        checksum_type: fields.checksum_type,
+        ..Default::default()
+    }
+}
+
 fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> S3Result<ObjectChecksum> {
     let decode = |algorithm: Algorithm, value: &str| {
         checksums::decode(algorithm, value).ok_or_else(|| internal("a stored part checksum does not decode"))

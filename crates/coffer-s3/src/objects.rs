@@ -5,7 +5,7 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::Algorithm;
-use crate::headers::{self, ChecksumFields, HeaderInput, ReadConditions};
+use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::reading::{self, Segment};
 use crate::{CofferS3, internal, store_error};
 use coffer_store::{NewObject, ObjectData, ObjectMeta, WriteCondition};
@@ -191,16 +191,7 @@ impl CofferS3 {
             key: input.key,
             size: received.size,
             etag: received.digests.etag(),
-            headers: HeaderInput {
-                content_type: input.content_type,
-                cache_control: input.cache_control,
-                content_disposition: input.content_disposition,
-                content_encoding: input.content_encoding,
-                content_language: input.content_language,
-                expires: input.expires,
-                metadata: input.metadata,
-            }
-            .into_headers()?,
+            headers: header_input!(input).into_headers()?,
             checksum: Some(checksum),
         };
         let stored = self.commit_received(&input.bucket, object, received, condition).await?;
@@ -521,16 +512,7 @@ impl CofferS3 {
             ));
         }
         let object_headers = if replace {
-            HeaderInput {
-                content_type: input.content_type,
-                cache_control: input.cache_control,
-                content_disposition: input.content_disposition,
-                content_encoding: input.content_encoding,
-                content_language: input.content_language,
-                expires: input.expires,
-                metadata: input.metadata,
-            }
-            .into_headers()?
+            header_input!(input).into_headers()?
         } else {
             source.headers.clone()
         };
