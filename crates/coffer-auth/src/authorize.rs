@@ -7,26 +7,52 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, RequestPrincipal, decide};
-use coffer_store::{Boundary, Store, StoreError, UserPolicies};
+use coffer_store::{Boundary, Bucket, Store, StoreError, UserPolicies};
 use time::OffsetDateTime;
 
+use crate::decisions::{Decisions, ResourcePolicy, SetKey, cacheable_keys, next_id};
 use crate::{Identity, Principal};
 
 /// Actions AWS allows any authenticated principal, whatever its policies say.
 const ALWAYS_ALLOWED: &[&str] = &["sts:GetCallerIdentity"];
 
-/// A principal's own policies, parsed.
+/// A principal's own policies, parsed, with its share of the decision cache.
 #[derive(Debug, Default)]
 pub struct Grants {
     identity: Vec<Policy>,
     /// The permissions boundary, if the user has one.
     boundary: Option<Policy>,
+    /// This set's number in decision-cache keys (a changed set is a new `Grants`).
+    id: u64,
+    /// The condition keys the set reads; `None` when it reads the clock.
+    keys: Option<Vec<String>>,
+    /// Where decisions are remembered; `None` decides every time.
+    decisions: Option<Arc<Decisions>>,
 }
 
 impl Grants {
     /// No policies: the root user's case (it needs none) and a user without any.
     pub fn none() -> Arc<Grants> {
         Arc::new(Grants::default())
+    }
+
+    /// Grants holding these policies that decide every request afresh (for benches and tests).
+    pub fn uncached(identity: Vec<Policy>, boundary: Option<Policy>) -> Grants {
+        Grants {
+            identity,
+            boundary,
+            ..Grants::default()
+        }
+    }
+
+    fn new(identity: Vec<Policy>, boundary: Option<Policy>, decisions: &Arc<Decisions>) -> Grants {
+        Grants {
+            id: next_id(),
+            keys: cacheable_keys(identity.iter().chain(&boundary)),
+            identity,
+            boundary,
+            decisions: Some(decisions.clone()),
+        }
     }
 
     /// The identity policies, parsed.
@@ -43,17 +69,43 @@ impl Grants {
 /// A user's parsed policies, with the store's set they were parsed from.
 type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
 
-/// Loads and parses principals' policies, reusing the parse while the store's set stands.
-#[derive(Clone, Debug, Default)]
+/// Parsed bucket policies by bucket name, with the text each was parsed from.
+type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
+
+/// Loads and parses principals' policies and buckets' policies, reusing a parse while its
+/// source stands, and remembers decisions (see [`crate::decisions`]). Cheap to clone.
+#[derive(Clone, Debug)]
 pub struct Authorizer {
     parsed: Arc<Mutex<Parsed>>,
+    bucket_policies: Arc<Mutex<ParsedBucketPolicies>>,
+    decisions: Arc<Decisions>,
+    /// Every root user's grants: none, but with the decision cache.
+    root: Arc<Grants>,
+}
+
+impl Default for Authorizer {
+    fn default() -> Self {
+        let decisions = Arc::new(Decisions::default());
+        Authorizer {
+            parsed: Arc::default(),
+            bucket_policies: Arc::default(),
+            root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
+            decisions,
+        }
+    }
 }
 
 impl Authorizer {
+    /// Grants holding these policies, deciding through this authorizer's cache (for benches
+    /// and tests; requests get theirs from [`Authorizer::grants`]).
+    pub fn grants_of(&self, identity: Vec<Policy>, boundary: Option<Policy>) -> Arc<Grants> {
+        Arc::new(Grants::new(identity, boundary, &self.decisions))
+    }
+
     /// The policies that speak for `principal`.
     pub async fn grants(&self, store: &Store, principal: &Principal) -> Result<Arc<Grants>, StoreError> {
         let Identity::User { user_id, .. } = &principal.identity else {
-            return Ok(Grants::none());
+            return Ok(self.root.clone());
         };
         let documents = store.user_policies(user_id).await?;
         if let Ok(parsed) = self.parsed.lock()
@@ -81,11 +133,38 @@ impl Authorizer {
             Some(Boundary::AwsManaged(arn)) => coffer_policy::aws_managed::find(arn).map(|m| m.policy.clone()),
             Some(Boundary::Document(text)) => Policy::parse(text, PolicyKind::Identity).ok(),
         };
-        let grants = Arc::new(Grants { identity, boundary });
+        let grants = Arc::new(Grants::new(identity, boundary, &self.decisions));
         if let Ok(mut parsed) = self.parsed.lock() {
             parsed.insert(user_id.clone(), (documents, grants.clone()));
         }
         Ok(grants)
+    }
+
+    /// A bucket's policy, parsed (once while its text stands). With RestrictPublicBuckets on,
+    /// a public policy grants nothing to callers outside the owner's account (`outsider`).
+    pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
+        let text = bucket.policy.as_ref()?;
+        let cached = self.bucket_policies.lock().ok().and_then(|cache| {
+            cache
+                .get(&bucket.name)
+                .filter(|(source, _)| source == text)
+                .map(|(_, policy)| policy.clone())
+        });
+        let policy = match cached {
+            Some(policy) => policy,
+            None => {
+                let policy = Arc::new(ResourcePolicy::new(Policy::parse(text, PolicyKind::Resource).ok()?));
+                if let Ok(mut cache) = self.bucket_policies.lock() {
+                    cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
+                }
+                policy
+            }
+        };
+        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
+        if outsider && restricted && policy.policy().is_public() {
+            return None;
+        }
+        Some(policy)
     }
 }
 
@@ -180,7 +259,7 @@ pub struct Request<'a> {
     /// The account that owns the resource.
     pub resource_account: &'a str,
     /// The resource's own policy (a bucket policy), if any.
-    pub resource_policy: Option<&'a Policy>,
+    pub resource_policy: Option<&'a ResourcePolicy>,
     /// Service condition keys (`s3:prefix`…), besides the global ones filled in here.
     pub keys: Vec<(&'a str, String)>,
     /// Keys from the HTTP request (`aws:SourceIp`, `aws:UserAgent`…).
@@ -229,13 +308,30 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
     if ALWAYS_ALLOWED.contains(&request.action) {
         return Ok(());
     }
-    let policies = Policies {
-        identity: grants.identity.iter().collect(),
-        boundary: grants.boundary.as_ref(),
-        resource: request.resource_policy,
-        resource_account: request.resource_account.to_owned(),
+    let ctx = context(principal, request);
+    let decide_now = || {
+        let policies = Policies {
+            identity: grants.identity.iter().collect(),
+            boundary: grants.boundary.as_ref(),
+            resource: request.resource_policy.map(ResourcePolicy::policy),
+            resource_account: request.resource_account.to_owned(),
+        };
+        decide(&policies, &ctx)
     };
-    match decide(&policies, &context(principal, request)) {
+    let decision = match &grants.decisions {
+        Some(decisions) => decisions.get_or_decide(
+            SetKey {
+                id: grants.id,
+                keys: grants.keys.as_deref(),
+            },
+            request.resource_policy,
+            request.resource_account,
+            &ctx,
+            decide_now,
+        ),
+        None => decide_now(),
+    };
+    match decision {
         Decision::Allow => Ok(()),
         decision => Err(Denied {
             principal_arn: principal.arn(),
@@ -282,7 +378,7 @@ mod tests {
     fn grants(text: &str) -> Grants {
         Grants {
             identity: vec![Policy::parse(text, PolicyKind::Identity).unwrap()],
-            boundary: None,
+            ..Grants::default()
         }
     }
 
@@ -340,5 +436,170 @@ mod tests {
         .unwrap_err();
         assert!(denied.explicit);
         assert!(denied.to_string().contains("explicit deny"));
+    }
+
+    /// A user's grants holding `text`, deciding through `decisions`.
+    fn cached_grants(text: &str, decisions: &Arc<Decisions>) -> Grants {
+        Grants::new(
+            vec![Policy::parse(text, PolicyKind::Identity).unwrap()],
+            None,
+            decisions,
+        )
+    }
+
+    fn from_ip<'a>(facts: &'a RequestFacts, resource: &'a str) -> Request<'a> {
+        Request {
+            facts: Some(facts),
+            ..request("s3:GetObject", resource, "111111111111")
+        }
+    }
+
+    fn facts(ip: &str) -> RequestFacts {
+        RequestFacts {
+            source_ip: Some(ip.parse().unwrap()),
+            ..RequestFacts::default()
+        }
+    }
+
+    #[test]
+    fn a_cached_decision_is_keyed_on_the_values_its_conditions_read() {
+        let decisions = Arc::new(Decisions::default());
+        let office = cached_grants(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+                "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
+            &decisions,
+        );
+        let (inside, outside) = (facts("10.1.2.3"), facts("192.0.2.1"));
+        for _ in 0..3 {
+            assert!(authorize(&user(), &office, &from_ip(&inside, "arn:aws:s3:::b/k")).is_ok());
+            assert!(authorize(&user(), &office, &from_ip(&outside, "arn:aws:s3:::b/k")).is_err());
+        }
+        assert_eq!(decisions.len(), 2, "one decision per source address");
+    }
+
+    #[test]
+    fn a_renamed_user_is_decided_under_its_new_name() {
+        let decisions = Arc::new(Decisions::default());
+        let home = cached_grants(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:username}/*"}}"#,
+            &decisions,
+        );
+        let alice_file = request("s3:GetObject", "arn:aws:s3:::b/alice/x", "111111111111");
+        assert!(authorize(&user(), &home, &alice_file).is_ok());
+        let mut renamed = user();
+        renamed.identity = Identity::User {
+            user_id: "AIDAX".into(),
+            name: "alicia".into(),
+            path: "/".into(),
+        };
+        assert!(authorize(&renamed, &home, &alice_file).is_err());
+    }
+
+    #[test]
+    fn policies_that_read_the_clock_are_decided_every_time() {
+        let decisions = Arc::new(Decisions::default());
+        let until = cached_grants(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+                "Condition":{"DateLessThan":{"aws:CurrentTime":"2999-01-01T00:00:00Z"}}}}"#,
+            &decisions,
+        );
+        let get = request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111");
+        assert!(authorize(&user(), &until, &get).is_ok());
+        assert!(authorize(&user(), &until, &get).is_ok());
+        assert_eq!(decisions.len(), 0);
+    }
+
+    #[test]
+    fn a_changed_policy_set_or_bucket_policy_is_decided_afresh() {
+        let decisions = Arc::new(Decisions::default());
+        let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        let get = request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111");
+        assert!(authorize(&user(), &cached_grants(allow, &decisions), &get).is_ok());
+        // The same user after its policy is revoked: a new set, so the cached Allow is not used.
+        let revoked = cached_grants(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}"#,
+            &decisions,
+        );
+        assert!(authorize(&user(), &revoked, &get).is_err());
+        // A bucket policy that denies, then one that does not: each is its own parse.
+        let grants = cached_grants(allow, &decisions);
+        let bucket = |effect: &str| {
+            ResourcePolicy::new(
+                Policy::parse(
+                    &format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}}}"#),
+                    PolicyKind::Resource,
+                )
+                .unwrap(),
+            )
+        };
+        let (deny, allow_too) = (bucket("Deny"), bucket("Allow"));
+        let with = |policy| Request {
+            resource_policy: Some(policy),
+            ..request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111")
+        };
+        assert!(authorize(&user(), &grants, &with(&deny)).unwrap_err().explicit);
+        assert!(authorize(&user(), &grants, &with(&allow_too)).is_ok());
+        assert!(authorize(&user(), &grants, &with(&deny)).is_err());
+    }
+
+    mod cache_property {
+        use super::*;
+        use proptest::prelude::*;
+
+        const POLICIES: [&str; 4] = [
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/${aws:username}/*"},
+               {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b",
+               "Condition":{"StringLike":{"s3:prefix":["","home/${aws:username}/*"]}}}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"s3:Delete*","NotResource":"arn:aws:s3:::b/secret/*",
+               "Condition":{"StringEqualsIfExists":{"aws:UserAgent":"aws-cli"}}}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+        ];
+
+        fn principal(name: &str) -> Principal {
+            Principal {
+                account_id: "111111111111".into(),
+                identity: Identity::User {
+                    user_id: "AIDAX".into(),
+                    name: name.into(),
+                    path: "/".into(),
+                },
+                access_key_id: "AKIAUSER".into(),
+            }
+        }
+
+        proptest! {
+            /// Whatever the order of requests, a cached decision is the decision.
+            #[test]
+            fn a_cached_decision_always_equals_a_fresh_one(
+                policy in 0..POLICIES.len(),
+                requests in prop::collection::vec(
+                    (0..2usize, 0..4usize, 0..4usize, 0..2usize, 0..3usize, 0..3usize), 1..40),
+            ) {
+                let decisions = Arc::new(Decisions::default());
+                let document = Policy::parse(POLICIES[policy], PolicyKind::Identity).unwrap();
+                let cached = Grants::new(vec![document.clone()], None, &decisions);
+                let fresh = Grants { identity: vec![document], ..Grants::default() };
+                for (name, action, resource, ip, agent, prefix) in requests {
+                    let who = principal(["alice", "bob"][name]);
+                    let action = ["s3:GetObject", "s3:ListBucket", "s3:DeleteObject", "iam:ListUsers"][action];
+                    let resource = ["arn:aws:s3:::b", "arn:aws:s3:::b/alice/x", "arn:aws:s3:::b/bob/x", "arn:aws:s3:::b/secret/k"][resource];
+                    let facts = RequestFacts {
+                        source_ip: Some(["10.0.0.1", "192.0.2.1"][ip].parse().unwrap()),
+                        user_agent: [None, Some("aws-cli"), Some("curl")][agent].map(str::to_owned),
+                        ..RequestFacts::default()
+                    };
+                    let keys = match ["", "home/alice/", "home/bob/"][prefix] {
+                        "" => Vec::new(),
+                        prefix => vec![("s3:prefix", prefix.to_owned())],
+                    };
+                    let request = Request { keys, facts: Some(&facts), ..request(action, resource, "111111111111") };
+                    prop_assert_eq!(
+                        authorize(&who, &cached, &request),
+                        authorize(&who, &fresh, &request)
+                    );
+                }
+            }
+        }
     }
 }

@@ -7,9 +7,11 @@
 
 mod authenticate;
 mod authorize;
+mod decisions;
 mod principal;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
 pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, authorize};
+pub use decisions::ResourcePolicy;
 pub use principal::{Identity, Principal};

@@ -8,6 +8,7 @@
 //! `disk-write` (file writes with fsync beside Coffer's data). Read results as ratios.
 
 mod baseline;
+mod heavy;
 mod signing;
 
 use std::path::PathBuf;
@@ -36,8 +37,10 @@ struct Args {
     /// Seconds per workload (each client finishes the request it started).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Workloads to run, in order: health, sts-get-caller-identity, s3-put, s3-get, s3-list,
-    /// s3-list-page, s3-delete, trivial-put, trivial-get, disk-write.
+    /// Workloads to run, in order: health, sts-get-caller-identity, s3-put, s3-get,
+    /// s3-get-heavy, s3-list, s3-list-page, s3-delete, trivial-put, trivial-get, disk-write.
+    /// `s3-get-heavy` GETs as an IAM user with 10 policies of 10 statements and a bucket
+    /// policy (see `heavy.rs`), which the run creates with the root key it is given.
     #[arg(long, value_delimiter = ',', default_value = "health,sts-get-caller-identity")]
     workloads: Vec<String>,
     /// Object size for PUT/GET workloads: bytes, or with a KiB/MiB/GiB suffix.
@@ -85,6 +88,8 @@ enum Workload {
     GetCallerIdentity,
     S3Put,
     S3Get,
+    /// S3Get as the heavy principal (`heavy.rs`).
+    S3GetHeavy,
     /// One op lists the whole bucket, 1000 keys a page.
     S3List,
     /// One op lists one page of 1000 keys, starting after a key spread over the key space
@@ -103,6 +108,7 @@ impl Workload {
             "sts-get-caller-identity" => Workload::GetCallerIdentity,
             "s3-put" => Workload::S3Put,
             "s3-get" => Workload::S3Get,
+            "s3-get-heavy" => Workload::S3GetHeavy,
             "s3-list" => Workload::S3List,
             "s3-list-page" => Workload::S3ListPage,
             "s3-delete" => Workload::S3Delete,
@@ -117,7 +123,12 @@ impl Workload {
     fn moves_objects(self) -> bool {
         matches!(
             self,
-            Workload::S3Put | Workload::S3Get | Workload::TrivialPut | Workload::TrivialGet | Workload::DiskWrite
+            Workload::S3Put
+                | Workload::S3Get
+                | Workload::S3GetHeavy
+                | Workload::TrivialPut
+                | Workload::TrivialGet
+                | Workload::DiskWrite
         )
     }
 }
@@ -127,6 +138,8 @@ struct Target {
     endpoint: String,
     trivial: String,
     signer: Signer,
+    /// The heavy principal's key, once created (for `s3-get-heavy`).
+    heavy: std::sync::OnceLock<Signer>,
     bucket: String,
     object_size: u64,
     objects: u64,
@@ -172,30 +185,63 @@ impl Target {
         query: &str,
         body: Option<reqwest::Body>,
     ) -> Result<reqwest::Response, String> {
+        let body = body.map(|body| (body, self.object_size));
+        self.signed_as(&self.signer, method, path, query, body).await
+    }
+
+    /// An S3 request signed with `signer`'s key; `body` with its length.
+    async fn signed_as(
+        &self,
+        signer: &Signer,
+        method: reqwest::Method,
+        path: &str,
+        query: &str,
+        body: Option<(reqwest::Body, u64)>,
+    ) -> Result<reqwest::Response, String> {
         let url = if query.is_empty() {
             format!("{}{path}", self.endpoint)
         } else {
             format!("{}{path}?{query}", self.endpoint)
         };
-        let length = if body.is_some() {
-            self.object_size.to_string()
-        } else {
-            String::new()
+        let length = body.as_ref().map(|(_, length)| length.to_string());
+        let extra: Vec<(&str, &str)> = match &length {
+            Some(length) => vec![("content-length", length.as_str())],
+            None => Vec::new(),
         };
-        let extra: Vec<(&str, &str)> = if body.is_some() {
-            vec![("content-length", length.as_str())]
-        } else {
-            Vec::new()
-        };
-        let headers = self.signer.headers("s3", method.as_str(), &url, &extra, None)?;
+        let headers = signer.headers("s3", method.as_str(), &url, &extra, None)?;
         let mut builder = self.client.request(method, &url);
         for (name, value) in headers {
             builder = builder.header(name, value);
         }
-        if let Some(body) = body {
+        if let Some((body, _)) = body {
             builder = builder.body(body);
         }
         builder.send().await.map_err(|e| e.to_string())
+    }
+
+    /// An IAM Query API call with the benchmark's own key; the response body when it succeeds.
+    async fn iam(&self, params: &[(&str, &str)]) -> Result<String, String> {
+        let mut form = String::from("Version=2010-05-08");
+        for (name, value) in params {
+            form.push_str(&format!("&{name}={}", percent_encode(value)));
+        }
+        let url = format!("{}/", self.endpoint);
+        let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        let headers = self
+            .signer
+            .headers("iam", "POST", &url, &[content_type], Some(form.as_bytes()))?;
+        let mut builder = self.client.post(&url).body(form);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(format!("IAM {}: HTTP {status}: {text}", params[0].1))
+        }
     }
 
     async fn call(&self, workload: Workload) -> Result<Done, String> {
@@ -224,6 +270,11 @@ impl Target {
             Workload::S3Get => {
                 let path = format!("/{}/{}", self.bucket, self.key());
                 self.signed(reqwest::Method::GET, &path, "", None).await?
+            }
+            Workload::S3GetHeavy => {
+                let path = format!("/{}/{}", self.bucket, self.key());
+                let signer = self.heavy.get().ok_or("the heavy principal was not created")?;
+                self.signed_as(signer, reqwest::Method::GET, &path, "", None).await?
             }
             Workload::S3Delete => {
                 let path = format!("/{}/{}", self.bucket, self.key());
@@ -473,6 +524,7 @@ async fn bench(args: Args) -> Result<(), String> {
             secret: args.secret_access_key,
             host,
         },
+        heavy: std::sync::OnceLock::new(),
         bucket: args.bucket,
         object_size: args.object_size,
         objects: args.objects.max(1),
@@ -483,7 +535,12 @@ async fn bench(args: Args) -> Result<(), String> {
     if workloads.iter().any(|(_, w)| {
         matches!(
             w,
-            Workload::S3Put | Workload::S3Get | Workload::S3List | Workload::S3ListPage | Workload::S3Delete
+            Workload::S3Put
+                | Workload::S3Get
+                | Workload::S3GetHeavy
+                | Workload::S3List
+                | Workload::S3ListPage
+                | Workload::S3Delete
         )
     }) {
         let path = format!("/{}", target.bucket);
@@ -515,6 +572,10 @@ async fn bench(args: Args) -> Result<(), String> {
             target.objects,
             started.elapsed().as_secs_f64()
         );
+    }
+    if workloads.iter().any(|(_, w)| *w == Workload::S3GetHeavy) {
+        let signer = heavy::create(&target).await?;
+        let _ = target.heavy.set(signer);
     }
     let mut results = Vec::new();
     for (name, workload) in workloads {

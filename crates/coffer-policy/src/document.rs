@@ -1,10 +1,12 @@
 //! Policy documents: parsing and validating the JSON grammar of the IAM user guide's "IAM JSON
 //! policy element reference", with a message that says what is wrong and where.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use crate::condition::{Condition, parse_operator};
-use crate::pattern::{Pattern, Variables, Wildcards};
+use crate::pattern::{Pattern, Variables, Wildcards, variable_keys};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -365,6 +367,23 @@ impl Policy {
         })
     }
 
+    /// Every condition key a decision on this policy can read (lowercased): the conditions'
+    /// keys and the policy variables' keys. With the action, the resource and the caller, their
+    /// values fix the decision, which is what lets callers cache it.
+    pub fn context_keys(&self) -> BTreeSet<String> {
+        let mut keys = BTreeSet::new();
+        for statement in &self.statements {
+            if let Some(Match::Is(list) | Match::Not(list)) = &statement.resources {
+                keys.extend(list.iter().flat_map(|r| variable_keys(r)));
+            }
+            for condition in &statement.conditions {
+                keys.insert(condition.key.clone());
+                keys.extend(condition.values.iter().flat_map(|v| variable_keys(v)));
+            }
+        }
+        keys
+    }
+
     /// Parses and validates a policy document of the given kind.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
         let value: Value =
@@ -426,6 +445,31 @@ mod tests {
         assert_eq!(policy.version, Version::V2012);
         assert_eq!(policy.statements.len(), 1);
         assert_eq!(policy.statements[0].effect, Effect::Allow);
+    }
+
+    #[test]
+    fn context_keys_name_every_key_a_decision_reads() {
+        // The IAM user guide's home-folder policy, with a condition value that is a variable.
+        let policy = identity(
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b",
+               "Condition":{"StringLike":{"s3:prefix":["","home/","home/${aws:username}/*"]}}},
+              {"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::b/home/${aws:userid}/*",
+               "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/x":"${aws:PrincipalAccount}"}}}]}"#,
+        )
+        .unwrap();
+        let keys: Vec<String> = policy.context_keys().into_iter().collect();
+        assert_eq!(
+            keys,
+            [
+                "aws:principalaccount",
+                "aws:principaltag/x",
+                "aws:sourceip",
+                "aws:userid",
+                "aws:username",
+                "s3:prefix"
+            ]
+        );
     }
 
     #[test]

@@ -146,6 +146,15 @@ fn tokenize(
     Some(())
 }
 
+/// The keys of the policy variables in `text` (lowercased; escapes are not variables).
+pub fn variable_keys(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split("${").skip(1).filter_map(|after| {
+        let inner = &after[..after.find('}')?];
+        let name = inner.split_once(',').map_or(inner, |(name, _)| name).trim();
+        (!matches!(name, "*" | "?" | "$")).then(|| name.to_ascii_lowercase())
+    })
+}
+
 /// `name` or `name, 'default'`: the request's single value for the key, else the default.
 fn variable_value<'a>(inner: &'a str, ctx: Option<&'a RequestContext>) -> Option<&'a str> {
     let (name, default) = match inner.split_once(',') {
@@ -242,6 +251,13 @@ mod tests {
         assert!(m("${aws:PrincipalTag/team, 'none'}", "none"));
         assert!(!m("${aws:PrincipalTag/team}", ""));
         assert!(Pattern::new("${missing}", Wildcards::Match, Variables::Substitute, Some(&ctx())).is_none());
+    }
+
+    #[test]
+    fn variable_keys_are_named_without_defaults_or_escapes() {
+        let keys: Vec<String> =
+            variable_keys("home/${aws:UserName}/${*}/${aws:PrincipalTag/team, 'none'}/${unclosed").collect();
+        assert_eq!(keys, ["aws:username", "aws:principaltag/team"]);
     }
 
     #[test]

@@ -3,11 +3,9 @@
 //! the key's use, and tells the front door (through [`RequestLog`]) who asked for what, so it
 //! can log one line per request with the status.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, decide};
-use coffer_store::Bucket;
+use coffer_policy::{Decision, Policies, RequestContext, decide};
 
 use crate::internal;
 use coffer_auth::{Authorizer, Principal, Request, RequestFacts, authorize};
@@ -37,17 +35,11 @@ impl RequestLog {
 pub struct StoreAccess {
     store: Store,
     authorizer: Authorizer,
-    /// Parsed bucket policies, with the text they were parsed from.
-    policies: Mutex<HashMap<String, (String, Arc<Policy>)>>,
 }
 
 impl StoreAccess {
     pub fn new(store: Store, authorizer: Authorizer) -> Self {
-        StoreAccess {
-            store,
-            authorizer,
-            policies: Mutex::default(),
-        }
+        StoreAccess { store, authorizer }
     }
 }
 
@@ -145,33 +137,6 @@ fn check_presign_expiry(uri: &http::Uri) -> S3Result<()> {
 }
 
 impl StoreAccess {
-    /// A bucket's policy, parsed (cached while its text stands). With RestrictPublicBuckets on,
-    /// a public policy grants nothing to callers outside the owner's account (`outsider`).
-    fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<Policy>> {
-        let text = bucket.policy.as_ref()?;
-        let cached = self.policies.lock().ok().and_then(|cache| {
-            cache
-                .get(&bucket.name)
-                .filter(|(source, _)| source == text)
-                .map(|(_, policy)| policy.clone())
-        });
-        let policy = match cached {
-            Some(policy) => policy,
-            None => {
-                let policy = Arc::new(Policy::parse(text, PolicyKind::Resource).ok()?);
-                if let Ok(mut cache) = self.policies.lock() {
-                    cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
-                }
-                policy
-            }
-        };
-        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
-        if outsider && restricted && policy.is_public() {
-            return None;
-        }
-        Some(policy)
-    }
-
     /// A request without credentials: only a bucket policy that allows anyone lets it through.
     async fn check_anonymous(
         &self,
@@ -185,7 +150,7 @@ impl StoreAccess {
             return Err(denied());
         };
         let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
-        let policy = self.bucket_policy(&bucket, true).ok_or_else(denied)?;
+        let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
         let mut ctx = RequestContext::new(action, resource, None).with("aws:SecureTransport", "false");
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().copied();
@@ -201,7 +166,7 @@ impl StoreAccess {
         let policies = Policies {
             identity: Vec::new(),
             boundary: None,
-            resource: Some(&policy),
+            resource: Some(policy.policy()),
             resource_account: bucket.account_id.clone(),
         };
         match decide(&policies, &ctx) {
@@ -256,7 +221,7 @@ impl S3Access for StoreAccess {
             .map_err(internal)?;
         let resource_policy = bucket
             .as_ref()
-            .and_then(|b| self.bucket_policy(b, b.account_id != principal.account_id));
+            .and_then(|b| self.authorizer.bucket_policy(b, b.account_id != principal.account_id));
         let mut keys = listing_keys(op, cx.uri());
         if matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions")
             && !keys.iter().any(|(k, _)| *k == "s3:prefix")
@@ -283,6 +248,7 @@ impl S3Access for StoreAccess {
         // The operations read the caller and its policies from here instead of loading them again.
         cx.extensions_mut().insert(principal);
         cx.extensions_mut().insert(grants);
+        cx.extensions_mut().insert(self.authorizer.clone());
         // Copy sources and DeleteObjects keys are authorized later with the same facts.
         cx.extensions_mut().insert(Arc::new(facts));
         Ok(())

@@ -148,6 +148,8 @@ pub(crate) struct Authz {
     principal: Principal,
     grants: std::sync::Arc<coffer_auth::Grants>,
     facts: Option<std::sync::Arc<coffer_auth::RequestFacts>>,
+    /// For the other buckets' policies (a copy source's).
+    authorizer: coffer_auth::Authorizer,
 }
 
 /// The request's [`Authz`], put there by [`StoreAccess`].
@@ -159,6 +161,11 @@ pub(crate) fn authz<T>(req: &S3Request<T>) -> S3Result<Authz> {
             .extensions
             .get::<std::sync::Arc<coffer_auth::RequestFacts>>()
             .cloned(),
+        authorizer: req
+            .extensions
+            .get::<coffer_auth::Authorizer>()
+            .cloned()
+            .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))?,
     })
 }
 
@@ -168,17 +175,12 @@ impl Authz {
     pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> S3Result<()> {
         let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
         let outsider = self.principal.account_id != bucket.account_id;
-        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
-        let bucket_policy = bucket
-            .policy
-            .as_deref()
-            .and_then(|text| coffer_policy::Policy::parse(text, coffer_policy::PolicyKind::Resource).ok())
-            .filter(|policy| !(outsider && restricted && policy.is_public()));
+        let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
         let request = coffer_auth::Request {
             action,
             resource: &resource,
             resource_account: &bucket.account_id,
-            resource_policy: bucket_policy.as_ref(),
+            resource_policy: bucket_policy.as_deref(),
             facts: self.facts.as_deref(),
             ..Default::default()
         };

@@ -1,0 +1,21 @@
+# Sourced by the scripts/bench* scripts: builds the release binaries and starts (and stops) a
+# release Coffer on a fresh data dir with a known root key. Sets $data, $pid and $endpoint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked -p coffer -p coffer-bench >&2
+data="$(mktemp -d "${TMPDIR:-/tmp}/coffer-bench.XXXXXX")"
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+pid=""
+endpoint=""
+start_coffer() {
+    COFFER_ROOT_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+    COFFER_LOG=warn target/release/coffer serve --data-dir "$data/coffer" --listen 127.0.0.1:0 \
+        --console-listen 127.0.0.1:0 >"$data/log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q "Coffer is serving" "$data/log" 2>/dev/null && break; sleep 0.1; done
+    endpoint="$(sed -n 's/^Coffer is serving S3, IAM and STS at \(http:[^ ]*\).*/\1/p' "$data/log")"
+    [ -n "$endpoint" ] || { cat "$data/log" >&2; exit 1; }
+}
+stop_coffer() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
