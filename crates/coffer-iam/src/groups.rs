@@ -3,6 +3,7 @@
 
 use coffer_store::{Group, StoreError};
 
+use crate::paging::Pager;
 use crate::users::{no_such_user, write_truncation, write_user};
 use crate::xml::Xml;
 use crate::{Call, IamError, validate};
@@ -76,18 +77,19 @@ pub(crate) async fn create_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
 
 pub(crate) async fn get_group(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = group_name(cx)?;
+    let pager = Pager::new(cx.params)?;
     let (group, arn) = group_arn(cx, name).await?;
     cx.authorize("iam:GetGroup", &arn)?;
     let group = group.ok_or_else(|| no_such_group(name))?;
-    let members = cx.store.group_members(&group).await?;
+    let members = pager.page(cx.store.group_members(&group).await?, |u| u.name.clone());
     let mut xml = Xml::new();
     xml.with("Group", |x| write_group(x, &group));
     xml.with("Users", |x| {
-        for user in &members {
+        for user in &members.items {
             x.with("member", |m| write_user(m, user, &[]));
         }
     });
-    write_truncation(&mut xml, None);
+    members.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 
@@ -179,16 +181,17 @@ pub(crate) async fn remove_user_from_group(cx: &Call<'_>) -> Result<Option<Strin
 
 pub(crate) async fn list_groups_for_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.existing_user_name()?;
+    let pager = Pager::new(cx.params)?;
     let (user, arn) = crate::users::user_and_arn(cx, name).await?;
     cx.authorize("iam:ListGroupsForUser", &arn)?;
     let user = user.ok_or_else(|| no_such_user(name))?;
-    let groups = cx.store.groups_for_user(&user).await?;
+    let groups = pager.page(cx.store.groups_for_user(&user).await?, |g| g.name.clone());
     let mut xml = Xml::new();
     xml.with("Groups", |x| {
-        for group in &groups {
+        for group in &groups.items {
             x.with("member", |m| write_group(m, group));
         }
     });
-    write_truncation(&mut xml, None);
+    groups.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }

@@ -7,7 +7,8 @@ use coffer_store::{PolicyOwner, StoreError};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::groups::no_such_group;
-use crate::users::{no_such_user, write_truncation};
+use crate::paging::Pager;
+use crate::users::no_such_user;
 use crate::xml::Xml;
 use crate::{Call, IamError, validate};
 
@@ -138,15 +139,19 @@ async fn get(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
 }
 
 async fn list(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
+    let pager = Pager::new(cx.params)?;
     let (id, _, _) = owner(cx, kind, "List").await?;
-    let names = cx.store.list_inline_policies(store_owner(kind, &id)).await?;
+    let names = pager.page(
+        cx.store.list_inline_policies(store_owner(kind, &id)).await?,
+        String::clone,
+    );
     let mut xml = Xml::new();
     xml.with("PolicyNames", |x| {
-        for name in &names {
+        for name in &names.items {
             x.elem("member", name);
         }
     });
-    write_truncation(&mut xml, None);
+    names.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 

@@ -15,6 +15,7 @@ mod groups;
 mod inline_policies;
 mod managed_policies;
 mod operations;
+mod paging;
 mod params;
 mod simulate;
 mod sts;

@@ -9,6 +9,7 @@ use coffer_store::{AttachedTo, ManagedPolicy, StoreError};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::groups::no_such_group;
+use crate::paging::Pager;
 use crate::users::{no_such_user, write_truncation};
 use crate::xml::Xml;
 use crate::{Call, IamError, validate};
@@ -175,6 +176,13 @@ pub(crate) async fn get_policy_version(cx: &Call<'_>) -> Result<Option<String>, 
     Ok(Some(xml.finish()))
 }
 
+/// A policy in a ListPolicies answer: an AWS managed one with its attachments here, or one of
+/// the account's own.
+enum Listed<'a> {
+    Aws(&'a AwsManagedPolicy, i64),
+    Customer(ManagedPolicy),
+}
+
 pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let scope = cx.params.get("Scope").unwrap_or("All");
     if !["All", "AWS", "Local"].contains(&scope) {
@@ -190,36 +198,40 @@ pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamEr
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let prefix = cx.params.get("PathPrefix").unwrap_or("/");
     validate::path_prefix(prefix)?;
+    let pager = Pager::new(cx.params)?;
     cx.authorize("iam:ListPolicies", &format!("arn:aws:iam::{}:policy/", cx.account()))?;
-    let mut xml = Xml::new();
-    let mut aws = Vec::new();
+    let mut listed = Vec::new();
     if scope != "Local" {
         for policy in aws_managed::all().iter().filter(|p| p.path.starts_with(prefix)) {
             let count = cx.store.attachment_count(cx.account(), &policy.arn).await?;
             if !only_attached || count > 0 {
-                aws.push((policy, count));
+                listed.push(Listed::Aws(policy, count));
             }
         }
     }
-    let customer = if scope != "AWS" {
-        cx.store
-            .list_managed_policies(cx.account(), prefix)
-            .await?
-            .into_iter()
-            .filter(|p| !only_attached || p.attachment_count > 0)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    if scope != "AWS" {
+        let customer = cx.store.list_managed_policies(cx.account(), prefix).await?;
+        listed.extend(
+            customer
+                .into_iter()
+                .filter(|p| !only_attached || p.attachment_count > 0)
+                .map(Listed::Customer),
+        );
+    }
+    let page = pager.page(listed, |listed| match listed {
+        Listed::Aws(policy, _) => policy.arn.clone(),
+        Listed::Customer(policy) => policy.arn(),
+    });
+    let mut xml = Xml::new();
     xml.with("Policies", |x| {
-        for (policy, count) in &aws {
-            x.with("member", |m| write_aws_policy(m, policy, *count));
-        }
-        for policy in &customer {
-            x.with("member", |m| write_customer_policy(m, policy));
+        for listed in &page.items {
+            x.with("member", |m| match listed {
+                Listed::Aws(policy, count) => write_aws_policy(m, policy, *count),
+                Listed::Customer(policy) => write_customer_policy(m, policy),
+            });
         }
     });
-    write_truncation(&mut xml, None);
+    page.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 
@@ -316,18 +328,19 @@ async fn detach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<Stri
 }
 
 async fn list_attached(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<String>, IamError> {
+    let pager = Pager::new(cx.params)?;
     let (id, _) = entity(cx, kind, action, Vec::new()).await?;
-    let arns = cx.store.attached_policies(attached_to(kind, &id)).await?;
+    let arns = pager.page(cx.store.attached_policies(attached_to(kind, &id)).await?, String::clone);
     let mut xml = Xml::new();
     xml.with("AttachedPolicies", |x| {
-        for arn in &arns {
+        for arn in &arns.items {
             let name = arn.rsplit('/').next().unwrap_or(arn);
             x.with("member", |m| {
                 m.elem("PolicyName", name).elem("PolicyArn", arn);
             });
         }
     });
-    write_truncation(&mut xml, None);
+    arns.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 
@@ -405,8 +418,10 @@ pub(crate) async fn create_policy_version(cx: &Call<'_>) -> Result<Option<String
 
 pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
+    let pager = Pager::new(cx.params)?;
     cx.authorize("iam:ListPolicyVersions", &arn)?;
     let mut xml = Xml::new();
+    let mut next_marker = None;
     match resolve(cx, &arn).await? {
         Resolved::Aws(policy) => {
             xml.with("Versions", |x| {
@@ -418,9 +433,13 @@ pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>
             });
         }
         Resolved::Customer(policy) => {
-            let versions = cx.store.policy_versions(&policy).await?;
+            // Version ids sort by number, not text: v10 comes after v9.
+            let versions = pager.page(cx.store.policy_versions(&policy).await?, |v| {
+                format!("{:>10}", v.version_id.trim_start_matches('v'))
+            });
+            next_marker = versions.next_marker.clone();
             xml.with("Versions", |x| {
-                for version in &versions {
+                for version in &versions.items {
                     x.with("member", |m| {
                         m.elem("VersionId", &version.version_id)
                             .elem("IsDefaultVersion", if version.is_default { "true" } else { "false" })
@@ -430,7 +449,7 @@ pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>
             });
         }
     }
-    write_truncation(&mut xml, None);
+    write_truncation(&mut xml, next_marker.as_deref());
     Ok(Some(xml.finish()))
 }
 
@@ -498,32 +517,37 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
             "Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]",
         ));
     }
+    let pager = Pager::new(cx.params)?;
     cx.authorize("iam:ListEntitiesForPolicy", &arn)?;
     resolve(cx, &arn).await?;
-    let entities = cx.store.policy_entities(cx.account(), &arn).await?;
     let wanted = |kind: &str| match filter {
         None => true,
         Some("User") => kind == "user",
         Some("Group") => kind == "group",
         Some(_) => false,
     };
+    let mut entities = cx.store.policy_entities(cx.account(), &arn).await?;
+    entities.retain(|(kind, _, _)| wanted(kind));
+    // Groups, then users: one page may end among either.
+    let page = pager.page(entities, |(kind, name, _)| format!("{kind}/{name}"));
+    let entities = &page.items;
     let mut xml = Xml::new();
     xml.with("PolicyGroups", |x| {
-        for (_, name, id) in entities.iter().filter(|e| e.0 == "group" && wanted(&e.0)) {
+        for (_, name, id) in entities.iter().filter(|e| e.0 == "group") {
             x.with("member", |m| {
                 m.elem("GroupName", name).elem("GroupId", id);
             });
         }
     });
     xml.with("PolicyUsers", |x| {
-        for (_, name, id) in entities.iter().filter(|e| e.0 == "user" && wanted(&e.0)) {
+        for (_, name, id) in entities.iter().filter(|e| e.0 == "user") {
             x.with("member", |m| {
                 m.elem("UserName", name).elem("UserId", id);
             });
         }
     });
     xml.with("PolicyRoles", |_| {});
-    write_truncation(&mut xml, None);
+    page.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 
@@ -554,14 +578,15 @@ pub(crate) async fn untag_policy(cx: &Call<'_>) -> Result<Option<String>, IamErr
 
 pub(crate) async fn list_policy_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
+    let pager = Pager::new(cx.params)?;
     cx.authorize("iam:ListPolicyTags", &arn)?;
     let policy = customer_policy(cx, &arn).await?;
-    let tags = cx.store.policy_tags(&policy).await?;
+    let tags = pager.page(cx.store.policy_tags(&policy).await?, |tag| tag.key.clone());
     let mut xml = Xml::new();
-    crate::users::write_tags(&mut xml, &tags);
-    if tags.is_empty() {
+    crate::users::write_tags(&mut xml, &tags.items);
+    if tags.items.is_empty() {
         xml.with("Tags", |_| {});
     }
-    write_truncation(&mut xml, None);
+    tags.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }

@@ -4,7 +4,7 @@
 use coffer_policy::simulate::{Simulation, simulate};
 use coffer_policy::{Policy, PolicyKind};
 
-use crate::users::write_truncation;
+use crate::paging::Pager;
 use crate::xml::Xml;
 use crate::{Call, IamError};
 
@@ -27,6 +27,7 @@ fn context_entries(cx: &Call<'_>) -> Vec<(String, Vec<String>)> {
 
 /// What both simulators share: the extra parameters, then the answer.
 async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Result<Option<String>, IamError> {
+    let pager = Pager::new(cx.params)?;
     let actions: Vec<String> = cx
         .params
         .members("ActionNames")
@@ -80,10 +81,12 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
         resource_owner,
         context: context_entries(cx),
     };
-    let results = simulate(&simulation);
+    // Results keep the request's order (actions, then resources): pages cut it by position.
+    let numbered: Vec<_> = simulate(&simulation).into_iter().enumerate().collect();
+    let results = pager.page(numbered, |(i, _)| format!("{i:>10}"));
     let mut xml = Xml::new();
     xml.with("EvaluationResults", |x| {
-        for result in &results {
+        for (_, result) in &results.items {
             x.with("member", |m| {
                 m.elem("EvalActionName", &result.action)
                     .elem("EvalResourceName", &result.resource)
@@ -93,7 +96,7 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
             });
         }
     });
-    write_truncation(&mut xml, None);
+    results.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }
 

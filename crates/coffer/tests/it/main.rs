@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod harness;
 mod iam;
+mod iam_paging;
 mod policies;
 mod s3;
 mod s3_limits;
