@@ -242,7 +242,12 @@ impl S3Access for StoreAccess {
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.
-        if op != "DeleteObjects" {
+        // The owner's root user may always read, replace or delete the bucket policy, whatever
+        // the policy denies, so it can never lock itself out (S3 does the same).
+        let owner_root_on_policy = principal.is_root()
+            && bucket.as_ref().is_some_and(|b| b.account_id == principal.account_id)
+            && matches!(op, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
+        if op != "DeleteObjects" && !owner_root_on_policy {
             authorize(&principal, &grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
         }
         // The operations read the caller and its policies from here instead of loading them again.

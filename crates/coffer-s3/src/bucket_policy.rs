@@ -1,7 +1,9 @@
 //! Bucket policies and Block Public Access: PutBucketPolicy, GetBucketPolicy,
 //! DeleteBucketPolicy, GetBucketPolicyStatus, Put/Get/DeletePublicAccessBlock. A bucket policy
 //! is a resource policy for the engine: it can grant other principals (and, when the bucket's
-//! Block Public Access allows, anyone) and its Deny binds even the bucket owner's root user.
+//! Block Public Access allows, anyone) and its Deny binds even the bucket owner's root user,
+//! except for the three bucket policy operations themselves, so an owner cannot lock itself
+//! out (see the access hook).
 
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::PublicAccessBlock;
@@ -19,6 +21,17 @@ fn owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> S3Result<
     }
 }
 
+/// The bucket policy operations: a caller the policies allow who is not of the owner's account
+/// gets `405 MethodNotAllowed`, as S3 documents for them.
+fn policy_owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> S3Result<()> {
+    owner_only(req, bucket).map_err(|_| {
+        s3_error!(
+            MethodNotAllowed,
+            "The specified method is not allowed against this resource."
+        )
+    })
+}
+
 /// S3's limit on a bucket policy.
 const MAX_BUCKET_POLICY: usize = 20 * 1024;
 
@@ -28,7 +41,7 @@ impl CofferS3 {
         req: S3Request<PutBucketPolicyInput>,
     ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
-        owner_only(&req, &bucket)?;
+        policy_owner_only(&req, &bucket)?;
         let input = req.input;
         if input.policy.len() > MAX_BUCKET_POLICY {
             return Err(s3_error!(InvalidPolicyDocument, "Policies must be less than 20 KB"));
@@ -56,7 +69,7 @@ impl CofferS3 {
         req: S3Request<GetBucketPolicyInput>,
     ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
-        owner_only(&req, &bucket)?;
+        policy_owner_only(&req, &bucket)?;
         let policy = bucket
             .policy
             .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
@@ -68,7 +81,7 @@ impl CofferS3 {
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
         let bucket = self.bucket(&req.input.bucket).await?;
-        owner_only(&req, &bucket)?;
+        policy_owner_only(&req, &bucket)?;
         self.store
             .set_bucket_policy(&bucket.name, None)
             .await

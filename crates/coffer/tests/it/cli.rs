@@ -549,4 +549,33 @@ fn least_privilege_with_the_real_aws_cli() {
         .map(|r| r["EvalDecision"].as_str().unwrap())
         .collect();
     assert_eq!(decisions, ["implicitDeny", "allowed"]);
+
+    // The AWS docs' deny-unless-TLS bucket policy. Coffer speaks plain HTTP here, so, as on AWS
+    // over HTTP, it denies every request, the owner's root user's too, except the bucket
+    // policy operations that S3 always leaves to the owner's root user.
+    let tls = work.path().join("deny-unless-tls.json");
+    std::fs::write(
+        &tls,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"AllowSSLRequestsOnly","Action":"s3:*","Effect":"Deny",
+            "Resource":["arn:aws:s3:::holiday-photos","arn:aws:s3:::holiday-photos/*"],
+            "Condition":{"Bool":{"aws:SecureTransport":"false"}},"Principal":"*"}]}"#,
+    )
+    .unwrap();
+    let tls_arg = format!("file://{}", tls.display());
+    ok(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "holiday-photos",
+        "--policy",
+        &tls_arg,
+    ]);
+    let denied = aws.run(&["s3", "ls", "s3://holiday-photos"]);
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("AccessDenied"));
+    let stored = ok(&["s3api", "get-bucket-policy", "--bucket", "holiday-photos"]);
+    assert!(stored["Policy"].as_str().unwrap().contains("AllowSSLRequestsOnly"));
+    ok(&["s3api", "delete-bucket-policy", "--bucket", "holiday-photos"]);
+    let listed = aws.run(&["s3", "ls", "s3://holiday-photos"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 }

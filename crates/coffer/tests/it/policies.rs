@@ -1016,13 +1016,15 @@ async fn only_the_owners_account_manages_a_bucket_policy() {
         .send()
         .await
         .unwrap();
+    // Allowed by the policy but not of the owner's account: 405, as S3 documents.
     let err = partner
         .delete_bucket_policy()
         .bucket("holiday-photos")
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_eq!(s3_code(&err), "MethodNotAllowed");
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 405);
     let err = partner
         .delete_public_access_block()
         .bucket("holiday-photos")
