@@ -28,6 +28,9 @@ pub struct Grants {
     keys: Option<Vec<String>>,
     /// Where decisions are remembered; `None` decides every time.
     decisions: Option<Arc<Decisions>>,
+    /// A stored policy of the set no longer parses: the set fails closed (it could have been
+    /// a Deny), and every request but GetCallerIdentity is denied until it is fixed.
+    unreadable: bool,
 }
 
 impl Grants {
@@ -52,6 +55,7 @@ impl Grants {
             identity,
             boundary,
             decisions: Some(decisions.clone()),
+            unreadable: false,
         }
     }
 
@@ -114,26 +118,38 @@ impl Authorizer {
         {
             return Ok(grants.clone());
         }
-        // Documents were validated when they were put; one that no longer parses is skipped
-        // (it grants nothing), never fatal.
-        let mut identity: Vec<Policy> = documents
-            .documents
-            .iter()
-            .filter_map(|text| Policy::parse(text, PolicyKind::Identity).ok())
-            .collect();
-        identity.extend(
-            documents
-                .aws_managed
-                .iter()
-                .filter_map(|arn| coffer_policy::aws_managed::find(arn))
-                .map(|managed| managed.policy.clone()),
-        );
+        // Documents were validated when they were put. One that no longer parses (a stricter
+        // parser after an upgrade, a hand-edited database) might have been a Deny, so the whole
+        // set fails closed rather than skipping it.
+        let mut unreadable = false;
+        let mut identity = Vec::new();
+        for text in &documents.documents {
+            match Policy::parse(text, PolicyKind::Identity) {
+                Ok(policy) => identity.push(policy),
+                Err(_) => unreadable = true,
+            }
+        }
+        for arn in &documents.aws_managed {
+            match coffer_policy::aws_managed::find(arn) {
+                Some(managed) => identity.push(managed.policy.clone()),
+                None => unreadable = true,
+            }
+        }
         let boundary = match &documents.boundary {
             None => None,
             Some(Boundary::AwsManaged(arn)) => coffer_policy::aws_managed::find(arn).map(|m| m.policy.clone()),
             Some(Boundary::Document(text)) => Policy::parse(text, PolicyKind::Identity).ok(),
         };
-        let grants = Arc::new(Grants::new(identity, boundary, &self.decisions));
+        unreadable |= documents.boundary.is_some() && boundary.is_none();
+        if unreadable {
+            tracing::error!(
+                user_id = %user_id,
+                "a stored policy of this user no longer parses: its requests are denied until the policy is replaced"
+            );
+        }
+        let mut grants = Grants::new(identity, boundary, &self.decisions);
+        grants.unreadable = unreadable;
+        let grants = Arc::new(grants);
         if let Ok(mut parsed) = self.parsed.lock() {
             parsed.insert(user_id.clone(), (documents, grants.clone()));
         }
@@ -308,6 +324,14 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
     if ALWAYS_ALLOWED.contains(&request.action) {
         return Ok(());
     }
+    if grants.unreadable {
+        return Err(Denied {
+            principal_arn: principal.arn(),
+            action: request.action.to_owned(),
+            resource: request.resource.to_owned(),
+            explicit: true,
+        });
+    }
     let ctx = context(principal, request);
     let decide_now = || {
         let policies = Policies {
@@ -475,6 +499,16 @@ mod tests {
             assert!(authorize(&user(), &office, &from_ip(&outside, "arn:aws:s3:::b/k")).is_err());
         }
         assert_eq!(decisions.len(), 2, "one decision per source address");
+    }
+
+    #[test]
+    fn a_set_with_an_unreadable_policy_fails_closed() {
+        let mut broken =
+            grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+        broken.unreadable = true;
+        let get = request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111");
+        assert!(authorize(&user(), &broken, &get).unwrap_err().explicit);
+        assert!(authorize(&user(), &broken, &request("sts:GetCallerIdentity", "*", "111111111111")).is_ok());
     }
 
     #[test]
