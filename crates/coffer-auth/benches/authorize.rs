@@ -54,6 +54,7 @@ fn bench(c: &mut Criterion) {
         resource_policy: Some(&bucket),
         keys: vec![("s3:signatureversion", "AWS4-HMAC-SHA256".into())],
         facts: Some(&facts),
+        values: Vec::new(),
     };
     let uncached = Grants::uncached(identity.clone(), None);
     let cached = Authorizer::default().grants_of(identity, None);

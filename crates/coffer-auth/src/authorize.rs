@@ -280,6 +280,9 @@ pub struct Request<'a> {
     pub keys: Vec<(&'a str, String)>,
     /// Keys from the HTTP request (`aws:SourceIp`, `aws:UserAgent`…).
     pub facts: Option<&'a RequestFacts>,
+    /// Keys whose names are built or that hold several values (`aws:RequestTag/<key>`,
+    /// `aws:TagKeys`).
+    pub values: Vec<(String, Vec<String>)>,
 }
 
 /// The global condition keys of a request by `principal` now.
@@ -315,6 +318,9 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
     }
     for (key, value) in &request.keys {
         ctx = ctx.with(key, value.clone());
+    }
+    for (key, values) in &request.values {
+        ctx = ctx.with_values(key, values.clone());
     }
     ctx
 }

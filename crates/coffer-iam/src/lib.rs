@@ -99,6 +99,33 @@ impl Call<'_> {
         self.authorize_with(action, resource, Vec::new())
     }
 
+    /// As [`Call::authorize`] for a request that sets `tags` or removes the tags `removed`:
+    /// with `aws:RequestTag/<key>` for each tag set and `aws:TagKeys` for every key named.
+    fn authorize_tagging(
+        &self,
+        action: &str,
+        resource: &str,
+        tags: &[coffer_store::Tag],
+        removed: &[&str],
+    ) -> Result<(), IamError> {
+        let mut values: Vec<(String, Vec<String>)> = tags
+            .iter()
+            .map(|tag| (format!("aws:RequestTag/{}", tag.key), vec![tag.value.clone()]))
+            .collect();
+        let keys = tags.iter().map(|tag| tag.key.as_str()).chain(removed.iter().copied());
+        values.push(("aws:TagKeys".to_owned(), keys.map(str::to_owned).collect()));
+        let request = coffer_auth::Request {
+            action,
+            resource,
+            resource_account: &self.caller.account_id,
+            facts: Some(self.facts),
+            values,
+            ..coffer_auth::Request::default()
+        };
+        coffer_auth::authorize(self.caller, self.grants, &request)?;
+        Ok(())
+    }
+
     /// As [`Call::authorize`], with the operation's own condition keys (`iam:PolicyARN`…).
     fn authorize_with(&self, action: &str, resource: &str, keys: Vec<(&str, String)>) -> Result<(), IamError> {
         let request = coffer_auth::Request {

@@ -95,9 +95,11 @@ pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
     let document = validated_document(cx)?;
     let tags = crate::users::tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:policy{path}{name}", cx.account());
-    cx.authorize("iam:CreatePolicy", &arn)?;
-    if !tags.is_empty() {
-        cx.authorize("iam:TagPolicy", &arn)?;
+    if tags.is_empty() {
+        cx.authorize("iam:CreatePolicy", &arn)?;
+    } else {
+        cx.authorize_tagging("iam:CreatePolicy", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[])?;
     }
     let policy = cx
         .store
@@ -561,7 +563,7 @@ fn tag_error(err: StoreError) -> IamError {
 pub(crate) async fn tag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let tags = crate::users::tags_param(cx)?;
-    cx.authorize("iam:TagPolicy", &arn)?;
+    cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[])?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store.tag_policy(&policy, &tags).await.map_err(tag_error)?;
     Ok(None)
@@ -570,7 +572,7 @@ pub(crate) async fn tag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError
 pub(crate) async fn untag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let keys = cx.params.members("TagKeys");
-    cx.authorize("iam:UntagPolicy", &arn)?;
+    cx.authorize_tagging("iam:UntagPolicy", &arn, &[], &keys)?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store.untag_policy(&policy, &keys).await?;
     Ok(None)

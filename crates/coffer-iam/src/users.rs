@@ -112,10 +112,12 @@ pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
     }
     let tags = tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:user{path}{name}", cx.account());
-    cx.authorize("iam:CreateUser", &arn)?;
-    if !tags.is_empty() {
-        // Tagging on create needs iam:TagUser too, as in IAM.
-        cx.authorize("iam:TagUser", &arn)?;
+    if tags.is_empty() {
+        cx.authorize("iam:CreateUser", &arn)?;
+    } else {
+        // Tagging on create needs iam:TagUser too, as in IAM; both see the tags.
+        cx.authorize_tagging("iam:CreateUser", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:TagUser", &arn, &tags, &[])?;
     }
     let user = cx
         .store
@@ -250,7 +252,7 @@ pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         return Err(crate::error::validation(None, "tags", "Member must not be null"));
     }
     let (_, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:TagUser", &arn)?;
+    cx.authorize_tagging("iam:TagUser", &arn, &tags, &[])?;
     cx.store
         .tag_user(cx.account(), name, &tags)
         .await
@@ -275,7 +277,8 @@ pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError
         validate::tag_key(key, &format!("tagKeys.{}.member", i + 1))?;
     }
     let (_, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:UntagUser", &arn)?;
+    let removed: Vec<&str> = keys.iter().map(String::as_str).collect();
+    cx.authorize_tagging("iam:UntagUser", &arn, &[], &removed)?;
     cx.store
         .untag_user(cx.account(), name, &keys)
         .await

@@ -239,6 +239,7 @@ impl S3Access for StoreAccess {
             resource_policy: resource_policy.as_deref(),
             keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
             facts: Some(&facts),
+            values: Vec::new(),
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.

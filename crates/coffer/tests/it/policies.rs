@@ -1069,3 +1069,80 @@ async fn a_guardrail_on_iam_policy_arn_stops_self_promotion() {
         .unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
 }
+
+#[tokio::test]
+async fn tagging_is_judged_on_the_request_tags_and_tag_keys() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let (key, secret) = coffer.user_with_key("tagger").await;
+    iam.create_user().user_name("worker").send().await.unwrap();
+    // The IAM user guide's pattern: tag only with team=blue, and touch no other tag key.
+    let tagging = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"iam:TagUser","Resource":"*",
+         "Condition":{"StringEquals":{"aws:RequestTag/team":"blue"},"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}}},
+        {"Effect":"Allow","Action":"iam:UntagUser","Resource":"*",
+         "Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}}}]}"#;
+    iam.put_user_policy()
+        .user_name("tagger")
+        .policy_name("tagging")
+        .policy_document(tagging)
+        .send()
+        .await
+        .unwrap();
+    let tagger = coffer.iam(&key, &secret);
+    let tag = |key: &str, value: &str| {
+        aws_sdk_iam::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .unwrap()
+    };
+    tagger
+        .tag_user()
+        .user_name("worker")
+        .tags(tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    let err = tagger
+        .tag_user()
+        .user_name("worker")
+        .tags(tag("team", "red"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = tagger
+        .tag_user()
+        .user_name("worker")
+        .tags(tag("team", "blue"))
+        .tags(tag("cost-center", "42"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    iam.tag_user()
+        .user_name("worker")
+        .tags(tag("cost-center", "42"))
+        .send()
+        .await
+        .unwrap();
+    let err = tagger
+        .untag_user()
+        .user_name("worker")
+        .tag_keys("cost-center")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    tagger
+        .untag_user()
+        .user_name("worker")
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let left = iam.list_user_tags().user_name("worker").send().await.unwrap();
+    let keys: Vec<&str> = left.tags().iter().map(|t| t.key()).collect();
+    assert_eq!(keys, ["cost-center"]);
+}
