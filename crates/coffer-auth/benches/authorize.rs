@@ -44,8 +44,8 @@ fn bench(c: &mut Criterion) {
     let facts = RequestFacts {
         source_ip: Some("127.0.0.1".parse().unwrap()),
         user_agent: Some("aws-sdk-rust/1.0".into()),
-        referer: None,
         region: Some("us-east-1".into()),
+        ..RequestFacts::default()
     };
     let request = Request {
         action: "s3:GetObject",

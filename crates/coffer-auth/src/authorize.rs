@@ -4,6 +4,7 @@
 //! allowed to every authenticated caller, whatever its policies say, as in AWS.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, RequestPrincipal, decide};
@@ -210,14 +211,70 @@ impl std::fmt::Display for Denied {
     }
 }
 
-/// The connection a request came over (the listener puts it into each request).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerAddr(pub std::net::SocketAddr);
+/// Proxies in front of Coffer whose `X-Forwarded-For` and `X-Forwarded-Proto` it believes:
+/// where TLS ends, and who the client is, for `aws:SecureTransport` and `aws:SourceIp`.
+/// Empty by default: then those headers are ignored, so no client can claim either.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Arc<[ipnet::IpNet]>);
+
+impl TrustedProxies {
+    pub fn new(networks: Vec<ipnet::IpNet>) -> TrustedProxies {
+        TrustedProxies(networks.into())
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|network| network.contains(&ip))
+    }
+
+    /// The client's address and whether it spoke TLS, for a request that came from `peer`.
+    fn client(&self, peer: IpAddr, headers: &http::HeaderMap) -> (IpAddr, bool) {
+        if !self.trusts(peer) {
+            return (peer, false);
+        }
+        // Each proxy appends the address it heard from: the client is the last address that
+        // is not itself a trusted proxy (anything left of it could be the client's invention).
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusts(ip) => client = ip,
+                Ok(ip) => {
+                    client = ip;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        // The first proxy, the one the client reached, says which protocol it spoke.
+        let secure = headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+        (client, secure)
+    }
+}
+
+/// The connection a request came over, and the proxies trusted to speak for its client (the
+/// listener puts it into each request).
+#[derive(Clone, Debug)]
+pub struct PeerAddr {
+    pub addr: std::net::SocketAddr,
+    pub proxies: TrustedProxies,
+}
 
 /// Global condition keys that come from the HTTP request itself.
 #[derive(Clone, Debug, Default)]
 pub struct RequestFacts {
-    pub source_ip: Option<std::net::IpAddr>,
+    pub source_ip: Option<IpAddr>,
+    /// Whether the client spoke TLS (to a trusted proxy: Coffer itself speaks plain HTTP).
+    pub secure_transport: bool,
     pub user_agent: Option<String>,
     pub referer: Option<String>,
     /// The region the request was signed for.
@@ -231,15 +288,17 @@ impl RequestFacts {
         extensions: &http::Extensions,
         region: Option<String>,
     ) -> RequestFacts {
-        Self::new(headers, extensions.get::<PeerAddr>().copied(), region)
+        Self::new(headers, extensions.get::<PeerAddr>(), region)
     }
 
     /// The facts of a request with these headers, over this connection.
-    pub fn new(headers: &http::HeaderMap, peer: Option<PeerAddr>, region: Option<String>) -> RequestFacts {
+    pub fn new(headers: &http::HeaderMap, peer: Option<&PeerAddr>, region: Option<String>) -> RequestFacts {
         let header =
             |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let client = peer.map(|peer| peer.proxies.client(peer.addr.ip(), headers));
         RequestFacts {
-            source_ip: peer.map(|peer| peer.0.ip()),
+            source_ip: client.map(|(ip, _)| ip),
+            secure_transport: client.is_some_and(|(_, secure)| secure),
             user_agent: header(http::header::USER_AGENT),
             referer: header(http::header::REFERER),
             region,
@@ -248,7 +307,8 @@ impl RequestFacts {
 
     /// The global condition keys these facts give.
     pub fn keys(&self) -> Vec<(&'static str, String)> {
-        let mut keys = Vec::new();
+        let secure = if self.secure_transport { "true" } else { "false" };
+        let mut keys = vec![("aws:SecureTransport", secure.to_owned())];
         if let Some(ip) = self.source_ip {
             keys.push(("aws:SourceIp", ip.to_string()));
         }
@@ -302,7 +362,7 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
                 .unwrap_or_default(),
         )
         .with("aws:EpochTime", now.unix_timestamp().to_string())
-        // Coffer serves plain HTTP; TLS ends in front of it, if anywhere.
+        // Coffer serves plain HTTP; a trusted proxy's word (in the facts) can say otherwise.
         .with("aws:SecureTransport", "false");
     ctx = match &principal.identity {
         Identity::Root => ctx
@@ -505,6 +565,41 @@ mod tests {
             assert!(authorize(&user(), &office, &from_ip(&outside, "arn:aws:s3:::b/k")).is_err());
         }
         assert_eq!(decisions.len(), 2, "one decision per source address");
+    }
+
+    fn forwarded(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                http::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn only_trusted_proxies_speak_for_the_client() {
+        let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let claim = forwarded(&[("x-forwarded-for", "198.51.100.7"), ("x-forwarded-proto", "https")]);
+        // From the proxy: believed.
+        assert_eq!(proxies.client(ip("10.1.1.1"), &claim), (ip("198.51.100.7"), true));
+        // Straight from a client: ignored, whatever it says.
+        assert_eq!(proxies.client(ip("203.0.113.5"), &claim), (ip("203.0.113.5"), false));
+        assert_eq!(
+            TrustedProxies::default().client(ip("10.1.1.1"), &claim),
+            (ip("10.1.1.1"), false)
+        );
+        // A chain of proxies: the last hop that is not a proxy is the client; what it put to
+        // the left of itself is its own invention.
+        let chain = forwarded(&[("x-forwarded-for", "192.0.2.66, 198.51.100.7, 10.2.2.2")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &chain), (ip("198.51.100.7"), false));
+        let split = forwarded(&[("x-forwarded-for", "198.51.100.7"), ("x-forwarded-for", "10.2.2.2")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &split).0, ip("198.51.100.7"));
+        // Nothing usable: the proxy itself.
+        let junk = forwarded(&[("x-forwarded-for", "unknown"), ("x-forwarded-proto", "http")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &junk), (ip("10.1.1.1"), false));
     }
 
     #[test]

@@ -12,6 +12,6 @@ mod principal;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
-pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, authorize};
+pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, TrustedProxies, authorize};
 pub use decisions::ResourcePolicy;
 pub use principal::{Identity, Principal};

@@ -151,10 +151,10 @@ impl StoreAccess {
         };
         let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
         let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
-        let mut ctx = RequestContext::new(action, resource, None).with("aws:SecureTransport", "false");
+        let mut ctx = RequestContext::new(action, resource, None);
         // Anonymous callers are judged on the same request keys as signed ones.
-        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().copied();
-        let facts = RequestFacts::new(cx.headers(), peer, None);
+        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
+        let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
         for (key, value) in facts
             .keys()
             .into_iter()
@@ -230,8 +230,8 @@ impl S3Access for StoreAccess {
             keys.push(("s3:prefix", String::new()));
         }
         keys.extend(s3_request_keys(cx));
-        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().copied();
-        let facts = RequestFacts::new(cx.headers(), peer, Some(region.clone()));
+        let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
+        let facts = RequestFacts::new(cx.headers(), peer.as_ref(), Some(region.clone()));
         let request = Request {
             action: &action,
             resource: &resource,

@@ -29,7 +29,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, listen, console_listen, domain, idle_timeout_secs.
+    /// A TOML file with any of: data_dir, listen, console_listen, domain, idle_timeout_secs,
+    /// trusted_proxies.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -47,6 +48,19 @@ pub struct ServeArgs {
     /// Seconds a client may send nothing (headers or body) before its request fails [default: 60]
     #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
+    /// Addresses or CIDRs of TLS-terminating proxies whose X-Forwarded-For and
+    /// X-Forwarded-Proto decide aws:SourceIp and aws:SecureTransport, comma-separated
+    /// [default: none; those headers are ignored]
+    #[arg(long, env = "COFFER_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// A CIDR (`10.0.0.0/8`) or a single address (`127.0.0.1`).
+pub fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an address or CIDR: {text}"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,6 +97,7 @@ pub struct FileConfig {
     pub console_listen: Option<SocketAddr>,
     pub domain: Option<String>,
     pub idle_timeout_secs: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -93,6 +108,7 @@ pub struct ServeConfig {
     pub console_listen: SocketAddr,
     pub domain: Option<String>,
     pub idle_timeout: std::time::Duration,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -130,6 +146,15 @@ impl ServeConfig {
                     .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS)
                     .max(1),
             ),
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                let listed = file.trusted_proxies.unwrap_or_default();
+                listed
+                    .iter()
+                    .map(|text| parse_network(text))
+                    .collect::<Result<_, _>>()?
+            } else {
+                args.trusted_proxies.clone()
+            },
         })
     }
 }

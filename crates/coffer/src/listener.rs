@@ -22,6 +22,7 @@ pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     idle_timeout: Duration,
+    proxies: coffer_auth::TrustedProxies,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -55,8 +56,12 @@ pub async fn serve(
             .max_buf_size(MAX_HEADER_BYTES)
             .serve_connection(
                 TokioIo::new(tcp),
-                // Each request learns the connection it came over (for aws:SourceIp).
-                TowerToHyperService::new(router.clone().layer(axum::Extension(coffer_auth::PeerAddr(peer)))),
+                // Each request learns the connection it came over (for aws:SourceIp and
+                // aws:SecureTransport).
+                TowerToHyperService::new(router.clone().layer(axum::Extension(coffer_auth::PeerAddr {
+                    addr: peer,
+                    proxies: proxies.clone(),
+                }))),
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -145,7 +145,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     let shutdown = shutdown_signal();
-    let api = listener::serve(listener, server::router(state), config.idle_timeout, shutdown);
+    let proxies = coffer_auth::TrustedProxies::new(config.trusted_proxies.clone());
+    let api = listener::serve(listener, server::router(state), config.idle_timeout, proxies, shutdown);
     let console_server = axum::serve(console, server::console_placeholder());
     tokio::select! {
         () = api => {},

@@ -1146,3 +1146,65 @@ async fn tagging_is_judged_on_the_request_tags_and_tag_keys() {
     let keys: Vec<&str> = left.tags().iter().map(|t| t.key()).collect();
     assert_eq!(keys, ["cost-center"]);
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_says_where_tls_ended_and_who_the_client_is() {
+    use crate::s3_raw::{Payload, signed_s3};
+    // The AWS docs' deny-unless-TLS policy, and reads only from one network.
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::tls","arn:aws:s3:::tls/*"],
+         "Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+        {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::tls/*",
+         "Condition":{"NotIpAddress":{"aws:SourceIp":"198.51.100.0/24"}}}]}"#;
+    let behind_proxy = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", crate::harness::ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", crate::harness::ROOT_SECRET),
+        ("COFFER_TRUSTED_PROXIES", "127.0.0.1"),
+    ]);
+    let direct = Coffer::start();
+    for coffer in [&behind_proxy, &direct] {
+        let root = coffer.root_s3();
+        root.create_bucket().bucket("tls").send().await.unwrap();
+        root.put_object()
+            .bucket("tls")
+            .key("k")
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+        root.put_bucket_policy()
+            .bucket("tls")
+            .policy(policy)
+            .send()
+            .await
+            .unwrap();
+    }
+    async fn get(coffer: &Coffer, headers: &[(&str, &str)]) -> u16 {
+        signed_s3(coffer, "GET", "/tls/k", headers, Vec::new(), Payload::Signed)
+            .await
+            .status
+    }
+    let over_tls_from = |ip| [("x-forwarded-proto", "https"), ("x-forwarded-for", ip)];
+    assert_eq!(get(&behind_proxy, &[]).await, 403, "plain HTTP");
+    assert_eq!(get(&behind_proxy, &over_tls_from("198.51.100.7")).await, 200);
+    assert_eq!(
+        get(&behind_proxy, &over_tls_from("203.0.113.9")).await,
+        403,
+        "outside the network"
+    );
+    assert_eq!(
+        get(&behind_proxy, &over_tls_from("198.51.100.7, 203.0.113.9")).await,
+        403,
+        "a client cannot prepend an address"
+    );
+    assert_eq!(
+        get(&behind_proxy, &over_tls_from("198.51.100.7, 127.0.0.1")).await,
+        200,
+        "trusted hops are skipped"
+    );
+    assert_eq!(
+        get(&direct, &over_tls_from("198.51.100.7")).await,
+        403,
+        "without --trusted-proxies the headers are ignored"
+    );
+}
