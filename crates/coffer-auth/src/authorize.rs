@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use coffer_policy::simulate::Source;
 use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, RequestPrincipal, decide};
 use coffer_store::{Boundary, Bucket, Store, StoreError, UserPolicies};
 use time::OffsetDateTime;
@@ -21,6 +22,8 @@ const ALWAYS_ALLOWED: &[&str] = &["sts:GetCallerIdentity"];
 #[derive(Debug, Default)]
 pub struct Grants {
     identity: Vec<Policy>,
+    /// Where each identity policy comes from (for the simulator), in the same order.
+    sources: Vec<Source>,
     /// The permissions boundary, if the user has one.
     boundary: Option<Policy>,
     /// This set's number in decision-cache keys (a changed set is a new `Grants`).
@@ -57,12 +60,25 @@ impl Grants {
             boundary,
             decisions: Some(decisions.clone()),
             unreadable: false,
+            sources: Vec::new(),
         }
     }
 
     /// The identity policies, parsed.
     pub fn policies(&self) -> &[Policy] {
         &self.identity
+    }
+
+    /// The identity policies with where each comes from (for the simulator).
+    pub fn sourced(&self) -> impl Iterator<Item = (&Policy, Source)> {
+        let unnamed = Source {
+            id: String::new(),
+            kind: "none".to_owned(),
+        };
+        self.identity
+            .iter()
+            .enumerate()
+            .map(move |(i, policy)| (policy, self.sources.get(i).cloned().unwrap_or_else(|| unnamed.clone())))
     }
 
     /// The permissions boundary, parsed.
@@ -123,16 +139,28 @@ impl Authorizer {
         // parser after an upgrade, a hand-edited database) might have been a Deny, so the whole
         // set fails closed rather than skipping it.
         let mut unreadable = false;
-        let mut identity = Vec::new();
-        for text in &documents.documents {
-            match Policy::parse(text, PolicyKind::Identity) {
-                Ok(policy) => identity.push(policy),
+        let (mut identity, mut sources) = (Vec::new(), Vec::new());
+        for document in &documents.documents {
+            match Policy::parse(&document.text, PolicyKind::Identity) {
+                Ok(policy) => {
+                    identity.push(policy);
+                    sources.push(Source {
+                        id: document.name.clone(),
+                        kind: document.kind.clone(),
+                    });
+                }
                 Err(_) => unreadable = true,
             }
         }
         for arn in &documents.aws_managed {
             match coffer_policy::aws_managed::find(arn) {
-                Some(managed) => identity.push(managed.policy.clone()),
+                Some(managed) => {
+                    identity.push(managed.policy.clone());
+                    sources.push(Source {
+                        id: managed.name.clone(),
+                        kind: "aws-managed".to_owned(),
+                    });
+                }
                 None => unreadable = true,
             }
         }
@@ -149,6 +177,7 @@ impl Authorizer {
             );
         }
         let mut grants = Grants::new(identity, boundary, &self.decisions);
+        grants.sources = sources;
         grants.unreadable = unreadable;
         let grants = Arc::new(grants);
         if let Ok(mut parsed) = self.parsed.lock() {

@@ -435,9 +435,10 @@ pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>
             });
         }
         Resolved::Customer(policy) => {
-            // Version ids sort by number, not text: v10 comes after v9.
+            // Newest first, as IAM lists them; by number, not text (v10 is newer than v9).
             let versions = pager.page(cx.store.policy_versions(&policy).await?, |v| {
-                format!("{:>10}", v.version_id.trim_start_matches('v'))
+                let number: u32 = v.version_id.trim_start_matches('v').parse().unwrap_or(0);
+                format!("{:010}", u32::MAX - number)
             });
             next_marker = versions.next_marker.clone();
             xml.with("Versions", |x| {

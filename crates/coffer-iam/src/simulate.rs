@@ -1,7 +1,7 @@
 //! SimulateCustomPolicy: IAM's policy simulator, answered by the engine that authorizes real
 //! requests (`coffer_policy::simulate`).
 
-use coffer_policy::simulate::{Simulation, simulate};
+use coffer_policy::simulate::{Matched, Simulation, Source, simulate};
 use coffer_policy::{Policy, PolicyKind};
 
 use crate::paging::Pager;
@@ -25,8 +25,14 @@ fn context_entries(cx: &Call<'_>) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// What both simulators share: the extra parameters, then the answer.
-async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Result<Option<String>, IamError> {
+/// What both simulators share: the extra parameters, then the answer. `boundary` is the
+/// simulated user's own permissions boundary, which PermissionsBoundaryPolicyInputList replaces.
+async fn answer(
+    cx: &Call<'_>,
+    identity: Vec<(Policy, Source)>,
+    boundary: Option<Policy>,
+    caller_arn: String,
+) -> Result<Option<String>, IamError> {
     let pager = Pager::new(cx.params)?;
     let actions: Vec<String> = cx
         .params
@@ -50,6 +56,7 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let boundary = boundaries.into_iter().next().or(boundary);
     let resource_policy = match cx.params.get("ResourcePolicy") {
         Some(doc) => Some(parse(doc, PolicyKind::Resource, "ResourcePolicy")?),
         None => None,
@@ -66,8 +73,11 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
         })
         .unwrap_or_else(|| cx.account().to_owned());
     let simulation = Simulation {
-        identity: identity.iter().collect(),
-        boundary: boundaries.first(),
+        identity: identity
+            .iter()
+            .map(|(policy, source)| (policy, source.clone()))
+            .collect(),
+        boundary: boundary.as_ref(),
         resource_policy: resource_policy.as_ref(),
         actions,
         resources: cx
@@ -91,7 +101,11 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
                 m.elem("EvalActionName", &result.action)
                     .elem("EvalResourceName", &result.resource)
                     .elem("EvalDecision", result.decision.simulator_name());
-                m.with("MatchedStatements", |_| {});
+                m.with("MatchedStatements", |statements| {
+                    for matched in &result.matched {
+                        statements.with("member", |s| write_matched(s, matched));
+                    }
+                });
                 m.with("MissingContextValues", |_| {});
             });
         }
@@ -100,12 +114,34 @@ async fn answer(cx: &Call<'_>, identity: Vec<Policy>, caller_arn: String) -> Res
     Ok(Some(xml.finish()))
 }
 
-fn input_policies(cx: &Call<'_>) -> Result<Vec<Policy>, IamError> {
+fn write_matched(xml: &mut Xml, matched: &Matched) {
+    xml.elem("SourcePolicyId", &matched.source.id)
+        .elem("SourcePolicyType", &matched.source.kind);
+    for (name, position) in [("StartPosition", matched.start), ("EndPosition", matched.end)] {
+        if let Some(position) = position {
+            xml.with(name, |p| {
+                p.elem("Line", &position.line.to_string())
+                    .elem("Column", &position.column.to_string());
+            });
+        }
+    }
+}
+
+/// `PolicyInputList`, parsed, each named as IAM names it (`PolicyInputList.N`).
+fn input_policies(cx: &Call<'_>) -> Result<Vec<(Policy, Source)>, IamError> {
     cx.params
         .members("PolicyInputList")
         .iter()
         .enumerate()
-        .map(|(i, doc)| parse(doc, PolicyKind::Identity, &format!("PolicyInputList.{}", i + 1)))
+        .map(|(i, doc)| {
+            let id = format!("PolicyInputList.{}", i + 1);
+            let policy = parse(doc, PolicyKind::Identity, &id)?;
+            let source = Source {
+                id,
+                kind: "none".to_owned(),
+            };
+            Ok((policy, source))
+        })
         .collect()
 }
 
@@ -124,7 +160,7 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
         .get("CallerArn")
         .map(str::to_owned)
         .unwrap_or_else(|| cx.caller.arn());
-    answer(cx, identity, caller_arn).await
+    answer(cx, identity, None, caller_arn).await
 }
 
 /// SimulatePrincipalPolicy: a user's own policies (inline and attached, its groups' too),
@@ -160,7 +196,10 @@ pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<St
         access_key_id: String::new(),
     };
     let grants = cx.authorizer.grants(cx.store, &principal).await?;
-    let mut identity: Vec<Policy> = grants.policies().to_vec();
+    let mut identity: Vec<(Policy, Source)> = grants
+        .sourced()
+        .map(|(policy, source)| (policy.clone(), source))
+        .collect();
     identity.extend(input_policies(cx)?);
-    answer(cx, identity, user.arn()).await
+    answer(cx, identity, grants.boundary().cloned(), user.arn()).await
 }

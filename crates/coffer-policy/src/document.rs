@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::condition::{Condition, parse_operator};
 use crate::pattern::{Pattern, Variables, Wildcards, variable_keys};
+use crate::positions::{Position, statement_positions};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -110,6 +111,8 @@ pub struct Policy {
     pub version: Version,
     pub id: Option<String>,
     pub statements: Vec<Statement>,
+    /// Where each statement is in the text (for the simulator); empty if unknown.
+    pub positions: Vec<(Position, Position)>,
 }
 
 /// Why a document is not a valid policy (IAM: `MalformedPolicyDocument`, S3: `MalformedPolicy`).
@@ -419,10 +422,15 @@ impl Policy {
             Some(_) => return error("Statement must be an object or a list of objects"),
             None => return error("The policy is missing its Statement"),
         };
+        let mut positions = statement_positions(text);
+        if positions.len() != statements.len() {
+            positions.clear();
+        }
         Ok(Policy {
             version,
             id,
             statements,
+            positions,
         })
     }
 }

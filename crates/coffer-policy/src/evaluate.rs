@@ -148,6 +148,18 @@ pub fn verdict(policy: &Policy, ctx: &RequestContext) -> Verdict {
     verdict
 }
 
+/// The statements of `policy` with `effect` that apply to the request (their indexes).
+pub fn matching_statements(policy: &Policy, effect: Effect, ctx: &RequestContext) -> Vec<usize> {
+    let variables = policy.version.variables();
+    policy
+        .statements
+        .iter()
+        .enumerate()
+        .filter(|(_, statement)| statement.effect == effect && applies(statement, variables, ctx).is_some())
+        .map(|(index, _)| index)
+        .collect()
+}
+
 /// The decision over every policy that applies (see the module documentation).
 pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
     let identity: Vec<Verdict> = policies.identity.iter().map(|p| verdict(p, ctx)).collect();

@@ -8,6 +8,7 @@
 //! - [`context`]: what a request offers to be judged on.
 //! - [`evaluate`]: statements, policies, and the decision over all that apply.
 //! - [`simulate`]: IAM's policy simulator, on the same decision.
+//! - [`positions`]: where each statement sits in a document's text (for the simulator).
 //! - [`aws_managed`]: the AWS managed policies Coffer carries, with AWS's documents.
 
 pub mod aws_managed;
@@ -16,6 +17,7 @@ pub mod context;
 pub mod document;
 pub mod evaluate;
 pub mod pattern;
+pub mod positions;
 pub mod simulate;
 
 pub use context::{RequestContext, RequestPrincipal};

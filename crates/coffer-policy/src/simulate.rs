@@ -3,13 +3,31 @@
 //! the root user (the root user's implicit permissions would hide what the policies say).
 
 use crate::context::{RequestContext, RequestPrincipal};
-use crate::document::Policy;
-use crate::evaluate::{Decision, Policies, decide};
+use crate::document::{Effect, Policy};
+use crate::evaluate::{Decision, Policies, decide, matching_statements};
+use crate::positions::Position;
+
+/// Where a simulated policy came from, as IAM's `MatchedStatements` names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The policy's name, or `PolicyInputList.N` for one given to the simulator.
+    pub id: String,
+    /// `user`, `group`, `user-managed`, `aws-managed`, `resource` or `none`.
+    pub kind: String,
+}
+
+/// A statement that decided a result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matched {
+    pub source: Source,
+    pub start: Option<Position>,
+    pub end: Option<Position>,
+}
 
 /// What to simulate.
 #[derive(Clone, Debug, Default)]
 pub struct Simulation<'a> {
-    pub identity: Vec<&'a Policy>,
+    pub identity: Vec<(&'a Policy, Source)>,
     pub boundary: Option<&'a Policy>,
     pub resource_policy: Option<&'a Policy>,
     pub actions: Vec<String>,
@@ -28,6 +46,9 @@ pub struct SimulationResult {
     pub action: String,
     pub resource: String,
     pub decision: Decision,
+    /// The statements that decided: the Deny statements that apply for an explicit deny, the
+    /// Allow statements that apply for an allow, none for an implicit deny.
+    pub matched: Vec<Matched>,
 }
 
 impl Decision {
@@ -71,7 +92,7 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
         simulation.resources.clone()
     };
     let policies = Policies {
-        identity: simulation.identity.clone(),
+        identity: simulation.identity.iter().map(|(policy, _)| *policy).collect(),
         boundary: simulation.boundary,
         resource: simulation.resource_policy,
         resource_account: simulation.resource_owner.clone(),
@@ -80,12 +101,93 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
     for action in &simulation.actions {
         for resource in &resources {
             let ctx = simulated_context(simulation, action, resource);
+            let decision = decide(&policies, &ctx);
             results.push(SimulationResult {
                 action: action.clone(),
                 resource: resource.clone(),
-                decision: decide(&policies, &ctx),
+                decision,
+                matched: matched(simulation, decision, &ctx),
             });
         }
     }
     results
+}
+
+/// The statements behind `decision`, policy by policy.
+fn matched(simulation: &Simulation<'_>, decision: Decision, ctx: &RequestContext) -> Vec<Matched> {
+    let effect = match decision {
+        Decision::Allow => Effect::Allow,
+        Decision::ExplicitDeny => Effect::Deny,
+        Decision::ImplicitDeny => return Vec::new(),
+    };
+    let resource = Source {
+        id: "ResourcePolicy".to_owned(),
+        kind: "resource".to_owned(),
+    };
+    let boundary = Source {
+        id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
+        kind: "none".to_owned(),
+    };
+    let sourced = simulation
+        .identity
+        .iter()
+        .map(|(policy, source)| (*policy, source))
+        .chain(simulation.boundary.map(|policy| (policy, &boundary)))
+        .chain(simulation.resource_policy.map(|policy| (policy, &resource)));
+    let mut found = Vec::new();
+    for (policy, source) in sourced {
+        for index in matching_statements(policy, effect, ctx) {
+            let span = policy.positions.get(index);
+            found.push(Matched {
+                source: source.clone(),
+                start: span.map(|(start, _)| *start),
+                end: span.map(|(_, end)| *end),
+            });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::PolicyKind;
+
+    #[test]
+    fn matched_statements_name_their_policy_and_place() {
+        let text = "{\"Version\":\"2012-10-17\",\"Statement\":[\n  {\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},\n  {\"Effect\":\"Deny\",\"Action\":\"s3:DeleteObject\",\"Resource\":\"*\"}]}";
+        let policy = Policy::parse(text, PolicyKind::Identity).unwrap();
+        let source = Source {
+            id: "PolicyInputList.1".to_owned(),
+            kind: "none".to_owned(),
+        };
+        let simulation = Simulation {
+            identity: vec![(&policy, source.clone())],
+            actions: vec![
+                "s3:GetObject".to_owned(),
+                "s3:DeleteObject".to_owned(),
+                "iam:ListUsers".to_owned(),
+            ],
+            caller_arn: "arn:aws:iam::111122223333:user/alice".to_owned(),
+            caller_account: "111122223333".to_owned(),
+            resource_owner: "111122223333".to_owned(),
+            ..Simulation::default()
+        };
+        let results = simulate(&simulation);
+        let at = |line, column| Some(Position { line, column });
+        assert_eq!(results[0].decision, Decision::Allow);
+        assert_eq!(
+            results[0].matched,
+            [Matched {
+                source: source.clone(),
+                start: at(2, 3),
+                end: at(2, 52)
+            }]
+        );
+        assert_eq!(results[1].decision, Decision::ExplicitDeny);
+        assert_eq!(results[1].matched.len(), 1, "only the Deny decided");
+        assert_eq!(results[1].matched[0].start, at(3, 3));
+        assert_eq!(results[2].decision, Decision::ImplicitDeny);
+        assert!(results[2].matched.is_empty());
+    }
 }

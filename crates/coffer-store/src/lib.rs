@@ -37,7 +37,7 @@ pub use multipart::{Upload, UploadedPart};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
-pub use policies::{Boundary, InlinePolicy, PolicyOwner, UserPolicies};
+pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 
 /// What can go wrong in the store. Domain variants name the AWS condition they become.

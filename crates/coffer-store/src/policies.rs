@@ -41,11 +41,21 @@ pub struct InlinePolicy {
 /// to it or its groups (their documents are built into Coffer, not stored).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserPolicies {
-    pub documents: Vec<String>,
+    pub documents: Vec<PolicyDocument>,
     pub aws_managed: Vec<String>,
     /// The permissions boundary: a customer managed policy's default document, or the ARN of
     /// an AWS managed one.
     pub boundary: Option<Boundary>,
+}
+
+/// One stored policy that applies to a user, with where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyDocument {
+    /// `user` (the user's inline policy), `group` (a group's) or `user-managed` (a customer
+    /// managed policy attached to the user or a group), as IAM's simulator names them.
+    pub kind: String,
+    pub name: String,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,9 +164,9 @@ impl Store {
             },
             Err(_) => u64::MAX,
         };
-        let documents: Vec<String> = sqlx::query_scalar(
-            "SELECT document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
-             UNION ALL SELECT p.document FROM inline_policies p JOIN group_members m \
+        let documents: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
+             UNION ALL SELECT p.owner_kind, p.name, p.document FROM inline_policies p JOIN group_members m \
              ON p.owner_kind = 'group' AND p.owner_id = m.group_id WHERE m.user_id = $1",
         )
         .bind(user_id)
@@ -165,8 +175,8 @@ impl Store {
         // Attached to the user, or to a group it is in.
         let attached = "(a.entity_kind = 'user' AND a.entity_id = $1) OR (a.entity_kind = 'group' AND a.entity_id IN \
              (SELECT group_id FROM group_members WHERE user_id = $1))";
-        let managed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT v.document FROM policy_attachments a JOIN managed_policies p \
+        let managed: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT 'user-managed', p.name, v.document FROM policy_attachments a JOIN managed_policies p \
              ON a.policy_arn = 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name \
              JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version = p.default_version WHERE {attached}"
         )))
@@ -180,8 +190,11 @@ impl Store {
         .bind(user_id)
         .fetch_all(&self.inner.reader)
         .await?;
-        let mut documents = documents;
-        documents.extend(managed);
+        let documents = documents
+            .into_iter()
+            .chain(managed)
+            .map(|(kind, name, text)| PolicyDocument { kind, name, text })
+            .collect();
         let boundary_arn: Option<String> =
             sqlx::query_scalar("SELECT permissions_boundary FROM users WHERE user_id = $1")
                 .bind(user_id)

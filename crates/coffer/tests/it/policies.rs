@@ -1208,3 +1208,71 @@ async fn a_trusted_proxy_says_where_tls_ended_and_who_the_client_is() {
         "without --trusted-proxies the headers are ignored"
     );
 }
+
+#[tokio::test]
+async fn the_simulator_names_the_statements_that_decided_and_applies_the_boundary() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    iam.create_user().user_name("sam").send().await.unwrap();
+    iam.create_group().group_name("readers").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("readers")
+        .user_name("sam")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_group_policy()
+        .group_name("readers")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.put_group_policy()
+        .group_name("readers")
+        .policy_name("no-secrets")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::vault/*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let simulate = |action: &str, resource: &str| {
+        iam.simulate_principal_policy()
+            .policy_source_arn(format!("arn:aws:iam::{account}:user/sam"))
+            .action_names(action)
+            .resource_arns(resource)
+            .send()
+    };
+    let allowed = simulate("s3:GetObject", "arn:aws:s3:::photos/x").await.unwrap();
+    let result = &allowed.evaluation_results()[0];
+    assert_eq!(result.eval_decision().as_str(), "allowed");
+    let statement = &result.matched_statements()[0];
+    assert_eq!(statement.source_policy_id(), Some("AmazonS3ReadOnlyAccess"));
+    assert_eq!(statement.source_policy_type().map(|t| t.as_str()), Some("aws-managed"));
+    assert!(
+        statement
+            .start_position()
+            .is_some_and(|p| p.line() >= 1 && p.column() >= 1)
+    );
+
+    let denied = simulate("s3:GetObject", "arn:aws:s3:::vault/x").await.unwrap();
+    let result = &denied.evaluation_results()[0];
+    assert_eq!(result.eval_decision().as_str(), "explicitDeny");
+    let sources: Vec<_> = result
+        .matched_statements()
+        .iter()
+        .map(|s| (s.source_policy_id().unwrap(), s.source_policy_type().unwrap().as_str()))
+        .collect();
+    assert_eq!(sources, [("no-secrets", "group")]);
+
+    // The user's own permissions boundary limits the simulation, as it limits requests.
+    iam.put_user_permissions_boundary()
+        .user_name("sam")
+        .permissions_boundary("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let bounded = simulate("s3:GetObject", "arn:aws:s3:::photos/x").await.unwrap();
+    assert_eq!(bounded.evaluation_results()[0].eval_decision().as_str(), "implicitDeny");
+}
