@@ -347,6 +347,42 @@ proptest! {
         }
     }
 
+    /// SimulateCustomPolicy answers what a real request by the same caller gets, and names
+    /// only statements of the deciding effect.
+    #[test]
+    fn the_simulator_decides_as_requests_are_decided(
+        statements in proptest::collection::vec(prop_oneof![arb_statement("Allow"), arb_statement("Deny")], 1..4),
+        actions in proptest::sample::subsequence(ACTIONS.to_vec(), 1..4),
+        resources in proptest::sample::subsequence(RESOURCES.to_vec(), 1..3),
+    ) {
+        use crate::simulate::{Simulation, Source, simulate};
+        let policy = policy_of(&statements);
+        let source = Source { id: "PolicyInputList.1".to_owned(), kind: "none".to_owned() };
+        let simulation = Simulation {
+            identity: vec![(&policy, source)],
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            caller_arn: format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+            caller_account: ACCOUNT.to_owned(),
+            resource_owner: ACCOUNT.to_owned(),
+            ..Simulation::default()
+        };
+        let results = simulate(&simulation);
+        prop_assert_eq!(results.len(), actions.len() * resources.len());
+        for result in results {
+            let ctx = request(&result.action, &result.resource, Some(user(ACCOUNT, "alice")));
+            prop_assert_eq!(result.decision, decide(&policies(&[&policy], None), &ctx));
+            let effect = match result.decision {
+                Decision::Allow => Some(Effect::Allow),
+                Decision::ExplicitDeny => Some(Effect::Deny),
+                Decision::ImplicitDeny => None,
+            };
+            let expected = effect.map_or(0, |effect| matching_statements(&policy, effect, &ctx).len());
+            prop_assert_eq!(result.matched.len(), expected);
+            prop_assert_eq!(result.matched.is_empty(), result.decision == Decision::ImplicitDeny);
+        }
+    }
+
     #[test]
     fn not_action_is_the_complement_of_action(
         actions in proptest::collection::vec(prop::sample::select(ACTION_PATTERNS.to_vec()), 1..3),
