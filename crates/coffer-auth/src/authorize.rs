@@ -252,42 +252,64 @@ impl TrustedProxies {
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
+        // An IPv4 client of a dual-stack listener arrives as `::ffff:a.b.c.d`.
+        let ip = ip.to_canonical();
         self.0.iter().any(|network| network.contains(&ip))
     }
 
-    /// The client's address and whether it spoke TLS, for a request that came from `peer`.
-    fn client(&self, peer: IpAddr, headers: &http::HeaderMap) -> (IpAddr, bool) {
+    /// The client's address (`None` when a trusted proxy's header names it unreadably) and
+    /// whether it spoke TLS, for a request that came from `peer`.
+    fn client(&self, peer: IpAddr, headers: &http::HeaderMap) -> (Option<IpAddr>, bool) {
         if !self.trusts(peer) {
-            return (peer, false);
+            return (Some(peer.to_canonical()), false);
+        }
+        let list = |name: &str| -> Vec<String> {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(|item| item.trim().to_owned())
+                .collect()
+        };
+        let hops = list("x-forwarded-for");
+        let protos = list("x-forwarded-proto");
+        let https = |proto: &String| proto.eq_ignore_ascii_case("https");
+        if hops.is_empty() {
+            // The proxy names no client: it is the client, and its one protocol value says
+            // what it was reached over.
+            let secure = matches!(protos.as_slice(), [proto] if https(proto));
+            return (Some(peer.to_canonical()), secure);
         }
         // Each proxy appends the address it heard from: the client is the last address that
         // is not itself a trusted proxy (anything left of it could be the client's invention).
-        let hops: Vec<&str> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect();
-        let mut client = peer;
-        for hop in hops.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) if self.trusts(ip) => client = ip,
-                Ok(ip) => {
-                    client = ip;
-                    break;
-                }
-                Err(_) => break,
+        let mut client = None;
+        for (index, hop) in hops.iter().enumerate().rev() {
+            let Some(ip) = hop_address(hop) else {
+                // Unreadable: no address rather than a proxy's, so address conditions fail.
+                return (None, false);
+            };
+            client = Some((index, ip));
+            if !self.trusts(ip) {
+                break;
             }
         }
-        // The first proxy, the one the client reached, says which protocol it spoke.
-        let secure = headers
-            .get("x-forwarded-proto")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-        (client, secure)
+        let (index, ip) = client.expect("hops is not empty");
+        // The protocol counts only when proxies appended one value per hop, so the value at the
+        // client's hop was written by the proxy it reached; anything else could be the
+        // client's own header passed along.
+        let secure = protos.len() == hops.len() && https(&protos[index]);
+        (Some(ip), secure)
     }
+}
+
+/// An address as proxies write it in `X-Forwarded-For`: bare, or with a port
+/// (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<std::net::SocketAddr>().map(|socket| socket.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
 }
 
 /// The connection a request came over, and the proxies trusted to speak for its client (the
@@ -326,7 +348,7 @@ impl RequestFacts {
             |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let client = peer.map(|peer| peer.proxies.client(peer.addr.ip(), headers));
         RequestFacts {
-            source_ip: client.map(|(ip, _)| ip),
+            source_ip: client.and_then(|(ip, _)| ip),
             secure_transport: client.is_some_and(|(_, secure)| secure),
             user_agent: header(http::header::USER_AGENT),
             referer: header(http::header::REFERER),
@@ -613,22 +635,51 @@ mod tests {
         let ip = |text: &str| text.parse::<IpAddr>().unwrap();
         let claim = forwarded(&[("x-forwarded-for", "198.51.100.7"), ("x-forwarded-proto", "https")]);
         // From the proxy: believed.
-        assert_eq!(proxies.client(ip("10.1.1.1"), &claim), (ip("198.51.100.7"), true));
+        assert_eq!(proxies.client(ip("10.1.1.1"), &claim), (Some(ip("198.51.100.7")), true));
+        // A dual-stack listener's view of the same proxy.
+        assert_eq!(
+            proxies.client(ip("::ffff:10.1.1.1"), &claim),
+            (Some(ip("198.51.100.7")), true)
+        );
         // Straight from a client: ignored, whatever it says.
-        assert_eq!(proxies.client(ip("203.0.113.5"), &claim), (ip("203.0.113.5"), false));
+        assert_eq!(
+            proxies.client(ip("203.0.113.5"), &claim),
+            (Some(ip("203.0.113.5")), false)
+        );
         assert_eq!(
             TrustedProxies::default().client(ip("10.1.1.1"), &claim),
-            (ip("10.1.1.1"), false)
+            (Some(ip("10.1.1.1")), false)
         );
         // A chain of proxies: the last hop that is not a proxy is the client; what it put to
         // the left of itself is its own invention.
-        let chain = forwarded(&[("x-forwarded-for", "192.0.2.66, 198.51.100.7, 10.2.2.2")]);
-        assert_eq!(proxies.client(ip("10.1.1.1"), &chain), (ip("198.51.100.7"), false));
-        let split = forwarded(&[("x-forwarded-for", "198.51.100.7"), ("x-forwarded-for", "10.2.2.2")]);
-        assert_eq!(proxies.client(ip("10.1.1.1"), &split).0, ip("198.51.100.7"));
-        // Nothing usable: the proxy itself.
-        let junk = forwarded(&[("x-forwarded-for", "unknown"), ("x-forwarded-proto", "http")]);
-        assert_eq!(proxies.client(ip("10.1.1.1"), &junk), (ip("10.1.1.1"), false));
+        let chain = forwarded(&[
+            ("x-forwarded-for", "192.0.2.66, 198.51.100.7, 10.2.2.2"),
+            ("x-forwarded-proto", "http, https, https"),
+        ]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &chain), (Some(ip("198.51.100.7")), true));
+        let split = forwarded(&[("x-forwarded-for", "198.51.100.7"), ("x-forwarded-for", "10.2.2.2:443")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &split).0, Some(ip("198.51.100.7")));
+        let port = forwarded(&[("x-forwarded-for", "[2001:db8::7]:4711")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &port).0, Some(ip("2001:db8::7")));
+        // A client's own X-Forwarded-Proto passed along by a proxy that only appends to
+        // X-Forwarded-For: the values do not line up with the hops, so no TLS.
+        let passed_along = forwarded(&[
+            ("x-forwarded-for", "203.0.113.9, 198.51.100.7"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert_eq!(
+            proxies.client(ip("10.1.1.1"), &passed_along),
+            (Some(ip("198.51.100.7")), false)
+        );
+        // Unreadable: no address at all (an address condition then fails), never the proxy's.
+        let junk = forwarded(&[("x-forwarded-for", "unknown"), ("x-forwarded-proto", "https")]);
+        assert_eq!(proxies.client(ip("10.1.1.1"), &junk), (None, false));
+        // No X-Forwarded-For: the proxy is the client, and says what it was reached over.
+        let proto_only = forwarded(&[("x-forwarded-proto", "https")]);
+        assert_eq!(
+            proxies.client(ip("10.1.1.1"), &proto_only),
+            (Some(ip("10.1.1.1")), true)
+        );
     }
 
     #[test]

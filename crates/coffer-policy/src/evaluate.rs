@@ -134,18 +134,10 @@ impl Verdict {
 
 /// Evaluates one policy against the request.
 pub fn verdict(policy: &Policy, ctx: &RequestContext) -> Verdict {
-    let variables = policy.version.variables();
-    let mut verdict = Verdict::default();
-    for statement in &policy.statements {
-        let Some(how) = applies(statement, variables, ctx) else {
-            continue;
-        };
-        match statement.effect {
-            Effect::Deny => verdict.denies = true,
-            Effect::Allow => verdict.allows = verdict.allows.max(Some(how)),
-        }
+    Verdict {
+        denies: denies(policy, ctx),
+        allows: allows(policy, ctx),
     }
-    verdict
 }
 
 /// The statements of `policy` with `effect` that apply to the request (their indexes).
@@ -160,18 +152,44 @@ pub fn matching_statements(policy: &Policy, effect: Effect, ctx: &RequestContext
         .collect()
 }
 
-/// The decision over every policy that applies (see the module documentation).
+/// Whether a Deny statement of `policy` applies (Allow statements are not looked at).
+fn denies(policy: &Policy, ctx: &RequestContext) -> bool {
+    let variables = policy.version.variables();
+    policy
+        .statements
+        .iter()
+        .any(|s| s.effect == Effect::Deny && applies(s, variables, ctx).is_some())
+}
+
+/// How strongly an Allow statement of `policy` names the caller, stopping at the strongest.
+fn allows(policy: &Policy, ctx: &RequestContext) -> Option<Named> {
+    let variables = policy.version.variables();
+    let mut best = None;
+    for statement in policy.statements.iter().filter(|s| s.effect == Effect::Allow) {
+        best = best.max(applies(statement, variables, ctx));
+        if best == Some(Named::Directly) {
+            break;
+        }
+    }
+    best
+}
+
+/// The decision over every policy that applies (see the module documentation). Deny
+/// statements are looked at first, everywhere; then Allow statements only until one settles
+/// it, so a request allowed by a policy's first statement does not pay for the others.
 pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
-    let identity: Vec<Verdict> = policies.identity.iter().map(|p| verdict(p, ctx)).collect();
-    let boundary = policies.boundary.map(|p| verdict(p, ctx));
-    let resource = policies.resource.map(|p| verdict(p, ctx));
-    let denied = identity.iter().chain(&boundary).chain(&resource).any(|v| v.denies);
-    if denied {
+    let every = policies
+        .identity
+        .iter()
+        .copied()
+        .chain(policies.boundary)
+        .chain(policies.resource);
+    if every.into_iter().any(|policy| denies(policy, ctx)) {
         return Decision::ExplicitDeny;
     }
-    let resource_allows = resource.and_then(|v| v.allows);
+    let resource_allows = || policies.resource.and_then(|policy| allows(policy, ctx));
     let Some(principal) = &ctx.principal else {
-        return if resource_allows == Some(Named::Directly) {
+        return if resource_allows() == Some(Named::Directly) {
             Decision::Allow
         } else {
             Decision::ImplicitDeny
@@ -182,12 +200,15 @@ pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
         return Decision::Allow;
     }
     // A root user's identity permissions in its own account are implicit and unbounded.
-    let identity_allows =
-        principal.is_root || (identity.iter().any(Verdict::allows) && boundary.is_none_or(|b| b.allows()));
+    let identity_allows = || {
+        principal.is_root
+            || (policies.identity.iter().any(|policy| allows(policy, ctx).is_some())
+                && policies.boundary.is_none_or(|policy| allows(policy, ctx).is_some()))
+    };
     let allowed = if same_account {
-        resource_allows == Some(Named::Directly) || identity_allows
+        resource_allows() == Some(Named::Directly) || identity_allows()
     } else {
-        resource_allows.is_some() && identity_allows
+        resource_allows().is_some() && identity_allows()
     };
     if allowed {
         Decision::Allow

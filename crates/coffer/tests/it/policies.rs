@@ -1185,6 +1185,8 @@ async fn a_trusted_proxy_says_where_tls_ended_and_who_the_client_is() {
             .status
     }
     let over_tls_from = |ip| [("x-forwarded-proto", "https"), ("x-forwarded-for", ip)];
+    // Two proxies, each appending what it heard and how.
+    let via_two = |ips| [("x-forwarded-proto", "https, https"), ("x-forwarded-for", ips)];
     assert_eq!(get(&behind_proxy, &[]).await, 403, "plain HTTP");
     assert_eq!(get(&behind_proxy, &over_tls_from("198.51.100.7")).await, 200);
     assert_eq!(
@@ -1193,14 +1195,19 @@ async fn a_trusted_proxy_says_where_tls_ended_and_who_the_client_is() {
         "outside the network"
     );
     assert_eq!(
-        get(&behind_proxy, &over_tls_from("198.51.100.7, 203.0.113.9")).await,
+        get(&behind_proxy, &via_two("198.51.100.7, 203.0.113.9")).await,
         403,
         "a client cannot prepend an address"
     );
     assert_eq!(
-        get(&behind_proxy, &over_tls_from("198.51.100.7, 127.0.0.1")).await,
+        get(&behind_proxy, &via_two("198.51.100.7, 127.0.0.1")).await,
         200,
         "trusted hops are skipped"
+    );
+    assert_eq!(
+        get(&behind_proxy, &over_tls_from("198.51.100.7, 127.0.0.1")).await,
+        403,
+        "one protocol for two hops could be the client's own header: not TLS"
     );
     assert_eq!(
         get(&direct, &over_tls_from("198.51.100.7")).await,
