@@ -24,6 +24,8 @@ pub struct Grants {
     identity: Vec<Policy>,
     /// Where each identity policy comes from (for the simulator), in the same order.
     sources: Vec<Source>,
+    /// Where the boundary comes from.
+    boundary_source: Option<Source>,
     /// The permissions boundary, if the user has one.
     boundary: Option<Policy>,
     /// This set's number in decision-cache keys (a changed set is a new `Grants`).
@@ -61,6 +63,7 @@ impl Grants {
             decisions: Some(decisions.clone()),
             unreadable: false,
             sources: Vec::new(),
+            boundary_source: None,
         }
     }
 
@@ -85,6 +88,20 @@ impl Grants {
     pub fn boundary(&self) -> Option<&Policy> {
         self.boundary.as_ref()
     }
+
+    /// The permissions boundary with where it comes from (for the simulator).
+    pub fn sourced_boundary(&self) -> Option<(&Policy, Source)> {
+        let source = self.boundary_source.clone().unwrap_or_else(|| Source {
+            id: String::new(),
+            kind: "none".to_owned(),
+        });
+        self.boundary.as_ref().map(|policy| (policy, source))
+    }
+
+    /// Whether a stored policy of the set no longer parses (every request is then denied).
+    pub fn is_unreadable(&self) -> bool {
+        self.unreadable
+    }
 }
 
 /// A user's parsed policies, with the store's set they were parsed from.
@@ -92,6 +109,10 @@ type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
 
 /// Parsed bucket policies by bucket name, with the text each was parsed from.
 type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
+
+/// What a bucket policy that no longer parses is taken as.
+const DENY_EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#;
 
 /// Loads and parses principals' policies and buckets' policies, reusing a parse while its
 /// source stands, and remembers decisions (see [`crate::decisions`]). Cheap to clone.
@@ -164,10 +185,23 @@ impl Authorizer {
                 None => unreadable = true,
             }
         }
-        let boundary = match &documents.boundary {
-            None => None,
-            Some(Boundary::AwsManaged(arn)) => coffer_policy::aws_managed::find(arn).map(|m| m.policy.clone()),
-            Some(Boundary::Document(text)) => Policy::parse(text, PolicyKind::Identity).ok(),
+        let (boundary, boundary_source) = match &documents.boundary {
+            None => (None, None),
+            Some(Boundary::AwsManaged(arn)) => {
+                let managed = coffer_policy::aws_managed::find(arn);
+                let source = managed.map(|m| Source {
+                    id: m.name.clone(),
+                    kind: "aws-managed".to_owned(),
+                });
+                (managed.map(|m| m.policy.clone()), source)
+            }
+            Some(Boundary::Document { name, text }) => {
+                let source = Source {
+                    id: name.clone(),
+                    kind: "user-managed".to_owned(),
+                };
+                (Policy::parse(text, PolicyKind::Identity).ok(), Some(source))
+            }
         };
         unreadable |= documents.boundary.is_some() && boundary.is_none();
         if unreadable {
@@ -178,6 +212,7 @@ impl Authorizer {
         }
         let mut grants = Grants::new(identity, boundary, &self.decisions);
         grants.sources = sources;
+        grants.boundary_source = boundary_source;
         grants.unreadable = unreadable;
         let grants = Arc::new(grants);
         if let Ok(mut parsed) = self.parsed.lock() {
@@ -199,7 +234,14 @@ impl Authorizer {
         let policy = match cached {
             Some(policy) => policy,
             None => {
-                let policy = Arc::new(ResourcePolicy::new(Policy::parse(text, PolicyKind::Resource).ok()?));
+                let parsed = Policy::parse(text, PolicyKind::Resource).unwrap_or_else(|_| {
+                    // Validated when it was put; if it no longer parses it might have been a
+                    // Deny, so it fails closed: it denies everyone everything, except what the
+                    // owner's root user may always do to a bucket policy (replace it).
+                    tracing::error!(bucket = %bucket.name, "the bucket policy no longer parses: every request is denied until it is replaced");
+                    Policy::parse(DENY_EVERYTHING, PolicyKind::Resource).expect("a fixed policy parses")
+                });
+                let policy = Arc::new(ResourcePolicy::new(parsed));
                 if let Ok(mut cache) = self.bucket_policies.lock() {
                     cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
                 }
@@ -690,6 +732,50 @@ mod tests {
         let get = request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111");
         assert!(authorize(&user(), &broken, &get).unwrap_err().explicit);
         assert!(authorize(&user(), &broken, &request("sts:GetCallerIdentity", "*", "111111111111")).is_ok());
+    }
+
+    #[test]
+    fn long_header_values_cannot_make_the_cache_hold_more_than_its_bytes() {
+        let decisions = Arc::new(Decisions::default());
+        let agents = cached_grants(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+                "Condition":{"StringLike":{"aws:UserAgent":"*"}}}}"#,
+            &decisions,
+        );
+        for i in 0..400 {
+            let facts = RequestFacts {
+                user_agent: Some(format!("{i}-{}", "x".repeat(60 * 1024))),
+                ..RequestFacts::default()
+            };
+            let get = Request {
+                facts: Some(&facts),
+                ..request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111")
+            };
+            assert!(authorize(&user(), &agents, &get).is_ok());
+        }
+        assert!(decisions.bytes() <= 8 * 1024 * 1024, "{} bytes", decisions.bytes());
+        assert!(decisions.len() < 400);
+    }
+
+    #[test]
+    fn a_bucket_policy_that_no_longer_parses_denies_everything() {
+        let authorizer = Authorizer::default();
+        let bucket = Bucket {
+            name: "b".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            policy: Some(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny""#.into()),
+            public_access_block: None,
+        };
+        let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
+        let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+        let get = Request {
+            resource_policy: Some(&policy),
+            ..request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111")
+        };
+        assert!(authorize(&user(), &admin, &get).unwrap_err().explicit);
+        assert!(authorize(&root("111111111111"), &Grants::default(), &get).is_err());
     }
 
     #[test]

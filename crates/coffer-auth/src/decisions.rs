@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use coffer_policy::{Decision, Policy, RequestContext};
 
-/// Decisions kept at most (a few hundred bytes each).
+/// Decisions kept: about this many, in at most this many bytes (a key holds the values of the
+/// keys its policies read, and a header can be long, so entries are weighed by their size).
 const CAPACITY: usize = 16_384;
+const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
+/// What an entry costs beyond its strings.
+const ENTRY_OVERHEAD: u64 = 256;
 
 /// Keys whose value changes from one request to the next: a policy that reads one is decided
 /// every time.
@@ -65,10 +69,33 @@ struct Key {
     resource_account: String,
     /// The values of the keys the policies read, in the order of their key lists.
     values: Vec<Option<Vec<String>>>,
+    /// The bytes the entry holds (computed once: the cache weighs entries often).
+    bytes: u64,
+}
+
+impl Key {
+    fn measure(mut self) -> Key {
+        let strings = [&self.action, &self.resource, &self.resource_account]
+            .into_iter()
+            .chain(self.principal.iter().flat_map(|(arn, account, _)| [arn, account]))
+            .chain(self.values.iter().flatten().flatten());
+        self.bytes = ENTRY_OVERHEAD + strings.map(|s| s.len() as u64).sum::<u64>();
+        self
+    }
+}
+
+/// Weighs an entry by its bytes.
+#[derive(Clone, Debug)]
+struct ByBytes;
+
+impl quick_cache::Weighter<Key, Decision> for ByBytes {
+    fn weight(&self, key: &Key, _: &Decision) -> u64 {
+        key.bytes
+    }
 }
 
 /// The decisions of every principal, bounded.
-pub(crate) struct Decisions(quick_cache::sync::Cache<Key, Decision>);
+pub(crate) struct Decisions(quick_cache::sync::Cache<Key, Decision, ByBytes>);
 
 impl std::fmt::Debug for Decisions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,7 +105,11 @@ impl std::fmt::Debug for Decisions {
 
 impl Default for Decisions {
     fn default() -> Self {
-        Decisions(quick_cache::sync::Cache::new(CAPACITY))
+        Decisions(quick_cache::sync::Cache::with_weighter(
+            CAPACITY,
+            CAPACITY_BYTES,
+            ByBytes,
+        ))
     }
 }
 
@@ -120,7 +151,9 @@ impl Decisions {
                 .chain(resource_keys)
                 .map(|key| ctx.get(key).map(<[String]>::to_vec))
                 .collect(),
-        };
+            bytes: 0,
+        }
+        .measure();
         if let Some(decision) = self.0.get(&key) {
             return decision;
         }
@@ -132,5 +165,10 @@ impl Decisions {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> u64 {
+        self.0.weight()
     }
 }

@@ -437,8 +437,7 @@ pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>
         Resolved::Customer(policy) => {
             // Newest first, as IAM lists them; by number, not text (v10 is newer than v9).
             let versions = pager.page(cx.store.policy_versions(&policy).await?, |v| {
-                let number: u32 = v.version_id.trim_start_matches('v').parse().unwrap_or(0);
-                format!("{:010}", u32::MAX - number)
+                std::cmp::Reverse(v.version_id.trim_start_matches('v').parse::<u32>().unwrap_or(0))
             });
             next_marker = versions.next_marker.clone();
             xml.with("Versions", |x| {
@@ -532,7 +531,7 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
     let mut entities = cx.store.policy_entities(cx.account(), &arn).await?;
     entities.retain(|(kind, _, _)| wanted(kind));
     // Groups, then users: one page may end among either.
-    let page = pager.page(entities, |(kind, name, _)| format!("{kind}/{name}"));
+    let page = pager.page(entities, |(kind, name, _)| (kind.clone(), name.clone()));
     let entities = &page.items;
     let mut xml = Xml::new();
     xml.with("PolicyGroups", |x| {

@@ -1,6 +1,7 @@
 //! `Marker` and `MaxItems` for lists read whole from the store (a group's members, a policy's
-//! entities, the policies of an account…): sorted by a key, cut after the marker, at most
-//! `MaxItems` long. The marker handed back is the page's last key, opaque to clients as AWS's.
+//! entities, the policies of an account…): sorted by a key, then cut at the marker, at most
+//! `MaxItems` long. The marker is the position the next page starts at: opaque to clients as
+//! AWS's, always valid as a `Marker` (a key could be too long or outside its characters).
 //! (Users and groups, which can run to many thousands, page in SQL instead.)
 
 use crate::IamError;
@@ -8,30 +9,33 @@ use crate::params::Params;
 use crate::xml::Xml;
 
 /// The page a request asks for.
-pub(crate) struct Pager<'a> {
-    marker: Option<&'a str>,
+pub(crate) struct Pager {
+    start: usize,
     max_items: usize,
 }
 
-impl<'a> Pager<'a> {
+impl Pager {
     /// Reads and validates `Marker` and `MaxItems`.
-    pub(crate) fn new(params: &'a Params) -> Result<Pager<'a>, IamError> {
+    pub(crate) fn new(params: &Params) -> Result<Pager, IamError> {
+        let start = match params.marker()? {
+            None => 0,
+            Some(marker) => marker
+                .parse()
+                .map_err(|_| crate::error::validation(Some(marker), "marker", "Invalid Marker"))?,
+        };
         Ok(Pager {
-            marker: params.marker()?,
+            start,
             max_items: params.max_items()?,
         })
     }
 
-    /// The requested page of `items` by `key`, and the marker of the next page if any.
-    pub(crate) fn page<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
+    /// The requested page of `items` in the order of `key`, and the next page's marker.
+    pub(crate) fn page<T, K: Ord>(&self, mut items: Vec<T>, key: impl Fn(&T) -> K) -> Page<T> {
         items.sort_by_cached_key(|item| key(item));
-        if let Some(marker) = self.marker {
-            items.retain(|item| key(item).as_str() > marker);
-        }
-        let next_marker = (items.len() > self.max_items).then(|| {
-            items.truncate(self.max_items);
-            items.last().map(&key).unwrap_or_default()
-        });
+        let end = self.start.saturating_add(self.max_items);
+        let next_marker = (items.len() > end).then(|| end.to_string());
+        items.truncate(end);
+        let items = items.split_off(self.start.min(items.len()));
         Page { items, next_marker }
     }
 }
@@ -62,14 +66,23 @@ mod tests {
         let params = pager("MaxItems=2");
         let first = Pager::new(&params).unwrap().page(items.clone(), |s| s.to_string());
         assert_eq!(first.items, ["a", "b"]);
-        assert_eq!(first.next_marker.as_deref(), Some("b"));
-        let params = pager("MaxItems=2&Marker=b");
+        let marker = first.next_marker.unwrap();
+        let params = pager(&format!("MaxItems=2&Marker={marker}"));
         let second = Pager::new(&params).unwrap().page(items.clone(), |s| s.to_string());
         assert_eq!(second.items, ["c", "d"]);
-        let params = pager("MaxItems=2&Marker=d");
-        let last = Pager::new(&params).unwrap().page(items, |s| s.to_string());
+        let params = pager(&format!("MaxItems=2&Marker={}", second.next_marker.unwrap()));
+        let last = Pager::new(&params).unwrap().page(items.clone(), |s| s.to_string());
         assert_eq!(last.items, ["e"]);
         assert_eq!(last.next_marker, None);
+        let params = pager("MaxItems=2&Marker=99");
+        assert!(
+            Pager::new(&params)
+                .unwrap()
+                .page(items, |s| s.to_string())
+                .items
+                .is_empty()
+        );
+        assert!(Pager::new(&pager("Marker=b")).is_err(), "a marker Coffer did not give");
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn context_entries(cx: &Call<'_>) -> Vec<(String, Vec<String>)> {
 async fn answer(
     cx: &Call<'_>,
     identity: Vec<(Policy, Source)>,
-    boundary: Option<Policy>,
+    boundary: Option<(Policy, Source)>,
     caller_arn: String,
 ) -> Result<Option<String>, IamError> {
     let pager = Pager::new(cx.params)?;
@@ -49,11 +49,13 @@ async fn answer(
         .iter()
         .enumerate()
         .map(|(i, doc)| {
-            parse(
-                doc,
-                PolicyKind::Identity,
-                &format!("PermissionsBoundaryPolicyInputList.{}", i + 1),
-            )
+            let id = format!("PermissionsBoundaryPolicyInputList.{}", i + 1);
+            let policy = parse(doc, PolicyKind::Identity, &id)?;
+            let source = Source {
+                id,
+                kind: "none".to_owned(),
+            };
+            Ok::<_, IamError>((policy, source))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let boundary = boundaries.into_iter().next().or(boundary);
@@ -77,7 +79,7 @@ async fn answer(
             .iter()
             .map(|(policy, source)| (policy, source.clone()))
             .collect(),
-        boundary: boundary.as_ref(),
+        boundary: boundary.as_ref().map(|(policy, source)| (policy, source.clone())),
         resource_policy: resource_policy.as_ref(),
         actions,
         resources: cx
@@ -93,7 +95,7 @@ async fn answer(
     };
     // Results keep the request's order (actions, then resources): pages cut it by position.
     let numbered: Vec<_> = simulate(&simulation).into_iter().enumerate().collect();
-    let results = pager.page(numbered, |(i, _)| format!("{i:>10}"));
+    let results = pager.page(numbered, |(i, _)| *i);
     let mut xml = Xml::new();
     xml.with("EvaluationResults", |x| {
         for (_, result) in &results.items {
@@ -200,6 +202,18 @@ pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<St
         .sourced()
         .map(|(policy, source)| (policy.clone(), source))
         .collect();
+    if grants.is_unreadable() {
+        // As enforcement does: a set with a policy that no longer parses denies everything.
+        let deny = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#;
+        let source = Source {
+            id: "UnreadableStoredPolicy".to_owned(),
+            kind: "none".to_owned(),
+        };
+        identity.push((parse(deny, PolicyKind::Identity, "UnreadableStoredPolicy")?, source));
+    }
     identity.extend(input_policies(cx)?);
-    answer(cx, identity, grants.boundary().cloned(), user.arn()).await
+    let boundary = grants
+        .sourced_boundary()
+        .map(|(policy, source)| (policy.clone(), source));
+    answer(cx, identity, boundary, user.arn()).await
 }

@@ -28,7 +28,7 @@ pub struct Matched {
 #[derive(Clone, Debug, Default)]
 pub struct Simulation<'a> {
     pub identity: Vec<(&'a Policy, Source)>,
-    pub boundary: Option<&'a Policy>,
+    pub boundary: Option<(&'a Policy, Source)>,
     pub resource_policy: Option<&'a Policy>,
     pub actions: Vec<String>,
     /// `*` when empty.
@@ -93,7 +93,7 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
     };
     let policies = Policies {
         identity: simulation.identity.iter().map(|(policy, _)| *policy).collect(),
-        boundary: simulation.boundary,
+        boundary: simulation.boundary.as_ref().map(|(policy, _)| *policy),
         resource: simulation.resource_policy,
         resource_account: simulation.resource_owner.clone(),
     };
@@ -124,15 +124,11 @@ fn matched(simulation: &Simulation<'_>, decision: Decision, ctx: &RequestContext
         id: "ResourcePolicy".to_owned(),
         kind: "resource".to_owned(),
     };
-    let boundary = Source {
-        id: "PermissionsBoundaryPolicyInputList.1".to_owned(),
-        kind: "none".to_owned(),
-    };
     let sourced = simulation
         .identity
         .iter()
         .map(|(policy, source)| (*policy, source))
-        .chain(simulation.boundary.map(|policy| (policy, &boundary)))
+        .chain(simulation.boundary.as_ref().map(|(policy, source)| (*policy, source)))
         .chain(simulation.resource_policy.map(|policy| (policy, &resource)));
     let mut found = Vec::new();
     for (policy, source) in sourced {

@@ -60,7 +60,11 @@ pub struct PolicyDocument {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Boundary {
-    Document(String),
+    /// A customer managed policy: its name and default document.
+    Document {
+        name: String,
+        text: String,
+    },
     AwsManaged(String),
 }
 
@@ -214,9 +218,11 @@ impl Store {
                 .fetch_optional(&self.inner.reader)
                 .await?;
                 // A boundary whose policy is gone allows nothing, as an empty boundary.
-                Some(Boundary::Document(document.unwrap_or_else(|| {
+                let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
+                let text = document.unwrap_or_else(|| {
                     r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#.to_owned()
-                })))
+                });
+                Some(Boundary::Document { name, text })
             }
         };
         let policies = Arc::new(UserPolicies {

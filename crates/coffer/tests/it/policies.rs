@@ -1273,13 +1273,38 @@ async fn the_simulator_names_the_statements_that_decided_and_applies_the_boundar
         .collect();
     assert_eq!(sources, [("no-secrets", "group")]);
 
-    // The user's own permissions boundary limits the simulation, as it limits requests.
+    // The user's own permissions boundary limits the simulation, as it limits requests, and
+    // its statements are named with it.
+    let bound = iam
+        .create_policy()
+        .policy_name("photos-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
     iam.put_user_permissions_boundary()
         .user_name("sam")
-        .permissions_boundary("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .permissions_boundary(bound.policy().unwrap().arn().unwrap())
         .send()
         .await
         .unwrap();
     let bounded = simulate("s3:GetObject", "arn:aws:s3:::photos/x").await.unwrap();
-    assert_eq!(bounded.evaluation_results()[0].eval_decision().as_str(), "implicitDeny");
+    let result = &bounded.evaluation_results()[0];
+    assert_eq!(result.eval_decision().as_str(), "allowed");
+    let sources: Vec<_> = result
+        .matched_statements()
+        .iter()
+        .map(|s| (s.source_policy_id().unwrap(), s.source_policy_type().unwrap().as_str()))
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("AmazonS3ReadOnlyAccess", "aws-managed"),
+            ("photos-only", "user-managed")
+        ]
+    );
+    let outside = simulate("s3:GetObject", "arn:aws:s3:::other/x").await.unwrap();
+    assert_eq!(outside.evaluation_results()[0].eval_decision().as_str(), "implicitDeny");
 }
