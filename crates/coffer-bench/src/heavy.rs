@@ -19,7 +19,11 @@ fn identity_policy(bucket: &str, n: usize) -> String {
     let statements: Vec<String> = (0..STATEMENTS)
         .map(|i| {
             let last = (n, i) == (POLICIES - 1, STATEMENTS - 1);
-            let network = if last { r#""127.0.0.0/8","::1/128""# } else { r#""192.0.2.0/24""# };
+            let network = if last {
+                r#""127.0.0.0/8","::1/128""#
+            } else {
+                r#""192.0.2.0/24""#
+            };
             format!(
                 r#"{{"Sid":"P{n}S{i}","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket","iam:Get{n}{i}*"],
                   "Resource":["arn:aws:s3:::{bucket}-other-{n}-{i}/*","arn:aws:s3:::{bucket}/*"],

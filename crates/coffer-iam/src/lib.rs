@@ -96,7 +96,7 @@ impl Call<'_> {
 
     /// Authorizes `action` on `resource`, a resource of the caller's own account.
     fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
-        self.authorize_with(action, resource, Vec::new())
+        self.authorize_request(action, resource, Vec::new(), Vec::new())
     }
 
     /// As [`Call::authorize`] for a request that sets `tags` or removes the tags `removed`:
@@ -114,26 +114,28 @@ impl Call<'_> {
             .collect();
         let keys = tags.iter().map(|tag| tag.key.as_str()).chain(removed.iter().copied());
         values.push(("aws:TagKeys".to_owned(), keys.map(str::to_owned).collect()));
-        let request = coffer_auth::Request {
-            action,
-            resource,
-            resource_account: &self.caller.account_id,
-            facts: Some(self.facts),
-            values,
-            ..coffer_auth::Request::default()
-        };
-        coffer_auth::authorize(self.caller, self.grants, &request)?;
-        Ok(())
+        self.authorize_request(action, resource, Vec::new(), values)
     }
 
     /// As [`Call::authorize`], with the operation's own condition keys (`iam:PolicyARN`…).
     fn authorize_with(&self, action: &str, resource: &str, keys: Vec<(&str, String)>) -> Result<(), IamError> {
+        self.authorize_request(action, resource, keys, Vec::new())
+    }
+
+    fn authorize_request(
+        &self,
+        action: &str,
+        resource: &str,
+        keys: Vec<(&str, String)>,
+        values: Vec<(String, Vec<String>)>,
+    ) -> Result<(), IamError> {
         let request = coffer_auth::Request {
             action,
             resource,
             resource_account: &self.caller.account_id,
             facts: Some(self.facts),
             keys,
+            values,
             ..coffer_auth::Request::default()
         };
         coffer_auth::authorize(self.caller, self.grants, &request)?;

@@ -43,21 +43,7 @@ async fn answer(
     if actions.is_empty() {
         return Err(crate::error::validation(None, "actionNames", "Member must not be null"));
     }
-    let boundaries = cx
-        .params
-        .members("PermissionsBoundaryPolicyInputList")
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let id = format!("PermissionsBoundaryPolicyInputList.{}", i + 1);
-            let policy = parse(doc, PolicyKind::Identity, &id)?;
-            let source = Source {
-                id,
-                kind: "none".to_owned(),
-            };
-            Ok::<_, IamError>((policy, source))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let boundaries = input_list(cx, "PermissionsBoundaryPolicyInputList")?;
     let boundary = boundaries.into_iter().next().or(boundary);
     let resource_policy = match cx.params.get("ResourcePolicy") {
         Some(doc) => Some(parse(doc, PolicyKind::Resource, "ResourcePolicy")?),
@@ -129,14 +115,20 @@ fn write_matched(xml: &mut Xml, matched: &Matched) {
     }
 }
 
-/// `PolicyInputList`, parsed, each named as IAM names it (`PolicyInputList.N`).
+/// `PolicyInputList`, parsed.
 fn input_policies(cx: &Call<'_>) -> Result<Vec<(Policy, Source)>, IamError> {
+    input_list(cx, "PolicyInputList")
+}
+
+/// The identity policies of the list parameter `list`, parsed, each named as IAM names it
+/// (`PolicyInputList.N`).
+fn input_list(cx: &Call<'_>, list: &str) -> Result<Vec<(Policy, Source)>, IamError> {
     cx.params
-        .members("PolicyInputList")
+        .members(list)
         .iter()
         .enumerate()
         .map(|(i, doc)| {
-            let id = format!("PolicyInputList.{}", i + 1);
+            let id = format!("{list}.{}", i + 1);
             let policy = parse(doc, PolicyKind::Identity, &id)?;
             let source = Source {
                 id,
