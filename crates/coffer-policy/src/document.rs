@@ -279,10 +279,17 @@ fn statement(value: &Value, kind: PolicyKind, index: usize, version: Version) ->
         Some(_) => return error(format!("Statement {index}: Effect must be \"Allow\" or \"Deny\"")),
         None => return error(format!("Statement {index} is missing its Effect")),
     };
+    // IAM limits a Sid to letters and digits; S3 takes any text in a bucket policy (its
+    // documentation's examples have Sids with spaces).
     let sid = match map.get("Sid") {
         None => None,
-        Some(Value::String(s)) if s.chars().all(|c| c.is_ascii_alphanumeric()) => Some(s.clone()),
-        Some(_) => return error(format!("Statement {index}: Sid must contain only letters and digits")),
+        Some(Value::String(s)) if kind == PolicyKind::Resource || s.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Some(s.clone())
+        }
+        Some(Value::String(_)) => {
+            return error(format!("Statement {index}: Sid must contain only letters and digits"));
+        }
+        Some(_) => return error(format!("Statement {index}: Sid must be a string")),
     };
     let actions = pick(map, "Action", "NotAction", index)?
         .ok_or_else(|| PolicyError(format!("Statement {index} is missing its Action or NotAction")))?;
@@ -303,6 +310,12 @@ fn statement(value: &Value, kind: PolicyKind, index: usize, version: Version) ->
             return error("Policy document should not specify a principal.");
         }
         Some(Match::Is(v)) => Some(Match::Is(principals(v, "Principal")?)),
+        Some(Match::Not(_)) if effect == Effect::Allow => {
+            // The IAM user guide: NotPrincipal must be used with Deny; Allow is not supported.
+            return error(format!(
+                "Statement {index}: NotPrincipal must be used with \"Effect\": \"Deny\""
+            ));
+        }
         Some(Match::Not(v)) => Some(Match::Not(principals(v, "NotPrincipal")?)),
         None if kind == PolicyKind::Resource => {
             return error(format!("Statement {index} is missing its Principal or NotPrincipal"));
@@ -422,6 +435,14 @@ impl Policy {
             Some(_) => return error("Statement must be an object or a list of objects"),
             None => return error("The policy is missing its Statement"),
         };
+        let mut sids = std::collections::HashSet::new();
+        if statements
+            .iter()
+            .filter_map(|statement| statement.sid.as_deref())
+            .any(|sid| !sids.insert(sid))
+        {
+            return error("Statement IDs (SID) in a single policy must be unique");
+        }
         let mut positions = statement_positions(text);
         if positions.len() != statements.len() {
             positions.clear();
@@ -478,6 +499,44 @@ mod tests {
                 "s3:prefix"
             ]
         );
+    }
+
+    #[test]
+    fn a_sid_is_letters_and_digits_in_iam_and_any_text_in_a_bucket_policy() {
+        let with_sid = |sid: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Sid":"{sid}","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}}}}"#
+            )
+        };
+        // The S3 user guide's referer example.
+        let spaced = with_sid("Allow get requests originating from www.example.com and example.com.");
+        assert!(Policy::parse(&spaced, PolicyKind::Resource).is_ok());
+        let identity_text = spaced.replace(r#""Principal":"*","#, "");
+        assert!(identity(&identity_text).unwrap_err().0.contains("Sid"));
+        assert!(identity(&with_sid("AllowReads1").replace(r#""Principal":"*","#, "")).is_ok());
+    }
+
+    #[test]
+    fn statement_ids_are_unique() {
+        let twice = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"A1","Effect":"Allow","Action":"*","Resource":"*"},
+            {"Sid":"A1","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(identity(twice).unwrap_err().0.contains("unique"));
+        assert!(identity(&twice.replacen("A1", "B2", 1)).is_ok());
+    }
+
+    #[test]
+    fn not_principal_only_denies() {
+        let with = |effect: &str| {
+            Policy::parse(
+                &format!(
+                    r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}","NotPrincipal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"s3:*","Resource":"*"}}}}"#
+                ),
+                PolicyKind::Resource,
+            )
+        };
+        assert!(with("Deny").is_ok());
+        assert!(with("Allow").unwrap_err().0.contains("NotPrincipal must be used with"));
     }
 
     #[test]

@@ -15,8 +15,9 @@ impl CofferS3 {
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let reader = crate::authz(&req).ok();
         let input = req.input;
-        let object = self.object(&input.bucket, &input.key).await?;
+        let object = self.object(reader.as_ref(), &input.bucket, &input.key).await?;
         // The header is a comma-separated list; clients send it as one value or several.
         let names: Vec<&str> = input
             .object_attributes

@@ -173,12 +173,20 @@ impl Authz {
     /// May the caller do `action` on `bucket/key`? The bucket's own policy counts as in the
     /// access hook, and RestrictPublicBuckets keeps a public one from granting outsiders.
     pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> S3Result<()> {
-        let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
+        self.resource(action, bucket, &format!("arn:aws:s3:::{}/{key}", bucket.name))
+    }
+
+    /// May the caller do `action` on the bucket itself?
+    pub(crate) fn bucket(&self, action: &str, bucket: &Bucket) -> S3Result<()> {
+        self.resource(action, bucket, &format!("arn:aws:s3:::{}", bucket.name))
+    }
+
+    fn resource(&self, action: &str, bucket: &Bucket, resource: &str) -> S3Result<()> {
         let outsider = self.principal.account_id != bucket.account_id;
         let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
         let request = coffer_auth::Request {
             action,
-            resource: &resource,
+            resource,
             resource_account: &bucket.account_id,
             resource_policy: bucket_policy.as_deref(),
             facts: self.facts.as_deref(),

@@ -244,7 +244,7 @@ impl CofferS3 {
         let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
         let source_bucket_meta = self.bucket(source_bucket).await?;
         authz.object("s3:GetObject", &source_bucket_meta, source_key)?;
-        let source = self.object(source_bucket, source_key).await?;
+        let source = self.object(Some(&authz), source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,
             if_none_match: input.copy_source_if_none_match,

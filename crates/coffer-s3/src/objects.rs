@@ -7,7 +7,7 @@ use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::Algorithm;
 use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::reading::{self, Segment};
-use crate::{CofferS3, internal, store_error};
+use crate::{Authz, CofferS3, internal, store_error};
 use coffer_store::{NewObject, ObjectData, ObjectMeta, WriteCondition};
 
 /// The largest object a single PUT or copy may create: 5 GiB, as in S3.
@@ -208,14 +208,16 @@ impl CofferS3 {
         }))
     }
 
-    /// The current object, or `NoSuchKey`.
-    pub(crate) async fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
-        self.bucket(bucket).await?;
-        self.store
-            .object(bucket, key)
-            .await
-            .map_err(internal)?
-            .ok_or_else(no_such_key)
+    /// The current object, for a read by `reader`. A missing one is `NoSuchKey` only to a
+    /// caller who may list the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a
+    /// read never tells which keys exist (as S3 documents for GetObject and HeadObject).
+    pub(crate) async fn object(&self, reader: Option<&Authz>, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+        let found = self.bucket(bucket).await?;
+        let object = self.store.object(bucket, key).await.map_err(internal)?;
+        object.ok_or_else(|| match reader {
+            Some(reader) if reader.bucket("s3:ListBucket", &found).is_ok() => no_such_key(),
+            _ => s3_error!(AccessDenied, "Access Denied"),
+        })
     }
 
     /// The byte range a GET or HEAD selects (by `Range` or `partNumber`).
@@ -286,6 +288,7 @@ impl CofferS3 {
     }
 
     pub(crate) async fn get_object_op(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let reader = crate::authz(&req).ok();
         let input = req.input;
         check_version(input.version_id.as_deref())?;
         let conditions = ReadConditions {
@@ -299,7 +302,7 @@ impl CofferS3 {
         let mut attempts = 0;
         let (object, selection, body) = loop {
             attempts += 1;
-            let object = self.object(&input.bucket, &input.key).await?;
+            let object = self.object(reader.as_ref(), &input.bucket, &input.key).await?;
             conditions.check(&object)?;
             let selection = self
                 .select(
@@ -336,9 +339,10 @@ impl CofferS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let reader = crate::authz(&req).ok();
         let input = req.input;
         check_version(input.version_id.as_deref())?;
-        let object = self.object(&input.bucket, &input.key).await?;
+        let object = self.object(reader.as_ref(), &input.bucket, &input.key).await?;
         ReadConditions {
             if_match: input.if_match,
             if_none_match: input.if_none_match,
@@ -483,7 +487,7 @@ impl CofferS3 {
         self.bucket(&input.bucket).await?;
         let source_bucket_meta = self.bucket(source_bucket).await?;
         authz.object("s3:GetObject", &source_bucket_meta, source_key)?;
-        let source = self.object(source_bucket, source_key).await?;
+        let source = self.object(Some(&authz), source_bucket, source_key).await?;
         ReadConditions {
             if_match: input.copy_source_if_match,
             if_none_match: input.copy_source_if_none_match,

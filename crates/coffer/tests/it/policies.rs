@@ -1308,3 +1308,79 @@ async fn the_simulator_names_the_statements_that_decided_and_applies_the_boundar
     let outside = simulate("s3:GetObject", "arn:aws:s3:::other/x").await.unwrap();
     assert_eq!(outside.evaluation_results()[0].eval_decision().as_str(), "implicitDeny");
 }
+
+#[tokio::test]
+async fn a_missing_key_is_no_such_key_only_to_those_who_may_list_the_bucket() {
+    let coffer = Coffer::start();
+    photos(&coffer).await;
+    let iam = coffer.root_iam();
+    let (reader_key, reader_secret) = coffer.user_with_key("reader").await;
+    iam.put_user_policy()
+        .user_name("reader")
+        .policy_name("get-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (lister_key, lister_secret) = coffer.user_with_key("lister").await;
+    iam.put_user_policy()
+        .user_name("lister")
+        .policy_name("read")
+        .policy_document(READ_ONLY_S3)
+        .send()
+        .await
+        .unwrap();
+    let reader = coffer.s3(&reader_key, &reader_secret);
+    reader
+        .get_object()
+        .bucket("holiday-photos")
+        .key("beach.jpg")
+        .send()
+        .await
+        .unwrap();
+    // Without s3:ListBucket a read must not tell which keys exist.
+    let err = reader
+        .get_object()
+        .bucket("holiday-photos")
+        .key("missing.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "AccessDenied");
+    let err = reader
+        .head_object()
+        .bucket("holiday-photos")
+        .key("missing.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    let lister = coffer.s3(&lister_key, &lister_secret);
+    let err = lister
+        .get_object()
+        .bucket("holiday-photos")
+        .key("missing.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "NoSuchKey");
+    let err = lister
+        .head_object()
+        .bucket("holiday-photos")
+        .key("missing.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+    let err = coffer
+        .root_s3()
+        .get_object()
+        .bucket("holiday-photos")
+        .key("missing.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "NoSuchKey");
+}
