@@ -94,7 +94,11 @@ async fn answer(
                         statements.with("member", |s| write_matched(s, matched));
                     }
                 });
-                m.with("MissingContextValues", |_| {});
+                m.with("MissingContextValues", |missing| {
+                    for name in &result.missing_context {
+                        missing.elem("member", name);
+                    }
+                });
             });
         }
     });

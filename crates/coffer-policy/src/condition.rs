@@ -51,7 +51,10 @@ pub struct Condition {
     pub negated: bool,
     pub if_exists: bool,
     pub qualifier: Qualifier,
+    /// Lowercased (condition keys are case-insensitive).
     pub key: String,
+    /// As the policy writes it.
+    pub key_as_written: String,
     pub values: Vec<String>,
     /// For `IpAddress`/`NotIpAddress`: the values as networks, parsed once (a plain address
     /// is a one-address network; `None` for a value that is neither).
@@ -86,6 +89,7 @@ impl Condition {
             if_exists,
             qualifier,
             key: key.to_ascii_lowercase(),
+            key_as_written: key.to_owned(),
             values,
             networks,
         }

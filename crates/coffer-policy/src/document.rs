@@ -1,7 +1,7 @@
 //! Policy documents: parsing and validating the JSON grammar of the IAM user guide's "IAM JSON
 //! policy element reference", with a message that says what is wrong and where.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
@@ -387,15 +387,25 @@ impl Policy {
     /// keys and the policy variables' keys. With the action, the resource and the caller, their
     /// values fix the decision, which is what lets callers cache it.
     pub fn context_keys(&self) -> BTreeSet<String> {
-        let mut keys = BTreeSet::new();
+        self.context_key_names().keys().cloned().collect()
+    }
+
+    /// The same keys, each by its lowercased name with its first spelling in the policy (for
+    /// the simulator's `MissingContextValues`).
+    pub fn context_key_names(&self) -> BTreeMap<String, String> {
+        let mut names = Vec::new();
         for statement in &self.statements {
             if let Some(Match::Is(list) | Match::Not(list)) = &statement.resources {
-                keys.extend(list.iter().flat_map(|r| variable_keys(r)));
+                names.extend(list.iter().flat_map(|r| variable_keys(r)));
             }
             for condition in &statement.conditions {
-                keys.insert(condition.key.clone());
-                keys.extend(condition.values.iter().flat_map(|v| variable_keys(v)));
+                names.push(&condition.key_as_written);
+                names.extend(condition.values.iter().flat_map(|v| variable_keys(v)));
             }
+        }
+        let mut keys = BTreeMap::new();
+        for name in names {
+            keys.entry(name.to_ascii_lowercase()).or_insert_with(|| name.to_owned());
         }
         keys
     }

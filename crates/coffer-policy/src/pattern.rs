@@ -146,12 +146,12 @@ fn tokenize(
     Some(())
 }
 
-/// The keys of the policy variables in `text` (lowercased; escapes are not variables).
-pub fn variable_keys(text: &str) -> impl Iterator<Item = String> + '_ {
+/// The keys of the policy variables in `text`, as written (escapes are not variables).
+pub fn variable_keys(text: &str) -> impl Iterator<Item = &str> {
     text.split("${").skip(1).filter_map(|after| {
         let inner = &after[..after.find('}')?];
         let name = inner.split_once(',').map_or(inner, |(name, _)| name).trim();
-        (!matches!(name, "*" | "?" | "$")).then(|| name.to_ascii_lowercase())
+        (!matches!(name, "*" | "?" | "$")).then_some(name)
     })
 }
 
@@ -255,9 +255,9 @@ mod tests {
 
     #[test]
     fn variable_keys_are_named_without_defaults_or_escapes() {
-        let keys: Vec<String> =
+        let keys: Vec<&str> =
             variable_keys("home/${aws:UserName}/${*}/${aws:PrincipalTag/team, 'none'}/${unclosed").collect();
-        assert_eq!(keys, ["aws:username", "aws:principaltag/team"]);
+        assert_eq!(keys, ["aws:UserName", "aws:PrincipalTag/team"]);
     }
 
     #[test]

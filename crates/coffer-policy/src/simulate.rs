@@ -49,6 +49,8 @@ pub struct SimulationResult {
     /// The statements that decided: the Deny statements that apply for an explicit deny, the
     /// Allow statements that apply for an allow, none for an implicit deny.
     pub matched: Vec<Matched>,
+    /// Condition keys the policies read that the simulated request lacks (as written).
+    pub missing_context: Vec<String>,
 }
 
 impl Decision {
@@ -107,10 +109,30 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
                 resource: resource.clone(),
                 decision,
                 matched: matched(simulation, decision, &ctx),
+                missing_context: missing_context(simulation, &ctx),
             });
         }
     }
     results
+}
+
+/// The condition keys any simulated policy reads that `ctx` does not have.
+fn missing_context(simulation: &Simulation<'_>, ctx: &RequestContext) -> Vec<String> {
+    let policies = simulation
+        .identity
+        .iter()
+        .map(|(policy, _)| *policy)
+        .chain(simulation.boundary.as_ref().map(|(policy, _)| *policy))
+        .chain(simulation.resource_policy);
+    let mut names = std::collections::BTreeMap::new();
+    for policy in policies {
+        for (key, name) in policy.context_key_names() {
+            if ctx.get(&key).is_none() {
+                names.entry(key).or_insert(name);
+            }
+        }
+    }
+    names.into_values().collect()
 }
 
 /// The statements behind `decision`, policy by policy.
@@ -185,5 +207,31 @@ mod tests {
         assert_eq!(results[1].matched[0].start, at(3, 3));
         assert_eq!(results[2].decision, Decision::ImplicitDeny);
         assert!(results[2].matched.is_empty());
+    }
+
+    #[test]
+    fn missing_context_values_are_the_keys_read_but_not_given() {
+        let policy = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject",
+                "Resource":"arn:aws:s3:::b/${aws:username}/*",
+                "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/Team":"blue"}}}}"#,
+            PolicyKind::Identity,
+        )
+        .unwrap();
+        let source = Source {
+            id: "PolicyInputList.1".to_owned(),
+            kind: "none".to_owned(),
+        };
+        let simulation = Simulation {
+            identity: vec![(&policy, source)],
+            actions: vec!["s3:GetObject".to_owned()],
+            caller_arn: "arn:aws:iam::111122223333:user/alice".to_owned(),
+            caller_account: "111122223333".to_owned(),
+            resource_owner: "111122223333".to_owned(),
+            context: vec![("aws:sourceip".to_owned(), vec!["10.1.1.1".to_owned()])],
+            ..Simulation::default()
+        };
+        // aws:username comes with the caller; the source address was given.
+        assert_eq!(simulate(&simulation)[0].missing_context, ["aws:PrincipalTag/Team"]);
     }
 }

@@ -1307,6 +1307,20 @@ async fn the_simulator_names_the_statements_that_decided_and_applies_the_boundar
     );
     let outside = simulate("s3:GetObject", "arn:aws:s3:::other/x").await.unwrap();
     assert_eq!(outside.evaluation_results()[0].eval_decision().as_str(), "implicitDeny");
+
+    // A custom policy reading a key the simulation was not given names it as missing.
+    let custom = iam
+        .simulate_custom_policy()
+        .policy_input_list(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}"#,
+        )
+        .action_names("s3:GetObject")
+        .send()
+        .await
+        .unwrap();
+    let result = &custom.evaluation_results()[0];
+    assert_eq!(result.eval_decision().as_str(), "implicitDeny");
+    assert_eq!(result.missing_context_values(), ["aws:SourceIp"]);
 }
 
 #[tokio::test]
