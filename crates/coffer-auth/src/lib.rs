@@ -8,6 +8,7 @@
 mod authenticate;
 mod authorize;
 mod decisions;
+pub mod passwords;
 mod principal;
 pub mod sigv4;
 

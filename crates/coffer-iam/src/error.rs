@@ -25,6 +25,10 @@ pub enum IamError {
     InvalidInput(String),
     #[error("{0}")]
     AccessDenied(String),
+    #[error("{0}")]
+    PasswordPolicyViolation(String),
+    #[error("{0}")]
+    InvalidUserType(String),
     #[error("Could not find operation {0} for version {1}")]
     InvalidAction(String, &'static str),
     #[error("The {0} operation is not yet implemented by Coffer")]
@@ -67,6 +71,8 @@ impl IamError {
             MalformedPolicyDocument(_) => ("MalformedPolicyDocument", StatusCode::BAD_REQUEST),
             InvalidInput(_) => ("InvalidInput", StatusCode::BAD_REQUEST),
             AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
+            PasswordPolicyViolation(_) => ("PasswordPolicyViolation", StatusCode::BAD_REQUEST),
+            InvalidUserType(_) => ("InvalidUserType", StatusCode::BAD_REQUEST),
             InvalidAction(..) => ("InvalidAction", StatusCode::BAD_REQUEST),
             NotImplemented(_) => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),
             MissingAction => ("MissingAction", StatusCode::BAD_REQUEST),

@@ -13,10 +13,12 @@ mod account;
 mod error;
 mod groups;
 mod inline_policies;
+mod login_profiles;
 mod managed_policies;
 mod operations;
 mod paging;
 mod params;
+mod password_policy;
 mod simulate;
 mod sts;
 mod users;
@@ -122,6 +124,18 @@ impl Call<'_> {
         self.authorize_request(action, resource, keys, Vec::new())
     }
 
+    /// As [`Call::authorize`], keeping whether a denial was explicit.
+    fn authorize_detailed(&self, action: &str, resource: &str) -> Result<(), coffer_auth::Denied> {
+        let request = coffer_auth::Request {
+            action,
+            resource,
+            resource_account: &self.caller.account_id,
+            facts: Some(self.facts),
+            ..coffer_auth::Request::default()
+        };
+        coffer_auth::authorize(self.caller, self.grants, &request)
+    }
+
     fn authorize_request(
         &self,
         action: &str,
@@ -141,6 +155,14 @@ impl Call<'_> {
         coffer_auth::authorize(self.caller, self.grants, &request)?;
         Ok(())
     }
+}
+
+/// Why `password` may not be a root user's password (IAM's default rules: at least 8
+/// characters of three kinds, not the account's name), if it may not.
+pub fn root_password_violation(account_name: &str, password: &str) -> Option<String> {
+    password_policy::check(None, account_name, password)
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// The IAM and STS front end. Cheap to clone.
@@ -296,6 +318,14 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "ListAttachedGroupPolicies") => managed_policies::list_attached_group_policies(cx).await,
         (Service::Iam, "SimulateCustomPolicy") => simulate::simulate_custom_policy(cx).await,
         (Service::Iam, "SimulatePrincipalPolicy") => simulate::simulate_principal_policy(cx).await,
+        (Service::Iam, "CreateLoginProfile") => login_profiles::create_login_profile(cx).await,
+        (Service::Iam, "GetLoginProfile") => login_profiles::get_login_profile(cx).await,
+        (Service::Iam, "UpdateLoginProfile") => login_profiles::update_login_profile(cx).await,
+        (Service::Iam, "DeleteLoginProfile") => login_profiles::delete_login_profile(cx).await,
+        (Service::Iam, "ChangePassword") => login_profiles::change_password(cx).await,
+        (Service::Iam, "GetAccountPasswordPolicy") => password_policy::get_account_password_policy(cx).await,
+        (Service::Iam, "UpdateAccountPasswordPolicy") => password_policy::update_account_password_policy(cx).await,
+        (Service::Iam, "DeleteAccountPasswordPolicy") => password_policy::delete_account_password_policy(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

@@ -185,6 +185,14 @@ pub(crate) const STS_OPERATIONS: &[&str] = &[
 
 /// The operations `dispatch` serves; docs/compatibility.md must mark exactly these supported.
 pub(crate) const SUPPORTED: &[&str] = &[
+    "CreateLoginProfile",
+    "GetLoginProfile",
+    "UpdateLoginProfile",
+    "DeleteLoginProfile",
+    "ChangePassword",
+    "GetAccountPasswordPolicy",
+    "UpdateAccountPasswordPolicy",
+    "DeleteAccountPasswordPolicy",
     "TagPolicy",
     "UntagPolicy",
     "ListPolicyTags",

@@ -30,6 +30,9 @@ fn user_error(err: StoreError, name: &str) -> IamError {
         StoreError::HasPolicies => {
             IamError::DeleteConflict("Cannot delete entity, must delete policies first.".to_owned())
         }
+        StoreError::HasLoginProfile => {
+            IamError::DeleteConflict("Cannot delete entity, must delete login profile first.".to_owned())
+        }
         other => other.into(),
     }
 }
@@ -40,6 +43,9 @@ pub(crate) fn write_user(xml: &mut Xml, user: &User, tags: &[Tag]) {
         .elem("UserId", &user.user_id)
         .elem("Arn", &user.arn())
         .date("CreateDate", user.created_at);
+    if let Some(used) = user.password_last_used {
+        xml.date("PasswordLastUsed", used);
+    }
     if !tags.is_empty() {
         write_tags(xml, tags);
     }

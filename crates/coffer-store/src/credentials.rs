@@ -75,7 +75,7 @@ impl Store {
         };
         let row = sqlx::query(
             "SELECT k.access_key_id, k.account_id, k.status, k.sealed_secret, k.user_id AS key_user_id,
-                    u.user_id, u.name, u.path, u.created_at
+                    u.user_id, u.name, u.path, u.created_at, u.password_last_used
              FROM access_keys k LEFT JOIN users u ON u.user_id = k.user_id
              WHERE k.access_key_id = $1",
         )

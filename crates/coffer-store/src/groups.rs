@@ -198,7 +198,7 @@ impl Store {
     /// A group's members, by name.
     pub async fn group_members(&self, group: &Group) -> Result<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT u.user_id, u.account_id, u.name, u.path, u.created_at FROM users u \
+            "SELECT u.user_id, u.account_id, u.name, u.path, u.created_at, u.password_last_used FROM users u \
              JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 ORDER BY u.name_key",
         )
         .bind(&group.group_id)

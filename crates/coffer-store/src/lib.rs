@@ -19,6 +19,7 @@ mod managed;
 mod model;
 mod multipart;
 mod objects;
+mod passwords;
 mod policies;
 mod secrets;
 mod users;
@@ -37,6 +38,7 @@ pub use multipart::{Upload, UploadedPart};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
+pub use passwords::{LoginProfile, PasswordPolicy};
 pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 
@@ -83,6 +85,14 @@ pub enum StoreError {
     UserExists,
     #[error("the user still has access keys")]
     UserHasKeys,
+    #[error("the user still has a login profile")]
+    HasLoginProfile,
+    #[error("login profile not found")]
+    NoSuchLoginProfile,
+    #[error("the user already has a login profile")]
+    LoginProfileExists,
+    #[error("the account has no password policy")]
+    NoPasswordPolicy,
     #[error("access key not found")]
     NoSuchAccessKey,
     #[error("an access key with this id already exists")]

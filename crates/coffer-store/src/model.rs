@@ -17,6 +17,8 @@ pub struct User {
     pub name: String,
     pub path: String,
     pub created_at: OffsetDateTime,
+    /// When the user last signed in to the console with its password.
+    pub password_last_used: Option<OffsetDateTime>,
 }
 
 impl User {

@@ -7,7 +7,7 @@ use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
 
-const USER_COLUMNS: &str = "user_id, account_id, name, path, created_at";
+const USER_COLUMNS: &str = "user_id, account_id, name, path, created_at, password_last_used";
 
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     Ok(User {
@@ -16,6 +16,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
         name: row.try_get("name")?,
         path: row.try_get("path")?,
         created_at: from_millis(row.try_get("created_at")?),
+        password_last_used: row.try_get::<Option<i64>, _>("password_last_used")?.map(from_millis),
     })
 }
 
@@ -54,6 +55,7 @@ impl Store {
             name: name.to_owned(),
             path: path.to_owned(),
             created_at: from_millis(created_at),
+            password_last_used: None,
         };
         let mut tx = self.inner.writer.begin().await?;
         sqlx::query(
@@ -192,6 +194,13 @@ impl Store {
         .await?;
         if attached.is_some() {
             return Err(StoreError::HasAttachedPolicies);
+        }
+        let login: Option<i64> = sqlx::query_scalar("SELECT 1 FROM login_profiles WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if login.is_some() {
+            return Err(StoreError::HasLoginProfile);
         }
         sqlx::query("DELETE FROM user_tags WHERE user_id = $1")
             .bind(&user_id)

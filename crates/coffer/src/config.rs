@@ -76,6 +76,14 @@ pub enum AccountCommand {
         #[command(flatten)]
         data: DataDirArgs,
     },
+    /// Set the root user's console password, read from the first line of standard input.
+    SetRootPassword {
+        /// The account's id or name [default: the default account]
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
 }
 
 #[derive(Args, Debug)]

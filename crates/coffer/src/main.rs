@@ -41,6 +41,9 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(ServeConfig::resolve(&args)?).await,
             Command::Account(AccountCommand::Create { name, data }) => account_create(&data.resolve()?, &name).await,
             Command::Account(AccountCommand::List { data }) => account_list(&data.resolve()?).await,
+            Command::Account(AccountCommand::SetRootPassword { account, data }) => {
+                set_root_password(&data.resolve()?, account.as_deref()).await
+            }
         }
     });
     match outcome {
@@ -96,6 +99,23 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
         .await
         .map_err(|e| format!("cannot create the default account: {e}"))?;
+    if let Ok(password) = std::env::var("COFFER_ROOT_PASSWORD") {
+        // Only a root user without a password gets one this way: the variable never
+        // overwrites a password set since.
+        let account = find_account(&store, None).await?;
+        if store
+            .root_password_hash(&account.account_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            store_root_password(&store, &account, &password).await?;
+            println!(
+                "Root password of account {} set from COFFER_ROOT_PASSWORD.",
+                account.account_id
+            );
+        }
+    }
     // Nothing is being written yet, so any blob no row names is left over from a crash.
     match store.collect_orphan_blobs().await {
         Ok(0) => {}
@@ -198,6 +218,45 @@ async fn account_create(data_dir: &Path, name: &str) -> Result<(), String> {
         "SecretAccessKey": key.secret_access_key,
     });
     println!("{json}");
+    Ok(())
+}
+
+/// The account named by id or name, or the default account.
+async fn find_account(store: &Store, wanted: Option<&str>) -> Result<coffer_store::Account, String> {
+    let accounts = store.list_accounts().await.map_err(|e| e.to_string())?;
+    let wanted = wanted.unwrap_or(coffer_store::DEFAULT_ACCOUNT_NAME);
+    accounts
+        .into_iter()
+        .find(|a| a.account_id == wanted || a.name == wanted)
+        .ok_or_else(|| format!("no account {wanted}"))
+}
+
+async fn store_root_password(store: &Store, account: &coffer_store::Account, password: &str) -> Result<(), String> {
+    if let Some(violation) = coffer_iam::root_password_violation(&account.name, password) {
+        return Err(format!("the root password is not acceptable: {violation}"));
+    }
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || coffer_auth::passwords::hash(&password))
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .set_root_password_hash(&account.account_id, &hash)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn set_root_password(data_dir: &Path, account: Option<&str>) -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    let store = open_store(data_dir).await?;
+    let account = find_account(&store, account).await?;
+    let outcome = store_root_password(&store, &account, password).await;
+    store.close().await;
+    outcome?;
+    println!("Root password of account {} set.", account.account_id);
     Ok(())
 }
 

@@ -223,6 +223,10 @@ impl Coffer {
             .expect("run coffer")
     }
 
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
     /// Every file under the data dir (for at-rest checks).
     pub fn data_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

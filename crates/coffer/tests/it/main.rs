@@ -8,6 +8,7 @@ mod crash;
 mod harness;
 mod iam;
 mod iam_paging;
+mod passwords;
 mod policies;
 mod s3;
 mod s3_limits;

@@ -1,0 +1,44 @@
+//! Console passwords, hashed with argon2id (its defaults: 19 MiB, 2 passes, one lane, as
+//! OWASP recommends) into PHC strings with a random salt. Verification is the crate's, which
+//! compares in constant time. Hashing is deliberately slow: callers run it off the async
+//! threads ([`hash`] and [`verify`] are blocking).
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+/// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+pub fn hash(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with its default parameters hashes any password")
+        .to_string()
+}
+
+/// Whether `password` is the one `phc` was made from (false for a malformed hash).
+pub fn verify(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A hash to verify against when there is no account or no password, so that a sign-in for
+/// a name that does not exist takes as long as one for a name that does.
+pub fn decoy() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash("a password nobody has"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_hash_only() {
+        let phc = hash("correct horse battery staple");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery staple", &phc));
+        assert!(!verify("correct horse battery stapl", &phc));
+        assert_ne!(phc, hash("correct horse battery staple"), "salted");
+        assert!(!verify("anything", "not a phc string"));
+    }
+}

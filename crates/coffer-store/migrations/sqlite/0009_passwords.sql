@@ -1,0 +1,26 @@
+-- Console passwords: IAM users' login profiles, each account's password policy, and the root
+-- user's password. Passwords are stored only as argon2id PHC strings (hashed by coffer-auth).
+CREATE TABLE login_profiles (
+    user_id                 TEXT PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE,
+    password_hash           TEXT NOT NULL,
+    password_reset_required BIGINT NOT NULL,
+    created_at              BIGINT NOT NULL,
+    password_changed_at     BIGINT NOT NULL
+);
+ALTER TABLE users ADD COLUMN password_last_used BIGINT;
+
+-- NULL columns are settings the policy leaves unset (no expiry, no reuse prevention).
+CREATE TABLE password_policies (
+    account_id                    TEXT PRIMARY KEY REFERENCES accounts (account_id),
+    minimum_password_length       BIGINT NOT NULL,
+    require_symbols               BIGINT NOT NULL,
+    require_numbers               BIGINT NOT NULL,
+    require_uppercase_characters  BIGINT NOT NULL,
+    require_lowercase_characters  BIGINT NOT NULL,
+    allow_users_to_change_password BIGINT NOT NULL,
+    max_password_age              BIGINT,
+    password_reuse_prevention     BIGINT,
+    hard_expiry                   BIGINT NOT NULL
+);
+
+ALTER TABLE accounts ADD COLUMN root_password_hash TEXT;
