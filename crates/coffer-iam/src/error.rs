@@ -88,7 +88,7 @@ impl IamError {
     }
 
     /// The message a client sees. Server faults are logged in full but not shown.
-    fn public_message(&self) -> String {
+    pub(crate) fn public_message(&self) -> String {
         match self {
             IamError::Auth(AuthError::Store(_)) | IamError::ServiceFailure(_) => {
                 "An internal error occurred; the request was not completed.".to_owned()

@@ -165,6 +165,14 @@ pub fn root_password_violation(account_name: &str, password: &str) -> Option<Str
         .map(|e| e.to_string())
 }
 
+/// An IAM error as a client sees it: AWS's code, the HTTP status, the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallError {
+    pub code: &'static str,
+    pub status: u16,
+    pub message: String,
+}
+
 /// The IAM and STS front end. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct QueryApi {
@@ -241,6 +249,45 @@ impl QueryApi {
             "query request"
         );
         response
+    }
+
+    /// Runs one IAM operation as `caller`, exactly as a signed request would run it (the
+    /// same validation, authorization and store calls): the console's way in. Returns the
+    /// operation's result element (`<ListUsersResult>…`'s content) or AWS's error.
+    pub async fn call_as(
+        &self,
+        caller: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Option<String>, CallError> {
+        let params = Params::from_pairs(params);
+        let result = match self.authorizer.grants(&self.store, caller).await {
+            Err(err) => Err(IamError::from(err)),
+            Ok(grants) => {
+                let cx = Call {
+                    store: &self.store,
+                    caller,
+                    grants: &grants,
+                    authorizer: &self.authorizer,
+                    facts,
+                    params: &params,
+                };
+                dispatch(Service::Iam, action, &cx).await
+            }
+        };
+        tracing::info!(principal = %caller.arn(), operation = %format_args!("iam:{action}"), ok = result.is_ok(), "console call");
+        result.map_err(|err| {
+            let (code, status) = err.code_and_status();
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(%err, "console call failed");
+            }
+            CallError {
+                code,
+                status: status.as_u16(),
+                message: err.public_message(),
+            }
+        })
     }
 
     /// The error for a body over [`MAX_QUERY_BODY`], in the service's error shape.

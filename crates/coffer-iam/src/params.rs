@@ -17,6 +17,13 @@ pub(crate) struct Params {
 impl Params {
     /// Parses `application/x-www-form-urlencoded` text. Non-UTF-8 after decoding is refused
     /// rather than replaced, so no name is silently changed.
+    /// Parameters given as name-value pairs (an in-process call).
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Params {
+            values: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        }
+    }
+
     pub(crate) fn parse(encoded: &[u8]) -> Result<Self, IamError> {
         let mut values = HashMap::new();
         for pair in encoded.split(|b| *b == b'&').filter(|p| !p.is_empty()) {

@@ -30,7 +30,7 @@ pub enum Command {
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, listen, console_listen, domain, idle_timeout_secs,
-    /// trusted_proxies.
+    /// trusted_proxies, console_idle_timeout_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Seconds a client may send nothing (headers or body) before its request fails [default: 60]
     #[arg(long, env = "COFFER_IDLE_TIMEOUT_SECS")]
     pub idle_timeout_secs: Option<u64>,
+    /// Seconds a console session may sit unused before it ends [default: 1800]
+    #[arg(long, env = "COFFER_CONSOLE_IDLE_TIMEOUT_SECS")]
+    pub console_idle_timeout_secs: Option<u64>,
     /// Addresses or CIDRs of TLS-terminating proxies whose X-Forwarded-For and
     /// X-Forwarded-Proto decide aws:SourceIp and aws:SecureTransport, comma-separated
     /// [default: none; those headers are ignored]
@@ -106,6 +109,7 @@ pub struct FileConfig {
     pub domain: Option<String>,
     pub idle_timeout_secs: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub console_idle_timeout_secs: Option<u64>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -117,9 +121,11 @@ pub struct ServeConfig {
     pub domain: Option<String>,
     pub idle_timeout: std::time::Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub console_idle_timeout: std::time::Duration,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+const DEFAULT_CONSOLE_IDLE_TIMEOUT_SECS: u64 = 30 * 60;
 
 pub fn read_file(path: Option<&Path>) -> Result<FileConfig, String> {
     let Some(path) = path else {
@@ -152,6 +158,12 @@ impl ServeConfig {
                 args.idle_timeout_secs
                     .or(file.idle_timeout_secs)
                     .unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS)
+                    .max(1),
+            ),
+            console_idle_timeout: std::time::Duration::from_secs(
+                args.console_idle_timeout_secs
+                    .or(file.console_idle_timeout_secs)
+                    .unwrap_or(DEFAULT_CONSOLE_IDLE_TIMEOUT_SECS)
                     .max(1),
             ),
             trusted_proxies: if args.trusted_proxies.is_empty() {

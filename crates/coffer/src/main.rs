@@ -152,6 +152,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
 
     // One authorizer for both front ends: one cache of parsed policies.
     let authorizer = coffer_auth::Authorizer::default();
+    let authorizer_for_console = authorizer.clone();
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone(), authorizer.clone()),
         s3: coffer_s3::service(
@@ -167,7 +168,17 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let shutdown = shutdown_signal();
     let proxies = coffer_auth::TrustedProxies::new(config.trusted_proxies.clone());
     let api = listener::serve(listener, server::router(state), config.idle_timeout, proxies, shutdown);
-    let console_server = axum::serve(console, server::console_placeholder());
+    let console_routes = coffer_console::router(
+        QueryApi::new(store.clone(), authorizer_for_console),
+        store.clone(),
+        &coffer_console::Options {
+            idle_timeout: config.console_idle_timeout,
+        },
+    );
+    let console_server = axum::serve(
+        console,
+        console_routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    );
     tokio::select! {
         () = api => {},
         result = console_server => result.map_err(|e| e.to_string())?,

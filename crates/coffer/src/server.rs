@@ -134,13 +134,3 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     );
     response
 }
-
-/// Until the console lands, its listener answers every request with 501 and a pointer.
-pub fn console_placeholder() -> Router {
-    Router::new().fallback(|| async {
-        (
-            StatusCode::NOT_IMPLEMENTED,
-            "The Coffer console is not available in this version yet; use the AWS CLI or SDKs.\n",
-        )
-    })
-}

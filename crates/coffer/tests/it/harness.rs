@@ -14,6 +14,8 @@ pub struct Coffer {
     child: Option<Child>,
     data: tempfile::TempDir,
     pub endpoint: String,
+    /// The console's address, `http://127.0.0.1:port`.
+    pub console: String,
     /// Everything `coffer serve` printed on stdout at its first start.
     pub first_stdout: String,
 }
@@ -38,6 +40,7 @@ impl Coffer {
             child: None,
             data,
             endpoint: String::new(),
+            console: String::new(),
             first_stdout: String::new(),
         };
         coffer.first_stdout = coffer.spawn(env);
@@ -92,6 +95,12 @@ impl Coffer {
             .unwrap_or_else(|| panic!("no endpoint in: {printed}"))
             .to_owned();
         self.endpoint = endpoint;
+        self.console = printed
+            .split("(console: ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_default()
+            .to_owned();
         self.child = Some(child);
         self.wait_healthy();
         printed

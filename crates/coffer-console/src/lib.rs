@@ -1,0 +1,82 @@
+//! The web console on its own listener: IAM and S3 in the browser, server-rendered with
+//! askama, htmx for partial updates, a little plain JavaScript, every asset embedded in the
+//! binary.
+//!
+//! The console never touches the store behind IAM's back: every page and every form runs
+//! the IAM operation it shows ([`coffer_iam::QueryApi::call_as`]) as the signed-in principal,
+//! so validation, errors and authorization are the API's own, and a user the policies deny
+//! sees a page that says which action was denied. Start reading at [`router`]; sessions and
+//! CSRF are in [`session`], sign-in throttling in [`throttle`].
+
+mod assets;
+mod iam;
+mod page;
+mod results;
+pub mod session;
+mod signin;
+pub mod throttle;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use coffer_iam::QueryApi;
+use coffer_store::Store;
+
+/// What the console runs with.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A session unused this long is gone.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            idle_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// The console's shared state. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Console {
+    query: QueryApi,
+    store: Store,
+    sessions: session::Sessions,
+    throttle: throttle::Throttle,
+}
+
+/// The console's routes; serve them with `into_make_service_with_connect_info::<SocketAddr>()`
+/// (sign-in throttling and `aws:SourceIp` need the client's address).
+pub fn router(query: QueryApi, store: Store, options: &Options) -> Router {
+    let console = Console {
+        query,
+        store,
+        sessions: session::Sessions::new(options.idle_timeout),
+        throttle: throttle::Throttle::default(),
+    };
+    Router::new()
+        .route("/", get(page::home))
+        .route("/signin", get(signin::form).post(signin::submit))
+        .route("/signout", post(signin::sign_out))
+        .route("/change-password", get(signin::change_form).post(signin::change_submit))
+        .route("/iam/users", get(iam::users))
+        .route("/iam/users/{name}", get(iam::user))
+        .route(
+            "/iam/users/{name}/access-keys/new",
+            get(iam::new_key_use_case).post(iam::new_key_description),
+        )
+        .route("/iam/users/{name}/access-keys", post(iam::create_key))
+        .route("/iam/users/{name}/access-keys/created", get(iam::created_key))
+        .route("/iam/users/{name}/access-keys/{key}/status", post(iam::set_key_status))
+        .route("/iam/users/{name}/access-keys/{key}/delete", post(iam::delete_key))
+        .route("/assets/{*path}", get(assets::serve))
+        .fallback(page::not_found)
+        .layer(axum::middleware::from_fn(page::security_headers))
+        .with_state(console)
+}
+
+/// The client's address, from the connection.
+pub(crate) type Client = axum::extract::ConnectInfo<SocketAddr>;

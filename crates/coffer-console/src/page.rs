@@ -1,0 +1,186 @@
+//! What every page shares: the signed-in session as an extractor, CSRF checks, the pages for
+//! a denied action and for errors, and the security headers on every response.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use coffer_iam::CallError;
+
+use crate::Console;
+use crate::session::{self, Session};
+
+/// A request from a signed-in person: the session and its cookie token.
+pub struct Signed {
+    pub session: Session,
+    pub token: String,
+    /// Facts for the IAM call (`aws:SourceIp`, `aws:UserAgent`).
+    pub facts: coffer_auth::RequestFacts,
+}
+
+impl FromRequestParts<Console> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Self::Rejection> {
+        let found = session::token_from(&parts.headers)
+            .and_then(|token| console.sessions.get(&token).map(|session| (session, token)));
+        let Some((session, token)) = found else {
+            return Err(Redirect::to("/signin").into_response());
+        };
+        // Until a required new password is chosen, only that page is open.
+        if session.must_change_password && parts.uri.path() != "/change-password" {
+            return Err(Redirect::to("/change-password").into_response());
+        }
+        let peer = parts
+            .extensions
+            .get::<crate::Client>()
+            .map(|client| coffer_auth::PeerAddr {
+                addr: client.0,
+                proxies: coffer_auth::TrustedProxies::default(),
+            });
+        let facts = coffer_auth::RequestFacts::new(&parts.headers, peer.as_ref(), Some("us-east-1".to_owned()));
+        Ok(Signed { session, token, facts })
+    }
+}
+
+impl Signed {
+    /// Runs an IAM operation as the signed-in principal.
+    pub async fn call(
+        &self,
+        console: &Console,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Option<String>, CallError> {
+        console
+            .query
+            .call_as(&self.session.principal, &self.facts, action, params)
+            .await
+    }
+
+    /// The refusal for a form whose CSRF token is not the session's; `None` when it is.
+    pub fn refuse_forged(&self, token: &str) -> Option<Response> {
+        (!self.session.csrf_matches(token)).then(|| {
+            error_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "The form was not sent from this session. Reload the page and try again.",
+            )
+        })
+    }
+
+    /// The layout's view of the session.
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            who: match &self.session.principal.identity {
+                coffer_auth::Identity::Root => "Root user".to_owned(),
+                coffer_auth::Identity::User { name, .. } => name.clone(),
+            },
+            account: self.session.account_label.clone(),
+            csrf: self.session.csrf.clone(),
+        }
+    }
+}
+
+/// What the layout shows of the session on every page.
+#[derive(Clone, Debug)]
+pub struct Chrome {
+    pub who: String,
+    pub account: String,
+    pub csrf: String,
+}
+
+/// A rendered template, or a plain error page if rendering fails.
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "a console template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be shown.").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    chrome: Option<Chrome>,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let mut response = render(&MessagePage {
+        chrome: None,
+        title,
+        message,
+    });
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Template)]
+#[template(path = "denied.html")]
+struct DeniedPage<'a> {
+    chrome: Option<Chrome>,
+    action: &'a str,
+    message: &'a str,
+}
+
+/// The page for an IAM call that failed: a denial names the action, as AWS's console does;
+/// anything else shows AWS's error code and message.
+pub fn call_failed(signed: &Signed, action: &str, error: &CallError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = if error.code == "AccessDenied" {
+        render(&DeniedPage {
+            chrome: Some(signed.chrome()),
+            action,
+            message: &error.message,
+        })
+    } else {
+        render(&MessagePage {
+            chrome: Some(signed.chrome()),
+            title: error.code,
+            message: &error.message,
+        })
+    };
+    *response.status_mut() = status;
+    response
+}
+
+pub async fn home(signed: Result<Signed, Response>) -> Response {
+    match signed {
+        Ok(_) => Redirect::to("/iam/users").into_response(),
+        Err(redirect) => redirect,
+    }
+}
+
+pub async fn not_found() -> Response {
+    error_page(StatusCode::NOT_FOUND, "Not found", "There is no such page.")
+}
+
+/// Headers that keep the console's pages to themselves: no framing, no scripts or styles
+/// from elsewhere (htmx and ours are served from `/assets`), no MIME sniffing.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // Pages hold account data: never from a shared cache, never from history.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,194 @@
+//! Console sessions: a random token in a `Secure; HttpOnly; SameSite=Strict` cookie names a
+//! session held in memory, with the signed-in principal and the session's CSRF token. A
+//! session that is idle longer than the configured time is gone; signing out removes it.
+//! Tokens are compared by map lookup on their SHA-256, never logged, and never put in a URL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use coffer_auth::Principal;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The cookie that carries the session token.
+pub const COOKIE: &str = "coffer_session";
+
+/// A signed-in person.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub principal: Principal,
+    /// What the person typed to sign in: the account's alias if it has one, else its id.
+    pub account_label: String,
+    /// The token every form must send back (`csrf` field).
+    pub csrf: String,
+    /// The IAM user must choose a new password before anything else.
+    pub must_change_password: bool,
+    /// An access key just created, kept until its secret is shown (once).
+    pending_key: Option<CreatedKey>,
+    last_seen: Instant,
+}
+
+/// A new access key, between its creation and the one page that shows its secret.
+#[derive(Clone, Debug)]
+pub struct CreatedKey {
+    pub user_name: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl Session {
+    /// Whether `token` is this session's CSRF token (compared in constant time).
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        self.csrf.as_bytes().ct_eq(token.as_bytes()).into()
+    }
+}
+
+/// Every live session, by the SHA-256 of its token.
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    live: Arc<Mutex<HashMap<[u8; 32], Session>>>,
+    idle_timeout: Duration,
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Sessions {
+    pub fn new(idle_timeout: Duration) -> Sessions {
+        Sessions {
+            live: Arc::default(),
+            idle_timeout,
+        }
+    }
+
+    /// Starts a session for `principal`; returns its token (for the cookie only).
+    pub fn start(&self, principal: Principal, account_label: String, must_change_password: bool) -> String {
+        let token = random_token();
+        let session = Session {
+            principal,
+            account_label,
+            csrf: random_token(),
+            must_change_password,
+            pending_key: None,
+            last_seen: Instant::now(),
+        };
+        if let Ok(mut live) = self.live.lock() {
+            let timeout = self.idle_timeout;
+            live.retain(|_, s| s.last_seen.elapsed() < timeout);
+            live.insert(digest(&token), session);
+        }
+        token
+    }
+
+    /// The session `token` names, if it is live; touching it keeps it alive.
+    pub fn get(&self, token: &str) -> Option<Session> {
+        let mut live = self.live.lock().ok()?;
+        let key = digest(token);
+        let session = live.get_mut(&key)?;
+        if session.last_seen.elapsed() >= self.idle_timeout {
+            live.remove(&key);
+            return None;
+        }
+        session.last_seen = Instant::now();
+        Some(session.clone())
+    }
+
+    /// Marks the session's password as changed.
+    pub fn password_changed(&self, token: &str) {
+        if let Ok(mut live) = self.live.lock()
+            && let Some(session) = live.get_mut(&digest(token))
+        {
+            session.must_change_password = false;
+        }
+    }
+
+    /// Keeps a new key's secret for the page that shows it.
+    pub fn stash_key(&self, token: &str, key: CreatedKey) {
+        if let Ok(mut live) = self.live.lock()
+            && let Some(session) = live.get_mut(&digest(token))
+        {
+            session.pending_key = Some(key);
+        }
+    }
+
+    /// The new key's secret, handed out once: a second look finds nothing.
+    pub fn take_key(&self, token: &str) -> Option<CreatedKey> {
+        let mut live = self.live.lock().ok()?;
+        live.get_mut(&digest(token))?.pending_key.take()
+    }
+
+    pub fn end(&self, token: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.remove(&digest(token));
+        }
+    }
+}
+
+/// The session token in a request's `Cookie` header, if any.
+pub fn token_from(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The `Set-Cookie` value that stores `token` (a session cookie: gone when the browser closes).
+pub fn cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict")
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn expired_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer_auth::Identity;
+
+    fn root() -> Principal {
+        Principal {
+            account_id: "111122223333".into(),
+            identity: Identity::Root,
+            access_key_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_session_lives_while_used_and_ends_when_idle_or_signed_out() {
+        let sessions = Sessions::new(Duration::from_millis(200));
+        let token = sessions.start(root(), "111122223333".into(), false);
+        assert_eq!(token.len(), 64);
+        let session = sessions.get(&token).expect("live");
+        assert!(session.csrf_matches(&session.csrf.clone()));
+        assert!(!session.csrf_matches("forged"));
+        assert!(sessions.get("not-a-token").is_none());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(sessions.get(&token).is_none(), "idle too long");
+        let again = sessions.start(root(), "111122223333".into(), false);
+        sessions.end(&again);
+        assert!(sessions.get(&again).is_none());
+    }
+
+    #[test]
+    fn the_token_is_read_from_the_cookie_header() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::COOKIE, "a=b; coffer_session=abc123; c=d".parse().unwrap());
+        assert_eq!(token_from(&headers).as_deref(), Some("abc123"));
+        assert!(cookie("x").contains("HttpOnly; Secure; SameSite=Strict"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Signing in (the root user with its account's id or alias and password, an IAM user with
+//! the account, its name and its login profile's password), signing out, and choosing a new
+//! password when the login profile requires one.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use coffer_auth::{Identity, Principal};
+use coffer_store::{Account, StoreError};
+use serde::Deserialize;
+
+use crate::page::{Chrome, Signed, error_page, render};
+use crate::{Client, Console, session};
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage<'a> {
+    chrome: Option<Chrome>,
+    account: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+pub async fn form() -> Response {
+    render(&SignInPage {
+        chrome: None,
+        account: "",
+        username: "",
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SignIn {
+    account: String,
+    #[serde(default)]
+    username: String,
+    password: String,
+}
+
+/// AWS's words for any failed sign-in: they never say which part was wrong.
+const INCORRECT: &str = "Your authentication information is incorrect. Please try again.";
+
+/// Whether a form came from this console (a cross-site form post carries another Origin).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+}
+
+async fn find_account(console: &Console, wanted: &str) -> Option<Account> {
+    let accounts = console.store.list_accounts().await.ok()?;
+    accounts.into_iter().find(|a| {
+        a.account_id == wanted
+            || a.alias
+                .as_deref()
+                .is_some_and(|alias| alias.eq_ignore_ascii_case(wanted))
+    })
+}
+
+/// What a password proves: the principal, and whether it must choose a new password.
+async fn check(
+    console: &Console,
+    account: Option<&Account>,
+    username: &str,
+    password: &str,
+) -> Option<(Principal, bool)> {
+    // Look everything up first, then verify once, against a decoy when something is missing,
+    // so a wrong name takes as long as a wrong password.
+    let (hash, principal, must_change) = match account {
+        None => (None, None, false),
+        Some(account) if username.is_empty() => {
+            let hash = console
+                .store
+                .root_password_hash(&account.account_id)
+                .await
+                .ok()
+                .flatten();
+            let root = Principal {
+                account_id: account.account_id.clone(),
+                identity: Identity::Root,
+                access_key_id: String::new(),
+            };
+            (hash, Some(root), false)
+        }
+        Some(account) => match console.store.user(&account.account_id, username).await {
+            Ok(user) => match console.store.login_profile(&user.user_id).await {
+                Ok(profile) => {
+                    let principal = Principal {
+                        account_id: account.account_id.clone(),
+                        identity: Identity::User {
+                            user_id: user.user_id.clone(),
+                            name: user.name.clone(),
+                            path: user.path.clone(),
+                        },
+                        access_key_id: String::new(),
+                    };
+                    let must_change = profile.password_reset_required || expired(console, account, &profile).await;
+                    (Some(profile.password_hash), Some(principal), must_change)
+                }
+                Err(StoreError::NoSuchLoginProfile) | Err(_) => (None, None, false),
+            },
+            Err(_) => (None, None, false),
+        },
+    };
+    let found = hash.is_some();
+    let stored = hash.unwrap_or_else(|| coffer_auth::passwords::decoy().to_owned());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || coffer_auth::passwords::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    (found && matches).then_some(principal?).map(|p| (p, must_change))
+}
+
+/// Whether the account's password policy says the password is too old.
+async fn expired(console: &Console, account: &Account, profile: &coffer_store::LoginProfile) -> bool {
+    let Ok(policy) = console.store.password_policy(&account.account_id).await else {
+        return false;
+    };
+    policy
+        .max_password_age
+        .is_some_and(|days| time::OffsetDateTime::now_utc() - profile.password_changed_at > time::Duration::days(days))
+}
+
+pub async fn submit(
+    State(console): State<Console>,
+    client: Option<Extension<Client>>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    if !same_origin(&headers) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            "The form came from another site.",
+        );
+    }
+    let account_name = form.account.trim();
+    let username = form.username.trim();
+    let address = client.map(|c| c.0.0.ip().to_string()).unwrap_or_default();
+    let name_key = format!("name:{}/{}", account_name.to_ascii_lowercase(), username.to_lowercase());
+    let keys = [format!("ip:{address}"), name_key.clone()];
+    if let Some(wait) = console.throttle.wait(&keys) {
+        let minutes = wait.as_secs().div_ceil(60);
+        let mut response = error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts",
+            &format!("Sign-in is paused after repeated failures. Try again in {minutes} minutes."),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+        return response;
+    }
+    let account = find_account(&console, account_name).await;
+    let Some((principal, must_change)) = check(&console, account.as_ref(), username, &form.password).await else {
+        console.throttle.failed(&keys);
+        tracing::info!(account = %account_name, user = %username, %address, "console sign-in failed");
+        let mut response = render(&SignInPage {
+            chrome: None,
+            account: account_name,
+            username,
+            error: Some(INCORRECT),
+        });
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    };
+    console.throttle.succeeded(&name_key);
+    if let Identity::User { user_id, .. } = &principal.identity
+        && let Err(err) = console.store.record_password_use(user_id).await
+    {
+        tracing::warn!(%err, "could not record the password's use");
+    }
+    let label = account
+        .as_ref()
+        .map(|a| a.alias.clone().unwrap_or_else(|| a.account_id.clone()))
+        .unwrap_or_default();
+    tracing::info!(principal = %principal.arn(), %address, "console sign-in");
+    let token = console.sessions.start(principal, label, must_change);
+    let target = if must_change { "/change-password" } else { "/" };
+    let mut response = Redirect::to(target).into_response();
+    if let Ok(cookie) = session::cookie(&token).parse() {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct SignOut {
+    csrf: String,
+}
+
+pub async fn sign_out(State(console): State<Console>, signed: Signed, Form(form): Form<SignOut>) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    console.sessions.end(&signed.token);
+    let mut response = Redirect::to("/signin").into_response();
+    if let Ok(cookie) = session::expired_cookie().parse() {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+struct ChangePasswordPage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    required: bool,
+    root: bool,
+    error: Option<&'a str>,
+}
+
+pub async fn change_form(signed: Signed) -> Response {
+    render(&ChangePasswordPage {
+        chrome: (!signed.session.must_change_password).then(|| signed.chrome()),
+        csrf: &signed.session.csrf,
+        required: signed.session.must_change_password,
+        root: matches!(signed.session.principal.identity, Identity::Root),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ChangePassword {
+    csrf: String,
+    old_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+pub async fn change_submit(
+    State(console): State<Console>,
+    signed: Signed,
+    Form(form): Form<ChangePassword>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let again = |error: &str| {
+        let mut response = render(&ChangePasswordPage {
+            chrome: (!signed.session.must_change_password).then(|| signed.chrome()),
+            csrf: &signed.session.csrf,
+            required: signed.session.must_change_password,
+            root: matches!(signed.session.principal.identity, Identity::Root),
+            error: Some(error),
+        });
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        response
+    };
+    if form.new_password != form.confirm_password {
+        return again("The new passwords do not match.");
+    }
+    let params = [
+        ("OldPassword", form.old_password.as_str()),
+        ("NewPassword", form.new_password.as_str()),
+    ];
+    match signed.call(&console, "ChangePassword", &params).await {
+        Ok(_) => {
+            console.sessions.password_changed(&signed.token);
+            Redirect::to("/").into_response()
+        }
+        Err(error) => again(&error.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_from_another_origin_is_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:9001".parse().unwrap());
+        assert!(same_origin(&headers), "no Origin: a same-origin navigation");
+        headers.insert(header::ORIGIN, "http://127.0.0.1:9001".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+}

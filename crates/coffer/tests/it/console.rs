@@ -1,0 +1,391 @@
+//! The console over plain HTTP (the browser tests drive it in Chromium): sign-in and its
+//! throttle, sessions and their idle expiry, CSRF, the denied page, and the walkthrough's
+//! access key flow with its secret shown exactly once.
+
+use std::time::Duration;
+
+use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET, code};
+
+const ROOT_PASSWORD: &str = "Root-Pass-2026";
+
+fn start_with(extra: &[(&str, &str)]) -> Coffer {
+    let mut env = vec![
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_ROOT_PASSWORD", ROOT_PASSWORD),
+    ];
+    env.extend_from_slice(extra);
+    Coffer::start_with(&env)
+}
+
+/// A browser without a cookie jar of its own: it keeps the session cookie by hand (the
+/// cookie is `Secure`, which a jar would not send over plain HTTP).
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Browser {
+    fn new(coffer: &Coffer) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: coffer.console.clone(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let set_cookie = header("set-cookie");
+        if let Some(cookie) = &set_cookie {
+            let pair = cookie.split(';').next().unwrap_or("").to_owned();
+            self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+        }
+        Page {
+            status: response.status().as_u16(),
+            location: header("location"),
+            headers: response.headers().clone(),
+            set_cookie,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    async fn sign_in(&mut self, account: &str, username: &str, password: &str) -> Page {
+        self.post(
+            "/signin",
+            &[("account", account), ("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(page: &Page) -> String {
+        page.body
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a form with a CSRF token")
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_root_user_signs_in_sees_users_and_signs_out() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer.root_iam().create_user().user_name("alice").send().await.unwrap();
+    let mut browser = Browser::new(&coffer);
+    let form = browser.get("/signin").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains(r#"name="password" type="password""#));
+    assert_eq!(browser.get("/iam/users").await.location.as_deref(), Some("/signin"));
+
+    let signed = browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(signed.status, 303);
+    let cookie = signed.set_cookie.unwrap();
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let users = browser.get("/iam/users").await;
+    assert_eq!(users.status, 200);
+    assert!(users.body.contains("alice"));
+    let csp = users.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    assert_eq!(users.headers["cache-control"], "no-store");
+    assert!(!users.body.contains(ROOT_PASSWORD));
+
+    let csrf = Browser::csrf(&users);
+    let out = browser.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/signin"));
+    assert_eq!(browser.get("/iam/users").await.location.as_deref(), Some("/signin"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_alike_and_repeated_failures_pause_sign_in() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    let wrong = browser.sign_in(&account, "", "Not-The-Pass-1").await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Your authentication information is incorrect"));
+    assert!(!wrong.body.contains("Not-The-Pass-1"));
+    let no_such_user = browser.sign_in(&account, "ghost", "Not-The-Pass-1").await;
+    assert_eq!(
+        no_such_user.status, 401,
+        "the same answer for a name that does not exist"
+    );
+    for _ in 0..3 {
+        browser.sign_in(&account, "", "Not-The-Pass-1").await;
+    }
+    // The sixth attempt waits, even with the right password.
+    let paused = browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(paused.status, 429);
+    assert!(paused.headers.contains_key("retry-after"));
+    assert!(browser.cookie.is_none());
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_token_are_refused() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let forged = browser.post("/signout", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    assert!(forged.body.contains("This form has expired"));
+    let missing = browser.post("/signout", &[]).await;
+    assert!(missing.status >= 400, "{}", missing.status);
+    assert_eq!(browser.get("/iam/users").await.status, 200, "still signed in");
+    // A sign-in posted from another site is refused too.
+    let cross_site = browser
+        .send(
+            browser
+                .client
+                .post(format!("{}/signin", browser.base))
+                .header("origin", "https://evil.example")
+                .form(&[
+                    ("account", account.as_str()),
+                    ("username", ""),
+                    ("password", ROOT_PASSWORD),
+                ]),
+        )
+        .await;
+    assert_eq!(cross_site.status, 403);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let coffer = start_with(&[("COFFER_CONSOLE_IDLE_TIMEOUT_SECS", "1")]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(browser.get("/iam/users").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(browser.get("/iam/users").await.location.as_deref(), Some("/signin"));
+}
+
+#[tokio::test]
+async fn an_iam_user_without_permission_sees_which_action_was_denied() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("bob").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("bob")
+        .password("Bobs-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    assert_eq!(browser.sign_in(&account, "bob", "Bobs-Pass-2026").await.status, 303);
+    let denied = browser.get("/iam/users").await;
+    assert_eq!(denied.status, 403);
+    assert!(
+        denied
+            .body
+            .contains("You are not authorized to perform <code>iam:ListUsers</code>")
+    );
+    // Signing in is recorded as the password's last use.
+    let bob = iam.get_user().user_name("bob").send().await.unwrap();
+    assert!(bob.user().unwrap().password_last_used().is_some());
+}
+
+#[tokio::test]
+async fn a_required_new_password_comes_first() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("cat").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("cat")
+        .password("Cats-Pass-2026")
+        .password_reset_required(true)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("cat")
+        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    let signed = browser.sign_in(&account, "cat", "Cats-Pass-2026").await;
+    assert_eq!(signed.location.as_deref(), Some("/change-password"));
+    assert_eq!(
+        browser.get("/iam/users").await.location.as_deref(),
+        Some("/change-password")
+    );
+    let form = browser.get("/change-password").await;
+    let csrf = Browser::csrf(&form);
+    let changed = browser
+        .post(
+            "/change-password",
+            &[
+                ("csrf", &csrf),
+                ("old_password", "Cats-Pass-2026"),
+                ("new_password", "Cats-New-2027"),
+                ("confirm_password", "Cats-New-2027"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location.as_deref(), Some("/"));
+    assert_ne!(
+        browser.get("/iam/users").await.location.as_deref(),
+        Some("/change-password")
+    );
+    let mut again = Browser::new(&coffer);
+    assert_eq!(
+        again
+            .sign_in(&account, "cat", "Cats-New-2027")
+            .await
+            .location
+            .as_deref(),
+        Some("/")
+    );
+}
+
+#[tokio::test]
+async fn an_access_key_is_created_in_three_steps_and_its_secret_shown_once() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer.root_iam().create_user().user_name("alice").send().await.unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+
+    let user = browser.get("/iam/users/alice").await;
+    assert!(user.body.contains("/iam/users/alice/access-keys/new"));
+    let step1 = browser.get("/iam/users/alice/access-keys/new").await;
+    assert!(step1.body.contains("Command Line Interface (CLI)"));
+    let csrf = Browser::csrf(&step1);
+    let unconfirmed = browser
+        .post(
+            "/iam/users/alice/access-keys/new",
+            &[("csrf", &csrf), ("use_case", "cli")],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 400);
+    let step2 = browser
+        .post(
+            "/iam/users/alice/access-keys/new",
+            &[("csrf", &csrf), ("use_case", "cli"), ("confirm", "yes")],
+        )
+        .await;
+    assert!(step2.body.contains("Set description tag"));
+    let created = browser
+        .post(
+            "/iam/users/alice/access-keys",
+            &[("csrf", &csrf), ("use_case", "cli"), ("description", "laptop CLI")],
+        )
+        .await;
+    assert_eq!(created.status, 303);
+    let location = created.location.unwrap();
+    let step3 = browser.get(&location).await;
+    assert_eq!(step3.status, 200);
+    let id = step3
+        .body
+        .split(r#"id="access-key-id">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let secret = step3
+        .body
+        .split(r#"id="secret-access-key">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("AKIA") && secret.len() == 40);
+    let csv = format!("Access key ID,Secret access key\r\n{id},{secret}\r\n");
+    let encoded: String = percent_encoding::utf8_percent_encode(&csv, percent_encoding::NON_ALPHANUMERIC).to_string();
+    assert!(step3.body.contains(&format!("data:text/csv;charset=utf-8,{encoded}")));
+    assert!(step3.body.contains(r#"download="alice_accessKeys.csv""#));
+
+    // Never again: not on reload, not on the user's page.
+    let reload = browser.get(&location).await;
+    assert!(!reload.body.contains(&secret));
+    assert!(reload.body.contains("cannot be shown again"));
+    let user = browser.get("/iam/users/alice").await;
+    assert!(user.body.contains(&id) && user.body.contains("laptop CLI"));
+    assert!(!user.body.contains(&secret));
+
+    // The key works: the walkthrough's next step.
+    let identity = coffer
+        .sts(&id, &secret, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(identity.arn().unwrap().ends_with(":user/alice"));
+
+    // Deactivate, then delete only when the id is typed.
+    let csrf = Browser::csrf(&user);
+    browser
+        .post(
+            &format!("/iam/users/alice/access-keys/{id}/status"),
+            &[("csrf", &csrf), ("status", "Inactive")],
+        )
+        .await;
+    let err = coffer
+        .sts(&id, &secret, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidClientTokenId");
+    let unconfirmed = browser
+        .post(
+            &format!("/iam/users/alice/access-keys/{id}/delete"),
+            &[("csrf", &csrf), ("confirm", "nope")],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 400);
+    browser
+        .post(
+            &format!("/iam/users/alice/access-keys/{id}/delete"),
+            &[("csrf", &csrf), ("confirm", &id)],
+        )
+        .await;
+    let keys = coffer
+        .root_iam()
+        .list_access_keys()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    assert!(keys.access_key_metadata().is_empty());
+}
