@@ -8,13 +8,15 @@
 //! sees a page that says which action was denied. Start reading at [`router`]; sessions and
 //! CSRF are in [`session`], sign-in throttling in [`throttle`].
 
+mod access_keys;
 mod assets;
-mod iam;
+mod display;
 mod page;
 mod results;
 pub mod session;
 mod signin;
 pub mod throttle;
+mod users;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -62,16 +64,24 @@ pub fn router(query: QueryApi, store: Store, options: &Options) -> Router {
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signout", post(signin::sign_out))
         .route("/change-password", get(signin::change_form).post(signin::change_submit))
-        .route("/iam/users", get(iam::users))
-        .route("/iam/users/{name}", get(iam::user))
+        .route("/iam/users", get(users::users).post(users::create_user))
+        .route("/iam/new-user", get(users::new_user))
+        .route("/iam/users/{name}", get(users::user))
+        .route("/iam/users/{name}/created", get(users::created_user))
         .route(
             "/iam/users/{name}/access-keys/new",
-            get(iam::new_key_use_case).post(iam::new_key_description),
+            get(access_keys::new_key_use_case).post(access_keys::new_key_description),
         )
-        .route("/iam/users/{name}/access-keys", post(iam::create_key))
-        .route("/iam/users/{name}/access-keys/created", get(iam::created_key))
-        .route("/iam/users/{name}/access-keys/{key}/status", post(iam::set_key_status))
-        .route("/iam/users/{name}/access-keys/{key}/delete", post(iam::delete_key))
+        .route("/iam/users/{name}/access-keys", post(access_keys::create_key))
+        .route("/iam/users/{name}/access-keys/created", get(access_keys::created_key))
+        .route(
+            "/iam/users/{name}/access-keys/{key}/status",
+            post(access_keys::set_key_status),
+        )
+        .route(
+            "/iam/users/{name}/access-keys/{key}/delete",
+            post(access_keys::delete_key),
+        )
         .route("/assets/{*path}", get(assets::serve))
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn(page::security_headers))

@@ -25,17 +25,21 @@ pub struct Session {
     pub csrf: String,
     /// The IAM user must choose a new password before anything else.
     pub must_change_password: bool,
-    /// An access key just created, kept until its secret is shown (once).
-    pending_key: Option<CreatedKey>,
+    /// A secret just created, kept until the one page that shows it.
+    pending: Option<Reveal>,
     last_seen: Instant,
 }
 
-/// A new access key, between its creation and the one page that shows its secret.
+/// A secret between its creation and the one page that shows it.
 #[derive(Clone, Debug)]
-pub struct CreatedKey {
-    pub user_name: String,
-    pub access_key_id: String,
-    pub secret_access_key: String,
+pub enum Reveal {
+    AccessKey {
+        user_name: String,
+        access_key_id: String,
+        secret_access_key: String,
+    },
+    /// A new user's console password.
+    SignIn { user_name: String, password: String },
 }
 
 impl Session {
@@ -78,7 +82,7 @@ impl Sessions {
             account_label,
             csrf: random_token(),
             must_change_password,
-            pending_key: None,
+            pending: None,
             last_seen: Instant::now(),
         };
         if let Ok(mut live) = self.live.lock() {
@@ -111,19 +115,19 @@ impl Sessions {
         }
     }
 
-    /// Keeps a new key's secret for the page that shows it.
-    pub fn stash_key(&self, token: &str, key: CreatedKey) {
+    /// Keeps a new secret for the page that shows it.
+    pub fn stash(&self, token: &str, reveal: Reveal) {
         if let Ok(mut live) = self.live.lock()
             && let Some(session) = live.get_mut(&digest(token))
         {
-            session.pending_key = Some(key);
+            session.pending = Some(reveal);
         }
     }
 
-    /// The new key's secret, handed out once: a second look finds nothing.
-    pub fn take_key(&self, token: &str) -> Option<CreatedKey> {
+    /// The new secret, handed out once: a second look finds nothing.
+    pub fn take(&self, token: &str) -> Option<Reveal> {
         let mut live = self.live.lock().ok()?;
-        live.get_mut(&digest(token))?.pending_key.take()
+        live.get_mut(&digest(token))?.pending.take()
     }
 
     pub fn end(&self, token: &str) {

@@ -389,3 +389,98 @@ async fn an_access_key_is_created_in_three_steps_and_its_secret_shown_once() {
         .unwrap();
     assert!(keys.access_key_metadata().is_empty());
 }
+
+#[tokio::test]
+async fn a_user_created_with_console_access_signs_in_with_the_password_shown_once() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer
+        .root_iam()
+        .create_group()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let form = browser.get("/iam/new-user").await;
+    assert!(form.body.contains(r#"value="readers""#));
+    assert!(form.body.contains("AmazonS3ReadOnlyAccess"));
+    let csrf = Browser::csrf(&form);
+    let taken = browser
+        .post("/iam/users", &[("csrf", &csrf), ("name", "bad name!")])
+        .await;
+    assert_eq!(taken.status, 400, "IAM's validation, shown on the form");
+    assert!(taken.body.contains("validation error"));
+    let created = browser
+        .post(
+            "/iam/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "erin"),
+                ("console", "yes"),
+                ("password_kind", "generated"),
+                ("reset", "yes"),
+                ("group", "readers"),
+                ("policy", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+            ],
+        )
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/iam/users/erin/created"));
+    let details = browser.get("/iam/users/erin/created").await;
+    let password = details
+        .body
+        .split(r#"id="console-password">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'");
+    assert_eq!(password.chars().count(), 20);
+    assert!(details.body.contains(r#"download="erin_credentials.csv""#));
+    assert!(
+        !browser
+            .get("/iam/users/erin/created")
+            .await
+            .body
+            .contains("console-password")
+    );
+
+    let iam = coffer.root_iam();
+    let groups = iam.list_groups_for_user().user_name("erin").send().await.unwrap();
+    assert_eq!(groups.groups()[0].group_name(), "readers");
+    let attached = iam
+        .list_attached_user_policies()
+        .user_name("erin")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert!(names.contains(&"AmazonS3ReadOnlyAccess") && names.contains(&"IAMUserChangePassword"));
+
+    let mut erin = Browser::new(&coffer);
+    let signed = erin.sign_in(&account, "erin", &password).await;
+    assert_eq!(signed.location.as_deref(), Some("/change-password"));
+    let form = erin.get("/change-password").await;
+    let csrf = Browser::csrf(&form);
+    let changed = erin
+        .post(
+            "/change-password",
+            &[
+                ("csrf", &csrf),
+                ("old_password", &password),
+                ("new_password", "Erins-Own-2026"),
+                ("confirm_password", "Erins-Own-2026"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location.as_deref(), Some("/"));
+}

@@ -1,0 +1,37 @@
+//! How pages show things: ages and dates of IAM's ISO 8601 times, path segments, and table
+//! cells for what the caller may not read.
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::results::Results;
+
+/// "3 days", "Today": how old an ISO 8601 date is.
+pub fn age(iso: &str) -> String {
+    let Ok(then) = time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339) else {
+        return iso.to_owned();
+    };
+    match (time::OffsetDateTime::now_utc() - then).whole_days() {
+        0 => "Today".to_owned(),
+        1 => "1 day".to_owned(),
+        days => format!("{days} days"),
+    }
+}
+
+/// The date part of an ISO 8601 time, for tables.
+pub fn day(iso: &str) -> String {
+    iso.split('T').next().unwrap_or(iso).to_owned()
+}
+
+/// A cell for something the caller may not read: AWS's console says so in the cell.
+pub fn cell(result: Result<Option<String>, coffer_iam::CallError>, read: impl FnOnce(Results) -> String) -> String {
+    match result {
+        Ok(xml) => read(Results::new(xml)),
+        Err(error) if error.code == "AccessDenied" => "Access denied".to_owned(),
+        Err(error) => error.code.to_owned(),
+    }
+}
+
+/// A user name as a path segment.
+pub fn segment(name: &str) -> String {
+    utf8_percent_encode(name, NON_ALPHANUMERIC).to_string()
+}

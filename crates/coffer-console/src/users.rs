@@ -1,0 +1,524 @@
+//! IAM → Users: the users table, a user's page with its security credentials, and the
+//! create-user form (console password, groups, policies; the sign-in details shown once).
+//! Every read and write is the IAM operation of the same name, run as the signed-in principal.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::Console;
+use crate::access_keys::csv_href;
+use crate::display::{age, cell, day, segment};
+use crate::page::{Chrome, Signed, call_failed, render};
+use crate::results::{Member, Results};
+use crate::session::Reveal;
+
+/// Users per page of the table.
+const PAGE_SIZE: &str = "50";
+/// The most users a search looks through.
+const SEARCH_LIMIT: &str = "1000";
+
+/// One row of the users table.
+struct UserRow {
+    name: String,
+    path: String,
+    groups: String,
+    key_age: String,
+    keys: String,
+    console: String,
+    last_activity: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    chrome: Option<Chrome>,
+    rows: Vec<UserRow>,
+    query: String,
+    next_marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    marker: Option<String>,
+}
+
+async fn user_row(console: &Console, signed: &Signed, user: &Member) -> UserRow {
+    let name = user.get("UserName").cloned().unwrap_or_default();
+    let params = [("UserName", name.as_str())];
+    let groups = cell(signed.call(console, "ListGroupsForUser", &params).await, |r| {
+        let names: Vec<String> = r
+            .members("Groups")
+            .into_iter()
+            .filter_map(|g| g.get("GroupName").cloned())
+            .collect();
+        if names.is_empty() {
+            "None".to_owned()
+        } else {
+            names.join(", ")
+        }
+    });
+    let keys_result = signed.call(console, "ListAccessKeys", &params).await;
+    let keys = match &keys_result {
+        Ok(xml) => Results::new(xml.clone()).members("AccessKeyMetadata"),
+        Err(_) => Vec::new(),
+    };
+    let active: Vec<&Member> = keys
+        .iter()
+        .filter(|k| k.get("Status").is_some_and(|s| s == "Active"))
+        .collect();
+    let key_age = match (&keys_result, active.iter().filter_map(|k| k.get("CreateDate")).min()) {
+        (Err(_), _) => "Access denied".to_owned(),
+        (Ok(_), Some(oldest)) => age(oldest),
+        (Ok(_), None) => "—".to_owned(),
+    };
+    let key_summary = match &keys_result {
+        Err(_) => "Access denied".to_owned(),
+        Ok(_) if keys.is_empty() => "None".to_owned(),
+        Ok(_) => keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} ({})",
+                    k.get("AccessKeyId").map_or("", String::as_str),
+                    k.get("Status").map_or("", String::as_str)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let console_access = match signed.call(console, "GetLoginProfile", &params).await {
+        Ok(_) => "Enabled".to_owned(),
+        Err(error) if error.code == "NoSuchEntity" => "Disabled".to_owned(),
+        Err(error) if error.code == "AccessDenied" => "Access denied".to_owned(),
+        Err(error) => error.code.to_owned(),
+    };
+    let mut activity: Vec<String> = user.get("PasswordLastUsed").cloned().into_iter().collect();
+    for key in &keys {
+        let id = key.get("AccessKeyId").map_or("", String::as_str);
+        if let Ok(xml) = signed
+            .call(console, "GetAccessKeyLastUsed", &[("AccessKeyId", id)])
+            .await
+            && let Some(used) = Results::new(xml).text("LastUsedDate")
+        {
+            activity.push(used);
+        }
+    }
+    UserRow {
+        path: user.get("Path").cloned().unwrap_or_default(),
+        created: user.get("CreateDate").map(|d| day(d)).unwrap_or_default(),
+        last_activity: activity
+            .iter()
+            .max()
+            .map(|latest| age(latest))
+            .unwrap_or_else(|| "Never".to_owned()),
+        name,
+        groups,
+        key_age,
+        keys: key_summary,
+        console: console_access,
+    }
+}
+
+pub async fn users(State(console): State<Console>, signed: Signed, Query(query): Query<UsersQuery>) -> Response {
+    let search = query.q.trim().to_lowercase();
+    let mut params = vec![("MaxItems", if search.is_empty() { PAGE_SIZE } else { SEARCH_LIMIT })];
+    if let Some(marker) = query.marker.as_deref().filter(|m| !m.is_empty()) {
+        params.push(("Marker", marker));
+    }
+    let listed = match signed.call(&console, "ListUsers", &params).await {
+        Ok(xml) => Results::new(xml),
+        Err(error) => return call_failed(&signed, "iam:ListUsers", &error),
+    };
+    let mut rows = Vec::new();
+    for user in listed.members("Users") {
+        let matches = user.get("UserName").is_some_and(|n| n.to_lowercase().contains(&search));
+        if matches {
+            rows.push(user_row(&console, &signed, &user).await);
+        }
+    }
+    let truncated = listed.text("IsTruncated").is_some_and(|t| t == "true");
+    render(&UsersPage {
+        chrome: Some(signed.chrome()),
+        rows,
+        query: query.q,
+        next_marker: if truncated { listed.text("Marker") } else { None },
+    })
+}
+
+/// An access key as the user page shows it.
+struct KeyRow {
+    id: String,
+    status: String,
+    created: String,
+    age: String,
+    last_used: String,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    name: String,
+    arn: String,
+    created: String,
+    console_access: String,
+    groups: String,
+    keys: Vec<KeyRow>,
+    keys_denied: bool,
+}
+
+pub async fn user(State(console): State<Console>, signed: Signed, Path(name): Path<String>) -> Response {
+    let params = [("UserName", name.as_str())];
+    let user = match signed.call(&console, "GetUser", &params).await {
+        Ok(xml) => Results::new(xml),
+        Err(error) => return call_failed(&signed, "iam:GetUser", &error),
+    };
+    // The description of a key is the user's tag keyed by the key's id, as in AWS's console.
+    let tags = user.members("Tags");
+    let description = |id: &str| {
+        tags.iter()
+            .find(|t| t.get("Key").is_some_and(|k| k == id))
+            .and_then(|t| t.get("Value").cloned())
+            .unwrap_or_default()
+    };
+    let listed = signed.call(&console, "ListAccessKeys", &params).await;
+    let keys_denied = listed.is_err();
+    let mut keys = Vec::new();
+    for key in listed
+        .map(Results::new)
+        .map(|r| r.members("AccessKeyMetadata"))
+        .unwrap_or_default()
+    {
+        let id = key.get("AccessKeyId").cloned().unwrap_or_default();
+        let last_used = match signed
+            .call(&console, "GetAccessKeyLastUsed", &[("AccessKeyId", &id)])
+            .await
+        {
+            Ok(xml) => {
+                let used = Results::new(xml);
+                match used.text("LastUsedDate") {
+                    Some(date) => format!(
+                        "{} ({}, {})",
+                        age(&date),
+                        used.text("ServiceName").unwrap_or_default(),
+                        used.text("Region").unwrap_or_default()
+                    ),
+                    None => "Never".to_owned(),
+                }
+            }
+            Err(_) => "Access denied".to_owned(),
+        };
+        let created = key.get("CreateDate").cloned().unwrap_or_default();
+        keys.push(KeyRow {
+            description: description(&id),
+            status: key.get("Status").cloned().unwrap_or_default(),
+            age: age(&created),
+            created: day(&created),
+            last_used,
+            id,
+        });
+    }
+    let console_access = match signed.call(&console, "GetLoginProfile", &params).await {
+        Ok(_) => "Enabled".to_owned(),
+        Err(error) if error.code == "NoSuchEntity" => "Disabled".to_owned(),
+        Err(_) => "Access denied".to_owned(),
+    };
+    let groups = cell(signed.call(&console, "ListGroupsForUser", &params).await, |r| {
+        let names: Vec<String> = r
+            .members("Groups")
+            .into_iter()
+            .filter_map(|g| g.get("GroupName").cloned())
+            .collect();
+        if names.is_empty() {
+            "None".to_owned()
+        } else {
+            names.join(", ")
+        }
+    });
+    render(&UserPage {
+        chrome: Some(signed.chrome()),
+        csrf: signed.session.csrf.clone(),
+        arn: user.text("Arn").unwrap_or_default(),
+        created: user.text("CreateDate").map(|d| day(&d)).unwrap_or_default(),
+        name,
+        console_access,
+        groups,
+        keys,
+        keys_denied,
+    })
+}
+
+/// A group or policy the new user can be given, and whether the form chose it.
+struct Choice {
+    value: String,
+    label: String,
+    chosen: bool,
+}
+
+#[derive(Template)]
+#[template(path = "user_new.html")]
+struct NewUserPage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    form: &'a NewUser,
+    groups: Vec<Choice>,
+    groups_denied: bool,
+    policies: Vec<Choice>,
+    policies_denied: bool,
+    error: Option<String>,
+}
+
+/// The create-user form, as sent (every field optional so a half-filled form can be shown
+/// again).
+#[derive(Default)]
+pub struct NewUser {
+    csrf: String,
+    name: String,
+    path: String,
+    console: bool,
+    custom: bool,
+    password: String,
+    reset: bool,
+    groups: Vec<String>,
+    policies: Vec<String>,
+}
+
+impl NewUser {
+    fn parse(body: &[u8]) -> NewUser {
+        let mut form = NewUser::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "csrf" => form.csrf = value,
+                "name" => form.name = value.trim().to_owned(),
+                "path" => form.path = value.trim().to_owned(),
+                "console" => form.console = true,
+                "password_kind" => form.custom = value == "custom",
+                "password" => form.password = value,
+                "reset" => form.reset = true,
+                "group" => form.groups.push(value),
+                "policy" => form.policies.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// The groups and policies the form offers, as far as the caller may list them.
+async fn choices(console: &Console, signed: &Signed, form: &NewUser) -> (Vec<Choice>, bool, Vec<Choice>, bool) {
+    let groups = signed.call(console, "ListGroups", &[("MaxItems", "1000")]).await;
+    let groups_denied = groups.is_err();
+    let groups = groups
+        .map(|xml| Results::new(xml).members("Groups"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|g| g.get("GroupName").cloned())
+        .map(|name| Choice {
+            chosen: form.groups.contains(&name),
+            label: name.clone(),
+            value: name,
+        })
+        .collect();
+    let policies = signed.call(console, "ListPolicies", &[("MaxItems", "1000")]).await;
+    let policies_denied = policies.is_err();
+    let policies = policies
+        .map(|xml| Results::new(xml).members("Policies"))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| Some((p.get("Arn")?.clone(), p.get("PolicyName")?.clone())))
+        .map(|(arn, name)| Choice {
+            chosen: form.policies.contains(&arn),
+            label: name,
+            value: arn,
+        })
+        .collect();
+    (groups, groups_denied, policies, policies_denied)
+}
+
+async fn new_user_page(console: &Console, signed: &Signed, form: &NewUser, error: Option<String>) -> Response {
+    let (groups, groups_denied, policies, policies_denied) = choices(console, signed, form).await;
+    render(&NewUserPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        form,
+        groups,
+        groups_denied,
+        policies,
+        policies_denied,
+        error,
+    })
+}
+
+pub async fn new_user(State(console): State<Console>, signed: Signed) -> Response {
+    let form = NewUser {
+        console: false,
+        reset: true,
+        ..NewUser::default()
+    };
+    new_user_page(&console, &signed, &form, None).await
+}
+
+/// A password that meets any IAM password policy: 20 characters with every kind in it.
+fn generated_password() -> String {
+    use rand::Rng;
+    use rand::seq::SliceRandom;
+    const KINDS: [&str; 4] = [
+        "ABCDEFGHJKLMNPQRSTUVWXYZ",
+        "abcdefghijkmnopqrstuvwxyz",
+        "23456789",
+        "!@#$%^&*()_+-=[]{}|",
+    ];
+    let mut rng = rand::rng();
+    let mut chars: Vec<char> = KINDS
+        .iter()
+        .map(|kind| kind.as_bytes()[rng.random_range(0..kind.len())] as char)
+        .collect();
+    let all: Vec<u8> = KINDS.concat().into_bytes();
+    while chars.len() < 20 {
+        chars.push(all[rng.random_range(0..all.len())] as char);
+    }
+    chars.shuffle(&mut rng);
+    chars.into_iter().collect()
+}
+
+/// Creates the user, then its console password, groups and policies, each through its IAM
+/// operation; the sign-in details are shown once on the next page.
+pub async fn create_user(State(console): State<Console>, signed: Signed, body: axum::body::Bytes) -> Response {
+    let form = NewUser::parse(&body);
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let mut create = vec![("UserName", form.name.as_str())];
+    if !form.path.is_empty() {
+        create.push(("Path", form.path.as_str()));
+    }
+    if let Err(error) = signed.call(&console, "CreateUser", &create).await {
+        if error.code == "AccessDenied" {
+            return call_failed(&signed, "iam:CreateUser", &error);
+        }
+        let mut response = new_user_page(&console, &signed, &form, Some(error.message)).await;
+        *response.status_mut() = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+        return response;
+    }
+    let name = form.name.as_str();
+    let mut failures = Vec::new();
+    let mut password = None;
+    if form.console {
+        let chosen = if form.custom {
+            form.password.clone()
+        } else {
+            generated_password()
+        };
+        let reset = if form.reset { "true" } else { "false" };
+        let profile = [
+            ("UserName", name),
+            ("Password", chosen.as_str()),
+            ("PasswordResetRequired", reset),
+        ];
+        match signed.call(&console, "CreateLoginProfile", &profile).await {
+            Ok(_) => password = Some(chosen),
+            Err(error) => failures.push(format!("Console password: {}", error.message)),
+        }
+        // As AWS's console does: a user who must choose a new password may change it.
+        if password.is_some() && form.reset {
+            let change = [
+                ("UserName", name),
+                ("PolicyArn", "arn:aws:iam::aws:policy/IAMUserChangePassword"),
+            ];
+            if let Err(error) = signed.call(&console, "AttachUserPolicy", &change).await {
+                failures.push(format!("IAMUserChangePassword: {}", error.message));
+            }
+        }
+    }
+    for group in &form.groups {
+        if let Err(error) = signed
+            .call(&console, "AddUserToGroup", &[("GroupName", group), ("UserName", name)])
+            .await
+        {
+            failures.push(format!("Group {group}: {}", error.message));
+        }
+    }
+    for policy in &form.policies {
+        if let Err(error) = signed
+            .call(
+                &console,
+                "AttachUserPolicy",
+                &[("UserName", name), ("PolicyArn", policy)],
+            )
+            .await
+        {
+            failures.push(format!("Policy {policy}: {}", error.message));
+        }
+    }
+    if !failures.is_empty() {
+        let message = format!(
+            "User {name} was created, but not everything asked for was done: {}",
+            failures.join("; ")
+        );
+        return crate::page::error_page(StatusCode::CONFLICT, "User created with problems", &message);
+    }
+    match password {
+        Some(password) => {
+            console.sessions.stash(
+                &signed.token,
+                Reveal::SignIn {
+                    user_name: name.to_owned(),
+                    password,
+                },
+            );
+            Redirect::to(&format!("/iam/users/{}/created", segment(name))).into_response()
+        }
+        None => Redirect::to(&format!("/iam/users/{}", segment(name))).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "user_created.html")]
+struct UserCreatedPage<'a> {
+    chrome: Option<Chrome>,
+    name: &'a str,
+    account: &'a str,
+    sign_in_url: String,
+    password: Option<String>,
+    csv_href: String,
+    csv_name: String,
+}
+
+/// The new user's sign-in details, shown once.
+pub async fn created_user(
+    State(console): State<Console>,
+    signed: Signed,
+    headers: axum::http::HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let password = match console.sessions.take(&signed.token) {
+        Some(Reveal::SignIn { user_name, password }) if user_name == name => Some(password),
+        _ => None,
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:9001");
+    let sign_in_url = format!("http://{host}/signin");
+    render(&UserCreatedPage {
+        chrome: Some(signed.chrome()),
+        account: &signed.session.account_label,
+        csv_href: password
+            .as_deref()
+            .map(|p| csv_href("User name,Password,Console sign-in URL", &[&name, p, &sign_in_url]))
+            .unwrap_or_default(),
+        csv_name: format!("{name}_credentials.csv"),
+        sign_in_url,
+        password,
+        name: &name,
+    })
+}
