@@ -9,9 +9,12 @@
 //! CSRF are in [`session`], sign-in throttling in [`throttle`].
 
 mod access_keys;
+mod account;
 mod assets;
 mod display;
+mod groups;
 mod page;
+mod policies;
 mod results;
 pub mod session;
 mod signin;
@@ -82,6 +85,14 @@ pub fn router(query: QueryApi, store: Store, options: &Options) -> Router {
             "/iam/users/{name}/access-keys/{key}/delete",
             post(access_keys::delete_key),
         )
+        .route("/iam/groups", get(groups::groups).post(groups::create_group))
+        .route("/iam/groups/{name}", get(groups::group).post(groups::change_group))
+        .route("/iam/policies", get(policies::policies))
+        .route("/iam/policy", get(policies::policy))
+        .route("/iam/policy/edit", get(policies::editor).post(policies::save))
+        .route("/iam/policy/validate", post(policies::validate))
+        .route("/iam/policy/versions", post(policies::change_version))
+        .route("/iam/account", get(account::account).post(account::change))
         .route("/assets/{*path}", get(assets::serve))
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn(page::security_headers))

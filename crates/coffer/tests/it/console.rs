@@ -484,3 +484,111 @@ async fn a_user_created_with_console_access_signs_in_with_the_password_shown_onc
         .await;
     assert_eq!(changed.location.as_deref(), Some("/"));
 }
+
+#[tokio::test]
+async fn groups_policies_and_account_settings_are_managed_in_the_console() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("finn").send().await.unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+
+    // A group, a member and an AWS managed policy.
+    let groups = browser.get("/iam/groups").await;
+    let csrf = Browser::csrf(&groups);
+    let created = browser
+        .post("/iam/groups", &[("csrf", &csrf), ("name", "readers")])
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/iam/groups/readers"));
+    for (change, value) in [
+        ("add-user", "finn"),
+        ("attach-policy", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+    ] {
+        let done = browser
+            .post(
+                "/iam/groups/readers",
+                &[("csrf", &csrf), ("change", change), ("value", value)],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{change}");
+    }
+    let group = browser.get("/iam/groups/readers").await;
+    assert!(group.body.contains("finn") && group.body.contains("AmazonS3ReadOnlyAccess"));
+    let members = iam.get_group().group_name("readers").send().await.unwrap();
+    assert_eq!(members.users()[0].user_name(), "finn");
+
+    // The editor's live check is the engine's.
+    let verdict = browser
+        .post("/iam/policy/validate", &[("document", "{\"Statement\":[]}")])
+        .await;
+    assert!(verdict.body.contains(r#"class="error""#) && verdict.body.contains("Statement must not be empty"));
+    let good = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}}"#;
+    let verdict = browser.post("/iam/policy/validate", &[("document", good)]).await;
+    assert!(verdict.body.contains("Valid policy: 1 statement."));
+    let malformed = browser
+        .post(
+            "/iam/policy/edit",
+            &[("csrf", &csrf), ("name", "lister"), ("document", "{nope")],
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+    assert!(malformed.body.contains("MalformedPolicyDocument"));
+    let saved = browser
+        .post(
+            "/iam/policy/edit",
+            &[("csrf", &csrf), ("name", "lister"), ("document", good)],
+        )
+        .await;
+    let location = saved.location.unwrap();
+    assert!(location.starts_with("/iam/policy?arn="));
+    let arn = format!("arn:aws:iam::{account}:policy/lister");
+    let edited = good.replace("s3:ListBucket", "s3:List*");
+    browser
+        .post(
+            "/iam/policy/edit",
+            &[("csrf", &csrf), ("arn", &arn), ("document", &edited)],
+        )
+        .await;
+    let page = browser.get(&location).await;
+    assert!(page.body.contains("v2"), "{}", page.body);
+    assert!(page.body.contains("s3:List*"), "{}", page.body);
+    let versions = iam.list_policy_versions().policy_arn(&arn).send().await.unwrap();
+    assert_eq!(versions.versions().len(), 2);
+
+    // Account settings: an alias to sign in with, and a password policy.
+    let settings = browser.get("/iam/account").await;
+    assert!(settings.body.contains("IAM's default"));
+    browser
+        .post(
+            "/iam/account",
+            &[("csrf", &csrf), ("change", "alias"), ("alias", "team-coffer")],
+        )
+        .await;
+    browser
+        .post(
+            "/iam/account",
+            &[
+                ("csrf", &csrf),
+                ("change", "policy"),
+                ("minimum_length", "14"),
+                ("symbols", "on"),
+                ("allow_change", "on"),
+            ],
+        )
+        .await;
+    let policy = iam.get_account_password_policy().send().await.unwrap();
+    let policy = policy.password_policy().unwrap();
+    assert_eq!(policy.minimum_password_length(), Some(14));
+    assert!(policy.require_symbols() && policy.allow_users_to_change_password());
+    assert!(!policy.require_numbers());
+    let too_short = browser
+        .post(
+            "/iam/account",
+            &[("csrf", &csrf), ("change", "policy"), ("minimum_length", "3")],
+        )
+        .await;
+    assert_eq!(too_short.status, 400);
+    let mut by_alias = Browser::new(&coffer);
+    assert_eq!(by_alias.sign_in("team-coffer", "", ROOT_PASSWORD).await.status, 303);
+}
