@@ -15,4 +15,4 @@ pub mod sigv4;
 pub use authenticate::{AuthError, authenticate};
 pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, TrustedProxies, authorize};
 pub use decisions::ResourcePolicy;
-pub use principal::{Identity, Principal};
+pub use principal::{Identity, InProcessCaller, Principal};

@@ -22,6 +22,12 @@ pub struct Principal {
     pub access_key_id: String,
 }
 
+/// The caller of a request made in-process by another front end (the console), on behalf of
+/// its signed-in principal. Only code can put it into a request's extensions; nothing on the
+/// wire becomes one, so a request from the network never carries it.
+#[derive(Clone, Debug)]
+pub struct InProcessCaller(pub Principal);
+
 impl Principal {
     pub fn from_credential(credential: &Credential) -> Self {
         let identity = match &credential.owner {

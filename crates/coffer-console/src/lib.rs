@@ -11,11 +11,14 @@
 mod access_keys;
 mod account;
 mod assets;
+mod buckets;
 mod display;
 mod groups;
+mod objects;
 mod page;
 mod policies;
 mod results;
+mod s3;
 pub mod session;
 mod signin;
 pub mod throttle;
@@ -48,6 +51,7 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub struct Console {
     query: QueryApi,
+    s3: s3s::service::S3Service,
     store: Store,
     sessions: session::Sessions,
     throttle: throttle::Throttle,
@@ -55,9 +59,10 @@ pub struct Console {
 
 /// The console's routes; serve them with `into_make_service_with_connect_info::<SocketAddr>()`
 /// (sign-in throttling and `aws:SourceIp` need the client's address).
-pub fn router(query: QueryApi, store: Store, options: &Options) -> Router {
+pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, options: &Options) -> Router {
     let console = Console {
         query,
+        s3,
         store,
         sessions: session::Sessions::new(options.idle_timeout),
         throttle: throttle::Throttle::default(),
@@ -93,6 +98,18 @@ pub fn router(query: QueryApi, store: Store, options: &Options) -> Router {
         .route("/iam/policy/validate", post(policies::validate))
         .route("/iam/policy/versions", post(policies::change_version))
         .route("/iam/account", get(account::account).post(account::change))
+        .route("/s3/buckets", get(buckets::buckets).post(buckets::create_bucket))
+        .route("/s3/new-bucket", get(buckets::new_bucket))
+        .route("/s3/new-bucket/check", post(buckets::check_name))
+        .route("/s3/buckets/{bucket}", get(objects::bucket))
+        .route("/s3/buckets/{bucket}/objects", post(objects::change))
+        .route("/s3/buckets/{bucket}/object", get(objects::object))
+        .route("/s3/buckets/{bucket}/upload", axum::routing::put(objects::upload))
+        .route("/s3/buckets/{bucket}/download", get(objects::download))
+        .route(
+            "/s3/buckets/{bucket}/policy",
+            get(buckets::bucket_policy).post(buckets::save_bucket_policy),
+        )
         .route("/assets/{*path}", get(assets::serve))
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn(page::security_headers))

@@ -18,6 +18,7 @@ pub struct Signed {
     pub token: String,
     /// Facts for the IAM call (`aws:SourceIp`, `aws:UserAgent`).
     pub facts: coffer_auth::RequestFacts,
+    peer: Option<coffer_auth::PeerAddr>,
 }
 
 impl FromRequestParts<Console> for Signed {
@@ -41,11 +42,21 @@ impl FromRequestParts<Console> for Signed {
                 proxies: coffer_auth::TrustedProxies::default(),
             });
         let facts = coffer_auth::RequestFacts::new(&parts.headers, peer.as_ref(), Some("us-east-1".to_owned()));
-        Ok(Signed { session, token, facts })
+        Ok(Signed {
+            session,
+            token,
+            facts,
+            peer,
+        })
     }
 }
 
 impl Signed {
+    /// The connection the person is on (for S3's `aws:SourceIp`).
+    pub fn peer(&self) -> Option<coffer_auth::PeerAddr> {
+        self.peer.clone()
+    }
+
     /// Runs an IAM operation as the signed-in principal.
     pub async fn call(
         &self,

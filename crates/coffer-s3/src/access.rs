@@ -184,23 +184,30 @@ impl S3Access for StoreAccess {
         let (action, resource) = action_and_resource(op, cx.s3_path());
         let log = cx.extensions_mut().get::<RequestLog>().cloned();
         check_presign_expiry(cx.uri())?;
-        let Some(credentials) = cx.credentials() else {
-            if let Some(log) = &log {
-                log.set("anonymous".to_owned(), op);
-            }
-            return self.check_anonymous(op, &action, &resource, cx).await;
-        };
-        let credential = self
-            .store
-            .credential(&credentials.access_key)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
         let region = coffer_auth::sigv4::credential_scope(cx.headers(), cx.uri())
             .map(|scope| scope.region)
             .unwrap_or_else(|| "us-east-1".to_owned());
-        self.store.record_key_use(&credential.access_key_id, "s3", &region);
-        let principal = Principal::from_credential(&credential);
+        let in_process = cx.extensions_mut().get::<coffer_auth::InProcessCaller>().cloned();
+        let principal = match (cx.credentials(), in_process) {
+            (Some(credentials), _) => {
+                let credential = self
+                    .store
+                    .credential(&credentials.access_key)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+                self.store.record_key_use(&credential.access_key_id, "s3", &region);
+                Principal::from_credential(&credential)
+            }
+            // The console, acting for its signed-in principal.
+            (None, Some(caller)) => caller.0,
+            (None, None) => {
+                if let Some(log) = &log {
+                    log.set("anonymous".to_owned(), op);
+                }
+                return self.check_anonymous(op, &action, &resource, cx).await;
+            }
+        };
         if let Some(log) = &log {
             log.set(principal.arn(), op);
         }

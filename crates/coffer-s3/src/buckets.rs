@@ -31,17 +31,20 @@ impl CofferS3 {
         if !valid_bucket_name(name) {
             return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
         }
-        let endpoint_region = req
-            .region
-            .as_ref()
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or(DEFAULT_REGION.into());
         let constraint = req
             .input
             .create_bucket_configuration
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|c| c.as_str().to_owned());
+        // The region of the endpoint the request was signed for. The console signs nothing:
+        // it addresses the endpoint of the region it asks for.
+        let in_process = req.extensions.get::<coffer_auth::InProcessCaller>().is_some();
+        let endpoint_region = match (&req.region, &constraint) {
+            (Some(region), _) => region.as_str().to_owned(),
+            (None, Some(constraint)) if in_process => constraint.clone(),
+            (None, _) => DEFAULT_REGION.to_owned(),
+        };
         let region = match constraint {
             Some(constraint) if constraint == DEFAULT_REGION => {
                 return Err(s3_error!(

@@ -169,7 +169,15 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let proxies = coffer_auth::TrustedProxies::new(config.trusted_proxies.clone());
     let api = listener::serve(listener, server::router(state), config.idle_timeout, proxies, shutdown);
     let console_routes = coffer_console::router(
-        QueryApi::new(store.clone(), authorizer_for_console),
+        QueryApi::new(store.clone(), authorizer_for_console.clone()),
+        coffer_s3::service(
+            store.clone(),
+            authorizer_for_console,
+            &coffer_s3::Options {
+                domain: config.domain.clone(),
+                idle_timeout: config.idle_timeout,
+            },
+        ),
         store.clone(),
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,

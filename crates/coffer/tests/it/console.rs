@@ -18,6 +18,40 @@ fn start_with(extra: &[(&str, &str)]) -> Coffer {
     Coffer::start_with(&env)
 }
 
+/// Text as it was before HTML escaping (named and numeric character references).
+fn unescape(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let Some(end) = after.find(';') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let entity = &after[..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&rest[at..at + end + 2]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A browser without a cookie jar of its own: it keeps the session cookie by hand (the
 /// cookie is `Secure`, which a jar would not send over plain HTTP).
 struct Browser {
@@ -433,13 +467,8 @@ async fn a_user_created_with_console_access_signs_in_with_the_password_shown_onc
         .split(r#"id="console-password">"#)
         .nth(1)
         .and_then(|rest| rest.split('<').next())
-        .unwrap()
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'");
+        .map(unescape)
+        .unwrap();
     assert_eq!(password.chars().count(), 20);
     assert!(details.body.contains(r#"download="erin_credentials.csv""#));
     assert!(
@@ -591,4 +620,189 @@ async fn groups_policies_and_account_settings_are_managed_in_the_console() {
     assert_eq!(too_short.status, 400);
     let mut by_alias = Browser::new(&coffer);
     assert_eq!(by_alias.sign_in("team-coffer", "", ROOT_PASSWORD).await.status, 303);
+}
+
+#[tokio::test]
+async fn buckets_and_objects_are_created_browsed_uploaded_downloaded_and_deleted() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer
+        .root_s3()
+        .create_bucket()
+        .bucket("taken-name")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+
+    let form = browser.get("/s3/new-bucket").await;
+    let csrf = Browser::csrf(&form);
+    let bad = browser.post("/s3/new-bucket/check", &[("name", "Holiday")]).await;
+    assert!(bad.body.contains("lowercase letters"));
+    let taken = browser.post("/s3/new-bucket/check", &[("name", "taken-name")]).await;
+    assert!(taken.body.contains("already exists"));
+    let free = browser
+        .post("/s3/new-bucket/check", &[("name", "holiday-photos")])
+        .await;
+    assert!(free.body.contains("available"));
+    let created = browser
+        .post(
+            "/s3/buckets",
+            &[("csrf", &csrf), ("name", "holiday-photos"), ("region", "eu-west-1")],
+        )
+        .await;
+    assert_eq!(
+        created.location.as_deref(),
+        Some("/s3/buckets/holiday-photos"),
+        "{}",
+        created.body
+    );
+    let list = browser.get("/s3/buckets").await;
+    assert!(list.body.contains("holiday-photos") && list.body.contains("eu-west-1"));
+
+    // Uploads stream through the console with the session's token in a header.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let upload = |csrf: Option<&str>, key: &str, body: Vec<u8>| {
+        let mut request = browser
+            .client
+            .put(format!("{}/s3/buckets/holiday-photos/upload?key={key}", browser.base))
+            .header("cookie", browser.cookie.clone().unwrap())
+            .header("content-type", "image/jpeg")
+            .body(body);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    let forged = upload(None, "beach.jpg", photo.clone()).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let put = upload(Some(&csrf), "2026%2Fbeach.jpg", photo.clone()).await.unwrap();
+    assert_eq!(put.status(), 201);
+    let root = browser.get("/s3/buckets/holiday-photos").await;
+    assert!(
+        root.body.contains("?prefix=2026/\">2026/</a>"),
+        "a folder row: {}",
+        root.body
+    );
+    let folder = browser.get("/s3/buckets/holiday-photos?prefix=2026%2F").await;
+    assert!(folder.body.contains("beach.jpg") && folder.body.contains("293.0 KB"));
+    let download = browser
+        .get("/s3/buckets/holiday-photos/download?key=2026%2Fbeach.jpg")
+        .await;
+    assert_eq!(download.status, 200);
+    assert!(
+        download.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("beach.jpg")
+    );
+    let fetched = coffer
+        .root_s3()
+        .get_object()
+        .bucket("holiday-photos")
+        .key("2026/beach.jpg")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(fetched.as_ref(), photo.as_slice());
+    let details = browser
+        .get("/s3/buckets/holiday-photos/object?key=2026%2Fbeach.jpg")
+        .await;
+    assert!(details.body.contains("image/jpeg") && details.body.contains("CRC64NVME"));
+
+    let made = browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "folder"),
+                ("prefix", ""),
+                ("name", "albums"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303);
+    assert!(
+        browser
+            .get("/s3/buckets/holiday-photos")
+            .await
+            .body
+            .contains("?prefix=albums/\"")
+    );
+    let kept = browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "delete"),
+                ("key", "2026/beach.jpg"),
+                ("prefix", "2026/"),
+                ("confirm", "no"),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, 400);
+    browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "delete"),
+                ("key", "2026/beach.jpg"),
+                ("prefix", "2026/"),
+                ("confirm", "permanently delete"),
+            ],
+        )
+        .await;
+    let err = coffer
+        .root_s3()
+        .head_object()
+        .bucket("holiday-photos")
+        .key("2026/beach.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+
+    // The bucket policy editor: S3's own validation and Block Public Access apply.
+    let malformed = browser
+        .post(
+            "/s3/buckets/holiday-photos/policy",
+            &[("csrf", &csrf), ("document", "{nope")],
+        )
+        .await;
+    assert!(malformed.body.contains("MalformedPolicy"));
+    let public = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/*"}}"#;
+    let blocked = browser
+        .post(
+            "/s3/buckets/holiday-photos/policy",
+            &[("csrf", &csrf), ("document", public)],
+        )
+        .await;
+    assert!(blocked.body.contains("BlockPublicPolicy"));
+}
+
+#[tokio::test]
+async fn an_iam_user_without_s3_permission_sees_the_denied_action() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("gus").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("gus")
+        .password("Gus-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "gus", "Gus-Pass-2026").await;
+    let denied = browser.get("/s3/buckets").await;
+    assert_eq!(denied.status, 403);
+    assert!(denied.body.contains("<code>s3:ListAllMyBuckets</code>"));
 }

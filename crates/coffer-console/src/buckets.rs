@@ -1,0 +1,379 @@
+//! S3 → Buckets: the buckets table, the create-bucket form (the name checked as it is typed:
+//! S3's naming rules, then whether the name is free), and a bucket's policy editor. Every
+//! action is the S3 operation itself, sent as the signed-in principal.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode};
+use serde::Deserialize;
+
+use crate::Console;
+use crate::page::{Chrome, Signed, render};
+use crate::s3::{Failure, encode};
+
+/// The regions the form offers (any name is accepted by the API).
+pub const REGIONS: [&str; 8] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "sa-east-1",
+];
+
+/// The page for an S3 call that failed; a denial names the action.
+pub fn s3_failed(signed: &Signed, action: &str, failure: &Failure) -> Response {
+    let error = coffer_iam::CallError {
+        code: if failure.code == "AccessDenied" {
+            "AccessDenied"
+        } else {
+            "S3Error"
+        },
+        status: failure.status.as_u16(),
+        message: format!("{}: {}", failure.code, failure.message),
+    };
+    crate::page::call_failed(signed, action, &error)
+}
+
+/// The text of each `<tag>` in `xml`, in order.
+pub fn all(xml: &str, tag: &str) -> Vec<String> {
+    xml.split(&format!("<{tag}>"))
+        .skip(1)
+        .filter_map(|rest| rest.split(&format!("</{tag}>")).next())
+        .map(|text| {
+            text.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+                .replace("&amp;", "&")
+        })
+        .collect()
+}
+
+struct BucketRow {
+    name: String,
+    region: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "buckets.html")]
+struct BucketsPage {
+    chrome: Option<Chrome>,
+    rows: Vec<BucketRow>,
+}
+
+pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response {
+    let listed = match console
+        .s3(&signed, Method::GET, "/", &[], s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply.text().await,
+        Err(failure) => return s3_failed(&signed, "s3:ListAllMyBuckets", &failure),
+    };
+    let mut rows = Vec::new();
+    for bucket in listed.split("<Bucket>").skip(1) {
+        let name = all(bucket, "Name").into_iter().next().unwrap_or_default();
+        let created = all(bucket, "CreationDate").into_iter().next().unwrap_or_default();
+        let region = match console
+            .s3(
+                &signed,
+                Method::GET,
+                &format!("/{}?location", encode(&name, false)),
+                &[],
+                s3s::Body::empty(),
+            )
+            .await
+            .ok()
+            .await
+        {
+            Ok(reply) => {
+                let text = reply.text().await;
+                // An empty LocationConstraint is us-east-1, as S3 answers it.
+                let region = text
+                    .split('>')
+                    .nth(2)
+                    .and_then(|rest| rest.split('<').next())
+                    .unwrap_or("")
+                    .to_owned();
+                if region.is_empty() {
+                    "us-east-1".to_owned()
+                } else {
+                    region
+                }
+            }
+            Err(_) => "—".to_owned(),
+        };
+        rows.push(BucketRow {
+            name,
+            region,
+            created: created.replace('T', " ").trim_end_matches(".000Z").to_owned(),
+        });
+    }
+    render(&BucketsPage {
+        chrome: Some(signed.chrome()),
+        rows,
+    })
+}
+
+/// Why `name` is not a valid bucket name under S3's rules (general purpose buckets), if not.
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    let length = name.len();
+    if !(3..=63).contains(&length) {
+        return Some("Bucket names must be between 3 and 63 characters long.");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Some("Bucket names can consist only of lowercase letters, numbers, dots (.), and hyphens (-).");
+    }
+    let ends = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !ends(name.as_bytes()[0]) || !ends(name.as_bytes()[length - 1]) {
+        return Some("Bucket names must begin and end with a letter or number.");
+    }
+    if name.contains("..") {
+        return Some("Bucket names must not contain two adjacent periods.");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some("Bucket names must not be formatted as an IP address.");
+    }
+    if name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+    {
+        return Some("Bucket names must not use a prefix or suffix reserved by S3.");
+    }
+    None
+}
+
+#[derive(Template)]
+#[template(path = "bucket_new.html")]
+struct NewBucketPage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    name: &'a str,
+    region: &'a str,
+    regions: &'a [&'a str],
+    error: Option<String>,
+}
+
+pub async fn new_bucket(signed: Signed) -> Response {
+    render(&NewBucketPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        name: "",
+        region: "us-east-1",
+        regions: &REGIONS,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NameCheck {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Template)]
+#[template(
+    source = r#"<p class="{% if ok %}valid{% else %}error{% endif %}" role="status">{{ message }}</p>"#,
+    ext = "html"
+)]
+struct NameVerdict {
+    ok: bool,
+    message: String,
+}
+
+/// The live check of a bucket name (an htmx fragment): the rules, then HeadBucket (404: free).
+pub async fn check_name(State(console): State<Console>, signed: Signed, Form(form): Form<NameCheck>) -> Response {
+    let name = form.name.trim();
+    let verdict = match name_problem(name) {
+        Some(problem) => NameVerdict {
+            ok: false,
+            message: problem.to_owned(),
+        },
+        None => {
+            let head = console
+                .s3(
+                    &signed,
+                    Method::HEAD,
+                    &format!("/{}", encode(name, false)),
+                    &[],
+                    s3s::Body::empty(),
+                )
+                .await;
+            if head.status == StatusCode::NOT_FOUND {
+                NameVerdict {
+                    ok: true,
+                    message: "The name is available.".to_owned(),
+                }
+            } else {
+                NameVerdict {
+                    ok: false,
+                    message: "A bucket with this name already exists. Bucket names are unique across all accounts."
+                        .to_owned(),
+                }
+            }
+        }
+    };
+    render(&verdict)
+}
+
+#[derive(Deserialize)]
+pub struct NewBucket {
+    csrf: String,
+    name: String,
+    region: String,
+}
+
+pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(form): Form<NewBucket>) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let name = form.name.trim();
+    let again = |error: String, status: StatusCode| {
+        let mut response = render(&NewBucketPage {
+            chrome: Some(signed.chrome()),
+            csrf: &signed.session.csrf,
+            name,
+            region: &form.region,
+            regions: &REGIONS,
+            error: Some(error),
+        });
+        *response.status_mut() = status;
+        response
+    };
+    if let Some(problem) = name_problem(name) {
+        return again(problem.to_owned(), StatusCode::BAD_REQUEST);
+    }
+    let body = if form.region == "us-east-1" {
+        s3s::Body::empty()
+    } else {
+        s3s::Body::from(format!(
+            "<CreateBucketConfiguration><LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
+            form.region
+        ))
+    };
+    let created = console
+        .s3(&signed, Method::PUT, &format!("/{}", encode(name, false)), &[], body)
+        .await
+        .ok()
+        .await;
+    match created {
+        Ok(_) => Redirect::to(&format!("/s3/buckets/{}", encode(name, false))).into_response(),
+        Err(failure) if failure.code == "AccessDenied" => s3_failed(&signed, "s3:CreateBucket", &failure),
+        Err(failure) => again(format!("{}: {}", failure.code, failure.message), failure.status),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "bucket_policy.html")]
+struct PolicyPage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    bucket: &'a str,
+    document: String,
+    exists: bool,
+    error: Option<String>,
+}
+
+pub async fn bucket_policy(State(console): State<Console>, signed: Signed, Path(bucket): Path<String>) -> Response {
+    let path = format!("/{}?policy", encode(&bucket, false));
+    let (document, exists) = match console
+        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => (reply.text().await, true),
+        Err(failure) if failure.code == "NoSuchBucketPolicy" => (String::new(), false),
+        Err(failure) => return s3_failed(&signed, "s3:GetBucketPolicy", &failure),
+    };
+    let document = serde_json::from_str::<serde_json::Value>(&document)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or(document);
+    render(&PolicyPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        bucket: &bucket,
+        document,
+        exists,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PolicyChange {
+    csrf: String,
+    #[serde(default)]
+    document: String,
+    #[serde(default)]
+    delete: Option<String>,
+}
+
+pub async fn save_bucket_policy(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<PolicyChange>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let path = format!("/{}?policy", encode(&bucket, false));
+    let (method, body, action) = if form.delete.is_some() {
+        (Method::DELETE, s3s::Body::empty(), "s3:DeleteBucketPolicy")
+    } else {
+        (
+            Method::PUT,
+            s3s::Body::from(form.document.clone()),
+            "s3:PutBucketPolicy",
+        )
+    };
+    match console.s3(&signed, method, &path, &[], body).await.ok().await {
+        Ok(_) => Redirect::to(&format!("/s3/buckets/{}/policy", encode(&bucket, false))).into_response(),
+        // An IAM denial gets the denied page; Block Public Access refusing a public policy
+        // (also AccessDenied) is shown in the editor.
+        Err(failure) if failure.code == "AccessDenied" && failure.message.contains("is not authorized to perform") => {
+            s3_failed(&signed, action, &failure)
+        }
+        Err(failure) => {
+            let mut response = render(&PolicyPage {
+                chrome: Some(signed.chrome()),
+                csrf: &signed.session.csrf,
+                bucket: &bucket,
+                document: form.document,
+                exists: true,
+                error: Some(format!("{}: {}", failure.code, failure.message)),
+            });
+            *response.status_mut() = failure.status;
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3s_rules() {
+        assert!(name_problem("holiday-photos").is_none());
+        assert!(name_problem("a.b-c1").is_none());
+        assert!(name_problem("ab").is_some());
+        assert!(name_problem("Holiday").is_some());
+        assert!(name_problem("-photos").is_some());
+        assert!(name_problem("a..b").is_some());
+        assert!(name_problem("192.168.1.1").is_some());
+        assert!(name_problem("xn--bucket").is_some());
+        assert!(name_problem(&"a".repeat(64)).is_some());
+    }
+}

@@ -1,0 +1,387 @@
+//! S3 → a bucket's objects: folders and objects under a prefix (breadcrumbs, search by
+//! prefix, pages of 100), uploads, downloads, deleting, creating a folder, and an object's
+//! details. Every action is the S3 operation itself, sent as the signed-in principal; bodies
+//! stream through in both directions, so an object of any size costs no more memory.
+
+use askama::Template;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{Method, StatusCode, header};
+use serde::Deserialize;
+
+use crate::Console;
+use crate::buckets::{all, s3_failed};
+use crate::page::{Chrome, Signed, error_page, render};
+use crate::s3::{body_from, encode};
+
+/// Keys per page of a listing.
+const PAGE: &str = "100";
+
+struct Folder {
+    prefix: String,
+    name: String,
+}
+
+struct Object {
+    key: String,
+    name: String,
+    size: String,
+    modified: String,
+}
+
+/// One step of the breadcrumbs.
+struct Crumb {
+    prefix: String,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "bucket.html")]
+struct BucketPage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    bucket: &'a str,
+    prefix: &'a str,
+    crumbs: Vec<Crumb>,
+    folders: Vec<Folder>,
+    objects: Vec<Object>,
+    next: Option<String>,
+    search: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct BrowseQuery {
+    #[serde(default)]
+    prefix: String,
+    #[serde(default)]
+    token: String,
+    /// Search: keys that start with the prefix plus this.
+    #[serde(default)]
+    search: String,
+}
+
+/// "1.2 MB": a size for people.
+fn size(bytes: &str) -> String {
+    let Ok(n) = bytes.parse::<f64>() else {
+        return bytes.to_owned();
+    };
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < units.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", units[unit])
+    }
+}
+
+pub async fn bucket(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<BrowseQuery>,
+) -> Response {
+    let listing_prefix = format!("{}{}", query.prefix, query.search);
+    let mut path = format!(
+        "/{}?list-type=2&delimiter=%2F&max-keys={PAGE}&prefix={}",
+        encode(&bucket, false),
+        encode(&listing_prefix, false)
+    );
+    if !query.token.is_empty() {
+        path.push_str(&format!("&continuation-token={}", encode(&query.token, false)));
+    }
+    let listed = match console
+        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply.text().await,
+        Err(failure) => return s3_failed(&signed, "s3:ListBucket", &failure),
+    };
+    let folders = listed
+        .split("<CommonPrefixes>")
+        .skip(1)
+        .filter_map(|part| all(part, "Prefix").into_iter().next())
+        .map(|prefix| Folder {
+            name: prefix[query.prefix.len().min(prefix.len())..].to_owned(),
+            prefix,
+        })
+        .collect();
+    let objects = listed
+        .split("<Contents>")
+        .skip(1)
+        .filter_map(|part| {
+            let key = all(part, "Key").into_iter().next()?;
+            Some(Object {
+                name: key[query.prefix.len().min(key.len())..].to_owned(),
+                size: size(&all(part, "Size").into_iter().next().unwrap_or_default()),
+                modified: all(part, "LastModified")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+                    .replace('T', " ")
+                    .trim_end_matches(".000Z")
+                    .to_owned(),
+                key,
+            })
+        })
+        // The folder object itself (`photos/` in `photos/`) is the page, not a row.
+        .filter(|object: &Object| !object.name.is_empty())
+        .collect();
+    let mut crumbs = Vec::new();
+    let mut so_far = String::new();
+    for part in query.prefix.split_inclusive('/') {
+        so_far.push_str(part);
+        crumbs.push(Crumb {
+            prefix: so_far.clone(),
+            name: part.trim_end_matches('/').to_owned(),
+        });
+    }
+    let truncated = all(&listed, "IsTruncated").first().is_some_and(|t| t == "true");
+    render(&BucketPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        next: if truncated {
+            all(&listed, "NextContinuationToken").into_iter().next()
+        } else {
+            None
+        },
+        bucket: &bucket,
+        prefix: &query.prefix,
+        search: &query.search,
+        crumbs,
+        folders,
+        objects,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct KeyQuery {
+    key: String,
+}
+
+/// Uploads one file: the browser PUTs it here with its length; it streams on to S3's
+/// PutObject. (The page's script sends each chosen or dropped file this way, with progress.)
+pub async fn upload(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<KeyQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // A cross-site page cannot send this header without a CORS preflight the console refuses.
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(refused) = signed.refuse_forged(token) {
+        return refused;
+    }
+    let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return error_page(
+            StatusCode::LENGTH_REQUIRED,
+            "Length required",
+            "Uploads must say how long they are.",
+        );
+    };
+    let mut forwarded = vec![("content-length", length)];
+    if let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        forwarded.push(("content-type", kind.to_owned()));
+    }
+    let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    match console
+        .s3(&signed, Method::PUT, &path, &forwarded, body_from(body))
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => {
+            let etag = reply.headers.get(header::ETAG).cloned();
+            let mut response = StatusCode::CREATED.into_response();
+            if let Some(etag) = etag {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            response
+        }
+        Err(failure) => s3_failed(&signed, "s3:PutObject", &failure),
+    }
+}
+
+/// Downloads an object, streamed from S3's GetObject, as an attachment.
+pub async fn download(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<KeyQuery>,
+) -> Response {
+    let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    let reply = match console
+        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply,
+        Err(failure) => return s3_failed(&signed, "s3:GetObject", &failure),
+    };
+    let name = query.key.rsplit('/').next().unwrap_or(&query.key);
+    let mut response = Response::new(Body::new(reply.body));
+    let headers = response.headers_mut();
+    for name in [
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::ETAG,
+        header::LAST_MODIFIED,
+    ] {
+        if let Some(value) = reply.headers.get(&name) {
+            headers.insert(name, value.clone());
+        }
+    }
+    let disposition = format!("attachment; filename*=UTF-8''{}", encode(name, false));
+    if let Ok(value) = disposition.parse() {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct Change {
+    csrf: String,
+    /// `delete` (an object), `folder` (create one under `prefix`).
+    change: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    prefix: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn change(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<Change>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let (method, key, action) = match form.change.as_str() {
+        "delete" => {
+            if form.confirm.trim() != "permanently delete" {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Nothing was deleted",
+                    "To confirm, type “permanently delete”. Go back and try again.",
+                );
+            }
+            (Method::DELETE, form.key.clone(), "s3:DeleteObject")
+        }
+        "folder" => {
+            let name = form.name.trim().trim_matches('/');
+            if name.is_empty() {
+                return error_page(StatusCode::BAD_REQUEST, "No folder name", "Give the folder a name.");
+            }
+            (Method::PUT, format!("{}{name}/", form.prefix), "s3:PutObject")
+        }
+        _ => return crate::page::not_found().await,
+    };
+    let path = format!("/{}/{}", encode(&bucket, false), encode(&key, true));
+    let headers = [("content-length", "0".to_owned())];
+    let headers: &[(&str, String)] = if method == Method::PUT { &headers } else { &[] };
+    match console
+        .s3(&signed, method, &path, headers, s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/s3/buckets/{}?prefix={}",
+            encode(&bucket, false),
+            encode(&form.prefix, false)
+        ))
+        .into_response(),
+        Err(failure) => s3_failed(&signed, action, &failure),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "object.html")]
+struct ObjectPage<'a> {
+    chrome: Option<Chrome>,
+    bucket: &'a str,
+    key: &'a str,
+    details: Vec<(String, String)>,
+    metadata: Vec<(String, String)>,
+}
+
+/// An object's details: HeadObject with its checksums.
+pub async fn object(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<KeyQuery>,
+) -> Response {
+    let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    let checksums = [("x-amz-checksum-mode", "ENABLED".to_owned())];
+    let reply = match console
+        .s3(&signed, Method::HEAD, &path, &checksums, s3s::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply,
+        Err(failure) => return s3_failed(&signed, "s3:GetObject", &failure),
+    };
+    let text = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut details = vec![
+        ("Size".to_owned(), size(&text("content-length").unwrap_or_default())),
+        ("Type".to_owned(), text("content-type").unwrap_or_default()),
+        ("Last modified".to_owned(), text("last-modified").unwrap_or_default()),
+        ("ETag".to_owned(), text("etag").unwrap_or_default()),
+    ];
+    for algorithm in ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"] {
+        if let Some(value) = text(&format!("x-amz-checksum-{algorithm}")) {
+            details.push((format!("Checksum ({})", algorithm.to_uppercase()), value));
+        }
+    }
+    let metadata = reply
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.as_str().strip_prefix("x-amz-meta-")?;
+            Some((key.to_owned(), value.to_str().unwrap_or("").to_owned()))
+        })
+        .collect();
+    render(&ObjectPage {
+        chrome: Some(signed.chrome()),
+        bucket: &bucket,
+        key: &query.key,
+        details,
+        metadata,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size("512"), "512 B");
+        assert_eq!(size("1536"), "1.5 KB");
+        assert_eq!(size("5368709120"), "5.0 GB");
+    }
+}

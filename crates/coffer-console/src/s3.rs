@@ -1,0 +1,127 @@
+//! The console's way into S3: a request built here goes through the same s3s service as a
+//! request from the network (the same operation mapping, authorization, handlers and XML),
+//! with the signed-in principal attached as an [`coffer_auth::InProcessCaller`] instead of a
+//! signature.
+
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+
+use crate::Console;
+use crate::page::Signed;
+
+/// An S3 answer: status, headers and the body, still streaming.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: s3s::Body,
+}
+
+/// An S3 error as the console shows it.
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+impl Reply {
+    /// The whole body as text (for XML answers, which are small).
+    pub async fn text(self) -> String {
+        match self.body.collect().await {
+            Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The reply, or its S3 error.
+    pub async fn ok(self) -> Result<Reply, Failure> {
+        if self.status.is_success() || self.status == StatusCode::NOT_MODIFIED {
+            return Ok(self);
+        }
+        let status = self.status;
+        let text = self.text().await;
+        let element = |name: &str| {
+            text.split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{name}>")).next())
+                .map(str::to_owned)
+        };
+        Err(Failure {
+            status,
+            code: element("Code").unwrap_or_else(|| status.as_u16().to_string()),
+            message: element("Message").unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
+        })
+    }
+}
+
+/// Percent-encodes a key or a query value (everything but unreserved characters, and `/`
+/// kept in keys so they stay paths).
+pub fn encode(text: &str, keep_slash: bool) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string();
+    if keep_slash {
+        encoded.replace("%2F", "/")
+    } else {
+        encoded
+    }
+}
+
+impl Console {
+    /// Sends `method path_and_query` to S3 as the signed-in principal.
+    pub async fn s3(
+        &self,
+        signed: &Signed,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, String)],
+        body: s3s::Body,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header(http::header::HOST, "console.coffer.internal");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let Ok(mut request) = request.body(body) else {
+            return failure_reply(StatusCode::BAD_REQUEST);
+        };
+        request
+            .extensions_mut()
+            .insert(coffer_auth::InProcessCaller(signed.session.principal.clone()));
+        if let Some(peer) = signed.peer() {
+            request.extensions_mut().insert(peer);
+        }
+        match self.s3.call(request).await {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                Reply {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                }
+            }
+            Err(err) => {
+                tracing::error!(?err, "an in-process S3 request failed");
+                failure_reply(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
+fn failure_reply(status: StatusCode) -> Reply {
+    Reply {
+        status,
+        headers: HeaderMap::new(),
+        body: s3s::Body::empty(),
+    }
+}
+
+/// An S3 body from an axum one (an upload, streamed through).
+pub fn body_from(body: Body) -> s3s::Body {
+    s3s::Body::http_body_unsync(body)
+}
