@@ -15,21 +15,46 @@ document.addEventListener("click", (event) => {
 });
 
 // Uploads on a bucket's page: files chosen with "Add files" / "Add folder" or dropped on the
-// zone are PUT one by one to the console, which streams each to S3's PutObject. Each file
-// has a progress bar and a Cancel button.
+// zone are sent one by one to the console, which streams each to S3: in one PutObject up to
+// 64 MiB, in 16 MiB parts of a multipart upload beyond. Each file has a progress bar and a
+// Cancel button. Without this script the same inputs post the form, file by file to S3.
 (() => {
   const zone = document.getElementById("drop-zone");
   if (!zone) return;
+  document.body.classList.add("js");
   const list = document.getElementById("uploads");
   const { bucket, prefix, csrf } = zone.dataset;
+  const base = `/s3/buckets/${encodeURIComponent(bucket)}`;
+  const SINGLE_LIMIT = 64 * 1024 * 1024;
+  const PART = 16 * 1024 * 1024;
   let running = 0;
 
-  const upload = (file, path) => {
+  // One PUT with upload progress; resolves with the response text.
+  const put = (url, blob, onProgress, track) => new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    track(xhr);
+    xhr.open("PUT", url);
+    xhr.setRequestHeader("x-csrf-token", csrf);
+    if (blob.type) xhr.setRequestHeader("content-type", blob.type);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded); };
+    xhr.onload = () => (xhr.status < 300 ? resolve(xhr.responseText) : reject(new Error(`HTTP ${xhr.status}`)));
+    xhr.onerror = () => reject(new Error("network error"));
+    xhr.onabort = () => reject(new Error("canceled"));
+    xhr.send(blob);
+  });
+
+  const json = async (url, options) => {
+    const response = await fetch(url, { ...options, headers: { "x-csrf-token": csrf, ...(options.headers || {}) } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.status === 204 ? null : response.json().catch(() => null);
+  };
+
+  const upload = async (file, path) => {
     const item = document.createElement("li");
     const label = document.createElement("span");
     label.textContent = path;
     const bar = document.createElement("progress");
-    bar.max = 100;
+    bar.max = file.size || 1;
     bar.value = 0;
     const cancel = document.createElement("button");
     cancel.type = "button";
@@ -37,27 +62,51 @@ document.addEventListener("click", (event) => {
     cancel.textContent = "Cancel";
     item.append(label, bar, cancel);
     list.append(item);
-    const xhr = new XMLHttpRequest();
+    let current = null;
+    let canceled = false;
+    let uploadId = null;
     const key = encodeURIComponent(prefix + path);
-    xhr.open("PUT", `/s3/buckets/${encodeURIComponent(bucket)}/upload?key=${key}`);
-    xhr.setRequestHeader("x-csrf-token", csrf);
-    if (file.type) xhr.setRequestHeader("content-type", file.type);
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
-    const done = (text, ok) => {
-      cancel.remove();
-      const status = document.createElement("span");
-      status.className = ok ? "valid" : "error";
-      status.textContent = text;
-      item.append(status);
-      running -= 1;
-      if (running === 0 && ok) setTimeout(() => location.reload(), 400);
-    };
-    xhr.onload = () => (xhr.status < 300 ? done("Done", true) : done(`Failed (HTTP ${xhr.status})`, false));
-    xhr.onerror = () => done("Failed", false);
-    xhr.onabort = () => done("Canceled", false);
-    cancel.onclick = () => xhr.abort();
+    cancel.onclick = () => { canceled = true; if (current) current.abort(); };
     running += 1;
-    xhr.send(file);
+    let outcome;
+    try {
+      if (file.size <= SINGLE_LIMIT) {
+        await put(`${base}/upload?key=${key}`, file, (n) => { bar.value = n; }, (x) => { current = x; });
+      } else {
+        const started = await json(`${base}/multipart?key=${key}`, {
+          method: "POST",
+          headers: { "content-type": file.type || "application/octet-stream" },
+        });
+        uploadId = started.uploadId;
+        const parts = [];
+        for (let number = 1, offset = 0; offset < file.size; number += 1, offset += PART) {
+          if (canceled) throw new Error("canceled");
+          const blob = file.slice(offset, offset + PART);
+          const url = `${base}/multipart?key=${key}&upload=${encodeURIComponent(uploadId)}&part=${number}`;
+          const answer = await put(url, blob, (n) => { bar.value = offset + n; }, (x) => { current = x; });
+          parts.push({ number, etag: JSON.parse(answer).etag });
+        }
+        await json(`${base}/multipart/complete?key=${key}&upload=${encodeURIComponent(uploadId)}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ parts }),
+        });
+      }
+      bar.value = bar.max;
+      outcome = ["Done", true];
+    } catch (error) {
+      if (uploadId) {
+        json(`${base}/multipart?key=${key}&upload=${encodeURIComponent(uploadId)}`, { method: "DELETE" }).catch(() => {});
+      }
+      outcome = [canceled ? "Canceled" : `Failed (${error.message})`, false];
+    }
+    cancel.remove();
+    const status = document.createElement("span");
+    status.className = outcome[1] ? "valid" : "error";
+    status.textContent = outcome[0];
+    item.append(status);
+    running -= 1;
+    if (running === 0 && outcome[1]) setTimeout(() => location.reload(), 400);
   };
 
   const files = (input) => {

@@ -104,7 +104,20 @@ pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, option
         .route("/s3/buckets/{bucket}", get(objects::bucket))
         .route("/s3/buckets/{bucket}/objects", post(objects::change))
         .route("/s3/buckets/{bucket}/object", get(objects::object))
-        .route("/s3/buckets/{bucket}/upload", axum::routing::put(objects::upload))
+        .route(
+            "/s3/buckets/{bucket}/upload",
+            axum::routing::put(objects::upload).post(objects::upload_form),
+        )
+        .route(
+            "/s3/buckets/{bucket}/multipart",
+            post(objects::multipart)
+                .put(objects::multipart)
+                .delete(objects::multipart),
+        )
+        .route(
+            "/s3/buckets/{bucket}/multipart/complete",
+            post(objects::complete_multipart),
+        )
         .route("/s3/buckets/{bucket}/download", get(objects::download))
         .route(
             "/s3/buckets/{bucket}/policy",

@@ -385,3 +385,248 @@ mod tests {
         assert_eq!(size("5368709120"), "5.0 GB");
     }
 }
+
+/// Uploads without JavaScript: the page's form posts the chosen files as
+/// `multipart/form-data`, which says no file's length; each file is spooled to a temporary
+/// file (so memory stays bounded) and then streamed to PutObject with its length.
+pub async fn upload_form(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    use tokio::io::AsyncWriteExt;
+    let mut csrf = String::new();
+    let mut prefix = String::new();
+    while let Ok(Some(mut field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("prefix") => prefix = field.text().await.unwrap_or_default(),
+            Some("files") => {
+                // The token comes before the files in the form: refuse before storing anything.
+                if let Some(refused) = signed.refuse_forged(&csrf) {
+                    return refused;
+                }
+                let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                let kind = field.content_type().map(str::to_owned);
+                let spool =
+                    std::env::temp_dir().join(format!("coffer-upload-{}", hex::encode(rand::random::<[u8; 16]>())));
+                let written = async {
+                    let mut file = tokio::fs::File::create(&spool).await?;
+                    let mut length = 0u64;
+                    while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
+                        length += chunk.len() as u64;
+                        file.write_all(&chunk).await?;
+                    }
+                    file.flush().await?;
+                    Ok::<u64, std::io::Error>(length)
+                }
+                .await;
+                let result = match written {
+                    Ok(length) => {
+                        put_file(
+                            &console,
+                            &signed,
+                            &bucket,
+                            &format!("{prefix}{name}"),
+                            &spool,
+                            length,
+                            kind,
+                        )
+                        .await
+                    }
+                    Err(err) => Err(error_page(StatusCode::BAD_REQUEST, "Upload failed", &err.to_string())),
+                };
+                let _ = tokio::fs::remove_file(&spool).await;
+                if let Err(response) = result {
+                    return response;
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(refused) = signed.refuse_forged(&csrf) {
+        return refused;
+    }
+    Redirect::to(&format!(
+        "/s3/buckets/{}?prefix={}",
+        encode(&bucket, false),
+        encode(&prefix, false)
+    ))
+    .into_response()
+}
+
+/// Streams a spooled file to PutObject.
+async fn put_file(
+    console: &Console,
+    signed: &Signed,
+    bucket: &str,
+    key: &str,
+    spool: &std::path::Path,
+    length: u64,
+    kind: Option<String>,
+) -> Result<(), Response> {
+    let file = tokio::fs::File::open(spool)
+        .await
+        .map_err(|err| error_page(StatusCode::INTERNAL_SERVER_ERROR, "Upload failed", &err.to_string()))?;
+    let stream = tokio_util::io::ReaderStream::new(file);
+    let body = Body::from_stream(stream);
+    let mut headers = vec![("content-length", length.to_string())];
+    if let Some(kind) = kind {
+        headers.push(("content-type", kind));
+    }
+    let path = format!("/{}/{}", encode(bucket, false), encode(key, true));
+    console
+        .s3(signed, Method::PUT, &path, &headers, body_from(body))
+        .await
+        .ok()
+        .await
+        .map(drop)
+        .map_err(|failure| s3_failed(signed, "s3:PutObject", &failure))
+}
+
+#[derive(Deserialize)]
+pub struct PartQuery {
+    key: String,
+    #[serde(default)]
+    upload: String,
+    #[serde(default)]
+    part: String,
+}
+
+/// Large files from the page's script, in parts (S3's multipart upload, so a 5 GiB file never
+/// rides one request): `POST` starts an upload, `PUT` sends a part, `DELETE` aborts.
+pub async fn multipart(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<PartQuery>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(refused) = signed.refuse_forged(token) {
+        return refused;
+    }
+    let object = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    let upload = encode(&query.upload, false);
+    let (path, forwarded, body, action) = match method {
+        Method::POST => {
+            let mut forwarded = Vec::new();
+            if let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+                forwarded.push(("content-type", kind.to_owned()));
+            }
+            (
+                format!("{object}?uploads"),
+                forwarded,
+                s3s::Body::empty(),
+                "s3:PutObject",
+            )
+        }
+        Method::PUT => {
+            let Some(length) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()) else {
+                return StatusCode::LENGTH_REQUIRED.into_response();
+            };
+            let forwarded = vec![("content-length", length.to_owned())];
+            let path = format!("{object}?partNumber={}&uploadId={upload}", encode(&query.part, false));
+            (path, forwarded, body_from(body), "s3:PutObject")
+        }
+        Method::DELETE => (
+            format!("{object}?uploadId={upload}"),
+            Vec::new(),
+            s3s::Body::empty(),
+            "s3:AbortMultipartUpload",
+        ),
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    let reply = match console
+        .s3(&signed, method.clone(), &path, &forwarded, body)
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply,
+        Err(failure) => return s3_failed(&signed, action, &failure),
+    };
+    match method {
+        // The script needs the upload's id, and each part's ETag for the completion.
+        Method::POST => {
+            let id = all(&reply.text().await, "UploadId")
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            axum::Json(serde_json::json!({ "uploadId": id })).into_response()
+        }
+        Method::PUT => {
+            let etag = reply
+                .headers
+                .get(header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            axum::Json(serde_json::json!({ "etag": etag })).into_response()
+        }
+        _ => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Completion {
+    parts: Vec<CompletedPart>,
+}
+
+#[derive(Deserialize)]
+pub struct CompletedPart {
+    number: u32,
+    etag: String,
+}
+
+/// Completes a multipart upload from the script's list of parts.
+pub async fn complete_multipart(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<PartQuery>,
+    headers: HeaderMap,
+    axum::Json(completion): axum::Json<Completion>,
+) -> Response {
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(refused) = signed.refuse_forged(token) {
+        return refused;
+    }
+    let mut xml = String::from("<CompleteMultipartUpload>");
+    for part in &completion.parts {
+        let etag = part.etag.replace('&', "&amp;").replace('<', "&lt;");
+        xml.push_str(&format!(
+            "<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>",
+            part.number
+        ));
+    }
+    xml.push_str("</CompleteMultipartUpload>");
+    let path = format!(
+        "/{}/{}?uploadId={}",
+        encode(&bucket, false),
+        encode(&query.key, true),
+        encode(&query.upload, false)
+    );
+    let headers = [("content-length", xml.len().to_string())];
+    match console
+        .s3(&signed, Method::POST, &path, &headers, s3s::Body::from(xml))
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => {
+            // S3 may answer 200 with an error inside: read the body.
+            let text = reply.text().await;
+            if let Some(code) = all(&text, "Code").into_iter().next() {
+                return error_page(StatusCode::BAD_REQUEST, &code, &all(&text, "Message").join(" "));
+            }
+            StatusCode::CREATED.into_response()
+        }
+        Err(failure) => s3_failed(&signed, "s3:PutObject", &failure),
+    }
+}

@@ -80,22 +80,26 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn fill(client: &Client, css: &str, text: &str) {
+/// The element, waiting for it: a click that submits a form returns before the next page.
+async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
         .await
-        .unwrap()
-        .send_keys(text)
-        .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    find(client, css).await.send_keys(text).await.unwrap();
 }
 
 async fn click(client: &Client, css: &str) {
-    client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    find(client, css).await.click().await.unwrap();
 }
 
 async fn text(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    find(client, css).await.text().await.unwrap()
 }
 
 /// Waits until the page's path ends with `suffix` (a form's redirect may still be on its way).
@@ -131,6 +135,12 @@ async fn sign_in(client: &Client, coffer: &Coffer, account: &str, user: &str, pa
     }
     fill(client, "#password", password).await;
     click(client, "button[type=submit].primary").await;
+    // Signed in once the page has left the form.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while client.current_url().await.unwrap().path() == "/signin" {
+        assert!(Instant::now() < deadline, "the sign-in did not go through");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
@@ -165,14 +175,7 @@ async fn the_walkthrough_in_chromium() {
     .await;
     shot(&client, "02-create-user").await;
     click(&client, "form[action='/iam/users'] button[type=submit]").await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/iam/users/alice/created")
-    );
+    wait_path(&client, "/iam/users/alice/created").await;
     shot(&client, "03-user-created").await;
 
     // Create its access key through the three steps.
@@ -225,21 +228,14 @@ async fn the_walkthrough_in_chromium() {
         .expect("the name is checked as it is typed");
     shot(&client, "07-create-bucket").await;
     click(&client, "form[action='/s3/buckets'] button[type=submit]").await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .ends_with("/s3/buckets/holiday-photos")
-    );
+    wait_path(&client, "/s3/buckets/holiday-photos").await;
 
     // Two files by the file input, one by a drop.
     let files = tempfile::tempdir().unwrap();
     let beach: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(files.path().join("beach.jpg"), &beach).unwrap();
     std::fs::write(files.path().join("notes.txt"), b"sun, sea, sand\n").unwrap();
-    let input = client.find(Locator::Css("#add-files")).await.unwrap();
+    let input = find(&client, "#add-files").await;
     input
         .send_keys(&format!(
             "{}\n{}",
@@ -272,6 +268,30 @@ async fn the_walkthrough_in_chromium() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     shot(&client, "08-bucket-objects").await;
+
+    // A file over 64 MiB goes up in parts (S3's multipart upload, driven by the page).
+    let big = files.path().join("video.bin");
+    std::fs::write(&big, vec![9u8; 70 * 1024 * 1024]).unwrap();
+    let input = find(&client, "#add-files").await;
+    input.send_keys(&big.display().to_string()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if client.source().await.unwrap().contains(">video.bin</a>") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the large upload was not listed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let head = coffer
+        .root_s3()
+        .head_object()
+        .bucket("holiday-photos")
+        .key("video.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(70 * 1024 * 1024));
+    assert!(head.e_tag().unwrap().ends_with("-5\""), "five 16 MiB parts");
 
     // Download one and compare the bytes.
     click(&client, "a[href='/s3/buckets/holiday-photos/download?key=beach.jpg']").await;

@@ -806,3 +806,111 @@ async fn an_iam_user_without_s3_permission_sees_the_denied_action() {
     assert_eq!(denied.status, 403);
     assert!(denied.body.contains("<code>s3:ListAllMyBuckets</code>"));
 }
+
+#[tokio::test]
+async fn uploads_work_without_javascript_and_in_parts() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer.root_s3().create_bucket().bucket("docs").send().await.unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let page = browser.get("/s3/buckets/docs").await;
+    assert!(page.body.contains(r#"enctype="multipart/form-data""#));
+    let csrf = Browser::csrf(&page);
+    let cookie = browser.cookie.clone().unwrap();
+    let url = |path: &str| format!("{}{path}", browser.base);
+
+    // The plain form: two files in one post, spooled and streamed to PutObject.
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("prefix", "reports/".to_owned())
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(b"first report".to_vec()).file_name("a.txt"),
+            )
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(vec![7u8; 100_000]).file_name("b.bin"),
+            )
+    };
+    let forged = browser
+        .client
+        .post(url("/s3/buckets/docs/upload"))
+        .header("cookie", &cookie)
+        .multipart(form("forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let posted = browser
+        .client
+        .post(url("/s3/buckets/docs/upload"))
+        .header("cookie", &cookie)
+        .multipart(form(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let s3 = coffer.root_s3();
+    let listed = s3
+        .list_objects_v2()
+        .bucket("docs")
+        .prefix("reports/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["reports/a.txt", "reports/b.bin"]);
+
+    // In parts, as the page's script sends files over 64 MiB.
+    let started: serde_json::Value = browser
+        .client
+        .post(url("/s3/buckets/docs/multipart?key=big.bin"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload = started["uploadId"].as_str().unwrap().to_owned();
+    let part1 = vec![1u8; 5 * 1024 * 1024];
+    let part2 = vec![2u8; 1000];
+    let mut parts = Vec::new();
+    for (number, bytes) in [(1, &part1), (2, &part2)] {
+        let answer: serde_json::Value = browser
+            .client
+            .put(url(&format!(
+                "/s3/buckets/docs/multipart?key=big.bin&upload={upload}&part={number}"
+            )))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        parts.push(serde_json::json!({ "number": number, "etag": answer["etag"] }));
+    }
+    let completed = browser
+        .client
+        .post(url(&format!(
+            "/s3/buckets/docs/multipart/complete?key=big.bin&upload={upload}"
+        )))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({ "parts": parts }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), 201);
+    let object = s3.get_object().bucket("docs").key("big.bin").send().await.unwrap();
+    assert!(object.e_tag().unwrap().ends_with("-2\""));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes.len(), part1.len() + part2.len());
+    assert!(bytes[..part1.len()].iter().all(|b| *b == 1) && bytes[part1.len()..].iter().all(|b| *b == 2));
+}
