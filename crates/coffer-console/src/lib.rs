@@ -20,6 +20,7 @@ mod policies;
 mod results;
 mod s3;
 pub mod session;
+mod share;
 mod signin;
 pub mod throttle;
 mod users;
@@ -37,12 +38,16 @@ use coffer_store::Store;
 pub struct Options {
     /// A session unused this long is gone.
     pub idle_timeout: Duration,
+    /// The S3/IAM/STS endpoint as people reach it (`http://127.0.0.1:9000`), for presigned
+    /// share links.
+    pub api_url: String,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             idle_timeout: Duration::from_secs(30 * 60),
+            api_url: "http://127.0.0.1:9000".to_owned(),
         }
     }
 }
@@ -55,6 +60,7 @@ pub struct Console {
     store: Store,
     sessions: session::Sessions,
     throttle: throttle::Throttle,
+    api_url: String,
 }
 
 /// The console's routes; serve them with `into_make_service_with_connect_info::<SocketAddr>()`
@@ -66,6 +72,7 @@ pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, option
         store,
         sessions: session::Sessions::new(options.idle_timeout),
         throttle: throttle::Throttle::default(),
+        api_url: options.api_url.trim_end_matches('/').to_owned(),
     };
     Router::new()
         .route("/", get(page::home))
@@ -103,7 +110,7 @@ pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, option
         .route("/s3/new-bucket/check", post(buckets::check_name))
         .route("/s3/buckets/{bucket}", get(objects::bucket))
         .route("/s3/buckets/{bucket}/objects", post(objects::change))
-        .route("/s3/buckets/{bucket}/object", get(objects::object))
+        .route("/s3/buckets/{bucket}/object", get(objects::object).post(share::share))
         .route(
             "/s3/buckets/{bucket}/upload",
             axum::routing::put(objects::upload).post(objects::upload_form),

@@ -168,6 +168,12 @@ pub struct KeyQuery {
     key: String,
 }
 
+impl KeyQuery {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
 /// Uploads one file: the browser PUTs it here with its length; it streams on to S3's
 /// PutObject. (The page's script sends each chosen or dropped file this way, with progress.)
 pub async fn upload(
@@ -321,10 +327,12 @@ pub async fn change(
 #[template(path = "object.html")]
 struct ObjectPage<'a> {
     chrome: Option<Chrome>,
+    csrf: &'a str,
     bucket: &'a str,
     key: &'a str,
     details: Vec<(String, String)>,
     metadata: Vec<(String, String)>,
+    share: Option<Result<crate::share::Link, String>>,
 }
 
 /// An object's details: HeadObject with its checksums.
@@ -334,7 +342,19 @@ pub async fn object(
     Path(bucket): Path<String>,
     Query(query): Query<KeyQuery>,
 ) -> Response {
-    let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    object_page(&console, &signed, &bucket, &query.key, None).await
+}
+
+/// The details page, with a share link just made (or why none could be).
+pub async fn object_page(
+    console: &Console,
+    signed: &Signed,
+    bucket: &str,
+    key: &str,
+    share: Option<Result<crate::share::Link, String>>,
+) -> Response {
+    let (console, signed) = (console, signed);
+    let path = format!("/{}/{}", encode(bucket, false), encode(key, true));
     let checksums = [("x-amz-checksum-mode", "ENABLED".to_owned())];
     let reply = match console
         .s3(&signed, Method::HEAD, &path, &checksums, s3s::Body::empty())
@@ -367,10 +387,12 @@ pub async fn object(
         .collect();
     render(&ObjectPage {
         chrome: Some(signed.chrome()),
-        bucket: &bucket,
-        key: &query.key,
+        csrf: &signed.session.csrf,
+        bucket,
+        key,
         details,
         metadata,
+        share,
     })
 }
 

@@ -181,6 +181,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         store.clone(),
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,
+            api_url: format!("http://{endpoint}"),
         },
     );
     let console_server = axum::serve(

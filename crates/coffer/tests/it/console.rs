@@ -914,3 +914,68 @@ async fn uploads_work_without_javascript_and_in_parts() {
     assert_eq!(bytes.len(), part1.len() + part2.len());
     assert!(bytes[..part1.len()].iter().all(|b| *b == 1) && bytes[part1.len()..].iter().all(|b| *b == 2));
 }
+
+#[tokio::test]
+async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("shared").send().await.unwrap();
+    s3.put_object()
+        .bucket("shared")
+        .key("trip/plan 1.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"day one: beach"))
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let details = browser.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
+    let csrf = Browser::csrf(&details);
+    let shared = browser
+        .post(
+            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
+            &[("csrf", &csrf), ("seconds", "3600")],
+        )
+        .await;
+    assert!(shared.body.contains("A link valid for 1 hour"), "{}", shared.body);
+    let url = unescape(
+        shared
+            .body
+            .split(r#"id="share-url">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap(),
+    );
+    assert!(url.starts_with(&coffer.endpoint) && url.contains("X-Amz-Expires=3600"));
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"day one: beach");
+
+    // A user without an access key is told why there is no link.
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("hal").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("hal")
+        .password("Hals-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("hal")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let mut hal = Browser::new(&coffer);
+    hal.sign_in(&account, "hal", "Hals-Pass-2026").await;
+    let page = hal.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
+    let csrf = Browser::csrf(&page);
+    let refused = hal
+        .post(
+            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
+            &[("csrf", &csrf), ("seconds", "3600")],
+        )
+        .await;
+    assert!(refused.body.contains("no active one"));
+}
