@@ -353,17 +353,16 @@ pub async fn object_page(
     key: &str,
     share: Option<Result<crate::share::Link, String>>,
 ) -> Response {
-    let (console, signed) = (console, signed);
     let path = format!("/{}/{}", encode(bucket, false), encode(key, true));
     let checksums = [("x-amz-checksum-mode", "ENABLED".to_owned())];
     let reply = match console
-        .s3(&signed, Method::HEAD, &path, &checksums, s3s::Body::empty())
+        .s3(signed, Method::HEAD, &path, &checksums, s3s::Body::empty())
         .await
         .ok()
         .await
     {
         Ok(reply) => reply,
-        Err(failure) => return s3_failed(&signed, "s3:GetObject", &failure),
+        Err(failure) => return s3_failed(signed, "s3:GetObject", &failure),
     };
     let text = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut details = vec![

@@ -300,12 +300,13 @@ async fn the_walkthrough_in_chromium() {
     // Alice signs in; her policy allows reading S3 but not listing IAM users.
     client.goto(&format!("{}/", coffer.console)).await.unwrap();
     click(&client, "form[action='/signout'] button").await;
+    wait_path(&client, "/signin").await;
     sign_in(&client, &coffer, &account, "alice", "Alices-Pass-2026").await;
     client.goto(&format!("{}/s3/buckets", coffer.console)).await.unwrap();
     assert!(client.source().await.unwrap().contains("holiday-photos"));
     client.goto(&format!("{}/iam/users", coffer.console)).await.unwrap();
-    let denied = client.source().await.unwrap();
-    assert!(denied.contains("You are not authorized to perform <code>iam:ListUsers</code>"));
+    let denied = text(&client, "section.denied .lead").await;
+    assert_eq!(denied, "You are not authorized to perform iam:ListUsers.");
     shot(&client, "09-denied").await;
 
     client.close().await.unwrap();
