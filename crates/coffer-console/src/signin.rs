@@ -64,17 +64,27 @@ async fn find_account(console: &Console, wanted: &str) -> Option<Account> {
     })
 }
 
-/// What a password proves: the principal, and whether it must choose a new password.
+/// What a correct password leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    Proceed,
+    /// The login profile requires a new password, or the password policy says it is too old.
+    ChangePassword,
+    /// Too old under a policy with HardExpiry: only an administrator can set a new one.
+    Expired,
+}
+
+/// What a password proves: the principal, and what comes next.
 async fn check(
     console: &Console,
     account: Option<&Account>,
     username: &str,
     password: &str,
-) -> Option<(Principal, bool)> {
+) -> Option<(Principal, Next)> {
     // Look everything up first, then verify once, against a decoy when something is missing,
     // so a wrong name takes as long as a wrong password.
-    let (hash, principal, must_change) = match account {
-        None => (None, None, false),
+    let (hash, principal, next) = match account {
+        None => (None, None, Next::Proceed),
         Some(account) if username.is_empty() => {
             let hash = console
                 .store
@@ -87,7 +97,7 @@ async fn check(
                 identity: Identity::Root,
                 access_key_id: String::new(),
             };
-            (hash, Some(root), false)
+            (hash, Some(root), Next::Proceed)
         }
         Some(account) => match console.store.user(&account.account_id, username).await {
             Ok(user) => match console.store.login_profile(&user.user_id).await {
@@ -101,12 +111,17 @@ async fn check(
                         },
                         access_key_id: String::new(),
                     };
-                    let must_change = profile.password_reset_required || expired(console, account, &profile).await;
-                    (Some(profile.password_hash), Some(principal), must_change)
+                    let next = match expiry(console, account, &profile).await {
+                        Some(true) => Next::Expired,
+                        Some(false) => Next::ChangePassword,
+                        None if profile.password_reset_required => Next::ChangePassword,
+                        None => Next::Proceed,
+                    };
+                    (Some(profile.password_hash), Some(principal), next)
                 }
-                Err(StoreError::NoSuchLoginProfile) | Err(_) => (None, None, false),
+                Err(StoreError::NoSuchLoginProfile) | Err(_) => (None, None, Next::Proceed),
             },
-            Err(_) => (None, None, false),
+            Err(_) => (None, None, Next::Proceed),
         },
     };
     let found = hash.is_some();
@@ -115,17 +130,16 @@ async fn check(
     let matches = tokio::task::spawn_blocking(move || coffer_auth::passwords::verify(&password, &stored))
         .await
         .unwrap_or(false);
-    (found && matches).then_some(principal?).map(|p| (p, must_change))
+    (found && matches).then_some(principal?).map(|p| (p, next))
 }
 
-/// Whether the account's password policy says the password is too old.
-async fn expired(console: &Console, account: &Account, profile: &coffer_store::LoginProfile) -> bool {
-    let Ok(policy) = console.store.password_policy(&account.account_id).await else {
-        return false;
-    };
-    policy
-        .max_password_age
-        .is_some_and(|days| time::OffsetDateTime::now_utc() - profile.password_changed_at > time::Duration::days(days))
+/// Whether the account's password policy says the password is too old: `Some(hard)` if so,
+/// with whether only an administrator may then set a new one (HardExpiry).
+async fn expiry(console: &Console, account: &Account, profile: &coffer_store::LoginProfile) -> Option<bool> {
+    let policy = console.store.password_policy(&account.account_id).await.ok()?;
+    let days = policy.max_password_age?;
+    let expired = time::OffsetDateTime::now_utc() - profile.password_changed_at > time::Duration::days(days);
+    expired.then_some(policy.hard_expiry)
 }
 
 pub async fn submit(
@@ -159,7 +173,7 @@ pub async fn submit(
         return response;
     }
     let account = find_account(&console, account_name).await;
-    let Some((principal, must_change)) = check(&console, account.as_ref(), username, &form.password).await else {
+    let Some((principal, next)) = check(&console, account.as_ref(), username, &form.password).await else {
         console.throttle.failed(&keys);
         tracing::info!(account = %account_name, user = %username, %address, "console sign-in failed");
         let mut response = render(&SignInPage {
@@ -172,6 +186,14 @@ pub async fn submit(
         return response;
     };
     console.throttle.succeeded(&name_key);
+    if next == Next::Expired {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Your password has expired",
+            "This account's password policy lets only an administrator set a new password. Ask yours to reset it.",
+        );
+    }
+    let must_change = next == Next::ChangePassword;
     if let Identity::User { user_id, .. } = &principal.identity
         && let Err(err) = console.store.record_password_use(user_id).await
     {

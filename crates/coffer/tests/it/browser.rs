@@ -309,5 +309,14 @@ async fn the_walkthrough_in_chromium() {
     assert_eq!(denied, "You are not authorized to perform iam:ListUsers.");
     shot(&client, "09-denied").await;
 
+    // Readable at a phone's width too.
+    client.set_window_size(390, 844).await.unwrap();
+    client
+        .goto(&format!("{}/s3/buckets/holiday-photos", coffer.console))
+        .await
+        .unwrap();
+    find(&client, "#drop-zone").await;
+    shot(&client, "10-phone-width").await;
+
     client.close().await.unwrap();
 }

@@ -981,3 +981,40 @@ async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
         .await;
     assert!(refused.body.contains("no active one"));
 }
+
+#[tokio::test]
+async fn a_large_bucket_is_browsed_a_page_at_a_time() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("many").send().await.unwrap();
+    for i in 0..120 {
+        s3.put_object()
+            .bucket("many")
+            .key(format!("item-{i:03}"))
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let first = browser.get("/s3/buckets/many").await;
+    let rows = |body: &str| body.matches("/s3/buckets/many/object?key=").count();
+    assert_eq!(rows(&first.body), 100);
+    let next = unescape(
+        first
+            .body
+            .split(r#"<p class="pager"><a href=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a next page"),
+    );
+    let second = browser.get(&next).await;
+    assert_eq!(rows(&second.body), 20);
+    assert!(second.body.contains("item-119") && !second.body.contains("item-000<"));
+    assert!(!second.body.contains(r#"class="pager""#));
+    // Search by prefix narrows the listing.
+    let found = browser.get("/s3/buckets/many?search=item-11").await;
+    assert_eq!(rows(&found.body), 10);
+}
