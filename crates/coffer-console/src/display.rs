@@ -35,3 +35,17 @@ pub fn cell(result: Result<Option<String>, coffer_iam::CallError>, read: impl Fn
 pub fn segment(name: &str) -> String {
     utf8_percent_encode(name, NON_ALPHANUMERIC).to_string()
 }
+
+/// The `field` of each member of the list `list`, joined, or "None".
+pub fn names_or_none(results: &Results, list: &str, field: &str) -> String {
+    let names: Vec<String> = results
+        .members(list)
+        .into_iter()
+        .filter_map(|member| member.get(field).cloned())
+        .collect();
+    if names.is_empty() {
+        "None".to_owned()
+    } else {
+        names.join(", ")
+    }
+}

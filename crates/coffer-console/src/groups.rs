@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::Console;
-use crate::display::{cell, day, segment};
+use crate::display::{cell, day, names_or_none, segment};
 use crate::page::{Chrome, Signed, call_failed, render};
 use crate::results::Results;
 
@@ -43,16 +43,7 @@ async fn groups_page(console: &Console, signed: &Signed, error: Option<String>) 
             r.members("Users").len().to_string()
         });
         let policies = cell(signed.call(console, "ListAttachedGroupPolicies", &params).await, |r| {
-            let names: Vec<String> = r
-                .members("AttachedPolicies")
-                .into_iter()
-                .filter_map(|p| p.get("PolicyName").cloned())
-                .collect();
-            if names.is_empty() {
-                "None".to_owned()
-            } else {
-                names.join(", ")
-            }
+            names_or_none(&r, "AttachedPolicies", "PolicyName")
         });
         rows.push(GroupRow {
             created: group.get("CreateDate").map(|d| day(d)).unwrap_or_default(),

@@ -184,9 +184,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // A cross-site page cannot send this header without a CORS preflight the console refuses.
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Some(refused) = signed.refuse_forged(token) {
+    if let Some(refused) = signed.refuse_forged_header(&headers) {
         return refused;
     }
     let Some(length) = headers
@@ -528,8 +526,7 @@ pub async fn multipart(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Some(refused) = signed.refuse_forged(token) {
+    if let Some(refused) = signed.refuse_forged_header(&headers) {
         return refused;
     }
     let object = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
@@ -614,8 +611,7 @@ pub async fn complete_multipart(
     headers: HeaderMap,
     axum::Json(completion): axum::Json<Completion>,
 ) -> Response {
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Some(refused) = signed.refuse_forged(token) {
+    if let Some(refused) = signed.refuse_forged_header(&headers) {
         return refused;
     }
     let mut xml = String::from("<CompleteMultipartUpload>");

@@ -81,6 +81,14 @@ impl Signed {
         })
     }
 
+    /// As [`Signed::refuse_forged`] for a script's request, which sends the token in the
+    /// `x-csrf-token` header (a cross-site page cannot set it without a CORS preflight the
+    /// console refuses).
+    pub fn refuse_forged_header(&self, headers: &http::HeaderMap) -> Option<Response> {
+        let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        self.refuse_forged(token)
+    }
+
     /// The layout's view of the session.
     pub fn chrome(&self) -> Chrome {
         Chrome {

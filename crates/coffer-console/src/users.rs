@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::Console;
 use crate::access_keys::csv_href;
-use crate::display::{age, cell, day, segment};
+use crate::display::{age, cell, day, names_or_none, segment};
 use crate::page::{Chrome, Signed, call_failed, render};
 use crate::results::{Member, Results};
 use crate::session::Reveal;
@@ -52,16 +52,7 @@ async fn user_row(console: &Console, signed: &Signed, user: &Member) -> UserRow 
     let name = user.get("UserName").cloned().unwrap_or_default();
     let params = [("UserName", name.as_str())];
     let groups = cell(signed.call(console, "ListGroupsForUser", &params).await, |r| {
-        let names: Vec<String> = r
-            .members("Groups")
-            .into_iter()
-            .filter_map(|g| g.get("GroupName").cloned())
-            .collect();
-        if names.is_empty() {
-            "None".to_owned()
-        } else {
-            names.join(", ")
-        }
+        names_or_none(&r, "Groups", "GroupName")
     });
     let keys_result = signed.call(console, "ListAccessKeys", &params).await;
     let keys = match &keys_result {
@@ -232,16 +223,7 @@ pub async fn user(State(console): State<Console>, signed: Signed, Path(name): Pa
         Err(_) => "Access denied".to_owned(),
     };
     let groups = cell(signed.call(&console, "ListGroupsForUser", &params).await, |r| {
-        let names: Vec<String> = r
-            .members("Groups")
-            .into_iter()
-            .filter_map(|g| g.get("GroupName").cloned())
-            .collect();
-        if names.is_empty() {
-            "None".to_owned()
-        } else {
-            names.join(", ")
-        }
+        names_or_none(&r, "Groups", "GroupName")
     });
     render(&UserPage {
         chrome: Some(signed.chrome()),
