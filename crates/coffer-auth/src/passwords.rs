@@ -1,7 +1,8 @@
 //! Console passwords, hashed with argon2id (its defaults: 19 MiB, 2 passes, one lane, as
 //! OWASP recommends) into PHC strings with a random salt. Verification is the crate's, which
-//! compares in constant time. Hashing is deliberately slow: callers run it off the async
-//! threads ([`hash`] and [`verify`] are blocking).
+//! compares in constant time. Hashing is deliberately slow and memory-hungry, so the async
+//! forms ([`hash_async`], [`verify_async`]) run it off the async threads and at most one per
+//! CPU at a time: a flood of sign-ins queues instead of taking the machine's memory.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -19,6 +20,31 @@ pub fn hash(password: &str) -> String {
 /// Whether `password` is the one `phc` was made from (false for a malformed hash).
 pub fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// At most this many hashes at once.
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    })
+}
+
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = permits().acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// [`hash`], off the async threads and bounded.
+pub async fn hash_async(password: &str) -> Option<String> {
+    let password = password.to_owned();
+    bounded(move || hash(&password)).await
+}
+
+/// [`verify`], off the async threads and bounded.
+pub async fn verify_async(password: &str, phc: &str) -> bool {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    bounded(move || verify(&password, &phc)).await.unwrap_or(false)
 }
 
 /// A hash to verify against when there is no account or no password, so that a sign-in for

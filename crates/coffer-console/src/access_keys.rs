@@ -177,7 +177,18 @@ struct CreatedPage<'a> {
 /// A one-row CSV file as a `data:` link: the secret in it never makes a second trip to the
 /// server.
 pub(crate) fn csv_href(header: &str, values: &[&str]) -> String {
-    let csv = format!("{header}\r\n{}\r\n", values.join(","));
+    // RFC 4180 quoting: a password may hold commas and quotes.
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| {
+            if v.contains([',', '"', '\r', '\n']) {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                (*v).to_owned()
+            }
+        })
+        .collect();
+    let csv = format!("{header}\r\n{}\r\n", quoted.join(","));
     format!(
         "data:text/csv;charset=utf-8,{}",
         utf8_percent_encode(&csv, NON_ALPHANUMERIC)

@@ -254,6 +254,9 @@ pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(
     if let Some(problem) = name_problem(name) {
         return again(problem.to_owned(), StatusCode::BAD_REQUEST);
     }
+    if !REGIONS.contains(&form.region.as_str()) {
+        return again("Choose a region from the list.".to_owned(), StatusCode::BAD_REQUEST);
+    }
     let body = if form.region == "us-east-1" {
         s3s::Body::empty()
     } else {

@@ -25,7 +25,6 @@ mod signin;
 pub mod throttle;
 mod users;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -63,8 +62,8 @@ pub struct Console {
     api_url: String,
 }
 
-/// The console's routes; serve them with `into_make_service_with_connect_info::<SocketAddr>()`
-/// (sign-in throttling and `aws:SourceIp` need the client's address).
+/// The console's routes. The listener puts a [`coffer_auth::PeerAddr`] into each request:
+/// sign-in throttling and `aws:SourceIp` need the client's address.
 pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, options: &Options) -> Router {
     let console = Console {
         query,
@@ -113,7 +112,10 @@ pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, option
         .route("/s3/buckets/{bucket}/object", get(objects::object).post(share::share))
         .route(
             "/s3/buckets/{bucket}/upload",
-            axum::routing::put(objects::upload).post(objects::upload_form),
+            axum::routing::put(objects::upload)
+                // The form streams to a spool file, bounded per file in the handler.
+                .post(objects::upload_form)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(
             "/s3/buckets/{bucket}/multipart",
@@ -135,6 +137,3 @@ pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, option
         .layer(axum::middleware::from_fn(page::security_headers))
         .with_state(console)
 }
-
-/// The client's address, from the connection.
-pub(crate) type Client = axum::extract::ConnectInfo<SocketAddr>;

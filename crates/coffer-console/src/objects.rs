@@ -415,51 +415,54 @@ pub async fn upload_form(
     mut form: axum::extract::Multipart,
 ) -> Response {
     use tokio::io::AsyncWriteExt;
+    /// S3's largest single PUT.
+    const MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024;
+    let failed = |why: String| error_page(StatusCode::BAD_REQUEST, "Upload failed", &why);
     let mut csrf = String::new();
     let mut prefix = String::new();
-    while let Ok(Some(mut field)) = form.next_field().await {
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return failed(err.to_string()),
+        };
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("prefix") => prefix = field.text().await.unwrap_or_default(),
             Some("files") => {
                 // The token comes before the files in the form: refuse before storing anything.
                 if let Some(refused) = signed.refuse_forged(&csrf) {
-                    return refused;
+                    return crate::page::closing(refused);
                 }
                 let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
                     continue;
                 };
                 let kind = field.content_type().map(str::to_owned);
-                let spool =
-                    std::env::temp_dir().join(format!("coffer-upload-{}", hex::encode(rand::random::<[u8; 16]>())));
+                // A private (0600) file that is removed when dropped, even if the client goes away.
+                let spool = match tempfile::NamedTempFile::new() {
+                    Ok(spool) => spool,
+                    Err(err) => return failed(err.to_string()),
+                };
                 let written = async {
-                    let mut file = tokio::fs::File::create(&spool).await?;
+                    let mut file = tokio::fs::File::from_std(spool.reopen()?);
                     let mut length = 0u64;
                     while let Some(chunk) = field.chunk().await.map_err(std::io::Error::other)? {
                         length += chunk.len() as u64;
+                        if length > MAX_OBJECT {
+                            return Err(std::io::Error::other("a file may be at most 5 GiB"));
+                        }
                         file.write_all(&chunk).await?;
                     }
                     file.flush().await?;
                     Ok::<u64, std::io::Error>(length)
                 }
                 .await;
-                let result = match written {
-                    Ok(length) => {
-                        put_file(
-                            &console,
-                            &signed,
-                            &bucket,
-                            &format!("{prefix}{name}"),
-                            &spool,
-                            length,
-                            kind,
-                        )
-                        .await
-                    }
-                    Err(err) => Err(error_page(StatusCode::BAD_REQUEST, "Upload failed", &err.to_string())),
+                let length = match written {
+                    Ok(length) => length,
+                    Err(err) => return failed(err.to_string()),
                 };
-                let _ = tokio::fs::remove_file(&spool).await;
-                if let Err(response) = result {
+                let key = format!("{prefix}{name}");
+                if let Err(response) = put_file(&console, &signed, &bucket, &key, spool.path(), length, kind).await {
                     return response;
                 }
             }

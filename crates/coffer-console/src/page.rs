@@ -18,6 +18,8 @@ pub struct Signed {
     pub token: String,
     /// Facts for the IAM call (`aws:SourceIp`, `aws:UserAgent`).
     pub facts: coffer_auth::RequestFacts,
+    /// The `Host` the person reached the console at.
+    pub host: String,
     peer: Option<coffer_auth::PeerAddr>,
 }
 
@@ -30,22 +32,31 @@ impl FromRequestParts<Console> for Signed {
         let Some((session, token)) = found else {
             return Err(Redirect::to("/signin").into_response());
         };
-        // Until a required new password is chosen, only that page is open.
-        if session.must_change_password && parts.uri.path() != "/change-password" {
+        // An IAM user whose console access was taken away (or who was deleted, even if a new
+        // user now has the name) is signed out at once.
+        if let coffer_auth::Identity::User { user_id, .. } = &session.principal.identity
+            && console.store.login_profile(user_id).await.is_err()
+        {
+            console.sessions.end(&token);
+            return Err(Redirect::to("/signin").into_response());
+        }
+        // Until a required new password is chosen, only that page (and signing out) is open.
+        if session.must_change_password && !matches!(parts.uri.path(), "/change-password" | "/signout") {
             return Err(Redirect::to("/change-password").into_response());
         }
-        let peer = parts
-            .extensions
-            .get::<crate::Client>()
-            .map(|client| coffer_auth::PeerAddr {
-                addr: client.0,
-                proxies: coffer_auth::TrustedProxies::default(),
-            });
+        let peer = parts.extensions.get::<coffer_auth::PeerAddr>().cloned();
         let facts = coffer_auth::RequestFacts::new(&parts.headers, peer.as_ref(), Some("us-east-1".to_owned()));
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
         Ok(Signed {
             session,
             token,
             facts,
+            host,
             peer,
         })
     }
@@ -86,7 +97,7 @@ impl Signed {
     /// console refuses).
     pub fn refuse_forged_header(&self, headers: &http::HeaderMap) -> Option<Response> {
         let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        self.refuse_forged(token)
+        self.refuse_forged(token).map(closing)
     }
 
     /// The layout's view of the session.
@@ -100,6 +111,15 @@ impl Signed {
             csrf: self.session.csrf.clone(),
         }
     }
+}
+
+/// A response sent before the request's body was read: the connection cannot carry another
+/// request after it, so the client is told to close it.
+pub fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// What the layout shows of the session on every page.

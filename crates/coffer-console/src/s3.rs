@@ -83,7 +83,8 @@ impl Console {
         let mut request = Request::builder()
             .method(method)
             .uri(path_and_query)
-            .header(http::header::HOST, "console.coffer.internal");
+            // An address, never a name: it cannot be read as `<bucket>.<--domain>`.
+            .header(http::header::HOST, "127.0.0.1");
         for (name, value) in headers {
             request = request.header(*name, value);
         }

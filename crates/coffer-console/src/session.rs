@@ -12,8 +12,13 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// The cookie that carries the session token.
-pub const COOKIE: &str = "coffer_session";
+/// The cookie that carries the session token. `__Host-`: browsers accept it only when it is
+/// Secure, Path=/ and bound to this exact host, so another service on the same host (S3's
+/// port, which serves uploaded HTML) cannot plant one.
+pub const COOKIE: &str = "__Host-coffer_session";
+
+/// However active, a session ends after this long (then sign in again).
+pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// A signed-in person.
 #[derive(Clone, Debug)]
@@ -27,6 +32,7 @@ pub struct Session {
     pub must_change_password: bool,
     /// A secret just created, kept until the one page that shows it.
     pending: Option<Reveal>,
+    started: Instant,
     last_seen: Instant,
 }
 
@@ -83,6 +89,7 @@ impl Sessions {
             csrf: random_token(),
             must_change_password,
             pending: None,
+            started: Instant::now(),
             last_seen: Instant::now(),
         };
         if let Ok(mut live) = self.live.lock() {
@@ -98,7 +105,7 @@ impl Sessions {
         let mut live = self.live.lock().ok()?;
         let key = digest(token);
         let session = live.get_mut(&key)?;
-        if session.last_seen.elapsed() >= self.idle_timeout {
+        if session.last_seen.elapsed() >= self.idle_timeout || session.started.elapsed() >= MAX_LIFETIME {
             live.remove(&key);
             return None;
         }
@@ -137,16 +144,19 @@ impl Sessions {
     }
 }
 
-/// The session token in a request's `Cookie` header, if any.
+/// The session token in a request's `Cookie` header; none when there are several (one of
+/// them could be planted).
 pub fn token_from(headers: &http::HeaderMap) -> Option<String> {
-    headers
+    let mut tokens = headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.to_owned())
+        .filter(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned());
+    let token = tokens.next()?;
+    tokens.next().is_none().then_some(token)
 }
 
 /// The `Set-Cookie` value that stores `token` (a session cookie: gone when the browser closes).
@@ -191,8 +201,13 @@ mod tests {
     #[test]
     fn the_token_is_read_from_the_cookie_header() {
         let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::COOKIE, "a=b; coffer_session=abc123; c=d".parse().unwrap());
+        headers.insert(
+            http::header::COOKIE,
+            "a=b; __Host-coffer_session=abc123; c=d".parse().unwrap(),
+        );
         assert_eq!(token_from(&headers).as_deref(), Some("abc123"));
+        headers.append(http::header::COOKIE, "__Host-coffer_session=planted".parse().unwrap());
+        assert_eq!(token_from(&headers), None, "two session cookies: trust neither");
         assert!(cookie("x").contains("HttpOnly; Secure; SameSite=Strict"));
     }
 }

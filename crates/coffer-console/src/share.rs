@@ -85,6 +85,23 @@ async fn signing_key(console: &Console, signed: &Signed) -> Result<(String, Stri
     Ok((credential.access_key_id.clone(), credential.secret_access_key.clone()))
 }
 
+/// The API's URL as this person reaches it: when Coffer listens on every address, the host
+/// the person typed for the console, with the API's port.
+fn api_url(console: &Console, signed: &Signed) -> String {
+    let api = &console.api_url;
+    let Some(port) = ["http://0.0.0.0:", "http://[::]:"]
+        .iter()
+        .find_map(|any| api.strip_prefix(any))
+    else {
+        return api.clone();
+    };
+    let host = signed
+        .host
+        .rsplit_once(':')
+        .map_or(signed.host.as_str(), |(host, _)| host);
+    format!("http://{host}:{port}")
+}
+
 async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, seconds: u64) -> Result<Link, String> {
     let lifetime = LIFETIMES
         .iter()
@@ -92,7 +109,12 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         .map(|(_, label)| (*label).to_owned())
         .ok_or("Choose how long the link lives.")?;
     let (key_id, secret) = signing_key(console, signed).await?;
-    let url = format!("{}/{}/{}", console.api_url, encode(bucket, false), encode(key, true));
+    let url = format!(
+        "{}/{}/{}",
+        api_url(console, signed),
+        encode(bucket, false),
+        encode(key, true)
+    );
     let identity = Credentials::new(key_id, secret, None, None, "coffer-console").into();
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;

@@ -12,7 +12,8 @@ use coffer_store::{Account, StoreError};
 use serde::Deserialize;
 
 use crate::page::{Chrome, Signed, error_page, render};
-use crate::{Client, Console, session};
+use crate::throttle::address_key;
+use crate::{Console, session};
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -54,14 +55,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
+/// The account with this id, else the one with this alias (an id always wins: an alias can
+/// never capture another account's sign-ins).
 async fn find_account(console: &Console, wanted: &str) -> Option<Account> {
     let accounts = console.store.list_accounts().await.ok()?;
-    accounts.into_iter().find(|a| {
-        a.account_id == wanted
-            || a.alias
+    let by_id = accounts.iter().position(|a| a.account_id == wanted);
+    let by_alias = || {
+        accounts.iter().position(|a| {
+            a.alias
                 .as_deref()
                 .is_some_and(|alias| alias.eq_ignore_ascii_case(wanted))
-    })
+        })
+    };
+    let at = by_id.or_else(by_alias)?;
+    accounts.into_iter().nth(at)
 }
 
 /// What a correct password leads to.
@@ -126,10 +133,7 @@ async fn check(
     };
     let found = hash.is_some();
     let stored = hash.unwrap_or_else(|| coffer_auth::passwords::decoy().to_owned());
-    let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || coffer_auth::passwords::verify(&password, &stored))
-        .await
-        .unwrap_or(false);
+    let matches = coffer_auth::passwords::verify_async(password, &stored).await;
     (found && matches).then_some(principal?).map(|p| (p, next))
 }
 
@@ -144,7 +148,7 @@ async fn expiry(console: &Console, account: &Account, profile: &coffer_store::Lo
 
 pub async fn submit(
     State(console): State<Console>,
-    client: Option<Extension<Client>>,
+    peer: Option<Extension<coffer_auth::PeerAddr>>,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -157,10 +161,17 @@ pub async fn submit(
     }
     let account_name = form.account.trim();
     let username = form.username.trim();
-    let address = client.map(|c| c.0.0.ip().to_string()).unwrap_or_default();
-    let name_key = format!("name:{}/{}", account_name.to_ascii_lowercase(), username.to_lowercase());
-    let keys = [format!("ip:{address}"), name_key.clone()];
-    if let Some(wait) = console.throttle.wait(&keys) {
+    // The client as the listener (and any trusted proxy) says, for the throttle and the log.
+    let client = peer.and_then(|Extension(peer)| coffer_auth::RequestFacts::new(&headers, Some(&peer), None).source_ip);
+    let address = client.map(address_key).unwrap_or_else(|| "ip:unknown".to_owned());
+    let account = find_account(&console, account_name).await;
+    // Named by the account's id, so its alias and its id count as one name.
+    let account_key = account
+        .as_ref()
+        .map_or_else(|| account_name.to_ascii_lowercase(), |a| a.account_id.clone());
+    let name_key = format!("name:{account_key}/{}", username.to_lowercase());
+    let keys = [address.clone(), name_key.clone()];
+    if let Err(wait) = console.throttle.begin(&keys) {
         let minutes = wait.as_secs().div_ceil(60);
         let mut response = error_page(
             StatusCode::TOO_MANY_REQUESTS,
@@ -172,10 +183,9 @@ pub async fn submit(
             .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
         return response;
     }
-    let account = find_account(&console, account_name).await;
     let Some((principal, next)) = check(&console, account.as_ref(), username, &form.password).await else {
-        console.throttle.failed(&keys);
-        tracing::info!(account = %account_name, user = %username, %address, "console sign-in failed");
+        // Not the typed user name: people type passwords into it by mistake.
+        tracing::info!(account = %account_key, iam_user = !username.is_empty(), %address, "console sign-in failed");
         let mut response = render(&SignInPage {
             chrome: None,
             account: account_name,
@@ -185,7 +195,7 @@ pub async fn submit(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     };
-    console.throttle.succeeded(&name_key);
+    console.throttle.succeeded(&name_key, &address);
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,

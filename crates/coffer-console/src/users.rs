@@ -349,8 +349,9 @@ pub async fn new_user(State(console): State<Console>, signed: Signed) -> Respons
     new_user_page(&console, &signed, &form, None).await
 }
 
-/// A password that meets any IAM password policy: 20 characters with every kind in it.
-fn generated_password() -> String {
+/// A password that meets any IAM password policy: every kind of character, and at least 20
+/// characters or the policy's minimum.
+fn generated_password(length: usize) -> String {
     use rand::Rng;
     use rand::seq::SliceRandom;
     const KINDS: [&str; 4] = [
@@ -365,7 +366,7 @@ fn generated_password() -> String {
         .map(|kind| kind.as_bytes()[rng.random_range(0..kind.len())] as char)
         .collect();
     let all: Vec<u8> = KINDS.concat().into_bytes();
-    while chars.len() < 20 {
+    while chars.len() < length.max(20) {
         chars.push(all[rng.random_range(0..all.len())] as char);
     }
     chars.shuffle(&mut rng);
@@ -398,7 +399,14 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
         let chosen = if form.custom {
             form.password.clone()
         } else {
-            generated_password()
+            let minimum = signed
+                .call(&console, "GetAccountPasswordPolicy", &[])
+                .await
+                .ok()
+                .and_then(|xml| Results::new(xml).text("MinimumPasswordLength"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            generated_password(minimum)
         };
         let reset = if form.reset { "true" } else { "false" };
         let profile = [

@@ -78,10 +78,9 @@ pub(crate) async fn checked_hash(cx: &Call<'_>, password: &str) -> Result<String
 
 /// argon2id takes tens of milliseconds of CPU: run it where it cannot stall other requests.
 async fn hash(password: &str) -> Result<String, IamError> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || coffer_auth::passwords::hash(&password))
+    coffer_auth::passwords::hash_async(password)
         .await
-        .map_err(|e| IamError::ServiceFailure(e.to_string()))
+        .ok_or_else(|| IamError::ServiceFailure("the password could not be hashed".to_owned()))
 }
 
 fn write_profile(xml: &mut Xml, user: &User, profile: &LoginProfile) {
@@ -202,11 +201,7 @@ pub(crate) async fn change_password(cx: &Call<'_>) -> Result<Option<String>, Iam
         Err(denied) => return Err(denied.into()),
     }
     let profile = profile_of(cx, &user).await?;
-    let (old, stored) = (old.to_owned(), profile.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || coffer_auth::passwords::verify(&old, &stored))
-        .await
-        .map_err(|e| IamError::ServiceFailure(e.to_string()))?;
-    if !matches {
+    if !coffer_auth::passwords::verify_async(old, &profile.password_hash).await {
         return Err(IamError::AccessDenied("The old password is incorrect.".to_owned()));
     }
     let hash = checked_hash(cx, new).await?;

@@ -165,9 +165,23 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         ),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
-    let shutdown = shutdown_signal();
+    // One signal stops both listeners.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(());
+    });
+    let stopped = |mut stopping: tokio::sync::watch::Receiver<()>| async move {
+        let _ = stopping.changed().await;
+    };
     let proxies = coffer_auth::TrustedProxies::new(config.trusted_proxies.clone());
-    let api = listener::serve(listener, server::router(state), config.idle_timeout, proxies, shutdown);
+    let api = listener::serve(
+        listener,
+        server::router(state),
+        config.idle_timeout,
+        proxies.clone(),
+        stopped(stopping.clone()),
+    );
     let console_routes = coffer_console::router(
         QueryApi::new(store.clone(), authorizer_for_console.clone()),
         coffer_s3::service(
@@ -184,14 +198,9 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             api_url: format!("http://{endpoint}"),
         },
     );
-    let console_server = axum::serve(
-        console,
-        console_routes.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    );
-    tokio::select! {
-        () = api => {},
-        result = console_server => result.map_err(|e| e.to_string())?,
-    }
+    // The console gets the same connection cap, header deadline and trusted proxies.
+    let console_server = listener::serve(console, console_routes, config.idle_timeout, proxies, stopped(stopping));
+    tokio::join!(api, console_server);
     flusher.abort();
     store.close().await;
     tracing::info!("stopped");
@@ -255,10 +264,9 @@ async fn store_root_password(store: &Store, account: &coffer_store::Account, pas
     if let Some(violation) = coffer_iam::root_password_violation(&account.name, password) {
         return Err(format!("the root password is not acceptable: {violation}"));
     }
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || coffer_auth::passwords::hash(&password))
+    let hash = coffer_auth::passwords::hash_async(password)
         .await
-        .map_err(|e| e.to_string())?;
+        .ok_or("the password could not be hashed")?;
     store
         .set_root_password_hash(&account.account_id, &hash)
         .await

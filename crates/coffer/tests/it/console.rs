@@ -150,6 +150,7 @@ async fn the_root_user_signs_in_sees_users_and_signs_out() {
     let signed = browser.sign_in(&account, "", ROOT_PASSWORD).await;
     assert_eq!(signed.status, 303);
     let cookie = signed.set_cookie.unwrap();
+    assert!(cookie.starts_with("__Host-coffer_session="), "{cookie}");
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }
@@ -255,6 +256,9 @@ async fn an_iam_user_without_permission_sees_which_action_was_denied() {
     // Signing in is recorded as the password's last use.
     let bob = iam.get_user().user_name("bob").send().await.unwrap();
     assert!(bob.user().unwrap().password_last_used().is_some());
+    // Taking the console password away ends the session at once.
+    iam.delete_login_profile().user_name("bob").send().await.unwrap();
+    assert_eq!(browser.get("/iam/users").await.location.as_deref(), Some("/signin"));
 }
 
 #[tokio::test]
@@ -831,7 +835,7 @@ async fn uploads_work_without_javascript_and_in_parts() {
             )
             .part(
                 "files",
-                reqwest::multipart::Part::bytes(vec![7u8; 100_000]).file_name("b.bin"),
+                reqwest::multipart::Part::bytes(vec![7u8; 3_000_000]).file_name("b.bin"),
             )
     };
     // Refused as soon as the files start, so the client may not even finish sending.
