@@ -204,6 +204,22 @@ pub(crate) async fn change_password(cx: &Call<'_>) -> Result<Option<String>, Iam
     if !coffer_auth::passwords::verify_async(old, &profile.password_hash).await {
         return Err(IamError::AccessDenied("The old password is incorrect.".to_owned()));
     }
+    // PasswordReusePrevention: the new password may not be any of the last N (the current
+    // one among them).
+    if let Ok(policy) = cx.store.password_policy(cx.account()).await
+        && let Some(remembered) = policy.password_reuse_prevention
+    {
+        let recent = std::iter::once(&profile.password_hash)
+            .chain(&profile.previous_hashes)
+            .take(remembered.max(1) as usize);
+        for earlier in recent {
+            if coffer_auth::passwords::verify_async(new, earlier).await {
+                return Err(IamError::PasswordPolicyViolation(format!(
+                    "Password should not be one of your {remembered} previous passwords"
+                )));
+            }
+        }
+    }
     let hash = checked_hash(cx, new).await?;
     // A changed password no longer needs a reset.
     cx.store

@@ -17,7 +17,12 @@ pub struct LoginProfile {
     pub password_reset_required: bool,
     pub created_at: OffsetDateTime,
     pub password_changed_at: OffsetDateTime,
+    /// The hashes of earlier passwords, newest first (for PasswordReusePrevention).
+    pub previous_hashes: Vec<String>,
 }
+
+/// Earlier passwords remembered at most (IAM's PasswordReusePrevention goes up to 24).
+const MAX_HISTORY: usize = 24;
 
 /// An account's password policy, as IAM's `PasswordPolicy` (without the fields IAM derives).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,13 +71,14 @@ impl Store {
             password_reset_required,
             created_at: from_millis(now),
             password_changed_at: from_millis(now),
+            previous_hashes: Vec::new(),
         })
     }
 
     /// The user's login profile (`NoSuchLoginProfile` if it has none).
     pub async fn login_profile(&self, user_id: &str) -> Result<LoginProfile> {
         let row = sqlx::query(
-            "SELECT password_hash, password_reset_required, created_at, password_changed_at \
+            "SELECT password_hash, password_reset_required, created_at, password_changed_at, previous_hashes \
              FROM login_profiles WHERE user_id = $1",
         )
         .bind(user_id)
@@ -85,6 +91,11 @@ impl Store {
             password_reset_required: row.try_get::<i64, _>("password_reset_required")? != 0,
             created_at: from_millis(row.try_get("created_at")?),
             password_changed_at: from_millis(row.try_get("password_changed_at")?),
+            previous_hashes: row
+                .try_get::<String, _>("previous_hashes")?
+                .lines()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -96,20 +107,29 @@ impl Store {
         password_reset_required: Option<bool>,
     ) -> Result<()> {
         let mut tx = self.inner.writer.begin().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM login_profiles WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::NoSuchLoginProfile);
-        }
-        if let Some(hash) = password_hash {
-            sqlx::query("UPDATE login_profiles SET password_hash = $1, password_changed_at = $2 WHERE user_id = $3")
-                .bind(hash)
-                .bind(now_millis())
+        let current: Option<(String, String)> =
+            sqlx::query_as("SELECT password_hash, previous_hashes FROM login_profiles WHERE user_id = $1")
                 .bind(user_id)
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+        let Some((old_hash, previous)) = current else {
+            return Err(StoreError::NoSuchLoginProfile);
+        };
+        if let Some(hash) = password_hash {
+            let history: Vec<&str> = std::iter::once(old_hash.as_str())
+                .chain(previous.lines())
+                .take(MAX_HISTORY)
+                .collect();
+            sqlx::query(
+                "UPDATE login_profiles SET password_hash = $1, password_changed_at = $2, previous_hashes = $3 \
+                 WHERE user_id = $4",
+            )
+            .bind(hash)
+            .bind(now_millis())
+            .bind(history.join("\n"))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(required) = password_reset_required {
             sqlx::query("UPDATE login_profiles SET password_reset_required = $1 WHERE user_id = $2")

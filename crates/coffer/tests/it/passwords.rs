@@ -182,6 +182,19 @@ async fn a_user_changes_its_own_password_when_allowed_and_proven() {
         .unwrap();
     change("Third-pass-3", "Fourth-pass-4").await.unwrap();
 
+    // PasswordReusePrevention: none of the last three passwords (the current one counts).
+    iam.update_account_password_policy()
+        .allow_users_to_change_password(true)
+        .password_reuse_prevention(3)
+        .send()
+        .await
+        .unwrap();
+    for reused in ["Fourth-pass-4", "Third-pass-3", "Second-pass-2"] {
+        let err = change("Fourth-pass-4", reused).await.unwrap_err();
+        assert_eq!(code(&err), "PasswordPolicyViolation", "{reused}");
+    }
+    change("Fourth-pass-4", "Fifth-pass-5").await.unwrap();
+
     let err = iam
         .change_password()
         .old_password("x")
