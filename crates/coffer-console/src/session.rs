@@ -44,8 +44,12 @@ pub enum Reveal {
         access_key_id: String,
         secret_access_key: String,
     },
-    /// A new user's console password.
-    SignIn { user_name: String, password: String },
+    /// A new user's console password, and what of the rest of its creation failed.
+    SignIn {
+        user_name: String,
+        password: String,
+        problems: Vec<String>,
+    },
 }
 
 impl Session {

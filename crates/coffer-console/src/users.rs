@@ -449,25 +449,28 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
             failures.push(format!("Policy {policy}: {}", error.message));
         }
     }
-    if !failures.is_empty() {
-        let message = format!(
-            "User {name} was created, but not everything asked for was done: {}",
-            failures.join("; ")
-        );
-        return crate::page::error_page(StatusCode::CONFLICT, "User created with problems", &message);
-    }
     match password {
+        // The password is shown even if a later step failed: it exists, and nobody else
+        // knows it.
         Some(password) => {
             console.sessions.stash(
                 &signed.token,
                 Reveal::SignIn {
                     user_name: name.to_owned(),
                     password,
+                    problems: failures,
                 },
             );
             Redirect::to(&format!("/iam/users/{}/created", segment(name))).into_response()
         }
-        None => Redirect::to(&format!("/iam/users/{}", segment(name))).into_response(),
+        None if failures.is_empty() => Redirect::to(&format!("/iam/users/{}", segment(name))).into_response(),
+        None => {
+            let message = format!(
+                "User {name} was created, but not everything asked for was done: {}",
+                failures.join("; ")
+            );
+            crate::page::error_page(StatusCode::CONFLICT, "User created with problems", &message)
+        }
     }
 }
 
@@ -479,6 +482,7 @@ struct UserCreatedPage<'a> {
     account: &'a str,
     sign_in_url: String,
     password: Option<String>,
+    problems: Vec<String>,
     csv_href: String,
     csv_name: String,
 }
@@ -491,8 +495,16 @@ pub async fn created_user(
     Path(name): Path<String>,
 ) -> Response {
     let password = match console.sessions.take(&signed.token) {
-        Some(Reveal::SignIn { user_name, password }) if user_name == name => Some(password),
+        Some(Reveal::SignIn {
+            user_name,
+            password,
+            problems,
+        }) if user_name == name => Some((password, problems)),
         _ => None,
+    };
+    let (password, problems) = match password {
+        Some((password, problems)) => (Some(password), problems),
+        None => (None, Vec::new()),
     };
     let host = headers
         .get(axum::http::header::HOST)
@@ -509,6 +521,7 @@ pub async fn created_user(
         csv_name: format!("{name}_credentials.csv"),
         sign_in_url,
         password,
+        problems,
         name: &name,
     })
 }

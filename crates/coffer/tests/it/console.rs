@@ -1022,3 +1022,30 @@ async fn a_large_bucket_is_browsed_a_page_at_a_time() {
     let found = browser.get("/s3/buckets/many?search=item-11").await;
     assert_eq!(rows(&found.body), 10);
 }
+
+#[tokio::test]
+async fn a_half_created_user_still_gets_its_password_shown() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let form = browser.get("/iam/new-user").await;
+    let csrf = Browser::csrf(&form);
+    let created = browser
+        .post(
+            "/iam/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "ivy"),
+                ("console", "yes"),
+                ("password_kind", "generated"),
+                ("group", "no-such-group"),
+            ],
+        )
+        .await;
+    assert_eq!(created.location.as_deref(), Some("/iam/users/ivy/created"));
+    let details = browser.get("/iam/users/ivy/created").await;
+    assert!(details.body.contains("not everything asked for was done"));
+    assert!(details.body.contains("Group no-such-group"));
+    assert!(details.body.contains(r#"id="console-password""#));
+}
