@@ -14,6 +14,14 @@ fn no_login_profile(name: &str) -> IamError {
     IamError::NoSuchEntity(format!("Login Profile for User {name} cannot be found."))
 }
 
+/// A store error about `name`'s login profile, as IAM words it.
+fn profile_error(name: &str) -> impl Fn(StoreError) -> IamError + '_ {
+    move |err| match err {
+        StoreError::NoSuchLoginProfile => no_login_profile(name),
+        other => other.into(),
+    }
+}
+
 /// A password parameter: 1 to 128 characters of tab, newline, carriage return or
 /// U+0020–U+00FF. The error never shows the value.
 fn password_param<'a>(cx: &'a Call<'_>, name: &str, field: &str) -> Result<&'a str, IamError> {
@@ -127,10 +135,10 @@ pub(crate) async fn create_login_profile(cx: &Call<'_>) -> Result<Option<String>
 }
 
 async fn profile_of(cx: &Call<'_>, user: &User) -> Result<LoginProfile, IamError> {
-    cx.store.login_profile(&user.user_id).await.map_err(|e| match e {
-        StoreError::NoSuchLoginProfile => no_login_profile(&user.name),
-        other => other.into(),
-    })
+    cx.store
+        .login_profile(&user.user_id)
+        .await
+        .map_err(profile_error(&user.name))
 }
 
 pub(crate) async fn get_login_profile(cx: &Call<'_>) -> Result<Option<String>, IamError> {
@@ -158,10 +166,7 @@ pub(crate) async fn update_login_profile(cx: &Call<'_>) -> Result<Option<String>
     cx.store
         .update_login_profile(&user.user_id, hash.as_deref(), reset)
         .await
-        .map_err(|e| match e {
-            StoreError::NoSuchLoginProfile => no_login_profile(&user.name),
-            other => other.into(),
-        })?;
+        .map_err(profile_error(&user.name))?;
     Ok(None)
 }
 
@@ -171,10 +176,7 @@ pub(crate) async fn delete_login_profile(cx: &Call<'_>) -> Result<Option<String>
     cx.store
         .delete_login_profile(&user.user_id)
         .await
-        .map_err(|e| match e {
-            StoreError::NoSuchLoginProfile => no_login_profile(&user.name),
-            other => other.into(),
-        })?;
+        .map_err(profile_error(&user.name))?;
     Ok(None)
 }
 
