@@ -1049,3 +1049,63 @@ async fn a_half_created_user_still_gets_its_password_shown() {
     assert!(details.body.contains("Group no-such-group"));
     assert!(details.body.contains(r#"id="console-password""#));
 }
+
+/// Ages every login profile's password by `days` (straight in the database, as time would).
+fn age_passwords(coffer: &Coffer, days: i64) {
+    let db = coffer.data_dir().join("meta.db");
+    let script = format!(
+        "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); \
+         db.execute('UPDATE login_profiles SET password_changed_at = password_changed_at - {}'); db.commit()",
+        days * 86_400_000
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn an_expired_password_must_be_changed_or_under_hard_expiry_cannot_be_used() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("jo").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("jo")
+        .password("Jos-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    iam.update_account_password_policy()
+        .max_password_age(30)
+        .allow_users_to_change_password(true)
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    assert_eq!(
+        browser
+            .sign_in(&account, "jo", "Jos-Pass-2026")
+            .await
+            .location
+            .as_deref(),
+        Some("/")
+    );
+    age_passwords(&coffer, 31);
+    let mut again = Browser::new(&coffer);
+    let expired = again.sign_in(&account, "jo", "Jos-Pass-2026").await;
+    assert_eq!(expired.location.as_deref(), Some("/change-password"));
+    iam.update_account_password_policy()
+        .max_password_age(30)
+        .hard_expiry(true)
+        .send()
+        .await
+        .unwrap();
+    let mut hard = Browser::new(&coffer);
+    let refused = hard.sign_in(&account, "jo", "Jos-Pass-2026").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("Your password has expired"));
+    assert!(hard.cookie.is_none());
+}
