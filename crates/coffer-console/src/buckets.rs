@@ -10,6 +10,7 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 
 use crate::Console;
+use crate::display::when;
 use crate::page::{Chrome, Signed, render};
 use crate::s3::{Failure, encode};
 
@@ -39,21 +40,6 @@ pub fn s3_failed(signed: &Signed, action: &str, failure: &Failure) -> Response {
     crate::page::call_failed(signed, action, &error)
 }
 
-/// The text of each `<tag>` in `xml`, in order.
-pub fn all(xml: &str, tag: &str) -> Vec<String> {
-    xml.split(&format!("<{tag}>"))
-        .skip(1)
-        .filter_map(|rest| rest.split(&format!("</{tag}>")).next())
-        .map(|text| {
-            text.replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&quot;", "\"")
-                .replace("&apos;", "'")
-                .replace("&amp;", "&")
-        })
-        .collect()
-}
-
 struct BucketRow {
     name: String,
     region: String,
@@ -74,13 +60,13 @@ pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response
         .ok()
         .await
     {
-        Ok(reply) => reply.text().await,
+        Ok(reply) => reply.results().await,
         Err(failure) => return s3_failed(&signed, "s3:ListAllMyBuckets", &failure),
     };
     let mut rows = Vec::new();
-    for bucket in listed.split("<Bucket>").skip(1) {
-        let name = all(bucket, "Name").into_iter().next().unwrap_or_default();
-        let created = all(bucket, "CreationDate").into_iter().next().unwrap_or_default();
+    for bucket in listed.elements("Bucket") {
+        let name = bucket.get("Name").cloned().unwrap_or_default();
+        let created = bucket.get("CreationDate").cloned().unwrap_or_default();
         let region = match console
             .s3(
                 &signed,
@@ -93,27 +79,19 @@ pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response
             .ok()
             .await
         {
-            Ok(reply) => {
-                let text = reply.text().await;
-                // An empty LocationConstraint is us-east-1, as S3 answers it.
-                let region = text
-                    .split('>')
-                    .nth(2)
-                    .and_then(|rest| rest.split('<').next())
-                    .unwrap_or("")
-                    .to_owned();
-                if region.is_empty() {
-                    "us-east-1".to_owned()
-                } else {
-                    region
-                }
-            }
+            // An empty LocationConstraint is us-east-1, as S3 answers it.
+            Ok(reply) => reply
+                .results()
+                .await
+                .text("LocationConstraint")
+                .filter(|region| !region.is_empty())
+                .unwrap_or_else(|| "us-east-1".to_owned()),
             Err(_) => "—".to_owned(),
         };
         rows.push(BucketRow {
             name,
             region,
-            created: created.replace('T', " ").trim_end_matches(".000Z").to_owned(),
+            created: when(&created),
         });
     }
     render(&BucketsPage {

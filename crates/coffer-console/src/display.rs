@@ -17,6 +17,12 @@ pub fn age(iso: &str) -> String {
     }
 }
 
+/// An ISO 8601 time to the second, for tables: `2026-11-28 06:25:35`.
+pub fn when(iso: &str) -> String {
+    let seconds = iso.split('.').next().unwrap_or(iso).trim_end_matches('Z');
+    seconds.replacen('T', " ", 1)
+}
+
 /// The date part of an ISO 8601 time, for tables.
 pub fn day(iso: &str) -> String {
     iso.split('T').next().unwrap_or(iso).to_owned()
@@ -47,5 +53,17 @@ pub fn names_or_none(results: &Results, list: &str, field: &str) -> String {
         "None".to_owned()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_to_the_second() {
+        assert_eq!(when("2026-11-28T06:25:35.276Z"), "2026-11-28 06:25:35");
+        assert_eq!(when("2026-11-28T06:25:35Z"), "2026-11-28 06:25:35");
+        assert_eq!(day("2026-11-28T06:25:35Z"), "2026-11-28");
     }
 }

@@ -13,7 +13,8 @@ use http::{Method, StatusCode, header};
 use serde::Deserialize;
 
 use crate::Console;
-use crate::buckets::{all, s3_failed};
+use crate::buckets::s3_failed;
+use crate::display::when;
 use crate::page::{Chrome, Signed, error_page, render};
 use crate::s3::{body_from, encode};
 
@@ -103,33 +104,29 @@ pub async fn bucket(
         .ok()
         .await
     {
-        Ok(reply) => reply.text().await,
+        Ok(reply) => reply.results().await,
         Err(failure) => return s3_failed(&signed, "s3:ListBucket", &failure),
     };
+    // Names below the current folder (every listed key starts with its prefix).
+    let below = |key: &str| key.strip_prefix(query.prefix.as_str()).unwrap_or(key).to_owned();
     let folders = listed
-        .split("<CommonPrefixes>")
-        .skip(1)
-        .filter_map(|part| all(part, "Prefix").into_iter().next())
+        .elements("CommonPrefixes")
+        .into_iter()
+        .filter_map(|folder| folder.get("Prefix").cloned())
         .map(|prefix| Folder {
-            name: prefix[query.prefix.len().min(prefix.len())..].to_owned(),
+            name: below(&prefix),
             prefix,
         })
         .collect();
     let objects = listed
-        .split("<Contents>")
-        .skip(1)
-        .filter_map(|part| {
-            let key = all(part, "Key").into_iter().next()?;
+        .elements("Contents")
+        .into_iter()
+        .filter_map(|object| {
+            let key = object.get("Key")?.clone();
             Some(Object {
-                name: key[query.prefix.len().min(key.len())..].to_owned(),
-                size: size(&all(part, "Size").into_iter().next().unwrap_or_default()),
-                modified: all(part, "LastModified")
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default()
-                    .replace('T', " ")
-                    .trim_end_matches(".000Z")
-                    .to_owned(),
+                name: below(&key),
+                size: size(object.get("Size").map_or("", String::as_str)),
+                modified: object.get("LastModified").map(|t| when(t)).unwrap_or_default(),
                 key,
             })
         })
@@ -145,12 +142,12 @@ pub async fn bucket(
             name: part.trim_end_matches('/').to_owned(),
         });
     }
-    let truncated = all(&listed, "IsTruncated").first().is_some_and(|t| t == "true");
+    let truncated = listed.text("IsTruncated").is_some_and(|t| t == "true");
     render(&BucketPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
         next: if truncated {
-            all(&listed, "NextContinuationToken").into_iter().next()
+            listed.text("NextContinuationToken")
         } else {
             None
         },
@@ -575,10 +572,7 @@ pub async fn multipart(
     match method {
         // The script needs the upload's id, and each part's ETag for the completion.
         Method::POST => {
-            let id = all(&reply.text().await, "UploadId")
-                .into_iter()
-                .next()
-                .unwrap_or_default();
+            let id = reply.results().await.text("UploadId").unwrap_or_default();
             axum::Json(serde_json::json!({ "uploadId": id })).into_response()
         }
         Method::PUT => {
@@ -641,9 +635,10 @@ pub async fn complete_multipart(
     {
         Ok(reply) => {
             // S3 may answer 200 with an error inside: read the body.
-            let text = reply.text().await;
-            if let Some(code) = all(&text, "Code").into_iter().next() {
-                return error_page(StatusCode::BAD_REQUEST, &code, &all(&text, "Message").join(" "));
+            let answer = reply.results().await;
+            if let Some(code) = answer.text("Code") {
+                let message = answer.text("Message").unwrap_or_default();
+                return error_page(StatusCode::BAD_REQUEST, &code, &message);
             }
             StatusCode::CREATED.into_response()
         }

@@ -1,5 +1,5 @@
-//! Reading the XML an IAM operation answers with (the console runs the same operations as
-//! the API, so it reads the same answers).
+//! Reading the XML an IAM or S3 operation answers with (the console runs the same operations
+//! as the API, so it reads the same answers).
 
 use std::collections::HashMap;
 
@@ -12,11 +12,16 @@ pub struct Results {
 }
 
 impl Results {
+    /// An IAM result: a sequence of elements, given one root here.
     pub fn new(xml: Option<String>) -> Results {
-        // A result is a sequence of elements; give it one root.
         Results {
             text: format!("<r>{}</r>", xml.unwrap_or_default()),
         }
+    }
+
+    /// A whole XML document (an S3 answer).
+    pub fn document(xml: String) -> Results {
+        Results { text: xml }
     }
 
     fn with<T>(&self, read: impl FnOnce(roxmltree::Node<'_, '_>) -> T, otherwise: T) -> T {
@@ -53,6 +58,25 @@ impl Results {
         )
     }
 
+    /// Every element named `name` (anywhere), each as its child elements' text by name.
+    pub fn elements(&self, name: &str) -> Vec<Member> {
+        self.with(
+            |root| {
+                root.descendants()
+                    .filter(|n| n.has_tag_name(name))
+                    .map(|element| {
+                        element
+                            .children()
+                            .filter(|n| n.is_element())
+                            .map(|n| (n.tag_name().name().to_owned(), n.text().unwrap_or("").to_owned()))
+                            .collect()
+                    })
+                    .collect()
+            },
+            Vec::new(),
+        )
+    }
+
     /// The text of the first element named `name`.
     pub fn text(&self, name: &str) -> Option<String> {
         self.with(
@@ -81,5 +105,12 @@ mod tests {
         assert_eq!(results.text("Marker").as_deref(), Some("m1"));
         assert!(results.members("Groups").is_empty());
         assert!(Results::new(None).text("Marker").is_none());
+        let listing = Results::document(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Contents><Key>a&amp;b</Key><Size>1</Size></Contents><Contents><Key>c</Key><Size>2</Size></Contents></ListBucketResult>"#.to_owned(),
+        );
+        let contents = listing.elements("Contents");
+        assert_eq!(contents.len(), 2);
+        assert_eq!(contents[0]["Key"], "a&b", "entities decoded");
+        assert_eq!(listing.text("Key").as_deref(), Some("a&b"));
     }
 }

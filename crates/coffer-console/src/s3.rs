@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 
 use crate::Console;
 use crate::page::Signed;
+use crate::results::Results;
 
 /// An S3 answer: status, headers and the body, still streaming.
 pub struct Reply {
@@ -33,23 +34,24 @@ impl Reply {
         }
     }
 
+    /// The whole body as XML.
+    pub async fn results(self) -> Results {
+        Results::document(self.text().await)
+    }
+
     /// The reply, or its S3 error.
     pub async fn ok(self) -> Result<Reply, Failure> {
         if self.status.is_success() || self.status == StatusCode::NOT_MODIFIED {
             return Ok(self);
         }
         let status = self.status;
-        let text = self.text().await;
-        let element = |name: &str| {
-            text.split(&format!("<{name}>"))
-                .nth(1)
-                .and_then(|rest| rest.split(&format!("</{name}>")).next())
-                .map(str::to_owned)
-        };
+        let error = self.results().await;
         Err(Failure {
             status,
-            code: element("Code").unwrap_or_else(|| status.as_u16().to_string()),
-            message: element("Message").unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
+            code: error.text("Code").unwrap_or_else(|| status.as_u16().to_string()),
+            message: error
+                .text("Message")
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("").to_owned()),
         })
     }
 }
