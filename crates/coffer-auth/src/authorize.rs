@@ -40,11 +40,6 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// No policies: the root user's case (it needs none) and a user without any.
-    pub fn none() -> Arc<Grants> {
-        Arc::new(Grants::default())
-    }
-
     /// Grants holding these policies that decide every request afresh (for benches and tests).
     pub fn uncached(identity: Vec<Policy>, boundary: Option<Policy>) -> Grants {
         Grants {
@@ -67,11 +62,6 @@ impl Grants {
         }
     }
 
-    /// The identity policies, parsed.
-    pub fn policies(&self) -> &[Policy] {
-        &self.identity
-    }
-
     /// The identity policies with where each comes from (for the simulator).
     pub fn sourced(&self) -> impl Iterator<Item = (&Policy, Source)> {
         let unnamed = Source {
@@ -82,11 +72,6 @@ impl Grants {
             .iter()
             .enumerate()
             .map(move |(i, policy)| (policy, self.sources.get(i).cloned().unwrap_or_else(|| unnamed.clone())))
-    }
-
-    /// The permissions boundary, parsed.
-    pub fn boundary(&self) -> Option<&Policy> {
-        self.boundary.as_ref()
     }
 
     /// The permissions boundary with where it comes from (for the simulator).

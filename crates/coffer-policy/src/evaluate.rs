@@ -119,13 +119,16 @@ fn applies(statement: &Statement, variables: Variables, ctx: &RequestContext) ->
     }
 }
 
-/// What one policy says: whether a statement denies, and how strongly one allows.
+/// What one policy says: whether a statement denies, and how strongly one allows (the
+/// property tests judge single policies with it; `decide` stops as early as it can instead).
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub denies: bool,
     allows: Option<Named>,
 }
 
+#[cfg(test)]
 impl Verdict {
     pub fn allows(&self) -> bool {
         self.allows.is_some()
@@ -133,6 +136,7 @@ impl Verdict {
 }
 
 /// Evaluates one policy against the request.
+#[cfg(test)]
 pub fn verdict(policy: &Policy, ctx: &RequestContext) -> Verdict {
     Verdict {
         denies: denies(policy, ctx),
