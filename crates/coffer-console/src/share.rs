@@ -86,19 +86,15 @@ async fn signing_key(console: &Console, signed: &Signed) -> Result<(String, Stri
 }
 
 /// The API's URL as this person reaches it: when Coffer listens on every address, the host
-/// the person typed for the console, with the API's port.
-fn api_url(console: &Console, signed: &Signed) -> String {
-    let api = &console.api_url;
+/// the person typed for the console (`host`, its `Host` header), with the API's port.
+fn api_url(api: &str, host: &str) -> String {
     let Some(port) = ["http://0.0.0.0:", "http://[::]:"]
         .iter()
         .find_map(|any| api.strip_prefix(any))
     else {
-        return api.clone();
+        return api.to_owned();
     };
-    let host = signed
-        .host
-        .rsplit_once(':')
-        .map_or(signed.host.as_str(), |(host, _)| host);
+    let host = host.rsplit_once(':').map_or(host, |(host, _)| host);
     format!("http://{host}:{port}")
 }
 
@@ -111,7 +107,7 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
     let (key_id, secret) = signing_key(console, signed).await?;
     let url = format!(
         "{}/{}/{}",
-        api_url(console, signed),
+        api_url(&console.api_url, &signed.host),
         encode(bucket, false),
         encode(key, true)
     );
@@ -151,4 +147,22 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         url: request.uri().to_string(),
         lifetime,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_name_the_host_people_reach_when_coffer_listens_everywhere() {
+        assert_eq!(
+            api_url("http://127.0.0.1:9000", "127.0.0.1:9001"),
+            "http://127.0.0.1:9000"
+        );
+        assert_eq!(
+            api_url("http://0.0.0.0:9000", "coffer.lan:9001"),
+            "http://coffer.lan:9000"
+        );
+        assert_eq!(api_url("http://[::]:9000", "10.0.0.5:9001"), "http://10.0.0.5:9000");
+    }
 }

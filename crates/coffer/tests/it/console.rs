@@ -650,6 +650,13 @@ async fn buckets_and_objects_are_created_browsed_uploaded_downloaded_and_deleted
         .post("/s3/new-bucket/check", &[("name", "holiday-photos")])
         .await;
     assert!(free.body.contains("available"));
+    let nowhere = browser
+        .post(
+            "/s3/buckets",
+            &[("csrf", &csrf), ("name", "holiday-photos"), ("region", "x</a><b>")],
+        )
+        .await;
+    assert_eq!(nowhere.status, 400, "regions come from the list");
     let created = browser
         .post(
             "/s3/buckets",
