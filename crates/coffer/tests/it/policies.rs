@@ -1355,46 +1355,27 @@ async fn a_missing_key_is_no_such_key_only_to_those_who_may_list_the_bucket() {
         .await
         .unwrap();
     // Without s3:ListBucket a read must not tell which keys exist.
-    let err = reader
-        .get_object()
-        .bucket("holiday-photos")
-        .key("missing.jpg")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
-    let err = reader
-        .head_object()
-        .bucket("holiday-photos")
-        .key("missing.jpg")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+    assert_eq!(missing(&reader).await, ("AccessDenied".to_owned(), 403));
     let lister = coffer.s3(&lister_key, &lister_secret);
-    let err = lister
+    assert_eq!(missing(&lister).await, ("NoSuchKey".to_owned(), 404));
+    assert_eq!(missing(&coffer.root_s3()).await, ("NoSuchKey".to_owned(), 404));
+}
+
+/// What GET and HEAD of a key that does not exist answer: GET's code, HEAD's status.
+async fn missing(s3: &aws_sdk_s3::Client) -> (String, u16) {
+    let get = s3
         .get_object()
         .bucket("holiday-photos")
         .key("missing.jpg")
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "NoSuchKey");
-    let err = lister
+    let head = s3
         .head_object()
         .bucket("holiday-photos")
         .key("missing.jpg")
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
-    let err = coffer
-        .root_s3()
-        .get_object()
-        .bucket("holiday-photos")
-        .key("missing.jpg")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(s3_code(&err), "NoSuchKey");
+    (s3_code(&get), head.raw_response().unwrap().status().as_u16())
 }
