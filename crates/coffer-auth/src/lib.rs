@@ -10,6 +10,7 @@ mod authorize;
 mod decisions;
 pub mod passwords;
 mod principal;
+pub mod signed_request;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};

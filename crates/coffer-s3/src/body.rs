@@ -194,12 +194,7 @@ pub async fn receive(
     if let Some(mut body) = body {
         loop {
             let chunk = match tokio::time::timeout(idle_timeout, body.next()).await {
-                Err(_) => {
-                    return Err(s3_error!(
-                        RequestTimeout,
-                        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
-                    ));
-                }
+                Err(_) => return Err(request_timeout()),
                 Ok(None) => break,
                 Ok(Some(Err(err))) => return Err(stream_error(&err.to_string())),
                 Ok(Some(Ok(chunk))) => chunk,
@@ -233,9 +228,19 @@ fn incomplete() -> S3Error {
     )
 }
 
-/// Maps an error from s3s's body streams (their types are private; their messages are not).
+fn request_timeout() -> S3Error {
+    s3_error!(
+        RequestTimeout,
+        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
+    )
+}
+
+/// Maps an error from s3s's body streams (their types are private; their messages are not),
+/// or from the listener's pace for bodies (its text starts with `RequestTimeout`).
 fn stream_error(message: &str) -> S3Error {
-    if message.contains("Sha256Mismatch") {
+    if message.contains("RequestTimeout") {
+        request_timeout()
+    } else if message.contains("Sha256Mismatch") {
         crate::custom_error(
             "XAmzContentSHA256Mismatch",
             http::StatusCode::BAD_REQUEST,

@@ -10,6 +10,7 @@ mod body;
 mod bucket_policy;
 mod buckets;
 mod checksums;
+pub mod error;
 mod headers;
 mod host;
 mod listing;

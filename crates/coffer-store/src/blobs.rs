@@ -68,9 +68,10 @@ fn is_blob_id(id: &str) -> bool {
 impl BlobStore {
     pub(crate) fn open(data_dir: &Path) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
-        std::fs::create_dir_all(root.join("tmp"))?;
+        crate::private_fs::create_dir(&root.join("tmp"))?;
+        crate::private_fs::restrict(&root, crate::private_fs::DIR_MODE)?;
         for shard in 0..=255u8 {
-            std::fs::create_dir_all(root.join(format!("{shard:02x}")))?;
+            crate::private_fs::create_dir(&root.join(format!("{shard:02x}")))?;
         }
         Ok(BlobStore {
             root,
@@ -205,11 +206,7 @@ impl BlobWriter {
             }
             WriterState::Memory(buffer) => {
                 let buffered = std::mem::take(buffer);
-                let file = tokio::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&self.temp)
-                    .await?;
+                let file = crate::private_fs::new_file_async().open(&self.temp).await?;
                 let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
                 file.write_all(&buffered).await?;
                 file.write_all(bytes).await?;
@@ -230,7 +227,7 @@ impl BlobWriter {
             WriterState::Memory(buffer) => {
                 tokio::task::spawn_blocking(move || {
                     use std::io::Write;
-                    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+                    let mut file = crate::private_fs::new_file().open(&temp)?;
                     file.write_all(&buffer)?;
                     file.sync_all()?;
                     std::fs::rename(&temp, &target)?;

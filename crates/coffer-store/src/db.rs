@@ -59,8 +59,14 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(
 impl Store {
     /// Opens (creating if needed) `<data_dir>/meta.db` and brings its schema up to date.
     pub async fn open_sqlite(data_dir: &Path, sealer: Sealer) -> Result<Store> {
-        std::fs::create_dir_all(data_dir)?;
+        crate::private_fs::create_dir(data_dir)?;
         let path = data_dir.join(META_DB_FILE);
+        crate::private_fs::create_private_file(&path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            crate::private_fs::restrict(Path::new(&name), crate::private_fs::FILE_MODE)?;
+        }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::open(&url, data_dir, sealer).await
     }

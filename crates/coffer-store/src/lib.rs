@@ -21,6 +21,7 @@ mod multipart;
 mod objects;
 mod passwords;
 mod policies;
+pub mod private_fs;
 mod secrets;
 mod users;
 

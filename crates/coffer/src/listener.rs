@@ -1,5 +1,6 @@
 //! Accepting connections for the API: HTTP/1.1 with `TCP_NODELAY`, a deadline for reading
-//! request headers, a bound on their size, and a graceful stop (in-flight requests finish).
+//! request headers, a pace every request body must keep ([`PacedBody`]), a bound on header
+//! size, and a graceful stop (in-flight requests finish).
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,6 +9,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::paced_body::PacedBody;
 
 /// The most header bytes a request may send (S3 allows 8 KiB of headers; presigned URLs
 /// and long keys need a few more). Beyond it hyper answers 431.
@@ -58,10 +62,17 @@ pub async fn serve(
                 TokioIo::new(tcp),
                 // Each request learns the connection it came over (for aws:SourceIp and
                 // aws:SecureTransport).
-                TowerToHyperService::new(router.clone().layer(axum::Extension(coffer_auth::PeerAddr {
-                    addr: peer,
-                    proxies: proxies.clone(),
-                }))),
+                TowerToHyperService::new(
+                    router
+                        .clone()
+                        .layer(axum::Extension(coffer_auth::PeerAddr {
+                            addr: peer,
+                            proxies: proxies.clone(),
+                        }))
+                        .map_request(move |request: http::Request<hyper::body::Incoming>| {
+                            request.map(|body| PacedBody::new(body, idle_timeout))
+                        }),
+                ),
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -3,6 +3,7 @@
 
 mod config;
 mod listener;
+mod paced_body;
 mod server;
 
 use std::path::Path;
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn,s3s::ops=off,sqlx=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=off,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
 
 /// The master key from `COFFER_MASTER_KEY`, or `<data-dir>/master.key` (created if absent).
 fn sealer(data_dir: &Path) -> Result<Sealer, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    coffer_store::private_fs::create_dir(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     match std::env::var("COFFER_MASTER_KEY") {
         Ok(hex) => Sealer::from_hex(&hex).map_err(|e| format!("COFFER_MASTER_KEY: {e}")),
         Err(_) => Sealer::load_or_create(data_dir).map_err(|e| format!("master key: {e}")),

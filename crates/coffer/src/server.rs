@@ -59,11 +59,13 @@ fn header_section_len(parts: &Parts) -> usize {
 
 /// S3's answer to a header section over the limit (hyper's own buffer bound is looser).
 fn header_section_too_large() -> Response {
-    s3_error_response(
+    coffer_s3::error::error_response(
         StatusCode::BAD_REQUEST,
         "RequestHeaderSectionTooLarge",
         "Your request header section exceeds the maximum allowed size.",
+        &[],
     )
+    .into_response()
 }
 
 /// An S3 POST other than a browser form carries XML (DeleteObjects, CompleteMultipartUpload);
@@ -83,13 +85,6 @@ fn oversized_xml_post(parts: &Parts) -> bool {
     parts.method == http::Method::POST && !is_form && declared.is_some_and(|len| len > coffer_s3::MAX_XML_BODY)
 }
 
-fn s3_error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
-    (status, [(http::header::CONTENT_TYPE, "application/xml")], body).into_response()
-}
-
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if header_section_len(&parts) > MAX_HEADER_SECTION {
@@ -101,26 +96,39 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     if service.is_some() || (!s3_scope && is_form_post_to_root(&parts)) {
         let body = match Limited::new(body, MAX_QUERY_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => return state.query.body_too_large(service).into_response(),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+                return state.query.body_too_large(service).into_response();
+            }
+            // Too slow (the listener's pace) or cut off: the client is not listening.
+            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };
         return state.query.handle(service, &parts, &body).await.into_response();
     }
     if oversized_xml_post(&parts) {
-        return s3_error_response(
+        return coffer_s3::error::error_response(
             StatusCode::BAD_REQUEST,
             "MaxMessageLengthExceeded",
             "Your request was too big.",
-        );
+            &[],
+        )
+        .into_response();
     }
     let started = Instant::now();
     let log = coffer_s3::RequestLog::default();
-    let mut parts = parts;
-    parts.extensions.insert(log.clone());
-    let response = match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
-        Ok(response) => response.map(Body::new),
-        Err(err) => {
-            tracing::error!(?err, "s3 request failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
+    // session tokens.
+    let response = match coffer_auth::signed_request::check_s3_request(&parts, time::OffsetDateTime::now_utc()) {
+        Err(refusal) => coffer_s3::error::refused(&refusal).into_response(),
+        Ok(()) => {
+            let mut parts = parts;
+            parts.extensions.insert(log.clone());
+            match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
+                Ok(response) => response.map(Body::new),
+                Err(err) => {
+                    tracing::error!(?err, "s3 request failed");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
         }
     };
     // Requests refused before authorization (bad signature, unknown key) name no principal.
