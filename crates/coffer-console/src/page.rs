@@ -32,11 +32,10 @@ impl FromRequestParts<Console> for Signed {
         let Some((session, token)) = found else {
             return Err(Redirect::to("/signin").into_response());
         };
-        // An IAM user whose console access was taken away (or who was deleted, even if a new
-        // user now has the name) is signed out at once.
-        if let coffer_auth::Identity::User { user_id, .. } = &session.principal.identity
-            && console.store.login_profile(user_id).await.is_err()
-        {
+        // A person whose password changed since sign-in (an administrator's reset, a change
+        // in another session), or whose console access was taken away (or who was deleted,
+        // even if a new user now has the name), is signed out at once.
+        if crate::signin::current_password(console, &session.principal).await != Some(session.password) {
             console.sessions.end(&token);
             return Err(Redirect::to("/signin").into_response());
         }

@@ -30,6 +30,9 @@ pub struct Session {
     pub csrf: String,
     /// The IAM user must choose a new password before anything else.
     pub must_change_password: bool,
+    /// Which password the person signed in with: when the stored one changes (an
+    /// administrator's reset, a change elsewhere), the session ends.
+    pub password: PasswordStamp,
     /// A secret just created, kept until the one page that shows it.
     pending: Option<Reveal>,
     started: Instant,
@@ -50,6 +53,16 @@ pub enum Reveal {
         password: String,
         problems: Vec<String>,
     },
+}
+
+/// A fingerprint of a stored password hash (SHA-256 of it), so sessions hold no hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordStamp([u8; 32]);
+
+impl PasswordStamp {
+    pub fn of(password_hash: &str) -> PasswordStamp {
+        PasswordStamp(Sha256::digest(password_hash.as_bytes()).into())
+    }
 }
 
 impl Session {
@@ -85,13 +98,20 @@ impl Sessions {
     }
 
     /// Starts a session for `principal`; returns its token (for the cookie only).
-    pub fn start(&self, principal: Principal, account_label: String, must_change_password: bool) -> String {
+    pub fn start(
+        &self,
+        principal: Principal,
+        account_label: String,
+        must_change_password: bool,
+        password: PasswordStamp,
+    ) -> String {
         let token = random_token();
         let session = Session {
             principal,
             account_label,
             csrf: random_token(),
             must_change_password,
+            password,
             pending: None,
             started: Instant::now(),
             last_seen: Instant::now(),
@@ -117,12 +137,14 @@ impl Sessions {
         Some(session.clone())
     }
 
-    /// Marks the session's password as changed.
-    pub fn password_changed(&self, token: &str) {
+    /// The session's person changed its password here: this session goes on with the new
+    /// one (every other session of the person ends at its next request).
+    pub fn password_changed(&self, token: &str, password: PasswordStamp) {
         if let Ok(mut live) = self.live.lock()
             && let Some(session) = live.get_mut(&digest(token))
         {
             session.must_change_password = false;
+            session.password = password;
         }
     }
 
@@ -189,7 +211,7 @@ mod tests {
     #[test]
     fn a_session_lives_while_used_and_ends_when_idle_or_signed_out() {
         let sessions = Sessions::new(Duration::from_millis(200));
-        let token = sessions.start(root(), "111122223333".into(), false);
+        let token = sessions.start(root(), "111122223333".into(), false, PasswordStamp::of("hash"));
         assert_eq!(token.len(), 64);
         let session = sessions.get(&token).expect("live");
         assert!(session.csrf_matches(&session.csrf.clone()));
@@ -197,7 +219,7 @@ mod tests {
         assert!(sessions.get("not-a-token").is_none());
         std::thread::sleep(Duration::from_millis(250));
         assert!(sessions.get(&token).is_none(), "idle too long");
-        let again = sessions.start(root(), "111122223333".into(), false);
+        let again = sessions.start(root(), "111122223333".into(), false, PasswordStamp::of("hash"));
         sessions.end(&again);
         assert!(sessions.get(&again).is_none());
     }

@@ -12,6 +12,7 @@ use coffer_store::{Account, StoreError};
 use serde::Deserialize;
 
 use crate::page::{Chrome, Signed, error_page, render};
+use crate::session::PasswordStamp;
 use crate::throttle::address_key;
 use crate::{Console, session};
 
@@ -87,7 +88,7 @@ async fn check(
     account: Option<&Account>,
     username: &str,
     password: &str,
-) -> Option<(Principal, Next)> {
+) -> Option<(Principal, Next, PasswordStamp)> {
     // Look everything up first, then verify once, against a decoy when something is missing,
     // so a wrong name takes as long as a wrong password.
     let (hash, principal, next) = match account {
@@ -134,7 +135,18 @@ async fn check(
     let found = hash.is_some();
     let stored = hash.unwrap_or_else(|| coffer_auth::passwords::decoy().to_owned());
     let matches = coffer_auth::passwords::verify_async(password, &stored).await;
-    (found && matches).then_some(principal?).map(|p| (p, next))
+    let stamp = PasswordStamp::of(&stored);
+    (found && matches).then_some(principal?).map(|p| (p, next, stamp))
+}
+
+/// The stamp of the password `principal` signs in with now; `None` when it has none (its
+/// login profile was deleted, or the user itself).
+pub async fn current_password(console: &Console, principal: &Principal) -> Option<PasswordStamp> {
+    let hash = match &principal.identity {
+        Identity::User { user_id, .. } => console.store.login_profile(user_id).await.ok()?.password_hash,
+        _ => console.store.root_password_hash(&principal.account_id).await.ok()??,
+    };
+    Some(PasswordStamp::of(&hash))
 }
 
 /// Whether the account's password policy says the password is too old: `Some(hard)` if so,
@@ -170,20 +182,22 @@ pub async fn submit(
         .as_ref()
         .map_or_else(|| account_name.to_ascii_lowercase(), |a| a.account_id.clone());
     let name_key = format!("name:{account_key}/{}", username.to_lowercase());
-    let keys = [address.clone(), name_key.clone()];
-    if let Err(wait) = console.throttle.begin(&keys) {
-        let minutes = wait.as_secs().div_ceil(60);
+    if let Err(wait) = console.throttle.begin(&address, &name_key) {
+        let when = match wait.as_secs() {
+            0..60 => format!("{} seconds", wait.as_secs().max(1)),
+            secs => format!("{} minutes", secs.div_ceil(60)),
+        };
         let mut response = error_page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-in attempts",
-            &format!("Sign-in is paused after repeated failures. Try again in {minutes} minutes."),
+            &format!("Sign-in is paused after repeated failures. Try again in {when}."),
         );
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
         return response;
     }
-    let Some((principal, next)) = check(&console, account.as_ref(), username, &form.password).await else {
+    let Some((principal, next, stamp)) = check(&console, account.as_ref(), username, &form.password).await else {
         // Not the typed user name: people type passwords into it by mistake.
         tracing::info!(account = %account_key, iam_user = !username.is_empty(), %address, "console sign-in failed");
         let mut response = render(&SignInPage {
@@ -195,7 +209,7 @@ pub async fn submit(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     };
-    console.throttle.succeeded(&name_key, &address);
+    console.throttle.succeeded(&address, &name_key);
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -214,7 +228,7 @@ pub async fn submit(
         .map(|a| a.alias.clone().unwrap_or_else(|| a.account_id.clone()))
         .unwrap_or_default();
     tracing::info!(principal = %principal.arn(), %address, "console sign-in");
-    let token = console.sessions.start(principal, label, must_change);
+    let token = console.sessions.start(principal, label, must_change, stamp);
     let target = if must_change { "/change-password" } else { "/" };
     let mut response = Redirect::to(target).into_response();
     if let Ok(cookie) = session::cookie(&token).parse() {
@@ -296,7 +310,9 @@ pub async fn change_submit(
     ];
     match signed.call(&console, "ChangePassword", &params).await {
         Ok(_) => {
-            console.sessions.password_changed(&signed.token);
+            if let Some(stamp) = current_password(&console, &signed.session.principal).await {
+                console.sessions.password_changed(&signed.token, stamp);
+            }
             Redirect::to("/").into_response()
         }
         Err(error) => again(&error.message),

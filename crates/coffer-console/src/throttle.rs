@@ -1,24 +1,48 @@
-//! Sign-in throttling: attempts are counted per client address (an IPv6 client by its /64)
-//! and per account and user name; past the limit within the window, sign-in is refused
-//! without checking the password at all, so guessing costs time whichever of the two an
-//! attacker varies. An attempt is counted when it starts, so parallel requests cannot all
-//! slip in before the first one fails; a success takes its own attempt back and clears the
-//! name's count.
+//! Sign-in throttling that slows guessing without letting a guesser lock anyone out.
+//!
+//! - **Per address first.** An address (an IPv6 client by its /64) gets [`ADDRESS_FAILURES`]
+//!   failed attempts within [`WINDOW`], on any names; then it waits until the oldest ages out.
+//!   This stops one client, and only that client.
+//! - **Per name, a growing delay, never a lock.** Past [`NAME_FREE_FAILURES`] failures of a
+//!   name within the window (from any addresses), each further attempt waits 1 s, 2 s, 4 s, …
+//!   after the name's last failure, at most [`MAX_NAME_DELAY`]. A guesser with many addresses
+//!   gets about twenty guesses an hour.
+//! - **Known addresses pass the name's delay.** An address the name signed in from before
+//!   (the last [`KNOWN_ADDRESSES`] of them, remembered in memory) is not delayed by failures
+//!   from elsewhere, so no one can keep a person from signing in from where they usually do.
+//!
+//! An attempt is counted when it starts, so parallel requests cannot all slip in before the
+//! first one fails; a success takes its own attempt back.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Attempts allowed per key within [`WINDOW`] before sign-in pauses.
-pub const MAX_FAILURES: usize = 5;
+/// Failed attempts one address may make within [`WINDOW`].
+pub const ADDRESS_FAILURES: usize = 5;
+/// Failures of one name within [`WINDOW`] before its attempts are delayed.
+pub const NAME_FREE_FAILURES: usize = 5;
+/// The longest a name's delay grows.
+pub const MAX_NAME_DELAY: Duration = Duration::from_secs(5 * 60);
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Keys remembered at most (old ones go first).
+/// Addresses remembered per name as known.
+pub const KNOWN_ADDRESSES: usize = 8;
+/// Entries remembered at most, of each map (old ones go first).
 const MAX_KEYS: usize = 100_000;
 
 #[derive(Clone, Debug, Default)]
 pub struct Throttle {
-    attempts: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Attempt times per address, and per name, within the window.
+    by_address: HashMap<String, VecDeque<Instant>>,
+    by_name: HashMap<String, VecDeque<Instant>>,
+    /// Addresses each name signed in from, newest last.
+    known: HashMap<String, VecDeque<String>>,
 }
 
 /// The throttle key of a client address: IPv6 clients usually hold a whole /64.
@@ -32,49 +56,91 @@ pub fn address_key(ip: IpAddr) -> String {
     }
 }
 
+/// Drops the times that have left the window.
+fn age(times: &mut VecDeque<Instant>, now: Instant) {
+    while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+        times.pop_front();
+    }
+}
+
+/// The delay after a name's latest failure, given how many it has in the window.
+fn name_delay(failures: usize) -> Duration {
+    match failures.checked_sub(NAME_FREE_FAILURES) {
+        None => Duration::ZERO,
+        Some(past) => Duration::from_secs(1u64 << past.min(16)).min(MAX_NAME_DELAY),
+    }
+}
+
+fn record(map: &mut HashMap<String, VecDeque<Instant>>, key: &str, now: Instant, keep: usize) {
+    if map.len() >= MAX_KEYS && !map.contains_key(key) {
+        // Forget what has aged out; never wipe counts that still hold.
+        map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+    }
+    let times = map.entry(key.to_owned()).or_default();
+    times.push_back(now);
+    while times.len() > keep {
+        times.pop_front();
+    }
+}
+
 impl Throttle {
-    /// Starts an attempt for `keys`: `Err(wait)` if any of them is over the limit (nothing is
-    /// counted then), else the attempt is counted against each.
-    pub fn begin(&self, keys: &[String]) -> Result<(), Duration> {
-        let Ok(mut attempts) = self.attempts.lock() else {
+    /// Starts an attempt to sign in as `name` from `address`: `Err(wait)` if it must wait
+    /// (nothing is counted then), else the attempt is counted.
+    pub fn begin(&self, address: &str, name: &str) -> Result<(), Duration> {
+        self.begin_at(address, name, Instant::now())
+    }
+
+    fn begin_at(&self, address: &str, name: &str, now: Instant) -> Result<(), Duration> {
+        let Ok(mut state) = self.state.lock() else {
             return Err(WINDOW);
         };
-        let now = Instant::now();
-        let mut wait = None;
-        for key in keys {
-            if let Some(times) = attempts.get_mut(key) {
-                while times.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
-                    times.pop_front();
-                }
-                if times.len() >= MAX_FAILURES {
-                    wait = wait.max(Some(WINDOW - now.duration_since(times[0])));
+        let state = &mut *state;
+        if let Some(times) = state.by_address.get_mut(address) {
+            age(times, now);
+            if times.len() >= ADDRESS_FAILURES {
+                return Err(WINDOW - now.duration_since(times[0]));
+            }
+        }
+        let known = state
+            .known
+            .get(name)
+            .is_some_and(|addresses| addresses.iter().any(|a| a == address));
+        if !known && let Some(times) = state.by_name.get_mut(name) {
+            age(times, now);
+            if let Some(last) = times.back() {
+                let ready = *last + name_delay(times.len());
+                if ready > now {
+                    return Err(ready - now);
                 }
             }
         }
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        if attempts.len() >= MAX_KEYS {
-            // Forget what has aged out; never wipe counts that still hold.
-            attempts.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
-        }
-        for key in keys {
-            let times = attempts.entry(key.clone()).or_default();
-            times.push_back(now);
-            if times.len() > MAX_FAILURES {
-                times.pop_front();
-            }
-        }
+        record(&mut state.by_address, address, now, ADDRESS_FAILURES);
+        // Enough of a name's times to grow its delay to the most.
+        record(&mut state.by_name, name, now, NAME_FREE_FAILURES + 17);
         Ok(())
     }
 
-    /// The attempt succeeded: the name's count is cleared, the address's attempt taken back.
-    pub fn succeeded(&self, name_key: &str, address_key: &str) {
-        if let Ok(mut attempts) = self.attempts.lock() {
-            attempts.remove(name_key);
-            if let Some(times) = attempts.get_mut(address_key) {
-                times.pop_back();
-            }
+    /// The attempt succeeded: it is taken back from the address and the name, and the
+    /// address becomes one the name is known to sign in from.
+    pub fn succeeded(&self, address: &str, name: &str) {
+        let Ok(mut state) = self.state.lock() else { return };
+        if let Some(times) = state.by_address.get_mut(address) {
+            times.pop_back();
+        }
+        if let Some(times) = state.by_name.get_mut(name) {
+            times.pop_back();
+        }
+        if state.known.len() >= MAX_KEYS
+            && !state.known.contains_key(name)
+            && let Some(evicted) = state.known.keys().next().cloned()
+        {
+            state.known.remove(&evicted);
+        }
+        let known = state.known.entry(name.to_owned()).or_default();
+        known.retain(|a| a != address);
+        known.push_back(address.to_owned());
+        if known.len() > KNOWN_ADDRESSES {
+            known.pop_front();
         }
     }
 }
@@ -83,19 +149,79 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    const NAME: &str = "name:111122223333/";
+
+    fn address(n: u32) -> String {
+        format!("ip:10.0.{}.{}", n / 256, n % 256)
+    }
+
     #[test]
-    fn the_sixth_attempt_within_the_window_waits() {
+    fn an_address_pauses_after_its_failures_whatever_the_names() {
         let throttle = Throttle::default();
-        let keys = ["ip:10.0.0.1".to_owned(), "name:1111/alice".to_owned()];
-        for _ in 0..MAX_FAILURES {
-            assert!(throttle.begin(&keys).is_ok());
+        let now = Instant::now();
+        for n in 0..ADDRESS_FAILURES {
+            assert!(throttle.begin_at("ip:10.9.9.9", &format!("name:1/{n}"), now).is_ok());
         }
-        let wait = throttle.begin(&keys).expect_err("over the limit");
-        assert!(wait > Duration::from_secs(14 * 60) && wait <= WINDOW);
-        // Another address trying the same name waits too.
-        assert!(throttle.begin(&["ip:10.9.9.9".to_owned(), keys[1].clone()]).is_err());
-        throttle.succeeded(&keys[1], "ip:10.9.9.9");
-        assert!(throttle.begin(&["ip:10.9.9.9".to_owned(), keys[1].clone()]).is_ok());
+        let wait = throttle
+            .begin_at("ip:10.9.9.9", "name:1/other", now)
+            .expect_err("paused");
+        assert_eq!(wait, WINDOW);
+        // Only that address.
+        assert!(throttle.begin_at("ip:10.9.9.8", "name:1/other", now).is_ok());
+        // Until its failures age out.
+        assert!(throttle.begin_at("ip:10.9.9.9", "name:1/other", now + WINDOW).is_ok());
+    }
+
+    #[test]
+    fn a_names_failures_from_many_addresses_delay_it_more_and_more_up_to_a_bound() {
+        let throttle = Throttle::default();
+        let mut now = Instant::now();
+        let mut n = 0;
+        for _ in 0..NAME_FREE_FAILURES {
+            n += 1;
+            assert!(throttle.begin_at(&address(n), NAME, now).is_ok());
+        }
+        let mut expected = Duration::from_secs(1);
+        for _ in 0..10 {
+            n += 1;
+            assert_eq!(throttle.begin_at(&address(n), NAME, now), Err(expected));
+            now += expected;
+            n += 1;
+            assert!(
+                throttle.begin_at(&address(n), NAME, now).is_ok(),
+                "a delay, never a lock"
+            );
+            expected = (expected * 2).min(MAX_NAME_DELAY);
+        }
+        assert_eq!(expected, MAX_NAME_DELAY);
+    }
+
+    #[test]
+    fn a_known_address_passes_a_names_delay() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        let home = "ip:192.0.2.1";
+        throttle.begin_at(home, NAME, now).unwrap();
+        throttle.succeeded(home, NAME);
+        for n in 0..20 {
+            let _ = throttle.begin_at(&address(n), NAME, now);
+        }
+        assert!(
+            throttle.begin_at(&address(99), NAME, now).is_err(),
+            "a new address waits"
+        );
+        assert!(throttle.begin_at(home, NAME, now).is_ok(), "home does not");
+    }
+
+    #[test]
+    fn a_success_takes_its_attempt_back() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        for _ in 0..10 {
+            throttle.begin_at("ip:10.0.0.1", NAME, now).unwrap();
+            throttle.succeeded("ip:10.0.0.1", NAME);
+        }
+        assert!(throttle.begin_at("ip:10.0.0.1", NAME, now).is_ok());
     }
 
     #[test]
