@@ -201,6 +201,10 @@ fn principals(value: &Value, element: &str) -> Result<Principals, PolicyError> {
                         for name in names {
                             if name == "*" {
                                 principals.anyone = true;
+                            } else if name.contains(['*', '?']) {
+                                // "You cannot use a wildcard to match part of a principal
+                                // name or ARN" (IAM's Principal element reference).
+                                return error(format!("Invalid principal in policy: \"AWS\":\"{name}\""));
                             } else if is_account_id(&name)
                                 || name.starts_with("arn:aws:iam::")
                                 || name.starts_with("arn:aws:sts::")
@@ -650,12 +654,22 @@ mod tests {
         };
         assert_eq!(principals.aws.len(), 2);
         assert_eq!(principals.services, ["logging.s3.amazonaws.com"]);
-        let text = r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"s3:*","Resource":"*"}}"#;
-        assert!(
-            Policy::parse(text, PolicyKind::Resource)
-                .unwrap_err()
-                .0
-                .contains("Invalid principal")
-        );
+        for name in [
+            "alice",
+            "arn:aws:iam::*:root",
+            "arn:aws:iam::111122223333:user/*",
+            "11112222333?",
+        ] {
+            let text = format!(
+                r#"{{"Statement":{{"Effect":"Allow","Principal":{{"AWS":"{name}"}},"Action":"s3:*","Resource":"*"}}}}"#
+            );
+            assert!(
+                Policy::parse(&text, PolicyKind::Resource)
+                    .unwrap_err()
+                    .0
+                    .contains("Invalid principal"),
+                "{name}"
+            );
+        }
     }
 }

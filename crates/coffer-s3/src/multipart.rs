@@ -35,11 +35,15 @@ fn check_part_number(number: i32) -> S3Result<u32> {
     if (1..=MAX_PART_NUMBER).contains(&number) {
         Ok(number as u32)
     } else {
-        Err(s3_error!(
-            InvalidArgument,
-            "Part number must be an integer between 1 and 10000, inclusive"
-        ))
+        Err(part_number_out_of_range())
     }
+}
+
+fn part_number_out_of_range() -> S3Error {
+    s3_error!(
+        InvalidArgument,
+        "Part number must be an integer between 1 and 10000, inclusive"
+    )
 }
 
 fn upload_algorithm(upload: &Upload) -> Option<Algorithm> {
@@ -296,6 +300,13 @@ impl CofferS3 {
                 MalformedXML,
                 "The XML you provided was not well-formed or did not validate against our published schema"
             ));
+        }
+        // Parts are numbered 1 to 10,000, so no more than 10,000 can be named.
+        if requested.len() > MAX_PART_NUMBER as usize {
+            return Err(part_number_out_of_range());
+        }
+        for part in &requested {
+            check_part_number(part.part_number.unwrap_or(1))?;
         }
         let uploaded = self
             .store

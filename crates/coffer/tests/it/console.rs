@@ -262,6 +262,134 @@ async fn an_iam_user_without_permission_sees_which_action_was_denied() {
 }
 
 #[tokio::test]
+async fn a_password_change_ends_the_other_sessions_of_its_person() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("dan").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("dan")
+        .password("Dans-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("dan")
+        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+        .send()
+        .await
+        .unwrap();
+    let mut laptop = Browser::new(&coffer);
+    assert_eq!(laptop.sign_in(&account, "dan", "Dans-Pass-2026").await.status, 303);
+    // An administrator's reset ends the session at its next request.
+    iam.update_login_profile()
+        .user_name("dan")
+        .password("Reset-By-Admin-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        laptop.get("/change-password").await.location.as_deref(),
+        Some("/signin")
+    );
+    // The person's own change ends every other session, not the one it was made in.
+    let mut phone = Browser::new(&coffer);
+    assert_eq!(laptop.sign_in(&account, "dan", "Reset-By-Admin-1").await.status, 303);
+    assert_eq!(phone.sign_in(&account, "dan", "Reset-By-Admin-1").await.status, 303);
+    let form = laptop.get("/change-password").await;
+    let changed = laptop
+        .post(
+            "/change-password",
+            &[
+                ("csrf", &Browser::csrf(&form)),
+                ("old_password", "Reset-By-Admin-1"),
+                ("new_password", "Dans-Own-Pass-2027"),
+                ("confirm_password", "Dans-Own-Pass-2027"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location.as_deref(), Some("/"));
+    assert_eq!(laptop.get("/change-password").await.status, 200);
+    assert_eq!(phone.get("/change-password").await.location.as_deref(), Some("/signin"));
+    // The root user's password set from the command line ends root sessions too.
+    let mut root = Browser::new(&coffer);
+    assert_eq!(root.sign_in(&account, "", ROOT_PASSWORD).await.status, 303);
+    assert_eq!(root.get("/iam/users").await.status, 200);
+    let mut set = std::process::Command::new(crate::harness::coffer_bin())
+        .args(["account", "set-root-password", "--data-dir"])
+        .arg(coffer.data_dir())
+        .env("COFFER_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        set.stdin.take().unwrap().write_all(b"Root-New-Pass-2027\n").unwrap();
+    }
+    assert!(set.wait().unwrap().success());
+    assert_eq!(root.get("/iam/users").await.location.as_deref(), Some("/signin"));
+}
+
+/// Signs in as if from `address` (through a trusted proxy); returns the status.
+async fn sign_in_from(coffer: &Coffer, address: &str, account: &str, username: &str, password: &str) -> u16 {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/signin", coffer.console))
+        .header("x-forwarded-for", address)
+        .form(&[("account", account), ("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn guessing_from_elsewhere_never_locks_a_person_out_where_they_sign_in() {
+    let coffer = start_with(&[("COFFER_TRUSTED_PROXIES", "127.0.0.1/32")]);
+    let account = coffer.account_id().await;
+    let sign_in = |address: &'static str, password: &'static str| {
+        let (coffer, account) = (&coffer, account.clone());
+        async move { sign_in_from(coffer, address, &account, "", password).await }
+    };
+    // The root user signs in from home once.
+    assert_eq!(sign_in("192.0.2.10", ROOT_PASSWORD).await, 303);
+    // Guessers from six addresses, one guess each, are refused alike.
+    for address in [
+        "198.51.100.1",
+        "198.51.100.2",
+        "198.51.100.3",
+        "198.51.100.4",
+        "198.51.100.5",
+    ] {
+        assert_eq!(sign_in(address, "Guess-Pass-1").await, 401);
+    }
+    // Now the name waits a little (from addresses it never signed in from)...
+    assert_eq!(sign_in("198.51.100.6", "Guess-Pass-1").await, 429);
+    assert_eq!(sign_in("203.0.113.7", ROOT_PASSWORD).await, 429);
+    // ...but not at home.
+    assert_eq!(sign_in("192.0.2.10", ROOT_PASSWORD).await, 303);
+    // A delay, not a lock: after it the name can be tried again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(sign_in("203.0.113.7", ROOT_PASSWORD).await, 303);
+    // One address guessing many names stops after five failures, that address only.
+    for n in 0..5 {
+        let status = sign_in_from(&coffer, "198.51.100.99", &account, &format!("ghost{n}"), "x").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        sign_in_from(&coffer, "198.51.100.99", &account, "ghost9", "x").await,
+        429
+    );
+    assert_eq!(
+        sign_in_from(&coffer, "198.51.100.98", &account, "ghost9", "x").await,
+        401
+    );
+}
+
+#[tokio::test]
 async fn a_required_new_password_comes_first() {
     let coffer = start_with(&[]);
     let account = coffer.account_id().await;

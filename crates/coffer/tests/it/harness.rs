@@ -18,6 +18,8 @@ pub struct Coffer {
     pub console: String,
     /// Everything `coffer serve` printed on stdout at its first start.
     pub first_stdout: String,
+    /// Where stderr goes, at the default log level, when the test reads the log.
+    log_file: Option<PathBuf>,
 }
 
 pub fn coffer_bin() -> &'static str {
@@ -35,6 +37,21 @@ impl Coffer {
 
     /// A fresh server with extra environment variables.
     pub fn start_with(env: &[(&str, &str)]) -> Coffer {
+        Self::start_logged(env, None)
+    }
+
+    /// A fresh server that logs as in production (the default filter) to `log_file`.
+    pub fn start_logging_to(log_file: &Path) -> Coffer {
+        Self::start_logged(
+            &[
+                ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+                ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+            ],
+            Some(log_file.to_owned()),
+        )
+    }
+
+    fn start_logged(env: &[(&str, &str)], log_file: Option<PathBuf>) -> Coffer {
         let data = tempfile::tempdir().expect("temp dir");
         let mut coffer = Coffer {
             child: None,
@@ -42,6 +59,7 @@ impl Coffer {
             endpoint: String::new(),
             console: String::new(),
             first_stdout: String::new(),
+            log_file,
         };
         coffer.first_stdout = coffer.spawn(env);
         coffer
@@ -61,9 +79,20 @@ impl Coffer {
             ])
             .arg(self.data.path())
             .env_remove("COFFER_MASTER_KEY")
-            .env("COFFER_LOG", "warn,s3s=off")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped());
+        match &self.log_file {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("log file");
+                command.env_remove("COFFER_LOG").stderr(file);
+            }
+            None => {
+                command.env("COFFER_LOG", "warn,s3s=off").stderr(Stdio::inherit());
+            }
+        }
         for (k, v) in env {
             command.env(k, v);
         }

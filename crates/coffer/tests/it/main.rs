@@ -18,4 +18,5 @@ mod s3_listing;
 mod s3_multipart;
 mod s3_objects;
 mod s3_raw;
+mod security;
 mod sts;

@@ -189,6 +189,17 @@ async fn completion_enforces_order_etags_and_sizes() {
         .build();
     let err = complete(vec![missing]).await.unwrap_err();
     assert_eq!(s3_code(&err), "InvalidPart");
+    // Parts are numbered 1 to 10,000: a longer list is refused before any part is looked up.
+    let too_many = (1..=20_000)
+        .map(|n| {
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(one.e_tag().unwrap())
+                .build()
+        })
+        .collect();
+    let err = complete(too_many).await.unwrap_err();
+    assert_eq!(s3_code(&err), "InvalidArgument");
     let err = complete(vec![one.clone(), two.clone()]).await.unwrap_err();
     assert_eq!(s3_code(&err), "EntityTooSmall");
     // A single small part is a valid (last) part.

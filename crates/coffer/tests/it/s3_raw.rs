@@ -59,6 +59,31 @@ pub async fn signed_s3_at(
     payload: Payload<'_>,
     at: SystemTime,
 ) -> Reply {
+    send(sign_s3(
+        (ROOT_KEY_ID, ROOT_SECRET),
+        coffer,
+        method,
+        path,
+        headers,
+        body,
+        payload,
+        at,
+    ))
+    .await
+}
+
+/// A request to `path` signed with `key` (id, secret; SigV4, us-east-1) as if at `at`, not sent.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_s3(
+    key: (&str, &str),
+    coffer: &Coffer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+    payload: Payload<'_>,
+    at: SystemTime,
+) -> http::Request<Vec<u8>> {
     let url = format!("{}{}", coffer.endpoint, path);
     let host = coffer.endpoint.trim_start_matches("http://").to_owned();
     let mut request = http::Request::builder().method(method).uri(&url).header("host", &host);
@@ -66,7 +91,7 @@ pub async fn signed_s3_at(
         request = request.header(*name, *value);
     }
     let mut request = request.body(body).unwrap();
-    let identity = Credentials::new(ROOT_KEY_ID, ROOT_SECRET, None, None, "test").into();
+    let identity = Credentials::new(key.0, key.1, None, None, "test").into();
     let mut settings = SigningSettings::default();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     let params = v4::SigningParams::builder()
@@ -96,7 +121,7 @@ pub async fn signed_s3_at(
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     instructions.apply_to_request_http1x(&mut request);
-    send(request).await
+    request
 }
 
 pub async fn send(request: http::Request<Vec<u8>>) -> Reply {
