@@ -413,4 +413,27 @@ proptest! {
         mutate(&mut s, &mut secret, &m);
         prop_assert!(check(&s, &secret, s.time).is_err(), "{:?} was accepted", m);
     }
+
+    /// What s3s does not check, the front door does: an `x-amz-*` header added to a signed
+    /// request, by header or presigned, is refused by name.
+    #[test]
+    fn any_unsigned_amz_header_added_to_a_signed_request_is_refused(
+        case in request_case(),
+        presigned in any::<bool>(),
+        suffix in "[a-z0-9-]{1,20}",
+        value in header_value(),
+    ) {
+        let location = if presigned { SignatureLocation::QueryParams } else { SignatureLocation::Headers };
+        let mut s = build(&case, location);
+        prop_assert_eq!(crate::signed_request::check_s3_request(&s.parts, s.time), Ok(()));
+        let name = format!("x-amz-{suffix}");
+        prop_assume!(
+            !s.parts.headers.contains_key(name.as_str()) && !["x-amz-content-sha256", "x-amz-security-token"].contains(&name.as_str())
+        );
+        s.parts.headers.insert(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        prop_assert_eq!(
+            crate::signed_request::check_s3_request(&s.parts, s.time),
+            Err(crate::signed_request::Refusal::HeadersNotSigned(vec![name]))
+        );
+    }
 }
