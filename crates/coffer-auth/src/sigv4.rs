@@ -133,11 +133,6 @@ fn parse_credential(credential: &str) -> Result<(String, Scope), SigError> {
 }
 
 impl Signature {
-    /// The header names the signature covers, as the client listed them.
-    pub fn signed_headers(&self) -> &[String] {
-        &self.signed_headers
-    }
-
     /// Reads the signature from the `Authorization` header or, failing that, the presigned
     /// query. `Err(Missing)` when the request is not signed at all.
     pub fn parse(parts: &Parts) -> Result<Signature, SigError> {
