@@ -4,30 +4,31 @@
 //! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
-mod attributes;
 mod auth;
 mod body;
+mod bucket;
 mod bucket_policy;
-mod buckets;
 mod checksums;
+mod copy;
+mod delete;
 pub mod error;
+mod get;
 mod headers;
 mod host;
-mod listing;
+mod list;
 mod multipart;
-mod objects;
-pub mod operations;
+mod put;
 mod reading;
+pub mod routes;
 
 use coffer_auth::{Principal, authorize};
 use coffer_store::{Bucket, Store, StoreError};
-use s3s::dto::*;
-use s3s::{S3, S3Error, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Error, S3Request, S3Result, s3_error};
 use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
 pub use auth::StoreAuth;
-pub use buckets::valid_bucket_name;
+pub use bucket::valid_bucket_name;
 
 /// How the S3 endpoint is set up.
 #[derive(Clone, Debug)]
@@ -96,7 +97,7 @@ pub(crate) fn store_error(err: StoreError) -> S3Error {
     match err {
         StoreError::NoSuchBucket => no_such_bucket(),
         StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"),
-        StoreError::NoSuchKey => objects::no_such_key(),
+        StoreError::NoSuchKey => get::no_such_key(),
         StoreError::NoSuchUpload => multipart::no_such_upload(),
         StoreError::InvalidPart => multipart::invalid_part(),
         StoreError::PreconditionFailed => {
@@ -210,170 +211,5 @@ impl CofferS3 {
             .await
             .map_err(internal)?
             .ok_or_else(no_such_bucket)
-    }
-}
-
-/// Each operation lives in its module as `<operation>_op`; this impl only routes.
-#[async_trait::async_trait]
-impl S3 for CofferS3 {
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
-        self.create_bucket_op(req).await
-    }
-
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-        self.head_bucket_op(req).await
-    }
-
-    async fn get_bucket_location(
-        &self,
-        req: S3Request<GetBucketLocationInput>,
-    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        self.get_bucket_location_op(req).await
-    }
-
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.delete_bucket_op(req).await
-    }
-
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
-        self.list_buckets_op(req).await
-    }
-
-    async fn put_bucket_policy(
-        &self,
-        req: S3Request<PutBucketPolicyInput>,
-    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
-        self.put_bucket_policy_op(req).await
-    }
-
-    async fn get_bucket_policy(
-        &self,
-        req: S3Request<GetBucketPolicyInput>,
-    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
-        self.get_bucket_policy_op(req).await
-    }
-
-    async fn delete_bucket_policy(
-        &self,
-        req: S3Request<DeleteBucketPolicyInput>,
-    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
-        self.delete_bucket_policy_op(req).await
-    }
-
-    async fn get_bucket_policy_status(
-        &self,
-        req: S3Request<GetBucketPolicyStatusInput>,
-    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
-        self.get_bucket_policy_status_op(req).await
-    }
-
-    async fn put_public_access_block(
-        &self,
-        req: S3Request<PutPublicAccessBlockInput>,
-    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
-        self.put_public_access_block_op(req).await
-    }
-
-    async fn get_public_access_block(
-        &self,
-        req: S3Request<GetPublicAccessBlockInput>,
-    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
-        self.get_public_access_block_op(req).await
-    }
-
-    async fn delete_public_access_block(
-        &self,
-        req: S3Request<DeletePublicAccessBlockInput>,
-    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
-        self.delete_public_access_block_op(req).await
-    }
-
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        self.put_object_op(req).await
-    }
-
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        self.get_object_op(req).await
-    }
-
-    async fn get_object_attributes(
-        &self,
-        req: S3Request<GetObjectAttributesInput>,
-    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
-        self.get_object_attributes_op(req).await
-    }
-
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.head_object_op(req).await
-    }
-
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.delete_object_op(req).await
-    }
-
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        self.delete_objects_op(req).await
-    }
-
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.copy_object_op(req).await
-    }
-
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.list_objects_v2_op(req).await
-    }
-
-    async fn list_object_versions(
-        &self,
-        req: S3Request<ListObjectVersionsInput>,
-    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        self.list_object_versions_op(req).await
-    }
-
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.list_objects_op(req).await
-    }
-
-    async fn create_multipart_upload(
-        &self,
-        req: S3Request<CreateMultipartUploadInput>,
-    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.create_multipart_upload_op(req).await
-    }
-
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        self.upload_part_op(req).await
-    }
-
-    async fn upload_part_copy(
-        &self,
-        req: S3Request<UploadPartCopyInput>,
-    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        self.upload_part_copy_op(req).await
-    }
-
-    async fn complete_multipart_upload(
-        &self,
-        req: S3Request<CompleteMultipartUploadInput>,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.complete_multipart_upload_op(req).await
-    }
-
-    async fn abort_multipart_upload(
-        &self,
-        req: S3Request<AbortMultipartUploadInput>,
-    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.abort_multipart_upload_op(req).await
-    }
-
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        self.list_parts_op(req).await
-    }
-
-    async fn list_multipart_uploads(
-        &self,
-        req: S3Request<ListMultipartUploadsInput>,
-    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        self.list_multipart_uploads_op(req).await
     }
 }

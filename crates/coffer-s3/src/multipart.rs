@@ -6,15 +6,15 @@ use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
 
 use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
-use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
-use crate::objects::{MAX_SINGLE_UPLOAD, check_storage_class};
+use crate::headers::{self, ChecksumFields, header_input};
+use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
 use coffer_store::{NewObject, ObjectChecksum, ObjectPart, Upload};
 
 /// Parts are numbered 1 to 10,000; each but the last holds at least 5 MiB; none more than 5 GiB.
 const MAX_PART_NUMBER: i32 = 10_000;
 const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-const MAX_PART_SIZE: u64 = MAX_SINGLE_UPLOAD;
+pub(crate) const MAX_PART_SIZE: u64 = MAX_SINGLE_UPLOAD;
 const MAX_LISTED: i32 = 1000;
 
 pub(crate) fn no_such_upload() -> S3Error {
@@ -31,7 +31,7 @@ pub(crate) fn invalid_part() -> S3Error {
     )
 }
 
-fn check_part_number(number: i32) -> S3Result<u32> {
+pub(crate) fn check_part_number(number: i32) -> S3Result<u32> {
     if (1..=MAX_PART_NUMBER).contains(&number) {
         Ok(number as u32)
     } else {
@@ -46,7 +46,7 @@ fn part_number_out_of_range() -> S3Error {
     )
 }
 
-fn upload_algorithm(upload: &Upload) -> Option<Algorithm> {
+pub(crate) fn upload_algorithm(upload: &Upload) -> Option<Algorithm> {
     upload.checksum_algorithm.as_deref().and_then(Algorithm::parse)
 }
 
@@ -73,7 +73,7 @@ fn completed_part_checksum(part: &CompletedPart, algorithm: Algorithm) -> Option
 }
 
 impl CofferS3 {
-    async fn upload_of(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Upload> {
+    pub(crate) async fn upload_of(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Upload> {
         self.bucket(bucket).await?;
         self.store
             .upload(bucket, key, upload_id)
@@ -82,121 +82,8 @@ impl CofferS3 {
             .ok_or_else(no_such_upload)
     }
 
-    pub(crate) async fn create_multipart_upload_op(
-        &self,
-        req: S3Request<CreateMultipartUploadInput>,
-    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let principal = caller(&req)?.clone();
-        let input = req.input;
-        self.bucket(&input.bucket).await?;
-        check_storage_class(input.storage_class.as_ref())?;
-        let algorithm = match &input.checksum_algorithm {
-            Some(name) => Some(
-                Algorithm::parse(name.as_str())
-                    .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?,
-            ),
-            None => None,
-        };
-        let checksum_type = match (algorithm, input.checksum_type.as_ref().map(|t| t.as_str())) {
-            (None, Some(_)) => {
-                return Err(s3_error!(
-                    InvalidRequest,
-                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
-                ));
-            }
-            (None, None) => None,
-            (Some(Algorithm::Crc64Nvme), None) => Some(FULL_OBJECT),
-            (Some(_), None) => Some(COMPOSITE),
-            (Some(a), Some(FULL_OBJECT)) if a.combines() => Some(FULL_OBJECT),
-            (Some(a), Some(COMPOSITE)) if a != Algorithm::Crc64Nvme => Some(COMPOSITE),
-            (Some(a), Some(t)) => {
-                return Err(s3_error!(
-                    InvalidRequest,
-                    "The {} checksum type cannot be used with the {} checksum algorithm.",
-                    t,
-                    a.name()
-                ));
-            }
-        };
-        let upload = Upload {
-            upload_id: String::new(),
-            bucket: input.bucket.clone(),
-            key: input.key.clone(),
-            initiated: time::OffsetDateTime::UNIX_EPOCH,
-            initiator_arn: principal.arn(),
-            initiator_id: principal.user_id().to_owned(),
-            headers: header_input!(input).into_headers()?,
-            checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
-            checksum_type: checksum_type.map(str::to_owned),
-        };
-        let upload = self.store.create_upload(upload).await.map_err(store_error)?;
-        Ok(S3Response::new(CreateMultipartUploadOutput {
-            bucket: Some(upload.bucket),
-            key: Some(upload.key),
-            upload_id: Some(upload.upload_id),
-            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
-            checksum_type: upload.checksum_type.map(ChecksumType::from),
-            ..Default::default()
-        }))
-    }
-
-    pub(crate) async fn upload_part_op(
-        &self,
-        req: S3Request<UploadPartInput>,
-    ) -> S3Result<S3Response<UploadPartOutput>> {
-        let S3Request {
-            input,
-            headers,
-            trailing_headers,
-            ..
-        } = req;
-        let number = check_part_number(input.part_number)?;
-        let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        let claim = ChecksumClaim::from_request(
-            &headers,
-            checksum_headers!(input),
-            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
-            input.content_md5.as_ref(),
-        )?;
-        let algorithm = upload_algorithm(&upload);
-        if let (Some(expected), Some(sent)) = (algorithm, claim.algorithm)
-            && expected != sent
-        {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
-                expected.name().to_lowercase(),
-                sent.name().to_lowercase()
-            ));
-        }
-        let mut algorithms = vec![Algorithm::Crc64Nvme];
-        algorithms.extend(algorithm);
-        algorithms.extend(claim.algorithm);
-        let received = body::receive(
-            &self.store,
-            self.idle_timeout,
-            input.body,
-            input.content_length,
-            MAX_PART_SIZE,
-            &algorithms,
-        )
-        .await?;
-        claim.verify(&received.digests, trailing_headers.as_ref())?;
-        self.record_part(&upload, number, received).await.map(|(etag, fields)| {
-            S3Response::new(UploadPartOutput {
-                e_tag: Some(headers::etag(&etag)),
-                checksum_crc32: fields.crc32,
-                checksum_crc32c: fields.crc32c,
-                checksum_crc64nvme: fields.crc64nvme,
-                checksum_sha1: fields.sha1,
-                checksum_sha256: fields.sha256,
-                ..Default::default()
-            })
-        })
-    }
-
     /// Makes a received part durable and records it in its upload.
-    async fn record_part(
+    pub(crate) async fn record_part(
         &self,
         upload: &Upload,
         number: u32,
@@ -227,173 +114,6 @@ impl CofferS3 {
         Ok((etag, part_checksum(algorithm, stored.part.checksum_value.as_ref())))
     }
 
-    pub(crate) async fn upload_part_copy_op(
-        &self,
-        req: S3Request<UploadPartCopyInput>,
-    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        let authz = crate::authz(&req)?;
-        let input = req.input;
-        let number = check_part_number(input.part_number)?;
-        let CopySource::Bucket {
-            bucket: source_bucket,
-            key: source_key,
-            ..
-        } = &input.copy_source
-        else {
-            return Err(s3_error!(
-                NotImplemented,
-                "Copying from access points is not implemented"
-            ));
-        };
-        let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        let source_bucket_meta = self.bucket(source_bucket).await?;
-        authz.object("s3:GetObject", &source_bucket_meta, source_key)?;
-        let source = self.object(Some(&authz), source_bucket, source_key).await?;
-        ReadConditions {
-            if_match: input.copy_source_if_match,
-            if_none_match: input.copy_source_if_none_match,
-            if_modified_since: input.copy_source_if_modified_since,
-            if_unmodified_since: input.copy_source_if_unmodified_since,
-        }
-        .check_copy_source(&source)?;
-        let range = match &input.copy_source_range {
-            None => 0..source.size,
-            Some(text) => copy_range(text, source.size)?,
-        };
-        if range.end - range.start > MAX_PART_SIZE {
-            return Err(s3_error!(
-                EntityTooLarge,
-                "Your proposed upload exceeds the maximum allowed size"
-            ));
-        }
-        let mut algorithms = vec![Algorithm::Crc64Nvme];
-        algorithms.extend(upload_algorithm(&upload));
-        let received = self.copy_bytes(&source, range, &algorithms).await?;
-        let (etag, fields) = self.record_part(&upload, number, received).await?;
-        Ok(S3Response::new(UploadPartCopyOutput {
-            copy_part_result: Some(CopyPartResult {
-                e_tag: Some(headers::etag(&etag)),
-                last_modified: Some(Timestamp::from(time::OffsetDateTime::now_utc())),
-                checksum_crc32: fields.crc32,
-                checksum_crc32c: fields.crc32c,
-                checksum_crc64nvme: fields.crc64nvme,
-                checksum_sha1: fields.sha1,
-                checksum_sha256: fields.sha256,
-            }),
-            ..Default::default()
-        }))
-    }
-
-    pub(crate) async fn complete_multipart_upload_op(
-        &self,
-        req: S3Request<CompleteMultipartUploadInput>,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let input = req.input;
-        let upload = match self.upload_of(&input.bucket, &input.key, &input.upload_id).await {
-            Ok(upload) => upload,
-            Err(err) => return self.completed_again(&input, err).await,
-        };
-        let condition = headers::write_condition(input.if_match, input.if_none_match)?;
-        let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
-        if requested.is_empty() {
-            return Err(s3_error!(
-                MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema"
-            ));
-        }
-        // Parts are numbered 1 to 10,000, so no more than 10,000 can be named.
-        if requested.len() > MAX_PART_NUMBER as usize {
-            return Err(part_number_out_of_range());
-        }
-        for part in &requested {
-            check_part_number(part.part_number.unwrap_or(1))?;
-        }
-        let uploaded = self
-            .store
-            .list_parts(&upload.upload_id, 0, i64::from(MAX_PART_NUMBER))
-            .await
-            .map_err(internal)?;
-        let algorithm = upload_algorithm(&upload);
-        let invalid_part = invalid_part;
-        let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
-        if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
-            return Err(s3_error!(
-                InvalidPartOrder,
-                "The list of parts was not in ascending order. Parts must be ordered by part number."
-            ));
-        }
-        let mut chosen = Vec::with_capacity(requested.len());
-        for (index, part) in requested.iter().enumerate() {
-            let number = part.part_number.ok_or_else(invalid_part)?;
-            let found = uploaded
-                .iter()
-                .find(|p| i64::from(p.part.part_number) == i64::from(number))
-                .ok_or_else(invalid_part)?;
-            let etag_matches = part.e_tag.as_ref().is_some_and(|e| e.value() == found.part.etag);
-            if !etag_matches {
-                return Err(invalid_part());
-            }
-            if let Some(algorithm) = algorithm
-                && let Some(claimed) = completed_part_checksum(part, algorithm)
-                && Some(claimed) != found.part.checksum_value.as_ref()
-            {
-                return Err(invalid_part());
-            }
-            let last = index == requested.len() - 1;
-            if !last && found.part.size < MIN_PART_SIZE {
-                return Err(s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed object size."
-                ));
-            }
-            chosen.push(found.clone());
-        }
-        let size: u64 = chosen.iter().map(|p| p.part.size).sum();
-        if let Some(expected) = input.mpu_object_size
-            && expected != size as i64
-        {
-            return Err(s3_error!(
-                InvalidRequest,
-                "The provided MpuObjectSize does not match the object's size."
-            ));
-        }
-        let etags: Vec<String> = chosen.iter().map(|p| p.part.etag.clone()).collect();
-        let etag = checksums::multipart_etag(&etags).ok_or_else(|| internal("a part's ETag is not hex"))?;
-        let checksum = object_checksum(&upload, &chosen)?;
-        // A full-object checksum sent with the completion must match the combined one.
-        let claimed = [
-            (Algorithm::Crc32, input.checksum_crc32.as_ref()),
-            (Algorithm::Crc32c, input.checksum_crc32c.as_ref()),
-            (Algorithm::Crc64Nvme, input.checksum_crc64nvme.as_ref()),
-            (Algorithm::Sha1, input.checksum_sha1.as_ref()),
-            (Algorithm::Sha256, input.checksum_sha256.as_ref()),
-        ];
-        for (algorithm, value) in claimed {
-            let Some(value) = value else { continue };
-            if checksum.algorithm == algorithm.name() && checksum.value != *value {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    algorithm.name()
-                ));
-            }
-        }
-        let object = NewObject {
-            key: upload.key.clone(),
-            size,
-            etag,
-            headers: upload.headers.clone(),
-            checksum: Some(checksum),
-        };
-        let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
-        let stored = self
-            .store
-            .complete_upload(&upload, object, parts, &condition)
-            .await
-            .map_err(store_error)?;
-        Ok(S3Response::new(completion_output(&stored)))
-    }
-
     /// A completion retried after it succeeded (its response lost) succeeds again while the
     /// object it made is still there, as in S3; otherwise `err` (NoSuchUpload) stands.
     async fn completed_again(
@@ -414,147 +134,6 @@ impl CofferS3 {
             return Err(err);
         }
         Ok(S3Response::new(completion_output(&object)))
-    }
-
-    pub(crate) async fn abort_multipart_upload_op(
-        &self,
-        req: S3Request<AbortMultipartUploadInput>,
-    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        let input = req.input;
-        let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        self.store.abort_upload(&upload.upload_id).await.map_err(store_error)?;
-        let mut response = S3Response::new(AbortMultipartUploadOutput::default());
-        response.status = Some(http::StatusCode::NO_CONTENT);
-        Ok(response)
-    }
-
-    pub(crate) async fn list_parts_op(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        let input = req.input;
-        let upload = self.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-        let max_parts = match input.max_parts {
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must be a non-negative integer")),
-            Some(n) => n.min(MAX_LISTED),
-            None => MAX_LISTED,
-        };
-        let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
-        let mut parts = self
-            .store
-            .list_parts(&upload.upload_id, marker, i64::from(max_parts) + 1)
-            .await
-            .map_err(internal)?;
-        let is_truncated = max_parts > 0 && parts.len() > max_parts as usize;
-        parts.truncate(max_parts as usize);
-        let next_marker = is_truncated
-            .then(|| parts.last().map(|p| p.part.part_number as i32))
-            .flatten();
-        let algorithm = upload_algorithm(&upload);
-        let bucket = self.bucket(&input.bucket).await?;
-        Ok(S3Response::new(ListPartsOutput {
-            bucket: Some(upload.bucket.clone()),
-            key: Some(upload.key.clone()),
-            upload_id: Some(upload.upload_id.clone()),
-            checksum_algorithm: upload.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
-            checksum_type: upload.checksum_type.clone().map(ChecksumType::from),
-            initiator: Some(Initiator {
-                display_name: Some(upload.initiator_arn.clone()),
-                id: Some(upload.initiator_arn.clone()),
-            }),
-            owner: Some(Owner {
-                display_name: None,
-                id: Some(canonical_user_id(&bucket.account_id)),
-            }),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-            max_parts: Some(max_parts),
-            part_number_marker: input.part_number_marker,
-            next_part_number_marker: next_marker,
-            is_truncated: Some(is_truncated),
-            parts: Some(
-                parts
-                    .into_iter()
-                    .map(|p| {
-                        let fields = part_checksum(algorithm, p.part.checksum_value.as_ref());
-                        Part {
-                            e_tag: Some(headers::etag(&p.part.etag)),
-                            last_modified: Some(Timestamp::from(p.last_modified)),
-                            part_number: Some(p.part.part_number as i32),
-                            size: Some(p.part.size as i64),
-                            checksum_crc32: fields.crc32,
-                            checksum_crc32c: fields.crc32c,
-                            checksum_crc64nvme: fields.crc64nvme,
-                            checksum_sha1: fields.sha1,
-                            checksum_sha256: fields.sha256,
-                        }
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }))
-    }
-
-    pub(crate) async fn list_multipart_uploads_op(
-        &self,
-        req: S3Request<ListMultipartUploadsInput>,
-    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        let input = req.input;
-        let bucket = self.bucket(&input.bucket).await?;
-        let max_uploads = match input.max_uploads {
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads must be a non-negative integer")),
-            Some(n) => n.min(MAX_LISTED),
-            None => MAX_LISTED,
-        };
-        let prefix = input.prefix.as_deref().unwrap_or("");
-        let mut uploads = self
-            .store
-            .list_uploads(
-                &bucket.name,
-                prefix,
-                input.key_marker.as_deref(),
-                input.upload_id_marker.as_deref(),
-                i64::from(max_uploads) + 1,
-            )
-            .await
-            .map_err(internal)?;
-        let is_truncated = max_uploads > 0 && uploads.len() > max_uploads as usize;
-        uploads.truncate(max_uploads as usize);
-        let (next_key_marker, next_upload_id_marker) = match uploads.last() {
-            Some(last) if is_truncated => (Some(last.key.clone()), Some(last.upload_id.clone())),
-            _ => (None, None),
-        };
-        let owner = Owner {
-            display_name: None,
-            id: Some(canonical_user_id(&bucket.account_id)),
-        };
-        Ok(S3Response::new(ListMultipartUploadsOutput {
-            bucket: Some(bucket.name.clone()),
-            prefix: input.prefix.clone(),
-            key_marker: input.key_marker.clone(),
-            upload_id_marker: input.upload_id_marker.clone(),
-            max_uploads: Some(max_uploads),
-            is_truncated: Some(is_truncated),
-            next_key_marker,
-            next_upload_id_marker,
-            delimiter: input.delimiter.clone(),
-            encoding_type: input.encoding_type.clone(),
-            uploads: Some(
-                uploads
-                    .into_iter()
-                    .map(|upload| MultipartUpload {
-                        checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
-                        checksum_type: upload.checksum_type.map(ChecksumType::from),
-                        initiated: Some(Timestamp::from(upload.initiated)),
-                        initiator: Some(Initiator {
-                            display_name: Some(upload.initiator_arn.clone()),
-                            id: Some(upload.initiator_arn),
-                        }),
-                        key: Some(upload.key),
-                        owner: Some(owner.clone()),
-                        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                        upload_id: Some(upload.upload_id),
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }))
     }
 }
 
@@ -617,38 +196,366 @@ fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> S3R
     }
 }
 
-/// Parses `x-amz-copy-source-range: bytes=first-last` against the source's size.
-fn copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
-    let invalid = || {
-        s3_error!(
-            InvalidArgument,
-            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
-        )
+pub(crate) async fn create_multipart_upload(
+    s3: &CofferS3,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let principal = caller(&req)?.clone();
+    let input = req.input;
+    s3.bucket(&input.bucket).await?;
+    check_storage_class(input.storage_class.as_ref())?;
+    let algorithm = match &input.checksum_algorithm {
+        Some(name) => Some(
+            Algorithm::parse(name.as_str())
+                .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?,
+        ),
+        None => None,
     };
-    let spec = text.strip_prefix("bytes=").ok_or_else(invalid)?;
-    let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
-    let first: u64 = first.trim().parse().map_err(|_| invalid())?;
-    let last: u64 = last.trim().parse().map_err(|_| invalid())?;
-    if first > last {
-        return Err(invalid());
-    }
-    if last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
-    }
-    Ok(first..last + 1)
+    let checksum_type = match (algorithm, input.checksum_type.as_ref().map(|t| t.as_str())) {
+        (None, Some(_)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        (None, None) => None,
+        (Some(Algorithm::Crc64Nvme), None) => Some(FULL_OBJECT),
+        (Some(_), None) => Some(COMPOSITE),
+        (Some(a), Some(FULL_OBJECT)) if a.combines() => Some(FULL_OBJECT),
+        (Some(a), Some(COMPOSITE)) if a != Algorithm::Crc64Nvme => Some(COMPOSITE),
+        (Some(a), Some(t)) => {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The {} checksum type cannot be used with the {} checksum algorithm.",
+                t,
+                a.name()
+            ));
+        }
+    };
+    let upload = Upload {
+        upload_id: String::new(),
+        bucket: input.bucket.clone(),
+        key: input.key.clone(),
+        initiated: time::OffsetDateTime::UNIX_EPOCH,
+        initiator_arn: principal.arn(),
+        initiator_id: principal.user_id().to_owned(),
+        headers: header_input!(input).into_headers()?,
+        checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
+        checksum_type: checksum_type.map(str::to_owned),
+    };
+    let upload = s3.store.create_upload(upload).await.map_err(store_error)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(upload.bucket),
+        key: Some(upload.key),
+        upload_id: Some(upload.upload_id),
+        checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+        checksum_type: upload.checksum_type.map(ChecksumType::from),
+        ..Default::default()
+    }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::copy_range;
-
-    #[test]
-    fn copy_ranges_are_inclusive_and_bounded() {
-        assert_eq!(copy_range("bytes=0-9", 10).unwrap(), 0..10);
-        assert_eq!(copy_range("bytes=5-5", 10).unwrap(), 5..6);
-        assert!(copy_range("bytes=5-10", 10).is_err());
-        assert!(copy_range("bytes=6-5", 10).is_err());
-        assert!(copy_range("0-5", 10).is_err());
-        assert!(copy_range("bytes=a-5", 10).is_err());
+pub(crate) async fn upload_part(
+    s3: &CofferS3,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let S3Request {
+        input,
+        headers,
+        trailing_headers,
+        ..
+    } = req;
+    let number = check_part_number(input.part_number)?;
+    let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+    let claim = ChecksumClaim::from_request(
+        &headers,
+        checksum_headers!(input),
+        input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+        input.content_md5.as_ref(),
+    )?;
+    let algorithm = upload_algorithm(&upload);
+    if let (Some(expected), Some(sent)) = (algorithm, claim.algorithm)
+        && expected != sent
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+            expected.name().to_lowercase(),
+            sent.name().to_lowercase()
+        ));
     }
+    let mut algorithms = vec![Algorithm::Crc64Nvme];
+    algorithms.extend(algorithm);
+    algorithms.extend(claim.algorithm);
+    let received = body::receive(
+        &s3.store,
+        s3.idle_timeout,
+        input.body,
+        input.content_length,
+        MAX_PART_SIZE,
+        &algorithms,
+    )
+    .await?;
+    claim.verify(&received.digests, trailing_headers.as_ref())?;
+    s3.record_part(&upload, number, received).await.map(|(etag, fields)| {
+        S3Response::new(UploadPartOutput {
+            e_tag: Some(headers::etag(&etag)),
+            checksum_crc32: fields.crc32,
+            checksum_crc32c: fields.crc32c,
+            checksum_crc64nvme: fields.crc64nvme,
+            checksum_sha1: fields.sha1,
+            checksum_sha256: fields.sha256,
+            ..Default::default()
+        })
+    })
+}
+
+pub(crate) async fn complete_multipart_upload(
+    s3: &CofferS3,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let input = req.input;
+    let upload = match s3.upload_of(&input.bucket, &input.key, &input.upload_id).await {
+        Ok(upload) => upload,
+        Err(err) => return s3.completed_again(&input, err).await,
+    };
+    let condition = headers::write_condition(input.if_match, input.if_none_match)?;
+    let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    if requested.is_empty() {
+        return Err(s3_error!(
+            MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema"
+        ));
+    }
+    // Parts are numbered 1 to 10,000, so no more than 10,000 can be named.
+    if requested.len() > MAX_PART_NUMBER as usize {
+        return Err(part_number_out_of_range());
+    }
+    for part in &requested {
+        check_part_number(part.part_number.unwrap_or(1))?;
+    }
+    let uploaded = s3
+        .store
+        .list_parts(&upload.upload_id, 0, i64::from(MAX_PART_NUMBER))
+        .await
+        .map_err(internal)?;
+    let algorithm = upload_algorithm(&upload);
+    let invalid_part = invalid_part;
+    let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
+    if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
+        return Err(s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order. Parts must be ordered by part number."
+        ));
+    }
+    let mut chosen = Vec::with_capacity(requested.len());
+    for (index, part) in requested.iter().enumerate() {
+        let number = part.part_number.ok_or_else(invalid_part)?;
+        let found = uploaded
+            .iter()
+            .find(|p| i64::from(p.part.part_number) == i64::from(number))
+            .ok_or_else(invalid_part)?;
+        let etag_matches = part.e_tag.as_ref().is_some_and(|e| e.value() == found.part.etag);
+        if !etag_matches {
+            return Err(invalid_part());
+        }
+        if let Some(algorithm) = algorithm
+            && let Some(claimed) = completed_part_checksum(part, algorithm)
+            && Some(claimed) != found.part.checksum_value.as_ref()
+        {
+            return Err(invalid_part());
+        }
+        let last = index == requested.len() - 1;
+        if !last && found.part.size < MIN_PART_SIZE {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size."
+            ));
+        }
+        chosen.push(found.clone());
+    }
+    let size: u64 = chosen.iter().map(|p| p.part.size).sum();
+    if let Some(expected) = input.mpu_object_size
+        && expected != size as i64
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The provided MpuObjectSize does not match the object's size."
+        ));
+    }
+    let etags: Vec<String> = chosen.iter().map(|p| p.part.etag.clone()).collect();
+    let etag = checksums::multipart_etag(&etags).ok_or_else(|| internal("a part's ETag is not hex"))?;
+    let checksum = object_checksum(&upload, &chosen)?;
+    // A full-object checksum sent with the completion must match the combined one.
+    let claimed = [
+        (Algorithm::Crc32, input.checksum_crc32.as_ref()),
+        (Algorithm::Crc32c, input.checksum_crc32c.as_ref()),
+        (Algorithm::Crc64Nvme, input.checksum_crc64nvme.as_ref()),
+        (Algorithm::Sha1, input.checksum_sha1.as_ref()),
+        (Algorithm::Sha256, input.checksum_sha256.as_ref()),
+    ];
+    for (algorithm, value) in claimed {
+        let Some(value) = value else { continue };
+        if checksum.algorithm == algorithm.name() && checksum.value != *value {
+            return Err(s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                algorithm.name()
+            ));
+        }
+    }
+    let object = NewObject {
+        key: upload.key.clone(),
+        size,
+        etag,
+        headers: upload.headers.clone(),
+        checksum: Some(checksum),
+    };
+    let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
+    let stored = s3
+        .store
+        .complete_upload(&upload, object, parts, &condition)
+        .await
+        .map_err(store_error)?;
+    Ok(S3Response::new(completion_output(&stored)))
+}
+
+pub(crate) async fn abort_multipart_upload(
+    s3: &CofferS3,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let input = req.input;
+    let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+    s3.store.abort_upload(&upload.upload_id).await.map_err(store_error)?;
+    let mut response = S3Response::new(AbortMultipartUploadOutput::default());
+    response.status = Some(http::StatusCode::NO_CONTENT);
+    Ok(response)
+}
+
+pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    let input = req.input;
+    let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+    let max_parts = match input.max_parts {
+        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must be a non-negative integer")),
+        Some(n) => n.min(MAX_LISTED),
+        None => MAX_LISTED,
+    };
+    let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
+    let mut parts = s3
+        .store
+        .list_parts(&upload.upload_id, marker, i64::from(max_parts) + 1)
+        .await
+        .map_err(internal)?;
+    let is_truncated = max_parts > 0 && parts.len() > max_parts as usize;
+    parts.truncate(max_parts as usize);
+    let next_marker = is_truncated
+        .then(|| parts.last().map(|p| p.part.part_number as i32))
+        .flatten();
+    let algorithm = upload_algorithm(&upload);
+    let bucket = s3.bucket(&input.bucket).await?;
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(upload.bucket.clone()),
+        key: Some(upload.key.clone()),
+        upload_id: Some(upload.upload_id.clone()),
+        checksum_algorithm: upload.checksum_algorithm.clone().map(ChecksumAlgorithm::from),
+        checksum_type: upload.checksum_type.clone().map(ChecksumType::from),
+        initiator: Some(Initiator {
+            display_name: Some(upload.initiator_arn.clone()),
+            id: Some(upload.initiator_arn.clone()),
+        }),
+        owner: Some(Owner {
+            display_name: None,
+            id: Some(canonical_user_id(&bucket.account_id)),
+        }),
+        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        max_parts: Some(max_parts),
+        part_number_marker: input.part_number_marker,
+        next_part_number_marker: next_marker,
+        is_truncated: Some(is_truncated),
+        parts: Some(
+            parts
+                .into_iter()
+                .map(|p| {
+                    let fields = part_checksum(algorithm, p.part.checksum_value.as_ref());
+                    Part {
+                        e_tag: Some(headers::etag(&p.part.etag)),
+                        last_modified: Some(Timestamp::from(p.last_modified)),
+                        part_number: Some(p.part.part_number as i32),
+                        size: Some(p.part.size as i64),
+                        checksum_crc32: fields.crc32,
+                        checksum_crc32c: fields.crc32c,
+                        checksum_crc64nvme: fields.crc64nvme,
+                        checksum_sha1: fields.sha1,
+                        checksum_sha256: fields.sha256,
+                    }
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
+}
+
+pub(crate) async fn list_multipart_uploads(
+    s3: &CofferS3,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let input = req.input;
+    let bucket = s3.bucket(&input.bucket).await?;
+    let max_uploads = match input.max_uploads {
+        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads must be a non-negative integer")),
+        Some(n) => n.min(MAX_LISTED),
+        None => MAX_LISTED,
+    };
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let mut uploads = s3
+        .store
+        .list_uploads(
+            &bucket.name,
+            prefix,
+            input.key_marker.as_deref(),
+            input.upload_id_marker.as_deref(),
+            i64::from(max_uploads) + 1,
+        )
+        .await
+        .map_err(internal)?;
+    let is_truncated = max_uploads > 0 && uploads.len() > max_uploads as usize;
+    uploads.truncate(max_uploads as usize);
+    let (next_key_marker, next_upload_id_marker) = match uploads.last() {
+        Some(last) if is_truncated => (Some(last.key.clone()), Some(last.upload_id.clone())),
+        _ => (None, None),
+    };
+    let owner = Owner {
+        display_name: None,
+        id: Some(canonical_user_id(&bucket.account_id)),
+    };
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(bucket.name.clone()),
+        prefix: input.prefix.clone(),
+        key_marker: input.key_marker.clone(),
+        upload_id_marker: input.upload_id_marker.clone(),
+        max_uploads: Some(max_uploads),
+        is_truncated: Some(is_truncated),
+        next_key_marker,
+        next_upload_id_marker,
+        delimiter: input.delimiter.clone(),
+        encoding_type: input.encoding_type.clone(),
+        uploads: Some(
+            uploads
+                .into_iter()
+                .map(|upload| MultipartUpload {
+                    checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+                    checksum_type: upload.checksum_type.map(ChecksumType::from),
+                    initiated: Some(Timestamp::from(upload.initiated)),
+                    initiator: Some(Initiator {
+                        display_name: Some(upload.initiator_arn.clone()),
+                        id: Some(upload.initiator_arn),
+                    }),
+                    key: Some(upload.key),
+                    owner: Some(owner.clone()),
+                    storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                    upload_id: Some(upload.upload_id),
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
 }

@@ -1,0 +1,212 @@
+//! CreateBucket, HeadBucket, ListBuckets, DeleteBucket, GetBucketLocation.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
+use coffer_store::StoreError;
+
+/// The region a request without a location constraint creates its bucket in.
+const DEFAULT_REGION: &str = "us-east-1";
+const MAX_BUCKETS_PAGE: i32 = 10_000;
+
+/// S3's bucket naming rules (general purpose buckets).
+pub fn valid_bucket_name(name: &str) -> bool {
+    const RESERVED_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+    const RESERVED_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    s3s::path::check_bucket_name(name)
+        && !RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
+        && !RESERVED_SUFFIXES.iter().any(|s| name.ends_with(s))
+}
+
+pub(crate) async fn create_bucket(
+    s3: &CofferS3,
+    req: S3Request<CreateBucketInput>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    let principal = caller(&req)?;
+    let name = req.input.bucket.as_str();
+    if !valid_bucket_name(name) {
+        return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
+    }
+    let constraint = req
+        .input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+        .map(|c| c.as_str().to_owned());
+    // The region of the endpoint the request was signed for. The console signs nothing:
+    // it addresses the endpoint of the region it asks for.
+    let in_process = req.extensions.get::<coffer_auth::InProcessCaller>().is_some();
+    let endpoint_region = match (&req.region, &constraint) {
+        (Some(region), _) => region.as_str().to_owned(),
+        (None, Some(constraint)) if in_process => constraint.clone(),
+        (None, _) => DEFAULT_REGION.to_owned(),
+    };
+    let region = match constraint {
+        Some(constraint) if constraint == DEFAULT_REGION => {
+            return Err(s3_error!(
+                InvalidLocationConstraint,
+                "The specified location-constraint is not valid"
+            ));
+        }
+        Some(constraint) if constraint != endpoint_region => {
+            return Err(s3_error!(
+                IllegalLocationConstraintException,
+                "The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."
+            ));
+        }
+        Some(constraint) => constraint,
+        None if endpoint_region != DEFAULT_REGION => {
+            return Err(s3_error!(
+                IllegalLocationConstraintException,
+                "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
+            ));
+        }
+        None => DEFAULT_REGION.to_owned(),
+    };
+    match s3.store.create_bucket(&principal.account_id, name, &region).await {
+        Ok(_) => {}
+        // In us-east-1, S3 answers 200 to an owner re-creating its bucket (legacy behaviour).
+        Err(StoreError::BucketExists { owned_by_caller: true }) if region == DEFAULT_REGION => {}
+        Err(StoreError::BucketExists { owned_by_caller: true }) => {
+            return Err(s3_error!(
+                BucketAlreadyOwnedByYou,
+                "Your previous request to create the named bucket succeeded and you already own it."
+            ));
+        }
+        Err(StoreError::BucketExists { owned_by_caller: false }) => {
+            return Err(s3_error!(
+                BucketAlreadyExists,
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+            ));
+        }
+        Err(err) => return Err(store_error(err)),
+    }
+    Ok(S3Response::new(CreateBucketOutput {
+        location: Some(format!("/{name}")),
+    }))
+}
+
+pub(crate) async fn head_bucket(
+    s3: &CofferS3,
+    req: S3Request<HeadBucketInput>,
+) -> S3Result<S3Response<HeadBucketOutput>> {
+    let bucket = s3.bucket(&req.input.bucket).await?;
+    Ok(S3Response::new(HeadBucketOutput {
+        bucket_region: Some(bucket.region),
+        ..Default::default()
+    }))
+}
+
+pub(crate) async fn get_bucket_location(
+    s3: &CofferS3,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    let bucket = s3.bucket(&req.input.bucket).await?;
+    // us-east-1 is reported as an empty LocationConstraint, as S3 does.
+    let location = (bucket.region != DEFAULT_REGION).then(|| BucketLocationConstraint::from(bucket.region));
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint: location,
+    }))
+}
+
+pub(crate) async fn delete_bucket(
+    s3: &CofferS3,
+    req: S3Request<DeleteBucketInput>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    s3.bucket(&req.input.bucket).await?;
+    s3.store.delete_bucket(&req.input.bucket).await.map_err(store_error)?;
+    Ok(S3Response::new(DeleteBucketOutput {}))
+}
+
+pub(crate) async fn list_buckets(
+    s3: &CofferS3,
+    req: S3Request<ListBucketsInput>,
+) -> S3Result<S3Response<ListBucketsOutput>> {
+    let principal = caller(&req)?;
+    let input = &req.input;
+    let limit = match input.max_buckets {
+        Some(n) if !(1..=MAX_BUCKETS_PAGE).contains(&n) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Argument max-buckets must be an integer between 1 and 10000"
+            ));
+        }
+        Some(n) => n,
+        None => MAX_BUCKETS_PAGE,
+    };
+    let after = match &input.continuation_token {
+        Some(token) => Some(
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+        ),
+        None => None,
+    };
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let mut buckets = s3
+        .store
+        .list_buckets(&principal.account_id, prefix, after.as_deref(), i64::from(limit) + 1)
+        .await
+        .map_err(internal)?;
+    let more = buckets.len() > limit as usize;
+    buckets.truncate(limit as usize);
+    let continuation_token = more
+        .then(|| buckets.last().map(|b| URL_SAFE_NO_PAD.encode(&b.name)))
+        .flatten();
+    let account = s3.store.account(&principal.account_id).await.map_err(internal)?;
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(
+            buckets
+                .into_iter()
+                .map(|bucket| Bucket {
+                    bucket_region: Some(bucket.region),
+                    creation_date: Some(Timestamp::from(bucket.created_at)),
+                    name: Some(bucket.name),
+                })
+                .collect(),
+        ),
+        owner: Some(Owner {
+            display_name: Some(account.alias.unwrap_or(account.name)),
+            id: Some(canonical_user_id(&account.account_id)),
+        }),
+        continuation_token,
+        prefix: input.prefix.clone(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_bucket_name;
+
+    #[test]
+    fn bucket_names_follow_the_s3_rules() {
+        for good in ["abc", "holiday-photos", "a.b.c", "1bucket", &"a".repeat(63)] {
+            assert!(valid_bucket_name(good), "{good}");
+        }
+        for bad in [
+            "ab",
+            &"a".repeat(64),
+            "Holiday",
+            "-start",
+            "end-",
+            "a..b",
+            "192.168.1.1",
+            "xn--abc",
+            "sthree-x",
+            "amzn-s3-demo-x",
+            "x-s3alias",
+            "x--ol-s3",
+            "x.mrap",
+            "x--x-s3",
+            "x--table-s3",
+            "under_score",
+        ] {
+            assert!(!valid_bucket_name(bad), "{bad}");
+        }
+    }
+}

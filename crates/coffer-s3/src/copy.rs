@@ -1,0 +1,234 @@
+//! CopyObject and UploadPartCopy: one copy-source path (parse, authorize the read, check
+//! the copy-source conditions) and one way of copying bytes.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::body;
+use crate::checksums::Algorithm;
+use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
+use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
+use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
+use crate::reading;
+use crate::{Authz, CofferS3, internal};
+use coffer_store::{NewObject, ObjectMeta, WriteCondition};
+
+/// The object a copy reads: the `x-amz-copy-source` named (a bucket's object; its one
+/// version, `null`), which the caller may read (`s3:GetObject`), meeting the copy-source
+/// conditions.
+async fn copy_source(
+    s3: &CofferS3,
+    authz: &Authz,
+    source: &CopySource,
+    conditions: ReadConditions,
+) -> S3Result<ObjectMeta> {
+    let CopySource::Bucket {
+        bucket,
+        key,
+        version_id,
+    } = source
+    else {
+        return Err(s3_error!(
+            NotImplemented,
+            "Copying from access points is not implemented"
+        ));
+    };
+    if version_id.as_deref().is_some_and(|v| v != coffer_store::NULL_VERSION) {
+        return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
+    }
+    let found = s3.bucket(bucket).await?;
+    authz.object("s3:GetObject", &found, key)?;
+    let object = s3.object(Some(authz), bucket, key).await?;
+    conditions.check_copy_source(&object)?;
+    Ok(object)
+}
+
+impl CofferS3 {
+    /// Copies `range` of an object's bytes into a new temp blob, hashing them on the way.
+    pub(crate) async fn copy_bytes(
+        &self,
+        source: &ObjectMeta,
+        range: std::ops::Range<u64>,
+        algorithms: &[Algorithm],
+    ) -> S3Result<body::Received> {
+        let segments = reading::segments(source, range.clone());
+        // A source replaced since it was read: SDKs retry an InternalError.
+        let lease = reading::lease(&self.store, &segments)
+            .await
+            .ok_or_else(|| internal("the copy source changed while it was read"))?;
+        let stream = reading::stream(&self.store, segments, lease).await.map_err(|err| {
+            // A source replaced since it was read: SDKs retry an InternalError.
+            internal(format!("the copy source changed while it was read: {err}"))
+        })?;
+        let declared = Some((range.end - range.start) as i64);
+        body::receive(
+            &self.store,
+            self.idle_timeout,
+            Some(stream),
+            declared,
+            u64::MAX,
+            algorithms,
+        )
+        .await
+        // A short read here is the server's fault, not the client's.
+        .map_err(|err| {
+            if *err.code() == s3s::S3ErrorCode::IncompleteBody {
+                internal("a copy source ended early")
+            } else {
+                err
+            }
+        })
+    }
+}
+
+pub(crate) async fn copy_object(
+    s3: &CofferS3,
+    req: S3Request<CopyObjectInput>,
+) -> S3Result<S3Response<CopyObjectOutput>> {
+    let authz = crate::authz(&req)?;
+    let input = req.input;
+    s3.bucket(&input.bucket).await?;
+    let conditions = ReadConditions {
+        if_match: input.copy_source_if_match,
+        if_none_match: input.copy_source_if_none_match,
+        if_modified_since: input.copy_source_if_modified_since,
+        if_unmodified_since: input.copy_source_if_unmodified_since,
+    };
+    let source = copy_source(s3, &authz, &input.copy_source, conditions).await?;
+    check_storage_class(input.storage_class.as_ref())?;
+    if source.size > MAX_SINGLE_UPLOAD {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+        ));
+    }
+    let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+    };
+    let same_object = source.bucket == input.bucket && source.key == input.key;
+    let changes_something = replace || input.storage_class.is_some() || input.checksum_algorithm.is_some();
+    if same_object && !changes_something {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let object_headers = if replace {
+        header_input!(input).into_headers()?
+    } else {
+        source.headers.clone()
+    };
+    let algorithm = input
+        .checksum_algorithm
+        .as_ref()
+        .and_then(|a| Algorithm::parse(a.as_str()))
+        .or_else(|| source.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)))
+        .unwrap_or(Algorithm::Crc64Nvme);
+    let received = s3.copy_bytes(&source, 0..source.size, &[algorithm]).await?;
+    let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
+    let object = NewObject {
+        key: input.key.clone(),
+        size: received.size,
+        etag: received.digests.etag(),
+        headers: object_headers,
+        checksum: Some(checksum),
+    };
+    let stored = s3
+        .commit_received(&input.bucket, object, received, WriteCondition::Always)
+        .await?;
+    let fields = ChecksumFields::of(stored.checksum.as_ref());
+    Ok(S3Response::new(CopyObjectOutput {
+        copy_object_result: Some(CopyObjectResult {
+            e_tag: Some(headers::etag(&stored.etag)),
+            last_modified: Some(Timestamp::from(stored.last_modified)),
+            checksum_crc32: fields.crc32,
+            checksum_crc32c: fields.crc32c,
+            checksum_crc64nvme: fields.crc64nvme,
+            checksum_sha1: fields.sha1,
+            checksum_sha256: fields.sha256,
+            checksum_type: fields.checksum_type,
+        }),
+        ..Default::default()
+    }))
+}
+
+pub(crate) async fn upload_part_copy(
+    s3: &CofferS3,
+    req: S3Request<UploadPartCopyInput>,
+) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    let authz = crate::authz(&req)?;
+    let input = req.input;
+    let number = check_part_number(input.part_number)?;
+    let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+    let conditions = ReadConditions {
+        if_match: input.copy_source_if_match,
+        if_none_match: input.copy_source_if_none_match,
+        if_modified_since: input.copy_source_if_modified_since,
+        if_unmodified_since: input.copy_source_if_unmodified_since,
+    };
+    let source = copy_source(s3, &authz, &input.copy_source, conditions).await?;
+    let range = match &input.copy_source_range {
+        None => 0..source.size,
+        Some(text) => copy_range(text, source.size)?,
+    };
+    if range.end - range.start > MAX_PART_SIZE {
+        return Err(s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed size"
+        ));
+    }
+    let mut algorithms = vec![Algorithm::Crc64Nvme];
+    algorithms.extend(upload_algorithm(&upload));
+    let received = s3.copy_bytes(&source, range, &algorithms).await?;
+    let (etag, fields) = s3.record_part(&upload, number, received).await?;
+    Ok(S3Response::new(UploadPartCopyOutput {
+        copy_part_result: Some(CopyPartResult {
+            e_tag: Some(headers::etag(&etag)),
+            last_modified: Some(Timestamp::from(time::OffsetDateTime::now_utc())),
+            checksum_crc32: fields.crc32,
+            checksum_crc32c: fields.crc32c,
+            checksum_crc64nvme: fields.crc64nvme,
+            checksum_sha1: fields.sha1,
+            checksum_sha256: fields.sha256,
+        }),
+        ..Default::default()
+    }))
+}
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source's size.
+fn copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let invalid = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let spec = text.strip_prefix("bytes=").ok_or_else(invalid)?;
+    let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
+    let first: u64 = first.trim().parse().map_err(|_| invalid())?;
+    let last: u64 = last.trim().parse().map_err(|_| invalid())?;
+    if first > last {
+        return Err(invalid());
+    }
+    if last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok(first..last + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_range;
+
+    #[test]
+    fn copy_ranges_are_inclusive_and_bounded() {
+        assert_eq!(copy_range("bytes=0-9", 10).unwrap(), 0..10);
+        assert_eq!(copy_range("bytes=5-5", 10).unwrap(), 5..6);
+        assert!(copy_range("bytes=5-10", 10).is_err());
+        assert!(copy_range("bytes=6-5", 10).is_err());
+        assert!(copy_range("0-5", 10).is_err());
+        assert!(copy_range("bytes=a-5", 10).is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! ListObjectsV2, ListObjects (v1) and ListObjectVersions, over the store's seeking listing
+//! walk. Buckets are unversioned so far: every object is its one version, `null`.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::{CofferS3, canonical_user_id, internal};
+use coffer_store::NULL_VERSION;
+use coffer_store::listing::{ListEntry, ListPage, ListQuery};
+
+const MAX_KEYS: i32 = 1000;
+
+/// `encoding-type=url`: everything but unreserved characters and `/` is percent-encoded.
+const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// How names are written into a listing.
+struct Encoder {
+    url: bool,
+}
+
+impl Encoder {
+    fn new(encoding: Option<&EncodingType>) -> S3Result<Encoder> {
+        match encoding.map(|e| e.as_str()) {
+            None => Ok(Encoder { url: false }),
+            Some(e) if e.eq_ignore_ascii_case("url") => Ok(Encoder { url: true }),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            )),
+        }
+    }
+
+    fn encode(&self, name: &str) -> String {
+        if self.url {
+            utf8_percent_encode(name, URL_ENCODED).to_string()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    fn encode_opt(&self, name: Option<&String>) -> Option<String> {
+        name.map(|n| self.encode(n))
+    }
+}
+
+fn max_keys(requested: Option<i32>) -> S3Result<usize> {
+    match requested {
+        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must be a non-negative integer")),
+        Some(n) => Ok(n.min(MAX_KEYS) as usize),
+        None => Ok(MAX_KEYS as usize),
+    }
+}
+
+struct Listed {
+    contents: Vec<Object>,
+    common_prefixes: Vec<CommonPrefix>,
+    last: Option<String>,
+    is_truncated: bool,
+}
+
+fn split(page: ListPage, encoder: &Encoder, owner: Option<&Owner>) -> Listed {
+    let last = page.entries.last().map(|e| e.name().to_owned());
+    let mut contents = Vec::new();
+    let mut common_prefixes = Vec::new();
+    for entry in page.entries {
+        match entry {
+            ListEntry::Object(object) => contents.push(Object {
+                key: Some(encoder.encode(&object.key)),
+                size: Some(object.size as i64),
+                e_tag: Some(crate::headers::etag(&object.etag)),
+                last_modified: Some(Timestamp::from(object.last_modified)),
+                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                checksum_algorithm: object.checksum_algorithm.map(|a| vec![ChecksumAlgorithm::from(a)]),
+                checksum_type: object.checksum_type.map(ChecksumType::from),
+                owner: owner.cloned(),
+                restore_status: None,
+            }),
+            ListEntry::CommonPrefix(prefix) => common_prefixes.push(CommonPrefix {
+                prefix: Some(encoder.encode(&prefix)),
+            }),
+        }
+    }
+    Listed {
+        contents,
+        common_prefixes,
+        last,
+        is_truncated: page.is_truncated,
+    }
+}
+
+impl CofferS3 {
+    async fn owner(&self, account_id: &str) -> S3Result<Owner> {
+        let account = self.store.account(account_id).await.map_err(internal)?;
+        Ok(Owner {
+            display_name: Some(account.alias.unwrap_or(account.name)),
+            id: Some(canonical_user_id(account_id)),
+        })
+    }
+}
+
+pub(crate) async fn list_objects_v2(
+    s3: &CofferS3,
+    req: S3Request<ListObjectsV2Input>,
+) -> S3Result<S3Response<ListObjectsV2Output>> {
+    let input = req.input;
+    let bucket = s3.bucket(&input.bucket).await?;
+    let encoder = Encoder::new(input.encoding_type.as_ref())?;
+    let max_keys = max_keys(input.max_keys)?;
+    let cursor = match &input.continuation_token {
+        Some(token) => Some(
+            URL_SAFE_NO_PAD
+                .decode(token)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+        ),
+        None => input.start_after.clone(),
+    };
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after: cursor.as_deref(),
+        max_keys,
+    };
+    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let owner = match input.fetch_owner {
+        Some(true) => Some(s3.owner(&bucket.account_id).await?),
+        _ => None,
+    };
+    let listed = split(page, &encoder, owner.as_ref());
+    let key_count = (listed.contents.len() + listed.common_prefixes.len()) as i32;
+    let next_continuation_token = if listed.is_truncated {
+        listed.last.as_ref().map(|last| URL_SAFE_NO_PAD.encode(last))
+    } else {
+        None
+    };
+    Ok(S3Response::new(ListObjectsV2Output {
+        name: Some(bucket.name),
+        prefix: Some(encoder.encode(prefix)),
+        max_keys: Some(max_keys as i32),
+        key_count: Some(key_count),
+        continuation_token: input.continuation_token,
+        is_truncated: Some(listed.is_truncated),
+        next_continuation_token,
+        contents: Some(listed.contents),
+        common_prefixes: Some(listed.common_prefixes),
+        delimiter: encoder.encode_opt(input.delimiter.as_ref().filter(|d| !d.is_empty())),
+        encoding_type: input.encoding_type,
+        start_after: encoder.encode_opt(input.start_after.as_ref()),
+        request_charged: None,
+    }))
+}
+
+pub(crate) async fn list_objects(
+    s3: &CofferS3,
+    req: S3Request<ListObjectsInput>,
+) -> S3Result<S3Response<ListObjectsOutput>> {
+    let input = req.input;
+    let bucket = s3.bucket(&input.bucket).await?;
+    let encoder = Encoder::new(input.encoding_type.as_ref())?;
+    let max_keys = max_keys(input.max_keys)?;
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after: input.marker.as_deref().filter(|m| !m.is_empty()),
+        max_keys,
+    };
+    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let owner = s3.owner(&bucket.account_id).await?;
+    let listed = split(page, &encoder, Some(&owner));
+    // S3 returns NextMarker only when a delimiter was given; without one, clients resume
+    // after the last key.
+    let next_marker = (listed.is_truncated && input.delimiter.is_some())
+        .then(|| listed.last.as_ref().map(|last| encoder.encode(last)))
+        .flatten();
+    Ok(S3Response::new(ListObjectsOutput {
+        name: Some(bucket.name),
+        prefix: Some(encoder.encode(prefix)),
+        marker: Some(encoder.encode(input.marker.as_deref().unwrap_or(""))),
+        max_keys: Some(max_keys as i32),
+        is_truncated: Some(listed.is_truncated),
+        contents: Some(listed.contents),
+        common_prefixes: Some(listed.common_prefixes),
+        delimiter: encoder.encode_opt(input.delimiter.as_ref().filter(|d| !d.is_empty())),
+        next_marker,
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}
+
+pub(crate) async fn list_object_versions(
+    s3: &CofferS3,
+    req: S3Request<ListObjectVersionsInput>,
+) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+    let input = req.input;
+    let bucket = s3.bucket(&input.bucket).await?;
+    let encoder = Encoder::new(input.encoding_type.as_ref())?;
+    let max_keys = max_keys(input.max_keys)?;
+    let prefix = input.prefix.as_deref().unwrap_or("");
+    let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
+    if input.version_id_marker.is_some() && key_marker.is_none() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "A version-id marker cannot be specified without a key marker."
+        ));
+    }
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after: key_marker,
+        max_keys,
+    };
+    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let owner = s3.owner(&bucket.account_id).await?;
+    let listed = split(page, &encoder, Some(&owner));
+    let (next_key_marker, next_version_id_marker) = match &listed.last {
+        Some(last) if listed.is_truncated => (Some(encoder.encode(last)), Some(NULL_VERSION.to_owned())),
+        _ => (None, None),
+    };
+    let versions = listed
+        .contents
+        .into_iter()
+        .map(|object| ObjectVersion {
+            checksum_algorithm: object.checksum_algorithm,
+            checksum_type: object.checksum_type,
+            e_tag: object.e_tag,
+            is_latest: Some(true),
+            key: object.key,
+            last_modified: object.last_modified,
+            owner: object.owner,
+            restore_status: None,
+            size: object.size,
+            storage_class: Some(ObjectVersionStorageClass::from_static(
+                ObjectVersionStorageClass::STANDARD,
+            )),
+            version_id: Some(NULL_VERSION.to_owned()),
+        })
+        .collect();
+    Ok(S3Response::new(ListObjectVersionsOutput {
+        name: Some(bucket.name),
+        prefix: Some(encoder.encode(prefix)),
+        key_marker: Some(encoder.encode(input.key_marker.as_deref().unwrap_or(""))),
+        version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+        max_keys: Some(max_keys as i32),
+        is_truncated: Some(listed.is_truncated),
+        next_key_marker,
+        next_version_id_marker,
+        versions: Some(versions),
+        delete_markers: Some(Vec::new()),
+        common_prefixes: Some(listed.common_prefixes),
+        delimiter: encoder.encode_opt(input.delimiter.as_ref().filter(|d| !d.is_empty())),
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}

@@ -1,0 +1,111 @@
+//! PutObject: a body streamed into a blob, checked against every digest the client sent,
+//! then committed as the current object.
+
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::body::{self, ChecksumClaim, checksum_headers};
+use crate::headers::{self, ChecksumFields, header_input};
+use crate::{CofferS3, internal, store_error};
+use coffer_store::{NewObject, ObjectMeta, WriteCondition};
+
+/// The largest object a single PUT or copy may create: 5 GiB, as in S3.
+pub const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Storage classes are accepted, and every object is kept as STANDARD.
+pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> S3Result<()> {
+    const KNOWN: [&str; 11] = [
+        "STANDARD",
+        "REDUCED_REDUNDANCY",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "INTELLIGENT_TIERING",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "OUTPOSTS",
+        "GLACIER_IR",
+        "SNOW",
+        "EXPRESS_ONEZONE",
+    ];
+    match class {
+        Some(class) if !KNOWN.contains(&class.as_str()) => Err(s3_error!(
+            InvalidStorageClass,
+            "The storage class you specified is not valid"
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl CofferS3 {
+    /// Makes a received body durable and commits it as the current object, in a task of its
+    /// own: a client that disconnects now cannot leave the blob durable but unnamed.
+    pub(crate) async fn commit_received(
+        &self,
+        bucket: &str,
+        object: NewObject,
+        received: body::Received,
+        condition: WriteCondition,
+    ) -> S3Result<ObjectMeta> {
+        let store = self.store.clone();
+        let bucket = bucket.to_owned();
+        tokio::spawn(async move {
+            let blob_id = received.finish(&store).await?;
+            store
+                .put_object(&bucket, object, blob_id, &condition)
+                .await
+                .map_err(store_error)
+        })
+        .await
+        .map_err(internal)?
+    }
+}
+
+pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    let S3Request {
+        input,
+        headers,
+        trailing_headers,
+        ..
+    } = req;
+    s3.bucket(&input.bucket).await?;
+    check_storage_class(input.storage_class.as_ref())?;
+    let condition = headers::write_condition(input.if_match, input.if_none_match)?;
+    let claim = ChecksumClaim::from_request(
+        &headers,
+        checksum_headers!(input),
+        input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+        input.content_md5.as_ref(),
+    )?;
+    let algorithms = claim.algorithms(None);
+    let received = body::receive(
+        &s3.store,
+        s3.idle_timeout,
+        input.body,
+        input.content_length,
+        MAX_SINGLE_UPLOAD,
+        &algorithms,
+    )
+    .await?;
+    claim.verify(&received.digests, trailing_headers.as_ref())?;
+    let algorithm = algorithms[0];
+    let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
+    let object = NewObject {
+        key: input.key,
+        size: received.size,
+        etag: received.digests.etag(),
+        headers: header_input!(input).into_headers()?,
+        checksum: Some(checksum),
+    };
+    let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
+    let fields = ChecksumFields::of(stored.checksum.as_ref());
+    Ok(S3Response::new(PutObjectOutput {
+        e_tag: Some(headers::etag(&stored.etag)),
+        checksum_crc32: fields.crc32,
+        checksum_crc32c: fields.crc32c,
+        checksum_crc64nvme: fields.crc64nvme,
+        checksum_sha1: fields.sha1,
+        checksum_sha256: fields.sha256,
+        checksum_type: fields.checksum_type,
+        ..Default::default()
+    }))
+}
