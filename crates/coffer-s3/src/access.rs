@@ -5,14 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::error::S3Fault;
 use coffer_policy::{Decision, Policies, RequestContext, decide};
 
-use crate::internal;
 use coffer_auth::{Authorizer, Principal, Request, RequestFacts, authorize};
 use coffer_store::Store;
+use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
-use s3s::{S3Result, s3_error};
 
 /// Put into a request's extensions by the front door; filled in here with the principal's ARN
 /// and the operation, read back once the response is known.
@@ -122,15 +122,13 @@ fn resource_arn(path: &S3Path) -> String {
 
 /// A SigV4 presigned URL may live at most seven days; s3s checks the signature and expiry
 /// but not this bound.
-fn check_presign_expiry(uri: &http::Uri) -> S3Result<()> {
+fn check_presign_expiry(uri: &http::Uri) -> crate::error::Result<()> {
     const MAX_EXPIRES: u64 = 7 * 24 * 60 * 60;
     let Some(query) = uri.query() else { return Ok(()) };
     let expires = form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "X-Amz-Expires");
     match expires.map(|(_, value)| value.parse::<u64>()) {
-        Some(Ok(seconds)) if seconds > MAX_EXPIRES => Err(crate::custom_error(
-            "AuthorizationQueryParametersError",
-            http::StatusCode::BAD_REQUEST,
-            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+        Some(Ok(seconds)) if seconds > MAX_EXPIRES => Err(S3Fault::AuthorizationQueryParametersError(
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800".to_owned(),
         )),
         _ => Ok(()),
     }
@@ -144,12 +142,12 @@ impl StoreAccess {
         action: &str,
         resource: &str,
         cx: &mut S3AccessContext<'_>,
-    ) -> S3Result<()> {
-        let denied = || s3_error!(AccessDenied, "Access Denied");
+    ) -> crate::error::Result<()> {
+        let denied = || S3Fault::AccessDenied("Access Denied".to_owned());
         let Some(name) = cx.s3_path().get_bucket_name() else {
             return Err(denied());
         };
-        let bucket = self.store.bucket(name).await.map_err(internal)?.ok_or_else(denied)?;
+        let bucket = self.store.bucket(name).await?.ok_or_else(denied)?;
         let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
         let mut ctx = RequestContext::new(action, resource, None);
         // Anonymous callers are judged on the same request keys as signed ones.
@@ -194,8 +192,8 @@ impl S3Access for StoreAccess {
                     .store
                     .credential(&credentials.access_key)
                     .await
-                    .map_err(internal)?
-                    .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+                    .map_err(S3Fault::internal)?
+                    .ok_or_else(|| S3Fault::InvalidAccessKeyId)?;
                 self.store.record_key_use(&credential.access_key_id, "s3", &region);
                 Principal::from_credential(&credential)
             }
@@ -205,7 +203,7 @@ impl S3Access for StoreAccess {
                 if let Some(log) = &log {
                     log.set("anonymous".to_owned(), op);
                 }
-                return self.check_anonymous(op, &action, &resource, cx).await;
+                return Ok(self.check_anonymous(op, &action, &resource, cx).await?);
             }
         };
         if let Some(log) = &log {
@@ -216,7 +214,7 @@ impl S3Access for StoreAccess {
         // CreateBucket is judged against the caller: a name taken by another account is
         // `BucketAlreadyExists`, not a denial.
         let bucket = match cx.s3_path().get_bucket_name() {
-            Some(name) if op != "CreateBucket" => self.store.bucket(name).await.map_err(internal)?,
+            Some(name) if op != "CreateBucket" => self.store.bucket(name).await.map_err(S3Fault::from)?,
             _ => None,
         };
         let owner = bucket.as_ref().map(|bucket| bucket.account_id.clone());
@@ -225,7 +223,7 @@ impl S3Access for StoreAccess {
             .authorizer
             .grants(&self.store, &principal)
             .await
-            .map_err(internal)?;
+            .map_err(S3Fault::internal)?;
         let resource_policy = bucket
             .as_ref()
             .and_then(|b| self.authorizer.bucket_policy(b, b.account_id != principal.account_id));
@@ -256,7 +254,7 @@ impl S3Access for StoreAccess {
             && bucket.as_ref().is_some_and(|b| b.account_id == principal.account_id)
             && matches!(op, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
         if op != "DeleteObjects" && !owner_root_on_policy {
-            authorize(&principal, &grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))?;
+            authorize(&principal, &grants, &request).map_err(|denied| S3Fault::AccessDenied(format!("{denied}")))?;
         }
         // The operations read the caller and its policies from here instead of loading them again.
         cx.extensions_mut().insert(principal);

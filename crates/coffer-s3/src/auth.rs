@@ -1,9 +1,9 @@
 //! Secret keys for s3s's signature check, from the store (cached there).
 
-use crate::internal;
+use crate::error::S3Fault;
 use coffer_store::{KeyStatus, Store};
+use s3s::S3Result;
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::{S3Result, s3_error};
 
 pub struct StoreAuth {
     store: Store,
@@ -22,11 +22,8 @@ impl S3Auth for StoreAuth {
             Ok(Some(credential)) if credential.status == KeyStatus::Active => {
                 Ok(SecretKey::from(credential.secret_access_key.clone()))
             }
-            Ok(_) => Err(s3_error!(
-                InvalidAccessKeyId,
-                "The AWS Access Key Id you provided does not exist in our records."
-            )),
-            Err(err) => Err(internal(err)),
+            Ok(_) => Err(S3Fault::InvalidAccessKeyId.into()),
+            Err(err) => Err(S3Fault::internal(err).into()),
         }
     }
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use http::HeaderMap;
+use s3s::TrailingHeaders;
 use s3s::dto::StreamingBlob;
-use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
 
 use crate::checksums::{self, Algorithm, Digests, Hashes};
-use crate::internal;
+use crate::error::{Result, S3Fault};
 use coffer_store::{BlobWriter, Store};
 
 /// The checksum a client sent for a body: at most one, as a header or named as a trailer.
@@ -49,16 +49,15 @@ impl ChecksumClaim {
         values: ChecksumHeaders<'_>,
         sdk_algorithm: Option<&str>,
         content_md5: Option<&String>,
-    ) -> S3Result<ChecksumClaim> {
+    ) -> Result<ChecksumClaim> {
         let mut sent = Algorithm::ALL
             .into_iter()
             .zip(values)
             .filter_map(|(a, v)| v.map(|v| (a, v.clone())));
         let header = sent.next();
         if sent.next().is_some() {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            return Err(S3Fault::InvalidRequest(
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.".to_owned(),
             ));
         }
         let trailer = match headers.get("x-amz-trailer").map(|v| v.to_str().unwrap_or_default()) {
@@ -68,9 +67,8 @@ impl ChecksumClaim {
                     .into_iter()
                     .find(|a| a.header().eq_ignore_ascii_case(name.trim()))
                     .ok_or_else(|| {
-                        s3_error!(
-                            InvalidRequest,
-                            "The value specified in the x-amz-trailer header is not supported"
+                        S3Fault::InvalidRequest(
+                            "The value specified in the x-amz-trailer header is not supported".to_owned(),
                         )
                     })?,
             ),
@@ -78,19 +76,15 @@ impl ChecksumClaim {
         let sdk_algorithm = match sdk_algorithm {
             None => None,
             Some(name) => Some(Algorithm::parse(name).ok_or_else(|| {
-                s3_error!(
-                    InvalidRequest,
-                    "Value for x-amz-sdk-checksum-algorithm header is invalid."
-                )
+                S3Fault::InvalidRequest("Value for x-amz-sdk-checksum-algorithm header is invalid.".to_owned())
             })?),
         };
         let algorithm = header.as_ref().map(|(a, _)| *a).or(trailer).or(sdk_algorithm);
         if let (Some(sdk), Some(sent)) = (sdk_algorithm, header.as_ref().map(|(a, _)| *a).or(trailer))
             && sdk != sent
         {
-            return Err(s3_error!(
-                InvalidRequest,
-                "Value for x-amz-sdk-checksum-algorithm header is invalid."
+            return Err(S3Fault::InvalidRequest(
+                "Value for x-amz-sdk-checksum-algorithm header is invalid.".to_owned(),
             ));
         }
         Ok(ChecksumClaim {
@@ -102,14 +96,12 @@ impl ChecksumClaim {
     }
 
     /// Checks every digest the client sent against what was received.
-    pub fn verify(&self, digests: &Digests, trailers: Option<&TrailingHeaders>) -> S3Result<()> {
+    pub fn verify(&self, digests: &Digests, trailers: Option<&TrailingHeaders>) -> Result<()> {
         if let Some(md5) = &self.content_md5 {
-            let claimed = checksums::decode_md5(md5)
-                .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))?;
+            let claimed = checksums::decode_md5(md5).ok_or_else(|| S3Fault::InvalidDigest)?;
             if claimed != digests.md5 {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The Content-MD5 you specified did not match what we received."
+                return Err(S3Fault::BadDigest(
+                    "The Content-MD5 you specified did not match what we received.".to_owned(),
                 ));
             }
         }
@@ -126,11 +118,10 @@ impl ChecksumClaim {
                     })
                     .flatten()
                     .ok_or_else(|| {
-                        s3_error!(
-                            InvalidRequest,
+                        S3Fault::InvalidRequest(format!(
                             "The {} trailer was declared but not sent.",
                             algorithm.header()
-                        )
+                        ))
                     })?;
                 Some((algorithm, value))
             }
@@ -140,11 +131,10 @@ impl ChecksumClaim {
             // A value that does not even decode cannot match: S3 calls that BadDigest too.
             let raw = checksums::decode(algorithm, &value);
             if raw.is_none() || digests.raw(algorithm) != raw.as_deref() {
-                return Err(s3_error!(
-                    BadDigest,
+                return Err(S3Fault::BadDigest(format!(
                     "The {} you specified did not match the calculated checksum.",
                     algorithm.name()
-                ));
+                )));
             }
         }
         Ok(())
@@ -167,8 +157,8 @@ pub struct Received {
 
 impl Received {
     /// Makes the blob durable and returns its id.
-    pub async fn finish(self, store: &Store) -> S3Result<String> {
-        self.writer.finish(store.blobs()).await.map_err(internal)
+    pub async fn finish(self, store: &Store) -> Result<String> {
+        self.writer.finish(store.blobs()).await.map_err(S3Fault::internal)
     }
 }
 
@@ -181,14 +171,16 @@ pub async fn receive(
     declared: Option<i64>,
     max_size: u64,
     algorithms: &[Algorithm],
-) -> S3Result<Received> {
+) -> Result<Received> {
     if declared.is_some_and(|len| len < 0) {
-        return Err(s3_error!(InvalidArgument, "Content-Length must not be negative."));
+        return Err(S3Fault::InvalidArgument(
+            "Content-Length must not be negative.".to_owned(),
+        ));
     }
     if declared.is_some_and(|len| len as u64 > max_size) {
         return Err(too_large());
     }
-    let mut writer = store.blobs().create().await.map_err(internal)?;
+    let mut writer = store.blobs().create().await.map_err(S3Fault::internal)?;
     let mut hashes = Hashes::new(algorithms);
     let mut size: u64 = 0;
     if let Some(mut body) = body {
@@ -204,7 +196,7 @@ pub async fn receive(
                 return Err(too_large());
             }
             hashes.update(&chunk);
-            writer.write(&chunk).await.map_err(internal)?;
+            writer.write(&chunk).await.map_err(S3Fault::internal)?;
         }
     }
     if declared.is_some_and(|len| len as u64 != size) {
@@ -217,42 +209,29 @@ pub async fn receive(
     })
 }
 
-fn too_large() -> S3Error {
-    s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
+fn too_large() -> S3Fault {
+    S3Fault::EntityTooLarge
 }
 
-fn incomplete() -> S3Error {
-    s3_error!(
-        IncompleteBody,
-        "You did not provide the number of bytes specified by the Content-Length HTTP header."
-    )
+fn incomplete() -> S3Fault {
+    S3Fault::IncompleteBody
 }
 
-fn request_timeout() -> S3Error {
-    s3_error!(
-        RequestTimeout,
-        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
-    )
+fn request_timeout() -> S3Fault {
+    S3Fault::RequestTimeout
 }
 
 /// Maps an error from s3s's body streams (their types are private; their messages are not),
 /// or from the listener's pace for bodies (its text starts with `RequestTimeout`).
-fn stream_error(message: &str) -> S3Error {
+fn stream_error(message: &str) -> S3Fault {
     if message.contains("RequestTimeout") {
         request_timeout()
     } else if message.contains("Sha256Mismatch") {
-        crate::custom_error(
-            "XAmzContentSHA256Mismatch",
-            http::StatusCode::BAD_REQUEST,
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        )
+        S3Fault::XAmzContentSHA256Mismatch
     } else if message.contains("SignatureMismatch") {
-        S3Error::with_message(
-            S3ErrorCode::SignatureDoesNotMatch,
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-        )
+        S3Fault::SignatureDoesNotMatch
     } else if message.contains("FormatError") || message.contains("TooLarge") || message.contains("TooMany") {
-        s3_error!(InvalidRequest, "The aws-chunked body of the request is malformed.")
+        S3Fault::InvalidRequest("The aws-chunked body of the request is malformed.".to_owned())
     } else {
         incomplete()
     }

@@ -3,9 +3,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
-use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
+use crate::error::{Result, S3Fault};
+use crate::{CofferS3, caller, canonical_user_id};
 use coffer_store::StoreError;
 
 /// The region a request without a location constraint creates its bucket in.
@@ -24,11 +25,11 @@ pub fn valid_bucket_name(name: &str) -> bool {
 pub(crate) async fn create_bucket(
     s3: &CofferS3,
     req: S3Request<CreateBucketInput>,
-) -> S3Result<S3Response<CreateBucketOutput>> {
+) -> Result<S3Response<CreateBucketOutput>> {
     let principal = caller(&req)?;
     let name = req.input.bucket.as_str();
     if !valid_bucket_name(name) {
-        return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
+        return Err(S3Fault::InvalidBucketName);
     }
     let constraint = req
         .input
@@ -46,23 +47,16 @@ pub(crate) async fn create_bucket(
     };
     let region = match constraint {
         Some(constraint) if constraint == DEFAULT_REGION => {
-            return Err(s3_error!(
-                InvalidLocationConstraint,
-                "The specified location-constraint is not valid"
-            ));
+            return Err(S3Fault::InvalidLocationConstraint);
         }
         Some(constraint) if constraint != endpoint_region => {
-            return Err(s3_error!(
-                IllegalLocationConstraintException,
+            return Err(S3Fault::IllegalLocationConstraintException(format!(
                 "The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to."
-            ));
+            )));
         }
         Some(constraint) => constraint,
         None if endpoint_region != DEFAULT_REGION => {
-            return Err(s3_error!(
-                IllegalLocationConstraintException,
-                "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
-            ));
+            return Err(S3Fault::IllegalLocationConstraintException("The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.".to_owned()));
         }
         None => DEFAULT_REGION.to_owned(),
     };
@@ -71,18 +65,12 @@ pub(crate) async fn create_bucket(
         // In us-east-1, S3 answers 200 to an owner re-creating its bucket (legacy behaviour).
         Err(StoreError::BucketExists { owned_by_caller: true }) if region == DEFAULT_REGION => {}
         Err(StoreError::BucketExists { owned_by_caller: true }) => {
-            return Err(s3_error!(
-                BucketAlreadyOwnedByYou,
-                "Your previous request to create the named bucket succeeded and you already own it."
-            ));
+            return Err(S3Fault::BucketAlreadyOwnedByYou);
         }
         Err(StoreError::BucketExists { owned_by_caller: false }) => {
-            return Err(s3_error!(
-                BucketAlreadyExists,
-                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
-            ));
+            return Err(S3Fault::BucketAlreadyExists);
         }
-        Err(err) => return Err(store_error(err)),
+        Err(err) => return Err(err.into()),
     }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{name}")),
@@ -92,7 +80,7 @@ pub(crate) async fn create_bucket(
 pub(crate) async fn head_bucket(
     s3: &CofferS3,
     req: S3Request<HeadBucketInput>,
-) -> S3Result<S3Response<HeadBucketOutput>> {
+) -> Result<S3Response<HeadBucketOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     Ok(S3Response::new(HeadBucketOutput {
         bucket_region: Some(bucket.region),
@@ -103,7 +91,7 @@ pub(crate) async fn head_bucket(
 pub(crate) async fn get_bucket_location(
     s3: &CofferS3,
     req: S3Request<GetBucketLocationInput>,
-) -> S3Result<S3Response<GetBucketLocationOutput>> {
+) -> Result<S3Response<GetBucketLocationOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     // us-east-1 is reported as an empty LocationConstraint, as S3 does.
     let location = (bucket.region != DEFAULT_REGION).then(|| BucketLocationConstraint::from(bucket.region));
@@ -115,23 +103,22 @@ pub(crate) async fn get_bucket_location(
 pub(crate) async fn delete_bucket(
     s3: &CofferS3,
     req: S3Request<DeleteBucketInput>,
-) -> S3Result<S3Response<DeleteBucketOutput>> {
+) -> Result<S3Response<DeleteBucketOutput>> {
     s3.bucket(&req.input.bucket).await?;
-    s3.store.delete_bucket(&req.input.bucket).await.map_err(store_error)?;
+    s3.store.delete_bucket(&req.input.bucket).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(DeleteBucketOutput {}))
 }
 
 pub(crate) async fn list_buckets(
     s3: &CofferS3,
     req: S3Request<ListBucketsInput>,
-) -> S3Result<S3Response<ListBucketsOutput>> {
+) -> Result<S3Response<ListBucketsOutput>> {
     let principal = caller(&req)?;
     let input = &req.input;
     let limit = match input.max_buckets {
         Some(n) if !(1..=MAX_BUCKETS_PAGE).contains(&n) => {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Argument max-buckets must be an integer between 1 and 10000"
+            return Err(S3Fault::InvalidArgument(
+                "Argument max-buckets must be an integer between 1 and 10000".to_owned(),
             ));
         }
         Some(n) => n,
@@ -143,7 +130,7 @@ pub(crate) async fn list_buckets(
                 .decode(token)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+                .ok_or_else(|| S3Fault::InvalidArgument("The continuation token provided is incorrect".to_owned()))?,
         ),
         None => None,
     };
@@ -152,13 +139,13 @@ pub(crate) async fn list_buckets(
         .store
         .list_buckets(&principal.account_id, prefix, after.as_deref(), i64::from(limit) + 1)
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let more = buckets.len() > limit as usize;
     buckets.truncate(limit as usize);
     let continuation_token = more
         .then(|| buckets.last().map(|b| URL_SAFE_NO_PAD.encode(&b.name)))
         .flatten();
-    let account = s3.store.account(&principal.account_id).await.map_err(internal)?;
+    let account = s3.store.account(&principal.account_id).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(ListBucketsOutput {
         buckets: Some(
             buckets

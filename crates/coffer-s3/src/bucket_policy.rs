@@ -8,28 +8,24 @@
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::PublicAccessBlock;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
-use crate::{CofferS3, custom_error, internal};
+use crate::CofferS3;
+use crate::error::{Result, S3Fault};
 
 /// Only the bucket owner's account manages its policy and Block Public Access, whatever a
 /// bucket policy grants others (as S3).
-fn owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> S3Result<()> {
+fn owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> Result<()> {
     match crate::caller(req) {
         Ok(caller) if caller.account_id == bucket.account_id => Ok(()),
-        _ => Err(s3_error!(AccessDenied, "Access Denied")),
+        _ => Err(S3Fault::AccessDenied("Access Denied".to_owned())),
     }
 }
 
 /// The bucket policy operations: a caller the policies allow who is not of the owner's account
 /// gets `405 MethodNotAllowed`, as S3 documents for them.
-fn policy_owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> S3Result<()> {
-    owner_only(req, bucket).map_err(|_| {
-        s3_error!(
-            MethodNotAllowed,
-            "The specified method is not allowed against this resource."
-        )
-    })
+fn policy_owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> Result<()> {
+    owner_only(req, bucket).map_err(|_| S3Fault::MethodNotAllowed)
 }
 
 /// S3's limit on a bucket policy.
@@ -38,25 +34,25 @@ const MAX_BUCKET_POLICY: usize = 20 * 1024;
 pub(crate) async fn put_bucket_policy(
     s3: &CofferS3,
     req: S3Request<PutBucketPolicyInput>,
-) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+) -> Result<S3Response<PutBucketPolicyOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     policy_owner_only(&req, &bucket)?;
     let input = req.input;
     if input.policy.len() > MAX_BUCKET_POLICY {
-        return Err(s3_error!(InvalidPolicyDocument, "Policies must be less than 20 KB"));
+        return Err(S3Fault::InvalidPolicyDocument(
+            "Policies must be less than 20 KB".to_owned(),
+        ));
     }
-    let policy = Policy::parse(&input.policy, PolicyKind::Resource).map_err(|e| s3_error!(MalformedPolicy, "{e}"))?;
+    let policy =
+        Policy::parse(&input.policy, PolicyKind::Resource).map_err(|e| S3Fault::MalformedPolicy(format!("{e}")))?;
     let blocks_public = bucket.public_access_block.is_some_and(|b| b.block_public_policy);
     if blocks_public && policy.is_public() {
-        return Err(s3_error!(
-            AccessDenied,
-            "User is not authorized to perform: s3:PutBucketPolicy because public policies are prevented by the BlockPublicPolicy setting in S3 Block Public Access."
-        ));
+        return Err(S3Fault::AccessDenied("User is not authorized to perform: s3:PutBucketPolicy because public policies are prevented by the BlockPublicPolicy setting in S3 Block Public Access.".to_owned()));
     }
     s3.store
         .set_bucket_policy(&bucket.name, Some(&input.policy))
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let mut response = S3Response::new(PutBucketPolicyOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
@@ -65,22 +61,23 @@ pub(crate) async fn put_bucket_policy(
 pub(crate) async fn get_bucket_policy(
     s3: &CofferS3,
     req: S3Request<GetBucketPolicyInput>,
-) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+) -> Result<S3Response<GetBucketPolicyOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     policy_owner_only(&req, &bucket)?;
-    let policy = bucket
-        .policy
-        .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+    let policy = bucket.policy.ok_or_else(|| S3Fault::NoSuchBucketPolicy)?;
     Ok(S3Response::new(GetBucketPolicyOutput { policy: Some(policy) }))
 }
 
 pub(crate) async fn delete_bucket_policy(
     s3: &CofferS3,
     req: S3Request<DeleteBucketPolicyInput>,
-) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+) -> Result<S3Response<DeleteBucketPolicyOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     policy_owner_only(&req, &bucket)?;
-    s3.store.set_bucket_policy(&bucket.name, None).await.map_err(internal)?;
+    s3.store
+        .set_bucket_policy(&bucket.name, None)
+        .await
+        .map_err(S3Fault::from)?;
     let mut response = S3Response::new(DeleteBucketPolicyOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
@@ -89,12 +86,10 @@ pub(crate) async fn delete_bucket_policy(
 pub(crate) async fn get_bucket_policy_status(
     s3: &CofferS3,
     req: S3Request<GetBucketPolicyStatusInput>,
-) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+) -> Result<S3Response<GetBucketPolicyStatusOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     owner_only(&req, &bucket)?;
-    let document = bucket
-        .policy
-        .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+    let document = bucket.policy.ok_or_else(|| S3Fault::NoSuchBucketPolicy)?;
     let is_public = Policy::parse(&document, PolicyKind::Resource).is_ok_and(|p| p.is_public());
     Ok(S3Response::new(GetBucketPolicyStatusOutput {
         policy_status: Some(PolicyStatus {
@@ -106,7 +101,7 @@ pub(crate) async fn get_bucket_policy_status(
 pub(crate) async fn put_public_access_block(
     s3: &CofferS3,
     req: S3Request<PutPublicAccessBlockInput>,
-) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+) -> Result<S3Response<PutPublicAccessBlockOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     owner_only(&req, &bucket)?;
     let input = req.input;
@@ -120,23 +115,19 @@ pub(crate) async fn put_public_access_block(
     s3.store
         .set_public_access_block(&bucket.name, Some(settings))
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
 }
 
 pub(crate) async fn get_public_access_block(
     s3: &CofferS3,
     req: S3Request<GetPublicAccessBlockInput>,
-) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+) -> Result<S3Response<GetPublicAccessBlockOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     owner_only(&req, &bucket)?;
-    let settings = bucket.public_access_block.ok_or_else(|| {
-        custom_error(
-            "NoSuchPublicAccessBlockConfiguration",
-            http::StatusCode::NOT_FOUND,
-            "The public access block configuration was not found",
-        )
-    })?;
+    let settings = bucket
+        .public_access_block
+        .ok_or(S3Fault::NoSuchPublicAccessBlockConfiguration)?;
     Ok(S3Response::new(GetPublicAccessBlockOutput {
         public_access_block_configuration: Some(PublicAccessBlockConfiguration {
             block_public_acls: Some(settings.block_public_acls),
@@ -150,13 +141,13 @@ pub(crate) async fn get_public_access_block(
 pub(crate) async fn delete_public_access_block(
     s3: &CofferS3,
     req: S3Request<DeletePublicAccessBlockInput>,
-) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+) -> Result<S3Response<DeletePublicAccessBlockOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     owner_only(&req, &bucket)?;
     s3.store
         .set_public_access_block(&bucket.name, None)
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let mut response = S3Response::new(DeletePublicAccessBlockOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)

@@ -2,15 +2,16 @@
 //! the copy-source conditions) and one way of copying bytes.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
 use crate::body;
 use crate::checksums::Algorithm;
+use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
 use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::reading;
-use crate::{Authz, CofferS3, internal};
+use crate::{Authz, CofferS3};
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
 /// The object a copy reads: the `x-amz-copy-source` named (a bucket's object; its one
@@ -21,20 +22,19 @@ async fn copy_source(
     authz: &Authz,
     source: &CopySource,
     conditions: ReadConditions,
-) -> S3Result<ObjectMeta> {
+) -> Result<ObjectMeta> {
     let CopySource::Bucket {
         bucket,
         key,
         version_id,
     } = source
     else {
-        return Err(s3_error!(
-            NotImplemented,
-            "Copying from access points is not implemented"
+        return Err(S3Fault::NotImplemented(
+            "Copying from access points is not implemented".to_owned(),
         ));
     };
     if version_id.as_deref().is_some_and(|v| v != coffer_store::NULL_VERSION) {
-        return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
+        return Err(S3Fault::NoSuchVersion);
     }
     let found = s3.bucket(bucket).await?;
     authz.object("s3:GetObject", &found, key)?;
@@ -50,15 +50,15 @@ impl CofferS3 {
         source: &ObjectMeta,
         range: std::ops::Range<u64>,
         algorithms: &[Algorithm],
-    ) -> S3Result<body::Received> {
+    ) -> Result<body::Received> {
         let segments = reading::segments(source, range.clone());
         // A source replaced since it was read: SDKs retry an InternalError.
         let lease = reading::lease(&self.store, &segments)
             .await
-            .ok_or_else(|| internal("the copy source changed while it was read"))?;
+            .ok_or_else(|| S3Fault::internal("the copy source changed while it was read"))?;
         let stream = reading::stream(&self.store, segments, lease).await.map_err(|err| {
             // A source replaced since it was read: SDKs retry an InternalError.
-            internal(format!("the copy source changed while it was read: {err}"))
+            S3Fault::internal(format!("the copy source changed while it was read: {err}"))
         })?;
         let declared = Some((range.end - range.start) as i64);
         body::receive(
@@ -72,8 +72,8 @@ impl CofferS3 {
         .await
         // A short read here is the server's fault, not the client's.
         .map_err(|err| {
-            if *err.code() == s3s::S3ErrorCode::IncompleteBody {
-                internal("a copy source ended early")
+            if matches!(err, S3Fault::IncompleteBody) {
+                S3Fault::internal("a copy source ended early")
             } else {
                 err
             }
@@ -84,7 +84,7 @@ impl CofferS3 {
 pub(crate) async fn copy_object(
     s3: &CofferS3,
     req: S3Request<CopyObjectInput>,
-) -> S3Result<S3Response<CopyObjectOutput>> {
+) -> Result<S3Response<CopyObjectOutput>> {
     let authz = crate::authz(&req)?;
     let input = req.input;
     s3.bucket(&input.bucket).await?;
@@ -97,23 +97,20 @@ pub(crate) async fn copy_object(
     let source = copy_source(s3, &authz, &input.copy_source, conditions).await?;
     check_storage_class(input.storage_class.as_ref())?;
     if source.size > MAX_SINGLE_UPLOAD {
-        return Err(s3_error!(
-            InvalidRequest,
+        return Err(S3Fault::InvalidRequest(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+                .to_owned(),
         ));
     }
     let replace = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
         None | Some("COPY") => false,
         Some("REPLACE") => true,
-        Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+        Some(_) => return Err(S3Fault::InvalidArgument("Unknown metadata directive.".to_owned())),
     };
     let same_object = source.bucket == input.bucket && source.key == input.key;
     let changes_something = replace || input.storage_class.is_some() || input.checksum_algorithm.is_some();
     if same_object && !changes_something {
-        return Err(s3_error!(
-            InvalidRequest,
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
-        ));
+        return Err(S3Fault::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".to_owned()));
     }
     let object_headers = if replace {
         header_input!(input).into_headers()?
@@ -157,7 +154,7 @@ pub(crate) async fn copy_object(
 pub(crate) async fn upload_part_copy(
     s3: &CofferS3,
     req: S3Request<UploadPartCopyInput>,
-) -> S3Result<S3Response<UploadPartCopyOutput>> {
+) -> Result<S3Response<UploadPartCopyOutput>> {
     let authz = crate::authz(&req)?;
     let input = req.input;
     let number = check_part_number(input.part_number)?;
@@ -174,10 +171,7 @@ pub(crate) async fn upload_part_copy(
         Some(text) => copy_range(text, source.size)?,
     };
     if range.end - range.start > MAX_PART_SIZE {
-        return Err(s3_error!(
-            EntityTooLarge,
-            "Your proposed upload exceeds the maximum allowed size"
-        ));
+        return Err(S3Fault::EntityTooLarge);
     }
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(upload_algorithm(&upload));
@@ -198,12 +192,9 @@ pub(crate) async fn upload_part_copy(
 }
 
 /// Parses `x-amz-copy-source-range: bytes=first-last` against the source's size.
-fn copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
+fn copy_range(text: &str, size: u64) -> Result<std::ops::Range<u64>> {
     let invalid = || {
-        s3_error!(
-            InvalidArgument,
-            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
-        )
+        S3Fault::InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy".to_owned())
     };
     let spec = text.strip_prefix("bytes=").ok_or_else(invalid)?;
     let (first, last) = spec.split_once('-').ok_or_else(invalid)?;
@@ -213,7 +204,7 @@ fn copy_range(text: &str, size: u64) -> S3Result<std::ops::Range<u64>> {
         return Err(invalid());
     }
     if last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(S3Fault::InvalidRange);
     }
     Ok(first..last + 1)
 }

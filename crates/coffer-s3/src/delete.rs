@@ -1,16 +1,17 @@
 //! DeleteObject and DeleteObjects.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
+use crate::CofferS3;
+use crate::error::{Result, S3Fault};
 use crate::get::check_version;
-use crate::{CofferS3, store_error};
 use coffer_store::WriteCondition;
 
 pub(crate) async fn delete_object(
     s3: &CofferS3,
     req: S3Request<DeleteObjectInput>,
-) -> S3Result<S3Response<DeleteObjectOutput>> {
+) -> Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
     check_version(input.version_id.as_deref())?;
     s3.bucket(&input.bucket).await?;
@@ -27,7 +28,7 @@ pub(crate) async fn delete_object(
     s3.store
         .delete_object(&input.bucket, &input.key, &condition)
         .await
-        .map_err(store_error)?;
+        .map_err(S3Fault::from)?;
     let mut response = S3Response::new(DeleteObjectOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
@@ -36,16 +37,13 @@ pub(crate) async fn delete_object(
 pub(crate) async fn delete_objects(
     s3: &CofferS3,
     req: S3Request<DeleteObjectsInput>,
-) -> S3Result<S3Response<DeleteObjectsOutput>> {
+) -> Result<S3Response<DeleteObjectsOutput>> {
     let authz = crate::authz(&req)?;
     let input = req.input;
     s3.bucket(&input.bucket).await?;
     let objects = input.delete.objects;
     if objects.is_empty() || objects.len() > 1000 {
-        return Err(s3_error!(
-            MalformedXML,
-            "The XML you provided was not well-formed or did not validate against our published schema"
-        ));
+        return Err(S3Fault::MalformedXML);
     }
     let quiet = input.delete.quiet.unwrap_or(false);
     let mut deleted = Vec::new();

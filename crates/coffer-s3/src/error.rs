@@ -1,25 +1,399 @@
-//! S3 error answers made outside s3s's operations: the front door's refusals (before s3s
-//! reads the request) and the listener's limits. Same XML shape as s3s's own errors, with the
-//! extra elements S3 adds for some codes (`HeadersNotSigned`, `ServerTime`).
+//! Every S3 error Coffer answers, and the one place that turns each into S3's code, HTTP
+//! status and message (the list in S3's "Error responses" reference). Handlers return
+//! [`S3Fault`]; store errors convert by meaning (a missing bucket is `NoSuchBucket`, never a
+//! 500), a policy's denial converts to `AccessDenied`, and only what truly failed on the
+//! server is an `InternalError`, logged in full and answered without detail. The front
+//! door's refusals and the listener's limits are written by [`error_response`] in the same
+//! shape.
 
+use std::borrow::Cow;
+
+use coffer_auth::Denied;
 use coffer_auth::signed_request::Refusal;
+use coffer_store::StoreError;
 use http::StatusCode;
+use s3s::{S3Error, S3ErrorCode};
 use time::format_description::well_known::Rfc3339;
 
-/// An S3 error response: `<Error><Code>…</Code><Message>…</Message>…details…</Error>`.
-pub fn error_response(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    details: &[(&str, String)],
-) -> http::Response<String> {
+/// What handlers return.
+pub type Result<T, E = S3Fault> = std::result::Result<T, E>;
+
+/// An S3 error. A `String` carries a message that depends on the request; the others have
+/// S3's fixed message.
+#[derive(Debug)]
+pub enum S3Fault {
+    AccessDenied(String),
+    AuthorizationQueryParametersError(String),
+    BadDigest(String),
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    EntityTooLarge,
+    EntityTooSmall,
+    IllegalLocationConstraintException(String),
+    IncompleteBody,
+    /// A server fault: the text is logged, never sent (it may name files or SQL).
+    InternalError(String),
+    InvalidAccessKeyId,
+    InvalidArgument(String),
+    InvalidBucketName,
+    InvalidDigest,
+    InvalidLocationConstraint,
+    InvalidPart,
+    InvalidPartNumber,
+    InvalidPartOrder,
+    InvalidPolicyDocument(String),
+    InvalidRange,
+    InvalidRequest(String),
+    InvalidStorageClass,
+    InvalidToken,
+    MalformedPolicy(String),
+    MalformedXML,
+    MaxMessageLengthExceeded,
+    MetadataTooLarge,
+    MethodNotAllowed,
+    NoSuchBucket,
+    NoSuchBucketPolicy,
+    NoSuchKey,
+    NoSuchPublicAccessBlockConfiguration,
+    NoSuchUpload,
+    NoSuchVersion,
+    NotImplemented(String),
+    /// 304, with the headers that still name the representation the client has.
+    NotModified(http::HeaderMap),
+    PreconditionFailed,
+    RequestHeaderSectionTooLarge,
+    RequestTimeout,
+    RequestTimeTooSkewed {
+        request_time: time::OffsetDateTime,
+        server_time: time::OffsetDateTime,
+    },
+    SignatureDoesNotMatch,
+    /// `AccessDenied` naming the `x-amz-*` headers a signature left out.
+    UnsignedHeaders(Vec<String>),
+    XAmzContentSHA256Mismatch,
+    /// An error s3s made (it parsed or verified something for us), passed through as it is.
+    S3s(S3Error),
+}
+
+impl S3Fault {
+    /// S3's code, HTTP status and message.
+    pub fn code_status_message(&self) -> (&'static str, StatusCode, Cow<'_, str>) {
+        use S3Fault::*;
+        use StatusCode as S;
+        let text = |s: &'static str| Cow::Borrowed(s);
+        let own = |s: &String| Cow::Owned(s.clone());
+        match self {
+            AccessDenied(m) => ("AccessDenied", S::FORBIDDEN, own(m)),
+            AuthorizationQueryParametersError(m) => ("AuthorizationQueryParametersError", S::BAD_REQUEST, own(m)),
+            BadDigest(m) => ("BadDigest", S::BAD_REQUEST, own(m)),
+            BucketAlreadyExists => (
+                "BucketAlreadyExists",
+                S::CONFLICT,
+                text(
+                    "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+                ),
+            ),
+            BucketAlreadyOwnedByYou => (
+                "BucketAlreadyOwnedByYou",
+                S::CONFLICT,
+                text("Your previous request to create the named bucket succeeded and you already own it."),
+            ),
+            BucketNotEmpty => (
+                "BucketNotEmpty",
+                S::CONFLICT,
+                text("The bucket you tried to delete is not empty"),
+            ),
+            EntityTooLarge => (
+                "EntityTooLarge",
+                S::BAD_REQUEST,
+                text("Your proposed upload exceeds the maximum allowed size"),
+            ),
+            EntityTooSmall => (
+                "EntityTooSmall",
+                S::BAD_REQUEST,
+                text("Your proposed upload is smaller than the minimum allowed object size."),
+            ),
+            IllegalLocationConstraintException(m) => ("IllegalLocationConstraintException", S::BAD_REQUEST, own(m)),
+            IncompleteBody => (
+                "IncompleteBody",
+                S::BAD_REQUEST,
+                text("You did not provide the number of bytes specified by the Content-Length HTTP header."),
+            ),
+            InternalError(_) => (
+                "InternalError",
+                S::INTERNAL_SERVER_ERROR,
+                text("We encountered an internal error. Please try again."),
+            ),
+            InvalidAccessKeyId => (
+                "InvalidAccessKeyId",
+                S::FORBIDDEN,
+                text("The AWS Access Key Id you provided does not exist in our records."),
+            ),
+            InvalidArgument(m) => ("InvalidArgument", S::BAD_REQUEST, own(m)),
+            InvalidBucketName => (
+                "InvalidBucketName",
+                S::BAD_REQUEST,
+                text("The specified bucket is not valid."),
+            ),
+            InvalidDigest => (
+                "InvalidDigest",
+                S::BAD_REQUEST,
+                text("The Content-MD5 you specified was invalid."),
+            ),
+            InvalidLocationConstraint => (
+                "InvalidLocationConstraint",
+                S::BAD_REQUEST,
+                text("The specified location-constraint is not valid"),
+            ),
+            InvalidPart => (
+                "InvalidPart",
+                S::BAD_REQUEST,
+                text(
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                ),
+            ),
+            InvalidPartNumber => (
+                "InvalidPartNumber",
+                S::RANGE_NOT_SATISFIABLE,
+                text("The requested partnumber is not satisfiable"),
+            ),
+            InvalidPartOrder => (
+                "InvalidPartOrder",
+                S::BAD_REQUEST,
+                text("The list of parts was not in ascending order. Parts must be ordered by part number."),
+            ),
+            InvalidPolicyDocument(m) => ("InvalidPolicyDocument", S::BAD_REQUEST, own(m)),
+            InvalidRange => (
+                "InvalidRange",
+                S::RANGE_NOT_SATISFIABLE,
+                text("The requested range is not satisfiable"),
+            ),
+            InvalidRequest(m) => ("InvalidRequest", S::BAD_REQUEST, own(m)),
+            InvalidStorageClass => (
+                "InvalidStorageClass",
+                S::BAD_REQUEST,
+                text("The storage class you specified is not valid"),
+            ),
+            InvalidToken => (
+                "InvalidToken",
+                S::BAD_REQUEST,
+                text("The provided token is malformed or otherwise invalid."),
+            ),
+            MalformedPolicy(m) => ("MalformedPolicy", S::BAD_REQUEST, own(m)),
+            MalformedXML => (
+                "MalformedXML",
+                S::BAD_REQUEST,
+                text("The XML you provided was not well-formed or did not validate against our published schema"),
+            ),
+            MaxMessageLengthExceeded => (
+                "MaxMessageLengthExceeded",
+                S::BAD_REQUEST,
+                text("Your request was too big."),
+            ),
+            MetadataTooLarge => (
+                "MetadataTooLarge",
+                S::BAD_REQUEST,
+                text("Your metadata headers exceed the maximum allowed metadata size."),
+            ),
+            MethodNotAllowed => (
+                "MethodNotAllowed",
+                S::METHOD_NOT_ALLOWED,
+                text("The specified method is not allowed against this resource."),
+            ),
+            NoSuchBucket => (
+                "NoSuchBucket",
+                S::NOT_FOUND,
+                text("The specified bucket does not exist"),
+            ),
+            NoSuchBucketPolicy => (
+                "NoSuchBucketPolicy",
+                S::NOT_FOUND,
+                text("The bucket policy does not exist"),
+            ),
+            NoSuchKey => ("NoSuchKey", S::NOT_FOUND, text("The specified key does not exist.")),
+            NoSuchPublicAccessBlockConfiguration => (
+                "NoSuchPublicAccessBlockConfiguration",
+                S::NOT_FOUND,
+                text("The public access block configuration was not found"),
+            ),
+            NoSuchUpload => (
+                "NoSuchUpload",
+                S::NOT_FOUND,
+                text(
+                    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+                ),
+            ),
+            NoSuchVersion => (
+                "NoSuchVersion",
+                S::NOT_FOUND,
+                text("The specified version does not exist."),
+            ),
+            NotImplemented(m) => ("NotImplemented", S::NOT_IMPLEMENTED, own(m)),
+            NotModified(_) => ("NotModified", S::NOT_MODIFIED, text("Not Modified")),
+            PreconditionFailed => (
+                "PreconditionFailed",
+                S::PRECONDITION_FAILED,
+                text("At least one of the pre-conditions you specified did not hold"),
+            ),
+            RequestHeaderSectionTooLarge => (
+                "RequestHeaderSectionTooLarge",
+                S::BAD_REQUEST,
+                text("Your request header section exceeds the maximum allowed size."),
+            ),
+            RequestTimeout => (
+                "RequestTimeout",
+                S::BAD_REQUEST,
+                text(
+                    "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+                ),
+            ),
+            RequestTimeTooSkewed { .. } => (
+                "RequestTimeTooSkewed",
+                S::FORBIDDEN,
+                text("The difference between the request time and the current time is too large."),
+            ),
+            SignatureDoesNotMatch => (
+                "SignatureDoesNotMatch",
+                S::FORBIDDEN,
+                text(
+                    "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+                ),
+            ),
+            UnsignedHeaders(_) => (
+                "AccessDenied",
+                S::FORBIDDEN,
+                text("There were headers present in the request which were not signed"),
+            ),
+            XAmzContentSHA256Mismatch => (
+                "XAmzContentSHA256Mismatch",
+                S::BAD_REQUEST,
+                text("The provided 'x-amz-content-sha256' header does not match what was computed."),
+            ),
+            S3s(err) => (
+                "",
+                err.status_code()
+                    .or_else(|| err.code().status_code())
+                    .unwrap_or(S::INTERNAL_SERVER_ERROR),
+                Cow::Borrowed(err.message().unwrap_or_default()),
+            ),
+        }
+    }
+
+    /// The elements S3 adds after the message for some codes.
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            S3Fault::UnsignedHeaders(names) => vec![("HeadersNotSigned", names.join(", "))],
+            S3Fault::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            } => vec![
+                ("RequestTime", request_time.format(&Rfc3339).unwrap_or_default()),
+                ("ServerTime", server_time.format(&Rfc3339).unwrap_or_default()),
+                ("MaxAllowedSkewMilliseconds", "900000".to_owned()),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A server fault; its text is logged when it is answered.
+    pub fn internal(err: impl std::fmt::Display) -> S3Fault {
+        S3Fault::InternalError(err.to_string())
+    }
+}
+
+impl From<S3Fault> for S3Error {
+    fn from(fault: S3Fault) -> S3Error {
+        if let S3Fault::S3s(err) = fault {
+            return err;
+        }
+        if let S3Fault::InternalError(detail) = &fault {
+            tracing::error!(err = %detail, "s3 request failed");
+        }
+        let (code, status, message) = fault.code_status_message();
+        let code = S3ErrorCode::from_bytes(code.as_bytes()).unwrap_or_else(|| S3ErrorCode::Custom(code.into()));
+        let mut err = S3Error::with_message(code, message.into_owned());
+        err.set_status_code(status);
+        if let S3Fault::NotModified(headers) = fault {
+            err.set_headers(headers);
+        }
+        err
+    }
+}
+
+impl From<S3Error> for S3Fault {
+    fn from(err: S3Error) -> S3Fault {
+        S3Fault::S3s(err)
+    }
+}
+
+impl From<StoreError> for S3Fault {
+    fn from(err: StoreError) -> S3Fault {
+        match err {
+            StoreError::NoSuchBucket => S3Fault::NoSuchBucket,
+            StoreError::BucketExists { owned_by_caller: true } => S3Fault::BucketAlreadyOwnedByYou,
+            StoreError::BucketExists { owned_by_caller: false } => S3Fault::BucketAlreadyExists,
+            StoreError::BucketNotEmpty => S3Fault::BucketNotEmpty,
+            StoreError::NoSuchKey => S3Fault::NoSuchKey,
+            StoreError::NoSuchUpload => S3Fault::NoSuchUpload,
+            StoreError::InvalidPart => S3Fault::InvalidPart,
+            StoreError::PreconditionFailed => S3Fault::PreconditionFailed,
+            // Everything else is no request's fault: IAM entities S3 never names, or the
+            // database, the disk, the master key.
+            other => S3Fault::internal(other),
+        }
+    }
+}
+
+impl From<std::io::Error> for S3Fault {
+    fn from(err: std::io::Error) -> S3Fault {
+        S3Fault::internal(err)
+    }
+}
+
+impl From<Denied> for S3Fault {
+    fn from(denied: Denied) -> S3Fault {
+        S3Fault::AccessDenied(denied.to_string())
+    }
+}
+
+impl From<Refusal> for S3Fault {
+    fn from(refusal: Refusal) -> S3Fault {
+        match refusal {
+            Refusal::HeadersNotSigned(names) => S3Fault::UnsignedHeaders(names),
+            Refusal::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            } => S3Fault::RequestTimeTooSkewed {
+                request_time,
+                server_time,
+            },
+            Refusal::MissingDate => {
+                S3Fault::AccessDenied("AWS authentication requires a valid Date or x-amz-date header".to_owned())
+            }
+            Refusal::ExpiresTooFar => S3Fault::AuthorizationQueryParametersError(
+                "Expires must be at most 604800 seconds (7 days) from now".to_owned(),
+            ),
+            Refusal::InvalidToken => S3Fault::InvalidToken,
+        }
+    }
+}
+
+/// The error response for `fault`, for answers made outside s3s (the front door's): the same
+/// XML as s3s writes, `<Error><Code>…</Code><Message>…</Message>…</Error>`.
+pub fn error_response(fault: impl Into<S3Fault>) -> http::Response<String> {
+    let fault = fault.into();
+    if let S3Fault::InternalError(detail) = &fault {
+        tracing::error!(err = %detail, "s3 request failed");
+    }
+    let (code, status, message) = fault.code_status_message();
     let mut body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>",
         escape(code),
-        escape(message)
+        escape(&message)
     );
-    for (name, value) in details {
-        body.push_str(&format!("<{name}>{}</{name}>", escape(value)));
+    for (name, value) in fault.details() {
+        body.push_str(&format!("<{name}>{}</{name}>", escape(&value)));
     }
     body.push_str("</Error>");
     let mut response = http::Response::new(body);
@@ -29,50 +403,6 @@ pub fn error_response(
         http::HeaderValue::from_static("application/xml"),
     );
     response
-}
-
-/// S3's answer to a signed request refused before its operation (see
-/// [`coffer_auth::signed_request`]).
-pub fn refused(refusal: &Refusal) -> http::Response<String> {
-    match refusal {
-        Refusal::HeadersNotSigned(names) => error_response(
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
-            "There were headers present in the request which were not signed",
-            &[("HeadersNotSigned", names.join(", "))],
-        ),
-        Refusal::RequestTimeTooSkewed {
-            request_time,
-            server_time,
-        } => error_response(
-            StatusCode::FORBIDDEN,
-            "RequestTimeTooSkewed",
-            "The difference between the request time and the current time is too large.",
-            &[
-                ("RequestTime", request_time.format(&Rfc3339).unwrap_or_default()),
-                ("ServerTime", server_time.format(&Rfc3339).unwrap_or_default()),
-                ("MaxAllowedSkewMilliseconds", "900000".to_owned()),
-            ],
-        ),
-        Refusal::MissingDate => error_response(
-            StatusCode::FORBIDDEN,
-            "AccessDenied",
-            "AWS authentication requires a valid Date or x-amz-date header",
-            &[],
-        ),
-        Refusal::ExpiresTooFar => error_response(
-            StatusCode::BAD_REQUEST,
-            "AuthorizationQueryParametersError",
-            "Expires must be at most 604800 seconds (7 days) from now",
-            &[],
-        ),
-        Refusal::InvalidToken => error_response(
-            StatusCode::BAD_REQUEST,
-            "InvalidToken",
-            "The provided token is malformed or otherwise invalid.",
-            &[],
-        ),
-    }
 }
 
 fn escape(text: &str) -> String {
@@ -96,11 +426,32 @@ mod tests {
 
     #[test]
     fn details_follow_the_message_escaped() {
-        let response = refused(&Refusal::HeadersNotSigned(vec!["x-amz-a".into(), "x-amz-<b>".into()]));
+        let response = error_response(Refusal::HeadersNotSigned(vec!["x-amz-a".into(), "x-amz-<b>".into()]));
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
         assert!(response.body().ends_with(
             "<Code>AccessDenied</Code><Message>There were headers present in the request which were not signed</Message>\
              <HeadersNotSigned>x-amz-a, x-amz-&lt;b&gt;</HeadersNotSigned></Error>"
         ));
+    }
+
+    #[test]
+    fn store_errors_keep_their_meaning() {
+        let code = |err| S3Error::from(S3Fault::from(err)).code().as_str().to_owned();
+        assert_eq!(code(StoreError::NoSuchBucket), "NoSuchBucket");
+        assert_eq!(code(StoreError::NoSuchKey), "NoSuchKey");
+        assert_eq!(
+            code(StoreError::BucketExists { owned_by_caller: true }),
+            "BucketAlreadyOwnedByYou"
+        );
+        assert_eq!(code(StoreError::Corrupt("x")), "InternalError");
+    }
+
+    #[test]
+    fn codes_s3s_does_not_name_keep_their_status() {
+        let err = S3Error::from(S3Fault::InvalidPartNumber);
+        assert_eq!(err.code().as_str(), "InvalidPartNumber");
+        assert_eq!(err.status_code(), Some(StatusCode::RANGE_NOT_SATISFIABLE));
+        let internal = S3Error::from(S3Fault::internal("/secret/path"));
+        assert!(!internal.message().unwrap_or_default().contains("secret"));
     }
 }

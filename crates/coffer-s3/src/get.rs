@@ -2,22 +2,21 @@
 //! conditions, select a range or part) behind all three.
 
 use s3s::dto::*;
-use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
 use crate::checksums::{Algorithm, COMPOSITE};
+use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions};
 use crate::reading::{self, Segment};
-use crate::{Authz, CofferS3, internal};
+use crate::{Authz, CofferS3};
 use coffer_store::{ObjectData, ObjectMeta};
 
-pub(crate) fn no_such_key() -> S3Error {
-    s3_error!(NoSuchKey, "The specified key does not exist.")
-}
-
 /// Buckets are unversioned so far: the only version id is `null`.
-pub(crate) fn check_version(version_id: Option<&str>) -> S3Result<()> {
+pub(crate) fn check_version(version_id: Option<&str>) -> Result<()> {
     match version_id {
-        Some(id) if id != coffer_store::NULL_VERSION => Err(s3_error!(InvalidArgument, "Invalid version id specified")),
+        Some(id) if id != coffer_store::NULL_VERSION => {
+            Err(S3Fault::InvalidArgument("Invalid version id specified".to_owned()))
+        }
         _ => Ok(()),
     }
 }
@@ -134,12 +133,12 @@ impl CofferS3 {
     /// The current object, for a read by `reader`. A missing one is `NoSuchKey` only to a
     /// caller who may list the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a
     /// read never tells which keys exist (as S3 documents for GetObject and HeadObject).
-    pub(crate) async fn object(&self, reader: Option<&Authz>, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+    pub(crate) async fn object(&self, reader: Option<&Authz>, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let found = self.bucket(bucket).await?;
-        let object = self.store.object(bucket, key).await.map_err(internal)?;
+        let object = self.store.object(bucket, key).await.map_err(S3Fault::from)?;
         object.ok_or_else(|| match reader {
-            Some(reader) if reader.bucket("s3:ListBucket", &found).is_ok() => no_such_key(),
-            _ => s3_error!(AccessDenied, "Access Denied"),
+            Some(reader) if reader.bucket("s3:ListBucket", &found).is_ok() => S3Fault::NoSuchKey,
+            _ => S3Fault::AccessDenied("Access Denied".to_owned()),
         })
     }
 
@@ -150,18 +149,15 @@ impl CofferS3 {
         range: Option<&Range>,
         part_number: Option<i32>,
         checksum_mode: Option<&ChecksumMode>,
-    ) -> S3Result<Selection> {
+    ) -> Result<Selection> {
         let checksums_wanted = checksum_mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
         let whole = ChecksumFields::of(object.checksum.as_ref().filter(|_| checksums_wanted));
         match (range, part_number) {
-            (Some(_), Some(_)) => Err(s3_error!(
-                InvalidRequest,
-                "Cannot specify both Range header and partNumber query parameter"
+            (Some(_), Some(_)) => Err(S3Fault::InvalidRequest(
+                "Cannot specify both Range header and partNumber query parameter".to_owned(),
             )),
             (Some(range), None) => {
-                let selected = range
-                    .check(object.size)
-                    .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable"))?;
+                let selected = range.check(object.size).map_err(|_| S3Fault::InvalidRange)?;
                 let content_range = format!("bytes {}-{}/{}", selected.start, selected.end - 1, object.size);
                 Ok(Selection {
                     range: selected,
@@ -170,7 +166,7 @@ impl CofferS3 {
                 })
             }
             (None, Some(number)) => {
-                let invalid = crate::invalid_part_number;
+                let invalid = || S3Fault::InvalidPartNumber;
                 let number = u32::try_from(number).ok().filter(|n| *n >= 1).ok_or_else(invalid)?;
                 match &object.data {
                     ObjectData::Blob(_) if number == 1 => Ok(Selection {
@@ -247,7 +243,7 @@ struct ReadRequest<'a> {
 impl CofferS3 {
     /// The one read path of GET and HEAD: the object (as [`CofferS3::object`] finds it for
     /// `reader`), its conditions checked, and the range or part selected.
-    async fn read(&self, reader: Option<&Authz>, request: &ReadRequest<'_>) -> S3Result<(ObjectMeta, Selection)> {
+    async fn read(&self, reader: Option<&Authz>, request: &ReadRequest<'_>) -> Result<(ObjectMeta, Selection)> {
         check_version(request.version_id)?;
         let object = self.object(reader, request.bucket, request.key).await?;
         request.conditions.check(&object)?;
@@ -267,7 +263,7 @@ fn answer<T>(output: T, selection: &Selection) -> S3Response<T> {
     response
 }
 
-pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) -> Result<S3Response<GetObjectOutput>> {
     let reader = crate::authz(&req).ok();
     let input = req.input;
     let request = read_request!(input);
@@ -283,12 +279,12 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
             if attempts < 5 {
                 continue;
             }
-            return Err(internal("an object kept changing while it was read"));
+            return Err(S3Fault::internal("an object kept changing while it was read"));
         };
         match reading::stream(&s3.store, segments, lease).await {
             Ok(body) => break (object, selection, body),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 5 => continue,
-            Err(err) => return Err(internal(err)),
+            Err(err) => return Err(S3Fault::internal(err)),
         }
     };
     let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
@@ -301,7 +297,7 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
 pub(crate) async fn head_object(
     s3: &CofferS3,
     req: S3Request<HeadObjectInput>,
-) -> S3Result<S3Response<HeadObjectOutput>> {
+) -> Result<S3Response<HeadObjectOutput>> {
     let reader = crate::authz(&req).ok();
     let input = req.input;
     let (object, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
@@ -312,7 +308,7 @@ pub(crate) async fn head_object(
 pub(crate) async fn get_object_attributes(
     s3: &CofferS3,
     req: S3Request<GetObjectAttributesInput>,
-) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+) -> Result<S3Response<GetObjectAttributesOutput>> {
     let reader = crate::authz(&req).ok();
     let input = req.input;
     let object = s3.object(reader.as_ref(), &input.bucket, &input.key).await?;
@@ -327,7 +323,7 @@ pub(crate) async fn get_object_attributes(
     let wanted = |name: &str| names.contains(&name);
     let known = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
     if names.is_empty() || names.iter().any(|name| !known.contains(name)) {
-        return Err(s3_error!(InvalidArgument, "Invalid attribute name specified."));
+        return Err(S3Fault::InvalidArgument("Invalid attribute name specified.".to_owned()));
     }
     let checksum = wanted("Checksum")
         .then(|| {

@@ -2,10 +2,10 @@
 //! requests (`If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`).
 
 use s3s::dto::{ETag, ETagCondition, Metadata, Timestamp, TimestampFormat};
-use s3s::{S3Error, S3Result, s3_error};
 use time::OffsetDateTime;
 
 use crate::checksums::{Algorithm, COMPOSITE, FULL_OBJECT};
+use crate::error::{Result, S3Fault};
 use coffer_store::{ObjectChecksum, ObjectHeaders, ObjectMeta, WriteCondition};
 
 /// `Content-Encoding` without `aws-chunked`, which only framed the upload; the other
@@ -62,7 +62,7 @@ macro_rules! header_input {
 pub(crate) use header_input;
 
 impl HeaderInput {
-    pub fn into_headers(self) -> S3Result<ObjectHeaders> {
+    pub fn into_headers(self) -> Result<ObjectHeaders> {
         let user_metadata: std::collections::BTreeMap<String, String> = self
             .metadata
             .unwrap_or_default()
@@ -71,10 +71,7 @@ impl HeaderInput {
             .collect();
         let size: usize = user_metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
         if size > MAX_USER_METADATA {
-            return Err(s3_error!(
-                MetadataTooLarge,
-                "Your metadata headers exceed the maximum allowed metadata size."
-            ));
+            return Err(S3Fault::MetadataTooLarge);
         }
         Ok(ObjectHeaders {
             content_type: self.content_type,
@@ -114,11 +111,8 @@ fn seconds(time: OffsetDateTime) -> i64 {
     time.unix_timestamp()
 }
 
-fn precondition_failed() -> S3Error {
-    s3_error!(
-        PreconditionFailed,
-        "At least one of the pre-conditions you specified did not hold"
-    )
+fn precondition_failed() -> S3Fault {
+    S3Fault::PreconditionFailed
 }
 
 /// The read conditions of a GET, HEAD or copy source.
@@ -163,13 +157,11 @@ impl ReadConditions {
     }
 
     /// For GET and HEAD: 304 or 412.
-    pub fn check(&self, object: &ObjectMeta) -> S3Result<()> {
+    pub fn check(&self, object: &ObjectMeta) -> Result<()> {
         match self.evaluate(object) {
             Ok(()) => Ok(()),
             Err(ConditionFailure::Precondition) => Err(precondition_failed()),
             Err(ConditionFailure::NotModified) => {
-                let mut err = s3_error!(NotModified, "Not Modified");
-                err.set_status_code(http::StatusCode::NOT_MODIFIED);
                 // A 304 still names the representation the client has (RFC 7232).
                 let mut headers = http::HeaderMap::new();
                 if let Ok(value) = http::HeaderValue::from_str(&format!("\"{}\"", object.etag)) {
@@ -180,14 +172,13 @@ impl ReadConditions {
                 {
                     headers.insert(http::header::LAST_MODIFIED, value);
                 }
-                err.set_headers(headers);
-                Err(err)
+                Err(S3Fault::NotModified(headers))
             }
         }
     }
 
     /// For a copy source: every failure is 412.
-    pub fn check_copy_source(&self, object: &ObjectMeta) -> S3Result<()> {
+    pub fn check_copy_source(&self, object: &ObjectMeta) -> Result<()> {
         self.evaluate(object).map_err(|_| precondition_failed())
     }
 }
@@ -196,11 +187,10 @@ impl ReadConditions {
 pub fn write_condition(
     if_match: Option<ETagCondition>,
     if_none_match: Option<ETagCondition>,
-) -> S3Result<WriteCondition> {
+) -> Result<WriteCondition> {
     match (if_match, if_none_match) {
-        (Some(_), Some(_)) => Err(s3_error!(
-            NotImplemented,
-            "A header you provided implies functionality that is not implemented"
+        (Some(_), Some(_)) => Err(S3Fault::NotImplemented(
+            "A header you provided implies functionality that is not implemented".to_owned(),
         )),
         (None, Some(condition)) => match condition.as_etag() {
             Some(etag) => Ok(WriteCondition::IfNoneMatch(etag.value().to_owned())),

@@ -22,8 +22,10 @@ mod reading;
 pub mod routes;
 
 use coffer_auth::{Principal, authorize};
-use coffer_store::{Bucket, Store, StoreError};
-use s3s::{S3Error, S3Request, S3Result, s3_error};
+use coffer_store::{Bucket, Store};
+use s3s::S3Request;
+
+use crate::error::{Result, S3Fault};
 use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
@@ -86,62 +88,22 @@ pub fn canonical_user_id(account_id: &str) -> String {
     hex::encode(Sha256::digest(format!("coffer canonical user {account_id}")))
 }
 
-/// A server fault: logged in full, answered without detail (store errors name files and SQL).
-pub(crate) fn internal(err: impl std::fmt::Display) -> S3Error {
-    tracing::error!(%err, "s3 request failed");
-    s3_error!(InternalError, "We encountered an internal error. Please try again.")
-}
-
-/// The S3 error for a store error.
-pub(crate) fn store_error(err: StoreError) -> S3Error {
-    match err {
-        StoreError::NoSuchBucket => no_such_bucket(),
-        StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"),
-        StoreError::NoSuchKey => get::no_such_key(),
-        StoreError::NoSuchUpload => multipart::no_such_upload(),
-        StoreError::InvalidPart => multipart::invalid_part(),
-        StoreError::PreconditionFailed => {
-            s3_error!(
-                PreconditionFailed,
-                "At least one of the pre-conditions you specified did not hold"
-            )
-        }
-        other => internal(other),
-    }
-}
-
-/// An S3 error code s3s's enum does not name.
-pub(crate) fn custom_error(code: &'static str, status: http::StatusCode, message: &'static str) -> S3Error {
-    let mut err = S3Error::with_message(s3s::S3ErrorCode::Custom(code.into()), message);
-    err.set_status_code(status);
-    err
-}
-
-pub(crate) fn invalid_part_number() -> S3Error {
-    custom_error(
-        "InvalidPartNumber",
-        http::StatusCode::RANGE_NOT_SATISFIABLE,
-        "The requested partnumber is not satisfiable",
-    )
-}
-
-fn no_such_bucket() -> S3Error {
-    s3_error!(NoSuchBucket, "The specified bucket does not exist")
+/// What a request missing its authorization (which the access hook always adds) gets.
+fn access_denied() -> S3Fault {
+    S3Fault::AccessDenied("Access Denied".to_owned())
 }
 
 /// The authorized caller, put into the request by [`StoreAccess`].
-pub(crate) fn caller<T>(req: &S3Request<T>) -> S3Result<&Principal> {
-    req.extensions
-        .get::<Principal>()
-        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+pub(crate) fn caller<T>(req: &S3Request<T>) -> Result<&Principal> {
+    req.extensions.get::<Principal>().ok_or_else(access_denied)
 }
 
 /// The caller's policies, put into the request by [`StoreAccess`].
-pub(crate) fn grants<T>(req: &S3Request<T>) -> S3Result<std::sync::Arc<coffer_auth::Grants>> {
+pub(crate) fn grants<T>(req: &S3Request<T>) -> Result<std::sync::Arc<coffer_auth::Grants>> {
     req.extensions
         .get::<std::sync::Arc<coffer_auth::Grants>>()
         .cloned()
-        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
+        .ok_or_else(access_denied)
 }
 
 /// The authorized caller of a request, to authorize what the access hook could not see: a
@@ -155,7 +117,7 @@ pub(crate) struct Authz {
 }
 
 /// The request's [`Authz`], put there by [`StoreAccess`].
-pub(crate) fn authz<T>(req: &S3Request<T>) -> S3Result<Authz> {
+pub(crate) fn authz<T>(req: &S3Request<T>) -> Result<Authz> {
     Ok(Authz {
         principal: caller(req)?.clone(),
         grants: grants(req)?,
@@ -167,23 +129,23 @@ pub(crate) fn authz<T>(req: &S3Request<T>) -> S3Result<Authz> {
             .extensions
             .get::<coffer_auth::Authorizer>()
             .cloned()
-            .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))?,
+            .ok_or_else(access_denied)?,
     })
 }
 
 impl Authz {
     /// May the caller do `action` on `bucket/key`? The bucket's own policy counts as in the
     /// access hook, and RestrictPublicBuckets keeps a public one from granting outsiders.
-    pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> S3Result<()> {
+    pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> Result<()> {
         self.resource(action, bucket, &format!("arn:aws:s3:::{}/{key}", bucket.name))
     }
 
     /// May the caller do `action` on the bucket itself?
-    pub(crate) fn bucket(&self, action: &str, bucket: &Bucket) -> S3Result<()> {
+    pub(crate) fn bucket(&self, action: &str, bucket: &Bucket) -> Result<()> {
         self.resource(action, bucket, &format!("arn:aws:s3:::{}", bucket.name))
     }
 
-    fn resource(&self, action: &str, bucket: &Bucket, resource: &str) -> S3Result<()> {
+    fn resource(&self, action: &str, bucket: &Bucket, resource: &str) -> Result<()> {
         let outsider = self.principal.account_id != bucket.account_id;
         let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
         let request = coffer_auth::Request {
@@ -194,7 +156,7 @@ impl Authz {
             facts: self.facts.as_deref(),
             ..Default::default()
         };
-        authorize(&self.principal, &self.grants, &request).map_err(|denied| s3_error!(AccessDenied, "{denied}"))
+        authorize(&self.principal, &self.grants, &request).map_err(S3Fault::from)
     }
 }
 
@@ -205,11 +167,11 @@ pub struct CofferS3 {
 
 impl CofferS3 {
     /// The bucket called `name`, or `NoSuchBucket`.
-    pub(crate) async fn bucket(&self, name: &str) -> S3Result<Bucket> {
+    pub(crate) async fn bucket(&self, name: &str) -> Result<Bucket> {
         self.store
             .bucket(name)
             .await
-            .map_err(internal)?
-            .ok_or_else(no_such_bucket)
+            .map_err(S3Fault::internal)?
+            .ok_or(S3Fault::NoSuchBucket)
     }
 }

@@ -5,9 +5,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
-use crate::{CofferS3, canonical_user_id, internal};
+use crate::error::{Result, S3Fault};
+use crate::{CofferS3, canonical_user_id};
 use coffer_store::NULL_VERSION;
 use coffer_store::listing::{ListEntry, ListPage, ListQuery};
 
@@ -27,13 +28,12 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn new(encoding: Option<&EncodingType>) -> S3Result<Encoder> {
+    fn new(encoding: Option<&EncodingType>) -> Result<Encoder> {
         match encoding.map(|e| e.as_str()) {
             None => Ok(Encoder { url: false }),
             Some(e) if e.eq_ignore_ascii_case("url") => Ok(Encoder { url: true }),
-            Some(_) => Err(s3_error!(
-                InvalidArgument,
-                "Invalid Encoding Method specified in Request"
+            Some(_) => Err(S3Fault::InvalidArgument(
+                "Invalid Encoding Method specified in Request".to_owned(),
             )),
         }
     }
@@ -51,9 +51,11 @@ impl Encoder {
     }
 }
 
-fn max_keys(requested: Option<i32>) -> S3Result<usize> {
+fn max_keys(requested: Option<i32>) -> Result<usize> {
     match requested {
-        Some(n) if n < 0 => Err(s3_error!(InvalidArgument, "max-keys must be a non-negative integer")),
+        Some(n) if n < 0 => Err(S3Fault::InvalidArgument(
+            "max-keys must be a non-negative integer".to_owned(),
+        )),
         Some(n) => Ok(n.min(MAX_KEYS) as usize),
         None => Ok(MAX_KEYS as usize),
     }
@@ -97,8 +99,8 @@ fn split(page: ListPage, encoder: &Encoder, owner: Option<&Owner>) -> Listed {
 }
 
 impl CofferS3 {
-    async fn owner(&self, account_id: &str) -> S3Result<Owner> {
-        let account = self.store.account(account_id).await.map_err(internal)?;
+    async fn owner(&self, account_id: &str) -> Result<Owner> {
+        let account = self.store.account(account_id).await.map_err(S3Fault::from)?;
         Ok(Owner {
             display_name: Some(account.alias.unwrap_or(account.name)),
             id: Some(canonical_user_id(account_id)),
@@ -109,7 +111,7 @@ impl CofferS3 {
 pub(crate) async fn list_objects_v2(
     s3: &CofferS3,
     req: S3Request<ListObjectsV2Input>,
-) -> S3Result<S3Response<ListObjectsV2Output>> {
+) -> Result<S3Response<ListObjectsV2Output>> {
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     let encoder = Encoder::new(input.encoding_type.as_ref())?;
@@ -120,7 +122,7 @@ pub(crate) async fn list_objects_v2(
                 .decode(token)
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+                .ok_or_else(|| S3Fault::InvalidArgument("The continuation token provided is incorrect".to_owned()))?,
         ),
         None => input.start_after.clone(),
     };
@@ -131,7 +133,11 @@ pub(crate) async fn list_objects_v2(
         after: cursor.as_deref(),
         max_keys,
     };
-    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let page = s3
+        .store
+        .list_objects(&bucket.name, &query)
+        .await
+        .map_err(S3Fault::from)?;
     let owner = match input.fetch_owner {
         Some(true) => Some(s3.owner(&bucket.account_id).await?),
         _ => None,
@@ -163,7 +169,7 @@ pub(crate) async fn list_objects_v2(
 pub(crate) async fn list_objects(
     s3: &CofferS3,
     req: S3Request<ListObjectsInput>,
-) -> S3Result<S3Response<ListObjectsOutput>> {
+) -> Result<S3Response<ListObjectsOutput>> {
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     let encoder = Encoder::new(input.encoding_type.as_ref())?;
@@ -175,7 +181,11 @@ pub(crate) async fn list_objects(
         after: input.marker.as_deref().filter(|m| !m.is_empty()),
         max_keys,
     };
-    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let page = s3
+        .store
+        .list_objects(&bucket.name, &query)
+        .await
+        .map_err(S3Fault::from)?;
     let owner = s3.owner(&bucket.account_id).await?;
     let listed = split(page, &encoder, Some(&owner));
     // S3 returns NextMarker only when a delimiter was given; without one, clients resume
@@ -201,7 +211,7 @@ pub(crate) async fn list_objects(
 pub(crate) async fn list_object_versions(
     s3: &CofferS3,
     req: S3Request<ListObjectVersionsInput>,
-) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+) -> Result<S3Response<ListObjectVersionsOutput>> {
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     let encoder = Encoder::new(input.encoding_type.as_ref())?;
@@ -209,9 +219,8 @@ pub(crate) async fn list_object_versions(
     let prefix = input.prefix.as_deref().unwrap_or("");
     let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
     if input.version_id_marker.is_some() && key_marker.is_none() {
-        return Err(s3_error!(
-            InvalidArgument,
-            "A version-id marker cannot be specified without a key marker."
+        return Err(S3Fault::InvalidArgument(
+            "A version-id marker cannot be specified without a key marker.".to_owned(),
         ));
     }
     let query = ListQuery {
@@ -220,7 +229,11 @@ pub(crate) async fn list_object_versions(
         after: key_marker,
         max_keys,
     };
-    let page = s3.store.list_objects(&bucket.name, &query).await.map_err(internal)?;
+    let page = s3
+        .store
+        .list_objects(&bucket.name, &query)
+        .await
+        .map_err(S3Fault::from)?;
     let owner = s3.owner(&bucket.account_id).await?;
     let listed = split(page, &encoder, Some(&owner));
     let (next_key_marker, next_version_id_marker) = match &listed.last {

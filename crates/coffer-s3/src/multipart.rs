@@ -2,13 +2,14 @@
 //! AbortMultipartUpload, ListParts, ListMultipartUploads.
 
 use s3s::dto::*;
-use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
 use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
+use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, header_input};
 use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
-use crate::{CofferS3, caller, canonical_user_id, internal, store_error};
+use crate::{CofferS3, caller, canonical_user_id};
 use coffer_store::{NewObject, ObjectChecksum, ObjectPart, Upload};
 
 /// Parts are numbered 1 to 10,000; each but the last holds at least 5 MiB; none more than 5 GiB.
@@ -17,21 +18,7 @@ const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub(crate) const MAX_PART_SIZE: u64 = MAX_SINGLE_UPLOAD;
 const MAX_LISTED: i32 = 1000;
 
-pub(crate) fn no_such_upload() -> S3Error {
-    s3_error!(
-        NoSuchUpload,
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-    )
-}
-
-pub(crate) fn invalid_part() -> S3Error {
-    s3_error!(
-        InvalidPart,
-        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
-    )
-}
-
-pub(crate) fn check_part_number(number: i32) -> S3Result<u32> {
+pub(crate) fn check_part_number(number: i32) -> Result<u32> {
     if (1..=MAX_PART_NUMBER).contains(&number) {
         Ok(number as u32)
     } else {
@@ -39,11 +26,8 @@ pub(crate) fn check_part_number(number: i32) -> S3Result<u32> {
     }
 }
 
-fn part_number_out_of_range() -> S3Error {
-    s3_error!(
-        InvalidArgument,
-        "Part number must be an integer between 1 and 10000, inclusive"
-    )
+fn part_number_out_of_range() -> S3Fault {
+    S3Fault::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".to_owned())
 }
 
 pub(crate) fn upload_algorithm(upload: &Upload) -> Option<Algorithm> {
@@ -73,13 +57,13 @@ fn completed_part_checksum(part: &CompletedPart, algorithm: Algorithm) -> Option
 }
 
 impl CofferS3 {
-    pub(crate) async fn upload_of(&self, bucket: &str, key: &str, upload_id: &str) -> S3Result<Upload> {
+    pub(crate) async fn upload_of(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Upload> {
         self.bucket(bucket).await?;
         self.store
             .upload(bucket, key, upload_id)
             .await
-            .map_err(internal)?
-            .ok_or_else(no_such_upload)
+            .map_err(S3Fault::internal)?
+            .ok_or(S3Fault::NoSuchUpload)
     }
 
     /// Makes a received part durable and records it in its upload.
@@ -88,7 +72,7 @@ impl CofferS3 {
         upload: &Upload,
         number: u32,
         received: body::Received,
-    ) -> S3Result<(String, ChecksumFields)> {
+    ) -> Result<(String, ChecksumFields)> {
         let algorithm = upload_algorithm(upload);
         let checksum_value = algorithm.and_then(|a| received.digests.base64(a));
         let crc64nvme = received.digests.base64(Algorithm::Crc64Nvme).unwrap_or_default();
@@ -107,10 +91,13 @@ impl CofferS3 {
                 etag: part_etag,
                 checksum_value,
             };
-            store.put_part(&upload_id, part, &crc64nvme).await.map_err(store_error)
+            store
+                .put_part(&upload_id, part, &crc64nvme)
+                .await
+                .map_err(S3Fault::from)
         })
         .await
-        .map_err(internal)??;
+        .map_err(S3Fault::internal)??;
         Ok((etag, part_checksum(algorithm, stored.part.checksum_value.as_ref())))
     }
 
@@ -119,14 +106,18 @@ impl CofferS3 {
     async fn completed_again(
         &self,
         input: &CompleteMultipartUploadInput,
-        err: S3Error,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        err: S3Fault,
+    ) -> Result<S3Response<CompleteMultipartUploadOutput>> {
         let etag = self
             .store
             .completed_upload(&input.bucket, &input.key, &input.upload_id)
             .await
-            .map_err(internal)?;
-        let current = self.store.object(&input.bucket, &input.key).await.map_err(internal)?;
+            .map_err(S3Fault::internal)?;
+        let current = self
+            .store
+            .object(&input.bucket, &input.key)
+            .await
+            .map_err(S3Fault::from)?;
         let (Some(etag), Some(object)) = (etag, current) else {
             return Err(err);
         };
@@ -157,16 +148,16 @@ fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUplo
     }
 }
 
-fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> S3Result<ObjectChecksum> {
+fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> Result<ObjectChecksum> {
     let decode = |algorithm: Algorithm, value: &str| {
-        checksums::decode(algorithm, value).ok_or_else(|| internal("a stored part checksum does not decode"))
+        checksums::decode(algorithm, value).ok_or_else(|| S3Fault::internal("a stored part checksum does not decode"))
     };
     match (upload_algorithm(upload), upload.checksum_type.as_deref()) {
         (Some(algorithm), Some(COMPOSITE)) => {
             let raw = parts
                 .iter()
                 .map(|p| decode(algorithm, p.part.checksum_value.as_deref().unwrap_or_default()))
-                .collect::<S3Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             Ok(headers::composite_checksum(
                 algorithm,
                 checksums::composite(algorithm, &raw),
@@ -181,16 +172,17 @@ fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> S3R
                         p.part.size,
                     ))
                 })
-                .collect::<S3Result<Vec<_>>>()?;
-            let value = checksums::combine_crcs(algorithm, &raw).ok_or_else(|| internal("not a CRC"))?;
+                .collect::<Result<Vec<_>>>()?;
+            let value = checksums::combine_crcs(algorithm, &raw).ok_or_else(|| S3Fault::internal("not a CRC"))?;
             Ok(headers::full_object(algorithm, value))
         }
         (None, _) => {
             let raw = parts
                 .iter()
                 .map(|p| Ok((decode(Algorithm::Crc64Nvme, &p.crc64nvme)?, p.part.size)))
-                .collect::<S3Result<Vec<_>>>()?;
-            let value = checksums::combine_crcs(Algorithm::Crc64Nvme, &raw).ok_or_else(|| internal("not a CRC"))?;
+                .collect::<Result<Vec<_>>>()?;
+            let value =
+                checksums::combine_crcs(Algorithm::Crc64Nvme, &raw).ok_or_else(|| S3Fault::internal("not a CRC"))?;
             Ok(headers::full_object(Algorithm::Crc64Nvme, value))
         }
     }
@@ -199,7 +191,7 @@ fn object_checksum(upload: &Upload, parts: &[coffer_store::UploadedPart]) -> S3R
 pub(crate) async fn create_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CreateMultipartUploadInput>,
-) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+) -> Result<S3Response<CreateMultipartUploadOutput>> {
     let principal = caller(&req)?.clone();
     let input = req.input;
     s3.bucket(&input.bucket).await?;
@@ -207,15 +199,14 @@ pub(crate) async fn create_multipart_upload(
     let algorithm = match &input.checksum_algorithm {
         Some(name) => Some(
             Algorithm::parse(name.as_str())
-                .ok_or_else(|| s3_error!(InvalidRequest, "Checksum algorithm provided is unsupported."))?,
+                .ok_or_else(|| S3Fault::InvalidRequest("Checksum algorithm provided is unsupported.".to_owned()))?,
         ),
         None => None,
     };
     let checksum_type = match (algorithm, input.checksum_type.as_ref().map(|t| t.as_str())) {
         (None, Some(_)) => {
-            return Err(s3_error!(
-                InvalidRequest,
-                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            return Err(S3Fault::InvalidRequest(
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.".to_owned(),
             ));
         }
         (None, None) => None,
@@ -224,12 +215,11 @@ pub(crate) async fn create_multipart_upload(
         (Some(a), Some(FULL_OBJECT)) if a.combines() => Some(FULL_OBJECT),
         (Some(a), Some(COMPOSITE)) if a != Algorithm::Crc64Nvme => Some(COMPOSITE),
         (Some(a), Some(t)) => {
-            return Err(s3_error!(
-                InvalidRequest,
+            return Err(S3Fault::InvalidRequest(format!(
                 "The {} checksum type cannot be used with the {} checksum algorithm.",
                 t,
                 a.name()
-            ));
+            )));
         }
     };
     let upload = Upload {
@@ -243,7 +233,7 @@ pub(crate) async fn create_multipart_upload(
         checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
         checksum_type: checksum_type.map(str::to_owned),
     };
-    let upload = s3.store.create_upload(upload).await.map_err(store_error)?;
+    let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(upload.bucket),
         key: Some(upload.key),
@@ -257,7 +247,7 @@ pub(crate) async fn create_multipart_upload(
 pub(crate) async fn upload_part(
     s3: &CofferS3,
     req: S3Request<UploadPartInput>,
-) -> S3Result<S3Response<UploadPartOutput>> {
+) -> Result<S3Response<UploadPartOutput>> {
     let S3Request {
         input,
         headers,
@@ -276,12 +266,11 @@ pub(crate) async fn upload_part(
     if let (Some(expected), Some(sent)) = (algorithm, claim.algorithm)
         && expected != sent
     {
-        return Err(s3_error!(
-            InvalidRequest,
+        return Err(S3Fault::InvalidRequest(format!(
             "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
             expected.name().to_lowercase(),
             sent.name().to_lowercase()
-        ));
+        )));
     }
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(algorithm);
@@ -312,7 +301,7 @@ pub(crate) async fn upload_part(
 pub(crate) async fn complete_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CompleteMultipartUploadInput>,
-) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+) -> Result<S3Response<CompleteMultipartUploadOutput>> {
     let input = req.input;
     let upload = match s3.upload_of(&input.bucket, &input.key, &input.upload_id).await {
         Ok(upload) => upload,
@@ -321,10 +310,7 @@ pub(crate) async fn complete_multipart_upload(
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {
-        return Err(s3_error!(
-            MalformedXML,
-            "The XML you provided was not well-formed or did not validate against our published schema"
-        ));
+        return Err(S3Fault::MalformedXML);
     }
     // Parts are numbered 1 to 10,000, so no more than 10,000 can be named.
     if requested.len() > MAX_PART_NUMBER as usize {
@@ -337,39 +323,32 @@ pub(crate) async fn complete_multipart_upload(
         .store
         .list_parts(&upload.upload_id, 0, i64::from(MAX_PART_NUMBER))
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let algorithm = upload_algorithm(&upload);
-    let invalid_part = invalid_part;
     let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
     if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
-        return Err(s3_error!(
-            InvalidPartOrder,
-            "The list of parts was not in ascending order. Parts must be ordered by part number."
-        ));
+        return Err(S3Fault::InvalidPartOrder);
     }
     let mut chosen = Vec::with_capacity(requested.len());
     for (index, part) in requested.iter().enumerate() {
-        let number = part.part_number.ok_or_else(invalid_part)?;
+        let number = part.part_number.ok_or(S3Fault::InvalidPart)?;
         let found = uploaded
             .iter()
             .find(|p| i64::from(p.part.part_number) == i64::from(number))
-            .ok_or_else(invalid_part)?;
+            .ok_or(S3Fault::InvalidPart)?;
         let etag_matches = part.e_tag.as_ref().is_some_and(|e| e.value() == found.part.etag);
         if !etag_matches {
-            return Err(invalid_part());
+            return Err(S3Fault::InvalidPart);
         }
         if let Some(algorithm) = algorithm
             && let Some(claimed) = completed_part_checksum(part, algorithm)
             && Some(claimed) != found.part.checksum_value.as_ref()
         {
-            return Err(invalid_part());
+            return Err(S3Fault::InvalidPart);
         }
         let last = index == requested.len() - 1;
         if !last && found.part.size < MIN_PART_SIZE {
-            return Err(s3_error!(
-                EntityTooSmall,
-                "Your proposed upload is smaller than the minimum allowed object size."
-            ));
+            return Err(S3Fault::EntityTooSmall);
         }
         chosen.push(found.clone());
     }
@@ -377,13 +356,12 @@ pub(crate) async fn complete_multipart_upload(
     if let Some(expected) = input.mpu_object_size
         && expected != size as i64
     {
-        return Err(s3_error!(
-            InvalidRequest,
-            "The provided MpuObjectSize does not match the object's size."
+        return Err(S3Fault::InvalidRequest(
+            "The provided MpuObjectSize does not match the object's size.".to_owned(),
         ));
     }
     let etags: Vec<String> = chosen.iter().map(|p| p.part.etag.clone()).collect();
-    let etag = checksums::multipart_etag(&etags).ok_or_else(|| internal("a part's ETag is not hex"))?;
+    let etag = checksums::multipart_etag(&etags).ok_or_else(|| S3Fault::internal("a part's ETag is not hex"))?;
     let checksum = object_checksum(&upload, &chosen)?;
     // A full-object checksum sent with the completion must match the combined one.
     let claimed = [
@@ -396,11 +374,10 @@ pub(crate) async fn complete_multipart_upload(
     for (algorithm, value) in claimed {
         let Some(value) = value else { continue };
         if checksum.algorithm == algorithm.name() && checksum.value != *value {
-            return Err(s3_error!(
-                BadDigest,
+            return Err(S3Fault::BadDigest(format!(
                 "The {} you specified did not match the calculated checksum.",
                 algorithm.name()
-            ));
+            )));
         }
     }
     let object = NewObject {
@@ -415,27 +392,31 @@ pub(crate) async fn complete_multipart_upload(
         .store
         .complete_upload(&upload, object, parts, &condition)
         .await
-        .map_err(store_error)?;
+        .map_err(S3Fault::from)?;
     Ok(S3Response::new(completion_output(&stored)))
 }
 
 pub(crate) async fn abort_multipart_upload(
     s3: &CofferS3,
     req: S3Request<AbortMultipartUploadInput>,
-) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+) -> Result<S3Response<AbortMultipartUploadOutput>> {
     let input = req.input;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-    s3.store.abort_upload(&upload.upload_id).await.map_err(store_error)?;
+    s3.store.abort_upload(&upload.upload_id).await.map_err(S3Fault::from)?;
     let mut response = S3Response::new(AbortMultipartUploadOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
 }
 
-pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) -> Result<S3Response<ListPartsOutput>> {
     let input = req.input;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
     let max_parts = match input.max_parts {
-        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts must be a non-negative integer")),
+        Some(n) if n < 0 => {
+            return Err(S3Fault::InvalidArgument(
+                "max-parts must be a non-negative integer".to_owned(),
+            ));
+        }
         Some(n) => n.min(MAX_LISTED),
         None => MAX_LISTED,
     };
@@ -444,7 +425,7 @@ pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) ->
         .store
         .list_parts(&upload.upload_id, marker, i64::from(max_parts) + 1)
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let is_truncated = max_parts > 0 && parts.len() > max_parts as usize;
     parts.truncate(max_parts as usize);
     let next_marker = is_truncated
@@ -497,11 +478,15 @@ pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) ->
 pub(crate) async fn list_multipart_uploads(
     s3: &CofferS3,
     req: S3Request<ListMultipartUploadsInput>,
-) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+) -> Result<S3Response<ListMultipartUploadsOutput>> {
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     let max_uploads = match input.max_uploads {
-        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads must be a non-negative integer")),
+        Some(n) if n < 0 => {
+            return Err(S3Fault::InvalidArgument(
+                "max-uploads must be a non-negative integer".to_owned(),
+            ));
+        }
         Some(n) => n.min(MAX_LISTED),
         None => MAX_LISTED,
     };
@@ -516,7 +501,7 @@ pub(crate) async fn list_multipart_uploads(
             i64::from(max_uploads) + 1,
         )
         .await
-        .map_err(internal)?;
+        .map_err(S3Fault::internal)?;
     let is_truncated = max_uploads > 0 && uploads.len() > max_uploads as usize;
     uploads.truncate(max_uploads as usize);
     let (next_key_marker, next_upload_id_marker) = match uploads.last() {

@@ -2,18 +2,19 @@
 //! then committed as the current object.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response};
 
+use crate::CofferS3;
 use crate::body::{self, ChecksumClaim, checksum_headers};
+use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, header_input};
-use crate::{CofferS3, internal, store_error};
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
 /// The largest object a single PUT or copy may create: 5 GiB, as in S3.
 pub const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Storage classes are accepted, and every object is kept as STANDARD.
-pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> S3Result<()> {
+pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> Result<()> {
     const KNOWN: [&str; 11] = [
         "STANDARD",
         "REDUCED_REDUNDANCY",
@@ -28,10 +29,7 @@ pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> S3Result<()> 
         "EXPRESS_ONEZONE",
     ];
     match class {
-        Some(class) if !KNOWN.contains(&class.as_str()) => Err(s3_error!(
-            InvalidStorageClass,
-            "The storage class you specified is not valid"
-        )),
+        Some(class) if !KNOWN.contains(&class.as_str()) => Err(S3Fault::InvalidStorageClass),
         _ => Ok(()),
     }
 }
@@ -45,7 +43,7 @@ impl CofferS3 {
         object: NewObject,
         received: body::Received,
         condition: WriteCondition,
-    ) -> S3Result<ObjectMeta> {
+    ) -> Result<ObjectMeta> {
         let store = self.store.clone();
         let bucket = bucket.to_owned();
         tokio::spawn(async move {
@@ -53,14 +51,14 @@ impl CofferS3 {
             store
                 .put_object(&bucket, object, blob_id, &condition)
                 .await
-                .map_err(store_error)
+                .map_err(S3Fault::from)
         })
         .await
-        .map_err(internal)?
+        .map_err(S3Fault::internal)?
     }
 }
 
-pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) -> Result<S3Response<PutObjectOutput>> {
     let S3Request {
         input,
         headers,

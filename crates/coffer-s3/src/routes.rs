@@ -19,7 +19,7 @@ macro_rules! routes {
         impl S3 for CofferS3 {
             $(
                 async fn $method(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
-                    $module::$method(self, req).await
+                    Ok($module::$method(self, req).await?)
                 }
             )*
         }

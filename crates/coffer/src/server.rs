@@ -12,6 +12,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use coffer_iam::{MAX_QUERY_BODY, QueryApi, Service};
+use coffer_s3::error::S3Fault;
 use http::StatusCode;
 use http::request::Parts;
 use http_body_util::{BodyExt, Limited};
@@ -59,13 +60,7 @@ fn header_section_len(parts: &Parts) -> usize {
 
 /// S3's answer to a header section over the limit (hyper's own buffer bound is looser).
 fn header_section_too_large() -> Response {
-    coffer_s3::error::error_response(
-        StatusCode::BAD_REQUEST,
-        "RequestHeaderSectionTooLarge",
-        "Your request header section exceeds the maximum allowed size.",
-        &[],
-    )
-    .into_response()
+    coffer_s3::error::error_response(S3Fault::RequestHeaderSectionTooLarge).into_response()
 }
 
 /// An S3 POST other than a browser form carries XML (DeleteObjects, CompleteMultipartUpload);
@@ -105,20 +100,14 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         return state.query.handle(service, &parts, &body).await.into_response();
     }
     if oversized_xml_post(&parts) {
-        return coffer_s3::error::error_response(
-            StatusCode::BAD_REQUEST,
-            "MaxMessageLengthExceeded",
-            "Your request was too big.",
-            &[],
-        )
-        .into_response();
+        return coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
     }
     let started = Instant::now();
     let log = coffer_s3::RequestLog::default();
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
     let response = match coffer_auth::signed_request::check_s3_request(&parts, time::OffsetDateTime::now_utc()) {
-        Err(refusal) => coffer_s3::error::refused(&refusal).into_response(),
+        Err(refusal) => coffer_s3::error::error_response(refusal).into_response(),
         Ok(()) => {
             let mut parts = parts;
             parts.extensions.insert(log.clone());
