@@ -14,6 +14,18 @@ use crate::reading;
 use crate::{Authz, CofferS3};
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
+/// CopyObjectInput and UploadPartCopyInput name their copy-source conditions alike.
+macro_rules! copy_source_conditions {
+    ($input:expr) => {
+        ReadConditions {
+            if_match: $input.copy_source_if_match,
+            if_none_match: $input.copy_source_if_none_match,
+            if_modified_since: $input.copy_source_if_modified_since,
+            if_unmodified_since: $input.copy_source_if_unmodified_since,
+        }
+    };
+}
+
 /// The object a copy reads: the `x-amz-copy-source` named (a bucket's object; its one
 /// version, `null`), which the caller may read (`s3:GetObject`), meeting the copy-source
 /// conditions.
@@ -88,13 +100,7 @@ pub(crate) async fn copy_object(
     let authz = crate::authz(&req)?;
     let input = req.input;
     s3.bucket(&input.bucket).await?;
-    let conditions = ReadConditions {
-        if_match: input.copy_source_if_match,
-        if_none_match: input.copy_source_if_none_match,
-        if_modified_since: input.copy_source_if_modified_since,
-        if_unmodified_since: input.copy_source_if_unmodified_since,
-    };
-    let source = copy_source(s3, &authz, &input.copy_source, conditions).await?;
+    let source = copy_source(s3, &authz, &input.copy_source, copy_source_conditions!(input)).await?;
     check_storage_class(input.storage_class.as_ref())?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
@@ -159,13 +165,7 @@ pub(crate) async fn upload_part_copy(
     let input = req.input;
     let number = check_part_number(input.part_number)?;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-    let conditions = ReadConditions {
-        if_match: input.copy_source_if_match,
-        if_none_match: input.copy_source_if_none_match,
-        if_modified_since: input.copy_source_if_modified_since,
-        if_unmodified_since: input.copy_source_if_unmodified_since,
-    };
-    let source = copy_source(s3, &authz, &input.copy_source, conditions).await?;
+    let source = copy_source(s3, &authz, &input.copy_source, copy_source_conditions!(input)).await?;
     let range = match &input.copy_source_range {
         None => 0..source.size,
         Some(text) => copy_range(text, source.size)?,
