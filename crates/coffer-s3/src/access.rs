@@ -147,7 +147,13 @@ impl StoreAccess {
         let Some(name) = cx.s3_path().get_bucket_name() else {
             return Err(denied());
         };
-        let bucket = self.store.bucket(name).await?.ok_or_else(denied)?;
+        // A bucket that does not exist is NoSuchBucket to anyone, as in S3; creating one
+        // needs credentials.
+        let missing = || match op {
+            "CreateBucket" => denied(),
+            _ => S3Fault::NoSuchBucket,
+        };
+        let bucket = self.store.bucket(name).await?.ok_or_else(missing)?;
         let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
         let mut ctx = RequestContext::new(action, resource, None);
         // Anonymous callers are judged on the same request keys as signed ones.
@@ -192,7 +198,7 @@ impl S3Access for StoreAccess {
                     .store
                     .credential(&credentials.access_key)
                     .await
-                    .map_err(S3Fault::internal)?
+                    .map_err(S3Fault::from)?
                     .ok_or_else(|| S3Fault::InvalidAccessKeyId)?;
                 self.store.record_key_use(&credential.access_key_id, "s3", &region);
                 Principal::from_credential(&credential)

@@ -18,6 +18,9 @@ pub fn valid_bucket_name(name: &str) -> bool {
     const RESERVED_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
     const RESERVED_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
     s3s::path::check_bucket_name(name)
+        // Each dot-separated label must start and end with a letter or digit.
+        && !name.contains("-.")
+        && !name.contains(".-")
         && !RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
         && !RESERVED_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
@@ -139,7 +142,7 @@ pub(crate) async fn list_buckets(
         .store
         .list_buckets(&principal.account_id, prefix, after.as_deref(), i64::from(limit) + 1)
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let more = buckets.len() > limit as usize;
     buckets.truncate(limit as usize);
     let continuation_token = more
@@ -192,6 +195,8 @@ mod tests {
             "x--x-s3",
             "x--table-s3",
             "under_score",
+            "foo-.bar",
+            "foo.-bar",
         ] {
             assert!(!valid_bucket_name(bad), "{bad}");
         }

@@ -52,7 +52,7 @@ pub(crate) async fn put_bucket_policy(
     s3.store
         .set_bucket_policy(&bucket.name, Some(&input.policy))
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let mut response = S3Response::new(PutBucketPolicyOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
@@ -115,7 +115,7 @@ pub(crate) async fn put_public_access_block(
     s3.store
         .set_public_access_block(&bucket.name, Some(settings))
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
 }
 
@@ -147,7 +147,7 @@ pub(crate) async fn delete_public_access_block(
     s3.store
         .set_public_access_block(&bucket.name, None)
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let mut response = S3Response::new(DeletePublicAccessBlockOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)

@@ -18,6 +18,7 @@ mod host;
 mod list;
 mod multipart;
 mod put;
+pub mod quirks;
 mod reading;
 pub mod routes;
 
@@ -171,7 +172,7 @@ impl CofferS3 {
         self.store
             .bucket(name)
             .await
-            .map_err(S3Fault::internal)?
+            .map_err(S3Fault::from)?
             .ok_or(S3Fault::NoSuchBucket)
     }
 }

@@ -62,7 +62,7 @@ impl CofferS3 {
         self.store
             .upload(bucket, key, upload_id)
             .await
-            .map_err(S3Fault::internal)?
+            .map_err(S3Fault::from)?
             .ok_or(S3Fault::NoSuchUpload)
     }
 
@@ -112,7 +112,7 @@ impl CofferS3 {
             .store
             .completed_upload(&input.bucket, &input.key, &input.upload_id)
             .await
-            .map_err(S3Fault::internal)?;
+            .map_err(S3Fault::from)?;
         let current = self
             .store
             .object(&input.bucket, &input.key)
@@ -323,18 +323,28 @@ pub(crate) async fn complete_multipart_upload(
         .store
         .list_parts(&upload.upload_id, 0, i64::from(MAX_PART_NUMBER))
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let algorithm = upload_algorithm(&upload);
+    // Ascending, but a part named twice is allowed: its last entry counts (a part uploaded
+    // again while an earlier upload of it was still running is named by both answers).
     let numbers: Vec<i32> = requested.iter().map(|p| p.part_number.unwrap_or(0)).collect();
-    if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
+    if numbers.windows(2).any(|pair| pair[0] > pair[1]) {
         return Err(S3Fault::InvalidPartOrder);
     }
-    let mut chosen = Vec::with_capacity(requested.len());
-    for (index, part) in requested.iter().enumerate() {
+    let named: Vec<&CompletedPart> = requested
+        .iter()
+        .enumerate()
+        .filter(|(index, part)| numbers.get(index + 1) != part.part_number.as_ref())
+        .map(|(_, part)| part)
+        .collect();
+    let by_number: std::collections::HashMap<u32, &coffer_store::UploadedPart> =
+        uploaded.iter().map(|p| (p.part.part_number, p)).collect();
+    let mut chosen = Vec::with_capacity(named.len());
+    for (index, part) in named.iter().enumerate() {
         let number = part.part_number.ok_or(S3Fault::InvalidPart)?;
-        let found = uploaded
-            .iter()
-            .find(|p| i64::from(p.part.part_number) == i64::from(number))
+        let found = u32::try_from(number)
+            .ok()
+            .and_then(|n| by_number.get(&n))
             .ok_or(S3Fault::InvalidPart)?;
         let etag_matches = part.e_tag.as_ref().is_some_and(|e| e.value() == found.part.etag);
         if !etag_matches {
@@ -346,11 +356,11 @@ pub(crate) async fn complete_multipart_upload(
         {
             return Err(S3Fault::InvalidPart);
         }
-        let last = index == requested.len() - 1;
+        let last = index == named.len() - 1;
         if !last && found.part.size < MIN_PART_SIZE {
             return Err(S3Fault::EntityTooSmall);
         }
-        chosen.push(found.clone());
+        chosen.push((*found).clone());
     }
     let size: u64 = chosen.iter().map(|p| p.part.size).sum();
     if let Some(expected) = input.mpu_object_size
@@ -425,7 +435,7 @@ pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) ->
         .store
         .list_parts(&upload.upload_id, marker, i64::from(max_parts) + 1)
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let is_truncated = max_parts > 0 && parts.len() > max_parts as usize;
     parts.truncate(max_parts as usize);
     let next_marker = is_truncated
@@ -501,7 +511,7 @@ pub(crate) async fn list_multipart_uploads(
             i64::from(max_uploads) + 1,
         )
         .await
-        .map_err(S3Fault::internal)?;
+        .map_err(S3Fault::from)?;
     let is_truncated = max_uploads > 0 && uploads.len() > max_uploads as usize;
     uploads.truncate(max_uploads as usize);
     let (next_key_marker, next_upload_id_marker) = match uploads.last() {

@@ -122,6 +122,11 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     };
     // Requests refused before authorization (bad signature, unknown key) name no principal.
     let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
+    let response = if operation == "s3:GetObjectAttributes" && response.status().is_success() {
+        unquote_attributes_etag(response).await
+    } else {
+        response
+    };
     tracing::info!(
         %principal,
         %operation,
@@ -130,4 +135,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         "s3 request"
     );
     response
+}
+
+/// See [`coffer_s3::quirks::get_object_attributes_body`]; the answer is a small XML document.
+async fn unquote_attributes_etag(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = Limited::new(body, coffer_s3::MAX_XML_BODY).collect().await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let bytes = collected.to_bytes();
+    match coffer_s3::quirks::get_object_attributes_body(&bytes) {
+        Some(fixed) => {
+            parts.headers.insert(http::header::CONTENT_LENGTH, fixed.len().into());
+            Response::from_parts(parts, Body::from(fixed))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
 }

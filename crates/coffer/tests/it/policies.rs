@@ -892,6 +892,12 @@ async fn public_reads_need_block_public_access_lifted() {
     // Anonymous writes are still refused.
     let put = reqwest::Client::new().put(&url).body("defaced").send().await.unwrap();
     assert_eq!(put.status().as_u16(), 403);
+    // A bucket that does not exist is NoSuchBucket to anyone, as in S3.
+    let missing = reqwest::get(format!("{}/no-such-bucket-here/x", coffer.endpoint))
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(missing.text().await.unwrap().contains("<Code>NoSuchBucket</Code>"));
 }
 
 #[tokio::test]

@@ -74,6 +74,8 @@ async fn bucket_names_are_validated_and_global_across_accounts() {
         "192.168.0.1",
         "xn--x",
         "x-s3alias",
+        "foo-.bar",
+        "foo.-bar",
     ] {
         let err = s3.create_bucket().bucket(bad).send().await.unwrap_err();
         assert_eq!(s3_code(&err), "InvalidBucketName", "{bad}");
