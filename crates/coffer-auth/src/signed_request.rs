@@ -2,10 +2,15 @@
 //! signature matches what the client declared it signed; these checks close what that leaves
 //! open, and run at the front door before s3s routes the request:
 //!
+//! - one way of signing, as S3 demands: a request with both an `Authorization` header and a
+//!   signed query, or with an `Authorization` scheme S3 does not know, is refused (s3s would
+//!   pick one by its own order and ignore the rest, which let a check here look at the other);
 //! - every `x-amz-*` header is covered by a SigV4 signature (an unsigned `x-amz-copy-source`
 //!   would turn a presigned PUT into a copy of something the signer never named);
-//! - a SigV2 request is as fresh as a SigV4 one (a captured request cannot be replayed later)
-//!   and a SigV2 presigned URL lives at most as long as a SigV4 one;
+//! - a SigV2 request is as fresh as a SigV4 one (a captured request cannot be replayed later),
+//!   a SigV2 presigned URL expires at most 7 days ahead, and SigV2 is refused for the
+//!   operations whose subresource SigV2 does not sign (a captured `PUT /bucket` could be
+//!   replayed as `PUT /bucket?publicAccessBlock`);
 //! - a session token is never ignored (Coffer issues none yet, so any token is invalid).
 //!
 //! SigV2 needs no header check: its string to sign holds every `x-amz-*` header.
@@ -32,24 +37,63 @@ pub enum Refusal {
     ExpiresTooFar,
     /// `InvalidToken`: an `x-amz-security-token` that names no session.
     InvalidToken,
+    /// `InvalidArgument`: more than one of an `Authorization` header, a SigV2 `Signature` and a
+    /// SigV4 `X-Amz-Algorithm`/`X-Amz-Signature` query (or two `Authorization` headers).
+    MoreThanOneAuthMechanism,
+    /// `InvalidArgument`: an `Authorization` header that is neither SigV4 nor SigV2.
+    UnsupportedAuthorizationType,
+    /// `InvalidRequest`: SigV2 for an operation whose subresource SigV2 does not sign.
+    SigV4Required,
 }
 
 /// The `x-amz-*` headers a client may leave unsigned: S3 accepts an unsigned payload hash.
 const EXEMPT: &[&str] = &["x-amz-content-sha256"];
+/// Also unsigned on presigned requests: aws-sigv4 (the Rust SDK) leaves `x-amz-checksum-mode`
+/// out of a presigned URL's signature on purpose; it only asks for checksums in the answer.
+const EXEMPT_PRESIGNED: &[&str] = &["x-amz-content-sha256", "x-amz-checksum-mode"];
+
+/// Subresources that route to an operation but that s3s's SigV2 string to sign leaves out
+/// (its list predates them); AWS serves these operations with SigV4 only.
+const UNSIGNED_BY_SIGV2: &[&str] = &[
+    "attributes",
+    "encryption",
+    "id",
+    "intelligent-tiering",
+    "legal-hold",
+    "metadataTable",
+    "ownershipControls",
+    "policyStatus",
+    "publicAccessBlock",
+    "retention",
+    "session",
+];
 
 /// Checks a request bound for S3 at time `now`. Unsigned (anonymous) requests pass: they
 /// claim nothing. A SigV2 date or expiry too malformed to read passes too: s3s refuses it.
 pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusal> {
-    let scheme = Scheme::of(parts);
+    let scheme = Scheme::of(parts)?;
     if scheme == Scheme::Anonymous {
         return Ok(());
     }
-    if parts.headers.contains_key("x-amz-security-token") || query_has(parts, "X-Amz-Security-Token") {
+    let token_in_query = query_names(parts).any(|name| name.eq_ignore_ascii_case("x-amz-security-token"));
+    if parts.headers.contains_key("x-amz-security-token") || token_in_query {
         return Err(Refusal::InvalidToken);
     }
+    if matches!(scheme, Scheme::SigV2Header | Scheme::SigV2Query)
+        && query_names(parts).any(|name| UNSIGNED_BY_SIGV2.contains(&name.as_str()))
+    {
+        return Err(Refusal::SigV4Required);
+    }
     match scheme {
-        Scheme::SigV4 => {
-            let unsigned = unsigned_amz_headers(&parts.headers, &declared_signed_headers(parts));
+        Scheme::SigV4Header | Scheme::SigV4Query => {
+            let (signed, exempt) = match scheme {
+                Scheme::SigV4Header => (header_signed_headers(parts), EXEMPT),
+                _ => (query_value(parts, "X-Amz-SignedHeaders"), EXEMPT_PRESIGNED),
+            };
+            let signed: Vec<String> = signed
+                .map(|list| list.split(';').map(str::to_owned).collect())
+                .unwrap_or_default();
+            let unsigned = unsigned_amz_headers(&parts.headers, &signed, exempt);
             if unsigned.is_empty() {
                 Ok(())
             } else {
@@ -65,33 +109,45 @@ pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusa
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scheme {
     Anonymous,
-    SigV4,
+    SigV4Header,
+    SigV4Query,
     SigV2Header,
     SigV2Query,
 }
 
 impl Scheme {
-    /// The scheme as s3s picks it: an `Authorization` header first, then the query.
-    fn of(parts: &Parts) -> Scheme {
-        if let Some(auth) = parts.headers.get(http::header::AUTHORIZATION) {
-            let auth = auth.as_bytes();
-            return if auth.starts_with(b"AWS4-HMAC-SHA256") {
-                Scheme::SigV4
-            } else if auth.starts_with(b"AWS ") {
-                Scheme::SigV2Header
-            } else {
-                // s3s refuses it; nothing here to check.
-                Scheme::Anonymous
-            };
+    /// The one way the request is signed. With exactly one mechanism present, s3s picks the
+    /// same (its order: a SigV2 `Signature` query, a SigV2 header, a SigV4 `X-Amz-Signature`
+    /// query, any other `Authorization` header); with more, S3 refuses and so does Coffer.
+    fn of(parts: &Parts) -> Result<Scheme, Refusal> {
+        let headers = parts.headers.get_all(http::header::AUTHORIZATION).iter().count();
+        let v2_query = query_has(parts, "Signature");
+        let v4_query = query_has(parts, "X-Amz-Signature") || query_has(parts, "X-Amz-Algorithm");
+        if headers + usize::from(v2_query) + usize::from(v4_query) > 1 {
+            return Err(Refusal::MoreThanOneAuthMechanism);
         }
-        if query_has(parts, "X-Amz-Signature") {
-            Scheme::SigV4
-        } else if query_has(parts, "Signature") && query_has(parts, "AWSAccessKeyId") {
-            Scheme::SigV2Query
+        if v2_query {
+            return Ok(Scheme::SigV2Query);
+        }
+        if v4_query {
+            return Ok(Scheme::SigV4Query);
+        }
+        let Some(auth) = parts.headers.get(http::header::AUTHORIZATION) else {
+            return Ok(Scheme::Anonymous);
+        };
+        let auth = auth.as_bytes();
+        if auth.starts_with(b"AWS4-HMAC-SHA256 ") {
+            Ok(Scheme::SigV4Header)
+        } else if auth.starts_with(b"AWS ") && auth.contains(&b':') {
+            Ok(Scheme::SigV2Header)
         } else {
-            Scheme::Anonymous
+            Err(Refusal::UnsupportedAuthorizationType)
         }
     }
+}
+
+fn query_names(parts: &Parts) -> impl Iterator<Item = String> + '_ {
+    form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).map(|(k, _)| k.into_owned())
 }
 
 fn query_has(parts: &Parts, name: &str) -> bool {
@@ -104,31 +160,22 @@ fn query_value(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The headers a SigV4 request declares signed (`SignedHeaders` in the `Authorization`
-/// header, else `X-Amz-SignedHeaders`), read apart from the rest of the signature so that no
-/// leniency elsewhere can skip this check; none if it declares none.
-fn declared_signed_headers(parts: &Parts) -> Vec<String> {
-    let list = match parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(auth) => auth
-            .split([',', ' '])
-            .find_map(|item| item.trim().strip_prefix("SignedHeaders="))
-            .map(str::to_owned),
-        None => query_value(parts, "X-Amz-SignedHeaders"),
-    };
-    list.map(|l| l.split(';').map(str::to_owned).collect())
-        .unwrap_or_default()
+/// The `SignedHeaders` of a SigV4 `Authorization` header, read apart from the rest of the
+/// signature so that no leniency elsewhere can skip this check.
+fn header_signed_headers(parts: &Parts) -> Option<String> {
+    let auth = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    auth.split([',', ' '])
+        .find_map(|item| item.trim().strip_prefix("SignedHeaders="))
+        .map(str::to_owned)
 }
 
-/// The request's `x-amz-*` headers that `signed` (a SigV4 `SignedHeaders` list) leaves out.
-pub fn unsigned_amz_headers(headers: &http::HeaderMap, signed: &[String]) -> Vec<String> {
+/// The request's `x-amz-*` headers that `signed` (a SigV4 `SignedHeaders` list) leaves out,
+/// but for the `exempt` ones.
+pub fn unsigned_amz_headers(headers: &http::HeaderMap, signed: &[String], exempt: &[&str]) -> Vec<String> {
     let mut unsigned: Vec<String> = headers
         .keys()
         .map(http::HeaderName::as_str)
-        .filter(|name| name.starts_with("x-amz-") && !EXEMPT.contains(name))
+        .filter(|name| name.starts_with("x-amz-") && !exempt.contains(name))
         .filter(|name| !signed.iter().any(|s| s.eq_ignore_ascii_case(name)))
         .map(str::to_owned)
         .collect();
@@ -156,8 +203,9 @@ fn check_sigv2_date(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A SigV2 presigned URL names its end (`Expires`, seconds since the epoch); s3s refuses it
-/// after that, and here one that ends more than seven days ahead, SigV4's bound.
+/// A SigV2 presigned URL names its end (`Expires`, seconds since the epoch), not when it was
+/// made; s3s refuses it after that, and here one that ends more than seven days from now
+/// (SigV4's bound on a URL's life; AWS documents none for SigV2).
 fn check_sigv2_expires(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusal> {
     let Some(expires) = query_value(parts, "Expires").and_then(|e| e.parse::<i64>().ok()) else {
         // s3s refuses a missing or unreadable Expires.
@@ -263,6 +311,99 @@ mod tests {
             check_s3_request(&parts("PUT", uri, &[("x-amz-tagging", "a=b")]), now()),
             Err(Refusal::HeadersNotSigned(vec!["x-amz-tagging".into()]))
         );
+    }
+
+    const PRESIGNED: &str = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+         &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request\
+         &X-Amz-Date=20260101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+
+    #[test]
+    fn a_second_way_of_signing_is_refused_not_ignored() {
+        // A presigned URL with any Authorization header besides (s3s would check the URL and
+        // a check of the header would miss an unsigned copy source).
+        for auth in [
+            "Bearer x",
+            "AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-copy-source, Signature=0",
+        ] {
+            let p = parts(
+                "PUT",
+                PRESIGNED,
+                &[("authorization", auth), ("x-amz-copy-source", "/b/secret")],
+            );
+            assert_eq!(
+                check_s3_request(&p, now()),
+                Err(Refusal::MoreThanOneAuthMechanism),
+                "{auth}"
+            );
+        }
+        // A SigV2 presigned URL with a SigV4 parameter added.
+        let v2 = format!(
+            "/b/k?AWSAccessKeyId=AKIA&Signature=x&Expires={}&X-Amz-Signature=1",
+            i64::MAX
+        );
+        assert_eq!(
+            check_s3_request(&parts("GET", &v2, &[]), now()),
+            Err(Refusal::MoreThanOneAuthMechanism)
+        );
+        let two = parts("GET", "/b/k", &[("authorization", SIGV4), ("authorization", SIGV4)]);
+        assert_eq!(check_s3_request(&two, now()), Err(Refusal::MoreThanOneAuthMechanism));
+    }
+
+    #[test]
+    fn an_unknown_authorization_scheme_is_refused() {
+        // s3s verifies any Authorization header as SigV4 without reading its first word.
+        let renamed = SIGV4.replacen("AWS4-HMAC-SHA256", "X", 1);
+        let p = parts(
+            "PUT",
+            "/b/k",
+            &[("authorization", &renamed), ("x-amz-copy-source", "/b/s")],
+        );
+        assert_eq!(check_s3_request(&p, now()), Err(Refusal::UnsupportedAuthorizationType));
+    }
+
+    #[test]
+    fn sigv2_is_refused_where_it_does_not_sign_the_subresource() {
+        let v2 = |path: &str| {
+            parts(
+                "PUT",
+                path,
+                &[
+                    ("authorization", "AWS AKIA:sig"),
+                    ("date", &httpdate::fmt_http_date(now().into())),
+                ],
+            )
+        };
+        assert_eq!(check_s3_request(&v2("/b"), now()), Ok(()));
+        assert_eq!(
+            check_s3_request(&v2("/b?publicAccessBlock"), now()),
+            Err(Refusal::SigV4Required)
+        );
+        assert_eq!(check_s3_request(&v2("/b?policy"), now()), Ok(()), "signed by SigV2");
+    }
+
+    #[test]
+    fn a_presigned_get_may_ask_for_checksums_unsigned() {
+        let p = parts("GET", PRESIGNED, &[("x-amz-checksum-mode", "ENABLED")]);
+        assert_eq!(check_s3_request(&p, now()), Ok(()));
+        let header = parts(
+            "GET",
+            "/b/k",
+            &[
+                ("authorization", SIGV4),
+                ("x-amz-date", "20260101T000000Z"),
+                ("x-amz-checksum-mode", "ENABLED"),
+            ],
+        );
+        assert_eq!(
+            check_s3_request(&header, now()),
+            Err(Refusal::HeadersNotSigned(vec!["x-amz-checksum-mode".into()]))
+        );
+    }
+
+    #[test]
+    fn a_token_in_the_query_is_seen_whatever_its_case() {
+        let p = parts("GET", &format!("{PRESIGNED}&x-amz-security-token=junk"), &[]);
+        assert_eq!(check_s3_request(&p, now()), Err(Refusal::InvalidToken));
     }
 
     #[test]

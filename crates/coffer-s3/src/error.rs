@@ -375,6 +375,15 @@ impl From<Refusal> for S3Fault {
                 "Expires must be at most 604800 seconds (7 days) from now".to_owned(),
             ),
             Refusal::InvalidToken => S3Fault::InvalidToken,
+            Refusal::MoreThanOneAuthMechanism => S3Fault::InvalidArgument(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified".to_owned(),
+            ),
+            Refusal::UnsupportedAuthorizationType => {
+                S3Fault::InvalidArgument("Unsupported Authorization Type".to_owned())
+            }
+            Refusal::SigV4Required => S3Fault::InvalidRequest(
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.".to_owned(),
+            ),
         }
     }
 }

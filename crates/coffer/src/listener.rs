@@ -11,7 +11,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::paced_body::PacedBody;
+use crate::paced_body::{BodyPace, PacedBody};
 
 /// The most header bytes a request may send (S3 allows 8 KiB of headers; presigned URLs
 /// and long keys need a few more). Beyond it hyper answers 431.
@@ -70,7 +70,10 @@ pub async fn serve(
                             proxies: proxies.clone(),
                         }))
                         .map_request(move |request: http::Request<hyper::body::Incoming>| {
-                            request.map(|body| PacedBody::new(body, idle_timeout))
+                            let pace = BodyPace::default();
+                            let mut request = request.map(|body| PacedBody::new(body, idle_timeout, pace.clone()));
+                            request.extensions_mut().insert(pace);
+                            request
                         }),
                 ),
             );

@@ -23,10 +23,7 @@ const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COFFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=off,sqlx=warn")),
-        )
+        .with_env_filter(log_filter(std::env::var("COFFER_LOG").ok()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -54,6 +51,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The log filter: `COFFER_LOG`, else `info`. s3s stays silent unless the filter names it:
+/// it logs every client error at ERROR, with whole request bodies when their XML is bad.
+fn log_filter(wanted: Option<String>) -> tracing_subscriber::EnvFilter {
+    const DEFAULT: &str = "info,sqlx=warn";
+    let wanted = wanted
+        .filter(|w| !w.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT.to_owned());
+    let filter = if wanted.contains("s3s") {
+        wanted
+    } else {
+        format!("{wanted},s3s=off")
+    };
+    tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{DEFAULT},s3s=off")))
 }
 
 /// The master key from `COFFER_MASTER_KEY`, or `<data-dir>/master.key` (created if absent).

@@ -32,8 +32,20 @@ impl std::fmt::Display for TooSlow {
 
 impl std::error::Error for TooSlow {}
 
+/// Put into each request's extensions: whether its body was cut off for being too slow, for
+/// answers made after a reader that does not say why its body failed (s3s answers 500).
+#[derive(Clone, Debug, Default)]
+pub struct BodyPace(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl BodyPace {
+    pub fn too_slow(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 pub struct PacedBody<B> {
     inner: B,
+    pace: BodyPace,
     period: Duration,
     /// When the current period ends; `None` until the body is first read.
     period_end: Option<Pin<Box<Sleep>>>,
@@ -41,9 +53,10 @@ pub struct PacedBody<B> {
 }
 
 impl<B> PacedBody<B> {
-    pub fn new(inner: B, period: Duration) -> PacedBody<B> {
+    pub fn new(inner: B, period: Duration, pace: BodyPace) -> PacedBody<B> {
         PacedBody {
             inner,
+            pace,
             period,
             period_end: None,
             received_in_period: 0,
@@ -84,6 +97,7 @@ where
         // Waiting for the client: judge each period as it ends.
         while period_end.as_mut().poll(cx).is_ready() {
             if this.received_in_period < required {
+                this.pace.0.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Poll::Ready(Some(Err(Box::new(TooSlow))));
             }
             this.received_in_period = 0;
@@ -120,17 +134,20 @@ mod tests {
             tokio::time::sleep(every).await;
             Some((Ok(Frame::data(Bytes::from(vec![b'x'; chunk]))), sent + 1))
         });
-        PacedBody::new(StreamBody::new(Box::pin(stream)), Duration::from_secs(2))
+        PacedBody::new(
+            StreamBody::new(Box::pin(stream)),
+            Duration::from_secs(2),
+            BodyPace::default(),
+        )
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_trickle_is_cut_off_after_one_period() {
         let started = Instant::now();
-        let err = trickle(10, Duration::from_secs(1), 1000)
-            .collect()
-            .await
-            .err()
-            .expect("too slow");
+        let body = trickle(10, Duration::from_secs(1), 1000);
+        let pace = body.pace.clone();
+        let err = body.collect().await.err().expect("too slow");
+        assert!(pace.too_slow());
         assert!(err.to_string().starts_with("RequestTimeout"));
         let took = started.elapsed();
         assert!(
@@ -149,7 +166,11 @@ mod tests {
     async fn a_fast_start_buys_no_later_silence() {
         let stream = futures::stream::iter([Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![0u8; 1 << 20])))])
             .chain(futures::stream::pending());
-        let body = PacedBody::new(StreamBody::new(Box::pin(stream)), Duration::from_secs(2));
+        let body = PacedBody::new(
+            StreamBody::new(Box::pin(stream)),
+            Duration::from_secs(2),
+            BodyPace::default(),
+        );
         let started = Instant::now();
         assert!(body.collect().await.is_err());
         assert!(started.elapsed() < Duration::from_secs(5));

@@ -104,6 +104,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     }
     let started = Instant::now();
     let log = coffer_s3::RequestLog::default();
+    let pace = parts.extensions.get::<crate::paced_body::BodyPace>().cloned();
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
     let response = match coffer_auth::signed_request::check_s3_request(&parts, time::OffsetDateTime::now_utc()) {
@@ -119,6 +120,12 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 }
             }
         }
+    };
+    // s3s reads XML bodies itself and answers a failed read with a 500.
+    let response = if response.status() == StatusCode::INTERNAL_SERVER_ERROR && pace.is_some_and(|p| p.too_slow()) {
+        coffer_s3::error::error_response(S3Fault::RequestTimeout).into_response()
+    } else {
+        response
     };
     // Requests refused before authorization (bad signature, unknown key) name no principal.
     let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
