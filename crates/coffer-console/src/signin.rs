@@ -182,24 +182,29 @@ pub async fn submit(
         .as_ref()
         .map_or_else(|| account_name.to_ascii_lowercase(), |a| a.account_id.clone());
     let name_key = format!("name:{account_key}/{}", username.to_lowercase());
-    if let Err(wait) = console.throttle.begin(&address, &name_key) {
-        let when = match wait.as_secs() {
-            0..60 => format!("{} seconds", wait.as_secs().max(1)),
-            secs => format!("{} minutes", secs.div_ceil(60)),
-        };
-        let mut response = error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts",
-            &format!("Sign-in is paused after repeated failures. Try again in {when}."),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
-        return response;
-    }
+    let attempt = match console.throttle.begin(&address, &name_key) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let when = match wait.as_secs() {
+                0..60 => format!("{} seconds", wait.as_secs().max(1)),
+                secs => format!("{} minutes", secs.div_ceil(60)),
+            };
+            let mut response = error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-in attempts",
+                &format!("Sign-in is paused after repeated failures. Try again in {when}."),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, wait.as_secs().max(1).into());
+            return response;
+        }
+    };
     let Some((principal, next, stamp)) = check(&console, account.as_ref(), username, &form.password).await else {
         // Not the typed user name: people type passwords into it by mistake.
-        tracing::info!(account = %account_key, iam_user = !username.is_empty(), %address, "console sign-in failed");
+        // At most 63 characters of what was typed, as an account id or alias has.
+        let account: String = account_key.chars().take(63).collect();
+        tracing::info!(%account, iam_user = !username.is_empty(), %address, "console sign-in failed");
         let mut response = render(&SignInPage {
             chrome: None,
             account: account_name,
@@ -209,7 +214,7 @@ pub async fn submit(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     };
-    console.throttle.succeeded(&address, &name_key);
+    console.throttle.succeeded(attempt);
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,

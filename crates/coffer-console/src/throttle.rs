@@ -16,10 +16,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Failed attempts one address may make within [`WINDOW`].
+use sha2::{Digest, Sha256};
+
+/// Failed attempts one address may make within [`WINDOW`] (attempts a name's delay refused
+/// count too, so one address cannot poll for the moment a delay ends).
 pub const ADDRESS_FAILURES: usize = 5;
 /// Failures of one name within [`WINDOW`] before its attempts are delayed.
 pub const NAME_FREE_FAILURES: usize = 5;
@@ -28,7 +31,7 @@ pub const MAX_NAME_DELAY: Duration = Duration::from_secs(5 * 60);
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Addresses remembered per name as known.
 pub const KNOWN_ADDRESSES: usize = 8;
-/// Entries remembered at most, of each map (old ones go first).
+/// Entries each map holds at most; past it, aged entries go, then the longest unused.
 const MAX_KEYS: usize = 100_000;
 
 #[derive(Clone, Debug, Default)]
@@ -36,13 +39,32 @@ pub struct Throttle {
     state: Arc<Mutex<State>>,
 }
 
+/// A fixed-size stand-in for an address or name: what people type is never a map key, so
+/// a long typed name costs no more memory than a short one.
+type Key = [u8; 16];
+
+fn key(text: &str) -> Key {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Attempt times per address, and per name, within the window.
-    by_address: HashMap<String, VecDeque<Instant>>,
-    by_name: HashMap<String, VecDeque<Instant>>,
-    /// Addresses each name signed in from, newest last.
-    known: HashMap<String, VecDeque<String>>,
+    by_address: HashMap<Key, VecDeque<Instant>>,
+    by_name: HashMap<Key, VecDeque<Instant>>,
+    /// Addresses each name signed in from, newest last, with when it last did.
+    known: HashMap<Key, (Instant, VecDeque<Key>)>,
+}
+
+/// An attempt [`Throttle::begin`] counted, to take back by [`Throttle::succeeded`].
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt {
+    address: Key,
+    name: Key,
+    at: Instant,
 }
 
 /// The throttle key of a client address: IPv6 clients usually hold a whole /64.
@@ -71,12 +93,25 @@ fn name_delay(failures: usize) -> Duration {
     }
 }
 
-fn record(map: &mut HashMap<String, VecDeque<Instant>>, key: &str, now: Instant, keep: usize) {
-    if map.len() >= MAX_KEYS && !map.contains_key(key) {
-        // Forget what has aged out; never wipe counts that still hold.
-        map.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+/// Makes room for one more key: aged entries go first, then the tenth least recently used.
+fn make_room<V>(map: &mut HashMap<Key, V>, last_used: impl Fn(&V) -> Option<Instant>, now: Instant) {
+    if map.len() < MAX_KEYS {
+        return;
     }
-    let times = map.entry(key.to_owned()).or_default();
+    map.retain(|_, v| last_used(v).is_some_and(|t| now.duration_since(t) < WINDOW));
+    if map.len() >= MAX_KEYS {
+        let mut times: Vec<Instant> = map.values().filter_map(&last_used).collect();
+        times.sort_unstable();
+        let cutoff = times[times.len() / 10];
+        map.retain(|_, v| last_used(v).is_some_and(|t| t > cutoff));
+    }
+}
+
+fn record(map: &mut HashMap<Key, VecDeque<Instant>>, key: Key, now: Instant, keep: usize) {
+    if !map.contains_key(&key) {
+        make_room(map, |times| times.back().copied(), now);
+    }
+    let times = map.entry(key).or_default();
     times.push_back(now);
     while times.len() > keep {
         times.pop_front();
@@ -84,18 +119,22 @@ fn record(map: &mut HashMap<String, VecDeque<Instant>>, key: &str, now: Instant,
 }
 
 impl Throttle {
-    /// Starts an attempt to sign in as `name` from `address`: `Err(wait)` if it must wait
-    /// (nothing is counted then), else the attempt is counted.
-    pub fn begin(&self, address: &str, name: &str) -> Result<(), Duration> {
+    /// The state, also after a panic elsewhere poisoned the lock: the counts stay usable.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an attempt to sign in as `name` from `address`: `Err(wait)` if it must wait,
+    /// else the counted attempt.
+    pub fn begin(&self, address: &str, name: &str) -> Result<Attempt, Duration> {
         self.begin_at(address, name, Instant::now())
     }
 
-    fn begin_at(&self, address: &str, name: &str, now: Instant) -> Result<(), Duration> {
-        let Ok(mut state) = self.state.lock() else {
-            return Err(WINDOW);
-        };
+    fn begin_at(&self, address: &str, name: &str, now: Instant) -> Result<Attempt, Duration> {
+        let (address, name) = (key(address), key(name));
+        let mut state = self.state();
         let state = &mut *state;
-        if let Some(times) = state.by_address.get_mut(address) {
+        if let Some(times) = state.by_address.get_mut(&address) {
             age(times, now);
             if times.len() >= ADDRESS_FAILURES {
                 return Err(WINDOW - now.duration_since(times[0]));
@@ -103,13 +142,16 @@ impl Throttle {
         }
         let known = state
             .known
-            .get(name)
-            .is_some_and(|addresses| addresses.iter().any(|a| a == address));
-        if !known && let Some(times) = state.by_name.get_mut(name) {
+            .get(&name)
+            .is_some_and(|(_, addresses)| addresses.contains(&address));
+        if !known && let Some(times) = state.by_name.get_mut(&name) {
             age(times, now);
             if let Some(last) = times.back() {
                 let ready = *last + name_delay(times.len());
                 if ready > now {
+                    // Waiting costs the address an attempt, so no one address can poll for
+                    // the moment the delay ends.
+                    record(&mut state.by_address, address, now, ADDRESS_FAILURES);
                     return Err(ready - now);
                 }
             }
@@ -117,28 +159,34 @@ impl Throttle {
         record(&mut state.by_address, address, now, ADDRESS_FAILURES);
         // Enough of a name's times to grow its delay to the most.
         record(&mut state.by_name, name, now, NAME_FREE_FAILURES + 17);
-        Ok(())
+        Ok(Attempt { address, name, at: now })
     }
 
-    /// The attempt succeeded: it is taken back from the address and the name, and the
-    /// address becomes one the name is known to sign in from.
-    pub fn succeeded(&self, address: &str, name: &str) {
-        let Ok(mut state) = self.state.lock() else { return };
-        if let Some(times) = state.by_address.get_mut(address) {
-            times.pop_back();
+    /// The attempt succeeded: it is taken back from its address and name, and the address
+    /// becomes one the name is known to sign in from.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut state = self.state();
+        let state = &mut *state;
+        for (map, key) in [
+            (&mut state.by_address, attempt.address),
+            (&mut state.by_name, attempt.name),
+        ] {
+            if let Some(times) = map.get_mut(&key)
+                && let Some(at) = times.iter().rposition(|t| *t == attempt.at)
+            {
+                times.remove(at);
+            }
         }
-        if let Some(times) = state.by_name.get_mut(name) {
-            times.pop_back();
+        if !state.known.contains_key(&attempt.name) {
+            make_room(&mut state.known, |(at, _)| Some(*at), attempt.at);
         }
-        if state.known.len() >= MAX_KEYS
-            && !state.known.contains_key(name)
-            && let Some(evicted) = state.known.keys().next().cloned()
-        {
-            state.known.remove(&evicted);
-        }
-        let known = state.known.entry(name.to_owned()).or_default();
-        known.retain(|a| a != address);
-        known.push_back(address.to_owned());
+        let (last, known) = state
+            .known
+            .entry(attempt.name)
+            .or_insert_with(|| (attempt.at, VecDeque::new()));
+        *last = attempt.at;
+        known.retain(|a| *a != attempt.address);
+        known.push_back(attempt.address);
         if known.len() > KNOWN_ADDRESSES {
             known.pop_front();
         }
@@ -184,7 +232,7 @@ mod tests {
         let mut expected = Duration::from_secs(1);
         for _ in 0..10 {
             n += 1;
-            assert_eq!(throttle.begin_at(&address(n), NAME, now), Err(expected));
+            assert_eq!(throttle.begin_at(&address(n), NAME, now).err(), Some(expected));
             now += expected;
             n += 1;
             assert!(
@@ -197,12 +245,40 @@ mod tests {
     }
 
     #[test]
+    fn waiting_out_a_names_delay_costs_the_address_its_attempts() {
+        let throttle = Throttle::default();
+        let now = Instant::now();
+        for n in 0..NAME_FREE_FAILURES as u32 {
+            throttle.begin_at(&address(n), NAME, now).unwrap();
+        }
+        let poller = "ip:203.0.113.9";
+        for _ in 0..ADDRESS_FAILURES {
+            assert!(throttle.begin_at(poller, NAME, now).is_err());
+        }
+        // The delay is over, but this address has spent its attempts polling for it.
+        let later = now + Duration::from_secs(2);
+        assert_eq!(
+            throttle.begin_at(poller, NAME, later).err(),
+            Some(WINDOW - Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn typed_names_of_any_length_take_the_same_room() {
+        let throttle = Throttle::default();
+        let long = "x".repeat(1 << 20);
+        throttle.begin(&long, &long).unwrap();
+        let state = throttle.state();
+        assert_eq!(state.by_name.keys().next().map(|k| k.len()), Some(16));
+    }
+
+    #[test]
     fn a_known_address_passes_a_names_delay() {
         let throttle = Throttle::default();
         let now = Instant::now();
         let home = "ip:192.0.2.1";
-        throttle.begin_at(home, NAME, now).unwrap();
-        throttle.succeeded(home, NAME);
+        let attempt = throttle.begin_at(home, NAME, now).unwrap();
+        throttle.succeeded(attempt);
         for n in 0..20 {
             let _ = throttle.begin_at(&address(n), NAME, now);
         }
@@ -218,8 +294,8 @@ mod tests {
         let throttle = Throttle::default();
         let now = Instant::now();
         for _ in 0..10 {
-            throttle.begin_at("ip:10.0.0.1", NAME, now).unwrap();
-            throttle.succeeded("ip:10.0.0.1", NAME);
+            let attempt = throttle.begin_at("ip:10.0.0.1", NAME, now).unwrap();
+            throttle.succeeded(attempt);
         }
         assert!(throttle.begin_at("ip:10.0.0.1", NAME, now).is_ok());
     }

@@ -69,7 +69,9 @@ impl BlobStore {
     pub(crate) fn open(data_dir: &Path) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
         crate::private_fs::create_dir(&root.join("tmp"))?;
+        // Coffer's own directories: tightened if an older Coffer made them.
         crate::private_fs::restrict(&root, crate::private_fs::DIR_MODE)?;
+        crate::private_fs::restrict(&root.join("tmp"), crate::private_fs::DIR_MODE)?;
         for shard in 0..=255u8 {
             crate::private_fs::create_dir(&root.join(format!("{shard:02x}")))?;
         }

@@ -1,6 +1,8 @@
 //! The data dir is Coffer's alone: directories are 0700 and files 0600, whatever the umask,
 //! because `meta.db` holds password hashes and sealed secrets and `blobs/` every object's
-//! bytes. A data dir made by an older Coffer is tightened when opened.
+//! bytes. In a data dir made by an older Coffer, `meta.db` and `blobs/` are tightened when
+//! opened (older blob files stay as they were, unreachable behind `blobs/`); a directory the
+//! operator made and named as the data dir keeps its mode.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -9,10 +11,9 @@ use std::path::Path;
 pub const DIR_MODE: u32 = 0o700;
 pub const FILE_MODE: u32 = 0o600;
 
-/// Creates `dir` (and missing parents) with mode 0700; an existing `dir` is set to 0700.
+/// Creates `dir` (and missing parents) with mode 0700; an existing one is left as it is.
 pub fn create_dir(dir: &Path) -> io::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
-    restrict(dir, DIR_MODE)
+    std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
 }
 
 /// Options that create a file with mode 0600.

@@ -4,7 +4,6 @@
 //! authenticating as someone else.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -61,11 +60,7 @@ impl Sealer {
             ".{MASTER_KEY_FILE}.{}",
             hex::encode(rand::rng().random::<[u8; 8]>())
         ));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file = crate::private_fs::new_file().open(&tmp)?;
         file.write_all(hex::encode(key).as_bytes())?;
         file.sync_all()?;
         drop(file);
