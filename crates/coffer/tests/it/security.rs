@@ -377,8 +377,27 @@ async fn the_data_dir_is_readable_by_its_owner_only() {
         .await
         .unwrap();
     coffer.user_with_key("alice").await;
-    let mut dirs = vec![coffer.data_dir().to_owned()];
-    let mut files = Vec::new();
+    // The harness made the data dir itself; one Coffer makes is private too.
+    let parent = tempfile::tempdir().unwrap();
+    let made = parent.path().join("made-by-coffer");
+    let out = std::process::Command::new(crate::harness::coffer_bin())
+        .args(["account", "list", "--data-dir"])
+        .arg(&made)
+        .env("COFFER_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&made), 0o700);
+    let mut dirs: Vec<_> = std::fs::read_dir(coffer.data_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(coffer.data_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.is_dir())
+        .collect();
     while let Some(dir) = dirs.pop() {
         assert_eq!(mode(&dir), 0o700, "{}", dir.display());
         for entry in std::fs::read_dir(&dir).unwrap() {
