@@ -8,12 +8,16 @@
 mod authenticate;
 mod authorize;
 mod decisions;
+mod facts;
+mod grants;
 pub mod passwords;
 mod principal;
 pub mod signed_request;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
-pub use authorize::{Authorizer, Denied, Grants, PeerAddr, Request, RequestFacts, TrustedProxies, authorize};
+pub use authorize::{Denied, Request, authorize};
 pub use decisions::ResourcePolicy;
+pub use facts::{PeerAddr, RequestFacts, TrustedProxies};
+pub use grants::{Authorizer, Grants};
 pub use principal::{Identity, InProcessCaller, Principal};

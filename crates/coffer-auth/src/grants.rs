@@ -1,0 +1,236 @@
+//! A principal's policies, loaded from the store and parsed once while the store's set
+//! stands ([`Authorizer::grants`]), and buckets' policies parsed once per text: the only
+//! store reads of authorization. Every root user shares one empty set.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use coffer_policy::simulate::Source;
+use coffer_policy::{Policy, PolicyKind};
+use coffer_store::{Boundary, Bucket, Store, StoreError, UserPolicies};
+
+use crate::decisions::{Decisions, ResourcePolicy, cacheable_keys, next_id};
+use crate::{Identity, Principal};
+
+/// A principal's own policies, parsed, with its share of the decision cache.
+#[derive(Debug, Default)]
+pub struct Grants {
+    pub(crate) identity: Vec<Policy>,
+    /// Where each identity policy comes from (for the simulator), in the same order.
+    pub(crate) sources: Vec<Source>,
+    /// Where the boundary comes from.
+    pub(crate) boundary_source: Option<Source>,
+    /// The permissions boundary, if the user has one.
+    pub(crate) boundary: Option<Policy>,
+    /// This set's number in decision-cache keys (a changed set is a new `Grants`).
+    pub(crate) id: u64,
+    /// The condition keys the set reads; `None` when it reads the clock.
+    pub(crate) keys: Option<Vec<String>>,
+    /// Where decisions are remembered; `None` decides every time.
+    pub(crate) decisions: Option<Arc<Decisions>>,
+    /// A stored policy of the set no longer parses: the set fails closed (it could have been
+    /// a Deny), and every request but GetCallerIdentity is denied until it is fixed.
+    pub(crate) unreadable: bool,
+}
+
+impl Grants {
+    /// Grants holding these policies that decide every request afresh (for benches and tests).
+    pub fn uncached(identity: Vec<Policy>, boundary: Option<Policy>) -> Grants {
+        Grants {
+            identity,
+            boundary,
+            ..Grants::default()
+        }
+    }
+
+    pub(crate) fn new(identity: Vec<Policy>, boundary: Option<Policy>, decisions: &Arc<Decisions>) -> Grants {
+        Grants {
+            id: next_id(),
+            keys: cacheable_keys(identity.iter().chain(&boundary)),
+            identity,
+            boundary,
+            decisions: Some(decisions.clone()),
+            unreadable: false,
+            sources: Vec::new(),
+            boundary_source: None,
+        }
+    }
+
+    /// The identity policies with where each comes from (for the simulator).
+    pub fn sourced(&self) -> impl Iterator<Item = (&Policy, Source)> {
+        let unnamed = Source {
+            id: String::new(),
+            kind: "none".to_owned(),
+        };
+        self.identity
+            .iter()
+            .enumerate()
+            .map(move |(i, policy)| (policy, self.sources.get(i).cloned().unwrap_or_else(|| unnamed.clone())))
+    }
+
+    /// The permissions boundary with where it comes from (for the simulator).
+    pub fn sourced_boundary(&self) -> Option<(&Policy, Source)> {
+        let source = self.boundary_source.clone().unwrap_or_else(|| Source {
+            id: String::new(),
+            kind: "none".to_owned(),
+        });
+        self.boundary.as_ref().map(|policy| (policy, source))
+    }
+
+    /// Whether a stored policy of the set no longer parses (every request is then denied).
+    pub fn is_unreadable(&self) -> bool {
+        self.unreadable
+    }
+}
+
+/// A user's parsed policies, with the store's set they were parsed from.
+type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
+
+/// Parsed bucket policies by bucket name, with the text each was parsed from.
+type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
+
+/// What a bucket policy that no longer parses is taken as.
+const DENY_EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#;
+
+/// Loads and parses principals' policies and buckets' policies, reusing a parse while its
+/// source stands, and remembers decisions (see [`crate::decisions`]). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Authorizer {
+    parsed: Arc<Mutex<Parsed>>,
+    bucket_policies: Arc<Mutex<ParsedBucketPolicies>>,
+    decisions: Arc<Decisions>,
+    /// Every root user's grants: none, but with the decision cache.
+    root: Arc<Grants>,
+}
+
+impl Default for Authorizer {
+    fn default() -> Self {
+        let decisions = Arc::new(Decisions::default());
+        Authorizer {
+            parsed: Arc::default(),
+            bucket_policies: Arc::default(),
+            root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
+            decisions,
+        }
+    }
+}
+
+impl Authorizer {
+    /// Grants holding these policies, deciding through this authorizer's cache (for benches
+    /// and tests; requests get theirs from [`Authorizer::grants`]).
+    pub fn grants_of(&self, identity: Vec<Policy>, boundary: Option<Policy>) -> Arc<Grants> {
+        Arc::new(Grants::new(identity, boundary, &self.decisions))
+    }
+
+    /// The policies that speak for `principal`.
+    pub async fn grants(&self, store: &Store, principal: &Principal) -> Result<Arc<Grants>, StoreError> {
+        let Identity::User { user_id, .. } = &principal.identity else {
+            return Ok(self.root.clone());
+        };
+        let documents = store.user_policies(user_id).await?;
+        if let Ok(parsed) = self.parsed.lock()
+            && let Some((source, grants)) = parsed.get(user_id)
+            && Arc::ptr_eq(source, &documents)
+        {
+            return Ok(grants.clone());
+        }
+        // Documents were validated when they were put. One that no longer parses (a stricter
+        // parser after an upgrade, a hand-edited database) might have been a Deny, so the whole
+        // set fails closed rather than skipping it.
+        let mut unreadable = false;
+        let (mut identity, mut sources) = (Vec::new(), Vec::new());
+        for document in &documents.documents {
+            match Policy::parse(&document.text, PolicyKind::Identity) {
+                Ok(policy) => {
+                    identity.push(policy);
+                    sources.push(Source {
+                        id: document.name.clone(),
+                        kind: document.kind.clone(),
+                    });
+                }
+                Err(_) => unreadable = true,
+            }
+        }
+        for arn in &documents.aws_managed {
+            match coffer_policy::aws_managed::find(arn) {
+                Some(managed) => {
+                    identity.push(managed.policy.clone());
+                    sources.push(Source {
+                        id: managed.name.clone(),
+                        kind: "aws-managed".to_owned(),
+                    });
+                }
+                None => unreadable = true,
+            }
+        }
+        let (boundary, boundary_source) = match &documents.boundary {
+            None => (None, None),
+            Some(Boundary::AwsManaged(arn)) => {
+                let managed = coffer_policy::aws_managed::find(arn);
+                let source = managed.map(|m| Source {
+                    id: m.name.clone(),
+                    kind: "aws-managed".to_owned(),
+                });
+                (managed.map(|m| m.policy.clone()), source)
+            }
+            Some(Boundary::Document { name, text }) => {
+                let source = Source {
+                    id: name.clone(),
+                    kind: "user-managed".to_owned(),
+                };
+                (Policy::parse(text, PolicyKind::Identity).ok(), Some(source))
+            }
+        };
+        unreadable |= documents.boundary.is_some() && boundary.is_none();
+        if unreadable {
+            tracing::error!(
+                user_id = %user_id,
+                "a stored policy of this user no longer parses: its requests are denied until the policy is replaced"
+            );
+        }
+        let mut grants = Grants::new(identity, boundary, &self.decisions);
+        grants.sources = sources;
+        grants.boundary_source = boundary_source;
+        grants.unreadable = unreadable;
+        let grants = Arc::new(grants);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            parsed.insert(user_id.clone(), (documents, grants.clone()));
+        }
+        Ok(grants)
+    }
+
+    /// A bucket's policy, parsed (once while its text stands). With RestrictPublicBuckets on,
+    /// a public policy grants nothing to callers outside the owner's account (`outsider`).
+    pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
+        let text = bucket.policy.as_ref()?;
+        let cached = self.bucket_policies.lock().ok().and_then(|cache| {
+            cache
+                .get(&bucket.name)
+                .filter(|(source, _)| source == text)
+                .map(|(_, policy)| policy.clone())
+        });
+        let policy = match cached {
+            Some(policy) => policy,
+            None => {
+                let parsed = Policy::parse(text, PolicyKind::Resource).unwrap_or_else(|_| {
+                    // Validated when it was put; if it no longer parses it might have been a
+                    // Deny, so it fails closed: it denies everyone everything, except what the
+                    // owner's root user may always do to a bucket policy (replace it).
+                    tracing::error!(bucket = %bucket.name, "the bucket policy no longer parses: every request is denied until it is replaced");
+                    Policy::parse(DENY_EVERYTHING, PolicyKind::Resource).expect("a fixed policy parses")
+                });
+                let policy = Arc::new(ResourcePolicy::new(parsed));
+                if let Ok(mut cache) = self.bucket_policies.lock() {
+                    cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
+                }
+                policy
+            }
+        };
+        let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
+        if outsider && restricted && policy.policy().is_public() {
+            return None;
+        }
+        Some(policy)
+    }
+}
