@@ -106,6 +106,11 @@ pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusa
     }
 }
 
+/// Whether the request is signed with SigV2 (header or presigned URL), as s3s would see it.
+pub fn is_sigv2(parts: &Parts) -> bool {
+    matches!(Scheme::of(parts), Ok(Scheme::SigV2Header | Scheme::SigV2Query))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Scheme {
     Anonymous,

@@ -20,7 +20,7 @@ impl CofferHost {
     }
 
     /// The bucket a Host header names, if it is `<bucket>.<domain>[:port]`.
-    fn bucket_of<'h>(&self, host: &'h str) -> Option<&'h str> {
+    pub fn bucket_of<'h>(&self, host: &'h str) -> Option<&'h str> {
         let name = match host.rsplit_once(':') {
             Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
             _ => host,

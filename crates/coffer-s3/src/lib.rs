@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 pub use access::{RequestLog, StoreAccess};
 pub use auth::StoreAuth;
 pub use bucket::valid_bucket_name;
+pub use host::CofferHost;
 
 /// How the S3 endpoint is set up.
 #[derive(Clone, Debug)]

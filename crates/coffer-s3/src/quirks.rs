@@ -1,5 +1,5 @@
-//! What s3s 0.14 writes differently from S3, corrected in its answers. Each correction names
-//! the operation it applies to; the front door applies them once the operation is known.
+//! Where s3s 0.14 differs from S3 and the clients people use, corrected around it: in the
+//! requests it is given and the answers it writes. The front door applies each.
 
 /// GetObjectAttributes answers its `<ETag>` without quotes (unlike every other S3 answer);
 /// s3s quotes every ETag it serializes. Returns the corrected body, or `None` when nothing
@@ -19,9 +19,41 @@ pub fn get_object_attributes_body(xml: &[u8]) -> Option<Vec<u8>> {
     Some(fixed)
 }
 
+/// A SigV2 request for a bucket itself, path style (`/bucket`): botocore (boto3, AWS CLI v1)
+/// signs its resource as `/bucket/`, the form AWS documents for a bucket's root, while s3s
+/// signs the path as it came. The path is given its slash, which names the same bucket, so
+/// the signature those clients made is the one s3s checks. A virtual-hosted request
+/// (`virtual_hosted`) is left alone: there `/name` is an object.
+pub fn sigv2_bucket_root(uri: &http::Uri, virtual_hosted: bool) -> Option<http::Uri> {
+    if virtual_hosted {
+        return None;
+    }
+    let path = uri.path();
+    let bucket = path.strip_prefix('/')?;
+    if bucket.is_empty() || bucket.contains('/') {
+        return None;
+    }
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{path}/{query}").parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_root_gets_its_slash_and_keeps_its_query() {
+        let uri: http::Uri = "/photos?location".parse().unwrap();
+        assert_eq!(sigv2_bucket_root(&uri, false).unwrap(), "/photos/?location");
+        assert_eq!(
+            sigv2_bucket_root(&uri, true),
+            None,
+            "an object of a virtual-hosted bucket"
+        );
+        for other in ["/", "/photos/", "/photos/key"] {
+            assert_eq!(sigv2_bucket_root(&other.parse().unwrap(), false), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_attributes_etag_loses_its_quotes_and_nothing_else_changes() {

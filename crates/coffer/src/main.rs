@@ -177,6 +177,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
                 idle_timeout: config.idle_timeout,
             },
         ),
+        s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     // One signal stops both listeners.

@@ -21,6 +21,8 @@ use tower::ServiceExt;
 pub struct AppState {
     pub query: QueryApi,
     pub s3: s3s::service::S3Service,
+    /// `<bucket>.<domain>` hosts, when `--domain` is set.
+    pub s3_host: Option<coffer_s3::CofferHost>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -112,6 +114,18 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         Ok(()) => {
             let mut parts = parts;
             parts.extensions.insert(log.clone());
+            let virtual_hosted = state.s3_host.as_ref().is_some_and(|host| {
+                parts
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .is_some_and(|h| host.bucket_of(h).is_some())
+            });
+            if coffer_auth::signed_request::is_sigv2(&parts)
+                && let Some(uri) = coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted)
+            {
+                parts.uri = uri;
+            }
             match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
                 Ok(response) => response.map(Body::new),
                 Err(err) => {

@@ -372,6 +372,10 @@ v2 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_k
                   region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3"))
 v2.put_object(Bucket="boto", Key="v2", Body=b"signed with v2")
 v2_body = v2.get_object(Bucket="boto", Key="v2")["Body"].read().decode()
+# Bucket-level SigV2 calls: botocore signs the bucket's root as /bucket/.
+v2.create_bucket(Bucket="boto-v2", CreateBucketConfiguration={})
+v2_listed = [c["Key"] for c in v2.list_objects(Bucket="boto").get("Contents", [])]
+v2.delete_bucket(Bucket="boto-v2")
 bad_v2 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_key="x" * 40,
                       region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"], config=Config(signature_version="s3"))
 try:
@@ -391,6 +395,7 @@ print(json.dumps({
     "fetched": fetched,
     "v2": v2_body,
     "v2_denied": v2_denied,
+    "v2_listed": len(v2_listed),
 }))
 "#;
     let out = Command::new(venv_python())
@@ -423,6 +428,7 @@ print(json.dumps({
     // SigV2 header authentication (boto3's signature_version="s3").
     assert_eq!(result["v2"], "signed with v2");
     assert_eq!(result["v2_denied"], "SignatureDoesNotMatch");
+    assert_eq!(result["v2_listed"], 6, "{result}");
 }
 
 /// Issue 4's walkthrough with the real `aws` CLI: a group with AWS's S3 read-only policy, the
