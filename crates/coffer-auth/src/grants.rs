@@ -3,7 +3,9 @@
 //! store reads of authorization. Every root user shares one empty set.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use coffer_policy::simulate::Source;
 use coffer_policy::{Policy, PolicyKind};
@@ -129,8 +131,7 @@ impl Authorizer {
             return Ok(self.root.clone());
         };
         let documents = store.user_policies(user_id).await?;
-        if let Ok(parsed) = self.parsed.lock()
-            && let Some((source, grants)) = parsed.get(user_id)
+        if let Some((source, grants)) = self.parsed.lock().get(user_id)
             && Arc::ptr_eq(source, &documents)
         {
             return Ok(grants.clone());
@@ -194,9 +195,7 @@ impl Authorizer {
         grants.boundary_source = boundary_source;
         grants.unreadable = unreadable;
         let grants = Arc::new(grants);
-        if let Ok(mut parsed) = self.parsed.lock() {
-            parsed.insert(user_id.clone(), (documents, grants.clone()));
-        }
+        self.parsed.lock().insert(user_id.clone(), (documents, grants.clone()));
         Ok(grants)
     }
 
@@ -204,12 +203,12 @@ impl Authorizer {
     /// a public policy grants nothing to callers outside the owner's account (`outsider`).
     pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
         let text = bucket.policy.as_ref()?;
-        let cached = self.bucket_policies.lock().ok().and_then(|cache| {
-            cache
-                .get(&bucket.name)
-                .filter(|(source, _)| source == text)
-                .map(|(_, policy)| policy.clone())
-        });
+        let cached = self
+            .bucket_policies
+            .lock()
+            .get(&bucket.name)
+            .filter(|(source, _)| source == text)
+            .map(|(_, policy)| policy.clone());
         let policy = match cached {
             Some(policy) => policy,
             None => {
@@ -221,9 +220,9 @@ impl Authorizer {
                     Policy::parse(DENY_EVERYTHING, PolicyKind::Resource).expect("a fixed policy parses")
                 });
                 let policy = Arc::new(ResourcePolicy::new(parsed));
-                if let Ok(mut cache) = self.bucket_policies.lock() {
-                    cache.insert(bucket.name.clone(), (text.clone(), policy.clone()));
-                }
+                self.bucket_policies
+                    .lock()
+                    .insert(bucket.name.clone(), (text.clone(), policy.clone()));
                 policy
             }
         };

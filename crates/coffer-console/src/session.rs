@@ -4,7 +4,9 @@
 //! Tokens are compared by map lookup on their SHA-256, never logged, and never put in a URL.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use coffer_auth::Principal;
@@ -116,17 +118,16 @@ impl Sessions {
             started: Instant::now(),
             last_seen: Instant::now(),
         };
-        if let Ok(mut live) = self.live.lock() {
-            let timeout = self.idle_timeout;
-            live.retain(|_, s| s.last_seen.elapsed() < timeout);
-            live.insert(digest(&token), session);
-        }
+        let mut live = self.live.lock();
+        let timeout = self.idle_timeout;
+        live.retain(|_, s| s.last_seen.elapsed() < timeout);
+        live.insert(digest(&token), session);
         token
     }
 
     /// The session `token` names, if it is live; touching it keeps it alive.
     pub fn get(&self, token: &str) -> Option<Session> {
-        let mut live = self.live.lock().ok()?;
+        let mut live = self.live.lock();
         let key = digest(token);
         let session = live.get_mut(&key)?;
         if session.last_seen.elapsed() >= self.idle_timeout || session.started.elapsed() >= MAX_LIFETIME {
@@ -140,9 +141,7 @@ impl Sessions {
     /// The session's person changed its password here: this session goes on with the new
     /// one (every other session of the person ends at its next request).
     pub fn password_changed(&self, token: &str, password: PasswordStamp) {
-        if let Ok(mut live) = self.live.lock()
-            && let Some(session) = live.get_mut(&digest(token))
-        {
+        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
             session.must_change_password = false;
             session.password = password;
         }
@@ -150,23 +149,19 @@ impl Sessions {
 
     /// Keeps a new secret for the page that shows it.
     pub fn stash(&self, token: &str, reveal: Reveal) {
-        if let Ok(mut live) = self.live.lock()
-            && let Some(session) = live.get_mut(&digest(token))
-        {
+        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
             session.pending = Some(reveal);
         }
     }
 
     /// The new secret, handed out once: a second look finds nothing.
     pub fn take(&self, token: &str) -> Option<Reveal> {
-        let mut live = self.live.lock().ok()?;
+        let mut live = self.live.lock();
         live.get_mut(&digest(token))?.pending.take()
     }
 
     pub fn end(&self, token: &str) {
-        if let Ok(mut live) = self.live.lock() {
-            live.remove(&digest(token));
-        }
+        self.live.lock().remove(&digest(token));
     }
 }
 

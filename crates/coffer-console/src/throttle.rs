@@ -16,7 +16,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -119,9 +121,8 @@ fn record(map: &mut HashMap<Key, VecDeque<Instant>>, key: Key, now: Instant, kee
 }
 
 impl Throttle {
-    /// The state, also after a panic elsewhere poisoned the lock: the counts stay usable.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock()
     }
 
     /// Starts an attempt to sign in as `name` from `address`: `Err(wait)` if it must wait,

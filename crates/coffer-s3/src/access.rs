@@ -3,7 +3,9 @@
 //! the key's use, and tells the front door (through [`RequestLog`]) who asked for what, so it
 //! can log one line per request with the status.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::error::S3Fault;
 use coffer_policy::{Decision, Policies, RequestContext, decide};
@@ -21,14 +23,12 @@ pub struct RequestLog(Arc<Mutex<Option<(String, String)>>>);
 
 impl RequestLog {
     fn set(&self, principal: String, operation: &str) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((principal, format!("s3:{operation}")));
-        }
+        *self.0.lock() = Some((principal, format!("s3:{operation}")));
     }
 
     /// (principal ARN, operation), if the request got as far as authorization.
     pub fn take(&self) -> Option<(String, String)> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+        self.0.lock().take()
     }
 }
 

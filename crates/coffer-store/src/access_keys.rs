@@ -171,11 +171,7 @@ impl Store {
         .execute(&self.inner.writer)
         .await?;
         self.inner.keys.clear();
-        self.inner
-            .pending_key_use
-            .lock()
-            .expect("key-use map poisoned")
-            .remove(key_id);
+        self.inner.pending_key_use.lock().remove(key_id);
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchAccessKey);
         }
@@ -196,13 +192,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NoSuchAccessKey)?;
         let key = key_from_row(&row)?;
-        let pending = self
-            .inner
-            .pending_key_use
-            .lock()
-            .expect("key-use map poisoned")
-            .get(key_id)
-            .cloned();
+        let pending = self.inner.pending_key_use.lock().get(key_id).cloned();
         let last_used = match pending {
             Some((at, service, region)) => Some(KeyLastUsed {
                 at: from_millis(at),
@@ -228,20 +218,20 @@ impl Store {
     /// Notes that a key authenticated a request just now. Costs a map insert; the write to SQL
     /// happens in [`Store::flush_key_use`].
     pub fn record_key_use(&self, key_id: &str, service: &str, region: &str) {
-        let mut pending = self.inner.pending_key_use.lock().expect("key-use map poisoned");
+        let mut pending = self.inner.pending_key_use.lock();
         pending.insert(key_id.to_owned(), (now_millis(), service.to_owned(), region.to_owned()));
     }
 
     /// Writes every recorded key use in one transaction.
     pub async fn flush_key_use(&self) -> Result<()> {
-        let pending = std::mem::take(&mut *self.inner.pending_key_use.lock().expect("key-use map poisoned"));
+        let pending = std::mem::take(&mut *self.inner.pending_key_use.lock());
         if pending.is_empty() {
             return Ok(());
         }
         let written = self.write_key_use(&pending).await;
         if written.is_err() {
             // Keep them for the next flush; newer uses recorded meanwhile win.
-            let mut map = self.inner.pending_key_use.lock().expect("key-use map poisoned");
+            let mut map = self.inner.pending_key_use.lock();
             for (key_id, used) in pending {
                 map.entry(key_id).or_insert(used);
             }

@@ -9,7 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::io::AsyncWriteExt;
 
@@ -123,11 +125,11 @@ impl BlobStore {
     /// Leases `ids` for reading. Check that they still exist after taking the lease: a blob
     /// removed just before it is gone, one removed after it stays until the lease drops.
     pub fn lease(&self, ids: &[String]) -> BlobLease {
-        if let Ok(mut leases) = self.leases.lock() {
-            for id in ids {
-                *leases.readers.entry(id.clone()).or_default() += 1;
-            }
+        let mut leases = self.leases.lock();
+        for id in ids {
+            *leases.readers.entry(id.clone()).or_default() += 1;
         }
+        drop(leases);
         BlobLease {
             root: self.root.clone(),
             leases: self.leases.clone(),
@@ -146,9 +148,9 @@ impl BlobStore {
     /// Removes blobs no metadata names any more (a leased one when its readers are done).
     /// A blob already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
-        let now: Vec<&String> = match self.leases.lock() {
-            Ok(mut leases) => ids
-                .iter()
+        let now: Vec<&String> = {
+            let mut leases = self.leases.lock();
+            ids.iter()
                 .filter(|id| {
                     let leased = leases.readers.contains_key(id.as_str());
                     if leased {
@@ -156,8 +158,7 @@ impl BlobStore {
                     }
                     !leased
                 })
-                .collect(),
-            Err(_) => ids.iter().collect(),
+                .collect()
         };
         for id in now {
             let Ok(path) = self.path(id) else { continue };
@@ -267,7 +268,7 @@ fn sync_parent(path: &Path) -> io::Result<()> {
 
 impl Drop for BlobLease {
     fn drop(&mut self) {
-        let Ok(mut leases) = self.leases.lock() else { return };
+        let mut leases = self.leases.lock();
         for id in &self.ids {
             let last = match leases.readers.get_mut(id) {
                 Some(count) => {

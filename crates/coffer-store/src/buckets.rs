@@ -2,8 +2,8 @@
 //! (for the owner to authorize against), so buckets are cached in memory; the cache is
 //! cleared by every bucket write.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::RwLock;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -235,24 +235,20 @@ impl Store {
 
 impl BucketCache {
     fn get(&self, name: &str) -> (u64, Option<Bucket>) {
-        match self.0.read() {
-            Ok(cache) => (cache.0, cache.1.get(name).cloned()),
-            Err(_) => (u64::MAX, None),
-        }
+        let cache = self.0.read();
+        (cache.0, cache.1.get(name).cloned())
     }
 
     fn insert(&self, generation: u64, bucket: Bucket) {
-        if let Ok(mut cache) = self.0.write()
-            && cache.0 == generation
-        {
+        let mut cache = self.0.write();
+        if cache.0 == generation {
             cache.1.insert(bucket.name.clone(), bucket);
         }
     }
 
     fn clear(&self) {
-        if let Ok(mut cache) = self.0.write() {
-            cache.0 += 1;
-            cache.1.clear();
-        }
+        let mut cache = self.0.write();
+        cache.0 += 1;
+        cache.1.clear();
     }
 }

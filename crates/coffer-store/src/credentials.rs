@@ -3,7 +3,9 @@
 //! key's owner, status or existence clears the cache, so a revoked key fails at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use sqlx::Row;
 
@@ -48,18 +50,18 @@ pub(crate) struct KeyCache {
 
 impl KeyCache {
     pub(crate) fn clear(&self) {
-        let mut guard = self.map.write().expect("key cache poisoned");
+        let mut guard = self.map.write();
         guard.0 += 1;
         guard.1.clear();
     }
 
     fn get(&self, key_id: &str) -> Result<Arc<Credential>, u64> {
-        let guard = self.map.read().expect("key cache poisoned");
+        let guard = self.map.read();
         guard.1.get(key_id).cloned().ok_or(guard.0)
     }
 
     fn insert_if_current(&self, generation: u64, credential: Arc<Credential>) {
-        let mut guard = self.map.write().expect("key cache poisoned");
+        let mut guard = self.map.write();
         if guard.0 == generation {
             guard.1.insert(credential.access_key_id.clone(), credential);
         }

@@ -3,7 +3,9 @@
 //! revoked permission stops working on the next request).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use crate::users::fold;
 use crate::{Result, Store, StoreError};
@@ -75,10 +77,9 @@ pub(crate) struct PolicyCache(RwLock<(u64, HashMap<String, Arc<UserPolicies>>)>)
 impl Store {
     /// Forgets every cached policy set (after any write that can change one).
     pub(crate) fn policies_changed(&self) {
-        if let Ok(mut cache) = self.inner.policies.0.write() {
-            cache.0 += 1;
-            cache.1.clear();
-        }
+        let mut cache = self.inner.policies.0.write();
+        cache.0 += 1;
+        cache.1.clear();
     }
 
     /// Creates or replaces an inline policy.
@@ -161,12 +162,12 @@ impl Store {
 
     /// Every policy document that applies to the user `user_id` (cached).
     pub async fn user_policies(&self, user_id: &str) -> Result<Arc<UserPolicies>> {
-        let generation = match self.inner.policies.0.read() {
-            Ok(cache) => match cache.1.get(user_id) {
+        let generation = {
+            let cache = self.inner.policies.0.read();
+            match cache.1.get(user_id) {
                 Some(found) => return Ok(found.clone()),
                 None => cache.0,
-            },
-            Err(_) => u64::MAX,
+            }
         };
         let documents: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
@@ -230,9 +231,8 @@ impl Store {
             aws_managed,
             boundary,
         });
-        if let Ok(mut cache) = self.inner.policies.0.write()
-            && cache.0 == generation
-        {
+        let mut cache = self.inner.policies.0.write();
+        if cache.0 == generation {
             cache.1.insert(user_id.to_owned(), policies.clone());
         }
         Ok(policies)
