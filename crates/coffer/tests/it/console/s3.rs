@@ -1,0 +1,408 @@
+//! S3 in the console: buckets and objects, uploads with and without JavaScript, share
+//! links, and large buckets a page at a time.
+
+use super::harness::{Browser, ROOT_PASSWORD, start_with, unescape};
+
+#[tokio::test]
+async fn buckets_and_objects_are_created_browsed_uploaded_downloaded_and_deleted() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer
+        .root_s3()
+        .create_bucket()
+        .bucket("taken-name")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+
+    let form = browser.get("/s3/new-bucket").await;
+    let csrf = Browser::csrf(&form);
+    let bad = browser.post("/s3/new-bucket/check", &[("name", "Holiday")]).await;
+    assert!(bad.body.contains("lowercase letters"));
+    let taken = browser.post("/s3/new-bucket/check", &[("name", "taken-name")]).await;
+    assert!(taken.body.contains("already exists"));
+    let free = browser
+        .post("/s3/new-bucket/check", &[("name", "holiday-photos")])
+        .await;
+    assert!(free.body.contains("available"));
+    let nowhere = browser
+        .post(
+            "/s3/buckets",
+            &[("csrf", &csrf), ("name", "holiday-photos"), ("region", "x</a><b>")],
+        )
+        .await;
+    assert_eq!(nowhere.status, 400, "regions come from the list");
+    let created = browser
+        .post(
+            "/s3/buckets",
+            &[("csrf", &csrf), ("name", "holiday-photos"), ("region", "eu-west-1")],
+        )
+        .await;
+    assert_eq!(
+        created.location.as_deref(),
+        Some("/s3/buckets/holiday-photos"),
+        "{}",
+        created.body
+    );
+    let list = browser.get("/s3/buckets").await;
+    assert!(list.body.contains("holiday-photos") && list.body.contains("eu-west-1"));
+
+    // Uploads stream through the console with the session's token in a header.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let upload = |csrf: Option<&str>, key: &str, body: Vec<u8>| {
+        let mut request = browser
+            .client
+            .put(format!("{}/s3/buckets/holiday-photos/upload?key={key}", browser.base))
+            .header("cookie", browser.cookie.clone().unwrap())
+            .header("content-type", "image/jpeg")
+            .body(body);
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    let forged = upload(None, "beach.jpg", photo.clone()).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let put = upload(Some(&csrf), "2026%2Fbeach.jpg", photo.clone()).await.unwrap();
+    assert_eq!(put.status(), 201);
+    let root = browser.get("/s3/buckets/holiday-photos").await;
+    assert!(
+        root.body.contains("?prefix=2026/\">2026/</a>"),
+        "a folder row: {}",
+        root.body
+    );
+    let folder = browser.get("/s3/buckets/holiday-photos?prefix=2026%2F").await;
+    assert!(folder.body.contains("beach.jpg") && folder.body.contains("293.0 KB"));
+    let download = browser
+        .get("/s3/buckets/holiday-photos/download?key=2026%2Fbeach.jpg")
+        .await;
+    assert_eq!(download.status, 200);
+    assert!(
+        download.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("beach.jpg")
+    );
+    let fetched = coffer
+        .root_s3()
+        .get_object()
+        .bucket("holiday-photos")
+        .key("2026/beach.jpg")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(fetched.as_ref(), photo.as_slice());
+    let details = browser
+        .get("/s3/buckets/holiday-photos/object?key=2026%2Fbeach.jpg")
+        .await;
+    assert!(details.body.contains("image/jpeg") && details.body.contains("CRC64NVME"));
+
+    let made = browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "folder"),
+                ("prefix", ""),
+                ("name", "albums"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303);
+    assert!(
+        browser
+            .get("/s3/buckets/holiday-photos")
+            .await
+            .body
+            .contains("?prefix=albums/\"")
+    );
+    let kept = browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "delete"),
+                ("key", "2026/beach.jpg"),
+                ("prefix", "2026/"),
+                ("confirm", "no"),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status, 400);
+    browser
+        .post(
+            "/s3/buckets/holiday-photos/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "delete"),
+                ("key", "2026/beach.jpg"),
+                ("prefix", "2026/"),
+                ("confirm", "permanently delete"),
+            ],
+        )
+        .await;
+    let err = coffer
+        .root_s3()
+        .head_object()
+        .bucket("holiday-photos")
+        .key("2026/beach.jpg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 404);
+
+    // The bucket policy editor: S3's own validation and Block Public Access apply.
+    let malformed = browser
+        .post(
+            "/s3/buckets/holiday-photos/policy",
+            &[("csrf", &csrf), ("document", "{nope")],
+        )
+        .await;
+    assert!(malformed.body.contains("MalformedPolicy"));
+    let public = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::holiday-photos/*"}}"#;
+    let blocked = browser
+        .post(
+            "/s3/buckets/holiday-photos/policy",
+            &[("csrf", &csrf), ("document", public)],
+        )
+        .await;
+    assert!(blocked.body.contains("BlockPublicPolicy"));
+}
+
+#[tokio::test]
+async fn an_iam_user_without_s3_permission_sees_the_denied_action() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("gus").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("gus")
+        .password("Gus-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "gus", "Gus-Pass-2026").await;
+    let denied = browser.get("/s3/buckets").await;
+    assert_eq!(denied.status, 403);
+    assert!(denied.body.contains("<code>s3:ListAllMyBuckets</code>"));
+}
+
+#[tokio::test]
+async fn uploads_work_without_javascript_and_in_parts() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer.root_s3().create_bucket().bucket("docs").send().await.unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let page = browser.get("/s3/buckets/docs").await;
+    assert!(page.body.contains(r#"enctype="multipart/form-data""#));
+    let csrf = Browser::csrf(&page);
+    let cookie = browser.cookie.clone().unwrap();
+    let url = |path: &str| format!("{}{path}", browser.base);
+
+    // The plain form: two files in one post, spooled and streamed to PutObject.
+    let form = |csrf: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("prefix", "reports/".to_owned())
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(b"first report".to_vec()).file_name("a.txt"),
+            )
+            .part(
+                "files",
+                reqwest::multipart::Part::bytes(vec![7u8; 3_000_000]).file_name("b.bin"),
+            )
+    };
+    // Refused as soon as the files start, so the client may not even finish sending.
+    let forged = browser
+        .client
+        .post(url("/s3/buckets/docs/upload"))
+        .header("cookie", &cookie)
+        .multipart(form("forged"))
+        .send()
+        .await;
+    assert!(forged.is_err() || forged.unwrap().status() == 403);
+    let nothing = coffer.root_s3().list_objects_v2().bucket("docs").send().await.unwrap();
+    assert_eq!(nothing.key_count(), Some(0), "a forged form stores nothing");
+    let posted = browser
+        .client
+        .post(url("/s3/buckets/docs/upload"))
+        .header("cookie", &cookie)
+        .multipart(form(&csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    let s3 = coffer.root_s3();
+    let listed = s3
+        .list_objects_v2()
+        .bucket("docs")
+        .prefix("reports/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["reports/a.txt", "reports/b.bin"]);
+
+    // In parts, as the page's script sends files over 64 MiB.
+    let started: serde_json::Value = browser
+        .client
+        .post(url("/s3/buckets/docs/multipart?key=big.bin"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload = started["uploadId"].as_str().unwrap().to_owned();
+    let part1 = vec![1u8; 5 * 1024 * 1024];
+    let part2 = vec![2u8; 1000];
+    let mut parts = Vec::new();
+    for (number, bytes) in [(1, &part1), (2, &part2)] {
+        let answer: serde_json::Value = browser
+            .client
+            .put(url(&format!(
+                "/s3/buckets/docs/multipart?key=big.bin&upload={upload}&part={number}"
+            )))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        parts.push(serde_json::json!({ "number": number, "etag": answer["etag"] }));
+    }
+    let completed = browser
+        .client
+        .post(url(&format!(
+            "/s3/buckets/docs/multipart/complete?key=big.bin&upload={upload}"
+        )))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({ "parts": parts }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(completed.status(), 201);
+    let object = s3.get_object().bucket("docs").key("big.bin").send().await.unwrap();
+    assert!(object.e_tag().unwrap().ends_with("-2\""));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(bytes.len(), part1.len() + part2.len());
+    assert!(bytes[..part1.len()].iter().all(|b| *b == 1) && bytes[part1.len()..].iter().all(|b| *b == 2));
+}
+
+#[tokio::test]
+async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("shared").send().await.unwrap();
+    s3.put_object()
+        .bucket("shared")
+        .key("trip/plan 1.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"day one: beach"))
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let details = browser.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
+    let csrf = Browser::csrf(&details);
+    let shared = browser
+        .post(
+            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
+            &[("csrf", &csrf), ("seconds", "3600")],
+        )
+        .await;
+    assert!(shared.body.contains("A link valid for 1 hour"), "{}", shared.body);
+    let url = unescape(
+        shared
+            .body
+            .split(r#"id="share-url">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap(),
+    );
+    assert!(url.starts_with(&coffer.endpoint) && url.contains("X-Amz-Expires=3600"));
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"day one: beach");
+
+    // A user without an access key is told why there is no link.
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("hal").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("hal")
+        .password("Hals-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("hal")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let mut hal = Browser::new(&coffer);
+    hal.sign_in(&account, "hal", "Hals-Pass-2026").await;
+    let page = hal.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
+    let csrf = Browser::csrf(&page);
+    let refused = hal
+        .post(
+            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
+            &[("csrf", &csrf), ("seconds", "3600")],
+        )
+        .await;
+    assert!(refused.body.contains("no active one"));
+}
+
+#[tokio::test]
+async fn a_large_bucket_is_browsed_a_page_at_a_time() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("many").send().await.unwrap();
+    for i in 0..120 {
+        s3.put_object()
+            .bucket("many")
+            .key(format!("item-{i:03}"))
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let first = browser.get("/s3/buckets/many").await;
+    let rows = |body: &str| body.matches("/s3/buckets/many/object?key=").count();
+    assert_eq!(rows(&first.body), 100);
+    let next = unescape(
+        first
+            .body
+            .split(r#"<p class="pager"><a href=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a next page"),
+    );
+    let second = browser.get(&next).await;
+    assert_eq!(rows(&second.body), 20);
+    assert!(second.body.contains("item-119") && !second.body.contains("item-000<"));
+    assert!(!second.body.contains(r#"class="pager""#));
+    // Search by prefix narrows the listing.
+    let found = browser.get("/s3/buckets/many?search=item-11").await;
+    assert_eq!(rows(&found.body), 10);
+}
