@@ -7,8 +7,12 @@
 use coffer_policy::{Decision, Policies, RequestContext, RequestPrincipal, decide};
 use time::OffsetDateTime;
 
+use std::sync::Arc;
+
+use coffer_store::Bucket;
+
 use crate::decisions::{ResourcePolicy, SetKey};
-use crate::{Grants, Identity, Principal, RequestFacts};
+use crate::{Authorizer, Grants, Identity, Principal, RequestFacts};
 
 /// Actions AWS allows any authenticated principal, whatever its policies say.
 const ALWAYS_ALLOWED: &[&str] = &["sts:GetCallerIdentity"];
@@ -146,16 +150,100 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
     }
 }
 
+/// May an anonymous caller make `request`? Only the resource's own policy can allow it (a
+/// bucket policy granting `"Principal": "*"`), judged on the same request keys as a signed
+/// request.
+pub fn authorize_anonymous(request: &Request<'_>) -> Result<(), Denied> {
+    let denied = || Denied {
+        principal_arn: "anonymous".to_owned(),
+        action: request.action.to_owned(),
+        resource: request.resource.to_owned(),
+        explicit: false,
+    };
+    let Some(resource_policy) = request.resource_policy else {
+        return Err(denied());
+    };
+    let mut ctx = RequestContext::new(request.action, request.resource, None);
+    for (key, value) in request.facts.map(RequestFacts::keys).unwrap_or_default() {
+        ctx = ctx.with(key, value);
+    }
+    for (key, value) in &request.keys {
+        ctx = ctx.with(key, value.clone());
+    }
+    let policies = Policies {
+        identity: Vec::new(),
+        boundary: None,
+        resource: Some(resource_policy.policy()),
+        resource_account: request.resource_account.to_owned(),
+    };
+    match decide(&policies, &ctx) {
+        Decision::Allow => Ok(()),
+        _ => Err(denied()),
+    }
+}
+
+/// An authenticated caller as an operation sees it: who asks, with which policies, over
+/// which request. Handlers ask it "may I do this action on that resource" and nothing else;
+/// the front end that authenticated the request builds it once.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    principal: Principal,
+    grants: Arc<Grants>,
+    facts: Arc<RequestFacts>,
+    /// For the policies of the buckets a request names besides its own (a copy source's).
+    authorizer: Authorizer,
+}
+
+impl Caller {
+    pub fn new(principal: Principal, grants: Arc<Grants>, facts: RequestFacts, authorizer: Authorizer) -> Caller {
+        Caller {
+            principal,
+            grants,
+            facts: Arc::new(facts),
+            authorizer,
+        }
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// May the caller make `request`? Its own policies, the request's facts, and the
+    /// resource policy the request names decide.
+    pub fn may(&self, request: &Request<'_>) -> Result<(), Denied> {
+        let request = Request {
+            facts: request.facts.or(Some(&self.facts)),
+            ..request.clone()
+        };
+        authorize(&self.principal, &self.grants, &request)
+    }
+
+    /// May the caller do `action` on `bucket` (`key`: `None`) or on its object `key`? The
+    /// bucket's own policy counts, and RestrictPublicBuckets keeps a public one from granting
+    /// callers outside the owner's account.
+    pub fn may_in_bucket(&self, action: &str, bucket: &Bucket, key: Option<&str>) -> Result<(), Denied> {
+        let outsider = self.principal.account_id != bucket.account_id;
+        let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
+        let resource = match key {
+            Some(key) => format!("arn:aws:s3:::{}/{key}", bucket.name),
+            None => format!("arn:aws:s3:::{}", bucket.name),
+        };
+        self.may(&Request {
+            action,
+            resource: &resource,
+            resource_account: &bucket.account_id,
+            resource_policy: bucket_policy.as_deref(),
+            ..Request::default()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use coffer_policy::{Policy, PolicyKind};
 
     use super::*;
-    use crate::Authorizer;
     use crate::decisions::Decisions;
-    use coffer_store::Bucket;
 
     fn root(account: &str) -> Principal {
         Principal {
@@ -340,6 +428,54 @@ mod tests {
         };
         assert!(authorize(&user(), &admin, &get).unwrap_err().explicit);
         assert!(authorize(&root("111111111111"), &Grants::default(), &get).is_err());
+    }
+
+    fn bucket_with_policy(policy: &str) -> Bucket {
+        Bucket {
+            name: "b".into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            policy: Some(policy.into()),
+            public_access_block: None,
+        }
+    }
+
+    #[test]
+    fn anyone_may_do_only_what_the_resource_policy_grants_everyone() {
+        let authorizer = Authorizer::default();
+        let bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        );
+        let policy = authorizer.bucket_policy(&bucket, true).unwrap();
+        let asking = |action| Request {
+            resource_policy: Some(&policy),
+            ..request(action, "arn:aws:s3:::b/k", "111111111111")
+        };
+        assert_eq!(authorize_anonymous(&asking("s3:GetObject")), Ok(()));
+        let denied = authorize_anonymous(&asking("s3:PutObject")).unwrap_err();
+        assert_eq!(denied.principal_arn, "anonymous");
+        assert!(authorize_anonymous(&request("s3:GetObject", "arn:aws:s3:::b/k", "111111111111")).is_err());
+    }
+
+    #[test]
+    fn a_caller_asks_about_a_buckets_objects_with_the_buckets_policy() {
+        let bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:user/alice"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        );
+        let authorizer = Authorizer::default();
+        let caller = Caller::new(
+            user(),
+            authorizer.grants_of(Vec::new(), None),
+            RequestFacts::default(),
+            authorizer,
+        );
+        assert_eq!(caller.may_in_bucket("s3:GetObject", &bucket, Some("k")), Ok(()));
+        assert!(
+            caller.may_in_bucket("s3:GetObject", &bucket, None).is_err(),
+            "the bucket is not its objects"
+        );
+        assert!(caller.may_in_bucket("s3:DeleteObject", &bucket, Some("k")).is_err());
     }
 
     #[test]

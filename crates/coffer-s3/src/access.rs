@@ -8,9 +8,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::S3Fault;
-use coffer_policy::{Decision, Policies, RequestContext, decide};
 
-use coffer_auth::{Authorizer, Principal, Request, RequestFacts, authorize};
+use coffer_auth::{Authorizer, Caller, Principal, Request, RequestFacts, authorize_anonymous};
 use coffer_store::Store;
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
@@ -155,28 +154,23 @@ impl StoreAccess {
         };
         let bucket = self.store.bucket(name).await?.ok_or_else(missing)?;
         let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
-        let mut ctx = RequestContext::new(action, resource, None);
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
-        for (key, value) in facts
-            .keys()
+        let keys: Vec<(&str, String)> = listing_keys(op, cx.uri())
             .into_iter()
-            .chain(listing_keys(op, cx.uri()))
             .chain(s3_request_keys(cx))
-        {
-            ctx = ctx.with(key, value);
-        }
-        let policies = Policies {
-            identity: Vec::new(),
-            boundary: None,
-            resource: Some(policy.policy()),
-            resource_account: bucket.account_id.clone(),
+            .collect();
+        let request = Request {
+            action,
+            resource,
+            resource_account: &bucket.account_id,
+            resource_policy: Some(&policy),
+            keys,
+            facts: Some(&facts),
+            values: Vec::new(),
         };
-        match decide(&policies, &ctx) {
-            Decision::Allow => Ok(()),
-            _ => Err(denied()),
-        }
+        authorize_anonymous(&request).map_err(|_| denied())
     }
 }
 
@@ -243,31 +237,29 @@ impl S3Access for StoreAccess {
         keys.extend(s3_request_keys(cx));
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), Some(region.clone()));
+        let caller = Caller::new(principal, grants, facts, self.authorizer.clone());
         let request = Request {
             action: &action,
             resource: &resource,
             resource_account: &owner,
             resource_policy: resource_policy.as_deref(),
             keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            facts: Some(&facts),
-            values: Vec::new(),
+            ..Request::default()
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.
         // The owner's root user may always read, replace or delete the bucket policy, whatever
         // the policy denies, so it can never lock itself out (S3 does the same).
+        let principal = caller.principal();
         let owner_root_on_policy = principal.is_root()
             && bucket.as_ref().is_some_and(|b| b.account_id == principal.account_id)
             && matches!(op, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
         if op != "DeleteObjects" && !owner_root_on_policy {
-            authorize(&principal, &grants, &request).map_err(|denied| S3Fault::AccessDenied(format!("{denied}")))?;
+            caller.may(&request).map_err(S3Fault::from)?;
         }
-        // The operations read the caller and its policies from here instead of loading them again.
-        cx.extensions_mut().insert(principal);
-        cx.extensions_mut().insert(grants);
-        cx.extensions_mut().insert(self.authorizer.clone());
-        // Copy sources and DeleteObjects keys are authorized later with the same facts.
-        cx.extensions_mut().insert(Arc::new(facts));
+        // The operation asks the same caller about what this hook cannot see: a copy source,
+        // each key of DeleteObjects.
+        cx.extensions_mut().insert(caller);
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub(crate) async fn create_bucket(
     s3: &CofferS3,
     req: S3Request<CreateBucketInput>,
 ) -> Result<S3Response<CreateBucketOutput>> {
-    let principal = caller(&req)?;
+    let principal = caller(&req)?.principal();
     let name = req.input.bucket.as_str();
     if !valid_bucket_name(name) {
         return Err(S3Fault::InvalidBucketName);
@@ -116,7 +116,7 @@ pub(crate) async fn list_buckets(
     s3: &CofferS3,
     req: S3Request<ListBucketsInput>,
 ) -> Result<S3Response<ListBucketsOutput>> {
-    let principal = caller(&req)?;
+    let principal = caller(&req)?.principal();
     let input = &req.input;
     let limit = match input.max_buckets {
         Some(n) if !(1..=MAX_BUCKETS_PAGE).contains(&n) => {

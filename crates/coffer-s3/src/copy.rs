@@ -4,6 +4,7 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response};
 
+use crate::CofferS3;
 use crate::body;
 use crate::checksums::Algorithm;
 use crate::error::{Result, S3Fault};
@@ -11,7 +12,7 @@ use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
 use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::reading;
-use crate::{Authz, CofferS3};
+use coffer_auth::Caller;
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
 /// CopyObjectInput and UploadPartCopyInput name their copy-source conditions alike.
@@ -31,7 +32,7 @@ macro_rules! copy_source_conditions {
 /// conditions.
 async fn copy_source(
     s3: &CofferS3,
-    authz: &Authz,
+    caller: &Caller,
     source: &CopySource,
     conditions: ReadConditions,
 ) -> Result<ObjectMeta> {
@@ -49,8 +50,8 @@ async fn copy_source(
         return Err(S3Fault::NoSuchVersion);
     }
     let found = s3.bucket(bucket).await?;
-    authz.object("s3:GetObject", &found, key)?;
-    let object = s3.object(Some(authz), bucket, key).await?;
+    caller.may_in_bucket("s3:GetObject", &found, Some(key))?;
+    let object = s3.object(Some(caller), bucket, key).await?;
     conditions.check_copy_source(&object)?;
     Ok(object)
 }
@@ -97,10 +98,10 @@ pub(crate) async fn copy_object(
     s3: &CofferS3,
     req: S3Request<CopyObjectInput>,
 ) -> Result<S3Response<CopyObjectOutput>> {
-    let authz = crate::authz(&req)?;
+    let caller = crate::caller(&req)?.clone();
     let input = req.input;
     s3.bucket(&input.bucket).await?;
-    let source = copy_source(s3, &authz, &input.copy_source, copy_source_conditions!(input)).await?;
+    let source = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     check_storage_class(input.storage_class.as_ref())?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
@@ -161,11 +162,11 @@ pub(crate) async fn upload_part_copy(
     s3: &CofferS3,
     req: S3Request<UploadPartCopyInput>,
 ) -> Result<S3Response<UploadPartCopyOutput>> {
-    let authz = crate::authz(&req)?;
+    let caller = crate::caller(&req)?.clone();
     let input = req.input;
     let number = check_part_number(input.part_number)?;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-    let source = copy_source(s3, &authz, &input.copy_source, copy_source_conditions!(input)).await?;
+    let source = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     let range = match &input.copy_source_range {
         None => 0..source.size,
         Some(text) => copy_range(text, source.size)?,

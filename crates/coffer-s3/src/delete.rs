@@ -38,7 +38,7 @@ pub(crate) async fn delete_objects(
     s3: &CofferS3,
     req: S3Request<DeleteObjectsInput>,
 ) -> Result<S3Response<DeleteObjectsOutput>> {
-    let authz = crate::authz(&req)?;
+    let caller = crate::caller(&req)?.clone();
     let input = req.input;
     s3.bucket(&input.bucket).await?;
     let objects = input.delete.objects;
@@ -51,7 +51,7 @@ pub(crate) async fn delete_objects(
     // Every key's delete is queued at once, so they share a few group commits instead of
     // waiting for a thousand in turn; the answers keep the request's order.
     let target = s3.bucket(&input.bucket).await?;
-    let (authz, target) = (&authz, &target);
+    let (caller, target) = (&caller, &target);
     let bucket = input.bucket.as_str();
     let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
         let key = object.key;
@@ -65,7 +65,7 @@ pub(crate) async fn delete_objects(
         {
             return (key, Err(("NoSuchVersion", "The specified version does not exist.")));
         }
-        if authz.object("s3:DeleteObject", target, &key).is_err() {
+        if caller.may_in_bucket("s3:DeleteObject", target, Some(&key)).is_err() {
             return (key, Err(("AccessDenied", "Access Denied")));
         }
         match s3.store.delete_object(bucket, &key, &WriteCondition::Always).await {

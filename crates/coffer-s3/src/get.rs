@@ -4,11 +4,12 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response};
 
+use crate::CofferS3;
 use crate::checksums::{Algorithm, COMPOSITE};
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions};
 use crate::reading::{self, Segment};
-use crate::{Authz, CofferS3};
+use coffer_auth::Caller;
 use coffer_store::{ObjectData, ObjectMeta};
 
 /// Buckets are unversioned so far: the only version id is `null`.
@@ -133,11 +134,11 @@ impl CofferS3 {
     /// The current object, for a read by `reader`. A missing one is `NoSuchKey` only to a
     /// caller who may list the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a
     /// read never tells which keys exist (as S3 documents for GetObject and HeadObject).
-    pub(crate) async fn object(&self, reader: Option<&Authz>, bucket: &str, key: &str) -> Result<ObjectMeta> {
+    pub(crate) async fn object(&self, reader: Option<&Caller>, bucket: &str, key: &str) -> Result<ObjectMeta> {
         let found = self.bucket(bucket).await?;
         let object = self.store.object(bucket, key).await.map_err(S3Fault::from)?;
         object.ok_or_else(|| match reader {
-            Some(reader) if reader.bucket("s3:ListBucket", &found).is_ok() => S3Fault::NoSuchKey,
+            Some(reader) if reader.may_in_bucket("s3:ListBucket", &found, None).is_ok() => S3Fault::NoSuchKey,
             _ => S3Fault::AccessDenied("Access Denied".to_owned()),
         })
     }
@@ -243,7 +244,7 @@ struct ReadRequest<'a> {
 impl CofferS3 {
     /// The one read path of GET and HEAD: the object (as [`CofferS3::object`] finds it for
     /// `reader`), its conditions checked, and the range or part selected.
-    async fn read(&self, reader: Option<&Authz>, request: &ReadRequest<'_>) -> Result<(ObjectMeta, Selection)> {
+    async fn read(&self, reader: Option<&Caller>, request: &ReadRequest<'_>) -> Result<(ObjectMeta, Selection)> {
         check_version(request.version_id)?;
         let object = self.object(reader, request.bucket, request.key).await?;
         request.conditions.check(&object)?;
@@ -264,7 +265,7 @@ fn answer<T>(output: T, selection: &Selection) -> S3Response<T> {
 }
 
 pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) -> Result<S3Response<GetObjectOutput>> {
-    let reader = crate::authz(&req).ok();
+    let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let request = read_request!(input);
     // A blob can disappear between reading the row and opening the file when a write
@@ -298,7 +299,7 @@ pub(crate) async fn head_object(
     s3: &CofferS3,
     req: S3Request<HeadObjectInput>,
 ) -> Result<S3Response<HeadObjectOutput>> {
-    let reader = crate::authz(&req).ok();
+    let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let (object, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
     let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
@@ -309,7 +310,7 @@ pub(crate) async fn get_object_attributes(
     s3: &CofferS3,
     req: S3Request<GetObjectAttributesInput>,
 ) -> Result<S3Response<GetObjectAttributesOutput>> {
-    let reader = crate::authz(&req).ok();
+    let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let object = s3.object(reader.as_ref(), &input.bucket, &input.key).await?;
     // The header is a comma-separated list; clients send it as one value or several.

@@ -22,7 +22,7 @@ pub mod quirks;
 mod reading;
 pub mod routes;
 
-use coffer_auth::{Principal, authorize};
+use coffer_auth::Caller;
 use coffer_store::{Bucket, Store};
 use s3s::S3Request;
 
@@ -90,76 +90,12 @@ pub fn canonical_user_id(account_id: &str) -> String {
     hex::encode(Sha256::digest(format!("coffer canonical user {account_id}")))
 }
 
-/// What a request missing its authorization (which the access hook always adds) gets.
-fn access_denied() -> S3Fault {
-    S3Fault::AccessDenied("Access Denied".to_owned())
-}
-
-/// The authorized caller, put into the request by [`StoreAccess`].
-pub(crate) fn caller<T>(req: &S3Request<T>) -> Result<&Principal> {
-    req.extensions.get::<Principal>().ok_or_else(access_denied)
-}
-
-/// The caller's policies, put into the request by [`StoreAccess`].
-pub(crate) fn grants<T>(req: &S3Request<T>) -> Result<std::sync::Arc<coffer_auth::Grants>> {
+/// The authenticated caller, put into the request by [`StoreAccess`] (an anonymous
+/// request has none).
+pub(crate) fn caller<T>(req: &S3Request<T>) -> Result<&Caller> {
     req.extensions
-        .get::<std::sync::Arc<coffer_auth::Grants>>()
-        .cloned()
-        .ok_or_else(access_denied)
-}
-
-/// The authorized caller of a request, to authorize what the access hook could not see: a
-/// copy source, or each key of DeleteObjects.
-pub(crate) struct Authz {
-    principal: Principal,
-    grants: std::sync::Arc<coffer_auth::Grants>,
-    facts: Option<std::sync::Arc<coffer_auth::RequestFacts>>,
-    /// For the other buckets' policies (a copy source's).
-    authorizer: coffer_auth::Authorizer,
-}
-
-/// The request's [`Authz`], put there by [`StoreAccess`].
-pub(crate) fn authz<T>(req: &S3Request<T>) -> Result<Authz> {
-    Ok(Authz {
-        principal: caller(req)?.clone(),
-        grants: grants(req)?,
-        facts: req
-            .extensions
-            .get::<std::sync::Arc<coffer_auth::RequestFacts>>()
-            .cloned(),
-        authorizer: req
-            .extensions
-            .get::<coffer_auth::Authorizer>()
-            .cloned()
-            .ok_or_else(access_denied)?,
-    })
-}
-
-impl Authz {
-    /// May the caller do `action` on `bucket/key`? The bucket's own policy counts as in the
-    /// access hook, and RestrictPublicBuckets keeps a public one from granting outsiders.
-    pub(crate) fn object(&self, action: &str, bucket: &Bucket, key: &str) -> Result<()> {
-        self.resource(action, bucket, &format!("arn:aws:s3:::{}/{key}", bucket.name))
-    }
-
-    /// May the caller do `action` on the bucket itself?
-    pub(crate) fn bucket(&self, action: &str, bucket: &Bucket) -> Result<()> {
-        self.resource(action, bucket, &format!("arn:aws:s3:::{}", bucket.name))
-    }
-
-    fn resource(&self, action: &str, bucket: &Bucket, resource: &str) -> Result<()> {
-        let outsider = self.principal.account_id != bucket.account_id;
-        let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
-        let request = coffer_auth::Request {
-            action,
-            resource,
-            resource_account: &bucket.account_id,
-            resource_policy: bucket_policy.as_deref(),
-            facts: self.facts.as_deref(),
-            ..Default::default()
-        };
-        authorize(&self.principal, &self.grants, &request).map_err(S3Fault::from)
-    }
+        .get::<Caller>()
+        .ok_or_else(|| S3Fault::AccessDenied("Access Denied".to_owned()))
 }
 
 pub struct CofferS3 {

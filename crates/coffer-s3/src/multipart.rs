@@ -192,7 +192,7 @@ pub(crate) async fn create_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CreateMultipartUploadInput>,
 ) -> Result<S3Response<CreateMultipartUploadOutput>> {
-    let principal = caller(&req)?.clone();
+    let principal = caller(&req)?.principal().clone();
     let input = req.input;
     s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
