@@ -55,7 +55,7 @@ struct BucketsPage {
 
 pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response {
     let listed = match console
-        .s3(&signed, Method::GET, "/", &[], s3s::Body::empty())
+        .s3(&signed, Method::GET, "/", &[], coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -73,7 +73,7 @@ pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response
                 Method::GET,
                 &format!("/{}?location", encode(&name, false)),
                 &[],
-                s3s::Body::empty(),
+                coffer_s3::Body::empty(),
             )
             .await
             .ok()
@@ -185,7 +185,7 @@ pub async fn check_name(State(console): State<Console>, signed: Signed, Form(for
                     Method::HEAD,
                     &format!("/{}", encode(name, false)),
                     &[],
-                    s3s::Body::empty(),
+                    coffer_s3::Body::empty(),
                 )
                 .await;
             if head.status == StatusCode::NOT_FOUND {
@@ -236,9 +236,9 @@ pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(
         return again("Choose a region from the list.".to_owned(), StatusCode::BAD_REQUEST);
     }
     let body = if form.region == "us-east-1" {
-        s3s::Body::empty()
+        coffer_s3::Body::empty()
     } else {
-        s3s::Body::from(format!(
+        coffer_s3::Body::from(format!(
             "<CreateBucketConfiguration><LocationConstraint>{}</LocationConstraint></CreateBucketConfiguration>",
             form.region
         ))
@@ -269,7 +269,7 @@ struct PolicyPage<'a> {
 pub async fn bucket_policy(State(console): State<Console>, signed: Signed, Path(bucket): Path<String>) -> Response {
     let path = format!("/{}?policy", encode(&bucket, false));
     let (document, exists) = match console
-        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .s3(&signed, Method::GET, &path, &[], coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -311,11 +311,11 @@ pub async fn save_bucket_policy(
     }
     let path = format!("/{}?policy", encode(&bucket, false));
     let (method, body, action) = if form.delete.is_some() {
-        (Method::DELETE, s3s::Body::empty(), "s3:DeleteBucketPolicy")
+        (Method::DELETE, coffer_s3::Body::empty(), "s3:DeleteBucketPolicy")
     } else {
         (
             Method::PUT,
-            s3s::Body::from(form.document.clone()),
+            coffer_s3::Body::from(form.document.clone()),
             "s3:PutBucketPolicy",
         )
     };
@@ -346,7 +346,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bucket_names_follow_s3s_rules() {
+    fn bucket_names_follow_s3s_naming_rules() {
         assert!(name_problem("holiday-photos").is_none());
         assert!(name_problem("a.b-c1").is_none());
         assert!(name_problem("ab").is_some());

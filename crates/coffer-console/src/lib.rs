@@ -55,7 +55,7 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub struct Console {
     query: QueryApi,
-    s3: s3s::service::S3Service,
+    s3: coffer_s3::S3Api,
     store: Store,
     sessions: session::Sessions,
     throttle: throttle::Throttle,
@@ -64,7 +64,7 @@ pub struct Console {
 
 /// The console's routes. The listener puts a [`coffer_auth::PeerAddr`] into each request:
 /// sign-in throttling and `aws:SourceIp` need the client's address.
-pub fn router(query: QueryApi, s3: s3s::service::S3Service, store: Store, options: &Options) -> Router {
+pub fn router(query: QueryApi, s3: coffer_s3::S3Api, store: Store, options: &Options) -> Router {
     // Made now, not at the first sign-in for a name that does not exist: that first one
     // would otherwise take one hash longer than any other, and tell.
     coffer_auth::passwords::decoy();

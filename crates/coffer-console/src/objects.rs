@@ -99,7 +99,7 @@ pub async fn bucket(
         path.push_str(&format!("&continuation-token={}", encode(&query.token, false)));
     }
     let listed = match console
-        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .s3(&signed, Method::GET, &path, &[], coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -227,7 +227,7 @@ pub async fn download(
 ) -> Response {
     let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
     let reply = match console
-        .s3(&signed, Method::GET, &path, &[], s3s::Body::empty())
+        .s3(&signed, Method::GET, &path, &[], coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -303,7 +303,7 @@ pub async fn change(
     let headers = [("content-length", "0".to_owned())];
     let headers: &[(&str, String)] = if method == Method::PUT { &headers } else { &[] };
     match console
-        .s3(&signed, method, &path, headers, s3s::Body::empty())
+        .s3(&signed, method, &path, headers, coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -351,7 +351,7 @@ pub async fn object_page(
     let path = format!("/{}/{}", encode(bucket, false), encode(key, true));
     let checksums = [("x-amz-checksum-mode", "ENABLED".to_owned())];
     let reply = match console
-        .s3(signed, Method::HEAD, &path, &checksums, s3s::Body::empty())
+        .s3(signed, Method::HEAD, &path, &checksums, coffer_s3::Body::empty())
         .await
         .ok()
         .await
@@ -540,7 +540,7 @@ pub async fn multipart(
             (
                 format!("{object}?uploads"),
                 forwarded,
-                s3s::Body::empty(),
+                coffer_s3::Body::empty(),
                 "s3:PutObject",
             )
         }
@@ -555,7 +555,7 @@ pub async fn multipart(
         Method::DELETE => (
             format!("{object}?uploadId={upload}"),
             Vec::new(),
-            s3s::Body::empty(),
+            coffer_s3::Body::empty(),
             "s3:AbortMultipartUpload",
         ),
         _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
@@ -628,7 +628,7 @@ pub async fn complete_multipart(
     );
     let headers = [("content-length", xml.len().to_string())];
     match console
-        .s3(&signed, Method::POST, &path, &headers, s3s::Body::from(xml))
+        .s3(&signed, Method::POST, &path, &headers, coffer_s3::Body::from(xml))
         .await
         .ok()
         .await

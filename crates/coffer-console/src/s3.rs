@@ -1,7 +1,6 @@
-//! The console's way into S3: a request built here goes through the same s3s service as a
-//! request from the network (the same operation mapping, authorization, handlers and XML),
-//! with the signed-in principal attached as an [`coffer_auth::InProcessCaller`] instead of a
-//! signature.
+//! The console's way into S3: a request built here goes to [`coffer_s3::S3Api::call_as`], the
+//! same operation mapping, authorization, handlers and XML as a request from the network,
+//! made as the signed-in principal instead of signed.
 
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -15,7 +14,7 @@ use crate::results::Results;
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
-    pub body: s3s::Body,
+    pub body: coffer_s3::Body,
 }
 
 /// An S3 error as the console shows it.
@@ -80,7 +79,7 @@ impl Console {
         method: Method,
         path_and_query: &str,
         headers: &[(&str, String)],
-        body: s3s::Body,
+        body: coffer_s3::Body,
     ) -> Reply {
         let mut request = Request::builder()
             .method(method)
@@ -90,28 +89,15 @@ impl Console {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        let Ok(mut request) = request.body(body) else {
+        let Ok(request) = request.body(body) else {
             return failure_reply(StatusCode::BAD_REQUEST);
         };
-        request
-            .extensions_mut()
-            .insert(coffer_auth::InProcessCaller(signed.session.principal.clone()));
-        if let Some(peer) = signed.peer() {
-            request.extensions_mut().insert(peer);
-        }
-        match self.s3.call(request).await {
-            Ok(response) => {
-                let (parts, body) = response.into_parts();
-                Reply {
-                    status: parts.status,
-                    headers: parts.headers,
-                    body,
-                }
-            }
-            Err(err) => {
-                tracing::error!(?err, "an in-process S3 request failed");
-                failure_reply(StatusCode::INTERNAL_SERVER_ERROR)
-            }
+        let response = self.s3.call_as(&signed.session.principal, signed.peer(), request).await;
+        let (parts, body) = response.into_parts();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
         }
     }
 }
@@ -120,11 +106,11 @@ fn failure_reply(status: StatusCode) -> Reply {
     Reply {
         status,
         headers: HeaderMap::new(),
-        body: s3s::Body::empty(),
+        body: coffer_s3::Body::empty(),
     }
 }
 
 /// An S3 body from an axum one (an upload, streamed through).
-pub fn body_from(body: Body) -> s3s::Body {
-    s3s::Body::http_body_unsync(body)
+pub fn body_from(body: Body) -> coffer_s3::Body {
+    coffer_s3::Body::http_body_unsync(body)
 }

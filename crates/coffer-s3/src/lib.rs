@@ -4,6 +4,7 @@
 //! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
+mod api;
 mod auth;
 mod body;
 mod bucket;
@@ -30,6 +31,7 @@ use crate::error::{Result, S3Fault};
 use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
+pub use api::{Body, S3Api};
 pub use auth::StoreAuth;
 pub use bucket::valid_bucket_name;
 pub use host::CofferHost;
@@ -53,7 +55,7 @@ impl Default for Options {
 }
 
 /// Builds the s3s service with Coffer's auth, access and operations.
-pub fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> s3s::service::S3Service {
+fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> s3s::service::S3Service {
     let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 {
         store: store.clone(),
         idle_timeout: options.idle_timeout,

@@ -164,19 +164,19 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     // Printed last: scripts and tests wait for this line.
     println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
 
-    // One authorizer for both front ends: one cache of parsed policies.
+    // One authorizer and one S3 API for both front ends: one cache of parsed policies.
     let authorizer = coffer_auth::Authorizer::default();
-    let authorizer_for_console = authorizer.clone();
+    let s3 = coffer_s3::S3Api::new(
+        store.clone(),
+        authorizer.clone(),
+        &coffer_s3::Options {
+            domain: config.domain.clone(),
+            idle_timeout: config.idle_timeout,
+        },
+    );
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone(), authorizer.clone()),
-        s3: coffer_s3::service(
-            store.clone(),
-            authorizer,
-            &coffer_s3::Options {
-                domain: config.domain.clone(),
-                idle_timeout: config.idle_timeout,
-            },
-        ),
+        s3: s3.service(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
@@ -198,15 +198,8 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         stopped(stopping.clone()),
     );
     let console_routes = coffer_console::router(
-        QueryApi::new(store.clone(), authorizer_for_console.clone()),
-        coffer_s3::service(
-            store.clone(),
-            authorizer_for_console,
-            &coffer_s3::Options {
-                domain: config.domain.clone(),
-                idle_timeout: config.idle_timeout,
-            },
-        ),
+        QueryApi::new(store.clone(), authorizer),
+        s3,
         store.clone(),
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,

@@ -1,0 +1,53 @@
+//! The S3 API as Coffer's front ends hold it: the front door hands it signed HTTP requests
+//! ([`S3Api::service`]); the console calls it as its signed-in principal
+//! ([`S3Api::call_as`], the twin of `QueryApi::call_as`), through the same routing,
+//! authorization and operations, so the console can do exactly what the API allows.
+
+use coffer_auth::{InProcessCaller, PeerAddr, Principal};
+use coffer_store::Store;
+
+pub use s3s::Body;
+
+use crate::Options;
+
+/// Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct S3Api {
+    service: s3s::service::S3Service,
+}
+
+impl S3Api {
+    pub fn new(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> S3Api {
+        S3Api {
+            service: crate::service(store, authorizer, options),
+        }
+    }
+
+    /// The service for signed requests from the wire.
+    pub fn service(&self) -> s3s::service::S3Service {
+        self.service.clone()
+    }
+
+    /// Sends `request` as `principal` (unsigned: the principal travels as an extension that
+    /// only code can set), from the client at `peer` (for `aws:SourceIp`). The request's
+    /// `Host` should be an address, which no `--domain` can read as a bucket.
+    pub async fn call_as(
+        &self,
+        principal: &Principal,
+        peer: Option<PeerAddr>,
+        mut request: http::Request<Body>,
+    ) -> http::Response<Body> {
+        request.extensions_mut().insert(InProcessCaller(principal.clone()));
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
+        match self.service.call(request).await {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::error!(?err, "an in-process S3 request failed");
+                crate::error::error_response(crate::error::S3Fault::internal("in-process request failed"))
+                    .map(Body::from)
+            }
+        }
+    }
+}
