@@ -8,6 +8,19 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+/// A fingerprint of a stored password hash (SHA-256 of it): what a console session
+/// remembers of the password it was made with, so it can end when that password changes
+/// without holding the hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordStamp([u8; 32]);
+
+impl PasswordStamp {
+    pub fn of(password_hash: &str) -> PasswordStamp {
+        use sha2::Digest;
+        PasswordStamp(sha2::Sha256::digest(password_hash.as_bytes()).into())
+    }
+}
+
 /// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);

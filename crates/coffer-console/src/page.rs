@@ -35,7 +35,7 @@ impl FromRequestParts<Console> for Signed {
         // A person whose password changed since sign-in (an administrator's reset, a change
         // in another session), or whose console access was taken away (or who was deleted,
         // even if a new user now has the name), is signed out at once.
-        if crate::signin::current_password(console, &session.principal).await != Some(session.password) {
+        if console.query.password_stamp(&session.principal).await != Some(session.password) {
             console.sessions.end(&token);
             return Err(Redirect::to("/signin").into_response());
         }

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use coffer_auth::Principal;
+pub use coffer_auth::passwords::PasswordStamp;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -55,16 +56,6 @@ pub enum Reveal {
         password: String,
         problems: Vec<String>,
     },
-}
-
-/// A fingerprint of a stored password hash (SHA-256 of it), so sessions hold no hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PasswordStamp([u8; 32]);
-
-impl PasswordStamp {
-    pub fn of(password_hash: &str) -> PasswordStamp {
-        PasswordStamp(Sha256::digest(password_hash.as_bytes()).into())
-    }
 }
 
 impl Session {

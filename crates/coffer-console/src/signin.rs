@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use coffer_auth::{Identity, Principal};
-use coffer_store::{Account, StoreError};
+use coffer_auth::Identity;
+use coffer_iam::SignInNext as Next;
 use serde::Deserialize;
 
 use crate::page::{Chrome, Signed, error_page, render};
-use crate::session::PasswordStamp;
+
 use crate::throttle::address_key;
 use crate::{Console, session};
 
@@ -56,108 +56,6 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
-/// The account with this id, else the one with this alias (an id always wins: an alias can
-/// never capture another account's sign-ins).
-async fn find_account(console: &Console, wanted: &str) -> Option<Account> {
-    let accounts = console.store.list_accounts().await.ok()?;
-    let by_id = accounts.iter().position(|a| a.account_id == wanted);
-    let by_alias = || {
-        accounts.iter().position(|a| {
-            a.alias
-                .as_deref()
-                .is_some_and(|alias| alias.eq_ignore_ascii_case(wanted))
-        })
-    };
-    let at = by_id.or_else(by_alias)?;
-    accounts.into_iter().nth(at)
-}
-
-/// What a correct password leads to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Next {
-    Proceed,
-    /// The login profile requires a new password, or the password policy says it is too old.
-    ChangePassword,
-    /// Too old under a policy with HardExpiry: only an administrator can set a new one.
-    Expired,
-}
-
-/// What a password proves: the principal, and what comes next.
-async fn check(
-    console: &Console,
-    account: Option<&Account>,
-    username: &str,
-    password: &str,
-) -> Option<(Principal, Next, PasswordStamp)> {
-    // Look everything up first, then verify once, against a decoy when something is missing,
-    // so a wrong name takes as long as a wrong password.
-    let (hash, principal, next) = match account {
-        None => (None, None, Next::Proceed),
-        Some(account) if username.is_empty() => {
-            let hash = console
-                .store
-                .root_password_hash(&account.account_id)
-                .await
-                .ok()
-                .flatten();
-            let root = Principal {
-                account_id: account.account_id.clone(),
-                identity: Identity::Root,
-                access_key_id: String::new(),
-            };
-            (hash, Some(root), Next::Proceed)
-        }
-        Some(account) => match console.store.user(&account.account_id, username).await {
-            Ok(user) => match console.store.login_profile(&user.user_id).await {
-                Ok(profile) => {
-                    let principal = Principal {
-                        account_id: account.account_id.clone(),
-                        identity: Identity::User {
-                            user_id: user.user_id.clone(),
-                            name: user.name.clone(),
-                            path: user.path.clone(),
-                        },
-                        access_key_id: String::new(),
-                    };
-                    let next = match expiry(console, account, &profile).await {
-                        Some(true) => Next::Expired,
-                        Some(false) => Next::ChangePassword,
-                        None if profile.password_reset_required => Next::ChangePassword,
-                        None => Next::Proceed,
-                    };
-                    (Some(profile.password_hash), Some(principal), next)
-                }
-                Err(StoreError::NoSuchLoginProfile) | Err(_) => (None, None, Next::Proceed),
-            },
-            Err(_) => (None, None, Next::Proceed),
-        },
-    };
-    let found = hash.is_some();
-    let stored = hash.unwrap_or_else(|| coffer_auth::passwords::decoy().to_owned());
-    let matches = coffer_auth::passwords::verify_async(password, &stored).await;
-    let stamp = PasswordStamp::of(&stored);
-    (found && matches).then_some(principal?).map(|p| (p, next, stamp))
-}
-
-/// The stamp of the password `principal` signs in with now; `None` when it has none (its
-/// login profile was deleted, or the user itself).
-pub async fn current_password(console: &Console, principal: &Principal) -> Option<PasswordStamp> {
-    let hash = match &principal.identity {
-        Identity::User { user_id, .. } => console.store.login_profile(user_id).await.ok()?.password_hash,
-        _ => console.store.root_password_hash(&principal.account_id).await.ok()??,
-    };
-    Some(PasswordStamp::of(&hash))
-}
-
-/// Whether the account's password policy says the password is too old: `Some(hard)` if so,
-/// with whether only an administrator may then set a new one (HardExpiry).
-async fn expiry(console: &Console, account: &Account, profile: &coffer_store::LoginProfile) -> Option<bool> {
-    let policy = console.store.password_policy(&account.account_id).await.ok()?;
-    let days = policy.max_password_age?;
-    let expired = time::OffsetDateTime::now_utc() - profile.password_changed_at > time::Duration::days(days);
-    expired.then_some(policy.hard_expiry)
-}
-
 pub async fn submit(
     State(console): State<Console>,
     peer: Option<Extension<coffer_auth::PeerAddr>>,
@@ -176,7 +74,7 @@ pub async fn submit(
     // The client as the listener (and any trusted proxy) says, for the throttle and the log.
     let client = peer.and_then(|Extension(peer)| coffer_auth::RequestFacts::new(&headers, Some(&peer), None).source_ip);
     let address = client.map(address_key).unwrap_or_else(|| "ip:unknown".to_owned());
-    let account = find_account(&console, account_name).await;
+    let account = console.query.sign_in_account(account_name).await;
     // Named by the account's id, so its alias and its id count as one name.
     let account_key = account
         .as_ref()
@@ -200,7 +98,7 @@ pub async fn submit(
             return response;
         }
     };
-    let Some((principal, next, stamp)) = check(&console, account.as_ref(), username, &form.password).await else {
+    let Some((principal, next, stamp)) = console.query.sign_in(account.as_ref(), username, &form.password).await else {
         // Not the typed user name: people type passwords into it by mistake.
         // At most 63 characters of what was typed, as an account id or alias has.
         let account: String = account_key.chars().take(63).collect();
@@ -223,11 +121,7 @@ pub async fn submit(
         );
     }
     let must_change = next == Next::ChangePassword;
-    if let Identity::User { user_id, .. } = &principal.identity
-        && let Err(err) = console.store.record_password_use(user_id).await
-    {
-        tracing::warn!(%err, "could not record the password's use");
-    }
+    console.query.record_password_use(&principal).await;
     let label = account
         .as_ref()
         .map(|a| a.alias.clone().unwrap_or_else(|| a.account_id.clone()))
@@ -315,7 +209,7 @@ pub async fn change_submit(
     ];
     match signed.call(&console, "ChangePassword", &params).await {
         Ok(_) => {
-            if let Some(stamp) = current_password(&console, &signed.session.principal).await {
+            if let Some(stamp) = console.query.password_stamp(&signed.session.principal).await {
                 console.sessions.password_changed(&signed.token, stamp);
             }
             Redirect::to("/").into_response()

@@ -19,6 +19,7 @@ mod operations;
 mod paging;
 mod params;
 mod password_policy;
+mod signin;
 mod simulate;
 mod sts;
 mod users;
@@ -35,6 +36,7 @@ use http::{HeaderValue, Response, StatusCode};
 
 pub use error::IamError;
 use params::Params;
+pub use signin::Next as SignInNext;
 
 /// Which Query API a request is for: the credential scope's service decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

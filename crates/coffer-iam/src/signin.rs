@@ -1,0 +1,118 @@
+//! Signing in to the console, behind the IAM API: which account a typed name means, whether a
+//! password proves the root user or an IAM user, what must come next (a new password, or
+//! none at all once expired under HardExpiry), and the stamp of the password a session was
+//! made with. The console never reads the store; it asks here.
+
+use coffer_auth::passwords::PasswordStamp;
+use coffer_auth::{Identity, Principal};
+use coffer_store::{Account, StoreError};
+
+use crate::QueryApi;
+
+/// What a correct password leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    Proceed,
+    /// The login profile requires a new password, or the password policy says it is too old.
+    ChangePassword,
+    /// Too old under a policy with HardExpiry: only an administrator can set a new one.
+    Expired,
+}
+
+impl QueryApi {
+    /// The account with this id, else the one with this alias (an id always wins: an alias can
+    /// never capture another account's sign-ins).
+    pub async fn sign_in_account(&self, wanted: &str) -> Option<Account> {
+        let accounts = self.store.list_accounts().await.ok()?;
+        let by_id = accounts.iter().position(|a| a.account_id == wanted);
+        let by_alias = || {
+            accounts.iter().position(|a| {
+                a.alias
+                    .as_deref()
+                    .is_some_and(|alias| alias.eq_ignore_ascii_case(wanted))
+            })
+        };
+        let at = by_id.or_else(by_alias)?;
+        accounts.into_iter().nth(at)
+    }
+
+    /// What a password proves: the principal, and what comes next.
+    pub async fn sign_in(
+        &self,
+        account: Option<&Account>,
+        username: &str,
+        password: &str,
+    ) -> Option<(Principal, Next, PasswordStamp)> {
+        // Look everything up first, then verify once, against a decoy when something is missing,
+        // so a wrong name takes as long as a wrong password.
+        let (hash, principal, next) = match account {
+            None => (None, None, Next::Proceed),
+            Some(account) if username.is_empty() => {
+                let hash = self.store.root_password_hash(&account.account_id).await.ok().flatten();
+                let root = Principal {
+                    account_id: account.account_id.clone(),
+                    identity: Identity::Root,
+                    access_key_id: String::new(),
+                };
+                (hash, Some(root), Next::Proceed)
+            }
+            Some(account) => match self.store.user(&account.account_id, username).await {
+                Ok(user) => match self.store.login_profile(&user.user_id).await {
+                    Ok(profile) => {
+                        let principal = Principal {
+                            account_id: account.account_id.clone(),
+                            identity: Identity::User {
+                                user_id: user.user_id.clone(),
+                                name: user.name.clone(),
+                                path: user.path.clone(),
+                            },
+                            access_key_id: String::new(),
+                        };
+                        let next = match self.expiry(account, &profile).await {
+                            Some(true) => Next::Expired,
+                            Some(false) => Next::ChangePassword,
+                            None if profile.password_reset_required => Next::ChangePassword,
+                            None => Next::Proceed,
+                        };
+                        (Some(profile.password_hash), Some(principal), next)
+                    }
+                    Err(StoreError::NoSuchLoginProfile) | Err(_) => (None, None, Next::Proceed),
+                },
+                Err(_) => (None, None, Next::Proceed),
+            },
+        };
+        let found = hash.is_some();
+        let stored = hash.unwrap_or_else(|| coffer_auth::passwords::decoy().to_owned());
+        let matches = coffer_auth::passwords::verify_async(password, &stored).await;
+        let stamp = PasswordStamp::of(&stored);
+        (found && matches).then_some(principal?).map(|p| (p, next, stamp))
+    }
+
+    /// The stamp of the password `principal` signs in with now; `None` when it has none (its
+    /// login profile was deleted, or the user itself).
+    pub async fn password_stamp(&self, principal: &Principal) -> Option<PasswordStamp> {
+        let hash = match &principal.identity {
+            Identity::User { user_id, .. } => self.store.login_profile(user_id).await.ok()?.password_hash,
+            _ => self.store.root_password_hash(&principal.account_id).await.ok()??,
+        };
+        Some(PasswordStamp::of(&hash))
+    }
+
+    /// Whether the account's password policy says the password is too old: `Some(hard)` if so,
+    /// with whether only an administrator may then set a new one (HardExpiry).
+    async fn expiry(&self, account: &Account, profile: &coffer_store::LoginProfile) -> Option<bool> {
+        let policy = self.store.password_policy(&account.account_id).await.ok()?;
+        let days = policy.max_password_age?;
+        let expired = time::OffsetDateTime::now_utc() - profile.password_changed_at > time::Duration::days(days);
+        expired.then_some(policy.hard_expiry)
+    }
+
+    /// Records a sign-in with the password as its last use (IAM users' PasswordLastUsed).
+    pub async fn record_password_use(&self, principal: &Principal) {
+        if let Identity::User { user_id, .. } = &principal.identity
+            && let Err(err) = self.store.record_password_use(user_id).await
+        {
+            tracing::warn!(%err, "could not record the password's use");
+        }
+    }
+}
