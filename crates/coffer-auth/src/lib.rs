@@ -11,6 +11,7 @@ mod decisions;
 mod facts;
 mod grants;
 pub mod passwords;
+pub mod presign;
 mod principal;
 pub mod signed_request;
 pub mod sigv4;

@@ -30,7 +30,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use coffer_iam::QueryApi;
-use coffer_store::Store;
 
 /// What the console runs with.
 #[derive(Clone, Debug)]
@@ -56,7 +55,6 @@ impl Default for Options {
 pub struct Console {
     query: QueryApi,
     s3: coffer_s3::S3Api,
-    store: Store,
     sessions: session::Sessions,
     throttle: throttle::Throttle,
     api_url: String,
@@ -64,14 +62,13 @@ pub struct Console {
 
 /// The console's routes. The listener puts a [`coffer_auth::PeerAddr`] into each request:
 /// sign-in throttling and `aws:SourceIp` need the client's address.
-pub fn router(query: QueryApi, s3: coffer_s3::S3Api, store: Store, options: &Options) -> Router {
+pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Router {
     // Made now, not at the first sign-in for a name that does not exist: that first one
     // would otherwise take one hash longer than any other, and tell.
     coffer_auth::passwords::decoy();
     let console = Console {
         query,
         s3,
-        store,
         sessions: session::Sessions::new(options.idle_timeout),
         throttle: throttle::Throttle::default(),
         api_url: options.api_url.trim_end_matches('/').to_owned(),

@@ -8,7 +8,6 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use coffer_policy::{Policy, PolicyKind};
 use serde::Deserialize;
 
 use crate::Console;
@@ -231,15 +230,15 @@ struct Verdict {
     message: String,
 }
 
-/// The editor's live check (an htmx fragment): the engine's verdict on the document.
+/// The editor's live check (an htmx fragment): IAM's verdict on the document.
 pub async fn validate(_signed: Signed, Form(form): Form<Check>) -> Response {
-    let verdict = match Policy::parse(&form.document, PolicyKind::Identity) {
-        Ok(policy) => Verdict {
+    // What saving it (CreatePolicy or CreatePolicyVersion) would say.
+    let verdict = match coffer_iam::check_managed_policy(&form.document) {
+        Ok(statements) => Verdict {
             valid: true,
             message: format!(
-                "Valid policy: {} statement{}.",
-                policy.statements.len(),
-                if policy.statements.len() == 1 { "" } else { "s" }
+                "Valid policy: {statements} statement{}.",
+                if statements == 1 { "" } else { "s" }
             ),
         },
         Err(error) => Verdict {

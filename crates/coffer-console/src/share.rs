@@ -3,19 +3,12 @@
 //! key, as AWS's console signs with the session's credentials: the link can do exactly what
 //! that principal may, and stops working when the key is deactivated or deleted.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-    sign,
-};
-use aws_sigv4::sign::v4;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use coffer_auth::Identity;
-use coffer_store::{KeyOwnerName, KeyStatus};
+use coffer_s3::PresignError;
 use serde::Deserialize;
 
 use crate::Console;
@@ -57,34 +50,6 @@ pub async fn share(
     object_page(&console, &signed, &bucket, query.key(), Some(link)).await
 }
 
-/// The signed-in principal's first active access key, with its secret.
-async fn signing_key(console: &Console, signed: &Signed) -> Result<(String, String), String> {
-    let principal = &signed.session.principal;
-    let owner = match &principal.identity {
-        Identity::Root => KeyOwnerName::Root,
-        Identity::User { name, .. } => KeyOwnerName::User(name),
-    };
-    let keys = console
-        .store
-        .list_access_keys(&principal.account_id, owner)
-        .await
-        .map_err(|e| e.to_string())?;
-    let no_key = || {
-        "Share links are signed with your own access key, and you have no active one. Create one under Security credentials.".to_owned()
-    };
-    let active = keys
-        .into_iter()
-        .find(|k| k.status == KeyStatus::Active)
-        .ok_or_else(no_key)?;
-    let credential = console
-        .store
-        .credential(&active.access_key_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(no_key)?;
-    Ok((credential.access_key_id.clone(), credential.secret_access_key.clone()))
-}
-
 /// The API's URL as this person reaches it: when Coffer listens on every address, the host
 /// the person typed for the console (`host`, its `Host` header), with the API's port.
 fn api_url(api: &str, host: &str) -> String {
@@ -104,49 +69,21 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         .find(|(s, _)| *s == seconds)
         .map(|(_, label)| (*label).to_owned())
         .ok_or("Choose how long the link lives.")?;
-    let (key_id, secret) = signing_key(console, signed).await?;
     let url = format!(
         "{}/{}/{}",
         api_url(&console.api_url, &signed.host),
         encode(bucket, false),
         encode(key, true)
     );
-    let identity = Credentials::new(key_id, secret, None, None, "coffer-console").into();
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(seconds));
-    // S3 signs the path as sent: encoded once, never normalized.
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let host = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("")
-        .to_owned();
-    let signable = SignableRequest::new(
-        "GET",
-        &url,
-        std::iter::once(("host", host.as_str())),
-        SignableBody::UnsignedPayload,
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
-    let mut request = http::Request::get(&url).body(()).map_err(|e| e.to_string())?;
-    instructions.apply_to_request_http1x(&mut request);
-    Ok(Link {
-        url: request.uri().to_string(),
-        lifetime,
-    })
+    let url = console
+        .s3
+        .presigned_get(&signed.session.principal, &url, Duration::from_secs(seconds))
+        .await
+        .map_err(|err| match err {
+            PresignError::NoActiveKey => "Share links are signed with your own access key, and you have no active one. Create one under Security credentials.".to_owned(),
+            PresignError::Failed(why) => why,
+        })?;
+    Ok(Link { url, lifetime })
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 
 pub use error::IamError;
+pub use managed_policies::check_managed_policy;
 use params::Params;
 pub use signin::Next as SignInNext;
 

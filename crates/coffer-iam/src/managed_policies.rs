@@ -77,13 +77,21 @@ fn write_customer_policy(xml: &mut Xml, policy: &ManagedPolicy) {
 
 fn validated_document<'a>(cx: &Call<'a>) -> Result<&'a str, IamError> {
     let document = cx.params.require("PolicyDocument")?;
+    check_managed_policy(document)?;
+    Ok(document)
+}
+
+/// What CreatePolicy and CreatePolicyVersion say of `document`: its statements when it
+/// would be accepted.
+pub fn check_managed_policy(document: &str) -> Result<usize, IamError> {
     if document.chars().filter(|c| !c.is_whitespace()).count() > MAX_MANAGED_POLICY {
         return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for PolicySize: {MAX_MANAGED_POLICY}"
         )));
     }
-    Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
-    Ok(document)
+    let policy =
+        Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
+    Ok(policy.statements.len())
 }
 
 pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {

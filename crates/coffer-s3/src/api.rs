@@ -14,12 +14,22 @@ use crate::Options;
 #[derive(Clone, Debug)]
 pub struct S3Api {
     service: s3s::service::S3Service,
+    store: Store,
+}
+
+/// Why a presigned URL could not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PresignError {
+    /// The principal has no active access key to sign with.
+    NoActiveKey,
+    Failed(String),
 }
 
 impl S3Api {
     pub fn new(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> S3Api {
         S3Api {
-            service: crate::service(store, authorizer, options),
+            service: crate::service(store.clone(), authorizer, options),
+            store,
         }
     }
 
@@ -49,5 +59,33 @@ impl S3Api {
                     .map(Body::from)
             }
         }
+    }
+
+    /// A presigned GET of `url` (`http://host/bucket/key`, encoded once) signed with
+    /// `principal`'s first active access key, valid for `expires`.
+    pub async fn presigned_get(
+        &self,
+        principal: &Principal,
+        url: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, PresignError> {
+        let owner = match &principal.identity {
+            coffer_auth::Identity::Root => coffer_store::KeyOwnerName::Root,
+            coffer_auth::Identity::User { name, .. } => coffer_store::KeyOwnerName::User(name),
+        };
+        let credential = self
+            .store
+            .signing_credential(&principal.account_id, owner)
+            .await
+            .map_err(|e| PresignError::Failed(e.to_string()))?
+            .ok_or(PresignError::NoActiveKey)?;
+        coffer_auth::presign::presigned_get(
+            &credential.access_key_id,
+            &credential.secret_access_key,
+            url,
+            expires,
+            std::time::SystemTime::now(),
+        )
+        .map_err(PresignError::Failed)
     }
 }

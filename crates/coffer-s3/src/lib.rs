@@ -31,7 +31,7 @@ use crate::error::{Result, S3Fault};
 use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
-pub use api::{Body, S3Api};
+pub use api::{Body, PresignError, S3Api};
 pub use auth::StoreAuth;
 pub use bucket::valid_bucket_name;
 pub use host::CofferHost;

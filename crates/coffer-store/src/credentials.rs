@@ -69,6 +69,20 @@ impl KeyCache {
 }
 
 impl Store {
+    /// The first active access key of `owner` in `account_id`, with its secret: the one
+    /// narrow way to a secret for signing on a principal's behalf (share links).
+    pub async fn signing_credential(
+        &self,
+        account_id: &str,
+        owner: crate::KeyOwnerName<'_>,
+    ) -> Result<Option<Arc<Credential>>> {
+        let keys = self.list_access_keys(account_id, owner).await?;
+        let Some(active) = keys.into_iter().find(|k| k.status == KeyStatus::Active) else {
+            return Ok(None);
+        };
+        self.credential(&active.access_key_id).await
+    }
+
     /// The credential for `access_key_id`, or `None` if no such key exists.
     pub async fn credential(&self, access_key_id: &str) -> Result<Option<Arc<Credential>>> {
         let generation = match self.inner.keys.get(access_key_id) {

@@ -200,7 +200,6 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let console_routes = coffer_console::router(
         QueryApi::new(store.clone(), authorizer),
         s3,
-        store.clone(),
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,
             api_url: format!("http://{endpoint}"),
