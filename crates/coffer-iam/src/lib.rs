@@ -84,13 +84,13 @@ pub const MAX_QUERY_BODY: usize = 1024 * 1024;
 /// One request being served: the store, the authenticated caller and the parameters.
 pub(crate) struct Call<'a> {
     store: &'a Store,
+    /// Who asks (the principal of `authz`).
     caller: &'a Principal,
-    /// The caller's own policies.
-    grants: &'a coffer_auth::Grants,
+    /// The caller with its policies and the request's facts: what every operation asks
+    /// "may I", as S3's operations do.
+    authz: &'a coffer_auth::Caller,
     /// Loads other principals' policies (for the simulator).
     authorizer: &'a coffer_auth::Authorizer,
-    /// Condition keys from the HTTP request.
-    facts: &'a coffer_auth::RequestFacts,
     params: &'a Params,
 }
 
@@ -129,14 +129,12 @@ impl Call<'_> {
 
     /// As [`Call::authorize`], keeping whether a denial was explicit.
     fn authorize_detailed(&self, action: &str, resource: &str) -> Result<(), coffer_auth::Denied> {
-        let request = coffer_auth::Request {
+        self.authz.may(&coffer_auth::Request {
             action,
             resource,
             resource_account: &self.caller.account_id,
-            facts: Some(self.facts),
             ..coffer_auth::Request::default()
-        };
-        coffer_auth::authorize(self.caller, self.grants, &request)
+        })
     }
 
     fn authorize_request(
@@ -146,16 +144,14 @@ impl Call<'_> {
         keys: Vec<(&str, String)>,
         values: Vec<(String, Vec<String>)>,
     ) -> Result<(), IamError> {
-        let request = coffer_auth::Request {
+        self.authz.may(&coffer_auth::Request {
             action,
             resource,
             resource_account: &self.caller.account_id,
-            facts: Some(self.facts),
             keys,
             values,
             ..coffer_auth::Request::default()
-        };
-        coffer_auth::authorize(self.caller, self.grants, &request)?;
+        })?;
         Ok(())
     }
 }
@@ -220,12 +216,13 @@ impl QueryApi {
                     match self.authorizer.grants(&self.store, &caller).await {
                         Err(err) => Err(err.into()),
                         Ok(grants) => {
+                            let authz =
+                                coffer_auth::Caller::new(caller.clone(), grants, facts, self.authorizer.clone());
                             let cx = Call {
                                 store: &self.store,
-                                caller: &caller,
-                                grants: &grants,
+                                caller: authz.principal(),
+                                authz: &authz,
                                 authorizer: &self.authorizer,
-                                facts: &facts,
                                 params: &params,
                             };
                             dispatch(service, &action, &cx).await
@@ -268,12 +265,12 @@ impl QueryApi {
         let result = match self.authorizer.grants(&self.store, caller).await {
             Err(err) => Err(IamError::from(err)),
             Ok(grants) => {
+                let authz = coffer_auth::Caller::new(caller.clone(), grants, facts.clone(), self.authorizer.clone());
                 let cx = Call {
                     store: &self.store,
-                    caller,
-                    grants: &grants,
+                    caller: authz.principal(),
+                    authz: &authz,
                     authorizer: &self.authorizer,
-                    facts,
                     params: &params,
                 };
                 dispatch(Service::Iam, action, &cx).await
