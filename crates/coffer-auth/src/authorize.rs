@@ -14,6 +14,9 @@ use coffer_store::Bucket;
 use crate::decisions::{ResourcePolicy, SetKey};
 use crate::{Authorizer, Grants, Identity, Principal, RequestFacts};
 
+/// The bucket-policy operations, which the owner's root user may always do.
+const BUCKET_POLICY_ACTIONS: [&str; 3] = ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"];
+
 /// Actions AWS allows any authenticated principal, whatever its policies say.
 const ALWAYS_ALLOWED: &[&str] = &["sts:GetCallerIdentity"];
 
@@ -216,6 +219,26 @@ impl Caller {
             ..request.clone()
         };
         authorize(&self.principal, &self.grants, &request)
+    }
+
+    /// Whether the caller is of the account that owns a resource of `owner_account`: only
+    /// the owner's account manages a bucket's policy and Block Public Access, whatever a
+    /// bucket policy grants others (as S3).
+    pub fn owns(&self, owner_account: &str) -> bool {
+        self.principal.account_id == owner_account
+    }
+
+    /// As [`Caller::may`] for a request on a bucket: the bucket owner's root user may always
+    /// read, replace or delete the bucket's policy, whatever the policy denies, so it can never
+    /// lock itself out (as S3).
+    pub fn may_on_bucket(&self, request: &Request<'_>) -> Result<(), Denied> {
+        if self.principal.is_root()
+            && self.owns(request.resource_account)
+            && BUCKET_POLICY_ACTIONS.contains(&request.action)
+        {
+            return Ok(());
+        }
+        self.may(request)
     }
 
     /// May the caller do `action` on `bucket` (`key`: `None`) or on its object `key`? The
@@ -476,6 +499,39 @@ mod tests {
             "the bucket is not its objects"
         );
         assert!(caller.may_in_bucket("s3:DeleteObject", &bucket, Some("k")).is_err());
+    }
+
+    #[test]
+    fn the_owners_root_may_always_manage_its_bucket_policy_and_no_one_else() {
+        let authorizer = Authorizer::default();
+        let bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]}}"#,
+        );
+        let policy = authorizer.bucket_policy(&bucket, false).unwrap();
+        let asking = |action| Request {
+            resource_policy: Some(&policy),
+            ..request(action, "arn:aws:s3:::b", "111111111111")
+        };
+        let caller = |principal| {
+            Caller::new(
+                principal,
+                authorizer.grants_of(Vec::new(), None),
+                RequestFacts::default(),
+                authorizer.clone(),
+            )
+        };
+        let owner_root = caller(root("111111111111"));
+        assert!(owner_root.owns("111111111111"));
+        for action in BUCKET_POLICY_ACTIONS {
+            assert_eq!(owner_root.may_on_bucket(&asking(action)), Ok(()), "{action}");
+        }
+        assert!(
+            owner_root.may_on_bucket(&asking("s3:ListBucket")).is_err(),
+            "the Deny binds the rest"
+        );
+        let other_root = caller(root("222222222222"));
+        assert!(!other_root.owns("111111111111"));
+        assert!(other_root.may_on_bucket(&asking("s3:PutBucketPolicy")).is_err());
     }
 
     #[test]

@@ -248,14 +248,8 @@ impl S3Access for StoreAccess {
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.
-        // The owner's root user may always read, replace or delete the bucket policy, whatever
-        // the policy denies, so it can never lock itself out (S3 does the same).
-        let principal = caller.principal();
-        let owner_root_on_policy = principal.is_root()
-            && bucket.as_ref().is_some_and(|b| b.account_id == principal.account_id)
-            && matches!(op, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
-        if op != "DeleteObjects" && !owner_root_on_policy {
-            caller.may(&request).map_err(S3Fault::from)?;
+        if op != "DeleteObjects" {
+            caller.may_on_bucket(&request).map_err(S3Fault::from)?;
         }
         // The operation asks the same caller about what this hook cannot see: a copy source,
         // each key of DeleteObjects.

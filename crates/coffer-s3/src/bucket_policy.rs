@@ -17,7 +17,7 @@ use crate::error::{Result, S3Fault};
 /// bucket policy grants others (as S3).
 fn owner_only<T>(req: &S3Request<T>, bucket: &coffer_store::Bucket) -> Result<()> {
     match crate::caller(req) {
-        Ok(caller) if caller.principal().account_id == bucket.account_id => Ok(()),
+        Ok(caller) if caller.owns(&bucket.account_id) => Ok(()),
         _ => Err(S3Fault::AccessDenied("Access Denied".to_owned())),
     }
 }
