@@ -313,3 +313,17 @@ where
         .map(str::to_owned)
         .unwrap_or_else(|| "not a service error".to_owned())
 }
+
+/// Asserts that `err` is AWS's error `code` answered with HTTP `status` (the SDKs of every
+/// service share the error type).
+#[track_caller]
+pub fn assert_aws_error<E>(err: &aws_sdk_s3::error::SdkError<E>, code: &str, status: u16)
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
+{
+    let service = err
+        .as_service_error()
+        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
+    assert_eq!(service.code(), Some(code), "{err:?}");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(status), "{err:?}");
+}

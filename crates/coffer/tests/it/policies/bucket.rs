@@ -2,7 +2,7 @@
 //! sources, who manages a policy, and what a missing key tells whom.
 
 use super::{READ_ONLY_S3, grant, photos};
-use crate::harness::Coffer;
+use crate::harness::{Coffer, assert_aws_error};
 use crate::s3::s3_code;
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn bucket_policies_grant_deny_and_reach_across_accounts() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 
     let (other_key, other_secret) = coffer.other_account("partner");
     let partner = coffer.s3(&other_key, &other_secret);
@@ -76,7 +76,7 @@ async fn bucket_policies_grant_deny_and_reach_across_accounts() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     // The bucket policy's Deny binds even the owner's root user.
     let err = root
         .delete_object()
@@ -85,7 +85,7 @@ async fn bucket_policies_grant_deny_and_reach_across_accounts() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let status = root
         .get_bucket_policy_status()
         .bucket("holiday-photos")
@@ -121,7 +121,7 @@ async fn bucket_policies_grant_deny_and_reach_across_accounts() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 }
 
 #[tokio::test]
@@ -152,7 +152,7 @@ async fn public_reads_need_block_public_access_lifted() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     root.delete_public_access_block()
         .bucket("holiday-photos")
         .send()
@@ -220,7 +220,7 @@ async fn a_copy_source_is_judged_with_its_bucket_policy() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 }
 
 #[tokio::test]
@@ -270,7 +270,7 @@ async fn only_the_owners_account_manages_a_bucket_policy() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     root.get_bucket_policy().bucket("holiday-photos").send().await.unwrap();
 }
 

@@ -4,7 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{grant, photos};
-use crate::harness::{Coffer, code};
+use crate::harness::{Coffer, assert_aws_error};
 use crate::s3::s3_code;
 
 #[tokio::test]
@@ -34,7 +34,7 @@ async fn source_ip_and_request_keys_reach_conditions() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let err = kim.list_objects_v2().bucket("holiday-photos").send().await.unwrap_err();
     assert_eq!(s3_code(&err), "AccessDenied", "signed for us-east-1");
     coffer
@@ -82,7 +82,7 @@ async fn tagging_is_judged_on_the_request_tags_and_tag_keys() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let err = tagger
         .tag_user()
         .user_name("worker")
@@ -91,7 +91,7 @@ async fn tagging_is_judged_on_the_request_tags_and_tag_keys() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     iam.tag_user()
         .user_name("worker")
         .tags(tag("cost-center", "42"))
@@ -105,7 +105,7 @@ async fn tagging_is_judged_on_the_request_tags_and_tag_keys() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     tagger
         .untag_user()
         .user_name("worker")

@@ -4,8 +4,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{READ_ONLY_S3, grant, photos};
-use crate::harness::{Coffer, code};
-use crate::s3::s3_code;
+use crate::harness::{Coffer, assert_aws_error, code};
 
 #[tokio::test]
 async fn a_groups_policy_applies_to_its_members_until_they_leave() {
@@ -21,7 +20,7 @@ async fn a_groups_policy_applies_to_its_members_until_they_leave() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 
     iam.create_group().group_name("readers").send().await.unwrap();
     iam.put_group_policy()
@@ -54,7 +53,7 @@ async fn a_groups_policy_applies_to_its_members_until_they_leave() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 
     let groups = iam.list_groups_for_user().user_name("alice").send().await.unwrap();
     assert_eq!(groups.groups()[0].group_name(), "readers");
@@ -79,7 +78,7 @@ async fn a_groups_policy_applies_to_its_members_until_they_leave() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 }
 
 #[tokio::test]
@@ -111,9 +110,9 @@ async fn the_home_folder_policy_limits_bob_to_his_folder() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let err = bob.list_objects_v2().bucket("holiday-photos").send().await.unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     bob.put_object()
         .bucket("holiday-photos")
         .key("home/bob/new.txt")
@@ -128,7 +127,7 @@ async fn the_home_folder_policy_limits_bob_to_his_folder() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 
     // The document comes back URL-encoded, as IAM returns it.
     let got = iam
@@ -154,7 +153,7 @@ async fn the_home_folder_policy_limits_bob_to_his_folder() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 }
 
 #[tokio::test]
@@ -184,7 +183,7 @@ async fn a_group_deny_beats_a_user_allow_and_iam_is_governed_too() {
         .await
         .unwrap();
     let err = carol.create_user().user_name("erin").send().await.unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let message = err
         .as_service_error()
         .and_then(|e| e.meta().message())
@@ -273,7 +272,7 @@ async fn an_aws_managed_policy_attached_to_a_group_applies_to_its_members() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let attached = iam
         .list_attached_group_policies()
         .group_name("readers")
@@ -297,7 +296,7 @@ async fn an_aws_managed_policy_attached_to_a_group_applies_to_its_members() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let err = iam
         .attach_group_policy()
         .group_name("readers")
@@ -398,7 +397,7 @@ async fn customer_managed_policies_are_created_attached_and_guarded() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     iam.delete_policy().policy_arn(&arn).send().await.unwrap();
     let err = iam.get_policy().policy_arn(&arn).send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
@@ -443,7 +442,7 @@ async fn a_new_default_version_changes_access_on_the_next_request() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     iam.set_default_policy_version()
         .policy_arn(&arn)
         .version_id("v1")
@@ -528,7 +527,7 @@ async fn a_permissions_boundary_intersects_with_the_identity_policies() {
     );
     ivy_s3.list_objects_v2().bucket("holiday-photos").send().await.unwrap();
     let err = ivy_iam.list_users().send().await.unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     let err = ivy_s3
         .put_object()
         .bucket("holiday-photos")
@@ -537,7 +536,7 @@ async fn a_permissions_boundary_intersects_with_the_identity_policies() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(s3_code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
     iam.delete_user_permissions_boundary()
         .user_name("ivy")
         .send()
@@ -611,5 +610,5 @@ async fn a_guardrail_on_iam_policy_arn_stops_self_promotion() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&err), "AccessDenied");
+    assert_aws_error(&err, "AccessDenied", 403);
 }
