@@ -153,6 +153,20 @@ impl Store {
         Ok(())
     }
 
+    /// Sets when the user's password last changed: for a login profile restored with its
+    /// age, and for tests of password expiry, which cannot wait the policy's days.
+    pub async fn set_password_changed_at(&self, user_id: &str, at: OffsetDateTime) -> Result<()> {
+        let updated = sqlx::query("UPDATE login_profiles SET password_changed_at = $1 WHERE user_id = $2")
+            .bind((at.unix_timestamp_nanos() / 1_000_000) as i64)
+            .bind(user_id)
+            .execute(&self.inner.writer)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NoSuchLoginProfile);
+        }
+        Ok(())
+    }
+
     /// Records a console sign-in with the user's password (`PasswordLastUsed`).
     pub async fn record_password_use(&self, user_id: &str) -> Result<()> {
         sqlx::query("UPDATE users SET password_last_used = $1 WHERE user_id = $2")

@@ -298,20 +298,19 @@ async fn a_required_new_password_comes_first() {
     );
 }
 
-/// Ages every login profile's password by `days` (straight in the database, as time would).
-fn age_passwords(coffer: &Coffer, days: i64) {
-    let db = coffer.data_dir().join("meta.db");
-    let script = format!(
-        "import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); \
-         db.execute('UPDATE login_profiles SET password_changed_at = password_changed_at - {}'); db.commit()",
-        days * 86_400_000
-    );
-    let out = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .arg(&db)
-        .output()
+/// Ages `user`'s password by `days` through the store, as time would (the server reads the
+/// same database; SQLite lets two processes share it).
+async fn age_password(coffer: &Coffer, account: &str, user: &str, days: i64) {
+    let dir = coffer.data_dir();
+    let sealer = coffer_store::Sealer::load_or_create(dir).unwrap();
+    let store = coffer_store::Store::open_sqlite(dir, sealer).await.unwrap();
+    let user = store.user(account, user).await.unwrap();
+    let profile = store.login_profile(&user.user_id).await.unwrap();
+    store
+        .set_password_changed_at(&user.user_id, profile.password_changed_at - time::Duration::days(days))
+        .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    store.close().await;
 }
 
 #[tokio::test]
@@ -341,7 +340,7 @@ async fn an_expired_password_must_be_changed_or_under_hard_expiry_cannot_be_used
             .as_deref(),
         Some("/")
     );
-    age_passwords(&coffer, 31);
+    age_password(&coffer, &account, "jo", 31).await;
     let mut again = Browser::new(&coffer);
     let expired = again.sign_in(&account, "jo", "Jos-Pass-2026").await;
     assert_eq!(expired.location.as_deref(), Some("/change-password"));
