@@ -3,9 +3,9 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
 use crate::secrets::key_binding;
+use crate::unique_violation;
 use crate::{
     AccessKey, KeyLastUsed, KeyStatus, MAX_ACCESS_KEYS_PER_USER, NewAccessKey, Result, Sealer, Store, StoreError, ids,
 };

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::access_keys::insert_access_key;
-use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
+use crate::unique_violation;
 use crate::{Account, NewAccessKey, Result, Store, StoreError, ids};
 
 /// The name of the account created on first start.

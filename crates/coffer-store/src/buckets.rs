@@ -9,8 +9,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
+use crate::unique_violation;
 use crate::{Result, Store, StoreError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

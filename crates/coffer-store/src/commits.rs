@@ -8,49 +8,44 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::now_millis;
-use crate::objects::{NewObject, WriteCondition, insert_object, replace_current};
 use crate::{Result, StoreError};
 
 /// Writes per transaction at most, so one commit never holds the writer for long.
 const MAX_BATCH: usize = 128;
 
-pub(crate) enum Write {
-    Put {
-        bucket: String,
-        object: Box<NewObject>,
-        blob_id: String,
-        condition: WriteCondition,
-    },
-    Delete {
-        bucket: String,
-        key: String,
-        condition: WriteCondition,
-    },
+/// A write the committer applies in a savepoint of its own within a shared transaction.
+pub(crate) trait Batched: Send + Sync + 'static {
+    /// What the write tells its writer.
+    type Output: Send + 'static;
+
+    fn apply<'t, 'c: 't>(
+        &'t self,
+        tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
+    ) -> impl Future<Output = Result<Self::Output>> + Send + 't;
 }
 
-/// What a write did: its time, and the blobs it made unused (to remove after the commit).
-pub(crate) struct Written {
-    pub last_modified: i64,
-    pub unused_blobs: Vec<String>,
-    /// For a delete: whether there was an object.
-    pub existed: bool,
+struct Queued<W: Batched> {
+    write: W,
+    reply: oneshot::Sender<Result<W::Output>>,
 }
 
-struct Queued {
-    write: Write,
-    reply: oneshot::Sender<Result<Written>>,
+#[derive(Debug)]
+pub(crate) struct Committer<W: Batched> {
+    queue: mpsc::UnboundedSender<Queued<W>>,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct Committer {
-    queue: mpsc::UnboundedSender<Queued>,
+impl<W: Batched> Clone for Committer<W> {
+    fn clone(&self) -> Self {
+        Committer {
+            queue: self.queue.clone(),
+        }
+    }
 }
 
-impl Committer {
+impl<W: Batched> Committer<W> {
     /// Starts the commit task on the writer pool. It ends when every handle is dropped.
-    pub(crate) fn start(writer: AnyPool) -> Committer {
-        let (queue, mut incoming) = mpsc::unbounded_channel::<Queued>();
+    pub(crate) fn start(writer: AnyPool) -> Committer<W> {
+        let (queue, mut incoming) = mpsc::unbounded_channel::<Queued<W>>();
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
                 let mut batch = vec![first];
@@ -66,7 +61,7 @@ impl Committer {
         Committer { queue }
     }
 
-    pub(crate) async fn write(&self, write: Write) -> Result<Written> {
+    pub(crate) async fn write(&self, write: W) -> Result<W::Output> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Queued { write, reply })
@@ -76,8 +71,8 @@ impl Committer {
 }
 
 /// Commits a batch; every writer hears its own outcome, or the commit's error.
-async fn commit(writer: &AnyPool, batch: Vec<Queued>) {
-    let mut outcomes: Vec<(oneshot::Sender<Result<Written>>, Result<Written>)> = Vec::with_capacity(batch.len());
+async fn commit<W: Batched>(writer: &AnyPool, batch: Vec<Queued<W>>) {
+    let mut outcomes: Vec<(oneshot::Sender<Result<W::Output>>, Result<W::Output>)> = Vec::with_capacity(batch.len());
     let mut tx = match writer.begin().await {
         Ok(tx) => tx,
         Err(err) => {
@@ -92,7 +87,7 @@ async fn commit(writer: &AnyPool, batch: Vec<Queued>) {
     };
     for queued in batch {
         let outcome = match sqlx::Acquire::begin(&mut tx).await {
-            Ok(mut savepoint) => match apply(&mut savepoint, &queued.write).await {
+            Ok(mut savepoint) => match queued.write.apply(&mut savepoint).await {
                 Ok(written) => savepoint.commit().await.map(|_| written).map_err(StoreError::from),
                 Err(err) => {
                     let _ = savepoint.rollback().await;
@@ -114,43 +109,6 @@ async fn commit(writer: &AnyPool, batch: Vec<Queued>) {
             for (reply, _) in outcomes {
                 let _ = reply.send(Err(StoreError::Db(sqlx::Error::Protocol(message.clone()))));
             }
-        }
-    }
-}
-
-async fn apply(tx: &mut sqlx::Transaction<'_, sqlx::Any>, write: &Write) -> Result<Written> {
-    match write {
-        Write::Put {
-            bucket,
-            object,
-            blob_id,
-            condition,
-        } => {
-            let last_modified = now_millis();
-            let unused_blobs = replace_current(tx, bucket, &object.key, condition).await?;
-            insert_object(tx, bucket, object, Some(blob_id), &[], last_modified)
-                .await
-                .map_err(|err| match err {
-                    StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                        StoreError::NoSuchBucket
-                    }
-                    other => other,
-                })?;
-            Ok(Written {
-                last_modified,
-                unused_blobs,
-                existed: false,
-            })
-        }
-        Write::Delete { bucket, key, condition } => {
-            let unused_blobs = replace_current(tx, bucket, key, condition).await?;
-            // An object always has at least one blob, so "nothing to remove" means "no object".
-            let existed = !unused_blobs.is_empty();
-            Ok(Written {
-                last_modified: now_millis(),
-                unused_blobs,
-                existed,
-            })
         }
     }
 }

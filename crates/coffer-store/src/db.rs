@@ -21,8 +21,6 @@ use crate::credentials::KeyCache;
 use crate::policies::PolicyCache;
 use crate::{Result, Sealer, Store};
 
-pub(crate) const META_DB_FILE: &str = "meta.db";
-
 pub(crate) struct Db {
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
@@ -30,7 +28,7 @@ pub(crate) struct Db {
     pub(crate) keys: KeyCache,
     pub(crate) buckets: BucketCache,
     pub(crate) blobs: BlobStore,
-    pub(crate) commits: Committer,
+    pub(crate) commits: Committer<crate::objects::Write>,
     pub(crate) policies: PolicyCache,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
@@ -62,7 +60,7 @@ impl Store {
     /// Opens (creating if needed) `<data_dir>/meta.db` and brings its schema up to date.
     pub async fn open_sqlite(data_dir: &Path, sealer: Sealer) -> Result<Store> {
         crate::private_fs::create_dir(data_dir)?;
-        let path = data_dir.join(META_DB_FILE);
+        let path = data_dir.join(crate::META_DB_FILE);
         crate::private_fs::create_private_file(&path)?;
         for suffix in ["-wal", "-shm"] {
             let mut name = path.clone().into_os_string();
@@ -108,13 +106,5 @@ impl Store {
         }
         self.inner.writer.close().await;
         self.inner.reader.close().await;
-    }
-}
-
-/// Maps a unique-constraint violation to `on_conflict`, passing other errors through.
-pub(crate) fn unique_violation(err: sqlx::Error, on_conflict: crate::StoreError) -> crate::StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => on_conflict,
-        _ => err.into(),
     }
 }

@@ -4,8 +4,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
+use crate::unique_violation;
 use crate::users::{fold, user_from_row};
 use crate::{Page, Result, Store, StoreError, User, ids};
 

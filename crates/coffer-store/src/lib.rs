@@ -134,6 +134,17 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The metadata database's file in the data dir.
+pub(crate) const META_DB_FILE: &str = "meta.db";
+
+/// Maps a unique-constraint violation to `on_conflict`, passing other errors through.
+pub(crate) fn unique_violation(err: sqlx::Error, on_conflict: StoreError) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => on_conflict,
+        _ => err.into(),
+    }
+}
+
 /// The metadata store. Cheap to clone; share one per process.
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -10,8 +10,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-use crate::commits::Write;
-use crate::model::from_millis;
+use crate::commits::Batched;
+use crate::model::{from_millis, now_millis};
 use crate::{Result, Store, StoreError};
 
 /// The version id of every object in a bucket that never enabled versioning.
@@ -391,4 +391,68 @@ pub(crate) fn part_from_row(row: &AnyRow) -> Result<ObjectPart> {
         etag: row.try_get("etag")?,
         checksum_value: row.try_get("checksum_value")?,
     })
+}
+
+/// An object write for the group commit (see `commits.rs`).
+pub(crate) enum Write {
+    Put {
+        bucket: String,
+        object: Box<NewObject>,
+        blob_id: String,
+        condition: WriteCondition,
+    },
+    Delete {
+        bucket: String,
+        key: String,
+        condition: WriteCondition,
+    },
+}
+
+/// What a write did: its time, and the blobs it made unused (to remove after the commit).
+pub(crate) struct Written {
+    pub last_modified: i64,
+    pub unused_blobs: Vec<String>,
+    /// For a delete: whether there was an object.
+    pub existed: bool,
+}
+
+impl Batched for Write {
+    type Output = Written;
+
+    async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {
+        match self {
+            Write::Put {
+                bucket,
+                object,
+                blob_id,
+                condition,
+            } => {
+                let last_modified = now_millis();
+                let unused_blobs = replace_current(tx, bucket, &object.key, condition).await?;
+                insert_object(tx, bucket, object, Some(blob_id), &[], last_modified)
+                    .await
+                    .map_err(|err| match err {
+                        StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                            StoreError::NoSuchBucket
+                        }
+                        other => other,
+                    })?;
+                Ok(Written {
+                    last_modified,
+                    unused_blobs,
+                    existed: false,
+                })
+            }
+            Write::Delete { bucket, key, condition } => {
+                let unused_blobs = replace_current(tx, bucket, key, condition).await?;
+                // An object always has at least one blob, so "nothing to remove" means "no object".
+                let existed = !unused_blobs.is_empty();
+                Ok(Written {
+                    last_modified: now_millis(),
+                    unused_blobs,
+                    existed,
+                })
+            }
+        }
+    }
 }

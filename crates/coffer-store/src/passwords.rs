@@ -64,7 +64,7 @@ impl Store {
         .bind(now)
         .execute(&self.inner.writer)
         .await
-        .map_err(|err| crate::db::unique_violation(err, StoreError::LoginProfileExists))?;
+        .map_err(|err| crate::unique_violation(err, StoreError::LoginProfileExists))?;
         Ok(LoginProfile {
             user_id: user_id.to_owned(),
             password_hash: password_hash.to_owned(),

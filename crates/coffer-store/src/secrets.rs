@@ -52,7 +52,7 @@ impl Sealer {
         if let Ok(text) = std::fs::read_to_string(&path) {
             return Self::from_hex(&text);
         }
-        if data_dir.join(crate::db::META_DB_FILE).exists() {
+        if data_dir.join(crate::META_DB_FILE).exists() {
             return Err(StoreError::MasterKeyMissing(path));
         }
         let key: [u8; 32] = rand::rng().random();

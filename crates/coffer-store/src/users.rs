@@ -3,8 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::unique_violation;
 use crate::model::{from_millis, now_millis};
+use crate::unique_violation;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
 
 const USER_COLUMNS: &str = "user_id, account_id, name, path, created_at, password_last_used";
