@@ -98,7 +98,51 @@ fn split(page: ListPage, encoder: &Encoder, owner: Option<&Owner>) -> Listed {
     }
 }
 
+/// What the three listings ask of the one listing walk.
+struct Walk<'a> {
+    bucket: &'a str,
+    encoding: Option<&'a EncodingType>,
+    max_keys: Option<i32>,
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    after: Option<&'a str>,
+    with_owner: bool,
+}
+
+/// A page of the walk, written as the request asked.
+struct Walked {
+    bucket: coffer_store::Bucket,
+    encoder: Encoder,
+    max_keys: usize,
+    listed: Listed,
+}
+
 impl CofferS3 {
+    /// The one listing walk behind ListObjects, ListObjectsV2 and ListObjectVersions.
+    async fn walk(&self, walk: Walk<'_>) -> Result<Walked> {
+        let bucket = self.bucket(walk.bucket).await?;
+        let encoder = Encoder::new(walk.encoding)?;
+        let max_keys = max_keys(walk.max_keys)?;
+        let query = ListQuery {
+            prefix: walk.prefix,
+            delimiter: walk.delimiter,
+            after: walk.after,
+            max_keys,
+        };
+        let page = self.store.list_objects(&bucket.name, &query).await?;
+        let owner = match walk.with_owner {
+            true => Some(self.owner(&bucket.account_id).await?),
+            false => None,
+        };
+        let listed = split(page, &encoder, owner.as_ref());
+        Ok(Walked {
+            bucket,
+            encoder,
+            max_keys,
+            listed,
+        })
+    }
+
     async fn owner(&self, account_id: &str) -> Result<Owner> {
         let account = self.store.account(account_id).await.map_err(S3Fault::from)?;
         Ok(Owner {
@@ -113,9 +157,6 @@ pub(crate) async fn list_objects_v2(
     req: S3Request<ListObjectsV2Input>,
 ) -> Result<S3Response<ListObjectsV2Output>> {
     let input = req.input;
-    let bucket = s3.bucket(&input.bucket).await?;
-    let encoder = Encoder::new(input.encoding_type.as_ref())?;
-    let max_keys = max_keys(input.max_keys)?;
     let cursor = match &input.continuation_token {
         Some(token) => Some(
             URL_SAFE_NO_PAD
@@ -127,22 +168,22 @@ pub(crate) async fn list_objects_v2(
         None => input.start_after.clone(),
     };
     let prefix = input.prefix.as_deref().unwrap_or("");
-    let query = ListQuery {
-        prefix,
-        delimiter: input.delimiter.as_deref(),
-        after: cursor.as_deref(),
+    let Walked {
+        bucket,
+        encoder,
         max_keys,
-    };
-    let page = s3
-        .store
-        .list_objects(&bucket.name, &query)
-        .await
-        .map_err(S3Fault::from)?;
-    let owner = match input.fetch_owner {
-        Some(true) => Some(s3.owner(&bucket.account_id).await?),
-        _ => None,
-    };
-    let listed = split(page, &encoder, owner.as_ref());
+        listed,
+    } = s3
+        .walk(Walk {
+            bucket: &input.bucket,
+            encoding: input.encoding_type.as_ref(),
+            max_keys: input.max_keys,
+            prefix,
+            delimiter: input.delimiter.as_deref(),
+            after: cursor.as_deref(),
+            with_owner: input.fetch_owner == Some(true),
+        })
+        .await?;
     let key_count = (listed.contents.len() + listed.common_prefixes.len()) as i32;
     let next_continuation_token = if listed.is_truncated {
         listed.last.as_ref().map(|last| URL_SAFE_NO_PAD.encode(last))
@@ -171,23 +212,23 @@ pub(crate) async fn list_objects(
     req: S3Request<ListObjectsInput>,
 ) -> Result<S3Response<ListObjectsOutput>> {
     let input = req.input;
-    let bucket = s3.bucket(&input.bucket).await?;
-    let encoder = Encoder::new(input.encoding_type.as_ref())?;
-    let max_keys = max_keys(input.max_keys)?;
     let prefix = input.prefix.as_deref().unwrap_or("");
-    let query = ListQuery {
-        prefix,
-        delimiter: input.delimiter.as_deref(),
-        after: input.marker.as_deref().filter(|m| !m.is_empty()),
+    let Walked {
+        bucket,
+        encoder,
         max_keys,
-    };
-    let page = s3
-        .store
-        .list_objects(&bucket.name, &query)
-        .await
-        .map_err(S3Fault::from)?;
-    let owner = s3.owner(&bucket.account_id).await?;
-    let listed = split(page, &encoder, Some(&owner));
+        listed,
+    } = s3
+        .walk(Walk {
+            bucket: &input.bucket,
+            encoding: input.encoding_type.as_ref(),
+            max_keys: input.max_keys,
+            prefix,
+            delimiter: input.delimiter.as_deref(),
+            after: input.marker.as_deref().filter(|m| !m.is_empty()),
+            with_owner: true,
+        })
+        .await?;
     // S3 returns NextMarker only when a delimiter was given; without one, clients resume
     // after the last key.
     let next_marker = (listed.is_truncated && input.delimiter.is_some())
@@ -213,9 +254,6 @@ pub(crate) async fn list_object_versions(
     req: S3Request<ListObjectVersionsInput>,
 ) -> Result<S3Response<ListObjectVersionsOutput>> {
     let input = req.input;
-    let bucket = s3.bucket(&input.bucket).await?;
-    let encoder = Encoder::new(input.encoding_type.as_ref())?;
-    let max_keys = max_keys(input.max_keys)?;
     let prefix = input.prefix.as_deref().unwrap_or("");
     let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
     if input.version_id_marker.is_some() && key_marker.is_none() {
@@ -223,19 +261,22 @@ pub(crate) async fn list_object_versions(
             "A version-id marker cannot be specified without a key marker.".to_owned(),
         ));
     }
-    let query = ListQuery {
-        prefix,
-        delimiter: input.delimiter.as_deref(),
-        after: key_marker,
+    let Walked {
+        bucket,
+        encoder,
         max_keys,
-    };
-    let page = s3
-        .store
-        .list_objects(&bucket.name, &query)
-        .await
-        .map_err(S3Fault::from)?;
-    let owner = s3.owner(&bucket.account_id).await?;
-    let listed = split(page, &encoder, Some(&owner));
+        listed,
+    } = s3
+        .walk(Walk {
+            bucket: &input.bucket,
+            encoding: input.encoding_type.as_ref(),
+            max_keys: input.max_keys,
+            prefix,
+            delimiter: input.delimiter.as_deref(),
+            after: key_marker,
+            with_owner: true,
+        })
+        .await?;
     let (next_key_marker, next_version_id_marker) = match &listed.last {
         Some(last) if listed.is_truncated => (Some(encoder.encode(last)), Some(NULL_VERSION.to_owned())),
         _ => (None, None),
