@@ -109,17 +109,25 @@ struct Walk<'a> {
     with_owner: bool,
 }
 
-/// A page of the walk, written as the request asked.
-struct Walked {
-    bucket: coffer_store::Bucket,
-    encoder: Encoder,
-    max_keys: usize,
-    listed: Listed,
+/// The listing inputs name their common fields alike: `walk!(s3, input, after, with_owner)`.
+macro_rules! walk {
+    ($s3:expr, $input:expr, $after:expr, $with_owner:expr) => {
+        $s3.walk(Walk {
+            bucket: &$input.bucket,
+            encoding: $input.encoding_type.as_ref(),
+            max_keys: $input.max_keys,
+            prefix: $input.prefix.as_deref().unwrap_or(""),
+            delimiter: $input.delimiter.as_deref(),
+            after: $after,
+            with_owner: $with_owner,
+        })
+    };
 }
 
 impl CofferS3 {
-    /// The one listing walk behind ListObjects, ListObjectsV2 and ListObjectVersions.
-    async fn walk(&self, walk: Walk<'_>) -> Result<Walked> {
+    /// The one listing walk behind ListObjects, ListObjectsV2 and ListObjectVersions: the
+    /// bucket, how names are written, the page size, and the page.
+    async fn walk(&self, walk: Walk<'_>) -> Result<(coffer_store::Bucket, Encoder, usize, Listed)> {
         let bucket = self.bucket(walk.bucket).await?;
         let encoder = Encoder::new(walk.encoding)?;
         let max_keys = max_keys(walk.max_keys)?;
@@ -135,12 +143,7 @@ impl CofferS3 {
             false => None,
         };
         let listed = split(page, &encoder, owner.as_ref());
-        Ok(Walked {
-            bucket,
-            encoder,
-            max_keys,
-            listed,
-        })
+        Ok((bucket, encoder, max_keys, listed))
     }
 
     async fn owner(&self, account_id: &str) -> Result<Owner> {
@@ -168,22 +171,8 @@ pub(crate) async fn list_objects_v2(
         None => input.start_after.clone(),
     };
     let prefix = input.prefix.as_deref().unwrap_or("");
-    let Walked {
-        bucket,
-        encoder,
-        max_keys,
-        listed,
-    } = s3
-        .walk(Walk {
-            bucket: &input.bucket,
-            encoding: input.encoding_type.as_ref(),
-            max_keys: input.max_keys,
-            prefix,
-            delimiter: input.delimiter.as_deref(),
-            after: cursor.as_deref(),
-            with_owner: input.fetch_owner == Some(true),
-        })
-        .await?;
+    let with_owner = input.fetch_owner == Some(true);
+    let (bucket, encoder, max_keys, listed) = walk!(s3, input, cursor.as_deref(), with_owner).await?;
     let key_count = (listed.contents.len() + listed.common_prefixes.len()) as i32;
     let next_continuation_token = if listed.is_truncated {
         listed.last.as_ref().map(|last| URL_SAFE_NO_PAD.encode(last))
@@ -213,22 +202,8 @@ pub(crate) async fn list_objects(
 ) -> Result<S3Response<ListObjectsOutput>> {
     let input = req.input;
     let prefix = input.prefix.as_deref().unwrap_or("");
-    let Walked {
-        bucket,
-        encoder,
-        max_keys,
-        listed,
-    } = s3
-        .walk(Walk {
-            bucket: &input.bucket,
-            encoding: input.encoding_type.as_ref(),
-            max_keys: input.max_keys,
-            prefix,
-            delimiter: input.delimiter.as_deref(),
-            after: input.marker.as_deref().filter(|m| !m.is_empty()),
-            with_owner: true,
-        })
-        .await?;
+    let marker = input.marker.as_deref().filter(|m| !m.is_empty());
+    let (bucket, encoder, max_keys, listed) = walk!(s3, input, marker, true).await?;
     // S3 returns NextMarker only when a delimiter was given; without one, clients resume
     // after the last key.
     let next_marker = (listed.is_truncated && input.delimiter.is_some())
@@ -261,22 +236,7 @@ pub(crate) async fn list_object_versions(
             "A version-id marker cannot be specified without a key marker.".to_owned(),
         ));
     }
-    let Walked {
-        bucket,
-        encoder,
-        max_keys,
-        listed,
-    } = s3
-        .walk(Walk {
-            bucket: &input.bucket,
-            encoding: input.encoding_type.as_ref(),
-            max_keys: input.max_keys,
-            prefix,
-            delimiter: input.delimiter.as_deref(),
-            after: key_marker,
-            with_owner: true,
-        })
-        .await?;
+    let (bucket, encoder, max_keys, listed) = walk!(s3, input, key_marker, true).await?;
     let (next_key_marker, next_version_id_marker) = match &listed.last {
         Some(last) if listed.is_truncated => (Some(encoder.encode(last)), Some(NULL_VERSION.to_owned())),
         _ => (None, None),
