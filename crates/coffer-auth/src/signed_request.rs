@@ -44,6 +44,8 @@ pub enum Refusal {
     UnsupportedAuthorizationType,
     /// `InvalidRequest`: SigV2 for an operation whose subresource SigV2 does not sign.
     SigV4Required,
+    /// `InvalidArgument`: a SigV2 request naming a query parameter twice.
+    RepeatedQueryParameter,
 }
 
 /// The `x-amz-*` headers a client may leave unsigned: S3 accepts an unsigned payload hash.
@@ -79,10 +81,18 @@ pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusa
     if parts.headers.contains_key("x-amz-security-token") || token_in_query {
         return Err(Refusal::InvalidToken);
     }
-    if matches!(scheme, Scheme::SigV2Header | Scheme::SigV2Query)
-        && query_names(parts).any(|name| UNSIGNED_BY_SIGV2.contains(&name.as_str()))
-    {
-        return Err(Refusal::SigV4Required);
+    if matches!(scheme, Scheme::SigV2Header | Scheme::SigV2Query) {
+        let names: Vec<String> = query_names(parts).collect();
+        if names.iter().any(|name| UNSIGNED_BY_SIGV2.contains(&name.as_str())) {
+            return Err(Refusal::SigV4Required);
+        }
+        // s3s signs a subresource only when it appears once, but routes on it however often
+        // it appears: `PUT /b?policy&policy` would replay a signed `PUT /b` as PutBucketPolicy.
+        let mut sorted = names;
+        sorted.sort();
+        if sorted.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(Refusal::RepeatedQueryParameter);
+        }
     }
     match scheme {
         Scheme::SigV4Header | Scheme::SigV4Query => {
@@ -165,23 +175,30 @@ fn query_value(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The `SignedHeaders` of a SigV4 `Authorization` header, read apart from the rest of the
-/// signature so that no leniency elsewhere can skip this check.
+/// The `SignedHeaders` of a SigV4 `Authorization` header, read as s3s reads them (the field
+/// right after `Credential=…,` and optional blanks, up to the next `,`), apart from the rest
+/// of the signature so that no leniency elsewhere can skip this check. `None` when the header
+/// is not in that shape (s3s refuses it too; here every `x-amz-*` header is then unsigned).
 fn header_signed_headers(parts: &Parts) -> Option<String> {
     let auth = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    auth.split([',', ' '])
-        .find_map(|item| item.trim().strip_prefix("SignedHeaders="))
-        .map(str::to_owned)
+    let (_, after_credential) = auth.split_once(',')?;
+    let list = after_credential
+        .trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .strip_prefix("SignedHeaders=")?;
+    Some(list.split(',').next().unwrap_or_default().to_owned())
 }
 
 /// The request's `x-amz-*` headers that `signed` (a SigV4 `SignedHeaders` list) leaves out,
-/// but for the `exempt` ones.
+/// but for the `exempt` ones. A name counts as signed only when listed exactly as s3s looks
+/// it up (lower case, nothing around it): s3s skips a listed name it cannot find, so
+/// `X-Amz-Copy-Source` or `x-amz-copy-source junk` added to a captured request's list signs
+/// nothing.
 pub fn unsigned_amz_headers(headers: &http::HeaderMap, signed: &[String], exempt: &[&str]) -> Vec<String> {
     let mut unsigned: Vec<String> = headers
         .keys()
         .map(http::HeaderName::as_str)
         .filter(|name| name.starts_with("x-amz-") && !exempt.contains(name))
-        .filter(|name| !signed.iter().any(|s| s.eq_ignore_ascii_case(name)))
+        .filter(|name| !signed.iter().any(|s| s == name))
         .map(str::to_owned)
         .collect();
     unsigned.sort();
@@ -216,16 +233,22 @@ fn check_sigv2_expires(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusal
         // s3s refuses a missing or unreadable Expires.
         return Ok(());
     };
-    if expires - now.unix_timestamp() > MAX_PRESIGN_EXPIRES_SECS {
+    if expires.saturating_sub(now.unix_timestamp()) > MAX_PRESIGN_EXPIRES_SECS {
         return Err(Refusal::ExpiresTooFar);
     }
     Ok(())
 }
 
-/// An HTTP date (RFC 1123, RFC 850 or asctime, as `Date` headers come), or RFC 2822 with a
-/// numeric zone.
+/// An HTTP date (RFC 1123, RFC 850 or asctime, as `Date` headers come; RFC 1123 with `UTC`
+/// too), or RFC 2822 with a numeric zone.
 fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     if let Ok(time) = httpdate::parse_http_date(text) {
+        return Some(OffsetDateTime::from(time));
+    }
+    // Go's time.RFC1123 (rclone, goamz) writes the zone as "UTC".
+    if let Some(utc) = text.strip_suffix(" UTC")
+        && let Ok(time) = httpdate::parse_http_date(&format!("{utc} GMT"))
+    {
         return Some(OffsetDateTime::from(time));
     }
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
@@ -292,17 +315,64 @@ mod tests {
     }
 
     #[test]
-    fn signed_headers_are_matched_without_regard_to_case() {
-        let auth = SIGV4.replace("x-amz-date", "X-Amz-Date;x-amz-meta-a");
-        let p = parts(
-            "PUT",
-            "/b/k",
-            &[
-                ("authorization", &auth),
-                ("x-amz-date", "20260101T000000Z"),
-                ("x-amz-meta-a", "1"),
-            ],
+    fn a_signed_header_counts_only_when_listed_as_s3s_finds_it() {
+        let signed = |list: &str| SIGV4.replace("host;x-amz-content-sha256;x-amz-date", list);
+        let with = |auth: &str| {
+            parts(
+                "PUT",
+                "/b/k",
+                &[
+                    ("authorization", auth),
+                    ("x-amz-date", "20260101T000000Z"),
+                    ("x-amz-meta-a", "1"),
+                ],
+            )
+        };
+        assert_eq!(
+            check_s3_request(&with(&signed("host;x-amz-date;x-amz-meta-a")), now()),
+            Ok(())
         );
+        // s3s skips a listed name it cannot find: these sign nothing.
+        for list in [
+            "host;x-amz-date;X-Amz-Meta-A",
+            "host;x-amz-date;x-amz-meta-a junk",
+            "host;x-amz-date;x-amz-meta-a\t",
+        ] {
+            assert_eq!(
+                check_s3_request(&with(&signed(list)), now()),
+                Err(Refusal::HeadersNotSigned(vec!["x-amz-meta-a".into()])),
+                "{list}"
+            );
+        }
+        // Not in s3s's shape: nothing counts as signed.
+        let odd =
+            "AWS4-HMAC-SHA256 SignedHeaders=x-amz-meta-a, Credential=a/20260101/us-east-1/s3/aws4_request, Signature=0";
+        assert!(check_s3_request(&with(odd), now()).is_err());
+    }
+
+    #[test]
+    fn sigv2_refuses_a_query_parameter_named_twice() {
+        let v2 = |path: &str| {
+            parts(
+                "PUT",
+                path,
+                &[
+                    ("authorization", "AWS AKIA:sig"),
+                    ("date", &httpdate::fmt_http_date(now().into())),
+                ],
+            )
+        };
+        assert_eq!(
+            check_s3_request(&v2("/b?policy&policy"), now()),
+            Err(Refusal::RepeatedQueryParameter)
+        );
+        assert_eq!(check_s3_request(&v2("/b?policy"), now()), Ok(()));
+    }
+
+    #[test]
+    fn go_style_utc_dates_are_read() {
+        let at = httpdate::fmt_http_date(now().into()).replace("GMT", "UTC");
+        let p = parts("GET", "/b/k", &[("authorization", "AWS AKIA:sig"), ("date", &at)]);
         assert_eq!(check_s3_request(&p, now()), Ok(()));
     }
 

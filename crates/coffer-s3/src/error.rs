@@ -381,6 +381,9 @@ impl From<Refusal> for S3Fault {
             Refusal::UnsupportedAuthorizationType => {
                 S3Fault::InvalidArgument("Unsupported Authorization Type".to_owned())
             }
+            Refusal::RepeatedQueryParameter => {
+                S3Fault::InvalidArgument("A query parameter may appear only once.".to_owned())
+            }
             Refusal::SigV4Required => S3Fault::InvalidRequest(
                 "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.".to_owned(),
             ),

@@ -19,18 +19,19 @@ pub fn get_object_attributes_body(xml: &[u8]) -> Option<Vec<u8>> {
     Some(fixed)
 }
 
-/// A SigV2 request for a bucket itself, path style (`/bucket`): botocore (boto3, AWS CLI v1)
-/// signs its resource as `/bucket/`, the form AWS documents for a bucket's root, while s3s
-/// signs the path as it came. The path is given its slash, which names the same bucket, so
-/// the signature those clients made is the one s3s checks. A virtual-hosted request
-/// (`virtual_hosted`) is left alone: there `/name` is an object.
+/// A SigV2 request for a bucket itself, path style (`/bucket`), with its path as botocore
+/// (boto3, AWS CLI v1) signs it: `/bucket/`, the form AWS documents for a bucket's root,
+/// while s3s signs the path as it came (as rclone and aws-sdk-go sign it). The front door
+/// tries the request as sent, then this way. `None` for anything else: a virtual-hosted
+/// request (`virtual_hosted`; there `/name` is an object), a path with more than a bucket
+/// name, a name no bucket can have.
 pub fn sigv2_bucket_root(uri: &http::Uri, virtual_hosted: bool) -> Option<http::Uri> {
     if virtual_hosted {
         return None;
     }
     let path = uri.path();
     let bucket = path.strip_prefix('/')?;
-    if bucket.is_empty() || bucket.contains('/') {
+    if !crate::valid_bucket_name(bucket) {
         return None;
     }
     let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
@@ -50,7 +51,7 @@ mod tests {
             None,
             "an object of a virtual-hosted bucket"
         );
-        for other in ["/", "/photos/", "/photos/key"] {
+        for other in ["/", "/photos/", "/photos/key", "/a%2Fb"] {
             assert_eq!(sigv2_bucket_root(&other.parse().unwrap(), false), None, "{other}");
         }
     }

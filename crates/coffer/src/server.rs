@@ -121,17 +121,12 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     .and_then(|h| h.to_str().ok())
                     .is_some_and(|h| host.bucket_of(h).is_some())
             });
-            if coffer_auth::signed_request::is_sigv2(&parts)
-                && let Some(uri) = coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted)
+            match coffer_auth::signed_request::is_sigv2(&parts)
+                .then(|| coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted))
+                .flatten()
             {
-                parts.uri = uri;
-            }
-            match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
-                Ok(response) => response.map(Body::new),
-                Err(err) => {
-                    tracing::error!(?err, "s3 request failed");
-                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-                }
+                Some(with_slash) => sigv2_bucket_root(&state, parts, body, with_slash).await,
+                None => call_s3(&state, parts, body).await,
             }
         }
     };
@@ -172,4 +167,41 @@ async fn unquote_attributes_etag(response: Response) -> Response {
         }
         None => Response::from_parts(parts, Body::from(bytes)),
     }
+}
+
+async fn call_s3(state: &AppState, parts: Parts, body: Body) -> Response {
+    match state.s3.clone().oneshot(Request::from_parts(parts, body)).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => {
+            tracing::error!(?err, "s3 request failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A SigV2 request for a bucket's root, path style: clients sign its resource as `/bucket`
+/// (the path as sent: rclone, aws-sdk-go) or as `/bucket/` (botocore: boto3, AWS CLI v1).
+/// s3s checks the path as sent; when that signature does not match, the same request is
+/// tried once more as `/bucket/`. A refused signature has done nothing yet, and such
+/// requests carry at most a small XML body, kept for the second try.
+async fn sigv2_bucket_root(state: &AppState, parts: Parts, body: Body, with_slash: http::Uri) -> Response {
+    let Ok(collected) = Limited::new(body, coffer_s3::MAX_XML_BODY).collect().await else {
+        return coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
+    };
+    let bytes = collected.to_bytes();
+    let first = call_s3(state, parts.clone(), Body::from(bytes.clone())).await;
+    if first.status() != StatusCode::FORBIDDEN {
+        return first;
+    }
+    let (head, answer) = first.into_parts();
+    let Ok(answer) = Limited::new(answer, 64 * 1024).collect().await.map(|c| c.to_bytes()) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    const MISMATCH: &[u8] = b"<Code>SignatureDoesNotMatch</Code>";
+    if !answer.windows(MISMATCH.len()).any(|w| w == MISMATCH) {
+        return Response::from_parts(head, Body::from(answer));
+    }
+    let mut parts = parts;
+    parts.uri = with_slash;
+    call_s3(state, parts, Body::from(bytes)).await
 }
