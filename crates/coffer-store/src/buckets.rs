@@ -2,9 +2,6 @@
 //! (for the owner to authorize against), so buckets are cached in memory; the cache is
 //! cleared by every bucket write.
 
-use parking_lot::RwLock;
-use std::collections::HashMap;
-
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -67,11 +64,6 @@ impl PublicAccessBlock {
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, p.document \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name";
 
-/// Buckets by name, with a generation that every write bumps: a lookup that raced a write
-/// does not put its (possibly stale) answer back.
-#[derive(Debug, Default)]
-pub(crate) struct BucketCache(RwLock<(u64, HashMap<String, Bucket>)>);
-
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
     Ok(Bucket {
         name: row.try_get("name")?,
@@ -126,8 +118,8 @@ impl Store {
     /// The bucket called `name`, whoever owns it.
     pub async fn bucket(&self, name: &str) -> Result<Option<Bucket>> {
         let generation = match self.inner.buckets.get(name) {
-            (_, Some(bucket)) => return Ok(Some(bucket)),
-            (generation, None) => generation,
+            Ok(bucket) => return Ok(Some(bucket)),
+            Err(generation) => generation,
         };
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("{BUCKET_SELECT} WHERE b.name = $1")))
             .bind(name)
@@ -135,7 +127,9 @@ impl Store {
             .await?;
         let bucket = row.as_ref().map(bucket_from_row).transpose()?;
         if let Some(bucket) = &bucket {
-            self.inner.buckets.insert(generation, bucket.clone());
+            self.inner
+                .buckets
+                .insert(generation, bucket.name.clone(), bucket.clone());
         }
         Ok(bucket)
     }
@@ -230,25 +224,5 @@ impl Store {
         self.inner.buckets.clear();
         self.blobs().remove(&part_blobs).await;
         Ok(())
-    }
-}
-
-impl BucketCache {
-    fn get(&self, name: &str) -> (u64, Option<Bucket>) {
-        let cache = self.0.read();
-        (cache.0, cache.1.get(name).cloned())
-    }
-
-    fn insert(&self, generation: u64, bucket: Bucket) {
-        let mut cache = self.0.write();
-        if cache.0 == generation {
-            cache.1.insert(bucket.name.clone(), bucket);
-        }
-    }
-
-    fn clear(&self) {
-        let mut cache = self.0.write();
-        cache.0 += 1;
-        cache.1.clear();
     }
 }

@@ -2,10 +2,7 @@
 //! speaks for. Looked up on every request, so it is cached; every write that can change a
 //! key's owner, status or existence clears the cache, so a revoked key fails at once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use parking_lot::RwLock;
 
 use sqlx::Row;
 
@@ -38,33 +35,6 @@ impl std::fmt::Debug for Credential {
             .field("owner", &self.owner)
             .field("status", &self.status)
             .finish_non_exhaustive()
-    }
-}
-
-/// Cached credentials with a generation count: a lookup that raced with a write (the
-/// generation moved while it read SQL) is not cached, so a stale credential never lingers.
-#[derive(Default)]
-pub(crate) struct KeyCache {
-    map: RwLock<(u64, HashMap<String, Arc<Credential>>)>,
-}
-
-impl KeyCache {
-    pub(crate) fn clear(&self) {
-        let mut guard = self.map.write();
-        guard.0 += 1;
-        guard.1.clear();
-    }
-
-    fn get(&self, key_id: &str) -> Result<Arc<Credential>, u64> {
-        let guard = self.map.read();
-        guard.1.get(key_id).cloned().ok_or(guard.0)
-    }
-
-    fn insert_if_current(&self, generation: u64, credential: Arc<Credential>) {
-        let mut guard = self.map.write();
-        if guard.0 == generation {
-            guard.1.insert(credential.access_key_id.clone(), credential);
-        }
     }
 }
 
@@ -123,7 +93,9 @@ impl Store {
             owner,
             status: KeyStatus::parse(&status).unwrap_or(KeyStatus::Inactive),
         });
-        self.inner.keys.insert_if_current(generation, credential.clone());
+        self.inner
+            .keys
+            .insert(generation, credential.access_key_id.clone(), credential.clone());
         Ok(Some(credential))
     }
 }

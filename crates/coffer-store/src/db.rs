@@ -15,21 +15,19 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 use crate::blobs::BlobStore;
-use crate::buckets::BucketCache;
+use crate::cache::GenerationCache;
 use crate::commits::Committer;
-use crate::credentials::KeyCache;
-use crate::policies::PolicyCache;
 use crate::{Result, Sealer, Store};
 
 pub(crate) struct Db {
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
     pub(crate) sealer: Sealer,
-    pub(crate) keys: KeyCache,
-    pub(crate) buckets: BucketCache,
+    pub(crate) keys: GenerationCache<Arc<crate::Credential>>,
+    pub(crate) buckets: GenerationCache<crate::Bucket>,
     pub(crate) blobs: BlobStore,
     pub(crate) commits: Committer<crate::objects::Write>,
-    pub(crate) policies: PolicyCache,
+    pub(crate) policies: GenerationCache<Arc<crate::UserPolicies>>,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
@@ -89,11 +87,11 @@ impl Store {
                 reader,
                 writer,
                 sealer,
-                keys: KeyCache::default(),
-                buckets: BucketCache::default(),
+                keys: GenerationCache::default(),
+                buckets: GenerationCache::default(),
                 blobs: BlobStore::open(data_dir)?,
                 commits,
-                policies: PolicyCache::default(),
+                policies: GenerationCache::default(),
                 pending_key_use: Mutex::new(HashMap::new()),
             }),
         })

@@ -9,6 +9,7 @@ mod access_keys;
 mod accounts;
 mod blobs;
 mod buckets;
+mod cache;
 mod commits;
 mod credentials;
 mod db;

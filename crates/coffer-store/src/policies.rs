@@ -2,10 +2,7 @@
 //! every authorization needs it; every policy or membership write clears the cache, so a
 //! revoked permission stops working on the next request).
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use parking_lot::RwLock;
 
 use crate::users::fold;
 use crate::{Result, Store, StoreError};
@@ -70,16 +67,10 @@ pub enum Boundary {
     AwsManaged(String),
 }
 
-/// Users' policy sets, with a generation every policy or membership write bumps.
-#[derive(Debug, Default)]
-pub(crate) struct PolicyCache(RwLock<(u64, HashMap<String, Arc<UserPolicies>>)>);
-
 impl Store {
     /// Forgets every cached policy set (after any write that can change one).
     pub(crate) fn policies_changed(&self) {
-        let mut cache = self.inner.policies.0.write();
-        cache.0 += 1;
-        cache.1.clear();
+        self.inner.policies.clear();
     }
 
     /// Creates or replaces an inline policy.
@@ -162,12 +153,9 @@ impl Store {
 
     /// Every policy document that applies to the user `user_id` (cached).
     pub async fn user_policies(&self, user_id: &str) -> Result<Arc<UserPolicies>> {
-        let generation = {
-            let cache = self.inner.policies.0.read();
-            match cache.1.get(user_id) {
-                Some(found) => return Ok(found.clone()),
-                None => cache.0,
-            }
+        let generation = match self.inner.policies.get(user_id) {
+            Ok(found) => return Ok(found),
+            Err(generation) => generation,
         };
         let documents: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
@@ -231,10 +219,9 @@ impl Store {
             aws_managed,
             boundary,
         });
-        let mut cache = self.inner.policies.0.write();
-        if cache.0 == generation {
-            cache.1.insert(user_id.to_owned(), policies.clone());
-        }
+        self.inner
+            .policies
+            .insert(generation, user_id.to_owned(), policies.clone());
         Ok(policies)
     }
 }
