@@ -123,6 +123,20 @@ async fn unsigned_headers_cannot_change_a_presigned_put() {
     assert_eq!(object(&root, "up/avatar.png").await.0, b"a new avatar");
 }
 
+/// A PUT of `up/avatar.png` signed by `key` (header auth), not sent.
+fn signed_put(coffer: &Coffer, key: (&str, &str)) -> http::Request<Vec<u8>> {
+    sign_s3(
+        key,
+        coffer,
+        "PUT",
+        "/probe-a/up/avatar.png",
+        &[],
+        b"replaced".to_vec(),
+        Payload::Signed,
+        SystemTime::now(),
+    )
+}
+
 #[tokio::test]
 async fn unsigned_headers_cannot_change_a_header_signed_request() {
     let coffer = Coffer::start();
@@ -132,16 +146,7 @@ async fn unsigned_headers_cannot_change_a_header_signed_request() {
         ("x-amz-copy-source", "/probe-a/secret/payroll.csv"),
         ("x-amz-meta-owner", "mallory"),
     ] {
-        let mut request = sign_s3(
-            (&id, &secret),
-            &coffer,
-            "PUT",
-            "/probe-a/up/avatar.png",
-            &[],
-            b"replaced".to_vec(),
-            Payload::Signed,
-            SystemTime::now(),
-        );
+        let mut request = signed_put(&coffer, (&id, &secret));
         request.headers_mut().insert(name, value.parse().unwrap());
         let reply = send(request).await;
         assert_headers_not_signed(reply.status, &String::from_utf8_lossy(&reply.body), name);
@@ -149,16 +154,7 @@ async fn unsigned_headers_cannot_change_a_header_signed_request() {
     // Nor by listing the header where s3s cannot find it (s3s skips a listed name it does not
     // find, so the signature still matches): another case, or text after it.
     for listed in ["X-Amz-Copy-Source", "x-amz-copy-source junk"] {
-        let mut request = sign_s3(
-            (&id, &secret),
-            &coffer,
-            "PUT",
-            "/probe-a/up/avatar.png",
-            &[],
-            b"replaced".to_vec(),
-            Payload::Signed,
-            SystemTime::now(),
-        );
+        let mut request = signed_put(&coffer, (&id, &secret));
         let auth = request.headers()["authorization"].to_str().unwrap().replacen(
             ", Signature=",
             &format!(";{listed}, Signature="),
@@ -173,16 +169,7 @@ async fn unsigned_headers_cannot_change_a_header_signed_request() {
     }
     assert_eq!(object(&root, "up/avatar.png").await, (AVATAR.to_vec(), 0));
     // s3s never reads the algorithm's name: renaming it must not hide the signature.
-    let mut request = sign_s3(
-        (&id, &secret),
-        &coffer,
-        "PUT",
-        "/probe-a/up/avatar.png",
-        &[],
-        b"replaced".to_vec(),
-        Payload::Signed,
-        SystemTime::now(),
-    );
+    let mut request = signed_put(&coffer, (&id, &secret));
     let auth = request.headers()["authorization"]
         .to_str()
         .unwrap()
