@@ -3,7 +3,7 @@
 //! password when the login profile requires one.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -25,10 +25,23 @@ struct SignInPage<'a> {
     error: Option<&'a str>,
 }
 
-pub async fn form() -> Response {
+/// `/signin?account=<id or alias>`: the link a new user's sign-in details give.
+#[derive(Deserialize)]
+pub struct Prefill {
+    #[serde(default)]
+    account: String,
+}
+
+pub async fn form(Query(prefill): Query<Prefill>) -> Response {
+    // An account id or alias is at most 63 characters; anything longer is not one.
+    let account = if prefill.account.len() <= 63 {
+        prefill.account.trim()
+    } else {
+        ""
+    };
     render(&SignInPage {
         chrome: None,
-        account: "",
+        account,
         username: "",
         error: None,
     })

@@ -510,7 +510,11 @@ pub async fn created_user(
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:9001");
-    let sign_in_url = format!("http://{host}/signin");
+    // As AWS's per-account sign-in URL: the form opens with the account filled in.
+    let sign_in_url = format!(
+        "http://{host}/signin?account={}",
+        crate::s3::encode(&signed.session.account_label, false)
+    );
     render(&UserCreatedPage {
         chrome: Some(signed.chrome()),
         account: &signed.session.account_label,

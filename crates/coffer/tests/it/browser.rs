@@ -309,14 +309,24 @@ async fn the_walkthrough_in_chromium() {
     assert_eq!(denied, "You are not authorized to perform iam:ListUsers.");
     shot(&client, "09-denied").await;
 
-    // Readable at a phone's width too.
-    client.set_window_size(390, 844).await.unwrap();
-    client
-        .goto(&format!("{}/s3/buckets/holiday-photos", coffer.console))
-        .await
-        .unwrap();
-    find(&client, "#drop-zone").await;
-    shot(&client, "10-phone-width").await;
+    // The bucket page fits the window, on a laptop and on a phone: no sideways scrolling.
+    for (width, name) in [(1366, "10-laptop-width"), (390, "11-phone-width")] {
+        client.set_window_size(width, 900).await.unwrap();
+        client
+            .goto(&format!("{}/s3/buckets/holiday-photos", coffer.console))
+            .await
+            .unwrap();
+        find(&client, "#drop-zone").await;
+        let widths = client
+            .execute(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(widths[0], widths[1], "page width at a {width} px window: {widths}");
+        shot(&client, name).await;
+    }
 
     client.close().await.unwrap();
 }

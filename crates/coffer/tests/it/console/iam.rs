@@ -163,6 +163,22 @@ async fn a_user_created_with_console_access_signs_in_with_the_password_shown_onc
         .unwrap();
     assert_eq!(password.chars().count(), 20);
     assert!(details.body.contains(r#"download="erin_credentials.csv""#));
+    // The sign-in URL names the account, and opens the form with it filled in.
+    let url = details
+        .body
+        .split(r#"id="sign-in-url">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(unescape)
+        .unwrap();
+    assert!(url.ends_with(&format!("/signin?account={account}")), "{url}");
+    let mut fresh = Browser::new(&coffer);
+    let form = fresh.get(&format!("/signin?account={account}")).await;
+    assert!(
+        form.body.contains(&format!(r#"name="account" value="{account}""#)),
+        "{}",
+        form.body
+    );
     assert!(
         !browser
             .get("/iam/users/erin/created")
