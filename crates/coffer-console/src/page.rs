@@ -21,6 +21,8 @@ pub struct Signed {
     /// The `Host` the person reached the console at.
     pub host: String,
     peer: Option<coffer_auth::PeerAddr>,
+    /// The page's path, to mark its section in the sidebar.
+    path: String,
 }
 
 impl FromRequestParts<Console> for Signed {
@@ -57,6 +59,7 @@ impl FromRequestParts<Console> for Signed {
             facts,
             host,
             peer,
+            path: parts.uri.path().to_owned(),
         })
     }
 }
@@ -108,6 +111,7 @@ impl Signed {
             },
             account: self.session.account_label.clone(),
             csrf: self.session.csrf.clone(),
+            section: Section::of(&self.path),
         }
     }
 }
@@ -127,6 +131,51 @@ pub struct Chrome {
     pub who: String,
     pub account: String,
     pub csrf: String,
+    /// Which sidebar entry the page belongs to (marked `aria-current`).
+    pub section: Section,
+}
+
+/// The sidebar's entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Users,
+    Groups,
+    Policies,
+    Account,
+    Buckets,
+    None,
+}
+
+impl Section {
+    fn of(path: &str) -> Section {
+        let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+        if under("/iam/users") || path == "/iam/new-user" {
+            Section::Users
+        } else if under("/iam/groups") {
+            Section::Groups
+        } else if under("/iam/policies") || under("/iam/policy") {
+            Section::Policies
+        } else if under("/iam/account") {
+            Section::Account
+        } else if under("/s3/buckets") || path == "/s3/new-bucket" {
+            Section::Buckets
+        } else {
+            Section::None
+        }
+    }
+
+    /// `aria-current="page"` for the entry of this section.
+    pub fn current(&self, entry: &str) -> &'static str {
+        let this = match self {
+            Section::Users => "users",
+            Section::Groups => "groups",
+            Section::Policies => "policies",
+            Section::Account => "account",
+            Section::Buckets => "buckets",
+            Section::None => "",
+        };
+        if this == entry { r#"aria-current="page""# } else { "" }
+    }
 }
 
 /// A rendered template, or a plain error page if rendering fails.

@@ -325,6 +325,12 @@ async fn the_walkthrough_in_chromium() {
             .await
             .unwrap();
         assert_eq!(widths[0], widths[1], "page width at a {width} px window: {widths}");
+        // No inline styles: htmx's own would trip the page's Content-Security-Policy.
+        let inline = client
+            .execute("return document.querySelectorAll('style, [style]').length;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(inline, 0, "inline styles on the bucket page");
         shot(&client, name).await;
     }
 

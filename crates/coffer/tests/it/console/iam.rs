@@ -356,3 +356,33 @@ async fn a_half_created_user_still_gets_its_password_shown() {
     assert!(details.body.contains("Group no-such-group"));
     assert!(details.body.contains(r#"id="console-password""#));
 }
+
+#[tokio::test]
+async fn the_sidebar_marks_the_current_section_and_the_console_has_an_icon() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    for (path, current) in [
+        ("/iam/users", "/iam/users"),
+        ("/iam/new-user", "/iam/users"),
+        ("/iam/groups", "/iam/groups"),
+        ("/iam/policies", "/iam/policies"),
+        ("/s3/buckets", "/s3/buckets"),
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        let marked: Vec<&str> = page
+            .body
+            .split(r#"<a href=""#)
+            .skip(1)
+            .filter(|link| link.contains(r#"aria-current="page""#))
+            .filter_map(|link| link.split('"').next())
+            .collect();
+        assert_eq!(marked, [current], "{path}");
+        assert!(page.body.contains(r#"<link rel="icon" href="/assets/favicon.svg""#));
+    }
+    let icon = browser.get("/assets/favicon.svg").await;
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.headers["content-type"], "image/svg+xml");
+}
