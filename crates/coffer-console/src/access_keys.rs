@@ -79,6 +79,9 @@ struct DescriptionPage<'a> {
     csrf: &'a str,
     name: &'a str,
     use_case: &'a str,
+    /// What was typed, kept when the form comes back with an error.
+    description: &'a str,
+    error: Option<&'a str>,
 }
 
 /// Step 1 answered: step 2 (an optional description tag).
@@ -108,12 +111,16 @@ pub async fn new_key_description(signed: Signed, Path(name): Path<String>, Form(
         csrf: &signed.session.csrf,
         name: &name,
         use_case: &form.use_case,
+        description: "",
+        error: None,
     })
 }
 
 #[derive(Deserialize)]
 pub struct NewKey {
     csrf: String,
+    #[serde(default)]
+    use_case: String,
     #[serde(default)]
     description: String,
 }
@@ -128,6 +135,23 @@ pub async fn create_key(
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
+    // The description becomes a tag after the key exists: check it first, so that a key is
+    // never created with its description silently lost.
+    let description = form.description.trim();
+    if let Some(problem) = coffer_iam::tag_value_problem(description) {
+        let message =
+            format!("The description can hold up to 256 letters, digits, spaces and _ . : / = + - @ only. ({problem})");
+        let mut response = render(&DescriptionPage {
+            chrome: Some(signed.chrome()),
+            csrf: &signed.session.csrf,
+            name: &name,
+            use_case: &form.use_case,
+            description,
+            error: Some(&message),
+        });
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    }
     let created = match signed.call(&console, "CreateAccessKey", &[("UserName", &name)]).await {
         Ok(xml) => Results::new(xml),
         Err(error) => return call_failed(&signed, "iam:CreateAccessKey", &error),
@@ -139,7 +163,6 @@ pub async fn create_key(
             "The key was not created.",
         );
     };
-    let description = form.description.trim();
     if !description.is_empty() {
         let tag = [
             ("UserName", name.as_str()),

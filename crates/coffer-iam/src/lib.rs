@@ -36,6 +36,14 @@ use http::{HeaderValue, Response, StatusCode};
 
 pub use error::IamError;
 pub use managed_policies::check_managed_policy;
+
+/// Why `value` cannot be an IAM tag value (0–256 letters, digits, spaces and `_.:/=+-@`), if
+/// it cannot: what TagUser would answer, to check before a step that depends on it.
+pub fn tag_value_problem(value: &str) -> Option<String> {
+    validate::tag_value(value, "tags.member.1.member.value")
+        .err()
+        .map(|e| e.to_string())
+}
 use params::Params;
 pub use signin::Next as SignInNext;
 

@@ -31,6 +31,29 @@ async fn an_access_key_is_created_in_three_steps_and_its_secret_shown_once() {
         )
         .await;
     assert!(step2.body.contains("Set description tag"));
+    // A description IAM cannot hold as a tag is refused before any key exists, on the form,
+    // with what was typed kept.
+    let refused = browser
+        .post(
+            "/iam/users/alice/access-keys",
+            &[
+                ("csrf", &csrf),
+                ("use_case", "cli"),
+                ("description", "laptop [work] #1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains(r#"role="alert""#), "{}", refused.body);
+    assert!(refused.body.contains(r#"value="laptop [work] #1""#), "{}", refused.body);
+    let keys = coffer
+        .root_iam()
+        .list_access_keys()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap();
+    assert!(keys.access_key_metadata().is_empty(), "no key was created");
     let created = browser
         .post(
             "/iam/users/alice/access-keys",
