@@ -380,6 +380,19 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
+    // Check what can fail later before the first step: a chosen password the account's
+    // policy refuses would otherwise leave a user created without the console access asked for.
+    if form.console
+        && form.custom
+        && let Some(problem) = console
+            .query
+            .password_problem(&signed.session.principal, &form.password)
+            .await
+    {
+        let mut response = new_user_page(&console, &signed, &form, Some(format!("Console password: {problem}"))).await;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    }
     let mut create = vec![("UserName", form.name.as_str())];
     if !form.path.is_empty() {
         create.push(("Path", form.path.as_str()));

@@ -115,4 +115,18 @@ impl QueryApi {
             tracing::warn!(%err, "could not record the password's use");
         }
     }
+
+    /// Why `password` would be refused as a console password in `principal`'s account (its
+    /// password policy, or IAM's default), if it would: to check before a multi-step create.
+    pub async fn password_problem(&self, principal: &Principal, password: &str) -> Option<String> {
+        let policy = match self.store.password_policy(&principal.account_id).await {
+            Ok(policy) => Some(policy),
+            Err(StoreError::NoPasswordPolicy) => None,
+            Err(_) => return None,
+        };
+        let account = self.store.account(&principal.account_id).await.ok()?;
+        crate::password_policy::check(policy.as_ref(), &account.name, password)
+            .err()
+            .map(|e| e.to_string())
+    }
 }

@@ -161,6 +161,35 @@ async fn a_user_created_with_console_access_signs_in_with_the_password_shown_onc
         .await;
     assert_eq!(taken.status, 400, "IAM's validation, shown on the form");
     assert!(taken.body.contains("validation error"));
+    // A chosen password the policy refuses stops the whole create before its first step.
+    let weak = browser
+        .post(
+            "/iam/users",
+            &[
+                ("csrf", &csrf),
+                ("name", "frank"),
+                ("console", "yes"),
+                ("password_kind", "custom"),
+                ("password", "short"),
+                ("group", "readers"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 400);
+    assert!(
+        weak.body
+            .contains("Console password: Password should have a minimum length of 8"),
+        "{}",
+        weak.body
+    );
+    let err = coffer
+        .root_iam()
+        .get_user()
+        .user_name("frank")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity", "nothing was created");
     let created = browser
         .post(
             "/iam/users",
