@@ -260,7 +260,15 @@ pub async fn set_key_status(
         ("Status", form.status.as_str()),
     ];
     match signed.call(&console, "UpdateAccessKey", &params).await {
-        Ok(_) => Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response(),
+        Ok(_) => {
+            let done = if form.status == "Active" {
+                "activated"
+            } else {
+                "deactivated"
+            };
+            signed.notify(&console, format!("Access key {key} {done}."));
+            Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response()
+        }
         Err(error) => call_failed(&signed, "iam:UpdateAccessKey", &error),
     }
 }
@@ -295,5 +303,6 @@ pub async fn delete_key(
     // Its description goes with it.
     let untag = [("UserName", name.as_str()), ("TagKeys.member.1", key.as_str())];
     let _ = signed.call(&console, "UntagUser", &untag).await;
+    signed.notify(&console, format!("Access key {key} deleted."));
     Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response()
 }

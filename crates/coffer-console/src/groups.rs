@@ -76,7 +76,10 @@ pub async fn create_group(State(console): State<Console>, signed: Signed, Form(f
     }
     let name = form.name.trim();
     match signed.call(&console, "CreateGroup", &[("GroupName", name)]).await {
-        Ok(_) => Redirect::to(&format!("/iam/groups/{}", segment(name))).into_response(),
+        Ok(_) => {
+            signed.notify(&console, format!("User group {name} created."));
+            Redirect::to(&format!("/iam/groups/{}", segment(name))).into_response()
+        }
         Err(error) if error.code == "AccessDenied" => call_failed(&signed, "iam:CreateGroup", &error),
         Err(error) => {
             let mut response = groups_page(&console, &signed, Some(error.message)).await;

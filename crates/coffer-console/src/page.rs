@@ -23,6 +23,8 @@ pub struct Signed {
     peer: Option<coffer_auth::PeerAddr>,
     /// The page's path, to mark its section in the sidebar.
     path: String,
+    /// What the last action did, said once on the page shown after it.
+    notice: Option<String>,
 }
 
 impl FromRequestParts<Console> for Signed {
@@ -53,6 +55,11 @@ impl FromRequestParts<Console> for Signed {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1")
             .to_owned();
+        // Only a page shown takes the notice; an action's POST leaves it for the page after.
+        let notice = match parts.method {
+            http::Method::GET => console.sessions.take_notice(&token),
+            _ => None,
+        };
         Ok(Signed {
             session,
             token,
@@ -60,6 +67,7 @@ impl FromRequestParts<Console> for Signed {
             host,
             peer,
             path: parts.uri.path().to_owned(),
+            notice,
         })
     }
 }
@@ -112,7 +120,14 @@ impl Signed {
             account: self.session.account_label.clone(),
             csrf: self.session.csrf.clone(),
             section: Section::of(&self.path),
+            notice: self.notice.clone(),
         }
+    }
+
+    /// Says `text` on the next page this person sees (an action's success, before its
+    /// redirect).
+    pub fn notify(&self, console: &Console, text: impl Into<String>) {
+        console.sessions.notice(&self.token, text.into());
     }
 }
 
@@ -133,6 +148,8 @@ pub struct Chrome {
     pub csrf: String,
     /// Which sidebar entry the page belongs to (marked `aria-current`).
     pub section: Section,
+    /// What the last action did.
+    pub notice: Option<String>,
 }
 
 /// The sidebar's entries.

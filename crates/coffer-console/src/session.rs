@@ -38,6 +38,8 @@ pub struct Session {
     pub password: PasswordStamp,
     /// A secret just created, kept until the one page that shows it.
     pending: Option<Reveal>,
+    /// What the last action did, for the next page to say once ("Access key deactivated").
+    notice: Option<String>,
     started: Instant,
     last_seen: Instant,
 }
@@ -106,6 +108,7 @@ impl Sessions {
             must_change_password,
             password,
             pending: None,
+            notice: None,
             started: Instant::now(),
             last_seen: Instant::now(),
         };
@@ -136,6 +139,18 @@ impl Sessions {
             session.must_change_password = false;
             session.password = password;
         }
+    }
+
+    /// Says `text` on the next page shown (after the redirect that follows an action).
+    pub fn notice(&self, token: &str, text: String) {
+        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
+            session.notice = Some(text);
+        }
+    }
+
+    /// The notice waiting for the page being shown, once.
+    pub fn take_notice(&self, token: &str) -> Option<String> {
+        self.live.lock().get_mut(&digest(token))?.notice.take()
     }
 
     /// Keeps a new secret for the page that shows it.

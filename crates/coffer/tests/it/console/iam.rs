@@ -109,6 +109,10 @@ async fn an_access_key_is_created_in_three_steps_and_its_secret_shown_once() {
             &[("csrf", &csrf), ("status", "Inactive")],
         )
         .await;
+    // The page after an action says what it did, once.
+    let notice = format!(r#"<p class="notice" role="status">Access key {id} deactivated.</p>"#);
+    assert!(browser.get("/iam/users/alice").await.body.contains(&notice));
+    assert!(!browser.get("/iam/users/alice").await.body.contains(&notice));
     let err = coffer
         .sts(&id, &secret, "us-east-1")
         .get_caller_identity()
