@@ -191,7 +191,9 @@ async fn the_walkthrough_in_chromium() {
     fill(&client, "#description", "walkthrough CLI").await;
     shot(&client, "05-key-description").await;
     click(&client, "button[type=submit].primary").await;
+    assert_eq!(text(&client, "details.secret summary").await, "Show");
     click(&client, "details.secret summary").await;
+    assert_eq!(text(&client, "details.secret summary").await, "Hide");
     shot(&client, "06-key-retrieve").await;
     let key_id = text(&client, "#access-key-id").await;
     let secret = text(&client, "#secret-access-key").await;
