@@ -119,6 +119,9 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
     if name.contains("..") {
         return Some("Bucket names must not contain two adjacent periods.");
     }
+    if name.contains("-.") || name.contains(".-") {
+        return Some("Each part of a bucket name between periods must begin and end with a letter or number.");
+    }
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Some("Bucket names must not be formatted as an IP address.");
     }
@@ -350,6 +353,8 @@ mod tests {
         assert!(name_problem("holiday-photos").is_none());
         assert!(name_problem("a.b-c1").is_none());
         assert!(name_problem("ab").is_some());
+        assert!(name_problem("foo-.bar").is_some());
+        assert!(name_problem(&"a".repeat(70)).unwrap().contains("63"));
         assert!(name_problem("Holiday").is_some());
         assert!(name_problem("-photos").is_some());
         assert!(name_problem("a..b").is_some());
