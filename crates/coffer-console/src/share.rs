@@ -80,7 +80,12 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         .presigned_get(&signed.session.principal, &url, Duration::from_secs(seconds))
         .await
         .map_err(|err| match err {
-            PresignError::NoActiveKey => "Share links are signed with your own access key, and you have no active one. Create one under Security credentials.".to_owned(),
+            PresignError::NoActiveKey => match &signed.session.principal.identity {
+                coffer_auth::Identity::User { name, .. } => format!(
+                    "Share links are signed with your own access key, and you have no active one. Create one on your user page (IAM › Users › {name})."
+                ),
+                coffer_auth::Identity::Root => "Share links are signed with your own access key, and the root user has no active one.".to_owned(),
+            },
             PresignError::Failed(why) => why,
         })?;
     Ok(Link { url, lifetime })

@@ -368,6 +368,8 @@ async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
         )
         .await;
     assert!(refused.body.contains("no active one"));
+    // It says where to make one, a page that exists.
+    assert!(refused.body.contains("IAM › Users › hal"), "{}", refused.body);
 }
 
 #[tokio::test]
