@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -52,7 +52,25 @@ struct UseCasePage<'a> {
     error: Option<&'a str>,
 }
 
-pub async fn new_key_use_case(signed: Signed, Path(name): Path<String>) -> Response {
+/// Where the wizard is: step 2 is reached by a redirect after step 1's POST (`?use_case=`), so
+/// Back from any later step never asks to send a form again.
+#[derive(Deserialize)]
+pub struct Step {
+    #[serde(default)]
+    use_case: Option<String>,
+}
+
+pub async fn new_key_use_case(signed: Signed, Path(name): Path<String>, Query(step): Query<Step>) -> Response {
+    if let Some(use_case) = step.use_case.filter(|u| USE_CASES.iter().any(|(id, _, _)| id == u)) {
+        return render(&DescriptionPage {
+            chrome: Some(signed.chrome()),
+            csrf: &signed.session.csrf,
+            name: &name,
+            use_case: &use_case,
+            description: "",
+            error: None,
+        });
+    }
     render(&UseCasePage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
@@ -106,14 +124,12 @@ pub async fn new_key_description(signed: Signed, Path(name): Path<String>, Form(
         *response.status_mut() = StatusCode::BAD_REQUEST;
         return response;
     }
-    render(&DescriptionPage {
-        chrome: Some(signed.chrome()),
-        csrf: &signed.session.csrf,
-        name: &name,
-        use_case: &form.use_case,
-        description: "",
-        error: None,
-    })
+    Redirect::to(&format!(
+        "/iam/users/{}/access-keys/new?use_case={}",
+        segment(&name),
+        form.use_case
+    ))
+    .into_response()
 }
 
 #[derive(Deserialize)]

@@ -24,12 +24,15 @@ async fn an_access_key_is_created_in_three_steps_and_its_secret_shown_once() {
         )
         .await;
     assert_eq!(unconfirmed.status, 400);
-    let step2 = browser
+    let confirmed = browser
         .post(
             "/iam/users/alice/access-keys/new",
             &[("csrf", &csrf), ("use_case", "cli"), ("confirm", "yes")],
         )
         .await;
+    // A redirect after the POST, so Back from a later step never resends the form.
+    assert_eq!(confirmed.status, 303);
+    let step2 = browser.get(confirmed.location.as_deref().unwrap()).await;
     assert!(step2.body.contains("Set description tag"));
     // A description IAM cannot hold as a tag is refused before any key exists, on the form,
     // with what was typed kept.
