@@ -25,6 +25,9 @@ pub struct Signed {
     path: String,
     /// What the last action did, said once on the page shown after it.
     notice: Option<String>,
+    /// The console page the request came from (its `Referer`, when it is this console's
+    /// own), else `/`: where a failure's "Back" leads.
+    pub back: String,
 }
 
 impl FromRequestParts<Console> for Signed {
@@ -60,6 +63,7 @@ impl FromRequestParts<Console> for Signed {
             http::Method::GET => console.sessions.take_notice(&token),
             _ => None,
         };
+        let back = back_link(&parts.headers, &host);
         Ok(Signed {
             session,
             token,
@@ -68,6 +72,7 @@ impl FromRequestParts<Console> for Signed {
             peer,
             path: parts.uri.path().to_owned(),
             notice,
+            back,
         })
     }
 }
@@ -195,6 +200,19 @@ impl Section {
     }
 }
 
+/// The path (and query) of the `Referer` when it is a page of this console (`host`), else `/`.
+fn back_link(headers: &http::HeaderMap, host: &str) -> String {
+    headers
+        .get(http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|referer| referer.split_once("://"))
+        .and_then(|(_, rest)| rest.split_once('/').map(|(authority, path)| (authority, path)))
+        .filter(|(authority, _)| authority.eq_ignore_ascii_case(host))
+        .map(|(_, path)| format!("/{path}"))
+        .filter(|path| !path.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
 /// A rendered template, or a plain error page if rendering fails.
 pub fn render(template: &impl Template) -> Response {
     match template.render() {
@@ -212,6 +230,10 @@ struct MessagePage<'a> {
     chrome: Option<Chrome>,
     title: &'a str,
     message: &'a str,
+    /// AWS's error code, shown as a detail below the message.
+    code: Option<&'a str>,
+    /// Where "Back" leads: the page the person came from, when it was this console's.
+    back: &'a str,
 }
 
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
@@ -219,6 +241,8 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
         chrome: None,
         title,
         message,
+        code: None,
+        back: "/",
     });
     *response.status_mut() = status;
     response
@@ -243,10 +267,13 @@ pub fn call_failed(signed: &Signed, action: &str, error: &CallError) -> Response
             message: &error.message,
         })
     } else {
+        // The message in words as the heading's story; the code only as a detail.
         render(&MessagePage {
             chrome: Some(signed.chrome()),
-            title: error.code,
+            title: "That did not work",
             message: &error.message,
+            code: Some(error.code),
+            back: &signed.back,
         })
     };
     *response.status_mut() = status;

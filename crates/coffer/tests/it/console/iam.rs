@@ -445,3 +445,43 @@ async fn the_sidebar_marks_the_current_section_and_the_console_has_an_icon() {
     assert_eq!(icon.status, 200);
     assert_eq!(icon.headers["content-type"], "image/svg+xml");
 }
+
+#[tokio::test]
+async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    coffer
+        .root_iam()
+        .create_group()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let group = browser.get("/iam/groups/readers").await;
+    let csrf = Browser::csrf(&group);
+    // A policy named without its ARN: IAM says InvalidInput.
+    let request = browser
+        .client
+        .post(format!("{}/iam/groups/readers", browser.base))
+        .header("referer", format!("{}/iam/groups/readers", browser.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("change", "attach-policy"),
+            ("value", "AmazonS3ReadOnlyAccess"),
+        ]);
+    let failed = browser.send(request).await;
+    assert_eq!(failed.status, 400);
+    assert!(failed.body.contains("<h1>That did not work</h1>"), "{}", failed.body);
+    assert!(
+        failed.body.contains("Error code: <code>InvalidInput</code>"),
+        "{}",
+        failed.body
+    );
+    assert!(
+        failed.body.contains(r#"<a href="/iam/groups/readers">Back</a>"#),
+        "{}",
+        failed.body
+    );
+}
