@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::Console;
 use crate::display::{cell, day, names_or_none, segment};
-use crate::page::{Chrome, Signed, call_failed, render};
+use crate::page::{Chrome, Signed, call_failed, error_page, render};
 use crate::results::Results;
 
 struct GroupRow {
@@ -147,6 +147,9 @@ pub async fn change_group(
         return refused;
     }
     let value = form.value.trim();
+    if form.change == "delete" {
+        return delete_group(&console, &signed, &name, value).await;
+    }
     let (action, params) = match form.change.as_str() {
         "add-user" => ("AddUserToGroup", [("GroupName", name.as_str()), ("UserName", value)]),
         "remove-user" => (
@@ -166,5 +169,25 @@ pub async fn change_group(
     match signed.call(&console, action, &params).await {
         Ok(_) => Redirect::to(&format!("/iam/groups/{}", segment(&name))).into_response(),
         Err(error) => call_failed(&signed, &format!("iam:{action}"), &error),
+    }
+}
+
+/// Deletes the group once its name is typed to confirm (as AWS's console asks). IAM refuses
+/// while it has members or policies (DeleteConflict); the failure page says so and leads
+/// back here, where both can be removed.
+async fn delete_group(console: &Console, signed: &Signed, name: &str, confirm: &str) -> Response {
+    if confirm != name {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The group was not deleted",
+            "To confirm, type the group's name exactly.",
+        );
+    }
+    match signed.call(console, "DeleteGroup", &[("GroupName", name)]).await {
+        Ok(_) => {
+            signed.notify(console, format!("User group {name} deleted."));
+            Redirect::to("/iam/groups").into_response()
+        }
+        Err(error) => call_failed(signed, "iam:DeleteGroup", &error),
     }
 }

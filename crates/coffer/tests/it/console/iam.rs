@@ -485,3 +485,51 @@ async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
         failed.body
     );
 }
+
+#[tokio::test]
+async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_group().group_name("temps").send().await.unwrap();
+    iam.create_user().user_name("kim").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("temps")
+        .user_name("kim")
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let page = browser.get("/iam/groups/temps").await;
+    assert!(page.body.contains("Delete group"));
+    let csrf = Browser::csrf(&page);
+    let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("change", "delete"), ("value", confirm)];
+    let unconfirmed = browser.post("/iam/groups/temps", &delete("temp")).await;
+    assert_eq!(unconfirmed.status, 400);
+    // IAM refuses while the group has a member; the page says so in IAM's words.
+    let conflict = browser.post("/iam/groups/temps", &delete("temps")).await;
+    assert_eq!(conflict.status, 409);
+    assert!(
+        conflict.body.contains("Error code: <code>DeleteConflict</code>"),
+        "{}",
+        conflict.body
+    );
+    iam.remove_user_from_group()
+        .group_name("temps")
+        .user_name("kim")
+        .send()
+        .await
+        .unwrap();
+    let deleted = browser.post("/iam/groups/temps", &delete("temps")).await;
+    assert_eq!(deleted.location.as_deref(), Some("/iam/groups"));
+    assert!(
+        browser
+            .get("/iam/groups")
+            .await
+            .body
+            .contains("User group temps deleted.")
+    );
+    let err = iam.get_group().group_name("temps").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
