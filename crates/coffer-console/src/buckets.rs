@@ -363,3 +363,43 @@ mod tests {
         assert!(name_problem(&"a".repeat(64)).is_some());
     }
 }
+
+#[derive(Deserialize)]
+pub struct DeleteBucket {
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deletes the bucket once its name is typed to confirm. S3 refuses while it holds objects
+/// (BucketNotEmpty); the failure page says so and leads back to the bucket.
+pub async fn delete_bucket(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Form(form): Form<DeleteBucket>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    if form.confirm.trim() != bucket {
+        return crate::page::error_page(
+            StatusCode::BAD_REQUEST,
+            "The bucket was not deleted",
+            "To confirm, type the bucket's name exactly.",
+        );
+    }
+    let path = format!("/{}", encode(&bucket, false));
+    match console
+        .s3(&signed, Method::DELETE, &path, &[], coffer_s3::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(_) => {
+            signed.notify(&console, format!("Bucket {bucket} deleted."));
+            Redirect::to("/s3/buckets").into_response()
+        }
+        Err(failure) => s3_failed(&signed, "s3:DeleteBucket", &failure),
+    }
+}

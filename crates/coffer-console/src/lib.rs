@@ -109,6 +109,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/s3/new-bucket/check", post(buckets::check_name))
         .route("/s3/buckets/{bucket}", get(objects::bucket))
         .route("/s3/buckets/{bucket}/objects", post(objects::change))
+        .route("/s3/buckets/{bucket}/delete", post(buckets::delete_bucket))
         .route("/s3/buckets/{bucket}/object", get(objects::object).post(share::share))
         .route(
             "/s3/buckets/{bucket}/upload",

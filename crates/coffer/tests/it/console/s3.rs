@@ -408,3 +408,44 @@ async fn a_large_bucket_is_browsed_a_page_at_a_time() {
     let found = browser.get("/s3/buckets/many?search=item-11").await;
     assert_eq!(rows(&found.body), 10);
 }
+
+#[tokio::test]
+async fn a_bucket_is_deleted_once_it_is_empty_with_its_name_typed() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("old-photos").send().await.unwrap();
+    s3.put_object()
+        .bucket("old-photos")
+        .key("x")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let page = browser.get("/s3/buckets/old-photos").await;
+    assert!(page.body.contains("Delete bucket"));
+    let csrf = Browser::csrf(&page);
+    let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("confirm", confirm)];
+    let unconfirmed = browser.post("/s3/buckets/old-photos/delete", &delete("old")).await;
+    assert_eq!(unconfirmed.status, 400);
+    let not_empty = browser
+        .post("/s3/buckets/old-photos/delete", &delete("old-photos"))
+        .await;
+    assert_eq!(not_empty.status, 409);
+    assert!(not_empty.body.contains("BucketNotEmpty"), "{}", not_empty.body);
+    s3.delete_object().bucket("old-photos").key("x").send().await.unwrap();
+    let deleted = browser
+        .post("/s3/buckets/old-photos/delete", &delete("old-photos"))
+        .await;
+    assert_eq!(deleted.location.as_deref(), Some("/s3/buckets"));
+    assert!(
+        browser
+            .get("/s3/buckets")
+            .await
+            .body
+            .contains("Bucket old-photos deleted.")
+    );
+    assert!(s3.head_bucket().bucket("old-photos").send().await.is_err());
+}
