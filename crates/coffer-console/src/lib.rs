@@ -81,6 +81,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/iam/users", get(users::users).post(users::create_user))
         .route("/iam/new-user", get(users::new_user))
         .route("/iam/users/{name}", get(users::user))
+        .route("/iam/users/{name}/delete", post(users::delete_user))
         .route("/iam/users/{name}/created", get(users::created_user))
         .route(
             "/iam/users/{name}/access-keys/new",

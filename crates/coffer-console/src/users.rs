@@ -3,6 +3,7 @@
 //! Every read and write is the IAM operation of the same name, run as the signed-in principal.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use crate::Console;
 use crate::access_keys::csv_href;
 use crate::display::{age, cell, day, names_or_none, segment};
-use crate::page::{Chrome, Signed, call_failed, render};
+use crate::page::{Chrome, Signed, call_failed, error_page, render};
 use crate::results::{Member, Results};
 use crate::session::Reveal;
 
@@ -541,4 +542,42 @@ pub async fn created_user(
         problems,
         name: &name,
     })
+}
+
+#[derive(Deserialize)]
+pub struct DeleteUser {
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deletes the user once its name is typed to confirm. IAM refuses while it has keys, a
+/// console password, groups or policies (DeleteConflict, naming which); the failure page
+/// says so and leads back to the user, where its keys can be deleted.
+pub async fn delete_user(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(name): Path<String>,
+    Form(form): Form<DeleteUser>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    if form.confirm.trim() != name {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The user was not deleted",
+            "To confirm, type the user's name exactly.",
+        );
+    }
+    match signed
+        .call(&console, "DeleteUser", &[("UserName", name.as_str())])
+        .await
+    {
+        Ok(_) => {
+            signed.notify(&console, format!("User {name} deleted."));
+            Redirect::to("/iam/users").into_response()
+        }
+        Err(error) => call_failed(&signed, "iam:DeleteUser", &error),
+    }
 }

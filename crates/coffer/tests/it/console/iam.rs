@@ -533,3 +533,37 @@ async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
     let err = iam.get_group().group_name("temps").send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
 }
+
+#[tokio::test]
+async fn a_user_is_deleted_once_its_keys_are_gone_with_its_name_typed() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let (key_id, _) = coffer.user_with_key("lee").await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let page = browser.get("/iam/users/lee").await;
+    assert!(page.body.contains("Delete user"));
+    let csrf = Browser::csrf(&page);
+    let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("confirm", confirm)];
+    assert_eq!(browser.post("/iam/users/lee/delete", &delete("le")).await.status, 400);
+    // IAM refuses while the user has an access key, and says so.
+    let conflict = browser.post("/iam/users/lee/delete", &delete("lee")).await;
+    assert_eq!(conflict.status, 409);
+    assert!(
+        conflict.body.contains("Error code: <code>DeleteConflict</code>"),
+        "{}",
+        conflict.body
+    );
+    let iam = coffer.root_iam();
+    iam.delete_access_key()
+        .user_name("lee")
+        .access_key_id(key_id)
+        .send()
+        .await
+        .unwrap();
+    let deleted = browser.post("/iam/users/lee/delete", &delete("lee")).await;
+    assert_eq!(deleted.location.as_deref(), Some("/iam/users"));
+    assert!(browser.get("/iam/users").await.body.contains("User lee deleted."));
+    let err = iam.get_user().user_name("lee").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
