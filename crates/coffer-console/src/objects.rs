@@ -90,8 +90,9 @@ pub async fn bucket(
     Query(query): Query<BrowseQuery>,
 ) -> Response {
     let listing_prefix = format!("{}{}", query.prefix, query.search);
+    // URL-encoded names: a key may hold characters XML 1.0 cannot carry.
     let mut path = format!(
-        "/{}?list-type=2&delimiter=%2F&max-keys={PAGE}&prefix={}",
+        "/{}?list-type=2&encoding-type=url&delimiter=%2F&max-keys={PAGE}&prefix={}",
         encode(&bucket, false),
         encode(&listing_prefix, false)
     );
@@ -107,12 +108,24 @@ pub async fn bucket(
         Ok(reply) => reply.results().await,
         Err(failure) => return s3_failed(&signed, "s3:ListBucket", &failure),
     };
+    if !listed.is_readable() {
+        return crate::page::error_page(
+            StatusCode::BAD_GATEWAY,
+            "The listing could not be read",
+            "S3 answered with a listing this page cannot read, so no objects are shown rather than a wrong empty list.",
+        );
+    }
+    let decoded = |name: &String| {
+        percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     // Names below the current folder (every listed key starts with its prefix).
     let below = |key: &str| key.strip_prefix(query.prefix.as_str()).unwrap_or(key).to_owned();
     let folders = listed
         .elements("CommonPrefixes")
         .into_iter()
-        .filter_map(|folder| folder.get("Prefix").cloned())
+        .filter_map(|folder| folder.get("Prefix").map(decoded))
         .map(|prefix| Folder {
             name: below(&prefix),
             prefix,
@@ -122,7 +135,7 @@ pub async fn bucket(
         .elements("Contents")
         .into_iter()
         .filter_map(|object| {
-            let key = object.get("Key")?.clone();
+            let key = decoded(object.get("Key")?);
             Some(Object {
                 name: below(&key),
                 size: size(object.get("Size").map_or("", String::as_str)),

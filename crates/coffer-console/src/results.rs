@@ -24,6 +24,12 @@ impl Results {
         Results { text: xml }
     }
 
+    /// Whether the answer is a readable XML document (an unreadable one must never look
+    /// like an empty result).
+    pub fn is_readable(&self) -> bool {
+        roxmltree::Document::parse(&self.text).is_ok()
+    }
+
     fn with<T>(&self, read: impl FnOnce(roxmltree::Node<'_, '_>) -> T, otherwise: T) -> T {
         match roxmltree::Document::parse(&self.text) {
             Ok(doc) => read(doc.root_element()),
