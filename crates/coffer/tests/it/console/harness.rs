@@ -148,3 +148,27 @@ pub async fn sign_in_from(coffer: &Coffer, address: &str, account: &str, usernam
         .status()
         .as_u16()
 }
+
+/// A browser signed in as the root user; also the account id.
+pub async fn root_browser(coffer: &Coffer) -> (Browser, String) {
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    (browser, account)
+}
+
+/// Creates `bucket` holding `keys` (each with a one-byte body), as root.
+pub async fn bucket_with(coffer: &Coffer, bucket: &str, keys: &[&str]) -> aws_sdk_s3::Client {
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for key in keys {
+        s3.put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    s3
+}

@@ -1,7 +1,7 @@
 //! IAM in the console: access keys in three steps, users with console access, groups,
 //! policies and account settings.
 
-use super::harness::{Browser, ROOT_PASSWORD, start_with, unescape};
+use super::harness::{Browser, ROOT_PASSWORD, root_browser, start_with, unescape};
 use crate::harness::code;
 
 #[tokio::test]
@@ -419,9 +419,7 @@ async fn a_half_created_user_still_gets_its_password_shown() {
 #[tokio::test]
 async fn the_sidebar_marks_the_current_section_and_the_console_has_an_icon() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let (mut browser, _) = root_browser(&coffer).await;
     for (path, current) in [
         ("/iam/users", "/iam/users"),
         ("/iam/new-user", "/iam/users"),
@@ -449,7 +447,6 @@ async fn the_sidebar_marks_the_current_section_and_the_console_has_an_icon() {
 #[tokio::test]
 async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
     coffer
         .root_iam()
         .create_group()
@@ -457,8 +454,7 @@ async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
         .send()
         .await
         .unwrap();
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let (mut browser, _) = root_browser(&coffer).await;
     let group = browser.get("/iam/groups/readers").await;
     let csrf = Browser::csrf(&group);
     // A policy named without its ARN: IAM says InvalidInput.
@@ -489,7 +485,6 @@ async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
 #[tokio::test]
 async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
     let iam = coffer.root_iam();
     iam.create_group().group_name("temps").send().await.unwrap();
     iam.create_user().user_name("kim").send().await.unwrap();
@@ -499,8 +494,7 @@ async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
         .send()
         .await
         .unwrap();
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let (mut browser, _) = root_browser(&coffer).await;
     let page = browser.get("/iam/groups/temps").await;
     assert!(page.body.contains("Delete group"));
     let csrf = Browser::csrf(&page);
@@ -537,10 +531,8 @@ async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
 #[tokio::test]
 async fn a_user_is_deleted_once_its_keys_are_gone_with_its_name_typed() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
     let (key_id, _) = coffer.user_with_key("lee").await;
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let (mut browser, _) = root_browser(&coffer).await;
     let page = browser.get("/iam/users/lee").await;
     assert!(page.body.contains("Delete user"));
     let csrf = Browser::csrf(&page);

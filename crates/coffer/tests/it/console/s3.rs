@@ -1,7 +1,7 @@
 //! S3 in the console: buckets and objects, uploads with and without JavaScript, share
 //! links, and large buckets a page at a time.
 
-use super::harness::{Browser, ROOT_PASSWORD, start_with, unescape};
+use super::harness::{Browser, ROOT_PASSWORD, bucket_with, root_browser, start_with, unescape};
 
 #[tokio::test]
 async fn buckets_and_objects_are_created_browsed_uploaded_downloaded_and_deleted() {
@@ -412,18 +412,8 @@ async fn a_large_bucket_is_browsed_a_page_at_a_time() {
 #[tokio::test]
 async fn a_bucket_is_deleted_once_it_is_empty_with_its_name_typed() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
-    let s3 = coffer.root_s3();
-    s3.create_bucket().bucket("old-photos").send().await.unwrap();
-    s3.put_object()
-        .bucket("old-photos")
-        .key("x")
-        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap();
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let s3 = bucket_with(&coffer, "old-photos", &["x"]).await;
+    let (mut browser, _) = root_browser(&coffer).await;
     let page = browser.get("/s3/buckets/old-photos").await;
     assert!(page.body.contains("Delete bucket"));
     let csrf = Browser::csrf(&page);
@@ -453,20 +443,13 @@ async fn a_bucket_is_deleted_once_it_is_empty_with_its_name_typed() {
 #[tokio::test]
 async fn a_key_xml_cannot_carry_is_listed_not_lost() {
     let coffer = start_with(&[]);
-    let account = coffer.account_id().await;
-    let s3 = coffer.root_s3();
-    s3.create_bucket().bucket("odd-keys").send().await.unwrap();
-    for key in ["plain.txt", "bell\u{7}ring.txt", "a b+c ü/inner.txt"] {
-        s3.put_object()
-            .bucket("odd-keys")
-            .key(key)
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
-            .send()
-            .await
-            .unwrap();
-    }
-    let mut browser = Browser::new(&coffer);
-    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    bucket_with(
+        &coffer,
+        "odd-keys",
+        &["plain.txt", "bell\u{7}ring.txt", "a b+c ü/inner.txt"],
+    )
+    .await;
+    let (mut browser, _) = root_browser(&coffer).await;
     let page = browser.get("/s3/buckets/odd-keys").await;
     assert_eq!(page.status, 200);
     // Listed URL-encoded and decoded here: the key XML 1.0 cannot carry no longer empties
