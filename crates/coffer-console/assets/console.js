@@ -37,7 +37,8 @@ document.addEventListener("click", (event) => {
     xhr.setRequestHeader("x-csrf-token", csrf);
     if (blob.type) xhr.setRequestHeader("content-type", blob.type);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded); };
-    xhr.onload = () => (xhr.status < 300 ? resolve(xhr.responseText) : reject(new Error(`HTTP ${xhr.status}`)));
+    // A failure's body is the console's reason in words (plain text).
+    xhr.onload = () => (xhr.status < 300 ? resolve(xhr.responseText) : reject(new Error(xhr.responseText || `HTTP ${xhr.status}`)));
     xhr.onerror = () => reject(new Error("network error"));
     xhr.onabort = () => reject(new Error("canceled"));
     xhr.send(blob);
@@ -45,7 +46,7 @@ document.addEventListener("click", (event) => {
 
   const json = async (url, options) => {
     const response = await fetch(url, { ...options, headers: { "x-csrf-token": csrf, ...(options.headers || {}) } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    if (!response.ok) throw new Error((await response.text()) || `HTTP ${response.status}`);
     return response.status === 204 ? null : response.json().catch(() => null);
   };
 
@@ -98,7 +99,7 @@ document.addEventListener("click", (event) => {
       if (uploadId) {
         json(`${base}/multipart?key=${key}&upload=${encodeURIComponent(uploadId)}`, { method: "DELETE" }).catch(() => {});
       }
-      outcome = [canceled ? "Canceled" : `Failed (${error.message})`, false];
+      outcome = [canceled ? "Canceled" : `Failed: ${error.message}`, false];
     }
     cancel.remove();
     const status = document.createElement("span");
@@ -144,3 +145,20 @@ document.addEventListener("click", (event) => {
     }
   });
 })();
+
+// Pickers: the list shows the rows whose name or description holds the filter's words and,
+// where there is a type filter, of the chosen type.
+document.addEventListener("input", (event) => {
+  const picker = event.target.closest("[data-picker]");
+  if (!picker || !event.target.matches("[data-picker-filter], [data-picker-kind]")) return;
+  const words = picker.querySelector("[data-picker-filter]").value.toLowerCase().split(/\s+/).filter(Boolean);
+  const kindInput = picker.querySelector("[data-picker-kind]");
+  const kind = kindInput ? kindInput.value : "";
+  let shown = 0;
+  for (const row of picker.querySelectorAll("tr[data-text]")) {
+    const match = words.every((w) => row.dataset.text.includes(w)) && (!kind || row.dataset.kind === kind);
+    row.hidden = !match;
+    if (match) shown += 1;
+  }
+  picker.querySelector("[data-picker-none]").hidden = shown > 0;
+});

@@ -312,6 +312,14 @@ pub async fn delete_key(
             "To confirm, type the access key ID exactly. Go back and try again.",
         );
     }
+    // As AWS's console: an active key is deactivated before it can be deleted.
+    if key_is_active(&console, &signed, &name, &key).await {
+        return error_page(
+            StatusCode::CONFLICT,
+            "The key was not deleted",
+            "An active access key cannot be deleted. Deactivate it first, then delete it.",
+        );
+    }
     let params = [("UserName", name.as_str()), ("AccessKeyId", key.as_str())];
     if let Err(error) = signed.call(&console, "DeleteAccessKey", &params).await {
         return call_failed(&signed, "iam:DeleteAccessKey", &error);
@@ -321,4 +329,18 @@ pub async fn delete_key(
     let _ = signed.call(&console, "UntagUser", &untag).await;
     signed.notify(&console, format!("Access key {key} deleted."));
     Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response()
+}
+
+/// Whether the user's key `key` is listed as active (a key that cannot be listed is left to
+/// DeleteAccessKey's own answer).
+async fn key_is_active(console: &Console, signed: &Signed, user: &str, key: &str) -> bool {
+    signed
+        .call(console, "ListAccessKeys", &[("UserName", user)])
+        .await
+        .map(|xml| {
+            Results::new(xml).members("AccessKeyMetadata").iter().any(|k| {
+                k.get("AccessKeyId").is_some_and(|id| id == key) && k.get("Status").is_some_and(|s| s == "Active")
+            })
+        })
+        .unwrap_or(false)
 }

@@ -56,6 +56,49 @@ pub fn names_or_none(results: &Results, list: &str, field: &str) -> String {
     }
 }
 
+/// What a page lists of a resource's parts, or why the caller may not see them.
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub denied: Option<String>,
+}
+
+impl<T> Listed<T> {
+    /// The members of `list` in an operation's answer, each read by `read`.
+    pub fn from_call(
+        result: Result<Option<String>, coffer_iam::CallError>,
+        list: &str,
+        read: impl Fn(&crate::results::Member) -> Option<T>,
+    ) -> Listed<T> {
+        match result {
+            Ok(xml) => Listed {
+                items: Results::new(xml).members(list).iter().filter_map(read).collect(),
+                denied: None,
+            },
+            Err(error) => Listed::denied(error),
+        }
+    }
+
+    fn denied(error: coffer_iam::CallError) -> Listed<T> {
+        Listed {
+            items: Vec::new(),
+            denied: Some(error.message),
+        }
+    }
+}
+
+impl Listed<String> {
+    /// The texts of `list` (names, as ListUserPolicies answers).
+    pub fn names(result: Result<Option<String>, coffer_iam::CallError>, list: &str) -> Listed<String> {
+        match result {
+            Ok(xml) => Listed {
+                items: Results::new(xml).texts(list),
+                denied: None,
+            },
+            Err(error) => Listed::denied(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::Console;
-use crate::display::{cell, day, names_or_none, segment};
-use crate::page::{Chrome, Signed, call_failed, error_page, render};
+use crate::display::{Listed, cell, day, names_or_none, segment};
+use crate::forms::{ChangeForm, Outcome, Problem};
+use crate::page::{Chrome, Signed, call_failed, render};
+use crate::pickers::{Listing, NamePicker, PolicyPicker};
 use crate::results::Results;
 
 struct GroupRow {
@@ -95,99 +97,151 @@ struct GroupPage<'a> {
     chrome: Option<Chrome>,
     csrf: &'a str,
     name: &'a str,
+    /// Where the page's forms post.
+    action: String,
     arn: String,
     members: Vec<String>,
-    attached: Vec<(String, String)>,
+    attached: Listed<(String, String)>,
+    user_picker: NamePicker,
+    policy_picker: PolicyPicker,
+    problem: Option<Problem>,
+}
+
+/// The group's page; after a failed change, with the problem on its form and what was
+/// ticked still ticked.
+async fn group_page(
+    console: &Console,
+    signed: &Signed,
+    name: &str,
+    problem: Option<Problem>,
+    chosen: &[String],
+) -> Response {
+    let params = [("GroupName", name)];
+    let group = match signed.call(console, "GetGroup", &params).await {
+        Ok(xml) => Results::new(xml),
+        Err(error) => return call_failed(signed, "iam:GetGroup", &error),
+    };
+    let attached = Listed::from_call(
+        signed.call(console, "ListAttachedGroupPolicies", &params).await,
+        "AttachedPolicies",
+        |p| Some((p.get("PolicyName")?.clone(), p.get("PolicyArn")?.clone())),
+    );
+    let members: Vec<String> = group
+        .members("Users")
+        .into_iter()
+        .filter_map(|u| u.get("UserName").cloned())
+        .collect();
+    let attached_arns: Vec<String> = attached.items.iter().map(|(_, arn)| arn.clone()).collect();
+    let status = problem.as_ref().and_then(|p| StatusCode::from_u16(p.status).ok());
+    let mut response = render(&GroupPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        action: format!("/iam/groups/{}", segment(name)),
+        arn: group.text("Arn").unwrap_or_default(),
+        user_picker: NamePicker::load(console, signed, Listing::Users, &members, chosen).await,
+        policy_picker: PolicyPicker::load(console, signed, &attached_arns, chosen).await,
+        members,
+        attached,
+        problem,
+        name,
+    });
+    if let Some(status) = status {
+        *response.status_mut() = status;
+    }
+    response
 }
 
 pub async fn group(State(console): State<Console>, signed: Signed, Path(name): Path<String>) -> Response {
-    let params = [("GroupName", name.as_str())];
-    let group = match signed.call(&console, "GetGroup", &params).await {
-        Ok(xml) => Results::new(xml),
-        Err(error) => return call_failed(&signed, "iam:GetGroup", &error),
-    };
-    let attached = signed
-        .call(&console, "ListAttachedGroupPolicies", &params)
-        .await
-        .map(|xml| Results::new(xml).members("AttachedPolicies"))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| Some((p.get("PolicyName")?.clone(), p.get("PolicyArn")?.clone())))
-        .collect();
-    render(&GroupPage {
-        chrome: Some(signed.chrome()),
-        csrf: &signed.session.csrf,
-        arn: group.text("Arn").unwrap_or_default(),
-        members: group
-            .members("Users")
-            .into_iter()
-            .filter_map(|u| u.get("UserName").cloned())
-            .collect(),
-        attached,
-        name: &name,
-    })
+    group_page(&console, &signed, &name, None, &[]).await
 }
 
-#[derive(Deserialize)]
-pub struct GroupChange {
-    csrf: String,
-    /// `add-user`, `remove-user`, `attach-policy` or `detach-policy`.
-    change: String,
-    value: String,
-}
-
-/// One change to a group's members or policies.
+/// One change to a group's members or policies, or its deletion.
 pub async fn change_group(
     State(console): State<Console>,
     signed: Signed,
     Path(name): Path<String>,
-    Form(form): Form<GroupChange>,
+    body: axum::body::Bytes,
 ) -> Response {
+    let form = ChangeForm::parse(&body);
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
-    let value = form.value.trim();
-    if form.change == "delete" {
-        return delete_group(&console, &signed, &name, value).await;
+    let group = name.as_str();
+    let change = form.change.as_str();
+    if change == "delete" {
+        return delete_group(&console, &signed, group, form.value()).await;
     }
-    let (action, params) = match form.change.as_str() {
-        "add-user" => ("AddUserToGroup", [("GroupName", name.as_str()), ("UserName", value)]),
-        "remove-user" => (
-            "RemoveUserFromGroup",
-            [("GroupName", name.as_str()), ("UserName", value)],
-        ),
-        "attach-policy" => (
-            "AttachGroupPolicy",
-            [("GroupName", name.as_str()), ("PolicyArn", value)],
-        ),
-        "detach-policy" => (
-            "DetachGroupPolicy",
-            [("GroupName", name.as_str()), ("PolicyArn", value)],
-        ),
+    let (action, param, verb) = match change {
+        "add-users" => ("AddUserToGroup", "UserName", "Added"),
+        "remove-user" => ("RemoveUserFromGroup", "UserName", "Removed"),
+        "attach-policies" => ("AttachGroupPolicy", "PolicyArn", "Attached"),
+        "detach-policy" => ("DetachGroupPolicy", "PolicyArn", "Detached"),
         _ => return crate::page::not_found().await,
     };
-    match signed.call(&console, action, &params).await {
-        Ok(_) => Redirect::to(&format!("/iam/groups/{}", segment(&name))).into_response(),
-        Err(error) => call_failed(&signed, &format!("iam:{action}"), &error),
+    if form.values.iter().all(|v| v.is_empty()) {
+        let what = if param == "UserName" { "user" } else { "policy" };
+        let problem = Problem::new(change, format!("Nothing was changed: tick at least one {what}."));
+        return group_page(&console, &signed, group, Some(problem), &[]).await;
+    }
+    let mut outcome = Outcome {
+        done: Vec::new(),
+        failed: None,
+    };
+    for value in &form.values {
+        let label = value.rsplit('/').next().unwrap_or(value).to_owned();
+        match signed
+            .call(&console, action, &[("GroupName", group), (param, value)])
+            .await
+        {
+            Ok(_) => outcome.done.push(label),
+            Err(error) => {
+                outcome.failed = Some((label, error));
+                break;
+            }
+        }
+    }
+    match &outcome.failed {
+        None => {
+            signed.notify(&console, outcome.describe(verb));
+            Redirect::to(&format!("/iam/groups/{}", segment(group))).into_response()
+        }
+        Some((_, error)) => {
+            let problem = Problem {
+                message: outcome.describe(verb),
+                ..Problem::from_call(change, error)
+            };
+            // The calls stop at the first failure: what is left stays ticked.
+            let left = &form.values[outcome.done.len()..];
+            group_page(&console, &signed, group, Some(problem), left).await
+        }
     }
 }
-
 /// Deletes the group once its name is typed to confirm (as AWS's console asks). IAM refuses
-/// while it has members or policies (DeleteConflict); the failure page says so and leads
-/// back here, where both can be removed.
+/// while it has members or policies (DeleteConflict); that is said on the delete form, on
+/// this page where both can be removed.
 async fn delete_group(console: &Console, signed: &Signed, name: &str, confirm: &str) -> Response {
     if confirm != name {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The group was not deleted",
-            "To confirm, type the group's name exactly.",
+        let problem = Problem::new(
+            "delete",
+            "The group was not deleted: to confirm, type its name exactly.",
         );
+        return group_page(console, signed, name, Some(problem), &[]).await;
     }
     match signed.call(console, "DeleteGroup", &[("GroupName", name)]).await {
         Ok(_) => {
             signed.notify(console, format!("User group {name} deleted."));
             Redirect::to("/iam/groups").into_response()
         }
-        Err(error) => call_failed(signed, "iam:DeleteGroup", &error),
+        Err(error) if error.code == "AccessDenied" => call_failed(signed, "iam:DeleteGroup", &error),
+        Err(error) => {
+            let problem = Problem {
+                message: format!(
+                    "The group was not deleted: {} Remove its users and detach its policies above, then delete it.",
+                    error.message
+                ),
+                ..Problem::from_call("delete", &error)
+            };
+            group_page(console, signed, name, Some(problem), &[]).await
+        }
     }
 }

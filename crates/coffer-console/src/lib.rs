@@ -13,9 +13,11 @@ mod account;
 mod assets;
 mod buckets;
 mod display;
+mod forms;
 mod groups;
 mod objects;
 mod page;
+mod pickers;
 mod policies;
 mod results;
 mod s3;
@@ -23,6 +25,7 @@ pub mod session;
 mod share;
 mod signin;
 pub mod throttle;
+mod user_page;
 mod users;
 
 use std::time::Duration;
@@ -80,7 +83,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/change-password", get(signin::change_form).post(signin::change_submit))
         .route("/iam/users", get(users::users).post(users::create_user))
         .route("/iam/new-user", get(users::new_user))
-        .route("/iam/users/{name}", get(users::user))
+        .route("/iam/users/{name}", get(user_page::user).post(user_page::change_user))
         .route("/iam/users/{name}/delete", post(users::delete_user))
         .route("/iam/users/{name}/created", get(users::created_user))
         .route(

@@ -16,7 +16,7 @@ use crate::Console;
 use crate::buckets::s3_failed;
 use crate::display::when;
 use crate::page::{Chrome, Signed, error_page, render};
-use crate::s3::{body_from, encode};
+use crate::s3::{Failure, body_from, encode};
 
 /// Keys per page of a listing.
 const PAGE: &str = "100";
@@ -227,8 +227,24 @@ pub async fn upload(
             }
             response
         }
-        Err(failure) => s3_failed(&signed, "s3:PutObject", &failure),
+        Err(failure) => script_failed("s3:PutObject", &failure),
     }
+}
+
+/// A failure told to the upload script: the status, and the reason in words as plain text,
+/// which the script shows beside the file (a page of HTML would be unreadable there).
+fn script_failed(action: &str, failure: &Failure) -> Response {
+    let reason = if failure.code == "AccessDenied" {
+        format!("Access denied: your permissions do not allow {action} here.")
+    } else {
+        format!("{} ({})", failure.message, failure.code)
+    };
+    (
+        failure.status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        reason,
+    )
+        .into_response()
 }
 
 /// Downloads an object, streamed from S3's GetObject, as an attachment.
@@ -580,7 +596,7 @@ pub async fn multipart(
         .await
     {
         Ok(reply) => reply,
-        Err(failure) => return s3_failed(&signed, action, &failure),
+        Err(failure) => return script_failed(action, &failure),
     };
     match method {
         // The script needs the upload's id, and each part's ETag for the completion.
@@ -651,10 +667,17 @@ pub async fn complete_multipart(
             let answer = reply.results().await;
             if let Some(code) = answer.text("Code") {
                 let message = answer.text("Message").unwrap_or_default();
-                return error_page(StatusCode::BAD_REQUEST, &code, &message);
+                return script_failed(
+                    "s3:PutObject",
+                    &Failure {
+                        status: StatusCode::BAD_REQUEST,
+                        code,
+                        message,
+                    },
+                );
             }
             StatusCode::CREATED.into_response()
         }
-        Err(failure) => s3_failed(&signed, "s3:PutObject", &failure),
+        Err(failure) => script_failed("s3:PutObject", &failure),
     }
 }

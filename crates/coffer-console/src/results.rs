@@ -64,6 +64,25 @@ impl Results {
         )
     }
 
+    /// The text of each member of the list element `list` (a list of names, as
+    /// ListUserPolicies answers).
+    pub fn texts(&self, list: &str) -> Vec<String> {
+        self.with(
+            |root| {
+                root.descendants()
+                    .find(|n| n.has_tag_name(list))
+                    .map(|list| {
+                        list.children()
+                            .filter(|n| n.has_tag_name("member"))
+                            .map(|member| member.text().unwrap_or("").to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
+            Vec::new(),
+        )
+    }
+
     /// Every element named `name` (anywhere), each as its child elements' text by name.
     pub fn elements(&self, name: &str) -> Vec<Member> {
         self.with(

@@ -7,14 +7,17 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use coffer_iam::CallError;
 use serde::Deserialize;
 
 use crate::Console;
 use crate::access_keys::csv_href;
 use crate::display::{age, cell, day, names_or_none, segment};
-use crate::page::{Chrome, Signed, call_failed, error_page, render};
+use crate::forms::Problem;
+use crate::page::{Chrome, Signed, call_failed, render};
 use crate::results::{Member, Results};
 use crate::session::Reveal;
+use crate::user_page::set_console_password;
 
 /// Users per page of the table.
 const PAGE_SIZE: &str = "50";
@@ -143,102 +146,6 @@ pub async fn users(State(console): State<Console>, signed: Signed, Query(query):
     })
 }
 
-/// An access key as the user page shows it.
-struct KeyRow {
-    id: String,
-    status: String,
-    created: String,
-    age: String,
-    last_used: String,
-    description: String,
-}
-
-#[derive(Template)]
-#[template(path = "user.html")]
-struct UserPage {
-    chrome: Option<Chrome>,
-    csrf: String,
-    name: String,
-    arn: String,
-    created: String,
-    console_access: String,
-    groups: String,
-    keys: Vec<KeyRow>,
-    keys_denied: bool,
-}
-
-pub async fn user(State(console): State<Console>, signed: Signed, Path(name): Path<String>) -> Response {
-    let params = [("UserName", name.as_str())];
-    let user = match signed.call(&console, "GetUser", &params).await {
-        Ok(xml) => Results::new(xml),
-        Err(error) => return call_failed(&signed, "iam:GetUser", &error),
-    };
-    // The description of a key is the user's tag keyed by the key's id, as in AWS's console.
-    let tags = user.members("Tags");
-    let description = |id: &str| {
-        tags.iter()
-            .find(|t| t.get("Key").is_some_and(|k| k == id))
-            .and_then(|t| t.get("Value").cloned())
-            .unwrap_or_default()
-    };
-    let listed = signed.call(&console, "ListAccessKeys", &params).await;
-    let keys_denied = listed.is_err();
-    let mut keys = Vec::new();
-    for key in listed
-        .map(Results::new)
-        .map(|r| r.members("AccessKeyMetadata"))
-        .unwrap_or_default()
-    {
-        let id = key.get("AccessKeyId").cloned().unwrap_or_default();
-        let last_used = match signed
-            .call(&console, "GetAccessKeyLastUsed", &[("AccessKeyId", &id)])
-            .await
-        {
-            Ok(xml) => {
-                let used = Results::new(xml);
-                match used.text("LastUsedDate") {
-                    Some(date) => format!(
-                        "{} ({}, {})",
-                        age(&date),
-                        used.text("ServiceName").unwrap_or_default(),
-                        used.text("Region").unwrap_or_default()
-                    ),
-                    None => "Never".to_owned(),
-                }
-            }
-            Err(_) => "Access denied".to_owned(),
-        };
-        let created = key.get("CreateDate").cloned().unwrap_or_default();
-        keys.push(KeyRow {
-            description: description(&id),
-            status: key.get("Status").cloned().unwrap_or_default(),
-            age: age(&created),
-            created: day(&created),
-            last_used,
-            id,
-        });
-    }
-    let console_access = match signed.call(&console, "GetLoginProfile", &params).await {
-        Ok(_) => "Enabled".to_owned(),
-        Err(error) if error.code == "NoSuchEntity" => "Disabled".to_owned(),
-        Err(_) => "Access denied".to_owned(),
-    };
-    let groups = cell(signed.call(&console, "ListGroupsForUser", &params).await, |r| {
-        names_or_none(&r, "Groups", "GroupName")
-    });
-    render(&UserPage {
-        chrome: Some(signed.chrome()),
-        csrf: signed.session.csrf.clone(),
-        arn: user.text("Arn").unwrap_or_default(),
-        created: user.text("CreateDate").map(|d| day(&d)).unwrap_or_default(),
-        name,
-        console_access,
-        groups,
-        keys,
-        keys_denied,
-    })
-}
-
 /// A group or policy the new user can be given, and whether the form chose it.
 struct Choice {
     value: String,
@@ -350,6 +257,18 @@ pub async fn new_user(State(console): State<Console>, signed: Signed) -> Respons
     new_user_page(&console, &signed, &form, None).await
 }
 
+/// A new password that meets the account's password policy.
+pub async fn generated_for_policy(console: &Console, signed: &Signed) -> String {
+    let minimum = signed
+        .call(console, "GetAccountPasswordPolicy", &[])
+        .await
+        .ok()
+        .and_then(|xml| Results::new(xml).text("MinimumPasswordLength"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    generated_password(minimum)
+}
+
 /// A password that meets any IAM password policy: every kind of character, and at least 20
 /// characters or the policy's minimum.
 fn generated_password(length: usize) -> String {
@@ -413,34 +332,14 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
         let chosen = if form.custom {
             form.password.clone()
         } else {
-            let minimum = signed
-                .call(&console, "GetAccountPasswordPolicy", &[])
-                .await
-                .ok()
-                .and_then(|xml| Results::new(xml).text("MinimumPasswordLength"))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
-            generated_password(minimum)
+            generated_for_policy(&console, &signed).await
         };
-        let reset = if form.reset { "true" } else { "false" };
-        let profile = [
-            ("UserName", name),
-            ("Password", chosen.as_str()),
-            ("PasswordResetRequired", reset),
-        ];
-        match signed.call(&console, "CreateLoginProfile", &profile).await {
-            Ok(_) => password = Some(chosen),
-            Err(error) => failures.push(format!("Console password: {}", error.message)),
-        }
-        // As AWS's console does: a user who must choose a new password may change it.
-        if password.is_some() && form.reset {
-            let change = [
-                ("UserName", name),
-                ("PolicyArn", "arn:aws:iam::aws:policy/IAMUserChangePassword"),
-            ];
-            if let Err(error) = signed.call(&console, "AttachUserPolicy", &change).await {
-                failures.push(format!("IAMUserChangePassword: {}", error.message));
+        match set_console_password(&console, &signed, name, &chosen, form.reset, true).await {
+            Ok(problem) => {
+                failures.extend(problem);
+                password = Some(chosen);
             }
+            Err(error) => failures.push(format!("Console password: {}", error.message)),
         }
     }
     for group in &form.groups {
@@ -483,7 +382,9 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
                 "User {name} was created, but not everything asked for was done: {}",
                 failures.join("; ")
             );
-            crate::page::error_page(StatusCode::CONFLICT, "User created with problems", &message)
+            // The user's own page, with what is missing said at its top: the fix is there.
+            let problem = crate::forms::Problem::new("created", message);
+            crate::user_page::user_with_problem(&console, &signed, name, problem).await
         }
     }
 }
@@ -551,9 +452,11 @@ pub struct DeleteUser {
     confirm: String,
 }
 
-/// Deletes the user once its name is typed to confirm. IAM refuses while it has keys, a
-/// console password, groups or policies (DeleteConflict, naming which); the failure page
-/// says so and leads back to the user, where its keys can be deleted.
+/// Deletes the user once its name is typed to confirm, and with it what IAM would otherwise
+/// refuse the deletion for (DeleteConflict): its access keys, console password, group
+/// memberships and policies, as AWS's console does. A user with an active key is not deleted:
+/// the page asks to deactivate it first. Where a step fails, the user's page says exactly
+/// what was removed and what was not.
 pub async fn delete_user(
     State(console): State<Console>,
     signed: Signed,
@@ -563,21 +466,137 @@ pub async fn delete_user(
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
-    if form.confirm.trim() != name {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The user was not deleted",
-            "To confirm, type the user's name exactly.",
-        );
+    let user = name.as_str();
+    if form.confirm.trim() != user {
+        let problem = Problem::new("delete", "The user was not deleted: to confirm, type its name exactly.");
+        return crate::user_page::user_with_problem(&console, &signed, user, problem).await;
     }
-    match signed
-        .call(&console, "DeleteUser", &[("UserName", name.as_str())])
-        .await
-    {
-        Ok(_) => {
-            signed.notify(&console, format!("User {name} deleted."));
-            Redirect::to("/iam/users").into_response()
+    let parts = match dependents(&console, &signed, user).await {
+        Ok(parts) => parts,
+        Err((action, error)) => return call_failed(&signed, &format!("iam:{action}"), &error),
+    };
+    if parts.active_keys > 0 {
+        let problem = Problem::new(
+            "delete",
+            "The user was not deleted: deactivate its active access keys first, under Access keys.",
+        );
+        return crate::user_page::user_with_problem(&console, &signed, user, problem).await;
+    }
+    let mut removed = Vec::new();
+    for (action, what, params) in parts.steps(user) {
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        match signed.call(&console, action, &params).await {
+            Ok(_) => removed.push(what),
+            Err(error) if error.code == "AccessDenied" => {
+                return call_failed(&signed, &format!("iam:{action}"), &error);
+            }
+            Err(error) => {
+                let mut message = format!(
+                    "The user was not deleted. {what} could not be removed: {}",
+                    error.message
+                );
+                if !removed.is_empty() {
+                    message.push_str(&format!(" Already removed: {}.", removed.join(", ")));
+                }
+                let problem = Problem {
+                    message,
+                    ..Problem::from_call("delete", &error)
+                };
+                return crate::user_page::user_with_problem(&console, &signed, user, problem).await;
+            }
         }
-        Err(error) => call_failed(&signed, "iam:DeleteUser", &error),
+    }
+    signed.notify(&console, format!("User {user} deleted."));
+    Redirect::to("/iam/users").into_response()
+}
+
+/// What stands between a user and its deletion.
+struct Dependents {
+    keys: Vec<String>,
+    active_keys: usize,
+    login_profile: bool,
+    groups: Vec<String>,
+    attached: Vec<String>,
+    inline: Vec<String>,
+}
+
+/// Reads what the user has; the failing read's action and error if one fails.
+async fn dependents(console: &Console, signed: &Signed, user: &str) -> Result<Dependents, (&'static str, CallError)> {
+    let params = [("UserName", user)];
+    let read = |action: &'static str| async move {
+        signed
+            .call(console, action, &params)
+            .await
+            .map(Results::new)
+            .map_err(|error| (action, error))
+    };
+    let keys = read("ListAccessKeys").await?.members("AccessKeyMetadata");
+    let login_profile = match signed.call(console, "GetLoginProfile", &params).await {
+        Ok(_) => true,
+        Err(error) if error.code == "NoSuchEntity" => false,
+        Err(error) => return Err(("GetLoginProfile", error)),
+    };
+    let field = |members: Vec<crate::results::Member>, name: &str| -> Vec<String> {
+        members.into_iter().filter_map(|m| m.get(name).cloned()).collect()
+    };
+    Ok(Dependents {
+        active_keys: keys
+            .iter()
+            .filter(|k| k.get("Status").is_some_and(|s| s == "Active"))
+            .count(),
+        keys: field(keys, "AccessKeyId"),
+        login_profile,
+        groups: field(read("ListGroupsForUser").await?.members("Groups"), "GroupName"),
+        attached: field(
+            read("ListAttachedUserPolicies").await?.members("AttachedPolicies"),
+            "PolicyArn",
+        ),
+        inline: read("ListUserPolicies").await?.texts("PolicyNames"),
+    })
+}
+
+impl Dependents {
+    /// The IAM calls that remove everything, the user last: each as its action, what it
+    /// removes in words, and its parameters.
+    fn steps(&self, user: &str) -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
+        let user = ("UserName", user.to_owned());
+        let mut steps = Vec::new();
+        for key in &self.keys {
+            steps.push((
+                "DeleteAccessKey",
+                format!("access key {key}"),
+                vec![user.clone(), ("AccessKeyId", key.clone())],
+            ));
+        }
+        if self.login_profile {
+            steps.push((
+                "DeleteLoginProfile",
+                "the console password".to_owned(),
+                vec![user.clone()],
+            ));
+        }
+        for group in &self.groups {
+            steps.push((
+                "RemoveUserFromGroup",
+                format!("membership of group {group}"),
+                vec![user.clone(), ("GroupName", group.clone())],
+            ));
+        }
+        for arn in &self.attached {
+            steps.push((
+                "DetachUserPolicy",
+                format!("policy {}", arn.rsplit('/').next().unwrap_or(arn)),
+                vec![user.clone(), ("PolicyArn", arn.clone())],
+            ));
+        }
+        for policy in &self.inline {
+            steps.push((
+                "DeleteUserPolicy",
+                format!("inline policy {policy}"),
+                vec![user.clone(), ("PolicyName", policy.clone())],
+            ));
+        }
+        steps.push(("DeleteUser", "the user".to_owned(), vec![user]));
+        steps
     }
 }

@@ -298,8 +298,8 @@ async fn groups_policies_and_account_settings_are_managed_in_the_console() {
         .await;
     assert_eq!(created.location.as_deref(), Some("/iam/groups/readers"));
     for (change, value) in [
-        ("add-user", "finn"),
-        ("attach-policy", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+        ("add-users", "finn"),
+        ("attach-policies", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
     ] {
         let done = browser
             .post(
@@ -445,38 +445,109 @@ async fn the_sidebar_marks_the_current_section_and_the_console_has_an_icon() {
 }
 
 #[tokio::test]
-async fn a_failed_action_says_what_went_wrong_in_words_and_leads_back() {
+async fn a_failed_change_is_said_on_its_form_and_what_was_ticked_stays_ticked() {
     let coffer = start_with(&[]);
-    coffer
-        .root_iam()
-        .create_group()
-        .group_name("readers")
-        .send()
-        .await
-        .unwrap();
+    let iam = coffer.root_iam();
+    iam.create_group().group_name("readers").send().await.unwrap();
     let (mut browser, _) = root_browser(&coffer).await;
-    let group = browser.get("/iam/groups/readers").await;
-    let csrf = Browser::csrf(&group);
-    // A policy named without its ARN: IAM says InvalidInput.
-    let request = browser
-        .client
-        .post(format!("{}/iam/groups/readers", browser.base))
-        .header("referer", format!("{}/iam/groups/readers", browser.base))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("change", "attach-policy"),
-            ("value", "AmazonS3ReadOnlyAccess"),
-        ]);
-    let failed = browser.send(request).await;
-    assert_eq!(failed.status, 400);
-    assert!(failed.body.contains("<h1>That did not work</h1>"), "{}", failed.body);
+    let csrf = Browser::csrf(&browser.get("/iam/groups/readers").await);
+    // A policy named without its ARN: IAM says InvalidInput, on the picker's form, which
+    // stays open with the row still ticked; the valid one before it was attached.
+    let failed = browser
+        .post(
+            "/iam/groups/readers",
+            &[
+                ("csrf", csrf.as_str()),
+                ("change", "attach-policies"),
+                ("value", "arn:aws:iam::aws:policy/IAMUserChangePassword"),
+                ("value", "arn:aws:iam::aws:policy/NoSuchPolicyHere"),
+            ],
+        )
+        .await;
+    assert_eq!(failed.status, 404, "{}", failed.body);
     assert!(
-        failed.body.contains("Error code: <code>InvalidInput</code>"),
+        failed
+            .body
+            .contains("Attached IAMUserChangePassword. NoSuchPolicyHere was not:"),
         "{}",
         failed.body
     );
     assert!(
-        failed.body.contains(r#"<a href="/iam/groups/readers">Back</a>"#),
+        failed.body.contains("Error code: <code>NoSuchEntity</code>"),
+        "{}",
+        failed.body
+    );
+    assert!(
+        failed.body.contains(r#"<details class="confirm" open>"#),
+        "{}",
+        failed.body
+    );
+    assert!(!failed.body.contains("<h1>That did not work</h1>"));
+    let attached = iam
+        .list_attached_group_policies()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1);
+    // Nothing ticked is said on the form too, and nothing is called.
+    let empty = browser
+        .post(
+            "/iam/groups/readers",
+            &[("csrf", csrf.as_str()), ("change", "add-users")],
+        )
+        .await;
+    assert_eq!(empty.status, 400);
+    assert!(empty.body.contains("Nothing was changed: tick at least one user."));
+
+    // A tag IAM refuses keeps what was typed.
+    iam.create_user().user_name("tess").send().await.unwrap();
+    let bad_tag = browser
+        .post(
+            "/iam/users/tess",
+            &[
+                ("csrf", csrf.as_str()),
+                ("change", "add-tag"),
+                ("tag_key", "team"),
+                ("tag_value", "a#b"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_tag.status, 400, "{}", bad_tag.body);
+    assert!(
+        bad_tag.body.contains(r#"name="tag_key" value="team""#),
+        "{}",
+        bad_tag.body
+    );
+    assert!(bad_tag.body.contains(r#"name="tag_value" value="a#b""#));
+    assert!(bad_tag.body.contains("Error code: <code>"), "{}", bad_tag.body);
+}
+
+#[tokio::test]
+async fn a_failed_page_action_says_what_went_wrong_in_words_and_leads_back() {
+    let coffer = start_with(&[]);
+    coffer.root_iam().create_user().user_name("una").send().await.unwrap();
+    let (mut browser, _) = root_browser(&coffer).await;
+    let csrf = Browser::csrf(&browser.get("/iam/users/una").await);
+    // A key the user does not have: IAM's NoSuchEntity, in words, with the way back.
+    let request = browser
+        .client
+        .post(format!(
+            "{}/iam/users/una/access-keys/AKIAIOSFODNN7EXAMPLE/status",
+            browser.base
+        ))
+        .header("referer", format!("{}/iam/users/una", browser.base))
+        .form(&[("csrf", csrf.as_str()), ("status", "Inactive")]);
+    let failed = browser.send(request).await;
+    assert_eq!(failed.status, 404);
+    assert!(failed.body.contains("<h1>That did not work</h1>"), "{}", failed.body);
+    assert!(
+        failed.body.contains("Error code: <code>NoSuchEntity</code>"),
+        "{}",
+        failed.body
+    );
+    assert!(
+        failed.body.contains(r#"<a href="/iam/users/una">Back</a>"#),
         "{}",
         failed.body
     );
@@ -529,33 +600,268 @@ async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
 }
 
 #[tokio::test]
-async fn a_user_is_deleted_once_its_keys_are_gone_with_its_name_typed() {
+async fn a_user_is_deleted_with_everything_it_has_once_its_keys_are_inactive() {
     let coffer = start_with(&[]);
     let (key_id, _) = coffer.user_with_key("lee").await;
-    let (mut browser, _) = root_browser(&coffer).await;
-    let page = browser.get("/iam/users/lee").await;
-    assert!(page.body.contains("Delete user"));
-    let csrf = Browser::csrf(&page);
-    let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("confirm", confirm)];
-    assert_eq!(browser.post("/iam/users/lee/delete", &delete("le")).await.status, 400);
-    // IAM refuses while the user has an access key, and says so.
-    let conflict = browser.post("/iam/users/lee/delete", &delete("lee")).await;
-    assert_eq!(conflict.status, 409);
-    assert!(
-        conflict.body.contains("Error code: <code>DeleteConflict</code>"),
-        "{}",
-        conflict.body
-    );
     let iam = coffer.root_iam();
-    iam.delete_access_key()
+    iam.create_login_profile()
         .user_name("lee")
-        .access_key_id(key_id)
+        .password("Lee-Pass-2026!")
         .send()
         .await
         .unwrap();
+    iam.create_group().group_name("staff").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("staff")
+        .user_name("lee")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("lee")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let (mut browser, _) = root_browser(&coffer).await;
+    let page = browser.get("/iam/users/lee").await;
+    // An active key: the page asks to deactivate it first, and offers no delete form.
+    assert!(page.body.contains("Deactivate it first"), "{}", page.body);
+    assert!(!page.body.contains(r#"action="/iam/users/lee/delete""#));
+    let csrf = Browser::csrf(&page);
+    let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("confirm", confirm)];
+    let refused = browser.post("/iam/users/lee/delete", &delete("lee")).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("deactivate its active access keys first"),
+        "{}",
+        refused.body
+    );
+    // An active key cannot be deleted on its own either.
+    let key_delete = format!("/iam/users/lee/access-keys/{key_id}/delete");
+    let active = browser
+        .post(&key_delete, &[("csrf", csrf.as_str()), ("confirm", key_id.as_str())])
+        .await;
+    assert_eq!(active.status, 409);
+    browser
+        .post(
+            &format!("/iam/users/lee/access-keys/{key_id}/status"),
+            &[("csrf", csrf.as_str()), ("status", "Inactive")],
+        )
+        .await;
+    let page = browser.get("/iam/users/lee").await;
+    assert!(
+        page.body.contains("also deletes its access keys, its console password"),
+        "{}",
+        page.body
+    );
+    assert_eq!(browser.post("/iam/users/lee/delete", &delete("le")).await.status, 400);
     let deleted = browser.post("/iam/users/lee/delete", &delete("lee")).await;
-    assert_eq!(deleted.location.as_deref(), Some("/iam/users"));
+    assert_eq!(deleted.location.as_deref(), Some("/iam/users"), "{}", deleted.body);
     assert!(browser.get("/iam/users").await.body.contains("User lee deleted."));
     let err = iam.get_user().user_name("lee").send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
+    let staff = iam.get_group().group_name("staff").send().await.unwrap();
+    assert!(staff.users().is_empty());
+}
+
+#[tokio::test]
+async fn a_users_console_access_groups_policies_and_tags_are_changed_on_its_page() {
+    let coffer = start_with(&[]);
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("nia").send().await.unwrap();
+    iam.create_group().group_name("devs").send().await.unwrap();
+    iam.put_user_policy()
+        .user_name("nia")
+        .policy_name("scratch")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (mut browser, account) = root_browser(&coffer).await;
+    let page = browser.get("/iam/users/nia").await;
+    assert!(page.body.contains("Enable console access"));
+    // The pickers list what can still be chosen: the group, and AWS's policies with their type.
+    assert!(page.body.contains(r#"name="value" value="devs""#), "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"value="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess""#)
+    );
+    assert!(page.body.contains("<td class=\"nowrap\">AWS managed</td>"));
+    let csrf = Browser::csrf(&page);
+    // Console access: a custom password the policy refuses changes nothing and is kept.
+    iam.update_account_password_policy()
+        .minimum_password_length(14)
+        .send()
+        .await
+        .unwrap();
+    let short = change(
+        &mut browser,
+        &csrf,
+        &[
+            ("change", "console-enable"),
+            ("password_kind", "custom"),
+            ("password", "Short-1!"),
+        ],
+    )
+    .await;
+    assert_eq!(short.status, 400);
+    assert!(short.body.contains("Console password:"), "{}", short.body);
+    assert!(short.body.contains(r#"value="Short-1!""#));
+    assert_eq!(
+        code(&iam.get_login_profile().user_name("nia").send().await.unwrap_err()),
+        "NoSuchEntity"
+    );
+    let enabled = change(
+        &mut browser,
+        &csrf,
+        &[
+            ("change", "console-enable"),
+            ("password_kind", "custom"),
+            ("password", "Nia-Console-2026!"),
+            ("reset", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(enabled.location.as_deref(), Some("/iam/users/nia/created"));
+    assert!(
+        browser
+            .get("/iam/users/nia/created")
+            .await
+            .body
+            .contains("Nia-Console-2026!")
+    );
+    let profile = iam.get_login_profile().user_name("nia").send().await.unwrap();
+    assert!(profile.login_profile().unwrap().password_reset_required());
+    // Reset to a new password without the reset requirement; the user signs in with it.
+    let reset = change(
+        &mut browser,
+        &csrf,
+        &[
+            ("change", "console-reset"),
+            ("password_kind", "custom"),
+            ("password", "Nia-Second-2026!"),
+        ],
+    )
+    .await;
+    assert_eq!(reset.location.as_deref(), Some("/iam/users/nia/created"));
+    let mut nia = Browser::new(&coffer);
+    assert_eq!(nia.sign_in(&account, "nia", "Nia-Second-2026!").await.status, 303);
+    // Only the requirement changes, the password stays.
+    let keep = change(
+        &mut browser,
+        &csrf,
+        &[("change", "console-reset"), ("password_kind", "keep"), ("reset", "on")],
+    )
+    .await;
+    assert_eq!(keep.status, 303);
+    let profile = iam.get_login_profile().user_name("nia").send().await.unwrap();
+    assert!(profile.login_profile().unwrap().password_reset_required());
+    assert!(
+        browser
+            .get("/iam/users/nia")
+            .await
+            .body
+            .contains("Console access of nia updated.")
+    );
+
+    // Groups from the user's side, and policies through the picker.
+    let added = change(&mut browser, &csrf, &[("change", "add-groups"), ("value", "devs")]).await;
+    assert_eq!(added.status, 303);
+    let attached = change(
+        &mut browser,
+        &csrf,
+        &[
+            ("change", "attach-policies"),
+            ("value", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+        ],
+    )
+    .await;
+    assert_eq!(attached.status, 303);
+    let page = browser.get("/iam/users/nia").await;
+    assert!(page.body.contains("Attached AmazonS3ReadOnlyAccess."));
+    assert!(
+        page.body
+            .contains(r#"<a href="/iam/groups/devs" class="name">devs</a>"#),
+        "{}",
+        page.body
+    );
+    let groups = iam.list_groups_for_user().user_name("nia").send().await.unwrap();
+    assert_eq!(groups.groups()[0].group_name(), "devs");
+    let policies = iam.list_attached_user_policies().user_name("nia").send().await.unwrap();
+    let arns: Vec<&str> = policies
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    assert!(
+        arns.contains(&"arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+        "{arns:?}"
+    );
+    for (kind, value) in [
+        ("remove-group", "devs"),
+        ("detach-policy", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"),
+        ("delete-inline", "scratch"),
+    ] {
+        let done = change(&mut browser, &csrf, &[("change", kind), ("value", value)]).await;
+        assert_eq!(done.status, 303, "{kind}: {}", done.body);
+    }
+    assert!(
+        iam.list_groups_for_user()
+            .user_name("nia")
+            .send()
+            .await
+            .unwrap()
+            .groups()
+            .is_empty()
+    );
+    assert!(
+        iam.list_user_policies()
+            .user_name("nia")
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .is_empty()
+    );
+
+    // Tags.
+    let tagged = change(
+        &mut browser,
+        &csrf,
+        &[("change", "add-tag"), ("tag_key", "team"), ("tag_value", "data")],
+    )
+    .await;
+    assert_eq!(tagged.status, 303);
+    let tags = iam.list_user_tags().user_name("nia").send().await.unwrap();
+    assert_eq!((tags.tags()[0].key(), tags.tags()[0].value()), ("team", "data"));
+    let untagged = change(&mut browser, &csrf, &[("change", "remove-tag"), ("value", "team")]).await;
+    assert_eq!(untagged.status, 303);
+    assert!(
+        iam.list_user_tags()
+            .user_name("nia")
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .is_empty()
+    );
+
+    // Console access removed: nia's session ends, as a password change ends it.
+    let removed = change(&mut browser, &csrf, &[("change", "console-remove")]).await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(
+        code(&iam.get_login_profile().user_name("nia").send().await.unwrap_err()),
+        "NoSuchEntity"
+    );
+    assert_eq!(nia.get("/iam/users").await.location.as_deref(), Some("/signin"));
+}
+
+/// Sends one change from nia's page.
+async fn change(browser: &mut Browser, csrf: &str, fields: &[(&str, &str)]) -> super::harness::Page {
+    let mut form = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    browser.post("/iam/users/nia", &form).await
 }
