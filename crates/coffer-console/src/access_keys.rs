@@ -208,6 +208,8 @@ pub async fn create_key(
 struct CreatedPage<'a> {
     chrome: Option<Chrome>,
     name: &'a str,
+    /// Where "Done" leads: the person's own credentials for their own key, else the user.
+    done_href: String,
     key: Option<(String, String)>,
     csv_href: String,
     csv_name: String,
@@ -250,6 +252,11 @@ pub async fn created_key(State(console): State<Console>, signed: Signed, Path(na
             .map(|(id, secret)| csv_href("Access key ID,Secret access key", &[id, secret]))
             .unwrap_or_default(),
         csv_name: format!("{name}_accessKeys.csv"),
+        done_href: if signed.own_user_name().as_deref() == Some(name.as_str()) {
+            "/iam/my-credentials".to_owned()
+        } else {
+            format!("/iam/users/{}", segment(&name))
+        },
         name: &name,
         key,
     })
@@ -259,6 +266,18 @@ pub async fn created_key(State(console): State<Console>, signed: Signed, Path(na
 pub struct KeyStatus {
     csrf: String,
     status: String,
+    /// `mine` when sent from "My security credentials", which the person returns to.
+    #[serde(default)]
+    from: String,
+}
+
+/// Where a key's change returns to: the person's own credentials page, or the user's page.
+fn after_key_change(name: &str, from: &str) -> String {
+    if from == "mine" {
+        "/iam/my-credentials".to_owned()
+    } else {
+        format!("/iam/users/{}", segment(name))
+    }
 }
 
 pub async fn set_key_status(
@@ -283,7 +302,7 @@ pub async fn set_key_status(
                 "deactivated"
             };
             signed.notify(&console, format!("Access key {key} {done}."));
-            Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response()
+            Redirect::to(&after_key_change(&name, &form.from)).into_response()
         }
         Err(error) => call_failed(&signed, "iam:UpdateAccessKey", &error),
     }
@@ -294,6 +313,8 @@ pub struct DeleteKey {
     csrf: String,
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    from: String,
 }
 
 pub async fn delete_key(
@@ -328,7 +349,7 @@ pub async fn delete_key(
     let untag = [("UserName", name.as_str()), ("TagKeys.member.1", key.as_str())];
     let _ = signed.call(&console, "UntagUser", &untag).await;
     signed.notify(&console, format!("Access key {key} deleted."));
-    Redirect::to(&format!("/iam/users/{}", segment(&name))).into_response()
+    Redirect::to(&after_key_change(&name, &form.from)).into_response()
 }
 
 /// Whether the user's key `key` is listed as active (a key that cannot be listed is left to

@@ -15,6 +15,7 @@ mod buckets;
 mod display;
 mod forms;
 mod groups;
+mod home;
 mod objects;
 mod page;
 mod pickers;
@@ -77,7 +78,8 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         api_url: options.api_url.trim_end_matches('/').to_owned(),
     };
     Router::new()
-        .route("/", get(page::home))
+        .route("/", get(home::home))
+        .route("/iam/my-credentials", get(home::my_credentials))
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signout", post(signin::sign_out))
         .route("/change-password", get(signin::change_form).post(signin::change_submit))

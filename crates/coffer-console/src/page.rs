@@ -115,6 +115,14 @@ impl Signed {
         self.refuse_forged(token).map(closing)
     }
 
+    /// The signed-in IAM user's name; `None` for the root user.
+    pub fn own_user_name(&self) -> Option<String> {
+        match &self.session.principal.identity {
+            coffer_auth::Identity::Root => None,
+            coffer_auth::Identity::User { name, .. } => Some(name.clone()),
+        }
+    }
+
     /// The layout's view of the session.
     pub fn chrome(&self) -> Chrome {
         Chrome {
@@ -278,13 +286,6 @@ pub fn call_failed(signed: &Signed, action: &str, error: &CallError) -> Response
     };
     *response.status_mut() = status;
     response
-}
-
-pub async fn home(signed: Result<Signed, Response>) -> Response {
-    match signed {
-        Ok(_) => Redirect::to("/iam/users").into_response(),
-        Err(redirect) => redirect,
-    }
 }
 
 pub async fn not_found() -> Response {

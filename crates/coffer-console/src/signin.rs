@@ -23,6 +23,50 @@ struct SignInPage<'a> {
     account: &'a str,
     username: &'a str,
     error: Option<&'a str>,
+    /// Set when the browser will refuse the session cookie: plain HTTP on a host that is
+    /// not this machine.
+    insecure_host: Option<String>,
+}
+
+/// The host the console is reached at, when a browser will refuse its `Secure` session
+/// cookie there: plain HTTP (no TLS proxy said `https`) on a name that is not loopback.
+/// Browsers keep `Secure` cookies over plain HTTP only for `localhost` and loopback
+/// addresses.
+fn insecure_host(headers: &HeaderMap) -> Option<String> {
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("http");
+    if proto.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    (!loopback).then(|| host.to_owned())
+}
+
+/// The sign-in form again, saying why: the browser did not send back the cookie it was
+/// given a moment ago.
+pub fn cookie_refused() -> Response {
+    let mut response = render(&SignInPage {
+        chrome: None,
+        account: "",
+        username: "",
+        error: Some(
+            "You were signed in, but your browser did not keep the sign-in cookie. The console's cookie is Secure: \
+             browsers keep it only over HTTPS, or over plain HTTP at localhost or 127.0.0.1. Open the console that way, \
+             or allow cookies for this site, and sign in again.",
+        ),
+        insecure_host: None,
+    });
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response
 }
 
 /// `/signin?account=<id or alias>`: the link a new user's sign-in details give.
@@ -32,7 +76,7 @@ pub struct Prefill {
     account: String,
 }
 
-pub async fn form(Query(prefill): Query<Prefill>) -> Response {
+pub async fn form(Query(prefill): Query<Prefill>, headers: HeaderMap) -> Response {
     // An account id or alias is at most 63 characters; anything longer is not one.
     let account = if prefill.account.len() <= 63 {
         prefill.account.trim()
@@ -44,6 +88,7 @@ pub async fn form(Query(prefill): Query<Prefill>) -> Response {
         account,
         username: "",
         error: None,
+        insecure_host: insecure_host(&headers),
     })
 }
 
@@ -121,6 +166,7 @@ pub async fn submit(
             account: account_name,
             username,
             error: Some(INCORRECT),
+            insecure_host: insecure_host(&headers),
         });
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
@@ -141,7 +187,8 @@ pub async fn submit(
         .unwrap_or_default();
     tracing::info!(principal = %principal.arn(), %address, "console sign-in");
     let token = console.sessions.start(principal, label, must_change, stamp);
-    let target = if must_change { "/change-password" } else { "/" };
+    // `?signed-in` lets the page after tell a refused cookie from never having signed in.
+    let target = if must_change { "/change-password" } else { "/?signed-in" };
     let mut response = Redirect::to(target).into_response();
     if let Ok(cookie) = session::cookie(&token).parse() {
         response.headers_mut().insert(header::SET_COOKIE, cookie);

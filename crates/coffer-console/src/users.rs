@@ -15,6 +15,7 @@ use crate::access_keys::csv_href;
 use crate::display::{age, cell, day, names_or_none, segment};
 use crate::forms::Problem;
 use crate::page::{Chrome, Signed, call_failed, render};
+use crate::pickers::{Listing, NamePicker, PolicyPicker};
 use crate::results::{Member, Results};
 use crate::session::Reveal;
 use crate::user_page::set_console_password;
@@ -146,23 +147,14 @@ pub async fn users(State(console): State<Console>, signed: Signed, Query(query):
     })
 }
 
-/// A group or policy the new user can be given, and whether the form chose it.
-struct Choice {
-    value: String,
-    label: String,
-    chosen: bool,
-}
-
 #[derive(Template)]
 #[template(path = "user_new.html")]
 struct NewUserPage<'a> {
     chrome: Option<Chrome>,
     csrf: &'a str,
     form: &'a NewUser,
-    groups: Vec<Choice>,
-    groups_denied: bool,
-    policies: Vec<Choice>,
-    policies_denied: bool,
+    groups: NamePicker,
+    policies: PolicyPicker,
     error: Option<String>,
 }
 
@@ -203,47 +195,13 @@ impl NewUser {
     }
 }
 
-/// The groups and policies the form offers, as far as the caller may list them.
-async fn choices(console: &Console, signed: &Signed, form: &NewUser) -> (Vec<Choice>, bool, Vec<Choice>, bool) {
-    let groups = signed.call(console, "ListGroups", &[("MaxItems", "1000")]).await;
-    let groups_denied = groups.is_err();
-    let groups = groups
-        .map(|xml| Results::new(xml).members("Groups"))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|g| g.get("GroupName").cloned())
-        .map(|name| Choice {
-            chosen: form.groups.contains(&name),
-            label: name.clone(),
-            value: name,
-        })
-        .collect();
-    let policies = signed.call(console, "ListPolicies", &[("MaxItems", "1000")]).await;
-    let policies_denied = policies.is_err();
-    let policies = policies
-        .map(|xml| Results::new(xml).members("Policies"))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| Some((p.get("Arn")?.clone(), p.get("PolicyName")?.clone())))
-        .map(|(arn, name)| Choice {
-            chosen: form.policies.contains(&arn),
-            label: name,
-            value: arn,
-        })
-        .collect();
-    (groups, groups_denied, policies, policies_denied)
-}
-
 async fn new_user_page(console: &Console, signed: &Signed, form: &NewUser, error: Option<String>) -> Response {
-    let (groups, groups_denied, policies, policies_denied) = choices(console, signed, form).await;
     render(&NewUserPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
+        groups: NamePicker::load(console, signed, Listing::Groups, &[], &form.groups).await,
+        policies: PolicyPicker::load(console, signed, &[], &form.policies).await,
         form,
-        groups,
-        groups_denied,
-        policies,
-        policies_denied,
         error,
     })
 }

@@ -159,7 +159,7 @@ async fn the_walkthrough_in_chromium() {
     client.goto(&format!("{}/signin", coffer.console)).await.unwrap();
     shot(&client, "01-sign-in").await;
     sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
-    wait_path(&client, "/iam/users").await;
+    wait_path(&client, "/").await;
 
     // Create a user with console access and a custom password; attach S3 read-only.
     client.goto(&format!("{}/iam/new-user", coffer.console)).await.unwrap();

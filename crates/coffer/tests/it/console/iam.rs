@@ -865,3 +865,55 @@ async fn change(browser: &mut Browser, csrf: &str, fields: &[(&str, &str)]) -> s
     form.extend_from_slice(fields);
     browser.post("/iam/users/nia", &form).await
 }
+
+#[tokio::test]
+async fn home_shows_what_the_principal_may_see_and_everyone_reaches_their_own_credentials() {
+    let coffer = start_with(&[]);
+    let iam = coffer.root_iam();
+    let (key_id, _) = coffer.user_with_key("sam").await;
+    iam.create_login_profile()
+        .user_name("sam")
+        .password("Sam-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    // Sam may manage only his own keys, as AWS's self-management example policy allows.
+    let own_keys = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:ListAccessKeys","iam:UpdateAccessKey","iam:DeleteAccessKey","iam:CreateAccessKey"],"Resource":"arn:aws:iam::*:user/${aws:username}"}}"#;
+    iam.put_user_policy()
+        .user_name("sam")
+        .policy_name("own-keys")
+        .policy_document(own_keys)
+        .send()
+        .await
+        .unwrap();
+    let (mut root, account) = root_browser(&coffer).await;
+    let home = root.get("/").await;
+    assert!(home.body.contains("<dt>Users</dt><dd>1</dd>"), "{}", home.body);
+
+    let mut sam = Browser::new(&coffer);
+    sam.sign_in(&account, "sam", "Sam-Pass-2026!").await;
+    let home = sam.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("do not include <code>iam:GetAccountSummary</code>"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains(r#"href="/iam/my-credentials""#));
+    let mine = sam.get("/iam/my-credentials").await;
+    assert!(mine.body.contains(&key_id), "{}", mine.body);
+    let csrf = Browser::csrf(&mine);
+    let deactivated = sam
+        .post(
+            &format!("/iam/users/sam/access-keys/{key_id}/status"),
+            &[("csrf", csrf.as_str()), ("status", "Inactive"), ("from", "mine")],
+        )
+        .await;
+    assert_eq!(deactivated.location.as_deref(), Some("/iam/my-credentials"));
+    let mine = sam.get("/iam/my-credentials").await;
+    assert!(mine.body.contains(&format!("Access key {key_id} deactivated.")));
+    // Another user's keys stay out of reach.
+    coffer.user_with_key("other").await;
+    let theirs = sam.get("/iam/users/other").await;
+    assert_eq!(theirs.status, 403);
+}

@@ -294,7 +294,7 @@ async fn a_required_new_password_comes_first() {
             .await
             .location
             .as_deref(),
-        Some("/")
+        Some("/?signed-in")
     );
 }
 
@@ -338,7 +338,7 @@ async fn an_expired_password_must_be_changed_or_under_hard_expiry_cannot_be_used
             .await
             .location
             .as_deref(),
-        Some("/")
+        Some("/?signed-in")
     );
     age_password(&coffer, &account, "jo", 31).await;
     let mut again = Browser::new(&coffer);
@@ -355,4 +355,64 @@ async fn an_expired_password_must_be_changed_or_under_hard_expiry_cannot_be_used
     assert_eq!(refused.status, 403);
     assert!(refused.body.contains("Your password has expired"));
     assert!(hard.cookie.is_none());
+}
+
+#[tokio::test]
+async fn a_sign_in_cookie_the_browser_refuses_is_explained() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    // Over plain HTTP at a real host name a browser drops the Secure cookie: the form says
+    // so before anyone types a password.
+    let request = browser
+        .client
+        .get(format!("{}/signin", browser.base))
+        .header("host", "console.example.com:9001");
+    let form = browser.send(request).await;
+    assert!(
+        form.body.contains("Browsers refuse its sign-in cookie there"),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("<code>console.example.com:9001</code>"));
+    for host in ["127.0.0.1:9001", "localhost:9001", "[::1]:9001", "app.localhost"] {
+        let request = browser
+            .client
+            .get(format!("{}/signin", browser.base))
+            .header("host", host);
+        assert!(
+            !browser.send(request).await.body.contains("refuse its sign-in cookie"),
+            "{host}"
+        );
+    }
+    let proxied = browser
+        .client
+        .get(format!("{}/signin", browser.base))
+        .header("host", "console.example.com")
+        .header("x-forwarded-proto", "https");
+    assert!(!browser.send(proxied).await.body.contains("refuse its sign-in cookie"));
+
+    // A sign-in lands on `/?signed-in`; arriving there without the cookie means it was refused.
+    let signed = browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(signed.location.as_deref(), Some("/?signed-in"));
+    let cookieless = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/?signed-in", browser.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookieless.status(), 400);
+    assert!(
+        cookieless
+            .text()
+            .await
+            .unwrap()
+            .contains("your browser did not keep the sign-in cookie")
+    );
+    // With the cookie, the same address is the home page.
+    let home = browser.get("/?signed-in").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("Console home"));
 }
