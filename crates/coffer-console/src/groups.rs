@@ -13,6 +13,7 @@ use crate::Console;
 use crate::display::{Listed, cell, day, names_or_none, segment};
 use crate::forms::{ChangeForm, Outcome, Problem};
 use crate::page::{Chrome, Signed, call_failed, render};
+use crate::permits::Permits;
 use crate::pickers::{Listing, NamePicker, PolicyPicker};
 use crate::results::Results;
 
@@ -105,7 +106,17 @@ struct GroupPage<'a> {
     user_picker: NamePicker,
     policy_picker: PolicyPicker,
     problem: Option<Problem>,
+    permits: Permits,
 }
+
+/// The actions on the group (its ARN the resource) whose controls the page offers.
+const GROUP_ACTIONS: [&str; 5] = [
+    "iam:AddUserToGroup",
+    "iam:RemoveUserFromGroup",
+    "iam:AttachGroupPolicy",
+    "iam:DetachGroupPolicy",
+    "iam:DeleteGroup",
+];
 
 /// The group's page; after a failed change, with the problem on its form and what was
 /// ticked still ticked.
@@ -133,11 +144,14 @@ async fn group_page(
         .collect();
     let attached_arns: Vec<String> = attached.items.iter().map(|(_, arn)| arn.clone()).collect();
     let status = problem.as_ref().and_then(|p| StatusCode::from_u16(p.status).ok());
+    let arn = group.text("Arn").unwrap_or_default();
+    let permits = Permits::load(console, signed, &arn, &GROUP_ACTIONS).await;
     let mut response = render(&GroupPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
         action: format!("/iam/groups/{}", segment(name)),
-        arn: group.text("Arn").unwrap_or_default(),
+        arn,
+        permits,
         user_picker: NamePicker::load(console, signed, Listing::Users, &members, chosen).await,
         policy_picker: PolicyPicker::load(console, signed, &attached_arns, chosen).await,
         members,

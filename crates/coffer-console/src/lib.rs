@@ -18,6 +18,7 @@ mod groups;
 mod home;
 mod objects;
 mod page;
+mod permits;
 mod pickers;
 mod policies;
 mod results;

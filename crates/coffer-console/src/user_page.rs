@@ -13,6 +13,7 @@ use crate::Console;
 use crate::display::{Listed, age, day, segment};
 use crate::forms::{ChangeForm, Outcome, Problem};
 use crate::page::{Chrome, Signed, call_failed, render};
+use crate::permits::Permits;
 use crate::pickers::{Listing, NamePicker, PolicyPicker};
 use crate::results::Results;
 use crate::session::Reveal;
@@ -68,7 +69,24 @@ struct UserPage<'a> {
     keys: Listed<KeyRow>,
     problem: Option<Problem>,
     kept: Kept,
+    permits: Permits,
 }
+
+/// The actions on the user (its ARN the resource) whose controls the page offers.
+const USER_ACTIONS: [&str; 12] = [
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:DeleteLoginProfile",
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:TagUser",
+    "iam:UntagUser",
+    "iam:CreateAccessKey",
+    "iam:UpdateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:DeleteUser",
+];
 
 impl UserPage<'_> {
     fn active_keys(&self) -> usize {
@@ -156,10 +174,12 @@ async fn user_page(console: &Console, signed: &Signed, name: &str, problem: Opti
     let policy_picker = PolicyPicker::load(console, signed, &attached_arns, &kept.chosen).await;
     let group_picker = NamePicker::load(console, signed, Listing::Groups, &groups.items, &kept.chosen).await;
     let status = problem.as_ref().and_then(|p| StatusCode::from_u16(p.status).ok());
+    let arn = user.text("Arn").unwrap_or_default();
+    let permits = Permits::load(console, signed, &arn, &USER_ACTIONS).await;
     let mut response = render(&UserPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
-        arn: user.text("Arn").unwrap_or_default(),
+        arn,
         created: user.text("CreateDate").map(|d| day(&d)).unwrap_or_default(),
         action: format!("/iam/users/{}", segment(name)),
         name,
@@ -173,6 +193,7 @@ async fn user_page(console: &Console, signed: &Signed, name: &str, problem: Opti
         keys,
         problem,
         kept,
+        permits,
     });
     if let Some(status) = status {
         *response.status_mut() = status;

@@ -259,6 +259,36 @@ impl QueryApi {
         response
     }
 
+    /// Which of `actions` the caller's policies allow on `resource` (an IAM ARN in the
+    /// caller's account): for a page that shows the controls it may not use as disabled,
+    /// with the reason. Advisory only: condition keys an operation adds itself
+    /// (`iam:PolicyARN`, request tags) are absent here, and the operation still decides
+    /// when it runs.
+    pub async fn permits(
+        &self,
+        caller: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        resource: &str,
+        actions: &[&'static str],
+    ) -> Vec<(&'static str, bool)> {
+        let Ok(grants) = self.authorizer.grants(&self.store, caller).await else {
+            return actions.iter().map(|action| (*action, false)).collect();
+        };
+        let authz = coffer_auth::Caller::new(caller.clone(), grants, facts.clone(), self.authorizer.clone());
+        actions
+            .iter()
+            .map(|action| {
+                let request = coffer_auth::Request {
+                    action,
+                    resource,
+                    resource_account: &caller.account_id,
+                    ..coffer_auth::Request::default()
+                };
+                (*action, authz.may(&request).is_ok())
+            })
+            .collect()
+    }
+
     /// Runs one IAM operation as `caller`, exactly as a signed request would run it (the
     /// same validation, authorization and store calls): the console's way in. Returns the
     /// operation's result element (`<ListUsersResult>…`'s content) or AWS's error.

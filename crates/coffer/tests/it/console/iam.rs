@@ -917,3 +917,52 @@ async fn home_shows_what_the_principal_may_see_and_everyone_reaches_their_own_cr
     let theirs = sam.get("/iam/users/other").await;
     assert_eq!(theirs.status, 403);
 }
+
+#[tokio::test]
+async fn controls_a_principal_may_not_use_are_disabled_with_the_reason() {
+    let coffer = start_with(&[]);
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("ivy").send().await.unwrap();
+    iam.create_group().group_name("ops").send().await.unwrap();
+    iam.create_user().user_name("rita").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("rita")
+        .password("Rita-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("rita")
+        .policy_arn("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let (mut root, account) = root_browser(&coffer).await;
+    let page = root.get("/iam/users/ivy").await;
+    assert!(!page.body.contains(" disabled>"), "the root user may do everything");
+
+    let mut rita = Browser::new(&coffer);
+    rita.sign_in(&account, "rita", "Rita-Pass-2026!").await;
+    let page = rita.get("/iam/users/ivy").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(r#"<button type="submit" class="danger" disabled>Delete user</button>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Your permissions do not allow iam:DeleteUser here."));
+    assert!(page.body.contains("Your permissions do not allow iam:TagUser here."));
+    assert!(
+        page.body
+            .contains("Create access key: Your permissions do not allow iam:CreateAccessKey here.")
+    );
+    let group = rita.get("/iam/groups/ops").await;
+    assert!(
+        group
+            .body
+            .contains("Your permissions do not allow iam:DeleteGroup here."),
+        "{}",
+        group.body
+    );
+}
