@@ -101,6 +101,29 @@ pub async fn buckets(State(console): State<Console>, signed: Signed) -> Response
 }
 
 /// Why `name` is not a valid bucket name under S3's rules (general purpose buckets), if not.
+/// Why a name is not free, from S3's HeadBucket status for it: yours (200), another
+/// account's (403), or `None` when no bucket has it (404).
+fn taken(head: StatusCode) -> Option<&'static str> {
+    match head {
+        StatusCode::NOT_FOUND => None,
+        StatusCode::OK => Some("You already have a bucket with this name."),
+        _ => Some(
+            "Another account has a bucket with this name. Bucket names are shared by every account on this Coffer: choose another.",
+        ),
+    }
+}
+
+/// S3's refusal of a CreateBucket, in words for the form, with the code as a detail.
+fn create_failure_words(failure: &crate::s3::Failure) -> String {
+    let words = match failure.code.as_str() {
+        "BucketAlreadyExists" => taken(StatusCode::FORBIDDEN).unwrap_or_default().to_owned(),
+        "BucketAlreadyOwnedByYou" => taken(StatusCode::OK).unwrap_or_default().to_owned(),
+        "TooManyBuckets" => "This account has as many buckets as it may have. Delete one first.".to_owned(),
+        _ => failure.message.clone(),
+    };
+    format!("{words} (Error code: {})", failure.code)
+}
+
 pub fn name_problem(name: &str) -> Option<&'static str> {
     let length = name.len();
     if !(3..=63).contains(&length) {
@@ -191,17 +214,15 @@ pub async fn check_name(State(console): State<Console>, signed: Signed, Form(for
                     coffer_s3::Body::empty(),
                 )
                 .await;
-            if head.status == StatusCode::NOT_FOUND {
-                NameVerdict {
+            match taken(head.status) {
+                None => NameVerdict {
                     ok: true,
                     message: "The name is available.".to_owned(),
-                }
-            } else {
-                NameVerdict {
+                },
+                Some(message) => NameVerdict {
                     ok: false,
-                    message: "A bucket with this name already exists. Bucket names are unique across all accounts."
-                        .to_owned(),
-                }
+                    message: message.to_owned(),
+                },
             }
         }
     };
@@ -246,15 +267,24 @@ pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(
             form.region
         ))
     };
-    let created = console
-        .s3(&signed, Method::PUT, &format!("/{}", encode(name, false)), &[], body)
-        .await
-        .ok()
+    let path = format!("/{}", encode(name, false));
+    // S3 in us-east-1 answers 200 to re-creating a bucket one owns: ask first, so that is
+    // said rather than silently opening the old bucket.
+    let head = console
+        .s3(&signed, Method::HEAD, &path, &[], coffer_s3::Body::empty())
         .await;
+    if head.status == StatusCode::OK {
+        let message = taken(StatusCode::OK).unwrap_or_default().to_owned();
+        return again(message, StatusCode::CONFLICT);
+    }
+    let created = console.s3(&signed, Method::PUT, &path, &[], body).await.ok().await;
     match created {
-        Ok(_) => Redirect::to(&format!("/s3/buckets/{}", encode(name, false))).into_response(),
+        Ok(_) => {
+            signed.notify(&console, format!("Bucket {name} created."));
+            Redirect::to(&format!("/s3/buckets/{}", encode(name, false))).into_response()
+        }
         Err(failure) if failure.code == "AccessDenied" => s3_failed(&signed, "s3:CreateBucket", &failure),
-        Err(failure) => again(format!("{}: {}", failure.code, failure.message), failure.status),
+        Err(failure) => again(create_failure_words(&failure), failure.status),
     }
 }
 

@@ -47,6 +47,26 @@ impl ChangeForm {
     }
 }
 
+/// What is wrong with an IAM user or group name, in words (IAM's own message quotes its
+/// regular expression and echoes the whole value): `None` when IAM will take it.
+pub fn iam_name_problem(noun: &str, name: &str, longest: usize) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    if name.is_empty() {
+        Some(format!("Enter a {noun} name."))
+    } else if name.chars().count() > longest {
+        Some(format!(
+            "A {noun} name has at most {longest} characters; this one has {}.",
+            name.chars().count()
+        ))
+    } else if !name.chars().all(allowed) {
+        Some(format!(
+            "A {noun} name may use only letters, digits and + = , . @ _ - (no spaces)."
+        ))
+    } else {
+        None
+    }
+}
+
 /// A failed change, shown on the form it came from: which form (the `change` it sent), the
 /// message in words, and AWS's code as a detail.
 #[derive(Clone, Debug)]
@@ -118,6 +138,17 @@ mod tests {
         assert!(form.ticked("reset"));
         assert!(!form.ticked("console"));
         assert_eq!(form.field("absent"), "");
+    }
+
+    #[test]
+    fn names_iam_refuses_are_explained_without_regexes_or_echoes() {
+        assert_eq!(iam_name_problem("group", "ops-team_1", 128), None);
+        let long = "a".repeat(300);
+        let said = iam_name_problem("group", &long, 128).unwrap();
+        assert!(said.contains("at most 128") && said.contains("300") && !said.contains(&long));
+        assert!(iam_name_problem("user", "has space", 64).unwrap().contains("no spaces"));
+        assert!(iam_name_problem("user", "", 64).is_some());
+        assert!(!iam_name_problem("user", "ä", 64).unwrap().contains('\\'));
     }
 
     #[test]

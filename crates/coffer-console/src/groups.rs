@@ -78,6 +78,11 @@ pub async fn create_group(State(console): State<Console>, signed: Signed, Form(f
         return refused;
     }
     let name = form.name.trim();
+    if let Some(problem) = crate::forms::iam_name_problem("group", name, 128) {
+        let mut response = groups_page(&console, &signed, Some(problem)).await;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    }
     match signed.call(&console, "CreateGroup", &[("GroupName", name)]).await {
         Ok(_) => {
             signed.notify(&console, format!("User group {name} created."));

@@ -1,7 +1,9 @@
 //! Share links: a presigned GetObject URL for one object, valid for the time chosen (at most
-//! the seven days S3 allows). It is signed with the signed-in principal's own active access
-//! key, as AWS's console signs with the session's credentials: the link can do exactly what
-//! that principal may, and stops working when the key is deactivated or deleted.
+//! the seven days S3 allows). It is signed with the signed-in IAM user's own active access
+//! key (AWS's console signs with the session's credentials; Coffer has none yet): the link can
+//! do exactly what that user may, and stops working when the key is deactivated or deleted.
+//! Never with the root user's key: its id would travel in the link, and the link would carry
+//! all of the root user's power.
 
 use std::time::Duration;
 
@@ -69,6 +71,11 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         .find(|(s, _)| *s == seconds)
         .map(|(_, label)| (*label).to_owned())
         .ok_or("Choose how long the link lives.")?;
+    if signed.own_user_name().is_none() {
+        return Err("Share links are never signed with the root user's access key: its ID would travel in the link, \
+                    and the link would carry the root user's power. Sign in as an IAM user who may read this object to share it."
+            .to_owned());
+    }
     let url = format!(
         "{}/{}/{}",
         api_url(&console.api_url, &signed.host),
@@ -80,12 +87,11 @@ async fn presign(console: &Console, signed: &Signed, bucket: &str, key: &str, se
         .presigned_get(&signed.session.principal, &url, Duration::from_secs(seconds))
         .await
         .map_err(|err| match err {
-            PresignError::NoActiveKey => match &signed.session.principal.identity {
-                coffer_auth::Identity::User { name, .. } => format!(
-                    "Share links are signed with your own access key, and you have no active one. Create one on your user page (IAM › Users › {name})."
-                ),
-                coffer_auth::Identity::Root => "Share links are signed with your own access key, and the root user has no active one.".to_owned(),
-            },
+            PresignError::NoActiveKey => {
+                "Share links are signed with your own access key, and you have no active one. \
+                                          Create one under My security credentials."
+                    .to_owned()
+            }
             PresignError::Failed(why) => why,
         })?;
     Ok(Link { url, lifetime })

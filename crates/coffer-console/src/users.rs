@@ -258,6 +258,11 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
+    if let Some(problem) = crate::forms::iam_name_problem("user", &form.name, 64) {
+        let mut response = new_user_page(&console, &signed, &form, Some(problem)).await;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return response;
+    }
     // Check what can fail later before the first step: a chosen password the account's
     // policy refuses would otherwise leave a user created without the console access asked for.
     if form.console

@@ -22,7 +22,22 @@ async fn buckets_and_objects_are_created_browsed_uploaded_downloaded_and_deleted
     let bad = browser.post("/s3/new-bucket/check", &[("name", "Holiday")]).await;
     assert!(bad.body.contains("lowercase letters"));
     let taken = browser.post("/s3/new-bucket/check", &[("name", "taken-name")]).await;
-    assert!(taken.body.contains("already exists"));
+    assert!(taken.body.contains("You already have a bucket with this name."));
+    // Sent anyway, the form says so where the live check speaks, instead of opening it.
+    let again = browser
+        .post(
+            "/s3/buckets",
+            &[("csrf", &csrf), ("name", "taken-name"), ("region", "us-east-1")],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(
+        again
+            .body
+            .contains(r#"<div id="name-verdict" aria-live="polite"><p class="error" role="alert">You already have"#),
+        "{}",
+        again.body
+    );
     let free = browser
         .post("/s3/new-bucket/check", &[("name", "holiday-photos")])
         .await;
@@ -318,31 +333,25 @@ async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
         .send()
         .await
         .unwrap();
+    let share = |csrf: String| [("csrf", csrf), ("seconds", "3600".to_owned())];
+    let object = "/s3/buckets/shared/object?key=trip%2Fplan%201.txt";
+    // Never with the root user's key.
     let mut browser = Browser::new(&coffer);
     browser.sign_in(&account, "", ROOT_PASSWORD).await;
-    let details = browser.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
-    let csrf = Browser::csrf(&details);
-    let shared = browser
-        .post(
-            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
-            &[("csrf", &csrf), ("seconds", "3600")],
-        )
-        .await;
-    assert!(shared.body.contains("A link valid for 1 hour"), "{}", shared.body);
-    let url = unescape(
-        shared
-            .body
-            .split(r#"id="share-url">"#)
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .unwrap(),
+    let csrf = Browser::csrf(&browser.get(object).await);
+    let request = browser
+        .client
+        .post(format!("{}{object}", browser.base))
+        .form(&share(csrf));
+    let refused = browser.send(request).await;
+    assert!(
+        refused.body.contains("never signed with the root user"),
+        "{}",
+        refused.body
     );
-    assert!(url.starts_with(&coffer.endpoint) && url.contains("X-Amz-Expires=3600"));
-    let fetched = reqwest::get(&url).await.unwrap();
-    assert_eq!(fetched.status(), 200);
-    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"day one: beach");
+    assert!(!refused.body.contains(crate::harness::ROOT_KEY_ID));
 
-    // A user without an access key is told why there is no link.
+    // A user without an access key is told why there is no link, and where to make one.
     let iam = coffer.root_iam();
     iam.create_user().user_name("hal").send().await.unwrap();
     iam.create_login_profile()
@@ -359,17 +368,42 @@ async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
         .unwrap();
     let mut hal = Browser::new(&coffer);
     hal.sign_in(&account, "hal", "Hals-Pass-2026").await;
-    let page = hal.get("/s3/buckets/shared/object?key=trip%2Fplan%201.txt").await;
-    let csrf = Browser::csrf(&page);
-    let refused = hal
-        .post(
-            "/s3/buckets/shared/object?key=trip%2Fplan%201.txt",
-            &[("csrf", &csrf), ("seconds", "3600")],
-        )
-        .await;
+    let csrf = Browser::csrf(&hal.get(object).await);
+    let request = hal
+        .client
+        .post(format!("{}{object}", hal.base))
+        .form(&share(csrf.clone()));
+    let refused = hal.send(request).await;
     assert!(refused.body.contains("no active one"));
-    // It says where to make one, a page that exists.
-    assert!(refused.body.contains("IAM › Users › hal"), "{}", refused.body);
+    assert!(refused.body.contains("My security credentials"), "{}", refused.body);
+
+    // With a key, the link downloads the object until the key is deactivated.
+    let key = iam.create_access_key().user_name("hal").send().await.unwrap();
+    let key_id = key.access_key().unwrap().access_key_id().to_owned();
+    let request = hal.client.post(format!("{}{object}", hal.base)).form(&share(csrf));
+    let shared = hal.send(request).await;
+    assert!(shared.body.contains("A link valid for 1 hour"), "{}", shared.body);
+    let url = unescape(
+        shared
+            .body
+            .split(r#"id="share-url">"#)
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap(),
+    );
+    assert!(url.starts_with(&coffer.endpoint) && url.contains("X-Amz-Expires=3600"));
+    assert!(url.contains(&key_id));
+    let fetched = reqwest::get(&url).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"day one: beach");
+    iam.update_access_key()
+        .user_name("hal")
+        .access_key_id(&key_id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 403);
 }
 
 #[tokio::test]
