@@ -148,7 +148,7 @@ document.addEventListener("click", (event) => {
 
 // Pickers: the list shows the rows whose name or description holds the filter's words and,
 // where there is a type filter, of the chosen type.
-document.addEventListener("input", (event) => {
+const filterPicker = (event) => {
   const picker = event.target.closest("[data-picker]");
   if (!picker || !event.target.matches("[data-picker-filter], [data-picker-kind]")) return;
   const words = picker.querySelector("[data-picker-filter]").value.toLowerCase().split(/\s+/).filter(Boolean);
@@ -161,4 +161,6 @@ document.addEventListener("input", (event) => {
     if (match) shown += 1;
   }
   picker.querySelector("[data-picker-none]").hidden = shown > 0;
-});
+};
+document.addEventListener("input", filterPicker);
+document.addEventListener("change", filterPicker);

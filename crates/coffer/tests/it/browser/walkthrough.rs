@@ -1,147 +1,14 @@
-//! The console in a real headless Chromium (Debian's `chromium` and `chromium-driver`, which
-//! `scripts/test` installs), driven with fantoccini: the walkthrough from signing in as root to
-//! using a key made in the console with the `aws` CLI, a bucket made in the wizard, uploads by
-//! the file input and by a drop, a download compared byte for byte, and an IAM user's denied
-//! page. Screenshots of the key pages go to `target/console-screenshots/`.
+//! The walkthrough in Chromium: signing in as root, a user and its key made in the console
+//! and used with the `aws` CLI, a bucket made in the wizard, uploads by the file input and by a
+//! drop, a download compared byte for byte, and an IAM user's denied page.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::json;
+use fantoccini::Locator;
 
+use super::*;
 use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET};
-
-const ROOT_PASSWORD: &str = "Root-Pass-2026";
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn driver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (Debian: chromium-driver; scripts/test installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Driver { child, url }
-}
-
-async fn browser(driver: &Driver, downloads: &Path) -> Client {
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_owned(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"],
-            "prefs": {
-                "download.default_directory": downloads.to_string_lossy(),
-                "download.prompt_for_download": false,
-            }
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session")
-}
-
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
-}
-
-/// The element, waiting for it: a click that submits a form returns before the next page.
-async fn find(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-}
-
-async fn fill(client: &Client, css: &str, text: &str) {
-    find(client, css).await.send_keys(text).await.unwrap();
-}
-
-async fn click(client: &Client, css: &str) {
-    find(client, css).await.click().await.unwrap();
-}
-
-async fn text(client: &Client, css: &str) -> String {
-    find(client, css).await.text().await.unwrap()
-}
-
-/// Waits until the page's path ends with `suffix` (a form's redirect may still be on its way).
-async fn wait_path(client: &Client, suffix: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let url = client.current_url().await.unwrap();
-        if url.path().ends_with(suffix) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still at {url}, not …{suffix}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until `path` exists and is complete (Chromium writes `.crdownload` first).
-fn downloaded(path: &Path) -> Vec<u8> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(bytes) = std::fs::read(path) {
-            return bytes;
-        }
-        assert!(Instant::now() < deadline, "{} was not downloaded", path.display());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-async fn sign_in(client: &Client, coffer: &Coffer, account: &str, user: &str, password: &str) {
-    client.goto(&format!("{}/signin", coffer.console)).await.unwrap();
-    fill(client, "#account", account).await;
-    if !user.is_empty() {
-        fill(client, "#username", user).await;
-    }
-    fill(client, "#password", password).await;
-    click(client, "button[type=submit].primary").await;
-    // Signed in once the page has left the form.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while client.current_url().await.unwrap().path() == "/signin" {
-        assert!(Instant::now() < deadline, "the sign-in did not go through");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn the_walkthrough_in_chromium() {
@@ -310,31 +177,6 @@ async fn the_walkthrough_in_chromium() {
     let denied = text(&client, "section.denied .lead").await;
     assert_eq!(denied, "You are not authorized to perform iam:ListUsers.");
     shot(&client, "09-denied").await;
-
-    // The bucket page fits the window, on a laptop and on a phone: no sideways scrolling.
-    for (width, name) in [(1366, "10-laptop-width"), (390, "11-phone-width")] {
-        client.set_window_size(width, 900).await.unwrap();
-        client
-            .goto(&format!("{}/s3/buckets/holiday-photos", coffer.console))
-            .await
-            .unwrap();
-        find(&client, "#drop-zone").await;
-        let widths = client
-            .execute(
-                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(widths[0], widths[1], "page width at a {width} px window: {widths}");
-        // No inline styles: htmx's own would trip the page's Content-Security-Policy.
-        let inline = client
-            .execute("return document.querySelectorAll('style, [style]').length;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(inline, 0, "inline styles on the bucket page");
-        shot(&client, name).await;
-    }
 
     client.close().await.unwrap();
 }

@@ -1,0 +1,419 @@
+//! Every console page in Chromium, at a laptop's and at a phone's width: no sideways
+//! scrolling, no Content-Security-Policy violation in the browser's console, a screenshot of
+//! each. And the console's own guidance, clicked through as a person would: deleting a user
+//! that has keys and a password, attaching a policy with the picker, refusals before anything
+//! is half done, errors on the form with the input kept, a read-only user's failed upload.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::*;
+use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET, code};
+
+fn start() -> Coffer {
+    Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_ROOT_PASSWORD", ROOT_PASSWORD),
+    ])
+}
+
+/// Waits until the page's source holds `needle`.
+async fn wait_text(client: &Client, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let source = client.source().await.unwrap();
+        if source.contains(needle) {
+            return source;
+        }
+        assert!(Instant::now() < deadline, "the page never said {needle:?}:\n{source}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_page_fits_a_laptop_and_a_phone_without_csp_violations() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    // Names of the longest kinds IAM and S3 allow, so overflow would show.
+    let group = format!("g{}", "x".repeat(127));
+    let user = format!("u{}", "y".repeat(63));
+    iam.create_group().group_name(&group).send().await.unwrap();
+    iam.create_user().user_name(&user).send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name(&group)
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    iam.create_access_key().user_name(&user).send().await.unwrap();
+    iam.create_login_profile()
+        .user_name(&user)
+        .password("Long-User-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    let s3 = coffer.root_s3();
+    let bucket = format!("b{}", "z".repeat(62));
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let folder = "f".repeat(300);
+    let key = format!("{folder}/{}.txt", "n".repeat(200));
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(ByteStream::from_static(b"long"))
+        .send()
+        .await
+        .unwrap();
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let pages = [
+        ("home", "/".to_owned()),
+        ("my-credentials", "/iam/my-credentials".to_owned()),
+        ("users", "/iam/users".to_owned()),
+        ("new-user", "/iam/new-user".to_owned()),
+        ("user", format!("/iam/users/{user}")),
+        ("key-use-case", format!("/iam/users/{user}/access-keys/new")),
+        (
+            "key-description",
+            format!("/iam/users/{user}/access-keys/new?use_case=cli"),
+        ),
+        ("groups", "/iam/groups".to_owned()),
+        ("group", format!("/iam/groups/{group}")),
+        ("policies", "/iam/policies".to_owned()),
+        (
+            "policy",
+            format!(
+                "/iam/policy?arn={}",
+                enc("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+            ),
+        ),
+        ("policy-editor", "/iam/policy/edit".to_owned()),
+        ("account", "/iam/account".to_owned()),
+        ("buckets", "/s3/buckets".to_owned()),
+        ("new-bucket", "/s3/new-bucket".to_owned()),
+        ("bucket", format!("/s3/buckets/{bucket}")),
+        (
+            "folder",
+            format!("/s3/buckets/{bucket}?prefix={}", enc(&format!("{folder}/"))),
+        ),
+        ("object", format!("/s3/buckets/{bucket}/object?key={}", enc(&key))),
+        ("bucket-policy", format!("/s3/buckets/{bucket}/policy")),
+        ("not-found", "/no/such/page".to_owned()),
+    ];
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+    sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
+    let mut violations = Vec::new();
+    for (width, label) in [(1366, "laptop"), (390, "phone")] {
+        client.set_window_size(width, 900).await.unwrap();
+        for (name, path) in &pages {
+            client.goto(&format!("{}{path}", coffer.console)).await.unwrap();
+            find(&client, "main").await;
+            let widths = client
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if widths[0] != widths[1] {
+                // Name the elements that stick out, for the failure message.
+                let wide = client
+                    .execute(
+                        "const root = document.documentElement, found = []; \
+                         const walk = (n, depth) => { if (depth > 6) return; for (const c of n.children) { const before = root.scrollWidth; const d = c.style.display; c.style.display = 'none'; const after = root.scrollWidth; c.style.display = d; if (after < before) { found.push(depth + ':' + c.tagName + '.' + c.className + '#' + c.id + ' ' + before + '>' + after); walk(c, depth + 1); } } }; \
+                         walk(document.querySelector('main'), 0); return found.slice(0, 20);",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                panic!("{name} at {width} px is wider than the window: {widths}; sticking out: {wide}");
+            }
+            let inline = client
+                .execute("return document.querySelectorAll('style, [style]').length;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(inline, 0, "inline styles on {name}");
+            shot(&client, &format!("page-{label}-{name}")).await;
+            violations.extend(
+                console_messages(&client)
+                    .await
+                    .into_iter()
+                    .filter(|m| m.contains("Content Security Policy"))
+                    .map(|m| format!("{name} at {width} px: {m}")),
+            );
+        }
+    }
+    // Signed out, the sign-in page too.
+    client.goto(&format!("{}/", coffer.console)).await.unwrap();
+    click(&client, "form[action='/signout'] button").await;
+    wait_path(&client, "/signin").await;
+    for (width, label) in [(1366, "laptop"), (390, "phone")] {
+        client.set_window_size(width, 900).await.unwrap();
+        client.refresh().await.unwrap();
+        find(&client, "#account").await;
+        shot(&client, &format!("page-{label}-signin")).await;
+    }
+    violations.extend(
+        console_messages(&client)
+            .await
+            .into_iter()
+            .filter(|m| m.contains("Content Security Policy")),
+    );
+    assert!(violations.is_empty(), "CSP violations:\n{}", violations.join("\n"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_user_with_a_key_and_a_password_is_deleted_through_the_consoles_guidance() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    let (key_id, _) = coffer.user_with_key("leo").await;
+    iam.create_login_profile()
+        .user_name("leo")
+        .password("Leos-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("crew").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("crew")
+        .user_name("leo")
+        .send()
+        .await
+        .unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+    sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
+    client.goto(&format!("{}/iam/users/leo", coffer.console)).await.unwrap();
+    // The delete section says what to do first, and links to it.
+    let guidance = text(&client, "#delete .warning").await;
+    assert!(guidance.contains("Deactivate it first"), "{guidance}");
+    shot(&client, "guide-01-delete-asks-to-deactivate").await;
+    click(&client, "#delete .warning a[href='#access-keys']").await;
+    click(&client, "#access-keys details.confirm summary").await;
+    click(&client, "#access-keys details.confirm[open] button.danger").await;
+    // A success banner says what happened.
+    let notice = text(&client, "p.notice").await;
+    assert_eq!(notice, format!("Access key {key_id} deactivated."));
+    shot(&client, "guide-02-key-deactivated").await;
+    fill(&client, "#confirm-delete-user", "leo").await;
+    click(&client, "#delete button.danger").await;
+    wait_path(&client, "/iam/users").await;
+    assert_eq!(text(&client, "p.notice").await, "User leo deleted.");
+    shot(&client, "guide-03-user-deleted").await;
+    assert_eq!(
+        code(&iam.get_user().user_name("leo").send().await.unwrap_err()),
+        "NoSuchEntity"
+    );
+    let crew = iam.get_group().group_name("crew").send().await.unwrap();
+    assert!(crew.users().is_empty());
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_policy_and_a_member_are_added_to_a_group_with_the_pickers() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.create_group().group_name("readers").send().await.unwrap();
+    iam.create_user().user_name("mo").send().await.unwrap();
+    iam.create_policy()
+        .policy_name("s3-reader-extra")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+    sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
+    client
+        .goto(&format!("{}/iam/groups/readers", coffer.console))
+        .await
+        .unwrap();
+    click(&client, "#permissions details.confirm summary").await;
+    fill(&client, "#policy-picker-filter", "s3 read").await;
+    // Two policies match the words; the type filter leaves AWS's.
+    let shown = "return [...document.querySelectorAll('#permissions tr[data-text]')].filter(r => !r.hidden).map(r => r.textContent.trim().split(/\\s+/)[0]);";
+    let rows = client.execute(shown, vec![]).await.unwrap();
+    assert_eq!(rows, json!(["AmazonS3ReadOnlyAccess", "s3-reader-extra"]), "{rows}");
+    let kind = find(&client, "#policy-picker-kind").await;
+    kind.select_by_label("AWS managed").await.unwrap();
+    let rows = client.execute(shown, vec![]).await.unwrap();
+    assert_eq!(rows, json!(["AmazonS3ReadOnlyAccess"]), "{rows}");
+    shot(&client, "picker-01-filtered").await;
+    click(
+        &client,
+        "#permissions input[value='arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess']",
+    )
+    .await;
+    click(&client, "#permissions form.picker button.primary").await;
+    assert_eq!(text(&client, "p.notice").await, "Attached AmazonS3ReadOnlyAccess.");
+    // A member from the user picker.
+    click(&client, "#users details.confirm summary").await;
+    click(&client, "#users input[value='mo']").await;
+    click(&client, "#users form.picker button.primary").await;
+    assert_eq!(text(&client, "p.notice").await, "Added mo.");
+    shot(&client, "picker-02-done").await;
+    let attached = iam
+        .list_attached_group_policies()
+        .group_name("readers")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert_eq!(names, ["AmazonS3ReadOnlyAccess"]);
+    let members = iam.get_group().group_name("readers").send().await.unwrap();
+    assert_eq!(members.users()[0].user_name(), "mo");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn what_cannot_be_done_whole_is_refused_up_front_on_the_form_with_the_input_kept() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    iam.update_account_password_policy()
+        .minimum_password_length(16)
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("team").send().await.unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+    sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
+
+    // A password the policy refuses: nothing is created, the form keeps the name and choices.
+    client.goto(&format!("{}/iam/new-user", coffer.console)).await.unwrap();
+    fill(&client, "#name", "pat").await;
+    click(&client, "input[name=console]").await;
+    click(&client, "input[name=password_kind][value=custom]").await;
+    fill(&client, "#password", "Short-Pass-1!").await;
+    click(&client, "input[name=group][value=team]").await;
+    click(&client, "form[action='/iam/users'] button[type=submit]").await;
+    let error = text(&client, "p.error").await;
+    assert!(error.starts_with("Console password:"), "{error}");
+    assert_eq!(
+        find(&client, "#name").await.prop("value").await.unwrap().as_deref(),
+        Some("pat")
+    );
+    assert!(
+        find(&client, "input[name=group][value=team]")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
+    shot(&client, "refused-01-weak-password").await;
+    assert_eq!(
+        code(&iam.get_user().user_name("pat").send().await.unwrap_err()),
+        "NoSuchEntity"
+    );
+
+    // A key description IAM's tag rules refuse: no key is made, the text stays.
+    iam.create_user().user_name("kay").send().await.unwrap();
+    client
+        .goto(&format!("{}/iam/users/kay/access-keys/new", coffer.console))
+        .await
+        .unwrap();
+    click(&client, "input[name=use_case][value=cli]").await;
+    click(&client, "input[name=confirm]").await;
+    click(&client, "button[type=submit].primary").await;
+    fill(&client, "#description", "laptop #1 [old]").await;
+    click(&client, "button[type=submit].primary").await;
+    find(&client, ".error").await;
+    assert_eq!(
+        find(&client, "#description")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("laptop #1 [old]")
+    );
+    shot(&client, "refused-02-key-description").await;
+    let keys = iam.list_access_keys().user_name("kay").send().await.unwrap();
+    assert!(keys.access_key_metadata().is_empty());
+
+    // A tag value IAM refuses: said on the tag form, both fields kept.
+    client.goto(&format!("{}/iam/users/kay", coffer.console)).await.unwrap();
+    fill(&client, "#tag-key", "owner").await;
+    fill(&client, "#tag-value", "ops & more").await;
+    click(&client, "#tags form.tag-form button").await;
+    let said = wait_text(&client, "Error code: <code>").await;
+    assert!(
+        said.contains(r#"id="tag-value" name="tag_value" value="ops &amp; more""#),
+        "tag value kept"
+    );
+    assert_eq!(
+        find(&client, "#tag-key").await.prop("value").await.unwrap().as_deref(),
+        Some("owner")
+    );
+    shot(&client, "refused-03-tag").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_users_upload_says_it_was_denied_in_words() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    coffer.root_s3().create_bucket().bucket("archive").send().await.unwrap();
+    iam.create_user().user_name("ro").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("ro")
+        .password("Read-Only-2026!")
+        .send()
+        .await
+        .unwrap();
+    iam.attach_user_policy()
+        .user_name("ro")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+    sign_in(&client, &coffer, &account, "ro", "Read-Only-2026!").await;
+    client
+        .goto(&format!("{}/s3/buckets/archive", coffer.console))
+        .await
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("report.txt");
+    std::fs::write(&file, b"quarterly").unwrap();
+    find(&client, "#add-files")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    let status = text(&client, "#uploads li .error").await;
+    assert_eq!(
+        status,
+        "Failed: Access denied: your permissions do not allow s3:PutObject here."
+    );
+    shot(&client, "upload-denied").await;
+    let listed = coffer
+        .root_s3()
+        .list_objects_v2()
+        .bucket("archive")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+    client.close().await.unwrap();
+}
