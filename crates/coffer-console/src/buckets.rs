@@ -28,16 +28,7 @@ pub const REGIONS: [&str; 8] = [
 
 /// The page for an S3 call that failed; a denial names the action.
 pub fn s3_failed(signed: &Signed, action: &str, failure: &Failure) -> Response {
-    let error = coffer_iam::CallError {
-        code: if failure.code == "AccessDenied" {
-            "AccessDenied"
-        } else {
-            "S3Error"
-        },
-        status: failure.status.as_u16(),
-        message: format!("{}: {}", failure.code, failure.message),
-    };
-    crate::page::call_failed(signed, action, &error)
+    crate::page::failed(signed, action, failure.status.as_u16(), &failure.code, &failure.message)
 }
 
 struct BucketRow {

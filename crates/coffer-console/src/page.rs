@@ -267,20 +267,25 @@ struct DeniedPage<'a> {
 /// The page for an IAM call that failed: a denial names the action, as AWS's console does;
 /// anything else shows AWS's error code and message.
 pub fn call_failed(signed: &Signed, action: &str, error: &CallError) -> Response {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = if error.code == "AccessDenied" {
+    failed(signed, action, error.status, error.code, &error.message)
+}
+
+/// The page for an IAM or S3 operation that failed with AWS's `code` and `message`.
+pub fn failed(signed: &Signed, action: &str, status: u16, code: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = if code == "AccessDenied" {
         render(&DeniedPage {
             chrome: Some(signed.chrome()),
             action,
-            message: &error.message,
+            message,
         })
     } else {
         // The message in words as the heading's story; the code only as a detail.
         render(&MessagePage {
             chrome: Some(signed.chrome()),
             title: "That did not work",
-            message: &error.message,
-            code: Some(error.code),
+            message,
+            code: Some(code),
             back: &signed.back,
         })
     };
