@@ -115,7 +115,10 @@ pub async fn change(State(console): State<Console>, signed: Signed, body: Bytes)
         _ => return crate::page::not_found().await,
     };
     match signed.call(&console, action, &params).await {
-        Ok(_) => Redirect::to("/iam/account").into_response(),
+        Ok(_) => {
+            signed.notify(&console, "Account settings saved.");
+            Redirect::to("/iam/account").into_response()
+        }
         Err(error) if error.code == "AccessDenied" => call_failed(&signed, &format!("iam:{action}"), &error),
         Err(error) => {
             let mut response = account_page(&console, &signed, Some(error.message)).await;

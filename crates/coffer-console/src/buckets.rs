@@ -344,7 +344,15 @@ pub async fn save_bucket_policy(
         )
     };
     match console.s3(&signed, method, &path, &[], body).await.ok().await {
-        Ok(_) => Redirect::to(&format!("/s3/buckets/{}/policy", encode(&bucket, false))).into_response(),
+        Ok(_) => {
+            let done = if action == "s3:DeleteBucketPolicy" {
+                "deleted"
+            } else {
+                "saved"
+            };
+            signed.notify(&console, format!("Bucket policy {done}."));
+            Redirect::to(&format!("/s3/buckets/{}/policy", encode(&bucket, false))).into_response()
+        }
         // An IAM denial gets the denied page; Block Public Access refusing a public policy
         // (also AccessDenied) is shown in the editor.
         Err(failure) if failure.code == "AccessDenied" && failure.message.contains("is not authorized to perform") => {

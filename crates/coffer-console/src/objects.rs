@@ -337,12 +337,20 @@ pub async fn change(
         .ok()
         .await
     {
-        Ok(_) => Redirect::to(&format!(
-            "/s3/buckets/{}?prefix={}",
-            encode(&bucket, false),
-            encode(&form.prefix, false)
-        ))
-        .into_response(),
+        Ok(_) => {
+            let done = if action == "s3:DeleteObject" {
+                format!("{} deleted.", form.key)
+            } else {
+                format!("Folder {key} created.")
+            };
+            signed.notify(&console, done);
+            Redirect::to(&format!(
+                "/s3/buckets/{}?prefix={}",
+                encode(&bucket, false),
+                encode(&form.prefix, false)
+            ))
+            .into_response()
+        }
         Err(failure) => s3_failed(&signed, action, &failure),
     }
 }

@@ -290,11 +290,14 @@ pub async fn save(State(console): State<Console>, signed: Signed, Form(form): Fo
             .map(|_| form.arn.clone())
     };
     match result {
-        Ok(arn) => Redirect::to(&format!(
-            "/iam/policy?arn={}",
-            percent_encoding::utf8_percent_encode(&arn, percent_encoding::NON_ALPHANUMERIC)
-        ))
-        .into_response(),
+        Ok(arn) => {
+            signed.notify(&console, "Policy saved.");
+            Redirect::to(&format!(
+                "/iam/policy?arn={}",
+                percent_encoding::utf8_percent_encode(&arn, percent_encoding::NON_ALPHANUMERIC)
+            ))
+            .into_response()
+        }
         Err(error) if error.code == "AccessDenied" => {
             let action = if form.arn.is_empty() {
                 "iam:CreatePolicy"
@@ -343,11 +346,19 @@ pub async fn change_version(
     };
     let params = [("PolicyArn", form.arn.as_str()), ("VersionId", form.version.as_str())];
     match signed.call(&console, action, &params).await {
-        Ok(_) => Redirect::to(&format!(
-            "/iam/policy?arn={}",
-            percent_encoding::utf8_percent_encode(&form.arn, percent_encoding::NON_ALPHANUMERIC)
-        ))
-        .into_response(),
+        Ok(_) => {
+            let done = if action == "DeletePolicyVersion" {
+                "deleted"
+            } else {
+                "set as the default"
+            };
+            signed.notify(&console, format!("Version {} {done}.", form.version));
+            Redirect::to(&format!(
+                "/iam/policy?arn={}",
+                percent_encoding::utf8_percent_encode(&form.arn, percent_encoding::NON_ALPHANUMERIC)
+            ))
+            .into_response()
+        }
         Err(error) => call_failed(&signed, &format!("iam:{action}"), &error),
     }
 }

@@ -42,6 +42,8 @@ pub enum ConsoleAccess {
 /// What was typed into the page's forms, kept when a change fails.
 #[derive(Default)]
 struct Kept {
+    /// The access key whose description was being edited.
+    key: String,
     tag_key: String,
     tag_value: String,
     password: String,
@@ -89,6 +91,11 @@ const USER_ACTIONS: [&str; 12] = [
 ];
 
 impl UserPage<'_> {
+    /// Whether the failed change was the description of `key`, to reopen its form.
+    fn editing(&self, key: &str) -> bool {
+        self.problem.as_ref().is_some_and(|p| p.on("key-description")) && self.kept.key == key
+    }
+
     fn active_keys(&self) -> usize {
         self.keys.items.iter().filter(|k| k.status == "Active").count()
     }
@@ -392,6 +399,36 @@ pub async fn change_user(
             {
                 Ok(_) => done(notice, anchor),
                 Err(error) => failed(Problem::from_call(change, &error), Kept::default()).await,
+            }
+        }
+        "key-description" => {
+            // A key's description is the user's tag keyed by the key's id, as AWS's console
+            // keeps it; an empty one removes the tag.
+            let key = form.value();
+            let description = form.field("description").trim();
+            let kept = Kept {
+                key: key.to_owned(),
+                tag_value: description.to_owned(),
+                ..Kept::default()
+            };
+            if let Some(problem) = coffer_iam::tag_value_problem(description) {
+                return failed(Problem::new(change, format!("Description: {problem}")), kept).await;
+            }
+            let result = if description.is_empty() {
+                signed
+                    .call(&console, "UntagUser", &[("UserName", user), ("TagKeys.member.1", key)])
+                    .await
+            } else {
+                let params = [
+                    ("UserName", user),
+                    ("Tags.member.1.Key", key),
+                    ("Tags.member.1.Value", description),
+                ];
+                signed.call(&console, "TagUser", &params).await
+            };
+            match result {
+                Ok(_) => done(format!("Description of access key {key} saved."), "access-keys"),
+                Err(error) => failed(Problem::from_call(change, &error), kept).await,
             }
         }
         "add-tag" => {

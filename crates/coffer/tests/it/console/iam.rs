@@ -967,3 +967,62 @@ async fn controls_a_principal_may_not_use_are_disabled_with_the_reason() {
         group.body
     );
 }
+
+#[tokio::test]
+async fn an_access_keys_description_is_changed_checked_first_and_removed() {
+    let coffer = start_with(&[]);
+    let (key_id, _) = coffer.user_with_key("dee").await;
+    let (mut browser, _) = root_browser(&coffer).await;
+    let csrf = Browser::csrf(&browser.get("/iam/users/dee").await);
+    let (client, base) = (browser.client.clone(), browser.base.clone());
+    let describe = |text: &'static str| {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("change", "key-description"),
+            ("value", key_id.as_str()),
+            ("description", text),
+        ];
+        client.post(format!("{base}/iam/users/dee")).form(&form)
+    };
+    let saved = browser.send(describe("build server")).await;
+    assert_eq!(saved.status, 303);
+    let page = browser.get("/iam/users/dee").await;
+    assert!(
+        page.body
+            .contains(&format!("Description of access key {key_id} saved."))
+    );
+    let tags = coffer
+        .root_iam()
+        .list_user_tags()
+        .user_name("dee")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (tags.tags()[0].key(), tags.tags()[0].value()),
+        (key_id.as_str(), "build server")
+    );
+    // IAM's tag rules are checked first: nothing changes, the text is kept in the key's form.
+    let refused = browser.send(describe("build #2")).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("Description:"), "{}", refused.body);
+    assert!(refused.body.contains(r#"value="build #2""#));
+    let tags = coffer
+        .root_iam()
+        .list_user_tags()
+        .user_name("dee")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].value(), "build server");
+    let cleared = browser.send(describe("")).await;
+    assert_eq!(cleared.status, 303);
+    let tags = coffer
+        .root_iam()
+        .list_user_tags()
+        .user_name("dee")
+        .send()
+        .await
+        .unwrap();
+    assert!(tags.tags().is_empty());
+}
