@@ -196,8 +196,8 @@ async fn a_user_with_a_key_and_a_password_is_deleted_through_the_consoles_guidan
     assert!(guidance.contains("Deactivate it first"), "{guidance}");
     shot(&client, "guide-01-delete-asks-to-deactivate").await;
     click(&client, "#delete .warning a[href='#access-keys']").await;
-    click(&client, "#access-keys details.confirm summary").await;
-    click(&client, "#access-keys details.confirm[open] button.danger").await;
+    click(&client, "#access-keys td.actions details.confirm summary").await;
+    click(&client, "#access-keys td.actions details.confirm[open] button.danger").await;
     // A success banner says what happened.
     let notice = text(&client, "p.notice").await;
     assert_eq!(notice, format!("Access key {key_id} deactivated."));
