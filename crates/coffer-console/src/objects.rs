@@ -16,6 +16,7 @@ use crate::Console;
 use crate::buckets::s3_failed;
 use crate::display::when;
 use crate::page::{Chrome, Signed, error_page, render};
+use crate::permits::Permits;
 use crate::s3::{Failure, body_from, encode};
 
 /// Keys per page of a listing.
@@ -51,6 +52,7 @@ struct BucketPage<'a> {
     objects: Vec<Object>,
     next: Option<String>,
     search: &'a str,
+    permits: Permits,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +158,15 @@ pub async fn bucket(
         });
     }
     let truncated = listed.text("IsTruncated").is_some_and(|t| t == "true");
+    let permits = Permits::load_s3(
+        &console,
+        &signed,
+        &bucket,
+        &query.prefix,
+        &["s3:PutObject", "s3:DeleteObject"],
+        &["s3:DeleteBucket"],
+    )
+    .await;
     render(&BucketPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
@@ -170,6 +181,7 @@ pub async fn bucket(
         crumbs,
         folders,
         objects,
+        permits,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Which of a page's write controls the signed-in principal may use: a control its policies
 //! do not allow is shown disabled with the reason, not only refused after the fact (as AWS's
-//! console does). Advisory: the operation still decides when it runs.
+//! console does). IAM pages ask about the resource's ARN, S3 pages about the bucket and the
+//! folder shown. Advisory: the operation still decides when it runs.
 
 use crate::Console;
 use crate::page::Signed;
@@ -21,6 +22,30 @@ impl Permits {
             .query
             .permits(&signed.session.principal, &signed.facts, resource, actions)
             .await;
+        Permits { allowed }
+    }
+
+    /// Asks S3 for each of `object_actions` on objects under `prefix` in `bucket`, and each of
+    /// `bucket_actions` on the bucket itself; its policy counts, as for a request.
+    pub async fn load_s3(
+        console: &Console,
+        signed: &Signed,
+        bucket: &str,
+        prefix: &str,
+        object_actions: &[&'static str],
+        bucket_actions: &[&'static str],
+    ) -> Permits {
+        let principal = &signed.session.principal;
+        let mut allowed = console
+            .s3
+            .permits(principal, &signed.facts, bucket, Some(prefix), object_actions)
+            .await;
+        allowed.extend(
+            console
+                .s3
+                .permits(principal, &signed.facts, bucket, None, bucket_actions)
+                .await,
+        );
         Permits { allowed }
     }
 

@@ -15,6 +15,7 @@ use crate::Options;
 pub struct S3Api {
     service: s3s::service::S3Service,
     store: Store,
+    authorizer: coffer_auth::Authorizer,
 }
 
 /// Why a presigned URL could not be made.
@@ -28,8 +29,9 @@ pub enum PresignError {
 impl S3Api {
     pub fn new(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> S3Api {
         S3Api {
-            service: crate::service(store.clone(), authorizer, options),
+            service: crate::service(store.clone(), authorizer.clone(), options),
             store,
+            authorizer,
         }
     }
 
@@ -59,6 +61,32 @@ impl S3Api {
                     .map(Body::from)
             }
         }
+    }
+
+    /// Which of `actions` `principal` may do in `bucket`, on objects under `prefix` when one
+    /// is given (else on the bucket): its policies and the bucket's policy decide, as for a
+    /// request. For a page that shows controls it may not use as disabled; advisory only (an
+    /// object's own key and the request's condition keys are not known yet). A bucket that
+    /// cannot be read leaves every action allowed: the operation will say.
+    pub async fn permits(
+        &self,
+        principal: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        bucket: &str,
+        prefix: Option<&str>,
+        actions: &[&'static str],
+    ) -> Vec<(&'static str, bool)> {
+        let (Ok(Some(bucket)), Ok(grants)) = (
+            self.store.bucket(bucket).await,
+            self.authorizer.grants(&self.store, principal).await,
+        ) else {
+            return actions.iter().map(|action| (*action, true)).collect();
+        };
+        let caller = coffer_auth::Caller::new(principal.clone(), grants, facts.clone(), self.authorizer.clone());
+        actions
+            .iter()
+            .map(|action| (*action, caller.may_in_bucket(action, &bucket, prefix).is_ok()))
+            .collect()
     }
 
     /// A presigned GET of `url` (`http://host/bucket/key`, encoded once) signed with

@@ -367,35 +367,64 @@ async fn what_cannot_be_done_whole_is_refused_up_front_on_the_form_with_the_inpu
 }
 
 #[tokio::test]
-async fn a_read_only_users_upload_says_it_was_denied_in_words() {
+async fn a_denied_upload_is_said_in_words_before_and_after_the_attempt() {
     let coffer = start();
     let account = coffer.account_id().await;
     let iam = coffer.root_iam();
     coffer.root_s3().create_bucket().bucket("archive").send().await.unwrap();
-    iam.create_user().user_name("ro").send().await.unwrap();
-    iam.create_login_profile()
-        .user_name("ro")
-        .password("Read-Only-2026!")
-        .send()
-        .await
-        .unwrap();
+    for user in ["ro", "rw"] {
+        iam.create_user().user_name(user).send().await.unwrap();
+        iam.create_login_profile()
+            .user_name(user)
+            .password("Archive-Pass-2026!")
+            .send()
+            .await
+            .unwrap();
+    }
     iam.attach_user_policy()
         .user_name("ro")
         .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
         .send()
         .await
         .unwrap();
+    // rw may write, except executables: a denial only the object's own key decides.
+    let no_executables = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"s3:*","Resource":"*"},
+        {"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::archive/*.exe"}]}"#;
+    iam.put_user_policy()
+        .user_name("rw")
+        .policy_name("no-executables")
+        .policy_document(no_executables)
+        .send()
+        .await
+        .unwrap();
     let downloads = tempfile::tempdir().unwrap();
     let driver = driver();
     let client = browser(&driver, downloads.path()).await;
-    sign_in(&client, &coffer, &account, "ro", "Read-Only-2026!").await;
+
+    // Read-only: the page says so where the upload would be, before anyone tries.
+    sign_in(&client, &coffer, &account, "ro", "Archive-Pass-2026!").await;
+    client
+        .goto(&format!("{}/s3/buckets/archive", coffer.console))
+        .await
+        .unwrap();
+    let said = text(&client, "p.drop-zone.disabled-reason").await;
+    assert_eq!(said, "Upload: Your permissions do not allow s3:PutObject here.");
+    assert!(!client.source().await.unwrap().contains(r#"id="add-files""#));
+    shot(&client, "upload-01-read-only").await;
+    client.goto(&format!("{}/", coffer.console)).await.unwrap();
+    click(&client, "form[action='/signout'] button").await;
+    wait_path(&client, "/signin").await;
+
+    // Denied by the object's name: the upload's line says why, in words.
+    sign_in(&client, &coffer, &account, "rw", "Archive-Pass-2026!").await;
     client
         .goto(&format!("{}/s3/buckets/archive", coffer.console))
         .await
         .unwrap();
     let files = tempfile::tempdir().unwrap();
-    let file = files.path().join("report.txt");
-    std::fs::write(&file, b"quarterly").unwrap();
+    let file = files.path().join("setup.exe");
+    std::fs::write(&file, b"MZ").unwrap();
     find(&client, "#add-files")
         .await
         .send_keys(&file.display().to_string())
@@ -406,7 +435,7 @@ async fn a_read_only_users_upload_says_it_was_denied_in_words() {
         status,
         "Failed: Access denied: your permissions do not allow s3:PutObject here."
     );
-    shot(&client, "upload-denied").await;
+    shot(&client, "upload-02-denied").await;
     let listed = coffer
         .root_s3()
         .list_objects_v2()
