@@ -164,3 +164,7 @@ const filterPicker = (event) => {
 };
 document.addEventListener("input", filterPicker);
 document.addEventListener("change", filterPicker);
+// Enter in a picker's filter filters; it must not send the form with rows the filter hides.
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.matches("[data-picker-filter]")) event.preventDefault();
+});

@@ -98,16 +98,39 @@ fn taken(head: StatusCode) -> Option<&'static str> {
     match head {
         StatusCode::NOT_FOUND => None,
         StatusCode::OK => Some("You already have a bucket with this name."),
+        // S3 answers 403 for another account's bucket, and for one's own without
+        // s3:ListBucket: HeadBucket cannot tell which.
         _ => Some(
-            "Another account has a bucket with this name. Bucket names are shared by every account on this Coffer: choose another.",
+            "A bucket with this name exists and you cannot open it: another account's (bucket names are shared by \
+             every account on this Coffer), or yours without s3:ListBucket. Choose another name.",
         ),
+    }
+}
+
+/// Whether `name` is among the caller's own buckets (ListBuckets).
+async fn owns(console: &Console, signed: &Signed, name: &str) -> bool {
+    match console
+        .s3(signed, Method::GET, "/", &[], coffer_s3::Body::empty())
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => reply
+            .results()
+            .await
+            .elements("Bucket")
+            .iter()
+            .any(|b| b.get("Name").is_some_and(|n| n == name)),
+        Err(_) => false,
     }
 }
 
 /// S3's refusal of a CreateBucket, in words for the form, with the code as a detail.
 fn create_failure_words(failure: &crate::s3::Failure) -> String {
     let words = match failure.code.as_str() {
-        "BucketAlreadyExists" => taken(StatusCode::FORBIDDEN).unwrap_or_default().to_owned(),
+        "BucketAlreadyExists" => "Another account has a bucket with this name. Bucket names are shared by every \
+                                  account on this Coffer: choose another."
+            .to_owned(),
         "BucketAlreadyOwnedByYou" => taken(StatusCode::OK).unwrap_or_default().to_owned(),
         "TooManyBuckets" => "This account has as many buckets as it may have. Delete one first.".to_owned(),
         _ => failure.message.clone(),
@@ -264,7 +287,7 @@ pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(
     let head = console
         .s3(&signed, Method::HEAD, &path, &[], coffer_s3::Body::empty())
         .await;
-    if head.status == StatusCode::OK {
+    if head.status == StatusCode::OK || (head.status == StatusCode::FORBIDDEN && owns(&console, &signed, name).await) {
         let message = taken(StatusCode::OK).unwrap_or_default().to_owned();
         return again(message, StatusCode::CONFLICT);
     }

@@ -108,18 +108,19 @@ struct GroupPage<'a> {
     arn: String,
     members: Vec<String>,
     attached: Listed<(String, String)>,
+    inline: Listed<String>,
     user_picker: NamePicker,
     policy_picker: PolicyPicker,
     problem: Option<Problem>,
     permits: Permits,
 }
 
-/// The actions on the group (its ARN the resource) whose controls the page offers.
-const GROUP_ACTIONS: [&str; 5] = [
+/// The actions on the group (its ARN the resource) whose controls the page offers (not
+/// attaching and detaching, which `iam:PolicyARN` may decide: see `USER_ACTIONS`).
+const GROUP_ACTIONS: [&str; 4] = [
     "iam:AddUserToGroup",
     "iam:RemoveUserFromGroup",
-    "iam:AttachGroupPolicy",
-    "iam:DetachGroupPolicy",
+    "iam:DeleteGroupPolicy",
     "iam:DeleteGroup",
 ];
 
@@ -142,6 +143,7 @@ async fn group_page(
         "AttachedPolicies",
         |p| Some((p.get("PolicyName")?.clone(), p.get("PolicyArn")?.clone())),
     );
+    let inline = Listed::names(signed.call(console, "ListGroupPolicies", &params).await, "PolicyNames");
     let members: Vec<String> = group
         .members("Users")
         .into_iter()
@@ -161,6 +163,7 @@ async fn group_page(
         policy_picker: PolicyPicker::load(console, signed, &attached_arns, chosen).await,
         members,
         attached,
+        inline,
         problem,
         name,
     });
@@ -195,6 +198,7 @@ pub async fn change_group(
         "remove-user" => ("RemoveUserFromGroup", "UserName", "Removed"),
         "attach-policies" => ("AttachGroupPolicy", "PolicyArn", "Attached"),
         "detach-policy" => ("DetachGroupPolicy", "PolicyArn", "Detached"),
+        "delete-inline" => ("DeleteGroupPolicy", "PolicyName", "Deleted inline policy"),
         _ => return crate::page::not_found().await,
     };
     if form.values.iter().all(|v| v.is_empty()) {
@@ -255,7 +259,7 @@ async fn delete_group(console: &Console, signed: &Signed, name: &str, confirm: &
         Err(error) => {
             let problem = Problem {
                 message: format!(
-                    "The group was not deleted: {} Remove its users and detach its policies above, then delete it.",
+                    "The group was not deleted: {} Remove its users, detach its policies and delete its inline policies above, then delete it.",
                     error.message
                 ),
                 ..Problem::from_call("delete", &error)

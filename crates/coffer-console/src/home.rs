@@ -5,14 +5,14 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::Method;
-use axum::response::Response;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::Console;
 use crate::display::{Listed, age, day};
 use crate::page::{Chrome, Signed, render};
 use crate::results::Results;
+use crate::{Console, session};
 
 /// IAM's account summary entries the dashboard shows, with their labels.
 const SUMMARY: [(&str, &str); 4] = [
@@ -41,15 +41,27 @@ pub struct Landing {
     signed_in: Option<String>,
 }
 
+impl Landing {
+    pub fn signed_in(&self) -> bool {
+        self.signed_in.is_some()
+    }
+}
+
 pub async fn home(
     State(console): State<Console>,
     signed: Result<Signed, Response>,
     Query(landing): Query<Landing>,
+    headers: HeaderMap,
 ) -> Response {
     let signed = match signed {
+        // The marker has done its job: the address bar keeps a plain `/`.
+        Ok(_) if landing.signed_in() => return Redirect::to("/").into_response(),
         Ok(signed) => signed,
-        // Signed in a moment ago, yet no cookie came back: the browser dropped it.
-        Err(_) if landing.signed_in.is_some() => return crate::signin::cookie_refused(),
+        // Signed in a moment ago, yet no cookie came back: the browser dropped it. (A
+        // cookie that came back but names no session is an ended one: sign in again.)
+        Err(_) if landing.signed_in() && session::token_from(&headers).is_none() => {
+            return crate::signin::cookie_refused();
+        }
         Err(redirect) => return redirect,
     };
     let summary = signed.call(&console, "GetAccountSummary", &[]).await.ok().map(|xml| {

@@ -214,11 +214,7 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
     else {
-        return error_page(
-            StatusCode::LENGTH_REQUIRED,
-            "Length required",
-            "Uploads must say how long they are.",
-        );
+        return crate::page::plain_text(StatusCode::LENGTH_REQUIRED, "Uploads must say how long they are.");
     };
     let mut forwarded = vec![("content-length", length)];
     if let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
@@ -377,6 +373,8 @@ struct ObjectPage<'a> {
     details: Vec<(String, String)>,
     metadata: Vec<(String, String)>,
     share: Option<Result<crate::share::Link, String>>,
+    /// Share links are signed with an IAM user's own key, never the root user's.
+    may_share: bool,
 }
 
 /// An object's details: HeadObject with its checksums.
@@ -436,6 +434,7 @@ pub async fn object_page(
         details,
         metadata,
         share,
+        may_share: signed.own_user_name().is_some(),
     })
 }
 

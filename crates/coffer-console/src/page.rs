@@ -110,9 +110,15 @@ impl Signed {
     /// As [`Signed::refuse_forged`] for a script's request, which sends the token in the
     /// `x-csrf-token` header (a cross-site page cannot set it without a CORS preflight the
     /// console refuses).
+    /// The refusal is plain text: the upload script shows it beside the file.
     pub fn refuse_forged_header(&self, headers: &http::HeaderMap) -> Option<Response> {
         let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-        self.refuse_forged(token).map(closing)
+        (!self.session.csrf_matches(token)).then(|| {
+            closing(plain_text(
+                StatusCode::FORBIDDEN,
+                "This page has expired: reload it and try again.",
+            ))
+        })
     }
 
     /// The signed-in IAM user's name; `None` for the root user.
@@ -151,6 +157,16 @@ pub fn closing(mut response: Response) -> Response {
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+/// A short answer in words for the page's script, which shows it as text.
+pub fn plain_text(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text.to_owned(),
+    )
+        .into_response()
 }
 
 /// What the layout shows of the session on every page.

@@ -49,6 +49,14 @@ impl Permits {
         Permits { allowed }
     }
 
+    /// The actions asked about that are not allowed.
+    pub fn denied(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.allowed
+            .iter()
+            .filter(|(_, allowed)| !allowed)
+            .map(|(action, _)| *action)
+    }
+
     /// Why the control for `action` is disabled; `None` when it may be used (or was not
     /// asked about).
     pub fn why_not(&self, action: &str) -> Option<String> {

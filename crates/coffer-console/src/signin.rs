@@ -33,11 +33,16 @@ struct SignInPage<'a> {
 /// Browsers keep `Secure` cookies over plain HTTP only for `localhost` and loopback
 /// addresses.
 fn insecure_host(headers: &HeaderMap) -> Option<String> {
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("http");
-    if proto.eq_ignore_ascii_case("https") {
+    // A TLS proxy in front says so: `X-Forwarded-Proto` (its first value, the client's
+    // side) or RFC 7239's `Forwarded: proto=https`.
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let forwarded_proto = header("x-forwarded-proto").split(',').next().unwrap_or("").trim();
+    let forwarded = header("forwarded").split(',').next().unwrap_or("");
+    let rfc7239_https = forwarded
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(key, value)| key.eq_ignore_ascii_case("proto") && value.trim_matches('"').eq_ignore_ascii_case("https"));
+    if forwarded_proto.eq_ignore_ascii_case("https") || rfc7239_https {
         return None;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
@@ -188,7 +193,11 @@ pub async fn submit(
     tracing::info!(principal = %principal.arn(), %address, "console sign-in");
     let token = console.sessions.start(principal, label, must_change, stamp);
     // `?signed-in` lets the page after tell a refused cookie from never having signed in.
-    let target = if must_change { "/change-password" } else { "/?signed-in" };
+    let target = if must_change {
+        "/change-password?signed-in"
+    } else {
+        "/?signed-in"
+    };
     let mut response = Redirect::to(target).into_response();
     if let Ok(cookie) = session::cookie(&token).parse() {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -223,7 +232,17 @@ struct ChangePasswordPage<'a> {
     error: Option<&'a str>,
 }
 
-pub async fn change_form(signed: Signed) -> Response {
+pub async fn change_form(
+    signed: Result<Signed, Response>,
+    Query(landing): Query<crate::home::Landing>,
+    headers: HeaderMap,
+) -> Response {
+    let signed = match signed {
+        Ok(_) if landing.signed_in() => return Redirect::to("/change-password").into_response(),
+        Ok(signed) => signed,
+        Err(_) if landing.signed_in() && session::token_from(&headers).is_none() => return cookie_refused(),
+        Err(redirect) => return redirect,
+    };
     render(&ChangePasswordPage {
         chrome: (!signed.session.must_change_password).then(|| signed.chrome()),
         csrf: &signed.session.csrf,

@@ -42,11 +42,12 @@ pub enum ConsoleAccess {
 /// What was typed into the page's forms, kept when a change fails.
 #[derive(Default)]
 struct Kept {
-    /// The access key whose description was being edited.
+    /// The access key whose description was being edited, and the description typed.
     key: String,
+    description: String,
     tag_key: String,
     tag_value: String,
-    password: String,
+    /// Whether a custom password was chosen (the password itself is never sent back).
     custom: bool,
     chosen: Vec<String>,
 }
@@ -72,18 +73,19 @@ struct UserPage<'a> {
     problem: Option<Problem>,
     kept: Kept,
     permits: Permits,
+    /// Whether the page is the signed-in user's own.
+    own: bool,
 }
 
-/// The actions on the user (its ARN the resource) whose controls the page offers.
-const USER_ACTIONS: [&str; 12] = [
+/// The actions on the user (its ARN the resource) whose controls the page offers. Not those
+/// whose decision may rest on keys only the operation knows (`iam:PolicyARN` for attaching
+/// and detaching, request tags for tagging): asked without them, a conditioned grant would
+/// look like a denial.
+const USER_ACTIONS: [&str; 8] = [
     "iam:CreateLoginProfile",
     "iam:UpdateLoginProfile",
     "iam:DeleteLoginProfile",
-    "iam:AttachUserPolicy",
-    "iam:DetachUserPolicy",
     "iam:DeleteUserPolicy",
-    "iam:TagUser",
-    "iam:UntagUser",
     "iam:CreateAccessKey",
     "iam:UpdateAccessKey",
     "iam:DeleteAccessKey",
@@ -201,6 +203,7 @@ async fn user_page(console: &Console, signed: &Signed, name: &str, problem: Opti
         problem,
         kept,
         permits,
+        own: signed.own_user_name().as_deref() == Some(name),
     });
     if let Some(status) = status {
         *response.status_mut() = status;
@@ -243,12 +246,16 @@ pub async fn set_console_password(
     if !reset {
         return Ok(None);
     }
-    let change = [("UserName", name), ("PolicyArn", CHANGE_PASSWORD_POLICY)];
-    Ok(signed
-        .call(console, "AttachUserPolicy", &change)
+    Ok(allow_password_change(console, signed, name)
         .await
         .err()
         .map(|error| format!("IAMUserChangePassword was not attached: {}", error.message)))
+}
+
+/// Attaches IAMUserChangePassword, so a user who must choose a new password can.
+async fn allow_password_change(console: &Console, signed: &Signed, name: &str) -> Result<(), coffer_iam::CallError> {
+    let change = [("UserName", name), ("PolicyArn", CHANGE_PASSWORD_POLICY)];
+    signed.call(console, "AttachUserPolicy", &change).await.map(|_| ())
 }
 
 /// One change from the user's page.
@@ -272,7 +279,6 @@ pub async fn change_user(
     match change {
         "console-enable" | "console-reset" => {
             let kept = Kept {
-                password: form.field("password").to_owned(),
                 custom: form.field("password_kind") == "custom",
                 ..Kept::default()
             };
@@ -283,27 +289,38 @@ pub async fn change_user(
                     ("UserName", user),
                     ("PasswordResetRequired", if reset { "true" } else { "false" }),
                 ];
-                return match signed.call(&console, "UpdateLoginProfile", &params).await {
-                    Ok(_) => done(format!("Console access of {user} updated."), "console-access"),
-                    Err(error) => failed(Problem::from_call(change, &error), kept).await,
-                };
+                if let Err(error) = signed.call(&console, "UpdateLoginProfile", &params).await {
+                    return failed(Problem::from_call(change, &error), kept).await;
+                }
+                // Whoever must choose a new password may (as when the password is set).
+                if reset && let Err(error) = allow_password_change(&console, &signed, user).await {
+                    let problem = Problem {
+                        message: format!("A new password is now required, but {}", error.message),
+                        ..Problem::from_call(change, &error)
+                    };
+                    return failed(problem, kept).await;
+                }
+                return done(format!("Console access of {user} updated."), "console-access");
             }
             let password = if kept.custom {
+                let typed = form.field("password");
                 // Checked before anything is changed.
-                if let Some(problem) = console
-                    .query
-                    .password_problem(&signed.session.principal, &kept.password)
-                    .await
-                {
+                if let Some(problem) = console.query.password_problem(&signed.session.principal, typed).await {
                     return failed(Problem::new(change, format!("Console password: {problem}")), kept).await;
                 }
-                kept.password.clone()
+                typed.to_owned()
             } else {
                 crate::users::generated_for_policy(&console, &signed).await
             };
             let create = change == "console-enable";
             match set_console_password(&console, &signed, user, &password, reset, create).await {
                 Ok(problem) => {
+                    // Your own password: this session goes on with it (the others end).
+                    if signed.own_user_name().as_deref() == Some(user)
+                        && let Some(stamp) = console.query.password_stamp(&signed.session.principal).await
+                    {
+                        console.sessions.password_changed(&signed.token, stamp);
+                    }
                     console.sessions.stash(
                         &signed.token,
                         Reveal::SignIn {
@@ -408,7 +425,7 @@ pub async fn change_user(
             let description = form.field("description").trim();
             let kept = Kept {
                 key: key.to_owned(),
-                tag_value: description.to_owned(),
+                description: description.to_owned(),
                 ..Kept::default()
             };
             if let Some(problem) = coffer_iam::tag_value_problem(description) {

@@ -15,6 +15,7 @@ use crate::access_keys::csv_href;
 use crate::display::{age, cell, day, names_or_none, segment};
 use crate::forms::Problem;
 use crate::page::{Chrome, Signed, call_failed, render};
+use crate::permits::Permits;
 use crate::pickers::{Listing, NamePicker, PolicyPicker};
 use crate::results::{Member, Results};
 use crate::session::Reveal;
@@ -445,14 +446,24 @@ pub async fn delete_user(
         );
         return crate::user_page::user_with_problem(&console, &signed, user, problem).await;
     }
+    // Every step allowed, asked before the first: a deletion denied halfway would leave the
+    // user without its keys and password, but not gone.
+    let missing = parts.denied_steps(&console, &signed).await;
+    if !missing.is_empty() {
+        let problem = Problem::new(
+            "delete",
+            format!(
+                "The user was not deleted, and nothing was removed: your permissions do not allow {}.",
+                missing.join(", ")
+            ),
+        );
+        return crate::user_page::user_with_problem(&console, &signed, user, problem).await;
+    }
     let mut removed = Vec::new();
     for (action, what, params) in parts.steps(user) {
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
         match signed.call(&console, action, &params).await {
             Ok(_) => removed.push(what),
-            Err(error) if error.code == "AccessDenied" => {
-                return call_failed(&signed, &format!("iam:{action}"), &error);
-            }
             Err(error) => {
                 let mut message = format!(
                     "The user was not deleted. {what} could not be removed: {}",
@@ -475,10 +486,13 @@ pub async fn delete_user(
 
 /// What stands between a user and its deletion.
 struct Dependents {
+    /// The user's ARN (empty when it cannot be read).
+    arn: String,
     keys: Vec<String>,
     active_keys: usize,
     login_profile: bool,
-    groups: Vec<String>,
+    /// Each group's name and ARN.
+    groups: Vec<(String, String)>,
     attached: Vec<String>,
     inline: Vec<String>,
 }
@@ -502,14 +516,25 @@ async fn dependents(console: &Console, signed: &Signed, user: &str) -> Result<De
     let field = |members: Vec<crate::results::Member>, name: &str| -> Vec<String> {
         members.into_iter().filter_map(|m| m.get(name).cloned()).collect()
     };
+    let groups = read("ListGroupsForUser")
+        .await?
+        .members("Groups")
+        .into_iter()
+        .filter_map(|g| Some((g.get("GroupName")?.clone(), g.get("Arn")?.clone())))
+        .collect();
+    let arn = match signed.call(console, "GetUser", &params).await {
+        Ok(xml) => Results::new(xml).text("Arn").unwrap_or_default(),
+        Err(_) => String::new(),
+    };
     Ok(Dependents {
+        arn,
+        groups,
         active_keys: keys
             .iter()
             .filter(|k| k.get("Status").is_some_and(|s| s == "Active"))
             .count(),
         keys: field(keys, "AccessKeyId"),
         login_profile,
-        groups: field(read("ListGroupsForUser").await?.members("Groups"), "GroupName"),
         attached: field(
             read("ListAttachedUserPolicies").await?.members("AttachedPolicies"),
             "PolicyArn",
@@ -519,26 +544,38 @@ async fn dependents(console: &Console, signed: &Signed, user: &str) -> Result<De
 }
 
 impl Dependents {
+    /// The steps' actions the caller's policies do not allow (asked as `QueryApi::permits`
+    /// asks; detaching is left to the operation, which `iam:PolicyARN` may decide).
+    async fn denied_steps(&self, console: &Console, signed: &Signed) -> Vec<String> {
+        let mut on_user = vec!["iam:DeleteUser"];
+        if !self.inline.is_empty() {
+            on_user.push("iam:DeleteUserPolicy");
+        }
+        if self.login_profile {
+            on_user.push("iam:DeleteLoginProfile");
+        }
+        if !self.keys.is_empty() {
+            on_user.push("iam:DeleteAccessKey");
+        }
+        let mut missing: Vec<String> = Permits::load(console, signed, &self.arn, &on_user)
+            .await
+            .denied()
+            .map(str::to_owned)
+            .collect();
+        for (group, arn) in &self.groups {
+            let permits = Permits::load(console, signed, arn, &["iam:RemoveUserFromGroup"]).await;
+            missing.extend(permits.denied().map(|action| format!("{action} on group {group}")));
+        }
+        missing
+    }
+
     /// The IAM calls that remove everything, the user last: each as its action, what it
-    /// removes in words, and its parameters.
+    /// removes in words, and its parameters. What can be restored comes first (memberships,
+    /// policies), the password and keys last, so a failure midway loses the least.
     fn steps(&self, user: &str) -> Vec<(&'static str, String, Vec<(&'static str, String)>)> {
         let user = ("UserName", user.to_owned());
         let mut steps = Vec::new();
-        for key in &self.keys {
-            steps.push((
-                "DeleteAccessKey",
-                format!("access key {key}"),
-                vec![user.clone(), ("AccessKeyId", key.clone())],
-            ));
-        }
-        if self.login_profile {
-            steps.push((
-                "DeleteLoginProfile",
-                "the console password".to_owned(),
-                vec![user.clone()],
-            ));
-        }
-        for group in &self.groups {
+        for (group, _) in &self.groups {
             steps.push((
                 "RemoveUserFromGroup",
                 format!("membership of group {group}"),
@@ -557,6 +594,20 @@ impl Dependents {
                 "DeleteUserPolicy",
                 format!("inline policy {policy}"),
                 vec![user.clone(), ("PolicyName", policy.clone())],
+            ));
+        }
+        if self.login_profile {
+            steps.push((
+                "DeleteLoginProfile",
+                "the console password".to_owned(),
+                vec![user.clone()],
+            ));
+        }
+        for key in &self.keys {
+            steps.push((
+                "DeleteAccessKey",
+                format!("access key {key}"),
+                vec![user.clone(), ("AccessKeyId", key.clone())],
             ));
         }
         steps.push(("DeleteUser", "the user".to_owned(), vec![user]));

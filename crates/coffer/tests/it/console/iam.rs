@@ -265,7 +265,7 @@ async fn a_user_created_with_console_access_signs_in_with_the_password_shown_onc
 
     let mut erin = Browser::new(&coffer);
     let signed = erin.sign_in(&account, "erin", &password).await;
-    assert_eq!(signed.location.as_deref(), Some("/change-password"));
+    assert_eq!(signed.location.as_deref(), Some("/change-password?signed-in"));
     let form = erin.get("/change-password").await;
     let csrf = Browser::csrf(&form);
     let changed = erin
@@ -566,10 +566,45 @@ async fn a_group_is_deleted_once_it_is_empty_with_its_name_typed() {
         .send()
         .await
         .unwrap();
+    iam.put_group_policy()
+        .group_name("temps")
+        .policy_name("temp-access")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
     let (mut browser, _) = root_browser(&coffer).await;
     let page = browser.get("/iam/groups/temps").await;
     assert!(page.body.contains("Delete group"));
+    // Its inline policy is listed, and deleted from here.
+    assert!(
+        page.body.contains(r#"<span class="name">temp-access</span>"#),
+        "{}",
+        page.body
+    );
     let csrf = Browser::csrf(&page);
+    let inline_deleted = browser
+        .post(
+            "/iam/groups/temps",
+            &[
+                ("csrf", csrf.as_str()),
+                ("change", "delete-inline"),
+                ("value", "temp-access"),
+            ],
+        )
+        .await;
+    assert_eq!(inline_deleted.status, 303);
+    assert!(
+        iam.list_group_policies()
+            .group_name("temps")
+            .send()
+            .await
+            .unwrap()
+            .policy_names()
+            .is_empty()
+    );
     let delete = |confirm: &'static str| [("csrf", csrf.as_str()), ("change", "delete"), ("value", confirm)];
     let unconfirmed = browser.post("/iam/groups/temps", &delete("temp")).await;
     assert_eq!(unconfirmed.status, 400);
@@ -710,7 +745,8 @@ async fn a_users_console_access_groups_policies_and_tags_are_changed_on_its_page
     .await;
     assert_eq!(short.status, 400);
     assert!(short.body.contains("Console password:"), "{}", short.body);
-    assert!(short.body.contains(r#"value="Short-1!""#));
+    // The typed password is never sent back.
+    assert!(!short.body.contains("Short-1!"));
     assert_eq!(
         code(&iam.get_login_profile().user_name("nia").send().await.unwrap_err()),
         "NoSuchEntity"
@@ -751,6 +787,12 @@ async fn a_users_console_access_groups_policies_and_tags_are_changed_on_its_page
     let mut nia = Browser::new(&coffer);
     assert_eq!(nia.sign_in(&account, "nia", "Nia-Second-2026!").await.status, 303);
     // Only the requirement changes, the password stays.
+    iam.detach_user_policy()
+        .user_name("nia")
+        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+        .send()
+        .await
+        .unwrap();
     let keep = change(
         &mut browser,
         &csrf,
@@ -760,6 +802,14 @@ async fn a_users_console_access_groups_policies_and_tags_are_changed_on_its_page
     assert_eq!(keep.status, 303);
     let profile = iam.get_login_profile().user_name("nia").send().await.unwrap();
     assert!(profile.login_profile().unwrap().password_reset_required());
+    // Whoever must choose a new password may: IAMUserChangePassword comes with the requirement.
+    let attached = iam.list_attached_user_policies().user_name("nia").send().await.unwrap();
+    assert!(
+        attached
+            .attached_policies()
+            .iter()
+            .any(|p| p.policy_name() == Some("IAMUserChangePassword"))
+    );
     assert!(
         browser
             .get("/iam/users/nia")
@@ -953,7 +1003,13 @@ async fn controls_a_principal_may_not_use_are_disabled_with_the_reason() {
         page.body
     );
     assert!(page.body.contains("Your permissions do not allow iam:DeleteUser here."));
-    assert!(page.body.contains("Your permissions do not allow iam:TagUser here."));
+    assert!(
+        page.body
+            .contains("Your permissions do not allow iam:DeleteLoginProfile here.")
+            || page
+                .body
+                .contains("Your permissions do not allow iam:CreateLoginProfile here.")
+    );
     assert!(
         page.body
             .contains("Create access key: Your permissions do not allow iam:CreateAccessKey here.")
@@ -1025,4 +1081,57 @@ async fn an_access_keys_description_is_changed_checked_first_and_removed() {
         .await
         .unwrap();
     assert!(tags.tags().is_empty());
+}
+
+#[tokio::test]
+async fn a_user_deletion_the_caller_may_not_finish_removes_nothing() {
+    let coffer = start_with(&[]);
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("zed").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("zed")
+        .password("Zeds-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    iam.create_group().group_name("locked").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("locked")
+        .user_name("zed")
+        .send()
+        .await
+        .unwrap();
+    // An administrator of users, not of groups.
+    iam.create_user().user_name("uma").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("uma")
+        .password("Umas-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    let users_only = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws:iam::*:user/*"}}"#;
+    iam.put_user_policy()
+        .user_name("uma")
+        .policy_name("users-only")
+        .policy_document(users_only)
+        .send()
+        .await
+        .unwrap();
+    let account = coffer.account_id().await;
+    let mut uma = Browser::new(&coffer);
+    uma.sign_in(&account, "uma", "Umas-Pass-2026!").await;
+    let csrf = Browser::csrf(&uma.get("/iam/users/zed").await);
+    let refused = uma
+        .post("/iam/users/zed/delete", &[("csrf", csrf.as_str()), ("confirm", "zed")])
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused
+            .body
+            .contains("nothing was removed: your permissions do not allow iam:RemoveUserFromGroup on group locked"),
+        "{}",
+        refused.body
+    );
+    // The password is still there: nothing irreversible happened.
+    iam.get_login_profile().user_name("zed").send().await.unwrap();
 }

@@ -338,7 +338,10 @@ async fn a_presigned_share_link_downloads_the_object_until_the_key_goes() {
     // Never with the root user's key.
     let mut browser = Browser::new(&coffer);
     browser.sign_in(&account, "", ROOT_PASSWORD).await;
-    let csrf = Browser::csrf(&browser.get(object).await);
+    let page = browser.get(object).await;
+    assert!(page.body.contains("never signed with the root user"));
+    assert!(!page.body.contains("Create presigned URL"));
+    let csrf = Browser::csrf(&page);
     let request = browser
         .client
         .post(format!("{}{object}", browser.base))

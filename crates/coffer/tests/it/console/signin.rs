@@ -264,7 +264,7 @@ async fn a_required_new_password_comes_first() {
         .unwrap();
     let mut browser = Browser::new(&coffer);
     let signed = browser.sign_in(&account, "cat", "Cats-Pass-2026").await;
-    assert_eq!(signed.location.as_deref(), Some("/change-password"));
+    assert_eq!(signed.location.as_deref(), Some("/change-password?signed-in"));
     assert_eq!(
         browser.get("/iam/users").await.location.as_deref(),
         Some("/change-password")
@@ -343,7 +343,7 @@ async fn an_expired_password_must_be_changed_or_under_hard_expiry_cannot_be_used
     age_password(&coffer, &account, "jo", 31).await;
     let mut again = Browser::new(&coffer);
     let expired = again.sign_in(&account, "jo", "Jos-Pass-2026").await;
-    assert_eq!(expired.location.as_deref(), Some("/change-password"));
+    assert_eq!(expired.location.as_deref(), Some("/change-password?signed-in"));
     iam.update_account_password_policy()
         .max_password_age(30)
         .hard_expiry(true)
@@ -389,7 +389,7 @@ async fn a_sign_in_cookie_the_browser_refuses_is_explained() {
         .client
         .get(format!("{}/signin", browser.base))
         .header("host", "console.example.com")
-        .header("x-forwarded-proto", "https");
+        .header("x-forwarded-proto", "https, http");
     assert!(!browser.send(proxied).await.body.contains("refuse its sign-in cookie"));
 
     // A sign-in lands on `/?signed-in`; arriving there without the cookie means it was refused.
@@ -412,7 +412,25 @@ async fn a_sign_in_cookie_the_browser_refuses_is_explained() {
             .contains("your browser did not keep the sign-in cookie")
     );
     // With the cookie, the same address is the home page.
-    let home = browser.get("/?signed-in").await;
-    assert_eq!(home.status, 200);
-    assert!(home.body.contains("Console home"));
+    // With the cookie, the marker is dropped from the address; a cookie naming an ended
+    // session is not called refused.
+    assert_eq!(browser.get("/?signed-in").await.location.as_deref(), Some("/"));
+    assert!(browser.get("/").await.body.contains("Console home"));
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/?signed-in", browser.base))
+        .header("cookie", "__Host-coffer_session=ended")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.headers()["location"], "/signin");
+    // Behind a TLS proxy that says so either way, no warning.
+    let rfc7239 = browser
+        .client
+        .get(format!("{}/signin", browser.base))
+        .header("host", "console.example.com")
+        .header("forwarded", "for=192.0.2.1;proto=https");
+    assert!(!browser.send(rfc7239).await.body.contains("refuse its sign-in cookie"));
 }
