@@ -143,7 +143,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Bucket>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{BUCKET_SELECT} WHERE b.account_id = $1 AND b.name > $2 AND substr(b.name, 1, $3) = $4 \
+            "{BUCKET_SELECT} WHERE b.account_id = $1 AND b.name > $2 AND substr(b.name, 1, CAST($3 AS INTEGER)) = $4 \
              ORDER BY b.name LIMIT $5"
         )))
         .bind(account_id)

@@ -1,8 +1,11 @@
 //! Opening the database: drivers, pragmas, pools, migrations.
 //!
-//! SQLite gets one writer connection (writes serialise there instead of failing with
-//! `SQLITE_BUSY`) and a few readers; WAL lets readers run beside the writer and keeps every
-//! committed transaction across `kill -9`.
+//! Two backends, one code path: the SQL is portable (`$N` parameters, `ON CONFLICT`, BIGINT
+//! milliseconds), and what differs lives here: the URL picks the driver, its migrations and
+//! its pools. SQLite (the embedded default) gets one writer connection (writes serialise
+//! there instead of failing with `SQLITE_BUSY`) and a few readers; WAL lets readers run beside
+//! the writer and keeps every committed transaction across `kill -9`. PostgreSQL gets one
+//! pool that readers and writers share.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,9 +20,10 @@ use sqlx::any::AnyPoolOptions;
 use crate::blobs::BlobStore;
 use crate::cache::GenerationCache;
 use crate::commits::Committer;
-use crate::{Result, Sealer, Store};
+use crate::{Result, Sealer, Store, StoreError};
 
 pub(crate) struct Db {
+    pub(crate) backend: Backend,
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
     pub(crate) sealer: Sealer,
@@ -39,7 +43,30 @@ impl std::fmt::Debug for Db {
     }
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of `url` (`sqlite://…`, `postgres://…` or `postgresql://…`).
+    pub fn of(url: &str) -> Option<Backend> {
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase())?;
+        match scheme.as_str() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// How many connections a PostgreSQL-backed node holds.
+pub const POSTGRES_POOL_SIZE: u32 = 10;
 
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
     use sqlx::Executor;
@@ -69,21 +96,41 @@ impl Store {
         Self::open(&url, data_dir, sealer).await
     }
 
-    /// Opens the database at `url` (`sqlite://…`) and runs the migrations; object bytes go
-    /// under `data_dir`.
+    /// Opens the database at `url` (`sqlite://…` or `postgres://…`) and runs its migrations;
+    /// object bytes go under `data_dir`.
     pub async fn open(url: &str, data_dir: &Path, sealer: Sealer) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let options = || {
-            AnyPoolOptions::new()
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _meta| Box::pin(async move { sqlite_pragmas(conn).await }))
+        let backend = Backend::of(url).ok_or_else(|| {
+            StoreError::Db(sqlx::Error::Configuration(
+                format!("the database URL must start with sqlite:// or postgres://, not {url:?}").into(),
+            ))
+        })?;
+        let (reader, writer) = match backend {
+            Backend::Sqlite => {
+                let options = || {
+                    AnyPoolOptions::new()
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _meta| Box::pin(async move { sqlite_pragmas(conn).await }))
+                };
+                let writer = options().max_connections(1).connect(url).await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                let reader = options().max_connections(4).connect(url).await?;
+                (reader, writer)
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(10))
+                    .max_connections(POSTGRES_POOL_SIZE)
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                (pool.clone(), pool)
+            }
         };
-        let writer = options().max_connections(1).connect(url).await?;
-        MIGRATOR.run(&writer).await?;
-        let reader = options().max_connections(4).connect(url).await?;
         let commits = Committer::start(writer.clone());
         Ok(Store {
             inner: Arc::new(Db {
+                backend,
                 reader,
                 writer,
                 sealer,
@@ -95,6 +142,11 @@ impl Store {
                 pending_key_use: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
     }
 
     /// Writes pending key uses and closes the pools.

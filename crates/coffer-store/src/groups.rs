@@ -85,7 +85,7 @@ impl Store {
     ) -> Result<Page<Group>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {GROUP_COLUMNS}, name_key FROM groups WHERE account_id = $1 AND name_key > $2 \
-             AND substr(path, 1, $3) = $4 ORDER BY name_key LIMIT $5"
+             AND substr(path, 1, CAST($3 AS INTEGER)) = $4 ORDER BY name_key LIMIT $5"
         )))
         .bind(account_id)
         .bind(marker.map(fold).unwrap_or_default())

@@ -33,6 +33,7 @@ pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::{Bucket, PublicAccessBlock};
 pub use credentials::{Credential, KeyOwner};
+pub use db::{Backend, POSTGRES_POOL_SIZE};
 pub use groups::Group;
 pub use managed::{AttachedTo, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
@@ -159,5 +160,7 @@ pub const MAX_TAGS_PER_USER: i64 = 50;
 
 #[cfg(test)]
 mod object_tests;
+#[cfg(test)]
+mod test_backends;
 #[cfg(test)]
 mod tests;

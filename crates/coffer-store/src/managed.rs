@@ -152,7 +152,7 @@ impl Store {
     pub async fn list_managed_policies(&self, account_id: &str, path_prefix: &str) -> Result<Vec<ManagedPolicy>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {POLICY_COLUMNS} FROM managed_policies p WHERE p.account_id = $1 \
-             AND substr(p.path, 1, $2) = $3 ORDER BY p.name_key"
+             AND substr(p.path, 1, CAST($2 AS INTEGER)) = $3 ORDER BY p.name_key"
         )))
         .bind(account_id)
         .bind(path_prefix.len() as i64)

@@ -197,7 +197,7 @@ impl Store {
             "SELECT {UPLOAD_COLUMNS} FROM multipart_uploads WHERE bucket = $1 \
              AND (object_key > $2 OR (object_key = $2 AND (initiated, upload_id) > \
                   (SELECT initiated, upload_id FROM multipart_uploads WHERE upload_id = $3))) \
-             AND substr(object_key, 1, $4) = $5 ORDER BY object_key, initiated, upload_id LIMIT $6"
+             AND substr(object_key, 1, CAST($4 AS INTEGER)) = $5 ORDER BY object_key, initiated, upload_id LIMIT $6"
         )))
         .bind(bucket)
         .bind(marker)

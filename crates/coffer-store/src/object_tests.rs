@@ -1,11 +1,11 @@
-//! Buckets, objects and multipart uploads against a real SQLite file and blob directory.
+//! Buckets, objects and multipart uploads on both backends, with a real blob directory.
 
 use crate::listing::{ListEntry, ListQuery};
+use crate::test_backends::{TestDb, on_both_backends};
 use crate::*;
 
-async fn open(dir: &std::path::Path) -> (Store, String) {
-    let sealer = Sealer::load_or_create(dir).unwrap();
-    let store = Store::open_sqlite(dir, sealer).await.unwrap();
+async fn open(db: &TestDb) -> (Store, String) {
+    let store = db.open().await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     store
         .create_bucket(&account.account_id, "photos", "us-east-1")
@@ -48,10 +48,34 @@ fn walk(dir: &std::path::Path) -> usize {
         .sum()
 }
 
-#[tokio::test]
-async fn bucket_names_are_global_and_an_owner_is_told_it_owns_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, account) = open(dir.path()).await;
+/// An upload of `key` in the "photos" bucket, to pass to `create_upload`.
+fn new_upload(key: &str) -> Upload {
+    Upload {
+        upload_id: String::new(),
+        bucket: "photos".to_owned(),
+        key: key.to_owned(),
+        initiated: time::OffsetDateTime::UNIX_EPOCH,
+        initiator_arn: "arn".to_owned(),
+        initiator_id: "id".to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum_algorithm: None,
+        checksum_type: None,
+    }
+}
+
+fn part(number: u32, blob_id: String) -> ObjectPart {
+    ObjectPart {
+        part_number: number,
+        blob_id,
+        size: 1,
+        etag: format!("p{number}"),
+        checksum_value: None,
+    }
+}
+
+on_both_backends! {
+async fn bucket_names_are_global_and_an_owner_is_told_it_owns_it(db: TestDb) {
+    let (store, account) = open(&db).await;
     let (other, _) = store.create_account("b", None).await.unwrap();
     let mine = store.create_bucket(&account, "photos", "us-east-1").await;
     assert!(matches!(mine, Err(StoreError::BucketExists { owned_by_caller: true })));
@@ -66,10 +90,8 @@ async fn bucket_names_are_global_and_an_owner_is_told_it_owns_it() {
     );
 }
 
-#[tokio::test]
-async fn an_overwrite_replaces_the_object_and_removes_the_old_blob() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn an_overwrite_replaces_the_object_and_removes_the_old_blob(db: TestDb) {
+    let (store, _) = open(&db).await;
     let first = blob(&store, b"1").await;
     store
         .put_object("photos", new_object("k", "one"), first, &WriteCondition::Always)
@@ -88,13 +110,11 @@ async fn an_overwrite_replaces_the_object_and_removes_the_old_blob() {
     let current = store.object("photos", "k").await.unwrap().unwrap();
     assert_eq!(current.etag, "two");
     assert_eq!(current.data, ObjectData::Blob(second));
-    assert_eq!(blob_files(dir.path()), 1);
+    assert_eq!(blob_files(db.dir()), 1);
 }
 
-#[tokio::test]
-async fn a_failed_condition_leaves_the_object_and_no_blob() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn a_failed_condition_leaves_the_object_and_no_blob(db: TestDb) {
+    let (store, _) = open(&db).await;
     let first = blob(&store, b"1").await;
     store
         .put_object("photos", new_object("k", "one"), first, &WriteCondition::IfAbsent)
@@ -121,13 +141,11 @@ async fn a_failed_condition_leaves_the_object_and_no_blob() {
         Err(StoreError::NoSuchKey)
     ));
     assert_eq!(store.object("photos", "k").await.unwrap().unwrap().etag, "one");
-    assert_eq!(blob_files(dir.path()), 1);
+    assert_eq!(blob_files(db.dir()), 1);
 }
 
-#[tokio::test]
-async fn a_bucket_with_objects_is_not_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn a_bucket_with_objects_is_not_deleted(db: TestDb) {
+    let (store, _) = open(&db).await;
     let id = blob(&store, b"1").await;
     store
         .put_object("photos", new_object("k", "e"), id, &WriteCondition::Always)
@@ -151,13 +169,11 @@ async fn a_bucket_with_objects_is_not_deleted() {
     );
     store.delete_bucket("photos").await.unwrap();
     assert!(store.bucket("photos").await.unwrap().is_none());
-    assert_eq!(blob_files(dir.path()), 0);
+    assert_eq!(blob_files(db.dir()), 0);
 }
 
-#[tokio::test]
-async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes(db: TestDb) {
+    let (store, _) = open(&db).await;
     for key in ["é", "z", "a/1", "a/2", "A", "../up", "a b"] {
         let id = blob(&store, b"x").await;
         store
@@ -186,35 +202,8 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes() {
     assert!(!page.is_truncated);
 }
 
-/// An upload of `key` in the "photos" bucket, to pass to `create_upload`.
-fn new_upload(key: &str) -> Upload {
-    Upload {
-        upload_id: String::new(),
-        bucket: "photos".to_owned(),
-        key: key.to_owned(),
-        initiated: time::OffsetDateTime::UNIX_EPOCH,
-        initiator_arn: "arn".to_owned(),
-        initiator_id: "id".to_owned(),
-        headers: ObjectHeaders::default(),
-        checksum_algorithm: None,
-        checksum_type: None,
-    }
-}
-
-fn part(number: u32, blob_id: String) -> ObjectPart {
-    ObjectPart {
-        part_number: number,
-        blob_id,
-        size: 1,
-        etag: format!("p{number}"),
-        checksum_value: None,
-    }
-}
-
-#[tokio::test]
-async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest(db: TestDb) {
+    let (store, _) = open(&db).await;
     let upload = new_upload("big");
     let upload = store.create_upload(upload).await.unwrap();
     for number in 1..=3 {
@@ -227,7 +216,7 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
     // Uploading part 2 again replaces the first upload of it.
     let id = blob(&store, b"q").await;
     store.put_part(&upload.upload_id, part(2, id), "crc").await.unwrap();
-    assert_eq!(blob_files(dir.path()), 3);
+    assert_eq!(blob_files(db.dir()), 3);
     let parts = store.list_parts(&upload.upload_id, 0, 100).await.unwrap();
     let chosen: Vec<ObjectPart> = parts
         .into_iter()
@@ -246,7 +235,7 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
     assert_eq!(object.data, ObjectData::Parts(chosen.clone()));
     let read = store.object("photos", "big").await.unwrap().unwrap();
     assert_eq!(read.data, ObjectData::Parts(chosen));
-    assert_eq!(blob_files(dir.path()), 2);
+    assert_eq!(blob_files(db.dir()), 2);
     assert!(
         store
             .upload("photos", "big", &upload.upload_id)
@@ -259,13 +248,11 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest() {
         store.put_part(&upload.upload_id, part(4, late), "crc").await,
         Err(StoreError::NoSuchUpload)
     ));
-    assert_eq!(blob_files(dir.path()), 2);
+    assert_eq!(blob_files(db.dir()), 2);
 }
 
-#[tokio::test]
-async fn orphan_blobs_and_temp_files_are_collected() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
+    let (store, _) = open(&db).await;
     let kept = blob(&store, b"kept").await;
     store
         .put_object("photos", new_object("k", "e"), kept, &WriteCondition::Always)
@@ -276,15 +263,13 @@ async fn orphan_blobs_and_temp_files_are_collected() {
     // Larger than the in-memory buffer, so it is a temp file when the "crash" comes.
     unfinished.write(&vec![0u8; 300 * 1024]).await.unwrap();
     std::mem::forget(unfinished);
-    assert_eq!(blob_files(dir.path()), 3);
+    assert_eq!(blob_files(db.dir()), 3);
     assert_eq!(store.collect_orphan_blobs().await.unwrap(), 2);
-    assert_eq!(blob_files(dir.path()), 1);
+    assert_eq!(blob_files(db.dir()), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_commit_together_and_fail_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn concurrent_writes_commit_together_and_fail_alone(db: TestDb) {
+    let (store, _) = open(&db).await;
     let mut writes = Vec::new();
     for i in 0..40 {
         let store = store.clone();
@@ -315,13 +300,11 @@ async fn concurrent_writes_commit_together_and_fail_alone() {
         max_keys: 1000,
     };
     assert_eq!(store.list_objects("photos", &query).await.unwrap().entries.len(), 21);
-    assert_eq!(blob_files(dir.path()), 21);
+    assert_eq!(blob_files(db.dir()), 21);
 }
 
-#[tokio::test]
-async fn a_leased_blob_outlives_its_removal_until_the_lease_drops() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn a_leased_blob_outlives_its_removal_until_the_lease_drops(db: TestDb) {
+    let (store, _) = open(&db).await;
     let id = blob(&store, b"being read").await;
     let lease = store.blobs().lease(std::slice::from_ref(&id));
     store.blobs().remove(std::slice::from_ref(&id)).await;
@@ -330,10 +313,8 @@ async fn a_leased_blob_outlives_its_removal_until_the_lease_drops() {
     assert!(!store.blobs().exists(&id).await);
 }
 
-#[tokio::test]
-async fn completing_with_a_part_uploaded_again_meanwhile_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn completing_with_a_part_uploaded_again_meanwhile_is_refused(db: TestDb) {
+    let (store, _) = open(&db).await;
     let upload = new_upload("raced");
     let upload = store.create_upload(upload).await.unwrap();
     let first = blob(&store, b"first").await;
@@ -364,14 +345,13 @@ async fn completing_with_a_part_uploaded_again_meanwhile_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn deleting_a_bucket_discards_its_uploads_and_their_parts() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = open(dir.path()).await;
+async fn deleting_a_bucket_discards_its_uploads_and_their_parts(db: TestDb) {
+    let (store, _) = open(&db).await;
     let upload = new_upload("never-finished");
     let upload = store.create_upload(upload).await.unwrap();
     let id = blob(&store, b"part").await;
     store.put_part(&upload.upload_id, part(1, id), "crc").await.unwrap();
     store.delete_bucket("photos").await.unwrap();
-    assert_eq!(blob_files(dir.path()), 0);
+    assert_eq!(blob_files(db.dir()), 0);
+}
 }

@@ -1,16 +1,15 @@
-//! Store behaviour against a real SQLite file in a temporary directory.
+//! Store behaviour on both backends: a real SQLite file, and a real PostgreSQL database.
 
+use crate::test_backends::{TestDb, on_both_backends};
 use crate::*;
 
-async fn open(dir: &std::path::Path) -> Store {
-    let sealer = Sealer::load_or_create(dir).unwrap();
-    Store::open_sqlite(dir, sealer).await.unwrap()
+async fn open(db: &TestDb) -> Store {
+    db.open().await
 }
 
-#[tokio::test]
-async fn default_account_is_created_once_with_its_root_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+on_both_backends! {
+async fn default_account_is_created_once_with_its_root_key(db: TestDb) {
+    let store = open(&db).await;
     let (account, key) = store.create_default_account_once(None).await.unwrap().unwrap();
     assert_eq!(account.name, DEFAULT_ACCOUNT_NAME);
     assert!(ids::is_access_key_id(&key.key.access_key_id));
@@ -20,10 +19,8 @@ async fn default_account_is_created_once_with_its_root_key() {
     assert_eq!(credential.owner, KeyOwner::Root);
 }
 
-#[tokio::test]
-async fn user_names_are_unique_without_regard_to_case() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn user_names_are_unique_without_regard_to_case(db: TestDb) {
+    let store = open(&db).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     store.create_user(&account.account_id, "Alice", "/", &[]).await.unwrap();
     let again = store.create_user(&account.account_id, "ALICE", "/", &[]).await;
@@ -31,10 +28,8 @@ async fn user_names_are_unique_without_regard_to_case() {
     assert_eq!(store.user(&account.account_id, "alice").await.unwrap().name, "Alice");
 }
 
-#[tokio::test]
-async fn accounts_do_not_see_each_others_users() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn accounts_do_not_see_each_others_users(db: TestDb) {
+    let store = open(&db).await;
     let (one, _) = store.create_account("one", None).await.unwrap();
     let (two, _) = store.create_account("two", None).await.unwrap();
     store.create_user(&one.account_id, "alice", "/", &[]).await.unwrap();
@@ -48,10 +43,8 @@ async fn accounts_do_not_see_each_others_users() {
     assert_eq!(listed.items[0].account_id, one.account_id);
 }
 
-#[tokio::test]
-async fn listing_pages_by_marker_and_filters_by_path_prefix() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn listing_pages_by_marker_and_filters_by_path_prefix(db: TestDb) {
+    let store = open(&db).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     for (name, path) in [("c", "/"), ("a", "/eng/"), ("b", "/eng/db/"), ("d", "/ops_%/")] {
         store.create_user(&account.account_id, name, path, &[]).await.unwrap();
@@ -85,10 +78,8 @@ async fn listing_pages_by_marker_and_filters_by_path_prefix() {
     );
 }
 
-#[tokio::test]
-async fn a_user_has_at_most_two_keys_and_cannot_be_deleted_while_it_has_any() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn a_user_has_at_most_two_keys_and_cannot_be_deleted_while_it_has_any(db: TestDb) {
+    let store = open(&db).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
     store.create_user(id, "bob", "/", &[]).await.unwrap();
@@ -110,10 +101,8 @@ async fn a_user_has_at_most_two_keys_and_cannot_be_deleted_while_it_has_any() {
     store.delete_user(id, "bob").await.unwrap();
 }
 
-#[tokio::test]
-async fn deactivating_a_key_reaches_the_cached_credential() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn deactivating_a_key_reaches_the_cached_credential(db: TestDb) {
+    let store = open(&db).await;
     let (account, root) = store.create_account("a", None).await.unwrap();
     let key_id = &root.key.access_key_id;
     assert_eq!(
@@ -130,10 +119,8 @@ async fn deactivating_a_key_reaches_the_cached_credential() {
     );
 }
 
-#[tokio::test]
-async fn renaming_a_user_keeps_its_keys_and_changes_the_credential() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn renaming_a_user_keeps_its_keys_and_changes_the_credential(db: TestDb) {
+    let store = open(&db).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
     store.create_user(id, "bob", "/", &[]).await.unwrap();
@@ -150,13 +137,11 @@ async fn renaming_a_user_keeps_its_keys_and_changes_the_credential() {
     assert_eq!(user.arn(), format!("arn:aws:iam::{id}:user/staff/robert"));
 }
 
-#[tokio::test]
-async fn key_use_is_kept_in_memory_then_flushed_and_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
+async fn key_use_is_kept_in_memory_then_flushed_and_survives_reopening(db: TestDb) {
     let key_id;
     let account_id;
     {
-        let store = open(dir.path()).await;
+        let store = open(&db).await;
         let (account, root) = store.create_account("a", None).await.unwrap();
         key_id = root.key.access_key_id.clone();
         account_id = account.account_id;
@@ -173,22 +158,20 @@ async fn key_use_is_kept_in_memory_then_flushed_and_survives_reopening() {
         assert_eq!(used.unwrap().service, "s3");
         store.close().await;
     }
-    let store = open(dir.path()).await;
+    let store = open(&db).await;
     let (_, used) = store.access_key_last_used(&account_id, &key_id).await.unwrap();
     assert_eq!(used.unwrap().region, "eu-west-1");
 }
 
-#[tokio::test]
-async fn secrets_never_reach_the_data_dir_in_the_clear() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn secrets_never_reach_the_data_dir_in_the_clear(db: TestDb) {
+    let store = open(&db).await;
     let (account, root) = store.create_account("a", None).await.unwrap();
     let more = store
         .create_access_key(&account.account_id, KeyOwnerName::Root)
         .await
         .unwrap();
     store.close().await;
-    for entry in std::fs::read_dir(dir.path()).unwrap() {
+    for entry in std::fs::read_dir(db.dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
             continue; // blobs/: object bytes, empty here
@@ -200,10 +183,8 @@ async fn secrets_never_reach_the_data_dir_in_the_clear() {
     }
 }
 
-#[tokio::test]
-async fn tags_are_case_insensitive_by_key_and_limited_to_fifty() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path()).await;
+async fn tags_are_case_insensitive_by_key_and_limited_to_fifty(db: TestDb) {
+    let store = open(&db).await;
     let (account, _) = store.create_account("a", None).await.unwrap();
     let id = &account.account_id;
     store.create_user(id, "bob", "/", &[]).await.unwrap();
@@ -237,4 +218,47 @@ async fn tags_are_case_insensitive_by_key_and_limited_to_fifty() {
             .items
             .is_empty()
     );
+}
+}
+
+/// Every table and column, as `table.column`, sorted.
+async fn schema(store: &Store) -> Vec<String> {
+    let sql = match store.backend() {
+        Backend::Sqlite => {
+            "SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT table_name || '.' || column_name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let mut columns: Vec<String> = sqlx::query_scalar(sql).fetch_all(&store.inner.reader).await.unwrap();
+    columns.sort();
+    columns
+}
+
+/// The two backends' migrations are kept in step: the same files, and the same tables and
+/// columns once run.
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_schema() {
+    let names = |dir: &str| -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names("sqlite"), names("postgres"));
+    let Some(postgres) = TestDb::postgres().await else {
+        return;
+    };
+    let sqlite = TestDb::sqlite();
+    let on_sqlite = schema(&sqlite.open().await).await;
+    assert!(on_sqlite.contains(&"objects.object_key".to_owned()), "{on_sqlite:?}");
+    assert_eq!(on_sqlite, schema(&postgres.open().await).await);
 }

@@ -29,13 +29,17 @@ pub enum Command {
 
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, listen, console_listen, domain, idle_timeout_secs,
-    /// trusted_proxies, console_idle_timeout_secs.
+    /// A TOML file with any of: data_dir, database_url, listen, console_listen, domain,
+    /// idle_timeout_secs, trusted_proxies, console_idle_timeout_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
     #[arg(long, env = "COFFER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The metadata database: sqlite://PATH or postgres://USER@HOST/DB
+    /// [default: sqlite in the data dir]
+    #[arg(long, env = "COFFER_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Address of the S3/IAM/STS endpoint [default: 127.0.0.1:9000]
     #[arg(long, env = "COFFER_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -94,9 +98,21 @@ pub struct DataDirArgs {
     /// The data dir of the Coffer to manage [default: ./coffer-data]
     #[arg(long, env = "COFFER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// A TOML file whose data_dir is used when --data-dir is not given.
+    /// Its metadata database [default: sqlite in the data dir]
+    #[arg(long, env = "COFFER_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// A TOML file whose data_dir and database_url are used when not given here.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// Where an installation keeps its state: object files (and SQLite's file, and the master
+/// key) in the data dir; metadata in the database the URL names, SQLite in the data dir when
+/// none is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreLocation {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
 }
 
 /// The TOML file's shape: every key optional, unknown keys refused.
@@ -104,6 +120,7 @@ pub struct DataDirArgs {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub listen: Option<SocketAddr>,
     pub console_listen: Option<SocketAddr>,
     pub domain: Option<String>,
@@ -115,7 +132,7 @@ pub struct FileConfig {
 /// The settings `coffer serve` runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
-    pub data_dir: PathBuf,
+    pub store: StoreLocation,
     pub listen: SocketAddr,
     pub console_listen: SocketAddr,
     pub domain: Option<String>,
@@ -140,11 +157,14 @@ impl ServeConfig {
         let file = read_file(args.config.as_deref())?;
         let default_addr = |text: &str| text.parse::<SocketAddr>().expect("built-in addresses parse");
         Ok(ServeConfig {
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            store: StoreLocation {
+                data_dir: args
+                    .data_dir
+                    .clone()
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                database_url: args.database_url.clone().or(file.database_url),
+            },
             listen: args
                 .listen
                 .or(file.listen)
@@ -180,13 +200,16 @@ impl ServeConfig {
 }
 
 impl DataDirArgs {
-    pub fn resolve(&self) -> Result<PathBuf, String> {
+    pub fn resolve(&self) -> Result<StoreLocation, String> {
         let file = read_file(self.config.as_deref())?;
-        Ok(self
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
+        Ok(StoreLocation {
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url: self.database_url.clone().or(file.database_url),
+        })
     }
 }
 
@@ -199,14 +222,22 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("coffer-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("coffer.toml");
-        std::fs::write(&file, "data_dir = \"/srv/coffer\"\nlisten = \"0.0.0.0:9100\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/coffer\"\nlisten = \"0.0.0.0:9100\"\ndatabase_url = \"postgres://coffer@db/coffer\"\n",
+        )
+        .unwrap();
         let args = ServeArgs {
             config: Some(file.clone()),
             listen: Some("127.0.0.1:9200".parse().unwrap()),
             ..ServeArgs::default()
         };
         let config = ServeConfig::resolve(&args).unwrap();
-        assert_eq!(config.data_dir, PathBuf::from("/srv/coffer"));
+        assert_eq!(config.store.data_dir, PathBuf::from("/srv/coffer"));
+        assert_eq!(
+            config.store.database_url.as_deref(),
+            Some("postgres://coffer@db/coffer")
+        );
         assert_eq!(config.listen, "127.0.0.1:9200".parse().unwrap());
         assert_eq!(config.console_listen, DEFAULT_CONSOLE_LISTEN.parse().unwrap());
         std::fs::write(&file, "listn = \"x\"\n").unwrap();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use coffer_iam::QueryApi;
 use coffer_store::{Sealer, Store, ids};
-use config::{AccountCommand, Cli, Command, ServeConfig};
+use config::{AccountCommand, Cli, Command, ServeConfig, StoreLocation};
 use tokio::net::TcpListener;
 
 /// How often recorded key uses are written to the store.
@@ -78,11 +78,29 @@ fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     }
 }
 
-async fn open_store(data_dir: &Path) -> Result<Store, String> {
+async fn open_store(location: &StoreLocation) -> Result<Store, String> {
+    let data_dir = &location.data_dir;
     let sealer = sealer(data_dir)?;
-    Store::open_sqlite(data_dir, sealer)
-        .await
-        .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))
+    match &location.database_url {
+        None => Store::open_sqlite(data_dir, sealer)
+            .await
+            .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display())),
+        Some(url) => Store::open(url, data_dir, sealer)
+            .await
+            .map_err(|e| format!("cannot open the database {}: {e}", redacted(url))),
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 /// `COFFER_ROOT_ACCESS_KEY_ID` / `COFFER_ROOT_SECRET_ACCESS_KEY`, validated, if set.
@@ -108,7 +126,7 @@ fn configured_root_key() -> Result<Option<(String, String)>, String> {
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
     let root_key = configured_root_key()?;
-    let store = open_store(&config.data_dir).await?;
+    let store = open_store(&config.store).await?;
     let created = store
         .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
         .await
@@ -160,7 +178,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         println!("Use it with `aws configure` and `export AWS_ENDPOINT_URL=http://{endpoint}`.");
         println!();
     }
-    println!("Data dir: {}", config.data_dir.display());
+    println!("Data dir: {}", config.store.data_dir.display());
+    if let Some(url) = &config.store.database_url {
+        println!("Database: {}", redacted(url));
+    }
     // Printed last: scripts and tests wait for this line.
     println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
 
@@ -241,8 +262,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn account_create(data_dir: &Path, name: &str) -> Result<(), String> {
-    let store = open_store(data_dir).await?;
+async fn account_create(location: &StoreLocation, name: &str) -> Result<(), String> {
+    let store = open_store(location).await?;
     let (account, key) = store
         .create_account(name, None)
         .await
@@ -280,13 +301,13 @@ async fn store_root_password(store: &Store, account: &coffer_store::Account, pas
         .map_err(|e| e.to_string())
 }
 
-async fn set_root_password(data_dir: &Path, account: Option<&str>) -> Result<(), String> {
+async fn set_root_password(location: &StoreLocation, account: Option<&str>) -> Result<(), String> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let password = line.trim_end_matches(['\n', '\r']);
-    let store = open_store(data_dir).await?;
+    let store = open_store(location).await?;
     let account = find_account(&store, account).await?;
     let outcome = store_root_password(&store, &account, password).await;
     store.close().await;
@@ -295,8 +316,8 @@ async fn set_root_password(data_dir: &Path, account: Option<&str>) -> Result<(),
     Ok(())
 }
 
-async fn account_list(data_dir: &Path) -> Result<(), String> {
-    let store = open_store(data_dir).await?;
+async fn account_list(location: &StoreLocation) -> Result<(), String> {
+    let store = open_store(location).await?;
     let accounts = store.list_accounts().await.map_err(|e| e.to_string())?;
     store.close().await;
     let list: Vec<_> = accounts
@@ -312,4 +333,21 @@ async fn account_list(data_dir: &Path) -> Result<(), String> {
         .collect();
     println!("{}", serde_json::Value::Array(list));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn database_urls_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://coffer:s3cret@db:5432/coffer"),
+            "postgres://coffer@db:5432/coffer"
+        );
+        assert_eq!(redacted("postgres://coffer@db/coffer"), "postgres://coffer@db/coffer");
+        assert_eq!(redacted("sqlite:///srv/coffer/meta.db"), "sqlite:///srv/coffer/meta.db");
+        // An @ in the password: everything up to the last @ is credentials.
+        assert_eq!(redacted("postgres://u:p@ss@db/x"), "postgres://u@db/x");
+    }
 }

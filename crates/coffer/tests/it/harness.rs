@@ -11,6 +11,9 @@ pub const ROOT_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const ROOT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 pub struct Coffer {
+    /// The PostgreSQL database this server's metadata lives in, on the suite's PostgreSQL run
+    /// (`COFFER_TEST_DATABASE=postgres`); SQLite in the data dir otherwise.
+    database_url: Option<String>,
     child: Option<Child>,
     data: tempfile::TempDir,
     pub endpoint: String,
@@ -20,6 +23,38 @@ pub struct Coffer {
     pub first_stdout: String,
     /// Where stderr goes, at the default log level, when the test reads the log.
     log_file: Option<PathBuf>,
+}
+
+/// On the suite's PostgreSQL run (`COFFER_TEST_DATABASE=postgres`), a new database on the
+/// test server (`COFFER_TEST_POSTGRES_URL`, which `scripts/test` starts) for one Coffer.
+fn test_database() -> Option<String> {
+    if std::env::var("COFFER_TEST_DATABASE").ok()?.as_str() != "postgres" {
+        return None;
+    }
+    let server = std::env::var("COFFER_TEST_POSTGRES_URL").expect("COFFER_TEST_POSTGRES_URL for the PostgreSQL run");
+    let name = format!("coffer_it_{:016x}", rand_u64());
+    let created = Command::new("psql")
+        .args([server.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql (Debian's postgresql-client; scripts/test installs it)");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let (base, _) = server.rsplit_once('/').expect("a database URL");
+    Some(format!("{base}/{name}"))
+}
+
+/// A random number for names, from the clock and a counter (no RNG crate in the tests).
+fn rand_u64() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    nanos
+        ^ (u64::from(std::process::id()) << 40)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 pub fn coffer_bin() -> &'static str {
@@ -56,6 +91,7 @@ impl Coffer {
         let mut coffer = Coffer {
             child: None,
             data,
+            database_url: test_database(),
             endpoint: String::new(),
             console: String::new(),
             first_stdout: String::new(),
@@ -79,7 +115,11 @@ impl Coffer {
             ])
             .arg(self.data.path())
             .env_remove("COFFER_MASTER_KEY")
+            .env_remove("COFFER_DATABASE_URL")
             .stdout(Stdio::piped());
+        if let Some(url) = &self.database_url {
+            command.env("COFFER_DATABASE_URL", url);
+        }
         match &self.log_file {
             Some(path) => {
                 let file = std::fs::OpenOptions::new()
@@ -252,13 +292,56 @@ impl Coffer {
 
     /// Runs `coffer` with the given arguments against this server's data dir.
     pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(coffer_bin())
+        self.command(args).output().expect("run coffer")
+    }
+
+    /// The PostgreSQL database this server uses, if not SQLite in its data dir.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// Every byte the metadata database holds at rest: SQLite's files, or a `pg_dump` of the
+    /// PostgreSQL database (for checks that secrets never reach it in the clear).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        match &self.database_url {
+            None => ["meta.db", "meta.db-wal"]
+                .iter()
+                .flat_map(|name| std::fs::read(self.data.path().join(name)).unwrap_or_default())
+                .collect(),
+            Some(url) => {
+                let dump = Command::new("pg_dump")
+                    .arg(url)
+                    .output()
+                    .expect("pg_dump (Debian's postgresql-client)");
+                assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+                dump.stdout
+            }
+        }
+    }
+
+    /// The store this server runs on, opened beside it (both backends allow a second process).
+    pub async fn open_store(&self) -> coffer_store::Store {
+        let dir = self.data.path();
+        let sealer = coffer_store::Sealer::load_or_create(dir).unwrap();
+        match &self.database_url {
+            None => coffer_store::Store::open_sqlite(dir, sealer).await.unwrap(),
+            Some(url) => coffer_store::Store::open(url, dir, sealer).await.unwrap(),
+        }
+    }
+
+    /// `coffer` with `args`, on this server's data dir and database.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(coffer_bin());
+        command
             .args(args)
             .arg("--data-dir")
             .arg(self.data.path())
             .env("COFFER_LOG", "warn,s3s=off")
-            .output()
-            .expect("run coffer")
+            .env_remove("COFFER_DATABASE_URL");
+        if let Some(url) = &self.database_url {
+            command.env("COFFER_DATABASE_URL", url);
+        }
+        command
     }
 
     pub fn data_dir(&self) -> &Path {

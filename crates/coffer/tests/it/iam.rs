@@ -598,7 +598,17 @@ async fn secrets_appear_nowhere_in_the_data_dir() {
     let (_, other_secret) = coffer.user_with_key("bob").await;
     coffer.stop();
     let files = coffer.data_files();
-    assert!(files.iter().any(|f| f.ends_with("meta.db")));
+    if coffer.database_url().is_none() {
+        assert!(files.iter().any(|f| f.ends_with("meta.db")));
+    }
+    let database = coffer.database_bytes();
+    assert!(database.len() > 1000);
+    for needle in [&secret, &other_secret, &crate::harness::ROOT_SECRET.to_owned()] {
+        assert!(
+            !database.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "the database holds a secret"
+        );
+    }
     for file in files {
         let bytes = std::fs::read(&file).unwrap();
         for needle in [&secret, &other_secret, &crate::harness::ROOT_SECRET.to_owned()] {

@@ -2,9 +2,9 @@
 //! ChangePassword, and the root password from the command line.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::harness::{Coffer, code, coffer_bin};
+use crate::harness::{Coffer, code};
 
 #[tokio::test]
 async fn a_login_profile_is_created_read_updated_and_deleted() {
@@ -209,10 +209,8 @@ async fn a_user_changes_its_own_password_when_allowed_and_proven() {
 fn the_root_password_is_set_from_standard_input_and_checked() {
     let coffer = Coffer::start();
     let set = |password: &str| {
-        let mut child = Command::new(coffer_bin())
-            .args(["account", "set-root-password", "--data-dir"])
-            .arg(coffer.data_dir())
-            .env("COFFER_LOG", "warn")
+        let mut child = coffer
+            .command(&["account", "set-root-password"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -233,6 +231,7 @@ fn the_root_password_is_set_from_standard_input_and_checked() {
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("Root password of account"));
     // Only a hash is stored.
-    let db = std::fs::read(coffer.data_dir().join("meta.db")).unwrap();
+    let db = coffer.database_bytes();
+    assert!(db.len() > 1000);
     assert!(!String::from_utf8_lossy(&db).contains("Root-Pass-2026"));
 }

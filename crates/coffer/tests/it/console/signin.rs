@@ -185,10 +185,8 @@ async fn a_password_change_ends_the_other_sessions_of_its_person() {
     let mut root = Browser::new(&coffer);
     assert_eq!(root.sign_in(&account, "", ROOT_PASSWORD).await.status, 303);
     assert_eq!(root.get("/iam/users").await.status, 200);
-    let mut set = std::process::Command::new(crate::harness::coffer_bin())
-        .args(["account", "set-root-password", "--data-dir"])
-        .arg(coffer.data_dir())
-        .env("COFFER_LOG", "warn")
+    let mut set = coffer
+        .command(&["account", "set-root-password"])
         .stdin(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -299,11 +297,9 @@ async fn a_required_new_password_comes_first() {
 }
 
 /// Ages `user`'s password by `days` through the store, as time would (the server reads the
-/// same database; SQLite lets two processes share it).
+/// same database, which a second process may open).
 async fn age_password(coffer: &Coffer, account: &str, user: &str, days: i64) {
-    let dir = coffer.data_dir();
-    let sealer = coffer_store::Sealer::load_or_create(dir).unwrap();
-    let store = coffer_store::Store::open_sqlite(dir, sealer).await.unwrap();
+    let store = coffer.open_store().await;
     let user = store.user(account, user).await.unwrap();
     let profile = store.login_profile(&user.user_id).await.unwrap();
     store
