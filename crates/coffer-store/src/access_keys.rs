@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::db::{Guard, lock};
 use crate::model::{from_millis, now_millis};
 use crate::secrets::key_binding;
 use crate::unique_violation;
@@ -42,6 +43,11 @@ pub(crate) async fn insert_access_key(
     secret: &str,
 ) -> Result<AccessKey> {
     let user_id = user.map(|(id, _)| id);
+    let owner = match user_id {
+        Some(id) => Guard::User(id),
+        None => Guard::Account(account_id),
+    };
+    lock(tx, owner).await?;
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM access_keys WHERE account_id = $1 AND ((user_id IS NULL AND $2 IS NULL) OR user_id = $2)",
     )
@@ -91,7 +97,7 @@ impl Store {
     pub async fn create_access_key(&self, account_id: &str, owner: KeyOwnerName<'_>) -> Result<NewAccessKey> {
         let user = self.owner_user(account_id, owner).await?;
         let secret = ids::secret_access_key();
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let key = loop {
             let key_id = ids::access_key_id();
             let user = user.as_ref().map(|(id, name)| (id.as_str(), name.as_str()));
@@ -240,7 +246,7 @@ impl Store {
     }
 
     async fn write_key_use(&self, pending: &std::collections::HashMap<String, (i64, String, String)>) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (key_id, (at, service, region)) in pending {
             sqlx::query(
                 "UPDATE access_keys SET last_used_at = $1, last_used_service = $2, last_used_region = $3

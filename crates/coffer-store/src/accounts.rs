@@ -24,7 +24,7 @@ impl Store {
     /// Creates an account and its root user's first access key. `root_key` (id, secret) sets
     /// that key instead of generating one.
     pub async fn create_account(&self, name: &str, root_key: Option<(&str, &str)>) -> Result<(Account, NewAccessKey)> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken: Option<String> = sqlx::query_scalar("SELECT account_id FROM accounts WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)

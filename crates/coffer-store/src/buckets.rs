@@ -194,7 +194,7 @@ impl Store {
     /// Deletes a bucket without objects (`BucketNotEmpty` otherwise). Uploads still in
     /// progress go with it, as in S3, and their part files are removed.
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let has_objects: Option<i64> = sqlx::query_scalar("SELECT 1 FROM objects WHERE bucket = $1 LIMIT 1")
             .bind(name)
             .fetch_optional(&mut *tx)

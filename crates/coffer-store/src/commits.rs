@@ -44,7 +44,7 @@ impl<W: Batched> Clone for Committer<W> {
 
 impl<W: Batched> Committer<W> {
     /// Starts the commit task on the writer pool. It ends when every handle is dropped.
-    pub(crate) fn start(writer: AnyPool) -> Committer<W> {
+    pub(crate) fn start(writer: AnyPool, backend: crate::Backend) -> Committer<W> {
         let (queue, mut incoming) = mpsc::unbounded_channel::<Queued<W>>();
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
@@ -55,7 +55,7 @@ impl<W: Batched> Committer<W> {
                         Err(_) => break,
                     }
                 }
-                commit(&writer, batch).await;
+                commit(&writer, backend, batch).await;
             }
         });
         Committer { queue }
@@ -71,9 +71,9 @@ impl<W: Batched> Committer<W> {
 }
 
 /// Commits a batch; every writer hears its own outcome, or the commit's error.
-async fn commit<W: Batched>(writer: &AnyPool, batch: Vec<Queued<W>>) {
+async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Vec<Queued<W>>) {
     let mut outcomes: Vec<(oneshot::Sender<Result<W::Output>>, Result<W::Output>)> = Vec::with_capacity(batch.len());
-    let mut tx = match writer.begin().await {
+    let mut tx = match crate::db::begin_write(writer, backend).await {
         Ok(tx) => tx,
         Err(err) => {
             let message = err.to_string();

@@ -127,7 +127,7 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        let commits = Committer::start(writer.clone());
+        let commits = Committer::start(writer.clone(), backend);
         Ok(Store {
             inner: Arc::new(Db {
                 backend,
@@ -144,6 +144,13 @@ impl Store {
         })
     }
 
+    /// Begins a write transaction. On SQLite, `BEGIN IMMEDIATE` takes the write lock up front,
+    /// so a transaction never fails with `SQLITE_BUSY` halfway when another process (`coffer
+    /// account create` beside `coffer serve`) writes too; it waits for the lock instead.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        begin_write(&self.inner.writer, self.inner.backend).await
+    }
+
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         self.inner.backend
@@ -156,5 +163,48 @@ impl Store {
         }
         self.inner.writer.close().await;
         self.inner.reader.close().await;
+    }
+}
+
+/// As [`Store::begin_write`], on `pool` of `backend`.
+pub(crate) async fn begin_write(pool: &AnyPool, backend: Backend) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
+}
+
+/// A row whose lock serialises the writes that count its children before adding one (two
+/// keys per user, 50 tags, five policy versions): concurrent transactions on several
+/// connections or nodes wait for each other there instead of both passing the count.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Guard<'a> {
+    Account(&'a str),
+    User(&'a str),
+    Policy(&'a str),
+}
+
+/// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`).
+/// SQLite needs none: every write transaction there holds the database's one write lock.
+pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard<'_>) -> Result<()> {
+    if tx.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let (sql, id) = match guard {
+        Guard::Account(id) => ("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE", id),
+        Guard::User(id) => ("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", id),
+        Guard::Policy(id) => ("SELECT 1 FROM managed_policies WHERE policy_id = $1 FOR UPDATE", id),
+    };
+    sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
+    Ok(())
+}
+
+/// `FOR UPDATE` where the backend has it: a read of the row a write will replace, locked
+/// until the transaction ends, so two nodes replacing one object take turns.
+pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
     }
 }

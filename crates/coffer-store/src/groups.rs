@@ -130,7 +130,7 @@ impl Store {
     /// Deletes a group without members or policies (`DeleteConflict` otherwise, as in IAM).
     pub async fn delete_group(&self, account_id: &str, name: &str) -> Result<()> {
         let group = self.group(account_id, name).await?;
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let members: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = $1 LIMIT 1")
             .bind(&group.group_id)
             .fetch_optional(&mut *tx)

@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::db::{Guard, lock};
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::users::fold;
@@ -97,7 +98,7 @@ impl Store {
     ) -> Result<ManagedPolicy> {
         let now = now_millis();
         let policy_id = ids::policy_id();
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO managed_policies (policy_id, account_id, name, name_key, path, description, default_version, \
              next_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, 2, $7, $7)",
@@ -187,7 +188,8 @@ impl Store {
         set_as_default: bool,
     ) -> Result<PolicyVersion> {
         let now = now_millis();
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
+        lock(&mut tx, Guard::Policy(&policy.policy_id)).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_id = $1")
             .bind(&policy.policy_id)
             .fetch_one(&mut *tx)
@@ -292,7 +294,7 @@ impl Store {
     /// Deletes a customer managed policy that is attached nowhere and has only its default
     /// version (`DeleteConflict` otherwise, as in IAM).
     pub async fn delete_managed_policy(&self, policy: &ManagedPolicy) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let attached: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM policy_attachments WHERE policy_arn = $1 LIMIT 1")
                 .bind(policy.arn())
@@ -383,7 +385,8 @@ impl Store {
 
     /// Adds or replaces tags of a customer managed policy (at most 50 in all).
     pub async fn tag_policy(&self, policy: &ManagedPolicy, tags: &[crate::Tag]) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
+        lock(&mut tx, Guard::Policy(&policy.policy_id)).await?;
         for tag in tags {
             sqlx::query(
                 "INSERT INTO policy_tags (policy_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4) \

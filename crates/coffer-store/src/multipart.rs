@@ -115,7 +115,7 @@ impl Store {
         let last_modified = now_millis();
         let blob_id = part.blob_id.clone();
         let result = async {
-            let mut tx = self.inner.writer.begin().await?;
+            let mut tx = self.begin_write().await?;
             let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM multipart_uploads WHERE upload_id = $1")
                 .bind(upload_id)
                 .fetch_optional(&mut *tx)
@@ -221,7 +221,7 @@ impl Store {
         condition: &WriteCondition,
     ) -> Result<ObjectMeta> {
         let last_modified = now_millis();
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let uploaded: Vec<(i64, String)> =
             sqlx::query_as("SELECT part_number, blob_id FROM upload_parts WHERE upload_id = $1")
                 .bind(&upload.upload_id)
@@ -287,7 +287,7 @@ impl Store {
 
     /// Ends an upload and removes its parts. `NoSuchUpload` if it is not in progress.
     pub async fn abort_upload(&self, upload_id: &str) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let blobs: Vec<String> = sqlx::query_scalar("SELECT blob_id FROM upload_parts WHERE upload_id = $1")
             .bind(upload_id)
             .fetch_all(&mut *tx)

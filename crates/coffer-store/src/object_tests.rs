@@ -355,3 +355,53 @@ async fn deleting_a_bucket_discards_its_uploads_and_their_parts(db: TestDb) {
     assert_eq!(blob_files(db.dir()), 0);
 }
 }
+
+on_both_backends! {
+/// Two stores on one database and data dir (two nodes) writing one key at once:
+/// If-None-Match: * lets exactly one create it; plain overwrites all succeed, one after the
+/// other, and leave one object.
+async fn two_nodes_racing_on_one_key_agree(db: TestDb) {
+    let (one, _) = open(&db).await;
+    let two = db.open().await;
+    let mut writes = Vec::new();
+    for i in 0..20 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        writes.push(tokio::spawn(async move {
+            let id = blob(&store, b"x").await;
+            store
+                .put_object("photos", new_object("contended", "e"), id, &WriteCondition::IfAbsent)
+                .await
+        }));
+    }
+    let mut won = 0;
+    for write in writes {
+        match write.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::PreconditionFailed) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let mut overwrites = Vec::new();
+    for i in 0..10 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        overwrites.push(tokio::spawn(async move {
+            let id = blob(&store, b"y").await;
+            store
+                .put_object("photos", new_object("shared", &format!("e{i}")), id, &WriteCondition::Always)
+                .await
+        }));
+    }
+    for write in overwrites {
+        write.await.unwrap().unwrap();
+    }
+    let query = ListQuery {
+        prefix: "",
+        delimiter: None,
+        after: None,
+        max_keys: 1000,
+    };
+    let listed = one.list_objects("photos", &query).await.unwrap();
+    assert_eq!(listed.entries.len(), 2, "contended and shared");
+}
+}

@@ -160,13 +160,19 @@ pub(crate) async fn replace_current(
     key: &str,
     condition: &WriteCondition,
 ) -> Result<Vec<String>> {
-    let current =
-        sqlx::query("SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
-            .bind(bucket)
-            .bind(key.as_bytes().to_vec())
-            .bind(NULL_VERSION)
-            .fetch_optional(&mut **tx)
-            .await?;
+    // Locked (PostgreSQL) so that two nodes replacing one object take turns, the second
+    // seeing the first's result.
+    let select = if crate::db::for_update(tx).is_empty() {
+        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3"
+    } else {
+        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 FOR UPDATE"
+    };
+    let current = sqlx::query(select)
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(NULL_VERSION)
+        .fetch_optional(&mut **tx)
+        .await?;
     match (condition, &current) {
         (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
         (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
@@ -408,6 +414,32 @@ pub(crate) enum Write {
     },
 }
 
+/// How often a put whose key another node created meanwhile is tried again.
+const MAX_PUT_ATTEMPTS: u32 = 16;
+
+/// Replaces the current object of `object.key` (if `condition` allows) with `object`.
+async fn put(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    object: &NewObject,
+    blob_id: &str,
+    condition: &WriteCondition,
+) -> Result<Written> {
+    let last_modified = now_millis();
+    let unused_blobs = replace_current(tx, bucket, &object.key, condition).await?;
+    insert_object(tx, bucket, object, Some(blob_id), &[], last_modified)
+        .await
+        .map_err(|err| match err {
+            StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::NoSuchBucket,
+            other => other,
+        })?;
+    Ok(Written {
+        last_modified,
+        unused_blobs,
+        existed: false,
+    })
+}
+
 /// What a write did: its time, and the blobs it made unused (to remove after the commit).
 pub(crate) struct Written {
     pub last_modified: i64,
@@ -427,21 +459,31 @@ impl Batched for Write {
                 blob_id,
                 condition,
             } => {
-                let last_modified = now_millis();
-                let unused_blobs = replace_current(tx, bucket, &object.key, condition).await?;
-                insert_object(tx, bucket, object, Some(blob_id), &[], last_modified)
-                    .await
-                    .map_err(|err| match err {
-                        StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                            StoreError::NoSuchBucket
+                // Two nodes creating one key at once: the second's insert meets the first's
+                // row once that commits. Under If-None-Match: * that is the failed
+                // condition; any other write replaces it, as it would have a moment later.
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    let mut attempt = sqlx::Acquire::begin(&mut **tx).await?;
+                    match put(&mut attempt, bucket, object, blob_id, condition).await {
+                        Ok(written) => {
+                            attempt.commit().await?;
+                            return Ok(written);
                         }
-                        other => other,
-                    })?;
-                Ok(Written {
-                    last_modified,
-                    unused_blobs,
-                    existed: false,
-                })
+                        // Each conflict means another writer committed: bounded, this
+                        // still ends with every write applied in some order.
+                        Err(StoreError::Db(sqlx::Error::Database(db)))
+                            if db.is_unique_violation() && attempts < MAX_PUT_ATTEMPTS =>
+                        {
+                            attempt.rollback().await?;
+                            if matches!(condition, WriteCondition::IfAbsent) {
+                                return Err(StoreError::PreconditionFailed);
+                            }
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
             }
             Write::Delete { bucket, key, condition } => {
                 let unused_blobs = replace_current(tx, bucket, key, condition).await?;

@@ -106,7 +106,7 @@ impl Store {
         password_hash: Option<&str>,
         password_reset_required: Option<bool>,
     ) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let current: Option<(String, String)> =
             sqlx::query_as("SELECT password_hash, previous_hashes FROM login_profiles WHERE user_id = $1")
                 .bind(user_id)
@@ -204,7 +204,7 @@ impl Store {
 
     /// Sets the account's password policy, replacing the one it had.
     pub async fn set_password_policy(&self, account_id: &str, policy: &PasswordPolicy) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM password_policies WHERE account_id = $1")
             .bind(account_id)
             .execute(&mut *tx)

@@ -68,8 +68,9 @@ pub async fn fresh_database(server: &str) -> String {
 /// Declares store tests that take a [`TestDb`]; each becomes a module with a `sqlite` and a
 /// `postgres` test, on a multi-threaded runtime (some race writers against each other).
 macro_rules! on_both_backends {
-    ($(async fn $name:ident($db:ident: TestDb) $body:block)*) => {
+    ($($(#[doc = $doc:expr])* async fn $name:ident($db:ident: TestDb) $body:block)*) => {
         $(
+            $(#[doc = $doc])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;

@@ -262,3 +262,49 @@ async fn both_backends_migrate_to_the_same_schema() {
     assert!(on_sqlite.contains(&"objects.object_key".to_owned()), "{on_sqlite:?}");
     assert_eq!(on_sqlite, schema(&postgres.open().await).await);
 }
+
+on_both_backends! {
+/// Two stores on one database (two nodes) adding keys and tags at once: the limits hold.
+async fn limits_hold_with_concurrent_writers_on_two_nodes(db: TestDb) {
+    let (one, two) = (open(&db).await, open(&db).await);
+    let (account, _) = one.create_account("a", None).await.unwrap();
+    one.create_user(&account.account_id, "alice", "/", &[]).await.unwrap();
+    let mut keys = Vec::new();
+    for i in 0..10 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let account = account.account_id.clone();
+        keys.push(tokio::spawn(async move {
+            store.create_access_key(&account, KeyOwnerName::User("alice")).await
+        }));
+    }
+    let mut made = 0;
+    for key in keys {
+        match key.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(StoreError::TooManyAccessKeys) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(made, 2);
+
+    let tag = |key: String| Tag { key, value: "v".to_owned() };
+    let first: Vec<Tag> = (0..49).map(|i| tag(format!("t{i}"))).collect();
+    one.tag_user(&account.account_id, "alice", &first).await.unwrap();
+    let mut tagging = Vec::new();
+    for i in 0..6 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        let account = account.account_id.clone();
+        let extra = vec![tag(format!("extra{i}"))];
+        tagging.push(tokio::spawn(async move { store.tag_user(&account, "alice", &extra).await }));
+    }
+    let mut tagged = 0;
+    for outcome in tagging {
+        match outcome.await.unwrap() {
+            Ok(()) => tagged += 1,
+            Err(StoreError::TooManyTags) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(tagged, 1, "the 50th tag, once");
+}
+}

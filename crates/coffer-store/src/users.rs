@@ -3,6 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::db::{Guard, lock};
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
@@ -57,7 +58,7 @@ impl Store {
             created_at: from_millis(created_at),
             password_last_used: None,
         };
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO users (user_id, account_id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -156,7 +157,7 @@ impl Store {
 
     /// Deletes a user that has no access keys left (`UserHasKeys` otherwise), with its tags.
     pub async fn delete_user(&self, account_id: &str, name: &str) -> Result<()> {
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         let user_id: String = sqlx::query_scalar("SELECT user_id FROM users WHERE account_id = $1 AND name_key = $2")
             .bind(account_id)
             .bind(fold(name))
@@ -218,7 +219,8 @@ impl Store {
     /// Adds or overwrites tags (keys compared without case); at most 50 per user in all.
     pub async fn tag_user(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
         let user = self.user(account_id, name).await?;
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
+        lock(&mut tx, Guard::User(&user.user_id)).await?;
         for tag in tags {
             put_tag(&mut tx, &user.user_id, tag).await?;
         }
@@ -236,7 +238,7 @@ impl Store {
     /// Removes the tags with these keys; keys the user does not carry are ignored, as in IAM.
     pub async fn untag_user(&self, account_id: &str, name: &str, keys: &[String]) -> Result<()> {
         let user = self.user(account_id, name).await?;
-        let mut tx = self.inner.writer.begin().await?;
+        let mut tx = self.begin_write().await?;
         for key in keys {
             sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
                 .bind(&user.user_id)
