@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::{Guard, lock};
+use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::secrets::key_binding;
 use crate::unique_violation;
@@ -157,7 +158,7 @@ impl Store {
         .bind(user.map(|(id, _)| id))
         .execute(&self.inner.writer)
         .await?;
-        self.inner.keys.clear();
+        self.changed(Cache::Credentials).await;
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchAccessKey);
         }
@@ -176,7 +177,7 @@ impl Store {
         .bind(user.map(|(id, _)| id))
         .execute(&self.inner.writer)
         .await?;
-        self.inner.keys.clear();
+        self.changed(Cache::Credentials).await;
         self.inner.pending_key_use.lock().remove(key_id);
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchAccessKey);

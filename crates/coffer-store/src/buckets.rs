@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::{Result, Store, StoreError};
@@ -93,7 +94,7 @@ impl Store {
             .bind(PublicAccessBlock::ALL.encode())
             .execute(&self.inner.writer)
                 .await;
-        self.inner.buckets.clear();
+        self.changed(Cache::Buckets).await;
         match inserted {
             Ok(_) => Ok(Bucket {
                 name: name.to_owned(),
@@ -176,7 +177,7 @@ impl Store {
                     .await?;
             }
         }
-        self.inner.buckets.clear();
+        self.changed(Cache::Buckets).await;
         Ok(())
     }
 
@@ -187,7 +188,7 @@ impl Store {
             .bind(settings.map(PublicAccessBlock::encode))
             .execute(&self.inner.writer)
             .await?;
-        self.inner.buckets.clear();
+        self.changed(Cache::Buckets).await;
         Ok(())
     }
 
@@ -221,7 +222,7 @@ impl Store {
             return Err(StoreError::NoSuchBucket);
         }
         tx.commit().await?;
-        self.inner.buckets.clear();
+        self.changed(Cache::Buckets).await;
         self.blobs().remove(&part_blobs).await;
         Ok(())
     }

@@ -128,20 +128,20 @@ impl Store {
             }
         };
         let commits = Committer::start(writer.clone(), backend);
-        Ok(Store {
-            inner: Arc::new(Db {
-                backend,
-                reader,
-                writer,
-                sealer,
-                keys: GenerationCache::default(),
-                buckets: GenerationCache::default(),
-                blobs: BlobStore::open(data_dir)?,
-                commits,
-                policies: GenerationCache::default(),
-                pending_key_use: Mutex::new(HashMap::new()),
-            }),
-        })
+        let db = Arc::new(Db {
+            backend,
+            reader,
+            writer,
+            sealer,
+            keys: GenerationCache::default(),
+            buckets: GenerationCache::default(),
+            blobs: BlobStore::open(data_dir)?,
+            commits,
+            policies: GenerationCache::default(),
+            pending_key_use: Mutex::new(HashMap::new()),
+        });
+        crate::epochs::start(&db).await;
+        Ok(Store { inner: db })
     }
 
     /// Begins a write transaction. On SQLite, `BEGIN IMMEDIATE` takes the write lock up front,

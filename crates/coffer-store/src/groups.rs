@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::users::{fold, user_from_row};
@@ -123,7 +124,7 @@ impl Store {
             .execute(&self.inner.writer)
             .await
             .map_err(|e| unique_violation(e, StoreError::GroupExists))?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -160,7 +161,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -175,7 +176,7 @@ impl Store {
         .bind(&user.user_id)
         .execute(&self.inner.writer)
         .await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -191,7 +192,7 @@ impl Store {
         if removed.rows_affected() == 0 {
             return Err(StoreError::NotAMember);
         }
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 use crate::db::{Guard, lock};
+use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::users::fold;
@@ -224,7 +225,7 @@ impl Store {
         }
         tx.commit().await?;
         if set_as_default {
-            self.policies_changed();
+            self.changed(Cache::Policies).await;
         }
         Ok(PolicyVersion {
             version_id: format!("v{number}"),
@@ -287,7 +288,7 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicyVersion);
         }
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -319,7 +320,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -335,7 +336,7 @@ impl Store {
         .bind(to.id())
         .execute(&self.inner.writer)
         .await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -351,7 +352,7 @@ impl Store {
         if removed.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicy);
         }
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::epochs::Cache;
 use crate::users::fold;
 use crate::{Result, Store, StoreError};
 
@@ -68,11 +69,6 @@ pub enum Boundary {
 }
 
 impl Store {
-    /// Forgets every cached policy set (after any write that can change one).
-    pub(crate) fn policies_changed(&self) {
-        self.inner.policies.clear();
-    }
-
     /// Creates or replaces an inline policy.
     pub async fn put_inline_policy(&self, owner: PolicyOwner<'_>, name: &str, document: &str) -> Result<()> {
         sqlx::query(
@@ -86,7 +82,7 @@ impl Store {
         .bind(document)
         .execute(&self.inner.writer)
         .await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -125,7 +121,7 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicy);
         }
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 
@@ -136,7 +132,7 @@ impl Store {
             .bind(arn)
             .execute(&self.inner.writer)
             .await?;
-        self.policies_changed();
+        self.changed(Cache::Policies).await;
         Ok(())
     }
 

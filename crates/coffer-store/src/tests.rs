@@ -308,3 +308,41 @@ async fn limits_hold_with_concurrent_writers_on_two_nodes(db: TestDb) {
     assert_eq!(tagged, 1, "the 50th tag, once");
 }
 }
+
+on_both_backends! {
+/// A key deactivated and a policy added through one node are in force on another within
+/// one poll of the cache counters, though the other had them cached.
+async fn a_change_through_one_node_reaches_the_others_caches(db: TestDb) {
+    let (one, two) = (open(&db).await, open(&db).await);
+    let (account, _) = one.create_account("a", None).await.unwrap();
+    let user = one.create_user(&account.account_id, "alice", "/", &[]).await.unwrap();
+    let key = one
+        .create_access_key(&account.account_id, KeyOwnerName::User("alice"))
+        .await
+        .unwrap();
+    let id = key.key.access_key_id;
+    // Cached on node two.
+    assert_eq!(two.credential(&id).await.unwrap().unwrap().status, KeyStatus::Active);
+    assert!(two.user_policies(&user.user_id).await.unwrap().documents.is_empty());
+    one.update_access_key(&account.account_id, KeyOwnerName::User("alice"), &id, KeyStatus::Inactive)
+        .await
+        .unwrap();
+    let document = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+    one.put_inline_policy(PolicyOwner::User(&user.user_id), "all", document)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let status = two.credential(&id).await.unwrap().unwrap().status;
+        let policies = two.user_policies(&user.user_id).await.unwrap().documents.len();
+        if status == KeyStatus::Inactive && policies == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "node two still had the old key or policies after a second"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+}

@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{Guard, lock};
+use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
@@ -148,7 +149,7 @@ impl Store {
         .execute(&self.inner.writer)
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;
-        self.inner.keys.clear();
+        self.changed(Cache::Credentials).await;
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchUser);
         }
@@ -212,7 +213,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.inner.keys.clear();
+        self.changed(Cache::Credentials).await;
         Ok(())
     }
 

@@ -1,0 +1,117 @@
+//! Caches coherent across nodes. Each read cache (credentials, buckets, policy sets) has a
+//! counter in `cache_epochs`. A write that can change a cached value moves the counter on
+//! (after its commit) and drops the local cache; every node polls the counters
+//! ([`POLL_INTERVAL`]) and drops any cache whose counter moved. A write is therefore in force
+//! on every node within one poll (plus the poll's query); a new key or grant works at once
+//! anyway, since a cache miss reads the database. Plain counters in a table work on any SQL
+//! database, including PostgreSQL-compatible ones without LISTEN/NOTIFY.
+//!
+//! If a node dies between a write's commit and its counter's move, other nodes could keep
+//! the old value; every node also drops all caches every [`FULL_REFRESH`] to bound that.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use crate::db::Db;
+use crate::{Result, Store};
+
+/// How often a node reads the counters.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often a node drops every cache whatever the counters say.
+pub const FULL_REFRESH: Duration = Duration::from_secs(60);
+
+/// The store's read caches, as named in `cache_epochs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cache {
+    Credentials,
+    Buckets,
+    Policies,
+}
+
+impl Cache {
+    const ALL: [Cache; 3] = [Cache::Credentials, Cache::Buckets, Cache::Policies];
+
+    fn name(self) -> &'static str {
+        match self {
+            Cache::Credentials => "credentials",
+            Cache::Buckets => "buckets",
+            Cache::Policies => "policies",
+        }
+    }
+
+    fn clear(self, db: &Db) {
+        match self {
+            Cache::Credentials => db.keys.clear(),
+            Cache::Buckets => db.buckets.clear(),
+            Cache::Policies => db.policies.clear(),
+        }
+    }
+}
+
+impl Store {
+    /// A write that can change values of `cache` has committed: drop it here, and move its
+    /// counter on so every other node drops it too.
+    pub(crate) async fn changed(&self, cache: Cache) {
+        cache.clear(&self.inner);
+        let moved = sqlx::query("UPDATE cache_epochs SET epoch = epoch + 1 WHERE cache = $1")
+            .bind(cache.name())
+            .execute(&self.inner.writer)
+            .await;
+        if let Err(err) = moved {
+            // The write stands; other nodes catch up at their next full refresh.
+            tracing::warn!(%err, cache = cache.name(), "could not tell other nodes of a change");
+        }
+    }
+}
+
+/// The counters as last read, in [`Cache::ALL`]'s order.
+async fn read_epochs(db: &Db) -> Result<[i64; 3]> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT cache, epoch FROM cache_epochs")
+        .fetch_all(&db.reader)
+        .await?;
+    let mut epochs = [0; 3];
+    for (slot, cache) in epochs.iter_mut().zip(Cache::ALL) {
+        *slot = rows
+            .iter()
+            .find(|(name, _)| name == cache.name())
+            .map_or(0, |(_, epoch)| *epoch);
+    }
+    Ok(epochs)
+}
+
+/// Polls the counters for as long as the store lives, from `seen` (as read at its opening:
+/// a change after that, even before the first poll, is one to act on).
+fn watch(db: Weak<Db>, mut seen: Option<[i64; 3]>) {
+    tokio::spawn(async move {
+        let mut refreshed = Instant::now();
+        loop {
+            tokio::time::sleep(POLL_INTERVAL).await;
+            let Some(db) = db.upgrade() else { return };
+            if refreshed.elapsed() >= FULL_REFRESH {
+                for cache in Cache::ALL {
+                    cache.clear(&db);
+                }
+                refreshed = Instant::now();
+            }
+            match read_epochs(&db).await {
+                Ok(now) => {
+                    if let Some(before) = seen {
+                        for ((cache, was), is) in Cache::ALL.into_iter().zip(before).zip(now) {
+                            if was != is {
+                                cache.clear(&db);
+                            }
+                        }
+                    }
+                    seen = Some(now);
+                }
+                Err(err) => tracing::debug!(%err, "could not read the cache counters"),
+            }
+        }
+    });
+}
+
+/// Keeps the store's caches coherent from its opening on.
+pub(crate) async fn start(db: &Arc<Db>) {
+    let seen = read_epochs(db).await.ok();
+    watch(Arc::downgrade(db), seen);
+}
