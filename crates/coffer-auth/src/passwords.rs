@@ -19,6 +19,17 @@ impl PasswordStamp {
         use sha2::Digest;
         PasswordStamp(sha2::Sha256::digest(password_hash.as_bytes()).into())
     }
+
+    /// The stamp as 64 hex digits (to keep it in a stored session).
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// A stamp from [`PasswordStamp::to_hex`]'s digits.
+    pub fn from_hex(text: &str) -> Option<PasswordStamp> {
+        let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
+        Some(PasswordStamp(bytes))
+    }
 }
 
 /// The PHC string of `password` (`$argon2id$v=19$m=19456,t=2,p=1$…`).

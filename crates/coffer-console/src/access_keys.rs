@@ -190,14 +190,17 @@ pub async fn create_key(
             tracing::info!(code = error.code, "the access key's description tag was not set");
         }
     }
-    console.sessions.stash(
-        &signed.token,
-        Reveal::AccessKey {
-            user_name: name.clone(),
-            access_key_id: id,
-            secret_access_key: secret,
-        },
-    );
+    console
+        .sessions
+        .stash(
+            &signed.token,
+            Reveal::AccessKey {
+                user_name: name.clone(),
+                access_key_id: id,
+                secret_access_key: secret,
+            },
+        )
+        .await;
     // A redirect, so that reloading the page can neither create a second key nor resend
     // the secret: the next page takes it from the session once.
     Redirect::to(&format!("/iam/users/{}/access-keys/created", segment(&name))).into_response()
@@ -237,7 +240,7 @@ pub(crate) fn csv_href(header: &str, values: &[&str]) -> String {
 }
 
 pub async fn created_key(State(console): State<Console>, signed: Signed, Path(name): Path<String>) -> Response {
-    let key = match console.sessions.take(&signed.token) {
+    let key = match console.sessions.take(&signed.token).await {
         Some(Reveal::AccessKey {
             user_name,
             access_key_id,
@@ -301,7 +304,7 @@ pub async fn set_key_status(
             } else {
                 "deactivated"
             };
-            signed.notify(&console, format!("Access key {key} {done}."));
+            signed.notify(&console, format!("Access key {key} {done}.")).await;
             Redirect::to(&after_key_change(&name, &form.from)).into_response()
         }
         Err(error) => call_failed(&signed, "iam:UpdateAccessKey", &error),
@@ -348,7 +351,7 @@ pub async fn delete_key(
     // Its description goes with it.
     let untag = [("UserName", name.as_str()), ("TagKeys.member.1", key.as_str())];
     let _ = signed.call(&console, "UntagUser", &untag).await;
-    signed.notify(&console, format!("Access key {key} deleted."));
+    signed.notify(&console, format!("Access key {key} deleted.")).await;
     Redirect::to(&after_key_change(&name, &form.from)).into_response()
 }
 

@@ -116,7 +116,7 @@ pub async fn change(State(console): State<Console>, signed: Signed, body: Bytes)
     };
     match signed.call(&console, action, &params).await {
         Ok(_) => {
-            signed.notify(&console, "Account settings saved.");
+            signed.notify(&console, "Account settings saved.").await;
             Redirect::to("/iam/account").into_response()
         }
         Err(error) if error.code == "AccessDenied" => call_failed(&signed, &format!("iam:{action}"), &error),

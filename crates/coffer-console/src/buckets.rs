@@ -294,7 +294,7 @@ pub async fn create_bucket(State(console): State<Console>, signed: Signed, Form(
     let created = console.s3(&signed, Method::PUT, &path, &[], body).await.ok().await;
     match created {
         Ok(_) => {
-            signed.notify(&console, format!("Bucket {name} created."));
+            signed.notify(&console, format!("Bucket {name} created.")).await;
             Redirect::to(&format!("/s3/buckets/{}", encode(name, false))).into_response()
         }
         Err(failure) if failure.code == "AccessDenied" => s3_failed(&signed, "s3:CreateBucket", &failure),
@@ -373,7 +373,7 @@ pub async fn save_bucket_policy(
             } else {
                 "saved"
             };
-            signed.notify(&console, format!("Bucket policy {done}."));
+            signed.notify(&console, format!("Bucket policy {done}.")).await;
             Redirect::to(&format!("/s3/buckets/{}/policy", encode(&bucket, false))).into_response()
         }
         // An IAM denial gets the denied page; Block Public Access refusing a public policy
@@ -449,7 +449,7 @@ pub async fn delete_bucket(
         .await
     {
         Ok(_) => {
-            signed.notify(&console, format!("Bucket {bucket} deleted."));
+            signed.notify(&console, format!("Bucket {bucket} deleted.")).await;
             Redirect::to("/s3/buckets").into_response()
         }
         Err(failure) => s3_failed(&signed, "s3:DeleteBucket", &failure),

@@ -85,7 +85,7 @@ pub async fn create_group(State(console): State<Console>, signed: Signed, Form(f
     }
     match signed.call(&console, "CreateGroup", &[("GroupName", name)]).await {
         Ok(_) => {
-            signed.notify(&console, format!("User group {name} created."));
+            signed.notify(&console, format!("User group {name} created.")).await;
             Redirect::to(&format!("/iam/groups/{}", segment(name))).into_response()
         }
         Err(error) if error.code == "AccessDenied" => call_failed(&signed, "iam:CreateGroup", &error),
@@ -225,7 +225,7 @@ pub async fn change_group(
     }
     match &outcome.failed {
         None => {
-            signed.notify(&console, outcome.describe(verb));
+            signed.notify(&console, outcome.describe(verb)).await;
             Redirect::to(&format!("/iam/groups/{}", segment(group))).into_response()
         }
         Some((_, error)) => {
@@ -252,7 +252,7 @@ async fn delete_group(console: &Console, signed: &Signed, name: &str, confirm: &
     }
     match signed.call(console, "DeleteGroup", &[("GroupName", name)]).await {
         Ok(_) => {
-            signed.notify(console, format!("User group {name} deleted."));
+            signed.notify(console, format!("User group {name} deleted.")).await;
             Redirect::to("/iam/groups").into_response()
         }
         Err(error) if error.code == "AccessDenied" => call_failed(signed, "iam:DeleteGroup", &error),

@@ -72,9 +72,9 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
     // would otherwise take one hash longer than any other, and tell.
     coffer_auth::passwords::decoy();
     let console = Console {
+        sessions: session::Sessions::new(query.clone(), options.idle_timeout),
         query,
         s3,
-        sessions: session::Sessions::new(options.idle_timeout),
         throttle: throttle::Throttle::default(),
         api_url: options.api_url.trim_end_matches('/').to_owned(),
     };

@@ -351,7 +351,7 @@ pub async fn change(
             } else {
                 format!("Folder {key} created.")
             };
-            signed.notify(&console, done);
+            signed.notify(&console, done).await;
             Redirect::to(&format!(
                 "/s3/buckets/{}?prefix={}",
                 encode(&bucket, false),

@@ -34,16 +34,17 @@ impl FromRequestParts<Console> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Self::Rejection> {
-        let found = session::token_from(&parts.headers)
-            .and_then(|token| console.sessions.get(&token).map(|session| (session, token)));
-        let Some((session, token)) = found else {
+        let Some(token) = session::token_from(&parts.headers) else {
+            return Err(Redirect::to("/signin").into_response());
+        };
+        let Some(session) = console.sessions.get(&token).await else {
             return Err(Redirect::to("/signin").into_response());
         };
         // A person whose password changed since sign-in (an administrator's reset, a change
         // in another session), or whose console access was taken away (or who was deleted,
         // even if a new user now has the name), is signed out at once.
         if console.query.password_stamp(&session.principal).await != Some(session.password) {
-            console.sessions.end(&token);
+            console.sessions.end(&token).await;
             return Err(Redirect::to("/signin").into_response());
         }
         // Until a required new password is chosen, only that page (and signing out) is open.
@@ -60,7 +61,7 @@ impl FromRequestParts<Console> for Signed {
             .to_owned();
         // Only a page shown takes the notice; an action's POST leaves it for the page after.
         let notice = match parts.method {
-            http::Method::GET => console.sessions.take_notice(&token),
+            http::Method::GET => console.sessions.take_notice(&token).await,
             _ => None,
         };
         let back = back_link(&parts.headers, &host);
@@ -145,8 +146,8 @@ impl Signed {
 
     /// Says `text` on the next page this person sees (an action's success, before its
     /// redirect).
-    pub fn notify(&self, console: &Console, text: impl Into<String>) {
-        console.sessions.notice(&self.token, text.into());
+    pub async fn notify(&self, console: &Console, text: impl Into<String>) {
+        console.sessions.notice(&self.token, text.into()).await;
     }
 }
 

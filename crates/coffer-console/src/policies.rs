@@ -291,7 +291,7 @@ pub async fn save(State(console): State<Console>, signed: Signed, Form(form): Fo
     };
     match result {
         Ok(arn) => {
-            signed.notify(&console, "Policy saved.");
+            signed.notify(&console, "Policy saved.").await;
             Redirect::to(&format!(
                 "/iam/policy?arn={}",
                 percent_encoding::utf8_percent_encode(&arn, percent_encoding::NON_ALPHANUMERIC)
@@ -352,7 +352,9 @@ pub async fn change_version(
             } else {
                 "set as the default"
             };
-            signed.notify(&console, format!("Version {} {done}.", form.version));
+            signed
+                .notify(&console, format!("Version {} {done}.", form.version))
+                .await;
             Redirect::to(&format!(
                 "/iam/policy?arn={}",
                 percent_encoding::utf8_percent_encode(&form.arn, percent_encoding::NON_ALPHANUMERIC)

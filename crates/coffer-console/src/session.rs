@@ -1,17 +1,16 @@
 //! Console sessions: a random token in a `Secure; HttpOnly; SameSite=Strict` cookie names a
-//! session held in memory, with the signed-in principal and the session's CSRF token. A
-//! session that is idle longer than the configured time is gone; signing out removes it.
-//! Tokens are compared by map lookup on their SHA-256, never logged, and never put in a URL.
+//! session kept in the store (sealed there, found by the token's SHA-256), so every node
+//! serves every signed-in person and a restart signs nobody out. A session holds the
+//! signed-in principal and its CSRF token; one idle longer than the configured time is gone;
+//! signing out removes it. Tokens are never stored, logged, or put in a URL.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use parking_lot::Mutex;
-use std::time::{Duration, Instant};
-
-use coffer_auth::Principal;
 pub use coffer_auth::passwords::PasswordStamp;
+use coffer_auth::{Identity, Principal};
+use coffer_iam::QueryApi;
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -22,6 +21,10 @@ pub const COOKIE: &str = "__Host-coffer_session";
 
 /// However active, a session ends after this long (then sign in again).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// The longest a session's use goes unrecorded (its expiry is moved on at most this often,
+/// or a quarter of the idle timeout if that is shorter), so a page view is not a write.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// A signed-in person.
 #[derive(Clone, Debug)]
@@ -40,12 +43,13 @@ pub struct Session {
     pending: Option<Reveal>,
     /// What the last action did, for the next page to say once ("Access key deactivated").
     notice: Option<String>,
-    started: Instant,
-    last_seen: Instant,
+    /// Unix milliseconds.
+    started: u64,
+    last_seen: u64,
 }
 
 /// A secret between its creation and the one page that shows it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reveal {
     AccessKey {
         user_name: String,
@@ -67,10 +71,69 @@ impl Session {
     }
 }
 
-/// Every live session, by the SHA-256 of its token.
+/// A session as the store keeps it (JSON, sealed by the store).
+#[derive(Serialize, Deserialize)]
+struct Record {
+    account_id: String,
+    /// `None`: the root user.
+    user: Option<(String, String, String)>,
+    access_key_id: String,
+    account_label: String,
+    csrf: String,
+    must_change_password: bool,
+    password: String,
+    pending: Option<Reveal>,
+    notice: Option<String>,
+    started: u64,
+    last_seen: u64,
+}
+
+impl Record {
+    fn of(session: &Session) -> Record {
+        Record {
+            account_id: session.principal.account_id.clone(),
+            user: match &session.principal.identity {
+                Identity::Root => None,
+                Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
+            },
+            access_key_id: session.principal.access_key_id.clone(),
+            account_label: session.account_label.clone(),
+            csrf: session.csrf.clone(),
+            must_change_password: session.must_change_password,
+            password: session.password.to_hex(),
+            pending: session.pending.clone(),
+            notice: session.notice.clone(),
+            started: session.started,
+            last_seen: session.last_seen,
+        }
+    }
+
+    fn session(self) -> Option<Session> {
+        Some(Session {
+            principal: Principal {
+                account_id: self.account_id,
+                identity: match self.user {
+                    None => Identity::Root,
+                    Some((user_id, name, path)) => Identity::User { user_id, name, path },
+                },
+                access_key_id: self.access_key_id,
+            },
+            account_label: self.account_label,
+            csrf: self.csrf,
+            must_change_password: self.must_change_password,
+            password: PasswordStamp::from_hex(&self.password)?,
+            pending: self.pending,
+            notice: self.notice,
+            started: self.started,
+            last_seen: self.last_seen,
+        })
+    }
+}
+
+/// The sessions, kept in the store through [`QueryApi`].
 #[derive(Clone, Debug)]
 pub struct Sessions {
-    live: Arc<Mutex<HashMap<[u8; 32], Session>>>,
+    query: QueryApi,
     idle_timeout: Duration,
 }
 
@@ -84,23 +147,51 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 impl Sessions {
-    pub fn new(idle_timeout: Duration) -> Sessions {
-        Sessions {
-            live: Arc::default(),
-            idle_timeout,
-        }
+    pub fn new(query: QueryApi, idle_timeout: Duration) -> Sessions {
+        Sessions { query, idle_timeout }
     }
 
-    /// Starts a session for `principal`; returns its token (for the cookie only).
-    pub fn start(
+    /// When `session` ends if not used again: idle from its last use, or at its lifetime.
+    fn expiry(&self, session: &Session) -> time::OffsetDateTime {
+        let idle_end = session.last_seen + self.idle_timeout.as_millis() as u64;
+        let life_end = session.started + MAX_LIFETIME.as_millis() as u64;
+        let end = idle_end.min(life_end);
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(end) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    async fn save(&self, token: &str, session: &Session) -> bool {
+        let Ok(record) = serde_json::to_string(&Record::of(session)) else {
+            return false;
+        };
+        self.query
+            .save_console_session(&digest(token), self.expiry(session), &record)
+            .await
+    }
+
+    async fn load(&self, token: &str) -> Option<Session> {
+        let record = self.query.console_session(&digest(token)).await?;
+        serde_json::from_str::<Record>(&record).ok()?.session()
+    }
+
+    /// Starts a session for `principal`; returns its token (for the cookie only), or `None`
+    /// when the store could not keep it.
+    pub async fn start(
         &self,
         principal: Principal,
         account_label: String,
         must_change_password: bool,
         password: PasswordStamp,
-    ) -> String {
+    ) -> Option<String> {
         let token = random_token();
+        let now = now_millis();
         let session = Session {
             principal,
             account_label,
@@ -109,65 +200,71 @@ impl Sessions {
             password,
             pending: None,
             notice: None,
-            started: Instant::now(),
-            last_seen: Instant::now(),
+            started: now,
+            last_seen: now,
         };
-        let mut live = self.live.lock();
-        let timeout = self.idle_timeout;
-        live.retain(|_, s| s.last_seen.elapsed() < timeout);
-        live.insert(digest(&token), session);
-        token
+        self.save(&token, &session).await.then_some(token)
     }
 
-    /// The session `token` names, if it is live; touching it keeps it alive.
-    pub fn get(&self, token: &str) -> Option<Session> {
-        let mut live = self.live.lock();
-        let key = digest(token);
-        let session = live.get_mut(&key)?;
-        if session.last_seen.elapsed() >= self.idle_timeout || session.started.elapsed() >= MAX_LIFETIME {
-            live.remove(&key);
+    /// The session `token` names, if it is live; using it keeps it alive.
+    pub async fn get(&self, token: &str) -> Option<Session> {
+        let mut session = self.load(token).await?;
+        let now = now_millis();
+        let idle = now.saturating_sub(session.last_seen);
+        if idle >= self.idle_timeout.as_millis() as u64
+            || now.saturating_sub(session.started) >= MAX_LIFETIME.as_millis() as u64
+        {
+            self.end(token).await;
             return None;
         }
-        session.last_seen = Instant::now();
-        Some(session.clone())
+        if idle >= TOUCH_EVERY.min(self.idle_timeout / 4).as_millis() as u64 {
+            session.last_seen = now;
+            self.save(token, &session).await;
+        }
+        Some(session)
+    }
+
+    /// Changes the session `token` names with `change`, and keeps the change.
+    async fn update<R>(&self, token: &str, change: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let mut session = self.load(token).await?;
+        let result = change(&mut session);
+        self.save(token, &session).await.then_some(result)
     }
 
     /// The session's person changed its password here: this session goes on with the new
     /// one (every other session of the person ends at its next request).
-    pub fn password_changed(&self, token: &str, password: PasswordStamp) {
-        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
+    pub async fn password_changed(&self, token: &str, password: PasswordStamp) {
+        self.update(token, |session| {
             session.must_change_password = false;
             session.password = password;
-        }
+        })
+        .await;
     }
 
     /// Says `text` on the next page shown (after the redirect that follows an action).
-    pub fn notice(&self, token: &str, text: String) {
-        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
-            session.notice = Some(text);
-        }
+    pub async fn notice(&self, token: &str, text: String) {
+        self.update(token, |session| session.notice = Some(text)).await;
     }
 
     /// The notice waiting for the page being shown, once.
-    pub fn take_notice(&self, token: &str) -> Option<String> {
-        self.live.lock().get_mut(&digest(token))?.notice.take()
+    pub async fn take_notice(&self, token: &str) -> Option<String> {
+        let session = self.load(token).await?;
+        session.notice.as_ref()?;
+        self.update(token, |session| session.notice.take()).await.flatten()
     }
 
     /// Keeps a new secret for the page that shows it.
-    pub fn stash(&self, token: &str, reveal: Reveal) {
-        if let Some(session) = self.live.lock().get_mut(&digest(token)) {
-            session.pending = Some(reveal);
-        }
+    pub async fn stash(&self, token: &str, reveal: Reveal) {
+        self.update(token, |session| session.pending = Some(reveal)).await;
     }
 
     /// The new secret, handed out once: a second look finds nothing.
-    pub fn take(&self, token: &str) -> Option<Reveal> {
-        let mut live = self.live.lock();
-        live.get_mut(&digest(token))?.pending.take()
+    pub async fn take(&self, token: &str) -> Option<Reveal> {
+        self.update(token, |session| session.pending.take()).await.flatten()
     }
 
-    pub fn end(&self, token: &str) {
-        self.live.lock().remove(&digest(token));
+    pub async fn end(&self, token: &str) {
+        self.query.end_console_session(&digest(token)).await;
     }
 }
 
@@ -199,30 +296,39 @@ pub fn expired_cookie() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coffer_auth::Identity;
-
-    fn root() -> Principal {
-        Principal {
-            account_id: "111122223333".into(),
-            identity: Identity::Root,
-            access_key_id: String::new(),
-        }
-    }
 
     #[test]
-    fn a_session_lives_while_used_and_ends_when_idle_or_signed_out() {
-        let sessions = Sessions::new(Duration::from_millis(200));
-        let token = sessions.start(root(), "111122223333".into(), false, PasswordStamp::of("hash"));
-        assert_eq!(token.len(), 64);
-        let session = sessions.get(&token).expect("live");
-        assert!(session.csrf_matches(&session.csrf.clone()));
-        assert!(!session.csrf_matches("forged"));
-        assert!(sessions.get("not-a-token").is_none());
-        std::thread::sleep(Duration::from_millis(250));
-        assert!(sessions.get(&token).is_none(), "idle too long");
-        let again = sessions.start(root(), "111122223333".into(), false, PasswordStamp::of("hash"));
-        sessions.end(&again);
-        assert!(sessions.get(&again).is_none());
+    fn a_session_survives_its_record_whole() {
+        let session = Session {
+            principal: Principal {
+                account_id: "111122223333".into(),
+                identity: Identity::User {
+                    user_id: "AIDAEXAMPLE".into(),
+                    name: "alice".into(),
+                    path: "/eng/".into(),
+                },
+                access_key_id: String::new(),
+            },
+            account_label: "acme".into(),
+            csrf: "c".into(),
+            must_change_password: true,
+            password: PasswordStamp::of("hash"),
+            pending: Some(Reveal::SignIn {
+                user_name: "bob".into(),
+                password: "p".into(),
+                problems: vec!["x".into()],
+            }),
+            notice: Some("done".into()),
+            started: 1,
+            last_seen: 2,
+        };
+        let text = serde_json::to_string(&Record::of(&session)).unwrap();
+        let back = serde_json::from_str::<Record>(&text).unwrap().session().unwrap();
+        assert_eq!(back.principal, session.principal);
+        assert_eq!(back.password, session.password);
+        assert!(back.must_change_password && back.notice.as_deref() == Some("done"));
+        assert!(matches!(back.pending, Some(Reveal::SignIn { ref user_name, .. }) if user_name == "bob"));
+        assert_eq!((back.started, back.last_seen), (1, 2));
     }
 
     #[test]

@@ -191,7 +191,13 @@ pub async fn submit(
         .map(|a| a.alias.clone().unwrap_or_else(|| a.account_id.clone()))
         .unwrap_or_default();
     tracing::info!(principal = %principal.arn(), %address, "console sign-in");
-    let token = console.sessions.start(principal, label, must_change, stamp);
+    let Some(token) = console.sessions.start(principal, label, must_change, stamp).await else {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable",
+            "The console could not record your session. Try again in a moment.",
+        );
+    };
     // `?signed-in` lets the page after tell a refused cookie from never having signed in.
     let target = if must_change {
         "/change-password?signed-in"
@@ -214,7 +220,7 @@ pub async fn sign_out(State(console): State<Console>, signed: Signed, Form(form)
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
     }
-    console.sessions.end(&signed.token);
+    console.sessions.end(&signed.token).await;
     let mut response = Redirect::to("/signin").into_response();
     if let Ok(cookie) = session::expired_cookie().parse() {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -289,7 +295,7 @@ pub async fn change_submit(
     match signed.call(&console, "ChangePassword", &params).await {
         Ok(_) => {
             if let Some(stamp) = console.query.password_stamp(&signed.session.principal).await {
-                console.sessions.password_changed(&signed.token, stamp);
+                console.sessions.password_changed(&signed.token, stamp).await;
             }
             Redirect::to("/").into_response()
         }

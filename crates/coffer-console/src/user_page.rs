@@ -270,8 +270,8 @@ pub async fn change_user(
         return refused;
     }
     let user = name.as_str();
-    let done = |notice: String, anchor: &str| {
-        signed.notify(&console, notice);
+    let done = async |notice: String, anchor: &str| {
+        signed.notify(&console, notice).await;
         Redirect::to(&format!("/iam/users/{}#{anchor}", segment(user))).into_response()
     };
     let failed = |problem: Problem, kept: Kept| user_page(&console, &signed, user, Some(problem), kept);
@@ -300,7 +300,7 @@ pub async fn change_user(
                     };
                     return failed(problem, kept).await;
                 }
-                return done(format!("Console access of {user} updated."), "console-access");
+                return done(format!("Console access of {user} updated."), "console-access").await;
             }
             let password = if kept.custom {
                 let typed = form.field("password");
@@ -319,23 +319,26 @@ pub async fn change_user(
                     if signed.own_user_name().as_deref() == Some(user)
                         && let Some(stamp) = console.query.password_stamp(&signed.session.principal).await
                     {
-                        console.sessions.password_changed(&signed.token, stamp);
+                        console.sessions.password_changed(&signed.token, stamp).await;
                     }
-                    console.sessions.stash(
-                        &signed.token,
-                        Reveal::SignIn {
-                            user_name: user.to_owned(),
-                            password,
-                            problems: problem.into_iter().collect(),
-                        },
-                    );
+                    console
+                        .sessions
+                        .stash(
+                            &signed.token,
+                            Reveal::SignIn {
+                                user_name: user.to_owned(),
+                                password,
+                                problems: problem.into_iter().collect(),
+                            },
+                        )
+                        .await;
                     Redirect::to(&format!("/iam/users/{}/created", segment(user))).into_response()
                 }
                 Err(error) => failed(Problem::from_call(change, &error), kept).await,
             }
         }
         "console-remove" => match signed.call(&console, "DeleteLoginProfile", &[("UserName", user)]).await {
-            Ok(_) => done(format!("Console access of {user} removed."), "console-access"),
+            Ok(_) => done(format!("Console access of {user} removed."), "console-access").await,
             Err(error) => failed(Problem::from_call(change, &error), Kept::default()).await,
         },
         "add-groups" | "attach-policies" => {
@@ -367,7 +370,7 @@ pub async fn change_user(
                 }
             }
             match &outcome.failed {
-                None => done(outcome.describe(verb), anchor),
+                None => done(outcome.describe(verb), anchor).await,
                 Some((_, error)) => {
                     let problem = Problem {
                         message: outcome.describe(verb),
@@ -414,7 +417,7 @@ pub async fn change_user(
                 .call(&console, action, &[("UserName", user), (param, value)])
                 .await
             {
-                Ok(_) => done(notice, anchor),
+                Ok(_) => done(notice, anchor).await,
                 Err(error) => failed(Problem::from_call(change, &error), Kept::default()).await,
             }
         }
@@ -444,7 +447,7 @@ pub async fn change_user(
                 signed.call(&console, "TagUser", &params).await
             };
             match result {
-                Ok(_) => done(format!("Description of access key {key} saved."), "access-keys"),
+                Ok(_) => done(format!("Description of access key {key} saved."), "access-keys").await,
                 Err(error) => failed(Problem::from_call(change, &error), kept).await,
             }
         }
@@ -460,7 +463,7 @@ pub async fn change_user(
                 ("Tags.member.1.Value", kept.tag_value.as_str()),
             ];
             match signed.call(&console, "TagUser", &params).await {
-                Ok(_) => done(format!("Tag {} added.", kept.tag_key), "tags"),
+                Ok(_) => done(format!("Tag {} added.", kept.tag_key), "tags").await,
                 Err(error) => failed(Problem::from_call(change, &error), kept).await,
             }
         }

@@ -330,14 +330,17 @@ pub async fn create_user(State(console): State<Console>, signed: Signed, body: a
         // The password is shown even if a later step failed: it exists, and nobody else
         // knows it.
         Some(password) => {
-            console.sessions.stash(
-                &signed.token,
-                Reveal::SignIn {
-                    user_name: name.to_owned(),
-                    password,
-                    problems: failures,
-                },
-            );
+            console
+                .sessions
+                .stash(
+                    &signed.token,
+                    Reveal::SignIn {
+                        user_name: name.to_owned(),
+                        password,
+                        problems: failures,
+                    },
+                )
+                .await;
             Redirect::to(&format!("/iam/users/{}/created", segment(name))).into_response()
         }
         None if failures.is_empty() => Redirect::to(&format!("/iam/users/{}", segment(name))).into_response(),
@@ -373,7 +376,7 @@ pub async fn created_user(
     headers: axum::http::HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    let password = match console.sessions.take(&signed.token) {
+    let password = match console.sessions.take(&signed.token).await {
         Some(Reveal::SignIn {
             user_name,
             password,
@@ -480,7 +483,7 @@ pub async fn delete_user(
             }
         }
     }
-    signed.notify(&console, format!("User {user} deleted."));
+    signed.notify(&console, format!("User {user} deleted.")).await;
     Redirect::to("/iam/users").into_response()
 }
 

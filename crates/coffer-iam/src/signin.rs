@@ -129,4 +129,42 @@ impl QueryApi {
             .err()
             .map(|e| e.to_string())
     }
+
+    /// Stores a console session's record (see `Store::put_console_session`), so every node
+    /// serves it; false when the database could not take it.
+    pub async fn save_console_session(
+        &self,
+        digest: &[u8; 32],
+        expires_at: time::OffsetDateTime,
+        record: &str,
+    ) -> bool {
+        match self.store.put_console_session(digest, expires_at, record).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(%err, "could not store a console session");
+                false
+            }
+        }
+    }
+
+    /// The record of a live console session; `None` also when the database cannot be read
+    /// (the person is asked to sign in again rather than let in unchecked).
+    pub async fn console_session(&self, digest: &[u8; 32]) -> Option<String> {
+        self.store
+            .console_session(digest)
+            .await
+            .inspect_err(|err| tracing::error!(%err, "could not read a console session"))
+            .ok()
+            .flatten()
+    }
+
+    /// Ends a console session, and forgets expired ones.
+    pub async fn end_console_session(&self, digest: &[u8; 32]) {
+        if let Err(err) = self.store.delete_console_session(digest).await {
+            tracing::error!(%err, "could not end a console session");
+        }
+        if let Err(err) = self.store.delete_expired_console_sessions().await {
+            tracing::warn!(%err, "could not forget expired console sessions");
+        }
+    }
 }

@@ -11,6 +11,7 @@ mod blobs;
 mod buckets;
 mod cache;
 mod commits;
+mod console_sessions;
 mod credentials;
 mod db;
 mod epochs;

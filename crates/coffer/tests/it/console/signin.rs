@@ -430,3 +430,21 @@ async fn a_sign_in_cookie_the_browser_refuses_is_explained() {
         .header("forwarded", "for=192.0.2.1;proto=https");
     assert!(!browser.send(rfc7239).await.body.contains("refuse its sign-in cookie"));
 }
+
+#[tokio::test]
+async fn a_console_session_outlives_a_restart_of_coffer() {
+    let mut coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(browser.get("/iam/users").await.status, 200);
+    // Sessions live in the store: a killed and restarted Coffer (or another node) knows them.
+    coffer.kill_and_restart();
+    browser.base = coffer.console.clone();
+    let after = browser.get("/iam/users").await;
+    assert_eq!(after.status, 200, "{:?}", after.location);
+    // Signing out ends it everywhere.
+    let csrf = Browser::csrf(&after);
+    browser.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(browser.get("/iam/users").await.location.as_deref(), Some("/signin"));
+}
