@@ -15,7 +15,8 @@ pub struct Coffer {
     /// (`COFFER_TEST_DATABASE=postgres`); SQLite in the data dir otherwise.
     database_url: Option<String>,
     child: Option<Child>,
-    data: tempfile::TempDir,
+    /// Shared by the nodes of [`Coffer::start_two_nodes`].
+    data: std::sync::Arc<tempfile::TempDir>,
     pub endpoint: String,
     /// The console's address, `http://127.0.0.1:port`.
     pub console: String,
@@ -31,7 +32,13 @@ fn test_database() -> Option<String> {
     if std::env::var("COFFER_TEST_DATABASE").ok()?.as_str() != "postgres" {
         return None;
     }
-    let server = std::env::var("COFFER_TEST_POSTGRES_URL").expect("COFFER_TEST_POSTGRES_URL for the PostgreSQL run");
+    Some(postgres_database())
+}
+
+/// A new database on the test server (`COFFER_TEST_POSTGRES_URL`).
+fn postgres_database() -> String {
+    let server = std::env::var("COFFER_TEST_POSTGRES_URL")
+        .expect("COFFER_TEST_POSTGRES_URL: run scripts/test, which starts a throwaway PostgreSQL");
     let name = format!("coffer_it_{:016x}", rand_u64());
     let created = Command::new("psql")
         .args([server.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
@@ -39,7 +46,7 @@ fn test_database() -> Option<String> {
         .expect("psql (Debian's postgresql-client; scripts/test installs it)");
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let (base, _) = server.rsplit_once('/').expect("a database URL");
-    Some(format!("{base}/{name}"))
+    format!("{base}/{name}")
 }
 
 /// A random number for names, from the clock and a counter (no RNG crate in the tests).
@@ -86,8 +93,39 @@ impl Coffer {
         )
     }
 
+    /// Two nodes behind no balancer: two `coffer serve` processes on one PostgreSQL database
+    /// (whatever the run) and one data dir, as `--database-url` on shared storage runs them.
+    pub fn start_two_nodes() -> (Coffer, Coffer) {
+        let env = [
+            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+            ("COFFER_ROOT_PASSWORD", "Root-Pass-2026"),
+        ];
+        let mut one = Coffer {
+            child: None,
+            data: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
+            database_url: Some(postgres_database()),
+            endpoint: String::new(),
+            console: String::new(),
+            first_stdout: String::new(),
+            log_file: None,
+        };
+        one.first_stdout = one.spawn(&env);
+        let mut two = Coffer {
+            child: None,
+            data: one.data.clone(),
+            database_url: one.database_url.clone(),
+            endpoint: String::new(),
+            console: String::new(),
+            first_stdout: String::new(),
+            log_file: None,
+        };
+        two.first_stdout = two.spawn(&env);
+        (one, two)
+    }
+
     fn start_logged(env: &[(&str, &str)], log_file: Option<PathBuf>) -> Coffer {
-        let data = tempfile::tempdir().expect("temp dir");
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut coffer = Coffer {
             child: None,
             data,

@@ -10,6 +10,7 @@ mod crash;
 mod harness;
 mod iam;
 mod iam_paging;
+mod nodes;
 mod passwords;
 mod policies;
 mod s3;

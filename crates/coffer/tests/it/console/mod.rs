@@ -2,7 +2,7 @@
 //! throttle, sessions and their idle expiry, CSRF, the denied page, and the walkthrough's
 //! access key flow with its secret shown exactly once.
 
-mod harness;
+pub mod harness;
 mod iam;
 mod s3;
 mod signin;

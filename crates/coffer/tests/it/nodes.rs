@@ -1,0 +1,152 @@
+//! Several nodes: two `coffer serve` processes on one PostgreSQL database and one data dir
+//! answer for each other. A user or key made through one signs requests to the other at once;
+//! a revoked key or a changed policy is in force on the other within the documented second;
+//! an object written through one reads and lists through the other; If-None-Match: * races
+//! spread over both have one winner; a console session from one is valid on the other.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::console::harness::Browser;
+use crate::harness::{Coffer, code};
+
+/// How long a change made through one node may take to reach the other (docs/DESIGN.md).
+const PROPAGATION: Duration = Duration::from_secs(1);
+
+/// Waits until `check` holds, at most [`PROPAGATION`]; returns how long it took.
+async fn within_a_second<F, Fut>(what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if check().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < PROPAGATION,
+            "{what}: not on the other node after {PROPAGATION:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_on_one_database_answer_for_each_other() {
+    let (one, two) = Coffer::start_two_nodes();
+
+    // A user and key made through node one sign requests to node two at once.
+    let (id, secret) = one.user_with_key("nora").await;
+    let identity = two
+        .sts(&id, &secret, "us-east-1")
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(identity.arn().unwrap().ends_with(":user/nora"));
+
+    // A policy attached through one is enforced on the other, and so is its removal.
+    let nora_on_two = two.s3(&id, &secret);
+    let denied = nora_on_two.list_buckets().send().await.unwrap_err();
+    assert_eq!(code(&denied), "AccessDenied");
+    let read_only = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    one.root_iam()
+        .attach_user_policy()
+        .user_name("nora")
+        .policy_arn(read_only)
+        .send()
+        .await
+        .unwrap();
+    within_a_second("an attached policy", || async {
+        nora_on_two.list_buckets().send().await.is_ok()
+    })
+    .await;
+    one.root_iam()
+        .detach_user_policy()
+        .user_name("nora")
+        .policy_arn(read_only)
+        .send()
+        .await
+        .unwrap();
+    within_a_second("a detached policy", || async {
+        nora_on_two.list_buckets().send().await.is_err()
+    })
+    .await;
+
+    // A key deactivated through one stops working on the other.
+    one.root_iam()
+        .update_access_key()
+        .user_name("nora")
+        .access_key_id(&id)
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .unwrap();
+    let took = within_a_second("a deactivated key", || async {
+        let sts = two.sts(&id, &secret, "us-east-1");
+        matches!(sts.get_caller_identity().send().await, Err(err) if code(&err) == "InvalidClientTokenId")
+    })
+    .await;
+    eprintln!("a deactivated key was refused by the other node after {took:?}");
+
+    // An object written through two reads and lists through one.
+    let (s3_one, s3_two) = (one.root_s3(), two.root_s3());
+    s3_one.create_bucket().bucket("shared").send().await.unwrap();
+    s3_two
+        .put_object()
+        .bucket("shared")
+        .key("from-two.txt")
+        .body(ByteStream::from_static(b"written on node two"))
+        .send()
+        .await
+        .unwrap();
+    let read = s3_one
+        .get_object()
+        .bucket("shared")
+        .key("from-two.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"written on node two"
+    );
+    let listed = s3_one.list_objects_v2().bucket("shared").send().await.unwrap();
+    assert_eq!(listed.contents()[0].key(), Some("from-two.txt"));
+
+    // Twenty If-None-Match: * writes of one key, spread over both nodes: one wins.
+    let mut racing = Vec::new();
+    for i in 0..20 {
+        let client = if i % 2 == 0 { s3_one.clone() } else { s3_two.clone() };
+        racing.push(tokio::spawn(async move {
+            client
+                .put_object()
+                .bucket("shared")
+                .key("once.txt")
+                .if_none_match("*")
+                .body(ByteStream::from(format!("writer {i}").into_bytes()))
+                .send()
+                .await
+        }));
+    }
+    let mut won = 0;
+    for race in racing {
+        match race.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(err) => assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(412), "{err:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+
+    // A console session from node one is valid on node two.
+    let account = one.account_id().await;
+    let mut browser = Browser::new(&one);
+    browser.sign_in(&account, "", "Root-Pass-2026").await;
+    assert_eq!(browser.get("/iam/users").await.status, 200);
+    browser.base = two.console.clone();
+    let on_two = browser.get("/iam/users").await;
+    assert_eq!(on_two.status, 200, "{:?}", on_two.location);
+    assert!(on_two.body.contains("nora"));
+}
