@@ -170,30 +170,59 @@ impl BlobStore {
         }
     }
 
-    /// Removes every temp file and every blob not in `referenced`. Runs before serving.
-    pub(crate) fn collect_orphans(&self, referenced: &HashSet<String>) -> io::Result<usize> {
-        let mut removed = 0;
-        for entry in std::fs::read_dir(self.root.join("tmp"))? {
-            std::fs::remove_file(entry?.path())?;
-            removed += 1;
-        }
-        for shard in 0..=255u8 {
-            for entry in std::fs::read_dir(self.root.join(format!("{shard:02x}")))? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let keep = name.to_str().is_some_and(|id| referenced.contains(id));
-                if !keep {
-                    match std::fs::remove_file(entry.path()) {
-                        Ok(()) => removed += 1,
-                        Err(err) => {
-                            tracing::warn!(%err, path = %entry.path().display(), "could not remove an orphan blob")
-                        }
-                    }
-                }
-            }
-        }
-        Ok(removed)
+    /// The temp files and blobs not modified for `grace`, one directory read at a time.
+    pub(crate) fn old_files(&self, grace: std::time::Duration) -> impl Iterator<Item = OldFile> + Send + 'static {
+        let root = self.root.clone();
+        let old = move |entry: &std::fs::DirEntry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age >= grace)
+        };
+        let temp_dir = root.join("tmp");
+        let temps = std::fs::read_dir(&temp_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(old.clone())
+            .map(|entry| OldFile {
+                path: entry.path(),
+                blob_id: None,
+            });
+        let blobs = (0..=255u8).flat_map(move |shard| {
+            std::fs::read_dir(root.join(format!("{shard:02x}")))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(old.clone())
+                .map(|entry| OldFile {
+                    blob_id: entry.file_name().to_str().map(str::to_owned),
+                    path: entry.path(),
+                })
+        });
+        temps.chain(blobs)
     }
+}
+
+/// A file orphan collection may remove: a temp file (`blob_id: None`), or a blob.
+pub(crate) struct OldFile {
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) blob_id: Option<String>,
+}
+
+/// Removes `paths`; returns how many went.
+pub(crate) fn remove_files(paths: &[std::path::PathBuf]) -> usize {
+    let mut removed = 0;
+    for path in paths {
+        match std::fs::remove_file(path) {
+            Ok(()) => removed += 1,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => tracing::warn!(%err, path = %path.display(), "could not remove an orphan file"),
+        }
+    }
+    removed
 }
 
 impl BlobWriter {

@@ -34,6 +34,22 @@ fn blob_files(dir: &std::path::Path) -> usize {
     walk(&dir.join("blobs"))
 }
 
+/// Every file under the data dir's `blobs/` (temp files included).
+fn every_file(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn visit(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                visit(&entry.path(), out);
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(&dir.join("blobs"), &mut out);
+    out
+}
+
 fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
@@ -264,8 +280,24 @@ async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
     unfinished.write(&vec![0u8; 300 * 1024]).await.unwrap();
     std::mem::forget(unfinished);
     assert_eq!(blob_files(db.dir()), 3);
-    assert_eq!(store.collect_orphan_blobs().await.unwrap(), 2);
+    // Another node could be writing them: young files stay under a grace period.
+    let grace = std::time::Duration::from_secs(3600);
+    assert_eq!(store.collect_orphan_blobs(grace).await.unwrap(), 0);
+    assert_eq!(blob_files(db.dir()), 3);
+    // Left untouched for longer than the grace, they go; the object's blob stays.
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for file in every_file(db.dir()) {
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    assert_eq!(store.collect_orphan_blobs(grace).await.unwrap(), 2);
     assert_eq!(blob_files(db.dir()), 1);
+    let again = store.object("photos", "k").await.unwrap();
+    assert!(again.is_some());
 }
 
 async fn concurrent_writes_commit_together_and_fail_alone(db: TestDb) {

@@ -349,27 +349,71 @@ impl Store {
         Ok(written.existed)
     }
 
-    /// Removes every blob that no object or upload names, and every temp file. Call before
-    /// serving: a blob being written is not named yet.
-    pub async fn collect_orphan_blobs(&self) -> Result<usize> {
-        let referenced: Vec<String> = sqlx::query_scalar(
-            "SELECT blob_id FROM objects WHERE blob_id IS NOT NULL \
-             UNION ALL SELECT blob_id FROM object_parts UNION ALL SELECT blob_id FROM upload_parts",
-        )
-        .fetch_all(&self.inner.reader)
-        .await?;
-        let referenced = referenced.into_iter().collect();
-        let store = self.inner.clone();
-        let removed = tokio::task::spawn_blocking(move || store.blobs.collect_orphans(&referenced))
+    /// Removes the temp files and the blobs no object or upload names, of those untouched
+    /// for `grace`. Safe beside other nodes writing to the same data dir: a file being written,
+    /// or written and not yet committed, is younger than any sensible grace. Memory stays
+    /// bounded: files are checked against the database a batch at a time.
+    pub async fn collect_orphan_blobs(&self, grace: std::time::Duration) -> Result<usize> {
+        let mut removed = 0;
+        let mut candidates = self.inner.blobs.old_files(grace);
+        loop {
+            // Directory reads block: a batch at a time, off the async threads.
+            let (rest, batch) = tokio::task::spawn_blocking(move || {
+                let batch: Vec<_> = candidates.by_ref().take(ORPHAN_BATCH).collect();
+                (candidates, batch)
+            })
             .await
-            .map_err(std::io::Error::other)??;
+            .map_err(std::io::Error::other)?;
+            candidates = rest;
+            if batch.is_empty() {
+                break;
+            }
+            let ids: Vec<&str> = batch.iter().filter_map(|f| f.blob_id.as_deref()).collect();
+            let referenced = self.referenced_blobs(&ids).await?;
+            let unused: Vec<std::path::PathBuf> = batch
+                .into_iter()
+                .filter(|f| f.blob_id.as_ref().is_none_or(|id| !referenced.contains(id)))
+                .map(|f| f.path)
+                .collect();
+            removed += tokio::task::spawn_blocking(move || crate::blobs::remove_files(&unused))
+                .await
+                .map_err(std::io::Error::other)?;
+        }
         Ok(removed)
+    }
+
+    /// Which of `ids` an object, an object part or an upload part names.
+    async fn referenced_blobs(&self, ids: &[&str]) -> Result<std::collections::HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let list = |from: usize| {
+            (0..ids.len())
+                .map(|i| format!("${}", from + i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // The parameters are bound; only their numbers are written into the SQL.
+        let sql = format!(
+            "SELECT blob_id FROM objects WHERE blob_id IN ({0}) \
+             UNION SELECT blob_id FROM object_parts WHERE blob_id IN ({0}) \
+             UNION SELECT blob_id FROM upload_parts WHERE blob_id IN ({0})",
+            list(1)
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.inner.reader).await?.into_iter().collect())
     }
 
     pub fn blobs(&self) -> &crate::BlobStore {
         &self.inner.blobs
     }
 }
+
+/// Files checked against the database at a time by orphan collection.
+const ORPHAN_BATCH: usize = 500;
 
 /// The current object's row (a multipart object's parts not yet filled in).
 async fn fetch_object<'e>(

@@ -69,6 +69,10 @@ fn log_filter(wanted: Option<String>) -> tracing_subscriber::EnvFilter {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{DEFAULT},s3s=off")))
 }
 
+/// How long a file no row names must sit untouched before a node sharing the data dir with
+/// others removes it: far longer than any write between its last byte and its commit.
+const ORPHAN_GRACE: Duration = Duration::from_secs(60 * 60);
+
 /// The master key from `COFFER_MASTER_KEY`, or `<data-dir>/master.key` (created if absent).
 fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     coffer_store::private_fs::create_dir(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
@@ -148,11 +152,28 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             );
         }
     }
-    // Nothing is being written yet, so any blob no row names is left over from a crash.
-    match store.collect_orphan_blobs().await {
+    // On SQLite this process is the only writer and nothing is being written yet, so any
+    // file no row names is left over from a crash. On PostgreSQL other nodes may be writing to
+    // the same data dir: only files untouched for a while are collected, now and every hour.
+    let grace = match store.backend() {
+        coffer_store::Backend::Sqlite => Duration::ZERO,
+        coffer_store::Backend::Postgres => ORPHAN_GRACE,
+    };
+    match store.collect_orphan_blobs(grace).await {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "removed files left behind by unfinished writes"),
         Err(err) => return Err(format!("cannot collect unused object files: {err}")),
+    }
+    if store.backend() == coffer_store::Backend::Postgres {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ORPHAN_GRACE).await;
+                if let Err(err) = store.collect_orphan_blobs(ORPHAN_GRACE).await {
+                    tracing::warn!(%err, "could not collect unused object files");
+                }
+            }
+        });
     }
 
     let listener = TcpListener::bind(config.listen)
