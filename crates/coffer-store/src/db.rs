@@ -208,3 +208,12 @@ pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
         ""
     }
 }
+
+/// Brings `pool`'s database to this version's schema.
+pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
+    match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS.run(pool).await?,
+        Backend::Postgres => POSTGRES_MIGRATIONS.run(pool).await?,
+    }
+    Ok(())
+}

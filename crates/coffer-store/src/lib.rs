@@ -12,6 +12,7 @@ mod buckets;
 mod cache;
 mod commits;
 mod console_sessions;
+mod copy;
 mod credentials;
 mod db;
 mod epochs;
@@ -34,6 +35,7 @@ pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::{Bucket, PublicAccessBlock};
+pub use copy::{CopyReport, copy_database};
 pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
@@ -53,6 +55,8 @@ pub use secrets::{MASTER_KEY_FILE, Sealer};
 pub enum StoreError {
     #[error("account not found")]
     NoSuchAccount,
+    #[error("{0}")]
+    CopyRefused(String),
     #[error("an account with this name already exists")]
     AccountExists,
     #[error("the account alias is taken")]

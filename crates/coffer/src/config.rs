@@ -25,6 +25,24 @@ pub enum Command {
     /// Manage accounts (works while `coffer serve` runs on the same data dir).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage the metadata database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Copy an installation's metadata to another, empty database (SQLite to PostgreSQL to grow
+    /// to several nodes, or back). Stop every `coffer serve` first; object files stay in the
+    /// data dir, and the master key must come along with it.
+    Copy {
+        /// The database to copy from, e.g. sqlite://./coffer-data/meta.db
+        #[arg(long)]
+        from: String,
+        /// The empty database to copy into, e.g. postgres://coffer@db/coffer
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Args, Debug, Default)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use coffer_iam::QueryApi;
 use coffer_store::{Sealer, Store, ids};
-use config::{AccountCommand, Cli, Command, ServeConfig, StoreLocation};
+use config::{AccountCommand, Cli, Command, DbCommand, ServeConfig, StoreLocation};
 use tokio::net::TcpListener;
 
 /// How often recorded key uses are written to the store.
@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Command::Account(AccountCommand::SetRootPassword { account, data }) => {
                 set_root_password(&data.resolve()?, account.as_deref()).await
             }
+            Command::Db(DbCommand::Copy { from, to }) => db_copy(&from, &to).await,
         }
     });
     match outcome {
@@ -334,6 +335,20 @@ async fn set_root_password(location: &StoreLocation, account: Option<&str>) -> R
     store.close().await;
     outcome?;
     println!("Root password of account {} set.", account.account_id);
+    Ok(())
+}
+
+/// `coffer db copy`: prints each table's rows as copied (and checked) as JSON.
+async fn db_copy(from: &str, to: &str) -> Result<(), String> {
+    let report = coffer_store::copy_database(from, to)
+        .await
+        .map_err(|e| format!("cannot copy {} to {}: {e}", redacted(from), redacted(to)))?;
+    let tables: serde_json::Map<String, serde_json::Value> = report
+        .tables
+        .iter()
+        .map(|(table, rows)| ((*table).to_owned(), serde_json::Value::from(*rows)))
+        .collect();
+    println!("{}", serde_json::json!({ "Copied": tables }));
     Ok(())
 }
 

@@ -227,6 +227,37 @@ impl Coffer {
         panic!("coffer did not become healthy at {url}");
     }
 
+    /// A fresh server on SQLite in its data dir, whatever the run.
+    pub fn start_sqlite() -> Coffer {
+        let mut coffer = Coffer {
+            child: None,
+            data: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
+            database_url: None,
+            endpoint: String::new(),
+            console: String::new(),
+            first_stdout: String::new(),
+            log_file: None,
+        };
+        coffer.first_stdout = coffer.spawn(&[
+            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ]);
+        coffer
+    }
+
+    /// A new, empty PostgreSQL database on the test server.
+    pub fn new_postgres_database() -> String {
+        postgres_database()
+    }
+
+    /// Stops the server and starts it again on the same data dir, its metadata now in
+    /// `database_url` (`None`: SQLite in the data dir).
+    pub fn restart_on(&mut self, database_url: Option<String>) {
+        self.stop();
+        self.database_url = database_url;
+        self.spawn(&[]);
+    }
+
     /// Stops the server with SIGTERM and starts it again on the same data dir.
     pub fn restart(&mut self) {
         self.stop();

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod console;
 mod crash;
+mod db_copy;
 mod harness;
 mod iam;
 mod iam_paging;

@@ -1,0 +1,201 @@
+//! `coffer db copy`: an installation's metadata from one database to another, in either
+//! direction between SQLite and PostgreSQL (the way to grow from one node to several, or to
+//! come back). The target must be empty; every row is copied as it is (secrets stay sealed
+//! with the same master key, which moves with the data dir); the counts are compared at the end.
+
+use std::collections::BTreeSet;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+
+use crate::db::{Backend, migrate};
+use crate::{Result, StoreError};
+
+/// Every table with rows to copy, parents before children (the foreign keys hold on the way).
+const TABLES: [&str; 21] = [
+    "accounts",
+    "users",
+    "user_tags",
+    "access_keys",
+    "buckets",
+    "objects",
+    "object_parts",
+    "multipart_uploads",
+    "upload_parts",
+    "completed_uploads",
+    "groups",
+    "group_members",
+    "inline_policies",
+    "managed_policies",
+    "policy_versions",
+    "policy_attachments",
+    "bucket_policies",
+    "policy_tags",
+    "login_profiles",
+    "password_policies",
+    "console_sessions",
+];
+
+/// Tables that are not data: the migrations' own, and the cache counters each database keeps.
+const NOT_COPIED: [&str; 2] = ["_sqlx_migrations", "cache_epochs"];
+
+/// Rows per insert transaction.
+const BATCH: usize = 500;
+
+/// What a copy moved: each table and its row count.
+#[derive(Debug, Default)]
+pub struct CopyReport {
+    pub tables: Vec<(&'static str, i64)>,
+}
+
+/// One column's value, whichever of the types Coffer's tables use.
+enum Value {
+    Null,
+    Integer(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+async fn open(url: &str) -> Result<(AnyPool, Backend)> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url).ok_or_else(|| {
+        StoreError::Db(sqlx::Error::Configuration(
+            format!("the database URL must start with sqlite:// or postgres://, not {url:?}").into(),
+        ))
+    })?;
+    let pool = AnyPoolOptions::new().max_connections(2).connect(url).await?;
+    migrate(&pool, backend).await?;
+    Ok((pool, backend))
+}
+
+async fn tables(pool: &AnyPool, backend: Backend) -> Result<BTreeSet<String>> {
+    let sql = match backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        Backend::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'",
+    };
+    Ok(sqlx::query_scalar(sql).fetch_all(pool).await?.into_iter().collect())
+}
+
+/// A column's kind in the target, for binding a NULL of the right type (PostgreSQL refuses a
+/// NULL typed as text in a BIGINT column).
+#[derive(Clone, Copy)]
+enum Kind {
+    Integer,
+    Text,
+    Bytes,
+}
+
+/// The kinds of `table`'s columns in `pool`'s database, by column name.
+async fn kinds(pool: &AnyPool, backend: Backend, table: &str) -> Result<std::collections::HashMap<String, Kind>> {
+    let sql = match backend {
+        Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1)",
+        Backend::Postgres => "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns WHERE table_name = $1",
+    };
+    let rows: Vec<(String, String)> = sqlx::query_as(sql).bind(table).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, kind)| {
+            let kind = kind.to_ascii_uppercase();
+            let kind = if kind.contains("INT") {
+                Kind::Integer
+            } else if kind.contains("BLOB") || kind.contains("BYTEA") {
+                Kind::Bytes
+            } else {
+                Kind::Text
+            };
+            (name, kind)
+        })
+        .collect())
+}
+
+async fn count(pool: &AnyPool, table: &str) -> Result<i64> {
+    // `table` is one of TABLES.
+    Ok(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+fn value(row: &sqlx::any::AnyRow, index: usize) -> Value {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(index) {
+        return v.map_or(Value::Null, Value::Integer);
+    }
+    if let Ok(v) = row.try_get::<Option<String>, _>(index) {
+        return v.map_or(Value::Null, Value::Text);
+    }
+    row.try_get::<Option<Vec<u8>>, _>(index)
+        .ok()
+        .flatten()
+        .map_or(Value::Null, Value::Bytes)
+}
+
+/// Copies every row of `from` into `to`, which must hold none. Both are brought to this
+/// version's schema first.
+pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
+    let (source, source_backend) = open(from).await?;
+    let (target, target_backend) = open(to).await?;
+    let known: BTreeSet<String> = TABLES
+        .iter()
+        .chain(NOT_COPIED.iter())
+        .map(|t| (*t).to_owned())
+        .collect();
+    let present = tables(&source, source_backend).await?;
+    if let Some(unknown) = present.difference(&known).next() {
+        return Err(StoreError::CopyRefused(format!(
+            "the source has a table this version of Coffer cannot copy: {unknown}"
+        )));
+    }
+    for table in TABLES {
+        if count(&target, table).await? > 0 {
+            return Err(StoreError::CopyRefused(format!(
+                "the target is not empty ({table} has rows); copy into a new, empty database"
+            )));
+        }
+    }
+    let mut report = CopyReport::default();
+    for table in TABLES {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+            .fetch_all(&source)
+            .await?;
+        let target_kinds = kinds(&target, target_backend, table).await?;
+        for chunk in rows.chunks(BATCH) {
+            let mut tx = target.begin().await?;
+            for row in chunk {
+                let columns: Vec<&str> = row.columns().iter().map(sqlx::Column::name).collect();
+                let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+                // Column names come from the source's own table, which is one of TABLES.
+                let sql = format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    columns.join(", "),
+                    placeholders.join(", ")
+                );
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (index, column) in columns.iter().enumerate() {
+                    insert = match value(row, index) {
+                        Value::Null => match target_kinds.get(*column).copied().unwrap_or(Kind::Text) {
+                            Kind::Integer => insert.bind(None::<i64>),
+                            Kind::Text => insert.bind(None::<String>),
+                            Kind::Bytes => insert.bind(None::<Vec<u8>>),
+                        },
+                        Value::Integer(v) => insert.bind(v),
+                        Value::Text(v) => insert.bind(v),
+                        Value::Bytes(v) => insert.bind(v),
+                    };
+                }
+                insert.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        }
+        let (copied, there) = (count(&source, table).await?, count(&target, table).await?);
+        if copied != there {
+            return Err(StoreError::CopyRefused(format!(
+                "{table}: {copied} rows in the source but {there} in the target after the copy"
+            )));
+        }
+        report.tables.push((table, there));
+    }
+    source.close().await;
+    target.close().await;
+    Ok(report)
+}
