@@ -71,7 +71,9 @@ async fn open(url: &str) -> Result<(AnyPool, Backend)> {
 async fn tables(pool: &AnyPool, backend: Backend) -> Result<BTreeSet<String>> {
     let sql = match backend {
         Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        Backend::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'",
+        Backend::Postgres => {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'"
+        }
     };
     Ok(sqlx::query_scalar(sql).fetch_all(pool).await?.into_iter().collect())
 }
@@ -89,7 +91,9 @@ enum Kind {
 async fn kinds(pool: &AnyPool, backend: Backend, table: &str) -> Result<std::collections::HashMap<String, Kind>> {
     let sql = match backend {
         Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1)",
-        Backend::Postgres => "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns WHERE table_name = $1",
+        Backend::Postgres => {
+            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns WHERE table_name = $1"
+        }
     };
     let rows: Vec<(String, String)> = sqlx::query_as(sql).bind(table).fetch_all(pool).await?;
     Ok(rows
