@@ -167,4 +167,9 @@ impl QueryApi {
             tracing::warn!(%err, "could not forget expired console sessions");
         }
     }
+
+    /// Whether the metadata database answers (for the health check), within a second.
+    pub async fn database_reachable(&self) -> bool {
+        self.store.ping(std::time::Duration::from_secs(1)).await
+    }
 }

@@ -23,7 +23,7 @@ impl S3Auth for StoreAuth {
                 Ok(SecretKey::from(credential.secret_access_key.clone()))
             }
             Ok(_) => Err(S3Fault::InvalidAccessKeyId.into()),
-            Err(err) => Err(S3Fault::internal(err).into()),
+            Err(err) => Err(S3Fault::from(err).into()),
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum S3Fault {
     IncompleteBody,
     /// A server fault: the text is logged, never sent (it may name files or SQL).
     InternalError(String),
+    /// The metadata database cannot be reached: retry later (the text is logged).
+    ServiceUnavailable(String),
     InvalidAccessKeyId,
     InvalidArgument(String),
     InvalidBucketName,
@@ -124,6 +126,11 @@ impl S3Fault {
                 "InternalError",
                 S::INTERNAL_SERVER_ERROR,
                 text("We encountered an internal error. Please try again."),
+            ),
+            ServiceUnavailable(_) => (
+                "ServiceUnavailable",
+                S::SERVICE_UNAVAILABLE,
+                text("The service is unavailable. Please retry."),
             ),
             InvalidAccessKeyId => (
                 "InvalidAccessKeyId",
@@ -307,7 +314,7 @@ impl From<S3Fault> for S3Error {
         if let S3Fault::S3s(err) = fault {
             return err;
         }
-        if let S3Fault::InternalError(detail) = &fault {
+        if let S3Fault::InternalError(detail) | S3Fault::ServiceUnavailable(detail) = &fault {
             tracing::error!(err = %detail, "s3 request failed");
         }
         let (code, status, message) = fault.code_status_message();
@@ -338,6 +345,7 @@ impl From<StoreError> for S3Fault {
             StoreError::NoSuchUpload => S3Fault::NoSuchUpload,
             StoreError::InvalidPart => S3Fault::InvalidPart,
             StoreError::PreconditionFailed => S3Fault::PreconditionFailed,
+            other if other.is_unavailable() => S3Fault::ServiceUnavailable(other.to_string()),
             // Everything else is no request's fault: IAM entities S3 never names, or the
             // database, the disk, the master key.
             other => S3Fault::internal(other),
@@ -395,7 +403,7 @@ impl From<Refusal> for S3Fault {
 /// XML as s3s writes, `<Error><Code>…</Code><Message>…</Message>…</Error>`.
 pub fn error_response(fault: impl Into<S3Fault>) -> http::Response<String> {
     let fault = fault.into();
-    if let S3Fault::InternalError(detail) = &fault {
+    if let S3Fault::InternalError(detail) | S3Fault::ServiceUnavailable(detail) = &fault {
         tracing::error!(err = %detail, "s3 request failed");
     }
     let (code, status, message) = fault.code_status_message();

@@ -65,8 +65,28 @@ impl Backend {
     }
 }
 
-/// How many connections a PostgreSQL-backed node holds.
+/// How many connections a PostgreSQL-backed node holds, by default.
 pub const POSTGRES_POOL_SIZE: u32 = 10;
+
+/// How the database is reached.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseOptions {
+    /// PostgreSQL: the connections this node holds (SQLite always has one writer and four
+    /// readers).
+    pub pool_size: u32,
+    /// How long a request waits for a free connection (or for a lost database) before it
+    /// fails with 503 instead of hanging.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
+            pool_size: POSTGRES_POOL_SIZE,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
 
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
     use sqlx::Executor;
@@ -99,6 +119,11 @@ impl Store {
     /// Opens the database at `url` (`sqlite://…` or `postgres://…`) and runs its migrations;
     /// object bytes go under `data_dir`.
     pub async fn open(url: &str, data_dir: &Path, sealer: Sealer) -> Result<Store> {
+        Self::open_with(url, data_dir, sealer, DatabaseOptions::default()).await
+    }
+
+    /// As [`Store::open`], with the pool's size and timeout.
+    pub async fn open_with(url: &str, data_dir: &Path, sealer: Sealer, options: DatabaseOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url).ok_or_else(|| {
             StoreError::Db(sqlx::Error::Configuration(
@@ -107,20 +132,20 @@ impl Store {
         })?;
         let (reader, writer) = match backend {
             Backend::Sqlite => {
-                let options = || {
+                let pool = || {
                     AnyPoolOptions::new()
-                        .acquire_timeout(Duration::from_secs(30))
+                        .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
                         .after_connect(|conn, _meta| Box::pin(async move { sqlite_pragmas(conn).await }))
                 };
-                let writer = options().max_connections(1).connect(url).await?;
+                let writer = pool().max_connections(1).connect(url).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
-                let reader = options().max_connections(4).connect(url).await?;
+                let reader = pool().max_connections(4).connect(url).await?;
                 (reader, writer)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
-                    .acquire_timeout(Duration::from_secs(10))
-                    .max_connections(POSTGRES_POOL_SIZE)
+                    .acquire_timeout(options.acquire_timeout)
+                    .max_connections(options.pool_size.max(2))
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -149,6 +174,12 @@ impl Store {
     /// account create` beside `coffer serve`) writes too; it waits for the lock instead.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         begin_write(&self.inner.writer, self.inner.backend).await
+    }
+
+    /// Whether the database answers, within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        let probe = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.inner.reader);
+        matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(1)))
     }
 
     /// Which database this store runs on.

@@ -37,7 +37,7 @@ pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::{Bucket, PublicAccessBlock};
 pub use copy::{CopyReport, copy_database};
 pub use credentials::{Credential, KeyOwner};
-pub use db::{Backend, POSTGRES_POOL_SIZE};
+pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
 pub use managed::{AttachedTo, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
@@ -147,6 +147,25 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub(crate) const META_DB_FILE: &str = "meta.db";
 
 /// Maps a unique-constraint violation to `on_conflict`, passing other errors through.
+impl StoreError {
+    /// Whether the database could not be reached (refused, lost, or no connection free in
+    /// time), as opposed to a request it refused: a node answers 503 and recovers by itself
+    /// once the database is back.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            )
+        ) || matches!(self, StoreError::Db(sqlx::Error::Database(db)) if db.code().is_some_and(|code| {
+            // PostgreSQL's connection exceptions, operator intervention (a terminated
+            // connection, a server shutting down), insufficient resources (too many
+            // connections), and a database not accepting connections.
+            code.starts_with("08") || code.starts_with("57") || code.starts_with("53") || code == "55000"
+        }))
+    }
+}
+
 pub(crate) fn unique_violation(err: sqlx::Error, on_conflict: StoreError) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => on_conflict,

@@ -47,8 +47,9 @@ pub enum DbCommand {
 
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data_dir, database_url, listen, console_listen, domain,
-    /// idle_timeout_secs, trusted_proxies, console_idle_timeout_secs.
+    /// A TOML file with any of: data_dir, database_url, database_pool_size,
+    /// database_timeout_secs, listen, console_listen, domain, idle_timeout_secs,
+    /// trusted_proxies, console_idle_timeout_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -58,6 +59,12 @@ pub struct ServeArgs {
     /// [default: sqlite in the data dir]
     #[arg(long, env = "COFFER_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL: connections this node holds [default: 10]
+    #[arg(long, env = "COFFER_DATABASE_POOL_SIZE")]
+    pub database_pool_size: Option<u32>,
+    /// Seconds a request waits for the database before it fails with 503 [default: 5]
+    #[arg(long, env = "COFFER_DATABASE_TIMEOUT_SECS")]
+    pub database_timeout_secs: Option<u64>,
     /// Address of the S3/IAM/STS endpoint [default: 127.0.0.1:9000]
     #[arg(long, env = "COFFER_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -139,6 +146,8 @@ pub struct StoreLocation {
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub database_pool_size: Option<u32>,
+    pub database_timeout_secs: Option<u64>,
     pub listen: Option<SocketAddr>,
     pub console_listen: Option<SocketAddr>,
     pub domain: Option<String>,
@@ -151,6 +160,9 @@ pub struct FileConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     pub store: StoreLocation,
+    /// PostgreSQL's pool size and how long a request waits for the database.
+    pub database_pool_size: u32,
+    pub database_timeout: std::time::Duration,
     pub listen: SocketAddr,
     pub console_listen: SocketAddr,
     pub domain: Option<String>,
@@ -191,6 +203,17 @@ impl ServeConfig {
                 .console_listen
                 .or(file.console_listen)
                 .unwrap_or_else(|| default_addr(DEFAULT_CONSOLE_LISTEN)),
+            database_pool_size: args
+                .database_pool_size
+                .or(file.database_pool_size)
+                .unwrap_or(coffer_store::POSTGRES_POOL_SIZE)
+                .max(2),
+            database_timeout: std::time::Duration::from_secs(
+                args.database_timeout_secs
+                    .or(file.database_timeout_secs)
+                    .unwrap_or(5)
+                    .max(1),
+            ),
             domain: args.domain.clone().or(file.domain),
             idle_timeout: std::time::Duration::from_secs(
                 args.idle_timeout_secs

@@ -84,13 +84,17 @@ fn sealer(data_dir: &Path) -> Result<Sealer, String> {
 }
 
 async fn open_store(location: &StoreLocation) -> Result<Store, String> {
+    open_store_with(location, coffer_store::DatabaseOptions::default()).await
+}
+
+async fn open_store_with(location: &StoreLocation, options: coffer_store::DatabaseOptions) -> Result<Store, String> {
     let data_dir = &location.data_dir;
     let sealer = sealer(data_dir)?;
     match &location.database_url {
         None => Store::open_sqlite(data_dir, sealer)
             .await
             .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display())),
-        Some(url) => Store::open(url, data_dir, sealer)
+        Some(url) => Store::open_with(url, data_dir, sealer, options)
             .await
             .map_err(|e| format!("cannot open the database {}: {e}", redacted(url))),
     }
@@ -131,7 +135,11 @@ fn configured_root_key() -> Result<Option<(String, String)>, String> {
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
     let root_key = configured_root_key()?;
-    let store = open_store(&config.store).await?;
+    let options = coffer_store::DatabaseOptions {
+        pool_size: config.database_pool_size,
+        acquire_timeout: config.database_timeout,
+    };
+    let store = open_store_with(&config.store, options).await?;
     let created = store
         .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
         .await

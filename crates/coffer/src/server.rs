@@ -32,8 +32,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn health() -> &'static str {
-    "ok\n"
+/// `200 ok` while the metadata database answers; `503` naming it when it does not, so an
+/// orchestrator or balancer stops sending requests this node cannot serve.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    if state.query.database_reachable().await {
+        "ok\n".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+    }
 }
 
 /// A form `POST /` is a Query API call even when its signature names no usable scope (it

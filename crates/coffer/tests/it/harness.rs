@@ -229,19 +229,30 @@ impl Coffer {
 
     /// A fresh server on SQLite in its data dir, whatever the run.
     pub fn start_sqlite() -> Coffer {
+        Self::fresh(None, &[])
+    }
+
+    /// A fresh server on a PostgreSQL database of its own, whatever the run, with `env`.
+    pub fn start_postgres(env: &[(&str, &str)]) -> Coffer {
+        Self::fresh(Some(postgres_database()), env)
+    }
+
+    fn fresh(database_url: Option<String>, env: &[(&str, &str)]) -> Coffer {
         let mut coffer = Coffer {
             child: None,
             data: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
-            database_url: None,
+            database_url,
             endpoint: String::new(),
             console: String::new(),
             first_stdout: String::new(),
             log_file: None,
         };
-        coffer.first_stdout = coffer.spawn(&[
+        let mut all = vec![
             ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
             ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ]);
+        ];
+        all.extend_from_slice(env);
+        coffer.first_stdout = coffer.spawn(&all);
         coffer
     }
 

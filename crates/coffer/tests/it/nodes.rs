@@ -150,3 +150,63 @@ async fn two_nodes_on_one_database_answer_for_each_other() {
     assert_eq!(on_two.status, 200, "{:?}", on_two.location);
     assert!(on_two.body.contains("nora"));
 }
+
+/// Runs `sql` on the test server's maintenance database.
+fn on_server(sql: &str) {
+    let server = std::env::var("COFFER_TEST_POSTGRES_URL").unwrap();
+    let out = std::process::Command::new("psql")
+        .args([server.as_str(), "-qc", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn a_node_that_loses_its_database_answers_503_and_recovers_by_itself() {
+    let coffer = Coffer::start_postgres(&[("COFFER_DATABASE_TIMEOUT_SECS", "2")]);
+    let database = coffer.database_url().unwrap().rsplit('/').next().unwrap().to_owned();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("kept").send().await.unwrap();
+    s3.put_object()
+        .bucket("kept")
+        .key("k")
+        .body(ByteStream::from_static(b"v"))
+        .send()
+        .await
+        .unwrap();
+    let health = format!("{}/_coffer/health", coffer.endpoint);
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+
+    // The database refuses this node, and drops the connections it had.
+    on_server(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"));
+    on_server(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    ));
+    let started = Instant::now();
+    let err = s3.get_object().bucket("kept").key("k").send().await.unwrap_err();
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(503), "{err:?}");
+    assert_eq!(code(&err), "ServiceUnavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "it answered, not hung: {:?}",
+        started.elapsed()
+    );
+    let iam = coffer.root_iam().list_users().send().await.unwrap_err();
+    assert_eq!(code(&iam), "ServiceFailure");
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 503);
+
+    // Back: the node serves again without a restart.
+    on_server(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+    let recovered = Instant::now();
+    loop {
+        if s3.get_object().bucket("kept").key("k").send().await.is_ok() {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(20),
+            "the node did not recover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+}
