@@ -48,7 +48,7 @@ pub enum DbCommand {
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
-    /// database_timeout_secs, listen, console_listen, domain, idle_timeout_secs,
+    /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Seconds a request waits for the database before it fails with 503 [default: 5]
     #[arg(long, env = "COFFER_DATABASE_TIMEOUT_SECS")]
     pub database_timeout_secs: Option<u64>,
+    /// Seconds a file no row names must sit untouched before it is removed [default: 0 on
+    /// SQLite; 3600 on PostgreSQL, where other nodes may be writing to the data dir]
+    #[arg(long, env = "COFFER_ORPHAN_GRACE_SECS")]
+    pub orphan_grace_secs: Option<u64>,
     /// Address of the S3/IAM/STS endpoint [default: 127.0.0.1:9000]
     #[arg(long, env = "COFFER_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -148,6 +152,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub database_pool_size: Option<u32>,
     pub database_timeout_secs: Option<u64>,
+    pub orphan_grace_secs: Option<u64>,
     pub listen: Option<SocketAddr>,
     pub console_listen: Option<SocketAddr>,
     pub domain: Option<String>,
@@ -163,6 +168,9 @@ pub struct ServeConfig {
     /// PostgreSQL's pool size and how long a request waits for the database.
     pub database_pool_size: u32,
     pub database_timeout: std::time::Duration,
+    /// How long an unnamed file must sit untouched before it is removed; `None`: the
+    /// backend's default.
+    pub orphan_grace: Option<std::time::Duration>,
     pub listen: SocketAddr,
     pub console_listen: SocketAddr,
     pub domain: Option<String>,
@@ -214,6 +222,10 @@ impl ServeConfig {
                     .unwrap_or(5)
                     .max(1),
             ),
+            orphan_grace: args
+                .orphan_grace_secs
+                .or(file.orphan_grace_secs)
+                .map(std::time::Duration::from_secs),
             domain: args.domain.clone().or(file.domain),
             idle_timeout: std::time::Duration::from_secs(
                 args.idle_timeout_secs

@@ -164,10 +164,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     // On SQLite this process is the only writer and nothing is being written yet, so any
     // file no row names is left over from a crash. On PostgreSQL other nodes may be writing to
     // the same data dir: only files untouched for a while are collected, now and every hour.
-    let grace = match store.backend() {
+    let grace = config.orphan_grace.unwrap_or(match store.backend() {
         coffer_store::Backend::Sqlite => Duration::ZERO,
         coffer_store::Backend::Postgres => ORPHAN_GRACE,
-    };
+    });
     match store.collect_orphan_blobs(grace).await {
         Ok(0) => {}
         Ok(removed) => tracing::info!(removed, "removed files left behind by unfinished writes"),
@@ -178,7 +178,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ORPHAN_GRACE).await;
-                if let Err(err) = store.collect_orphan_blobs(ORPHAN_GRACE).await {
+                if let Err(err) = store.collect_orphan_blobs(grace).await {
                     tracing::warn!(%err, "could not collect unused object files");
                 }
             }

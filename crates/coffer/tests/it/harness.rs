@@ -157,6 +157,11 @@ impl Coffer {
             .stdout(Stdio::piped());
         if let Some(url) = &self.database_url {
             command.env("COFFER_DATABASE_URL", url);
+            // One node writes to this data dir: files left by a crash can go at once, as on
+            // SQLite (several nodes keep the default grace).
+            if !self.shares_data_dir() {
+                command.env("COFFER_ORPHAN_GRACE_SECS", "0");
+            }
         }
         match &self.log_file {
             Some(path) => {
@@ -373,6 +378,11 @@ impl Coffer {
     /// Runs `coffer` with the given arguments against this server's data dir.
     pub fn run_cli(&self, args: &[&str]) -> std::process::Output {
         self.command(args).output().expect("run coffer")
+    }
+
+    /// Whether another node uses this server's data dir.
+    fn shares_data_dir(&self) -> bool {
+        std::sync::Arc::strong_count(&self.data) > 1
     }
 
     /// The PostgreSQL database this server uses, if not SQLite in its data dir.

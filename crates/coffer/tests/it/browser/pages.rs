@@ -19,6 +19,22 @@ fn start() -> Coffer {
     ])
 }
 
+/// Waits until the element at `css` says `expected` (the page after a click may still be on
+/// its way, and the old page's element goes stale).
+async fn wait_for_text(client: &Client, css: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(element) = client.find(fantoccini::Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && text == expected
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{css} never said {expected:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until the page's source holds `needle`.
 async fn wait_text(client: &Client, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -199,13 +215,12 @@ async fn a_user_with_a_key_and_a_password_is_deleted_through_the_consoles_guidan
     click(&client, "#access-keys td.actions details.confirm summary").await;
     click(&client, "#access-keys td.actions details.confirm[open] button.danger").await;
     // A success banner says what happened.
-    let notice = text(&client, "p.notice").await;
-    assert_eq!(notice, format!("Access key {key_id} deactivated."));
+    wait_for_text(&client, "p.notice", &format!("Access key {key_id} deactivated.")).await;
     shot(&client, "guide-02-key-deactivated").await;
     fill(&client, "#confirm-delete-user", "leo").await;
     click(&client, "#delete button.danger").await;
     wait_path(&client, "/iam/users").await;
-    assert_eq!(text(&client, "p.notice").await, "User leo deleted.");
+    wait_for_text(&client, "p.notice", "User leo deleted.").await;
     shot(&client, "guide-03-user-deleted").await;
     assert_eq!(
         code(&iam.get_user().user_name("leo").send().await.unwrap_err()),
@@ -261,12 +276,12 @@ async fn a_policy_and_a_member_are_added_to_a_group_with_the_pickers() {
     )
     .await;
     click(&client, "#permissions form.picker button.primary").await;
-    assert_eq!(text(&client, "p.notice").await, "Attached AmazonS3ReadOnlyAccess.");
+    wait_for_text(&client, "p.notice", "Attached AmazonS3ReadOnlyAccess.").await;
     // A member from the user picker.
     click(&client, "#users details.confirm summary").await;
     click(&client, "#users input[value='mo']").await;
     click(&client, "#users form.picker button.primary").await;
-    assert_eq!(text(&client, "p.notice").await, "Added mo.");
+    wait_for_text(&client, "p.notice", "Added mo.").await;
     shot(&client, "picker-02-done").await;
     let attached = iam
         .list_attached_group_policies()
