@@ -6,6 +6,7 @@
 //! many writes; alone, a write waits for nobody.
 
 use sqlx::AnyPool;
+use sqlx_core::transaction::TransactionManager;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{Result, StoreError};
@@ -70,7 +71,19 @@ impl<W: Batched> Committer<W> {
     }
 }
 
+/// How deep in transactions `conn` is, by sqlx's count: 1 in the batch's transaction, 2 in a
+/// write's savepoint.
+fn depth(conn: &sqlx::AnyConnection) -> usize {
+    <sqlx::Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn)
+}
+
 /// Commits a batch; every writer hears its own outcome, or the commit's error.
+///
+/// A lost connection can leave sqlx's count of open transactions wrong: a savepoint that
+/// fails to begin queues a rollback one level up, and a later "commit" at depth 0 does
+/// nothing and reports success. So the depth is checked around every savepoint and before
+/// the commit; once it is not what it must be, the batch is abandoned and every writer is
+/// told its outcome is unknown (never that it committed).
 async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Vec<Queued<W>>) {
     let mut outcomes: Vec<(oneshot::Sender<Result<W::Output>>, Result<W::Output>)> = Vec::with_capacity(batch.len());
     let mut tx = match crate::db::begin_write(writer, backend).await {
@@ -85,18 +98,52 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Ve
             return;
         }
     };
-    for queued in batch {
+    let mut broken = depth(&tx) != 1;
+    let mut batch = batch.into_iter();
+    for queued in batch.by_ref() {
         let outcome = match sqlx::Acquire::begin(&mut tx).await {
-            Ok(mut savepoint) => match queued.write.apply(&mut savepoint).await {
-                Ok(written) => savepoint.commit().await.map(|_| written).map_err(StoreError::from),
-                Err(err) => {
-                    let _ = savepoint.rollback().await;
-                    Err(err)
+            Ok(mut savepoint) => {
+                let applied = queued.write.apply(&mut savepoint).await;
+                if depth(&savepoint) != 2 {
+                    // Whatever sqlx would do now could roll back or "commit" the wrong level.
+                    broken = true;
+                    std::mem::forget(savepoint);
+                    outcomes.push((
+                        queued.reply,
+                        Err(StoreError::CommitUnknown("the connection was lost".into())),
+                    ));
+                    break;
                 }
-            },
+                match applied {
+                    Ok(written) => savepoint.commit().await.map(|_| written).map_err(StoreError::from),
+                    Err(err) => {
+                        let _ = savepoint.rollback().await;
+                        Err(err)
+                    }
+                }
+            }
             Err(err) => Err(err.into()),
         };
         outcomes.push((queued.reply, outcome));
+        if depth(&tx) != 1 {
+            broken = true;
+            break;
+        }
+    }
+    if broken {
+        // Nothing here is known to be committed, and nothing may be called committed.
+        drop(tx);
+        for (reply, _) in outcomes {
+            let _ = reply.send(Err(StoreError::CommitUnknown(
+                "the connection was lost mid-batch".into(),
+            )));
+        }
+        for queued in batch {
+            let _ = queued.reply.send(Err(StoreError::Db(sqlx::Error::Protocol(
+                "the connection was lost".into(),
+            ))));
+        }
+        return;
     }
     match tx.commit().await {
         Ok(()) => {
@@ -105,9 +152,11 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Ve
             }
         }
         Err(err) => {
+            // The connection may have died after the database committed: the writes may
+            // stand, so their writers must not throw away what the rows name.
             let message = err.to_string();
             for (reply, _) in outcomes {
-                let _ = reply.send(Err(StoreError::Db(sqlx::Error::Protocol(message.clone()))));
+                let _ = reply.send(Err(StoreError::CommitUnknown(message.clone())));
             }
         }
     }

@@ -57,6 +57,10 @@ pub enum StoreError {
     NoSuchAccount,
     #[error("{0}")]
     CopyRefused(String),
+    /// The database was lost while a transaction committed: it may or may not have taken
+    /// effect, so nothing it named may be thrown away.
+    #[error("the commit's outcome is unknown: {0}")]
+    CommitUnknown(String),
     #[error("an account with this name already exists")]
     AccountExists,
     #[error("the account alias is taken")]
@@ -152,17 +156,19 @@ impl StoreError {
     /// time), as opposed to a request it refused: a node answers 503 and recovers by itself
     /// once the database is back.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+        matches!(self, StoreError::CommitUnknown(_))
+            || matches!(
+                self,
+                StoreError::Db(
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+                )
             )
-        ) || matches!(self, StoreError::Db(sqlx::Error::Database(db)) if db.code().is_some_and(|code| {
-            // PostgreSQL's connection exceptions, operator intervention (a terminated
-            // connection, a server shutting down), insufficient resources (too many
-            // connections), and a database not accepting connections.
-            code.starts_with("08") || code.starts_with("57") || code.starts_with("53") || code == "55000"
-        }))
+            || matches!(self, StoreError::Db(sqlx::Error::Database(db)) if db.code().is_some_and(|code| {
+                // PostgreSQL's connection exceptions, operator intervention (a terminated
+                // connection, a server shutting down), insufficient resources (too many
+                // connections), and a database not accepting connections.
+                code.starts_with("08") || code.starts_with("57") || code.starts_with("53") || code == "55000"
+            }))
     }
 }
 

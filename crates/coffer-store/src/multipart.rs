@@ -148,7 +148,9 @@ impl Store {
             .bind(crc64nvme)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
+            tx.commit()
+                .await
+                .map_err(|err| StoreError::CommitUnknown(err.to_string()))?;
             Ok(replaced)
         }
         .await;
@@ -161,6 +163,9 @@ impl Store {
                     crc64nvme: crc64nvme.to_owned(),
                 })
             }
+            // The part may be recorded after all: orphan collection removes its blob later if
+            // no row names it.
+            Err(err @ StoreError::CommitUnknown(_)) => Err(err),
             Err(err) => {
                 self.blobs().remove(&[blob_id]).await;
                 Err(err)

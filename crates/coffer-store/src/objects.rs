@@ -301,6 +301,9 @@ impl Store {
                     written.last_modified,
                 ))
             }
+            // A commit whose outcome is unknown may have made the blob the object's: orphan
+            // collection removes it later if no row names it.
+            Err(err @ StoreError::CommitUnknown(_)) => Err(err),
             Err(err) => {
                 self.blobs().remove(&[blob_id]).await;
                 Err(err)

@@ -210,3 +210,90 @@ async fn a_node_that_loses_its_database_answers_503_and_recovers_by_itself() {
     }
     assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
 }
+
+/// The bytes stored under `key`: derived from it, so any object can be checked on its own.
+fn content(key: &str) -> Vec<u8> {
+    let len = [1, 4096, 70_000][key.len() % 3];
+    key.as_bytes().iter().copied().cycle().take(len).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connections_cut_mid_commit_lose_nothing_acknowledged_and_tear_nothing() {
+    let coffer = Coffer::start_postgres(&[("COFFER_DATABASE_TIMEOUT_SECS", "2")]);
+    let database = coffer.database_url().unwrap().rsplit('/').next().unwrap().to_owned();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("cut").send().await.unwrap();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for writer in 0..6 {
+        let (s3, acknowledged, stop) = (s3.clone(), acknowledged.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Half the writers overwrite a few keys again and again.
+                let key = if writer % 2 == 0 {
+                    format!("w{writer}/{i}")
+                } else {
+                    format!("w{writer}/{}", i % 3)
+                };
+                let put = s3
+                    .put_object()
+                    .bucket("cut")
+                    .key(&key)
+                    .body(ByteStream::from(content(&key)))
+                    .send()
+                    .await;
+                if put.is_ok() {
+                    acknowledged.lock().unwrap().push(key);
+                }
+                i += 1;
+            }
+        }));
+    }
+    // Cut every connection of the node, again and again, while it commits.
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        on_server(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+        ));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 20,
+        "the load ran: {} writes acknowledged",
+        acknowledged.len()
+    );
+    // Everything listed reads back whole, and everything acknowledged is listed.
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket("cut")
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        listed.extend(page.contents().iter().map(|o| o.key().unwrap().to_owned()));
+        token = page.next_continuation_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    for key in &acknowledged {
+        assert!(listed.contains(key), "acknowledged {key} is gone");
+    }
+    for key in &listed {
+        let read = s3.get_object().bucket("cut").key(key).send().await.unwrap();
+        assert_eq!(
+            read.body.collect().await.unwrap().into_bytes().as_ref(),
+            content(key).as_slice(),
+            "{key} is torn"
+        );
+    }
+}
