@@ -528,7 +528,12 @@ impl Batched for Write {
                                 return Err(StoreError::PreconditionFailed);
                             }
                         }
-                        Err(err) => return Err(err),
+                        Err(err) => {
+                            // Rolled back here, not on drop, so the depth the committer
+                            // checks is already right.
+                            attempt.rollback().await?;
+                            return Err(err);
+                        }
                     }
                 }
             }
