@@ -91,9 +91,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Ve
         Err(err) => {
             let message = err.to_string();
             for queued in batch {
-                let _ = queued
-                    .reply
-                    .send(Err(StoreError::Db(sqlx::Error::Protocol(message.clone()))));
+                let _ = queued.reply.send(Err(StoreError::Unavailable(message.clone())));
             }
             return;
         }
@@ -139,9 +137,18 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Ve
             )));
         }
         for queued in batch {
-            let _ = queued.reply.send(Err(StoreError::Db(sqlx::Error::Protocol(
-                "the connection was lost".into(),
-            ))));
+            let _ = queued
+                .reply
+                .send(Err(StoreError::Unavailable("the connection was lost".into())));
+        }
+        return;
+    }
+    // PostgreSQL answers COMMIT in a transaction an error aborted with a rollback, and no
+    // error: a statement first tells an aborted transaction from a healthy one.
+    if let Err(err) = sqlx::query("SELECT 1").execute(&mut *tx).await {
+        let message = err.to_string();
+        for (reply, _) in outcomes {
+            let _ = reply.send(Err(StoreError::CommitUnknown(message.clone())));
         }
         return;
     }

@@ -88,6 +88,20 @@ impl Default for DatabaseOptions {
     }
 }
 
+/// Bounds on waiting inside PostgreSQL, so a hung or partitioned node holding a row lock
+/// stalls nobody for long: a lock not had in 5 s fails (503, retried), and a transaction
+/// left idle a minute is ended by the server.
+async fn postgres_settings(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Executor;
+    for setting in [
+        "SET lock_timeout = '5s'",
+        "SET idle_in_transaction_session_timeout = '60s'",
+    ] {
+        conn.execute(setting).await?;
+    }
+    Ok(())
+}
+
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
     use sqlx::Executor;
     for pragma in [
@@ -146,6 +160,7 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .acquire_timeout(options.acquire_timeout)
                     .max_connections(options.pool_size.max(2))
+                    .after_connect(|conn, _meta| Box::pin(async move { postgres_settings(conn).await }))
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
@@ -213,6 +228,7 @@ pub(crate) enum Guard<'a> {
     Account(&'a str),
     User(&'a str),
     Policy(&'a str),
+    Upload(&'a str),
 }
 
 /// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`).
@@ -225,6 +241,7 @@ pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard
         Guard::Account(id) => ("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE", id),
         Guard::User(id) => ("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", id),
         Guard::Policy(id) => ("SELECT 1 FROM managed_policies WHERE policy_id = $1 FOR UPDATE", id),
+        Guard::Upload(id) => ("SELECT 1 FROM multipart_uploads WHERE upload_id = $1 FOR UPDATE", id),
     };
     sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
     Ok(())

@@ -57,6 +57,9 @@ pub enum StoreError {
     NoSuchAccount,
     #[error("{0}")]
     CopyRefused(String),
+    /// The database could not be reached for a write; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database was lost while a transaction committed: it may or may not have taken
     /// effect, so nothing it named may be thrown away.
     #[error("the commit's outcome is unknown: {0}")]
@@ -156,7 +159,7 @@ impl StoreError {
     /// time), as opposed to a request it refused: a node answers 503 and recovers by itself
     /// once the database is back.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::CommitUnknown(_))
+        matches!(self, StoreError::CommitUnknown(_) | StoreError::Unavailable(_))
             || matches!(
                 self,
                 StoreError::Db(
@@ -168,6 +171,9 @@ impl StoreError {
                 // connection, a server shutting down), insufficient resources (too many
                 // connections), and a database not accepting connections.
                 code.starts_with("08") || code.starts_with("57") || code.starts_with("53") || code == "55000"
+                // A deadlock, a serialization failure, or a lock not had in time: nothing was
+                // written, and the same request can succeed when retried.
+                || code == "40P01" || code == "40001" || code == "55P03"
             }))
     }
 }

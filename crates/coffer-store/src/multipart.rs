@@ -116,6 +116,8 @@ impl Store {
         let blob_id = part.blob_id.clone();
         let result = async {
             let mut tx = self.begin_write().await?;
+            // Taken in turn with a completion on another node (see complete_upload).
+            crate::db::lock(&mut tx, crate::db::Guard::Upload(upload_id)).await?;
             let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM multipart_uploads WHERE upload_id = $1")
                 .bind(upload_id)
                 .fetch_optional(&mut *tx)
@@ -227,6 +229,9 @@ impl Store {
     ) -> Result<ObjectMeta> {
         let last_modified = now_millis();
         let mut tx = self.begin_write().await?;
+        // A part uploaded again meanwhile through another node must wait for this, or be
+        // seen by it (its old blob is removed once it commits).
+        crate::db::lock(&mut tx, crate::db::Guard::Upload(&upload.upload_id)).await?;
         let uploaded: Vec<(i64, String)> =
             sqlx::query_as("SELECT part_number, blob_id FROM upload_parts WHERE upload_id = $1")
                 .bind(&upload.upload_id)

@@ -319,7 +319,17 @@ impl Store {
         if !matches!(object.as_ref().map(|o| &o.data), Some(ObjectData::Parts(_))) {
             return Ok(object);
         }
-        let mut tx = self.inner.reader.begin().await?;
+        // One snapshot for the row and its parts: PostgreSQL's default isolation takes a new
+        // one per statement, so it is asked for repeatable read.
+        let mut tx = match self.inner.backend {
+            crate::Backend::Sqlite => self.inner.reader.begin().await?,
+            crate::Backend::Postgres => {
+                self.inner
+                    .reader
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+        };
         let Some(mut object) = fetch_object(&mut *tx, bucket, key).await? else {
             return Ok(None);
         };

@@ -178,7 +178,9 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ORPHAN_GRACE).await;
-                if let Err(err) = store.collect_orphan_blobs(grace).await {
+                // While serving, files are being written: never a shorter grace than the
+                // default, whatever the start's was.
+                if let Err(err) = store.collect_orphan_blobs(grace.max(ORPHAN_GRACE)).await {
                     tracing::warn!(%err, "could not collect unused object files");
                 }
             }

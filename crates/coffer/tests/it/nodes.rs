@@ -191,6 +191,15 @@ async fn a_node_that_loses_its_database_answers_503_and_recovers_by_itself() {
         "it answered, not hung: {:?}",
         started.elapsed()
     );
+    let put = s3
+        .put_object()
+        .bucket("kept")
+        .key("new")
+        .body(ByteStream::from_static(b"w"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(put.raw_response().map(|r| r.status().as_u16()), Some(503), "{put:?}");
     let iam = coffer.root_iam().list_users().send().await.unwrap_err();
     assert_eq!(code(&iam), "ServiceFailure");
     assert_eq!(reqwest::get(&health).await.unwrap().status(), 503);
