@@ -26,6 +26,9 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// or a quarter of the idle timeout if that is shorter), so a page view is not a write.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
+/// Times a change is tried again when another request of the session changed it first.
+const UPDATE_ATTEMPTS: usize = 4;
+
 /// A signed-in person.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -45,7 +48,10 @@ pub struct Session {
     notice: Option<String>,
     /// Unix milliseconds.
     started: u64,
-    last_seen: u64,
+    /// The stored record's version, for its next compare-and-set.
+    version: i64,
+    /// When the session ends unless used again (the database's word).
+    expires_at: u64,
 }
 
 /// A secret between its creation and the one page that shows it.
@@ -85,7 +91,6 @@ struct Record {
     pending: Option<Reveal>,
     notice: Option<String>,
     started: u64,
-    last_seen: u64,
 }
 
 impl Record {
@@ -104,11 +109,10 @@ impl Record {
             pending: session.pending.clone(),
             notice: session.notice.clone(),
             started: session.started,
-            last_seen: session.last_seen,
         }
     }
 
-    fn session(self) -> Option<Session> {
+    fn session(self, version: i64, expires_at: u64) -> Option<Session> {
         Some(Session {
             principal: Principal {
                 account_id: self.account_id,
@@ -125,7 +129,8 @@ impl Record {
             pending: self.pending,
             notice: self.notice,
             started: self.started,
-            last_seen: self.last_seen,
+            version,
+            expires_at,
         })
     }
 }
@@ -158,27 +163,22 @@ impl Sessions {
         Sessions { query, idle_timeout }
     }
 
-    /// When `session` ends if not used again: idle from its last use, or at its lifetime.
-    fn expiry(&self, session: &Session) -> time::OffsetDateTime {
-        let idle_end = session.last_seen + self.idle_timeout.as_millis() as u64;
-        let life_end = session.started + MAX_LIFETIME.as_millis() as u64;
+    /// When a session used at `now` ends if not used again: idle from now, or at its
+    /// lifetime.
+    fn expiry(&self, started: u64, now: u64) -> time::OffsetDateTime {
+        let idle_end = now + self.idle_timeout.as_millis() as u64;
+        let life_end = started + MAX_LIFETIME.as_millis() as u64;
         let end = idle_end.min(life_end);
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(end) * 1_000_000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
     }
 
-    async fn save(&self, token: &str, session: &Session) -> bool {
-        let Ok(record) = serde_json::to_string(&Record::of(session)) else {
-            return false;
-        };
-        self.query
-            .save_console_session(&digest(token), self.expiry(session), &record)
-            .await
-    }
-
     async fn load(&self, token: &str) -> Option<Session> {
-        let record = self.query.console_session(&digest(token)).await?;
-        serde_json::from_str::<Record>(&record).ok()?.session()
+        let stored = self.query.console_session(&digest(token)).await?;
+        let expires_at = (stored.expires_at.unix_timestamp_nanos() / 1_000_000) as u64;
+        serde_json::from_str::<Record>(&stored.record)
+            .ok()?
+            .session(stored.version, expires_at)
     }
 
     /// Starts a session for `principal`; returns its token (for the cookie only), or `None`
@@ -201,34 +201,52 @@ impl Sessions {
             pending: None,
             notice: None,
             started: now,
-            last_seen: now,
+            version: 0,
+            expires_at: 0,
         };
-        self.save(&token, &session).await.then_some(token)
+        let record = serde_json::to_string(&Record::of(&session)).ok()?;
+        self.query
+            .save_console_session(&digest(&token), self.expiry(now, now), &record)
+            .await
+            .then_some(token)
     }
 
     /// The session `token` names, if it is live; using it keeps it alive.
     pub async fn get(&self, token: &str) -> Option<Session> {
-        let mut session = self.load(token).await?;
+        let session = self.load(token).await?;
         let now = now_millis();
-        let idle = now.saturating_sub(session.last_seen);
-        if idle >= self.idle_timeout.as_millis() as u64
-            || now.saturating_sub(session.started) >= MAX_LIFETIME.as_millis() as u64
-        {
+        if now.saturating_sub(session.started) >= MAX_LIFETIME.as_millis() as u64 {
             self.end(token).await;
             return None;
         }
-        if idle >= TOUCH_EVERY.min(self.idle_timeout / 4).as_millis() as u64 {
-            session.last_seen = now;
-            self.save(token, &session).await;
+        // Used again: its expiry moves on, once the last move is old enough.
+        let idle = self.idle_timeout.as_millis() as u64;
+        let since_last_use = (now + idle).saturating_sub(session.expires_at);
+        if since_last_use >= TOUCH_EVERY.min(self.idle_timeout / 4).as_millis() as u64 {
+            self.query
+                .touch_console_session(&digest(token), self.expiry(session.started, now))
+                .await;
         }
         Some(session)
     }
 
-    /// Changes the session `token` names with `change`, and keeps the change.
-    async fn update<R>(&self, token: &str, change: impl FnOnce(&mut Session) -> R) -> Option<R> {
-        let mut session = self.load(token).await?;
-        let result = change(&mut session);
-        self.save(token, &session).await.then_some(result)
+    /// Changes the session `token` names with `change` and keeps the change, unless another
+    /// request of the session changed it first (then it is read again and changed again), or
+    /// it ended.
+    async fn update<R>(&self, token: &str, change: impl Fn(&mut Session) -> R) -> Option<R> {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut session = self.load(token).await?;
+            let result = change(&mut session);
+            let record = serde_json::to_string(&Record::of(&session)).ok()?;
+            if self
+                .query
+                .update_console_session(&digest(token), session.version, &record)
+                .await
+            {
+                return Some(result);
+            }
+        }
+        None
     }
 
     /// The session's person changed its password here: this session goes on with the new
@@ -243,7 +261,7 @@ impl Sessions {
 
     /// Says `text` on the next page shown (after the redirect that follows an action).
     pub async fn notice(&self, token: &str, text: String) {
-        self.update(token, |session| session.notice = Some(text)).await;
+        self.update(token, |session| session.notice = Some(text.clone())).await;
     }
 
     /// The notice waiting for the page being shown, once.
@@ -255,7 +273,8 @@ impl Sessions {
 
     /// Keeps a new secret for the page that shows it.
     pub async fn stash(&self, token: &str, reveal: Reveal) {
-        self.update(token, |session| session.pending = Some(reveal)).await;
+        self.update(token, |session| session.pending = Some(reveal.clone()))
+            .await;
     }
 
     /// The new secret, handed out once: a second look finds nothing.
@@ -320,15 +339,16 @@ mod tests {
             }),
             notice: Some("done".into()),
             started: 1,
-            last_seen: 2,
+            version: 7,
+            expires_at: 9,
         };
         let text = serde_json::to_string(&Record::of(&session)).unwrap();
-        let back = serde_json::from_str::<Record>(&text).unwrap().session().unwrap();
+        let back = serde_json::from_str::<Record>(&text).unwrap().session(7, 9).unwrap();
         assert_eq!(back.principal, session.principal);
         assert_eq!(back.password, session.password);
         assert!(back.must_change_password && back.notice.as_deref() == Some("done"));
         assert!(matches!(back.pending, Some(Reveal::SignIn { ref user_name, .. }) if user_name == "bob"));
-        assert_eq!((back.started, back.last_seen), (1, 2));
+        assert_eq!((back.started, back.version, back.expires_at), (1, 7, 9));
     }
 
     #[test]

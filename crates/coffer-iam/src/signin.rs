@@ -130,8 +130,8 @@ impl QueryApi {
             .map(|e| e.to_string())
     }
 
-    /// Stores a console session's record (see `Store::put_console_session`), so every node
-    /// serves it; false when the database could not take it.
+    /// Stores a new console session's record (see `Store::put_console_session`), so every
+    /// node serves it; false when the database could not take it.
     pub async fn save_console_session(
         &self,
         digest: &[u8; 32],
@@ -147,15 +147,32 @@ impl QueryApi {
         }
     }
 
-    /// The record of a live console session; `None` also when the database cannot be read
-    /// (the person is asked to sign in again rather than let in unchecked).
-    pub async fn console_session(&self, digest: &[u8; 32]) -> Option<String> {
+    /// A live console session; `None` also when the database cannot be read (the person is
+    /// asked to sign in again rather than let in unchecked).
+    pub async fn console_session(&self, digest: &[u8; 32]) -> Option<coffer_store::StoredSession> {
         self.store
             .console_session(digest)
             .await
             .inspect_err(|err| tracing::error!(%err, "could not read a console session"))
             .ok()
             .flatten()
+    }
+
+    /// Changes a console session's record if it is still at `version` (see
+    /// `Store::update_console_session`); false when it changed meanwhile or is gone.
+    pub async fn update_console_session(&self, digest: &[u8; 32], version: i64, record: &str) -> bool {
+        self.store
+            .update_console_session(digest, version, record)
+            .await
+            .inspect_err(|err| tracing::error!(%err, "could not change a console session"))
+            .unwrap_or(false)
+    }
+
+    /// Keeps a used console session alive until `expires_at`.
+    pub async fn touch_console_session(&self, digest: &[u8; 32], expires_at: time::OffsetDateTime) {
+        if let Err(err) = self.store.touch_console_session(digest, expires_at).await {
+            tracing::warn!(%err, "could not record a console session's use");
+        }
     }
 
     /// Ends a console session, and forgets expired ones.

@@ -35,6 +35,7 @@ pub use access_keys::KeyOwnerName;
 pub use accounts::DEFAULT_ACCOUNT_NAME;
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::{Bucket, PublicAccessBlock};
+pub use console_sessions::StoredSession;
 pub use copy::{CopyReport, copy_database};
 pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};

@@ -346,3 +346,25 @@ async fn a_change_through_one_node_reaches_the_others_caches(db: TestDb) {
     }
 }
 }
+
+on_both_backends! {
+/// A session changes by compare-and-set, and nothing but its start creates it: a change or
+/// a use racing a sign-out cannot bring it back.
+async fn console_sessions_change_by_compare_and_set_and_stay_ended(db: TestDb) {
+    let store = open(&db).await;
+    let digest = [7u8; 32];
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    store.put_console_session(&digest, later, "first").await.unwrap();
+    let stored = store.console_session(&digest).await.unwrap().unwrap();
+    assert_eq!((stored.record.as_str(), stored.version), ("first", 0));
+    // Two requests changed it from version 0: one wins, the other must read it again.
+    assert!(store.update_console_session(&digest, 0, "second").await.unwrap());
+    assert!(!store.update_console_session(&digest, 0, "lost").await.unwrap());
+    assert_eq!(store.console_session(&digest).await.unwrap().unwrap().record, "second");
+    // Signed out: a late change or use does not revive it.
+    store.delete_console_session(&digest).await.unwrap();
+    assert!(!store.update_console_session(&digest, 1, "revived").await.unwrap());
+    store.touch_console_session(&digest, later + time::Duration::minutes(5)).await.unwrap();
+    assert!(store.console_session(&digest).await.unwrap().is_none());
+}
+}

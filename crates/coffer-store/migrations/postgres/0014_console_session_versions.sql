@@ -1,0 +1,6 @@
+-- PostgreSQL twin of ../sqlite/0014_console_session_versions.sql: BIGINT for INTEGER, BYTEA for BLOB, and text compared
+-- byte by byte (COLLATE "C"), as SQLite and S3's key order do. Kept in step by a test.
+-- A session's record is changed by compare-and-set on this counter, so two requests of one
+-- session (two tabs, two nodes) cannot undo each other's change, and an update can never
+-- bring back a session signed out meanwhile.
+ALTER TABLE console_sessions ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
