@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use futures::TryStreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
@@ -72,7 +73,7 @@ async fn tables(pool: &AnyPool, backend: Backend) -> Result<BTreeSet<String>> {
     let sql = match backend {
         Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
         Backend::Postgres => {
-            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = 'public'"
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema()"
         }
     };
     Ok(sqlx::query_scalar(sql).fetch_all(pool).await?.into_iter().collect())
@@ -92,7 +93,8 @@ async fn kinds(pool: &AnyPool, backend: Backend, table: &str) -> Result<std::col
     let sql = match backend {
         Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1)",
         Backend::Postgres => {
-            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns WHERE table_name = $1"
+            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns \
+             WHERE table_name = $1 AND table_schema = current_schema()"
         }
     };
     let rows: Vec<(String, String)> = sqlx::query_as(sql).bind(table).fetch_all(pool).await?;
@@ -134,6 +136,42 @@ fn value(row: &sqlx::any::AnyRow, index: usize) -> Value {
         .map_or(Value::Null, Value::Bytes)
 }
 
+/// Inserts `rows` of `table` in one transaction.
+async fn insert_rows(
+    target: &AnyPool,
+    table: &str,
+    kinds: &std::collections::HashMap<String, Kind>,
+    rows: &[sqlx::any::AnyRow],
+) -> Result<()> {
+    let mut tx = target.begin().await?;
+    for row in rows {
+        let columns: Vec<&str> = row.columns().iter().map(sqlx::Column::name).collect();
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        // Column names come from the source's own table, which is one of TABLES.
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (index, column) in columns.iter().enumerate() {
+            insert = match value(row, index) {
+                Value::Null => match kinds.get(*column).copied().unwrap_or(Kind::Text) {
+                    Kind::Integer => insert.bind(None::<i64>),
+                    Kind::Text => insert.bind(None::<String>),
+                    Kind::Bytes => insert.bind(None::<Vec<u8>>),
+                },
+                Value::Integer(v) => insert.bind(v),
+                Value::Text(v) => insert.bind(v),
+                Value::Bytes(v) => insert.bind(v),
+            };
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Copies every row of `from` into `to`, which must hold none. Both are brought to this
 /// version's schema first.
 pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
@@ -159,38 +197,23 @@ pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
     }
     let mut report = CopyReport::default();
     for table in TABLES {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
-            .fetch_all(&source)
-            .await?;
         let target_kinds = kinds(&target, target_backend, table).await?;
-        for chunk in rows.chunks(BATCH) {
-            let mut tx = target.begin().await?;
-            for row in chunk {
-                let columns: Vec<&str> = row.columns().iter().map(sqlx::Column::name).collect();
-                let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-                // Column names come from the source's own table, which is one of TABLES.
-                let sql = format!(
-                    "INSERT INTO {table} ({}) VALUES ({})",
-                    columns.join(", "),
-                    placeholders.join(", ")
-                );
-                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (index, column) in columns.iter().enumerate() {
-                    insert = match value(row, index) {
-                        Value::Null => match target_kinds.get(*column).copied().unwrap_or(Kind::Text) {
-                            Kind::Integer => insert.bind(None::<i64>),
-                            Kind::Text => insert.bind(None::<String>),
-                            Kind::Bytes => insert.bind(None::<Vec<u8>>),
-                        },
-                        Value::Integer(v) => insert.bind(v),
-                        Value::Text(v) => insert.bind(v),
-                        Value::Bytes(v) => insert.bind(v),
-                    };
-                }
-                insert.execute(&mut *tx).await?;
+        // Streamed: a table of millions of objects never sits in memory whole.
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}"))).fetch(&source);
+        let mut chunk = Vec::with_capacity(BATCH);
+        loop {
+            let next = rows.try_next().await?;
+            let done = next.is_none();
+            chunk.extend(next);
+            if chunk.len() == BATCH || (done && !chunk.is_empty()) {
+                insert_rows(&target, table, &target_kinds, &chunk).await?;
+                chunk.clear();
             }
-            tx.commit().await?;
+            if done {
+                break;
+            }
         }
+        drop(rows);
         let (copied, there) = (count(&source, table).await?, count(&target, table).await?);
         if copied != there {
             return Err(StoreError::CopyRefused(format!(

@@ -100,8 +100,9 @@ async fn open_store_with(location: &StoreLocation, options: coffer_store::Databa
     }
 }
 
-/// A database URL without its password, for messages.
+/// A database URL without its password (nor its query, which can carry one), for messages.
 fn redacted(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
     match (url.split_once("://"), url.rfind('@')) {
         (Some((scheme, rest)), Some(_)) => {
             let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
@@ -395,5 +396,6 @@ mod tests {
         assert_eq!(redacted("sqlite:///srv/coffer/meta.db"), "sqlite:///srv/coffer/meta.db");
         // An @ in the password: everything up to the last @ is credentials.
         assert_eq!(redacted("postgres://u:p@ss@db/x"), "postgres://u@db/x");
+        assert_eq!(redacted("postgres://db/x?user=u&password=s3cret"), "postgres://db/x");
     }
 }
