@@ -167,12 +167,22 @@ pub(crate) async fn replace_current(
     } else {
         "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 FOR UPDATE"
     };
-    let current = sqlx::query(select)
-        .bind(bucket)
-        .bind(key.as_bytes().to_vec())
-        .bind(NULL_VERSION)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let read = async |tx: &mut Tx<'_>| {
+        sqlx::query(select)
+            .bind(bucket)
+            .bind(key.as_bytes().to_vec())
+            .bind(NULL_VERSION)
+            .fetch_optional(&mut **tx)
+            .await
+    };
+    let mut current = read(tx).await?;
+    let compares = matches!(condition, WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_));
+    if current.is_none() && compares && select.ends_with("FOR UPDATE") {
+        // Waiting on a row another node replaced meanwhile (an overwrite deletes the row and
+        // inserts a new one) finds nothing; the replacement is there to read now, and a
+        // condition on the object must be judged against it.
+        current = read(tx).await?;
+    }
     match (condition, &current) {
         (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
         (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
