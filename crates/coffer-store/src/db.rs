@@ -234,7 +234,7 @@ pub(crate) enum Guard<'a> {
 /// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`).
 /// SQLite needs none: every write transaction there holds the database's one write lock.
 pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard<'_>) -> Result<()> {
-    if tx.backend_name() != "PostgreSQL" {
+    if !is_postgres(tx) {
         return Ok(());
     }
     let (sql, id) = match guard {
@@ -247,14 +247,10 @@ pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard
     Ok(())
 }
 
-/// `FOR UPDATE` where the backend has it: a read of the row a write will replace, locked
-/// until the transaction ends, so two nodes replacing one object take turns.
-pub(crate) fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
-    if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
+/// Whether `conn` talks to PostgreSQL, the backend where several writers run at once and
+/// rows must be locked (`FOR UPDATE`) for a read-then-write to hold.
+pub(crate) fn is_postgres(conn: &sqlx::AnyConnection) -> bool {
+    conn.backend_name() == "PostgreSQL"
 }
 
 /// Brings `pool`'s database to this version's schema.

@@ -162,10 +162,11 @@ pub(crate) async fn replace_current(
 ) -> Result<Vec<String>> {
     // Locked (PostgreSQL) so that two nodes replacing one object take turns, the second
     // seeing the first's result.
-    let select = if crate::db::for_update(tx).is_empty() {
-        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3"
-    } else {
+    let locks = crate::db::is_postgres(tx);
+    let select = if locks {
         "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 FOR UPDATE"
+    } else {
+        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3"
     };
     let read = async |tx: &mut Tx<'_>| {
         sqlx::query(select)
@@ -177,7 +178,7 @@ pub(crate) async fn replace_current(
     };
     let mut current = read(tx).await?;
     let compares = matches!(condition, WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_));
-    if current.is_none() && compares && select.ends_with("FOR UPDATE") {
+    if current.is_none() && compares && locks {
         // Waiting on a row another node replaced meanwhile (an overwrite deletes the row and
         // inserts a new one) finds nothing; the replacement is there to read now, and a
         // condition on the object must be judged against it.
