@@ -23,6 +23,11 @@ pub(crate) trait Batched: Send + Sync + 'static {
         &'t self,
         tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
     ) -> impl Future<Output = Result<Self::Output>> + Send + 't;
+
+    /// The rows the write locks, as one sortable key: a batch applies its writes in this
+    /// order (keeping arrival order among equal keys), so two nodes' batches lock rows in
+    /// the same order and cannot deadlock each other.
+    fn lock_order(&self) -> Vec<u8>;
 }
 
 struct Queued<W: Batched> {
@@ -84,7 +89,8 @@ fn depth(conn: &sqlx::AnyConnection) -> usize {
 /// nothing and reports success. So the depth is checked around every savepoint and before
 /// the commit; once it is not what it must be, the batch is abandoned and every writer is
 /// told its outcome is unknown (never that it committed).
-async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, batch: Vec<Queued<W>>) {
+async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch: Vec<Queued<W>>) {
+    batch.sort_by_cached_key(|queued| queued.write.lock_order());
     let mut outcomes: Vec<(oneshot::Sender<Result<W::Output>>, Result<W::Output>)> = Vec::with_capacity(batch.len());
     let mut tx = match crate::db::begin_write(writer, backend).await {
         Ok(tx) => tx,

@@ -519,6 +519,14 @@ pub(crate) struct Written {
 impl Batched for Write {
     type Output = Written;
 
+    fn lock_order(&self) -> Vec<u8> {
+        let (bucket, key) = match self {
+            Write::Put { bucket, object, .. } => (bucket, &object.key),
+            Write::Delete { bucket, key, .. } => (bucket, key),
+        };
+        [bucket.as_bytes(), b"/", key.as_bytes()].concat()
+    }
+
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {
         match self {
             Write::Put {
