@@ -111,6 +111,34 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Runs `action` on `owner` once per value in `values` (`param` naming the value), in
+    /// order, stopping at the first failure.
+    pub async fn of_calls(
+        console: &crate::Console,
+        signed: &crate::page::Signed,
+        action: &str,
+        owner: (&str, &str),
+        param: &str,
+        values: &[String],
+    ) -> Outcome {
+        let mut outcome = Outcome {
+            done: Vec::new(),
+            failed: None,
+        };
+        for value in values {
+            // A policy is named by the last part of its ARN.
+            let label = value.rsplit('/').next().unwrap_or(value).to_owned();
+            match signed.call(console, action, &[owner, (param, value)]).await {
+                Ok(_) => outcome.done.push(label),
+                Err(error) => {
+                    outcome.failed = Some((label, error));
+                    break;
+                }
+            }
+        }
+        outcome
+    }
+
     /// "Attached A. B was not: <message>": what happened, in words.
     pub fn describe(&self, verb: &str) -> String {
         let mut said = Vec::new();

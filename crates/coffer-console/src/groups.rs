@@ -206,23 +206,7 @@ pub async fn change_group(
         let problem = Problem::new(change, format!("Nothing was changed: tick at least one {what}."));
         return group_page(&console, &signed, group, Some(problem), &[]).await;
     }
-    let mut outcome = Outcome {
-        done: Vec::new(),
-        failed: None,
-    };
-    for value in &form.values {
-        let label = value.rsplit('/').next().unwrap_or(value).to_owned();
-        match signed
-            .call(&console, action, &[("GroupName", group), (param, value)])
-            .await
-        {
-            Ok(_) => outcome.done.push(label),
-            Err(error) => {
-                outcome.failed = Some((label, error));
-                break;
-            }
-        }
-    }
+    let outcome = Outcome::of_calls(&console, &signed, action, ("GroupName", group), param, &form.values).await;
     match &outcome.failed {
         None => {
             signed.notify(&console, outcome.describe(verb)).await;

@@ -61,7 +61,7 @@ impl FromRequestParts<Console> for Signed {
             .to_owned();
         // Only a page shown takes the notice; an action's POST leaves it for the page after.
         let notice = match parts.method {
-            http::Method::GET => console.sessions.take_notice(&token).await,
+            http::Method::GET if session.has_notice() => console.sessions.take_notice(&token).await,
             _ => None,
         };
         let back = back_link(&parts.headers, &host);

@@ -71,6 +71,12 @@ pub enum Reveal {
 }
 
 impl Session {
+    /// Whether a notice waits to be said (read with the session, so a page without one
+    /// costs no second read).
+    pub fn has_notice(&self) -> bool {
+        self.notice.is_some()
+    }
+
     /// Whether `token` is this session's CSRF token (compared in constant time).
     pub fn csrf_matches(&self, token: &str) -> bool {
         self.csrf.as_bytes().ct_eq(token.as_bytes()).into()
@@ -266,8 +272,6 @@ impl Sessions {
 
     /// The notice waiting for the page being shown, once.
     pub async fn take_notice(&self, token: &str) -> Option<String> {
-        let session = self.load(token).await?;
-        session.notice.as_ref()?;
         self.update(token, |session| session.notice.take()).await.flatten()
     }
 

@@ -352,23 +352,7 @@ pub async fn change_user(
                 let problem = Problem::new(change, format!("Nothing was changed: tick at least one {what}."));
                 return failed(problem, Kept::default()).await;
             }
-            let mut outcome = Outcome {
-                done: Vec::new(),
-                failed: None,
-            };
-            for value in &form.values {
-                let label = value.rsplit('/').next().unwrap_or(value).to_owned();
-                match signed
-                    .call(&console, action, &[("UserName", user), (param, value)])
-                    .await
-                {
-                    Ok(_) => outcome.done.push(label),
-                    Err(error) => {
-                        outcome.failed = Some((label, error));
-                        break;
-                    }
-                }
-            }
+            let outcome = Outcome::of_calls(&console, &signed, action, ("UserName", user), param, &form.values).await;
             match &outcome.failed {
                 None => done(outcome.describe(verb), anchor).await,
                 Some((_, error)) => {

@@ -49,6 +49,11 @@ fn postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// A new, empty data dir (shared by the nodes that use it).
+fn new_data_dir() -> std::sync::Arc<tempfile::TempDir> {
+    std::sync::Arc::new(tempfile::tempdir().expect("temp dir"))
+}
+
 /// A random number for names, from the clock and a counter (no RNG crate in the tests).
 fn rand_u64() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,40 +106,15 @@ impl Coffer {
             ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
             ("COFFER_ROOT_PASSWORD", "Root-Pass-2026"),
         ];
-        let mut one = Coffer {
-            child: None,
-            data: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
-            database_url: Some(postgres_database()),
-            endpoint: String::new(),
-            console: String::new(),
-            first_stdout: String::new(),
-            log_file: None,
-        };
+        let mut one = Coffer::unstarted(new_data_dir(), Some(postgres_database()), None);
         one.first_stdout = one.spawn(&env);
-        let mut two = Coffer {
-            child: None,
-            data: one.data.clone(),
-            database_url: one.database_url.clone(),
-            endpoint: String::new(),
-            console: String::new(),
-            first_stdout: String::new(),
-            log_file: None,
-        };
+        let mut two = Coffer::unstarted(one.data.clone(), one.database_url.clone(), None);
         two.first_stdout = two.spawn(&env);
         (one, two)
     }
 
     fn start_logged(env: &[(&str, &str)], log_file: Option<PathBuf>) -> Coffer {
-        let data = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
-        let mut coffer = Coffer {
-            child: None,
-            data,
-            database_url: test_database(),
-            endpoint: String::new(),
-            console: String::new(),
-            first_stdout: String::new(),
-            log_file,
-        };
+        let mut coffer = Coffer::unstarted(new_data_dir(), test_database(), log_file);
         coffer.first_stdout = coffer.spawn(env);
         coffer
     }
@@ -232,6 +212,23 @@ impl Coffer {
         panic!("coffer did not become healthy at {url}");
     }
 
+    /// A server not yet spawned, on `data` and `database_url` (`None`: SQLite in the data dir).
+    fn unstarted(
+        data: std::sync::Arc<tempfile::TempDir>,
+        database_url: Option<String>,
+        log_file: Option<PathBuf>,
+    ) -> Coffer {
+        Coffer {
+            child: None,
+            data,
+            database_url,
+            endpoint: String::new(),
+            console: String::new(),
+            first_stdout: String::new(),
+            log_file,
+        }
+    }
+
     /// A fresh server on SQLite in its data dir, whatever the run.
     pub fn start_sqlite() -> Coffer {
         Self::fresh(None, &[])
@@ -243,15 +240,7 @@ impl Coffer {
     }
 
     fn fresh(database_url: Option<String>, env: &[(&str, &str)]) -> Coffer {
-        let mut coffer = Coffer {
-            child: None,
-            data: std::sync::Arc::new(tempfile::tempdir().expect("temp dir")),
-            database_url,
-            endpoint: String::new(),
-            console: String::new(),
-            first_stdout: String::new(),
-            log_file: None,
-        };
+        let mut coffer = Coffer::unstarted(new_data_dir(), database_url, None);
         let mut all = vec![
             ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
             ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
