@@ -73,9 +73,9 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
     coffer_auth::passwords::decoy();
     let console = Console {
         sessions: session::Sessions::new(query.clone(), options.idle_timeout),
+        throttle: throttle::Throttle::new(query.clone()),
         query,
         s3,
-        throttle: throttle::Throttle::default(),
         api_url: options.api_url.trim_end_matches('/').to_owned(),
     };
     Router::new()

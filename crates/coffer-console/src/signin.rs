@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::page::{Chrome, Signed, error_page, render};
 
-use crate::throttle::address_key;
+use crate::throttle::{Refused, address_key};
 use crate::{Console, session};
 
 #[derive(Template)]
@@ -143,9 +143,16 @@ pub async fn submit(
         .as_ref()
         .map_or_else(|| account_name.to_ascii_lowercase(), |a| a.account_id.clone());
     let name_key = format!("name:{account_key}/{}", username.to_lowercase());
-    let attempt = match console.throttle.begin(&address, &name_key) {
+    let attempt = match console.throttle.begin(&address, &name_key).await {
         Ok(attempt) => attempt,
-        Err(wait) => {
+        Err(Refused::Unavailable) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "The console cannot reach its database. Try again in a moment.",
+            );
+        }
+        Err(Refused::Wait(wait)) => {
             let when = match wait.as_secs() {
                 0..60 => format!("{} seconds", wait.as_secs().max(1)),
                 secs => format!("{} minutes", secs.div_ceil(60)),
@@ -176,7 +183,7 @@ pub async fn submit(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     };
-    console.throttle.succeeded(attempt);
+    console.throttle.succeeded(attempt).await;
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,

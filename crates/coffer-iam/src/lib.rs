@@ -44,6 +44,7 @@ pub fn tag_value_problem(value: &str) -> Option<String> {
         .err()
         .map(|e| e.to_string())
 }
+pub use coffer_store::{SigninAttemptId, SigninHistory, SigninKey};
 use params::Params;
 pub use signin::Next as SignInNext;
 

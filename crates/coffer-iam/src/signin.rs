@@ -5,7 +5,7 @@
 
 use coffer_auth::passwords::PasswordStamp;
 use coffer_auth::{Identity, Principal};
-use coffer_store::{Account, StoreError};
+use coffer_store::{Account, SigninAttemptId, SigninHistory, SigninKey, StoreError};
 
 use crate::QueryApi;
 
@@ -179,6 +179,64 @@ impl QueryApi {
     pub async fn end_console_session(&self, digest: &[u8; 32]) {
         if let Err(err) = self.store.delete_console_session(digest).await {
             tracing::error!(%err, "could not end a console session");
+        }
+        if let Err(err) = self.store.delete_expired_console_sessions().await {
+            tracing::warn!(%err, "could not forget expired console sessions");
+        }
+    }
+
+    /// Records a sign-in attempt and reads the history it is judged by (see
+    /// `Store::record_signin_attempt`); `None` when the database could not take it.
+    pub async fn record_signin_attempt(
+        &self,
+        address: &SigninKey,
+        name: &SigninKey,
+        at: time::OffsetDateTime,
+        since: time::OffsetDateTime,
+    ) -> Option<(SigninAttemptId, SigninHistory)> {
+        self.store
+            .record_signin_attempt(address, name, at, since)
+            .await
+            .inspect_err(|err| tracing::error!(%err, "could not record a sign-in attempt"))
+            .ok()
+    }
+
+    /// Takes a sign-in attempt back: it counts for neither its address nor its name.
+    pub async fn withdraw_signin_attempt(&self, id: SigninAttemptId) {
+        if let Err(err) = self.store.withdraw_signin_attempt(id).await {
+            tracing::warn!(%err, "could not take back a sign-in attempt");
+        }
+    }
+
+    /// Keeps a sign-in attempt against its address only.
+    pub async fn unname_signin_attempt(&self, id: SigninAttemptId) {
+        if let Err(err) = self.store.unname_signin_attempt(id).await {
+            tracing::warn!(%err, "could not change a sign-in attempt");
+        }
+    }
+
+    /// Remembers an address a name signed in from, keeping its `keep` latest.
+    pub async fn remember_signin_address(
+        &self,
+        name: &SigninKey,
+        address: &SigninKey,
+        at: time::OffsetDateTime,
+        keep: u32,
+    ) {
+        if let Err(err) = self.store.remember_signin_address(name, address, at, keep).await {
+            tracing::warn!(%err, "could not remember a sign-in address");
+        }
+    }
+
+    /// Forgets sign-in attempts before `attempts_before`, addresses unused since
+    /// `known_before`, and expired console sessions.
+    pub async fn forget_signin_records(
+        &self,
+        attempts_before: time::OffsetDateTime,
+        known_before: time::OffsetDateTime,
+    ) {
+        if let Err(err) = self.store.forget_signin_records(attempts_before, known_before).await {
+            tracing::warn!(%err, "could not forget old sign-in records");
         }
         if let Err(err) = self.store.delete_expired_console_sessions().await {
             tracing::warn!(%err, "could not forget expired console sessions");

@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 21] = [
+const TABLES: [&str; 23] = [
     "accounts",
     "users",
     "user_tags",
@@ -35,6 +35,8 @@ const TABLES: [&str; 21] = [
     "login_profiles",
     "password_policies",
     "console_sessions",
+    "signin_attempts",
+    "signin_known_addresses",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.

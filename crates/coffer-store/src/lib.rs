@@ -27,6 +27,7 @@ mod passwords;
 mod policies;
 pub mod private_fs;
 mod secrets;
+mod signin_throttle;
 mod users;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub use objects::{
 pub use passwords::{LoginProfile, PasswordPolicy};
 pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
+pub use signin_throttle::{SigninAttemptId, SigninHistory, SigninKey};
 
 /// What can go wrong in the store. Domain variants name the AWS condition they become.
 #[derive(Debug, thiserror::Error)]

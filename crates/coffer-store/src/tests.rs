@@ -7,6 +7,11 @@ async fn open(db: &TestDb) -> Store {
     db.open().await
 }
 
+/// A time as the store keeps it: to the millisecond.
+fn to_ms(time: time::OffsetDateTime) -> i64 {
+    crate::model::to_millis(time)
+}
+
 on_both_backends! {
 async fn default_account_is_created_once_with_its_root_key(db: TestDb) {
     let store = open(&db).await;
@@ -366,5 +371,83 @@ async fn console_sessions_change_by_compare_and_set_and_stay_ended(db: TestDb) {
     assert!(!store.update_console_session(&digest, 1, "revived").await.unwrap());
     store.touch_console_session(&digest, later + time::Duration::minutes(5)).await.unwrap();
     assert!(store.console_session(&digest).await.unwrap().is_none());
+}
+
+/// The throttle's records: an attempt counts for its address and its name from the moment it
+/// is recorded, until it is taken back, unnamed, or ages out of the window.
+async fn signin_attempts_count_for_their_address_and_name_until_taken_back(db: TestDb) {
+    let store = open(&db).await;
+    let (home, away, name) = ([1u8; 16], [2u8; 16], [9u8; 16]);
+    let now = time::OffsetDateTime::now_utc();
+    let window = now - time::Duration::minutes(15);
+    let old = now - time::Duration::minutes(20);
+    store.record_signin_attempt(&home, &name, old, old - time::Duration::minutes(15)).await.unwrap();
+    let (first, history) = store.record_signin_attempt(&home, &name, now, window).await.unwrap();
+    assert_eq!((history.address_attempts, history.name_attempts), (1, 0), "the aged one is out");
+    assert_eq!(history.address_oldest.map(to_ms), Some(to_ms(now)));
+    assert!(!history.known_address);
+    let (second, history) = store.record_signin_attempt(&away, &name, now, window).await.unwrap();
+    assert_eq!((history.address_attempts, history.name_attempts), (1, 1));
+    assert_eq!(history.name_latest.map(to_ms), Some(to_ms(now)));
+    // Unnamed, it still costs its address, no longer the name.
+    store.unname_signin_attempt(second).await.unwrap();
+    let (third, history) = store.record_signin_attempt(&away, &name, now, window).await.unwrap();
+    assert_eq!((history.address_attempts, history.name_attempts), (2, 1));
+    // Taken back, it counts for neither.
+    store.withdraw_signin_attempt(first).await.unwrap();
+    store.withdraw_signin_attempt(third).await.unwrap();
+    let (_, history) = store.record_signin_attempt(&home, &name, now, window).await.unwrap();
+    assert_eq!((history.address_attempts, history.name_attempts), (1, 0));
+    // Swept once aged: the old attempt goes, the recent ones stay.
+    assert_eq!(store.forget_signin_records(window, old).await.unwrap(), 1);
+}
+
+/// A name remembers the addresses it signed in from, the most recently used few.
+async fn a_name_keeps_its_most_recently_used_addresses(db: TestDb) {
+    let store = open(&db).await;
+    let name = [5u8; 16];
+    let start = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    for n in 0..5u8 {
+        let at = start + time::Duration::minutes(n.into());
+        store.remember_signin_address(&name, &[n; 16], at, 3).await.unwrap();
+    }
+    // The oldest used again is the newest.
+    store.remember_signin_address(&name, &[2; 16], start + time::Duration::minutes(10), 3).await.unwrap();
+    let since = start + time::Duration::minutes(30);
+    let mut known = Vec::new();
+    for n in 0..5u8 {
+        let (id, history) = store.record_signin_attempt(&[n; 16], &name, since, since).await.unwrap();
+        store.withdraw_signin_attempt(id).await.unwrap();
+        if history.known_address {
+            known.push(n);
+        }
+    }
+    assert_eq!(known, [2, 3, 4]);
+    // Unused for long, an address is forgotten.
+    let cutoff = start + time::Duration::minutes(4);
+    assert_eq!(store.forget_signin_records(start, cutoff).await.unwrap(), 1);
+}
+
+/// Attempts racing on two nodes: each is recorded before its history is read, so whatever
+/// the interleaving, no more attempts see a history within the limit than the limit.
+async fn racing_signin_attempts_on_two_nodes_all_see_each_other(db: TestDb) {
+    let (one, two) = (open(&db).await, open(&db).await);
+    let now = time::OffsetDateTime::now_utc();
+    let since = now - time::Duration::minutes(15);
+    let attempts: Vec<_> = (0..20u8)
+        .map(|n| {
+            let store = if n % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { store.record_signin_attempt(&[3; 16], &[n; 16], now, since).await })
+        })
+        .collect();
+    let mut within = 0;
+    let mut most = 0;
+    for attempt in attempts {
+        let (_, history) = attempt.await.unwrap().unwrap();
+        most = most.max(history.address_attempts);
+        within += usize::from(history.address_attempts <= 5);
+    }
+    assert_eq!(most, 20, "the last to read sees every attempt");
+    assert!(within <= 5, "{within} attempts saw room for them");
 }
 }

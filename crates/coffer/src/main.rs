@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 
 /// How often recorded key uses are written to the store.
 const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a node forgets aged sign-in attempts and expired console sessions.
+const SIGNIN_SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -251,8 +253,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         proxies.clone(),
         stopped(stopping.clone()),
     );
+    let console_query = QueryApi::new(store.clone(), authorizer);
+    let sweeper = tokio::spawn(forget_old_signin_records(console_query.clone()));
     let console_routes = coffer_console::router(
-        QueryApi::new(store.clone(), authorizer),
+        console_query,
         s3,
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,
@@ -263,6 +267,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let console_server = listener::serve(console, console_routes, config.idle_timeout, proxies, stopped(stopping));
     tokio::join!(api, console_server);
     flusher.abort();
+    sweeper.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -275,6 +280,14 @@ async fn flush_key_use(store: Store) {
         if let Err(err) = store.flush_key_use().await {
             tracing::warn!(%err, "could not record the last use of access keys");
         }
+    }
+}
+
+async fn forget_old_signin_records(query: QueryApi) {
+    let mut tick = tokio::time::interval(SIGNIN_SWEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        coffer_console::throttle::forget_old_records(&query).await;
     }
 }
 

@@ -105,6 +105,8 @@ impl Coffer {
             ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
             ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
             ("COFFER_ROOT_PASSWORD", "Root-Pass-2026"),
+            // The tests play sign-ins from several addresses.
+            ("COFFER_TRUSTED_PROXIES", "127.0.0.1/32"),
         ];
         let mut one = Coffer::unstarted(new_data_dir(), Some(postgres_database()), None);
         one.first_stdout = one.spawn(&env);

@@ -2,13 +2,14 @@
 //! answer for each other. A user or key made through one signs requests to the other at once;
 //! a revoked key or a changed policy is in force on the other within the documented second;
 //! an object written through one reads and lists through the other; If-None-Match: * races
-//! spread over both have one winner; a console session from one is valid on the other.
+//! spread over both have one winner; a console session from one is valid on the other, and
+//! the sign-in throttle counts both nodes' attempts as one.
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::console::harness::Browser;
+use crate::console::harness::{Browser, sign_in_from};
 use crate::harness::{Coffer, code};
 
 /// How long a change made through one node may take to reach the other (docs/DESIGN.md).
@@ -149,6 +150,21 @@ async fn two_nodes_on_one_database_answer_for_each_other() {
     let on_two = browser.get("/iam/users").await;
     assert_eq!(on_two.status, 200, "{:?}", on_two.location);
     assert!(on_two.body.contains("nora"));
+
+    // The sign-in throttle counts attempts on both nodes as one: guesses through one delay
+    // the name on two, and an address the name signed in from through one passes on two.
+    for n in 1..=5 {
+        let address = format!("198.51.100.{n}");
+        assert_eq!(sign_in_from(&one, &address, &account, "", "Guess-Pass-1").await, 401);
+    }
+    assert_eq!(
+        sign_in_from(&two, "198.51.100.6", &account, "", "Root-Pass-2026").await,
+        429
+    );
+    assert_eq!(
+        sign_in_from(&two, "127.0.0.1", &account, "", "Root-Pass-2026").await,
+        303
+    );
 }
 
 /// Runs `sql` on the test server's maintenance database.

@@ -63,6 +63,20 @@ async fn a_wrong_password_is_refused_alike_and_repeated_failures_pause_sign_in()
 }
 
 #[tokio::test]
+async fn a_pause_outlives_a_restart_of_coffer() {
+    let mut coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    for _ in 0..5 {
+        assert_eq!(browser.sign_in(&account, "", "Not-The-Pass-1").await.status, 401);
+    }
+    // The attempts are in the store: a killed and restarted Coffer (or another node) counts them.
+    coffer.kill_and_restart();
+    browser.base = coffer.console.clone();
+    assert_eq!(browser.sign_in(&account, "", ROOT_PASSWORD).await.status, 429);
+}
+
+#[tokio::test]
 async fn forms_without_the_sessions_token_are_refused() {
     let coffer = start_with(&[]);
     let account = coffer.account_id().await;
