@@ -4,7 +4,13 @@
 //!
 //! A blob is written to `<data-dir>/blobs/tmp/`, fsynced, renamed into place and its directory
 //! fsynced; only then may metadata point at it. Whatever a crash leaves behind (temp files,
-//! blobs no row names) is removed by [`BlobStore::collect_orphans`] at the next start.
+//! blobs no row names) is removed by orphan collection (`Store::collect_orphan_blobs`).
+//!
+//! When several nodes share the data dir, a blob no row names any more may still be read by
+//! another node that read its row a moment before: it is *retired* (moved to
+//! `<data-dir>/blobs/retired/`, its time set to now) instead of removed, readers that
+//! find it gone from its place look there, and orphan collection removes it once it has sat
+//! there for the grace period.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -18,10 +24,15 @@ use tokio::io::AsyncWriteExt;
 /// Bytes buffered per blob writer before they go to the file.
 const WRITE_BUFFER: usize = 256 * 1024;
 
+/// Where retired blobs wait, under the blob root.
+const RETIRED: &str = "retired";
+
 #[derive(Debug)]
 pub struct BlobStore {
     root: PathBuf,
     leases: Arc<Mutex<Leases>>,
+    /// Other nodes may be reading: blobs no row names are retired, not removed.
+    shared: bool,
 }
 
 /// Blobs being read, and those to remove once their last reader is done. A write that
@@ -68,18 +79,22 @@ fn is_blob_id(id: &str) -> bool {
 }
 
 impl BlobStore {
-    pub(crate) fn open(data_dir: &Path) -> io::Result<BlobStore> {
+    /// The blobs under `data_dir`; `shared` when other nodes use the same directory.
+    pub(crate) fn open(data_dir: &Path, shared: bool) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
         crate::private_fs::create_dir(&root.join("tmp"))?;
+        crate::private_fs::create_dir(&root.join(RETIRED))?;
         // Coffer's own directories: tightened if an older Coffer made them.
         crate::private_fs::restrict(&root, crate::private_fs::DIR_MODE)?;
         crate::private_fs::restrict(&root.join("tmp"), crate::private_fs::DIR_MODE)?;
+        crate::private_fs::restrict(&root.join(RETIRED), crate::private_fs::DIR_MODE)?;
         for shard in 0..=255u8 {
             crate::private_fs::create_dir(&root.join(format!("{shard:02x}")))?;
         }
         Ok(BlobStore {
             root,
             leases: Arc::default(),
+            shared,
         })
     }
 
@@ -88,6 +103,24 @@ impl BlobStore {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "not a blob id"));
         }
         Ok(self.root.join(&id[..2]).join(id))
+    }
+
+    /// Where the blob waits once retired.
+    fn retired_path(&self, id: &str) -> io::Result<PathBuf> {
+        self.path(id)?;
+        Ok(self.root.join(RETIRED).join(id))
+    }
+
+    /// Where a reader may find the blob.
+    fn locate(&self, id: &str) -> io::Result<Located> {
+        Ok(Located {
+            path: self.path(id)?,
+            retired: if self.shared {
+                Some(self.retired_path(id)?)
+            } else {
+                None
+            },
+        })
     }
 
     /// Starts a new blob (in memory until it outgrows the write buffer).
@@ -104,16 +137,20 @@ impl BlobStore {
 
     /// Opens a blob for reading.
     pub async fn read(&self, id: &str) -> io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.path(id)?).await
+        let located = self.locate(id)?;
+        tokio::task::spawn_blocking(move || located.open())
+            .await
+            .map_err(io::Error::other)?
+            .map(tokio::fs::File::from_std)
     }
 
     /// Reads `len` bytes at `offset` of a blob in one blocking call (open + pread): for small
     /// objects this beats a stream of asynchronous file operations.
     pub async fn read_at(&self, id: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         use std::os::unix::fs::FileExt;
-        let path = self.path(id)?;
+        let located = self.locate(id)?;
         tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(path)?;
+            let file = located.open()?;
             let mut buffer = vec![0u8; len];
             file.read_exact_at(&mut buffer, offset)?;
             Ok(buffer)
@@ -139,15 +176,37 @@ impl BlobStore {
 
     /// Whether the blob's file exists.
     pub async fn exists(&self, id: &str) -> bool {
-        match self.path(id) {
-            Ok(path) => tokio::fs::try_exists(path).await.unwrap_or(false),
-            Err(_) => false,
+        let Ok(located) = self.locate(id) else { return false };
+        let exists = |path: PathBuf| async move { tokio::fs::try_exists(path).await.unwrap_or(false) };
+        if exists(located.path).await {
+            return true;
+        }
+        match located.retired {
+            Some(retired) => exists(retired).await,
+            None => false,
         }
     }
 
-    /// Removes blobs no metadata names any more (a leased one when its readers are done).
-    /// A blob already gone is fine.
+    /// Removes blobs no metadata names any more (a leased one when its readers are done; on a
+    /// shared data dir, all are retired instead). A blob already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
+        if self.shared {
+            let moves: Vec<(PathBuf, PathBuf)> = ids
+                .iter()
+                .filter_map(|id| Some((self.path(id).ok()?, self.retired_path(id).ok()?)))
+                .collect();
+            let _ = tokio::task::spawn_blocking(move || {
+                for (from, to) in moves {
+                    if let Err(err) = retire(&from, &to)
+                        && err.kind() != io::ErrorKind::NotFound
+                    {
+                        tracing::warn!(%err, path = %from.display(), "could not retire an unused blob");
+                    }
+                }
+            })
+            .await;
+            return;
+        }
         let now: Vec<&String> = {
             let mut leases = self.leases.lock();
             ids.iter()
@@ -170,7 +229,8 @@ impl BlobStore {
         }
     }
 
-    /// The temp files and blobs not modified for `grace`, one directory read at a time.
+    /// The temp files, retired blobs and blobs not modified for `grace`, one directory read
+    /// at a time.
     pub(crate) fn old_files(&self, grace: std::time::Duration) -> impl Iterator<Item = OldFile> + Send + 'static {
         let root = self.root.clone();
         let old = move |entry: &std::fs::DirEntry| {
@@ -181,22 +241,27 @@ impl BlobStore {
                 .and_then(|modified| modified.elapsed().ok())
                 .is_some_and(|age| age >= grace)
         };
-        let temp_dir = root.join("tmp");
-        let temps = std::fs::read_dir(&temp_dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(old.clone())
-            .map(|entry| OldFile {
-                path: entry.path(),
-                blob_id: None,
-            });
+        // Temp files and retired blobs go once old, whatever the rows say.
+        let temps = ["tmp", RETIRED].into_iter().flat_map({
+            let root = root.clone();
+            move |dir| {
+                std::fs::read_dir(root.join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(old)
+                    .map(|entry| OldFile {
+                        path: entry.path(),
+                        blob_id: None,
+                    })
+            }
+        });
         let blobs = (0..=255u8).flat_map(move |shard| {
             std::fs::read_dir(root.join(format!("{shard:02x}")))
                 .into_iter()
                 .flatten()
                 .flatten()
-                .filter(old.clone())
+                .filter(old)
                 .map(|entry| OldFile {
                     blob_id: entry.file_name().to_str().map(str::to_owned),
                     path: entry.path(),
@@ -206,7 +271,34 @@ impl BlobStore {
     }
 }
 
-/// A file orphan collection may remove: a temp file (`blob_id: None`), or a blob.
+/// A blob's place, and where it waits once retired when other nodes may read it.
+struct Located {
+    path: PathBuf,
+    retired: Option<PathBuf>,
+}
+
+impl Located {
+    fn open(self) -> io::Result<std::fs::File> {
+        match (std::fs::File::open(&self.path), self.retired) {
+            (Err(err), Some(retired)) if err.kind() == io::ErrorKind::NotFound => std::fs::File::open(retired),
+            (opened, _) => opened,
+        }
+    }
+}
+
+/// Moves a blob out of its place to wait for the readers that may still open it. Its time is
+/// set first: the wait is measured from now, and a crash between the two steps leaves an
+/// unnamed blob that orphan collection removes after the same wait.
+fn retire(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(from)?
+        .set_modified(std::time::SystemTime::now())?;
+    std::fs::rename(from, to)
+}
+
+/// A file orphan collection may remove: a temp file or a retired blob (`blob_id: None`),
+/// or a blob.
 pub(crate) struct OldFile {
     pub(crate) path: std::path::PathBuf,
     pub(crate) blob_id: Option<String>,

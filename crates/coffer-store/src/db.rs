@@ -175,7 +175,8 @@ impl Store {
             sealer,
             keys: GenerationCache::default(),
             buckets: GenerationCache::default(),
-            blobs: BlobStore::open(data_dir)?,
+            // On PostgreSQL other nodes may share the data dir and be reading.
+            blobs: BlobStore::open(data_dir, backend == Backend::Postgres)?,
             commits,
             policies: GenerationCache::default(),
             pending_key_use: Mutex::new(HashMap::new()),

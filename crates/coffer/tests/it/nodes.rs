@@ -167,6 +167,89 @@ async fn two_nodes_on_one_database_answer_for_each_other() {
     );
 }
 
+#[tokio::test]
+async fn an_object_deleted_through_one_node_still_streams_whole_from_another() {
+    let (one, two) = Coffer::start_two_nodes();
+    let s3_one = one.root_s3();
+    s3_one.create_bucket().bucket("big").send().await.unwrap();
+    // Eight 5 MiB parts: far more than the sockets between the test and node two buffer, so
+    // node two opens the later parts' files only after the object is gone.
+    let part = |n: u8| vec![n; 5 << 20];
+    let upload = s3_one
+        .create_multipart_upload()
+        .bucket("big")
+        .key("movie")
+        .send()
+        .await
+        .unwrap();
+    let upload = upload.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for n in 1..=8u8 {
+        let out = s3_one
+            .upload_part()
+            .bucket("big")
+            .key("movie")
+            .upload_id(upload)
+            .part_number(n.into())
+            .body(ByteStream::from(part(n)))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n.into())
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    s3_one
+        .complete_multipart_upload()
+        .bucket("big")
+        .key("movie")
+        .upload_id(upload)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let reading = two
+        .root_s3()
+        .get_object()
+        .bucket("big")
+        .key("movie")
+        .send()
+        .await
+        .unwrap();
+    let mut body = reading.body;
+    let mut read = body.next().await.unwrap().unwrap().to_vec();
+    // Deleted through node one while node two streams it: node two's reader holds no lease
+    // on node one, and must still find every part.
+    s3_one.delete_object().bucket("big").key("movie").send().await.unwrap();
+    while let Some(chunk) = body.next().await {
+        read.extend_from_slice(&chunk.expect("the stream went on"));
+    }
+    let expected: Vec<u8> = (1..=8u8).flat_map(part).collect();
+    assert!(
+        read == expected,
+        "{} of {} bytes, or different ones",
+        read.len(),
+        expected.len()
+    );
+    let gone = two
+        .root_s3()
+        .get_object()
+        .bucket("big")
+        .key("movie")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&gone), "NoSuchKey");
+}
+
 /// Runs `sql` on the test server's maintenance database.
 fn on_server(sql: &str) {
     let server = std::env::var("COFFER_TEST_POSTGRES_URL").unwrap();
