@@ -116,13 +116,48 @@ async fn kinds(pool: &AnyPool, backend: Backend, table: &str) -> Result<std::col
         .collect())
 }
 
-async fn count(pool: &AnyPool, table: &str) -> Result<i64> {
+async fn count(conn: &mut sqlx::AnyConnection, table: &str) -> Result<i64> {
     // `table` is one of TABLES.
     Ok(
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await?,
     )
+}
+
+/// How long the copy waits for the source's writers to finish before it gives up.
+const SOURCE_LOCK_WAIT: &str = "30s";
+
+/// A read of the whole source as of one moment, with its writers held off until the copy
+/// ends: a node still serving it has nothing acknowledged that the copy misses (its writes
+/// wait, then fail with 503). On SQLite the copy holds the write lock; on PostgreSQL it holds
+/// SHARE locks on every table (readers go on) and reads one repeatable-read snapshot taken
+/// after them.
+async fn locked_snapshot(pool: &AnyPool, backend: Backend) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    match backend {
+        Backend::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
+        Backend::Postgres => {
+            let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SET LOCAL lock_timeout = '{SOURCE_LOCK_WAIT}'"
+            )))
+            .execute(&mut *tx)
+            .await?;
+            // Before any read, so the snapshot is taken once no writer is left in flight.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "LOCK TABLE {} IN SHARE MODE",
+                TABLES.join(", ")
+            )))
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| {
+                StoreError::CopyRefused(format!(
+                    "the source's writers did not pause within {SOURCE_LOCK_WAIT} ({err}); stop the nodes or try again"
+                ))
+            })?;
+            Ok(tx)
+        }
+    }
 }
 
 fn value(row: &sqlx::any::AnyRow, index: usize) -> Value {
@@ -138,14 +173,13 @@ fn value(row: &sqlx::any::AnyRow, index: usize) -> Value {
         .map_or(Value::Null, Value::Bytes)
 }
 
-/// Inserts `rows` of `table` in one transaction.
+/// Inserts `rows` of `table`.
 async fn insert_rows(
-    target: &AnyPool,
+    target: &mut sqlx::AnyConnection,
     table: &str,
     kinds: &std::collections::HashMap<String, Kind>,
     rows: &[sqlx::any::AnyRow],
 ) -> Result<()> {
-    let mut tx = target.begin().await?;
     for row in rows {
         let columns: Vec<&str> = row.columns().iter().map(sqlx::Column::name).collect();
         let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
@@ -168,14 +202,15 @@ async fn insert_rows(
                 Value::Bytes(v) => insert.bind(v),
             };
         }
-        insert.execute(&mut *tx).await?;
+        insert.execute(&mut *target).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
 /// Copies every row of `from` into `to`, which must hold none. Both are brought to this
-/// version's schema first.
+/// version's schema first. The source is read as of one moment with its writers held off
+/// (see [`locked_snapshot`]); the target is written in one transaction, so a copy that fails
+/// leaves it as empty as it was.
 pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
     let (source, source_backend) = open(from).await?;
     let (target, target_backend) = open(to).await?;
@@ -190,25 +225,30 @@ pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
             "the source has a table this version of Coffer cannot copy: {unknown}"
         )));
     }
+    let mut kinds = Vec::with_capacity(TABLES.len());
     for table in TABLES {
-        if count(&target, table).await? > 0 {
+        kinds.push(self::kinds(&target, target_backend, table).await?);
+    }
+    let mut writing = crate::db::begin_write(&target, target_backend).await?;
+    for table in TABLES {
+        if count(&mut writing, table).await? > 0 {
             return Err(StoreError::CopyRefused(format!(
                 "the target is not empty ({table} has rows); copy into a new, empty database"
             )));
         }
     }
+    let mut reading = locked_snapshot(&source, source_backend).await?;
     let mut report = CopyReport::default();
-    for table in TABLES {
-        let target_kinds = kinds(&target, target_backend, table).await?;
+    for (table, target_kinds) in TABLES.into_iter().zip(&kinds) {
         // Streamed: a table of millions of objects never sits in memory whole.
-        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}"))).fetch(&source);
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}"))).fetch(&mut *reading);
         let mut chunk = Vec::with_capacity(BATCH);
         loop {
             let next = rows.try_next().await?;
             let done = next.is_none();
             chunk.extend(next);
             if chunk.len() == BATCH || (done && !chunk.is_empty()) {
-                insert_rows(&target, table, &target_kinds, &chunk).await?;
+                insert_rows(&mut writing, table, target_kinds, &chunk).await?;
                 chunk.clear();
             }
             if done {
@@ -216,7 +256,7 @@ pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
             }
         }
         drop(rows);
-        let (copied, there) = (count(&source, table).await?, count(&target, table).await?);
+        let (copied, there) = (count(&mut reading, table).await?, count(&mut writing, table).await?);
         if copied != there {
             return Err(StoreError::CopyRefused(format!(
                 "{table}: {copied} rows in the source but {there} in the target after the copy"
@@ -224,6 +264,8 @@ pub async fn copy_database(from: &str, to: &str) -> Result<CopyReport> {
         }
         report.tables.push((table, there));
     }
+    writing.commit().await?;
+    reading.rollback().await?;
     source.close().await;
     target.close().await;
     Ok(report)

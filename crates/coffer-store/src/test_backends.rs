@@ -47,6 +47,10 @@ impl TestDb {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
 }
 
 /// Creates a database with a random name on `server` and returns its URL.

@@ -451,3 +451,65 @@ async fn racing_signin_attempts_on_two_nodes_all_see_each_other(db: TestDb) {
     assert!(within <= 5, "{within} attempts saw room for them");
 }
 }
+
+/// A copy that fails midway (here on a value the target refuses, in a late table) leaves
+/// the target as empty as it was, so it can be run again.
+#[tokio::test]
+async fn a_failed_copy_leaves_the_target_empty() {
+    let Some(target) = TestDb::postgres().await else {
+        return;
+    };
+    let source = TestDb::sqlite();
+    let store = source.open().await;
+    store.create_account("a", None).await.unwrap();
+    store.close().await;
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(source.url()).await.unwrap();
+    // SQLite keeps what it is given; PostgreSQL refuses text in a BIGINT column.
+    sqlx::query(
+        "INSERT INTO signin_known_addresses (name_key, address_key, last_used_at) VALUES (x'01', x'02', 'soon')",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    assert!(copy_database(source.url(), target.url()).await.is_err());
+    let there = sqlx::AnyPool::connect(target.url()).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&there)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0, "nothing of the failed copy stays");
+}
+
+/// A node still writing to the source while it is copied: the copy waits for the write in
+/// flight and includes it, so nothing a node acknowledged is missing from the target.
+#[tokio::test]
+async fn a_copy_waits_for_the_sources_writes_in_flight_and_includes_them() {
+    let mut sources = vec![TestDb::sqlite()];
+    sources.extend(TestDb::postgres().await);
+    for source in sources {
+        source.open().await.close().await;
+        let target = TestDb::sqlite();
+        sqlx::any::install_default_drivers();
+        let raw = sqlx::AnyPool::connect(source.url()).await.unwrap();
+        let mut writing = crate::db::begin_write(&raw, Backend::of(source.url()).unwrap())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO signin_known_addresses (name_key, address_key, last_used_at) VALUES ($1, $2, 1)")
+            .bind(vec![1u8])
+            .bind(vec![2u8])
+            .execute(&mut *writing)
+            .await
+            .unwrap();
+        let (from, to) = (source.url().to_owned(), target.url().to_owned());
+        let copy = tokio::spawn(async move { copy_database(&from, &to).await });
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!copy.is_finished(), "the copy waits for the write in flight");
+        writing.commit().await.unwrap();
+        let report = copy.await.unwrap().unwrap();
+        let known = report.tables.iter().find(|(t, _)| *t == "signin_known_addresses");
+        assert_eq!(known, Some(&("signin_known_addresses", 1)), "{}", source.url());
+        raw.close().await;
+    }
+}
