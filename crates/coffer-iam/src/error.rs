@@ -52,9 +52,17 @@ impl From<Denied> for IamError {
 }
 
 impl From<StoreError> for IamError {
-    /// Store errors the handlers did not turn into a specific message are server faults.
+    /// Store errors the handlers did not turn into a specific message are server faults,
+    /// but for an entity another request deleted between the handler's lookup and its write.
     fn from(err: StoreError) -> Self {
-        IamError::ServiceFailure(err.to_string())
+        let gone = |what: &str| IamError::NoSuchEntity(format!("The {what} cannot be found."));
+        match err {
+            StoreError::NoSuchUser => gone("user"),
+            StoreError::NoSuchGroup => gone("group"),
+            StoreError::NoSuchPolicy => gone("policy"),
+            StoreError::NoSuchPolicyVersion => gone("policy version"),
+            other => IamError::ServiceFailure(other.to_string()),
+        }
     }
 }
 

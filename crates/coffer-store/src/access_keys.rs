@@ -48,7 +48,13 @@ pub(crate) async fn insert_access_key(
         Some(id) => Guard::User(id),
         None => Guard::Account(account_id),
     };
-    lock(tx, owner).await?;
+    if !lock(tx, owner).await? {
+        return Err(if user_id.is_some() {
+            StoreError::NoSuchUser
+        } else {
+            StoreError::NoSuchAccount
+        });
+    }
     let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM access_keys WHERE account_id = $1 AND ((user_id IS NULL AND $2 IS NULL) OR user_id = $2)",
     )
@@ -148,6 +154,7 @@ impl Store {
         status: KeyStatus,
     ) -> Result<()> {
         let user = self.owner_user(account_id, owner).await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE access_keys SET status = $1
              WHERE access_key_id = $2 AND account_id = $3 AND ((user_id IS NULL AND $4 IS NULL) OR user_id = $4)",
@@ -156,18 +163,18 @@ impl Store {
         .bind(key_id)
         .bind(account_id)
         .bind(user.map(|(id, _)| id))
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
-        self.changed(Cache::Credentials).await;
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchAccessKey);
         }
-        Ok(())
+        self.commit_changed(tx, Cache::Credentials).await
     }
 
     /// Deletes one of the owner's keys; it stops authenticating at once.
     pub async fn delete_access_key(&self, account_id: &str, owner: KeyOwnerName<'_>, key_id: &str) -> Result<()> {
         let user = self.owner_user(account_id, owner).await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM access_keys
              WHERE access_key_id = $1 AND account_id = $2 AND ((user_id IS NULL AND $3 IS NULL) OR user_id = $3)",
@@ -175,13 +182,13 @@ impl Store {
         .bind(key_id)
         .bind(account_id)
         .bind(user.map(|(id, _)| id))
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
-        self.changed(Cache::Credentials).await;
-        self.inner.pending_key_use.lock().remove(key_id);
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchAccessKey);
         }
+        self.commit_changed(tx, Cache::Credentials).await?;
+        self.inner.pending_key_use.lock().remove(key_id);
         Ok(())
     }
 

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
-use crate::unique_violation;
 use crate::{Result, Store, StoreError};
+use crate::{foreign_key_violation, unique_violation};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
@@ -83,6 +83,7 @@ impl Store {
     /// Creates a bucket. `BucketExists { owned_by_caller }` when the name is taken.
     pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
         let created_at = now_millis();
+        let mut tx = self.begin_write().await?;
         let inserted =
             sqlx::query(
                 "INSERT INTO buckets (name, account_id, region, created_at, public_access_block) VALUES ($1, $2, $3, $4, $5)",
@@ -92,9 +93,14 @@ impl Store {
             .bind(region)
             .bind(created_at)
             .bind(PublicAccessBlock::ALL.encode())
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
                 .await;
-        self.changed(Cache::Buckets).await;
+        if inserted.is_ok() {
+            // A node may hold the name as a bucket that does not exist.
+            self.commit_changed(tx, Cache::Buckets).await?;
+        } else {
+            drop(tx);
+        }
         match inserted {
             Ok(_) => Ok(Bucket {
                 name: name.to_owned(),
@@ -159,6 +165,7 @@ impl Store {
 
     /// Sets (or with `None` deletes) a bucket's policy.
     pub async fn set_bucket_policy(&self, name: &str, document: Option<&str>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         match document {
             Some(document) => {
                 sqlx::query(
@@ -167,29 +174,29 @@ impl Store {
                 )
                 .bind(name)
                 .bind(document)
-                .execute(&self.inner.writer)
-                .await?;
+                .execute(&mut *tx)
+                .await
+                .map_err(|err| foreign_key_violation(err, StoreError::NoSuchBucket))?;
             }
             None => {
                 sqlx::query("DELETE FROM bucket_policies WHERE bucket = $1")
                     .bind(name)
-                    .execute(&self.inner.writer)
+                    .execute(&mut *tx)
                     .await?;
             }
         }
-        self.changed(Cache::Buckets).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Buckets).await
     }
 
     /// Sets (or with `None` deletes) a bucket's Block Public Access settings.
     pub async fn set_public_access_block(&self, name: &str, settings: Option<PublicAccessBlock>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE buckets SET public_access_block = $2 WHERE name = $1")
             .bind(name)
             .bind(settings.map(PublicAccessBlock::encode))
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
             .await?;
-        self.changed(Cache::Buckets).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Buckets).await
     }
 
     /// Deletes a bucket without objects (`BucketNotEmpty` otherwise). Uploads still in
@@ -214,15 +221,17 @@ impl Store {
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        // An object another node put meanwhile holds the bucket: its row's reference refuses
+        // the delete.
         let deleted = sqlx::query("DELETE FROM buckets WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|err| foreign_key_violation(err, StoreError::BucketNotEmpty))?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchBucket);
         }
-        tx.commit().await?;
-        self.changed(Cache::Buckets).await;
+        self.commit_changed(tx, Cache::Buckets).await?;
         self.blobs().remove(&part_blobs).await;
         Ok(())
     }

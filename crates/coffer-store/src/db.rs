@@ -221,31 +221,50 @@ pub(crate) async fn begin_write(pool: &AnyPool, backend: Backend) -> Result<sqlx
     })
 }
 
-/// A row whose lock serialises the writes that count its children before adding one (two
-/// keys per user, 50 tags, five policy versions): concurrent transactions on several
-/// connections or nodes wait for each other there instead of both passing the count.
+/// A row whose lock serialises the writes that depend on it: those that count its children
+/// before adding one (two keys per user, 50 tags, five policy versions), those that add a
+/// child (a member, a policy, a key) and the delete that checks it has none. Concurrent
+/// transactions on several connections or nodes wait for each other there instead of both
+/// passing their checks. Lock an entity (user, group) before a policy, never the other way.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Guard<'a> {
     Account(&'a str),
     User(&'a str),
+    Group(&'a str),
     Policy(&'a str),
+    /// A customer managed policy by account and ARN (attachments name policies by ARN).
+    PolicyArn(&'a str, &'a str),
     Upload(&'a str),
 }
 
-/// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`).
-/// SQLite needs none: every write transaction there holds the database's one write lock.
-pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard<'_>) -> Result<()> {
-    if !is_postgres(tx) {
-        return Ok(());
-    }
-    let (sql, id) = match guard {
-        Guard::Account(id) => ("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE", id),
-        Guard::User(id) => ("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", id),
-        Guard::Policy(id) => ("SELECT 1 FROM managed_policies WHERE policy_id = $1 FOR UPDATE", id),
-        Guard::Upload(id) => ("SELECT 1 FROM multipart_uploads WHERE upload_id = $1 FOR UPDATE", id),
+/// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`;
+/// SQLite needs none: every write transaction there holds the database's one write lock).
+/// Returns whether the row exists, as of the lock: a row deleted meanwhile is gone.
+pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard<'_>) -> Result<bool> {
+    let (sql, first, second) = match guard {
+        Guard::Account(id) => ("SELECT 1 FROM accounts WHERE account_id = $1", id, None),
+        Guard::User(id) => ("SELECT 1 FROM users WHERE user_id = $1", id, None),
+        Guard::Group(id) => ("SELECT 1 FROM groups WHERE group_id = $1", id, None),
+        Guard::Policy(id) => ("SELECT 1 FROM managed_policies WHERE policy_id = $1", id, None),
+        Guard::PolicyArn(account, arn) => (
+            "SELECT 1 FROM managed_policies WHERE account_id = $1 \
+             AND 'arn:aws:iam::' || account_id || ':policy' || path || name = $2",
+            account,
+            Some(arn),
+        ),
+        Guard::Upload(id) => ("SELECT 1 FROM multipart_uploads WHERE upload_id = $1", id, None),
     };
-    sqlx::query(sql).bind(id).fetch_optional(&mut **tx).await?;
-    Ok(())
+    let sql = if is_postgres(tx) {
+        format!("{sql} FOR UPDATE")
+    } else {
+        sql.to_owned()
+    };
+    // The SQL is one of the fixed texts above.
+    let mut query = sqlx::query_scalar::<_, i32>(sqlx::AssertSqlSafe(sql)).bind(first);
+    if let Some(second) = second {
+        query = query.bind(second);
+    }
+    Ok(query.fetch_optional(&mut **tx).await?.is_some())
 }
 
 /// Whether `conn` talks to PostgreSQL, the backend where several writers run at once and

@@ -1,13 +1,13 @@
 //! Caches coherent across nodes. Each read cache (credentials, buckets, policy sets) has a
-//! counter in `cache_epochs`. A write that can change a cached value moves the counter on
-//! (after its commit) and drops the local cache; every node polls the counters
+//! counter in `cache_epochs`. A write that can change a cached value moves the counter in
+//! its own transaction and drops the local cache after its commit; every node polls the counters
 //! ([`POLL_INTERVAL`]) and drops any cache whose counter moved. A write is therefore in force
 //! on every node within one poll (plus the poll's query); a new key or grant works at once
 //! anyway, since a cache miss reads the database. Plain counters in a table work on any SQL
 //! database, including PostgreSQL-compatible ones without LISTEN/NOTIFY.
 //!
-//! If a node dies between a write's commit and its counter's move, other nodes could keep
-//! the old value; every node also drops all caches every [`FULL_REFRESH`] to bound that.
+//! Every node also drops all caches every [`FULL_REFRESH`], a bound should a counter ever be
+//! moved by hand or a cache filled from a reader that lagged.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -49,18 +49,27 @@ impl Cache {
 }
 
 impl Store {
-    /// A write that can change values of `cache` has committed: drop it here, and move its
-    /// counter on so every other node drops it too.
-    pub(crate) async fn changed(&self, cache: Cache) {
-        cache.clear(&self.inner);
-        let moved = sqlx::query("UPDATE cache_epochs SET epoch = epoch + 1 WHERE cache = $1")
-            .bind(cache.name())
-            .execute(&self.inner.writer)
-            .await;
-        if let Err(err) = moved {
-            // The write stands; other nodes catch up at their next full refresh.
-            tracing::warn!(%err, cache = cache.name(), "could not tell other nodes of a change");
+    /// Commits a write that can change values of `cache`, moving the cache's counter in the
+    /// same transaction, so no node can miss a committed change; then drops the cache here.
+    /// The counter's update is the transaction's last statement: on PostgreSQL it locks the
+    /// counter's row until the commit, and a writer waiting for it holds no lock another
+    /// writer of that cache needs first.
+    pub(crate) async fn commit_changed(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        cache: Cache,
+    ) -> Result<()> {
+        let committed = async {
+            sqlx::query("UPDATE cache_epochs SET epoch = epoch + 1 WHERE cache = $1")
+                .bind(cache.name())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
         }
+        .await;
+        // Whatever the outcome (a lost COMMIT may still have landed), nothing stale stays here.
+        cache.clear(&self.inner);
+        Ok(committed?)
     }
 }
 

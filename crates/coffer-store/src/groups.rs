@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::db::{Guard, lock};
 use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
 use crate::unique_violation;
@@ -116,22 +117,27 @@ impl Store {
         let group = self.group(account_id, name).await?;
         let new_name = new_name.unwrap_or(&group.name);
         let new_path = new_path.unwrap_or(&group.path);
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE groups SET name = $1, name_key = $2, path = $3 WHERE group_id = $4")
             .bind(new_name)
             .bind(fold(new_name))
             .bind(new_path)
             .bind(&group.group_id)
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
             .await
             .map_err(|e| unique_violation(e, StoreError::GroupExists))?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Deletes a group without members or policies (`DeleteConflict` otherwise, as in IAM).
     pub async fn delete_group(&self, account_id: &str, name: &str) -> Result<()> {
         let group = self.group(account_id, name).await?;
         let mut tx = self.begin_write().await?;
+        // Held until the commit: a member or policy another node adds meanwhile waits, then
+        // finds the group gone.
+        if !lock(&mut tx, Guard::Group(&group.group_id)).await? {
+            return Err(StoreError::NoSuchGroup);
+        }
         let members: Option<i64> = sqlx::query_scalar("SELECT 1 FROM group_members WHERE group_id = $1 LIMIT 1")
             .bind(&group.group_id)
             .fetch_optional(&mut *tx)
@@ -160,40 +166,45 @@ impl Store {
             .bind(&group.group_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Adds a user to a group (already a member: nothing changes, as in IAM).
     pub async fn add_user_to_group(&self, account_id: &str, group_name: &str, user_name: &str) -> Result<()> {
         let group = self.group(account_id, group_name).await?;
         let user = self.user(account_id, user_name).await?;
+        let mut tx = self.begin_write().await?;
+        // Neither may be deleted before this commits (a delete checks for members).
+        if !lock(&mut tx, Guard::User(&user.user_id)).await? {
+            return Err(StoreError::NoSuchUser);
+        }
+        if !lock(&mut tx, Guard::Group(&group.group_id)).await? {
+            return Err(StoreError::NoSuchGroup);
+        }
         sqlx::query(
             "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT (group_id, user_id) DO NOTHING",
         )
         .bind(&group.group_id)
         .bind(&user.user_id)
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Removes a user from a group; `NoSuchUser` if it was not a member.
     pub async fn remove_user_from_group(&self, account_id: &str, group_name: &str, user_name: &str) -> Result<()> {
         let group = self.group(account_id, group_name).await?;
         let user = self.user(account_id, user_name).await?;
+        let mut tx = self.begin_write().await?;
         let removed = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(&group.group_id)
             .bind(&user.user_id)
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
             .await?;
         if removed.rows_affected() == 0 {
             return Err(StoreError::NotAMember);
         }
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// A group's members, by name.

@@ -188,6 +188,15 @@ pub(crate) fn unique_violation(err: sqlx::Error, on_conflict: StoreError) -> Sto
     }
 }
 
+/// `on_violation` for a write a foreign key refused (a parent deleted meanwhile, or a child
+/// added meanwhile), else the error as it is.
+pub(crate) fn foreign_key_violation(err: sqlx::Error, on_violation: StoreError) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => on_violation,
+        _ => err.into(),
+    }
+}
+
 /// The metadata store. Cheap to clone; share one per process.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -201,6 +210,8 @@ pub const MAX_TAGS_PER_USER: i64 = 50;
 
 #[cfg(test)]
 mod object_tests;
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod test_backends;
 #[cfg(test)]

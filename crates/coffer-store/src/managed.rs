@@ -65,6 +65,34 @@ impl AttachedTo<'_> {
     }
 }
 
+/// Locks the user or group a policy is to be attached to, until the commit (so it cannot be
+/// deleted with the attachment on its way); `NoSuchUser` or `NoSuchGroup` once it is gone.
+pub(crate) async fn lock_entity(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entity: AttachedTo<'_>) -> Result<()> {
+    let (guard, gone) = match entity {
+        AttachedTo::User(id) => (Guard::User(id), StoreError::NoSuchUser),
+        AttachedTo::Group(id) => (Guard::Group(id), StoreError::NoSuchGroup),
+    };
+    if lock(tx, guard).await? { Ok(()) } else { Err(gone) }
+}
+
+/// Locks the customer managed policy `arn` names, until the commit (so it cannot be deleted
+/// with a reference to it on its way); `NoSuchPolicy` once it is gone. AWS managed policies
+/// cannot be deleted: nothing to lock.
+pub(crate) async fn lock_customer_policy(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account_id: &str,
+    arn: &str,
+) -> Result<()> {
+    if arn.starts_with("arn:aws:iam::aws:") {
+        return Ok(());
+    }
+    if lock(tx, Guard::PolicyArn(account_id, arn)).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NoSuchPolicy)
+    }
+}
+
 const POLICY_COLUMNS: &str = "p.policy_id, p.account_id, p.name, p.path, p.description, p.default_version, \
      p.created_at, p.updated_at, (SELECT COUNT(*) FROM policy_attachments a WHERE a.policy_arn = \
      'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name) AS attachment_count";
@@ -190,7 +218,9 @@ impl Store {
     ) -> Result<PolicyVersion> {
         let now = now_millis();
         let mut tx = self.begin_write().await?;
-        lock(&mut tx, Guard::Policy(&policy.policy_id)).await?;
+        if !lock(&mut tx, Guard::Policy(&policy.policy_id)).await? {
+            return Err(StoreError::NoSuchPolicy);
+        }
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_versions WHERE policy_id = $1")
             .bind(&policy.policy_id)
             .fetch_one(&mut *tx)
@@ -222,10 +252,9 @@ impl Store {
                 .bind(number)
                 .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        if set_as_default {
-            self.changed(Cache::Policies).await;
+            self.commit_changed(tx, Cache::Policies).await?;
+        } else {
+            tx.commit().await?;
         }
         Ok(PolicyVersion {
             version_id: format!("v{number}"),
@@ -258,24 +287,39 @@ impl Store {
 
     /// Deletes a version other than the default (`DeleteDefaultVersion` for that one).
     pub async fn delete_policy_version(&self, policy: &ManagedPolicy, version_id: &str) -> Result<()> {
-        if policy.default_version == version_id {
+        let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
+        let mut tx = self.begin_write().await?;
+        // The default as of the lock: another node may have just made this version the default.
+        if !lock(&mut tx, Guard::Policy(&policy.policy_id)).await? {
+            return Err(StoreError::NoSuchPolicy);
+        }
+        let default: i64 = sqlx::query_scalar("SELECT default_version FROM managed_policies WHERE policy_id = $1")
+            .bind(&policy.policy_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if default == number {
             return Err(StoreError::DeleteDefaultVersion);
         }
-        let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
         let deleted = sqlx::query("DELETE FROM policy_versions WHERE policy_id = $1 AND version = $2")
             .bind(&policy.policy_id)
             .bind(number)
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
             .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicyVersion);
         }
+        tx.commit().await?;
         Ok(())
     }
 
     /// Makes an existing version the default; it decides from the next request on.
     pub async fn set_default_policy_version(&self, policy: &ManagedPolicy, version_id: &str) -> Result<()> {
         let number = version_number(version_id).ok_or(StoreError::NoSuchPolicyVersion)?;
+        let mut tx = self.begin_write().await?;
+        // Serialised with deleting a version: the one made default cannot vanish meanwhile.
+        if !lock(&mut tx, Guard::Policy(&policy.policy_id)).await? {
+            return Err(StoreError::NoSuchPolicy);
+        }
         let updated = sqlx::query(
             "UPDATE managed_policies SET default_version = $2, updated_at = $3 WHERE policy_id = $1 \
              AND EXISTS (SELECT 1 FROM policy_versions WHERE policy_id = $1 AND version = $2)",
@@ -283,19 +327,23 @@ impl Store {
         .bind(&policy.policy_id)
         .bind(number)
         .bind(now_millis())
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicyVersion);
         }
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Deletes a customer managed policy that is attached nowhere and has only its default
     /// version (`DeleteConflict` otherwise, as in IAM).
     pub async fn delete_managed_policy(&self, policy: &ManagedPolicy) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // Held until the commit: an attachment another node makes meanwhile waits, then finds
+        // the policy gone.
+        if !lock(&mut tx, Guard::Policy(&policy.policy_id)).await? {
+            return Err(StoreError::NoSuchPolicy);
+        }
         let attached: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM policy_attachments WHERE policy_arn = $1 LIMIT 1")
                 .bind(policy.arn())
@@ -319,13 +367,14 @@ impl Store {
             .bind(&policy.policy_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Attaches a managed policy (by ARN) to a user or group; attaching twice changes nothing.
     pub async fn attach_policy(&self, account_id: &str, arn: &str, to: AttachedTo<'_>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        lock_entity(&mut tx, to).await?;
+        lock_customer_policy(&mut tx, account_id, arn).await?;
         sqlx::query(
             "INSERT INTO policy_attachments (account_id, policy_arn, entity_kind, entity_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (policy_arn, entity_kind, entity_id) DO NOTHING",
@@ -334,26 +383,25 @@ impl Store {
         .bind(arn)
         .bind(to.kind())
         .bind(to.id())
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Detaches a managed policy; `NoSuchPolicy` if it was not attached.
     pub async fn detach_policy(&self, arn: &str, from: AttachedTo<'_>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let removed =
             sqlx::query("DELETE FROM policy_attachments WHERE policy_arn = $1 AND entity_kind = $2 AND entity_id = $3")
                 .bind(arn)
                 .bind(from.kind())
                 .bind(from.id())
-                .execute(&self.inner.writer)
+                .execute(&mut *tx)
                 .await?;
         if removed.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicy);
         }
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// The ARNs of the managed policies attached to a user or group, in order.
@@ -387,7 +435,9 @@ impl Store {
     /// Adds or replaces tags of a customer managed policy (at most 50 in all).
     pub async fn tag_policy(&self, policy: &ManagedPolicy, tags: &[crate::Tag]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        lock(&mut tx, Guard::Policy(&policy.policy_id)).await?;
+        if !lock(&mut tx, Guard::Policy(&policy.policy_id)).await? {
+            return Err(StoreError::NoSuchPolicy);
+        }
         for tag in tags {
             sqlx::query(
                 "INSERT INTO policy_tags (policy_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4) \

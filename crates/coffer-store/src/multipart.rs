@@ -92,7 +92,8 @@ impl Store {
         .bind(&upload.checksum_algorithm)
         .bind(&upload.checksum_type)
         .execute(&self.inner.writer)
-        .await?;
+        .await
+        .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;
         Ok(upload)
     }
 
@@ -117,12 +118,7 @@ impl Store {
         let result = async {
             let mut tx = self.begin_write().await?;
             // Taken in turn with a completion on another node (see complete_upload).
-            crate::db::lock(&mut tx, crate::db::Guard::Upload(upload_id)).await?;
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM multipart_uploads WHERE upload_id = $1")
-                .bind(upload_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
+            if !crate::db::lock(&mut tx, crate::db::Guard::Upload(upload_id)).await? {
                 return Err(StoreError::NoSuchUpload);
             }
             let replaced: Option<String> =

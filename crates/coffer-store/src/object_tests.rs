@@ -85,7 +85,7 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 /// An upload of `key` in the "photos" bucket, to pass to `create_upload`.
-fn new_upload(key: &str) -> Upload {
+pub(crate) fn new_upload(key: &str) -> Upload {
     Upload {
         upload_id: String::new(),
         bucket: "photos".to_owned(),

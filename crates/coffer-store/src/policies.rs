@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::epochs::Cache;
+use crate::managed::{AttachedTo, lock_customer_policy, lock_entity};
 use crate::users::fold;
 use crate::{Result, Store, StoreError};
 
@@ -71,6 +72,13 @@ pub enum Boundary {
 impl Store {
     /// Creates or replaces an inline policy.
     pub async fn put_inline_policy(&self, owner: PolicyOwner<'_>, name: &str, document: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // The owner cannot be deleted with its new policy on the way.
+        let owner_entity = match owner {
+            PolicyOwner::User(id) => AttachedTo::User(id),
+            PolicyOwner::Group(id) => AttachedTo::Group(id),
+        };
+        lock_entity(&mut tx, owner_entity).await?;
         sqlx::query(
             "INSERT INTO inline_policies (owner_kind, owner_id, name, name_key, document) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (owner_kind, owner_id, name_key) DO UPDATE SET name = excluded.name, document = excluded.document",
@@ -80,10 +88,9 @@ impl Store {
         .bind(name)
         .bind(fold(name))
         .bind(document)
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     pub async fn inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> Result<InlinePolicy> {
@@ -111,29 +118,38 @@ impl Store {
     }
 
     pub async fn delete_inline_policy(&self, owner: PolicyOwner<'_>, name: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let deleted =
             sqlx::query("DELETE FROM inline_policies WHERE owner_kind = $1 AND owner_id = $2 AND name_key = $3")
                 .bind(owner.kind())
                 .bind(owner.id())
                 .bind(fold(name))
-                .execute(&self.inner.writer)
+                .execute(&mut *tx)
                 .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchPolicy);
         }
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// Sets or (with `None`) removes a user's permissions boundary.
     pub async fn set_permissions_boundary(&self, user_id: &str, arn: Option<&str>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        lock_entity(&mut tx, AttachedTo::User(user_id)).await?;
+        if let Some(arn) = arn {
+            // The policy cannot be deleted while it becomes a boundary (a delete checks for those).
+            let account_id: String = sqlx::query_scalar("SELECT account_id FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            lock_customer_policy(&mut tx, &account_id, arn).await?;
+        }
         sqlx::query("UPDATE users SET permissions_boundary = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(arn)
-            .execute(&self.inner.writer)
+            .execute(&mut *tx)
             .await?;
-        self.changed(Cache::Policies).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Policies).await
     }
 
     /// A user's permissions boundary ARN, if it has one.

@@ -137,6 +137,7 @@ impl Store {
         new_name: Option<&str>,
         new_path: Option<&str>,
     ) -> Result<User> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET name = COALESCE($1, name), name_key = COALESCE($2, name_key), path = COALESCE($3, path)
              WHERE account_id = $4 AND name_key = $5",
@@ -146,13 +147,13 @@ impl Store {
         .bind(new_path)
         .bind(account_id)
         .bind(fold(name))
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;
-        self.changed(Cache::Credentials).await;
         if done.rows_affected() == 0 {
             return Err(StoreError::NoSuchUser);
         }
+        self.commit_changed(tx, Cache::Credentials).await?;
         self.user(account_id, new_name.unwrap_or(name)).await
     }
 
@@ -165,6 +166,11 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NoSuchUser)?;
+        // Held until the commit: a key, membership or policy another node adds meanwhile
+        // waits, then finds the user gone.
+        if !lock(&mut tx, Guard::User(&user_id)).await? {
+            return Err(StoreError::NoSuchUser);
+        }
         let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_keys WHERE user_id = $1")
             .bind(&user_id)
             .fetch_one(&mut *tx)
@@ -212,16 +218,16 @@ impl Store {
             .bind(&user_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.changed(Cache::Credentials).await;
-        Ok(())
+        self.commit_changed(tx, Cache::Credentials).await
     }
 
     /// Adds or overwrites tags (keys compared without case); at most 50 per user in all.
     pub async fn tag_user(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
         let user = self.user(account_id, name).await?;
         let mut tx = self.begin_write().await?;
-        lock(&mut tx, Guard::User(&user.user_id)).await?;
+        if !lock(&mut tx, Guard::User(&user.user_id)).await? {
+            return Err(StoreError::NoSuchUser);
+        }
         for tag in tags {
             put_tag(&mut tx, &user.user_id, tag).await?;
         }
