@@ -82,6 +82,19 @@ fn depth(conn: &sqlx::AnyConnection) -> usize {
     <sqlx::Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn)
 }
 
+/// A writer's reply channel, and what to tell it once the batch's fate is known.
+type Outcome<W> = (
+    oneshot::Sender<Result<<W as Batched>::Output>>,
+    Result<<W as Batched>::Output>,
+);
+
+/// Tells every writer of a batch that never began that the database is unavailable.
+fn unavailable<W: Batched>(batch: Vec<Queued<W>>, message: &str) {
+    for queued in batch {
+        let _ = queued.reply.send(Err(StoreError::Unavailable(message.to_owned())));
+    }
+}
+
 /// Commits a batch; every writer hears its own outcome, or the commit's error.
 ///
 /// A lost connection can leave sqlx's count of open transactions wrong: a savepoint that
@@ -91,16 +104,17 @@ fn depth(conn: &sqlx::AnyConnection) -> usize {
 /// told its outcome is unknown (never that it committed).
 async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch: Vec<Queued<W>>) {
     batch.sort_by_cached_key(|queued| queued.write.lock_order());
-    let mut outcomes: Vec<(oneshot::Sender<Result<W::Output>>, Result<W::Output>)> = Vec::with_capacity(batch.len());
-    let mut tx = match crate::db::begin_write(writer, backend).await {
+    let mut outcomes: Vec<Outcome<W>> = Vec::with_capacity(batch.len());
+    // Acquired by hand, so a connection whose transaction state is in doubt can be closed
+    // instead of going back to the pool for the next batch to trip over.
+    let mut conn = match writer.acquire().await {
+        Ok(conn) => conn,
+        Err(err) => return unavailable(batch, &err.to_string()),
+    };
+    let mut tx = match crate::db::begin_write_on(&mut conn, backend).await {
         Ok(tx) => tx,
-        Err(err) => {
-            let message = err.to_string();
-            for queued in batch {
-                let _ = queued.reply.send(Err(StoreError::Unavailable(message.clone())));
-            }
-            return;
-        }
+        // The pool tests a returned connection before it lends it again.
+        Err(err) => return unavailable(batch, &err.to_string()),
     };
     let mut broken = depth(&tx) != 1;
     let mut batch = batch.into_iter();
@@ -137,6 +151,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
     if broken {
         // Nothing here is known to be committed, and nothing may be called committed.
         drop(tx);
+        conn.close_on_drop();
         for (reply, _) in outcomes {
             let _ = reply.send(Err(StoreError::CommitUnknown(
                 "the connection was lost mid-batch".into(),
@@ -152,6 +167,8 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
     // PostgreSQL answers COMMIT in a transaction an error aborted with a rollback, and no
     // error: a statement first tells an aborted transaction from a healthy one.
     if let Err(err) = sqlx::query("SELECT 1").execute(&mut *tx).await {
+        drop(tx);
+        conn.close_on_drop();
         let message = err.to_string();
         for (reply, _) in outcomes {
             let _ = reply.send(Err(StoreError::CommitUnknown(message.clone())));
@@ -167,6 +184,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
         Err(err) => {
             // The connection may have died after the database committed: the writes may
             // stand, so their writers must not throw away what the rows name.
+            conn.close_on_drop();
             let message = err.to_string();
             for (reply, _) in outcomes {
                 let _ = reply.send(Err(StoreError::CommitUnknown(message.clone())));

@@ -26,6 +26,10 @@ pub(crate) struct Db {
     pub(crate) backend: Backend,
     pub(crate) reader: AnyPool,
     pub(crate) writer: AnyPool,
+    /// The node's own connection for its quick checks (the health check, the cache
+    /// counters' poll): a pool busy with requests must neither look like a lost database to
+    /// a load balancer nor hold back the news of a revoked key.
+    pub(crate) probe: AnyPool,
     pub(crate) sealer: Sealer,
     pub(crate) keys: GenerationCache<Arc<crate::Credential>>,
     pub(crate) buckets: GenerationCache<crate::Bucket>,
@@ -144,7 +148,7 @@ impl Store {
                 format!("the database URL must start with sqlite:// or postgres://, not {url:?}").into(),
             ))
         })?;
-        let (reader, writer) = match backend {
+        let (reader, writer, probe) = match backend {
             Backend::Sqlite => {
                 let pool = || {
                     AnyPoolOptions::new()
@@ -154,7 +158,8 @@ impl Store {
                 let writer = pool().max_connections(1).connect(url).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 let reader = pool().max_connections(4).connect(url).await?;
-                (reader, writer)
+                // A local file: its readers are never all lost at once to a network fault.
+                (reader.clone(), writer, reader)
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -164,7 +169,12 @@ impl Store {
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                (pool.clone(), pool)
+                let probe = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .after_connect(|conn, _meta| Box::pin(async move { postgres_settings(conn).await }))
+                    .connect_lazy(url)?;
+                (pool.clone(), pool, probe)
             }
         };
         let commits = Committer::start(writer.clone(), backend);
@@ -172,6 +182,7 @@ impl Store {
             backend,
             reader,
             writer,
+            probe,
             sealer,
             keys: GenerationCache::default(),
             buckets: GenerationCache::default(),
@@ -194,7 +205,7 @@ impl Store {
 
     /// Whether the database answers, within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> bool {
-        let probe = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.inner.reader);
+        let probe = sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&self.inner.probe);
         matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(1)))
     }
 
@@ -210,7 +221,20 @@ impl Store {
         }
         self.inner.writer.close().await;
         self.inner.reader.close().await;
+        self.inner.probe.close().await;
     }
+}
+
+/// [`begin_write`] on a connection the caller holds.
+pub(crate) async fn begin_write_on(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>> {
+    use sqlx::Connection;
+    Ok(match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    })
 }
 
 /// As [`Store::begin_write`], on `pool` of `backend`.

@@ -76,7 +76,7 @@ impl Store {
 /// The counters as last read, in [`Cache::ALL`]'s order.
 async fn read_epochs(db: &Db) -> Result<[i64; 3]> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT cache, epoch FROM cache_epochs")
-        .fetch_all(&db.reader)
+        .fetch_all(&db.probe)
         .await?;
     let mut epochs = [0; 3];
     for (slot, cache) in epochs.iter_mut().zip(Cache::ALL) {

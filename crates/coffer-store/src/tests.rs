@@ -513,3 +513,40 @@ async fn a_copy_waits_for_the_sources_writes_in_flight_and_includes_them() {
         raw.close().await;
     }
 }
+
+/// The health check and the counters' poll have a connection of their own: a node whose pool
+/// is busy with requests still reports its database reachable and still hears of changes.
+#[tokio::test]
+async fn a_busy_pool_neither_fails_the_health_check_nor_delays_changes() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let options = DatabaseOptions {
+        pool_size: 2,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    };
+    let sealer = Sealer::load_or_create(db.dir()).unwrap();
+    let store = Store::open_with(db.url(), db.dir(), sealer, options).await.unwrap();
+    // Another node's bucket, read into this node's cache before its pool gets busy.
+    let other = db.open().await;
+    let (account, _) = other.create_account("a", None).await.unwrap();
+    other
+        .create_bucket(&account.account_id, "b", "us-east-1")
+        .await
+        .unwrap();
+    store.bucket("b").await.unwrap().unwrap();
+    assert!(store.inner.buckets.get("b").is_ok());
+    let busy = (
+        store.inner.reader.acquire().await.unwrap(),
+        store.inner.reader.acquire().await.unwrap(),
+    );
+    assert!(store.ping(std::time::Duration::from_secs(1)).await);
+    // Nor does it hold back a change another node made: the counters are polled on it too.
+    other.set_bucket_policy("b", Some("{}")).await.unwrap();
+    tokio::time::sleep(POLL_INTERVAL * 4).await;
+    assert!(
+        store.inner.buckets.get("b").is_err(),
+        "the busy node dropped the changed bucket"
+    );
+    drop(busy);
+}
