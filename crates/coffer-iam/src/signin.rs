@@ -185,6 +185,25 @@ impl QueryApi {
         }
     }
 
+    /// What the sign-in throttle keeps of an address or a typed name (a keyed digest).
+    pub fn signin_key(&self, text: &str) -> SigninKey {
+        self.store.signin_key(text)
+    }
+
+    /// The address's sign-in attempts since `since`, and the oldest one's time; `None` when
+    /// the database cannot be read.
+    pub async fn signin_address_attempts(
+        &self,
+        address: &SigninKey,
+        since: time::OffsetDateTime,
+    ) -> Option<(u64, Option<time::OffsetDateTime>)> {
+        self.store
+            .signin_address_attempts(address, since)
+            .await
+            .inspect_err(|err| tracing::error!(%err, "could not read sign-in attempts"))
+            .ok()
+    }
+
     /// Records a sign-in attempt and reads the history it is judged by (see
     /// `Store::record_signin_attempt`); `None` when the database could not take it.
     pub async fn record_signin_attempt(

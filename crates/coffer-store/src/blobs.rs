@@ -50,6 +50,8 @@ pub struct BlobLease {
     root: PathBuf,
     leases: Arc<Mutex<Leases>>,
     ids: Vec<String>,
+    /// Retire the blobs doomed meanwhile instead of removing them (see [`BlobStore`]).
+    shared: bool,
 }
 
 /// A blob being written. Its first bytes collect in memory: a blob that ends there is
@@ -171,6 +173,7 @@ impl BlobStore {
             root: self.root.clone(),
             leases: self.leases.clone(),
             ids: ids.to_vec(),
+            shared: self.shared,
         }
     }
 
@@ -187,27 +190,11 @@ impl BlobStore {
         }
     }
 
-    /// Removes blobs no metadata names any more (a leased one when its readers are done; on a
-    /// shared data dir, all are retired instead). A blob already gone is fine.
+    /// Removes blobs no metadata names any more, a leased one when its readers here are done
+    /// (on a shared data dir they are retired instead, their wait counted from then). A blob
+    /// already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
-        if self.shared {
-            let moves: Vec<(PathBuf, PathBuf)> = ids
-                .iter()
-                .filter_map(|id| Some((self.path(id).ok()?, self.retired_path(id).ok()?)))
-                .collect();
-            let _ = tokio::task::spawn_blocking(move || {
-                for (from, to) in moves {
-                    if let Err(err) = retire(&from, &to)
-                        && err.kind() != io::ErrorKind::NotFound
-                    {
-                        tracing::warn!(%err, path = %from.display(), "could not retire an unused blob");
-                    }
-                }
-            })
-            .await;
-            return;
-        }
-        let now: Vec<&String> = {
+        let now: Vec<String> = {
             let mut leases = self.leases.lock();
             ids.iter()
                 .filter(|id| {
@@ -217,16 +204,16 @@ impl BlobStore {
                     }
                     !leased
                 })
+                .cloned()
                 .collect()
         };
-        for id in now {
-            let Ok(path) = self.path(id) else { continue };
-            match tokio::fs::remove_file(&path).await {
-                Ok(()) => {}
-                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => tracing::warn!(%err, blob = %id, "could not remove an unused blob"),
+        let (root, shared) = (self.root.clone(), self.shared);
+        let _ = tokio::task::spawn_blocking(move || {
+            for id in now {
+                discard(&root, &id, shared);
             }
-        }
+        })
+        .await;
     }
 
     /// The temp files, retired blobs and blobs not modified for `grace`, one directory read
@@ -283,6 +270,24 @@ impl Located {
             (Err(err), Some(retired)) if err.kind() == io::ErrorKind::NotFound => std::fs::File::open(retired),
             (opened, _) => opened,
         }
+    }
+}
+
+/// Removes a blob no row names, or on a shared data dir retires it; gone already is fine.
+fn discard(root: &Path, id: &str, shared: bool) {
+    if !is_blob_id(id) {
+        return;
+    }
+    let path = root.join(&id[..2]).join(id);
+    let done = if shared {
+        retire(&path, &root.join(RETIRED).join(id))
+    } else {
+        std::fs::remove_file(&path)
+    };
+    if let Err(err) = done
+        && err.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(%err, blob = %id, "could not remove an unused blob");
     }
 }
 
@@ -400,8 +405,8 @@ impl Drop for BlobLease {
             };
             if last {
                 leases.readers.remove(id);
-                if leases.doomed.remove(id) && is_blob_id(id) {
-                    let _ = std::fs::remove_file(self.root.join(&id[..2]).join(id));
+                if leases.doomed.remove(id) {
+                    discard(&self.root, id, self.shared);
                 }
             }
         }

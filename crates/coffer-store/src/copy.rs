@@ -125,37 +125,45 @@ async fn count(conn: &mut sqlx::AnyConnection, table: &str) -> Result<i64> {
     )
 }
 
-/// How long the copy waits for the source's writers to finish before it gives up.
-const SOURCE_LOCK_WAIT: &str = "30s";
+/// How long the copy tries to find the source's writers all paused before it gives up.
+const SOURCE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A read of the whole source as of one moment, with its writers held off until the copy
 /// ends: a node still serving it has nothing acknowledged that the copy misses (its writes
 /// wait, then fail with 503). On SQLite the copy holds the write lock; on PostgreSQL it holds
 /// SHARE locks on every table (readers go on) and reads one repeatable-read snapshot taken
-/// after them.
+/// after them. The locks are taken all at once or not at all (`NOWAIT`, tried again until
+/// [`SOURCE_LOCK_WAIT`]): waiting for one table while holding others could deadlock with a
+/// node's transaction that writes them in another order.
 async fn locked_snapshot(pool: &AnyPool, backend: Backend) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-    match backend {
-        Backend::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
-        Backend::Postgres => {
-            let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SET LOCAL lock_timeout = '{SOURCE_LOCK_WAIT}'"
-            )))
-            .execute(&mut *tx)
-            .await?;
-            // Before any read, so the snapshot is taken once no writer is left in flight.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "LOCK TABLE {} IN SHARE MODE",
-                TABLES.join(", ")
-            )))
-            .execute(&mut *tx)
-            .await
-            .map_err(|err| {
-                StoreError::CopyRefused(format!(
-                    "the source's writers did not pause within {SOURCE_LOCK_WAIT} ({err}); stop the nodes or try again"
-                ))
-            })?;
-            Ok(tx)
+    if backend == Backend::Sqlite {
+        return Ok(pool.begin_with("BEGIN IMMEDIATE").await?);
+    }
+    let deadline = std::time::Instant::now() + SOURCE_LOCK_WAIT;
+    loop {
+        let mut tx = pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
+        // Before any read, so the snapshot is taken once no writer is left in flight.
+        let locked = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "LOCK TABLE {} IN SHARE MODE NOWAIT",
+            TABLES.join(", ")
+        )))
+        .execute(&mut *tx)
+        .await;
+        match locked {
+            Ok(_) => return Ok(tx),
+            // lock_not_available: a writer is in flight; let it finish and try again.
+            Err(sqlx::Error::Database(db))
+                if db.code().as_deref() == Some("55P03") && std::time::Instant::now() < deadline =>
+            {
+                tx.rollback().await?;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(err) => {
+                return Err(StoreError::CopyRefused(format!(
+                    "the source's writers did not pause within {} s ({err}); stop the nodes or try again",
+                    SOURCE_LOCK_WAIT.as_secs()
+                )));
+            }
         }
     }
 }

@@ -88,11 +88,16 @@ async fn read_epochs(db: &Db) -> Result<[i64; 3]> {
     Ok(epochs)
 }
 
+/// How long a node may go without hearing the counters before it stops trusting its caches:
+/// a node that cannot hear of a revoked key must not go on honouring it from memory.
+const DEAF_AFTER: Duration = Duration::from_secs(1);
+
 /// Polls the counters for as long as the store lives, from `seen` (as read at its opening:
 /// a change after that, even before the first poll, is one to act on).
 fn watch(db: Weak<Db>, mut seen: Option<[i64; 3]>) {
     tokio::spawn(async move {
         let mut refreshed = Instant::now();
+        let mut heard = Instant::now();
         loop {
             tokio::time::sleep(POLL_INTERVAL).await;
             let Some(db) = db.upgrade() else { return };
@@ -102,8 +107,9 @@ fn watch(db: Weak<Db>, mut seen: Option<[i64; 3]>) {
                 }
                 refreshed = Instant::now();
             }
-            match read_epochs(&db).await {
-                Ok(now) => {
+            // Bounded, so a hung connection cannot stop the loop (and its full refresh).
+            match tokio::time::timeout(DEAF_AFTER, read_epochs(&db)).await {
+                Ok(Ok(now)) => {
                     if let Some(before) = seen {
                         for ((cache, was), is) in Cache::ALL.into_iter().zip(before).zip(now) {
                             if was != is {
@@ -112,8 +118,19 @@ fn watch(db: Weak<Db>, mut seen: Option<[i64; 3]>) {
                         }
                     }
                     seen = Some(now);
+                    heard = Instant::now();
                 }
-                Err(err) => tracing::debug!(%err, "could not read the cache counters"),
+                failed => {
+                    if heard.elapsed() >= DEAF_AFTER {
+                        for cache in Cache::ALL {
+                            cache.clear(&db);
+                        }
+                    }
+                    match failed {
+                        Ok(Err(err)) => tracing::debug!(%err, "could not read the cache counters"),
+                        _ => tracing::debug!("reading the cache counters timed out"),
+                    }
+                }
             }
         }
     });

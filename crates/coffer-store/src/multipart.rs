@@ -227,7 +227,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // A part uploaded again meanwhile through another node must wait for this, or be
         // seen by it (its old blob is removed once it commits).
-        crate::db::lock(&mut tx, crate::db::Guard::Upload(&upload.upload_id)).await?;
+        if !crate::db::lock(&mut tx, crate::db::Guard::Upload(&upload.upload_id)).await? {
+            return Err(StoreError::NoSuchUpload);
+        }
         let uploaded: Vec<(i64, String)> =
             sqlx::query_as("SELECT part_number, blob_id FROM upload_parts WHERE upload_id = $1")
                 .bind(&upload.upload_id)

@@ -54,6 +54,11 @@ impl Store {
         password_reset_required: bool,
     ) -> Result<LoginProfile> {
         let now = now_millis();
+        let mut tx = self.begin_write().await?;
+        // The user cannot be deleted with its new password on the way.
+        if !crate::db::lock(&mut tx, crate::db::Guard::User(user_id)).await? {
+            return Err(StoreError::NoSuchUser);
+        }
         sqlx::query(
             "INSERT INTO login_profiles (user_id, password_hash, password_reset_required, created_at, password_changed_at) \
              VALUES ($1, $2, $3, $4, $4)",
@@ -62,9 +67,10 @@ impl Store {
         .bind(password_hash)
         .bind(flag(password_reset_required))
         .bind(now)
-        .execute(&self.inner.writer)
+        .execute(&mut *tx)
         .await
         .map_err(|err| crate::unique_violation(err, StoreError::LoginProfileExists))?;
+        tx.commit().await?;
         Ok(LoginProfile {
             user_id: user_id.to_owned(),
             password_hash: password_hash.to_owned(),

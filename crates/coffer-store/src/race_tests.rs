@@ -70,10 +70,11 @@ async fn a_user_deleted_while_another_node_adds_to_it_keeps_nothing_behind(db: T
                     two.attach_policy(&account, &policy.arn(), AttachedTo::User(&user.user_id)).await,
                     two.put_inline_policy(PolicyOwner::User(&user.user_id), "inline", DOCUMENT).await,
                     two.create_access_key(&account, KeyOwnerName::User(&user.name)).await.map(|_| ()),
+                    two.create_login_profile(&user.user_id, "hash", false).await.map(|_| ()),
                 )
             }
         );
-        for added in [adding.0, adding.1, adding.2, adding.3] {
+        for added in [adding.0, adding.1, adding.2, adding.3, adding.4] {
             assert!(
                 matches!(added, Ok(()) | Err(StoreError::NoSuchUser)),
                 "round {round}: {added:?}"
@@ -90,7 +91,8 @@ async fn a_user_deleted_while_another_node_adds_to_it_keeps_nothing_behind(db: T
                 StoreError::UserHasKeys
                 | StoreError::UserInGroups
                 | StoreError::HasPolicies
-                | StoreError::HasAttachedPolicies,
+                | StoreError::HasAttachedPolicies
+                | StoreError::HasLoginProfile,
             ) => {}
             Err(other) => panic!("round {round}: {other:?}"),
         }

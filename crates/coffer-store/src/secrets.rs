@@ -13,12 +13,21 @@ use rand::Rng;
 use crate::StoreError;
 
 const NONCE_LEN: usize = 12;
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// The master key, loaded once; it seals and opens secrets.
+/// The master key, loaded once; it seals and opens secrets, and keys digests.
 #[derive(Clone)]
 pub struct Sealer {
     cipher: Aes256Gcm,
+    /// Derived from the master key, never the key itself.
+    digest_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -32,7 +41,19 @@ impl Sealer {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            digest_key: hmac_sha256(key, b"coffer keyed digests v1"),
         }
+    }
+
+    /// A keyed digest of `text` for `purpose`: a row can name what someone typed (a sign-in
+    /// name, an address) without holding it, and a copy of the database alone allows no
+    /// dictionary attack on it.
+    pub fn digest(&self, purpose: &str, text: &str) -> [u8; 32] {
+        let mut message = Vec::with_capacity(purpose.len() + 1 + text.len());
+        message.extend_from_slice(purpose.as_bytes());
+        message.push(0);
+        message.extend_from_slice(text.as_bytes());
+        hmac_sha256(&self.digest_key, &message)
     }
 
     /// Parses a master key written as 64 hex digits (the form of `master.key` and
@@ -131,6 +152,19 @@ mod tests {
         assert!(sealer.open("AKIABBBBBBBBBBBBBBBB", &sealed).is_err());
         assert!(Sealer::new(&[8; 32]).open("AKIAAAAAAAAAAAAAAAAA", &sealed).is_err());
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn a_digest_is_keyed_by_the_master_key_and_its_purpose() {
+        let sealer = Sealer::new(&[7; 32]);
+        let digest = sealer.digest("signin-throttle", "name:1/alice");
+        assert_eq!(digest, Sealer::new(&[7; 32]).digest("signin-throttle", "name:1/alice"));
+        assert_ne!(digest, Sealer::new(&[8; 32]).digest("signin-throttle", "name:1/alice"));
+        assert_ne!(digest, sealer.digest("another-purpose", "name:1/alice"));
+        assert_ne!(digest, sealer.digest("signin-throttle", "name:1/alicf"));
+        // Not the plain hash anyone could compute from a guess.
+        use sha2::Digest;
+        assert_ne!(digest[..], sha2::Sha256::digest(b"name:1/alice")[..]);
     }
 
     #[test]

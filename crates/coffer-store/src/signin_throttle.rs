@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use crate::model::to_millis;
 use crate::{Result, Store};
 
-/// A fixed-size stand-in for an address or a typed name (16 bytes of its SHA-256).
+/// A fixed-size stand-in for an address or a typed name: 16 bytes of its keyed digest
+/// ([`Store::signin_key`]).
 pub type SigninKey = [u8; 16];
 
 /// One attempt's row, to take back or to change once it is judged.
@@ -37,6 +38,33 @@ fn from_ms(ms: Option<i64>) -> Option<OffsetDateTime> {
 }
 
 impl Store {
+    /// What the throttle keeps of an address or a typed name: a keyed digest, so what people
+    /// type (sometimes a password, into the name field) is neither stored nor recoverable
+    /// from a copy of the database; a long name costs no more room than a short one.
+    pub fn signin_key(&self, text: &str) -> SigninKey {
+        let digest = self.inner.sealer.digest("signin-throttle", text);
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        key
+    }
+
+    /// The address's attempts since `since`, and when the oldest was: read only, so a
+    /// client already over its limit is refused without costing a write.
+    pub async fn signin_address_attempts(
+        &self,
+        address: &SigninKey,
+        since: OffsetDateTime,
+    ) -> Result<(u64, Option<OffsetDateTime>)> {
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(attempted_at) FROM signin_attempts WHERE address_key = $1 AND attempted_at >= $2",
+        )
+        .bind(address.to_vec())
+        .bind(to_millis(since))
+        .fetch_one(&self.inner.reader)
+        .await?;
+        Ok((count as u64, from_ms(oldest)))
+    }
+
     /// Records an attempt to sign in as `name` from `address` at `at`, then reads the history
     /// it is to be judged by: the attempts since `since`, this one and any racing it included.
     pub async fn record_signin_attempt(

@@ -128,11 +128,7 @@ async fn acknowledged_objects_survive_kill_9_and_nothing_else_is_left() {
     assert_eq!(parts.parts().len(), 1);
 
     // Every file under blobs/ is named by a row: one per object, one per uploaded part.
-    let blobs: Vec<_> = coffer
-        .data_files()
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/blobs/"))
-        .collect();
+    let blobs: Vec<_> = coffer.blob_files();
     assert!(
         blobs.iter().all(|p| !p.to_string_lossy().contains("/blobs/tmp/")),
         "temp files survived"

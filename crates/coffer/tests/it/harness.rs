@@ -430,6 +430,26 @@ impl Coffer {
     }
 
     /// Every file under the data dir (for at-rest checks).
+    /// The object files in place and the temp files under `blobs/`: not the retired ones,
+    /// which on PostgreSQL wait out other nodes' reads before orphan collection removes them.
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        self.data_files()
+            .into_iter()
+            .filter(|p| {
+                let p = p.to_string_lossy();
+                p.contains("/blobs/") && !p.contains("/blobs/retired/")
+            })
+            .collect()
+    }
+
+    /// The blobs retired on a shared data dir (PostgreSQL), waiting out other nodes' reads.
+    pub fn retired_blob_files(&self) -> usize {
+        self.data_files()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("/blobs/retired/"))
+            .count()
+    }
+
     pub fn data_files(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -103,11 +103,7 @@ async fn a_stalled_upload_times_out_and_leaves_nothing() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(reply.contains("<Code>RequestTimeout</Code>"), "{reply}");
     assert!(s3.head_object().bucket("limits").key("stalled").send().await.is_err());
-    let temps = coffer
-        .data_files()
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/blobs/"))
-        .count();
+    let temps = coffer.blob_files().len();
     assert_eq!(temps, 0);
 
     // Headers that never finish are cut off too.

@@ -193,11 +193,7 @@ async fn with_bucket() -> (Coffer, aws_sdk_s3::Client) {
 }
 
 fn blob_count(coffer: &Coffer) -> usize {
-    coffer
-        .data_files()
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/blobs/"))
-        .count()
+    coffer.blob_files().len()
 }
 
 #[tokio::test]
