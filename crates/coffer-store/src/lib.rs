@@ -177,6 +177,9 @@ impl StoreError {
                 // A deadlock, a serialization failure, or a lock not had in time: nothing was
                 // written, and the same request can succeed when retried.
                 || code == "40P01" || code == "40001" || code == "55P03"
+                // SQLite's busy and locked (with their extended codes): another process (a
+                // `coffer db copy`, an account command) held the write lock past the timeout.
+                || (code.len() < 5 && code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)))
             }))
     }
 }

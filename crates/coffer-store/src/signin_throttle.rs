@@ -84,14 +84,9 @@ impl Store {
         .bind(to_millis(at))
         .execute(&self.inner.writer)
         .await?;
+        // Read after the insert committed (on the readers: it is visible to every connection).
+        let (address_attempts, address_oldest) = self.signin_address_attempts(address, since).await?;
         let since = to_millis(since);
-        let (address_attempts, address_oldest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(attempted_at) FROM signin_attempts WHERE address_key = $1 AND attempted_at >= $2",
-        )
-        .bind(address.to_vec())
-        .bind(since)
-        .fetch_one(&self.inner.writer)
-        .await?;
         let (name_attempts, name_latest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*), MAX(attempted_at) FROM signin_attempts \
              WHERE name_key = $1 AND attempted_at >= $2 AND attempt_id <> $3",
@@ -99,17 +94,17 @@ impl Store {
         .bind(name.to_vec())
         .bind(since)
         .bind(id.0.to_vec())
-        .fetch_one(&self.inner.writer)
+        .fetch_one(&self.inner.reader)
         .await?;
         let known: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM signin_known_addresses WHERE name_key = $1 AND address_key = $2")
                 .bind(name.to_vec())
                 .bind(address.to_vec())
-                .fetch_optional(&self.inner.writer)
+                .fetch_optional(&self.inner.reader)
                 .await?;
         let history = SigninHistory {
-            address_attempts: address_attempts as u64,
-            address_oldest: from_ms(address_oldest),
+            address_attempts,
+            address_oldest,
             name_attempts: name_attempts as u64,
             name_latest: from_ms(name_latest),
             known_address: known.is_some(),

@@ -550,3 +550,18 @@ async fn a_busy_pool_neither_fails_the_health_check_nor_delays_changes() {
     );
     drop(busy);
 }
+
+/// A write that finds SQLite's write lock held by another process (a `coffer db copy`) past
+/// the busy timeout is unavailable (503), not a server fault.
+#[tokio::test]
+async fn a_write_locked_out_of_sqlite_is_unavailable() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    let other = sqlx::AnyPool::connect(db.url()).await.unwrap();
+    let holding = crate::db::begin_write(&other, Backend::Sqlite).await.unwrap();
+    let err = store.create_group(&account.account_id, "g", "/").await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    drop(holding);
+    store.create_group(&account.account_id, "g", "/").await.unwrap();
+}

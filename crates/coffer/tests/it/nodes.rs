@@ -216,14 +216,8 @@ async fn an_object_deleted_through_one_node_still_streams_whole_from_another() {
         .await
         .unwrap();
 
-    let reading = two
-        .root_s3()
-        .get_object()
-        .bucket("big")
-        .key("movie")
-        .send()
-        .await
-        .unwrap();
+    let s3_two = two.root_s3();
+    let reading = s3_two.get_object().bucket("big").key("movie").send().await.unwrap();
     let mut body = reading.body;
     let mut read = body.next().await.unwrap().unwrap().to_vec();
     // Deleted through node one while node two streams it: node two's reader holds no lease
@@ -239,14 +233,7 @@ async fn an_object_deleted_through_one_node_still_streams_whole_from_another() {
         read.len(),
         expected.len()
     );
-    let gone = two
-        .root_s3()
-        .get_object()
-        .bucket("big")
-        .key("movie")
-        .send()
-        .await
-        .unwrap_err();
+    let gone = s3_two.get_object().bucket("big").key("movie").send().await.unwrap_err();
     assert_eq!(code(&gone), "NoSuchKey");
 }
 
