@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 25] = [
     "accounts",
     "users",
     "user_tags",
@@ -37,6 +37,8 @@ const TABLES: [&str; 23] = [
     "console_sessions",
     "signin_attempts",
     "signin_known_addresses",
+    "roles",
+    "role_tags",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.

@@ -27,6 +27,11 @@ pub fn user_id() -> String {
     format!("AIDA{}", pick(BASE32, 17))
 }
 
+/// `AROA` + 17 characters, as IAM role ids are.
+pub fn role_id() -> String {
+    format!("AROA{}", pick(BASE32, 17))
+}
+
 /// `AGPA` + 17 characters, as IAM group ids are.
 pub fn group_id() -> String {
     format!("AGPA{}", pick(BASE32, 17))

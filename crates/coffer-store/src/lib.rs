@@ -26,8 +26,10 @@ mod objects;
 mod passwords;
 mod policies;
 pub mod private_fs;
+mod roles;
 mod secrets;
 mod signin_throttle;
+mod tags;
 mod users;
 
 use std::sync::Arc;
@@ -50,6 +52,7 @@ pub use objects::{
 };
 pub use passwords::{LoginProfile, PasswordPolicy};
 pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
+pub use roles::{MAX_ROLES_PER_ACCOUNT, NewRole, Role, RoleChange};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 pub use signin_throttle::{SigninAttemptId, SigninHistory, SigninKey};
 
@@ -103,6 +106,12 @@ pub enum StoreError {
     HasAttachedPolicies,
     #[error("a user with this name already exists")]
     UserExists,
+    #[error("role not found")]
+    NoSuchRole,
+    #[error("a role with this name already exists")]
+    RoleExists,
+    #[error("the account already has the most roles allowed")]
+    TooManyRoles,
     #[error("the user still has access keys")]
     UserHasKeys,
     #[error("the user still has a login profile")]

@@ -349,10 +349,13 @@ impl Store {
                 .bind(policy.arn())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let bounding: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE permissions_boundary = $1 LIMIT 1")
-            .bind(policy.arn())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let bounding: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM users WHERE permissions_boundary = $1 \
+             UNION ALL SELECT 1 FROM roles WHERE permissions_boundary = $1 LIMIT 1",
+        )
+        .bind(policy.arn())
+        .fetch_optional(&mut *tx)
+        .await?;
         if attached.is_some() || bounding.is_some() {
             return Err(StoreError::PolicyAttached);
         }

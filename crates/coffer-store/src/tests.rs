@@ -373,6 +373,61 @@ async fn console_sessions_change_by_compare_and_set_and_stay_ended(db: TestDb) {
     assert!(store.console_session(&digest).await.unwrap().is_none());
 }
 
+/// Roles: names unique without case, listed by path and name a page at a time, changed in
+/// part, tagged, and deleted with their tags.
+async fn roles_are_created_listed_changed_tagged_and_deleted(db: TestDb) {
+    let store = open(&db).await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    let id = account.account_id.as_str();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let tag = |key: &str| Tag { key: key.to_owned(), value: "v".to_owned() };
+    let new = |name: &'static str, path: &'static str| NewRole {
+        name,
+        path,
+        trust_policy: trust,
+        description: None,
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        tags: &[],
+    };
+    let tags = [tag("team")];
+    let deployer = store
+        .create_role(id, &NewRole { description: Some("ships"), tags: &tags, ..new("deployer", "/ci/") })
+        .await
+        .unwrap();
+    assert!(deployer.role_id.starts_with("AROA") && deployer.role_id.len() == 21);
+    assert_eq!(deployer.arn(), format!("arn:aws:iam::{id}:role/ci/deployer"));
+    assert!(matches!(store.create_role(id, &new("DEPLOYER", "/")).await, Err(StoreError::RoleExists)));
+    for name in ["auditor", "builder"] {
+        store.create_role(id, &new(name, "/")).await.unwrap();
+    }
+    let first = store.list_roles(id, "/", None, 2).await.unwrap();
+    let names: Vec<_> = first.items.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["auditor", "builder"]);
+    let rest = store.list_roles(id, "/", first.next_marker.as_deref(), 2).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next_marker.is_none());
+    assert_eq!(store.list_roles(id, "/ci/", None, 10).await.unwrap().items.len(), 1);
+
+    let change = RoleChange { max_session_duration: Some(7200), ..RoleChange::default() };
+    let changed = store.update_role(id, "Deployer", &change).await.unwrap();
+    assert_eq!((changed.max_session_duration, changed.description.as_deref()), (7200, Some("ships")));
+    assert!(matches!(store.update_role(id, "ghost", &change).await, Err(StoreError::NoSuchRole)));
+
+    store.tag_role(id, "deployer", &[tag("TEAM"), tag("env")]).await.unwrap();
+    let tags = store.list_role_tags(id, "deployer", None, 10).await.unwrap().items;
+    assert_eq!(tags.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), ["env", "TEAM"]);
+    let many: Vec<Tag> = (0..49).map(|i| tag(&format!("t{i}"))).collect();
+    assert!(matches!(store.tag_role(id, "deployer", &many).await, Err(StoreError::TooManyTags)));
+    store.untag_role(id, "deployer", &["env".to_owned()]).await.unwrap();
+    assert_eq!(store.list_role_tags(id, "deployer", None, 10).await.unwrap().items.len(), 1);
+
+    store.delete_role(id, "deployer").await.unwrap();
+    assert!(matches!(store.role(id, "deployer").await, Err(StoreError::NoSuchRole)));
+    assert!(matches!(store.delete_role(id, "deployer").await, Err(StoreError::NoSuchRole)));
+    assert_eq!(store.count_roles(id).await.unwrap(), 2);
+}
+
 /// The throttle's records: an attempt counts for its address and its name from the moment it
 /// is recorded, until it is taken back, unnamed, or ages out of the window.
 async fn signin_attempts_count_for_their_address_and_name_until_taken_back(db: TestDb) {

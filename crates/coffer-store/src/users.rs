@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use crate::db::{Guard, lock};
 use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
+use crate::tags::{TagOwner, put_tags};
 use crate::unique_violation;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag, User, ids};
 
@@ -25,23 +26,6 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
 /// IAM compares user names and tag keys without regard to case.
 pub(crate) fn fold(name: &str) -> String {
     name.to_lowercase()
-}
-
-/// Sets one tag, replacing a tag whose key differs only in case.
-async fn put_tag(tx: &mut sqlx::Transaction<'_, sqlx::Any>, user_id: &str, tag: &Tag) -> Result<()> {
-    sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
-        .bind(user_id)
-        .bind(fold(&tag.key))
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("INSERT INTO user_tags (user_id, tag_key_key, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(fold(&tag.key))
-        .bind(&tag.key)
-        .bind(&tag.value)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 impl Store {
@@ -72,9 +56,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;
-        for tag in tags {
-            put_tag(&mut tx, &user.user_id, tag).await?;
-        }
+        put_tags(&mut tx, TagOwner::User(&user.user_id), tags).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -228,16 +210,7 @@ impl Store {
         if !lock(&mut tx, Guard::User(&user.user_id)).await? {
             return Err(StoreError::NoSuchUser);
         }
-        for tag in tags {
-            put_tag(&mut tx, &user.user_id, tag).await?;
-        }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_tags WHERE user_id = $1")
-            .bind(&user.user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if count > MAX_TAGS_PER_USER {
-            return Err(StoreError::TooManyTags);
-        }
+        put_tags(&mut tx, TagOwner::User(&user.user_id), tags).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -245,16 +218,7 @@ impl Store {
     /// Removes the tags with these keys; keys the user does not carry are ignored, as in IAM.
     pub async fn untag_user(&self, account_id: &str, name: &str, keys: &[String]) -> Result<()> {
         let user = self.user(account_id, name).await?;
-        let mut tx = self.begin_write().await?;
-        for key in keys {
-            sqlx::query("DELETE FROM user_tags WHERE user_id = $1 AND tag_key_key = $2")
-                .bind(&user.user_id)
-                .bind(fold(key))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.remove_tags(TagOwner::User(&user.user_id), keys).await
     }
 
     /// The user's tags in key order, after `marker`.
@@ -266,30 +230,6 @@ impl Store {
         max_items: usize,
     ) -> Result<Page<Tag>> {
         let user = self.user(account_id, name).await?;
-        let rows = sqlx::query(
-            "SELECT tag_key_key, tag_key, tag_value FROM user_tags WHERE user_id = $1 AND tag_key_key > $2
-             ORDER BY tag_key_key LIMIT $3",
-        )
-        .bind(&user.user_id)
-        .bind(marker.unwrap_or(""))
-        .bind(max_items as i64 + 1)
-        .fetch_all(&self.inner.reader)
-        .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        let mut folded = Vec::with_capacity(rows.len());
-        for row in &rows {
-            folded.push(row.try_get::<String, _>("tag_key_key")?);
-            items.push(Tag {
-                key: row.try_get("tag_key")?,
-                value: row.try_get("tag_value")?,
-            });
-        }
-        let next_marker = if items.len() > max_items {
-            items.truncate(max_items);
-            folded.get(max_items - 1).cloned()
-        } else {
-            None
-        };
-        Ok(Page { items, next_marker })
+        self.tags_of(TagOwner::User(&user.user_id), marker, max_items).await
     }
 }
