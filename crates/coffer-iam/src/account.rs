@@ -8,6 +8,7 @@ use crate::{Call, IamError, validate};
 pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     cx.authorize("iam:GetAccountSummary", "*")?;
     let users = cx.store.count_users(cx.account()).await?;
+    let roles = cx.store.count_roles(cx.account()).await?;
     let root_keys = cx.store.count_root_access_keys(cx.account()).await?;
     // Quotas are AWS's defaults; counts of what Coffer does not have yet are zero.
     let entries: [(&str, i64); 23] = [
@@ -27,7 +28,7 @@ pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>,
         ("AttachedPoliciesPerRoleQuota", 10),
         ("UserPolicySizeQuota", 2048),
         ("GroupPolicySizeQuota", 5120),
-        ("Roles", 0),
+        ("Roles", roles),
         ("RolesQuota", 1000),
         ("RolePolicySizeQuota", 10240),
         ("AccessKeysPerUserQuota", MAX_ACCESS_KEYS_PER_USER),

@@ -4,7 +4,6 @@
 
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::{PolicyOwner, StoreError};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::groups::no_such_group;
 use crate::paging::Pager;
@@ -15,9 +14,6 @@ use crate::{Call, IamError, validate};
 /// IAM's quotas on inline policy size, counted without whitespace.
 const MAX_USER_POLICY: usize = 2048;
 const MAX_GROUP_POLICY: usize = 5120;
-
-/// URL encoding as IAM returns documents: everything but unreserved characters.
-const DOCUMENT_ENCODING: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 #[derive(Clone, Copy)]
 enum Owner {
@@ -131,10 +127,7 @@ async fn get(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
     let mut xml = Xml::new();
     xml.elem(kind.param(), &owner_name)
         .elem("PolicyName", &policy.name)
-        .elem(
-            "PolicyDocument",
-            &utf8_percent_encode(&policy.document, DOCUMENT_ENCODING).to_string(),
-        );
+        .elem("PolicyDocument", &crate::xml::encoded_document(&policy.document));
     Ok(Some(xml.finish()))
 }
 

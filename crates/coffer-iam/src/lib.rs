@@ -19,6 +19,7 @@ mod operations;
 mod paging;
 mod params;
 mod password_policy;
+mod roles;
 mod signin;
 mod simulate;
 mod sts;
@@ -412,6 +413,16 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "GetAccountPasswordPolicy") => password_policy::get_account_password_policy(cx).await,
         (Service::Iam, "UpdateAccountPasswordPolicy") => password_policy::update_account_password_policy(cx).await,
         (Service::Iam, "DeleteAccountPasswordPolicy") => password_policy::delete_account_password_policy(cx).await,
+        (Service::Iam, "CreateRole") => roles::create_role(cx).await,
+        (Service::Iam, "GetRole") => roles::get_role(cx).await,
+        (Service::Iam, "ListRoles") => roles::list_roles(cx).await,
+        (Service::Iam, "UpdateRole") => roles::update_role(cx).await,
+        (Service::Iam, "UpdateRoleDescription") => roles::update_role_description(cx).await,
+        (Service::Iam, "UpdateAssumeRolePolicy") => roles::update_assume_role_policy(cx).await,
+        (Service::Iam, "DeleteRole") => roles::delete_role(cx).await,
+        (Service::Iam, "TagRole") => roles::tag_role(cx).await,
+        (Service::Iam, "UntagRole") => roles::untag_role(cx).await,
+        (Service::Iam, "ListRoleTags") => roles::list_role_tags(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

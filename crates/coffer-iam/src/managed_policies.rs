@@ -6,7 +6,6 @@
 use coffer_policy::aws_managed::{self, AwsManagedPolicy};
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::{AttachedTo, ManagedPolicy, StoreError};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::groups::no_such_group;
 use crate::paging::Pager;
@@ -16,7 +15,6 @@ use crate::{Call, IamError, validate};
 
 /// IAM's quota on a managed policy document, counted without whitespace.
 const MAX_MANAGED_POLICY: usize = 6144;
-const DOCUMENT_ENCODING: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 enum Resolved {
     Aws(&'static AwsManagedPolicy),
@@ -175,13 +173,10 @@ pub(crate) async fn get_policy_version(cx: &Call<'_>) -> Result<Option<String>, 
     };
     let mut xml = Xml::new();
     xml.with("PolicyVersion", |x| {
-        x.elem(
-            "Document",
-            &utf8_percent_encode(&document, DOCUMENT_ENCODING).to_string(),
-        )
-        .elem("VersionId", version_id)
-        .elem("IsDefaultVersion", if is_default { "true" } else { "false" })
-        .elem("CreateDate", &created);
+        x.elem("Document", &crate::xml::encoded_document(&document))
+            .elem("VersionId", version_id)
+            .elem("IsDefaultVersion", if is_default { "true" } else { "false" })
+            .elem("CreateDate", &created);
     });
     Ok(Some(xml.finish()))
 }
@@ -485,6 +480,21 @@ pub(crate) async fn set_default_policy_version(cx: &Call<'_>) -> Result<Option<S
         .await
         .map_err(version_error(&arn, version_id))?;
     Ok(None)
+}
+
+/// A permissions boundary named on creation (CreateRole): a well-formed ARN of a managed
+/// policy that exists.
+pub(crate) async fn check_boundary(cx: &Call<'_>, arn: &str) -> Result<(), IamError> {
+    if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
+        return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+    }
+    match resolve(cx, arn).await {
+        Ok(_) => Ok(()),
+        Err(IamError::NoSuchEntity(_)) => Err(IamError::NoSuchEntity(format!(
+            "Scope ARN: {arn} does not exist or is not attachable."
+        ))),
+        Err(err) => Err(err),
+    }
 }
 
 pub(crate) async fn put_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {

@@ -266,8 +266,8 @@ pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
     Ok(None)
 }
 
-pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.existing_user_name()?;
+/// `TagKeys.member.N`, validated: 1 to 50 keys.
+pub(crate) fn tag_keys_param(cx: &Call<'_>) -> Result<Vec<String>, IamError> {
     let keys: Vec<String> = cx.params.members("TagKeys").into_iter().map(str::to_owned).collect();
     if keys.is_empty() {
         return Err(crate::error::validation(None, "tagKeys", "Member must not be null"));
@@ -282,6 +282,26 @@ pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError
     for (i, key) in keys.iter().enumerate() {
         validate::tag_key(key, &format!("tagKeys.{}.member", i + 1))?;
     }
+    Ok(keys)
+}
+
+/// A page of tags, as ListUserTags and ListRoleTags answer.
+pub(crate) fn write_tag_page(page: &coffer_store::Page<Tag>) -> String {
+    let mut xml = Xml::new();
+    xml.with("Tags", |x| {
+        for tag in &page.items {
+            x.with("member", |m| {
+                m.elem("Key", &tag.key).elem("Value", &tag.value);
+            });
+        }
+    });
+    write_truncation(&mut xml, page.next_marker.as_deref());
+    xml.finish()
+}
+
+pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.existing_user_name()?;
+    let keys = tag_keys_param(cx)?;
     let (_, arn) = user_and_arn(cx, name).await?;
     let removed: Vec<&str> = keys.iter().map(String::as_str).collect();
     cx.authorize_tagging("iam:UntagUser", &arn, &[], &removed)?;
@@ -303,14 +323,5 @@ pub(crate) async fn list_user_tags(cx: &Call<'_>) -> Result<Option<String>, IamE
         .list_user_tags(cx.account(), name, marker, max_items)
         .await
         .map_err(|e| user_error(e, name))?;
-    let mut xml = Xml::new();
-    xml.with("Tags", |x| {
-        for tag in &page.items {
-            x.with("member", |m| {
-                m.elem("Key", &tag.key).elem("Value", &tag.value);
-            });
-        }
-    });
-    write_truncation(&mut xml, page.next_marker.as_deref());
-    Ok(Some(xml.finish()))
+    Ok(Some(write_tag_page(&page)))
 }

@@ -4,6 +4,18 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Iso8601;
 use time::format_description::well_known::iso8601::{Config, TimePrecision};
 
+/// URL encoding as IAM returns policy documents: everything but unreserved characters.
+const DOCUMENT_ENCODING: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A policy document as IAM returns it, URL-encoded.
+pub(crate) fn encoded_document(document: &str) -> String {
+    percent_encoding::utf8_percent_encode(document, DOCUMENT_ENCODING).to_string()
+}
+
 #[derive(Default)]
 pub(crate) struct Xml {
     out: String,

@@ -585,3 +585,36 @@ fn least_privilege_with_the_real_aws_cli() {
     let listed = aws.run(&["s3", "ls", "s3://holiday-photos"]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 }
+
+#[test]
+fn roles_with_the_real_aws_cli() {
+    let coffer = Coffer::start();
+    let aws = Aws::new(&coffer.endpoint);
+    aws.configure(ROOT_KEY_ID, ROOT_SECRET, "us-east-1");
+    let trust = aws.dir.path().join("trust-my-account.json");
+    std::fs::write(
+        &trust,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+    )
+    .unwrap();
+    let created = aws.ok(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "deployer",
+        "--assume-role-policy-document",
+        &format!("file://{}", trust.display()),
+    ]);
+    assert_eq!(created["Role"]["RoleName"], "deployer");
+    // The CLI decodes the URL-encoded document it gets back.
+    assert_eq!(
+        created["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Action"],
+        "sts:AssumeRole"
+    );
+    assert_eq!(aws.ok(&["iam", "list-roles"])["Roles"][0]["RoleName"], "deployer");
+    aws.ok(&["iam", "delete-role", "--role-name", "deployer"]);
+    assert_eq!(
+        aws.ok(&["iam", "list-roles"])["Roles"].as_array().map(Vec::len),
+        Some(0)
+    );
+}

@@ -531,11 +531,9 @@ async fn aws_operations_not_built_yet_answer_not_implemented() {
     let coffer = Coffer::start();
     let err = coffer
         .root_iam()
-        .create_role()
-        .role_name("deployer")
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}}"#,
-        )
+        .create_open_id_connect_provider()
+        .url("https://ci.example.com")
+        .client_id_list("sts.amazonaws.com")
         .send()
         .await
         .unwrap_err();

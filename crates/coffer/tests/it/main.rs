@@ -14,6 +14,7 @@ mod iam_paging;
 mod nodes;
 mod passwords;
 mod policies;
+mod roles;
 mod s3;
 mod s3_limits;
 mod s3_listing;

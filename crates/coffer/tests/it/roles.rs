@@ -1,0 +1,260 @@
+//! IAM roles through the AWS SDK for Rust and the `aws` CLI: create, read, list, change,
+//! tag and delete, with the errors and checks AWS defines for each.
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_sdk_iam::types::Tag;
+
+use crate::harness::{Coffer, code};
+
+fn trust(principal: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}]}}"#
+    )
+}
+
+fn decoded(document: &str) -> String {
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .unwrap()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn a_role_is_created_read_listed_changed_and_deleted() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    let policy = trust(&format!("arn:aws:iam::{account}:root"));
+    let created = iam
+        .create_role()
+        .role_name("deployer")
+        .path("/ci/")
+        .assume_role_policy_document(&policy)
+        .description("ships builds")
+        .tags(Tag::builder().key("team").value("platform").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let role = created.role().unwrap();
+    assert_eq!(role.arn(), format!("arn:aws:iam::{account}:role/ci/deployer"));
+    assert!(role.role_id().starts_with("AROA") && role.role_id().len() == 21);
+    assert_eq!(decoded(role.assume_role_policy_document().unwrap()), policy);
+    assert_eq!(role.tags().len(), 1);
+
+    let got = iam.get_role().role_name("DEPLOYER").send().await.unwrap();
+    let got = got.role().unwrap();
+    assert_eq!(got.role_name(), "deployer", "names are looked up without case");
+    assert_eq!(got.description(), Some("ships builds"));
+    assert_eq!(got.max_session_duration(), Some(3600));
+    assert!(got.role_last_used().is_some_and(|used| used.last_used_date().is_none()));
+    assert_eq!(got.tags()[0].value(), "platform");
+
+    for name in ["auditor", "builder"] {
+        iam.create_role()
+            .role_name(name)
+            .assume_role_policy_document(&policy)
+            .send()
+            .await
+            .unwrap();
+    }
+    let summary = iam.get_account_summary().send().await.unwrap();
+    assert_eq!(
+        summary.summary_map().unwrap()[&aws_sdk_iam::types::SummaryKeyType::Roles],
+        3
+    );
+    let first = iam.list_roles().max_items(2).send().await.unwrap();
+    let names: Vec<_> = first.roles().iter().map(|r| r.role_name()).collect();
+    assert_eq!(names, ["auditor", "builder"]);
+    assert!(first.is_truncated());
+    let rest = iam.list_roles().marker(first.marker().unwrap()).send().await.unwrap();
+    assert_eq!(rest.roles()[0].role_name(), "deployer");
+    assert!(rest.roles()[0].tags().is_empty(), "ListRoles leaves tags out");
+    let under_ci = iam.list_roles().path_prefix("/ci/").send().await.unwrap();
+    assert_eq!(under_ci.roles().len(), 1);
+
+    iam.update_role()
+        .role_name("deployer")
+        .max_session_duration(7200)
+        .send()
+        .await
+        .unwrap();
+    let described = iam
+        .update_role_description()
+        .role_name("deployer")
+        .description("ships releases")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.role().unwrap().description(), Some("ships releases"));
+    let narrower = trust(&format!("arn:aws:iam::{account}:role/auditor"));
+    iam.update_assume_role_policy()
+        .role_name("deployer")
+        .policy_document(&narrower)
+        .send()
+        .await
+        .unwrap();
+    let got = iam.get_role().role_name("deployer").send().await.unwrap();
+    let got = got.role().unwrap();
+    assert_eq!(got.max_session_duration(), Some(7200));
+    assert_eq!(got.description(), Some("ships releases"));
+    assert_eq!(decoded(got.assume_role_policy_document().unwrap()), narrower);
+
+    iam.tag_role()
+        .role_name("deployer")
+        .tags(Tag::builder().key("TEAM").value("release").build().unwrap())
+        .tags(Tag::builder().key("env").value("prod").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    iam.untag_role()
+        .role_name("deployer")
+        .tag_keys("env")
+        .send()
+        .await
+        .unwrap();
+    let tags = iam.list_role_tags().role_name("deployer").send().await.unwrap();
+    let tags: Vec<_> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, [("TEAM", "release")], "keys compare without case");
+
+    iam.delete_role().role_name("deployer").send().await.unwrap();
+    let err = iam.get_role().role_name("deployer").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    let err = iam.delete_role().role_name("deployer").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn bad_roles_and_trust_policies_are_refused_as_aws_refuses_them() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    let root = trust(&format!("arn:aws:iam::{account}:root"));
+    iam.create_role()
+        .role_name("taken")
+        .assume_role_policy_document(&root)
+        .send()
+        .await
+        .unwrap();
+    let refused = |name: &'static str, document: String| {
+        let iam = iam.clone();
+        async move {
+            let err = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(document)
+                .send()
+                .await
+                .unwrap_err();
+            let message = err
+                .as_service_error()
+                .and_then(|e| e.message())
+                .unwrap_or_default()
+                .to_owned();
+            (code(&err), message)
+        }
+    };
+    let (code_, _) = refused("Taken", root.clone()).await;
+    assert_eq!(code_, "EntityAlreadyExists");
+    let (code_, message) = refused("r", "{not json".to_owned()).await;
+    assert_eq!(
+        (code_.as_str(), message.as_str()),
+        ("MalformedPolicyDocument", "This policy contains invalid Json")
+    );
+    let with_resource = root.replace(
+        r#""Action":"sts:AssumeRole""#,
+        r#""Action":"sts:AssumeRole","Resource":"*""#,
+    );
+    let (code_, message) = refused("r", with_resource).await;
+    assert_eq!(
+        (code_.as_str(), message.as_str()),
+        ("MalformedPolicyDocument", "Has prohibited field Resource")
+    );
+    let (code_, message) = refused("r", root.replace("sts:AssumeRole", "s3:GetObject")).await;
+    assert_eq!(
+        (code_.as_str(), message.as_str()),
+        (
+            "MalformedPolicyDocument",
+            "AssumeRole policy may only specify STS AssumeRole actions."
+        )
+    );
+    let ghost = format!("arn:aws:iam::{account}:user/ghost");
+    let (code_, message) = refused("r", trust(&ghost)).await;
+    assert_eq!(code_, "MalformedPolicyDocument");
+    assert_eq!(message, format!("Invalid principal in policy: \"AWS\":\"{ghost}\""));
+    let identity_policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+    let (code_, _) = refused("r", identity_policy.to_owned()).await;
+    assert_eq!(code_, "MalformedPolicyDocument", "a trust policy names its principals");
+
+    let err = iam
+        .create_role()
+        .role_name("r")
+        .assume_role_policy_document(&root)
+        .max_session_duration(60)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ValidationError");
+    let err = iam
+        .create_role()
+        .role_name("x".repeat(65))
+        .assume_role_policy_document(&root)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ValidationError");
+    let err = iam
+        .create_role()
+        .role_name("r")
+        .assume_role_policy_document(&root)
+        .permissions_boundary(format!("arn:aws:iam::{account}:policy/missing"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    let err = iam.get_role().role_name("r").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity", "nothing refused was created");
+}
+
+#[tokio::test]
+async fn a_role_keeps_its_boundary_and_only_readers_of_roles_read_it() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    let root = trust(&format!("arn:aws:iam::{account}:root"));
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(&root)
+        .permissions_boundary("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let got = iam.get_role().role_name("deployer").send().await.unwrap();
+    assert_eq!(
+        got.role()
+            .unwrap()
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn()),
+        Some("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    );
+    // A user allowed only to read roles can read them and change nothing.
+    let (id, secret) = coffer.user_with_key("reader").await;
+    iam.attach_user_policy()
+        .user_name("reader")
+        .policy_arn("arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    let reader = coffer.iam(&id, &secret);
+    assert_eq!(reader.list_roles().send().await.unwrap().roles().len(), 1);
+    let err = reader.delete_role().role_name("deployer").send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = reader
+        .create_role()
+        .role_name("mine")
+        .assume_role_policy_document(&root)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+}
