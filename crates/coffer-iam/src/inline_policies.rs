@@ -1,4 +1,4 @@
-//! Inline policies of users and groups: Put/Get/List/Delete{User,Group}Policy. Documents are
+//! Inline policies of users, groups and roles: Put/Get/List/Delete{User,Group,Role}Policy. Documents are
 //! validated by the policy engine's parser (`MalformedPolicyDocument`), bounded as IAM bounds
 //! them (`LimitExceeded`), stored as written and returned URL-encoded, as IAM returns them.
 
@@ -14,11 +14,13 @@ use crate::{Call, IamError, validate};
 /// IAM's quotas on inline policy size, counted without whitespace.
 const MAX_USER_POLICY: usize = 2048;
 const MAX_GROUP_POLICY: usize = 5120;
+const MAX_ROLE_POLICY: usize = 10240;
 
 #[derive(Clone, Copy)]
 enum Owner {
     User,
     Group,
+    Role,
 }
 
 impl Owner {
@@ -26,13 +28,34 @@ impl Owner {
         match self {
             Owner::User => "UserName",
             Owner::Group => "GroupName",
+            Owner::Role => "RoleName",
+        }
+    }
+
+    /// What the owner is called in actions and messages.
+    fn kind(self) -> &'static str {
+        match self {
+            Owner::User => "user",
+            Owner::Group => "group",
+            Owner::Role => "role",
         }
     }
 
     fn action(self, verb: &str) -> String {
+        let owner = match self {
+            Owner::User => "User",
+            Owner::Group => "Group",
+            Owner::Role => "Role",
+        };
+        format!("iam:{verb}{owner}Polic{}", if verb == "List" { "ies" } else { "y" })
+    }
+
+    /// IAM's quota on one inline policy of this owner, counted without whitespace.
+    fn size_limit(self) -> usize {
         match self {
-            Owner::User => format!("iam:{verb}UserPolic{}", if verb == "List" { "ies" } else { "y" }),
-            Owner::Group => format!("iam:{verb}GroupPolic{}", if verb == "List" { "ies" } else { "y" }),
+            Owner::User => MAX_USER_POLICY,
+            Owner::Group => MAX_GROUP_POLICY,
+            Owner::Role => MAX_ROLE_POLICY,
         }
     }
 }
@@ -62,6 +85,13 @@ async fn owner(cx: &Call<'_>, kind: Owner, verb: &str) -> Result<(String, String
             })?;
             Ok((group.group_id, name.to_owned(), arn))
         }
+        Owner::Role => {
+            validate::user_name(name, "roleName")?;
+            let (role, arn) = crate::roles::role_and_arn(cx, name).await?;
+            cx.authorize(&kind.action(verb), &arn)?;
+            let role = role.ok_or_else(|| crate::roles::no_such_role(name))?;
+            Ok((role.role_id, name.to_owned(), arn))
+        }
     }
 }
 
@@ -69,6 +99,7 @@ fn store_owner(kind: Owner, id: &str) -> PolicyOwner<'_> {
     match kind {
         Owner::User => PolicyOwner::User(id),
         Owner::Group => PolicyOwner::Group(id),
+        Owner::Role => PolicyOwner::Role(id),
     }
 }
 
@@ -79,12 +110,9 @@ fn policy_name<'a>(cx: &Call<'a>) -> Result<&'a str, IamError> {
 }
 
 fn no_such_policy(kind: Owner, owner: &str, policy: &str) -> IamError {
-    let what = match kind {
-        Owner::User => "user",
-        Owner::Group => "group",
-    };
     IamError::NoSuchEntity(format!(
-        "The {what} policy with name {policy} cannot be found for {owner}."
+        "The {} policy with name {policy} cannot be found for {owner}.",
+        kind.kind()
     ))
 }
 
@@ -93,17 +121,11 @@ async fn put(cx: &Call<'_>, kind: Owner) -> Result<Option<String>, IamError> {
     let document = cx.params.require("PolicyDocument")?;
     let (id, owner_name, _) = owner(cx, kind, "Put").await?;
     let size = document.chars().filter(|c| !c.is_whitespace()).count();
-    let limit = match kind {
-        Owner::User => MAX_USER_POLICY,
-        Owner::Group => MAX_GROUP_POLICY,
-    };
+    let limit = kind.size_limit();
     if size > limit {
         return Err(IamError::LimitExceeded(format!(
             "Maximum policy size of {limit} bytes exceeded for {} {owner_name}",
-            match kind {
-                Owner::User => "user",
-                Owner::Group => "group",
-            }
+            kind.kind()
         )));
     }
     Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
@@ -191,4 +213,20 @@ pub(crate) async fn list_group_policies(cx: &Call<'_>) -> Result<Option<String>,
 
 pub(crate) async fn delete_group_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     delete(cx, Owner::Group).await
+}
+
+pub(crate) async fn put_role_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    put(cx, Owner::Role).await
+}
+
+pub(crate) async fn get_role_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    get(cx, Owner::Role).await
+}
+
+pub(crate) async fn list_role_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list(cx, Owner::Role).await
+}
+
+pub(crate) async fn delete_role_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    delete(cx, Owner::Role).await
 }

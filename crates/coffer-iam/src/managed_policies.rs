@@ -267,6 +267,7 @@ pub(crate) async fn delete_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
 enum Entity {
     User,
     Group,
+    Role,
 }
 
 /// The entity's id and ARN, authorized for `action`.
@@ -299,6 +300,14 @@ async fn entity(
             })?;
             Ok((group.group_id, arn))
         }
+        Entity::Role => {
+            let name = cx.params.require("RoleName")?;
+            validate::user_name(name, "roleName")?;
+            let (role, arn) = crate::roles::role_and_arn(cx, name).await?;
+            cx.authorize_with(action, &arn, keys)?;
+            let role = role.ok_or_else(|| crate::roles::no_such_role(name))?;
+            Ok((role.role_id, arn))
+        }
     }
 }
 
@@ -306,6 +315,7 @@ fn attached_to(kind: Entity, id: &str) -> AttachedTo<'_> {
     match kind {
         Entity::User => AttachedTo::User(id),
         Entity::Group => AttachedTo::Group(id),
+        Entity::Role => AttachedTo::Role(id),
     }
 }
 
@@ -371,6 +381,18 @@ pub(crate) async fn list_attached_user_policies(cx: &Call<'_>) -> Result<Option<
 
 pub(crate) async fn list_attached_group_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     list_attached(cx, Entity::Group, "iam:ListAttachedGroupPolicies").await
+}
+
+pub(crate) async fn attach_role_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    attach(cx, Entity::Role, "iam:AttachRolePolicy").await
+}
+
+pub(crate) async fn detach_role_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    detach(cx, Entity::Role, "iam:DetachRolePolicy").await
+}
+
+pub(crate) async fn list_attached_role_policies(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    list_attached(cx, Entity::Role, "iam:ListAttachedRolePolicies").await
 }
 
 /// The customer managed policy a `PolicyArn` names (versions exist only for those).
@@ -525,6 +547,32 @@ pub(crate) async fn delete_user_permissions_boundary(cx: &Call<'_>) -> Result<Op
     Ok(None)
 }
 
+pub(crate) async fn put_role_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let arn = cx.params.require("PermissionsBoundary")?.to_owned();
+    let (id, _) = entity(
+        cx,
+        Entity::Role,
+        "iam:PutRolePermissionsBoundary",
+        vec![("iam:PermissionsBoundary", arn.clone())],
+    )
+    .await?;
+    check_boundary(cx, &arn).await?;
+    cx.store.set_role_permissions_boundary(&id, Some(&arn)).await?;
+    Ok(None)
+}
+
+pub(crate) async fn delete_role_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("RoleName")?;
+    let (id, _) = entity(cx, Entity::Role, "iam:DeleteRolePermissionsBoundary", Vec::new()).await?;
+    if cx.store.role(cx.account(), name).await?.permissions_boundary.is_none() {
+        return Err(IamError::NoSuchEntity(
+            "The role has no permissions boundary.".to_owned(),
+        ));
+    }
+    cx.store.set_role_permissions_boundary(&id, None).await?;
+    Ok(None)
+}
+
 pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let filter = cx.params.get("EntityFilter");
@@ -544,11 +592,12 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
         None => true,
         Some("User") => kind == "user",
         Some("Group") => kind == "group",
+        Some("Role") => kind == "role",
         Some(_) => false,
     };
     let mut entities = cx.store.policy_entities(cx.account(), &arn).await?;
     entities.retain(|(kind, _, _)| wanted(kind));
-    // Groups, then users: one page may end among either.
+    // By name across groups, users and roles: one page may end among any of them.
     let page = pager.page(entities, |(kind, name, _)| (kind.clone(), name.clone()));
     let entities = &page.items;
     let mut xml = Xml::new();
@@ -566,7 +615,13 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
             });
         }
     });
-    xml.with("PolicyRoles", |_| {});
+    xml.with("PolicyRoles", |x| {
+        for (_, name, id) in entities.iter().filter(|e| e.0 == "role") {
+            x.with("member", |m| {
+                m.elem("RoleName", name).elem("RoleId", id);
+            });
+        }
+    });
     page.write_truncation(&mut xml);
     Ok(Some(xml.finish()))
 }

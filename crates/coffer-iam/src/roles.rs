@@ -95,7 +95,7 @@ fn write_role(xml: &mut Xml, role: &Role, tags: &[Tag], shape: Shape) {
 
 /// The ARN authorization names for a role operation: the role's real ARN when it exists,
 /// `role/<name>` otherwise (the operation then fails with `NoSuchEntity` once allowed).
-async fn role_and_arn(cx: &Call<'_>, name: &str) -> Result<(Option<Role>, String), IamError> {
+pub(crate) async fn role_and_arn(cx: &Call<'_>, name: &str) -> Result<(Option<Role>, String), IamError> {
     match cx.store.role(cx.account(), name).await {
         Ok(role) => {
             let arn = role.arn();

@@ -48,6 +48,7 @@ pub struct PolicyVersion {
 pub enum AttachedTo<'a> {
     User(&'a str),
     Group(&'a str),
+    Role(&'a str),
 }
 
 impl AttachedTo<'_> {
@@ -55,12 +56,13 @@ impl AttachedTo<'_> {
         match self {
             AttachedTo::User(_) => "user",
             AttachedTo::Group(_) => "group",
+            AttachedTo::Role(_) => "role",
         }
     }
 
     fn id(&self) -> &str {
         match self {
-            AttachedTo::User(id) | AttachedTo::Group(id) => id,
+            AttachedTo::User(id) | AttachedTo::Group(id) | AttachedTo::Role(id) => id,
         }
     }
 }
@@ -71,6 +73,7 @@ pub(crate) async fn lock_entity(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entit
     let (guard, gone) = match entity {
         AttachedTo::User(id) => (Guard::User(id), StoreError::NoSuchUser),
         AttachedTo::Group(id) => (Guard::Group(id), StoreError::NoSuchGroup),
+        AttachedTo::Role(id) => (Guard::Role(id), StoreError::NoSuchRole),
     };
     if lock(tx, guard).await? { Ok(()) } else { Err(gone) }
 }
@@ -426,6 +429,8 @@ impl Store {
              AND u.user_id = a.entity_id WHERE a.policy_arn = $1 AND a.account_id = $2 \
              UNION ALL SELECT 'group', g.name, g.group_id FROM policy_attachments a JOIN groups g \
              ON a.entity_kind = 'group' AND g.group_id = a.entity_id WHERE a.policy_arn = $1 AND a.account_id = $2 \
+             UNION ALL SELECT 'role', r.name, r.role_id FROM policy_attachments a JOIN roles r \
+             ON a.entity_kind = 'role' AND r.role_id = a.entity_id WHERE a.policy_arn = $1 AND a.account_id = $2 \
              ORDER BY 2",
         )
         .bind(arn)

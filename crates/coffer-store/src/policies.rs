@@ -14,6 +14,7 @@ use crate::{Result, Store, StoreError};
 pub enum PolicyOwner<'a> {
     User(&'a str),
     Group(&'a str),
+    Role(&'a str),
 }
 
 impl PolicyOwner<'_> {
@@ -21,12 +22,13 @@ impl PolicyOwner<'_> {
         match self {
             PolicyOwner::User(_) => "user",
             PolicyOwner::Group(_) => "group",
+            PolicyOwner::Role(_) => "role",
         }
     }
 
     fn id(&self) -> &str {
         match self {
-            PolicyOwner::User(id) | PolicyOwner::Group(id) => id,
+            PolicyOwner::User(id) | PolicyOwner::Group(id) | PolicyOwner::Role(id) => id,
         }
     }
 }
@@ -77,6 +79,7 @@ impl Store {
         let owner_entity = match owner {
             PolicyOwner::User(id) => AttachedTo::User(id),
             PolicyOwner::Group(id) => AttachedTo::Group(id),
+            PolicyOwner::Role(id) => AttachedTo::Role(id),
         };
         lock_entity(&mut tx, owner_entity).await?;
         sqlx::query(

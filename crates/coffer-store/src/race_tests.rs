@@ -101,6 +101,47 @@ async fn a_user_deleted_while_another_node_adds_to_it_keeps_nothing_behind(db: T
     }
 }
 
+async fn a_role_deleted_while_another_node_adds_to_it_keeps_nothing_behind(db: TestDb) {
+    let (one, two, account) = two_nodes(&db).await;
+    let policy = one.create_policy(&account, "p", "/", None, DOCUMENT).await.unwrap();
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    for round in 0..ROUNDS {
+        let name = format!("r{round}");
+        let new = NewRole {
+            name: &name,
+            path: "/",
+            trust_policy: trust,
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            tags: &[],
+        };
+        let role = one.create_role(&account, &new).await.unwrap();
+        let (deleting, adding) = tokio::join!(one.delete_role(&account, &name), async {
+            (
+                two.attach_policy(&account, &policy.arn(), AttachedTo::Role(&role.role_id)).await,
+                two.put_inline_policy(PolicyOwner::Role(&role.role_id), "inline", DOCUMENT).await,
+            )
+        });
+        for added in [adding.0, adding.1] {
+            assert!(
+                matches!(added, Ok(()) | Err(StoreError::NoSuchRole)),
+                "round {round}: {added:?}"
+            );
+        }
+        match deleting {
+            Ok(()) => {
+                assert!(one.policy_entities(&account, &policy.arn()).await.unwrap().is_empty(), "round {round}");
+                let inline = one.list_inline_policies(PolicyOwner::Role(&role.role_id)).await.unwrap();
+                assert!(inline.is_empty(), "round {round}");
+            }
+            Err(StoreError::HasPolicies | StoreError::HasAttachedPolicies) => {}
+            Err(other) => panic!("round {round}: {other:?}"),
+        }
+        let _ = one.detach_policy(&policy.arn(), AttachedTo::Role(&role.role_id)).await;
+    }
+}
+
 async fn a_policy_deleted_while_another_node_attaches_it_keeps_nothing_behind(db: TestDb) {
     let (one, two, account) = two_nodes(&db).await;
     let user = one.create_user(&account, "u", "/", &[]).await.unwrap();

@@ -258,3 +258,143 @@ async fn a_role_keeps_its_boundary_and_only_readers_of_roles_read_it() {
         .unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
 }
+
+#[tokio::test]
+async fn a_roles_policies_and_boundary_are_managed_and_block_its_deletion() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(trust(&format!("arn:aws:iam::{account}:root")))
+        .send()
+        .await
+        .unwrap();
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::artifacts/*"}]}"#;
+    iam.put_role_policy()
+        .role_name("deployer")
+        .policy_name("upload")
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap();
+    let got = iam
+        .get_role_policy()
+        .role_name("deployer")
+        .policy_name("upload")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (got.role_name(), decoded(got.policy_document())),
+        ("deployer", document.to_owned())
+    );
+    let listed = iam.list_role_policies().role_name("deployer").send().await.unwrap();
+    assert_eq!(listed.policy_names(), ["upload"]);
+    let full = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+    iam.attach_role_policy()
+        .role_name("deployer")
+        .policy_arn(full)
+        .send()
+        .await
+        .unwrap();
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies()[0].policy_arn(), Some(full));
+    let entities = iam
+        .list_entities_for_policy()
+        .policy_arn(full)
+        .entity_filter(aws_sdk_iam::types::EntityType::Role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entities.policy_roles()[0].role_name(), Some("deployer"));
+
+    // Policies left on it keep a role from being deleted, as in IAM.
+    let err = iam.delete_role().role_name("deployer").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict");
+    iam.detach_role_policy()
+        .role_name("deployer")
+        .policy_arn(full)
+        .send()
+        .await
+        .unwrap();
+    let err = iam
+        .detach_role_policy()
+        .role_name("deployer")
+        .policy_arn(full)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    let err = iam.delete_role().role_name("deployer").send().await.unwrap_err();
+    assert_eq!(code(&err), "DeleteConflict", "the inline policy is still there");
+    iam.delete_role_policy()
+        .role_name("deployer")
+        .policy_name("upload")
+        .send()
+        .await
+        .unwrap();
+    let err = iam
+        .get_role_policy()
+        .role_name("deployer")
+        .policy_name("upload")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+
+    // A boundary is set and removed; a policy that does not exist is not one.
+    let read_only = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    iam.put_role_permissions_boundary()
+        .role_name("deployer")
+        .permissions_boundary(read_only)
+        .send()
+        .await
+        .unwrap();
+    let got = iam.get_role().role_name("deployer").send().await.unwrap();
+    assert_eq!(
+        got.role()
+            .unwrap()
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn()),
+        Some(read_only)
+    );
+    let err = iam
+        .put_role_permissions_boundary()
+        .role_name("deployer")
+        .permissions_boundary(format!("arn:aws:iam::{account}:policy/missing"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    iam.delete_role_permissions_boundary()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap();
+    let got = iam.get_role().role_name("deployer").send().await.unwrap();
+    assert!(got.role().unwrap().permissions_boundary().is_none());
+    let err = iam
+        .delete_role_permissions_boundary()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+
+    iam.delete_role().role_name("deployer").send().await.unwrap();
+    let err = iam
+        .put_role_policy()
+        .role_name("deployer")
+        .policy_name("upload")
+        .policy_document(document)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+}
