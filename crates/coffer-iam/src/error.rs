@@ -59,6 +59,7 @@ impl From<StoreError> for IamError {
         match err {
             StoreError::NoSuchUser => gone("user"),
             StoreError::NoSuchGroup => gone("group"),
+            StoreError::NoSuchRole => gone("role"),
             StoreError::NoSuchPolicy => gone("policy"),
             StoreError::NoSuchPolicyVersion => gone("policy version"),
             other => IamError::ServiceFailure(other.to_string()),

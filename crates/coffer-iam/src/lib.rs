@@ -123,13 +123,18 @@ impl Call<'_> {
         tags: &[coffer_store::Tag],
         removed: &[&str],
     ) -> Result<(), IamError> {
-        let mut values: Vec<(String, Vec<String>)> = tags
-            .iter()
-            .map(|tag| (format!("aws:RequestTag/{}", tag.key), vec![tag.value.clone()]))
-            .collect();
-        let keys = tags.iter().map(|tag| tag.key.as_str()).chain(removed.iter().copied());
-        values.push(("aws:TagKeys".to_owned(), keys.map(str::to_owned).collect()));
-        self.authorize_request(action, resource, Vec::new(), values)
+        self.authorize_request(action, resource, Vec::new(), tagging_values(tags, removed))
+    }
+
+    /// As [`Call::authorize_tagging`], with the operation's own condition keys too.
+    fn authorize_tagging_with(
+        &self,
+        action: &str,
+        resource: &str,
+        keys: Vec<(&str, String)>,
+        tags: &[coffer_store::Tag],
+    ) -> Result<(), IamError> {
+        self.authorize_request(action, resource, keys, tagging_values(tags, &[]))
     }
 
     /// As [`Call::authorize`], with the operation's own condition keys (`iam:PolicyARN`…).
@@ -164,6 +169,18 @@ impl Call<'_> {
         })?;
         Ok(())
     }
+}
+
+/// The condition values of a request that sets `tags` or removes the tags `removed`:
+/// `aws:RequestTag/<key>` for each tag set and `aws:TagKeys` for every key named.
+fn tagging_values(tags: &[coffer_store::Tag], removed: &[&str]) -> Vec<(String, Vec<String>)> {
+    let mut values: Vec<(String, Vec<String>)> = tags
+        .iter()
+        .map(|tag| (format!("aws:RequestTag/{}", tag.key), vec![tag.value.clone()]))
+        .collect();
+    let keys = tags.iter().map(|tag| tag.key.as_str()).chain(removed.iter().copied());
+    values.push(("aws:TagKeys".to_owned(), keys.map(str::to_owned).collect()));
+    values
 }
 
 /// Why `password` may not be a root user's password (IAM's default rules: at least 8

@@ -14,12 +14,13 @@ use crate::{Call, IamError, validate};
 /// IAM's default quota on a trust policy, counted without whitespace.
 const MAX_TRUST_POLICY: usize = 2048;
 /// The actions a trust policy may name, lower-cased.
-const TRUST_ACTIONS: [&str; 5] = [
+const TRUST_ACTIONS: [&str; 6] = [
     "sts:assumerole",
     "sts:assumerolewithsaml",
     "sts:assumerolewithwebidentity",
     "sts:tagsession",
     "sts:setsourceidentity",
+    "sts:setcontext",
 ];
 /// The longest and shortest MaxSessionDuration, in seconds.
 const SESSION_DURATIONS: std::ops::RangeInclusive<i64> = 3600..=43200;
@@ -43,6 +44,8 @@ fn role_error(err: StoreError, name: &str) -> IamError {
         StoreError::HasAttachedPolicies => {
             IamError::DeleteConflict("Cannot delete entity, must detach all policies first.".to_owned())
         }
+        // A boundary deleted while the role was being created.
+        StoreError::NoSuchPolicy => IamError::NoSuchEntity("Scope ARN does not exist or is not attachable.".to_owned()),
         other => other.into(),
     }
 }
@@ -161,11 +164,24 @@ fn malformed(message: impl Into<String>) -> IamError {
     IamError::MalformedPolicyDocument(message.into())
 }
 
-/// Whether a trust policy may name `action`: one of the STS actions that assume a role (a
-/// wildcard within STS, as `sts:AssumeRole*`, too).
+/// Whether a trust policy may name `action`: one of the STS actions that assume a role, or
+/// a wildcard (`sts:AssumeRole*`) that matches one.
 fn trust_action(action: &str) -> bool {
     let action = action.to_ascii_lowercase();
-    TRUST_ACTIONS.contains(&action.as_str()) || (action.starts_with("sts:") && action.contains('*'))
+    TRUST_ACTIONS
+        .iter()
+        .any(|allowed| glob(action.as_bytes(), allowed.as_bytes()))
+}
+
+/// Whether `text` matches `pattern`, whose `*` stands for any run and `?` for any one character.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.split_first(), text.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => glob(rest, text) || (!text.is_empty() && glob(pattern, &text[1..])),
+        (Some((b'?', rest)), Some((_, more))) => glob(rest, more),
+        (Some((p, rest)), Some((t, more))) if p == t => glob(rest, more),
+        _ => false,
+    }
 }
 
 /// What IAM checks of a trust policy before it keeps one.
@@ -240,7 +256,8 @@ pub(crate) async fn create_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     let tags = tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:role{path}{name}", cx.account());
     let boundary_key = boundary.map(|b| ("iam:PermissionsBoundary", b.to_owned()));
-    cx.authorize_with("iam:CreateRole", &arn, boundary_key.into_iter().collect())?;
+    // Both see the tags (a policy may allow or deny creating roles by them).
+    cx.authorize_tagging_with("iam:CreateRole", &arn, boundary_key.into_iter().collect(), &tags)?;
     if !tags.is_empty() {
         // Tagging on create needs iam:TagRole too, as in IAM.
         cx.authorize_tagging("iam:TagRole", &arn, &tags, &[])?;
@@ -304,8 +321,11 @@ pub(crate) async fn list_roles(cx: &Call<'_>) -> Result<Option<String>, IamError
 
 /// Authorizes `action` on the role `name` and applies `change` to it.
 async fn change_role(cx: &Call<'_>, action: &str, name: &str, change: &RoleChange<'_>) -> Result<Role, IamError> {
-    let (_, arn) = role_and_arn(cx, name).await?;
+    let (role, arn) = role_and_arn(cx, name).await?;
     cx.authorize(action, &arn)?;
+    if role.is_none() {
+        return Err(no_such_role(name));
+    }
     if let Some(trust_policy) = change.trust_policy {
         check_trust_policy(cx, trust_policy).await?;
     }
@@ -405,4 +425,31 @@ pub(crate) async fn list_role_tags(cx: &Call<'_>) -> Result<Option<String>, IamE
         .await
         .map_err(|e| role_error(e, name))?;
     Ok(Some(write_tag_page(&page)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trust_policy_names_only_the_actions_that_assume_a_role() {
+        for allowed in [
+            "sts:AssumeRole",
+            "STS:assumerolewithwebidentity",
+            "sts:TagSession",
+            "sts:AssumeRole*",
+            "sts:*",
+        ] {
+            assert!(trust_action(allowed), "{allowed}");
+        }
+        for refused in [
+            "s3:GetObject",
+            "sts:GetSessionToken",
+            "sts:Get*",
+            "*:GetObject",
+            "sts:AssumeRoleX",
+        ] {
+            assert!(!trust_action(refused), "{refused}");
+        }
+    }
 }

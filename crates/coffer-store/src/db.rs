@@ -262,7 +262,9 @@ pub(crate) enum Guard<'a> {
     Upload(&'a str),
 }
 
-/// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR UPDATE`;
+/// Takes `guard`'s row lock until the transaction ends (PostgreSQL: `SELECT … FOR NO KEY
+/// UPDATE`, which serialises the guards' holders and deletes of the row, and lets inserts of
+/// other rows that merely reference it check their foreign keys meanwhile;
 /// SQLite needs none: every write transaction there holds the database's one write lock).
 /// Returns whether the row exists, as of the lock: a row deleted meanwhile is gone.
 pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard<'_>) -> Result<bool> {
@@ -281,7 +283,7 @@ pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard
         Guard::Upload(id) => ("SELECT 1 FROM multipart_uploads WHERE upload_id = $1", id, None),
     };
     let sql = if is_postgres(tx) {
-        format!("{sql} FOR UPDATE")
+        format!("{sql} FOR NO KEY UPDATE")
     } else {
         sql.to_owned()
     };

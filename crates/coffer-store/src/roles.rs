@@ -184,23 +184,22 @@ impl Store {
     }
 
     /// Changes a role's description, longest session or trust policy.
+    /// Returns the role as this change left it.
     pub async fn update_role(&self, account_id: &str, name: &str, change: &RoleChange<'_>) -> Result<Role> {
-        let done = sqlx::query(
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE roles SET description = COALESCE($1, description), \
              max_session_duration = COALESCE($2, max_session_duration), trust_policy = COALESCE($3, trust_policy) \
-             WHERE account_id = $4 AND name_key = $5",
-        )
+             WHERE account_id = $4 AND name_key = $5 RETURNING {ROLE_COLUMNS}"
+        )))
         .bind(change.description)
         .bind(change.max_session_duration)
         .bind(change.trust_policy)
         .bind(account_id)
         .bind(fold(name))
-        .execute(&self.inner.writer)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NoSuchRole);
-        }
-        self.role(account_id, name).await
+        .fetch_optional(&self.inner.writer)
+        .await?
+        .ok_or(StoreError::NoSuchRole)?;
+        role_from_row(&row)
     }
 
     /// Deletes a role without inline or attached policies (`DeleteConflict` otherwise, as in

@@ -186,6 +186,30 @@ async fn bad_roles_and_trust_policies_are_refused_as_aws_refuses_them() {
     let (code_, _) = refused("r", identity_policy.to_owned()).await;
     assert_eq!(code_, "MalformedPolicyDocument", "a trust policy names its principals");
 
+    // What IAM accepts: services, federated providers, other accounts, conditions, and a
+    // name a user or group of any case already has (roles have their own names).
+    let accepted = [
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.to_owned(),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:org/app:*"}}}]}"#.to_owned(),
+        trust("123456789012"),
+        trust("arn:aws:iam::210987654321:root"),
+        trust("*").replace(r#""Action":"sts:AssumeRole""#, r#""Action":["sts:AssumeRole","sts:TagSession"]"#),
+    ];
+    iam.create_user().user_name("Taken-User").send().await.unwrap();
+    for (i, document) in accepted.iter().enumerate() {
+        let name = if i == 0 {
+            "taken-user".to_owned()
+        } else {
+            format!("ok{i}")
+        };
+        iam.create_role()
+            .role_name(&name)
+            .assume_role_policy_document(document)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{document}: {e:?}"));
+    }
+
     let err = iam
         .create_role()
         .role_name("r")
@@ -397,4 +421,32 @@ async fn a_roles_policies_and_boundary_are_managed_and_block_its_deletion() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity");
+}
+
+#[tokio::test]
+async fn creating_a_role_is_allowed_or_denied_by_the_tags_it_carries() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    let (id, secret) = coffer.user_with_key("builder").await;
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateRole","iam:TagRole"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"platform"}}}]}"#;
+    iam.put_user_policy()
+        .user_name("builder")
+        .policy_name("tagged-roles-only")
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+    let builder = coffer.iam(&id, &secret);
+    let create = |name: &'static str, team: &'static str| {
+        builder
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust(&format!("arn:aws:iam::{account}:root")))
+            .tags(Tag::builder().key("team").value(team).build().unwrap())
+            .send()
+    };
+    create("platform-deployer", "platform").await.unwrap();
+    let err = create("other-deployer", "other").await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
 }
