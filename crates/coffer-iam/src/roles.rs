@@ -347,7 +347,8 @@ pub(crate) async fn update_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
         trust_policy: None,
     };
     change_role(cx, "iam:UpdateRole", name, &change).await?;
-    Ok(None)
+    // AWS answers an empty <UpdateRoleResult/>; botocore fails to parse an answer without it.
+    Ok(Some(String::new()))
 }
 
 pub(crate) async fn update_role_description(cx: &Call<'_>) -> Result<Option<String>, IamError> {

@@ -612,6 +612,16 @@ fn roles_with_the_real_aws_cli() {
         "sts:AssumeRole"
     );
     assert_eq!(aws.ok(&["iam", "list-roles"])["Roles"][0]["RoleName"], "deployer");
+    aws.ok(&[
+        "iam",
+        "update-role",
+        "--role-name",
+        "deployer",
+        "--max-session-duration",
+        "7200",
+    ]);
+    let got = aws.ok(&["iam", "get-role", "--role-name", "deployer"]);
+    assert_eq!(got["Role"]["MaxSessionDuration"], 7200);
     aws.ok(&["iam", "delete-role", "--role-name", "deployer"]);
     assert_eq!(
         aws.ok(&["iam", "list-roles"])["Roles"].as_array().map(Vec::len),
