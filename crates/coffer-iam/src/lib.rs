@@ -15,6 +15,7 @@ mod groups;
 mod inline_policies;
 mod login_profiles;
 mod managed_policies;
+mod oidc;
 mod operations;
 mod paging;
 mod params;
@@ -449,6 +450,22 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "ListAttachedRolePolicies") => managed_policies::list_attached_role_policies(cx).await,
         (Service::Iam, "PutRolePermissionsBoundary") => managed_policies::put_role_permissions_boundary(cx).await,
         (Service::Iam, "DeleteRolePermissionsBoundary") => managed_policies::delete_role_permissions_boundary(cx).await,
+        (Service::Iam, "CreateOpenIDConnectProvider") => oidc::create_open_id_connect_provider(cx).await,
+        (Service::Iam, "GetOpenIDConnectProvider") => oidc::get_open_id_connect_provider(cx).await,
+        (Service::Iam, "ListOpenIDConnectProviders") => oidc::list_open_id_connect_providers(cx).await,
+        (Service::Iam, "DeleteOpenIDConnectProvider") => oidc::delete_open_id_connect_provider(cx).await,
+        (Service::Iam, "AddClientIDToOpenIDConnectProvider") => {
+            oidc::add_client_id_to_open_id_connect_provider(cx).await
+        }
+        (Service::Iam, "RemoveClientIDFromOpenIDConnectProvider") => {
+            oidc::remove_client_id_from_open_id_connect_provider(cx).await
+        }
+        (Service::Iam, "UpdateOpenIDConnectProviderThumbprint") => {
+            oidc::update_open_id_connect_provider_thumbprint(cx).await
+        }
+        (Service::Iam, "TagOpenIDConnectProvider") => oidc::tag_open_id_connect_provider(cx).await,
+        (Service::Iam, "UntagOpenIDConnectProvider") => oidc::untag_open_id_connect_provider(cx).await,
+        (Service::Iam, "ListOpenIDConnectProviderTags") => oidc::list_open_id_connect_provider_tags(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,
         (Service::Iam, "CreateAccountAlias") => account::create_account_alias(cx).await,
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,

@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 25] = [
+const TABLES: [&str; 27] = [
     "accounts",
     "users",
     "user_tags",
@@ -39,6 +39,8 @@ const TABLES: [&str; 25] = [
     "signin_known_addresses",
     "roles",
     "role_tags",
+    "oidc_providers",
+    "oidc_provider_tags",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.

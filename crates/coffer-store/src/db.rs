@@ -256,6 +256,7 @@ pub(crate) enum Guard<'a> {
     User(&'a str),
     Group(&'a str),
     Role(&'a str),
+    OidcProvider(&'a str),
     Policy(&'a str),
     /// A customer managed policy by account and ARN (attachments name policies by ARN).
     PolicyArn(&'a str, &'a str),
@@ -273,6 +274,7 @@ pub(crate) async fn lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>, guard: Guard
         Guard::User(id) => ("SELECT 1 FROM users WHERE user_id = $1", id, None),
         Guard::Group(id) => ("SELECT 1 FROM groups WHERE group_id = $1", id, None),
         Guard::Role(id) => ("SELECT 1 FROM roles WHERE role_id = $1", id, None),
+        Guard::OidcProvider(id) => ("SELECT 1 FROM oidc_providers WHERE provider_id = $1", id, None),
         Guard::Policy(id) => ("SELECT 1 FROM managed_policies WHERE policy_id = $1", id, None),
         Guard::PolicyArn(account, arn) => (
             "SELECT 1 FROM managed_policies WHERE account_id = $1 \

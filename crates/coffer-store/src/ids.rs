@@ -32,6 +32,11 @@ pub fn role_id() -> String {
     format!("AROA{}", pick(BASE32, 17))
 }
 
+/// The internal key of an OpenID Connect provider (AWS shows none; its ARN names it).
+pub fn oidc_provider_id() -> String {
+    format!("OIDC{}", pick(BASE32, 17))
+}
+
 /// `AGPA` + 17 characters, as IAM group ids are.
 pub fn group_id() -> String {
     format!("AGPA{}", pick(BASE32, 17))

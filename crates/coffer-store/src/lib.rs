@@ -23,6 +23,7 @@ mod managed;
 mod model;
 mod multipart;
 mod objects;
+mod oidc;
 mod passwords;
 mod policies;
 pub mod private_fs;
@@ -50,6 +51,7 @@ pub use multipart::{Upload, UploadedPart};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
+pub use oidc::{MAX_OIDC_PROVIDERS, OidcChange, OidcProvider};
 pub use passwords::{LoginProfile, PasswordPolicy};
 pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
 pub use roles::{MAX_ROLES_PER_ACCOUNT, NewRole, Role, RoleChange};
@@ -108,6 +110,14 @@ pub enum StoreError {
     UserExists,
     #[error("role not found")]
     NoSuchRole,
+    #[error("OpenID Connect provider not found")]
+    NoSuchOidcProvider,
+    #[error("an OpenID Connect provider for this URL already exists")]
+    OidcProviderExists,
+    #[error("the account already has the most OpenID Connect providers allowed")]
+    TooManyOidcProviders,
+    #[error("the provider already has the most client ids allowed")]
+    TooManyClientIds,
     #[error("a role with this name already exists")]
     RoleExists,
     #[error("the account already has the most roles allowed")]

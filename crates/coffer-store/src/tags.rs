@@ -1,4 +1,4 @@
-//! Tags of IAM users and roles: keys compared without case and kept as written, at most 50
+//! Tags of IAM users, roles and OpenID Connect providers: keys compared without case and kept as written, at most 50
 //! per entity. One implementation; the owner names its table.
 
 use sqlx::Row;
@@ -11,6 +11,7 @@ use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag};
 pub(crate) enum TagOwner<'a> {
     User(&'a str),
     Role(&'a str),
+    OidcProvider(&'a str),
 }
 
 impl TagOwner<'_> {
@@ -19,12 +20,13 @@ impl TagOwner<'_> {
         match self {
             TagOwner::User(_) => ("user_tags", "user_id"),
             TagOwner::Role(_) => ("role_tags", "role_id"),
+            TagOwner::OidcProvider(_) => ("oidc_provider_tags", "provider_id"),
         }
     }
 
     fn id(&self) -> &str {
         match self {
-            TagOwner::User(id) | TagOwner::Role(id) => id,
+            TagOwner::User(id) | TagOwner::Role(id) | TagOwner::OidcProvider(id) => id,
         }
     }
 }

@@ -428,6 +428,40 @@ async fn roles_are_created_listed_changed_tagged_and_deleted(db: TestDb) {
     assert_eq!(store.count_roles(id).await.unwrap(), 2);
 }
 
+/// OpenID Connect providers: one per URL; client ids added on two nodes at once are all kept.
+async fn oidc_providers_keep_every_client_id_added_at_once(db: TestDb) {
+    let (one, two) = (open(&db).await, open(&db).await);
+    let (account, _) = one.create_account("a", None).await.unwrap();
+    let id = account.account_id.clone();
+    let provider = one.create_oidc_provider(&id, "ci.example.com", &[], &[], &[]).await.unwrap();
+    assert_eq!(provider.arn(), format!("arn:aws:iam::{id}:oidc-provider/ci.example.com"));
+    assert!(matches!(
+        one.create_oidc_provider(&id, "ci.example.com", &[], &[], &[]).await,
+        Err(StoreError::OidcProviderExists)
+    ));
+    let adding: Vec<_> = (0..10)
+        .map(|n| {
+            let (store, id) = (if n % 2 == 0 { one.clone() } else { two.clone() }, id.clone());
+            tokio::spawn(async move {
+                let client = format!("app-{n}");
+                store
+                    .change_oidc_provider(&id, "ci.example.com", OidcChange::AddClientId(&client), 100)
+                    .await
+            })
+        })
+        .collect();
+    for added in adding {
+        added.await.unwrap().unwrap();
+    }
+    assert_eq!(one.oidc_provider(&id, "ci.example.com").await.unwrap().client_ids.len(), 10);
+    assert!(matches!(
+        one.change_oidc_provider(&id, "ci.example.com", OidcChange::AddClientId("one-more"), 10).await,
+        Err(StoreError::TooManyClientIds)
+    ));
+    one.delete_oidc_provider(&id, "ci.example.com").await.unwrap();
+    assert!(one.list_oidc_providers(&id).await.unwrap().is_empty());
+}
+
 /// The throttle's records: an attempt counts for its address and its name from the moment it
 /// is recorded, until it is taken back, unnamed, or ages out of the window.
 async fn signin_attempts_count_for_their_address_and_name_until_taken_back(db: TestDb) {

@@ -531,9 +531,8 @@ async fn aws_operations_not_built_yet_answer_not_implemented() {
     let coffer = Coffer::start();
     let err = coffer
         .root_iam()
-        .create_open_id_connect_provider()
-        .url("https://ci.example.com")
-        .client_id_list("sts.amazonaws.com")
+        .create_instance_profile()
+        .instance_profile_name("web")
         .send()
         .await
         .unwrap_err();

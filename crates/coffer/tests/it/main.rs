@@ -12,6 +12,7 @@ mod harness;
 mod iam;
 mod iam_paging;
 mod nodes;
+mod oidc;
 mod passwords;
 mod policies;
 mod roles;
