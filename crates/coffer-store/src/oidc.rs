@@ -197,13 +197,7 @@ impl Store {
     /// Adds or overwrites a provider's tags (keys compared without case); at most 50 in all.
     pub async fn tag_oidc_provider(&self, account_id: &str, url: &str, tags: &[Tag]) -> Result<()> {
         let provider = self.oidc_provider(account_id, url).await?;
-        let mut tx = self.begin_write().await?;
-        if !lock(&mut tx, Guard::OidcProvider(&provider.provider_id)).await? {
-            return Err(StoreError::NoSuchOidcProvider);
-        }
-        put_tags(&mut tx, TagOwner::OidcProvider(&provider.provider_id), tags).await?;
-        tx.commit().await?;
-        Ok(())
+        self.add_tags(TagOwner::OidcProvider(&provider.provider_id), tags).await
     }
 
     /// Removes the provider's tags with these keys.

@@ -262,13 +262,7 @@ impl Store {
     /// Adds or overwrites a role's tags (keys compared without case); at most 50 in all.
     pub async fn tag_role(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
         let role = self.role(account_id, name).await?;
-        let mut tx = self.begin_write().await?;
-        if !lock(&mut tx, Guard::Role(&role.role_id)).await? {
-            return Err(StoreError::NoSuchRole);
-        }
-        put_tags(&mut tx, TagOwner::Role(&role.role_id), tags).await?;
-        tx.commit().await?;
-        Ok(())
+        self.add_tags(TagOwner::Role(&role.role_id), tags).await
     }
 
     /// Removes the role's tags with these keys; keys it does not carry are ignored.

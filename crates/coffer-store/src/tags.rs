@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use crate::db::{Guard, lock};
 use crate::users::fold;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag};
 
@@ -27,6 +28,17 @@ impl TagOwner<'_> {
     fn id(&self) -> &str {
         match self {
             TagOwner::User(id) | TagOwner::Role(id) | TagOwner::OidcProvider(id) => id,
+        }
+    }
+}
+
+impl<'a> TagOwner<'a> {
+    /// The owner's row lock, and the error once the owner is gone.
+    fn guard(self) -> (Guard<'a>, StoreError) {
+        match self {
+            TagOwner::User(id) => (Guard::User(id), StoreError::NoSuchUser),
+            TagOwner::Role(id) => (Guard::Role(id), StoreError::NoSuchRole),
+            TagOwner::OidcProvider(id) => (Guard::OidcProvider(id), StoreError::NoSuchOidcProvider),
         }
     }
 }
@@ -70,6 +82,19 @@ pub(crate) async fn put_tags(
 }
 
 impl Store {
+    /// Adds or overwrites the owner's tags, under its lock (a delete racing it wins or waits);
+    /// at most 50 in all.
+    pub(crate) async fn add_tags(&self, owner: TagOwner<'_>, tags: &[Tag]) -> Result<()> {
+        let (guard, gone) = owner.guard();
+        let mut tx = self.begin_write().await?;
+        if !lock(&mut tx, guard).await? {
+            return Err(gone);
+        }
+        put_tags(&mut tx, owner, tags).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Removes the tags with these keys; keys the owner does not carry are ignored, as in IAM.
     pub(crate) async fn remove_tags(&self, owner: TagOwner<'_>, keys: &[String]) -> Result<()> {
         let (table, column) = owner.table();

@@ -206,13 +206,7 @@ impl Store {
     /// Adds or overwrites tags (keys compared without case); at most 50 per user in all.
     pub async fn tag_user(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
         let user = self.user(account_id, name).await?;
-        let mut tx = self.begin_write().await?;
-        if !lock(&mut tx, Guard::User(&user.user_id)).await? {
-            return Err(StoreError::NoSuchUser);
-        }
-        put_tags(&mut tx, TagOwner::User(&user.user_id), tags).await?;
-        tx.commit().await?;
-        Ok(())
+        self.add_tags(TagOwner::User(&user.user_id), tags).await
     }
 
     /// Removes the tags with these keys; keys the user does not carry are ignored, as in IAM.
