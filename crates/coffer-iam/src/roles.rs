@@ -7,7 +7,7 @@ use coffer_policy::{Match, Policy, PolicyKind};
 use coffer_store::{NewRole, Role, RoleChange, StoreError, Tag};
 
 use crate::error::validation;
-use crate::users::{tag_keys_param, tags_param, write_tag_page, write_tags, write_truncation};
+use crate::users::{tag_keys_param, tags_param, write_boundary, write_tag_page, write_tags, write_truncation};
 use crate::xml::{Xml, encoded_document};
 use crate::{Call, IamError, validate};
 
@@ -78,10 +78,7 @@ fn write_role(xml: &mut Xml, role: &Role, tags: &[Tag], shape: Shape) {
     }
     if shape != Shape::Listed {
         if let Some(boundary) = &role.permissions_boundary {
-            xml.with("PermissionsBoundary", |b| {
-                b.elem("PermissionsBoundaryType", "Policy")
-                    .elem("PermissionsBoundaryArn", boundary);
-            });
+            write_boundary(xml, boundary);
         }
         if !tags.is_empty() {
             write_tags(xml, tags);

@@ -51,6 +51,16 @@ pub(crate) fn write_user(xml: &mut Xml, user: &User, tags: &[Tag]) {
     }
 }
 
+/// A user's or role's permissions boundary.
+pub(crate) fn write_boundary(xml: &mut Xml, arn: &str) {
+    xml.with("PermissionsBoundary", |b| {
+        // What AWS answers (its CLI's examples, recorded responses), whatever the API
+        // model's enum says ("PermissionsBoundaryPolicy").
+        b.elem("PermissionsBoundaryType", "Policy")
+            .elem("PermissionsBoundaryArn", arn);
+    });
+}
+
 pub(crate) fn write_tags(xml: &mut Xml, tags: &[Tag]) {
     xml.with("Tags", |x| {
         for tag in tags {
@@ -111,27 +121,30 @@ pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
     validate::user_name(name, "userName")?;
     let path = cx.params.get("Path").unwrap_or("/");
     validate::path(path, "path")?;
-    if cx.params.get("PermissionsBoundary").is_some() {
-        return Err(IamError::NotImplemented(
-            "CreateUser with PermissionsBoundary".to_owned(),
-        ));
-    }
+    let boundary = cx.params.get("PermissionsBoundary");
     let tags = tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:user{path}{name}", cx.account());
-    if tags.is_empty() {
-        cx.authorize("iam:CreateUser", &arn)?;
-    } else {
-        // Tagging on create needs iam:TagUser too, as in IAM; both see the tags.
-        cx.authorize_tagging("iam:CreateUser", &arn, &tags, &[])?;
+    let boundary_key = boundary.map(|b| ("iam:PermissionsBoundary", b.to_owned()));
+    // Tagging on create needs iam:TagUser too, as in IAM; both see the tags.
+    cx.authorize_tagging_with("iam:CreateUser", &arn, boundary_key.into_iter().collect(), &tags)?;
+    if !tags.is_empty() {
         cx.authorize_tagging("iam:TagUser", &arn, &tags, &[])?;
+    }
+    if let Some(boundary) = boundary {
+        crate::managed_policies::check_boundary(cx, boundary).await?;
     }
     let user = cx
         .store
-        .create_user(cx.account(), name, path, &tags)
+        .create_user_bounded(cx.account(), name, path, &tags, boundary)
         .await
         .map_err(|e| user_error(e, name))?;
     let mut xml = Xml::new();
-    xml.with("User", |x| write_user(x, &user, &tags));
+    xml.with("User", |x| {
+        write_user(x, &user, &tags);
+        if let Some(arn) = boundary {
+            write_boundary(x, arn);
+        }
+    });
     Ok(Some(xml.finish()))
 }
 
@@ -155,10 +168,7 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
     xml.with("User", |x| {
         write_user(x, &user, &tags.items);
         if let Some(arn) = &boundary {
-            x.with("PermissionsBoundary", |b| {
-                b.elem("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
-                    .elem("PermissionsBoundaryArn", arn);
-            });
+            write_boundary(x, arn);
         }
     });
     Ok(Some(xml.finish()))

@@ -31,6 +31,19 @@ pub(crate) fn fold(name: &str) -> String {
 impl Store {
     /// Creates a user with its tags (at most 50), all or nothing.
     pub async fn create_user(&self, account_id: &str, name: &str, path: &str, tags: &[Tag]) -> Result<User> {
+        self.create_user_bounded(account_id, name, path, tags, None).await
+    }
+
+    /// As [`Store::create_user`], with a permissions boundary (a managed policy's ARN) set
+    /// in the same transaction.
+    pub async fn create_user_bounded(
+        &self,
+        account_id: &str,
+        name: &str,
+        path: &str,
+        tags: &[Tag],
+        boundary: Option<&str>,
+    ) -> Result<User> {
         if tags.len() as i64 > MAX_TAGS_PER_USER {
             return Err(StoreError::TooManyTags);
         }
@@ -44,8 +57,13 @@ impl Store {
             password_last_used: None,
         };
         let mut tx = self.begin_write().await?;
+        if let Some(arn) = boundary {
+            // The policy cannot be deleted while it becomes this user's boundary.
+            crate::managed::lock_customer_policy(&mut tx, account_id, arn).await?;
+        }
         sqlx::query(
-            "INSERT INTO users (user_id, account_id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (user_id, account_id, name, name_key, path, created_at, permissions_boundary) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&user.user_id)
         .bind(account_id)
@@ -53,6 +71,7 @@ impl Store {
         .bind(fold(name))
         .bind(path)
         .bind(created_at)
+        .bind(boundary)
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_violation(e, StoreError::UserExists))?;

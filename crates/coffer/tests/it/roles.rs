@@ -450,3 +450,46 @@ async fn creating_a_role_is_allowed_or_denied_by_the_tags_it_carries() {
     let err = create("other-deployer", "other").await.unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
 }
+
+#[tokio::test]
+async fn a_user_is_created_within_a_boundary_and_both_answer_its_type_as_aws_does() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let account = coffer.account_id().await;
+    let read_only = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    let created = iam
+        .create_user()
+        .user_name("bounded")
+        .permissions_boundary(read_only)
+        .send()
+        .await
+        .unwrap();
+    let boundary = created.user().unwrap().permissions_boundary().unwrap();
+    assert_eq!(boundary.permissions_boundary_arn(), Some(read_only));
+    let got = iam.get_user().user_name("bounded").send().await.unwrap();
+    let boundary = got.user().unwrap().permissions_boundary().unwrap();
+    assert_eq!(boundary.permissions_boundary_type().map(|t| t.as_str()), Some("Policy"));
+    // The boundary holds: its key may read objects and nothing more, whatever is attached.
+    iam.attach_user_policy()
+        .user_name("bounded")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3FullAccess")
+        .send()
+        .await
+        .unwrap();
+    let key = iam.create_access_key().user_name("bounded").send().await.unwrap();
+    let key = key.access_key().unwrap();
+    let s3 = coffer.s3(key.access_key_id(), key.secret_access_key());
+    assert!(s3.list_buckets().send().await.is_ok());
+    assert!(s3.create_bucket().bucket("not-allowed").send().await.is_err());
+
+    let err = iam
+        .create_user()
+        .user_name("unbounded")
+        .permissions_boundary(format!("arn:aws:iam::{account}:policy/missing"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity");
+    let err = iam.get_user().user_name("unbounded").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchEntity", "nothing refused was created");
+}
