@@ -96,6 +96,20 @@ pub struct Page<T> {
     pub next_marker: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page of at most `max_items` from `items`, read with one more than that: when the
+    /// extra one came, the page is cut and its last item's `key` is the next marker.
+    pub(crate) fn cut(mut items: Vec<T>, max_items: usize, key: impl Fn(&T) -> String) -> Page<T> {
+        let next_marker = if items.len() > max_items {
+            items.truncate(max_items);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next_marker }
+    }
+}
+
 pub(crate) fn now_millis() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }

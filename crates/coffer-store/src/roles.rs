@@ -166,14 +166,8 @@ impl Store {
         .bind(max_items as i64 + 1)
         .fetch_all(&self.inner.reader)
         .await?;
-        let mut items = rows.iter().map(role_from_row).collect::<Result<Vec<_>>>()?;
-        let next_marker = if items.len() > max_items {
-            items.truncate(max_items);
-            items.last().map(|r| fold(&r.name))
-        } else {
-            None
-        };
-        Ok(Page { items, next_marker })
+        let items = rows.iter().map(role_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::cut(items, max_items, |r| fold(&r.name)))
     }
 
     pub async fn count_roles(&self, account_id: &str) -> Result<i64> {

@@ -121,7 +121,7 @@ impl Store {
     ) -> Result<Page<Tag>> {
         let (table, column) = owner.table();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT tag_key_key, tag_key, tag_value FROM {table} WHERE {column} = $1 AND tag_key_key > $2 \
+            "SELECT tag_key, tag_value FROM {table} WHERE {column} = $1 AND tag_key_key > $2 \
              ORDER BY tag_key_key LIMIT $3"
         )))
         .bind(owner.id())
@@ -130,20 +130,13 @@ impl Store {
         .fetch_all(&self.inner.reader)
         .await?;
         let mut items = Vec::with_capacity(rows.len());
-        let mut folded = Vec::with_capacity(rows.len());
         for row in &rows {
-            folded.push(row.try_get::<String, _>("tag_key_key")?);
             items.push(Tag {
                 key: row.try_get("tag_key")?,
                 value: row.try_get("tag_value")?,
             });
         }
-        let next_marker = if items.len() > max_items {
-            items.truncate(max_items);
-            folded.get(max_items - 1).cloned()
-        } else {
-            None
-        };
-        Ok(Page { items, next_marker })
+        // Tag keys are stored folded for order and uniqueness; the marker is the folded key.
+        Ok(Page::cut(items, max_items, |tag| fold(&tag.key)))
     }
 }

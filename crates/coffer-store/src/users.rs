@@ -112,14 +112,8 @@ impl Store {
             .bind(max_items as i64 + 1)
             .fetch_all(&self.inner.reader)
             .await?;
-        let mut items = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
-        let next_marker = if items.len() > max_items {
-            items.truncate(max_items);
-            items.last().map(|u| fold(&u.name))
-        } else {
-            None
-        };
-        Ok(Page { items, next_marker })
+        let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(Page::cut(items, max_items, |u| fold(&u.name)))
     }
 
     pub async fn count_users(&self, account_id: &str) -> Result<i64> {
