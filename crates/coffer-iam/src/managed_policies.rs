@@ -5,7 +5,7 @@
 
 use coffer_policy::aws_managed::{self, AwsManagedPolicy};
 use coffer_policy::{Policy, PolicyKind};
-use coffer_store::{AttachedTo, ManagedPolicy, StoreError};
+use coffer_store::{AttachedTo, Bounded, ManagedPolicy, StoreError};
 
 use crate::groups::no_such_group;
 use crate::paging::Pager;
@@ -504,12 +504,18 @@ pub(crate) async fn set_default_policy_version(cx: &Call<'_>) -> Result<Option<S
     Ok(None)
 }
 
-/// A permissions boundary named on creation (CreateRole): a well-formed ARN of a managed
-/// policy that exists.
-pub(crate) async fn check_boundary(cx: &Call<'_>, arn: &str) -> Result<(), IamError> {
-    if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
-        return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+/// `ARN … is not valid.` unless `arn` has the shape of a managed policy's ARN.
+fn policy_arn_shape(arn: &str) -> Result<(), IamError> {
+    if arn.starts_with("arn:aws:iam::") && arn.contains(":policy/") {
+        Ok(())
+    } else {
+        Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")))
     }
+}
+
+/// A permissions boundary a request names: a well-formed ARN of a managed policy that exists.
+pub(crate) async fn check_boundary(cx: &Call<'_>, arn: &str) -> Result<(), IamError> {
+    policy_arn_shape(arn)?;
     match resolve(cx, arn).await {
         Ok(_) => Ok(()),
         Err(IamError::NoSuchEntity(_)) => Err(IamError::NoSuchEntity(format!(
@@ -519,58 +525,79 @@ pub(crate) async fn check_boundary(cx: &Call<'_>, arn: &str) -> Result<(), IamEr
     }
 }
 
-pub(crate) async fn put_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+/// Put{User,Role}PermissionsBoundary.
+async fn put_boundary(
+    cx: &Call<'_>,
+    kind: Entity,
+    bounded: fn(&str) -> Bounded<'_>,
+    action: &str,
+) -> Result<Option<String>, IamError> {
     let arn = cx.params.require("PermissionsBoundary")?.to_owned();
-    if !arn.starts_with("arn:aws:iam::") || !arn.contains(":policy/") {
-        return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")));
+    policy_arn_shape(&arn)?;
+    let (id, _) = entity(cx, kind, action, vec![("iam:PermissionsBoundary", arn.clone())]).await?;
+    check_boundary(cx, &arn).await?;
+    cx.store.set_permissions_boundary(bounded(&id), Some(&arn)).await?;
+    Ok(None)
+}
+
+/// Delete{User,Role}PermissionsBoundary: `NoSuchEntity` when there is none.
+async fn delete_boundary(
+    cx: &Call<'_>,
+    kind: Entity,
+    bounded: fn(&str) -> Bounded<'_>,
+    action: &str,
+    what: &str,
+) -> Result<Option<String>, IamError> {
+    let (id, _) = entity(cx, kind, action, Vec::new()).await?;
+    if cx.store.permissions_boundary(bounded(&id)).await?.is_none() {
+        return Err(IamError::NoSuchEntity(format!(
+            "The {what} has no permissions boundary."
+        )));
     }
-    let (id, _) = entity(
+    cx.store.set_permissions_boundary(bounded(&id), None).await?;
+    Ok(None)
+}
+
+pub(crate) async fn put_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    put_boundary(
         cx,
         Entity::User,
+        |id| Bounded::User(id),
         "iam:PutUserPermissionsBoundary",
-        vec![("iam:PermissionsBoundary", arn.clone())],
     )
-    .await?;
-    resolve(cx, &arn).await?;
-    cx.store.set_permissions_boundary(&id, Some(&arn)).await?;
-    Ok(None)
+    .await
 }
 
 pub(crate) async fn delete_user_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let (id, _) = entity(cx, Entity::User, "iam:DeleteUserPermissionsBoundary", Vec::new()).await?;
-    if cx.store.permissions_boundary(&id).await?.is_none() {
-        return Err(IamError::NoSuchEntity(
-            "The user has no permissions boundary.".to_owned(),
-        ));
-    }
-    cx.store.set_permissions_boundary(&id, None).await?;
-    Ok(None)
+    delete_boundary(
+        cx,
+        Entity::User,
+        |id| Bounded::User(id),
+        "iam:DeleteUserPermissionsBoundary",
+        "user",
+    )
+    .await
 }
 
 pub(crate) async fn put_role_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let arn = cx.params.require("PermissionsBoundary")?.to_owned();
-    let (id, _) = entity(
+    put_boundary(
         cx,
         Entity::Role,
+        |id| Bounded::Role(id),
         "iam:PutRolePermissionsBoundary",
-        vec![("iam:PermissionsBoundary", arn.clone())],
     )
-    .await?;
-    check_boundary(cx, &arn).await?;
-    cx.store.set_role_permissions_boundary(&id, Some(&arn)).await?;
-    Ok(None)
+    .await
 }
 
 pub(crate) async fn delete_role_permissions_boundary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let name = cx.params.require("RoleName")?;
-    let (id, _) = entity(cx, Entity::Role, "iam:DeleteRolePermissionsBoundary", Vec::new()).await?;
-    if cx.store.role(cx.account(), name).await?.permissions_boundary.is_none() {
-        return Err(IamError::NoSuchEntity(
-            "The role has no permissions boundary.".to_owned(),
-        ));
-    }
-    cx.store.set_role_permissions_boundary(&id, None).await?;
-    Ok(None)
+    delete_boundary(
+        cx,
+        Entity::Role,
+        |id| Bounded::Role(id),
+        "iam:DeleteRolePermissionsBoundary",
+        "role",
+    )
+    .await
 }
 
 pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {

@@ -163,7 +163,10 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         .list_user_tags(cx.account(), &user.name, None, 50)
         .await
         .map_err(|e| user_error(e, name))?;
-    let boundary = cx.store.permissions_boundary(&user.user_id).await?;
+    let boundary = cx
+        .store
+        .permissions_boundary(coffer_store::Bounded::User(&user.user_id))
+        .await?;
     let mut xml = Xml::new();
     xml.with("User", |x| {
         write_user(x, &user, &tags.items);

@@ -53,7 +53,7 @@ pub use objects::{
 };
 pub use oidc::{MAX_OIDC_PROVIDERS, OidcChange, OidcProvider};
 pub use passwords::{LoginProfile, PasswordPolicy};
-pub use policies::{Boundary, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
+pub use policies::{Boundary, Bounded, InlinePolicy, PolicyDocument, PolicyOwner, UserPolicies};
 pub use roles::{MAX_ROLES_PER_ACCOUNT, NewRole, Role, RoleChange};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 pub use signin_throttle::{SigninAttemptId, SigninHistory, SigninKey};

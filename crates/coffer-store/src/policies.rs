@@ -61,6 +61,36 @@ pub struct PolicyDocument {
     pub text: String,
 }
 
+/// Whose permissions boundary: a user's or a role's, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bounded<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+impl Bounded<'_> {
+    /// The owner's table and id column (fixed texts, never from a request).
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            Bounded::User(_) => ("users", "user_id"),
+            Bounded::Role(_) => ("roles", "role_id"),
+        }
+    }
+
+    fn entity(&self) -> AttachedTo<'_> {
+        match *self {
+            Bounded::User(id) => AttachedTo::User(id),
+            Bounded::Role(id) => AttachedTo::Role(id),
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Bounded::User(id) | Bounded::Role(id) => id,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Boundary {
     /// A customer managed policy: its name and default document.
@@ -136,34 +166,40 @@ impl Store {
     }
 
     /// Sets or (with `None`) removes a user's permissions boundary.
-    pub async fn set_permissions_boundary(&self, user_id: &str, arn: Option<&str>) -> Result<()> {
+    pub async fn set_permissions_boundary(&self, owner: Bounded<'_>, arn: Option<&str>) -> Result<()> {
+        let (table, column) = owner.table();
         let mut tx = self.begin_write().await?;
-        lock_entity(&mut tx, AttachedTo::User(user_id)).await?;
+        lock_entity(&mut tx, owner.entity()).await?;
         if let Some(arn) = arn {
             // The policy cannot be deleted while it becomes a boundary (a delete checks for those).
-            let account_id: String = sqlx::query_scalar("SELECT account_id FROM users WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let account_id: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT account_id FROM {table} WHERE {column} = $1"
+            )))
+            .bind(owner.id())
+            .fetch_one(&mut *tx)
+            .await?;
             lock_customer_policy(&mut tx, &account_id, arn).await?;
         }
-        sqlx::query("UPDATE users SET permissions_boundary = $2 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET permissions_boundary = $2 WHERE {column} = $1"
+        )))
+        .bind(owner.id())
+        .bind(arn)
+        .execute(&mut *tx)
+        .await?;
         self.commit_changed(tx, Cache::Policies).await
     }
 
-    /// A user's permissions boundary ARN, if it has one.
-    pub async fn permissions_boundary(&self, user_id: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT permissions_boundary FROM users WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.inner.reader)
-                .await?
-                .flatten(),
-        )
+    /// A user's or role's permissions boundary ARN, if it has one.
+    pub async fn permissions_boundary(&self, owner: Bounded<'_>) -> Result<Option<String>> {
+        let (table, column) = owner.table();
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT permissions_boundary FROM {table} WHERE {column} = $1"
+        )))
+        .bind(owner.id())
+        .fetch_optional(&self.inner.reader)
+        .await?
+        .flatten())
     }
 
     /// Every policy document that applies to the user `user_id` (cached).

@@ -151,7 +151,7 @@ async fn a_policy_deleted_while_another_node_attaches_it_keeps_nothing_behind(db
         let (deleting, attaching, bounding) = tokio::join!(
             one.delete_managed_policy(&policy),
             two.attach_policy(&account, &arn, AttachedTo::User(&user.user_id)),
-            two.set_permissions_boundary(&user.user_id, Some(&arn)),
+            two.set_permissions_boundary(Bounded::User(&user.user_id), Some(&arn)),
         );
         for added in [attaching, bounding] {
             assert!(
@@ -162,13 +162,13 @@ async fn a_policy_deleted_while_another_node_attaches_it_keeps_nothing_behind(db
         match deleting {
             Ok(()) => {
                 assert!(one.policy_entities(&account, &arn).await.unwrap().is_empty(), "round {round}");
-                assert_ne!(one.permissions_boundary(&user.user_id).await.unwrap(), Some(arn.clone()));
+                assert_ne!(one.permissions_boundary(Bounded::User(&user.user_id)).await.unwrap(), Some(arn.clone()));
             }
             Err(StoreError::PolicyAttached) => {}
             Err(other) => panic!("round {round}: {other:?}"),
         }
         let _ = one.detach_policy(&arn, AttachedTo::User(&user.user_id)).await;
-        one.set_permissions_boundary(&user.user_id, None).await.unwrap();
+        one.set_permissions_boundary(Bounded::User(&user.user_id), None).await.unwrap();
     }
 }
 

@@ -231,28 +231,6 @@ impl Store {
         Ok(())
     }
 
-    /// Sets or (with `None`) removes a role's permissions boundary.
-    pub async fn set_role_permissions_boundary(&self, role_id: &str, arn: Option<&str>) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        if !lock(&mut tx, Guard::Role(role_id)).await? {
-            return Err(StoreError::NoSuchRole);
-        }
-        if let Some(arn) = arn {
-            let account_id: String = sqlx::query_scalar("SELECT account_id FROM roles WHERE role_id = $1")
-                .bind(role_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            crate::managed::lock_customer_policy(&mut tx, &account_id, arn).await?;
-        }
-        sqlx::query("UPDATE roles SET permissions_boundary = $2 WHERE role_id = $1")
-            .bind(role_id)
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Adds or overwrites a role's tags (keys compared without case); at most 50 in all.
     pub async fn tag_role(&self, account_id: &str, name: &str, tags: &[Tag]) -> Result<()> {
         let role = self.role(account_id, name).await?;
