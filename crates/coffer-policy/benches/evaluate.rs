@@ -32,6 +32,7 @@ fn bench(c: &mut Criterion) {
         arn: "arn:aws:iam::111122223333:user/bob".to_owned(),
         account_id: "111122223333".to_owned(),
         is_root: false,
+        entity_arn: None,
     };
     let ctx = RequestContext::new(
         "s3:GetObject",
@@ -44,6 +45,7 @@ fn bench(c: &mut Criterion) {
     let policies = Policies {
         identity: identity.iter().collect(),
         boundary: None,
+        session: None,
         resource: Some(&bucket),
         resource_account: "111122223333".to_owned(),
     };
@@ -55,6 +57,7 @@ fn bench(c: &mut Criterion) {
     let typical = Policies {
         identity: vec![&read_only.policy],
         boundary: None,
+        session: None,
         resource: None,
         resource_account: "111122223333".to_owned(),
     };

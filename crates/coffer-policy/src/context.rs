@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 
 /// Who makes the request, as resource-based policies match it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RequestPrincipal {
-    /// `arn:aws:iam::<account>:root` or `arn:aws:iam::<account>:user/<path><name>`.
+    /// `arn:aws:iam::<account>:root`, `arn:aws:iam::<account>:user/<path><name>`, or a
+    /// session's `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
     pub arn: String,
     pub account_id: String,
     pub is_root: bool,
+    /// For a session, the ARN of the role it was made from: a resource policy naming it
+    /// grants within the session's limits (its boundary and session policies), while one
+    /// naming the session itself grants directly.
+    pub entity_arn: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -5,10 +5,13 @@
 //! 2. An anonymous request is allowed only by a resource policy that allows anyone.
 //! 3. The root user is allowed everything in its own account.
 //! 4. In one account, a resource policy that names the principal allows on its own; otherwise
-//!    an identity policy must allow, within the permissions boundary if there is one.
-//! 5. Across accounts, both sides must allow: the resource policy (naming the principal or its
+//!    an identity policy must allow, within the permissions boundary if there is one, and
+//!    within the session policies if the caller is a session that has them.
+//! 5. A session is named by its own ARN (that grant is direct, as a user's) or by its role's
+//!    ARN: that grant is bounded by the role's permissions boundary and the session policies.
+//! 6. Across accounts, both sides must allow: the resource policy (naming the principal or its
 //!    account) and the principal's own identity policies (a root user's are implicit).
-//! 6. Everything else is an implicit deny.
+//! 7. Everything else is an implicit deny.
 
 use crate::condition::all_hold;
 use crate::context::{RequestContext, RequestPrincipal};
@@ -29,6 +32,9 @@ pub struct Policies<'a> {
     pub identity: Vec<&'a Policy>,
     /// The principal's permissions boundary, if it has one.
     pub boundary: Option<&'a Policy>,
+    /// A session's session policies, when it was given some: the session may do only what
+    /// one of them allows (an empty list allows nothing). `None` limits nothing.
+    pub session: Option<Vec<&'a Policy>>,
     /// The resource's own policy (a bucket policy), if it has one.
     pub resource: Option<&'a Policy>,
     /// The account that owns the resource.
@@ -40,6 +46,8 @@ pub struct Policies<'a> {
 enum Named {
     /// By its account (the account then delegates through identity policies).
     Account,
+    /// A session, by the ARN of the role it was made from: within the session's limits.
+    Entity,
     /// By its own ARN, or as anyone.
     Directly,
 }
@@ -55,9 +63,13 @@ fn named(principals: &Principals, who: Option<&RequestPrincipal>) -> Option<Name
         if *name == who.arn {
             return Some(Named::Directly);
         }
+        if who.entity_arn.as_ref() == Some(name) {
+            best = best.max(Some(Named::Entity));
+            continue;
+        }
         if *name == account_root || (is_account_id(name) && *name == who.account_id) {
             // The root user named through its account is the account itself.
-            best = Some(if who.is_root { Named::Directly } else { Named::Account });
+            best = best.max(Some(if who.is_root { Named::Directly } else { Named::Account }));
         }
     }
     best
@@ -114,7 +126,7 @@ fn applies(statement: &Statement, variables: Variables, ctx: &RequestContext) ->
         // account is not exempt, as in AWS).
         Some(Match::Not(principals)) => match named(principals, ctx.principal.as_ref()) {
             Some(Named::Directly) => None,
-            Some(Named::Account) | None => Some(Named::Directly),
+            Some(Named::Account | Named::Entity) | None => Some(Named::Directly),
         },
     }
 }
@@ -187,6 +199,7 @@ pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
         .iter()
         .copied()
         .chain(policies.boundary)
+        .chain(policies.session.iter().flatten().copied())
         .chain(policies.resource);
     if every.into_iter().any(|policy| denies(policy, ctx)) {
         return Decision::ExplicitDeny;
@@ -203,14 +216,25 @@ pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
     if principal.is_root && same_account {
         return Decision::Allow;
     }
+    let within_boundary = || policies.boundary.is_none_or(|policy| allows(policy, ctx).is_some());
+    let within_session = || {
+        policies
+            .session
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|policy| allows(policy, ctx).is_some()))
+    };
     // A root user's identity permissions in its own account are implicit and unbounded.
     let identity_allows = || {
-        principal.is_root
-            || (policies.identity.iter().any(|policy| allows(policy, ctx).is_some())
-                && policies.boundary.is_none_or(|policy| allows(policy, ctx).is_some()))
+        (principal.is_root
+            || (policies.identity.iter().any(|policy| allows(policy, ctx).is_some()) && within_boundary()))
+            && within_session()
     };
     let allowed = if same_account {
-        resource_allows() == Some(Named::Directly) || identity_allows()
+        match resource_allows() {
+            Some(Named::Directly) => true,
+            Some(Named::Entity) => (within_boundary() && within_session()) || identity_allows(),
+            _ => identity_allows(),
+        }
     } else {
         resource_allows().is_some() && identity_allows()
     };

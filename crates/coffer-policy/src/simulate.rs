@@ -70,6 +70,7 @@ pub fn simulated_context(simulation: &Simulation<'_>, action: &str, resource: &s
         arn: simulation.caller_arn.clone(),
         account_id: simulation.caller_account.clone(),
         is_root: false,
+        entity_arn: None,
     };
     let mut ctx = RequestContext::new(action, resource, Some(who))
         .with("aws:PrincipalArn", simulation.caller_arn.clone())
@@ -96,6 +97,7 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
     let policies = Policies {
         identity: simulation.identity.iter().map(|(policy, _)| *policy).collect(),
         boundary: simulation.boundary.as_ref().map(|(policy, _)| *policy),
+        session: None,
         resource: simulation.resource_policy,
         resource_account: simulation.resource_owner.clone(),
     };

@@ -22,6 +22,7 @@ fn user(account: &str, name: &str) -> RequestPrincipal {
         arn: format!("arn:aws:iam::{account}:user/{name}"),
         account_id: account.to_owned(),
         is_root: false,
+        entity_arn: None,
     }
 }
 
@@ -30,6 +31,7 @@ fn root(account: &str) -> RequestPrincipal {
         arn: format!("arn:aws:iam::{account}:root"),
         account_id: account.to_owned(),
         is_root: true,
+        entity_arn: None,
     }
 }
 
@@ -49,6 +51,7 @@ fn policies<'a>(identity: &[&'a Policy], resource: Option<&'a Policy>) -> Polici
     Policies {
         identity: identity.to_vec(),
         boundary: None,
+        session: None,
         resource,
         resource_account: ACCOUNT.to_owned(),
     }
@@ -428,4 +431,124 @@ fn a_grant_to_anyone_is_public_unless_pinned() {
     assert!(!public(
         r#","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}"#
     ));
+}
+
+fn session(account: &str, role: &str, name: &str) -> RequestPrincipal {
+    RequestPrincipal {
+        arn: format!("arn:aws:sts::{account}:assumed-role/{role}/{name}"),
+        account_id: account.to_owned(),
+        is_root: false,
+        entity_arn: Some(format!("arn:aws:iam::{account}:role/{role}")),
+    }
+}
+
+fn bucket_policy_for(principal: &str) -> Policy {
+    resource_policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}}}"#
+    ))
+}
+
+const WRITE_ONLY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#;
+
+#[test]
+fn session_policies_narrow_and_never_widen() {
+    let role = identity(READ_ONLY);
+    let narrow = identity(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/public/*"}]}"#,
+    );
+    let wide = identity(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#);
+    let who = || Some(session(ACCOUNT, "reader", "s1"));
+    let decide_with = |session: Option<Vec<&Policy>>, action: &str, resource: &str| {
+        let p = Policies {
+            session,
+            ..policies(&[&role], None)
+        };
+        decide(&p, &request(action, resource, who()))
+    };
+    // No session policy: the role's permissions.
+    assert_eq!(decide_with(None, "s3:GetObject", "arn:aws:s3:::b/x"), Decision::Allow);
+    // A session policy narrows them…
+    assert_eq!(decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/public/x"), Decision::Allow);
+    assert_eq!(decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+    // …and never widens them.
+    assert_eq!(decide_with(Some(vec![&wide]), "s3:PutObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+    // Several session policies: any of them may allow.
+    assert_eq!(
+        decide_with(Some(vec![&narrow, &wide]), "s3:GetObject", "arn:aws:s3:::b/x"),
+        Decision::Allow
+    );
+    // An empty set (a federated user given no policy) allows nothing.
+    assert_eq!(decide_with(Some(vec![]), "s3:GetObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_resource_policy_naming_the_session_grants_directly_and_naming_the_role_within_limits() {
+    let narrow_session = identity(WRITE_ONLY);
+    let boundary = identity(WRITE_ONLY);
+    let who = Some(session(ACCOUNT, "reader", "s1"));
+    let ctx = request("s3:GetObject", "arn:aws:s3:::b/x", who);
+    let by_session = bucket_policy_for(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/reader/s1"));
+    let by_role = bucket_policy_for(&format!("arn:aws:iam::{ACCOUNT}:role/reader"));
+    let by_other_session = bucket_policy_for(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/reader/s2"));
+    let bounded = |resource: &Policy, session: Option<Vec<&Policy>>, boundary: Option<&Policy>| {
+        let p = Policies {
+            session,
+            boundary,
+            ..policies(&[], Some(resource))
+        };
+        decide(&p, &ctx)
+    };
+    // Named as the session: neither session policies nor the boundary limit the grant.
+    assert_eq!(bounded(&by_session, Some(vec![&narrow_session]), Some(&boundary)), Decision::Allow);
+    // Named as the role: the grant stands alone, but within the session policies and boundary.
+    assert_eq!(bounded(&by_role, None, None), Decision::Allow);
+    assert_eq!(bounded(&by_role, Some(vec![&narrow_session]), None), Decision::ImplicitDeny);
+    assert_eq!(bounded(&by_role, None, Some(&boundary)), Decision::ImplicitDeny);
+    // Another session of the same role is not this one.
+    assert_eq!(bounded(&by_other_session, None, None), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_session_across_accounts_needs_both_sides() {
+    let role = identity(READ_ONLY);
+    let who = Some(session(OTHER, "reader", "s1"));
+    let ctx = request("s3:GetObject", "arn:aws:s3:::b/x", who);
+    let by_role = bucket_policy_for(&format!("arn:aws:iam::{OTHER}:role/reader"));
+    let by_account = bucket_policy_for(OTHER);
+    for resource in [&by_role, &by_account] {
+        assert_eq!(decide(&policies(&[&role], Some(resource)), &ctx), Decision::Allow);
+        assert_eq!(decide(&policies(&[], Some(resource)), &ctx), Decision::ImplicitDeny);
+        let narrowed = identity(WRITE_ONLY);
+        let p = Policies {
+            session: Some(vec![&narrowed]),
+            ..policies(&[&role], Some(resource))
+        };
+        assert_eq!(decide(&p, &ctx), Decision::ImplicitDeny);
+    }
+    assert_eq!(decide(&policies(&[&role], None), &ctx), Decision::ImplicitDeny);
+}
+
+proptest! {
+    /// Whatever the policies, a session policy never turns a denial into an allow, and an
+    /// explicit Deny in a session policy always wins.
+    #[test]
+    fn session_policies_only_take_away(
+        role in proptest::collection::vec(prop_oneof![arb_statement("Allow"), arb_statement("Deny")], 1..4),
+        session_statements in proptest::collection::vec(prop_oneof![arb_statement("Allow"), arb_statement("Deny")], 0..4),
+        action in prop::sample::select(ACTIONS.to_vec()),
+        resource in prop::sample::select(RESOURCES.to_vec()),
+    ) {
+        let ctx = request(action, resource, Some(session(ACCOUNT, "r", "s")));
+        let role = policy_of(&role);
+        let without = decide(&policies(&[&role], None), &ctx);
+        let session_policy = (!session_statements.is_empty()).then(|| policy_of(&session_statements));
+        let with = decide(&Policies { session: Some(session_policy.iter().collect()), ..policies(&[&role], None) }, &ctx);
+        if with == Decision::Allow {
+            prop_assert_eq!(without, Decision::Allow);
+        }
+        if session_policy.as_ref().is_some_and(|p| verdict(p, &ctx).denies) {
+            prop_assert_eq!(with, Decision::ExplicitDeny);
+        }
+    }
 }
