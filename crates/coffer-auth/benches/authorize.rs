@@ -46,6 +46,7 @@ fn bench(c: &mut Criterion) {
             path: "/".into(),
         },
         access_key_id: "AKIABOB".into(),
+        session: None,
     };
     let facts = RequestFacts {
         source_ip: Some("127.0.0.1".parse().unwrap()),

@@ -73,9 +73,10 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
         arn: principal.arn(),
         account_id: principal.account_id.clone(),
         is_root: principal.is_root(),
+        entity_arn: matches!(principal.identity, Identity::AssumedRole { .. }).then(|| principal.entity_arn()),
     };
     let mut ctx = RequestContext::new(request.action, request.resource, Some(who))
-        .with("aws:PrincipalArn", principal.arn())
+        .with("aws:PrincipalArn", principal.entity_arn())
         .with("aws:PrincipalAccount", principal.account_id.clone())
         .with(
             "aws:CurrentTime",
@@ -93,7 +94,27 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
             .with("aws:PrincipalType", "User")
             .with("aws:username", name.clone())
             .with("aws:userid", user_id.clone()),
+        Identity::AssumedRole { .. } => ctx
+            .with("aws:PrincipalType", "AssumedRole")
+            .with("aws:userid", principal.user_id()),
     };
+    if let Some(session) = &principal.session {
+        let issued = OffsetDateTime::from_unix_timestamp(session.issued_at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        ctx = ctx
+            .with(
+                "aws:TokenIssueTime",
+                issued
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            )
+            .with("aws:MultiFactorAuthPresent", "false");
+        if let Some(source_identity) = &session.source_identity {
+            ctx = ctx.with("aws:SourceIdentity", source_identity.clone());
+        }
+        for (key, value) in &session.tags {
+            ctx = ctx.with(&format!("aws:PrincipalTag/{key}"), value.clone());
+        }
+    }
     for (key, value) in request.facts.map(RequestFacts::keys).unwrap_or_default() {
         ctx = ctx.with(key, value);
     }
@@ -124,6 +145,7 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
         let policies = Policies {
             identity: grants.identity.iter().collect(),
             boundary: grants.boundary.as_ref(),
+            session: grants.session.as_ref().map(|list| list.iter().collect()),
             resource: request.resource_policy.map(ResourcePolicy::policy),
             resource_account: request.resource_account.to_owned(),
         };
@@ -176,6 +198,7 @@ pub fn authorize_anonymous(request: &Request<'_>) -> Result<(), Denied> {
     let policies = Policies {
         identity: Vec::new(),
         boundary: None,
+        session: None,
         resource: Some(resource_policy.policy()),
         resource_account: request.resource_account.to_owned(),
     };
@@ -209,6 +232,11 @@ impl Caller {
 
     pub fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    /// What the request itself says (source address, region…).
+    pub fn facts(&self) -> &RequestFacts {
+        &self.facts
     }
 
     /// May the caller make `request`? Its own policies, the request's facts, and the
@@ -273,6 +301,7 @@ mod tests {
             account_id: account.into(),
             identity: Identity::Root,
             access_key_id: "AKIAROOT".into(),
+            session: None,
         }
     }
 
@@ -285,6 +314,7 @@ mod tests {
                 path: "/".into(),
             },
             access_key_id: "AKIAUSER".into(),
+            session: None,
         }
     }
 
@@ -622,6 +652,7 @@ mod tests {
                     path: "/".into(),
                 },
                 access_key_id: "AKIAUSER".into(),
+                session: None,
             }
         }
 

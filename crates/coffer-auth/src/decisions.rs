@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use coffer_policy::{Decision, Policy, RequestContext};
+use coffer_policy::{Decision, Policy, RequestContext, RequestPrincipal};
 
 /// Decisions kept: about this many, in at most this many bytes (a key holds the values of the
 /// keys its policies read, and a header can be long, so entries are weighed by their size).
@@ -63,7 +63,7 @@ impl ResourcePolicy {
 struct Key {
     grants: u64,
     resource_policy: Option<u64>,
-    principal: Option<(String, String, bool)>,
+    principal: Option<RequestPrincipal>,
     action: String,
     resource: String,
     resource_account: String,
@@ -77,7 +77,12 @@ impl Key {
     fn measure(mut self) -> Key {
         let strings = [&self.action, &self.resource, &self.resource_account]
             .into_iter()
-            .chain(self.principal.iter().flat_map(|(arn, account, _)| [arn, account]))
+            .chain(
+                self.principal
+                    .iter()
+                    .flat_map(|p| [Some(&p.arn), Some(&p.account_id), p.entity_arn.as_ref()])
+                    .flatten(),
+            )
             .chain(self.values.iter().flatten().flatten());
         self.bytes = ENTRY_OVERHEAD + strings.map(|s| s.len() as u64).sum::<u64>();
         self
@@ -139,10 +144,7 @@ impl Decisions {
         let key = Key {
             grants: grants.id,
             resource_policy: resource_policy.map(|policy| policy.id),
-            principal: ctx
-                .principal
-                .as_ref()
-                .map(|p| (p.arn.clone(), p.account_id.clone(), p.is_root)),
+            principal: ctx.principal.clone(),
             action: ctx.action.clone(),
             resource: ctx.resource.clone(),
             resource_account: resource_account.to_owned(),

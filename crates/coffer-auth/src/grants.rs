@@ -22,8 +22,10 @@ pub struct Grants {
     pub(crate) sources: Vec<Source>,
     /// Where the boundary comes from.
     pub(crate) boundary_source: Option<Source>,
-    /// The permissions boundary, if the user has one.
+    /// The permissions boundary, if the user or role has one.
     pub(crate) boundary: Option<Policy>,
+    /// A session's session policies, if it was given some (see [`coffer_policy::Policies`]).
+    pub(crate) session: Option<Vec<Policy>>,
     /// This set's number in decision-cache keys (a changed set is a new `Grants`).
     pub(crate) id: u64,
     /// The condition keys the set reads; `None` when it reads the clock.
@@ -51,6 +53,7 @@ impl Grants {
             keys: cacheable_keys(identity.iter().chain(&boundary)),
             identity,
             boundary,
+            session: None,
             decisions: Some(decisions.clone()),
             unreadable: false,
             sources: Vec::new(),
@@ -85,8 +88,16 @@ impl Grants {
     }
 }
 
-/// A user's parsed policies, with the store's set they were parsed from.
+/// A user's or role's parsed policies (by its id), with the store's set they were parsed from.
 type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
+
+/// Sessions' grants: an entity's grants narrowed by session policies, by the entity's set
+/// (its number) and the session policies' texts. Sessions of one role given the same session
+/// policy share one entry.
+type SessionGrants = quick_cache::sync::Cache<(u64, Vec<String>), Arc<Grants>>;
+
+/// Session-policy sets remembered.
+const SESSION_GRANTS: usize = 4096;
 
 /// Parsed bucket policies by bucket name, with the text each was parsed from.
 type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
@@ -100,6 +111,7 @@ const DENY_EVERYTHING: &str =
 #[derive(Clone, Debug)]
 pub struct Authorizer {
     parsed: Arc<Mutex<Parsed>>,
+    sessions: Arc<SessionGrants>,
     bucket_policies: Arc<Mutex<ParsedBucketPolicies>>,
     decisions: Arc<Decisions>,
     /// Every root user's grants: none, but with the decision cache.
@@ -111,6 +123,7 @@ impl Default for Authorizer {
         let decisions = Arc::new(Decisions::default());
         Authorizer {
             parsed: Arc::default(),
+            sessions: Arc::new(SessionGrants::new(SESSION_GRANTS)),
             bucket_policies: Arc::default(),
             root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
             decisions,
@@ -125,16 +138,61 @@ impl Authorizer {
         Arc::new(Grants::new(identity, boundary, &self.decisions))
     }
 
-    /// The policies that speak for `principal`.
+    /// The policies that speak for `principal`: a user's, a role session's (its role's,
+    /// narrowed by its session policies), or none for a root user.
     pub async fn grants(&self, store: &Store, principal: &Principal) -> Result<Arc<Grants>, StoreError> {
-        let Identity::User { user_id, .. } = &principal.identity else {
-            return Ok(self.root.clone());
+        let entity = match &principal.identity {
+            Identity::Root => self.root.clone(),
+            Identity::User { user_id, .. } => self.entity_grants(user_id, store.user_policies(user_id).await?),
+            Identity::AssumedRole { role_id, .. } => self.entity_grants(role_id, store.role_policies(role_id).await?),
         };
-        let documents = store.user_policies(user_id).await?;
-        if let Some((source, grants)) = self.parsed.lock().get(user_id)
+        let Some(facts) = principal.session.as_ref().filter(|facts| facts.has_session_policies()) else {
+            return Ok(entity);
+        };
+        // The inline session policy, then the managed ones' current documents (AWS managed
+        // ones by ARN: their documents are built in).
+        let mut texts: Vec<String> = facts.policy.iter().cloned().collect();
+        if !facts.policy_arns.is_empty() {
+            let managed = store.policies_by_arn(&facts.policy_arns).await?;
+            texts.extend(managed.documents.iter().map(|document| document.text.clone()));
+            texts.extend(managed.aws_managed.iter().map(|arn| format!("aws-managed:{arn}")));
+        }
+        Ok(self.narrowed(&entity, texts))
+    }
+
+    /// `entity`'s grants narrowed by session policies (parsed once per set of texts; an AWS
+    /// managed policy is written `aws-managed:<arn>`).
+    fn narrowed(&self, entity: &Arc<Grants>, texts: Vec<String>) -> Arc<Grants> {
+        let key = (entity.id, texts);
+        if let Some(grants) = self.sessions.get(&key) {
+            return grants;
+        }
+        let texts = &key.1;
+        let parsed: Vec<Policy> = texts
+            .iter()
+            .filter_map(|text| match text.strip_prefix("aws-managed:") {
+                Some(arn) => coffer_policy::aws_managed::find(arn).map(|managed| managed.policy.clone()),
+                None => Policy::parse(text, PolicyKind::Identity).ok(),
+            })
+            .collect();
+        let mut grants = Grants::new(entity.identity.clone(), entity.boundary.clone(), &self.decisions);
+        grants.keys = cacheable_keys(grants.identity.iter().chain(&grants.boundary).chain(&parsed));
+        // A session policy that does not parse might have been a Deny: fail closed.
+        grants.unreadable = entity.unreadable || parsed.len() != texts.len();
+        grants.session = Some(parsed);
+        grants.sources = entity.sources.clone();
+        grants.boundary_source = entity.boundary_source.clone();
+        let grants = Arc::new(grants);
+        self.sessions.insert(key.clone(), grants.clone());
+        grants
+    }
+
+    /// The grants parsed from an entity's stored `documents`, reused while they stand.
+    fn entity_grants(&self, id: &str, documents: Arc<UserPolicies>) -> Arc<Grants> {
+        if let Some((source, grants)) = self.parsed.lock().get(id)
             && Arc::ptr_eq(source, &documents)
         {
-            return Ok(grants.clone());
+            return grants.clone();
         }
         // Documents were validated when they were put. One that no longer parses (a stricter
         // parser after an upgrade, a hand-edited database) might have been a Deny, so the whole
@@ -186,8 +244,8 @@ impl Authorizer {
         unreadable |= documents.boundary.is_some() && boundary.is_none();
         if unreadable {
             tracing::error!(
-                user_id = %user_id,
-                "a stored policy of this user no longer parses: its requests are denied until the policy is replaced"
+                entity_id = %id,
+                "a stored policy of this user or role no longer parses: its requests are denied until the policy is replaced"
             );
         }
         let mut grants = Grants::new(identity, boundary, &self.decisions);
@@ -195,8 +253,8 @@ impl Authorizer {
         grants.boundary_source = boundary_source;
         grants.unreadable = unreadable;
         let grants = Arc::new(grants);
-        self.parsed.lock().insert(user_id.clone(), (documents, grants.clone()));
-        Ok(grants)
+        self.parsed.lock().insert(id.to_owned(), (documents, grants.clone()));
+        grants
     }
 
     /// A bucket's policy, parsed (once while its text stands). With RestrictPublicBuckets on,

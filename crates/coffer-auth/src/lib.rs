@@ -13,6 +13,7 @@ mod grants;
 pub mod passwords;
 pub mod presign;
 mod principal;
+pub mod session;
 pub mod signed_request;
 pub mod sigv4;
 
@@ -21,4 +22,4 @@ pub use authorize::{Caller, Denied, Request, authorize, authorize_anonymous};
 pub use decisions::ResourcePolicy;
 pub use facts::{PeerAddr, RequestFacts, TrustedProxies};
 pub use grants::{Authorizer, Grants};
-pub use principal::{Identity, InProcessCaller, Principal};
+pub use principal::{Identity, InProcessCaller, Principal, SessionFacts};

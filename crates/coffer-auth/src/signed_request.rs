@@ -11,7 +11,8 @@
 //!   a SigV2 presigned URL expires at most 7 days ahead, and SigV2 is refused for the
 //!   operations whose subresource SigV2 does not sign (a captured `PUT /bucket` could be
 //!   replayed as `PUT /bucket?publicAccessBlock`);
-//! - a session token is never ignored (Coffer issues none yet, so any token is invalid).
+//! - a session token is never ignored: [`crate::session::s3_session`] opens it, for the key
+//!   that signed the request only.
 //!
 //! SigV2 needs no header check: its string to sign holds every `x-amz-*` header.
 
@@ -35,8 +36,10 @@ pub enum Refusal {
     /// `AuthorizationQueryParametersError`: a SigV2 presigned `Expires` more than
     /// [`MAX_PRESIGN_EXPIRES_SECS`] ahead.
     ExpiresTooFar,
-    /// `InvalidToken`: an `x-amz-security-token` that names no session.
+    /// `InvalidToken`: an `x-amz-security-token` that names no session, or not the signer's.
     InvalidToken,
+    /// `ExpiredToken`: a session token past its expiration.
+    ExpiredToken,
     /// `InvalidArgument`: more than one of an `Authorization` header, a SigV2 `Signature` and a
     /// SigV4 `X-Amz-Algorithm`/`X-Amz-Signature` query (or two `Authorization` headers).
     MoreThanOneAuthMechanism,
@@ -77,10 +80,6 @@ pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusa
     if scheme == Scheme::Anonymous {
         return Ok(());
     }
-    let token_in_query = query_names(parts).any(|name| name.eq_ignore_ascii_case("x-amz-security-token"));
-    if parts.headers.contains_key("x-amz-security-token") || token_in_query {
-        return Err(Refusal::InvalidToken);
-    }
     if matches!(scheme, Scheme::SigV2Header | Scheme::SigV2Query) {
         let names: Vec<String> = query_names(parts).collect();
         if names.iter().any(|name| UNSIGNED_BY_SIGV2.contains(&name.as_str())) {
@@ -113,6 +112,44 @@ pub fn check_s3_request(parts: &Parts, now: OffsetDateTime) -> Result<(), Refusa
         Scheme::SigV2Header => check_sigv2_date(parts, now),
         Scheme::SigV2Query => check_sigv2_expires(parts, now),
         Scheme::Anonymous => Ok(()),
+    }
+}
+
+/// The access key id that signed the request (SigV4 or SigV2, header or query), if it is signed.
+pub fn signing_key_id(parts: &Parts) -> Option<String> {
+    match Scheme::of(parts).ok()? {
+        Scheme::Anonymous => None,
+        Scheme::SigV4Header => {
+            let auth = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+            let credential = auth.split_once("Credential=")?.1;
+            Some(credential.split('/').next()?.to_owned())
+        }
+        Scheme::SigV4Query => Some(query_value(parts, "X-Amz-Credential")?.split('/').next()?.to_owned()),
+        Scheme::SigV2Header => {
+            let auth = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+            Some(auth.strip_prefix("AWS ")?.rsplit_once(':')?.0.trim().to_owned())
+        }
+        Scheme::SigV2Query => query_value(parts, "AWSAccessKeyId"),
+    }
+}
+
+/// SigV2 presigned URLs carry their session token as an `x-amz-security-token` query
+/// parameter that clients sign as the header it stands for (botocore signs the header, then
+/// moves every `x-amz-*` header into the query). s3s signs only headers, so the token is put
+/// back where it was signed. Returns whether it moved one.
+pub fn sigv2_query_token_as_header(parts: &mut Parts) -> bool {
+    if !matches!(Scheme::of(parts), Ok(Scheme::SigV2Query)) || parts.headers.contains_key("x-amz-security-token") {
+        return false;
+    }
+    let token = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "x-amz-security-token")
+        .map(|(_, value)| value.into_owned());
+    match token.and_then(|t| http::HeaderValue::from_str(&t).ok()) {
+        Some(value) => {
+            parts.headers.insert("x-amz-security-token", value);
+            true
+        }
+        None => false,
     }
 }
 
@@ -476,9 +513,41 @@ mod tests {
     }
 
     #[test]
-    fn a_token_in_the_query_is_seen_whatever_its_case() {
-        let p = parts("GET", &format!("{PRESIGNED}&x-amz-security-token=junk"), &[]);
-        assert_eq!(check_s3_request(&p, now()), Err(Refusal::InvalidToken));
+    fn the_signing_key_is_read_from_every_scheme() {
+        let header = parts(
+            "GET",
+            "/b/k",
+            &[("authorization", SIGV4), ("x-amz-date", "20260101T000000Z")],
+        );
+        assert_eq!(signing_key_id(&header).as_deref(), Some("AKIAIOSFODNN7EXAMPLE"));
+        assert_eq!(
+            signing_key_id(&parts("GET", PRESIGNED, &[])).as_deref(),
+            Some("AKIAIOSFODNN7EXAMPLE")
+        );
+        let v2 = parts(
+            "GET",
+            "/b/k",
+            &[("authorization", "AWS ASIAEXAMPLE:c2ln"), ("date", "x")],
+        );
+        assert_eq!(signing_key_id(&v2).as_deref(), Some("ASIAEXAMPLE"));
+        let v2_query = parts("GET", "/b/k?AWSAccessKeyId=ASIAQ&Signature=x&Expires=1", &[]);
+        assert_eq!(signing_key_id(&v2_query).as_deref(), Some("ASIAQ"));
+        assert_eq!(signing_key_id(&parts("GET", "/b/k", &[])), None);
+    }
+
+    #[test]
+    fn a_sigv2_query_token_becomes_the_header_it_was_signed_as() {
+        let mut p = parts(
+            "GET",
+            "/b/k?AWSAccessKeyId=ASIAQ&Signature=x&Expires=1&x-amz-security-token=tok%2Ben",
+            &[],
+        );
+        assert!(sigv2_query_token_as_header(&mut p));
+        assert_eq!(p.headers["x-amz-security-token"], "tok+en");
+        // SigV4 signs its query as it is.
+        let mut v4 = parts("GET", &format!("{PRESIGNED}&X-Amz-Security-Token=t"), &[]);
+        assert!(!sigv2_query_token_as_header(&mut v4));
+        assert!(!v4.headers.contains_key("x-amz-security-token"));
     }
 
     #[test]
@@ -544,25 +613,5 @@ mod tests {
             check_s3_request(&parts("GET", &url(604_801), &[]), now()),
             Err(Refusal::ExpiresTooFar)
         );
-    }
-
-    #[test]
-    fn a_session_token_with_any_signature_is_invalid() {
-        let header = parts(
-            "GET",
-            "/b/k",
-            &[
-                ("authorization", SIGV4),
-                ("x-amz-date", "20260101T000000Z"),
-                ("x-amz-security-token", "junk"),
-            ],
-        );
-        assert_eq!(check_s3_request(&header, now()), Err(Refusal::InvalidToken));
-        let query = parts(
-            "GET",
-            "/b/k?AWSAccessKeyId=AKIA&Signature=x&Expires=1&X-Amz-Security-Token=junk",
-            &[],
-        );
-        assert_eq!(check_s3_request(&query, now()), Err(Refusal::InvalidToken));
     }
 }

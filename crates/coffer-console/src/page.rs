@@ -125,8 +125,8 @@ impl Signed {
     /// The signed-in IAM user's name; `None` for the root user.
     pub fn own_user_name(&self) -> Option<String> {
         match &self.session.principal.identity {
-            coffer_auth::Identity::Root => None,
             coffer_auth::Identity::User { name, .. } => Some(name.clone()),
+            coffer_auth::Identity::Root | coffer_auth::Identity::AssumedRole { .. } => None,
         }
     }
 
@@ -136,6 +136,7 @@ impl Signed {
             who: match &self.session.principal.identity {
                 coffer_auth::Identity::Root => "Root user".to_owned(),
                 coffer_auth::Identity::User { name, .. } => name.clone(),
+                coffer_auth::Identity::AssumedRole { role_name, .. } => role_name.clone(),
             },
             account: self.session.account_label.clone(),
             csrf: self.session.csrf.clone(),

@@ -89,6 +89,10 @@ struct Record {
     account_id: String,
     /// `None`: the root user.
     user: Option<(String, String, String)>,
+    /// A role the session has switched to, with its session's facts; it stands in for
+    /// `user` while it lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    switched: Option<(Identity, coffer_auth::SessionFacts)>,
     access_key_id: String,
     account_label: String,
     csrf: String,
@@ -104,8 +108,12 @@ impl Record {
         Record {
             account_id: session.principal.account_id.clone(),
             user: match &session.principal.identity {
-                Identity::Root => None,
                 Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
+                Identity::Root | Identity::AssumedRole { .. } => None,
+            },
+            switched: match (&session.principal.identity, &session.principal.session) {
+                (identity @ Identity::AssumedRole { .. }, Some(facts)) => Some((identity.clone(), (**facts).clone())),
+                _ => None,
             },
             access_key_id: session.principal.access_key_id.clone(),
             account_label: session.account_label.clone(),
@@ -122,11 +130,13 @@ impl Record {
         Some(Session {
             principal: Principal {
                 account_id: self.account_id,
-                identity: match self.user {
-                    None => Identity::Root,
-                    Some((user_id, name, path)) => Identity::User { user_id, name, path },
+                identity: match (self.user, &self.switched) {
+                    (_, Some((identity, _))) => identity.clone(),
+                    (None, None) => Identity::Root,
+                    (Some((user_id, name, path)), None) => Identity::User { user_id, name, path },
                 },
                 access_key_id: self.access_key_id,
+                session: self.switched.map(|(_, facts)| std::sync::Arc::new(facts)),
             },
             account_label: self.account_label,
             csrf: self.csrf,
@@ -331,6 +341,7 @@ mod tests {
                     path: "/eng/".into(),
                 },
                 access_key_id: String::new(),
+                session: None,
             },
             account_label: "acme".into(),
             csrf: "c".into(),

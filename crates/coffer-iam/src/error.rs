@@ -29,6 +29,24 @@ pub enum IamError {
     PasswordPolicyViolation(String),
     #[error("{0}")]
     InvalidUserType(String),
+    /// STS: a parameter whose value STS cannot use as given.
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// STS: session policies and tags too large for a token.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    /// STS: a web identity token that is not well formed or not signed by the provider.
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// STS: a web identity token past its `exp`.
+    #[error("{0}")]
+    ExpiredIdentityToken(String),
+    /// STS: a web identity token whose issuer, audience or times the provider rejects.
+    #[error("{0}")]
+    IdpRejectedClaim(String),
+    /// STS: the identity provider's keys could not be fetched.
+    #[error("{0}")]
+    IdpCommunicationError(String),
     #[error("Could not find operation {0} for version {1}")]
     InvalidAction(String, &'static str),
     #[error("The {0} operation is not yet implemented by Coffer")]
@@ -82,12 +100,19 @@ impl IamError {
             AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
             PasswordPolicyViolation(_) => ("PasswordPolicyViolation", StatusCode::BAD_REQUEST),
             InvalidUserType(_) => ("InvalidUserType", StatusCode::BAD_REQUEST),
+            InvalidParameterValue(_) => ("InvalidParameterValue", StatusCode::BAD_REQUEST),
+            PackedPolicyTooLarge(_) => ("PackedPolicyTooLarge", StatusCode::BAD_REQUEST),
+            InvalidIdentityToken(_) => ("InvalidIdentityToken", StatusCode::BAD_REQUEST),
+            ExpiredIdentityToken(_) => ("ExpiredTokenException", StatusCode::BAD_REQUEST),
+            IdpRejectedClaim(_) => ("IDPRejectedClaim", StatusCode::FORBIDDEN),
+            IdpCommunicationError(_) => ("IDPCommunicationError", StatusCode::BAD_REQUEST),
             InvalidAction(..) => ("InvalidAction", StatusCode::BAD_REQUEST),
             NotImplemented(_) => ("NotImplemented", StatusCode::NOT_IMPLEMENTED),
             MissingAction => ("MissingAction", StatusCode::BAD_REQUEST),
             MalformedQueryString(_) => ("MalformedQueryString", StatusCode::NOT_FOUND),
             RequestTooLarge(_) => ("RequestEntityTooLarge", StatusCode::PAYLOAD_TOO_LARGE),
             Auth(AuthError::InvalidClientTokenId) => ("InvalidClientTokenId", StatusCode::FORBIDDEN),
+            Auth(AuthError::ExpiredToken) => ("ExpiredToken", StatusCode::FORBIDDEN),
             Auth(AuthError::Signature(SigError::Missing)) => ("MissingAuthenticationToken", StatusCode::FORBIDDEN),
             Auth(AuthError::Signature(SigError::Incomplete(_))) => ("IncompleteSignature", StatusCode::BAD_REQUEST),
             Auth(AuthError::Signature(SigError::Mismatch(_))) => ("SignatureDoesNotMatch", StatusCode::FORBIDDEN),

@@ -237,6 +237,13 @@ impl QueryApi {
                         service.prefix()
                     )))))
                 }
+                // GetSessionToken's credentials are for other services: AWS's IAM takes
+                // them only with MFA, which Coffer does not have.
+                Ok((caller, _))
+                    if service == Service::Iam && caller.session.as_ref().is_some_and(|s| s.session_token_of_user) =>
+                {
+                    Err(IamError::Auth(AuthError::InvalidClientTokenId))
+                }
                 Ok((caller, scope)) => {
                     caller_arn = caller.arn();
                     let facts =
@@ -471,6 +478,8 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "ListAccountAliases") => account::list_account_aliases(cx).await,
         (Service::Iam, "DeleteAccountAlias") => account::delete_account_alias(cx).await,
         (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(cx).await,
+        (Service::Sts, "AssumeRole") => sts::assume_role(cx).await,
+        (Service::Sts, "GetSessionToken") => sts::get_session_token(cx).await,
         // Supported operations are all matched above; operations::SUPPORTED lists them for the docs.
         (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => not_implemented(other),
         (Service::Sts, other) if operations::STS_OPERATIONS.contains(&other) => not_implemented(other),

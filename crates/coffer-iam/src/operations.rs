@@ -279,6 +279,8 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "ListAccountAliases",
     "DeleteAccountAlias",
     "GetCallerIdentity",
+    "AssumeRole",
+    "GetSessionToken",
 ];
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ impl QueryApi {
                     account_id: account.account_id.clone(),
                     identity: Identity::Root,
                     access_key_id: String::new(),
+                    session: None,
                 };
                 (hash, Some(root), Next::Proceed)
             }
@@ -67,6 +68,7 @@ impl QueryApi {
                                 path: user.path.clone(),
                             },
                             access_key_id: String::new(),
+                            session: None,
                         };
                         let next = match self.expiry(account, &profile).await {
                             Some(true) => Next::Expired,

@@ -192,6 +192,7 @@ pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<St
             path: user.path.clone(),
         },
         access_key_id: String::new(),
+        session: None,
     };
     let grants = cx.authorizer.grants(cx.store, &principal).await?;
     let mut identity: Vec<(Policy, Source)> = grants

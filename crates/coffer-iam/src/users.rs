@@ -148,11 +148,17 @@ pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
     Ok(Some(xml.finish()))
 }
 
+/// What IAM answers a role session that leaves out the user an operation is about.
+pub(crate) fn user_name_required() -> IamError {
+    IamError::Validation("Must specify userName when calling with non-User credentials".to_owned())
+}
+
 pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = match (cx.params.get("UserName"), &cx.caller.identity) {
         (Some(name), _) => name,
         (None, Identity::User { name, .. }) => name.as_str(),
         (None, Identity::Root) => return get_root_user(cx).await,
+        (None, Identity::AssumedRole { .. }) => return Err(user_name_required()),
     };
     validate::existing_user_name(name, "userName")?;
     let (user, arn) = user_and_arn(cx, name).await?;

@@ -10,7 +10,9 @@ use parking_lot::Mutex;
 use crate::error::S3Fault;
 
 use coffer_auth::{Authorizer, Caller, Principal, Request, RequestFacts, authorize_anonymous};
-use coffer_store::Store;
+use coffer_store::{Store, ids};
+
+use crate::auth::SessionPrincipal;
 use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
@@ -186,7 +188,16 @@ impl S3Access for StoreAccess {
             .map(|scope| scope.region)
             .unwrap_or_else(|| "us-east-1".to_owned());
         let in_process = cx.extensions_mut().get::<coffer_auth::InProcessCaller>().cloned();
+        let session = cx.extensions_mut().get::<crate::auth::SessionPrincipal>().cloned();
         let principal = match (cx.credentials(), in_process) {
+            (Some(credentials), _) if ids::is_session_key_id(&credentials.access_key) => {
+                // s3s verified the signature with the secret of the token the front door
+                // opened; that token's principal is the caller.
+                match session {
+                    Some(SessionPrincipal(principal)) if principal.access_key_id == credentials.access_key => principal,
+                    _ => return Err(S3Fault::InvalidAccessKeyId.into()),
+                }
+            }
             (Some(credentials), _) => {
                 let credential = self
                     .store

@@ -100,6 +100,8 @@ impl S3Api {
         let owner = match &principal.identity {
             coffer_auth::Identity::Root => coffer_store::KeyOwnerName::Root,
             coffer_auth::Identity::User { name, .. } => coffer_store::KeyOwnerName::User(name),
+            // A role session has no access key of its own to sign with.
+            coffer_auth::Identity::AssumedRole { .. } => return Err(PresignError::NoActiveKey),
         };
         let credential = self
             .store

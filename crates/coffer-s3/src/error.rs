@@ -49,6 +49,7 @@ pub enum S3Fault {
     InvalidRequest(String),
     InvalidStorageClass,
     InvalidToken,
+    ExpiredToken,
     MalformedPolicy(String),
     MalformedXML,
     MaxMessageLengthExceeded,
@@ -182,6 +183,7 @@ impl S3Fault {
                 S::BAD_REQUEST,
                 text("The storage class you specified is not valid"),
             ),
+            ExpiredToken => ("ExpiredToken", S::BAD_REQUEST, text("The provided token has expired.")),
             InvalidToken => (
                 "InvalidToken",
                 S::BAD_REQUEST,
@@ -383,6 +385,7 @@ impl From<Refusal> for S3Fault {
                 "Expires must be at most 604800 seconds (7 days) from now".to_owned(),
             ),
             Refusal::InvalidToken => S3Fault::InvalidToken,
+            Refusal::ExpiredToken => S3Fault::ExpiredToken,
             Refusal::MoreThanOneAuthMechanism => S3Fault::InvalidArgument(
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified".to_owned(),
             ),

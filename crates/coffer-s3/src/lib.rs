@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 pub use access::{RequestLog, StoreAccess};
 pub use api::{Body, PresignError, S3Api};
-pub use auth::StoreAuth;
+pub use auth::{SessionPrincipal, StoreAuth, with_session};
 pub use bucket::valid_bucket_name;
 pub use host::CofferHost;
 

@@ -209,6 +209,11 @@ impl Store {
         matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(1)))
     }
 
+    /// The master key's sealer (session tokens are sealed and opened with it).
+    pub fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
+    }
+
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         self.inner.backend

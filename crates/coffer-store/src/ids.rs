@@ -52,6 +52,16 @@ pub fn access_key_id() -> String {
     format!("AKIA{}", pick(BASE32, 16))
 }
 
+/// `ASIA` + 16 characters: a temporary access key id (its session token says the rest).
+pub fn session_key_id() -> String {
+    format!("ASIA{}", pick(BASE32, 16))
+}
+
+/// Whether `id` looks like a temporary access key id.
+pub fn is_session_key_id(id: &str) -> bool {
+    id.len() == 20 && id.starts_with("ASIA") && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// 40 characters of the base64 alphabet: a secret access key.
 pub fn secret_access_key() -> String {
     pick(BASE64, 40)
@@ -100,6 +110,7 @@ mod tests {
             assert!(account.bytes().all(|b| b.is_ascii_digit()) && !account.starts_with('0'));
             assert!(user_id().starts_with("AIDA") && user_id().len() == 21);
             assert!(is_access_key_id(&access_key_id()));
+            assert!(is_session_key_id(&session_key_id()) && !is_access_key_id(&session_key_id()));
             assert!(is_secret_access_key(&secret_access_key()));
         }
     }

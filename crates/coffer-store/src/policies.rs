@@ -204,34 +204,102 @@ impl Store {
 
     /// Every policy document that applies to the user `user_id` (cached).
     pub async fn user_policies(&self, user_id: &str) -> Result<Arc<UserPolicies>> {
-        let generation = match self.inner.policies.get(user_id) {
+        self.entity_policies(Bounded::User(user_id)).await
+    }
+
+    /// Every policy document that applies to the role `role_id` (cached): its own inline and
+    /// attached policies, and its boundary.
+    pub async fn role_policies(&self, role_id: &str) -> Result<Arc<UserPolicies>> {
+        self.entity_policies(Bounded::Role(role_id)).await
+    }
+
+    /// The default documents of the managed policies `arns` names (a session's managed
+    /// session policies), cached while no policy changes: customer managed ones in
+    /// `documents`, AWS managed ones in `aws_managed`. An ARN that names no policy (any
+    /// more) is left out.
+    pub async fn policies_by_arn(&self, arns: &[String]) -> Result<Arc<UserPolicies>> {
+        // Never an entity id: those are upper-case letters and digits only.
+        let key = format!("arns:{}", arns.join(" "));
+        let generation = match self.inner.policies.get(&key) {
             Ok(found) => return Ok(found),
             Err(generation) => generation,
         };
-        let documents: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
-             UNION ALL SELECT p.owner_kind, p.name, p.document FROM inline_policies p JOIN group_members m \
-             ON p.owner_kind = 'group' AND p.owner_id = m.group_id WHERE m.user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_all(&self.inner.reader)
-        .await?;
-        // Attached to the user, or to a group it is in.
-        let attached = "(a.entity_kind = 'user' AND a.entity_id = $1) OR (a.entity_kind = 'group' AND a.entity_id IN \
-             (SELECT group_id FROM group_members WHERE user_id = $1))";
+        let mut documents = Vec::new();
+        let mut aws_managed = Vec::new();
+        for arn in arns {
+            if arn.starts_with("arn:aws:iam::aws:policy/") {
+                aws_managed.push(arn.clone());
+                continue;
+            }
+            let text: Option<(String, String)> = sqlx::query_as(
+                "SELECT p.name, v.document FROM managed_policies p JOIN policy_versions v \
+                 ON v.policy_id = p.policy_id AND v.version = p.default_version \
+                 WHERE 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name = $1",
+            )
+            .bind(arn)
+            .fetch_optional(&self.inner.reader)
+            .await?;
+            if let Some((name, text)) = text {
+                documents.push(PolicyDocument {
+                    kind: "session".to_owned(),
+                    name,
+                    text,
+                });
+            }
+        }
+        let policies = Arc::new(UserPolicies {
+            documents,
+            aws_managed,
+            boundary: None,
+        });
+        self.inner.policies.insert(generation, key, policies.clone());
+        Ok(policies)
+    }
+
+    /// The policies of a user (with its groups') or of a role, cached under the entity's id
+    /// (user and role ids never collide: `AIDA…`, `AROA…`).
+    async fn entity_policies(&self, entity: Bounded<'_>) -> Result<Arc<UserPolicies>> {
+        let id = entity.id();
+        let generation = match self.inner.policies.get(id) {
+            Ok(found) => return Ok(found),
+            Err(generation) => generation,
+        };
+        // Inline policies, and where managed ones are attached: to the entity, or to a group
+        // the user is in.
+        let (inline, attached) = match entity {
+            Bounded::User(_) => (
+                "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'user' AND owner_id = $1 \
+                 UNION ALL SELECT p.owner_kind, p.name, p.document FROM inline_policies p JOIN group_members m \
+                 ON p.owner_kind = 'group' AND p.owner_id = m.group_id WHERE m.user_id = $1",
+                "(a.entity_kind = 'user' AND a.entity_id = $1) OR (a.entity_kind = 'group' AND a.entity_id IN \
+                 (SELECT group_id FROM group_members WHERE user_id = $1))",
+            ),
+            Bounded::Role(_) => (
+                "SELECT owner_kind, name, document FROM inline_policies WHERE owner_kind = 'role' AND owner_id = $1",
+                "a.entity_kind = 'role' AND a.entity_id = $1",
+            ),
+        };
+        let documents: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(inline))
+            .bind(id)
+            .fetch_all(&self.inner.reader)
+            .await?;
         let managed: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT 'user-managed', p.name, v.document FROM policy_attachments a JOIN managed_policies p \
+            "SELECT '{kind}-managed', p.name, v.document FROM policy_attachments a JOIN managed_policies p \
              ON a.policy_arn = 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name \
-             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version = p.default_version WHERE {attached}"
+             JOIN policy_versions v ON v.policy_id = p.policy_id AND v.version = p.default_version WHERE {attached}",
+            kind = match entity {
+                Bounded::User(_) => "user",
+                Bounded::Role(_) => "role",
+            }
         )))
-        .bind(user_id)
+        .bind(id)
         .fetch_all(&self.inner.reader)
         .await?;
         let aws_managed: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT a.policy_arn FROM policy_attachments a \
              WHERE substr(a.policy_arn, 1, 24) = 'arn:aws:iam::aws:policy/' AND ({attached})"
         )))
-        .bind(user_id)
+        .bind(id)
         .fetch_all(&self.inner.reader)
         .await?;
         let documents = documents
@@ -239,12 +307,7 @@ impl Store {
             .chain(managed)
             .map(|(kind, name, text)| PolicyDocument { kind, name, text })
             .collect();
-        let boundary_arn: Option<String> =
-            sqlx::query_scalar("SELECT permissions_boundary FROM users WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.inner.reader)
-                .await?
-                .flatten();
+        let boundary_arn = self.permissions_boundary(entity).await?;
         let boundary = match boundary_arn {
             None => None,
             Some(arn) if arn.starts_with("arn:aws:iam::aws:policy/") => Some(Boundary::AwsManaged(arn)),
@@ -270,9 +333,7 @@ impl Store {
             aws_managed,
             boundary,
         });
-        self.inner
-            .policies
-            .insert(generation, user_id.to_owned(), policies.clone());
+        self.inner.policies.insert(generation, id.to_owned(), policies.clone());
         Ok(policies)
     }
 }

@@ -147,6 +147,19 @@ impl Store {
         role_from_row(&row)
     }
 
+    /// Notes that a session of the role was made now, in `region` (GetRole's RoleLastUsed).
+    pub async fn record_role_use(&self, role_id: &str, region: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE roles SET last_used_at = $1, last_used_region = $2 WHERE role_id = $3")
+            .bind(now_millis())
+            .bind(region)
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Roles whose path starts with `path_prefix`, in name order, after `marker`.
     pub async fn list_roles(
         &self,

@@ -26,6 +26,9 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 #[derive(Clone)]
 pub struct Sealer {
     cipher: Aes256Gcm,
+    /// Seals session tokens: a key of their own, derived from the master key, so a token can
+    /// never be opened as a stored secret nor a stored secret passed off as a token.
+    token_cipher: Aes256Gcm,
     /// Derived from the master key, never the key itself.
     digest_key: [u8; 32],
 }
@@ -41,6 +44,7 @@ impl Sealer {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            token_cipher: Aes256Gcm::new((&hmac_sha256(key, b"coffer session tokens v1")).into()),
             digest_key: hmac_sha256(key, b"coffer keyed digests v1"),
         }
     }
@@ -134,6 +138,51 @@ impl Sealer {
     }
 }
 
+impl Sealer {
+    /// A session token holding `claims`: `version || nonce || ciphertext+tag`, base64. Any
+    /// node with the master key opens it; nobody else can read or forge one.
+    pub fn seal_token(&self, claims: &[u8]) -> String {
+        use base64::Engine;
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let sealed = self
+            .token_cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: claims,
+                    aad: TOKEN_AAD,
+                },
+            )
+            .expect("AES-GCM encryption of a token's claims cannot fail");
+        let bytes = [&[TOKEN_VERSION][..], &nonce, &sealed].concat();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// The claims of a token [`Sealer::seal_token`] made; `None` for anything else (garbled,
+    /// truncated, sealed under another master key, or of an unknown version).
+    pub fn open_token(&self, token: &str) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
+        let (&version, rest) = bytes.split_first()?;
+        if version != TOKEN_VERSION || rest.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        self.token_cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: TOKEN_AAD,
+                },
+            )
+            .ok()
+    }
+}
+
+const TOKEN_VERSION: u8 = 1;
+const TOKEN_AAD: &[u8] = b"coffer session token";
+
 /// What a sealed secret is bound to: the key id, its account and its owner (a user's
 /// immutable id, or `root`).
 pub(crate) fn key_binding(key_id: &str, account_id: &str, user_id: Option<&str>) -> String {
@@ -152,6 +201,30 @@ mod tests {
         assert!(sealer.open("AKIABBBBBBBBBBBBBBBB", &sealed).is_err());
         assert!(Sealer::new(&[8; 32]).open("AKIAAAAAAAAAAAAAAAAA", &sealed).is_err());
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
+    }
+
+    #[test]
+    fn a_token_opens_only_unchanged_and_under_its_master_key() {
+        let sealer = Sealer::new(&[7; 32]);
+        let token = sealer.seal_token(b"{\"k\":\"v\"}");
+        assert_eq!(sealer.open_token(&token).unwrap(), b"{\"k\":\"v\"}");
+        assert!(Sealer::new(&[8; 32]).open_token(&token).is_none());
+        assert!(!token.contains("\"k\""));
+        // Any changed byte, a cut, or junk fails.
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&token).unwrap();
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 1;
+            let changed = base64::engine::general_purpose::STANDARD.encode(changed);
+            assert!(sealer.open_token(&changed).is_none(), "byte {i}");
+        }
+        assert!(sealer.open_token(&token[..token.len() - 4]).is_none());
+        assert!(sealer.open_token("junk").is_none());
+        assert!(sealer.open_token("").is_none());
+        // A stored secret's seal is no token.
+        let secret = base64::engine::general_purpose::STANDARD.encode([&[1u8][..], &sealer.seal("", "x")].concat());
+        assert!(sealer.open_token(&secret).is_none());
     }
 
     #[test]

@@ -234,6 +234,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         query: QueryApi::new(store.clone(), authorizer.clone()),
         s3: s3.service(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),
+        sealer: store.sealer().clone(),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     // One signal stops both listeners.

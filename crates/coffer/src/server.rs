@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use coffer_auth::signed_request::Refusal;
 use coffer_iam::{MAX_QUERY_BODY, QueryApi, Service};
 use coffer_s3::error::S3Fault;
 use http::StatusCode;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub s3: s3s::service::S3Service,
     /// `<bucket>.<domain>` hosts, when `--domain` is set.
     pub s3_host: Option<coffer_s3::CofferHost>,
+    /// Opens S3 requests' session tokens.
+    pub sealer: coffer_store::Sealer,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -115,11 +118,24 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let pace = parts.extensions.get::<crate::paced_body::BodyPace>().cloned();
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
-    let response = match coffer_auth::signed_request::check_s3_request(&parts, time::OffsetDateTime::now_utc()) {
+    let now = time::OffsetDateTime::now_utc();
+    let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
+        coffer_auth::session::s3_session(&state.sealer, &parts, now).map_err(|err| match err {
+            coffer_auth::session::TokenError::Invalid => Refusal::InvalidToken,
+            coffer_auth::session::TokenError::Expired => Refusal::ExpiredToken,
+        })
+    });
+    let response = match checked {
         Err(refusal) => coffer_s3::error::error_response(refusal).into_response(),
-        Ok(()) => {
+        Ok(session) => {
             let mut parts = parts;
             parts.extensions.insert(log.clone());
+            if let Some(opened) = &session {
+                coffer_auth::signed_request::sigv2_query_token_as_header(&mut parts);
+                parts
+                    .extensions
+                    .insert(coffer_s3::SessionPrincipal(opened.principal.clone()));
+            }
             let virtual_hosted = state.s3_host.as_ref().is_some_and(|host| {
                 parts
                     .headers
@@ -127,13 +143,16 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     .and_then(|h| h.to_str().ok())
                     .is_some_and(|h| host.bucket_of(h).is_some())
             });
-            match coffer_auth::signed_request::is_sigv2(&parts)
-                .then(|| coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted))
-                .flatten()
-            {
-                Some(with_slash) => sigv2_bucket_root(&state, parts, body, with_slash).await,
-                None => call_s3(&state, parts, body).await,
-            }
+            let serve = async {
+                match coffer_auth::signed_request::is_sigv2(&parts)
+                    .then(|| coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted))
+                    .flatten()
+                {
+                    Some(with_slash) => sigv2_bucket_root(&state, parts, body, with_slash).await,
+                    None => call_s3(&state, parts, body).await,
+                }
+            };
+            coffer_s3::with_session(session.as_ref(), serve).await
         }
     };
     // s3s reads XML bodies itself and answers a failed read with a 500.

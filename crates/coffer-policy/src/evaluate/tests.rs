@@ -469,17 +469,29 @@ fn session_policies_narrow_and_never_widen() {
     // No session policy: the role's permissions.
     assert_eq!(decide_with(None, "s3:GetObject", "arn:aws:s3:::b/x"), Decision::Allow);
     // A session policy narrows them…
-    assert_eq!(decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/public/x"), Decision::Allow);
-    assert_eq!(decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+    assert_eq!(
+        decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/public/x"),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide_with(Some(vec![&narrow]), "s3:GetObject", "arn:aws:s3:::b/x"),
+        Decision::ImplicitDeny
+    );
     // …and never widens them.
-    assert_eq!(decide_with(Some(vec![&wide]), "s3:PutObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+    assert_eq!(
+        decide_with(Some(vec![&wide]), "s3:PutObject", "arn:aws:s3:::b/x"),
+        Decision::ImplicitDeny
+    );
     // Several session policies: any of them may allow.
     assert_eq!(
         decide_with(Some(vec![&narrow, &wide]), "s3:GetObject", "arn:aws:s3:::b/x"),
         Decision::Allow
     );
     // An empty set (a federated user given no policy) allows nothing.
-    assert_eq!(decide_with(Some(vec![]), "s3:GetObject", "arn:aws:s3:::b/x"), Decision::ImplicitDeny);
+    assert_eq!(
+        decide_with(Some(vec![]), "s3:GetObject", "arn:aws:s3:::b/x"),
+        Decision::ImplicitDeny
+    );
 }
 
 #[test]
@@ -500,10 +512,16 @@ fn a_resource_policy_naming_the_session_grants_directly_and_naming_the_role_with
         decide(&p, &ctx)
     };
     // Named as the session: neither session policies nor the boundary limit the grant.
-    assert_eq!(bounded(&by_session, Some(vec![&narrow_session]), Some(&boundary)), Decision::Allow);
+    assert_eq!(
+        bounded(&by_session, Some(vec![&narrow_session]), Some(&boundary)),
+        Decision::Allow
+    );
     // Named as the role: the grant stands alone, but within the session policies and boundary.
     assert_eq!(bounded(&by_role, None, None), Decision::Allow);
-    assert_eq!(bounded(&by_role, Some(vec![&narrow_session]), None), Decision::ImplicitDeny);
+    assert_eq!(
+        bounded(&by_role, Some(vec![&narrow_session]), None),
+        Decision::ImplicitDeny
+    );
     assert_eq!(bounded(&by_role, None, Some(&boundary)), Decision::ImplicitDeny);
     // Another session of the same role is not this one.
     assert_eq!(bounded(&by_other_session, None, None), Decision::ImplicitDeny);

@@ -306,11 +306,35 @@ impl Coffer {
     }
 
     pub fn sts(&self, key_id: &str, secret: &str, region: &str) -> aws_sdk_sts::Client {
+        self.sts_as(Credentials::new(key_id, secret, None, None, "test"), region)
+    }
+
+    /// Clients signing with temporary credentials (key id, secret, session token).
+    pub fn sts_session(&self, keys: &SessionKeys) -> aws_sdk_sts::Client {
+        self.sts_as(keys.credentials(), "us-east-1")
+    }
+
+    pub fn s3_session(&self, keys: &SessionKeys) -> aws_sdk_s3::Client {
+        self.s3_as(keys.credentials(), "us-east-1")
+    }
+
+    pub fn iam_session(&self, keys: &SessionKeys) -> aws_sdk_iam::Client {
+        let config = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(keys.credentials())
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
+    }
+
+    fn sts_as(&self, credentials: Credentials, region: &str) -> aws_sdk_sts::Client {
         let config = aws_sdk_sts::Config::builder()
             .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
             .region(aws_sdk_sts::config::Region::new(region.to_owned()))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+            .credentials_provider(credentials)
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build();
         aws_sdk_sts::Client::from_conf(config)
@@ -326,12 +350,16 @@ impl Coffer {
     }
 
     pub fn s3_in(&self, region: &str, key_id: &str, secret: &str) -> aws_sdk_s3::Client {
+        self.s3_as(Credentials::new(key_id, secret, None, None, "test"), region)
+    }
+
+    fn s3_as(&self, credentials: Credentials, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new(region.to_owned()))
             .endpoint_url(&self.endpoint)
             .force_path_style(true)
-            .credentials_provider(Credentials::new(key_id, secret, None, None, "test"))
+            .credentials_provider(credentials)
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build();
         aws_sdk_s3::Client::from_conf(config)
@@ -473,6 +501,28 @@ impl Drop for Coffer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// Temporary credentials as STS answered them.
+#[derive(Clone, Debug)]
+pub struct SessionKeys {
+    pub key_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+impl SessionKeys {
+    pub fn of(credentials: &aws_sdk_sts::types::Credentials) -> SessionKeys {
+        SessionKeys {
+            key_id: credentials.access_key_id().to_owned(),
+            secret: credentials.secret_access_key().to_owned(),
+            token: credentials.session_token().to_owned(),
+        }
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(&self.key_id, &self.secret, Some(self.token.clone()), None, "test")
     }
 }
 
