@@ -628,3 +628,206 @@ fn roles_with_the_real_aws_cli() {
         Some(0)
     );
 }
+
+/// The issue's walkthrough for roles: a profile with `role_arn` + `source_profile` makes the
+/// CLI assume the role itself; `assume-role` and `get-session-token` answer as STS does; a
+/// presigned URL (SigV2 by default in CLI v1) carries the session token.
+#[test]
+fn sessions_with_the_real_aws_cli() {
+    let coffer = Coffer::start();
+    let aws = Aws::new(&coffer.endpoint);
+    aws.configure(ROOT_KEY_ID, ROOT_SECRET, "us-east-1");
+    let account = aws.ok(&["sts", "get-caller-identity"])["Account"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let trust = aws.dir.path().join("trust-my-account.json");
+    std::fs::write(
+        &trust,
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        ),
+    )
+    .unwrap();
+    let role_arn = aws.ok(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "deployer",
+        "--assume-role-policy-document",
+        &format!("file://{}", trust.display()),
+    ])["Role"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    aws.ok(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        "deployer",
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AmazonS3FullAccess",
+    ]);
+    aws.ok(&["iam", "create-user", "--user-name", "alice"]);
+    aws.ok(&[
+        "iam",
+        "put-user-policy",
+        "--user-name",
+        "alice",
+        "--policy-name",
+        "assume",
+        "--policy-document",
+        &format!(r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role_arn}"}}}}"#),
+    ]);
+    let key = aws.ok(&["iam", "create-access-key", "--user-name", "alice"]);
+    let (key_id, secret) = (
+        key["AccessKey"]["AccessKeyId"].as_str().unwrap(),
+        key["AccessKey"]["SecretAccessKey"].as_str().unwrap(),
+    );
+    aws.ok(&["s3", "mb", "s3://artifacts"]);
+    let mut credentials = std::fs::OpenOptions::new()
+        .append(true)
+        .open(aws.dir.path().join("credentials"))
+        .unwrap();
+    writeln!(
+        credentials,
+        "\n[alice]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}"
+    )
+    .unwrap();
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(aws.dir.path().join("config"))
+        .unwrap();
+    writeln!(
+        config,
+        "\n[profile alice]\nregion = us-east-1\n\n[profile deployer]\nrole_arn = {role_arn}\nsource_profile = alice\nregion = us-east-1"
+    )
+    .unwrap();
+
+    let build = aws.dir.path().join("build.tar");
+    std::fs::write(&build, b"release bytes").unwrap();
+    aws.ok(&[
+        "s3",
+        "cp",
+        build.to_str().unwrap(),
+        "s3://artifacts/",
+        "--profile",
+        "deployer",
+    ]);
+    let me = aws.ok(&["sts", "get-caller-identity", "--profile", "deployer"]);
+    let arn = me["Arn"].as_str().unwrap();
+    assert!(
+        arn.starts_with(&format!("arn:aws:sts::{account}:assumed-role/deployer/")),
+        "{arn}"
+    );
+    // alice herself may not touch the bucket.
+    let out = aws.run(&["s3", "ls", "s3://artifacts", "--profile", "alice"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"));
+
+    let assumed = aws.ok(&[
+        "sts",
+        "assume-role",
+        "--role-arn",
+        &role_arn,
+        "--role-session-name",
+        "ci-42",
+        "--profile",
+        "alice",
+    ]);
+    assert!(
+        assumed["Credentials"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ASIA")
+    );
+    assert!(assumed["Credentials"]["SessionToken"].as_str().is_some());
+    assert!(assumed["Credentials"]["Expiration"].as_str().is_some());
+    assert_eq!(
+        assumed["AssumedRoleUser"]["Arn"],
+        format!("arn:aws:sts::{account}:assumed-role/deployer/ci-42")
+    );
+    let token = aws.ok(&[
+        "sts",
+        "get-session-token",
+        "--duration-seconds",
+        "3600",
+        "--profile",
+        "alice",
+    ]);
+    assert!(
+        token["Credentials"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("ASIA")
+    );
+
+    // A presigned GET made with the role's session (the CLI signs it with SigV2).
+    let url = aws.ok(&["s3", "presign", "s3://artifacts/build.tar", "--profile", "deployer"]);
+    let url = url.as_str().unwrap().trim().to_owned();
+    assert!(url.to_ascii_lowercase().contains("x-amz-security-token="), "{url}");
+    assert!(url.contains("AWSAccessKeyId=ASIA"), "SigV2: {url}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = runtime.block_on(async {
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        response.bytes().await.unwrap()
+    });
+    assert_eq!(body.as_ref(), b"release bytes");
+}
+
+/// boto3 with temporary credentials, SigV4 and SigV2 (header and presigned), and the role's
+/// session refused after its policy is detached.
+#[test]
+fn boto3_signs_with_session_credentials_in_every_scheme() {
+    let coffer = Coffer::start();
+    let script = r#"
+import json, os, urllib.request, boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+root = dict(aws_access_key_id=os.environ["KEY"], aws_secret_access_key=os.environ["SECRET"],
+            region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"])
+account = boto3.client("sts", **root).get_caller_identity()["Account"]
+iam = boto3.client("iam", **root)
+iam.create_user(UserName="bob")
+trust = {"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{account}:user/bob"}, "Action": "sts:AssumeRole"}}
+arn = iam.create_role(RoleName="writer", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+iam.attach_role_policy(RoleName="writer", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+key = iam.create_access_key(UserName="bob")["AccessKey"]
+boto3.client("s3", **root).create_bucket(Bucket="boto-sessions")
+bob = dict(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+           region_name="us-east-1", endpoint_url=os.environ["ENDPOINT"])
+creds = boto3.client("sts", **bob).assume_role(RoleArn=arn, RoleSessionName="boto")["Credentials"]
+session = dict(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+               aws_session_token=creds["SessionToken"], region_name="us-east-1",
+               endpoint_url=os.environ["ENDPOINT"])
+fetched = {}
+for version in ["s3v4", "s3"]:
+    s3 = boto3.client("s3", config=Config(signature_version=version, s3={"addressing_style": "path"}), **session)
+    s3.put_object(Bucket="boto-sessions", Key=version, Body=version.encode())
+    assert s3.get_object(Bucket="boto-sessions", Key=version)["Body"].read() == version.encode()
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto-sessions", "Key": version})
+    fetched[version] = urllib.request.urlopen(url).read().decode()
+iam.detach_role_policy(RoleName="writer", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+try:
+    boto3.client("s3", **session).get_object(Bucket="boto-sessions", Key="s3")
+    after = None
+except ClientError as e:
+    after = e.response["Error"]["Code"]
+print(json.dumps({"fetched": fetched, "after": after}))
+"#;
+    let out = Command::new(venv_python())
+        .args(["-c", script])
+        .env("ENDPOINT", &coffer.endpoint)
+        .env("KEY", ROOT_KEY_ID)
+        .env("SECRET", ROOT_SECRET)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["fetched"]["s3v4"], "s3v4");
+    assert_eq!(result["fetched"]["s3"], "s3");
+    assert_eq!(result["after"], "AccessDenied");
+}
