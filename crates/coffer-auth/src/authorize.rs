@@ -73,7 +73,7 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
         arn: principal.arn(),
         account_id: principal.account_id.clone(),
         is_root: principal.is_root(),
-        entity_arn: matches!(principal.identity, Identity::AssumedRole { .. }).then(|| principal.entity_arn()),
+        entity_arn: principal.source_arn(),
     };
     let mut ctx = RequestContext::new(request.action, request.resource, Some(who))
         .with("aws:PrincipalArn", principal.entity_arn())
@@ -94,6 +94,9 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
             .with("aws:PrincipalType", "User")
             .with("aws:username", name.clone())
             .with("aws:userid", user_id.clone()),
+        Identity::FederatedUser { .. } => ctx
+            .with("aws:PrincipalType", "FederatedUser")
+            .with("aws:userid", principal.user_id()),
         Identity::AssumedRole { .. } => ctx
             .with("aws:PrincipalType", "AssumedRole")
             .with("aws:userid", principal.user_id()),

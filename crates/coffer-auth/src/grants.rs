@@ -102,6 +102,9 @@ const SESSION_GRANTS: usize = 4096;
 /// Parsed bucket policies by bucket name, with the text each was parsed from.
 type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
 
+/// The root user's permissions in its own account.
+const ALLOW_EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+
 /// What a bucket policy that no longer parses is taken as.
 const DENY_EVERYTHING: &str =
     r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}}"#;
@@ -116,6 +119,9 @@ pub struct Authorizer {
     decisions: Arc<Decisions>,
     /// Every root user's grants: none, but with the decision cache.
     root: Arc<Grants>,
+    /// What the root user may do in its account, as an identity policy (for the federated
+    /// users it makes, which are not the root user themselves).
+    root_as_policy: Arc<Grants>,
 }
 
 impl Default for Authorizer {
@@ -126,6 +132,11 @@ impl Default for Authorizer {
             sessions: Arc::new(SessionGrants::new(SESSION_GRANTS)),
             bucket_policies: Arc::default(),
             root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
+            root_as_policy: Arc::new(Grants::new(
+                vec![Policy::parse(ALLOW_EVERYTHING, PolicyKind::Identity).expect("a fixed policy parses")],
+                None,
+                &decisions,
+            )),
             decisions,
         }
     }
@@ -145,8 +156,20 @@ impl Authorizer {
             Identity::Root => self.root.clone(),
             Identity::User { user_id, .. } => self.entity_grants(user_id, store.user_policies(user_id).await?),
             Identity::AssumedRole { role_id, .. } => self.entity_grants(role_id, store.role_policies(role_id).await?),
+            Identity::FederatedUser {
+                user: Some((user_id, ..)),
+                ..
+            } => self.entity_grants(user_id, store.user_policies(user_id).await?),
+            // The root user's permissions are everything in its account, as a policy.
+            Identity::FederatedUser { user: None, .. } => self.root_as_policy.clone(),
         };
-        let Some(facts) = principal.session.as_ref().filter(|facts| facts.has_session_policies()) else {
+        // A federated user is always narrowed: with no session policy it may do nothing.
+        let federated = matches!(principal.identity, Identity::FederatedUser { .. });
+        let Some(facts) = principal
+            .session
+            .as_ref()
+            .filter(|facts| federated || facts.has_session_policies())
+        else {
             return Ok(entity);
         };
         // The inline session policy, then the managed ones' current documents (AWS managed

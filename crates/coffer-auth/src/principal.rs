@@ -22,6 +22,14 @@ pub enum Identity {
         role_path: String,
         session_name: String,
     },
+    /// A federated user (GetFederationToken), made by an IAM user or the root user: their
+    /// permissions, narrowed by the session policies (none given: no permissions).
+    FederatedUser {
+        /// The federating IAM user (`None`: the root user).
+        user: Option<(String, String, String)>,
+        /// The name the federated user was given.
+        name: String,
+    },
 }
 
 /// What temporary credentials carry besides who they speak for (sealed in their token).
@@ -43,9 +51,10 @@ pub struct SessionFacts {
     pub transitive_tag_keys: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
-    /// Made by GetSessionToken: the caller's own permissions, but IAM refuses it (no MFA).
+    /// Made by GetSessionToken or GetFederationToken: IAM refuses these credentials (AWS's
+    /// IAM takes them only with MFA, which Coffer does not have).
     #[serde(default)]
-    pub session_token_of_user: bool,
+    pub refused_by_iam: bool,
 }
 
 impl SessionFacts {
@@ -102,6 +111,23 @@ impl Principal {
                 session_name,
                 ..
             } => format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"),
+            Identity::FederatedUser { name, .. } => format!("arn:aws:sts::{account}:federated-user/{name}"),
+        }
+    }
+
+    /// The IAM user or role a session was made from, whose ARN a resource policy may name to
+    /// grant the session within its limits: a role session's role, a federated user's IAM
+    /// user (or its account's root).
+    pub fn source_arn(&self) -> Option<String> {
+        let account = &self.account_id;
+        match &self.identity {
+            Identity::AssumedRole { .. } => Some(self.entity_arn()),
+            Identity::FederatedUser {
+                user: Some((_, name, path)),
+                ..
+            } => Some(format!("arn:aws:iam::{account}:user{path}{name}")),
+            Identity::FederatedUser { user: None, .. } => Some(format!("arn:aws:iam::{account}:root")),
+            Identity::Root | Identity::User { .. } => None,
         }
     }
 
@@ -125,6 +151,7 @@ impl Principal {
             Identity::AssumedRole {
                 role_id, session_name, ..
             } => format!("{role_id}:{session_name}"),
+            Identity::FederatedUser { name, .. } => format!("{}:{name}", self.account_id),
         }
     }
 

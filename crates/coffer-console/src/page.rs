@@ -126,7 +126,9 @@ impl Signed {
     pub fn own_user_name(&self) -> Option<String> {
         match &self.session.principal.identity {
             coffer_auth::Identity::User { name, .. } => Some(name.clone()),
-            coffer_auth::Identity::Root | coffer_auth::Identity::AssumedRole { .. } => None,
+            coffer_auth::Identity::Root
+            | coffer_auth::Identity::AssumedRole { .. }
+            | coffer_auth::Identity::FederatedUser { .. } => None,
         }
     }
 
@@ -137,6 +139,7 @@ impl Signed {
                 coffer_auth::Identity::Root => "Root user".to_owned(),
                 coffer_auth::Identity::User { name, .. } => name.clone(),
                 coffer_auth::Identity::AssumedRole { role_name, .. } => role_name.clone(),
+                coffer_auth::Identity::FederatedUser { name, .. } => name.clone(),
             },
             account: self.session.account_label.clone(),
             csrf: self.session.csrf.clone(),

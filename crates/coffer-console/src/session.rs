@@ -109,7 +109,7 @@ impl Record {
             account_id: session.principal.account_id.clone(),
             user: match &session.principal.identity {
                 Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
-                Identity::Root | Identity::AssumedRole { .. } => None,
+                Identity::Root | Identity::AssumedRole { .. } | Identity::FederatedUser { .. } => None,
             },
             switched: match (&session.principal.identity, &session.principal.session) {
                 (identity @ Identity::AssumedRole { .. }, Some(facts)) => Some((identity.clone(), (**facts).clone())),

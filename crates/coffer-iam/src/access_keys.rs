@@ -19,7 +19,9 @@ async fn owner<'a>(cx: &'a Call<'_>) -> Result<(KeyOwnerName<'a>, String), IamEr
         }
         (None, Identity::User { name, .. }) => Ok((KeyOwnerName::User(name), cx.caller.arn())),
         (None, Identity::Root) => Ok((KeyOwnerName::Root, cx.caller.arn())),
-        (None, Identity::AssumedRole { .. }) => Err(crate::users::user_name_required()),
+        (None, Identity::AssumedRole { .. } | Identity::FederatedUser { .. }) => {
+            Err(crate::users::user_name_required())
+        }
     }
 }
 

@@ -237,10 +237,10 @@ impl QueryApi {
                         service.prefix()
                     )))))
                 }
-                // GetSessionToken's credentials are for other services: AWS's IAM takes
-                // them only with MFA, which Coffer does not have.
+                // GetSessionToken's and GetFederationToken's credentials are for other
+                // services: AWS's IAM takes them only with MFA, which Coffer does not have.
                 Ok((caller, _))
-                    if service == Service::Iam && caller.session.as_ref().is_some_and(|s| s.session_token_of_user) =>
+                    if service == Service::Iam && caller.session.as_ref().is_some_and(|s| s.refused_by_iam) =>
                 {
                     Err(IamError::Auth(AuthError::InvalidClientTokenId))
                 }
@@ -480,6 +480,8 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Sts, "GetCallerIdentity") => sts::get_caller_identity(cx).await,
         (Service::Sts, "AssumeRole") => sts::assume_role(cx).await,
         (Service::Sts, "GetSessionToken") => sts::get_session_token(cx).await,
+        (Service::Sts, "GetFederationToken") => sts::get_federation_token(cx).await,
+        (Service::Sts, "GetAccessKeyInfo") => sts::get_access_key_info(cx).await,
         // Supported operations are all matched above; operations::SUPPORTED lists them for the docs.
         (Service::Iam, other) if operations::IAM_OPERATIONS.contains(&other) => not_implemented(other),
         (Service::Sts, other) if operations::STS_OPERATIONS.contains(&other) => not_implemented(other),

@@ -69,7 +69,9 @@ fn user_name<'a>(cx: &'a Call<'_>) -> Result<&'a str, IamError> {
         (Some(_), _) => cx.params.existing_user_name(),
         (None, Identity::User { name, .. }) => Ok(name),
         (None, Identity::Root) => Err(crate::error::validation(None, "userName", "Member must not be null")),
-        (None, Identity::AssumedRole { .. }) => Err(crate::users::user_name_required()),
+        (None, Identity::AssumedRole { .. } | Identity::FederatedUser { .. }) => {
+            Err(crate::users::user_name_required())
+        }
     }
 }
 

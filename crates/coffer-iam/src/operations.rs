@@ -281,6 +281,8 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "GetCallerIdentity",
     "AssumeRole",
     "GetSessionToken",
+    "GetFederationToken",
+    "GetAccessKeyInfo",
 ];
 
 #[cfg(test)]

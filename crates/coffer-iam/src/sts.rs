@@ -1,4 +1,5 @@
-//! STS operations: GetCallerIdentity, AssumeRole, GetSessionToken. Temporary credentials are
+//! STS operations: GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken,
+//! GetAccessKeyInfo. Temporary credentials are
 //! sealed tokens ([`coffer_auth::session`]): issuing them writes nothing but a role's
 //! last-used time, and any node verifies them.
 
@@ -67,6 +68,11 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     if cx.caller.is_root() {
         return Err(IamError::AccessDenied(
             "Roles may not be assumed by root accounts.".to_owned(),
+        ));
+    }
+    if matches!(cx.caller.identity, Identity::FederatedUser { .. }) {
+        return Err(IamError::AccessDenied(
+            "Federated users may not call AssumeRole; their credentials serve other services.".to_owned(),
         ));
     }
     let denied = || {
@@ -186,7 +192,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
         tags: all_tags,
         transitive_tag_keys: all_transitive,
         source_identity: source_identity.clone(),
-        session_token_of_user: false,
+        refused_by_iam: false,
     };
     let identity = Identity::AssumedRole {
         role_id: role.role_id.clone(),
@@ -246,12 +252,95 @@ pub(crate) async fn get_session_token(cx: &Call<'_>) -> Result<Option<String>, I
     let facts = SessionFacts {
         issued_at: now,
         expires_at: now + duration,
-        session_token_of_user: true,
+        refused_by_iam: true,
         ..SessionFacts::default()
     };
     let credentials = session::issue(cx.store.sealer(), cx.account(), cx.caller.identity.clone(), facts);
     let mut xml = Xml::new();
     write_credentials(&mut xml, &credentials);
+    Ok(Some(xml.finish()))
+}
+
+/// `GetFederationToken`: credentials for a federated user named by the caller (an IAM user
+/// or the root user), with the caller's permissions narrowed by the session policies given
+/// (none given: no permissions at all).
+pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let name = cx.params.require("Name")?;
+    check_length(name, "name", 2, 32)?;
+    pattern(name, "name", r"[\w+=,.@-]*", "+=,.@-")?;
+    let duration = duration_param(cx, 900..=MAX_USER_SESSION)?;
+    let policies = SessionPolicies::from_params(cx)?;
+    if let Some(text) = &policies.inline {
+        check_length(text, "policy", 1, 2048)?;
+    }
+    let tags = session_tags(cx)?;
+    if cx.caller.is_session() {
+        return Err(IamError::AccessDenied(
+            "Cannot call GetFederationToken with session credentials".to_owned(),
+        ));
+    }
+    let arn = format!("arn:aws:sts::{}:federated-user/{name}", cx.account());
+    cx.authorize_tagging_with("sts:GetFederationToken", &arn, Vec::new(), &tags)?;
+    policies.resolve(cx, cx.account()).await?;
+    let packed = policies.packed_len() + tags.iter().map(|t| t.key.len() + t.value.len()).sum::<usize>();
+    let packed_percent = packed_percent(packed)?;
+    let user = match &cx.caller.identity {
+        Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
+        _ => None,
+    };
+    let (default, max) = if cx.caller.is_root() {
+        (MAX_ROOT_SESSION, MAX_ROOT_SESSION)
+    } else {
+        (DEFAULT_USER_SESSION, MAX_USER_SESSION)
+    };
+    let duration = duration.unwrap_or(default).min(max);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let facts = SessionFacts {
+        issued_at: now,
+        expires_at: now + duration,
+        policy: policies.inline,
+        policy_arns: policies.arns,
+        tags: tags.into_iter().map(|t| (t.key, t.value)).collect(),
+        refused_by_iam: true,
+        ..SessionFacts::default()
+    };
+    let identity = Identity::FederatedUser {
+        user,
+        name: name.to_owned(),
+    };
+    let credentials = session::issue(cx.store.sealer(), cx.account(), identity, facts);
+    let mut xml = Xml::new();
+    write_credentials(&mut xml, &credentials);
+    xml.with("FederatedUser", |x| {
+        x.elem("FederatedUserId", &format!("{}:{name}", cx.account()))
+            .elem("Arn", &arn);
+    });
+    if let Some(percent) = packed_percent {
+        xml.elem("PackedPolicySize", &percent.to_string());
+    }
+    Ok(Some(xml.finish()))
+}
+
+/// `GetAccessKeyInfo`: the account an access key belongs to. Coffer knows every long-term
+/// key; of temporary keys it knows only the caller's own (their tokens hold the rest).
+pub(crate) async fn get_access_key_info(cx: &Call<'_>) -> Result<Option<String>, IamError> {
+    let key = cx.params.require("AccessKeyId")?;
+    check_length(key, "accessKeyId", 16, 128)?;
+    pattern(key, "accessKeyId", r"[\w]*", "")?;
+    cx.authorize("sts:GetAccessKeyInfo", "*")?;
+    let account = if key == cx.caller.access_key_id {
+        Some(cx.account().to_owned())
+    } else {
+        cx.store
+            .credential(key)
+            .await?
+            .map(|credential| credential.account_id.clone())
+    };
+    let account = account.ok_or_else(|| {
+        IamError::InvalidParameterValue(format!("The access key ID {key} does not belong to a known account."))
+    })?;
+    let mut xml = Xml::new();
+    xml.elem("Account", &account);
     Ok(Some(xml.finish()))
 }
 

@@ -158,7 +158,7 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         (Some(name), _) => name,
         (None, Identity::User { name, .. }) => name.as_str(),
         (None, Identity::Root) => return get_root_user(cx).await,
-        (None, Identity::AssumedRole { .. }) => return Err(user_name_required()),
+        (None, Identity::AssumedRole { .. } | Identity::FederatedUser { .. }) => return Err(user_name_required()),
     };
     validate::existing_user_name(name, "userName")?;
     let (user, arn) = user_and_arn(cx, name).await?;

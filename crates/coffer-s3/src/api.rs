@@ -101,7 +101,9 @@ impl S3Api {
             coffer_auth::Identity::Root => coffer_store::KeyOwnerName::Root,
             coffer_auth::Identity::User { name, .. } => coffer_store::KeyOwnerName::User(name),
             // A role session has no access key of its own to sign with.
-            coffer_auth::Identity::AssumedRole { .. } => return Err(PresignError::NoActiveKey),
+            coffer_auth::Identity::AssumedRole { .. } | coffer_auth::Identity::FederatedUser { .. } => {
+                return Err(PresignError::NoActiveKey);
+            }
         };
         let credential = self
             .store

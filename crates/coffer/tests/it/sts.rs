@@ -51,8 +51,8 @@ async fn sts_operations_not_built_yet_answer_not_implemented() {
     let coffer = Coffer::start();
     let err = coffer
         .sts(ROOT_KEY_ID, ROOT_SECRET, "us-east-1")
-        .get_federation_token()
-        .name("bob")
+        .decode_authorization_message()
+        .encoded_message("opaque")
         .send()
         .await
         .unwrap_err();
@@ -843,4 +843,141 @@ async fn a_role_in_another_account_needs_both_sides_to_agree() {
         me.arn(),
         Some(format!("arn:aws:sts::{other}:assumed-role/auditor/x1").as_str())
     );
+}
+
+#[tokio::test]
+async fn a_federated_user_has_its_makers_permissions_narrowed_by_its_session_policy() {
+    let coffer = Coffer::start();
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("fed").send().await.unwrap();
+    s3.put_object()
+        .bucket("fed")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let broker = coffer.user_with_key("broker").await;
+    let broker_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"sts:GetFederationToken","Resource":"*"},
+        {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::fed/*"}]}"#;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("broker")
+        .policy_name("broker")
+        .policy_document(broker_policy)
+        .send()
+        .await
+        .unwrap();
+    let sts = coffer.sts(&broker.0, &broker.1, "us-east-1");
+    // No session policy: the federated user may do nothing.
+    let out = sts.get_federation_token().name("bob").send().await.unwrap();
+    let user = out.federated_user().unwrap();
+    assert_eq!(user.arn(), format!("arn:aws:sts::{account}:federated-user/bob"));
+    assert_eq!(user.federated_user_id(), format!("{account}:bob"));
+    let bare = SessionKeys::of(out.credentials().unwrap());
+    let err = coffer
+        .s3_session(&bare)
+        .get_object()
+        .bucket("fed")
+        .key("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "AccessDenied", 403);
+    let me = coffer.sts_session(&bare).get_caller_identity().send().await.unwrap();
+    assert_eq!(me.arn(), Some(user.arn()));
+    // A session policy that allows more than the broker has gives only the overlap.
+    let out = sts
+        .get_federation_token()
+        .name("carol")
+        .policy(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let carol = coffer.s3_session(&SessionKeys::of(out.credentials().unwrap()));
+    carol.get_object().bucket("fed").key("k").send().await.unwrap();
+    let err = carol
+        .put_object()
+        .bucket("fed")
+        .key("new")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "AccessDenied", 403);
+    // Its credentials serve neither IAM nor another federation.
+    let keys = SessionKeys::of(out.credentials().unwrap());
+    let err = coffer.iam_session(&keys).list_users().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidClientTokenId"));
+    let err = coffer
+        .sts_session(&keys)
+        .get_federation_token()
+        .name("dave")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    // Without sts:GetFederationToken, a user may not make one.
+    let plain = coffer.user_with_key("plain").await;
+    let err = coffer
+        .sts(&plain.0, &plain.1, "us-east-1")
+        .get_federation_token()
+        .name("eve")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    let err = sts.get_federation_token().name("x").send().await.unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+}
+
+#[tokio::test]
+async fn get_access_key_info_names_the_keys_account() {
+    let coffer = Coffer::start();
+    let account = coffer.account_id().await;
+    let (other_key, _) = coffer.other_account("elsewhere");
+    let alice = coffer.user_with_key("alice").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("alice")
+        .policy_name("info")
+        .policy_document(allow("sts:GetAccessKeyInfo", "*"))
+        .send()
+        .await
+        .unwrap();
+    let sts = coffer.sts(&alice.0, &alice.1, "us-east-1");
+    let info = sts
+        .get_access_key_info()
+        .access_key_id(ROOT_KEY_ID)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.account(), Some(account.as_str()));
+    let info = sts
+        .get_access_key_info()
+        .access_key_id(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert!(info.account().is_some_and(|other| other != account));
+    let session = SessionKeys::of(sts.get_session_token().send().await.unwrap().credentials().unwrap());
+    let info = coffer
+        .sts_session(&session)
+        .get_access_key_info()
+        .access_key_id(&session.key_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.account(), Some(account.as_str()));
+    let err = sts
+        .get_access_key_info()
+        .access_key_id("AKIAAAAAAAAAAAAAAAAA")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
 }
