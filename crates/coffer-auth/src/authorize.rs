@@ -74,6 +74,7 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
         account_id: principal.account_id.clone(),
         is_root: principal.is_root(),
         entity_arn: principal.source_arn(),
+        federated: false,
     };
     let mut ctx = RequestContext::new(request.action, request.resource, Some(who))
         .with("aws:PrincipalArn", principal.entity_arn())
@@ -182,8 +183,25 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
 /// bucket policy granting `"Principal": "*"`), judged on the same request keys as a signed
 /// request.
 pub fn authorize_anonymous(request: &Request<'_>) -> Result<(), Denied> {
+    authorize_by_resource_policy(None, request)
+}
+
+/// May a user of the identity provider `provider_arn` (of `account`) make `request`
+/// (AssumeRoleWithWebIdentity)? Only the resource's policy, a role's trust policy, can allow
+/// it, by naming the provider as a `Federated` principal.
+pub fn authorize_federated(provider_arn: &str, account: &str, request: &Request<'_>) -> Result<(), Denied> {
+    let who = RequestPrincipal {
+        arn: provider_arn.to_owned(),
+        account_id: account.to_owned(),
+        federated: true,
+        ..RequestPrincipal::default()
+    };
+    authorize_by_resource_policy(Some(who), request)
+}
+
+fn authorize_by_resource_policy(who: Option<RequestPrincipal>, request: &Request<'_>) -> Result<(), Denied> {
     let denied = || Denied {
-        principal_arn: "anonymous".to_owned(),
+        principal_arn: who.as_ref().map_or_else(|| "anonymous".to_owned(), |p| p.arn.clone()),
         action: request.action.to_owned(),
         resource: request.resource.to_owned(),
         explicit: false,
@@ -191,12 +209,15 @@ pub fn authorize_anonymous(request: &Request<'_>) -> Result<(), Denied> {
     let Some(resource_policy) = request.resource_policy else {
         return Err(denied());
     };
-    let mut ctx = RequestContext::new(request.action, request.resource, None);
+    let mut ctx = RequestContext::new(request.action, request.resource, who.clone());
     for (key, value) in request.facts.map(RequestFacts::keys).unwrap_or_default() {
         ctx = ctx.with(key, value);
     }
     for (key, value) in &request.keys {
         ctx = ctx.with(key, value.clone());
+    }
+    for (key, values) in &request.values {
+        ctx = ctx.with_values(key, values.clone());
     }
     let policies = Policies {
         identity: Vec::new(),

@@ -18,7 +18,7 @@ pub mod signed_request;
 pub mod sigv4;
 
 pub use authenticate::{AuthError, authenticate};
-pub use authorize::{Caller, Denied, Request, authorize, authorize_anonymous};
+pub use authorize::{Caller, Denied, Request, authorize, authorize_anonymous, authorize_federated};
 pub use decisions::ResourcePolicy;
 pub use facts::{PeerAddr, RequestFacts, TrustedProxies};
 pub use grants::{Authorizer, Grants};

@@ -12,6 +12,7 @@ mod access_keys;
 mod account;
 mod error;
 mod groups;
+mod idp_keys;
 mod inline_policies;
 mod login_profiles;
 mod managed_policies;
@@ -26,6 +27,7 @@ mod simulate;
 mod sts;
 mod users;
 mod validate;
+mod web_identity;
 mod xml;
 
 use std::time::Instant;
@@ -47,6 +49,7 @@ pub fn tag_value_problem(value: &str) -> Option<String> {
         .map(|e| e.to_string())
 }
 pub use coffer_store::{SigninAttemptId, SigninHistory, SigninKey};
+pub use idp_keys::{IdpKeys, IdpSettings};
 use params::Params;
 pub use signin::Next as SignInNext;
 
@@ -205,11 +208,22 @@ pub struct CallError {
 pub struct QueryApi {
     store: Store,
     authorizer: coffer_auth::Authorizer,
+    idp_keys: IdpKeys,
 }
 
 impl QueryApi {
     pub fn new(store: Store, authorizer: coffer_auth::Authorizer) -> Self {
-        QueryApi { store, authorizer }
+        QueryApi {
+            store,
+            authorizer,
+            idp_keys: IdpKeys::default(),
+        }
+    }
+
+    /// Where identity providers' keys come from (AssumeRoleWithWebIdentity).
+    pub fn with_idp_keys(mut self, idp_keys: IdpKeys) -> Self {
+        self.idp_keys = idp_keys;
+        self
     }
 
     /// Serves one Query API request. `service` is the credential scope's service, when the
@@ -229,6 +243,17 @@ impl QueryApi {
         let mut caller_arn = String::from("-");
         let result = match parsed {
             Err(err) => Err(err),
+            // The token is the credential, not a signature (any signature is not looked at).
+            Ok(()) if service == Service::Sts && UNSIGNED_STS.contains(&action.as_str()) => {
+                let facts = coffer_auth::RequestFacts::from_request(&parts.headers, &parts.extensions, None);
+                match action.as_str() {
+                    "AssumeRoleWithWebIdentity" => {
+                        caller_arn = "web-identity".to_owned();
+                        web_identity::assume_role_with_web_identity(&self.store, &self.idp_keys, &params, &facts).await
+                    }
+                    other => not_implemented(other),
+                }
+            }
             Ok(()) => match authenticate(&self.store, parts, body).await {
                 Err(err) => Err(err.into()),
                 Ok((_, scope)) if scope.service != service.prefix() => {
@@ -365,6 +390,9 @@ impl QueryApi {
         )
     }
 }
+
+/// STS operations a client calls without signing: the request carries its own proof.
+const UNSIGNED_STS: [&str; 2] = ["AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"];
 
 /// Unsigned requests name no service; answer in the namespace the action belongs to.
 fn guess_service(action: &str) -> Service {

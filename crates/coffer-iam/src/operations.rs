@@ -283,6 +283,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "GetSessionToken",
     "GetFederationToken",
     "GetAccessKeyInfo",
+    "AssumeRoleWithWebIdentity",
 ];
 
 #[cfg(test)]

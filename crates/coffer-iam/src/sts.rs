@@ -6,15 +6,16 @@
 use coffer_auth::session::{self, SessionCredentials};
 use coffer_auth::{Identity, ResourcePolicy, SessionFacts};
 use coffer_policy::{Policy, PolicyKind};
-use coffer_store::{Role, StoreError, Tag};
+use coffer_store::{Role, Store, StoreError, Tag};
 use time::OffsetDateTime;
 
 use crate::error::validation;
+use crate::params::Params;
 use crate::xml::Xml;
 use crate::{Call, IamError};
 
 /// How long role sessions last unless asked otherwise.
-const DEFAULT_ROLE_SESSION: i64 = 3600;
+pub(crate) const DEFAULT_ROLE_SESSION: i64 = 3600;
 /// A session made with a role session's credentials (role chaining) lasts at most an hour.
 const CHAINED_SESSION: i64 = 3600;
 /// GetSessionToken: its default and longest for IAM users, and longest for the root user.
@@ -41,7 +42,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     let role_arn = cx.params.require("RoleArn")?;
     let session_name = cx.params.require("RoleSessionName")?;
     role_session_name(session_name)?;
-    let duration = duration_param(cx, 900..=43_200)?;
+    let duration = duration_param(cx.params, 900..=43_200)?;
     let external_id = cx.params.get("ExternalId");
     if let Some(id) = external_id {
         check_length(id, "externalId", 2, 1224)?;
@@ -61,7 +62,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     if cx.params.get("ProvidedContexts.member.1.ProviderArn").is_some() {
         return Err(IamError::NotImplemented("AssumeRole with ProvidedContexts".to_owned()));
     }
-    let policies = SessionPolicies::from_params(cx)?;
+    let policies = SessionPolicies::from_params(cx.params)?;
     let tags = session_tags(cx)?;
     let transitive = transitive_tag_keys(cx, &tags)?;
 
@@ -81,7 +82,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
             cx.caller.arn()
         ))
     };
-    let role = find_role(cx, role_arn).await?.ok_or_else(denied)?;
+    let role = find_role(cx.store, role_arn).await?.ok_or_else(denied)?;
 
     // What a chained session inherits from the caller's session: its transitive tags (which
     // the new request may not set again) and its source identity (which it may not change).
@@ -166,7 +167,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_owned(),
         ));
     }
-    policies.resolve(cx, &role.account_id).await?;
+    policies.resolve(cx.store, &role.account_id).await?;
 
     // The role's own tags are the session's principal tags too; session tags win.
     let role_tags = cx.store.list_role_tags(&role.account_id, &role.name, None, 50).await?;
@@ -234,7 +235,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
 /// user), with its own permissions. No policy governs it (it authenticates, as AWS says);
 /// IAM refuses its credentials, as AWS does without MFA.
 pub(crate) async fn get_session_token(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    let duration = duration_param(cx, 900..=MAX_USER_SESSION)?;
+    let duration = duration_param(cx.params, 900..=MAX_USER_SESSION)?;
     refuse_mfa(cx)?;
     if cx.caller.is_session() {
         return Err(IamError::AccessDenied(
@@ -268,8 +269,8 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
     let name = cx.params.require("Name")?;
     check_length(name, "name", 2, 32)?;
     pattern(name, "name", r"[\w+=,.@-]*", "+=,.@-")?;
-    let duration = duration_param(cx, 900..=MAX_USER_SESSION)?;
-    let policies = SessionPolicies::from_params(cx)?;
+    let duration = duration_param(cx.params, 900..=MAX_USER_SESSION)?;
+    let policies = SessionPolicies::from_params(cx.params)?;
     if let Some(text) = &policies.inline {
         check_length(text, "policy", 1, 2048)?;
     }
@@ -281,7 +282,7 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
     }
     let arn = format!("arn:aws:sts::{}:federated-user/{name}", cx.account());
     cx.authorize_tagging_with("sts:GetFederationToken", &arn, Vec::new(), &tags)?;
-    policies.resolve(cx, cx.account()).await?;
+    policies.resolve(cx.store, cx.account()).await?;
     let packed = policies.packed_len() + tags.iter().map(|t| t.key.len() + t.value.len()).sum::<usize>();
     let packed_percent = packed_percent(packed)?;
     let user = match &cx.caller.identity {
@@ -344,7 +345,7 @@ pub(crate) async fn get_access_key_info(cx: &Call<'_>) -> Result<Option<String>,
     Ok(Some(xml.finish()))
 }
 
-fn write_credentials(xml: &mut Xml, credentials: &SessionCredentials) {
+pub(crate) fn write_credentials(xml: &mut Xml, credentials: &SessionCredentials) {
     xml.with("Credentials", |x| {
         x.elem("AccessKeyId", &credentials.access_key_id)
             .elem("SecretAccessKey", &credentials.secret_access_key)
@@ -354,7 +355,7 @@ fn write_credentials(xml: &mut Xml, credentials: &SessionCredentials) {
 }
 
 /// The role `arn` names, if it exists with that very ARN (path included).
-async fn find_role(cx: &Call<'_>, arn: &str) -> Result<Option<Role>, IamError> {
+pub(crate) async fn find_role(store: &Store, arn: &str) -> Result<Option<Role>, IamError> {
     check_length(arn, "roleArn", 20, 2048)?;
     let malformed = || IamError::Validation(format!("{arn} is invalid"));
     let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(malformed)?;
@@ -364,7 +365,7 @@ async fn find_role(cx: &Call<'_>, arn: &str) -> Result<Option<Role>, IamError> {
         return Err(malformed());
     }
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    match cx.store.role(account, name).await {
+    match store.role(account, name).await {
         Ok(role) if role.arn() == arn => Ok(Some(role)),
         Ok(_) | Err(StoreError::NoSuchRole) => Ok(None),
         Err(err) => Err(err.into()),
@@ -372,14 +373,14 @@ async fn find_role(cx: &Call<'_>, arn: &str) -> Result<Option<Role>, IamError> {
 }
 
 /// The session policies a request passes: an inline document and managed policy ARNs.
-struct SessionPolicies {
-    inline: Option<String>,
-    arns: Vec<String>,
+pub(crate) struct SessionPolicies {
+    pub(crate) inline: Option<String>,
+    pub(crate) arns: Vec<String>,
 }
 
 impl SessionPolicies {
-    fn from_params(cx: &Call<'_>) -> Result<SessionPolicies, IamError> {
-        let inline = match cx.params.get("Policy") {
+    pub(crate) fn from_params(params: &Params) -> Result<SessionPolicies, IamError> {
+        let inline = match params.get("Policy") {
             None => None,
             Some(text) => {
                 check_length(text, "policy", 1, usize::MAX)?;
@@ -389,7 +390,7 @@ impl SessionPolicies {
             }
         };
         let arns: Vec<String> = (1..)
-            .map_while(|i| cx.params.get(&format!("PolicyArns.member.{i}.arn")))
+            .map_while(|i| params.get(&format!("PolicyArns.member.{i}.arn")))
             .map(str::to_owned)
             .collect();
         if arns.len() > MAX_POLICY_ARNS {
@@ -405,12 +406,12 @@ impl SessionPolicies {
 
     /// Checks that every managed policy exists (AWS managed, or customer managed in the
     /// role's account).
-    async fn resolve(&self, cx: &Call<'_>, account: &str) -> Result<(), IamError> {
+    pub(crate) async fn resolve(&self, store: &Store, account: &str) -> Result<(), IamError> {
         for arn in &self.arns {
             let exists = if arn.starts_with("arn:aws:iam::aws:policy/") {
                 coffer_policy::aws_managed::find(arn).is_some()
             } else {
-                match cx.store.managed_policy(account, arn).await {
+                match store.managed_policy(account, arn).await {
                     Ok(_) => true,
                     Err(StoreError::NoSuchPolicy) => false,
                     Err(err) => return Err(err.into()),
@@ -427,7 +428,7 @@ impl SessionPolicies {
 
     /// The plaintext the session policies take in a token (the document without whitespace,
     /// as IAM counts its quotas, and each ARN).
-    fn packed_len(&self) -> usize {
+    pub(crate) fn packed_len(&self) -> usize {
         let inline = self
             .inline
             .as_deref()
@@ -438,7 +439,7 @@ impl SessionPolicies {
 
 /// The share of [`PACKED_ALLOTMENT`] used, when anything was packed; `PackedPolicyTooLarge`
 /// past it.
-fn packed_percent(packed: usize) -> Result<Option<usize>, IamError> {
+pub(crate) fn packed_percent(packed: usize) -> Result<Option<usize>, IamError> {
     if packed == 0 {
         return Ok(None);
     }
@@ -510,8 +511,8 @@ fn refuse_mfa(cx: &Call<'_>) -> Result<(), IamError> {
 }
 
 /// `DurationSeconds`, if given, within `range`.
-fn duration_param(cx: &Call<'_>, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, IamError> {
-    let Some(text) = cx.params.get("DurationSeconds") else {
+pub(crate) fn duration_param(params: &Params, range: std::ops::RangeInclusive<i64>) -> Result<Option<i64>, IamError> {
+    let Some(text) = params.get("DurationSeconds") else {
         return Ok(None);
     };
     let seconds: i64 = text
@@ -534,12 +535,12 @@ fn duration_param(cx: &Call<'_>, range: std::ops::RangeInclusive<i64>) -> Result
     Ok(Some(seconds))
 }
 
-fn role_session_name(name: &str) -> Result<(), IamError> {
+pub(crate) fn role_session_name(name: &str) -> Result<(), IamError> {
     check_length(name, "roleSessionName", 2, 64)?;
     pattern(name, "roleSessionName", r"[\w+=,.@-]*", "+=,.@-")
 }
 
-fn check_length(value: &str, field: &str, min: usize, max: usize) -> Result<(), IamError> {
+pub(crate) fn check_length(value: &str, field: &str, min: usize, max: usize) -> Result<(), IamError> {
     let len = value.chars().count();
     if len < min {
         return Err(validation(
@@ -558,7 +559,7 @@ fn check_length(value: &str, field: &str, min: usize, max: usize) -> Result<(), 
     Ok(())
 }
 
-fn pattern(value: &str, field: &str, shown: &str, extra: &str) -> Result<(), IamError> {
+pub(crate) fn pattern(value: &str, field: &str, shown: &str, extra: &str) -> Result<(), IamError> {
     if value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(c))

@@ -33,6 +33,7 @@ fn bench(c: &mut Criterion) {
         account_id: "111122223333".to_owned(),
         is_root: false,
         entity_arn: None,
+        federated: false,
     };
     let ctx = RequestContext::new(
         "s3:GetObject",

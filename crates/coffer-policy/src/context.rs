@@ -14,6 +14,9 @@ pub struct RequestPrincipal {
     /// grants within the session's limits (its boundary and session policies), while one
     /// naming the session itself grants directly.
     pub entity_arn: Option<String>,
+    /// A user of an identity provider (AssumeRoleWithWebIdentity), named by the provider's
+    /// ARN: only a `Federated` principal matches it, never an `AWS` one.
+    pub federated: bool,
 }
 
 #[derive(Clone, Debug, Default)]

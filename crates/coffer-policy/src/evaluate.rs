@@ -57,6 +57,9 @@ fn named(principals: &Principals, who: Option<&RequestPrincipal>) -> Option<Name
         return Some(Named::Directly);
     }
     let who = who?;
+    if who.federated {
+        return principals.federated.contains(&who.arn).then_some(Named::Directly);
+    }
     let account_root = format!("arn:aws:iam::{}:root", who.account_id);
     let mut best = None;
     for name in &principals.aws {

@@ -71,6 +71,7 @@ pub fn simulated_context(simulation: &Simulation<'_>, action: &str, resource: &s
         account_id: simulation.caller_account.clone(),
         is_root: false,
         entity_arn: None,
+        federated: false,
     };
     let mut ctx = RequestContext::new(action, resource, Some(who))
         .with("aws:PrincipalArn", simulation.caller_arn.clone())

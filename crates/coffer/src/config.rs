@@ -49,7 +49,7 @@ pub enum DbCommand {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
-    /// trusted_proxies, console_idle_timeout_secs.
+    /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -89,6 +89,14 @@ pub struct ServeArgs {
     /// [default: none; those headers are ignored]
     #[arg(long, env = "COFFER_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// PEM certificates trusted, besides the system's, when fetching OpenID Connect providers'
+    /// keys (AssumeRoleWithWebIdentity) [default: the system's roots only]
+    #[arg(long, env = "COFFER_OIDC_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
+    /// A JSON file of providers' key sets given inline, for hosts that cannot reach their
+    /// issuers: {"<provider url without https://>": {"keys": [...]}, ...} [default: none]
+    #[arg(long, env = "COFFER_OIDC_JWKS_FILE")]
+    pub oidc_jwks_file: Option<PathBuf>,
 }
 
 /// A CIDR (`10.0.0.0/8`) or a single address (`127.0.0.1`).
@@ -159,6 +167,8 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub console_idle_timeout_secs: Option<u64>,
+    pub oidc_ca_file: Option<PathBuf>,
+    pub oidc_jwks_file: Option<PathBuf>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -177,6 +187,9 @@ pub struct ServeConfig {
     pub idle_timeout: std::time::Duration,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub console_idle_timeout: std::time::Duration,
+    /// Where OpenID Connect providers' keys come from.
+    pub oidc_ca_file: Option<PathBuf>,
+    pub oidc_jwks_file: Option<PathBuf>,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -248,6 +261,8 @@ impl ServeConfig {
             } else {
                 args.trusted_proxies.clone()
             },
+            oidc_ca_file: args.oidc_ca_file.clone().or(file.oidc_ca_file),
+            oidc_jwks_file: args.oidc_jwks_file.clone().or(file.oidc_jwks_file),
         })
     }
 }

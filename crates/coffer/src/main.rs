@@ -77,6 +77,24 @@ fn log_filter(wanted: Option<String>) -> tracing_subscriber::EnvFilter {
 const ORPHAN_GRACE: Duration = Duration::from_secs(60 * 60);
 
 /// The master key from `COFFER_MASTER_KEY`, or `<data-dir>/master.key` (created if absent).
+/// The operator's settings for OpenID Connect providers' keys, read once at start.
+fn idp_settings(config: &config::ServeConfig) -> Result<coffer_iam::IdpSettings, String> {
+    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    let extra_roots_pem = config.oidc_ca_file.as_deref().map(read).transpose()?;
+    let inline_jwks = match config.oidc_jwks_file.as_deref() {
+        None => Default::default(),
+        Some(path) => {
+            let sets: std::collections::HashMap<String, serde_json::Value> =
+                serde_json::from_slice(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            sets.into_iter().map(|(url, set)| (url, set.to_string())).collect()
+        }
+    };
+    Ok(coffer_iam::IdpSettings {
+        extra_roots_pem,
+        inline_jwks,
+    })
+}
+
 fn sealer(data_dir: &Path) -> Result<Sealer, String> {
     coffer_store::private_fs::create_dir(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     match std::env::var("COFFER_MASTER_KEY") {
@@ -230,8 +248,9 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             idle_timeout: config.idle_timeout,
         },
     );
+    let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;
     let state = Arc::new(server::AppState {
-        query: QueryApi::new(store.clone(), authorizer.clone()),
+        query: QueryApi::new(store.clone(), authorizer.clone()).with_idp_keys(idp_keys),
         s3: s3.service(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),
         sealer: store.sealer().clone(),

@@ -23,6 +23,7 @@ fn user(account: &str, name: &str) -> RequestPrincipal {
         account_id: account.to_owned(),
         is_root: false,
         entity_arn: None,
+        federated: false,
     }
 }
 
@@ -32,6 +33,7 @@ fn root(account: &str) -> RequestPrincipal {
         account_id: account.to_owned(),
         is_root: true,
         entity_arn: None,
+        federated: false,
     }
 }
 
@@ -439,6 +441,7 @@ fn session(account: &str, role: &str, name: &str) -> RequestPrincipal {
         account_id: account.to_owned(),
         is_root: false,
         entity_arn: Some(format!("arn:aws:iam::{account}:role/{role}")),
+        federated: false,
     }
 }
 
@@ -569,4 +572,45 @@ proptest! {
             prop_assert_eq!(with, Decision::ExplicitDeny);
         }
     }
+}
+
+#[test]
+fn an_identity_providers_user_matches_only_a_federated_principal() {
+    let provider = format!("arn:aws:iam::{ACCOUNT}:oidc-provider/ci.example.com");
+    let who = RequestPrincipal {
+        arn: provider.clone(),
+        account_id: ACCOUNT.to_owned(),
+        federated: true,
+        ..RequestPrincipal::default()
+    };
+    let trust = |principal: &str| {
+        resource_policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRoleWithWebIdentity"}}}}"#
+        ))
+    };
+    let ctx = request(
+        "sts:AssumeRoleWithWebIdentity",
+        "arn:aws:iam::111122223333:role/r",
+        Some(who),
+    );
+    let decide_by = |policy: &Policy| decide(&policies(&[], Some(policy)), &ctx);
+    assert_eq!(
+        decide_by(&trust(&format!(r#"{{"Federated":"{provider}"}}"#))),
+        Decision::Allow
+    );
+    // Not as an AWS principal, not through the account, not another provider.
+    assert_eq!(
+        decide_by(&trust(&format!(r#"{{"AWS":"{provider}"}}"#))),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide_by(&trust(&format!(r#"{{"AWS":"{ACCOUNT}"}}"#))),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide_by(&trust(&format!(
+            r#"{{"Federated":"arn:aws:iam::{ACCOUNT}:oidc-provider/other.example.com"}}"#
+        ))),
+        Decision::ImplicitDeny
+    );
 }

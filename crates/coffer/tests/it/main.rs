@@ -24,3 +24,4 @@ mod s3_objects;
 mod s3_raw;
 mod security;
 mod sts;
+mod web_identity;

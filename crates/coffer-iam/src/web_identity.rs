@@ -1,0 +1,306 @@
+//! `AssumeRoleWithWebIdentity`: a role session for whoever holds an ID token (a JWT) from an
+//! OpenID Connect provider the role's account registered. The request is not signed; the
+//! token is the credential: its signature is checked against the provider's keys, its `iss`
+//! names the provider, its `aud` (or `azp`) must be one of the provider's client ids, and it
+//! must be within `nbf`..`exp`. The role's trust policy then decides, naming the provider as a
+//! `Federated` principal, with `<provider>:sub`, `:aud`, `:amr` and `:oaud` as condition keys.
+
+use base64::Engine;
+use coffer_auth::session;
+use coffer_auth::{Identity, ResourcePolicy, SessionFacts};
+use coffer_policy::{Policy, PolicyKind};
+use coffer_store::{OidcProvider, Store, StoreError};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::IamError;
+use crate::idp_keys::IdpKeys;
+use crate::params::Params;
+use crate::sts::{
+    DEFAULT_ROLE_SESSION, SessionPolicies, check_length, duration_param, find_role, packed_percent, role_session_name,
+    write_credentials,
+};
+use crate::xml::Xml;
+
+/// Signature algorithms an ID token may use: public-key ones only (a shared-secret `HS*` or
+/// `none` would let anyone who read the provider's keys mint tokens).
+const ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+fn invalid(message: impl Into<String>) -> IamError {
+    IamError::InvalidIdentityToken(message.into())
+}
+
+pub(crate) async fn assume_role_with_web_identity(
+    store: &Store,
+    idp: &IdpKeys,
+    params: &Params,
+    facts: &coffer_auth::RequestFacts,
+) -> Result<Option<String>, IamError> {
+    let role_arn = params.require("RoleArn")?;
+    let session_name = params.require("RoleSessionName")?;
+    role_session_name(session_name)?;
+    let token = params.require("WebIdentityToken")?;
+    check_length(token, "webIdentityToken", 4, 20_000)?;
+    if params.get("ProviderId").is_some() {
+        return Err(IamError::NotImplemented(
+            "AssumeRoleWithWebIdentity with ProviderId (OAuth 2.0 access tokens)".to_owned(),
+        ));
+    }
+    let duration = duration_param(params, 900..=43_200)?;
+    let policies = SessionPolicies::from_params(params)?;
+    if let Some(text) = &policies.inline {
+        check_length(text, "policy", 1, 2048)?;
+    }
+
+    let denied = || IamError::AccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned());
+    let role = find_role(store, role_arn).await?.ok_or_else(denied)?;
+    let (claims, provider) = verify(store, idp, token, &role.account_id).await?;
+
+    // The trust policy decides, with the token's claims as the provider's condition keys.
+    let trust = Policy::parse(&role.trust_policy, PolicyKind::Resource).map_err(|_| denied())?;
+    let trust = ResourcePolicy::new(trust);
+    let url = &provider.url;
+    let audience = audience(&claims, &provider).unwrap_or_default();
+    let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut values = vec![
+        (format!("{url}:sub"), vec![subject.clone()]),
+        (format!("{url}:aud"), vec![audience.clone()]),
+        ("sts:RoleSessionName".to_owned(), vec![session_name.to_owned()]),
+    ];
+    if let Some(amr) = strings(claims.get("amr")) {
+        values.push((format!("{url}:amr"), amr));
+    }
+    if let Some(all) = strings(claims.get("aud")) {
+        values.push((
+            format!("{url}:oaud"),
+            all.into_iter().filter(|a| *a != audience).collect(),
+        ));
+    }
+    let request = coffer_auth::Request {
+        action: "sts:AssumeRoleWithWebIdentity",
+        resource: role_arn,
+        resource_account: &role.account_id,
+        resource_policy: Some(&trust),
+        facts: Some(facts),
+        values,
+        ..coffer_auth::Request::default()
+    };
+    coffer_auth::authorize_federated(&provider.arn(), &role.account_id, &request).map_err(|_| denied())?;
+
+    let duration = duration.unwrap_or(DEFAULT_ROLE_SESSION);
+    if duration > role.max_session_duration {
+        return Err(IamError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_owned(),
+        ));
+    }
+    policies.resolve(store, &role.account_id).await?;
+    let packed_percent = packed_percent(policies.packed_len())?;
+    let role_tags = store.list_role_tags(&role.account_id, &role.name, None, 50).await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let session_facts = SessionFacts {
+        issued_at: now,
+        expires_at: now + duration,
+        policy: policies.inline,
+        policy_arns: policies.arns,
+        tags: role_tags.items.into_iter().map(|t| (t.key, t.value)).collect(),
+        ..SessionFacts::default()
+    };
+    let identity = Identity::AssumedRole {
+        role_id: role.role_id.clone(),
+        role_name: role.name.clone(),
+        role_path: role.path.clone(),
+        session_name: session_name.to_owned(),
+    };
+    let credentials = session::issue(store.sealer(), &role.account_id, identity, session_facts);
+    let region = facts.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+    store.record_role_use(&role.role_id, &region).await?;
+
+    let mut xml = Xml::new();
+    write_credentials(&mut xml, &credentials);
+    xml.elem("SubjectFromWebIdentityToken", &subject)
+        .with("AssumedRoleUser", |x| {
+            x.elem("AssumedRoleId", &format!("{}:{session_name}", role.role_id))
+                .elem(
+                    "Arn",
+                    &format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+                        role.account_id, role.name
+                    ),
+                );
+        });
+    if let Some(percent) = packed_percent {
+        xml.elem("PackedPolicySize", &percent.to_string());
+    }
+    let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
+    xml.elem("Provider", issuer).elem("Audience", &audience);
+    Ok(Some(xml.finish()))
+}
+
+/// Checks `token` and returns its claims and the provider (of `account`) that issued it.
+async fn verify(
+    store: &Store,
+    idp: &IdpKeys,
+    token: &str,
+    account: &str,
+) -> Result<(serde_json::Map<String, Value>, OidcProvider), IamError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("The ID token is not a well-formed JWT."))?;
+    if !ALGORITHMS.contains(&header.alg) {
+        return Err(invalid(format!(
+            "Unsupported token signature algorithm: {:?}",
+            header.alg
+        )));
+    }
+    // The issuer is read before the signature can be checked: it names whose keys to check
+    // it with. Nothing else of the payload is trusted until then.
+    let unverified = payload(token).ok_or_else(|| invalid("The ID token is not a well-formed JWT."))?;
+    let issuer = unverified
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("The ID token has no iss claim."))?;
+    let url = issuer
+        .strip_prefix("https://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|rest| !rest.is_empty())
+        .ok_or_else(|| invalid(format!("The issuer {issuer} is not an https URL.")))?;
+    let provider = match store.oidc_provider(account, url).await {
+        Ok(provider) => provider,
+        Err(StoreError::NoSuchOidcProvider) => {
+            return Err(invalid(format!(
+                "No OpenIDConnect provider found in your account for {issuer}"
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    };
+
+    let fetch_failed = |e: crate::idp_keys::FetchError| IamError::IdpCommunicationError(e.to_string());
+    let mut keys = idp.keys(url, false).await.map_err(fetch_failed)?;
+    let find = |keys: &jsonwebtoken::jwk::JwkSet| match &header.kid {
+        Some(kid) => keys.find(kid).cloned(),
+        None if keys.keys.len() == 1 => keys.keys.first().cloned(),
+        None => None,
+    };
+    let jwk = match find(&keys) {
+        Some(jwk) => jwk,
+        None => {
+            // The provider may have rotated its keys since they were fetched.
+            keys = idp.keys(url, true).await.map_err(fetch_failed)?;
+            find(&keys).ok_or_else(|| invalid("The ID token was not signed by a key of its provider."))?
+        }
+    };
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("The provider's key cannot be used."))?;
+    // Times and audience are checked below, with STS's errors.
+    let mut validation = Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &key, &validation)
+        .map_err(|_| invalid("The ID token's signature is not valid."))?
+        .claims;
+
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid("The ID token has no exp claim."))?;
+    if now >= exp {
+        return Err(IamError::ExpiredIdentityToken(format!(
+            "Token expired: current date/time {} must be before the expiration date/time {}",
+            crate::xml::iso8601(OffsetDateTime::from_unix_timestamp(now).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+            crate::xml::iso8601(OffsetDateTime::from_unix_timestamp(exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+        )));
+    }
+    if claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| now < nbf) {
+        return Err(IamError::IdpRejectedClaim(
+            "The ID token is not valid yet (nbf).".to_owned(),
+        ));
+    }
+    if audience(&claims, &provider).is_none() {
+        return Err(invalid("Incorrect token audience"));
+    }
+    Ok((claims, provider))
+}
+
+/// The token's audience that is one of the provider's client ids: its `azp` when it has one
+/// (the party the token was issued to), otherwise one of its `aud`.
+fn audience(claims: &serde_json::Map<String, Value>, provider: &OidcProvider) -> Option<String> {
+    let known = |id: &str| provider.client_ids.iter().any(|c| c == id);
+    if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
+        return known(azp).then(|| azp.to_owned());
+    }
+    strings(claims.get("aud"))?.into_iter().find(|aud| known(aud))
+}
+
+/// A claim that is a string or a list of strings.
+fn strings(value: Option<&Value>) -> Option<Vec<String>> {
+    match value? {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+        _ => None,
+    }
+}
+
+/// The payload of a compact JWS, decoded but not verified.
+fn payload(token: &str) -> Option<serde_json::Map<String, Value>> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(client_ids: &[&str]) -> OidcProvider {
+        OidcProvider {
+            provider_id: "OIDC1".into(),
+            account_id: "111122223333".into(),
+            url: "ci.example.com".into(),
+            client_ids: client_ids.iter().map(|s| (*s).to_owned()).collect(),
+            thumbprints: Vec::new(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn claims(json: &str) -> serde_json::Map<String, Value> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_audience_is_azp_if_present_else_a_known_aud() {
+        let p = provider(&["sts.amazonaws.com", "app"]);
+        assert_eq!(audience(&claims(r#"{"aud":"app"}"#), &p).as_deref(), Some("app"));
+        assert_eq!(audience(&claims(r#"{"aud":["x","app"]}"#), &p).as_deref(), Some("app"));
+        assert_eq!(audience(&claims(r#"{"aud":"x"}"#), &p), None);
+        assert_eq!(audience(&claims(r#"{"aud":"app","azp":"x"}"#), &p), None);
+        assert_eq!(
+            audience(&claims(r#"{"aud":"x","azp":"app"}"#), &p).as_deref(),
+            Some("app")
+        );
+        assert_eq!(audience(&claims(r#"{}"#), &p), None);
+    }
+
+    #[test]
+    fn only_three_part_tokens_have_a_payload() {
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"iss":"https://a"}"#);
+        assert!(payload(&format!("h.{body}.s")).is_some());
+        assert!(payload(&format!("h.{body}")).is_none());
+        assert!(payload(&format!("h.{body}.s.x")).is_none());
+        assert!(payload("h.%%%.s").is_none());
+    }
+}
