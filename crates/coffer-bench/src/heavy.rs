@@ -44,7 +44,7 @@ fn bucket_policy(bucket: &str, user_arn: &str) -> String {
 }
 
 /// The text of `<tag>` in an XML response.
-fn element<'a>(xml: &'a str, tag: &str) -> Result<&'a str, String> {
+pub(crate) fn element<'a>(xml: &'a str, tag: &str) -> Result<&'a str, String> {
     xml.split(&format!("<{tag}>"))
         .nth(1)
         .and_then(|rest| rest.split(&format!("</{tag}>")).next())
@@ -101,5 +101,6 @@ pub async fn create(target: &Target) -> Result<Signer, String> {
         key_id: element(&key, "AccessKeyId")?.to_owned(),
         secret: element(&key, "SecretAccessKey")?.to_owned(),
         host: target.signer.host.clone(),
+        token: None,
     })
 }

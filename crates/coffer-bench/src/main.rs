@@ -9,6 +9,7 @@
 
 mod baseline;
 mod heavy;
+mod session;
 mod signing;
 
 use std::path::PathBuf;
@@ -37,8 +38,12 @@ struct Args {
     /// Seconds per workload (each client finishes the request it started).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Workloads to run, in order: health, sts-get-caller-identity, s3-put, s3-get,
-    /// s3-get-heavy, s3-list, s3-list-page, s3-delete, trivial-put, trivial-get, disk-write.
+    /// Workloads to run, in order: health, sts-get-caller-identity,
+    /// sts-get-caller-identity-user, sts-get-caller-identity-session, s3-put, s3-get,
+    /// s3-get-user, s3-get-session, s3-get-heavy, s3-list, s3-list-page, s3-delete, trivial-put,
+    /// trivial-get, disk-write. The `-session` ones sign with a role session's temporary
+    /// credentials, the `-user` ones with the long-term key of an IAM user holding the same
+    /// policy (see `session.rs`); the run makes both with the root key.
     /// `s3-get-heavy` GETs as an IAM user with 10 policies of 10 statements and a bucket
     /// policy (see `heavy.rs`), which the run creates with the root key it is given.
     #[arg(long, value_delimiter = ',', default_value = "health,sts-get-caller-identity")]
@@ -86,8 +91,16 @@ enum Workload {
     Health,
     /// STS GetCallerIdentity, SigV4-signed.
     GetCallerIdentity,
+    /// As GetCallerIdentity, signed with a role session's credentials.
+    GetCallerIdentitySession,
+    /// As GetCallerIdentity, signed with the session's maker's long-term key.
+    GetCallerIdentityUser,
     S3Put,
     S3Get,
+    /// S3Get signed with a role session's credentials (`session.rs`).
+    S3GetSession,
+    /// S3Get signed with the session's maker's long-term key (the same policy as the role).
+    S3GetUser,
     /// S3Get as the heavy principal (`heavy.rs`).
     S3GetHeavy,
     /// One op lists the whole bucket, 1000 keys a page.
@@ -106,6 +119,10 @@ impl Workload {
         Some(match name {
             "health" => Workload::Health,
             "sts-get-caller-identity" => Workload::GetCallerIdentity,
+            "sts-get-caller-identity-session" => Workload::GetCallerIdentitySession,
+            "s3-get-session" => Workload::S3GetSession,
+            "sts-get-caller-identity-user" => Workload::GetCallerIdentityUser,
+            "s3-get-user" => Workload::S3GetUser,
             "s3-put" => Workload::S3Put,
             "s3-get" => Workload::S3Get,
             "s3-get-heavy" => Workload::S3GetHeavy,
@@ -125,6 +142,8 @@ impl Workload {
             self,
             Workload::S3Put
                 | Workload::S3Get
+                | Workload::S3GetSession
+                | Workload::S3GetUser
                 | Workload::S3GetHeavy
                 | Workload::TrivialPut
                 | Workload::TrivialGet
@@ -140,6 +159,9 @@ struct Target {
     signer: Signer,
     /// The heavy principal's key, once created (for `s3-get-heavy`).
     heavy: std::sync::OnceLock<Signer>,
+    /// A role session's credentials and its maker's long-term key, once made (for the
+    /// `-session` and `-user` workloads).
+    session: std::sync::OnceLock<(Signer, Signer)>,
     bucket: String,
     object_size: u64,
     objects: u64,
@@ -219,6 +241,34 @@ impl Target {
         builder.send().await.map_err(|e| e.to_string())
     }
 
+    /// An STS Query API call (`form`) signed by `signer`; the response body when it succeeds.
+    async fn sts(&self, signer: &Signer, form: &str) -> Result<String, String> {
+        let response = self.sts_request(signer, form.as_bytes()).await?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(format!("STS: HTTP {status}: {text}"))
+        }
+    }
+
+    async fn sts_request(&self, signer: &Signer, form: &[u8]) -> Result<reqwest::Response, String> {
+        let url = format!("{}/", self.endpoint);
+        let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        let headers = signer.headers("sts", "POST", &url, &[content_type], Some(form))?;
+        let mut builder = self.client.post(&url).body(form.to_vec());
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        builder.send().await.map_err(|e| e.to_string())
+    }
+
+    /// The session's maker's signer and the role session's, once made.
+    fn session(&self) -> Result<&(Signer, Signer), String> {
+        self.session.get().ok_or_else(|| "the session was not made".to_owned())
+    }
+
     /// An IAM Query API call with the benchmark's own key; the response body when it succeeds.
     async fn iam(&self, params: &[(&str, &str)]) -> Result<String, String> {
         let mut form = String::from("Version=2010-05-08");
@@ -253,15 +303,24 @@ impl Target {
                 .await
                 .map_err(|e| e.to_string())?,
             Workload::GetCallerIdentity => {
-                let body = b"Action=GetCallerIdentity&Version=2011-06-15";
-                let url = format!("{}/", self.endpoint);
-                let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
-                let headers = self.signer.headers("sts", "POST", &url, &[content_type], Some(body))?;
-                let mut builder = self.client.post(&url).body(body.as_slice());
-                for (name, value) in headers {
-                    builder = builder.header(name, value);
-                }
-                builder.send().await.map_err(|e| e.to_string())?
+                self.sts_request(&self.signer, b"Action=GetCallerIdentity&Version=2011-06-15")
+                    .await?
+            }
+            Workload::GetCallerIdentitySession | Workload::GetCallerIdentityUser => {
+                let (user, session) = self.session()?;
+                let signer = if workload == Workload::GetCallerIdentityUser {
+                    user
+                } else {
+                    session
+                };
+                self.sts_request(signer, b"Action=GetCallerIdentity&Version=2011-06-15")
+                    .await?
+            }
+            Workload::S3GetSession | Workload::S3GetUser => {
+                let (user, session) = self.session()?;
+                let signer = if workload == Workload::S3GetUser { user } else { session };
+                let path = format!("/{}/{}", self.bucket, self.key());
+                self.signed_as(signer, reqwest::Method::GET, &path, "", None).await?
             }
             Workload::S3Put => {
                 let path = format!("/{}/{}", self.bucket, self.key());
@@ -523,8 +582,10 @@ async fn bench(args: Args) -> Result<(), String> {
             key_id: args.access_key_id,
             secret: args.secret_access_key,
             host,
+            token: None,
         },
         heavy: std::sync::OnceLock::new(),
+        session: std::sync::OnceLock::new(),
         bucket: args.bucket,
         object_size: args.object_size,
         objects: args.objects.max(1),
@@ -537,6 +598,8 @@ async fn bench(args: Args) -> Result<(), String> {
             w,
             Workload::S3Put
                 | Workload::S3Get
+                | Workload::S3GetSession
+                | Workload::S3GetUser
                 | Workload::S3GetHeavy
                 | Workload::S3List
                 | Workload::S3ListPage
@@ -572,6 +635,18 @@ async fn bench(args: Args) -> Result<(), String> {
             target.objects,
             started.elapsed().as_secs_f64()
         );
+    }
+    if workloads.iter().any(|(_, w)| {
+        matches!(
+            w,
+            Workload::S3GetSession
+                | Workload::S3GetUser
+                | Workload::GetCallerIdentitySession
+                | Workload::GetCallerIdentityUser
+        )
+    }) {
+        let signers = session::create(&target).await?;
+        let _ = target.session.set(signers);
     }
     if workloads.iter().any(|(_, w)| *w == Workload::S3GetHeavy) {
         let signer = heavy::create(&target).await?;

@@ -10,6 +10,8 @@ pub struct Signer {
     pub key_id: String,
     pub secret: String,
     pub host: String,
+    /// The session token of temporary credentials.
+    pub token: Option<String>,
 }
 
 impl Signer {
@@ -23,7 +25,7 @@ impl Signer {
         extra: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Vec<(String, String)>, String> {
-        let identity = Credentials::new(&self.key_id, &self.secret, None, None, "bench").into();
+        let identity = Credentials::new(&self.key_id, &self.secret, self.token.clone(), None, "bench").into();
         let mut settings = SigningSettings::default();
         if body.is_none() {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
