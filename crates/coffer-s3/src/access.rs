@@ -115,7 +115,9 @@ fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
 
 fn resource_arn(path: &S3Path) -> String {
     match path {
-        S3Path::Root => "*".to_owned(),
+        // ListAllMyBuckets names no bucket. AWS's own examples grant it with
+        // `"Resource": "arn:aws:s3:::*"` as well as `"*"`: both match this.
+        S3Path::Root => "arn:aws:s3:::".to_owned(),
         S3Path::Bucket { bucket } => format!("arn:aws:s3:::{bucket}"),
         S3Path::Object { bucket, key } => format!("arn:aws:s3:::{bucket}/{key}"),
     }

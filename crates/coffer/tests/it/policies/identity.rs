@@ -612,3 +612,38 @@ async fn a_guardrail_on_iam_policy_arn_stops_self_promotion() {
         .unwrap_err();
     assert_aws_error(&err, "AccessDenied", 403);
 }
+
+/// ListAllMyBuckets names no bucket: AWS's examples grant it on `arn:aws:s3:::*` as well as
+/// on `*`, and a Deny on either takes it away.
+#[tokio::test]
+async fn list_all_my_buckets_answers_to_the_s3_wildcard_resource_and_to_star() {
+    let coffer = Coffer::start();
+    let (key, secret) = coffer.user_with_key("alice").await;
+    let alice = coffer.s3(&key, &secret);
+    let policy = |effect: &str, resource: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Action":"s3:ListAllMyBuckets","Resource":"{resource}"}}]}}"#
+        )
+    };
+    let put = |name: &'static str, document: String| {
+        let iam = coffer.root_iam();
+        async move {
+            iam.put_user_policy()
+                .user_name("alice")
+                .policy_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put("allow", policy("Allow", "arn:aws:s3:::*")).await;
+    alice.list_buckets().send().await.unwrap();
+    put("allow", policy("Allow", "*")).await;
+    alice.list_buckets().send().await.unwrap();
+    put("allow", policy("Allow", "arn:aws:s3:::some-bucket")).await;
+    assert_aws_error(&alice.list_buckets().send().await.unwrap_err(), "AccessDenied", 403);
+    put("allow", policy("Allow", "*")).await;
+    put("deny", policy("Deny", "arn:aws:s3:::*")).await;
+    assert_aws_error(&alice.list_buckets().send().await.unwrap_err(), "AccessDenied", 403);
+}
