@@ -325,7 +325,19 @@ async fn attach(cx: &Call<'_>, kind: Entity, action: &str) -> Result<Option<Stri
     resolve(cx, &arn).await?;
     cx.store
         .attach_policy(cx.account(), &arn, attached_to(kind, &id))
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::TooManyAttachedPolicies => IamError::LimitExceeded(format!(
+                "Cannot exceed quota for PoliciesPer{}: {}",
+                match kind {
+                    Entity::User => "User",
+                    Entity::Group => "Group",
+                    Entity::Role => "Role",
+                },
+                coffer_store::MAX_ATTACHED_POLICIES
+            )),
+            other => other.into(),
+        })?;
     Ok(None)
 }
 

@@ -45,7 +45,7 @@ pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
-pub use managed::{AttachedTo, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
+pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};
 pub use objects::{
@@ -122,6 +122,8 @@ pub enum StoreError {
     RoleExists,
     #[error("the account already has the most roles allowed")]
     TooManyRoles,
+    #[error("the user, group or role already has the most managed policies attached")]
+    TooManyAttachedPolicies,
     #[error("the user still has access keys")]
     UserHasKeys,
     #[error("the user still has a login profile")]

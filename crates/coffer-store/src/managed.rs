@@ -69,6 +69,9 @@ impl AttachedTo<'_> {
 
 /// Locks the user or group a policy is to be attached to, until the commit (so it cannot be
 /// deleted with the attachment on its way); `NoSuchUser` or `NoSuchGroup` once it is gone.
+/// IAM's default quota of managed policies attached to one user, group or role.
+pub const MAX_ATTACHED_POLICIES: i64 = 10;
+
 pub(crate) async fn lock_entity(tx: &mut sqlx::Transaction<'_, sqlx::Any>, entity: AttachedTo<'_>) -> Result<()> {
     let (guard, gone) = match entity {
         AttachedTo::User(id) => (Guard::User(id), StoreError::NoSuchUser),
@@ -376,11 +379,25 @@ impl Store {
         self.commit_changed(tx, Cache::Policies).await
     }
 
-    /// Attaches a managed policy (by ARN) to a user or group; attaching twice changes nothing.
+    /// Attaches a managed policy (by ARN) to a user, group or role; attaching twice changes
+    /// nothing. At most [`MAX_ATTACHED_POLICIES`] each (`TooManyAttachedPolicies`), counted
+    /// under the entity's lock so two racing attachments cannot both pass.
     pub async fn attach_policy(&self, account_id: &str, arn: &str, to: AttachedTo<'_>) -> Result<()> {
         let mut tx = self.begin_write().await?;
         lock_entity(&mut tx, to).await?;
         lock_customer_policy(&mut tx, account_id, arn).await?;
+        let (attached, already): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN policy_arn = $3 THEN 1 ELSE 0 END), 0) \
+             FROM policy_attachments WHERE entity_kind = $1 AND entity_id = $2",
+        )
+        .bind(to.kind())
+        .bind(to.id())
+        .bind(arn)
+        .fetch_one(&mut *tx)
+        .await?;
+        if already == 0 && attached >= MAX_ATTACHED_POLICIES {
+            return Err(StoreError::TooManyAttachedPolicies);
+        }
         sqlx::query(
             "INSERT INTO policy_attachments (account_id, policy_arn, entity_kind, entity_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (policy_arn, entity_kind, entity_id) DO NOTHING",

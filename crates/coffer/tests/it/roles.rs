@@ -493,3 +493,97 @@ async fn a_user_is_created_within_a_boundary_and_both_answer_its_type_as_aws_doe
     let err = iam.get_user().user_name("unbounded").send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchEntity", "nothing refused was created");
 }
+
+/// IAM's quota: ten managed policies per user, group or role (LimitExceeded); attaching one
+/// already attached is not another.
+#[tokio::test]
+async fn at_most_ten_managed_policies_attach_to_a_role_user_or_group() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let trust =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}}"#;
+    iam.create_role()
+        .role_name("busy")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    iam.create_user().user_name("busy").send().await.unwrap();
+    iam.create_group().group_name("busy").send().await.unwrap();
+    let mut arns = Vec::new();
+    for n in 0..11 {
+        let policy = iam
+            .create_policy()
+            .policy_name(format!("p{n}"))
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        arns.push(policy.policy().unwrap().arn().unwrap().to_owned());
+    }
+    for arn in &arns[..10] {
+        iam.attach_role_policy()
+            .role_name("busy")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        iam.attach_user_policy()
+            .user_name("busy")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        iam.attach_group_policy()
+            .group_name("busy")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.attach_role_policy()
+        .role_name("busy")
+        .policy_arn(&arns[0])
+        .send()
+        .await
+        .unwrap();
+    let err = iam
+        .attach_role_policy()
+        .role_name("busy")
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "LimitExceeded");
+    assert!(format!("{err:?}").contains("PoliciesPerRole: 10"));
+    let err = iam
+        .attach_user_policy()
+        .user_name("busy")
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "LimitExceeded");
+    let err = iam
+        .attach_group_policy()
+        .group_name("busy")
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "LimitExceeded");
+    iam.detach_role_policy()
+        .role_name("busy")
+        .policy_arn(&arns[0])
+        .send()
+        .await
+        .unwrap();
+    iam.attach_role_policy()
+        .role_name("busy")
+        .policy_arn(&arns[10])
+        .send()
+        .await
+        .unwrap();
+}
