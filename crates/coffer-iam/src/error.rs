@@ -29,6 +29,12 @@ pub enum IamError {
     PasswordPolicyViolation(String),
     #[error("{0}")]
     InvalidUserType(String),
+    /// GetCredentialReport before any report was made.
+    #[error("{0}")]
+    ReportNotPresent(String),
+    /// GetCredentialReport of a report older than four hours.
+    #[error("{0}")]
+    ReportExpired(String),
     /// STS: a parameter whose value STS cannot use as given.
     #[error("{0}")]
     InvalidParameterValue(String),
@@ -100,6 +106,8 @@ impl IamError {
             AccessDenied(_) => ("AccessDenied", StatusCode::FORBIDDEN),
             PasswordPolicyViolation(_) => ("PasswordPolicyViolation", StatusCode::BAD_REQUEST),
             InvalidUserType(_) => ("InvalidUserType", StatusCode::BAD_REQUEST),
+            ReportNotPresent(_) => ("ReportNotPresent", StatusCode::GONE),
+            ReportExpired(_) => ("ReportExpired", StatusCode::GONE),
             InvalidParameterValue(_) => ("InvalidParameterValue", StatusCode::BAD_REQUEST),
             PackedPolicyTooLarge(_) => ("PackedPolicyTooLarge", StatusCode::BAD_REQUEST),
             InvalidIdentityToken(_) => ("InvalidIdentityToken", StatusCode::BAD_REQUEST),

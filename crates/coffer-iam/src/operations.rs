@@ -275,6 +275,8 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "UntagOpenIDConnectProvider",
     "ListOpenIDConnectProviderTags",
     "GetAccountSummary",
+    "GenerateCredentialReport",
+    "GetCredentialReport",
     "CreateAccountAlias",
     "ListAccountAliases",
     "DeleteAccountAlias",

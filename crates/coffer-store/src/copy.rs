@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 27] = [
+const TABLES: [&str; 28] = [
     "accounts",
     "users",
     "user_tags",
@@ -41,6 +41,7 @@ const TABLES: [&str; 27] = [
     "role_tags",
     "oidc_providers",
     "oidc_provider_tags",
+    "credential_reports",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.

@@ -13,6 +13,7 @@ mod cache;
 mod commits;
 mod console_sessions;
 mod copy;
+mod credential_reports;
 mod credentials;
 mod db;
 mod epochs;

@@ -15,6 +15,7 @@ mod nodes;
 mod oidc;
 mod passwords;
 mod policies;
+mod reports;
 mod roles;
 mod s3;
 mod s3_limits;
