@@ -62,6 +62,7 @@ fn bench(c: &mut Criterion) {
         keys: vec![("s3:signatureversion", "AWS4-HMAC-SHA256".into())],
         facts: Some(&facts),
         values: Vec::new(),
+        trust: false,
     };
     let authorizer = Authorizer::default();
     for (name, policies) in [

@@ -64,10 +64,14 @@ pub struct Request<'a> {
     /// Keys whose names are built or that hold several values (`aws:RequestTag/<key>`,
     /// `aws:TagKeys`).
     pub values: Vec<(String, Vec<String>)>,
+    /// The resource policy is a role's trust policy, which must allow whoever asks (see
+    /// [`coffer_policy::Policies::trust`]). Such decisions are not cached: each trust policy is
+    /// parsed afresh when a role is assumed.
+    pub trust: bool,
 }
 
-/// The global condition keys of a request by `principal` now.
-fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
+/// The global condition keys of a request by `principal`, holding `grants`, now.
+fn context(principal: &Principal, grants: &Grants, request: &Request<'_>) -> RequestContext {
     let now = OffsetDateTime::now_utc();
     let who = RequestPrincipal {
         arn: principal.arn(),
@@ -102,6 +106,12 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
             .with("aws:PrincipalType", "AssumedRole")
             .with("aws:userid", principal.user_id()),
     };
+    // The user's or role's own tags; a federated user has only its session's.
+    if !matches!(principal.identity, Identity::FederatedUser { .. }) {
+        for (key, value) in &grants.principal_tags {
+            ctx = ctx.with(&format!("aws:PrincipalTag/{key}"), value.clone());
+        }
+    }
     if let Some(session) = &principal.session {
         let issued = OffsetDateTime::from_unix_timestamp(session.issued_at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         ctx = ctx
@@ -115,6 +125,7 @@ fn context(principal: &Principal, request: &Request<'_>) -> RequestContext {
         if let Some(source_identity) = &session.source_identity {
             ctx = ctx.with("aws:SourceIdentity", source_identity.clone());
         }
+        // Session tags win over the role's tags of the same key.
         for (key, value) in &session.tags {
             ctx = ctx.with(&format!("aws:PrincipalTag/{key}"), value.clone());
         }
@@ -144,10 +155,11 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
             explicit: true,
         });
     }
-    let ctx = context(principal, request);
+    let ctx = context(principal, grants, request);
     let decide_now = || {
         let policies = Policies {
             identity: grants.identity.iter().collect(),
+            trust: request.trust,
             boundary: grants.boundary.as_ref(),
             session: grants.session.as_ref().map(|list| list.iter().collect()),
             resource: request.resource_policy.map(ResourcePolicy::policy),
@@ -156,6 +168,7 @@ pub fn authorize(principal: &Principal, grants: &Grants, request: &Request<'_>) 
         decide(&policies, &ctx)
     };
     let decision = match &grants.decisions {
+        Some(_) if request.trust => decide_now(),
         Some(decisions) => decisions.get_or_decide(
             SetKey {
                 id: grants.id,
@@ -221,6 +234,7 @@ fn authorize_by_resource_policy(who: Option<RequestPrincipal>, request: &Request
     }
     let policies = Policies {
         identity: Vec::new(),
+        trust: false,
         boundary: None,
         session: None,
         resource: Some(resource_policy.policy()),

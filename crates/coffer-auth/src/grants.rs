@@ -26,6 +26,8 @@ pub struct Grants {
     pub(crate) boundary: Option<Policy>,
     /// A session's session policies, if it was given some (see [`coffer_policy::Policies`]).
     pub(crate) session: Option<Vec<Policy>>,
+    /// The user's or role's tags (`aws:PrincipalTag/*`), read with its policies.
+    pub(crate) principal_tags: Vec<(String, String)>,
     /// This set's number in decision-cache keys (a changed set is a new `Grants`).
     pub(crate) id: u64,
     /// The condition keys the set reads; `None` when it reads the clock.
@@ -54,6 +56,7 @@ impl Grants {
             identity,
             boundary,
             session: None,
+            principal_tags: Vec::new(),
             decisions: Some(decisions.clone()),
             unreadable: false,
             sources: Vec::new(),
@@ -203,6 +206,7 @@ impl Authorizer {
         // A session policy that does not parse might have been a Deny: fail closed.
         grants.unreadable = entity.unreadable || parsed.len() != texts.len();
         grants.session = Some(parsed);
+        grants.principal_tags = entity.principal_tags.clone();
         grants.sources = entity.sources.clone();
         grants.boundary_source = entity.boundary_source.clone();
         let grants = Arc::new(grants);
@@ -275,6 +279,11 @@ impl Authorizer {
         grants.sources = sources;
         grants.boundary_source = boundary_source;
         grants.unreadable = unreadable;
+        grants.principal_tags = documents
+            .tags
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect();
         let grants = Arc::new(grants);
         self.parsed.lock().insert(id.to_owned(), (documents, grants.clone()));
         grants

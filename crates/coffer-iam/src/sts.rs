@@ -138,6 +138,7 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
             resource_policy: Some(&trust),
             keys: keys.clone(),
             values: values.clone(),
+            trust: true,
             ..coffer_auth::Request::default()
         })
     };
@@ -169,8 +170,8 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     }
     policies.resolve(cx.store, &role.account_id).await?;
 
-    // The role's own tags are the session's principal tags too; session tags win.
-    let role_tags = cx.store.list_role_tags(&role.account_id, &role.name, None, 50).await?;
+    // Session tags (the chain's transitive ones, then this request's, which win). The role's
+    // own tags are read with its policies at each request, under these.
     for tag in &tags {
         all_tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&tag.key));
         all_tags.push((tag.key.clone(), tag.value.clone()));
@@ -178,11 +179,6 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     all_transitive.extend(transitive);
     let packed = policies.packed_len() + all_tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     let packed_percent = packed_percent(packed)?;
-    for tag in role_tags.items {
-        if !all_tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&tag.key)) {
-            all_tags.push((tag.key, tag.value));
-        }
-    }
 
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let facts = SessionFacts {

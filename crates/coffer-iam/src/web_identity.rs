@@ -106,14 +106,12 @@ pub(crate) async fn assume_role_with_web_identity(
     }
     policies.resolve(store, &role.account_id).await?;
     let packed_percent = packed_percent(policies.packed_len())?;
-    let role_tags = store.list_role_tags(&role.account_id, &role.name, None, 50).await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let session_facts = SessionFacts {
         issued_at: now,
         expires_at: now + duration,
         policy: policies.inline,
         policy_arns: policies.arns,
-        tags: role_tags.items.into_iter().map(|t| (t.key, t.value)).collect(),
         ..SessionFacts::default()
     };
     let identity = Identity::AssumedRole {

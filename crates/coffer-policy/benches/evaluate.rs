@@ -45,6 +45,7 @@ fn bench(c: &mut Criterion) {
     .with("aws:CurrentTime", "2026-11-28T12:00:00Z");
     let policies = Policies {
         identity: identity.iter().collect(),
+        trust: false,
         boundary: None,
         session: None,
         resource: Some(&bucket),
@@ -57,6 +58,7 @@ fn bench(c: &mut Criterion) {
     let read_only = coffer_policy::aws_managed::find("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").unwrap();
     let typical = Policies {
         identity: vec![&read_only.policy],
+        trust: false,
         boundary: None,
         session: None,
         resource: None,

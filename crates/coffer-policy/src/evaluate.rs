@@ -9,6 +9,8 @@
 //!    within the session policies if the caller is a session that has them.
 //! 5. A session is named by its own ARN (that grant is direct, as a user's) or by its role's
 //!    ARN: that grant is bounded by the role's permissions boundary and the session policies.
+//!    A role's trust policy must always allow: in its own account too, the caller's policies
+//!    alone never let it assume the role.
 //! 6. Across accounts, both sides must allow: the resource policy (naming the principal or its
 //!    account) and the principal's own identity policies (a root user's are implicit).
 //! 7. Everything else is an implicit deny.
@@ -39,6 +41,10 @@ pub struct Policies<'a> {
     pub resource: Option<&'a Policy>,
     /// The account that owns the resource.
     pub resource_account: String,
+    /// The resource policy is a role's trust policy: it must allow, naming the caller or its
+    /// account, even in the role's own account (an identity policy alone never lets anyone
+    /// assume a role; IAM guide, "How IAM roles differ from resource-based policies").
+    pub trust: bool,
 }
 
 /// How a resource policy's principal names the caller.
@@ -232,7 +238,14 @@ pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
             || (policies.identity.iter().any(|policy| allows(policy, ctx).is_some()) && within_boundary()))
             && within_session()
     };
-    let allowed = if same_account {
+    let allowed = if same_account && policies.trust {
+        match resource_allows() {
+            Some(Named::Directly) => true,
+            Some(Named::Entity) => within_boundary() && within_session(),
+            Some(Named::Account) => identity_allows(),
+            None => false,
+        }
+    } else if same_account {
         match resource_allows() {
             Some(Named::Directly) => true,
             Some(Named::Entity) => (within_boundary() && within_session()) || identity_allows(),

@@ -97,6 +97,7 @@ pub fn simulate(simulation: &Simulation<'_>) -> Vec<SimulationResult> {
     };
     let policies = Policies {
         identity: simulation.identity.iter().map(|(policy, _)| *policy).collect(),
+        trust: false,
         boundary: simulation.boundary.as_ref().map(|(policy, _)| *policy),
         session: None,
         resource: simulation.resource_policy,

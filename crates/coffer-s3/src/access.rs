@@ -173,6 +173,7 @@ impl StoreAccess {
             keys,
             facts: Some(&facts),
             values: Vec::new(),
+            trust: false,
         };
         authorize_anonymous(&request).map_err(|_| denied())
     }

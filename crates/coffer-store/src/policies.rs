@@ -49,6 +49,8 @@ pub struct UserPolicies {
     /// The permissions boundary: a customer managed policy's default document, or the ARN of
     /// an AWS managed one.
     pub boundary: Option<Boundary>,
+    /// The user's or role's own tags (`aws:PrincipalTag/*`).
+    pub tags: Vec<crate::Tag>,
 }
 
 /// One stored policy that applies to a user, with where it comes from.
@@ -251,6 +253,7 @@ impl Store {
             documents,
             aws_managed,
             boundary: None,
+            tags: Vec::new(),
         });
         self.inner.policies.insert(generation, key, policies.clone());
         Ok(policies)
@@ -328,10 +331,21 @@ impl Store {
                 Some(Boundary::Document { name, text })
             }
         };
+        let (table, column) = match entity {
+            Bounded::User(_) => ("user_tags", "user_id"),
+            Bounded::Role(_) => ("role_tags", "role_id"),
+        };
+        let tags: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT tag_key, tag_value FROM {table} WHERE {column} = $1 ORDER BY tag_key_key"
+        )))
+        .bind(id)
+        .fetch_all(&self.inner.reader)
+        .await?;
         let policies = Arc::new(UserPolicies {
             documents,
             aws_managed,
             boundary,
+            tags: tags.into_iter().map(|(key, value)| crate::Tag { key, value }).collect(),
         });
         self.inner.policies.insert(generation, id.to_owned(), policies.clone());
         Ok(policies)

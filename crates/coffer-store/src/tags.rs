@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use crate::db::{Guard, lock};
+use crate::epochs::Cache;
 use crate::users::fold;
 use crate::{MAX_TAGS_PER_USER, Page, Result, Store, StoreError, Tag};
 
@@ -29,6 +30,14 @@ impl TagOwner<'_> {
         match self {
             TagOwner::User(id) | TagOwner::Role(id) | TagOwner::OidcProvider(id) => id,
         }
+    }
+}
+
+impl TagOwner<'_> {
+    /// Whether the owner's tags are a principal's (`aws:PrincipalTag/*`), read with its
+    /// policies: a change must move the policy cache's counter.
+    fn is_principal(self) -> bool {
+        matches!(self, TagOwner::User(_) | TagOwner::Role(_))
     }
 }
 
@@ -91,6 +100,13 @@ impl Store {
             return Err(gone);
         }
         put_tags(&mut tx, owner, tags).await?;
+        self.commit_tags(tx, owner).await
+    }
+
+    async fn commit_tags(&self, tx: sqlx::Transaction<'static, sqlx::Any>, owner: TagOwner<'_>) -> Result<()> {
+        if owner.is_principal() {
+            return self.commit_changed(tx, Cache::Policies).await;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -108,8 +124,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        Ok(())
+        self.commit_tags(tx, owner).await
     }
 
     /// The owner's tags in key order, after `marker`.

@@ -52,6 +52,7 @@ fn request(action: &str, resource: &str, who: Option<RequestPrincipal>) -> Reque
 fn policies<'a>(identity: &[&'a Policy], resource: Option<&'a Policy>) -> Policies<'a> {
     Policies {
         identity: identity.to_vec(),
+        trust: false,
         boundary: None,
         session: None,
         resource,
@@ -613,4 +614,40 @@ fn an_identity_providers_user_matches_only_a_federated_principal() {
         ))),
         Decision::ImplicitDeny
     );
+}
+
+#[test]
+fn a_trust_policy_must_let_the_caller_in_even_in_its_own_account() {
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/r");
+    let may_assume_anything =
+        identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#);
+    let trust = |principal: &str| {
+        resource_policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"sts:AssumeRole"}}}}"#
+        ))
+    };
+    let ctx = request("sts:AssumeRole", &role_arn, Some(user(ACCOUNT, "bob")));
+    let decide_trust = |identity: &[&Policy], trust: &Policy| {
+        decide(
+            &Policies {
+                trust: true,
+                ..policies(identity, Some(trust))
+            },
+            &ctx,
+        )
+    };
+    // Naming someone else: bob's own allow does not let him in (it would for a bucket policy).
+    let carol = trust(&format!("arn:aws:iam::{ACCOUNT}:user/carol"));
+    assert_eq!(decide_trust(&[&may_assume_anything], &carol), Decision::ImplicitDeny);
+    assert_eq!(
+        decide(&policies(&[&may_assume_anything], Some(&carol)), &ctx),
+        Decision::Allow
+    );
+    // Naming the account: bob's own policies decide.
+    let account = trust(&format!("arn:aws:iam::{ACCOUNT}:root"));
+    assert_eq!(decide_trust(&[&may_assume_anything], &account), Decision::Allow);
+    assert_eq!(decide_trust(&[], &account), Decision::ImplicitDeny);
+    // Naming bob: no policy of his own is needed.
+    let bob = trust(&format!("arn:aws:iam::{ACCOUNT}:user/bob"));
+    assert_eq!(decide_trust(&[], &bob), Decision::Allow);
 }

@@ -279,6 +279,13 @@ async fn the_trust_policy_and_the_callers_own_policies_decide_who_may_assume() {
     assert_eq!(ask(None).await.unwrap_err().code(), Some("AccessDenied"));
     assert_eq!(ask(Some("wrong-1")).await.unwrap_err().code(), Some("AccessDenied"));
     assert!(ask(Some("zebra-42")).await.is_ok());
+    // However much dave's own policies allow, a trust policy that does not name him (or his
+    // account) keeps him out, in the role's own account too.
+    let dave = user_who_may_assume(&coffer, "dave", "*").await;
+    assert_eq!(
+        assume(&coffer, &dave, &partner, "d1").await.unwrap_err(),
+        "AccessDenied"
+    );
 }
 
 #[tokio::test]
@@ -980,4 +987,163 @@ async fn get_access_key_info_names_the_keys_account() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("InvalidParameterValue"));
+}
+
+/// `aws:PrincipalTag/*`: a user's tags and a role's, read live, with session tags winning.
+#[tokio::test]
+async fn principal_tags_come_from_the_user_the_role_and_the_session() {
+    let coffer = Coffer::start();
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("teams").send().await.unwrap();
+    for key in ["blue/x", "red/x"] {
+        s3.put_object()
+            .bucket("teams")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let by_team = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::teams/${aws:PrincipalTag/team}/*"}}"#;
+    let iam = coffer.root_iam();
+    let tag = |key: &str, value: &str| {
+        aws_sdk_iam::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .unwrap()
+    };
+
+    // A user's own tags, and a change to them at the next request.
+    let alice = coffer.user_with_key("alice").await;
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("team")
+        .policy_document(by_team)
+        .send()
+        .await
+        .unwrap();
+    iam.tag_user()
+        .user_name("alice")
+        .tags(tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    let as_alice = coffer.s3(&alice.0, &alice.1);
+    as_alice
+        .get_object()
+        .bucket("teams")
+        .key("blue/x")
+        .send()
+        .await
+        .unwrap();
+    assert_aws_error(
+        &as_alice
+            .get_object()
+            .bucket("teams")
+            .key("red/x")
+            .send()
+            .await
+            .unwrap_err(),
+        "AccessDenied",
+        403,
+    );
+    iam.tag_user()
+        .user_name("alice")
+        .tags(tag("team", "red"))
+        .send()
+        .await
+        .unwrap();
+    as_alice.get_object().bucket("teams").key("red/x").send().await.unwrap();
+
+    // A role's tags, and a session tag of the same key over them.
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":["sts:AssumeRole","sts:TagSession"]}}}}"#
+    );
+    let created = iam
+        .create_role()
+        .role_name("tagged")
+        .assume_role_policy_document(trust)
+        .tags(tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    let role_arn = created.role().unwrap().arn().to_owned();
+    iam.put_role_policy()
+        .role_name("tagged")
+        .policy_name("team")
+        .policy_document(by_team)
+        .send()
+        .await
+        .unwrap();
+    let bob = user_who_may_assume(&coffer, "bob", &role_arn).await;
+    iam.put_user_policy()
+        .user_name("bob")
+        .policy_name("tag")
+        .policy_document(allow("sts:TagSession", &role_arn))
+        .send()
+        .await
+        .unwrap();
+    let plain = coffer.s3_session(&assume(&coffer, &bob, &role_arn, "plain").await.unwrap());
+    plain.get_object().bucket("teams").key("blue/x").send().await.unwrap();
+    assert_aws_error(
+        &plain
+            .get_object()
+            .bucket("teams")
+            .key("red/x")
+            .send()
+            .await
+            .unwrap_err(),
+        "AccessDenied",
+        403,
+    );
+    let out = coffer
+        .sts(&bob.0, &bob.1, "us-east-1")
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("tagged")
+        .tags(
+            aws_sdk_sts::types::Tag::builder()
+                .key("team")
+                .value("red")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let red = coffer.s3_session(&SessionKeys::of(out.credentials().unwrap()));
+    red.get_object().bucket("teams").key("red/x").send().await.unwrap();
+    assert_aws_error(
+        &red.get_object().bucket("teams").key("blue/x").send().await.unwrap_err(),
+        "AccessDenied",
+        403,
+    );
+    // Without sts:TagSession in the trust policy, tags are refused.
+    let no_tags = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}}}"#
+    );
+    iam.update_assume_role_policy()
+        .role_name("tagged")
+        .policy_document(no_tags)
+        .send()
+        .await
+        .unwrap();
+    let err = coffer
+        .sts(&bob.0, &bob.1, "us-east-1")
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("tagged")
+        .tags(
+            aws_sdk_sts::types::Tag::builder()
+                .key("team")
+                .value("red")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
 }
