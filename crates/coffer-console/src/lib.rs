@@ -22,6 +22,7 @@ mod permits;
 mod pickers;
 mod policies;
 mod results;
+mod roles;
 mod s3;
 pub mod session;
 mod share;
@@ -105,6 +106,10 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         )
         .route("/iam/groups", get(groups::groups).post(groups::create_group))
         .route("/iam/groups/{name}", get(groups::group).post(groups::change_group))
+        .route("/iam/roles", get(roles::roles).post(roles::create_role))
+        .route("/iam/roles/{name}/revoke", post(roles::revoke_sessions))
+        .route("/switch-role", get(roles::switch_role_form).post(roles::switch_role))
+        .route("/switch-back", post(roles::switch_back))
         .route("/iam/policies", get(policies::policies))
         .route("/iam/policy", get(policies::policy))
         .route("/iam/policy/edit", get(policies::editor).post(policies::save))

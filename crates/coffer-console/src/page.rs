@@ -43,7 +43,7 @@ impl FromRequestParts<Console> for Signed {
         // A person whose password changed since sign-in (an administrator's reset, a change
         // in another session), or whose console access was taken away (or who was deleted,
         // even if a new user now has the name), is signed out at once.
-        if console.query.password_stamp(&session.principal).await != Some(session.password) {
+        if console.query.password_stamp(&session.signed_in).await != Some(session.password) {
             console.sessions.end(&token).await;
             return Err(Redirect::to("/signin").into_response());
         }
@@ -141,11 +141,21 @@ impl Signed {
                 coffer_auth::Identity::AssumedRole { role_name, .. } => role_name.clone(),
                 coffer_auth::Identity::FederatedUser { name, .. } => name.clone(),
             },
-            account: self.session.account_label.clone(),
+            account: if self.switched() {
+                self.session.principal.account_id.clone()
+            } else {
+                self.session.account_label.clone()
+            },
+            switched: self.switched(),
             csrf: self.session.csrf.clone(),
             section: Section::of(&self.path),
             notice: self.notice.clone(),
         }
+    }
+
+    /// Whether the console acts as a role the person switched to.
+    pub fn switched(&self) -> bool {
+        crate::session::Sessions::is_switched(&self.session)
     }
 
     /// Says `text` on the next page this person sees (an action's success, before its
@@ -179,6 +189,8 @@ pub fn plain_text(status: StatusCode, text: &str) -> Response {
 pub struct Chrome {
     pub who: String,
     pub account: String,
+    /// The console acts as a role session ("Switch back" is offered).
+    pub switched: bool,
     pub csrf: String,
     /// Which sidebar entry the page belongs to (marked `aria-current`).
     pub section: Section,
@@ -191,6 +203,7 @@ pub struct Chrome {
 pub enum Section {
     Users,
     Groups,
+    Roles,
     Policies,
     Account,
     Buckets,
@@ -204,6 +217,8 @@ impl Section {
             Section::Users
         } else if under("/iam/groups") {
             Section::Groups
+        } else if under("/iam/roles") || path == "/switch-role" {
+            Section::Roles
         } else if under("/iam/policies") || under("/iam/policy") {
             Section::Policies
         } else if under("/iam/account") {
@@ -220,6 +235,7 @@ impl Section {
         let this = match self {
             Section::Users => "users",
             Section::Groups => "groups",
+            Section::Roles => "roles",
             Section::Policies => "policies",
             Section::Account => "account",
             Section::Buckets => "buckets",

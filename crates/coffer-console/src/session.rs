@@ -32,7 +32,11 @@ const UPDATE_ATTEMPTS: usize = 4;
 /// A signed-in person.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// Who the console acts as: the person who signed in, or the role session they switched
+    /// to (until it expires or they switch back).
     pub principal: Principal,
+    /// Who signed in (their password keeps the session alive).
+    pub signed_in: Principal,
     /// What the person typed to sign in: the account's alias if it has one, else its id.
     pub account_label: String,
     /// The token every form must send back (`csrf` field).
@@ -89,10 +93,9 @@ struct Record {
     account_id: String,
     /// `None`: the root user.
     user: Option<(String, String, String)>,
-    /// A role the session has switched to, with its session's facts; it stands in for
-    /// `user` while it lasts.
+    /// A role session switched to; it stands in for `user` until it expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    switched: Option<(Identity, coffer_auth::SessionFacts)>,
+    switched: Option<Switched>,
     access_key_id: String,
     account_label: String,
     csrf: String,
@@ -103,19 +106,35 @@ struct Record {
     started: u64,
 }
 
+/// A role session the console acts as (its key id names it in logs; the secret is not kept:
+/// the console acts in process, it signs nothing).
+#[derive(Serialize, Deserialize)]
+struct Switched {
+    account_id: String,
+    identity: Identity,
+    facts: coffer_auth::SessionFacts,
+    access_key_id: String,
+}
+
 impl Record {
     fn of(session: &Session) -> Record {
+        let signed_in = &session.signed_in;
         Record {
-            account_id: session.principal.account_id.clone(),
-            user: match &session.principal.identity {
+            account_id: signed_in.account_id.clone(),
+            user: match &signed_in.identity {
                 Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
                 Identity::Root | Identity::AssumedRole { .. } | Identity::FederatedUser { .. } => None,
             },
             switched: match (&session.principal.identity, &session.principal.session) {
-                (identity @ Identity::AssumedRole { .. }, Some(facts)) => Some((identity.clone(), (**facts).clone())),
+                (identity @ Identity::AssumedRole { .. }, Some(facts)) => Some(Switched {
+                    account_id: session.principal.account_id.clone(),
+                    identity: identity.clone(),
+                    facts: (**facts).clone(),
+                    access_key_id: session.principal.access_key_id.clone(),
+                }),
                 _ => None,
             },
-            access_key_id: session.principal.access_key_id.clone(),
+            access_key_id: signed_in.access_key_id.clone(),
             account_label: session.account_label.clone(),
             csrf: session.csrf.clone(),
             must_change_password: session.must_change_password,
@@ -127,17 +146,29 @@ impl Record {
     }
 
     fn session(self, version: i64, expires_at: u64) -> Option<Session> {
-        Some(Session {
-            principal: Principal {
-                account_id: self.account_id,
-                identity: match (self.user, &self.switched) {
-                    (_, Some((identity, _))) => identity.clone(),
-                    (None, None) => Identity::Root,
-                    (Some((user_id, name, path)), None) => Identity::User { user_id, name, path },
-                },
-                access_key_id: self.access_key_id,
-                session: self.switched.map(|(_, facts)| std::sync::Arc::new(facts)),
+        let signed_in = Principal {
+            account_id: self.account_id,
+            identity: match self.user {
+                None => Identity::Root,
+                Some((user_id, name, path)) => Identity::User { user_id, name, path },
             },
+            access_key_id: self.access_key_id,
+            session: None,
+        };
+        // A role session past its expiry is over: the console is the person again.
+        let now = (now_millis() / 1000) as i64;
+        let principal = match self.switched {
+            Some(switched) if switched.facts.expires_at > now => Principal {
+                account_id: switched.account_id,
+                identity: switched.identity,
+                access_key_id: switched.access_key_id,
+                session: Some(std::sync::Arc::new(switched.facts)),
+            },
+            _ => signed_in.clone(),
+        };
+        Some(Session {
+            principal,
+            signed_in,
             account_label: self.account_label,
             csrf: self.csrf,
             must_change_password: self.must_change_password,
@@ -209,6 +240,7 @@ impl Sessions {
         let token = random_token();
         let now = now_millis();
         let session = Session {
+            signed_in: principal.clone(),
             principal,
             account_label,
             csrf: random_token(),
@@ -296,6 +328,20 @@ impl Sessions {
         self.update(token, |session| session.pending.take()).await.flatten()
     }
 
+    /// Acts as `role` (a role session) from now on, or, with `None`, as the person again.
+    pub async fn switch(&self, token: &str, role: Option<Principal>) -> bool {
+        self.update(token, |session| {
+            session.principal = role.clone().unwrap_or_else(|| session.signed_in.clone());
+        })
+        .await
+        .is_some()
+    }
+
+    /// Whether the console acts as a role the person switched to.
+    pub fn is_switched(session: &Session) -> bool {
+        session.principal != session.signed_in
+    }
+
     pub async fn end(&self, token: &str) {
         self.query.end_console_session(&digest(token)).await;
     }
@@ -330,19 +376,72 @@ pub fn expired_cookie() -> String {
 mod tests {
     use super::*;
 
+    fn alice() -> Principal {
+        Principal {
+            account_id: "111122223333".into(),
+            identity: Identity::User {
+                user_id: "AIDAEXAMPLE".into(),
+                name: "alice".into(),
+                path: "/eng/".into(),
+            },
+            access_key_id: String::new(),
+            session: None,
+        }
+    }
+
+    fn role_session(expires_at: i64) -> Principal {
+        Principal {
+            account_id: "444455556666".into(),
+            identity: Identity::AssumedRole {
+                role_id: "AROAEXAMPLE".into(),
+                role_name: "admin".into(),
+                role_path: "/".into(),
+                session_name: "alice".into(),
+            },
+            access_key_id: "ASIAEXAMPLE".into(),
+            session: Some(std::sync::Arc::new(coffer_auth::SessionFacts {
+                issued_at: 1,
+                expires_at,
+                ..Default::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn a_switched_role_lasts_in_the_record_until_it_expires() {
+        let mut session = Session {
+            principal: role_session(i64::MAX / 2),
+            signed_in: alice(),
+            account_label: "acme".into(),
+            csrf: "c".into(),
+            must_change_password: false,
+            password: PasswordStamp::of("hash"),
+            pending: None,
+            notice: None,
+            started: 1,
+            version: 1,
+            expires_at: 9,
+        };
+        let round_trip = |session: &Session| {
+            let text = serde_json::to_string(&Record::of(session)).unwrap();
+            serde_json::from_str::<Record>(&text).unwrap().session(1, 9).unwrap()
+        };
+        let back = round_trip(&session);
+        assert_eq!(back.principal, session.principal);
+        assert_eq!(back.signed_in, alice());
+        assert!(Sessions::is_switched(&back));
+        // Past its expiry, the console is alice again.
+        session.principal = role_session(1);
+        let back = round_trip(&session);
+        assert_eq!(back.principal, alice());
+        assert!(!Sessions::is_switched(&back));
+    }
+
     #[test]
     fn a_session_survives_its_record_whole() {
         let session = Session {
-            principal: Principal {
-                account_id: "111122223333".into(),
-                identity: Identity::User {
-                    user_id: "AIDAEXAMPLE".into(),
-                    name: "alice".into(),
-                    path: "/eng/".into(),
-                },
-                access_key_id: String::new(),
-                session: None,
-            },
+            principal: alice(),
+            signed_in: alice(),
             account_label: "acme".into(),
             csrf: "c".into(),
             must_change_password: true,

@@ -352,6 +352,51 @@ impl QueryApi {
         action: &str,
         params: &[(&str, &str)],
     ) -> Result<Option<String>, CallError> {
+        self.call_service_as(Service::Iam, caller, facts, action, params).await
+    }
+
+    /// The console's "Switch role": AssumeRole as `caller` (the same checks as a signed
+    /// request), and the session it made, opened from its token, to act as.
+    pub async fn switch_role(
+        &self,
+        caller: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        role_arn: &str,
+        session_name: &str,
+    ) -> Result<Principal, CallError> {
+        let params = [("RoleArn", role_arn), ("RoleSessionName", session_name)];
+        let xml = self
+            .call_service_as(Service::Sts, caller, facts, "AssumeRole", &params)
+            .await?
+            .unwrap_or_default();
+        let field = |tag: &str| {
+            xml.split(&format!("<{tag}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{tag}>")).next())
+                .map(str::to_owned)
+        };
+        let failed = || CallError {
+            code: "ServiceFailure",
+            status: 500,
+            message: "An internal error occurred; the request was not completed.".to_owned(),
+        };
+        let (key, token) = (
+            field("AccessKeyId").ok_or_else(failed)?,
+            field("SessionToken").ok_or_else(failed)?,
+        );
+        coffer_auth::session::open(self.store.sealer(), &token, &key, time::OffsetDateTime::now_utc())
+            .map(|opened| opened.principal)
+            .map_err(|_| failed())
+    }
+
+    async fn call_service_as(
+        &self,
+        service: Service,
+        caller: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Option<String>, CallError> {
         let params = Params::from_pairs(params);
         let result = match self.authorizer.grants(&self.store, caller).await {
             Err(err) => Err(IamError::from(err)),
@@ -364,10 +409,10 @@ impl QueryApi {
                     authorizer: &self.authorizer,
                     params: &params,
                 };
-                dispatch(Service::Iam, action, &cx).await
+                dispatch(service, action, &cx).await
             }
         };
-        tracing::info!(principal = %caller.arn(), operation = %format_args!("iam:{action}"), ok = result.is_ok(), "console call");
+        tracing::info!(principal = %caller.arn(), operation = %format_args!("{}:{action}", service.prefix()), ok = result.is_ok(), "console call");
         result.map_err(|err| {
             let (code, status) = err.code_and_status();
             if status == StatusCode::INTERNAL_SERVER_ERROR {

@@ -58,6 +58,14 @@ async fn every_page_fits_a_laptop_and_a_phone_without_csp_violations() {
     let user = format!("u{}", "y".repeat(63));
     iam.create_group().group_name(&group).send().await.unwrap();
     iam.create_user().user_name(&user).send().await.unwrap();
+    iam.create_role()
+        .role_name(format!("r{}", "z".repeat(63)))
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
     iam.add_user_to_group()
         .group_name(&group)
         .user_name(&user)
@@ -97,6 +105,8 @@ async fn every_page_fits_a_laptop_and_a_phone_without_csp_violations() {
         ),
         ("groups", "/iam/groups".to_owned()),
         ("group", format!("/iam/groups/{group}")),
+        ("roles", "/iam/roles".to_owned()),
+        ("switch-role", "/switch-role".to_owned()),
         ("policies", "/iam/policies".to_owned()),
         (
             "policy",
@@ -464,5 +474,138 @@ async fn a_denied_upload_is_said_in_words_before_and_after_the_attempt() {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(0));
+    client.close().await.unwrap();
+}
+
+/// Roles in the console: the root user creates a role trusting the account; alice, who may
+/// assume it but may not list buckets herself, switches to it, sees the buckets with its
+/// permissions and the header naming the role, switches back and is refused again; revoking
+/// the role's sessions ends what she had switched to.
+#[tokio::test]
+async fn a_person_switches_to_a_role_and_its_permissions_apply() {
+    let coffer = start();
+    let account = coffer.account_id().await;
+    let iam = coffer.root_iam();
+    coffer
+        .root_s3()
+        .create_bucket()
+        .bucket("role-visible")
+        .send()
+        .await
+        .unwrap();
+    iam.create_user().user_name("alice").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("alice")
+        .password("Alice-Pass-2026")
+        .send()
+        .await
+        .unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = driver();
+    let client = browser(&driver, downloads.path()).await;
+
+    // The root user creates the role in the console.
+    sign_in(&client, &coffer, &account, "", ROOT_PASSWORD).await;
+    client.goto(&format!("{}/iam/roles", coffer.console)).await.unwrap();
+    fill(&client, "#role-name", "bucket-reader").await;
+    client
+        .find(fantoccini::Locator::Css("#role-policy"))
+        .await
+        .unwrap()
+        .select_by_value("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .await
+        .unwrap();
+    click(&client, "form.search button.primary").await;
+    wait_for_text(&client, "p.notice", "Role bucket-reader created.").await;
+    let page = wait_text(&client, &format!("arn:aws:iam::{account}:root")).await;
+    assert!(page.contains("bucket-reader"));
+    shot(&client, "roles-01-created").await;
+    // "Revoke active sessions" puts AWS's revocation policy on the role.
+    click(&client, "form[action='/iam/roles/bucket-reader/revoke'] button").await;
+    wait_text(&client, "Sessions of role bucket-reader issued before").await;
+    let revocation = iam
+        .get_role_policy()
+        .role_name("bucket-reader")
+        .policy_name("AWSRevokeOlderSessions")
+        .send()
+        .await
+        .unwrap();
+    assert!(revocation.policy_document().contains("TokenIssueTime"));
+    // One second on, so sessions made from now on are issued after the revocation's time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let role_arn = format!("arn:aws:iam::{account}:role/bucket-reader");
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("assume")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role_arn}"}}}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    click(&client, "form[action='/signout'] button").await;
+
+    // alice may not list buckets herself.
+    sign_in(&client, &coffer, &account, "alice", "Alice-Pass-2026").await;
+    client.goto(&format!("{}/s3/buckets", coffer.console)).await.unwrap();
+    wait_text(&client, "s3:ListAllMyBuckets").await;
+    // She switches role.
+    client
+        .goto(&format!(
+            "{}/switch-role?account={account}&role=bucket-reader",
+            coffer.console
+        ))
+        .await
+        .unwrap();
+    click(&client, "form[action='/switch-role'] button.primary").await;
+    wait_for_text(&client, "p.notice", "You are now acting as role bucket-reader.").await;
+    let who = text(&client, "header .identity").await;
+    assert!(who.contains("bucket-reader") && who.contains(&account), "{who}");
+    client.goto(&format!("{}/s3/buckets", coffer.console)).await.unwrap();
+    wait_text(&client, "role-visible").await;
+    shot(&client, "roles-02-switched").await;
+    // A role she may not assume is refused on the form.
+    client
+        .goto(&format!("{}/switch-role?account={account}&role=nobody", coffer.console))
+        .await
+        .unwrap();
+    click(&client, "form[action='/switch-role'] button.primary").await;
+    wait_text(&client, "Could not switch to").await;
+    // Back to herself: refused again.
+    click(&client, "form[action='/switch-back'] button").await;
+    wait_for_text(&client, "p.notice", "You are acting as yourself again.").await;
+    client.goto(&format!("{}/s3/buckets", coffer.console)).await.unwrap();
+    wait_text(&client, "s3:ListAllMyBuckets").await;
+
+    // Switched again, then the role's sessions are revoked: the console's session of it is
+    // refused from then on.
+    client
+        .goto(&format!(
+            "{}/switch-role?account={account}&role=bucket-reader",
+            coffer.console
+        ))
+        .await
+        .unwrap();
+    click(&client, "form[action='/switch-role'] button.primary").await;
+    wait_for_text(&client, "p.notice", "You are now acting as role bucket-reader.").await;
+    // One second on, so the revocation's time is past the session's issue time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let revoke_time = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("bucket-reader")
+        .policy_name("AWSRevokeOlderSessions")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{{"DateLessThan":{{"aws:TokenIssueTime":"{revoke_time}"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .unwrap();
+    client.goto(&format!("{}/s3/buckets", coffer.console)).await.unwrap();
+    wait_text(&client, "s3:ListAllMyBuckets").await;
+    shot(&client, "roles-03-revoked").await;
     client.close().await.unwrap();
 }
