@@ -3,9 +3,11 @@
 //! principal.
 
 use askama::Template;
+use axum::Form;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
 
 use crate::Console;
 use crate::page::{Chrome, Signed, call_failed, render};
@@ -127,4 +129,42 @@ pub async fn change(State(console): State<Console>, signed: Signed, body: Bytes)
             response
         }
     }
+}
+
+/// "Download credential report": the report made (or a fresh one reused) and read, as AWS's
+/// console does, sent as `credential_report.csv`.
+pub async fn credential_report(
+    State(console): State<Console>,
+    signed: Signed,
+    Form(form): Form<crate::roles::CsrfOnly>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(form.csrf()) {
+        return refused;
+    }
+    if let Err(error) = signed.call(&console, "GenerateCredentialReport", &[]).await {
+        return crate::page::call_failed(&signed, "iam:GenerateCredentialReport", &error);
+    }
+    let xml = match signed.call(&console, "GetCredentialReport", &[]).await {
+        Ok(xml) => xml.unwrap_or_default(),
+        Err(error) => return crate::page::call_failed(&signed, "iam:GetCredentialReport", &error),
+    };
+    let content = xml
+        .split("<Content>")
+        .nth(1)
+        .and_then(|rest| rest.split("</Content>").next())
+        .unwrap_or_default();
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .unwrap_or_default();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"credential_report.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response()
 }

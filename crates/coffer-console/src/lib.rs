@@ -16,6 +16,7 @@ mod display;
 mod forms;
 mod groups;
 mod home;
+mod identity_providers;
 mod objects;
 mod page;
 mod permits;
@@ -107,6 +108,10 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/iam/groups", get(groups::groups).post(groups::create_group))
         .route("/iam/groups/{name}", get(groups::group).post(groups::change_group))
         .route("/iam/roles", get(roles::roles).post(roles::create_role))
+        .route(
+            "/iam/identity-providers",
+            get(identity_providers::providers).post(identity_providers::change),
+        )
         .route("/iam/roles/{name}/revoke", post(roles::revoke_sessions))
         .route("/switch-role", get(roles::switch_role_form).post(roles::switch_role))
         .route("/switch-back", post(roles::switch_back))
@@ -116,6 +121,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/iam/policy/validate", post(policies::validate))
         .route("/iam/policy/versions", post(policies::change_version))
         .route("/iam/account", get(account::account).post(account::change))
+        .route("/iam/credential-report", post(account::credential_report))
         .route("/s3/buckets", get(buckets::buckets).post(buckets::create_bucket))
         .route("/s3/new-bucket", get(buckets::new_bucket))
         .route("/s3/new-bucket/check", post(buckets::check_name))

@@ -204,6 +204,7 @@ pub enum Section {
     Users,
     Groups,
     Roles,
+    IdentityProviders,
     Policies,
     Account,
     Buckets,
@@ -219,6 +220,8 @@ impl Section {
             Section::Groups
         } else if under("/iam/roles") || path == "/switch-role" {
             Section::Roles
+        } else if under("/iam/identity-providers") {
+            Section::IdentityProviders
         } else if under("/iam/policies") || under("/iam/policy") {
             Section::Policies
         } else if under("/iam/account") {
@@ -236,6 +239,7 @@ impl Section {
             Section::Users => "users",
             Section::Groups => "groups",
             Section::Roles => "roles",
+            Section::IdentityProviders => "identity-providers",
             Section::Policies => "policies",
             Section::Account => "account",
             Section::Buckets => "buckets",

@@ -169,9 +169,16 @@ pub async fn create_role(State(console): State<Console>, signed: Signed, Form(fo
     Redirect::to("/iam/roles").into_response()
 }
 
+/// A form that carries nothing but its CSRF token.
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     csrf: String,
+}
+
+impl CsrfOnly {
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// "Revoke active sessions", as AWS's console does it: an inline policy on the role denying

@@ -1135,3 +1135,69 @@ async fn a_user_deletion_the_caller_may_not_finish_removes_nothing() {
     // The password is still there: nothing irreversible happened.
     iam.get_login_profile().user_name("zed").send().await.unwrap();
 }
+
+#[tokio::test]
+async fn identity_providers_are_added_listed_and_deleted_and_the_credential_report_downloads() {
+    let coffer = start_with(&[]);
+    let (mut browser, account) = root_browser(&coffer).await;
+    let page = browser.get("/iam/identity-providers").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No identity providers."));
+    let csrf = Browser::csrf(&page);
+    let added = browser
+        .post(
+            "/iam/identity-providers",
+            &[
+                ("csrf", &csrf),
+                ("change", "add"),
+                ("url", "https://ci.example.com"),
+                ("audience", "sts.amazonaws.com"),
+            ],
+        )
+        .await;
+    assert_eq!(added.location.as_deref(), Some("/iam/identity-providers"));
+    let page = browser.get("/iam/identity-providers").await;
+    assert!(page.body.contains("ci.example.com") && page.body.contains("sts.amazonaws.com"));
+    let listed = coffer.root_iam().list_open_id_connect_providers().send().await.unwrap();
+    assert_eq!(listed.open_id_connect_provider_list().len(), 1);
+    // IAM's own refusal is said on the form.
+    let refused = browser
+        .post(
+            "/iam/identity-providers",
+            &[
+                ("csrf", &csrf),
+                ("change", "add"),
+                ("url", "http://plain.example.com"),
+                ("audience", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(unescape(&refused.body).contains("must begin with https://"));
+    let arn = format!("arn:aws:iam::{account}:oidc-provider/ci.example.com");
+    let deleted = browser
+        .post(
+            "/iam/identity-providers",
+            &[("csrf", &csrf), ("change", "delete"), ("arn", &arn)],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    let listed = coffer.root_iam().list_open_id_connect_providers().send().await.unwrap();
+    assert!(listed.open_id_connect_provider_list().is_empty());
+
+    // The credential report, as a CSV download.
+    let report = browser.post("/iam/credential-report", &[("csrf", &csrf)]).await;
+    assert_eq!(report.status, 200);
+    assert!(
+        report.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("credential_report.csv")
+    );
+    assert!(report.body.starts_with("user,arn,user_creation_time,"));
+    assert!(
+        report
+            .body
+            .contains(&format!("<root_account>,arn:aws:iam::{account}:root,"))
+    );
+}
