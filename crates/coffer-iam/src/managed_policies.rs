@@ -89,6 +89,13 @@ pub fn check_managed_policy(document: &str) -> Result<usize, IamError> {
     }
     let policy =
         Policy::parse(document, PolicyKind::Identity).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
+    // Managed policies must use the current language version (inline ones may still say
+    // 2008-10-17 or nothing, as in IAM).
+    if policy.version != coffer_policy::document::Version::V2012 {
+        return Err(IamError::MalformedPolicyDocument(
+            "Policy document must be version 2012-10-17 or greater.".to_owned(),
+        ));
+    }
     Ok(policy.statements.len())
 }
 

@@ -45,6 +45,8 @@ pub(crate) async fn put_bucket_policy(
     }
     let policy =
         Policy::parse(&input.policy, PolicyKind::Resource).map_err(|e| S3Fault::MalformedPolicy(format!("{e}")))?;
+    check_resources(&policy, &bucket.name)?;
+    check_principals(&s3.store, &policy).await?;
     let blocks_public = bucket.public_access_block.is_some_and(|b| b.block_public_policy);
     if blocks_public && policy.is_public() {
         return Err(S3Fault::AccessDenied("User is not authorized to perform: s3:PutBucketPolicy because public policies are prevented by the BlockPublicPolicy setting in S3 Block Public Access.".to_owned()));
@@ -56,6 +58,94 @@ pub(crate) async fn put_bucket_policy(
     let mut response = S3Response::new(PutBucketPolicyOutput::default());
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
+}
+
+/// S3 keeps a bucket policy only about its own bucket: every Resource (or NotResource) must
+/// be able to name the bucket or one of its objects. Patterns with policy variables are
+/// taken as written.
+fn check_resources(policy: &Policy, bucket: &str) -> Result<()> {
+    use coffer_policy::Match;
+    use coffer_policy::pattern::{Pattern, Variables, Wildcards};
+    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let object_arn = format!("arn:aws:s3:::{bucket}/");
+    let names_this_bucket = |text: &str| {
+        if text.contains("${") {
+            return true;
+        }
+        let Some(pattern) = Pattern::new(text, Wildcards::Match, Variables::Literal, None) else {
+            return true;
+        };
+        // An object pattern names the bucket if it matches some key: try the prefix it fixes.
+        let fixed: String = text.chars().take_while(|c| *c != '*' && *c != '?').collect();
+        pattern.matches(&bucket_arn, false)
+            || pattern.matches(&format!("{object_arn}x"), false)
+            || (fixed.starts_with(&object_arn) && pattern.matches(&format!("{fixed}x"), false))
+            || (fixed.starts_with(&object_arn) && pattern.matches(&fixed, false))
+    };
+    for statement in &policy.statements {
+        let (Some(Match::Is(list)) | Some(Match::Not(list))) = &statement.resources else {
+            continue;
+        };
+        if let Some(foreign) = list.iter().find(|r| !names_this_bucket(r)) {
+            return Err(S3Fault::MalformedPolicy(format!(
+                "Policy has invalid resource: {foreign}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// S3 refuses a bucket policy naming an AWS principal that does not exist: an account, or a
+/// user, role or role session of one, that Coffer does not know.
+async fn check_principals(store: &coffer_store::Store, policy: &Policy) -> Result<()> {
+    use coffer_policy::Match;
+    use coffer_store::StoreError;
+    for statement in &policy.statements {
+        let (Some(Match::Is(principals)) | Some(Match::Not(principals))) = &statement.principals else {
+            continue;
+        };
+        for name in &principals.aws {
+            let invalid = || S3Fault::MalformedPolicy(format!("Invalid principal in policy: \"AWS\":\"{name}\""));
+            // A CanonicalUser id (kept among AWS principals) is taken as written.
+            if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let (account, resource) = if name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit()) {
+                (name.as_str(), "root")
+            } else {
+                let rest = name
+                    .strip_prefix("arn:aws:iam::")
+                    .or_else(|| name.strip_prefix("arn:aws:sts::"))
+                    .ok_or_else(invalid)?;
+                rest.split_once(':').ok_or_else(invalid)?
+            };
+            let exists = |found: std::result::Result<bool, StoreError>| match found {
+                Ok(same) => Ok(same),
+                Err(StoreError::NoSuchUser | StoreError::NoSuchRole | StoreError::NoSuchAccount) => Ok(false),
+                Err(err) => Err(S3Fault::from(err)),
+            };
+            let known = if resource == "root" {
+                exists(store.account(account).await.map(|_| true))?
+            } else if let Some(path_and_name) = resource.strip_prefix("user/") {
+                let user_name = path_and_name.rsplit('/').next().unwrap_or_default();
+                exists(store.user(account, user_name).await.map(|u| u.arn() == *name))?
+            } else if let Some(path_and_name) = resource.strip_prefix("role/") {
+                let role_name = path_and_name.rsplit('/').next().unwrap_or_default();
+                exists(store.role(account, role_name).await.map(|r| r.arn() == *name))?
+            } else if let Some(session) = resource.strip_prefix("assumed-role/") {
+                // A session ARN names the role (without its path) and any session name.
+                let role_name = session.split('/').next().unwrap_or_default();
+                exists(store.role(account, role_name).await.map(|_| true))?
+            } else {
+                // Federated users and the rest are taken as written.
+                exists(store.account(account).await.map(|_| true))?
+            };
+            if !known {
+                return Err(invalid());
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn get_bucket_policy(

@@ -317,3 +317,46 @@ async fn missing(s3: &aws_sdk_s3::Client) -> (String, u16) {
         .unwrap_err();
     (s3_code(&get), head.raw_response().unwrap().status().as_u16())
 }
+
+/// S3 keeps a bucket policy only about its own bucket and about principals that exist.
+#[tokio::test]
+async fn a_bucket_policy_about_another_bucket_or_an_unknown_principal_is_refused() {
+    let coffer = Coffer::start();
+    let account = coffer.account_id().await;
+    let root = coffer.root_s3();
+    root.create_bucket().bucket("mine").send().await.unwrap();
+    coffer.root_iam().create_user().user_name("alice").send().await.unwrap();
+    let policy = |principal: &str, resource: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"s3:GetObject","Resource":"{resource}"}}}}"#
+        )
+    };
+    let put = |text: String| root.put_bucket_policy().bucket("mine").policy(text).send();
+    let alice = format!("arn:aws:iam::{account}:user/alice");
+    for fine in [
+        "arn:aws:s3:::mine/*",
+        "arn:aws:s3:::mine/photos/*",
+        "arn:aws:s3:::mine",
+        "arn:aws:s3:::*",
+        "*",
+        "arn:aws:s3:::mi*/x",
+    ] {
+        put(policy(&alice, fine))
+            .await
+            .unwrap_or_else(|e| panic!("{fine}: {e:?}"));
+    }
+    let err = put(policy(&alice, "arn:aws:s3:::someone-elses/*")).await.unwrap_err();
+    assert_aws_error(&err, "MalformedPolicy", 400);
+    assert!(format!("{err:?}").contains("Policy has invalid resource"));
+    for unknown in [
+        format!("arn:aws:iam::{account}:user/nobody"),
+        format!("arn:aws:iam::{account}:role/nothing"),
+        "arn:aws:iam::999999999999:root".to_owned(),
+        "999999999999".to_owned(),
+    ] {
+        let err = put(policy(&unknown, "arn:aws:s3:::mine/*")).await.unwrap_err();
+        assert_aws_error(&err, "MalformedPolicy", 400);
+        assert!(format!("{err:?}").contains("Invalid principal in policy"), "{unknown}");
+    }
+    put(policy(&account, "arn:aws:s3:::mine/*")).await.unwrap();
+}

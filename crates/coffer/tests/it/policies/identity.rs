@@ -647,3 +647,33 @@ async fn list_all_my_buckets_answers_to_the_s3_wildcard_resource_and_to_star() {
     put("deny", policy("Deny", "arn:aws:s3:::*")).await;
     assert_aws_error(&alice.list_buckets().send().await.unwrap_err(), "AccessDenied", 403);
 }
+
+/// Customer managed policies must be written in the current policy language (IAM refuses
+/// 2008-10-17 or no Version for them; inline policies still take it).
+#[tokio::test]
+async fn a_managed_policy_without_the_current_version_is_malformed() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    for document in [
+        r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+        r#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+    ] {
+        let err = iam
+            .create_policy()
+            .policy_name("old")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), "MalformedPolicyDocument", "{document}");
+        assert!(format!("{err:?}").contains("must be version 2012-10-17"));
+    }
+    iam.create_user().user_name("u").send().await.unwrap();
+    iam.put_user_policy()
+        .user_name("u")
+        .policy_name("inline-old")
+        .policy_document(r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#)
+        .send()
+        .await
+        .unwrap();
+}
