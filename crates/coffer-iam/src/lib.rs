@@ -10,6 +10,7 @@
 
 mod access_keys;
 mod account;
+mod authorization_details;
 mod credential_report;
 mod error;
 mod groups;
@@ -547,6 +548,9 @@ async fn dispatch(service: Service, action: &str, cx: &Call<'_>) -> Result<Optio
         (Service::Iam, "TagOpenIDConnectProvider") => oidc::tag_open_id_connect_provider(cx).await,
         (Service::Iam, "UntagOpenIDConnectProvider") => oidc::untag_open_id_connect_provider(cx).await,
         (Service::Iam, "ListOpenIDConnectProviderTags") => oidc::list_open_id_connect_provider_tags(cx).await,
+        (Service::Iam, "GetAccountAuthorizationDetails") => {
+            authorization_details::get_account_authorization_details(cx).await
+        }
         (Service::Iam, "GenerateCredentialReport") => credential_report::generate_credential_report(cx).await,
         (Service::Iam, "GetCredentialReport") => credential_report::get_credential_report(cx).await,
         (Service::Iam, "GetAccountSummary") => account::get_account_summary(cx).await,

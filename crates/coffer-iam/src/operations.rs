@@ -277,6 +277,7 @@ pub(crate) const SUPPORTED: &[&str] = &[
     "GetAccountSummary",
     "GenerateCredentialReport",
     "GetCredentialReport",
+    "GetAccountAuthorizationDetails",
     "CreateAccountAlias",
     "ListAccountAliases",
     "DeleteAccountAlias",

@@ -40,6 +40,12 @@ impl Xml {
         self
     }
 
+    /// XML another `Xml` made (already escaped), as it is.
+    pub(crate) fn raw(&mut self, xml: &str) -> &mut Self {
+        self.out.push_str(xml);
+        self
+    }
+
     /// `<tag>text</tag>` with the text escaped.
     pub(crate) fn elem(&mut self, tag: &str, text: &str) -> &mut Self {
         self.open(tag);
