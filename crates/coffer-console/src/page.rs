@@ -255,7 +255,7 @@ fn back_link(headers: &http::HeaderMap, host: &str) -> String {
         .get(http::header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|referer| referer.split_once("://"))
-        .and_then(|(_, rest)| rest.split_once('/').map(|(authority, path)| (authority, path)))
+        .and_then(|(_, rest)| rest.split_once('/'))
         .filter(|(authority, _)| authority.eq_ignore_ascii_case(host))
         .map(|(_, path)| format!("/{path}"))
         .filter(|path| !path.starts_with("//"))

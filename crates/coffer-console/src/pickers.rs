@@ -55,7 +55,7 @@ impl PolicyPicker {
             })
             .filter(|choice| !attached.contains(&choice.arn))
             .collect();
-        choices.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        choices.sort_by_key(|a| a.name.to_lowercase());
         PolicyPicker { choices, denied: None }
     }
 }

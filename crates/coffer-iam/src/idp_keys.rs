@@ -104,7 +104,8 @@ impl IdpKeys {
             let may_refetch = cached
                 .miss_refetched
                 .is_none_or(|at| at.elapsed() >= MISS_REFETCH_EVERY);
-            if !stale && !(missed && may_refetch) {
+            let refetch = stale || (missed && may_refetch);
+            if !refetch {
                 return Ok(cached.keys);
             }
         }

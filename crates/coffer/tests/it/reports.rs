@@ -150,7 +150,7 @@ async fn account_authorization_details_show_every_entity_with_its_policies() {
         "only the AWS managed policies in use"
     );
     assert_eq!(details.policies()[0].policy_version_list().len(), 1);
-    assert_eq!(details.is_truncated(), false);
+    assert!(!details.is_truncated());
 
     // Filtered, and paged one entity at a time.
     let roles_only = iam

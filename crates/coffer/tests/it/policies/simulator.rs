@@ -50,7 +50,7 @@ async fn the_simulator_agrees_with_enforcement() {
         ("iam:ListUsers", "arn:aws:iam::*:user/"),
     ];
     for (i, policy) in policies.iter().enumerate() {
-        grant(&iam, "sim", "p", *policy).await;
+        grant(&iam, "sim", "p", policy).await;
         for (action, resource) in cases {
             let simulated = iam
                 .simulate_custom_policy()
