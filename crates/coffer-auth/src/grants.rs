@@ -28,6 +28,8 @@ pub struct Grants {
     pub(crate) session: Option<Vec<Policy>>,
     /// The user's or role's tags (`aws:PrincipalTag/*`), read with its policies.
     pub(crate) principal_tags: Vec<(String, String)>,
+    /// The length of the session policies' texts (what the session cache weighs).
+    pub(crate) session_bytes: u64,
     /// This set's number in decision-cache keys (a changed set is a new `Grants`).
     pub(crate) id: u64,
     /// The condition keys the set reads; `None` when it reads the clock.
@@ -57,6 +59,7 @@ impl Grants {
             boundary,
             session: None,
             principal_tags: Vec::new(),
+            session_bytes: 0,
             decisions: Some(decisions.clone()),
             unreadable: false,
             sources: Vec::new(),
@@ -95,12 +98,25 @@ impl Grants {
 type Parsed = HashMap<String, (Arc<UserPolicies>, Arc<Grants>)>;
 
 /// Sessions' grants: an entity's grants narrowed by session policies, by the entity's set
-/// (its number) and the session policies' texts. Sessions of one role given the same session
-/// policy share one entry.
-type SessionGrants = quick_cache::sync::Cache<(u64, Vec<String>), Arc<Grants>>;
+/// (its number) and a digest of the session policies' texts. Sessions of one role given the
+/// same session policy share one entry. Entries are weighed by the texts they were parsed
+/// from, so many large session policies cannot hold more than the cache's bytes.
+type SessionGrants = quick_cache::sync::Cache<(u64, [u8; 32]), Arc<Grants>, ByTexts>;
 
-/// Session-policy sets remembered.
+/// Session-policy sets remembered, and the bytes of text they may stand for.
 const SESSION_GRANTS: usize = 4096;
+const SESSION_GRANTS_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Weighs a session's grants by its session policies' texts (parsed, they take a few times
+/// that) plus a fixed overhead.
+#[derive(Clone, Debug)]
+struct ByTexts;
+
+impl quick_cache::Weighter<(u64, [u8; 32]), Arc<Grants>> for ByTexts {
+    fn weight(&self, _: &(u64, [u8; 32]), grants: &Arc<Grants>) -> u64 {
+        1024 + 4 * grants.session_bytes
+    }
+}
 
 /// Parsed bucket policies by bucket name, with the text each was parsed from.
 type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
@@ -132,7 +148,11 @@ impl Default for Authorizer {
         let decisions = Arc::new(Decisions::default());
         Authorizer {
             parsed: Arc::default(),
-            sessions: Arc::new(SessionGrants::new(SESSION_GRANTS)),
+            sessions: Arc::new(SessionGrants::with_weighter(
+                SESSION_GRANTS,
+                SESSION_GRANTS_BYTES,
+                ByTexts,
+            )),
             bucket_policies: Arc::default(),
             root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
             root_as_policy: Arc::new(Grants::new(
@@ -189,11 +209,17 @@ impl Authorizer {
     /// `entity`'s grants narrowed by session policies (parsed once per set of texts; an AWS
     /// managed policy is written `aws-managed:<arn>`).
     fn narrowed(&self, entity: &Arc<Grants>, texts: Vec<String>) -> Arc<Grants> {
-        let key = (entity.id, texts);
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        for text in &texts {
+            digest.update((text.len() as u64).to_le_bytes());
+            digest.update(text.as_bytes());
+        }
+        let key = (entity.id, <[u8; 32]>::from(digest.finalize()));
         if let Some(grants) = self.sessions.get(&key) {
             return grants;
         }
-        let texts = &key.1;
+        let texts = &texts;
         let parsed: Vec<Policy> = texts
             .iter()
             .filter_map(|text| match text.strip_prefix("aws-managed:") {
@@ -206,11 +232,12 @@ impl Authorizer {
         // A session policy that does not parse might have been a Deny: fail closed.
         grants.unreadable = entity.unreadable || parsed.len() != texts.len();
         grants.session = Some(parsed);
+        grants.session_bytes = texts.iter().map(|t| t.len() as u64).sum();
         grants.principal_tags = entity.principal_tags.clone();
         grants.sources = entity.sources.clone();
         grants.boundary_source = entity.boundary_source.clone();
         let grants = Arc::new(grants);
-        self.sessions.insert(key.clone(), grants.clone());
+        self.sessions.insert(key, grants.clone());
         grants
     }
 
@@ -269,12 +296,15 @@ impl Authorizer {
             }
         };
         unreadable |= documents.boundary.is_some() && boundary.is_none();
+        // A session of a user or role deleted since it was issued: its token still opens,
+        // but it may do nothing (without the entity there is no boundary left to hold it).
         if unreadable {
             tracing::error!(
                 entity_id = %id,
                 "a stored policy of this user or role no longer parses: its requests are denied until the policy is replaced"
             );
         }
+        unreadable |= !documents.exists;
         let mut grants = Grants::new(identity, boundary, &self.decisions);
         grants.sources = sources;
         grants.boundary_source = boundary_source;

@@ -95,10 +95,15 @@ pub fn open(
 }
 
 /// The request's session token, from its `X-Amz-Security-Token` header or query parameter
-/// (presigned URLs, SigV4 and SigV2 alike).
+/// (presigned URLs, SigV4 and SigV2 alike). A header that is not text, or sent twice, is a
+/// token that opens for nothing (never no token: it must not go unchecked).
 pub fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get("x-amz-security-token") {
-        return value.to_str().ok().map(str::to_owned);
+    let mut headers = parts.headers.get_all("x-amz-security-token").iter();
+    if let Some(value) = headers.next() {
+        if headers.next().is_some() {
+            return Some(String::new());
+        }
+        return Some(value.to_str().map(str::to_owned).unwrap_or_default());
     }
     form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-security-token"))
@@ -137,6 +142,21 @@ mod tests {
             tags: vec![("team".into(), "blue".into())],
             ..SessionFacts::default()
         }
+    }
+
+    #[test]
+    fn a_token_header_that_is_not_text_or_is_repeated_is_still_a_token() {
+        let request = |headers: &[&[u8]]| {
+            let mut builder = http::Request::builder().uri("/b/k");
+            for value in headers {
+                builder = builder.header("x-amz-security-token", http::HeaderValue::from_bytes(value).unwrap());
+            }
+            builder.body(()).unwrap().into_parts().0
+        };
+        assert_eq!(token_of(&request(&[b"abc"])).as_deref(), Some("abc"));
+        assert_eq!(token_of(&request(&[b"\xff\xfe"])).as_deref(), Some(""));
+        assert_eq!(token_of(&request(&[b"a", b"b"])).as_deref(), Some(""));
+        assert_eq!(token_of(&request(&[])), None);
     }
 
     #[test]

@@ -18,6 +18,9 @@ const MISS_REFETCH_EVERY: Duration = Duration::from_secs(60);
 /// What Coffer reads of a discovery document or key set, and how long it waits for one.
 const MAX_DOCUMENT: usize = 1024 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// After a failed fetch, tokens naming the provider fail at once for this long: a provider
+/// down or slow costs one fetch per period, not two per request anyone sends.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Why a provider's keys could not be had (STS answers `IDPCommunicationError`).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ pub struct IdpKeys {
     client: reqwest::Client,
     inline: Arc<HashMap<String, Arc<JwkSet>>>,
     fetched: Arc<Mutex<HashMap<String, Fetched>>>,
+    /// When fetching each provider's keys last failed.
+    failed: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 /// A provider's keys as last fetched.
@@ -87,6 +92,7 @@ impl IdpKeys {
             client,
             inline: Arc::new(inline),
             fetched: Arc::default(),
+            failed: Arc::default(),
         })
     }
 
@@ -109,7 +115,27 @@ impl IdpKeys {
                 return Ok(cached.keys);
             }
         }
-        let keys = Arc::new(self.fetch(url).await?);
+        if self
+            .failed
+            .lock()
+            .get(url)
+            .is_some_and(|at| at.elapsed() < FAILURE_BACKOFF)
+        {
+            return Err(FetchError(format!(
+                "fetching {url}'s keys failed less than {FAILURE_BACKOFF:?} ago"
+            )));
+        }
+        let keys = match self.fetch(url).await {
+            Ok(keys) => Arc::new(keys),
+            Err(err) => {
+                let mut failed = self.failed.lock();
+                // Bounded by the providers accounts registered; old failures are forgotten.
+                failed.retain(|_, at| at.elapsed() < FAILURE_BACKOFF);
+                failed.insert(url.to_owned(), Instant::now());
+                return Err(err);
+            }
+        };
+        self.failed.lock().remove(url);
         let now = Instant::now();
         let fetched = Fetched {
             at: now,

@@ -271,6 +271,12 @@ impl QueryApi {
                 {
                     Err(IamError::Auth(AuthError::InvalidClientTokenId))
                 }
+                // Of STS, federated users may only ask who they are, and GetSessionToken's
+                // credentials may also assume a role (AWS's GetSessionToken and
+                // GetFederationToken references).
+                Ok((caller, _)) if service == Service::Sts && !sts_allows(&caller, &action) => Err(
+                    IamError::AccessDenied(format!("Cannot call {action} with these session credentials")),
+                ),
                 Ok((caller, scope)) => {
                     caller_arn = caller.arn();
                     let facts =
@@ -435,6 +441,18 @@ impl QueryApi {
             &IamError::RequestTooLarge(MAX_QUERY_BODY),
             &request_id,
         )
+    }
+}
+
+/// Whether STS serves `action` to `caller`: everything to long-term keys and role sessions;
+/// to GetSessionToken's and GetFederationToken's credentials, only what AWS allows them.
+fn sts_allows(caller: &Principal, action: &str) -> bool {
+    match &caller.session {
+        Some(facts) if facts.refused_by_iam => match caller.identity {
+            coffer_auth::Identity::FederatedUser { .. } => action == "GetCallerIdentity",
+            _ => matches!(action, "GetCallerIdentity" | "AssumeRole"),
+        },
+        _ => true,
     }
 }
 

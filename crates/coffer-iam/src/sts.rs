@@ -149,7 +149,9 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
             cx.caller.arn()
         ))
     };
-    if !tags.is_empty() {
+    // Tags passed now, or carried on from the chain (transitive), set the session's
+    // principal tags: the trust policy must allow that.
+    if !tags.is_empty() || !all_tags.is_empty() {
         may("sts:TagSession").map_err(|_| refused("sts:TagSession"))?;
     }
     if source_identity.is_some() && cx.params.get("SourceIdentity").is_some() {
@@ -266,10 +268,10 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
     check_length(name, "name", 2, 32)?;
     pattern(name, "name", r"[\w+=,.@-]*", "+=,.@-")?;
     let duration = duration_param(cx.params, 900..=MAX_USER_SESSION)?;
-    let policies = SessionPolicies::from_params(cx.params)?;
-    if let Some(text) = &policies.inline {
+    if let Some(text) = cx.params.get("Policy") {
         check_length(text, "policy", 1, 2048)?;
     }
+    let policies = SessionPolicies::from_params(cx.params)?;
     let tags = session_tags(cx)?;
     if cx.caller.is_session() {
         return Err(IamError::AccessDenied(
@@ -278,6 +280,11 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
     }
     let arn = format!("arn:aws:sts::{}:federated-user/{name}", cx.account());
     cx.authorize_tagging_with("sts:GetFederationToken", &arn, Vec::new(), &tags)?;
+    // Session tags become the federated user's aws:PrincipalTag/*: choosing them is its own
+    // permission, as in AWS.
+    if !tags.is_empty() {
+        cx.authorize_tagging_with("sts:TagSession", &arn, Vec::new(), &tags)?;
+    }
     policies.resolve(cx.store, cx.account()).await?;
     let packed = policies.packed_len() + tags.iter().map(|t| t.key.len() + t.value.len()).sum::<usize>();
     let packed_percent = packed_percent(packed)?;
@@ -352,6 +359,16 @@ pub(crate) fn write_credentials(xml: &mut Xml, credentials: &SessionCredentials)
 
 /// The role `arn` names, if it exists with that very ARN (path included).
 pub(crate) async fn find_role(store: &Store, arn: &str) -> Result<Option<Role>, IamError> {
+    let (account, name) = role_arn_parts(arn)?;
+    match store.role(account, name).await {
+        Ok(role) if role.arn() == arn => Ok(Some(role)),
+        Ok(_) | Err(StoreError::NoSuchRole) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The account and name a role ARN names (`ValidationError` when it is not a role ARN).
+pub(crate) fn role_arn_parts(arn: &str) -> Result<(&str, &str), IamError> {
     check_length(arn, "roleArn", 20, 2048)?;
     let malformed = || IamError::Validation(format!("{arn} is invalid"));
     let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(malformed)?;
@@ -360,12 +377,7 @@ pub(crate) async fn find_role(store: &Store, arn: &str) -> Result<Option<Role>, 
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) || path_and_name.is_empty() {
         return Err(malformed());
     }
-    let name = path_and_name.rsplit('/').next().unwrap_or_default();
-    match store.role(account, name).await {
-        Ok(role) if role.arn() == arn => Ok(Some(role)),
-        Ok(_) | Err(StoreError::NoSuchRole) => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+    Ok((account, path_and_name.rsplit('/').next().unwrap_or_default()))
 }
 
 /// The session policies a request passes: an inline document and managed policy ARNs.
@@ -380,12 +392,17 @@ impl SessionPolicies {
             None => None,
             Some(text) => {
                 check_length(text, "policy", 1, usize::MAX)?;
+                // AWS's plaintext limit for an inline session policy, whitespace included
+                // (AssumeRole's model sets no length: past it, the packed policy is too large).
+                if text.chars().count() > PACKED_ALLOTMENT {
+                    packed_percent(text.chars().count())?;
+                }
                 Policy::parse(text, PolicyKind::Identity)
                     .map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
                 Some(text.to_owned())
             }
         };
-        let arns: Vec<String> = (1..)
+        let mut arns: Vec<String> = (1..)
             .map_while(|i| params.get(&format!("PolicyArns.member.{i}.arn")))
             .map(str::to_owned)
             .collect();
@@ -397,6 +414,9 @@ impl SessionPolicies {
         for (i, arn) in arns.iter().enumerate() {
             check_length(arn, &format!("policyArns.{}.member.arn", i + 1), 20, 2048)?;
         }
+        // Order and repeats change nothing: one canonical list per set.
+        arns.sort();
+        arns.dedup();
         Ok(SessionPolicies { inline, arns })
     }
 

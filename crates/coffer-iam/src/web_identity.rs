@@ -18,8 +18,8 @@ use crate::IamError;
 use crate::idp_keys::IdpKeys;
 use crate::params::Params;
 use crate::sts::{
-    DEFAULT_ROLE_SESSION, SessionPolicies, check_length, duration_param, find_role, packed_percent, role_session_name,
-    write_credentials,
+    DEFAULT_ROLE_SESSION, SessionPolicies, check_length, duration_param, find_role, packed_percent, role_arn_parts,
+    role_session_name, write_credentials,
 };
 use crate::xml::Xml;
 
@@ -58,14 +58,17 @@ pub(crate) async fn assume_role_with_web_identity(
         ));
     }
     let duration = duration_param(params, 900..=43_200)?;
-    let policies = SessionPolicies::from_params(params)?;
-    if let Some(text) = &policies.inline {
+    if let Some(text) = params.get("Policy") {
         check_length(text, "policy", 1, 2048)?;
     }
+    let policies = SessionPolicies::from_params(params)?;
 
     let denied = || IamError::AccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned());
+    // The token is checked before the role is looked up: who holds no valid token learns
+    // nothing of which roles exist.
+    let (account, _) = role_arn_parts(role_arn)?;
+    let (claims, provider) = verify(store, idp, token, account).await?;
     let role = find_role(store, role_arn).await?.ok_or_else(denied)?;
-    let (claims, provider) = verify(store, idp, token, &role.account_id).await?;
 
     // The trust policy decides, with the token's claims as the provider's condition keys.
     let trust = Policy::parse(&role.trust_policy, PolicyKind::Resource).map_err(|_| denied())?;
@@ -181,7 +184,14 @@ async fn verify(
         Err(err) => return Err(err.into()),
     };
 
-    let fetch_failed = |e: crate::idp_keys::FetchError| IamError::IdpCommunicationError(e.to_string());
+    // What went wrong is logged, not told: the caller is not authenticated, and the
+    // provider's address is the account's business.
+    let fetch_failed = |e: crate::idp_keys::FetchError| {
+        tracing::warn!(provider = %url, err = %e, "could not fetch an identity provider's keys");
+        IamError::IdpCommunicationError(
+            "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements".to_owned(),
+        )
+    };
     let mut keys = idp.keys(url, false).await.map_err(fetch_failed)?;
     let find = |keys: &jsonwebtoken::jwk::JwkSet| match &header.kid {
         Some(kid) => keys.find(kid).cloned(),

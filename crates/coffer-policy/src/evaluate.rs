@@ -59,13 +59,16 @@ enum Named {
 }
 
 fn named(principals: &Principals, who: Option<&RequestPrincipal>) -> Option<Named> {
+    // An identity provider's user is named only by a `Federated` entry for its provider:
+    // "anyone" (`*`, `{"AWS": "*"}`) means AWS principals and anonymous callers, so a role
+    // trusting `{"AWS": "*"}` is not open to every token of every registered provider.
+    if let Some(who) = who.filter(|who| who.federated) {
+        return principals.federated.contains(&who.arn).then_some(Named::Directly);
+    }
     if principals.anyone {
         return Some(Named::Directly);
     }
     let who = who?;
-    if who.federated {
-        return principals.federated.contains(&who.arn).then_some(Named::Directly);
-    }
     let account_root = format!("arn:aws:iam::{}:root", who.account_id);
     let mut best = None;
     for name in &principals.aws {

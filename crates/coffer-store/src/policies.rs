@@ -51,6 +51,8 @@ pub struct UserPolicies {
     pub boundary: Option<Boundary>,
     /// The user's or role's own tags (`aws:PrincipalTag/*`).
     pub tags: Vec<crate::Tag>,
+    /// Whether the user or role still exists (false: a session of one deleted since).
+    pub exists: bool,
 }
 
 /// One stored policy that applies to a user, with where it comes from.
@@ -216,47 +218,57 @@ impl Store {
     }
 
     /// The default documents of the managed policies `arns` names (a session's managed
-    /// session policies), cached while no policy changes: customer managed ones in
-    /// `documents`, AWS managed ones in `aws_managed`. An ARN that names no policy (any
-    /// more) is left out.
-    pub async fn policies_by_arn(&self, arns: &[String]) -> Result<Arc<UserPolicies>> {
-        // Never an entity id: those are upper-case letters and digits only.
-        let key = format!("arns:{}", arns.join(" "));
-        let generation = match self.inner.policies.get(&key) {
-            Ok(found) => return Ok(found),
-            Err(generation) => generation,
-        };
-        let mut documents = Vec::new();
-        let mut aws_managed = Vec::new();
-        for arn in arns {
-            if arn.starts_with("arn:aws:iam::aws:policy/") {
-                aws_managed.push(arn.clone());
-                continue;
-            }
-            let text: Option<(String, String)> = sqlx::query_as(
-                "SELECT p.name, v.document FROM managed_policies p JOIN policy_versions v \
-                 ON v.policy_id = p.policy_id AND v.version = p.default_version \
-                 WHERE 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name = $1",
-            )
-            .bind(arn)
-            .fetch_optional(&self.inner.reader)
-            .await?;
-            if let Some((name, text)) = text {
-                documents.push(PolicyDocument {
-                    kind: "session".to_owned(),
-                    name,
-                    text,
-                });
-            }
-        }
-        let policies = Arc::new(UserPolicies {
-            documents,
-            aws_managed,
+    /// session policies): customer managed ones in `documents`, AWS managed ones in
+    /// `aws_managed`. An ARN that names no policy (any more) is left out. Each policy is
+    /// cached on its own while no policy changes, so the cache holds at most one entry per
+    /// policy whatever lists sessions carry.
+    pub async fn policies_by_arn(&self, arns: &[String]) -> Result<UserPolicies> {
+        let mut all = UserPolicies {
+            documents: Vec::new(),
+            aws_managed: Vec::new(),
             boundary: None,
             tags: Vec::new(),
-        });
-        self.inner.policies.insert(generation, key, policies.clone());
-        Ok(policies)
+            exists: true,
+        };
+        for arn in arns {
+            if arn.starts_with("arn:aws:iam::aws:policy/") {
+                all.aws_managed.push(arn.clone());
+                continue;
+            }
+            // Never an entity id: those are upper-case letters and digits only.
+            let key = format!("arn:{arn}");
+            let one = match self.inner.policies.get(&key) {
+                Ok(found) => found,
+                Err(generation) => {
+                    let text: Option<(String, String)> = sqlx::query_as(
+                        "SELECT p.name, v.document FROM managed_policies p JOIN policy_versions v \
+                         ON v.policy_id = p.policy_id AND v.version = p.default_version \
+                         WHERE 'arn:aws:iam::' || p.account_id || ':policy' || p.path || p.name = $1",
+                    )
+                    .bind(arn)
+                    .fetch_optional(&self.inner.reader)
+                    .await?;
+                    let one = Arc::new(UserPolicies {
+                        documents: text
+                            .map(|(name, text)| PolicyDocument {
+                                kind: "session".to_owned(),
+                                name,
+                                text,
+                            })
+                            .into_iter()
+                            .collect(),
+                        aws_managed: Vec::new(),
+                        boundary: None,
+                        tags: Vec::new(),
+                        exists: true,
+                    });
+                    self.inner.policies.insert(generation, key, one.clone());
+                    one
+                }
+            };
+            all.documents.extend(one.documents.iter().cloned());
+        }
+        Ok(all)
     }
 
     /// The policies of a user (with its groups') or of a role, cached under the entity's id
@@ -310,7 +322,16 @@ impl Store {
             .chain(managed)
             .map(|(kind, name, text)| PolicyDocument { kind, name, text })
             .collect();
-        let boundary_arn = self.permissions_boundary(entity).await?;
+        // The entity's row: gone, its sessions (which name it by id) are held to nothing.
+        let (table, column) = entity.table();
+        let row: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT permissions_boundary FROM {table} WHERE {column} = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.inner.reader)
+        .await?;
+        let exists = row.is_some();
+        let boundary_arn = row.flatten();
         let boundary = match boundary_arn {
             None => None,
             Some(arn) if arn.starts_with("arn:aws:iam::aws:policy/") => Some(Boundary::AwsManaged(arn)),
@@ -346,6 +367,7 @@ impl Store {
             aws_managed,
             boundary,
             tags: tags.into_iter().map(|(key, value)| crate::Tag { key, value }).collect(),
+            exists,
         });
         self.inner.policies.insert(generation, id.to_owned(), policies.clone());
         Ok(policies)

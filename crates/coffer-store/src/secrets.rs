@@ -26,9 +26,11 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 #[derive(Clone)]
 pub struct Sealer {
     cipher: Aes256Gcm,
-    /// Seals session tokens: a key of their own, derived from the master key, so a token can
-    /// never be opened as a stored secret nor a stored secret passed off as a token.
-    token_cipher: Aes256Gcm,
+    /// Session tokens' root key, derived from the master key (so a token can never be opened
+    /// as a stored secret nor a stored secret passed off as a token). Each token is sealed
+    /// under a key of its own derived from it and a random salt: tokens are minted without
+    /// limit, and no number of them can make two share a (key, nonce).
+    token_root: [u8; 32],
     /// Derived from the master key, never the key itself.
     digest_key: [u8; 32],
 }
@@ -44,7 +46,7 @@ impl Sealer {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(key.into()),
-            token_cipher: Aes256Gcm::new((&hmac_sha256(key, b"coffer session tokens v1")).into()),
+            token_root: hmac_sha256(key, b"coffer session tokens v1"),
             digest_key: hmac_sha256(key, b"coffer keyed digests v1"),
         }
     }
@@ -143,9 +145,10 @@ impl Sealer {
     /// node with the master key opens it; nobody else can read or forge one.
     pub fn seal_token(&self, claims: &[u8]) -> String {
         use base64::Engine;
+        let salt: [u8; TOKEN_SALT_LEN] = rand::rng().random();
         let nonce: [u8; NONCE_LEN] = rand::rng().random();
         let sealed = self
-            .token_cipher
+            .token_cipher(&salt)
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -154,7 +157,7 @@ impl Sealer {
                 },
             )
             .expect("AES-GCM encryption of a token's claims cannot fail");
-        let bytes = [&[TOKEN_VERSION][..], &nonce, &sealed].concat();
+        let bytes = [&[TOKEN_VERSION][..], &salt, &nonce, &sealed].concat();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
 
@@ -164,11 +167,12 @@ impl Sealer {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::STANDARD.decode(token).ok()?;
         let (&version, rest) = bytes.split_first()?;
-        if version != TOKEN_VERSION || rest.len() < NONCE_LEN {
+        if version != TOKEN_VERSION || rest.len() < TOKEN_SALT_LEN + NONCE_LEN {
             return None;
         }
+        let (salt, rest) = rest.split_at(TOKEN_SALT_LEN);
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        self.token_cipher
+        self.token_cipher(salt)
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -180,7 +184,15 @@ impl Sealer {
     }
 }
 
+impl Sealer {
+    /// The cipher of the token salted with `salt`.
+    fn token_cipher(&self, salt: &[u8]) -> Aes256Gcm {
+        Aes256Gcm::new((&hmac_sha256(&self.token_root, salt)).into())
+    }
+}
+
 const TOKEN_VERSION: u8 = 1;
+const TOKEN_SALT_LEN: usize = 16;
 const TOKEN_AAD: &[u8] = b"coffer session token";
 
 /// What a sealed secret is bound to: the key id, its account and its owner (a user's

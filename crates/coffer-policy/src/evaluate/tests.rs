@@ -608,6 +608,9 @@ fn an_identity_providers_user_matches_only_a_federated_principal() {
         decide_by(&trust(&format!(r#"{{"AWS":"{ACCOUNT}"}}"#))),
         Decision::ImplicitDeny
     );
+    // Nor as "anyone": that means AWS principals, not every registered provider's users.
+    assert_eq!(decide_by(&trust(r#"{"AWS":"*"}"#)), Decision::ImplicitDeny);
+    assert_eq!(decide_by(&trust(r#""*""#)), Decision::ImplicitDeny);
     assert_eq!(
         decide_by(&trust(&format!(
             r#"{{"Federated":"arn:aws:iam::{ACCOUNT}:oidc-provider/other.example.com"}}"#

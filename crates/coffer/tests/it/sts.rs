@@ -972,14 +972,15 @@ async fn get_access_key_info_names_the_keys_account() {
         .unwrap();
     assert!(info.account().is_some_and(|other| other != account));
     let session = SessionKeys::of(sts.get_session_token().send().await.unwrap().credentials().unwrap());
-    let info = coffer
+    // GetSessionToken's credentials may only ask who they are or assume a role, as in AWS.
+    let err = coffer
         .sts_session(&session)
         .get_access_key_info()
         .access_key_id(&session.key_id)
         .send()
         .await
-        .unwrap();
-    assert_eq!(info.account(), Some(account.as_str()));
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
     let err = sts
         .get_access_key_info()
         .access_key_id("AKIAAAAAAAAAAAAAAAAA")
@@ -1146,4 +1147,65 @@ async fn principal_tags_come_from_the_user_the_role_and_the_session() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("AccessDenied"));
+}
+
+/// A session outlives nothing: once its role is deleted it may do nothing, and a new role of
+/// the same name is not its role.
+#[tokio::test]
+async fn a_deleted_roles_sessions_may_do_nothing_even_once_the_name_is_taken_again() {
+    let coffer = Coffer::start();
+    let account = coffer.account_id().await;
+    coffer.root_s3().create_bucket().bucket("kept").send().await.unwrap();
+    let role_arn = role(&coffer, "short-lived", &trust_account(&account), "AmazonS3ReadOnlyAccess").await;
+    let alice = user_who_may_assume(&coffer, "alice", &role_arn).await;
+    let session = coffer.s3_session(&assume(&coffer, &alice, &role_arn, "s1").await.unwrap());
+    session.list_objects_v2().bucket("kept").send().await.unwrap();
+    let iam = coffer.root_iam();
+    iam.detach_role_policy()
+        .role_name("short-lived")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role().role_name("short-lived").send().await.unwrap();
+    // Even a bucket policy naming the role's ARN does not let the old session back in.
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{account}"}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::kept"}}}}"#
+    );
+    coffer.root_s3().put_bucket_policy().bucket("kept").policy(policy).send().await.unwrap();
+    assert_aws_error(&session.list_objects_v2().bucket("kept").send().await.unwrap_err(), "AccessDenied", 403);
+    role(&coffer, "short-lived", &trust_account(&account), "AmazonS3ReadOnlyAccess").await;
+    assert_aws_error(&session.list_objects_v2().bucket("kept").send().await.unwrap_err(), "AccessDenied", 403);
+}
+
+/// GetFederationToken's session tags become the federated user's principal tags: choosing
+/// them takes sts:TagSession, as in AWS.
+#[tokio::test]
+async fn federation_tags_need_tag_session() {
+    let coffer = Coffer::start();
+    let broker = coffer.user_with_key("broker").await;
+    let iam = coffer.root_iam();
+    iam.put_user_policy()
+        .user_name("broker")
+        .policy_name("federate")
+        .policy_document(allow("sts:GetFederationToken", "*"))
+        .send()
+        .await
+        .unwrap();
+    let sts = coffer.sts(&broker.0, &broker.1, "us-east-1");
+    let tagged = || {
+        sts.get_federation_token()
+            .name("tagged")
+            .tags(aws_sdk_sts::types::Tag::builder().key("team").value("red").build().unwrap())
+            .send()
+    };
+    assert_eq!(tagged().await.unwrap_err().code(), Some("AccessDenied"));
+    iam.put_user_policy()
+        .user_name("broker")
+        .policy_name("tag")
+        .policy_document(allow("sts:TagSession", "*"))
+        .send()
+        .await
+        .unwrap();
+    tagged().await.unwrap();
 }

@@ -285,6 +285,35 @@ async fn an_issuer_coffer_cannot_reach_or_does_not_trust_is_a_communication_erro
     );
 }
 
+/// A role trusting `{"AWS": "*"}` is open to AWS principals its conditions admit, not to
+/// every token of every provider the account registered.
+#[tokio::test]
+async fn a_role_trusting_any_aws_principal_does_not_trust_web_identities() {
+    let k1 = SigningKey::new("ci-1");
+    let mut jwks = tempfile::NamedTempFile::new().unwrap();
+    let sets = serde_json::json!({"ci.example.com": {"keys": [k1.jwk()]}});
+    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
+    let coffer = Coffer::start_with(&[
+        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
+        ROOT_KEY_ENV.0,
+        ROOT_KEY_ENV.1,
+    ]);
+    provider_and_role(&coffer, "https://ci.example.com").await;
+    let open = coffer
+        .root_iam()
+        .create_role()
+        .role_name("open")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRoleWithWebIdentity"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = k1.sign(&claims("https://ci.example.com", "sts.amazonaws.com", MAIN, now() + 300));
+    let err = assume(&coffer, open.role().unwrap().arn(), &token).await.unwrap_err();
+    assert_eq!(err, ("AccessDenied".into(), 403));
+}
+
 #[tokio::test]
 async fn keys_given_inline_need_no_issuer_to_reach() {
     let k1 = SigningKey::new("ci-1");
