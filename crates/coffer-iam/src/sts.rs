@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::error::validation;
 use crate::params::Params;
 use crate::xml::Xml;
-use crate::{Call, IamError};
+use crate::{Call, IamError, validate};
 
 /// How long role sessions last unless asked otherwise.
 pub(crate) const DEFAULT_ROLE_SESSION: i64 = 3600;
@@ -45,13 +45,13 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     let duration = duration_param(cx.params, 900..=43_200)?;
     let external_id = cx.params.get("ExternalId");
     if let Some(id) = external_id {
-        check_length(id, "externalId", 2, 1224)?;
-        pattern(id, "externalId", r"[\w+=,.@:\/-]*", "+=,.@:/-")?;
+        validate::length(id, "externalId", 2, 1224)?;
+        validate::word_pattern(id, "externalId", r"[\w+=,.@:\/-]*", "+=,.@:/-")?;
     }
     let source_identity = cx.params.get("SourceIdentity");
     if let Some(source) = source_identity {
-        check_length(source, "sourceIdentity", 2, 64)?;
-        pattern(source, "sourceIdentity", r"[\w+=,.@-]*", "+=,.@-")?;
+        validate::length(source, "sourceIdentity", 2, 64)?;
+        validate::word_pattern(source, "sourceIdentity", r"[\w+=,.@-]*", "+=,.@-")?;
         if source.to_ascii_lowercase().starts_with("aws:") {
             return Err(IamError::Validation(
                 "The source identity cannot begin with the reserved prefix aws:".to_owned(),
@@ -193,33 +193,16 @@ pub(crate) async fn assume_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
         source_identity: source_identity.clone(),
         refused_by_iam: false,
     };
-    let identity = Identity::AssumedRole {
-        role_id: role.role_id.clone(),
-        role_name: role.name.clone(),
-        role_path: role.path.clone(),
-        session_name: session_name.to_owned(),
-    };
-    let credentials = session::issue(cx.store.sealer(), &role.account_id, identity, facts);
     let region = cx
         .authz
         .facts()
         .region
         .clone()
         .unwrap_or_else(|| "us-east-1".to_owned());
-    cx.store.record_role_use(&role.role_id, &region).await?;
-
+    let credentials = issue_role_session(cx.store, &role, session_name, facts, &region).await?;
     let mut xml = Xml::new();
     write_credentials(&mut xml, &credentials);
-    xml.with("AssumedRoleUser", |x| {
-        x.elem("AssumedRoleId", &format!("{}:{session_name}", role.role_id))
-            .elem(
-                "Arn",
-                &format!(
-                    "arn:aws:sts::{}:assumed-role/{}/{session_name}",
-                    role.account_id, role.name
-                ),
-            );
-    });
+    write_assumed_role_user(&mut xml, &role, session_name);
     if let Some(percent) = packed_percent {
         xml.elem("PackedPolicySize", &percent.to_string());
     }
@@ -240,13 +223,7 @@ pub(crate) async fn get_session_token(cx: &Call<'_>) -> Result<Option<String>, I
             "Cannot call GetSessionToken with session credentials".to_owned(),
         ));
     }
-    let (default, max) = if cx.caller.is_root() {
-        (MAX_ROOT_SESSION, MAX_ROOT_SESSION)
-    } else {
-        (DEFAULT_USER_SESSION, MAX_USER_SESSION)
-    };
-    // The root user's sessions are capped at an hour whatever was asked, as in AWS.
-    let duration = duration.unwrap_or(default).min(max);
+    let duration = own_session_duration(cx, duration);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let facts = SessionFacts {
         issued_at: now,
@@ -265,11 +242,11 @@ pub(crate) async fn get_session_token(cx: &Call<'_>) -> Result<Option<String>, I
 /// (none given: no permissions at all).
 pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.require("Name")?;
-    check_length(name, "name", 2, 32)?;
-    pattern(name, "name", r"[\w+=,.@-]*", "+=,.@-")?;
+    validate::length(name, "name", 2, 32)?;
+    validate::word_pattern(name, "name", r"[\w+=,.@-]*", "+=,.@-")?;
     let duration = duration_param(cx.params, 900..=MAX_USER_SESSION)?;
     if let Some(text) = cx.params.get("Policy") {
-        check_length(text, "policy", 1, 2048)?;
+        validate::length(text, "policy", 1, 2048)?;
     }
     let policies = SessionPolicies::from_params(cx.params)?;
     let tags = session_tags(cx)?;
@@ -292,12 +269,7 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
         Identity::User { user_id, name, path } => Some((user_id.clone(), name.clone(), path.clone())),
         _ => None,
     };
-    let (default, max) = if cx.caller.is_root() {
-        (MAX_ROOT_SESSION, MAX_ROOT_SESSION)
-    } else {
-        (DEFAULT_USER_SESSION, MAX_USER_SESSION)
-    };
-    let duration = duration.unwrap_or(default).min(max);
+    let duration = own_session_duration(cx, duration);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let facts = SessionFacts {
         issued_at: now,
@@ -329,8 +301,8 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
 /// key; of temporary keys it knows only the caller's own (their tokens hold the rest).
 pub(crate) async fn get_access_key_info(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let key = cx.params.require("AccessKeyId")?;
-    check_length(key, "accessKeyId", 16, 128)?;
-    pattern(key, "accessKeyId", r"[\w]*", "")?;
+    validate::length(key, "accessKeyId", 16, 128)?;
+    validate::word_pattern(key, "accessKeyId", r"[\w]*", "")?;
     cx.authorize("sts:GetAccessKeyInfo", "*")?;
     let account = if key == cx.caller.access_key_id {
         Some(cx.account().to_owned())
@@ -346,6 +318,50 @@ pub(crate) async fn get_access_key_info(cx: &Call<'_>) -> Result<Option<String>,
     let mut xml = Xml::new();
     xml.elem("Account", &account);
     Ok(Some(xml.finish()))
+}
+
+/// How long GetSessionToken's and GetFederationToken's credentials last: as asked, else 12
+/// hours; the root user's at most an hour whatever was asked, as in AWS.
+fn own_session_duration(cx: &Call<'_>, asked: Option<i64>) -> i64 {
+    if cx.caller.is_root() {
+        asked.unwrap_or(MAX_ROOT_SESSION).min(MAX_ROOT_SESSION)
+    } else {
+        asked.unwrap_or(DEFAULT_USER_SESSION).min(MAX_USER_SESSION)
+    }
+}
+
+/// Issues a session of `role` named `session_name` with `facts`, and notes the role's use
+/// (RoleLastUsed) in `region`.
+pub(crate) async fn issue_role_session(
+    store: &Store,
+    role: &Role,
+    session_name: &str,
+    facts: SessionFacts,
+    region: &str,
+) -> Result<SessionCredentials, IamError> {
+    let identity = Identity::AssumedRole {
+        role_id: role.role_id.clone(),
+        role_name: role.name.clone(),
+        role_path: role.path.clone(),
+        session_name: session_name.to_owned(),
+    };
+    let credentials = session::issue(store.sealer(), &role.account_id, identity, facts);
+    store.record_role_use(&role.role_id, region).await?;
+    Ok(credentials)
+}
+
+/// `<AssumedRoleUser>`: the session's id and ARN (the role's name, never its path).
+pub(crate) fn write_assumed_role_user(xml: &mut Xml, role: &Role, session_name: &str) {
+    xml.with("AssumedRoleUser", |x| {
+        x.elem("AssumedRoleId", &format!("{}:{session_name}", role.role_id))
+            .elem(
+                "Arn",
+                &format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+                    role.account_id, role.name
+                ),
+            );
+    });
 }
 
 pub(crate) fn write_credentials(xml: &mut Xml, credentials: &SessionCredentials) {
@@ -369,7 +385,7 @@ pub(crate) async fn find_role(store: &Store, arn: &str) -> Result<Option<Role>, 
 
 /// The account and name a role ARN names (`ValidationError` when it is not a role ARN).
 pub(crate) fn role_arn_parts(arn: &str) -> Result<(&str, &str), IamError> {
-    check_length(arn, "roleArn", 20, 2048)?;
+    validate::length(arn, "roleArn", 20, 2048)?;
     let malformed = || IamError::Validation(format!("{arn} is invalid"));
     let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(malformed)?;
     let (account, resource) = rest.split_once(':').ok_or_else(malformed)?;
@@ -391,7 +407,7 @@ impl SessionPolicies {
         let inline = match params.get("Policy") {
             None => None,
             Some(text) => {
-                check_length(text, "policy", 1, usize::MAX)?;
+                validate::length(text, "policy", 1, usize::MAX)?;
                 // AWS's plaintext limit for an inline session policy, whitespace included
                 // (AssumeRole's model sets no length: past it, the packed policy is too large).
                 if text.chars().count() > PACKED_ALLOTMENT {
@@ -412,7 +428,7 @@ impl SessionPolicies {
             )));
         }
         for (i, arn) in arns.iter().enumerate() {
-            check_length(arn, &format!("policyArns.{}.member.arn", i + 1), 20, 2048)?;
+            validate::length(arn, &format!("policyArns.{}.member.arn", i + 1), 20, 2048)?;
         }
         // Order and repeats change nothing: one canonical list per set.
         arns.sort();
@@ -512,11 +528,11 @@ fn tag_values(tags: &[Tag]) -> Vec<(String, Vec<String>)> {
 /// Coffer has no MFA devices: a request naming one cannot be verified.
 fn refuse_mfa(cx: &Call<'_>) -> Result<(), IamError> {
     if let Some(serial) = cx.params.get("SerialNumber") {
-        check_length(serial, "serialNumber", 9, 256)?;
+        validate::length(serial, "serialNumber", 9, 256)?;
     }
     if let Some(code) = cx.params.get("TokenCode") {
-        check_length(code, "tokenCode", 6, 6)?;
-        pattern(code, "tokenCode", r"[\d]*", "")?;
+        validate::length(code, "tokenCode", 6, 6)?;
+        validate::word_pattern(code, "tokenCode", r"[\d]*", "")?;
     }
     if cx.params.get("SerialNumber").is_some() || cx.params.get("TokenCode").is_some() {
         return Err(IamError::AccessDenied(
@@ -552,42 +568,8 @@ pub(crate) fn duration_param(params: &Params, range: std::ops::RangeInclusive<i6
 }
 
 pub(crate) fn role_session_name(name: &str) -> Result<(), IamError> {
-    check_length(name, "roleSessionName", 2, 64)?;
-    pattern(name, "roleSessionName", r"[\w+=,.@-]*", "+=,.@-")
-}
-
-pub(crate) fn check_length(value: &str, field: &str, min: usize, max: usize) -> Result<(), IamError> {
-    let len = value.chars().count();
-    if len < min {
-        return Err(validation(
-            Some(value),
-            field,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if len > max {
-        return Err(validation(
-            Some(value),
-            field,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn pattern(value: &str, field: &str, shown: &str, extra: &str) -> Result<(), IamError> {
-    if value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || extra.contains(c))
-    {
-        Ok(())
-    } else {
-        Err(validation(
-            Some(value),
-            field,
-            &format!("Member must satisfy regular expression pattern: {shown}"),
-        ))
-    }
+    validate::length(name, "roleSessionName", 2, 64)?;
+    validate::word_pattern(name, "roleSessionName", r"[\w+=,.@-]*", "+=,.@-")
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::error::{IamError, validation};
 
-fn length(value: &str, field: &str, min: usize, max: usize) -> Result<(), IamError> {
+pub(crate) fn length(value: &str, field: &str, min: usize, max: usize) -> Result<(), IamError> {
     let len = value.chars().count();
     if len < min {
         return Err(validation(
@@ -32,6 +32,11 @@ fn pattern(value: &str, field: &str, pattern: &str, ok: impl Fn(char) -> bool) -
             &format!("Member must satisfy regular expression pattern: {pattern}"),
         ))
     }
+}
+
+/// `value` of word characters and `extra` only (the API's `[\w…]*` patterns, shown as `shown`).
+pub(crate) fn word_pattern(value: &str, field: &str, shown: &str, extra: &str) -> Result<(), IamError> {
+    pattern(value, field, shown, |c| word_or(c, extra))
 }
 
 fn word_or(c: char, extra: &str) -> bool {

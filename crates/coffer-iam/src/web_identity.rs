@@ -6,22 +6,21 @@
 //! `Federated` principal, with `<provider>:sub`, `:aud`, `:amr` and `:oaud` as condition keys.
 
 use base64::Engine;
-use coffer_auth::session;
-use coffer_auth::{Identity, ResourcePolicy, SessionFacts};
+use coffer_auth::{ResourcePolicy, SessionFacts};
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::{OidcProvider, Store, StoreError};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::IamError;
 use crate::idp_keys::IdpKeys;
 use crate::params::Params;
 use crate::sts::{
-    DEFAULT_ROLE_SESSION, SessionPolicies, check_length, duration_param, find_role, packed_percent, role_arn_parts,
-    role_session_name, write_credentials,
+    DEFAULT_ROLE_SESSION, SessionPolicies, duration_param, find_role, issue_role_session, packed_percent,
+    role_arn_parts, role_session_name, write_assumed_role_user, write_credentials,
 };
 use crate::xml::Xml;
+use crate::{IamError, validate};
 
 /// Signature algorithms an ID token may use: public-key ones only (a shared-secret `HS*` or
 /// `none` would let anyone who read the provider's keys mint tokens).
@@ -51,7 +50,7 @@ pub(crate) async fn assume_role_with_web_identity(
     let session_name = params.require("RoleSessionName")?;
     role_session_name(session_name)?;
     let token = params.require("WebIdentityToken")?;
-    check_length(token, "webIdentityToken", 4, 20_000)?;
+    validate::length(token, "webIdentityToken", 4, 20_000)?;
     if params.get("ProviderId").is_some() {
         return Err(IamError::NotImplemented(
             "AssumeRoleWithWebIdentity with ProviderId (OAuth 2.0 access tokens)".to_owned(),
@@ -59,7 +58,7 @@ pub(crate) async fn assume_role_with_web_identity(
     }
     let duration = duration_param(params, 900..=43_200)?;
     if let Some(text) = params.get("Policy") {
-        check_length(text, "policy", 1, 2048)?;
+        validate::length(text, "policy", 1, 2048)?;
     }
     let policies = SessionPolicies::from_params(params)?;
 
@@ -117,29 +116,12 @@ pub(crate) async fn assume_role_with_web_identity(
         policy_arns: policies.arns,
         ..SessionFacts::default()
     };
-    let identity = Identity::AssumedRole {
-        role_id: role.role_id.clone(),
-        role_name: role.name.clone(),
-        role_path: role.path.clone(),
-        session_name: session_name.to_owned(),
-    };
-    let credentials = session::issue(store.sealer(), &role.account_id, identity, session_facts);
     let region = facts.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
-    store.record_role_use(&role.role_id, &region).await?;
-
+    let credentials = issue_role_session(store, &role, session_name, session_facts, &region).await?;
     let mut xml = Xml::new();
     write_credentials(&mut xml, &credentials);
-    xml.elem("SubjectFromWebIdentityToken", &subject)
-        .with("AssumedRoleUser", |x| {
-            x.elem("AssumedRoleId", &format!("{}:{session_name}", role.role_id))
-                .elem(
-                    "Arn",
-                    &format!(
-                        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
-                        role.account_id, role.name
-                    ),
-                );
-        });
+    xml.elem("SubjectFromWebIdentityToken", &subject);
+    write_assumed_role_user(&mut xml, &role, session_name);
     if let Some(percent) = packed_percent {
         xml.elem("PackedPolicySize", &percent.to_string());
     }

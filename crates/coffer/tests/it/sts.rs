@@ -1156,7 +1156,13 @@ async fn a_deleted_roles_sessions_may_do_nothing_even_once_the_name_is_taken_aga
     let coffer = Coffer::start();
     let account = coffer.account_id().await;
     coffer.root_s3().create_bucket().bucket("kept").send().await.unwrap();
-    let role_arn = role(&coffer, "short-lived", &trust_account(&account), "AmazonS3ReadOnlyAccess").await;
+    let role_arn = role(
+        &coffer,
+        "short-lived",
+        &trust_account(&account),
+        "AmazonS3ReadOnlyAccess",
+    )
+    .await;
     let alice = user_who_may_assume(&coffer, "alice", &role_arn).await;
     let session = coffer.s3_session(&assume(&coffer, &alice, &role_arn, "s1").await.unwrap());
     session.list_objects_v2().bucket("kept").send().await.unwrap();
@@ -1172,10 +1178,31 @@ async fn a_deleted_roles_sessions_may_do_nothing_even_once_the_name_is_taken_aga
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{account}"}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::kept"}}}}"#
     );
-    coffer.root_s3().put_bucket_policy().bucket("kept").policy(policy).send().await.unwrap();
-    assert_aws_error(&session.list_objects_v2().bucket("kept").send().await.unwrap_err(), "AccessDenied", 403);
-    role(&coffer, "short-lived", &trust_account(&account), "AmazonS3ReadOnlyAccess").await;
-    assert_aws_error(&session.list_objects_v2().bucket("kept").send().await.unwrap_err(), "AccessDenied", 403);
+    coffer
+        .root_s3()
+        .put_bucket_policy()
+        .bucket("kept")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+    assert_aws_error(
+        &session.list_objects_v2().bucket("kept").send().await.unwrap_err(),
+        "AccessDenied",
+        403,
+    );
+    role(
+        &coffer,
+        "short-lived",
+        &trust_account(&account),
+        "AmazonS3ReadOnlyAccess",
+    )
+    .await;
+    assert_aws_error(
+        &session.list_objects_v2().bucket("kept").send().await.unwrap_err(),
+        "AccessDenied",
+        403,
+    );
 }
 
 /// GetFederationToken's session tags become the federated user's principal tags: choosing
@@ -1196,7 +1223,13 @@ async fn federation_tags_need_tag_session() {
     let tagged = || {
         sts.get_federation_token()
             .name("tagged")
-            .tags(aws_sdk_sts::types::Tag::builder().key("team").value("red").build().unwrap())
+            .tags(
+                aws_sdk_sts::types::Tag::builder()
+                    .key("team")
+                    .value("red")
+                    .build()
+                    .unwrap(),
+            )
             .send()
     };
     assert_eq!(tagged().await.unwrap_err().code(), Some("AccessDenied"));

@@ -309,7 +309,12 @@ async fn a_role_trusting_any_aws_principal_does_not_trust_web_identities() {
         .send()
         .await
         .unwrap();
-    let token = k1.sign(&claims("https://ci.example.com", "sts.amazonaws.com", MAIN, now() + 300));
+    let token = k1.sign(&claims(
+        "https://ci.example.com",
+        "sts.amazonaws.com",
+        MAIN,
+        now() + 300,
+    ));
     let err = assume(&coffer, open.role().unwrap().arn(), &token).await.unwrap_err();
     assert_eq!(err, ("AccessDenied".into(), 403));
 }
