@@ -7,20 +7,19 @@ use crate::{Call, IamError, validate};
 
 pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     cx.authorize("iam:GetAccountSummary", "*")?;
-    let users = cx.store.count_users(cx.account()).await?;
-    let roles = cx.store.count_roles(cx.account()).await?;
+    let counts = cx.store.account_counts(cx.account()).await?;
     let root_keys = cx.store.count_root_access_keys(cx.account()).await?;
-    // Quotas are AWS's defaults; counts of what Coffer does not have yet are zero.
-    let entries: [(&str, i64); 23] = [
-        ("Users", users),
+    // Quotas are AWS's defaults; counts of what Coffer does not have (MFA) are zero.
+    let entries: [(&str, i64); 25] = [
+        ("Users", counts.users),
         ("UsersQuota", 5000),
-        ("Groups", 0),
+        ("Groups", counts.groups),
         ("GroupsQuota", 300),
         ("GroupsPerUserQuota", 10),
-        ("Policies", 0),
+        ("Policies", counts.policies),
         ("PoliciesQuota", 1500),
         ("PolicySizeQuota", 6144),
-        ("PolicyVersionsInUse", 0),
+        ("PolicyVersionsInUse", counts.policy_versions),
         ("PolicyVersionsInUseQuota", 10000),
         ("VersionsPerPolicyQuota", 5),
         ("AttachedPoliciesPerUserQuota", 10),
@@ -28,8 +27,10 @@ pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>,
         ("AttachedPoliciesPerRoleQuota", 10),
         ("UserPolicySizeQuota", 2048),
         ("GroupPolicySizeQuota", 5120),
-        ("Roles", roles),
+        ("Roles", counts.roles),
         ("RolesQuota", 1000),
+        ("Providers", counts.providers),
+        ("AssumeRolePolicySizeQuota", 2048),
         ("RolePolicySizeQuota", 10240),
         ("AccessKeysPerUserQuota", MAX_ACCESS_KEYS_PER_USER),
         ("AccountAccessKeysPresent", i64::from(root_keys > 0)),

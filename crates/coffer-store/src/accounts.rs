@@ -129,3 +129,43 @@ impl Store {
         Ok(())
     }
 }
+
+/// How many of each IAM entity an account holds (GetAccountSummary).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountCounts {
+    pub users: i64,
+    pub groups: i64,
+    pub roles: i64,
+    /// Customer managed policies, and their stored versions.
+    pub policies: i64,
+    pub policy_versions: i64,
+    /// OpenID Connect providers.
+    pub providers: i64,
+}
+
+impl Store {
+    /// The account's entity counts, read in one statement.
+    pub async fn account_counts(&self, account_id: &str) -> Result<AccountCounts> {
+        let (users, groups, roles, policies, policy_versions, providers): (i64, i64, i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM users WHERE account_id = $1), \
+                 (SELECT COUNT(*) FROM groups WHERE account_id = $1), \
+                 (SELECT COUNT(*) FROM roles WHERE account_id = $1), \
+                 (SELECT COUNT(*) FROM managed_policies WHERE account_id = $1), \
+                 (SELECT COUNT(*) FROM policy_versions v JOIN managed_policies p ON p.policy_id = v.policy_id \
+                  WHERE p.account_id = $1), \
+                 (SELECT COUNT(*) FROM oidc_providers WHERE account_id = $1)",
+            )
+            .bind(account_id)
+            .fetch_one(&self.inner.reader)
+            .await?;
+        Ok(AccountCounts {
+            users,
+            groups,
+            roles,
+            policies,
+            policy_versions,
+            providers,
+        })
+    }
+}

@@ -37,7 +37,7 @@ mod users;
 use std::sync::Arc;
 
 pub use access_keys::KeyOwnerName;
-pub use accounts::DEFAULT_ACCOUNT_NAME;
+pub use accounts::{AccountCounts, DEFAULT_ACCOUNT_NAME};
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
 pub use buckets::{Bucket, PublicAccessBlock};
 pub use console_sessions::StoredSession;

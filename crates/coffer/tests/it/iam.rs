@@ -479,15 +479,40 @@ async fn account_aliases_are_unique_across_accounts() {
 }
 
 #[tokio::test]
-async fn account_summary_counts_users() {
+async fn account_summary_counts_users_groups_roles_policies_and_providers() {
     let coffer = Coffer::start();
     let iam = coffer.root_iam();
     iam.create_user().user_name("a").send().await.unwrap();
     iam.create_user().user_name("b").send().await.unwrap();
+    iam.create_group().group_name("g").send().await.unwrap();
+    let doc = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#;
+    let policy = iam
+        .create_policy()
+        .policy_name("p")
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    iam.create_policy_version()
+        .policy_arn(policy.policy().unwrap().arn().unwrap())
+        .policy_document(doc)
+        .send()
+        .await
+        .unwrap();
+    iam.create_open_id_connect_provider()
+        .url("https://ci.example.com")
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
     let summary = iam.get_account_summary().send().await.unwrap();
     let map = summary.summary_map().unwrap();
     use aws_sdk_iam::types::SummaryKeyType as K;
     assert_eq!(map[&K::Users], 2);
+    assert_eq!(map[&K::Groups], 1);
+    assert_eq!(map[&K::Policies], 1);
+    assert_eq!(map[&K::PolicyVersionsInUse], 2);
+    assert_eq!(map[&K::from("Providers")], 1);
     assert_eq!(map[&K::AccessKeysPerUserQuota], 2);
     assert_eq!(map[&K::UsersQuota], 5000);
 }
