@@ -272,6 +272,16 @@ impl Caller {
         &self.principal
     }
 
+    /// Whether the caller's policies read a condition key starting with `prefix` (lower
+    /// case), so a handler fetches such a key's values only when they can matter. Policies
+    /// that read the clock are not cached and answer yes.
+    pub fn reads_key_prefix(&self, prefix: &str) -> bool {
+        match &self.grants.keys {
+            None => true,
+            Some(keys) => keys.iter().any(|key| key.starts_with(prefix)),
+        }
+    }
+
     /// What the request itself says (source address, region…).
     pub fn facts(&self) -> &RequestFacts {
         &self.facts

@@ -58,7 +58,7 @@ fn status_param(cx: &Call<'_>) -> Result<KeyStatus, IamError> {
 
 pub(crate) async fn create_access_key(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let (owner, arn) = owner(cx).await?;
-    cx.authorize("iam:CreateAccessKey", &arn)?;
+    cx.authorize("iam:CreateAccessKey", &arn).await?;
     let created = cx
         .store
         .create_access_key(cx.account(), owner)
@@ -79,7 +79,7 @@ pub(crate) async fn list_access_keys(cx: &Call<'_>) -> Result<Option<String>, Ia
     let (owner, arn) = owner(cx).await?;
     cx.params.marker()?;
     cx.params.max_items()?;
-    cx.authorize("iam:ListAccessKeys", &arn)?;
+    cx.authorize("iam:ListAccessKeys", &arn).await?;
     // At most two keys per owner: one page always holds them all.
     let keys = cx
         .store
@@ -105,7 +105,7 @@ pub(crate) async fn update_access_key(cx: &Call<'_>) -> Result<Option<String>, I
     validate::access_key_id(key_id)?;
     let status = status_param(cx)?;
     let (owner, arn) = owner(cx).await?;
-    cx.authorize("iam:UpdateAccessKey", &arn)?;
+    cx.authorize("iam:UpdateAccessKey", &arn).await?;
     cx.store
         .update_access_key(cx.account(), owner, key_id, status)
         .await
@@ -117,7 +117,7 @@ pub(crate) async fn delete_access_key(cx: &Call<'_>) -> Result<Option<String>, I
     let key_id = cx.params.require("AccessKeyId")?;
     validate::access_key_id(key_id)?;
     let (owner, arn) = owner(cx).await?;
-    cx.authorize("iam:DeleteAccessKey", &arn)?;
+    cx.authorize("iam:DeleteAccessKey", &arn).await?;
     cx.store
         .delete_access_key(cx.account(), owner, key_id)
         .await
@@ -136,7 +136,7 @@ pub(crate) async fn get_access_key_last_used(cx: &Call<'_>) -> Result<Option<Str
         },
         Err(_) => format!("arn:aws:iam::{}:user/*", cx.account()),
     };
-    cx.authorize("iam:GetAccessKeyLastUsed", &arn)?;
+    cx.authorize("iam:GetAccessKeyLastUsed", &arn).await?;
     let (key, last_used) = found.map_err(|e| key_error(e, KeyOwnerName::Root, key_id))?;
     let mut xml = Xml::new();
     xml.elem_opt("UserName", key.user_name.as_deref());

@@ -6,7 +6,7 @@ use crate::xml::Xml;
 use crate::{Call, IamError, validate};
 
 pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:GetAccountSummary", "*")?;
+    cx.authorize("iam:GetAccountSummary", "*").await?;
     let counts = cx.store.account_counts(cx.account()).await?;
     let root_keys = cx.store.count_root_access_keys(cx.account()).await?;
     // Quotas are AWS's defaults; counts of what Coffer does not have (MFA) are zero.
@@ -51,7 +51,7 @@ pub(crate) async fn get_account_summary(cx: &Call<'_>) -> Result<Option<String>,
 pub(crate) async fn create_account_alias(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let alias = cx.params.require("AccountAlias")?;
     validate::account_alias(alias)?;
-    cx.authorize("iam:CreateAccountAlias", "*")?;
+    cx.authorize("iam:CreateAccountAlias", "*").await?;
     cx.store
         .set_account_alias(cx.account(), alias)
         .await
@@ -66,7 +66,7 @@ pub(crate) async fn create_account_alias(cx: &Call<'_>) -> Result<Option<String>
 
 pub(crate) async fn list_account_aliases(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     cx.params.max_items()?;
-    cx.authorize("iam:ListAccountAliases", "*")?;
+    cx.authorize("iam:ListAccountAliases", "*").await?;
     let account = cx.store.account(cx.account()).await?;
     let mut xml = Xml::new();
     xml.with("AccountAliases", |x| {
@@ -81,7 +81,7 @@ pub(crate) async fn list_account_aliases(cx: &Call<'_>) -> Result<Option<String>
 pub(crate) async fn delete_account_alias(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let alias = cx.params.require("AccountAlias")?;
     validate::account_alias(alias)?;
-    cx.authorize("iam:DeleteAccountAlias", "*")?;
+    cx.authorize("iam:DeleteAccountAlias", "*").await?;
     cx.store
         .delete_account_alias(cx.account(), alias)
         .await

@@ -18,7 +18,7 @@ struct Entry {
 }
 
 pub(crate) async fn get_account_authorization_details(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:GetAccountAuthorizationDetails", "*")?;
+    cx.authorize("iam:GetAccountAuthorizationDetails", "*").await?;
     let filter = cx.params.members("Filter");
     for kind in &filter {
         if !KINDS.contains(kind) {

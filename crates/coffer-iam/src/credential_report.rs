@@ -33,7 +33,7 @@ fn time(at: OffsetDateTime) -> String {
 }
 
 pub(crate) async fn generate_credential_report(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:GenerateCredentialReport", "*")?;
+    cx.authorize("iam:GenerateCredentialReport", "*").await?;
     let fresh = cx
         .store
         .credential_report(cx.account())
@@ -55,7 +55,7 @@ pub(crate) async fn generate_credential_report(cx: &Call<'_>) -> Result<Option<S
 }
 
 pub(crate) async fn get_credential_report(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:GetCredentialReport", "*")?;
+    cx.authorize("iam:GetCredentialReport", "*").await?;
     let (at, csv) = cx.store.credential_report(cx.account()).await?.ok_or_else(|| {
         IamError::ReportNotPresent(
             "Credential report does not exist. Use GenerateCredentialReport to generate a report.".to_owned(),

@@ -64,7 +64,8 @@ pub(crate) async fn create_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
     cx.authorize(
         "iam:CreateGroup",
         &format!("arn:aws:iam::{}:group{path}{name}", cx.account()),
-    )?;
+    )
+    .await?;
     let group = cx
         .store
         .create_group(cx.account(), name, path)
@@ -79,7 +80,7 @@ pub(crate) async fn get_group(cx: &Call<'_>) -> Result<Option<String>, IamError>
     let name = group_name(cx)?;
     let pager = Pager::new(cx.params)?;
     let (group, arn) = group_arn(cx, name).await?;
-    cx.authorize("iam:GetGroup", &arn)?;
+    cx.authorize("iam:GetGroup", &arn).await?;
     let group = group.ok_or_else(|| no_such_group(name))?;
     let members = pager.page(cx.store.group_members(&group).await?, |u| u.name.clone());
     let mut xml = Xml::new();
@@ -98,7 +99,8 @@ pub(crate) async fn list_groups(cx: &Call<'_>) -> Result<Option<String>, IamErro
     validate::path_prefix(prefix)?;
     let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
-    cx.authorize("iam:ListGroups", &format!("arn:aws:iam::{}:group/", cx.account()))?;
+    cx.authorize("iam:ListGroups", &format!("arn:aws:iam::{}:group/", cx.account()))
+        .await?;
     let page = cx
         .store
         .list_groups(cx.account(), prefix, marker, max_items as i64)
@@ -124,7 +126,7 @@ pub(crate) async fn update_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
         validate::path(new_path, "newPath")?;
     }
     let (group, arn) = group_arn(cx, name).await?;
-    cx.authorize("iam:UpdateGroup", &arn)?;
+    cx.authorize("iam:UpdateGroup", &arn).await?;
     if let Some(group) = &group
         && (new_name.is_some() || new_path.is_some())
     {
@@ -135,7 +137,7 @@ pub(crate) async fn update_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
             new_path.unwrap_or(&group.path),
             new_name.unwrap_or(&group.name)
         );
-        cx.authorize("iam:UpdateGroup", &destination)?;
+        cx.authorize("iam:UpdateGroup", &destination).await?;
     }
     cx.store
         .update_group(cx.account(), name, new_name, new_path)
@@ -147,7 +149,7 @@ pub(crate) async fn update_group(cx: &Call<'_>) -> Result<Option<String>, IamErr
 pub(crate) async fn delete_group(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = group_name(cx)?;
     let (_, arn) = group_arn(cx, name).await?;
-    cx.authorize("iam:DeleteGroup", &arn)?;
+    cx.authorize("iam:DeleteGroup", &arn).await?;
     cx.store
         .delete_group(cx.account(), name)
         .await
@@ -159,7 +161,7 @@ pub(crate) async fn add_user_to_group(cx: &Call<'_>) -> Result<Option<String>, I
     let name = group_name(cx)?;
     let user = cx.params.existing_user_name()?;
     let (_, arn) = group_arn(cx, name).await?;
-    cx.authorize("iam:AddUserToGroup", &arn)?;
+    cx.authorize("iam:AddUserToGroup", &arn).await?;
     cx.store
         .add_user_to_group(cx.account(), name, user)
         .await
@@ -171,7 +173,7 @@ pub(crate) async fn remove_user_from_group(cx: &Call<'_>) -> Result<Option<Strin
     let name = group_name(cx)?;
     let user = cx.params.existing_user_name()?;
     let (_, arn) = group_arn(cx, name).await?;
-    cx.authorize("iam:RemoveUserFromGroup", &arn)?;
+    cx.authorize("iam:RemoveUserFromGroup", &arn).await?;
     cx.store
         .remove_user_from_group(cx.account(), name, user)
         .await
@@ -183,7 +185,7 @@ pub(crate) async fn list_groups_for_user(cx: &Call<'_>) -> Result<Option<String>
     let name = cx.params.existing_user_name()?;
     let pager = Pager::new(cx.params)?;
     let (user, arn) = crate::users::user_and_arn(cx, name).await?;
-    cx.authorize("iam:ListGroupsForUser", &arn)?;
+    cx.authorize("iam:ListGroupsForUser", &arn).await?;
     let user = user.ok_or_else(|| no_such_user(name))?;
     let groups = pager.page(cx.store.groups_for_user(&user).await?, |g| g.name.clone());
     let mut xml = Xml::new();

@@ -67,7 +67,7 @@ async fn owner(cx: &Call<'_>, kind: Owner, verb: &str) -> Result<(String, String
         Owner::User => {
             validate::existing_user_name(name, "userName")?;
             let (user, arn) = crate::users::user_and_arn(cx, name).await?;
-            cx.authorize(&kind.action(verb), &arn)?;
+            cx.authorize(&kind.action(verb), &arn).await?;
             let user = user.ok_or_else(|| no_such_user(name))?;
             Ok((user.user_id, name.to_owned(), arn))
         }
@@ -78,7 +78,7 @@ async fn owner(cx: &Call<'_>, kind: Owner, verb: &str) -> Result<(String, String
                 Ok(group) => group.arn(),
                 Err(_) => format!("arn:aws:iam::{}:group/{name}", cx.account()),
             };
-            cx.authorize(&kind.action(verb), &arn)?;
+            cx.authorize(&kind.action(verb), &arn).await?;
             let group = group.map_err(|e| match e {
                 StoreError::NoSuchGroup => no_such_group(name),
                 other => other.into(),
@@ -88,7 +88,7 @@ async fn owner(cx: &Call<'_>, kind: Owner, verb: &str) -> Result<(String, String
         Owner::Role => {
             validate::user_name(name, "roleName")?;
             let (role, arn) = crate::roles::role_and_arn(cx, name).await?;
-            cx.authorize(&kind.action(verb), &arn)?;
+            cx.authorize(&kind.action(verb), &arn).await?;
             let role = role.ok_or_else(|| crate::roles::no_such_role(name))?;
             Ok((role.role_id, name.to_owned(), arn))
         }

@@ -116,13 +116,13 @@ impl Call<'_> {
     }
 
     /// Authorizes `action` on `resource`, a resource of the caller's own account.
-    fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
-        self.authorize_request(action, resource, Vec::new(), Vec::new())
+    async fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
+        self.authorize_request(action, resource, Vec::new(), Vec::new()).await
     }
 
     /// As [`Call::authorize`] for a request that sets `tags` or removes the tags `removed`:
     /// with `aws:RequestTag/<key>` for each tag set and `aws:TagKeys` for every key named.
-    fn authorize_tagging(
+    async fn authorize_tagging(
         &self,
         action: &str,
         resource: &str,
@@ -130,10 +130,11 @@ impl Call<'_> {
         removed: &[&str],
     ) -> Result<(), IamError> {
         self.authorize_request(action, resource, Vec::new(), tagging_values(tags, removed))
+            .await
     }
 
     /// As [`Call::authorize_tagging`], with the operation's own condition keys too.
-    fn authorize_tagging_with(
+    async fn authorize_tagging_with(
         &self,
         action: &str,
         resource: &str,
@@ -141,11 +142,12 @@ impl Call<'_> {
         tags: &[coffer_store::Tag],
     ) -> Result<(), IamError> {
         self.authorize_request(action, resource, keys, tagging_values(tags, &[]))
+            .await
     }
 
     /// As [`Call::authorize`], with the operation's own condition keys (`iam:PolicyARN`…).
-    fn authorize_with(&self, action: &str, resource: &str, keys: Vec<(&str, String)>) -> Result<(), IamError> {
-        self.authorize_request(action, resource, keys, Vec::new())
+    async fn authorize_with(&self, action: &str, resource: &str, keys: Vec<(&str, String)>) -> Result<(), IamError> {
+        self.authorize_request(action, resource, keys, Vec::new()).await
     }
 
     /// As [`Call::authorize`], keeping whether a denial was explicit.
@@ -158,13 +160,18 @@ impl Call<'_> {
         })
     }
 
-    fn authorize_request(
+    async fn authorize_request(
         &self,
         action: &str,
         resource: &str,
         keys: Vec<(&str, String)>,
-        values: Vec<(String, Vec<String>)>,
+        mut values: Vec<(String, Vec<String>)>,
     ) -> Result<(), IamError> {
+        // `aws:ResourceTag/*` of the user or role the request is about, read only when the
+        // caller's policies read such a key (most never do: then no store read).
+        if self.authz.reads_key_prefix("aws:resourcetag/") {
+            values.extend(self.resource_tags(resource).await?);
+        }
         self.authz.may(&coffer_auth::Request {
             action,
             resource,
@@ -174,6 +181,37 @@ impl Call<'_> {
             ..coffer_auth::Request::default()
         })?;
         Ok(())
+    }
+}
+
+impl Call<'_> {
+    /// `aws:ResourceTag/<key>` for each tag of the user or role of this account that
+    /// `resource` names (none for other resources, or one that does not exist).
+    async fn resource_tags(&self, resource: &str) -> Result<Vec<(String, Vec<String>)>, IamError> {
+        let prefix = format!("arn:aws:iam::{}:", self.account());
+        let Some(rest) = resource.strip_prefix(&prefix) else {
+            return Ok(Vec::new());
+        };
+        let name = rest.rsplit('/').next().unwrap_or_default();
+        let tags = if rest.starts_with("user/") {
+            match self.store.list_user_tags(self.account(), name, None, 50).await {
+                Ok(page) => page.items,
+                Err(coffer_store::StoreError::NoSuchUser) => Vec::new(),
+                Err(err) => return Err(err.into()),
+            }
+        } else if rest.starts_with("role/") {
+            match self.store.list_role_tags(self.account(), name, None, 50).await {
+                Ok(page) => page.items,
+                Err(coffer_store::StoreError::NoSuchRole) => Vec::new(),
+                Err(err) => return Err(err.into()),
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(tags
+            .into_iter()
+            .map(|tag| (format!("aws:ResourceTag/{}", tag.key), vec![tag.value]))
+            .collect())
     }
 }
 

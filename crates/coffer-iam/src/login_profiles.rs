@@ -112,7 +112,7 @@ fn write_profile(xml: &mut Xml, user: &User, profile: &LoginProfile) {
 /// The named user, after authorizing `action` on it.
 async fn authorized_user(cx: &Call<'_>, name: &str, action: &str) -> Result<User, IamError> {
     let (user, arn) = user_and_arn(cx, name).await?;
-    cx.authorize(action, &arn)?;
+    cx.authorize(action, &arn).await?;
     user.ok_or_else(|| no_such_user(name))
 }
 

@@ -109,10 +109,10 @@ pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
     let tags = crate::users::tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:policy{path}{name}", cx.account());
     if tags.is_empty() {
-        cx.authorize("iam:CreatePolicy", &arn)?;
+        cx.authorize("iam:CreatePolicy", &arn).await?;
     } else {
-        cx.authorize_tagging("iam:CreatePolicy", &arn, &tags, &[])?;
-        cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:CreatePolicy", &arn, &tags, &[]).await?;
+        cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[]).await?;
     }
     let policy = cx
         .store
@@ -134,7 +134,7 @@ pub(crate) async fn create_policy(cx: &Call<'_>) -> Result<Option<String>, IamEr
 
 pub(crate) async fn get_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
-    cx.authorize("iam:GetPolicy", &arn)?;
+    cx.authorize("iam:GetPolicy", &arn).await?;
     let mut xml = Xml::new();
     match resolve(cx, &arn).await? {
         Resolved::Aws(policy) => {
@@ -151,7 +151,7 @@ pub(crate) async fn get_policy(cx: &Call<'_>) -> Result<Option<String>, IamError
 pub(crate) async fn get_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let version_id = cx.params.require("VersionId")?;
-    cx.authorize("iam:GetPolicyVersion", &arn)?;
+    cx.authorize("iam:GetPolicyVersion", &arn).await?;
     let no_such_version = || {
         IamError::NoSuchEntity(format!(
             "Policy {arn} version {version_id} does not exist or is not attachable."
@@ -211,7 +211,8 @@ pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamEr
     let prefix = cx.params.get("PathPrefix").unwrap_or("/");
     validate::path_prefix(prefix)?;
     let pager = Pager::new(cx.params)?;
-    cx.authorize("iam:ListPolicies", &format!("arn:aws:iam::{}:policy/", cx.account()))?;
+    cx.authorize("iam:ListPolicies", &format!("arn:aws:iam::{}:policy/", cx.account()))
+        .await?;
     let mut listed = Vec::new();
     if scope != "Local" {
         for policy in aws_managed::all().iter().filter(|p| p.path.starts_with(prefix)) {
@@ -249,7 +250,7 @@ pub(crate) async fn list_policies(cx: &Call<'_>) -> Result<Option<String>, IamEr
 
 pub(crate) async fn delete_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
-    cx.authorize("iam:DeletePolicy", &arn)?;
+    cx.authorize("iam:DeletePolicy", &arn).await?;
     let policy = match resolve(cx, &arn).await? {
         Resolved::Customer(policy) => policy,
         Resolved::Aws(_) => {
@@ -288,7 +289,7 @@ async fn entity(
         Entity::User => {
             let name = cx.params.existing_user_name()?;
             let (user, arn) = crate::users::user_and_arn(cx, name).await?;
-            cx.authorize_with(action, &arn, keys)?;
+            cx.authorize_with(action, &arn, keys).await?;
             let user = user.ok_or_else(|| no_such_user(name))?;
             Ok((user.user_id, arn))
         }
@@ -300,7 +301,7 @@ async fn entity(
                 Ok(group) => group.arn(),
                 Err(_) => format!("arn:aws:iam::{}:group/{name}", cx.account()),
             };
-            cx.authorize_with(action, &arn, keys)?;
+            cx.authorize_with(action, &arn, keys).await?;
             let group = group.map_err(|e| match e {
                 StoreError::NoSuchGroup => no_such_group(name),
                 other => other.into(),
@@ -311,7 +312,7 @@ async fn entity(
             let name = cx.params.require("RoleName")?;
             validate::user_name(name, "roleName")?;
             let (role, arn) = crate::roles::role_and_arn(cx, name).await?;
-            cx.authorize_with(action, &arn, keys)?;
+            cx.authorize_with(action, &arn, keys).await?;
             let role = role.ok_or_else(|| crate::roles::no_such_role(name))?;
             Ok((role.role_id, arn))
         }
@@ -444,7 +445,7 @@ pub(crate) async fn create_policy_version(cx: &Call<'_>) -> Result<Option<String
         .params
         .get("SetAsDefault")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    cx.authorize("iam:CreatePolicyVersion", &arn)?;
+    cx.authorize("iam:CreatePolicyVersion", &arn).await?;
     let policy = customer_policy(cx, &arn).await?;
     let version = cx.store.create_policy_version(&policy, document, set_as_default).await.map_err(|e| match e {
         StoreError::TooManyPolicyVersions => IamError::LimitExceeded(format!(
@@ -465,7 +466,7 @@ pub(crate) async fn create_policy_version(cx: &Call<'_>) -> Result<Option<String
 pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let pager = Pager::new(cx.params)?;
-    cx.authorize("iam:ListPolicyVersions", &arn)?;
+    cx.authorize("iam:ListPolicyVersions", &arn).await?;
     let mut xml = Xml::new();
     let mut next_marker = None;
     match resolve(cx, &arn).await? {
@@ -502,7 +503,7 @@ pub(crate) async fn list_policy_versions(cx: &Call<'_>) -> Result<Option<String>
 pub(crate) async fn delete_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let version_id = cx.params.require("VersionId")?;
-    cx.authorize("iam:DeletePolicyVersion", &arn)?;
+    cx.authorize("iam:DeletePolicyVersion", &arn).await?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store
         .delete_policy_version(&policy, version_id)
@@ -514,7 +515,7 @@ pub(crate) async fn delete_policy_version(cx: &Call<'_>) -> Result<Option<String
 pub(crate) async fn set_default_policy_version(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let version_id = cx.params.require("VersionId")?;
-    cx.authorize("iam:SetDefaultPolicyVersion", &arn)?;
+    cx.authorize("iam:SetDefaultPolicyVersion", &arn).await?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store
         .set_default_policy_version(&policy, version_id)
@@ -632,7 +633,7 @@ pub(crate) async fn list_entities_for_policy(cx: &Call<'_>) -> Result<Option<Str
         ));
     }
     let pager = Pager::new(cx.params)?;
-    cx.authorize("iam:ListEntitiesForPolicy", &arn)?;
+    cx.authorize("iam:ListEntitiesForPolicy", &arn).await?;
     resolve(cx, &arn).await?;
     let wanted = |kind: &str| match filter {
         None => true,
@@ -682,7 +683,7 @@ fn tag_error(err: StoreError) -> IamError {
 pub(crate) async fn tag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let tags = crate::users::tags_param(cx)?;
-    cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[])?;
+    cx.authorize_tagging("iam:TagPolicy", &arn, &tags, &[]).await?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store.tag_policy(&policy, &tags).await.map_err(tag_error)?;
     Ok(None)
@@ -691,7 +692,7 @@ pub(crate) async fn tag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError
 pub(crate) async fn untag_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let keys = cx.params.members("TagKeys");
-    cx.authorize_tagging("iam:UntagPolicy", &arn, &[], &keys)?;
+    cx.authorize_tagging("iam:UntagPolicy", &arn, &[], &keys).await?;
     let policy = customer_policy(cx, &arn).await?;
     cx.store.untag_policy(&policy, &keys).await?;
     Ok(None)
@@ -700,7 +701,7 @@ pub(crate) async fn untag_policy(cx: &Call<'_>) -> Result<Option<String>, IamErr
 pub(crate) async fn list_policy_tags(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = policy_arn_param(cx)?;
     let pager = Pager::new(cx.params)?;
-    cx.authorize("iam:ListPolicyTags", &arn)?;
+    cx.authorize("iam:ListPolicyTags", &arn).await?;
     let policy = customer_policy(cx, &arn).await?;
     let tags = pager.page(cx.store.policy_tags(&policy).await?, |tag| tag.key.clone());
     let mut xml = Xml::new();

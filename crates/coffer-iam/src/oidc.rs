@@ -151,9 +151,11 @@ pub(crate) async fn create_open_id_connect_provider(cx: &Call<'_>) -> Result<Opt
     let thumbprints = thumbprints_param(cx)?;
     let tags = tags_param(cx)?;
     let arn = format!("arn:aws:iam::{}:oidc-provider/{url}", cx.account());
-    cx.authorize_tagging_with("iam:CreateOpenIDConnectProvider", &arn, Vec::new(), &tags)?;
+    cx.authorize_tagging_with("iam:CreateOpenIDConnectProvider", &arn, Vec::new(), &tags)
+        .await?;
     if !tags.is_empty() {
-        cx.authorize_tagging("iam:TagOpenIDConnectProvider", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:TagOpenIDConnectProvider", &arn, &tags, &[])
+            .await?;
     }
     let provider = cx
         .store
@@ -171,7 +173,7 @@ pub(crate) async fn create_open_id_connect_provider(cx: &Call<'_>) -> Result<Opt
 /// Authorizes `action` on the provider the request names, and reads it.
 async fn provider(cx: &Call<'_>, action: &str) -> Result<(OidcProvider, String), IamError> {
     let (arn, url) = provider_arn(cx)?;
-    cx.authorize(action, arn)?;
+    cx.authorize(action, arn).await?;
     own(cx, arn, url)?;
     let provider = cx
         .store
@@ -209,7 +211,8 @@ pub(crate) async fn list_open_id_connect_providers(cx: &Call<'_>) -> Result<Opti
     cx.authorize(
         "iam:ListOpenIDConnectProviders",
         &format!("arn:aws:iam::{}:oidc-provider/*", cx.account()),
-    )?;
+    )
+    .await?;
     let providers = cx.store.list_oidc_providers(cx.account()).await?;
     let mut xml = Xml::new();
     xml.with("OpenIDConnectProviderList", |x| {
@@ -289,7 +292,8 @@ pub(crate) async fn tag_open_id_connect_provider(cx: &Call<'_>) -> Result<Option
         return Err(validation(None, "tags", "Member must not be null"));
     }
     let (arn, url) = provider_arn(cx)?;
-    cx.authorize_tagging("iam:TagOpenIDConnectProvider", arn, &tags, &[])?;
+    cx.authorize_tagging("iam:TagOpenIDConnectProvider", arn, &tags, &[])
+        .await?;
     own(cx, arn, url)?;
     cx.store
         .tag_oidc_provider(cx.account(), url, &tags)
@@ -302,7 +306,8 @@ pub(crate) async fn untag_open_id_connect_provider(cx: &Call<'_>) -> Result<Opti
     let keys = tag_keys_param(cx)?;
     let (arn, url) = provider_arn(cx)?;
     let removed: Vec<&str> = keys.iter().map(String::as_str).collect();
-    cx.authorize_tagging("iam:UntagOpenIDConnectProvider", arn, &[], &removed)?;
+    cx.authorize_tagging("iam:UntagOpenIDConnectProvider", arn, &[], &removed)
+        .await?;
     own(cx, arn, url)?;
     cx.store
         .untag_oidc_provider(cx.account(), url, &keys)

@@ -120,13 +120,13 @@ pub(crate) async fn update_account_password_policy(cx: &Call<'_>) -> Result<Opti
         password_reuse_prevention: number(cx, "PasswordReusePrevention", "passwordReusePrevention", 1, 24)?,
         hard_expiry: flag(cx, "HardExpiry", "hardExpiry", false)?,
     };
-    cx.authorize("iam:UpdateAccountPasswordPolicy", "*")?;
+    cx.authorize("iam:UpdateAccountPasswordPolicy", "*").await?;
     cx.store.set_password_policy(cx.account(), &policy).await?;
     Ok(None)
 }
 
 pub(crate) async fn get_account_password_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:GetAccountPasswordPolicy", "*")?;
+    cx.authorize("iam:GetAccountPasswordPolicy", "*").await?;
     let policy = cx.store.password_policy(cx.account()).await.map_err(|e| match e {
         StoreError::NoPasswordPolicy => no_policy(cx.account()),
         other => other.into(),
@@ -164,7 +164,7 @@ pub(crate) async fn get_account_password_policy(cx: &Call<'_>) -> Result<Option<
 }
 
 pub(crate) async fn delete_account_password_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:DeleteAccountPasswordPolicy", "*")?;
+    cx.authorize("iam:DeleteAccountPasswordPolicy", "*").await?;
     cx.store
         .delete_password_policy(cx.account())
         .await

@@ -254,10 +254,11 @@ pub(crate) async fn create_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
     let arn = format!("arn:aws:iam::{}:role{path}{name}", cx.account());
     let boundary_key = boundary.map(|b| ("iam:PermissionsBoundary", b.to_owned()));
     // Both see the tags (a policy may allow or deny creating roles by them).
-    cx.authorize_tagging_with("iam:CreateRole", &arn, boundary_key.into_iter().collect(), &tags)?;
+    cx.authorize_tagging_with("iam:CreateRole", &arn, boundary_key.into_iter().collect(), &tags)
+        .await?;
     if !tags.is_empty() {
         // Tagging on create needs iam:TagRole too, as in IAM.
-        cx.authorize_tagging("iam:TagRole", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:TagRole", &arn, &tags, &[]).await?;
     }
     check_trust_policy(cx, trust_policy).await?;
     if let Some(boundary) = boundary {
@@ -287,7 +288,7 @@ pub(crate) async fn create_role(cx: &Call<'_>) -> Result<Option<String>, IamErro
 pub(crate) async fn get_role(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = role_name(cx)?;
     let (role, arn) = role_and_arn(cx, name).await?;
-    cx.authorize("iam:GetRole", &arn)?;
+    cx.authorize("iam:GetRole", &arn).await?;
     let role = role.ok_or_else(|| no_such_role(name))?;
     let tags = cx
         .store
@@ -304,7 +305,8 @@ pub(crate) async fn list_roles(cx: &Call<'_>) -> Result<Option<String>, IamError
     validate::path_prefix(prefix)?;
     let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
-    cx.authorize("iam:ListRoles", &format!("arn:aws:iam::{}:role/", cx.account()))?;
+    cx.authorize("iam:ListRoles", &format!("arn:aws:iam::{}:role/", cx.account()))
+        .await?;
     let page = cx.store.list_roles(cx.account(), prefix, marker, max_items).await?;
     let mut xml = Xml::new();
     xml.with("Roles", |x| {
@@ -319,7 +321,7 @@ pub(crate) async fn list_roles(cx: &Call<'_>) -> Result<Option<String>, IamError
 /// Authorizes `action` on the role `name` and applies `change` to it.
 async fn change_role(cx: &Call<'_>, action: &str, name: &str, change: &RoleChange<'_>) -> Result<Role, IamError> {
     let (role, arn) = role_and_arn(cx, name).await?;
-    cx.authorize(action, &arn)?;
+    cx.authorize(action, &arn).await?;
     if role.is_none() {
         return Err(no_such_role(name));
     }
@@ -375,7 +377,7 @@ pub(crate) async fn update_assume_role_policy(cx: &Call<'_>) -> Result<Option<St
 pub(crate) async fn delete_role(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = role_name(cx)?;
     let (_, arn) = role_and_arn(cx, name).await?;
-    cx.authorize("iam:DeleteRole", &arn)?;
+    cx.authorize("iam:DeleteRole", &arn).await?;
     cx.store
         .delete_role(cx.account(), name)
         .await
@@ -390,7 +392,7 @@ pub(crate) async fn tag_role(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         return Err(validation(None, "tags", "Member must not be null"));
     }
     let (_, arn) = role_and_arn(cx, name).await?;
-    cx.authorize_tagging("iam:TagRole", &arn, &tags, &[])?;
+    cx.authorize_tagging("iam:TagRole", &arn, &tags, &[]).await?;
     cx.store
         .tag_role(cx.account(), name, &tags)
         .await
@@ -403,7 +405,7 @@ pub(crate) async fn untag_role(cx: &Call<'_>) -> Result<Option<String>, IamError
     let keys = tag_keys_param(cx)?;
     let (_, arn) = role_and_arn(cx, name).await?;
     let removed: Vec<&str> = keys.iter().map(String::as_str).collect();
-    cx.authorize_tagging("iam:UntagRole", &arn, &[], &removed)?;
+    cx.authorize_tagging("iam:UntagRole", &arn, &[], &removed).await?;
     cx.store
         .untag_role(cx.account(), name, &keys)
         .await
@@ -416,7 +418,7 @@ pub(crate) async fn list_role_tags(cx: &Call<'_>) -> Result<Option<String>, IamE
     let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
     let (_, arn) = role_and_arn(cx, name).await?;
-    cx.authorize("iam:ListRoleTags", &arn)?;
+    cx.authorize("iam:ListRoleTags", &arn).await?;
     let page = cx
         .store
         .list_role_tags(cx.account(), name, marker, max_items)

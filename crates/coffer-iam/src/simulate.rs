@@ -144,7 +144,7 @@ fn input_list(cx: &Call<'_>, list: &str) -> Result<Vec<(Policy, Source)>, IamErr
 }
 
 pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("iam:SimulateCustomPolicy", "*")?;
+    cx.authorize("iam:SimulateCustomPolicy", "*").await?;
     if cx.params.members("PolicyInputList").is_empty() {
         return Err(crate::error::validation(
             None,
@@ -165,7 +165,7 @@ pub(crate) async fn simulate_custom_policy(cx: &Call<'_>) -> Result<Option<Strin
 /// plus any in PolicyInputList.
 pub(crate) async fn simulate_principal_policy(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let source = cx.params.require("PolicySourceArn")?;
-    cx.authorize("iam:SimulatePrincipalPolicy", source)?;
+    cx.authorize("iam:SimulatePrincipalPolicy", source).await?;
     let prefix = format!("arn:aws:iam::{}:user/", cx.account());
     let name = source
         .strip_prefix(&prefix)

@@ -29,7 +29,7 @@ const MAX_POLICY_ARNS: usize = 10;
 
 /// `GetCallerIdentity`: allowed to every authenticated caller, as in AWS.
 pub(crate) async fn get_caller_identity(cx: &Call<'_>) -> Result<Option<String>, IamError> {
-    cx.authorize("sts:GetCallerIdentity", "*")?;
+    cx.authorize("sts:GetCallerIdentity", "*").await?;
     let mut xml = Xml::new();
     xml.elem("Arn", &cx.caller.arn())
         .elem("UserId", &cx.caller.user_id())
@@ -256,11 +256,13 @@ pub(crate) async fn get_federation_token(cx: &Call<'_>) -> Result<Option<String>
         ));
     }
     let arn = format!("arn:aws:sts::{}:federated-user/{name}", cx.account());
-    cx.authorize_tagging_with("sts:GetFederationToken", &arn, Vec::new(), &tags)?;
+    cx.authorize_tagging_with("sts:GetFederationToken", &arn, Vec::new(), &tags)
+        .await?;
     // Session tags become the federated user's aws:PrincipalTag/*: choosing them is its own
     // permission, as in AWS.
     if !tags.is_empty() {
-        cx.authorize_tagging_with("sts:TagSession", &arn, Vec::new(), &tags)?;
+        cx.authorize_tagging_with("sts:TagSession", &arn, Vec::new(), &tags)
+            .await?;
     }
     policies.resolve(cx.store, cx.account()).await?;
     let packed = policies.packed_len() + tags.iter().map(|t| t.key.len() + t.value.len()).sum::<usize>();
@@ -303,7 +305,7 @@ pub(crate) async fn get_access_key_info(cx: &Call<'_>) -> Result<Option<String>,
     let key = cx.params.require("AccessKeyId")?;
     validate::length(key, "accessKeyId", 16, 128)?;
     validate::word_pattern(key, "accessKeyId", r"[\w]*", "")?;
-    cx.authorize("sts:GetAccessKeyInfo", "*")?;
+    cx.authorize("sts:GetAccessKeyInfo", "*").await?;
     let account = if key == cx.caller.access_key_id {
         Some(cx.account().to_owned())
     } else {

@@ -126,9 +126,10 @@ pub(crate) async fn create_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
     let arn = format!("arn:aws:iam::{}:user{path}{name}", cx.account());
     let boundary_key = boundary.map(|b| ("iam:PermissionsBoundary", b.to_owned()));
     // Tagging on create needs iam:TagUser too, as in IAM; both see the tags.
-    cx.authorize_tagging_with("iam:CreateUser", &arn, boundary_key.into_iter().collect(), &tags)?;
+    cx.authorize_tagging_with("iam:CreateUser", &arn, boundary_key.into_iter().collect(), &tags)
+        .await?;
     if !tags.is_empty() {
-        cx.authorize_tagging("iam:TagUser", &arn, &tags, &[])?;
+        cx.authorize_tagging("iam:TagUser", &arn, &tags, &[]).await?;
     }
     if let Some(boundary) = boundary {
         crate::managed_policies::check_boundary(cx, boundary).await?;
@@ -162,7 +163,7 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
     };
     validate::existing_user_name(name, "userName")?;
     let (user, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:GetUser", &arn)?;
+    cx.authorize("iam:GetUser", &arn).await?;
     let user = user.ok_or_else(|| no_such_user(name))?;
     let tags = cx
         .store
@@ -186,7 +187,7 @@ pub(crate) async fn get_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
 /// GetUser as the root user without a name: AWS answers with the account's root identity.
 async fn get_root_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let arn = cx.caller.arn();
-    cx.authorize("iam:GetUser", &arn)?;
+    cx.authorize("iam:GetUser", &arn).await?;
     let account = cx.store.account(cx.account()).await?;
     let mut xml = Xml::new();
     xml.with("User", |x| {
@@ -202,7 +203,8 @@ pub(crate) async fn list_users(cx: &Call<'_>) -> Result<Option<String>, IamError
     validate::path_prefix(prefix)?;
     let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
-    cx.authorize("iam:ListUsers", &format!("arn:aws:iam::{}:user/", cx.account()))?;
+    cx.authorize("iam:ListUsers", &format!("arn:aws:iam::{}:user/", cx.account()))
+        .await?;
     let page = cx.store.list_users(cx.account(), prefix, marker, max_items).await?;
     let mut xml = Xml::new();
     xml.with("Users", |x| {
@@ -230,7 +232,7 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
         validate::path(new_path, "newPath")?;
     }
     let (user, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:UpdateUser", &arn)?;
+    cx.authorize("iam:UpdateUser", &arn).await?;
     if let Some(user) = &user
         && (new_name.is_some() || new_path.is_some())
     {
@@ -243,7 +245,8 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
                 new_path.unwrap_or(&user.path),
                 new_name.unwrap_or(&user.name)
             ),
-        )?;
+        )
+        .await?;
     }
     cx.store
         .update_user(cx.account(), name, new_name, new_path)
@@ -262,7 +265,7 @@ pub(crate) async fn update_user(cx: &Call<'_>) -> Result<Option<String>, IamErro
 pub(crate) async fn delete_user(cx: &Call<'_>) -> Result<Option<String>, IamError> {
     let name = cx.params.existing_user_name()?;
     let (_, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:DeleteUser", &arn)?;
+    cx.authorize("iam:DeleteUser", &arn).await?;
     cx.store
         .delete_user(cx.account(), name)
         .await
@@ -277,7 +280,7 @@ pub(crate) async fn tag_user(cx: &Call<'_>) -> Result<Option<String>, IamError> 
         return Err(crate::error::validation(None, "tags", "Member must not be null"));
     }
     let (_, arn) = user_and_arn(cx, name).await?;
-    cx.authorize_tagging("iam:TagUser", &arn, &tags, &[])?;
+    cx.authorize_tagging("iam:TagUser", &arn, &tags, &[]).await?;
     cx.store
         .tag_user(cx.account(), name, &tags)
         .await
@@ -323,7 +326,7 @@ pub(crate) async fn untag_user(cx: &Call<'_>) -> Result<Option<String>, IamError
     let keys = tag_keys_param(cx)?;
     let (_, arn) = user_and_arn(cx, name).await?;
     let removed: Vec<&str> = keys.iter().map(String::as_str).collect();
-    cx.authorize_tagging("iam:UntagUser", &arn, &[], &removed)?;
+    cx.authorize_tagging("iam:UntagUser", &arn, &[], &removed).await?;
     cx.store
         .untag_user(cx.account(), name, &keys)
         .await
@@ -336,7 +339,7 @@ pub(crate) async fn list_user_tags(cx: &Call<'_>) -> Result<Option<String>, IamE
     let marker = cx.params.marker()?;
     let max_items = cx.params.max_items()?;
     let (_, arn) = user_and_arn(cx, name).await?;
-    cx.authorize("iam:ListUserTags", &arn)?;
+    cx.authorize("iam:ListUserTags", &arn).await?;
     let page = cx
         .store
         .list_user_tags(cx.account(), name, marker, max_items)

@@ -587,3 +587,65 @@ async fn at_most_ten_managed_policies_attach_to_a_role_user_or_group() {
         .await
         .unwrap();
 }
+
+/// `aws:ResourceTag/*` of the IAM user or role a request is about.
+#[tokio::test]
+async fn iam_resource_tags_decide_conditions() {
+    let coffer = Coffer::start();
+    let iam = coffer.root_iam();
+    let tag = |value: &str| Tag::builder().key("team").value(value).build().unwrap();
+    iam.create_user()
+        .user_name("bob")
+        .tags(tag("blue"))
+        .send()
+        .await
+        .unwrap();
+    iam.create_user()
+        .user_name("carol")
+        .tags(tag("red"))
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("blue-role")
+        .assume_role_policy_document(trust("*"))
+        .tags(tag("blue"))
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name("red-role")
+        .assume_role_policy_document(trust("*"))
+        .send()
+        .await
+        .unwrap();
+    let (key, secret) = coffer.user_with_key("alice").await;
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("blue-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["iam:GetUser","iam:GetRole"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"blue"}}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let alice = coffer.iam(&key, &secret);
+    alice.get_user().user_name("bob").send().await.unwrap();
+    assert_eq!(
+        code(&alice.get_user().user_name("carol").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    alice.get_role().role_name("blue-role").send().await.unwrap();
+    assert_eq!(
+        code(&alice.get_role().role_name("red-role").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    // Retagged, at the next request.
+    iam.tag_user()
+        .user_name("carol")
+        .tags(tag("blue"))
+        .send()
+        .await
+        .unwrap();
+    alice.get_user().user_name("carol").send().await.unwrap();
+}
