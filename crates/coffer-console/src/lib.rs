@@ -112,6 +112,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
             "/iam/identity-providers",
             get(identity_providers::providers).post(identity_providers::change),
         )
+        .route("/iam/roles/{name}", get(roles::role).post(roles::change_role))
         .route("/iam/roles/{name}/revoke", post(roles::revoke_sessions))
         .route("/switch-role", get(roles::switch_role_form).post(roles::switch_role))
         .route("/switch-back", post(roles::switch_back))

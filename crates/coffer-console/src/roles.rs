@@ -112,6 +112,15 @@ pub struct NewRole {
     /// An AWS managed policy to attach, if any.
     #[serde(default)]
     policy: String,
+    /// `account` (the default) or `web-identity`.
+    #[serde(default)]
+    entity: String,
+    /// For web identity: the provider (its URL, with or without `https://`) and the audience
+    /// its tokens must carry.
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
+    audience: String,
 }
 
 pub async fn create_role(State(console): State<Console>, signed: Signed, Form(form): Form<NewRole>) -> Response {
@@ -120,18 +129,45 @@ pub async fn create_role(State(console): State<Console>, signed: Signed, Form(fo
     }
     let name = form.name.trim();
     let account = form.trusted_account.trim();
+    let web = form.entity == "web-identity";
+    let provider = form
+        .provider
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
+    let audience = form.audience.trim();
     let problem = crate::forms::iam_name_problem("role", name, 64).or_else(|| {
-        (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| "Enter the 12-digit id of the account to trust.".to_owned())
+        if web {
+            (provider.is_empty() || audience.is_empty())
+                .then(|| "Enter the identity provider and the audience its tokens carry.".to_owned())
+        } else {
+            (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| "Enter the 12-digit id of the account to trust.".to_owned())
+        }
     });
     if let Some(problem) = problem {
         let mut response = roles_page(&console, &signed, Some(problem)).await;
         *response.status_mut() = StatusCode::BAD_REQUEST;
         return response;
     }
-    let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
+    let trust = if web {
+        // A web identity: the provider's tokens for this audience (as AWS's console writes it).
+        let own = &signed.session.principal.account_id;
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::{own}:oidc-provider/{provider}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{provider}:aud"): audience}}
+            }]
+        })
+        .to_string()
+    } else {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
     let created = signed
         .call(
             &console,
@@ -218,6 +254,131 @@ pub async fn revoke_sessions(
             Redirect::to("/iam/roles").into_response()
         }
         Err(error) => call_failed(&signed, "iam:PutRolePolicy", &error),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "role.html")]
+struct RolePage<'a> {
+    chrome: Option<Chrome>,
+    csrf: &'a str,
+    account: String,
+    name: String,
+    arn: String,
+    trust: String,
+    attached: Vec<String>,
+    inline: Vec<String>,
+    error: Option<String>,
+}
+
+async fn role_page(console: &Console, signed: &Signed, name: &str, error: Option<String>) -> Response {
+    let params = [("RoleName", name)];
+    let got = match signed.call(console, "GetRole", &params).await {
+        Ok(xml) => xml.unwrap_or_default(),
+        Err(error) => return call_failed(signed, "iam:GetRole", &error),
+    };
+    let field = |tag: &str| {
+        got.split(&format!("<{tag}>"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("</{tag}>")).next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let trust = percent_decode_str(&field("AssumeRolePolicyDocument"))
+        .decode_utf8_lossy()
+        .into_owned();
+    // Shown indented, as people edit it.
+    let trust = serde_json::from_str::<serde_json::Value>(&trust)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or(trust);
+    let attached = match signed.call(console, "ListAttachedRolePolicies", &params).await {
+        Ok(xml) => Results::new(xml)
+            .members("AttachedPolicies")
+            .into_iter()
+            .filter_map(|m| m.get("PolicyArn").cloned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let inline = match signed.call(console, "ListRolePolicies", &params).await {
+        Ok(xml) => Results::new(xml).texts("PolicyNames"),
+        Err(_) => Vec::new(),
+    };
+    let mut response = render(&RolePage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        account: signed.session.principal.account_id.clone(),
+        name: name.to_owned(),
+        arn: field("Arn"),
+        trust,
+        attached,
+        inline,
+        error: error.clone(),
+    });
+    if error.is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
+pub async fn role(State(console): State<Console>, signed: Signed, Path(name): Path<String>) -> Response {
+    role_page(&console, &signed, &name, None).await
+}
+
+#[derive(Deserialize)]
+pub struct RoleChange {
+    csrf: String,
+    /// `attach`, `detach`, `trust` or `delete`.
+    change: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// A role page's forms, each the IAM operation of its name run as the signed-in person.
+pub async fn change_role(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(name): Path<String>,
+    Form(form): Form<RoleChange>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let value = form.value.trim();
+    let (action, params, done) = match form.change.as_str() {
+        "attach" => (
+            "AttachRolePolicy",
+            vec![("RoleName", name.as_str()), ("PolicyArn", value)],
+            format!("Policy {value} attached."),
+        ),
+        "detach" => (
+            "DetachRolePolicy",
+            vec![("RoleName", name.as_str()), ("PolicyArn", value)],
+            format!("Policy {value} detached."),
+        ),
+        "trust" => (
+            "UpdateAssumeRolePolicy",
+            vec![("RoleName", name.as_str()), ("PolicyDocument", value)],
+            "Trust policy updated.".to_owned(),
+        ),
+        "delete" => (
+            "DeleteRole",
+            vec![("RoleName", name.as_str())],
+            format!("Role {name} deleted."),
+        ),
+        _ => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    match signed.call(&console, action, &params).await {
+        Ok(_) => {
+            signed.notify(&console, done).await;
+            if form.change == "delete" {
+                Redirect::to("/iam/roles").into_response()
+            } else {
+                Redirect::to(&format!("/iam/roles/{}", crate::display::segment(&name))).into_response()
+            }
+        }
+        Err(error) if error.code == "AccessDenied" => call_failed(&signed, &format!("iam:{action}"), &error),
+        Err(error) => role_page(&console, &signed, &name, Some(error.message)).await,
     }
 }
 

@@ -106,6 +106,7 @@ async fn every_page_fits_a_laptop_and_a_phone_without_csp_violations() {
         ("groups", "/iam/groups".to_owned()),
         ("group", format!("/iam/groups/{group}")),
         ("roles", "/iam/roles".to_owned()),
+        ("role", format!("/iam/roles/r{}", "z".repeat(63))),
         ("switch-role", "/switch-role".to_owned()),
         ("identity-providers", "/iam/identity-providers".to_owned()),
         ("policies", "/iam/policies".to_owned()),

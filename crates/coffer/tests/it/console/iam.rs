@@ -1201,3 +1201,102 @@ async fn identity_providers_are_added_listed_and_deleted_and_the_credential_repo
             .contains(&format!("<root_account>,arn:aws:iam::{account}:root,"))
     );
 }
+
+#[tokio::test]
+async fn a_roles_permissions_and_trust_are_changed_on_its_page() {
+    let coffer = start_with(&[]);
+    let (mut browser, account) = root_browser(&coffer).await;
+    let iam = coffer.root_iam();
+    iam.create_open_id_connect_provider()
+        .url("https://ci.example.com")
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let page = browser.get("/iam/roles").await;
+    let csrf = Browser::csrf(&page);
+    // A role trusting a web identity provider, as the console writes it.
+    let created = browser
+        .post(
+            "/iam/roles",
+            &[
+                ("csrf", &csrf),
+                ("name", "ci"),
+                ("entity", "web-identity"),
+                ("trusted_account", ""),
+                ("provider", "https://ci.example.com"),
+                ("audience", "sts.amazonaws.com"),
+                ("policy", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let role = iam.get_role().role_name("ci").send().await.unwrap();
+    let trust = role.role().unwrap().assume_role_policy_document().unwrap().to_owned();
+    assert!(
+        trust.contains("oidc-provider") && trust.contains("AssumeRoleWithWebIdentity"),
+        "{trust}"
+    );
+
+    let page = browser.get("/iam/roles/ci").await;
+    assert_eq!(page.status, 200);
+    assert!(unescape(&page.body).contains(&format!("arn:aws:iam::{account}:oidc-provider/ci.example.com")));
+    let arn = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+    let attached = browser
+        .post(
+            "/iam/roles/ci",
+            &[("csrf", &csrf), ("change", "attach"), ("value", arn)],
+        )
+        .await;
+    assert_eq!(attached.status, 303);
+    let listed = iam.list_attached_role_policies().role_name("ci").send().await.unwrap();
+    assert_eq!(listed.attached_policies()[0].policy_arn(), Some(arn));
+    // A trust policy IAM refuses is said on the page; a good one is kept.
+    let refused = browser
+        .post(
+            "/iam/roles/ci",
+            &[("csrf", &csrf), ("change", "trust"), ("value", r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:GetObject"}}"#)],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(unescape(&refused.body).contains("AssumeRole policy may only specify STS AssumeRole actions"));
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}}}"#
+    );
+    let kept = browser
+        .post(
+            "/iam/roles/ci",
+            &[("csrf", &csrf), ("change", "trust"), ("value", &trust)],
+        )
+        .await;
+    assert_eq!(kept.status, 303);
+    let role = iam.get_role().role_name("ci").send().await.unwrap();
+    assert!(
+        !role
+            .role()
+            .unwrap()
+            .assume_role_policy_document()
+            .unwrap()
+            .contains("oidc")
+    );
+    // Deleting needs the policy detached first, as IAM says.
+    let refused = browser
+        .post("/iam/roles/ci", &[("csrf", &csrf), ("change", "delete")])
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(unescape(&refused.body).contains("must detach all policies first"));
+    browser
+        .post(
+            "/iam/roles/ci",
+            &[("csrf", &csrf), ("change", "detach"), ("value", arn)],
+        )
+        .await;
+    let deleted = browser
+        .post("/iam/roles/ci", &[("csrf", &csrf), ("change", "delete")])
+        .await;
+    assert_eq!(deleted.location.as_deref(), Some("/iam/roles"));
+    assert_eq!(
+        code(&iam.get_role().role_name("ci").send().await.unwrap_err()),
+        "NoSuchEntity"
+    );
+}
