@@ -89,16 +89,43 @@ pub(crate) async fn assume_role_with_web_identity(
             all.into_iter().filter(|a| *a != audience).collect(),
         ));
     }
-    let request = coffer_auth::Request {
-        action: "sts:AssumeRoleWithWebIdentity",
-        resource: role_arn,
-        resource_account: &role.account_id,
-        resource_policy: Some(&trust),
-        facts: Some(facts),
-        values,
-        ..coffer_auth::Request::default()
+    // Session tags and a source identity the provider put in the token, as AWS reads them.
+    let (tags, transitive) = token_tags(&claims)?;
+    let source_identity = token_source_identity(&claims)?;
+    if let Some(source) = &source_identity {
+        values.push(("sts:SourceIdentity".to_owned(), vec![source.clone()]));
+    }
+    if !tags.is_empty() {
+        values.extend(
+            tags.iter()
+                .map(|(k, v)| (format!("aws:RequestTag/{k}"), vec![v.clone()])),
+        );
+        values.push(("aws:TagKeys".to_owned(), tags.iter().map(|(k, _)| k.clone()).collect()));
+    }
+    if !transitive.is_empty() {
+        values.push(("sts:TransitiveTagKeys".to_owned(), transitive.clone()));
+    }
+    let may = |action: &str| {
+        let request = coffer_auth::Request {
+            action,
+            resource: role_arn,
+            resource_account: &role.account_id,
+            resource_policy: Some(&trust),
+            facts: Some(facts),
+            values: values.clone(),
+            ..coffer_auth::Request::default()
+        };
+        coffer_auth::authorize_federated(&provider.arn(), &role.account_id, &request)
     };
-    coffer_auth::authorize_federated(&provider.arn(), &role.account_id, &request).map_err(|_| denied())?;
+    may("sts:AssumeRoleWithWebIdentity").map_err(|_| denied())?;
+    // The token's tags and source identity need the trust policy's word too.
+    let refused = |action: &str| IamError::AccessDenied(format!("Not authorized to perform {action}"));
+    if !tags.is_empty() {
+        may("sts:TagSession").map_err(|_| refused("sts:TagSession"))?;
+    }
+    if source_identity.is_some() {
+        may("sts:SetSourceIdentity").map_err(|_| refused("sts:SetSourceIdentity"))?;
+    }
 
     let duration = duration.unwrap_or(DEFAULT_ROLE_SESSION);
     if duration > role.max_session_duration {
@@ -107,13 +134,17 @@ pub(crate) async fn assume_role_with_web_identity(
         ));
     }
     policies.resolve(store, &role.account_id).await?;
-    let packed_percent = packed_percent(policies.packed_len())?;
+    let packed = policies.packed_len() + tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    let packed_percent = packed_percent(packed)?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let session_facts = SessionFacts {
         issued_at: now,
         expires_at: now + duration,
         policy: policies.inline,
         policy_arns: policies.arns,
+        tags,
+        transitive_tag_keys: transitive,
+        source_identity: source_identity.clone(),
         ..SessionFacts::default()
     };
     let region = facts.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
@@ -127,7 +158,71 @@ pub(crate) async fn assume_role_with_web_identity(
     }
     let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
     xml.elem("Provider", issuer).elem("Audience", &audience);
+    if let Some(source) = &source_identity {
+        xml.elem("SourceIdentity", source);
+    }
     Ok(Some(xml.finish()))
+}
+
+/// The claim AWS reads session tags from.
+const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
+/// The claim AWS reads a source identity from.
+const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
+
+/// The session tags of a token (`principal_tags`: each a list of one value) and which of them
+/// are transitive, checked as AssumeRole's `Tags` are.
+fn token_tags(claims: &serde_json::Map<String, Value>) -> Result<(Vec<(String, String)>, Vec<String>), IamError> {
+    let Some(claim) = claims.get(TAGS_CLAIM) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let malformed = || invalid(format!("The {TAGS_CLAIM} claim is not valid."));
+    let principal_tags = claim
+        .get("principal_tags")
+        .and_then(Value::as_object)
+        .ok_or_else(malformed)?;
+    if principal_tags.len() > 50 {
+        return Err(malformed());
+    }
+    let mut tags = Vec::with_capacity(principal_tags.len());
+    for (key, value) in principal_tags {
+        let value = match value {
+            Value::Array(list) if list.len() == 1 => list[0].as_str(),
+            Value::String(one) => Some(one.as_str()),
+            _ => None,
+        }
+        .ok_or_else(malformed)?;
+        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
+            return Err(malformed());
+        }
+        tags.push((key.clone(), value.to_owned()));
+    }
+    let transitive: Vec<String> = match claim.get("transitive_tag_keys") {
+        None => Vec::new(),
+        Some(keys) => strings(Some(keys)).ok_or_else(malformed)?,
+    };
+    if transitive
+        .iter()
+        .any(|key| !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)))
+    {
+        return Err(malformed());
+    }
+    Ok((tags, transitive))
+}
+
+/// The token's source identity, if the provider set one.
+fn token_source_identity(claims: &serde_json::Map<String, Value>) -> Result<Option<String>, IamError> {
+    match claims.get(SOURCE_IDENTITY_CLAIM) {
+        None => Ok(None),
+        Some(Value::String(source))
+            if (2..=64).contains(&source.chars().count())
+                && source
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) =>
+        {
+            Ok(Some(source.clone()))
+        }
+        Some(_) => Err(invalid(format!("The {SOURCE_IDENTITY_CLAIM} claim is not valid."))),
+    }
 }
 
 /// Checks `token` and returns its claims and the provider (of `account`) that issued it.
@@ -283,6 +378,31 @@ mod tests {
             Some("app")
         );
         assert_eq!(audience(&claims(r#"{}"#), &p), None);
+    }
+
+    #[test]
+    fn session_tags_and_source_identity_are_read_from_awss_claims() {
+        let (tags, transitive) = token_tags(&claims(
+            r#"{"https://aws.amazon.com/tags":{"principal_tags":{"team":["blue"],"cost":["42"]},"transitive_tag_keys":["team"]}}"#,
+        ))
+        .unwrap();
+        assert!(tags.contains(&("team".into(), "blue".into())) && tags.contains(&("cost".into(), "42".into())));
+        assert_eq!(transitive, ["team"]);
+        assert_eq!(token_tags(&claims("{}")).unwrap(), (Vec::new(), Vec::new()));
+        for bad in [
+            r#"{"https://aws.amazon.com/tags":{"principal_tags":{"team":["a","b"]}}}"#,
+            r#"{"https://aws.amazon.com/tags":{"principal_tags":{"team":["a"]},"transitive_tag_keys":["other"]}}"#,
+            r#"{"https://aws.amazon.com/tags":"team=a"}"#,
+        ] {
+            assert!(token_tags(&claims(bad)).is_err(), "{bad}");
+        }
+        let source = claims(r#"{"https://aws.amazon.com/source_identity":"alice@example.com"}"#);
+        assert_eq!(
+            token_source_identity(&source).unwrap().as_deref(),
+            Some("alice@example.com")
+        );
+        assert!(token_source_identity(&claims(r#"{"https://aws.amazon.com/source_identity":"x"}"#)).is_err());
+        assert_eq!(token_source_identity(&claims("{}")).unwrap(), None);
     }
 
     #[test]

@@ -340,3 +340,62 @@ async fn keys_given_inline_need_no_issuer_to_reach() {
     let out = assume(&coffer, &role_arn, &token).await.unwrap();
     assert!(out.credentials().unwrap().access_key_id().starts_with("ASIA"));
 }
+
+/// Session tags and a source identity from the token's AWS claims: allowed only when the trust
+/// policy allows sts:TagSession / sts:SetSourceIdentity, then the session's principal tags.
+#[tokio::test]
+async fn a_tokens_session_tags_need_tag_session_and_then_apply() {
+    let k1 = SigningKey::new("ci-1");
+    let mut jwks = tempfile::NamedTempFile::new().unwrap();
+    let sets = serde_json::json!({"ci.example.com": {"keys": [k1.jwk()]}});
+    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
+    let coffer = Coffer::start_with(&[
+        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
+        ROOT_KEY_ENV.0,
+        ROOT_KEY_ENV.1,
+    ]);
+    let account = coffer.account_id().await;
+    let role_arn = provider_and_role(&coffer, "https://ci.example.com").await;
+    let s3 = coffer.root_s3();
+    for bucket in ["team-blue", "team-red"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let iam = coffer.root_iam();
+    iam.detach_role_policy()
+        .role_name("ci")
+        .policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("ci")
+        .policy_name("by-team")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::team-${aws:PrincipalTag/team}"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let mut tagged = claims("https://ci.example.com", "sts.amazonaws.com", MAIN, now() + 300);
+    tagged["https://aws.amazon.com/tags"] = serde_json::json!({"principal_tags": {"team": ["blue"]}});
+    tagged["https://aws.amazon.com/source_identity"] = serde_json::json!("deploy-bot");
+    let token = k1.sign(&tagged);
+    // The trust policy allows only AssumeRoleWithWebIdentity: the token's tags are refused.
+    assert_eq!(
+        assume(&coffer, &role_arn, &token).await.unwrap_err(),
+        ("AccessDenied".into(), 403)
+    );
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::{account}:oidc-provider/ci.example.com"}},"Action":["sts:AssumeRoleWithWebIdentity","sts:TagSession","sts:SetSourceIdentity"]}}}}"#
+    );
+    iam.update_assume_role_policy()
+        .role_name("ci")
+        .policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let out = assume(&coffer, &role_arn, &token).await.unwrap();
+    assert_eq!(out.source_identity(), Some("deploy-bot"));
+    let session = coffer.s3_session(&SessionKeys::of(out.credentials().unwrap()));
+    session.list_objects_v2().bucket("team-blue").send().await.unwrap();
+    let err = session.list_objects_v2().bucket("team-red").send().await.unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 403);
+}
