@@ -144,15 +144,10 @@ pub async fn credential_report(
     if let Err(error) = signed.call(&console, "GenerateCredentialReport", &[]).await {
         return crate::page::call_failed(&signed, "iam:GenerateCredentialReport", &error);
     }
-    let xml = match signed.call(&console, "GetCredentialReport", &[]).await {
-        Ok(xml) => xml.unwrap_or_default(),
+    let content = match signed.call(&console, "GetCredentialReport", &[]).await {
+        Ok(xml) => Results::new(xml).text("Content").unwrap_or_default(),
         Err(error) => return crate::page::call_failed(&signed, "iam:GetCredentialReport", &error),
     };
-    let content = xml
-        .split("<Content>")
-        .nth(1)
-        .and_then(|rest| rest.split("</Content>").next())
-        .unwrap_or_default();
     let csv = base64::engine::general_purpose::STANDARD
         .decode(content)
         .unwrap_or_default();

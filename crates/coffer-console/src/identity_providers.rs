@@ -47,15 +47,8 @@ async fn providers_page(console: &Console, signed: &Signed, error: Option<String
             .await;
         let (url, audiences, created) = match got {
             Ok(xml) => {
-                let results = Results::new(xml.clone());
-                let text = xml.unwrap_or_default();
-                let field = |tag: &str| {
-                    text.split(&format!("<{tag}>"))
-                        .nth(1)
-                        .and_then(|rest| rest.split(&format!("</{tag}>")).next())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
+                let results = Results::new(xml);
+                let field = |tag: &str| results.text(tag).unwrap_or_default();
                 (
                     field("Url"),
                     results.texts("ClientIDList").join(", "),

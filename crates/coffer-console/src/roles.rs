@@ -73,14 +73,10 @@ async fn roles_page(console: &Console, signed: &Signed, error: Option<String>) -
     for role in listed.members("Roles") {
         let name = role.get("RoleName").cloned().unwrap_or_default();
         let last_used = match signed.call(console, "GetRole", &[("RoleName", name.as_str())]).await {
-            Ok(xml) => {
-                let text = xml.unwrap_or_default();
-                text.split("<LastUsedDate>")
-                    .nth(1)
-                    .and_then(|rest| rest.split("</LastUsedDate>").next())
-                    .map(day)
-                    .unwrap_or_else(|| "Never".to_owned())
-            }
+            Ok(xml) => Results::new(xml)
+                .text("LastUsedDate")
+                .map(|at| day(&at))
+                .unwrap_or_else(|| "Never".to_owned()),
             Err(_) => String::new(),
         };
         rows.push(RoleRow {
@@ -274,16 +270,10 @@ struct RolePage<'a> {
 async fn role_page(console: &Console, signed: &Signed, name: &str, error: Option<String>) -> Response {
     let params = [("RoleName", name)];
     let got = match signed.call(console, "GetRole", &params).await {
-        Ok(xml) => xml.unwrap_or_default(),
+        Ok(xml) => Results::new(xml),
         Err(error) => return call_failed(signed, "iam:GetRole", &error),
     };
-    let field = |tag: &str| {
-        got.split(&format!("<{tag}>"))
-            .nth(1)
-            .and_then(|rest| rest.split(&format!("</{tag}>")).next())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let field = |tag: &str| got.text(tag).unwrap_or_default();
     let trust = percent_decode_str(&field("AssumeRolePolicyDocument"))
         .decode_utf8_lossy()
         .into_owned();

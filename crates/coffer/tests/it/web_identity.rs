@@ -187,6 +187,19 @@ async fn assume(
 
 const MAIN: &str = "repo:acme/app:ref:refs/heads/main";
 
+/// A server given `key` inline as the keys of `https://ci.example.com` (no issuer to reach).
+fn coffer_with_inline_keys(key: &SigningKey) -> Coffer {
+    let mut jwks = tempfile::NamedTempFile::new().unwrap();
+    let sets = serde_json::json!({"ci.example.com": {"keys": [key.jwk()]}});
+    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
+    // The file is read once at start, before the server says it serves.
+    Coffer::start_with(&[
+        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
+        ROOT_KEY_ENV.0,
+        ROOT_KEY_ENV.1,
+    ])
+}
+
 #[tokio::test]
 async fn a_token_from_a_registered_issuer_becomes_a_role_session() {
     let issuer = Issuer::start().await;
@@ -290,14 +303,7 @@ async fn an_issuer_coffer_cannot_reach_or_does_not_trust_is_a_communication_erro
 #[tokio::test]
 async fn a_role_trusting_any_aws_principal_does_not_trust_web_identities() {
     let k1 = SigningKey::new("ci-1");
-    let mut jwks = tempfile::NamedTempFile::new().unwrap();
-    let sets = serde_json::json!({"ci.example.com": {"keys": [k1.jwk()]}});
-    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
-    let coffer = Coffer::start_with(&[
-        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
-        ROOT_KEY_ENV.0,
-        ROOT_KEY_ENV.1,
-    ]);
+    let coffer = coffer_with_inline_keys(&k1);
     provider_and_role(&coffer, "https://ci.example.com").await;
     let open = coffer
         .root_iam()
@@ -322,14 +328,7 @@ async fn a_role_trusting_any_aws_principal_does_not_trust_web_identities() {
 #[tokio::test]
 async fn keys_given_inline_need_no_issuer_to_reach() {
     let k1 = SigningKey::new("ci-1");
-    let mut jwks = tempfile::NamedTempFile::new().unwrap();
-    let sets = serde_json::json!({"ci.example.com": {"keys": [k1.jwk()]}});
-    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
-    let coffer = Coffer::start_with(&[
-        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
-        ROOT_KEY_ENV.0,
-        ROOT_KEY_ENV.1,
-    ]);
+    let coffer = coffer_with_inline_keys(&k1);
     let role_arn = provider_and_role(&coffer, "https://ci.example.com").await;
     let token = k1.sign(&claims(
         "https://ci.example.com",
@@ -346,14 +345,7 @@ async fn keys_given_inline_need_no_issuer_to_reach() {
 #[tokio::test]
 async fn a_tokens_session_tags_need_tag_session_and_then_apply() {
     let k1 = SigningKey::new("ci-1");
-    let mut jwks = tempfile::NamedTempFile::new().unwrap();
-    let sets = serde_json::json!({"ci.example.com": {"keys": [k1.jwk()]}});
-    std::io::Write::write_all(&mut jwks, sets.to_string().as_bytes()).unwrap();
-    let coffer = Coffer::start_with(&[
-        ("COFFER_OIDC_JWKS_FILE", jwks.path().to_str().unwrap()),
-        ROOT_KEY_ENV.0,
-        ROOT_KEY_ENV.1,
-    ]);
+    let coffer = coffer_with_inline_keys(&k1);
     let account = coffer.account_id().await;
     let role_arn = provider_and_role(&coffer, "https://ci.example.com").await;
     let s3 = coffer.root_s3();
