@@ -164,6 +164,9 @@ pub(crate) async fn assume_role_with_web_identity(
     Ok(Some(xml.finish()))
 }
 
+/// A token's session tags, and the keys of those that are transitive.
+type TokenTags = (Vec<(String, String)>, Vec<String>);
+
 /// The claim AWS reads session tags from.
 const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 /// The claim AWS reads a source identity from.
@@ -171,7 +174,7 @@ const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
 
 /// The session tags of a token (`principal_tags`: each a list of one value) and which of them
 /// are transitive, checked as AssumeRole's `Tags` are.
-fn token_tags(claims: &serde_json::Map<String, Value>) -> Result<(Vec<(String, String)>, Vec<String>), IamError> {
+fn token_tags(claims: &serde_json::Map<String, Value>) -> Result<TokenTags, IamError> {
     let Some(claim) = claims.get(TAGS_CLAIM) else {
         return Ok((Vec::new(), Vec::new()));
     };
