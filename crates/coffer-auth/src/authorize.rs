@@ -520,6 +520,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             policy: Some(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny""#.into()),
             public_access_block: None,
+            versioning: Default::default(),
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -539,6 +540,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             policy: Some(policy.into()),
             public_access_block: None,
+            versioning: Default::default(),
         }
     }
 

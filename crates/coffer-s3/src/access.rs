@@ -92,10 +92,22 @@ fn listing_keys(op: &str, uri: &http::Uri) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// The IAM action and resource ARN an S3 operation is authorized as.
-fn action_and_resource(op: &str, path: &S3Path) -> (String, String) {
+/// The `versionId` a request names, if any.
+fn version_id(uri: &http::Uri) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "versionId")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The IAM action and resource ARN an S3 operation is authorized as (`versioned`: the
+/// request names a version by id, which S3 authorizes as the `…Version` action).
+fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, String) {
     // The IAM action each S3 operation is authorized as, where it differs from the name.
     let action = match op {
+        "GetObject" | "HeadObject" if versioned => "s3:GetObjectVersion",
+        "DeleteObject" if versioned => "s3:DeleteObjectVersion",
+        "GetObjectAttributes" if versioned => "s3:GetObjectVersion",
         "ListBuckets" => "s3:ListAllMyBuckets",
         "ListObjects" | "ListObjectsV2" | "HeadBucket" => "s3:ListBucket",
         "HeadObject" | "GetObjectAttributes" => "s3:GetObject",
@@ -184,7 +196,8 @@ impl S3Access for StoreAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let op = cx.s3_op().name().to_owned();
         let op = op.as_str();
-        let (action, resource) = action_and_resource(op, cx.s3_path());
+        let version = version_id(cx.uri());
+        let (action, resource) = action_and_resource(op, cx.s3_path(), version.is_some());
         let log = cx.extensions_mut().get::<RequestLog>().cloned();
         check_presign_expiry(cx.uri())?;
         let region = coffer_auth::sigv4::credential_scope(cx.headers(), cx.uri())
@@ -249,6 +262,9 @@ impl S3Access for StoreAccess {
             keys.push(("s3:prefix", String::new()));
         }
         keys.extend(s3_request_keys(cx));
+        if let Some(version) = version {
+            keys.push(("s3:VersionId", version));
+        }
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), Some(region.clone()));
         let caller = Caller::new(principal, grants, facts, self.authorizer.clone());

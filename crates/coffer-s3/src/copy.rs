@@ -8,10 +8,12 @@ use crate::CofferS3;
 use crate::body;
 use crate::checksums::Algorithm;
 use crate::error::{Result, S3Fault};
+use crate::get::Found;
 use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
 use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::reading;
+use crate::versioning::reported_version;
 use coffer_auth::Caller;
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
@@ -27,15 +29,10 @@ macro_rules! copy_source_conditions {
     };
 }
 
-/// The object a copy reads: the `x-amz-copy-source` named (a bucket's object; its one
-/// version, `null`), which the caller may read (`s3:GetObject`), meeting the copy-source
-/// conditions.
-async fn copy_source(
-    s3: &CofferS3,
-    caller: &Caller,
-    source: &CopySource,
-    conditions: ReadConditions,
-) -> Result<ObjectMeta> {
+/// The object a copy reads: the `x-amz-copy-source` named (a bucket's object, its latest
+/// version or the one `?versionId=` names), which the caller may read (`s3:GetObject`, or
+/// `s3:GetObjectVersion` for a version named by id), meeting the copy-source conditions.
+async fn copy_source(s3: &CofferS3, caller: &Caller, source: &CopySource, conditions: ReadConditions) -> Result<Found> {
     let CopySource::Bucket {
         bucket,
         key,
@@ -46,14 +43,23 @@ async fn copy_source(
             "Copying from access points is not implemented".to_owned(),
         ));
     };
-    if version_id.as_deref().is_some_and(|v| v != coffer_store::NULL_VERSION) {
-        return Err(S3Fault::NoSuchVersion);
-    }
+    let version_id = version_id.as_deref();
+    let action = match version_id {
+        Some(_) => "s3:GetObjectVersion",
+        None => "s3:GetObject",
+    };
     let found = s3.bucket(bucket).await?;
-    caller.may_in_bucket("s3:GetObject", &found, Some(key))?;
-    let object = s3.object(Some(caller), bucket, key).await?;
-    conditions.check_copy_source(&object)?;
-    Ok(object)
+    caller.may_in_bucket(action, &found, Some(key))?;
+    let source = match s3.object(Some(caller), bucket, key, version_id).await {
+        Err(S3Fault::DeleteMarker { named: true, .. }) => {
+            return Err(S3Fault::InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker by version id.".to_owned(),
+            ));
+        }
+        other => other?,
+    };
+    conditions.check_copy_source(&source.object)?;
+    Ok(source)
 }
 
 impl CofferS3 {
@@ -101,7 +107,10 @@ pub(crate) async fn copy_object(
     let caller = crate::caller(&req)?.clone();
     let input = req.input;
     s3.bucket(&input.bucket).await?;
-    let source = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
+    let Found {
+        bucket: source_bucket,
+        object: source,
+    } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     check_storage_class(input.storage_class.as_ref())?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
@@ -139,11 +148,14 @@ pub(crate) async fn copy_object(
         headers: object_headers,
         checksum: Some(checksum),
     };
+    let target = s3.bucket(&input.bucket).await?;
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)
         .await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
     Ok(S3Response::new(CopyObjectOutput {
+        copy_source_version_id: reported_version(&source_bucket, &source.version_id),
+        version_id: reported_version(&target, &stored.version_id),
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(headers::etag(&stored.etag)),
             last_modified: Some(Timestamp::from(stored.last_modified)),
@@ -166,7 +178,10 @@ pub(crate) async fn upload_part_copy(
     let input = req.input;
     let number = check_part_number(input.part_number)?;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
-    let source = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
+    let Found {
+        bucket: source_bucket,
+        object: source,
+    } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     let range = match &input.copy_source_range {
         None => 0..source.size,
         Some(text) => copy_range(text, source.size)?,
@@ -179,6 +194,7 @@ pub(crate) async fn upload_part_copy(
     let received = s3.copy_bytes(&source, range, &algorithms).await?;
     let (etag, fields) = s3.record_part(&upload, number, received).await?;
     Ok(S3Response::new(UploadPartCopyOutput {
+        copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(headers::etag(&etag)),
             last_modified: Some(Timestamp::from(time::OffsetDateTime::now_utc())),

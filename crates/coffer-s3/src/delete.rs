@@ -1,11 +1,12 @@
-//! DeleteObject and DeleteObjects.
+//! DeleteObject and DeleteObjects: a key's latest version (a delete marker in a versioned
+//! bucket) or a version named by id.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response};
 
 use crate::CofferS3;
 use crate::error::{Result, S3Fault};
-use crate::get::check_version;
+use crate::versioning::{check_version_id, reported_version};
 use coffer_store::WriteCondition;
 
 pub(crate) async fn delete_object(
@@ -13,8 +14,8 @@ pub(crate) async fn delete_object(
     req: S3Request<DeleteObjectInput>,
 ) -> Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
-    check_version(input.version_id.as_deref())?;
-    s3.bucket(&input.bucket).await?;
+    let version_id = check_version_id(input.version_id.as_deref())?;
+    let bucket = s3.bucket(&input.bucket).await?;
     // Conditional delete: the object must exist with this ETag, checked in the commit.
     let condition = match input
         .if_match
@@ -25,14 +26,22 @@ pub(crate) async fn delete_object(
         Some(None) => WriteCondition::IfMatch("*".to_owned()),
         None => WriteCondition::Always,
     };
-    s3.store
-        .delete_object(&input.bucket, &input.key, &condition)
+    let deleted = s3
+        .store
+        .delete_object(&input.bucket, &input.key, version_id, &condition)
         .await
         .map_err(S3Fault::from)?;
-    let mut response = S3Response::new(DeleteObjectOutput::default());
+    let mut response = S3Response::new(DeleteObjectOutput {
+        delete_marker: deleted.delete_marker.then_some(true),
+        version_id: deleted.version_id.and_then(|id| reported_version(&bucket, &id)),
+        ..Default::default()
+    });
     response.status = Some(http::StatusCode::NO_CONTENT);
     Ok(response)
 }
+
+/// One key's outcome in a DeleteObjects answer.
+type Outcome = std::result::Result<DeletedObject, (&'static str, &'static str)>;
 
 pub(crate) async fn delete_objects(
     s3: &CofferS3,
@@ -40,14 +49,11 @@ pub(crate) async fn delete_objects(
 ) -> Result<S3Response<DeleteObjectsOutput>> {
     let caller = crate::caller(&req)?.clone();
     let input = req.input;
-    s3.bucket(&input.bucket).await?;
     let objects = input.delete.objects;
     if objects.is_empty() || objects.len() > 1000 {
         return Err(S3Fault::MalformedXML);
     }
     let quiet = input.delete.quiet.unwrap_or(false);
-    let mut deleted = Vec::new();
-    let mut errors = Vec::new();
     // Every key's delete is queued at once, so they share a few group commits instead of
     // waiting for a thousand in turn; the answers keep the request's order.
     let target = s3.bucket(&input.bucket).await?;
@@ -55,43 +61,53 @@ pub(crate) async fn delete_objects(
     let bucket = input.bucket.as_str();
     let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
         let key = object.key;
-        if key.is_empty() || key.len() > 1024 {
-            return (key, Err(("KeyTooLongError", "Your key is too long")));
-        }
-        if object
-            .version_id
-            .as_deref()
-            .is_some_and(|v| v != coffer_store::NULL_VERSION)
-        {
-            return (key, Err(("NoSuchVersion", "The specified version does not exist.")));
-        }
-        if caller.may_in_bucket("s3:DeleteObject", target, Some(&key)).is_err() {
-            return (key, Err(("AccessDenied", "Access Denied")));
-        }
-        match s3.store.delete_object(bucket, &key, &WriteCondition::Always).await {
-            Ok(_) => (key, Ok(())),
-            Err(err) => {
-                tracing::error!(%err, "delete failed");
-                (
-                    key,
-                    Err(("InternalError", "We encountered an internal error. Please try again.")),
-                )
+        let version_id = object.version_id;
+        let outcome: Outcome = async {
+            if key.is_empty() || key.len() > 1024 {
+                return Err(("KeyTooLongError", "Your key is too long"));
             }
+            let version = check_version_id(version_id.as_deref())
+                .map_err(|_| ("NoSuchVersion", "The specified version does not exist."))?;
+            let action = match version {
+                Some(_) => "s3:DeleteObjectVersion",
+                None => "s3:DeleteObject",
+            };
+            if caller.may_in_bucket(action, target, Some(&key)).is_err() {
+                return Err(("AccessDenied", "Access Denied"));
+            }
+            let deleted = s3
+                .store
+                .delete_object(bucket, &key, version, &WriteCondition::Always)
+                .await
+                .map_err(|err| {
+                    tracing::error!(%err, "delete failed");
+                    ("InternalError", "We encountered an internal error. Please try again.")
+                })?;
+            // A marker added says its id; a version removed by id is named as asked, and says
+            // whether it was a marker.
+            let marker_id = deleted.delete_marker.then(|| deleted.version_id.clone()).flatten();
+            Ok(DeletedObject {
+                key: Some(key.clone()),
+                version_id: version.map(str::to_owned),
+                delete_marker: deleted.delete_marker.then_some(true),
+                delete_marker_version_id: marker_id.and_then(|id| reported_version(target, &id)),
+            })
         }
+        .await;
+        (key, version_id, outcome)
     }))
     .await;
-    for (key, outcome) in outcomes {
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for (key, version_id, outcome) in outcomes {
         match outcome {
-            Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject {
-                key: Some(key),
-                ..Default::default()
-            }),
+            Ok(_) if quiet => {}
+            Ok(object) => deleted.push(object),
             Err((code, message)) => errors.push(Error {
                 code: Some(code.to_owned()),
                 key: Some(key),
                 message: Some(message.to_owned()),
-                version_id: None,
+                version_id,
             }),
         }
     }

@@ -31,6 +31,7 @@ pub enum S3Fault {
     EntityTooLarge,
     EntityTooSmall,
     IllegalLocationConstraintException(String),
+    IllegalVersioningConfigurationException(String),
     IncompleteBody,
     /// A server fault: the text is logged, never sent (it may name files or SQL).
     InternalError(String),
@@ -55,6 +56,13 @@ pub enum S3Fault {
     MaxMessageLengthExceeded,
     MetadataTooLarge,
     MethodNotAllowed,
+    /// The version a GET or HEAD found is a delete marker: `NoSuchKey` for the key's latest
+    /// version, `MethodNotAllowed` for one named by id; S3 says which marker in the headers.
+    DeleteMarker {
+        version_id: String,
+        last_modified: time::OffsetDateTime,
+        named: bool,
+    },
     NoSuchBucket,
     NoSuchBucketPolicy,
     NoSuchKey,
@@ -118,6 +126,9 @@ impl S3Fault {
                 text("Your proposed upload is smaller than the minimum allowed object size."),
             ),
             IllegalLocationConstraintException(m) => ("IllegalLocationConstraintException", S::BAD_REQUEST, own(m)),
+            IllegalVersioningConfigurationException(m) => {
+                ("IllegalVersioningConfigurationException", S::BAD_REQUEST, own(m))
+            }
             IncompleteBody => (
                 "IncompleteBody",
                 S::BAD_REQUEST,
@@ -206,6 +217,12 @@ impl S3Fault {
                 text("Your metadata headers exceed the maximum allowed metadata size."),
             ),
             MethodNotAllowed => (
+                "MethodNotAllowed",
+                S::METHOD_NOT_ALLOWED,
+                text("The specified method is not allowed against this resource."),
+            ),
+            DeleteMarker { named: false, .. } => ("NoSuchKey", S::NOT_FOUND, text("The specified key does not exist.")),
+            DeleteMarker { named: true, .. } => (
                 "MethodNotAllowed",
                 S::METHOD_NOT_ALLOWED,
                 text("The specified method is not allowed against this resource."),
@@ -323,8 +340,28 @@ impl From<S3Fault> for S3Error {
         let code = S3ErrorCode::from_bytes(code.as_bytes()).unwrap_or_else(|| S3ErrorCode::Custom(code.into()));
         let mut err = S3Error::with_message(code, message.into_owned());
         err.set_status_code(status);
-        if let S3Fault::NotModified(headers) = fault {
-            err.set_headers(headers);
+        match fault {
+            S3Fault::NotModified(headers) => err.set_headers(headers),
+            S3Fault::DeleteMarker {
+                version_id,
+                last_modified,
+                named,
+            } => {
+                let mut headers = http::HeaderMap::new();
+                headers.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+                if let Ok(value) = http::HeaderValue::try_from(version_id) {
+                    headers.insert("x-amz-version-id", value);
+                }
+                if named {
+                    headers.insert(http::header::ALLOW, http::HeaderValue::from_static("DELETE"));
+                    let date = crate::headers::http_date(&s3s::dto::Timestamp::from(last_modified));
+                    if let Some(Ok(value)) = date.map(http::HeaderValue::try_from) {
+                        headers.insert(http::header::LAST_MODIFIED, value);
+                    }
+                }
+                err.set_headers(headers);
+            }
+            _ => {}
         }
         err
     }
@@ -344,6 +381,7 @@ impl From<StoreError> for S3Fault {
             StoreError::BucketExists { owned_by_caller: false } => S3Fault::BucketAlreadyExists,
             StoreError::BucketNotEmpty => S3Fault::BucketNotEmpty,
             StoreError::NoSuchKey => S3Fault::NoSuchKey,
+            StoreError::NoSuchVersion => S3Fault::NoSuchVersion,
             StoreError::NoSuchUpload => S3Fault::NoSuchUpload,
             StoreError::InvalidPart => S3Fault::InvalidPart,
             StoreError::PreconditionFailed => S3Fault::PreconditionFailed,

@@ -9,18 +9,9 @@ use crate::checksums::{Algorithm, COMPOSITE};
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions};
 use crate::reading::{self, Segment};
+use crate::versioning::{check_version_id, reported_version};
 use coffer_auth::Caller;
-use coffer_store::{ObjectData, ObjectMeta};
-
-/// Buckets are unversioned so far: the only version id is `null`.
-pub(crate) fn check_version(version_id: Option<&str>) -> Result<()> {
-    match version_id {
-        Some(id) if id != coffer_store::NULL_VERSION => {
-            Err(S3Fault::InvalidArgument("Invalid version id specified".to_owned()))
-        }
-        _ => Ok(()),
-    }
-}
+use coffer_store::{Bucket, ObjectData, ObjectMeta};
 
 /// What a GET or HEAD answers for a byte range or part of an object.
 struct Selection {
@@ -69,12 +60,15 @@ struct Described {
     metadata: Option<Metadata>,
     checksum: ChecksumFields,
     parts_count: Option<i32>,
+    version_id: Option<String>,
 }
 
 impl Described {
-    fn new(object: &ObjectMeta, selection: &Selection, overrides: Overrides, by_part: bool) -> Described {
+    fn new(found: &Found, selection: &Selection, overrides: Overrides, by_part: bool) -> Described {
+        let object = &found.object;
         let h = &object.headers;
         Described {
+            version_id: reported_version(&found.bucket, &object.version_id),
             content_length: (selection.range.end - selection.range.start) as i64,
             content_range: selection.content_range.clone(),
             e_tag: headers::etag(&object.etag),
@@ -124,23 +118,56 @@ macro_rules! object_output {
             checksum_sha256: d.checksum.sha256,
             checksum_type: d.checksum.checksum_type,
             parts_count: d.parts_count,
+            version_id: d.version_id,
             $($field: $value,)*
             ..Default::default()
         }
     }};
 }
 
+/// An object version a read found, with its bucket (which says how versions are reported).
+pub(crate) struct Found {
+    pub bucket: Bucket,
+    pub object: ObjectMeta,
+}
+
 impl CofferS3 {
-    /// The current object, for a read by `reader`. A missing one is `NoSuchKey` only to a
-    /// caller who may list the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a
-    /// read never tells which keys exist (as S3 documents for GetObject and HeadObject).
-    pub(crate) async fn object(&self, reader: Option<&Caller>, bucket: &str, key: &str) -> Result<ObjectMeta> {
-        let found = self.bucket(bucket).await?;
-        let object = self.store.object(bucket, key).await.map_err(S3Fault::from)?;
-        object.ok_or_else(|| match reader {
-            Some(reader) if reader.may_in_bucket("s3:ListBucket", &found, None).is_ok() => S3Fault::NoSuchKey,
-            _ => S3Fault::AccessDenied("Access Denied".to_owned()),
-        })
+    /// The object version a read by `reader` names: `version_id`, or the key's latest. A
+    /// missing key or version is `NoSuchKey`/`NoSuchVersion` only to a caller who may list
+    /// the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a read never tells
+    /// which keys exist (as S3 documents for GetObject and HeadObject). A delete marker is
+    /// S3's `NoSuchKey` (latest) or `MethodNotAllowed` (named by id), saying it is a marker.
+    pub(crate) async fn object(
+        &self,
+        reader: Option<&Caller>,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Found> {
+        let version_id = check_version_id(version_id)?;
+        let bucket = self.bucket(bucket).await?;
+        let object = self
+            .store
+            .object_version(&bucket.name, key, version_id)
+            .await
+            .map_err(S3Fault::from)?;
+        let may_list = || reader.is_some_and(|r| r.may_in_bucket("s3:ListBucket", &bucket, None).is_ok());
+        match object {
+            Some(object) if object.is_delete_marker => {
+                if version_id.is_none() && !may_list() {
+                    return Err(S3Fault::AccessDenied("Access Denied".to_owned()));
+                }
+                Err(S3Fault::DeleteMarker {
+                    version_id: object.version_id,
+                    last_modified: object.last_modified,
+                    named: version_id.is_some(),
+                })
+            }
+            Some(object) => Ok(Found { bucket, object }),
+            None if !may_list() => Err(S3Fault::AccessDenied("Access Denied".to_owned())),
+            None if version_id.is_some() => Err(S3Fault::NoSuchVersion),
+            None => Err(S3Fault::NoSuchKey),
+        }
     }
 
     /// The byte range a GET or HEAD selects (by `Range` or `partNumber`).
@@ -244,14 +271,15 @@ struct ReadRequest<'a> {
 impl CofferS3 {
     /// The one read path of GET and HEAD: the object (as [`CofferS3::object`] finds it for
     /// `reader`), its conditions checked, and the range or part selected.
-    async fn read(&self, reader: Option<&Caller>, request: &ReadRequest<'_>) -> Result<(ObjectMeta, Selection)> {
-        check_version(request.version_id)?;
-        let object = self.object(reader, request.bucket, request.key).await?;
-        request.conditions.check(&object)?;
-        let selection = self
-            .select(&object, request.range, request.part_number, request.checksum_mode)
+    async fn read(&self, reader: Option<&Caller>, request: &ReadRequest<'_>) -> Result<(Found, Selection)> {
+        let found = self
+            .object(reader, request.bucket, request.key, request.version_id)
             .await?;
-        Ok((object, selection))
+        request.conditions.check(&found.object)?;
+        let selection = self
+            .select(&found.object, request.range, request.part_number, request.checksum_mode)
+            .await?;
+        Ok((found, selection))
     }
 }
 
@@ -271,10 +299,10 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
     // A blob can disappear between reading the row and opening the file when a write
     // replaces the object; the new row then names the new blob, so look again.
     let mut attempts = 0;
-    let (object, selection, body) = loop {
+    let (found, selection, body) = loop {
         attempts += 1;
-        let (object, selection) = s3.read(reader.as_ref(), &request).await?;
-        let segments: Vec<Segment> = reading::segments(&object, selection.range.clone());
+        let (found, selection) = s3.read(reader.as_ref(), &request).await?;
+        let segments: Vec<Segment> = reading::segments(&found.object, selection.range.clone());
         let Some(lease) = reading::lease(&s3.store, &segments).await else {
             // Replaced between reading its row and leasing its blobs: read it again.
             if attempts < 5 {
@@ -283,12 +311,12 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
             return Err(S3Fault::internal("an object kept changing while it was read"));
         };
         match reading::stream(&s3.store, segments, lease).await {
-            Ok(body) => break (object, selection, body),
+            Ok(body) => break (found, selection, body),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && attempts < 5 => continue,
             Err(err) => return Err(S3Fault::internal(err)),
         }
     };
-    let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
+    let described = Described::new(&found, &selection, overrides!(input), input.part_number.is_some());
     Ok(answer(
         object_output!(GetObjectOutput, described, body: Some(body)),
         &selection,
@@ -301,8 +329,8 @@ pub(crate) async fn head_object(
 ) -> Result<S3Response<HeadObjectOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
-    let (object, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
-    let described = Described::new(&object, &selection, overrides!(input), input.part_number.is_some());
+    let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
+    let described = Described::new(&found, &selection, overrides!(input), input.part_number.is_some());
     Ok(answer(object_output!(HeadObjectOutput, described), &selection))
 }
 
@@ -312,7 +340,10 @@ pub(crate) async fn get_object_attributes(
 ) -> Result<S3Response<GetObjectAttributesOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
-    let object = s3.object(reader.as_ref(), &input.bucket, &input.key).await?;
+    let found = s3
+        .object(reader.as_ref(), &input.bucket, &input.key, input.version_id.as_deref())
+        .await?;
+    let object = &found.object;
     // The header is a comma-separated list; clients send it as one value or several.
     let names: Vec<&str> = input
         .object_attributes
@@ -390,6 +421,7 @@ pub(crate) async fn get_object_attributes(
         storage_class: wanted("StorageClass").then(|| StorageClass::from_static(StorageClass::STANDARD)),
         checksum,
         object_parts,
+        version_id: reported_version(&found.bucket, &object.version_id),
         ..Default::default()
     }))
 }

@@ -270,6 +270,8 @@ mod tests {
             headers: ObjectHeaders::default(),
             checksum: None,
             data: ObjectData::Blob(String::new()),
+            is_delete_marker: false,
+            is_latest: true,
         }
     }
 

@@ -22,6 +22,7 @@ mod put;
 pub mod quirks;
 mod reading;
 pub mod routes;
+mod versioning;
 
 use coffer_auth::Caller;
 use coffer_store::{Bucket, Store};

@@ -1,5 +1,5 @@
 //! ListObjectsV2, ListObjects (v1) and ListObjectVersions, over the store's seeking listing
-//! walk. Buckets are unversioned so far: every object is its one version, `null`.
+//! walk.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -8,8 +8,9 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response};
 
 use crate::error::{Result, S3Fault};
+use crate::versioning::check_version_id;
 use crate::{CofferS3, canonical_user_id};
-use coffer_store::NULL_VERSION;
+use coffer_store::StoreError;
 use coffer_store::listing::{ListEntry, ListPage, ListQuery};
 
 const MAX_KEYS: i32 = 1000;
@@ -135,6 +136,7 @@ impl CofferS3 {
             prefix: walk.prefix,
             delimiter: walk.delimiter,
             after: walk.after,
+            after_version: None,
             max_keys,
         };
         let page = self.store.list_objects(&bucket.name, &query).await?;
@@ -229,49 +231,94 @@ pub(crate) async fn list_object_versions(
     req: S3Request<ListObjectVersionsInput>,
 ) -> Result<S3Response<ListObjectVersionsOutput>> {
     let input = req.input;
+    let bucket = s3.bucket(&input.bucket).await?;
+    let encoder = Encoder::new(input.encoding_type.as_ref())?;
+    let max_keys = max_keys(input.max_keys)?;
     let prefix = input.prefix.as_deref().unwrap_or("");
     let key_marker = input.key_marker.as_deref().filter(|m| !m.is_empty());
-    if input.version_id_marker.is_some() && key_marker.is_none() {
+    let version_marker = input.version_id_marker.as_deref().filter(|m| !m.is_empty());
+    if version_marker.is_some() && key_marker.is_none() {
         return Err(S3Fault::InvalidArgument(
             "A version-id marker cannot be specified without a key marker.".to_owned(),
         ));
     }
-    let (bucket, encoder, max_keys, listed) = walk!(s3, input, key_marker, true).await?;
-    let (next_key_marker, next_version_id_marker) = match &listed.last {
-        Some(last) if listed.is_truncated => (Some(encoder.encode(last)), Some(NULL_VERSION.to_owned())),
+    check_version_id(version_marker)?;
+    let query = ListQuery {
+        prefix,
+        delimiter: input.delimiter.as_deref(),
+        after: key_marker,
+        after_version: None,
+        max_keys,
+    };
+    let page = match s3
+        .store
+        .list_object_versions(&bucket.name, &query, version_marker)
+        .await
+    {
+        Err(StoreError::NoSuchVersion) => {
+            return Err(S3Fault::InvalidArgument("Invalid version id specified".to_owned()));
+        }
+        other => other.map_err(S3Fault::from)?,
+    };
+    let owner = s3.owner(&bucket.account_id).await?;
+    let (next_key_marker, next_version_id_marker) = match page.entries.last() {
+        Some(ListEntry::Object(last)) if page.is_truncated => {
+            (Some(encoder.encode(&last.key)), Some(last.version_id.clone()))
+        }
+        Some(ListEntry::CommonPrefix(last)) if page.is_truncated => (Some(encoder.encode(last)), None),
         _ => (None, None),
     };
-    let versions = listed
-        .contents
-        .into_iter()
-        .map(|object| ObjectVersion {
-            checksum_algorithm: object.checksum_algorithm,
-            checksum_type: object.checksum_type,
-            e_tag: object.e_tag,
-            is_latest: Some(true),
-            key: object.key,
-            last_modified: object.last_modified,
-            owner: object.owner,
+    let mut versions = Vec::new();
+    let mut delete_markers = Vec::new();
+    let mut common_prefixes = Vec::new();
+    for entry in page.entries {
+        let version = match entry {
+            ListEntry::Object(version) => version,
+            ListEntry::CommonPrefix(prefix) => {
+                common_prefixes.push(CommonPrefix {
+                    prefix: Some(encoder.encode(&prefix)),
+                });
+                continue;
+            }
+        };
+        if version.is_delete_marker {
+            delete_markers.push(DeleteMarkerEntry {
+                is_latest: Some(version.is_latest),
+                key: Some(encoder.encode(&version.key)),
+                last_modified: Some(Timestamp::from(version.last_modified)),
+                owner: Some(owner.clone()),
+                version_id: Some(version.version_id),
+            });
+            continue;
+        }
+        versions.push(ObjectVersion {
+            checksum_algorithm: version.checksum_algorithm.map(|a| vec![ChecksumAlgorithm::from(a)]),
+            checksum_type: version.checksum_type.map(ChecksumType::from),
+            e_tag: Some(crate::headers::etag(&version.etag)),
+            is_latest: Some(version.is_latest),
+            key: Some(encoder.encode(&version.key)),
+            last_modified: Some(Timestamp::from(version.last_modified)),
+            owner: Some(owner.clone()),
             restore_status: None,
-            size: object.size,
+            size: Some(version.size as i64),
             storage_class: Some(ObjectVersionStorageClass::from_static(
                 ObjectVersionStorageClass::STANDARD,
             )),
-            version_id: Some(NULL_VERSION.to_owned()),
-        })
-        .collect();
+            version_id: Some(version.version_id),
+        });
+    }
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(bucket.name),
         prefix: Some(encoder.encode(prefix)),
         key_marker: Some(encoder.encode(input.key_marker.as_deref().unwrap_or(""))),
         version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
         max_keys: Some(max_keys as i32),
-        is_truncated: Some(listed.is_truncated),
+        is_truncated: Some(page.is_truncated),
         next_key_marker,
         next_version_id_marker,
         versions: Some(versions),
-        delete_markers: Some(Vec::new()),
-        common_prefixes: Some(listed.common_prefixes),
+        delete_markers: Some(delete_markers),
+        common_prefixes: Some(common_prefixes),
         delimiter: encoder.encode_opt(input.delimiter.as_ref().filter(|d| !d.is_empty())),
         encoding_type: input.encoding_type,
         request_charged: None,

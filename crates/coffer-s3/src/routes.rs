@@ -9,7 +9,7 @@
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
-use crate::{CofferS3, bucket, bucket_policy, copy, delete, get, list, multipart, put};
+use crate::{CofferS3, bucket, bucket_policy, copy, delete, get, list, multipart, put, versioning};
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
 /// `module::method(self, req)` for each.
@@ -48,6 +48,8 @@ routes! {
     bucket_policy::put_public_access_block: PutPublicAccessBlock(PutPublicAccessBlockInput) -> PutPublicAccessBlockOutput;
     bucket_policy::get_public_access_block: GetPublicAccessBlock(GetPublicAccessBlockInput) -> GetPublicAccessBlockOutput;
     bucket_policy::delete_public_access_block: DeletePublicAccessBlock(DeletePublicAccessBlockInput) -> DeletePublicAccessBlockOutput;
+    versioning::put_bucket_versioning: PutBucketVersioning(PutBucketVersioningInput) -> PutBucketVersioningOutput;
+    versioning::get_bucket_versioning: GetBucketVersioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
     put::put_object: PutObject(PutObjectInput) -> PutObjectOutput;
     get::get_object: GetObject(GetObjectInput) -> GetObjectOutput;
     get::head_object: HeadObject(HeadObjectInput) -> HeadObjectOutput;

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
+use crate::versions::Versioning;
 use crate::{Result, Store, StoreError};
 use crate::{foreign_key_violation, unique_violation};
 
@@ -20,6 +21,7 @@ pub struct Bucket {
     /// The bucket policy, as written.
     pub policy: Option<String>,
     pub public_access_block: Option<PublicAccessBlock>,
+    pub versioning: Versioning,
 }
 
 /// S3's Block Public Access settings of a bucket.
@@ -62,7 +64,8 @@ impl PublicAccessBlock {
     }
 }
 
-const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, p.document \
+const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
+     p.document \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -76,6 +79,7 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             .try_get::<Option<String>, _>("public_access_block")?
             .as_deref()
             .and_then(PublicAccessBlock::decode),
+        versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
     })
 }
 
@@ -109,6 +113,7 @@ impl Store {
                 created_at: from_millis(created_at),
                 policy: None,
                 public_access_block: Some(PublicAccessBlock::ALL),
+                versioning: Versioning::Unversioned,
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {
@@ -196,6 +201,24 @@ impl Store {
             .bind(settings.map(PublicAccessBlock::encode))
             .execute(&mut *tx)
             .await?;
+        self.commit_changed(tx, Cache::Buckets).await
+    }
+
+    /// Sets a bucket's versioning to Enabled or Suspended (a bucket never becomes
+    /// unversioned again: `Unversioned` is refused by the caller as S3 refuses it).
+    pub async fn set_bucket_versioning(&self, name: &str, versioning: Versioning) -> Result<()> {
+        let status = versioning
+            .status()
+            .ok_or(StoreError::Corrupt("a bucket cannot become unversioned"))?;
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query("UPDATE buckets SET versioning = $2 WHERE name = $1")
+            .bind(name)
+            .bind(status)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NoSuchBucket);
+        }
         self.commit_changed(tx, Cache::Buckets).await
     }
 

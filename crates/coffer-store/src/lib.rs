@@ -33,6 +33,7 @@ mod secrets;
 mod signin_throttle;
 mod tags;
 mod users;
+mod versions;
 
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ pub use policies::{Boundary, Bounded, InlinePolicy, PolicyDocument, PolicyOwner,
 pub use roles::{MAX_ROLES_PER_ACCOUNT, NewRole, Role, RoleChange};
 pub use secrets::{MASTER_KEY_FILE, Sealer};
 pub use signin_throttle::{SigninAttemptId, SigninHistory, SigninKey};
+pub use versions::{Deleted, Versioning, is_version_id, new_version_id};
 
 /// What can go wrong in the store. Domain variants name the AWS condition they become.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +153,8 @@ pub enum StoreError {
     BucketNotEmpty,
     #[error("object not found")]
     NoSuchKey,
+    #[error("version not found")]
+    NoSuchVersion,
     #[error("a write condition did not hold")]
     PreconditionFailed,
     #[error("multipart upload not found")]
@@ -241,3 +245,5 @@ mod race_tests;
 mod test_backends;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod version_tests;

@@ -4,12 +4,13 @@
 //! when it meets a common prefix it jumps past every key under it with one new seek. A page
 //! therefore costs about `max_keys` rows plus one query per common prefix, whatever the bucket
 //! holds. The rules live in [`list`], over any [`KeySource`], so they are tested against a
-//! plain in-memory model as well as SQL.
+//! plain in-memory model as well as SQL. The same walk lists current objects (one entry per
+//! key) and every version (a key's versions newest first, resumable after any version).
 
 use time::OffsetDateTime;
 
 use crate::model::from_millis;
-use crate::objects::{NULL_VERSION, key_from_row};
+use crate::objects::key_from_row;
 use crate::{Result, Store};
 
 /// What a listing says about one object.
@@ -23,17 +24,59 @@ pub struct ObjectSummary {
     pub checksum_type: Option<String>,
 }
 
+/// What ListObjectVersions says about one version or delete marker.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListEntry {
-    Object(ObjectSummary),
+pub struct VersionSummary {
+    pub key: String,
+    pub version_id: String,
+    pub is_latest: bool,
+    pub is_delete_marker: bool,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: OffsetDateTime,
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
+    /// Its place among the key's versions (see the `version_order` column).
+    pub(crate) order: i64,
+}
+
+/// An entry a listing walks over: its key, and where a listing resumes after it.
+pub trait Listed {
+    fn key(&self) -> &str;
+    fn resume(&self) -> Seek;
+}
+
+impl Listed for ObjectSummary {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn resume(&self) -> Seek {
+        Seek::After(self.key.as_bytes().to_vec())
+    }
+}
+
+impl Listed for VersionSummary {
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn resume(&self) -> Seek {
+        Seek::AfterVersion(self.key.as_bytes().to_vec(), self.order)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListEntry<T = ObjectSummary> {
+    Object(T),
     CommonPrefix(String),
 }
 
-impl ListEntry {
+impl<T: Listed> ListEntry<T> {
     /// The key or common prefix: where the next page resumes.
     pub fn name(&self) -> &str {
         match self {
-            ListEntry::Object(object) => &object.key,
+            ListEntry::Object(object) => object.key(),
             ListEntry::CommonPrefix(prefix) => prefix,
         }
     }
@@ -45,25 +88,31 @@ pub struct ListQuery<'a> {
     pub delimiter: Option<&'a str>,
     /// Resume after this key, or after everything under this common prefix.
     pub after: Option<&'a str>,
+    /// A version listing resumes within `after`'s versions, after the version in this place.
+    pub after_version: Option<i64>,
     pub max_keys: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListPage {
-    pub entries: Vec<ListEntry>,
+pub struct ListPage<T = ObjectSummary> {
+    pub entries: Vec<ListEntry<T>>,
     pub is_truncated: bool,
 }
 
-/// Where a batch of keys starts.
+/// Where a batch of entries starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seek {
     After(Vec<u8>),
     AtOrAfter(Vec<u8>),
+    /// After this version of the key: its older versions, then the keys after it.
+    AfterVersion(Vec<u8>, i64),
 }
 
-/// Keys in byte order, a batch at a time.
+/// Entries in key order, a batch at a time.
 pub trait KeySource {
-    fn batch(&mut self, seek: &Seek, limit: usize) -> impl Future<Output = Result<Vec<ObjectSummary>>> + Send;
+    type Item: Listed + Send;
+
+    fn batch(&mut self, seek: &Seek, limit: usize) -> impl Future<Output = Result<Vec<Self::Item>>> + Send;
 }
 
 /// The common prefix `key` rolls up into, if any.
@@ -96,15 +145,16 @@ fn first_seek(query: &ListQuery<'_>) -> Option<Seek> {
     if after < query.prefix {
         return Some(at_prefix);
     }
-    match common_prefix(after, query.prefix, query.delimiter) {
-        Some(cp) if cp == after => past(cp.as_bytes()).map(Seek::AtOrAfter),
-        _ => Some(Seek::After(after.as_bytes().to_vec())),
+    match (common_prefix(after, query.prefix, query.delimiter), query.after_version) {
+        (Some(cp), _) if cp == after => past(cp.as_bytes()).map(Seek::AtOrAfter),
+        (_, Some(order)) => Some(Seek::AfterVersion(after.as_bytes().to_vec(), order)),
+        (_, None) => Some(Seek::After(after.as_bytes().to_vec())),
     }
 }
 
 /// One page of a listing.
-pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<ListPage> {
-    let mut entries: Vec<ListEntry> = Vec::new();
+pub async fn list<S: KeySource>(source: &mut S, query: &ListQuery<'_>) -> Result<ListPage<S::Item>> {
+    let mut entries: Vec<ListEntry<S::Item>> = Vec::new();
     let batch_size = (query.max_keys + 1).clamp(2, 1001);
     // S3 answers max-keys=0 with an empty, untruncated page.
     if query.max_keys == 0 {
@@ -124,7 +174,7 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
         let full_batch = batch.len() == batch_size;
         let mut jumped = false;
         for object in batch {
-            if !object.key.starts_with(query.prefix) {
+            if !object.key().starts_with(query.prefix) {
                 return Ok(ListPage {
                     entries,
                     is_truncated: false,
@@ -136,7 +186,7 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
                     is_truncated: true,
                 });
             }
-            if let Some(cp) = common_prefix(&object.key, query.prefix, query.delimiter) {
+            if let Some(cp) = common_prefix(object.key(), query.prefix, query.delimiter) {
                 entries.push(ListEntry::CommonPrefix(cp.to_owned()));
                 match past(cp.as_bytes()) {
                     Some(bound) => seek = Seek::AtOrAfter(bound),
@@ -150,7 +200,7 @@ pub async fn list(source: &mut impl KeySource, query: &ListQuery<'_>) -> Result<
                 jumped = true;
                 break;
             }
-            seek = Seek::After(object.key.as_bytes().to_vec());
+            seek = object.resume();
             entries.push(ListEntry::Object(object));
         }
         if !jumped && !full_batch {
@@ -169,20 +219,22 @@ struct BucketKeys<'s> {
 }
 
 impl KeySource for BucketKeys<'_> {
+    type Item = ObjectSummary;
+
     async fn batch(&mut self, seek: &Seek, limit: usize) -> Result<Vec<ObjectSummary>> {
         let (op, bound) = match seek {
-            Seek::After(key) => (">", key),
+            Seek::After(key) | Seek::AfterVersion(key, _) => (">", key),
             Seek::AtOrAfter(key) => (">=", key),
         };
+        // Through the index of latest versions: older versions are never walked past.
         let sql = format!(
             "SELECT object_key, size, etag, last_modified, checksum_algorithm, checksum_type FROM objects \
-             WHERE bucket = $1 AND object_key {op} $2 AND version_id = $3 AND is_delete_marker = 0 \
-             ORDER BY object_key LIMIT $4"
+             WHERE bucket = $1 AND object_key {op} $2 AND is_latest = 1 AND is_delete_marker = 0 \
+             ORDER BY object_key LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(self.bucket)
             .bind(bound.clone())
-            .bind(NULL_VERSION)
             .bind(limit as i64)
             .fetch_all(&self.store.inner.reader)
             .await?;
@@ -202,10 +254,85 @@ impl KeySource for BucketKeys<'_> {
     }
 }
 
+/// Every version of one bucket's keys, from SQL: keys in byte order, each key's versions
+/// newest first (ascending `version_order`), so one row-value seek resumes anywhere.
+struct BucketVersions<'s> {
+    store: &'s Store,
+    bucket: &'s str,
+}
+
+impl KeySource for BucketVersions<'_> {
+    type Item = VersionSummary;
+
+    async fn batch(&mut self, seek: &Seek, limit: usize) -> Result<Vec<VersionSummary>> {
+        const COLUMNS: &str = "object_key, version_id, version_order, is_latest, is_delete_marker, size, etag, \
+             last_modified, checksum_algorithm, checksum_type";
+        let (condition, key, order) = match seek {
+            Seek::After(key) => ("object_key > $2", key, None),
+            Seek::AtOrAfter(key) => ("object_key >= $2", key, None),
+            Seek::AfterVersion(key, order) => ("(object_key, version_order) > ($2, $4)", key, Some(*order)),
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM objects WHERE bucket = $1 AND {condition} \
+             ORDER BY object_key, version_order LIMIT $3"
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(self.bucket)
+            .bind(key.clone())
+            .bind(limit as i64);
+        let query = match order {
+            Some(order) => query.bind(order),
+            None => query,
+        };
+        let rows = query.fetch_all(&self.store.inner.reader).await?;
+        rows.iter()
+            .map(|row| {
+                use sqlx::Row;
+                Ok(VersionSummary {
+                    key: key_from_row(row)?,
+                    version_id: row.try_get("version_id")?,
+                    is_latest: row.try_get::<i64, _>("is_latest")? != 0,
+                    is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+                    size: row.try_get::<i64, _>("size")? as u64,
+                    etag: row.try_get("etag")?,
+                    last_modified: from_millis(row.try_get("last_modified")?),
+                    checksum_algorithm: row.try_get("checksum_algorithm")?,
+                    checksum_type: row.try_get("checksum_type")?,
+                    order: row.try_get("version_order")?,
+                })
+            })
+            .collect()
+    }
+}
+
 impl Store {
     /// One page of a bucket's current objects.
     pub async fn list_objects(&self, bucket: &str, query: &ListQuery<'_>) -> Result<ListPage> {
         list(&mut BucketKeys { store: self, bucket }, query).await
+    }
+
+    /// One page of a bucket's versions and delete markers. A page resumes after
+    /// `version_marker` of `query.after` when given (`NoSuchVersion` if the key has no such
+    /// version), otherwise after every version of `query.after`.
+    pub async fn list_object_versions(
+        &self,
+        bucket: &str,
+        query: &ListQuery<'_>,
+        version_marker: Option<&str>,
+    ) -> Result<ListPage<VersionSummary>> {
+        let mut query = query.clone();
+        if let (Some(after), Some(version)) = (query.after, version_marker) {
+            let order: Option<i64> = sqlx::query_scalar(
+                "SELECT version_order FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+            )
+            .bind(bucket)
+            .bind(after.as_bytes().to_vec())
+            .bind(version)
+            .fetch_optional(&self.inner.reader)
+            .await?;
+            query.after_version = Some(order.ok_or(crate::StoreError::NoSuchVersion)?);
+        }
+        list(&mut BucketVersions { store: self, bucket }, &query).await
     }
 }
 

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::model::{from_millis, now_millis};
 use crate::objects::{
-    NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row, insert_object,
-    key_from_row, metadata_json, written_object,
+    NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row, key_from_row,
+    metadata_json, written_object,
 };
 use crate::{Result, Store, StoreError, ids};
 
@@ -253,8 +253,10 @@ impl Store {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NoSuchUpload);
         }
-        let mut unused = crate::objects::replace_current(&mut tx, &upload.bucket, &object.key, condition).await?;
-        insert_object(&mut tx, &upload.bucket, &object, None, &parts, last_modified).await?;
+        let written =
+            crate::versions::write_object(&mut tx, &upload.bucket, &object, None, &parts, condition, last_modified)
+                .await?;
+        let mut unused = written.unused_blobs;
         sqlx::query("DELETE FROM completed_uploads WHERE completed_at < $1")
             .bind(last_modified - COMPLETED_UPLOADS_KEPT_MILLIS)
             .execute(&mut *tx)
@@ -276,6 +278,7 @@ impl Store {
         Ok(written_object(
             &upload.bucket,
             object,
+            written.version_id,
             ObjectData::Parts(parts),
             last_modified,
         ))

@@ -193,15 +193,17 @@ async fn a_bucket_with_objects_is_not_deleted(db: TestDb) {
     ));
     assert!(
         store
-            .delete_object("photos", "k", &WriteCondition::Always)
+            .delete_object("photos", "k", None, &WriteCondition::Always)
             .await
             .unwrap()
+            .existed
     );
     assert!(
         !store
-            .delete_object("photos", "k", &WriteCondition::Always)
+            .delete_object("photos", "k", None, &WriteCondition::Always)
             .await
             .unwrap()
+            .existed
     );
     store.delete_bucket("photos").await.unwrap();
     assert!(store.bucket("photos").await.unwrap().is_none());
@@ -218,6 +220,7 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes(db: TestDb) {
             .unwrap();
     }
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: Some("/"),
         after: None,
@@ -227,6 +230,7 @@ async fn sql_listing_is_in_byte_order_and_rolls_up_prefixes(db: TestDb) {
     let names: Vec<&str> = page.entries.iter().map(ListEntry::name).collect();
     assert_eq!(names, ["../", "A", "a b", "a/", "z", "é"]);
     let query = ListQuery {
+        after_version: None,
         prefix: "a/",
         delimiter: Some("/"),
         after: Some("a/1"),
@@ -338,6 +342,7 @@ async fn concurrent_writes_commit_together_and_fail_alone(db: TestDb) {
     }
     assert_eq!(won, 1);
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: None,
         after: None,
@@ -460,6 +465,7 @@ async fn two_nodes_racing_on_one_key_agree(db: TestDb) {
         write.await.unwrap().unwrap();
     }
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: None,
         after: None,

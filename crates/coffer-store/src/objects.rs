@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::commits::Batched;
 use crate::model::{from_millis, now_millis};
+use crate::versions::{self, Deleted};
 use crate::{Result, Store, StoreError};
 
 /// The version id of every object in a bucket that never enabled versioning.
@@ -59,6 +60,9 @@ pub struct ObjectMeta {
     pub headers: ObjectHeaders,
     pub checksum: Option<ObjectChecksum>,
     pub data: ObjectData,
+    /// A delete marker has no bytes, headers or checksum.
+    pub is_delete_marker: bool,
+    pub is_latest: bool,
 }
 
 /// One part of a multipart object (or of an upload in progress).
@@ -95,7 +99,7 @@ pub enum WriteCondition {
     IfNoneMatch(String),
 }
 
-pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, size, etag, last_modified, blob_id, \
+pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
      user_metadata, checksum_algorithm, checksum_type, checksum_value";
 
@@ -147,141 +151,31 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
             // Filled in by `Store::object` from the same read transaction.
             None => ObjectData::Parts(Vec::with_capacity(parts_count as usize)),
         },
+        is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+        is_latest: row.try_get::<i64, _>("is_latest")? != 0,
     })
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-/// Checks `condition` against the current object and removes that object's row, returning
-/// the blobs it used (to be removed once the transaction commits).
-pub(crate) async fn replace_current(
-    tx: &mut Tx<'_>,
-    bucket: &str,
-    key: &str,
-    condition: &WriteCondition,
-) -> Result<Vec<String>> {
-    // Locked (PostgreSQL) so that two nodes replacing one object take turns, the second
-    // seeing the first's result.
-    let locks = crate::db::is_postgres(tx);
-    let select = if locks {
-        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 FOR UPDATE"
-    } else {
-        "SELECT etag, blob_id FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3"
-    };
-    let read = async |tx: &mut Tx<'_>| {
-        sqlx::query(select)
-            .bind(bucket)
-            .bind(key.as_bytes().to_vec())
-            .bind(NULL_VERSION)
-            .fetch_optional(&mut **tx)
-            .await
-    };
-    let mut current = read(tx).await?;
-    let compares = matches!(condition, WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_));
-    if current.is_none() && compares && locks {
-        // Waiting on a row another node replaced meanwhile (an overwrite deletes the row and
-        // inserts a new one) finds nothing; the replacement is there to read now, and a
-        // condition on the object must be judged against it.
-        current = read(tx).await?;
-    }
-    match (condition, &current) {
-        (WriteCondition::IfAbsent, Some(_)) => return Err(StoreError::PreconditionFailed),
-        (WriteCondition::IfMatch(_), None) => return Err(StoreError::NoSuchKey),
-        (WriteCondition::IfMatch(etag), Some(row)) if etag != "*" && row.try_get::<String, _>("etag")? != *etag => {
-            return Err(StoreError::PreconditionFailed);
-        }
-        (WriteCondition::IfNoneMatch(etag), Some(row)) if row.try_get::<String, _>("etag")? == *etag => {
-            return Err(StoreError::PreconditionFailed);
-        }
-        _ => {}
-    }
-    let Some(row) = current else { return Ok(Vec::new()) };
-    let mut blobs: Vec<String> = row.try_get::<Option<String>, _>("blob_id")?.into_iter().collect();
-    let parts: Vec<String> = sqlx::query_scalar(
-        "SELECT blob_id FROM object_parts WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
-    )
-    .bind(bucket)
-    .bind(key.as_bytes().to_vec())
-    .bind(NULL_VERSION)
-    .fetch_all(&mut **tx)
-    .await?;
-    blobs.extend(parts);
-    sqlx::query("DELETE FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
-        .bind(bucket)
-        .bind(key.as_bytes().to_vec())
-        .bind(NULL_VERSION)
-        .execute(&mut **tx)
-        .await?;
-    Ok(blobs)
-}
-
-/// Inserts the row of a new current object.
-pub(crate) async fn insert_object(
-    tx: &mut Tx<'_>,
-    bucket: &str,
-    object: &NewObject,
-    blob_id: Option<&str>,
-    parts: &[ObjectPart],
-    last_modified: i64,
-) -> Result<()> {
-    let checksum = object.checksum.as_ref();
-    sqlx::query(
-        "INSERT INTO objects (bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, \
-         last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, content_encoding, \
-         content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value) \
-         VALUES ($1, $2, $3, 1, 0, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(bucket)
-    .bind(object.key.as_bytes().to_vec())
-    .bind(NULL_VERSION)
-    .bind(object.size as i64)
-    .bind(&object.etag)
-    .bind(last_modified)
-    .bind(blob_id)
-    .bind(parts.len() as i64)
-    .bind(&object.headers.content_type)
-    .bind(&object.headers.cache_control)
-    .bind(&object.headers.content_disposition)
-    .bind(&object.headers.content_encoding)
-    .bind(&object.headers.content_language)
-    .bind(&object.headers.expires)
-    .bind(metadata_json(&object.headers))
-    .bind(checksum.map(|c| c.algorithm.clone()))
-    .bind(checksum.map(|c| c.checksum_type.clone()))
-    .bind(checksum.map(|c| c.value.clone()))
-    .execute(&mut **tx)
-    .await?;
-    for part in parts {
-        sqlx::query(
-            "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(bucket)
-        .bind(object.key.as_bytes().to_vec())
-        .bind(NULL_VERSION)
-        .bind(part.part_number as i64)
-        .bind(&part.blob_id)
-        .bind(part.size as i64)
-        .bind(&part.etag)
-        .bind(&part.checksum_value)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Builds the metadata of an object as it was just written.
-pub(crate) fn written_object(bucket: &str, object: NewObject, data: ObjectData, last_modified: i64) -> ObjectMeta {
+pub(crate) fn written_object(
+    bucket: &str,
+    object: NewObject,
+    version_id: String,
+    data: ObjectData,
+    last_modified: i64,
+) -> ObjectMeta {
     ObjectMeta {
         bucket: bucket.to_owned(),
         key: object.key,
-        version_id: NULL_VERSION.to_owned(),
+        version_id,
         size: object.size,
         etag: object.etag,
         last_modified: from_millis(last_modified),
         headers: object.headers,
         checksum: object.checksum,
         data,
+        is_delete_marker: false,
+        is_latest: true,
     }
 }
 
@@ -308,6 +202,7 @@ impl Store {
                 Ok(written_object(
                     bucket,
                     object,
+                    written.deleted.version_id.unwrap_or_default(),
                     ObjectData::Blob(blob_id),
                     written.last_modified,
                 ))
@@ -322,12 +217,26 @@ impl Store {
         }
     }
 
-    /// The current object at `key`, if there is one, with its parts. A single-blob object is
-    /// one row; a multipart object's row and parts come from one read transaction, so an
-    /// overwrite committing meanwhile cannot pair this object's row with another's parts.
+    /// The current object at `key`, if there is one (not a delete marker), with its parts.
     pub async fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>> {
-        let object = fetch_object(&self.inner.reader, bucket, key).await?;
-        if !matches!(object.as_ref().map(|o| &o.data), Some(ObjectData::Parts(_))) {
+        let latest = self.object_version(bucket, key, None).await?;
+        Ok(latest.filter(|object| !object.is_delete_marker))
+    }
+
+    /// Version `version_id` of `key` (without one: its latest version), delete markers
+    /// included, with its parts. A single-blob object is one row; a multipart object's row
+    /// and parts come from one read transaction, so an overwrite committing meanwhile cannot
+    /// pair this object's row with another's parts.
+    pub async fn object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<ObjectMeta>> {
+        let object = fetch_object(&self.inner.reader, bucket, key, version_id).await?;
+        if !matches!(object.as_ref().map(|o| &o.data), Some(ObjectData::Parts(_)))
+            || object.as_ref().is_some_and(|o| o.is_delete_marker)
+        {
             return Ok(object);
         }
         // One snapshot for the row and its parts: PostgreSQL's default isolation takes a new
@@ -341,7 +250,7 @@ impl Store {
                     .await?
             }
         };
-        let Some(mut object) = fetch_object(&mut *tx, bucket, key).await? else {
+        let Some(mut object) = fetch_object(&mut *tx, bucket, key, version_id).await? else {
             return Ok(None);
         };
         if let ObjectData::Parts(parts) = &mut object.data {
@@ -360,17 +269,25 @@ impl Store {
         Ok(Some(object))
     }
 
-    /// Deletes the current object at `key` if `condition` holds (checked in the same
-    /// transaction as the delete); returns whether there was one.
-    pub async fn delete_object(&self, bucket: &str, key: &str, condition: &WriteCondition) -> Result<bool> {
+    /// Deletes `version_id` of `key`, or without one deletes the key as the bucket's
+    /// versioning says (see [`crate::versions`]), if `condition` holds (checked in the same
+    /// transaction as the delete).
+    pub async fn delete_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        condition: &WriteCondition,
+    ) -> Result<Deleted> {
         let write = Write::Delete {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
+            version_id: version_id.map(str::to_owned),
             condition: condition.clone(),
         };
         let written = self.inner.commits.write(write).await?;
         self.blobs().remove(&written.unused_blobs).await;
-        Ok(written.existed)
+        Ok(written.deleted)
     }
 
     /// Removes the temp files and the blobs no object or upload names, of those untouched
@@ -439,21 +356,27 @@ impl Store {
 /// Files checked against the database at a time by orphan collection.
 const ORPHAN_BATCH: usize = 500;
 
-/// The current object's row (a multipart object's parts not yet filled in).
+/// A version's row, or the latest version's (a multipart object's parts not yet filled in).
 async fn fetch_object<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     bucket: &str,
     key: &str,
+    version_id: Option<&str>,
 ) -> Result<Option<ObjectMeta>> {
+    let which = match version_id {
+        Some(_) => "version_id = $3",
+        None => "is_latest = 1",
+    };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3 \
-         AND is_delete_marker = 0"
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND {which}"
     )))
     .bind(bucket)
-    .bind(key.as_bytes().to_vec())
-    .bind(NULL_VERSION)
-    .fetch_optional(executor)
-    .await?;
+    .bind(key.as_bytes().to_vec());
+    let row = match version_id {
+        Some(id) => row.bind(id),
+        None => row,
+    };
+    let row = row.fetch_optional(executor).await?;
     row.as_ref().map(object_from_row).transpose()
 }
 
@@ -478,43 +401,63 @@ pub(crate) enum Write {
     Delete {
         bucket: String,
         key: String,
+        version_id: Option<String>,
         condition: WriteCondition,
     },
 }
 
-/// How often a put whose key another node created meanwhile is tried again.
-const MAX_PUT_ATTEMPTS: u32 = 16;
+/// How often a write whose key another node wrote meanwhile is tried again.
+const MAX_WRITE_ATTEMPTS: u32 = 16;
 
-/// Replaces the current object of `object.key` (if `condition` allows) with `object`.
-async fn put(
-    tx: &mut Tx<'_>,
-    bucket: &str,
-    object: &NewObject,
-    blob_id: &str,
-    condition: &WriteCondition,
-) -> Result<Written> {
-    let last_modified = now_millis();
-    let unused_blobs = replace_current(tx, bucket, &object.key, condition).await?;
-    insert_object(tx, bucket, object, Some(blob_id), &[], last_modified)
-        .await
-        .map_err(|err| match err {
-            StoreError::Db(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::NoSuchBucket,
-            other => other,
-        })?;
-    Ok(Written {
-        last_modified,
-        unused_blobs,
-        existed: false,
-    })
-}
-
-/// What a write did: its time, and the blobs it made unused (to remove after the commit).
+/// What a write did: its time, the version it wrote or deleted, and the blobs it made unused
+/// (to remove after the commit).
 pub(crate) struct Written {
     pub last_modified: i64,
     pub unused_blobs: Vec<String>,
-    /// For a delete: whether there was an object.
-    pub existed: bool,
+    /// For a put, the new version's id; for a delete, what it did.
+    pub deleted: Deleted,
 }
+
+impl Write {
+    async fn apply_once(&self, tx: &mut Tx<'_>) -> Result<Written> {
+        let last_modified = now_millis();
+        match self {
+            Write::Put {
+                bucket,
+                object,
+                blob_id,
+                condition,
+            } => {
+                let written =
+                    versions::write_object(tx, bucket, object, Some(blob_id), &[], condition, last_modified).await?;
+                Ok(Written {
+                    last_modified,
+                    unused_blobs: written.unused_blobs,
+                    deleted: Deleted {
+                        version_id: Some(written.version_id),
+                        ..Deleted::default()
+                    },
+                })
+            }
+            Write::Delete {
+                bucket,
+                key,
+                version_id,
+                condition,
+            } => {
+                let mut deleted =
+                    versions::delete(tx, bucket, key, version_id.as_deref(), condition, last_modified).await?;
+                Ok(Written {
+                    last_modified,
+                    unused_blobs: std::mem::take(&mut deleted.unused_blobs),
+                    deleted,
+                })
+            }
+        }
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 impl Batched for Write {
     type Output = Written;
@@ -528,53 +471,38 @@ impl Batched for Write {
     }
 
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {
-        match self {
-            Write::Put {
-                bucket,
-                object,
-                blob_id,
-                condition,
-            } => {
-                // Two nodes creating one key at once: the second's insert meets the first's
-                // row once that commits. Under If-None-Match: * that is the failed
-                // condition; any other write replaces it, as it would have a moment later.
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    let mut attempt = sqlx::Acquire::begin(&mut **tx).await?;
-                    match put(&mut attempt, bucket, object, blob_id, condition).await {
-                        Ok(written) => {
-                            attempt.commit().await?;
-                            return Ok(written);
-                        }
-                        // Each conflict means another writer committed: bounded, this
-                        // still ends with every write applied in some order.
-                        Err(StoreError::Db(sqlx::Error::Database(db)))
-                            if db.is_unique_violation() && attempts < MAX_PUT_ATTEMPTS =>
-                        {
-                            attempt.rollback().await?;
-                            if matches!(condition, WriteCondition::IfAbsent) {
-                                return Err(StoreError::PreconditionFailed);
-                            }
-                        }
-                        Err(err) => {
-                            // Rolled back here, not on drop, so the depth the committer
-                            // checks is already right.
-                            attempt.rollback().await?;
-                            return Err(err);
-                        }
+        // Two nodes writing one key at once: the second's new latest version meets the
+        // first's once that commits. Under If-None-Match: * that is the failed condition; any
+        // other write goes on top of it, as it would have a moment later.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut attempt = sqlx::Acquire::begin(&mut **tx).await?;
+            match self.apply_once(&mut attempt).await {
+                Ok(written) => {
+                    attempt.commit().await?;
+                    return Ok(written);
+                }
+                // Each conflict means another writer committed: bounded, this still ends
+                // with every write applied in some order.
+                Err(StoreError::Db(sqlx::Error::Database(db)))
+                    if db.is_unique_violation() && attempts < MAX_WRITE_ATTEMPTS =>
+                {
+                    attempt.rollback().await?;
+                    if let Write::Put {
+                        condition: WriteCondition::IfAbsent,
+                        ..
+                    } = self
+                    {
+                        return Err(StoreError::PreconditionFailed);
                     }
                 }
-            }
-            Write::Delete { bucket, key, condition } => {
-                let unused_blobs = replace_current(tx, bucket, key, condition).await?;
-                // An object always has at least one blob, so "nothing to remove" means "no object".
-                let existed = !unused_blobs.is_empty();
-                Ok(Written {
-                    last_modified: now_millis(),
-                    unused_blobs,
-                    existed,
-                })
+                Err(err) => {
+                    // Rolled back here, not on drop, so the depth the committer checks is
+                    // already right.
+                    attempt.rollback().await?;
+                    return Err(err);
+                }
             }
         }
     }

@@ -23,13 +23,15 @@ fn summary(key: &str) -> ObjectSummary {
 }
 
 impl KeySource for MemoryKeys {
+    type Item = ObjectSummary;
+
     async fn batch(&mut self, seek: &Seek, limit: usize) -> Result<Vec<ObjectSummary>> {
         self.batches += 1;
         Ok(self
             .keys
             .iter()
             .filter(|key| match seek {
-                Seek::After(bound) => key.as_bytes() > bound.as_slice(),
+                Seek::After(bound) | Seek::AfterVersion(bound, _) => key.as_bytes() > bound.as_slice(),
                 Seek::AtOrAfter(bound) => key.as_bytes() >= bound.as_slice(),
             })
             .take(limit)
@@ -73,6 +75,7 @@ fn all_pages(keys: &BTreeSet<String>, prefix: &str, delimiter: Option<&str>, max
     let mut after: Option<String> = None;
     loop {
         let query = ListQuery {
+            after_version: None,
             prefix,
             delimiter,
             after: after.as_deref(),
@@ -127,6 +130,7 @@ fn a_common_prefix_costs_one_seek_not_a_scan() {
     keys.insert("readme".to_owned());
     let mut source = MemoryKeys { keys, batches: 0 };
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: Some("/"),
         after: None,
@@ -143,6 +147,7 @@ fn a_page_ending_on_a_common_prefix_resumes_past_it() {
     let keys: BTreeSet<String> = ["a/1", "a/2", "b/1", "c"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: Some("/"),
         after: Some("a/"),
@@ -158,6 +163,7 @@ fn start_after_inside_a_common_prefix_still_reports_the_prefix() {
     let keys: BTreeSet<String> = ["a/1", "a/2", "b"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: Some("/"),
         after: Some("a/1"),
@@ -173,6 +179,7 @@ fn zero_max_keys_returns_an_empty_untruncated_page() {
     let keys: BTreeSet<String> = ["a"].map(String::from).into();
     let mut source = MemoryKeys { keys, batches: 0 };
     let query = ListQuery {
+        after_version: None,
         prefix: "",
         delimiter: None,
         after: None,

@@ -23,6 +23,7 @@ mod s3_listing;
 mod s3_multipart;
 mod s3_objects;
 mod s3_raw;
+mod s3_versioning;
 mod security;
 mod sts;
 mod web_identity;

@@ -1,0 +1,16 @@
+-- PostgreSQL twin of ../sqlite/0019_versioning.sql: BIGINT for INTEGER, BYTEA for BLOB, and text compared
+-- byte by byte (COLLATE "C"), as SQLite and S3's key order do. Kept in step by a test.
+-- S3 versioning. A bucket's state: NULL while it never enabled versioning, then 'Enabled' or
+-- 'Suspended' (never NULL again, as in S3).
+ALTER TABLE buckets ADD COLUMN versioning TEXT;
+
+-- Orders a key's versions newest first: each new version takes one less than the smallest
+-- so far, so an ascending index walk meets a key's newest version first and a listing can
+-- resume after any (key, version) with one row-value seek.
+ALTER TABLE objects ADD COLUMN version_order BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX objects_by_version_order ON objects (bucket, object_key, version_order);
+
+-- The latest version of each key (an object or a delete marker): reads and listings of
+-- current objects seek here and never walk past older versions. Unique, so two writers that
+-- both made a version latest cannot both commit.
+CREATE UNIQUE INDEX objects_latest ON objects (bucket, object_key) WHERE is_latest = 1;

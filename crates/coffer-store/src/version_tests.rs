@@ -1,0 +1,407 @@
+//! Versioning on both backends: S3's `null`-version rules, delete markers, blobs freed exactly
+//! once, and ListObjectVersions against a model of the rules (a property test).
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use crate::listing::{ListEntry, ListQuery, VersionSummary};
+use crate::test_backends::{TestDb, on_both_backends};
+use crate::*;
+
+async fn open(db: &TestDb) -> Store {
+    let store = db.open().await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    store
+        .create_bucket(&account.account_id, "docs", "us-east-1")
+        .await
+        .unwrap();
+    store
+}
+
+async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
+    let mut writer = store.blobs().create().await.unwrap();
+    writer.write(etag.as_bytes()).await.unwrap();
+    let blob = writer.finish(store.blobs()).await.unwrap();
+    let object = NewObject {
+        key: key.to_owned(),
+        size: etag.len() as u64,
+        etag: etag.to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum: None,
+    };
+    store
+        .put_object("docs", object, blob, &WriteCondition::Always)
+        .await
+        .unwrap()
+}
+
+async fn delete(store: &Store, key: &str, version: Option<&str>) -> Deleted {
+    store
+        .delete_object("docs", key, version, &WriteCondition::Always)
+        .await
+        .unwrap()
+}
+
+/// Every version of the bucket, (key, version id, etag or "marker", latest), in listing order.
+async fn versions(store: &Store) -> Vec<(String, String, String, bool)> {
+    let query = ListQuery {
+        max_keys: 1000,
+        ..ListQuery::default()
+    };
+    let page = store.list_object_versions("docs", &query, None).await.unwrap();
+    page.entries
+        .into_iter()
+        .map(|entry| match entry {
+            ListEntry::Object(v) => {
+                let what = if v.is_delete_marker {
+                    "marker".to_owned()
+                } else {
+                    v.etag
+                };
+                (v.key, v.version_id, what, v.is_latest)
+            }
+            ListEntry::CommonPrefix(p) => panic!("no delimiter, yet {p}"),
+        })
+        .collect()
+}
+
+fn blob_files(dir: &std::path::Path) -> usize {
+    fn walk(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| {
+                if e.file_type().unwrap().is_dir() {
+                    walk(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+    let blobs = dir.join("blobs");
+    walk(&blobs) - walk(&blobs.join("retired"))
+}
+
+on_both_backends! {
+/// Unversioned → Enabled → Suspended, as S3's user guide walks through them: the `null`
+/// version stays when versioning is enabled, and a suspended bucket's writes replace it.
+async fn the_null_version_follows_the_bucket_state(db: TestDb) {
+    let store = open(&db).await;
+    let first = put(&store, "k", "one").await;
+    assert_eq!(first.version_id, NULL_VERSION);
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    assert_eq!(store.bucket("docs").await.unwrap().unwrap().versioning, Versioning::Enabled);
+    let second = put(&store, "k", "two").await;
+    assert!(is_version_id(&second.version_id) && second.version_id != NULL_VERSION);
+    assert_eq!(
+        versions(&store).await,
+        [
+            ("k".into(), second.version_id.clone(), "two".into(), true),
+            ("k".into(), NULL_VERSION.into(), "one".into(), false),
+        ]
+    );
+    // Suspended: a write replaces the (noncurrent) null version and becomes latest.
+    store.set_bucket_versioning("docs", Versioning::Suspended).await.unwrap();
+    let third = put(&store, "k", "three").await;
+    assert_eq!(third.version_id, NULL_VERSION);
+    assert_eq!(
+        versions(&store).await,
+        [
+            ("k".into(), NULL_VERSION.into(), "three".into(), true),
+            ("k".into(), second.version_id.clone(), "two".into(), false),
+        ]
+    );
+    assert_eq!(store.object("docs", "k").await.unwrap().unwrap().etag, "three");
+    let old = store.object_version("docs", "k", Some(&second.version_id)).await.unwrap().unwrap();
+    assert_eq!((old.etag.as_str(), old.is_latest), ("two", false));
+    // The replaced null version's blob is gone; two versions, two blobs.
+    assert_eq!(blob_files(db.dir()), 2);
+}
+
+/// A plain delete adds a delete marker (Enabled: a new id; Suspended: `null`, replacing the
+/// null version); deleting the marker by id brings the object back.
+async fn delete_markers_hide_and_reveal(db: TestDb) {
+    let store = open(&db).await;
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let v1 = put(&store, "k", "one").await;
+    let marker = delete(&store, "k", None).await;
+    assert!(marker.delete_marker && marker.existed);
+    let marker_id = marker.version_id.clone().unwrap();
+    assert_ne!(marker_id, v1.version_id);
+    assert!(store.object("docs", "k").await.unwrap().is_none());
+    let latest = store.object_version("docs", "k", None).await.unwrap().unwrap();
+    assert!(latest.is_delete_marker && latest.is_latest);
+    assert_eq!(latest.version_id, marker_id);
+    // A second plain delete adds a second marker, as in S3.
+    let again = delete(&store, "k", None).await;
+    assert!(again.delete_marker && !again.existed);
+    assert_eq!(versions(&store).await.len(), 3);
+    // Removing the markers by id: the object is current again.
+    let removed = delete(&store, "k", again.version_id.as_deref()).await;
+    assert!(removed.delete_marker && removed.existed);
+    delete(&store, "k", Some(&marker_id)).await;
+    assert_eq!(store.object("docs", "k").await.unwrap().unwrap().version_id, v1.version_id);
+    // A version that does not exist: nothing happens, and S3 still says 204.
+    let nothing = delete(&store, "k", Some(&new_version_id())).await;
+    assert!(!nothing.existed);
+
+    // Suspended: the plain delete removes the null version and leaves a null marker.
+    store.set_bucket_versioning("docs", Versioning::Suspended).await.unwrap();
+    put(&store, "k", "null-one").await;
+    let suspended = delete(&store, "k", None).await;
+    assert_eq!(suspended.version_id.as_deref(), Some(NULL_VERSION));
+    assert!(suspended.delete_marker);
+    let listed = versions(&store).await;
+    assert_eq!(
+        listed,
+        [
+            ("k".into(), NULL_VERSION.into(), "marker".into(), true),
+            ("k".into(), v1.version_id.clone(), "one".into(), false),
+        ]
+    );
+    assert_eq!(blob_files(db.dir()), 1);
+}
+
+/// Deleting versions frees each one's blob once; the bucket empties only when every version
+/// and marker is gone.
+async fn deleting_versions_frees_their_blobs(db: TestDb) {
+    let store = open(&db).await;
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(put(&store, "k", &format!("e{i}")).await.version_id);
+    }
+    let marker = delete(&store, "k", None).await.version_id.unwrap();
+    assert_eq!(blob_files(db.dir()), 4);
+    assert!(matches!(store.delete_bucket("docs").await, Err(StoreError::BucketNotEmpty)));
+    // The middle one first: the latest stays latest.
+    delete(&store, "k", Some(&ids[1])).await;
+    assert_eq!(blob_files(db.dir()), 3);
+    delete(&store, "k", Some(&marker)).await;
+    assert_eq!(store.object("docs", "k").await.unwrap().unwrap().etag, "e3");
+    delete(&store, "k", Some(&ids[3])).await;
+    assert_eq!(store.object("docs", "k").await.unwrap().unwrap().etag, "e2");
+    delete(&store, "k", Some(&ids[2])).await;
+    delete(&store, "k", Some(&ids[0])).await;
+    assert_eq!(blob_files(db.dir()), 0);
+    assert!(versions(&store).await.is_empty());
+    store.delete_bucket("docs").await.unwrap();
+}
+
+/// Conditions judge the latest version, and a delete marker is no object.
+async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
+    let store = open(&db).await;
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    put(&store, "k", "one").await;
+    delete(&store, "k", None).await;
+    let mut writer = store.blobs().create().await.unwrap();
+    writer.write(b"x").await.unwrap();
+    let blob = writer.finish(store.blobs()).await.unwrap();
+    let object = NewObject {
+        key: "k".to_owned(),
+        size: 1,
+        etag: "two".to_owned(),
+        headers: ObjectHeaders::default(),
+        checksum: None,
+    };
+    let written = store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await.unwrap();
+    assert_eq!(written.etag, "two");
+    assert_eq!(versions(&store).await.len(), 3);
+}
+
+/// Two nodes writing versions of one key at once: every write lands as its own version, and
+/// exactly one is latest.
+async fn concurrent_versioned_writes_on_two_nodes(db: TestDb) {
+    let one = open(&db).await;
+    let two = db.open().await;
+    one.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let mut writes = Vec::new();
+    for i in 0..16 {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        writes.push(tokio::spawn(async move {
+            if i % 5 == 4 {
+                delete(&store, "k", None).await.version_id.unwrap()
+            } else {
+                put(&store, "k", &format!("e{i}")).await.version_id
+            }
+        }));
+    }
+    let mut ids = Vec::new();
+    for write in writes {
+        ids.push(write.await.unwrap());
+    }
+    let listed = versions(&one).await;
+    assert_eq!(listed.len(), 16);
+    assert_eq!(listed.iter().filter(|v| v.3).count(), 1);
+    assert!(listed[0].3, "the newest is latest");
+    let mut listed_ids: Vec<String> = listed.into_iter().map(|v| v.1).collect();
+    listed_ids.sort();
+    ids.sort();
+    assert_eq!(listed_ids, ids);
+}
+}
+
+/// A random history of one bucket: what S3's rules say it holds.
+#[derive(Clone, Debug)]
+enum Op {
+    Put(usize),
+    Delete(usize),
+    /// Deletes the key's version at this index, newest first (modulo its count).
+    DeleteVersion(usize, usize),
+    Versioning(bool),
+}
+
+const KEYS: [&str; 7] = ["a", "a/b", "a/c/d", "b", "b/", "c/x/y", "é/z"];
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0..KEYS.len()).prop_map(Op::Put),
+        2 => (0..KEYS.len()).prop_map(Op::Delete),
+        2 => (0..KEYS.len(), 0..8usize).prop_map(|(k, i)| Op::DeleteVersion(k, i)),
+        1 => any::<bool>().prop_map(Op::Versioning),
+    ]
+}
+
+/// The model: each key's versions newest first, (version id, is a delete marker).
+type Model = BTreeMap<&'static str, Vec<(String, bool)>>;
+
+async fn apply(store: &Store, model: &mut Model, versioning: &mut Versioning, op: &Op, n: usize) {
+    match *op {
+        Op::Put(k) => {
+            let id = put(store, KEYS[k], &format!("e{n}")).await.version_id;
+            let versions = model.entry(KEYS[k]).or_default();
+            if *versioning != Versioning::Enabled {
+                versions.retain(|(v, _)| v != NULL_VERSION);
+            }
+            versions.insert(0, (id, false));
+        }
+        Op::Delete(k) => {
+            let deleted = delete(store, KEYS[k], None).await;
+            let versions = model.entry(KEYS[k]).or_default();
+            if *versioning != Versioning::Enabled {
+                versions.retain(|(v, _)| v != NULL_VERSION);
+            }
+            if let Some(id) = deleted.version_id {
+                versions.insert(0, (id, true));
+            }
+        }
+        Op::DeleteVersion(k, i) => {
+            let versions = model.entry(KEYS[k]).or_default();
+            if versions.is_empty() {
+                return;
+            }
+            let (id, _) = versions.remove(i % versions.len());
+            delete(store, KEYS[k], Some(&id)).await;
+        }
+        Op::Versioning(enabled) => {
+            *versioning = if enabled {
+                Versioning::Enabled
+            } else {
+                Versioning::Suspended
+            };
+            store.set_bucket_versioning("docs", *versioning).await.unwrap();
+        }
+    }
+}
+
+/// The listing the model says, entry by entry: a version as (key, id, latest), a common
+/// prefix as (prefix, "", false).
+fn model_listing(model: &Model, prefix: &str, delimiter: Option<&str>) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> = Vec::new();
+    for (key, versions) in model.iter().filter(|(k, _)| k.starts_with(prefix)) {
+        let rolled = delimiter.and_then(|d| {
+            key[prefix.len()..]
+                .find(d)
+                .map(|at| &key[..prefix.len() + at + d.len()])
+        });
+        match rolled {
+            Some(cp) if !versions.is_empty() => {
+                if out.last().is_none_or(|last| last.0 != cp) {
+                    out.push((cp.to_owned(), String::new(), false));
+                }
+            }
+            Some(_) => {}
+            None => out.extend(
+                versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (id, _))| (key.to_string(), id.clone(), i == 0)),
+            ),
+        }
+    }
+    out
+}
+
+/// Pages through the store's listing as a client does, by NextKeyMarker/NextVersionIdMarker.
+async fn store_listing(
+    store: &Store,
+    prefix: &str,
+    delimiter: Option<&str>,
+    max_keys: usize,
+) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    let mut marker: Option<(String, Option<String>)> = None;
+    loop {
+        let query = ListQuery {
+            prefix,
+            delimiter,
+            after: marker.as_ref().map(|(k, _)| k.as_str()),
+            after_version: None,
+            max_keys,
+        };
+        let version_marker = marker.as_ref().and_then(|(_, v)| v.as_deref());
+        let page = store
+            .list_object_versions("docs", &query, version_marker)
+            .await
+            .unwrap();
+        assert!(page.entries.len() <= max_keys);
+        marker = page.entries.last().map(|entry| match entry {
+            ListEntry::Object(VersionSummary { key, version_id, .. }) => (key.clone(), Some(version_id.clone())),
+            ListEntry::CommonPrefix(p) => (p.clone(), None),
+        });
+        for entry in page.entries {
+            out.push(match entry {
+                ListEntry::Object(v) => (v.key, v.version_id, v.is_latest),
+                ListEntry::CommonPrefix(p) => (p, String::new(), false),
+            });
+        }
+        if !page.is_truncated {
+            return out;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn list_object_versions_matches_the_model(
+        ops in proptest::collection::vec(op_strategy(), 1..40),
+        prefix in prop_oneof![Just(""), Just("a"), Just("a/"), Just("b"), Just("c/")],
+        delimiter in prop_oneof![Just(None), Just(Some("/")), Just(Some("b"))],
+        max_keys in 1usize..5,
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let db = TestDb::sqlite();
+            let store = open(&db).await;
+            let mut model = Model::new();
+            let mut versioning = Versioning::Unversioned;
+            for (n, op) in ops.iter().enumerate() {
+                apply(&store, &mut model, &mut versioning, op, n).await;
+            }
+            let whole = store_listing(&store, prefix, delimiter, 1000).await;
+            assert_eq!(whole, model_listing(&model, prefix, delimiter));
+            assert_eq!(store_listing(&store, prefix, delimiter, max_keys).await, whole);
+            // Every key's current object is its newest version unless that is a marker.
+            for (key, versions) in &model {
+                let current = store.object("docs", key).await.unwrap().map(|o| o.version_id);
+                let expected = versions.first().filter(|(_, marker)| !marker).map(|(id, _)| id.clone());
+                assert_eq!(current, expected, "{key}");
+            }
+        });
+    }
+}

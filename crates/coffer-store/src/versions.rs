@@ -1,0 +1,436 @@
+//! S3 versioning: a key's versions as rows, and the in-transaction steps every object write
+//! is made of (find and lock the latest version, remove a version, make a new one latest).
+//!
+//! The rules, as S3 documents them: in a bucket that never enabled versioning every object is
+//! its one `null` version; with versioning Enabled each write adds a version with a new id and
+//! a plain delete adds a delete marker; Suspended writes and plain deletes replace the `null`
+//! version (wherever it is in the history) with the newest one. Deleting a version by id
+//! removes exactly that row, and the next newest becomes latest.
+
+use sqlx::Row;
+
+use crate::objects::{NULL_VERSION, NewObject, ObjectPart, WriteCondition, metadata_json};
+use crate::{Result, StoreError};
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// A bucket's versioning state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Versioning {
+    /// Never enabled: no `x-amz-version-id`, and nothing but `null` versions.
+    #[default]
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+impl Versioning {
+    /// As S3 names it (`None`: never configured).
+    pub fn status(self) -> Option<&'static str> {
+        match self {
+            Versioning::Unversioned => None,
+            Versioning::Enabled => Some("Enabled"),
+            Versioning::Suspended => Some("Suspended"),
+        }
+    }
+
+    pub(crate) fn from_column(column: Option<&str>) -> Versioning {
+        match column {
+            Some("Enabled") => Versioning::Enabled,
+            Some("Suspended") => Versioning::Suspended,
+            _ => Versioning::Unversioned,
+        }
+    }
+}
+
+/// A new version id: 32 URL-safe characters, as long as S3's, never `null`.
+pub fn new_version_id() -> String {
+    use base64::Engine;
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether `id` could name a version: `null`, or one of Coffer's ids. Anything else is
+/// S3's "Invalid version id specified".
+pub fn is_version_id(id: &str) -> bool {
+    id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+}
+
+/// The latest version of a key, as a write sees it.
+pub(crate) struct Latest {
+    pub etag: String,
+    pub is_delete_marker: bool,
+}
+
+/// The state a write is judged against: the bucket's versioning and the key's latest version.
+pub(crate) async fn bucket_versioning(tx: &mut Tx<'_>, bucket: &str) -> Result<Versioning> {
+    let row: Option<Option<String>> = sqlx::query_scalar("SELECT versioning FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let column = row.ok_or(StoreError::NoSuchBucket)?;
+    Ok(Versioning::from_column(column.as_deref()))
+}
+
+/// The key's latest version, locked (PostgreSQL) so that two nodes writing one key take
+/// turns, the second seeing the first's result.
+pub(crate) async fn latest(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    condition: &WriteCondition,
+) -> Result<Option<Latest>> {
+    let locks = crate::db::is_postgres(tx);
+    let select = if locks {
+        "SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1 FOR UPDATE"
+    } else {
+        "SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1"
+    };
+    let read = async |tx: &mut Tx<'_>| -> Result<Option<Latest>> {
+        let row = sqlx::query(select)
+            .bind(bucket)
+            .bind(key.as_bytes().to_vec())
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.map(|row| {
+            Ok(Latest {
+                etag: row.try_get("etag")?,
+                is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+            })
+        })
+        .transpose()
+    };
+    let mut current = read(tx).await?;
+    let compares = matches!(condition, WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_));
+    if current.is_none() && compares && locks {
+        // Waiting on a row another node demoted or removed meanwhile finds nothing; its
+        // replacement is there to read now, and a condition must be judged against it.
+        current = read(tx).await?;
+    }
+    Ok(current)
+}
+
+/// Judges S3's conditional write headers against the latest version (a delete marker is no
+/// object).
+pub(crate) fn check_condition(condition: &WriteCondition, latest: Option<&Latest>) -> Result<()> {
+    let etag = latest.filter(|l| !l.is_delete_marker).map(|l| l.etag.as_str());
+    match (condition, etag) {
+        (WriteCondition::IfAbsent, Some(_)) => Err(StoreError::PreconditionFailed),
+        (WriteCondition::IfMatch(_), None) => Err(StoreError::NoSuchKey),
+        (WriteCondition::IfMatch(want), Some(etag)) if want != "*" && want != etag => {
+            Err(StoreError::PreconditionFailed)
+        }
+        (WriteCondition::IfNoneMatch(want), Some(etag)) if want == etag => Err(StoreError::PreconditionFailed),
+        _ => Ok(()),
+    }
+}
+
+/// A version row a write removed.
+pub(crate) struct Removed {
+    /// Its blob and part blobs, to remove once the transaction commits.
+    pub blobs: Vec<String>,
+    pub was_latest: bool,
+    pub was_delete_marker: bool,
+    pub etag: String,
+}
+
+/// Removes one version's row (and its parts); `None` if the key has no such version.
+pub(crate) async fn remove_version(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    version_id: &str,
+) -> Result<Option<Removed>> {
+    let row = sqlx::query(
+        "SELECT blob_id, is_latest, is_delete_marker, etag FROM objects \
+         WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+    )
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .bind(version_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut blobs: Vec<String> = row.try_get::<Option<String>, _>("blob_id")?.into_iter().collect();
+    let parts: Vec<String> = sqlx::query_scalar(
+        "SELECT blob_id FROM object_parts WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
+    )
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .bind(version_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    blobs.extend(parts);
+    sqlx::query("DELETE FROM objects WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(version_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(Removed {
+        blobs,
+        was_latest: row.try_get::<i64, _>("is_latest")? != 0,
+        was_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+        etag: row.try_get("etag")?,
+    }))
+}
+
+/// Makes the key's newest remaining version latest (after the latest one was removed).
+pub(crate) async fn promote_newest(tx: &mut Tx<'_>, bucket: &str, key: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE objects SET is_latest = 1 WHERE bucket = $1 AND object_key = $2 AND version_order = \
+         (SELECT MIN(version_order) FROM objects WHERE bucket = $1 AND object_key = $2)",
+    )
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What a new version row holds: an object's metadata and bytes, or nothing (a delete marker).
+pub(crate) enum NewVersion<'a> {
+    Object {
+        object: &'a NewObject,
+        blob_id: Option<&'a str>,
+        parts: &'a [ObjectPart],
+    },
+    DeleteMarker {
+        key: &'a str,
+    },
+}
+
+impl NewVersion<'_> {
+    fn key(&self) -> &str {
+        match self {
+            NewVersion::Object { object, .. } => &object.key,
+            NewVersion::DeleteMarker { key } => key,
+        }
+    }
+}
+
+/// Adds `version` as the key's latest version with id `version_id`, the previous latest
+/// becoming noncurrent.
+pub(crate) async fn insert_latest(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    version: NewVersion<'_>,
+    version_id: &str,
+    last_modified: i64,
+) -> Result<()> {
+    let key = version.key().as_bytes().to_vec();
+    sqlx::query("UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND object_key = $2 AND is_latest = 1")
+        .bind(bucket)
+        .bind(key.clone())
+        .execute(&mut **tx)
+        .await?;
+    // Two writers computing the same order collide on the unique index and one tries again.
+    let order: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MIN(version_order), 1) - 1 FROM objects WHERE bucket = $1 AND object_key = $2",
+    )
+    .bind(bucket)
+    .bind(key.clone())
+    .fetch_one(&mut **tx)
+    .await?;
+    let insert = "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
+         size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
+         content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+    let query = sqlx::query(insert)
+        .bind(bucket)
+        .bind(key.clone())
+        .bind(version_id)
+        .bind(order);
+    let (object, blob_id, parts) = match version {
+        NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts),
+        NewVersion::DeleteMarker { .. } => {
+            query
+                .bind(1_i64)
+                .bind(0_i64)
+                .bind("")
+                .bind(last_modified)
+                .bind(None::<String>)
+                .bind(0_i64)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind("{}")
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .execute(&mut **tx)
+                .await
+                .map_err(no_such_bucket)?;
+            return Ok(());
+        }
+    };
+    let checksum = object.checksum.as_ref();
+    query
+        .bind(0_i64)
+        .bind(object.size as i64)
+        .bind(&object.etag)
+        .bind(last_modified)
+        .bind(blob_id)
+        .bind(parts.len() as i64)
+        .bind(&object.headers.content_type)
+        .bind(&object.headers.cache_control)
+        .bind(&object.headers.content_disposition)
+        .bind(&object.headers.content_encoding)
+        .bind(&object.headers.content_language)
+        .bind(&object.headers.expires)
+        .bind(metadata_json(&object.headers))
+        .bind(checksum.map(|c| c.algorithm.clone()))
+        .bind(checksum.map(|c| c.checksum_type.clone()))
+        .bind(checksum.map(|c| c.value.clone()))
+        .execute(&mut **tx)
+        .await
+        .map_err(no_such_bucket)?;
+    for part in parts {
+        sqlx::query(
+            "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(bucket)
+        .bind(key.clone())
+        .bind(version_id)
+        .bind(part.part_number as i64)
+        .bind(&part.blob_id)
+        .bind(part.size as i64)
+        .bind(&part.etag)
+        .bind(&part.checksum_value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn no_such_bucket(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NoSuchBucket,
+        other => StoreError::Db(other),
+    }
+}
+
+/// What writing a new object version did.
+pub(crate) struct WrittenVersion {
+    pub version_id: String,
+    /// The blobs of the `null` version it replaced, to remove once the transaction commits.
+    pub unused_blobs: Vec<String>,
+}
+
+/// Writes `object` as its key's newest version, if `condition` holds, following the bucket's
+/// versioning: a new version id when Enabled, otherwise the `null` version replaced.
+pub(crate) async fn write_object(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    object: &NewObject,
+    blob_id: Option<&str>,
+    parts: &[ObjectPart],
+    condition: &WriteCondition,
+    last_modified: i64,
+) -> Result<WrittenVersion> {
+    let versioning = bucket_versioning(tx, bucket).await?;
+    let latest = latest(tx, bucket, &object.key, condition).await?;
+    check_condition(condition, latest.as_ref())?;
+    let (version_id, unused_blobs) = match versioning {
+        Versioning::Enabled => (new_version_id(), Vec::new()),
+        Versioning::Unversioned | Versioning::Suspended => {
+            let removed = remove_version(tx, bucket, &object.key, NULL_VERSION).await?;
+            (NULL_VERSION.to_owned(), removed.map(|r| r.blobs).unwrap_or_default())
+        }
+    };
+    let version = NewVersion::Object { object, blob_id, parts };
+    insert_latest(tx, bucket, version, &version_id, last_modified).await?;
+    Ok(WrittenVersion {
+        version_id,
+        unused_blobs,
+    })
+}
+
+/// What a DeleteObject did, as S3 reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// The version removed, or the delete marker added (`None`: an unversioned bucket's
+    /// plain delete, which reports no version).
+    pub version_id: Option<String>,
+    /// Whether a delete marker was added, or the version removed was one.
+    pub delete_marker: bool,
+    /// Whether anything was there to delete (a delete marker is always added).
+    pub existed: bool,
+    pub(crate) unused_blobs: Vec<String>,
+}
+
+/// Deletes `version_id` of `key`, or (without one) deletes the key as the bucket's versioning
+/// says: removes the `null` version, and adds a delete marker unless the bucket is unversioned.
+pub(crate) async fn delete(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    condition: &WriteCondition,
+    last_modified: i64,
+) -> Result<Deleted> {
+    if let Some(version_id) = version_id {
+        // Conditions name the object's current state; a version delete names a version.
+        let Some(removed) = remove_version(tx, bucket, key, version_id).await? else {
+            bucket_versioning(tx, bucket).await?;
+            return Ok(Deleted {
+                version_id: Some(version_id.to_owned()),
+                ..Deleted::default()
+            });
+        };
+        if let WriteCondition::IfMatch(want) = condition
+            && want != "*"
+            && *want != removed.etag
+        {
+            return Err(StoreError::PreconditionFailed);
+        }
+        if removed.was_latest {
+            promote_newest(tx, bucket, key).await?;
+        }
+        return Ok(Deleted {
+            version_id: Some(version_id.to_owned()),
+            delete_marker: removed.was_delete_marker,
+            existed: true,
+            unused_blobs: removed.blobs,
+        });
+    }
+    let versioning = bucket_versioning(tx, bucket).await?;
+    let latest = latest(tx, bucket, key, condition).await?;
+    check_condition(condition, latest.as_ref())?;
+    let existed = latest.as_ref().is_some_and(|l| !l.is_delete_marker);
+    let marker_id = match versioning {
+        Versioning::Enabled => new_version_id(),
+        Versioning::Unversioned | Versioning::Suspended => {
+            let removed = remove_version(tx, bucket, key, NULL_VERSION).await?;
+            let unused_blobs = removed.as_ref().map(|r| r.blobs.clone()).unwrap_or_default();
+            if versioning == Versioning::Unversioned {
+                return Ok(Deleted {
+                    version_id: None,
+                    delete_marker: false,
+                    existed: removed.is_some(),
+                    unused_blobs,
+                });
+            }
+            let marker = NewVersion::DeleteMarker { key };
+            insert_latest(tx, bucket, marker, NULL_VERSION, last_modified).await?;
+            return Ok(Deleted {
+                version_id: Some(NULL_VERSION.to_owned()),
+                delete_marker: true,
+                existed,
+                unused_blobs,
+            });
+        }
+    };
+    insert_latest(tx, bucket, NewVersion::DeleteMarker { key }, &marker_id, last_modified).await?;
+    Ok(Deleted {
+        version_id: Some(marker_id),
+        delete_marker: true,
+        existed,
+        unused_blobs: Vec::new(),
+    })
+}
