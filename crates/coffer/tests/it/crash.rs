@@ -135,3 +135,162 @@ async fn acknowledged_objects_survive_kill_9_and_nothing_else_is_left() {
     );
     assert_eq!(blobs.len(), listed.len() + 1, "orphan blobs survived the restart");
 }
+
+/// Every version of a versioned bucket, as ListObjectVersions pages through it: (key,
+/// version id, size) of the versions, (key, version id) of the delete markers, and the keys
+/// whose latest version each names.
+async fn every_version(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> (Vec<(String, String, usize)>, Vec<(String, String)>, Vec<String>) {
+    let (mut versions, mut markers, mut latest) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = s3
+            .list_object_versions()
+            .bucket(bucket)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .max_keys(50)
+            .send()
+            .await
+            .unwrap();
+        for v in page.versions() {
+            let key = v.key().unwrap().to_owned();
+            if v.is_latest() == Some(true) {
+                latest.push(key.clone());
+            }
+            versions.push((key, v.version_id().unwrap().to_owned(), v.size().unwrap() as usize));
+        }
+        for m in page.delete_markers() {
+            let key = m.key().unwrap().to_owned();
+            if m.is_latest() == Some(true) {
+                latest.push(key.clone());
+            }
+            markers.push((key, m.version_id().unwrap().to_owned()));
+        }
+        if page.is_truncated() != Some(true) {
+            return (versions, markers, latest);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// `kill -9` during versioned overwrites and deletes: every acknowledged version and delete
+/// marker is there afterwards, every listed version reads back whole, each key has exactly one
+/// latest version, and every blob belongs to a version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_versions_survive_kill_9() {
+    let mut coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("vcrash").send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket("vcrash")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let versions: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let markers: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut writers = Vec::new();
+    for writer in 0..6 {
+        let (s3, versions, markers) = (s3.clone(), versions.clone(), markers.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                // Few keys, so versions pile up on each; every fifth request is a delete.
+                let key = format!("k{}", (writer + i) % 4);
+                if i % 5 == 4 {
+                    match s3.delete_object().bucket("vcrash").key(&key).send().await {
+                        Ok(out) => markers
+                            .lock()
+                            .unwrap()
+                            .push((key, out.version_id().unwrap().to_owned())),
+                        Err(_) => return,
+                    }
+                    continue;
+                }
+                // The bytes derive from a seed kept in the version's metadata, so any listed
+                // version can be checked, acknowledged or not.
+                let seed = format!("{writer}-{i}");
+                let put = s3
+                    .put_object()
+                    .bucket("vcrash")
+                    .key(&key)
+                    .metadata("seed", &seed)
+                    .body(ByteStream::from(content(&seed, size_for(i))))
+                    .send()
+                    .await;
+                match put {
+                    Ok(out) => versions
+                        .lock()
+                        .unwrap()
+                        .push((key, out.version_id().unwrap().to_owned())),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    coffer.kill_and_restart();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = versions.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 20,
+        "too few writes before the kill: {}",
+        acknowledged.len()
+    );
+
+    let s3 = coffer.root_s3();
+    let (listed, listed_markers, mut latest) = every_version(&s3, "vcrash").await;
+    for (key, id) in &acknowledged {
+        assert!(
+            listed.iter().any(|(k, v, _)| k == key && v == id),
+            "acknowledged {key} {id} is missing"
+        );
+    }
+    for marker in markers.lock().unwrap().iter() {
+        assert!(
+            listed_markers.contains(marker),
+            "acknowledged marker {marker:?} is missing"
+        );
+    }
+    let keys: std::collections::BTreeSet<String> = listed
+        .iter()
+        .map(|(k, _, _)| k.clone())
+        .chain(listed_markers.iter().map(|(k, _)| k.clone()))
+        .collect();
+    latest.sort();
+    assert_eq!(
+        latest,
+        keys.into_iter().collect::<Vec<_>>(),
+        "each key has exactly one latest version"
+    );
+    for (key, id, size) in &listed {
+        let got = s3
+            .get_object()
+            .bucket("vcrash")
+            .key(key)
+            .version_id(id)
+            .send()
+            .await
+            .unwrap();
+        let seed = got.metadata().and_then(|m| m.get("seed")).cloned().expect("a seed");
+        let bytes = got.body.collect().await.unwrap().into_bytes();
+        assert!(
+            bytes.as_ref() == content(&seed, *size).as_slice(),
+            "{key} {id} is not whole"
+        );
+    }
+    assert_eq!(
+        coffer.blob_files().len(),
+        listed.len(),
+        "orphan blobs survived the restart"
+    );
+}
