@@ -40,7 +40,8 @@ struct Args {
     seconds: u64,
     /// Workloads to run, in order: health, sts-get-caller-identity,
     /// sts-get-caller-identity-user, sts-get-caller-identity-session, s3-put, s3-get,
-    /// s3-get-user, s3-get-session, s3-get-heavy, s3-list, s3-list-page, s3-delete, trivial-put,
+    /// s3-get-user, s3-get-session, s3-get-heavy, s3-list, s3-list-page, s3-list-versions,
+    /// s3-delete, trivial-put,
     /// trivial-get, disk-write. The `-session` ones sign with a role session's temporary
     /// credentials, the `-user` ones with the long-term key of an IAM user holding the same
     /// policy (see `session.rs`); the run makes both with the root key.
@@ -60,6 +61,9 @@ struct Args {
     /// Write every key once before the workloads run (for GET and LIST).
     #[arg(long)]
     populate: bool,
+    /// Set the bucket's versioning (`Enabled` or `Suspended`) before the workloads run.
+    #[arg(long)]
+    versioning: Option<String>,
     /// Coffer's process id, to report its resident memory after each workload.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -108,6 +112,8 @@ enum Workload {
     /// One op lists one page of 1000 keys, starting after a key spread over the key space
     /// (shows that a page costs the same whatever the bucket holds).
     S3ListPage,
+    /// One op lists every version of the bucket, 1000 a page (ListObjectVersions).
+    S3ListVersions,
     S3Delete,
     TrivialPut,
     TrivialGet,
@@ -128,6 +134,7 @@ impl Workload {
             "s3-get-heavy" => Workload::S3GetHeavy,
             "s3-list" => Workload::S3List,
             "s3-list-page" => Workload::S3ListPage,
+            "s3-list-versions" => Workload::S3ListVersions,
             "s3-delete" => Workload::S3Delete,
             "trivial-put" => Workload::TrivialPut,
             "trivial-get" => Workload::TrivialGet,
@@ -340,6 +347,7 @@ impl Target {
                 self.signed(reqwest::Method::DELETE, &path, "", None).await?
             }
             Workload::S3List => return self.list_all().await,
+            Workload::S3ListVersions => return self.list_versions().await,
             Workload::S3ListPage => {
                 let after = self.key();
                 let query = format!("list-type=2&max-keys=1000&start-after={}", percent_encode(&after));
@@ -381,6 +389,39 @@ impl Target {
             }
         };
         drain(response).await
+    }
+
+    /// Lists every version of the bucket; returns the number of versions and delete markers.
+    async fn list_versions(&self) -> Result<Done, String> {
+        let mut versions = 0u64;
+        let mut markers: Option<(String, String)> = None;
+        let element = |text: &str, name: &str| {
+            text.split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|rest| rest.split(&format!("</{name}>")).next())
+                .map(str::to_owned)
+        };
+        loop {
+            let mut query = String::from("max-keys=1000&versions=");
+            if let Some((key, version)) = &markers {
+                query = format!(
+                    "key-marker={}&max-keys=1000&version-id-marker={}&versions=",
+                    percent_encode(key),
+                    percent_encode(version)
+                );
+            }
+            let path = format!("/{}", self.bucket);
+            let response = self.signed(reqwest::Method::GET, &path, &query, None).await?;
+            if !response.status().is_success() {
+                return Err(format!("HTTP {}", response.status()));
+            }
+            let text = response.text().await.map_err(|e| e.to_string())?;
+            versions += (text.matches("<Version>").count() + text.matches("<DeleteMarker>").count()) as u64;
+            markers = match (element(&text, "NextKeyMarker"), element(&text, "NextVersionIdMarker")) {
+                (Some(key), Some(version)) => Some((key, version)),
+                _ => return Ok(versions),
+            };
+        }
     }
 
     /// Lists the whole bucket; returns the number of keys.
@@ -524,7 +565,10 @@ async fn run(
         result["object_size"] = target.object_size.into();
         result["mib_per_sec"] = (latencies.len() as f64 * target.object_size as f64 / elapsed / 1048576.0).into();
     }
-    if matches!(workload, Workload::S3List | Workload::S3ListPage) {
+    if matches!(
+        workload,
+        Workload::S3List | Workload::S3ListPage | Workload::S3ListVersions
+    ) {
         result["keys_per_sec"] = (done as f64 / elapsed).into();
         result["keys_per_list"] = (done / latencies.len().max(1) as u64).into();
     }
@@ -603,6 +647,7 @@ async fn bench(args: Args) -> Result<(), String> {
                 | Workload::S3GetHeavy
                 | Workload::S3List
                 | Workload::S3ListPage
+                | Workload::S3ListVersions
                 | Workload::S3Delete
         )
     }) {
@@ -612,6 +657,24 @@ async fn bench(args: Args) -> Result<(), String> {
         // 409: it exists already; 403: a user without s3:CreateBucket benchmarks an existing bucket.
         if !(status.is_success() || status.as_u16() == 409 || status.as_u16() == 403) {
             return Err(format!("cannot create bucket {}: HTTP {status}", target.bucket));
+        }
+        if let Some(status) = &args.versioning {
+            let xml = format!(
+                "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                 <Status>{status}</Status></VersioningConfiguration>"
+            );
+            let length = xml.len() as u64;
+            let body = Some((reqwest::Body::from(xml), length));
+            let response = target
+                .signed_as(&target.signer, reqwest::Method::PUT, &path, "versioning=", body)
+                .await?;
+            if !response.status().is_success() {
+                return Err(format!(
+                    "cannot set versioning on {}: HTTP {}",
+                    target.bucket,
+                    response.status()
+                ));
+            }
         }
     }
     if args.populate {
