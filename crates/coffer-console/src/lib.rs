@@ -31,6 +31,7 @@ mod signin;
 pub mod throttle;
 mod user_page;
 mod users;
+mod versions;
 
 use std::time::Duration;
 

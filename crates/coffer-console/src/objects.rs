@@ -18,6 +18,7 @@ use crate::display::when;
 use crate::page::{Chrome, Signed, error_page, render};
 use crate::permits::Permits;
 use crate::s3::{Failure, body_from, encode};
+use crate::versions::VersionPage;
 
 /// Keys per page of a listing.
 const PAGE: &str = "100";
@@ -53,6 +54,10 @@ struct BucketPage<'a> {
     next: Option<String>,
     search: &'a str,
     permits: Permits,
+    /// The bucket's versioning status (`None`: never configured).
+    versioning: Option<String>,
+    /// "Show versions": every version under the folder instead of the objects.
+    versions: Option<VersionPage>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +69,14 @@ pub struct BrowseQuery {
     /// Search: keys that start with the prefix plus this.
     #[serde(default)]
     search: String,
+    /// `1`: show every version.
+    #[serde(default)]
+    versions: String,
+    /// Where a page of versions starts.
+    #[serde(default)]
+    key_marker: String,
+    #[serde(default)]
+    version_marker: String,
 }
 
 /// "1.2 MB": a size for people.
@@ -92,6 +105,17 @@ pub async fn bucket(
     Query(query): Query<BrowseQuery>,
 ) -> Response {
     let listing_prefix = format!("{}{}", query.prefix, query.search);
+    let versioning = crate::versions::status(&console, &signed, &bucket).await;
+    let versions = if query.versions == "1" {
+        let after =
+            (!query.key_marker.is_empty()).then_some((query.key_marker.as_str(), query.version_marker.as_str()));
+        match crate::versions::list(&console, &signed, &bucket, &listing_prefix, after, size).await {
+            Ok(page) => Some(page),
+            Err(failure) => return s3_failed(&signed, "s3:ListBucketVersions", &failure),
+        }
+    } else {
+        None
+    };
     // URL-encoded names: a key may hold characters XML 1.0 cannot carry.
     let mut path = format!(
         "/{}?list-type=2&encoding-type=url&delimiter=%2F&max-keys={PAGE}&prefix={}",
@@ -163,8 +187,8 @@ pub async fn bucket(
         &signed,
         &bucket,
         &query.prefix,
-        &["s3:PutObject", "s3:DeleteObject"],
-        &["s3:DeleteBucket"],
+        &["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+        &["s3:DeleteBucket", "s3:PutBucketVersioning"],
     )
     .await;
     render(&BucketPage {
@@ -182,12 +206,17 @@ pub async fn bucket(
         folders,
         objects,
         permits,
+        versioning,
+        versions,
     })
 }
 
 #[derive(Deserialize)]
 pub struct KeyQuery {
     key: String,
+    /// A version of the key (download only); empty: the latest.
+    #[serde(default)]
+    version: String,
 }
 
 impl KeyQuery {
@@ -262,7 +291,10 @@ pub async fn download(
     Path(bucket): Path<String>,
     Query(query): Query<KeyQuery>,
 ) -> Response {
-    let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    let mut path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
+    if !query.version.is_empty() {
+        path.push_str(&format!("?versionId={}", encode(&query.version, false)));
+    }
     let reply = match console
         .s3(&signed, Method::GET, &path, &[], coffer_s3::Body::empty())
         .await
@@ -305,6 +337,15 @@ pub struct Change {
     name: String,
     #[serde(default)]
     confirm: String,
+    /// The version a version action names.
+    #[serde(default)]
+    version: String,
+    /// Enabled or Suspended, for `versioning`.
+    #[serde(default)]
+    status: String,
+    /// `1`: go back to the versions listing.
+    #[serde(default)]
+    versions: String,
 }
 
 pub async fn change(
@@ -315,6 +356,9 @@ pub async fn change(
 ) -> Response {
     if let Some(refused) = signed.refuse_forged(&form.csrf) {
         return refused;
+    }
+    if matches!(form.change.as_str(), "versioning" | "restore" | "delete-version") {
+        return change_version(&console, &signed, &bucket, &form).await;
     }
     let (method, key, action) = match form.change.as_str() {
         "delete" => {
@@ -361,6 +405,50 @@ pub async fn change(
         }
         Err(failure) => s3_failed(&signed, action, &failure),
     }
+}
+
+/// The version actions: the bucket's versioning, restoring a version, deleting one for good.
+async fn change_version(console: &Console, signed: &Signed, bucket: &str, form: &Change) -> Response {
+    let (done, action, outcome) = match form.change.as_str() {
+        "versioning" => {
+            let status = match form.status.as_str() {
+                "Enabled" => "Enabled",
+                "Suspended" => "Suspended",
+                _ => return crate::page::not_found().await,
+            };
+            let done = format!("Versioning is now {} on {bucket}.", status.to_lowercase());
+            let outcome = crate::versions::set_status(console, signed, bucket, status).await;
+            (done, "s3:PutBucketVersioning", outcome)
+        }
+        "restore" => {
+            let done = format!("{} restored: that version is now the latest.", form.key);
+            let outcome = crate::versions::restore(console, signed, bucket, &form.key, &form.version).await;
+            (done, "s3:PutObject", outcome)
+        }
+        _ => {
+            if form.confirm.trim() != "permanently delete" {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Nothing was deleted",
+                    "To confirm, type “permanently delete”. Go back and try again.",
+                );
+            }
+            let done = format!("A version of {} deleted for good.", form.key);
+            let outcome = crate::versions::delete(console, signed, bucket, &form.key, &form.version).await;
+            (done, "s3:DeleteObjectVersion", outcome)
+        }
+    };
+    if let Err(failure) = outcome {
+        return s3_failed(signed, action, &failure);
+    }
+    signed.notify(console, done).await;
+    let versions = if form.versions == "1" { "&versions=1" } else { "" };
+    Redirect::to(&format!(
+        "/s3/buckets/{}?prefix={}{versions}",
+        encode(bucket, false),
+        encode(&form.prefix, false)
+    ))
+    .into_response()
 }
 
 #[derive(Template)]

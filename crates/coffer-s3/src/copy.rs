@@ -123,7 +123,15 @@ pub(crate) async fn copy_object(
         Some("REPLACE") => true,
         Some(_) => return Err(S3Fault::InvalidArgument("Unknown metadata directive.".to_owned())),
     };
-    let same_object = source.bucket == input.bucket && source.key == input.key;
+    // Copying a version named by id onto its own key is how S3 restores an old version.
+    let names_version = matches!(
+        &input.copy_source,
+        CopySource::Bucket {
+            version_id: Some(_),
+            ..
+        }
+    );
+    let same_object = source.bucket == input.bucket && source.key == input.key && !names_version;
     let changes_something = replace || input.storage_class.is_some() || input.checksum_algorithm.is_some();
     if same_object && !changes_something {
         return Err(S3Fault::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".to_owned()));

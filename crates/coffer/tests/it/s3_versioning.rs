@@ -413,6 +413,25 @@ async fn copies_read_the_version_they_name() {
         .await
         .unwrap();
     assert_eq!(part.copy_source_version_id(), Some(v1.as_str()));
+    // An old version copied onto its own key is restored as the latest (a plain copy onto
+    // itself without a change stays illegal).
+    s3.copy_object()
+        .bucket("copies")
+        .key("src")
+        .copy_source(format!("copies/src?versionId={v1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(&s3, "copies", "src", None).await, b"old bytes");
+    let err = s3
+        .copy_object()
+        .bucket("copies")
+        .key("src")
+        .copy_source("copies/src")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "InvalidRequest", 400);
 
     // A delete marker named by id is no copy source.
     let marker = s3.delete_object().bucket("copies").key("src").send().await.unwrap();

@@ -495,3 +495,117 @@ async fn a_key_xml_cannot_carry_is_listed_not_lost() {
     assert!(page.body.contains("bell\u{7}ring.txt"), "{}", page.body);
     assert!(page.body.contains("a b+c ü/"), "{}", page.body);
 }
+
+/// Versioning in the console: enabled on the bucket page, "Show versions" lists every version
+/// and delete marker, an old version is restored as the latest, and one is deleted for good.
+#[tokio::test]
+async fn versions_are_shown_restored_and_deleted() {
+    let coffer = start_with(&[]);
+    let s3 = bucket_with(&coffer, "drafts", &[]).await;
+    let (mut browser, _) = root_browser(&coffer).await;
+    let page = browser.get("/s3/buckets/drafts").await;
+    assert!(page.body.contains("Versioning has never been enabled"), "{}", page.body);
+    assert!(!page.body.contains("Show versions"));
+    let csrf = Browser::csrf(&page);
+    let enabled = browser
+        .post(
+            "/s3/buckets/drafts/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "versioning"),
+                ("status", "Enabled"),
+                ("prefix", ""),
+            ],
+        )
+        .await;
+    assert_eq!(enabled.location.as_deref(), Some("/s3/buckets/drafts?prefix="));
+    let state = s3.get_bucket_versioning().bucket("drafts").send().await.unwrap();
+    assert_eq!(state.status().map(|s| s.as_str()), Some("Enabled"));
+
+    let put = |body: &'static [u8]| {
+        s3.put_object()
+            .bucket("drafts")
+            .key("notes/plan.txt")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(body))
+            .send()
+    };
+    let first = put(b"first").await.unwrap().version_id().unwrap().to_owned();
+    let second = put(b"second").await.unwrap().version_id().unwrap().to_owned();
+    let marker = s3
+        .delete_object()
+        .bucket("drafts")
+        .key("notes/plan.txt")
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+
+    let page = browser.get("/s3/buckets/drafts?prefix=notes%2F&versions=1").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for id in [&first, &second, &marker] {
+        assert!(page.body.contains(id.as_str()), "{id} not listed: {}", page.body);
+    }
+    assert!(page.body.contains("Delete marker") && page.body.contains("Hide versions"));
+    // A version downloads as it was.
+    let download = browser
+        .get(&format!(
+            "/s3/buckets/drafts/download?key=notes%2Fplan.txt&version={first}"
+        ))
+        .await;
+    assert_eq!(download.body, "first");
+
+    // Restoring the first version makes a new latest version with its bytes.
+    let restored = browser
+        .post(
+            "/s3/buckets/drafts/objects",
+            &[
+                ("csrf", &csrf),
+                ("change", "restore"),
+                ("key", "notes/plan.txt"),
+                ("version", &first),
+                ("prefix", "notes/"),
+                ("versions", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        restored.location.as_deref(),
+        Some("/s3/buckets/drafts?prefix=notes%2F&versions=1"),
+        "{}",
+        restored.body
+    );
+    let latest = s3
+        .get_object()
+        .bucket("drafts")
+        .key("notes/plan.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latest.body.collect().await.unwrap().into_bytes().as_ref(), b"first");
+
+    // Deleting a version needs the words typed, and then removes exactly that version.
+    let delete = |confirm: &'static str, version: String| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("change", "delete-version".to_owned()),
+            ("key", "notes/plan.txt".to_owned()),
+            ("version", version),
+            ("prefix", "notes/".to_owned()),
+            ("versions", "1".to_owned()),
+            ("confirm", confirm.to_owned()),
+        ]
+    };
+    let form = delete("yes", second.clone());
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(browser.post("/s3/buckets/drafts/objects", &form).await.status, 400);
+    let form = delete("permanently delete", second.clone());
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let deleted = browser.post("/s3/buckets/drafts/objects", &form).await;
+    assert!(deleted.location.is_some(), "{}", deleted.body);
+    let versions = s3.list_object_versions().bucket("drafts").send().await.unwrap();
+    let ids: Vec<&str> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(!ids.contains(&second.as_str()) && ids.contains(&first.as_str()));
+}
