@@ -321,6 +321,18 @@ impl Caller {
     /// bucket's own policy counts, and RestrictPublicBuckets keeps a public one from granting
     /// callers outside the owner's account.
     pub fn may_in_bucket(&self, action: &str, bucket: &Bucket, key: Option<&str>) -> Result<(), Denied> {
+        self.may_in_bucket_with(action, bucket, key, Vec::new())
+    }
+
+    /// As [`Caller::may_in_bucket`], with the request's condition keys (`s3:VersionId` of a
+    /// version named inside a request: a copy source, a DeleteObjects entry).
+    pub fn may_in_bucket_with(
+        &self,
+        action: &str,
+        bucket: &Bucket,
+        key: Option<&str>,
+        keys: Vec<(&str, String)>,
+    ) -> Result<(), Denied> {
         let outsider = self.principal.account_id != bucket.account_id;
         let bucket_policy = self.authorizer.bucket_policy(bucket, outsider);
         let resource = match key {
@@ -332,6 +344,7 @@ impl Caller {
             resource: &resource,
             resource_account: &bucket.account_id,
             resource_policy: bucket_policy.as_deref(),
+            keys,
             ..Request::default()
         })
     }

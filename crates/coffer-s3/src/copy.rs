@@ -49,7 +49,8 @@ async fn copy_source(s3: &CofferS3, caller: &Caller, source: &CopySource, condit
         None => "s3:GetObject",
     };
     let found = s3.bucket(bucket).await?;
-    caller.may_in_bucket(action, &found, Some(key))?;
+    let keys = version_id.map(|v| ("s3:VersionId", v.to_owned())).into_iter().collect();
+    caller.may_in_bucket_with(action, &found, Some(key), keys)?;
     let source = match s3.object(Some(caller), bucket, key, version_id).await {
         Err(S3Fault::DeleteMarker { named: true, .. }) => {
             return Err(S3Fault::InvalidRequest(

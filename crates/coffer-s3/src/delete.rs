@@ -72,7 +72,8 @@ pub(crate) async fn delete_objects(
                 Some(_) => "s3:DeleteObjectVersion",
                 None => "s3:DeleteObject",
             };
-            if caller.may_in_bucket(action, target, Some(&key)).is_err() {
+            let keys = version.map(|v| ("s3:VersionId", v.to_owned())).into_iter().collect();
+            if caller.may_in_bucket_with(action, target, Some(&key), keys).is_err() {
                 return Err(("AccessDenied", "Access Denied"));
             }
             let deleted = s3

@@ -344,6 +344,14 @@ pub(crate) async fn get_object_attributes(
         .object(reader.as_ref(), &input.bucket, &input.key, input.version_id.as_deref())
         .await?;
     let object = &found.object;
+    // S3 asks for the attributes action beside the read one the request was authorized as.
+    if let Some(reader) = &reader {
+        let (action, keys) = match &input.version_id {
+            Some(id) => ("s3:GetObjectVersionAttributes", vec![("s3:VersionId", id.clone())]),
+            None => ("s3:GetObjectAttributes", Vec::new()),
+        };
+        reader.may_in_bucket_with(action, &found.bucket, Some(&input.key), keys)?;
+    }
     // The header is a comma-separated list; clients send it as one value or several.
     let names: Vec<&str> = input
         .object_attributes

@@ -226,7 +226,8 @@ impl KeySource for BucketKeys<'_> {
             Seek::After(key) | Seek::AfterVersion(key, _) => (">", key),
             Seek::AtOrAfter(key) => (">=", key),
         };
-        // Through the index of latest versions: older versions are never walked past.
+        // Through the index of live latest versions: older versions and delete markers are
+        // never walked past.
         let sql = format!(
             "SELECT object_key, size, etag, last_modified, checksum_algorithm, checksum_type FROM objects \
              WHERE bucket = $1 AND object_key {op} $2 AND is_latest = 1 AND is_delete_marker = 0 \
@@ -312,8 +313,10 @@ impl Store {
     }
 
     /// One page of a bucket's versions and delete markers. A page resumes after
-    /// `version_marker` of `query.after` when given (`NoSuchVersion` if the key has no such
-    /// version), otherwise after every version of `query.after`.
+    /// `version_marker` of `query.after` when given, otherwise after every version of
+    /// `query.after`. A marker deleted since the last page still says where it was (its id
+    /// holds its place); only a vanished `null` marker resumes after the key, and a
+    /// version-id marker that is neither is `NoSuchVersion`.
     pub async fn list_object_versions(
         &self,
         bucket: &str,
@@ -330,7 +333,11 @@ impl Store {
             .bind(version)
             .fetch_optional(&self.inner.reader)
             .await?;
-            query.after_version = Some(order.ok_or(crate::StoreError::NoSuchVersion)?);
+            query.after_version = match (order, crate::versions::order_of(version)) {
+                (Some(order), _) | (None, Some(order)) => Some(order),
+                (None, None) if version == crate::NULL_VERSION => None,
+                (None, None) => return Err(crate::StoreError::NoSuchVersion),
+            };
         }
         list(&mut BucketVersions { store: self, bucket }, &query).await
     }

@@ -467,7 +467,8 @@ impl Batched for Write {
             Write::Put { bucket, object, .. } => (bucket, &object.key),
             Write::Delete { bucket, key, .. } => (bucket, key),
         };
-        [bucket.as_bytes(), b"/", key.as_bytes()].concat()
+        // The order of the key locks each write takes first (see `versions::lock_key`).
+        versions::lock_id(bucket, key).to_be_bytes().to_vec()
     }
 
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {

@@ -145,7 +145,7 @@ async fn delete_markers_hide_and_reveal(db: TestDb) {
     delete(&store, "k", Some(&marker_id)).await;
     assert_eq!(store.object("docs", "k").await.unwrap().unwrap().version_id, v1.version_id);
     // A version that does not exist: nothing happens, and S3 still says 204.
-    let nothing = delete(&store, "k", Some(&new_version_id())).await;
+    let nothing = delete(&store, "k", Some(&new_version_id(-7))).await;
     assert!(!nothing.existed);
 
     // Suspended: the plain delete removes the null version and leaves a null marker.
@@ -241,6 +241,71 @@ async fn concurrent_versioned_writes_on_two_nodes(db: TestDb) {
     listed_ids.sort();
     ids.sort();
     assert_eq!(listed_ids, ids);
+}
+}
+
+on_both_backends! {
+/// `If-None-Match: *` from two nodes at once: exactly one write wins, whether the key is new
+/// in an unversioned bucket or its latest version is a delete marker.
+async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
+    let one = open(&db).await;
+    let two = db.open().await;
+    for round in 0..2 {
+        if round == 1 {
+            one.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+            delete(&one, "k1", None).await;
+        }
+        let key = format!("k{round}");
+        let mut writes = Vec::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+            let key = key.clone();
+            writes.push(tokio::spawn(async move {
+                let mut writer = store.blobs().create().await.unwrap();
+                writer.write(b"x").await.unwrap();
+                let blob = writer.finish(store.blobs()).await.unwrap();
+                let object = NewObject {
+                    key,
+                    size: 1,
+                    etag: format!("e{i}"),
+                    headers: ObjectHeaders::default(),
+                    checksum: None,
+                };
+                store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await
+            }));
+        }
+        let mut won = 0;
+        for write in writes {
+            match write.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::PreconditionFailed) => {}
+                Err(other) => panic!("{other}"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
+/// Two nodes deleting the newest versions of one key at once: the one left is latest.
+async fn concurrent_version_deletes_leave_the_newest_remaining_latest(db: TestDb) {
+    let one = open(&db).await;
+    let two = db.open().await;
+    one.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(put(&one, "k", &format!("e{i}")).await.version_id);
+    }
+    let mut deletes = Vec::new();
+    for (i, id) in ids[1..].iter().cloned().enumerate() {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        deletes.push(tokio::spawn(async move { delete(&store, "k", Some(&id)).await }));
+    }
+    for d in deletes {
+        assert!(d.await.unwrap().existed);
+    }
+    let current = one.object("docs", "k").await.unwrap().unwrap();
+    assert_eq!(current.version_id, ids[0]);
+    assert!(current.is_latest);
 }
 }
 
@@ -404,4 +469,46 @@ proptest! {
             }
         });
     }
+}
+
+/// SQLite has no statistics to choose indexes by: the queries that must not walk old versions
+/// are checked to seek the indexes made for them.
+#[tokio::test]
+async fn sqlite_plans_seek_the_version_indexes() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let plan = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                    .fetch_all(&store.inner.reader)
+                    .await
+                    .unwrap();
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+        }
+    };
+    let current = plan(
+        "SELECT object_key FROM objects WHERE bucket = 'b' AND object_key > x'6b' AND is_latest = 1 \
+         AND is_delete_marker = 0 ORDER BY object_key LIMIT 10",
+    )
+    .await;
+    assert!(current.contains("INDEX objects_live"), "{current}");
+    let latest = plan("SELECT etag FROM objects WHERE bucket = 'b' AND object_key = x'6b' AND is_latest = 1").await;
+    assert!(latest.contains("objects_latest"), "{latest}");
+    let versions = plan(
+        "SELECT object_key FROM objects WHERE bucket = 'b' AND (object_key, version_order) > (x'6b', -3) \
+         ORDER BY object_key, version_order LIMIT 10",
+    )
+    .await;
+    assert!(
+        versions.contains("objects_by_version_order") && !versions.contains("TEMP B-TREE"),
+        "{versions}"
+    );
+    let promote = plan(
+        "UPDATE objects SET is_latest = 1 WHERE bucket = 'b' AND object_key = x'6b' AND version_order = \
+         (SELECT MIN(version_order) FROM objects WHERE bucket = 'b' AND object_key = x'6b')",
+    )
+    .await;
+    assert!(!promote.contains("SCAN"), "{promote}");
 }

@@ -43,12 +43,51 @@ impl Versioning {
     }
 }
 
-/// A new version id: 32 URL-safe characters, as long as S3's, never `null`.
-pub fn new_version_id() -> String {
+/// A version id for the version in place `order` among its key's versions: 32 URL-safe
+/// characters, as long as S3's, never `null`. The place is written into the id (then 16
+/// random bytes), so a listing can resume after a version that has since been deleted.
+pub fn new_version_id(order: i64) -> String {
     use base64::Engine;
     use rand::Rng;
-    let bytes: [u8; 24] = rand::rng().random();
+    let mut bytes = [0u8; 24];
+    bytes[..8].copy_from_slice(&order.to_be_bytes());
+    rand::rng().fill(&mut bytes[8..]);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The place among its key's versions that a (non-`null`) version id was made for.
+pub(crate) fn order_of(version_id: &str) -> Option<i64> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(version_id)
+        .ok()?;
+    let order: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    (bytes.len() == 24).then(|| i64::from_be_bytes(order))
+}
+
+/// Serialises every write to one key across nodes (PostgreSQL; SQLite has one writer): taken
+/// first in each object write, so a write reads the key's versions only after every earlier
+/// write to it committed, and two writes of one key never hold each other's rows. The lock
+/// is a hash of the key, and batches take them in hash order (see `lock_id`).
+pub(crate) async fn lock_key(tx: &mut Tx<'_>, bucket: &str, key: &str) -> Result<()> {
+    if crate::db::is_postgres(tx) {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(lock_id(bucket, key))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The advisory lock of a key: 64 bits of a hash of bucket and key.
+pub(crate) fn lock_id(bucket: &str, key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(bucket.as_bytes())
+        .chain_update([0u8])
+        .chain_update(key.as_bytes())
+        .finalize();
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 /// Whether `id` could name a version: `null`, or one of Coffer's ids. Anything else is
@@ -210,15 +249,15 @@ impl NewVersion<'_> {
     }
 }
 
-/// Adds `version` as the key's latest version with id `version_id`, the previous latest
-/// becoming noncurrent.
+/// Adds `version` as the key's latest version, the previous latest becoming noncurrent: the
+/// `null` version when `null`, otherwise with a new id. Returns the id.
 pub(crate) async fn insert_latest(
     tx: &mut Tx<'_>,
     bucket: &str,
     version: NewVersion<'_>,
-    version_id: &str,
+    null: bool,
     last_modified: i64,
-) -> Result<()> {
+) -> Result<String> {
     let key = version.key().as_bytes().to_vec();
     sqlx::query("UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND object_key = $2 AND is_latest = 1")
         .bind(bucket)
@@ -233,6 +272,12 @@ pub(crate) async fn insert_latest(
     .bind(key.clone())
     .fetch_one(&mut **tx)
     .await?;
+    let version_id = if null {
+        NULL_VERSION.to_owned()
+    } else {
+        new_version_id(order)
+    };
+    let version_id = version_id.as_str();
     let insert = "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
          size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
          content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value) \
@@ -265,7 +310,7 @@ pub(crate) async fn insert_latest(
                 .execute(&mut **tx)
                 .await
                 .map_err(no_such_bucket)?;
-            return Ok(());
+            return Ok(version_id.to_owned());
         }
     };
     let checksum = object.checksum.as_ref();
@@ -305,7 +350,7 @@ pub(crate) async fn insert_latest(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
+    Ok(version_id.to_owned())
 }
 
 fn no_such_bucket(err: sqlx::Error) -> StoreError {
@@ -333,18 +378,20 @@ pub(crate) async fn write_object(
     condition: &WriteCondition,
     last_modified: i64,
 ) -> Result<WrittenVersion> {
+    lock_key(tx, bucket, &object.key).await?;
     let versioning = bucket_versioning(tx, bucket).await?;
     let latest = latest(tx, bucket, &object.key, condition).await?;
     check_condition(condition, latest.as_ref())?;
-    let (version_id, unused_blobs) = match versioning {
-        Versioning::Enabled => (new_version_id(), Vec::new()),
-        Versioning::Unversioned | Versioning::Suspended => {
+    let null = versioning != Versioning::Enabled;
+    let unused_blobs = match null {
+        false => Vec::new(),
+        true => {
             let removed = remove_version(tx, bucket, &object.key, NULL_VERSION).await?;
-            (NULL_VERSION.to_owned(), removed.map(|r| r.blobs).unwrap_or_default())
+            removed.map(|r| r.blobs).unwrap_or_default()
         }
     };
     let version = NewVersion::Object { object, blob_id, parts };
-    insert_latest(tx, bucket, version, &version_id, last_modified).await?;
+    let version_id = insert_latest(tx, bucket, version, null, last_modified).await?;
     Ok(WrittenVersion {
         version_id,
         unused_blobs,
@@ -374,6 +421,7 @@ pub(crate) async fn delete(
     condition: &WriteCondition,
     last_modified: i64,
 ) -> Result<Deleted> {
+    lock_key(tx, bucket, key).await?;
     if let Some(version_id) = version_id {
         // Conditions name the object's current state; a version delete names a version.
         let Some(removed) = remove_version(tx, bucket, key, version_id).await? else {
@@ -403,8 +451,8 @@ pub(crate) async fn delete(
     let latest = latest(tx, bucket, key, condition).await?;
     check_condition(condition, latest.as_ref())?;
     let existed = latest.as_ref().is_some_and(|l| !l.is_delete_marker);
-    let marker_id = match versioning {
-        Versioning::Enabled => new_version_id(),
+    match versioning {
+        Versioning::Enabled => {}
         Versioning::Unversioned | Versioning::Suspended => {
             let removed = remove_version(tx, bucket, key, NULL_VERSION).await?;
             let unused_blobs = removed.as_ref().map(|r| r.blobs.clone()).unwrap_or_default();
@@ -417,7 +465,7 @@ pub(crate) async fn delete(
                 });
             }
             let marker = NewVersion::DeleteMarker { key };
-            insert_latest(tx, bucket, marker, NULL_VERSION, last_modified).await?;
+            insert_latest(tx, bucket, marker, true, last_modified).await?;
             return Ok(Deleted {
                 version_id: Some(NULL_VERSION.to_owned()),
                 delete_marker: true,
@@ -425,8 +473,8 @@ pub(crate) async fn delete(
                 unused_blobs,
             });
         }
-    };
-    insert_latest(tx, bucket, NewVersion::DeleteMarker { key }, &marker_id, last_modified).await?;
+    }
+    let marker_id = insert_latest(tx, bucket, NewVersion::DeleteMarker { key }, false, last_modified).await?;
     Ok(Deleted {
         version_id: Some(marker_id),
         delete_marker: true,

@@ -12,3 +12,7 @@ CREATE UNIQUE INDEX objects_by_version_order ON objects (bucket, object_key, ver
 -- current objects seek here and never walk past older versions. Unique, so two writers that
 -- both made a version latest cannot both commit.
 CREATE UNIQUE INDEX objects_latest ON objects (bucket, object_key) WHERE is_latest = 1;
+
+-- The current objects (latest and not a delete marker): what ListObjects walks, so a bucket
+-- whose keys were deleted under versioning lists as fast as an empty one.
+CREATE INDEX objects_live ON objects (bucket, object_key) WHERE is_latest = 1 AND is_delete_marker = 0;
