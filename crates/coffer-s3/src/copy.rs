@@ -13,7 +13,7 @@ use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
 use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
 use crate::reading;
-use crate::versioning::reported_version;
+use crate::versioning::{reported_version, written_version};
 use coffer_auth::Caller;
 use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 
@@ -157,14 +157,13 @@ pub(crate) async fn copy_object(
         headers: object_headers,
         checksum: Some(checksum),
     };
-    let target = s3.bucket(&input.bucket).await?;
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)
         .await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
     Ok(S3Response::new(CopyObjectOutput {
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
-        version_id: reported_version(&target, &stored.version_id),
+        version_id: written_version(&stored.version_id),
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(headers::etag(&stored.etag)),
             last_modified: Some(Timestamp::from(stored.last_modified)),

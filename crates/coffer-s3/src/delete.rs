@@ -7,7 +7,7 @@ use s3s::{S3Request, S3Response};
 use crate::CofferS3;
 use crate::error::{Result, S3Fault};
 use crate::versioning::{check_version_id, reported_version};
-use coffer_store::WriteCondition;
+use coffer_store::{StoreError, WriteCondition};
 
 pub(crate) async fn delete_object(
     s3: &CofferS3,
@@ -16,6 +16,9 @@ pub(crate) async fn delete_object(
     let input = req.input;
     let version_id = check_version_id(input.version_id.as_deref())?;
     let bucket = s3.bucket(&input.bucket).await?;
+    if input.if_match_last_modified_time.is_some() || input.if_match_size.is_some() {
+        return Err(S3Fault::NotImplemented(DIRECTORY_BUCKET_CONDITIONS.to_owned()));
+    }
     // Conditional delete: the object must exist with this ETag, checked in the commit.
     let condition = match input
         .if_match
@@ -40,6 +43,11 @@ pub(crate) async fn delete_object(
     Ok(response)
 }
 
+/// Why a delete conditional on size or modification time is refused: S3 honours those only
+/// in directory buckets, and Coffer's buckets are all general purpose.
+const DIRECTORY_BUCKET_CONDITIONS: &str =
+    "Conditional deletes by size or last-modified time apply only to directory buckets, which Coffer does not have";
+
 /// One key's outcome in a DeleteObjects answer.
 type Outcome = std::result::Result<DeletedObject, (&'static str, &'static str)>;
 
@@ -62,9 +70,17 @@ pub(crate) async fn delete_objects(
     let outcomes = futures::future::join_all(objects.into_iter().map(|object| async move {
         let key = object.key;
         let version_id = object.version_id;
+        let condition = match &object.e_tag {
+            Some(etag) => WriteCondition::IfMatch(etag.value().to_owned()),
+            None => WriteCondition::Always,
+        };
+        let conditional_on_other = object.last_modified_time.is_some() || object.size.is_some();
         let outcome: Outcome = async {
             if key.is_empty() || key.len() > 1024 {
                 return Err(("KeyTooLongError", "Your key is too long"));
+            }
+            if conditional_on_other {
+                return Err(("NotImplemented", DIRECTORY_BUCKET_CONDITIONS));
             }
             let version = check_version_id(version_id.as_deref())
                 .map_err(|_| ("NoSuchVersion", "The specified version does not exist."))?;
@@ -78,11 +94,18 @@ pub(crate) async fn delete_objects(
             }
             let deleted = s3
                 .store
-                .delete_object(bucket, &key, version, &WriteCondition::Always)
+                .delete_object(bucket, &key, version, &condition)
                 .await
-                .map_err(|err| {
-                    tracing::error!(%err, "delete failed");
-                    ("InternalError", "We encountered an internal error. Please try again.")
+                .map_err(|err| match err {
+                    StoreError::PreconditionFailed => (
+                        "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold",
+                    ),
+                    StoreError::NoSuchKey => ("NoSuchKey", "The specified key does not exist."),
+                    err => {
+                        tracing::error!(%err, "delete failed");
+                        ("InternalError", "We encountered an internal error. Please try again.")
+                    }
                 })?;
             // A marker added says its id; a version removed by id is named as asked, and says
             // whether it was a marker.

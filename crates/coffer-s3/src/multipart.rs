@@ -124,21 +124,17 @@ impl CofferS3 {
         if object.etag != etag {
             return Err(err);
         }
-        let bucket = self.bucket(&input.bucket).await?;
-        Ok(S3Response::new(completion_output(&bucket, &object)))
+        Ok(S3Response::new(completion_output(&object)))
     }
 }
 
 /// The object's checksum from its parts': composite, combined full-object CRC, or (when the
 /// upload chose none) S3's default full-object CRC64NVME.
 /// The answer to a completed upload: to its first completion and to a retry of it alike.
-fn completion_output(
-    bucket: &coffer_store::Bucket,
-    object: &coffer_store::ObjectMeta,
-) -> CompleteMultipartUploadOutput {
+fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUploadOutput {
     let fields = ChecksumFields::of(object.checksum.as_ref());
     CompleteMultipartUploadOutput {
-        version_id: crate::versioning::reported_version(bucket, &object.version_id),
+        version_id: crate::versioning::written_version(&object.version_id),
         bucket: Some(object.bucket.clone()),
         key: Some(object.key.clone()),
         location: Some(format!("/{}/{}", object.bucket, object.key)),
@@ -408,8 +404,7 @@ pub(crate) async fn complete_multipart_upload(
         .complete_upload(&upload, object, parts, &condition)
         .await
         .map_err(S3Fault::from)?;
-    let bucket = s3.bucket(&input.bucket).await?;
-    Ok(S3Response::new(completion_output(&bucket, &stored)))
+    Ok(S3Response::new(completion_output(&stored)))
 }
 
 pub(crate) async fn abort_multipart_upload(

@@ -65,7 +65,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         trailing_headers,
         ..
     } = req;
-    let bucket = s3.bucket(&input.bucket).await?;
+    s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let claim = ChecksumClaim::from_request(
@@ -104,7 +104,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         checksum_sha1: fields.sha1,
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
-        version_id: crate::versioning::reported_version(&bucket, &stored.version_id),
+        version_id: crate::versioning::written_version(&stored.version_id),
         ..Default::default()
     }))
 }

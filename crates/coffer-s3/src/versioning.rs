@@ -17,6 +17,12 @@ pub(crate) fn check_version_id(version_id: Option<&str>) -> Result<Option<&str>>
     }
 }
 
+/// The `x-amz-version-id` S3 reports for a version a write made: its id when versioning is
+/// Enabled, none for the `null` version an unversioned or suspended bucket's write makes.
+pub(crate) fn written_version(version_id: &str) -> Option<String> {
+    (version_id != coffer_store::NULL_VERSION).then(|| version_id.to_owned())
+}
+
 /// The `x-amz-version-id` S3 reports for a version of an object in `bucket`: none while the
 /// bucket never had versioning configured, the id (`null` included) once it has. A real id
 /// is always reported: only versioning makes one, whatever a cached bucket still says.

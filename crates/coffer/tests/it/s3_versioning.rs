@@ -194,8 +194,8 @@ async fn the_null_version_follows_unversioned_enabled_and_suspended() {
     set_versioning(&s3, "states", BucketVersioningStatus::Suspended).await;
     let state = s3.get_bucket_versioning().bucket("states").send().await.unwrap();
     assert_eq!(state.status(), Some(&BucketVersioningStatus::Suspended));
-    // Suspended: the write replaces the null version and is reported as `null`.
-    assert_eq!(put(&s3, "states", "k", b"two").await.as_deref(), Some("null"));
+    // Suspended: the write replaces the null version (and, as in S3, reports no version id).
+    assert_eq!(put(&s3, "states", "k", b"two").await, None);
     let (listed, _) = versions(&s3, "states").await;
     assert_eq!(
         listed,
@@ -738,4 +738,56 @@ async fn deleting_every_version_frees_every_blob() {
     }
     assert!(coffer.blob_files().is_empty());
     s3.delete_bucket().bucket("tidy").send().await.unwrap();
+}
+
+/// DeleteObjects honours each entry's `ETag` (S3's conditional delete) and refuses the
+/// directory-bucket-only conditions instead of ignoring them.
+#[tokio::test]
+async fn delete_objects_honours_each_entrys_etag() {
+    let coffer = Coffer::start();
+    let s3 = versioned_bucket(&coffer, "conditional").await;
+    let put_out = s3
+        .put_object()
+        .bucket("conditional")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let (etag, version) = (
+        put_out.e_tag().unwrap().to_owned(),
+        put_out.version_id().unwrap().to_owned(),
+    );
+    let entry = |etag: &str| {
+        ObjectIdentifier::builder()
+            .key("k")
+            .version_id(&version)
+            .e_tag(etag)
+            .build()
+            .unwrap()
+    };
+    let delete = |entry: ObjectIdentifier| {
+        s3.delete_objects()
+            .bucket("conditional")
+            .delete(Delete::builder().objects(entry).build().unwrap())
+            .send()
+    };
+    let refused = delete(entry("\"0123456789abcdef0123456789abcdef\"")).await.unwrap();
+    assert_eq!(refused.errors()[0].code(), Some("PreconditionFailed"));
+    let sized = ObjectIdentifier::builder().key("k").size(1).build().unwrap();
+    let refused = delete(sized).await.unwrap();
+    assert_eq!(refused.errors()[0].code(), Some("NotImplemented"));
+    assert_eq!(read(&s3, "conditional", "k", Some(&version)).await, b"x");
+    let done = delete(entry(&etag)).await.unwrap();
+    assert!(done.errors().is_empty(), "{:?}", done.errors());
+    assert_eq!(done.deleted()[0].version_id(), Some(version.as_str()));
+    let err = s3
+        .get_object()
+        .bucket("conditional")
+        .key("k")
+        .version_id(&version)
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "NoSuchVersion", 404);
 }
