@@ -534,6 +534,7 @@ mod tests {
             policy: Some(r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny""#.into()),
             public_access_block: None,
             versioning: Default::default(),
+            object_lock: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -554,6 +555,7 @@ mod tests {
             policy: Some(policy.into()),
             public_access_block: None,
             versioning: Default::default(),
+            object_lock: None,
         }
     }
 

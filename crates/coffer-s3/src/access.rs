@@ -120,6 +120,8 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "ListObjectVersions" => "s3:ListBucketVersions",
         "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "s3:PutBucketPublicAccessBlock",
         "GetPublicAccessBlock" => "s3:GetBucketPublicAccessBlock",
+        "PutObjectLockConfiguration" => "s3:PutBucketObjectLockConfiguration",
+        "GetObjectLockConfiguration" => "s3:GetBucketObjectLockConfiguration",
         other => return (format!("s3:{other}"), resource_arn(path)),
     };
     (action.to_owned(), resource_arn(path))

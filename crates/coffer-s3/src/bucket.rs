@@ -63,7 +63,12 @@ pub(crate) async fn create_bucket(
         }
         None => DEFAULT_REGION.to_owned(),
     };
-    match s3.store.create_bucket(&principal.account_id, name, &region).await {
+    let object_lock = req.input.object_lock_enabled_for_bucket == Some(true);
+    match s3
+        .store
+        .create_bucket_with(&principal.account_id, name, &region, object_lock)
+        .await
+    {
         Ok(_) => {}
         // In us-east-1, S3 answers 200 to an owner re-creating its bucket (legacy behaviour).
         Err(StoreError::BucketExists { owned_by_caller: true }) if region == DEFAULT_REGION => {}

@@ -113,6 +113,8 @@ pub(crate) async fn copy_object(
         object: source,
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     check_storage_class(input.storage_class.as_ref())?;
+    // The copy takes the lock its request asks for (or the bucket's default), never the source's.
+    let lock = crate::object_lock::lock_input!(&s3.bucket(&input.bucket).await?, input)?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
@@ -156,6 +158,7 @@ pub(crate) async fn copy_object(
         etag: received.digests.etag(),
         headers: object_headers,
         checksum: Some(checksum),
+        lock,
     };
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)

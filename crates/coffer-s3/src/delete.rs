@@ -6,6 +6,7 @@ use s3s::{S3Request, S3Response};
 
 use crate::CofferS3;
 use crate::error::{Result, S3Fault};
+use crate::object_lock::bypasses_governance;
 use crate::versioning::{check_version_id, reported_version};
 use coffer_store::{StoreError, WriteCondition};
 
@@ -13,6 +14,7 @@ pub(crate) async fn delete_object(
     s3: &CofferS3,
     req: S3Request<DeleteObjectInput>,
 ) -> Result<S3Response<DeleteObjectOutput>> {
+    let caller = crate::caller(&req).ok().cloned();
     let input = req.input;
     let version_id = check_version_id(input.version_id.as_deref())?;
     let bucket = s3.bucket(&input.bucket).await?;
@@ -29,9 +31,10 @@ pub(crate) async fn delete_object(
         Some(None) => WriteCondition::IfMatch("*".to_owned()),
         None => WriteCondition::Always,
     };
+    let bypass = bypasses_governance(caller.as_ref(), &bucket, &input.key, input.bypass_governance_retention);
     let deleted = s3
         .store
-        .delete_object(&input.bucket, &input.key, version_id, &condition)
+        .delete_object(&input.bucket, &input.key, version_id, &condition, bypass)
         .await
         .map_err(S3Fault::from)?;
     let mut response = S3Response::new(DeleteObjectOutput {
@@ -62,6 +65,7 @@ pub(crate) async fn delete_objects(
         return Err(S3Fault::MalformedXML);
     }
     let quiet = input.delete.quiet.unwrap_or(false);
+    let asks_bypass = input.bypass_governance_retention;
     // Every key's delete is queued at once, so they share a few group commits instead of
     // waiting for a thousand in turn; the answers keep the request's order.
     let target = s3.bucket(&input.bucket).await?;
@@ -92,9 +96,10 @@ pub(crate) async fn delete_objects(
             if caller.may_in_bucket_with(action, target, Some(&key), keys).is_err() {
                 return Err(("AccessDenied", "Access Denied"));
             }
+            let bypass = bypasses_governance(Some(caller), target, &key, asks_bypass);
             let deleted = s3
                 .store
-                .delete_object(bucket, &key, version, &condition)
+                .delete_object(bucket, &key, version, &condition, bypass)
                 .await
                 .map_err(|err| match err {
                     StoreError::PreconditionFailed => (
@@ -102,6 +107,9 @@ pub(crate) async fn delete_objects(
                         "At least one of the pre-conditions you specified did not hold",
                     ),
                     StoreError::NoSuchKey => ("NoSuchKey", "The specified key does not exist."),
+                    StoreError::ObjectLocked => {
+                        ("AccessDenied", "Access Denied because object protected by object lock.")
+                    }
                     err => {
                         tracing::error!(%err, "delete failed");
                         ("InternalError", "We encountered an internal error. Please try again.")

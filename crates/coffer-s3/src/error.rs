@@ -40,6 +40,7 @@ pub enum S3Fault {
     InvalidAccessKeyId,
     InvalidArgument(String),
     InvalidBucketName,
+    InvalidBucketState(String),
     InvalidDigest,
     InvalidLocationConstraint,
     InvalidPart,
@@ -66,6 +67,8 @@ pub enum S3Fault {
     NoSuchBucket,
     NoSuchBucketPolicy,
     NoSuchKey,
+    NoSuchObjectLockConfiguration,
+    ObjectLockConfigurationNotFoundError,
     NoSuchPublicAccessBlockConfiguration,
     NoSuchUpload,
     NoSuchVersion,
@@ -155,6 +158,7 @@ impl S3Fault {
                 S::BAD_REQUEST,
                 text("The specified bucket is not valid."),
             ),
+            InvalidBucketState(m) => ("InvalidBucketState", S::CONFLICT, own(m)),
             InvalidDigest => (
                 "InvalidDigest",
                 S::BAD_REQUEST,
@@ -238,6 +242,16 @@ impl S3Fault {
                 text("The bucket policy does not exist"),
             ),
             NoSuchKey => ("NoSuchKey", S::NOT_FOUND, text("The specified key does not exist.")),
+            NoSuchObjectLockConfiguration => (
+                "NoSuchObjectLockConfiguration",
+                S::NOT_FOUND,
+                text("The specified object does not have a ObjectLock configuration"),
+            ),
+            ObjectLockConfigurationNotFoundError => (
+                "ObjectLockConfigurationNotFoundError",
+                S::NOT_FOUND,
+                text("Object Lock configuration does not exist for this bucket"),
+            ),
             NoSuchPublicAccessBlockConfiguration => (
                 "NoSuchPublicAccessBlockConfiguration",
                 S::NOT_FOUND,
@@ -382,6 +396,14 @@ impl From<StoreError> for S3Fault {
             StoreError::BucketNotEmpty => S3Fault::BucketNotEmpty,
             StoreError::NoSuchKey => S3Fault::NoSuchKey,
             StoreError::NoSuchVersion => S3Fault::NoSuchVersion,
+            StoreError::ObjectLocked => {
+                S3Fault::AccessDenied("Access Denied because object protected by object lock.".to_owned())
+            }
+            StoreError::InvalidBucketState => S3Fault::InvalidBucketState(
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                    .to_owned(),
+            ),
+            StoreError::MethodNotAllowed => S3Fault::MethodNotAllowed,
             StoreError::NoSuchUpload => S3Fault::NoSuchUpload,
             StoreError::InvalidPart => S3Fault::InvalidPart,
             StoreError::PreconditionFailed => S3Fault::PreconditionFailed,

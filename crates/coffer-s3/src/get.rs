@@ -8,6 +8,7 @@ use crate::CofferS3;
 use crate::checksums::{Algorithm, COMPOSITE};
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions};
+use crate::object_lock::LockHeaders;
 use crate::reading::{self, Segment};
 use crate::versioning::{check_version_id, reported_version};
 use coffer_auth::Caller;
@@ -61,13 +62,21 @@ struct Described {
     checksum: ChecksumFields,
     parts_count: Option<i32>,
     version_id: Option<String>,
+    lock: LockHeaders,
 }
 
 impl Described {
-    fn new(found: &Found, selection: &Selection, overrides: Overrides, by_part: bool) -> Described {
+    fn new(
+        reader: Option<&Caller>,
+        found: &Found,
+        selection: &Selection,
+        overrides: Overrides,
+        by_part: bool,
+    ) -> Described {
         let object = &found.object;
         let h = &object.headers;
         Described {
+            lock: LockHeaders::of(reader, &found.bucket, object),
             version_id: reported_version(&found.bucket, &object.version_id),
             content_length: (selection.range.end - selection.range.start) as i64,
             content_range: selection.content_range.clone(),
@@ -119,6 +128,9 @@ macro_rules! object_output {
             checksum_type: d.checksum.checksum_type,
             parts_count: d.parts_count,
             version_id: d.version_id,
+            object_lock_mode: d.lock.mode,
+            object_lock_retain_until_date: d.lock.until,
+            object_lock_legal_hold_status: d.lock.legal_hold,
             $($field: $value,)*
             ..Default::default()
         }
@@ -316,7 +328,8 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
             Err(err) => return Err(S3Fault::internal(err)),
         }
     };
-    let described = Described::new(&found, &selection, overrides!(input), input.part_number.is_some());
+    let by_part = input.part_number.is_some();
+    let described = Described::new(reader.as_ref(), &found, &selection, overrides!(input), by_part);
     Ok(answer(
         object_output!(GetObjectOutput, described, body: Some(body)),
         &selection,
@@ -330,7 +343,8 @@ pub(crate) async fn head_object(
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
-    let described = Described::new(&found, &selection, overrides!(input), input.part_number.is_some());
+    let by_part = input.part_number.is_some();
+    let described = Described::new(reader.as_ref(), &found, &selection, overrides!(input), by_part);
     Ok(answer(object_output!(HeadObjectOutput, described), &selection))
 }
 

@@ -272,6 +272,7 @@ mod tests {
             data: ObjectData::Blob(String::new()),
             is_delete_marker: false,
             is_latest: true,
+            lock: Default::default(),
         }
     }
 

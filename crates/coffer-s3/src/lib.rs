@@ -18,6 +18,7 @@ mod headers;
 mod host;
 mod list;
 mod multipart;
+mod object_lock;
 mod put;
 pub mod quirks;
 mod reading;

@@ -195,8 +195,9 @@ pub(crate) async fn create_multipart_upload(
 ) -> Result<S3Response<CreateMultipartUploadOutput>> {
     let principal = caller(&req)?.principal().clone();
     let input = req.input;
-    s3.bucket(&input.bucket).await?;
+    let bucket = s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
+    let lock = crate::object_lock::lock_input!(&bucket, input)?;
     let algorithm = match &input.checksum_algorithm {
         Some(name) => Some(
             Algorithm::parse(name.as_str())
@@ -233,6 +234,7 @@ pub(crate) async fn create_multipart_upload(
         headers: header_input!(input).into_headers()?,
         checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
         checksum_type: checksum_type.map(str::to_owned),
+        lock,
     };
     let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -397,6 +399,7 @@ pub(crate) async fn complete_multipart_upload(
         etag,
         headers: upload.headers.clone(),
         checksum: Some(checksum),
+        lock: upload.lock,
     };
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
     let stored = s3

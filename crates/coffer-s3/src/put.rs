@@ -65,8 +65,10 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         trailing_headers,
         ..
     } = req;
-    s3.bucket(&input.bucket).await?;
+    let bucket = s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
+    let lock = crate::object_lock::lock_input!(&bucket, input)?;
+    crate::object_lock::require_integrity(&bucket, &lock, &headers)?;
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let claim = ChecksumClaim::from_request(
         &headers,
@@ -93,6 +95,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         etag: received.digests.etag(),
         headers: header_input!(input).into_headers()?,
         checksum: Some(checksum),
+        lock,
     };
     let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());

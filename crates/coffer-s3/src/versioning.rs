@@ -71,6 +71,7 @@ pub(crate) async fn put_bucket_versioning(
         .set_bucket_versioning(&bucket.name, versioning)
         .await
         .map_err(S3Fault::from)?;
+    // (Object Lock keeps versioning Enabled: suspending it is InvalidBucketState, from the store.)
     Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }
 

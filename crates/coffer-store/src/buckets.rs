@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::epochs::Cache;
 use crate::model::{from_millis, now_millis};
+use crate::object_lock::BucketLock;
 use crate::versions::Versioning;
 use crate::{Result, Store, StoreError};
 use crate::{foreign_key_violation, unique_violation};
@@ -22,6 +23,8 @@ pub struct Bucket {
     pub policy: Option<String>,
     pub public_access_block: Option<PublicAccessBlock>,
     pub versioning: Versioning,
+    /// Object Lock, once enabled (for good), with its default retention.
+    pub object_lock: Option<BucketLock>,
 }
 
 /// S3's Block Public Access settings of a bucket.
@@ -65,7 +68,7 @@ impl PublicAccessBlock {
 }
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
-     p.document \
+     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -80,25 +83,45 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             .as_deref()
             .and_then(PublicAccessBlock::decode),
         versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
+        object_lock: BucketLock::from_row(row)?,
     })
 }
 
 impl Store {
     /// Creates a bucket. `BucketExists { owned_by_caller }` when the name is taken.
     pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
+        self.create_bucket_with(account_id, name, region, false).await
+    }
+
+    /// Creates a bucket, with Object Lock (and so versioning Enabled) from the start when
+    /// `object_lock`, in one write.
+    pub async fn create_bucket_with(
+        &self,
+        account_id: &str,
+        name: &str,
+        region: &str,
+        object_lock: bool,
+    ) -> Result<Bucket> {
         let created_at = now_millis();
+        let versioning = if object_lock {
+            Versioning::Enabled
+        } else {
+            Versioning::Unversioned
+        };
         let mut tx = self.begin_write().await?;
-        let inserted =
-            sqlx::query(
-                "INSERT INTO buckets (name, account_id, region, created_at, public_access_block) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(name)
-            .bind(account_id)
-            .bind(region)
-            .bind(created_at)
-            .bind(PublicAccessBlock::ALL.encode())
-            .execute(&mut *tx)
-                .await;
+        let inserted = sqlx::query(
+            "INSERT INTO buckets (name, account_id, region, created_at, public_access_block, versioning, \
+             object_lock_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(name)
+        .bind(account_id)
+        .bind(region)
+        .bind(created_at)
+        .bind(PublicAccessBlock::ALL.encode())
+        .bind(versioning.status())
+        .bind(i64::from(object_lock))
+        .execute(&mut *tx)
+        .await;
         if inserted.is_ok() {
             // A node may hold the name as a bucket that does not exist.
             self.commit_changed(tx, Cache::Buckets).await?;
@@ -113,7 +136,8 @@ impl Store {
                 created_at: from_millis(created_at),
                 policy: None,
                 public_access_block: Some(PublicAccessBlock::ALL),
-                versioning: Versioning::Unversioned,
+                versioning,
+                object_lock: object_lock.then(BucketLock::default),
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {
@@ -211,6 +235,14 @@ impl Store {
             .status()
             .ok_or(StoreError::Corrupt("a bucket cannot become unversioned"))?;
         let mut tx = self.begin_write().await?;
+        let locked: Option<i64> = sqlx::query_scalar("SELECT object_lock_enabled FROM buckets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Object Lock needs every write to make a new version.
+        if locked == Some(1) && versioning != Versioning::Enabled {
+            return Err(StoreError::InvalidBucketState);
+        }
         let updated = sqlx::query("UPDATE buckets SET versioning = $2 WHERE name = $1")
             .bind(name)
             .bind(status)

@@ -23,6 +23,7 @@ pub mod listing;
 mod managed;
 mod model;
 mod multipart;
+mod object_lock;
 mod objects;
 mod oidc;
 mod passwords;
@@ -50,6 +51,7 @@ pub use groups::Group;
 pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};
+pub use object_lock::{BucketLock, DefaultRetention, ObjectLock, Retention, RetentionMode, RetentionPeriod};
 pub use objects::{
     NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
 };
@@ -155,6 +157,16 @@ pub enum StoreError {
     NoSuchKey,
     #[error("version not found")]
     NoSuchVersion,
+    /// The version named is a delete marker, which has no lock to read or set.
+    #[error("the version is a delete marker")]
+    MethodNotAllowed,
+    /// Object Lock protects the version: it may not be deleted, or its retention shortened.
+    #[error("the version is protected by Object Lock")]
+    ObjectLocked,
+    /// The bucket's state forbids the change (Object Lock without versioning Enabled,
+    /// suspending versioning under Object Lock).
+    #[error("the bucket's state does not allow this")]
+    InvalidBucketState,
     #[error("a write condition did not hold")]
     PreconditionFailed,
     #[error("multipart upload not found")]

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 use crate::model::{from_millis, now_millis};
+use crate::object_lock::ObjectLock;
 use crate::objects::{
     NewObject, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition, headers_from_row, key_from_row,
     metadata_json, written_object,
@@ -24,6 +25,8 @@ pub struct Upload {
     /// The algorithm parts are checksummed with (`CRC32`…), and the object's checksum type.
     pub checksum_algorithm: Option<String>,
     pub checksum_type: Option<String>,
+    /// The retention and legal hold its object will have.
+    pub lock: ObjectLock,
 }
 
 /// A part as uploaded.
@@ -41,7 +44,7 @@ const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
-     checksum_algorithm, checksum_type";
+     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold";
 
 fn upload_from_row(row: &AnyRow) -> Result<Upload> {
     Ok(Upload {
@@ -54,6 +57,7 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         headers: headers_from_row(row)?,
         checksum_algorithm: row.try_get("checksum_algorithm")?,
         checksum_type: row.try_get("checksum_type")?,
+        lock: ObjectLock::from_row(row)?,
     })
 }
 
@@ -74,7 +78,7 @@ impl Store {
         let headers = &upload.headers;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         )))
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -91,6 +95,9 @@ impl Store {
         .bind(metadata_json(headers))
         .bind(&upload.checksum_algorithm)
         .bind(&upload.checksum_type)
+        .bind(upload.lock.retention.map(|r| r.mode.as_str()))
+        .bind(upload.lock.retention.map(|r| crate::model::to_millis(r.until)))
+        .bind(i64::from(upload.lock.legal_hold))
         .execute(&self.inner.writer)
         .await
         .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;
@@ -275,6 +282,10 @@ impl Store {
         tx.commit().await?;
         unused.extend(all_blobs.filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
         self.blobs().remove(&unused).await;
+        let object = NewObject {
+            lock: written.lock,
+            ..object
+        };
         Ok(written_object(
             &upload.bucket,
             object,

@@ -27,6 +27,7 @@ fn new_object(key: &str, etag: &str) -> NewObject {
         etag: etag.to_owned(),
         headers: ObjectHeaders::default(),
         checksum: None,
+        lock: ObjectLock::default(),
     }
 }
 
@@ -96,6 +97,7 @@ pub(crate) fn new_upload(key: &str) -> Upload {
         headers: ObjectHeaders::default(),
         checksum_algorithm: None,
         checksum_type: None,
+        lock: ObjectLock::default(),
     }
 }
 
@@ -193,14 +195,14 @@ async fn a_bucket_with_objects_is_not_deleted(db: TestDb) {
     ));
     assert!(
         store
-            .delete_object("photos", "k", None, &WriteCondition::Always)
+            .delete_object("photos", "k", None, &WriteCondition::Always, false)
             .await
             .unwrap()
             .existed
     );
     assert!(
         !store
-            .delete_object("photos", "k", None, &WriteCondition::Always)
+            .delete_object("photos", "k", None, &WriteCondition::Always, false)
             .await
             .unwrap()
             .existed

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::commits::Batched;
 use crate::model::{from_millis, now_millis};
+use crate::object_lock::ObjectLock;
 use crate::versions::{self, Deleted};
 use crate::{Result, Store, StoreError};
 
@@ -63,6 +64,7 @@ pub struct ObjectMeta {
     /// A delete marker has no bytes, headers or checksum.
     pub is_delete_marker: bool,
     pub is_latest: bool,
+    pub lock: ObjectLock,
 }
 
 /// One part of a multipart object (or of an upload in progress).
@@ -84,6 +86,8 @@ pub struct NewObject {
     pub etag: String,
     pub headers: ObjectHeaders,
     pub checksum: Option<ObjectChecksum>,
+    /// Retention and legal hold asked for (a bucket's default retention fills in none).
+    pub lock: ObjectLock,
 }
 
 /// S3's conditional writes.
@@ -101,7 +105,7 @@ pub enum WriteCondition {
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
-     user_metadata, checksum_algorithm, checksum_type, checksum_value";
+     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold";
 
 pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
     let bytes: Vec<u8> = row.try_get("object_key")?;
@@ -153,6 +157,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         },
         is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
         is_latest: row.try_get::<i64, _>("is_latest")? != 0,
+        lock: ObjectLock::from_row(row)?,
     })
 }
 
@@ -176,6 +181,7 @@ pub(crate) fn written_object(
         data,
         is_delete_marker: false,
         is_latest: true,
+        lock: object.lock,
     }
 }
 
@@ -199,6 +205,10 @@ impl Store {
         match self.inner.commits.write(write).await {
             Ok(written) => {
                 self.blobs().remove(&written.unused_blobs).await;
+                let object = NewObject {
+                    lock: written.lock,
+                    ..object
+                };
                 Ok(written_object(
                     bucket,
                     object,
@@ -278,12 +288,14 @@ impl Store {
         key: &str,
         version_id: Option<&str>,
         condition: &WriteCondition,
+        bypass_governance: bool,
     ) -> Result<Deleted> {
         let write = Write::Delete {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             version_id: version_id.map(str::to_owned),
             condition: condition.clone(),
+            bypass_governance,
         };
         let written = self.inner.commits.write(write).await?;
         self.blobs().remove(&written.unused_blobs).await;
@@ -403,6 +415,8 @@ pub(crate) enum Write {
         key: String,
         version_id: Option<String>,
         condition: WriteCondition,
+        /// A governance retention does not stop this delete (the caller may and said so).
+        bypass_governance: bool,
     },
 }
 
@@ -416,6 +430,8 @@ pub(crate) struct Written {
     pub unused_blobs: Vec<String>,
     /// For a put, the new version's id; for a delete, what it did.
     pub deleted: Deleted,
+    /// For a put, the lock the new version took (its own, or the bucket's default).
+    pub lock: ObjectLock,
 }
 
 impl Write {
@@ -437,6 +453,7 @@ impl Write {
                         version_id: Some(written.version_id),
                         ..Deleted::default()
                     },
+                    lock: written.lock,
                 })
             }
             Write::Delete {
@@ -444,13 +461,16 @@ impl Write {
                 key,
                 version_id,
                 condition,
+                bypass_governance,
             } => {
+                let version = version_id.as_deref();
                 let mut deleted =
-                    versions::delete(tx, bucket, key, version_id.as_deref(), condition, last_modified).await?;
+                    versions::delete(tx, bucket, key, version, condition, *bypass_governance, last_modified).await?;
                 Ok(Written {
                     last_modified,
                     unused_blobs: std::mem::take(&mut deleted.unused_blobs),
                     deleted,
+                    lock: ObjectLock::default(),
                 })
             }
         }

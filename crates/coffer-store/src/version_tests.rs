@@ -29,6 +29,7 @@ async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
         etag: etag.to_owned(),
         headers: ObjectHeaders::default(),
         checksum: None,
+        lock: ObjectLock::default(),
     };
     store
         .put_object("docs", object, blob, &WriteCondition::Always)
@@ -38,7 +39,7 @@ async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
 
 async fn delete(store: &Store, key: &str, version: Option<&str>) -> Deleted {
     store
-        .delete_object("docs", key, version, &WriteCondition::Always)
+        .delete_object("docs", key, version, &WriteCondition::Always, false)
         .await
         .unwrap()
 }
@@ -206,6 +207,7 @@ async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
         etag: "two".to_owned(),
         headers: ObjectHeaders::default(),
         checksum: None,
+        lock: ObjectLock::default(),
     };
     let written = store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await.unwrap();
     assert_eq!(written.etag, "two");
@@ -270,6 +272,7 @@ async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
                     etag: format!("e{i}"),
                     headers: ObjectHeaders::default(),
                     checksum: None,
+                    lock: ObjectLock::default(),
                 };
                 store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await
             }));

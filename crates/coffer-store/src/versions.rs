@@ -9,6 +9,7 @@
 
 use sqlx::Row;
 
+use crate::object_lock::{BucketLock, ObjectLock};
 use crate::objects::{NULL_VERSION, NewObject, ObjectPart, WriteCondition, metadata_json};
 use crate::{Result, StoreError};
 
@@ -102,14 +103,24 @@ pub(crate) struct Latest {
     pub is_delete_marker: bool,
 }
 
-/// The state a write is judged against: the bucket's versioning and the key's latest version.
-pub(crate) async fn bucket_versioning(tx: &mut Tx<'_>, bucket: &str) -> Result<Versioning> {
-    let row: Option<Option<String>> = sqlx::query_scalar("SELECT versioning FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let column = row.ok_or(StoreError::NoSuchBucket)?;
-    Ok(Versioning::from_column(column.as_deref()))
+/// What a write is judged against in its bucket: versioning and Object Lock.
+pub(crate) struct BucketState {
+    pub versioning: Versioning,
+    pub lock: Option<BucketLock>,
+}
+
+pub(crate) async fn bucket_state(tx: &mut Tx<'_>, bucket: &str) -> Result<BucketState> {
+    let row = sqlx::query(
+        "SELECT versioning, object_lock_enabled, lock_default_mode, lock_default_days, lock_default_years          FROM buckets WHERE name = $1",
+    )
+    .bind(bucket)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let row = row.ok_or(StoreError::NoSuchBucket)?;
+    Ok(BucketState {
+        versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
+        lock: BucketLock::from_row(&row)?,
+    })
 }
 
 /// The key's latest version, locked (PostgreSQL) so that two nodes writing one key take
@@ -174,15 +185,17 @@ pub(crate) struct Removed {
     pub etag: String,
 }
 
-/// Removes one version's row (and its parts); `None` if the key has no such version.
+/// Removes one version's row (and its parts); `None` if the key has no such version,
+/// `ObjectLocked` if Object Lock protects it (`bypass`: from a governance retention).
 pub(crate) async fn remove_version(
     tx: &mut Tx<'_>,
     bucket: &str,
     key: &str,
     version_id: &str,
+    bypass: bool,
 ) -> Result<Option<Removed>> {
     let row = sqlx::query(
-        "SELECT blob_id, is_latest, is_delete_marker, etag FROM objects \
+        "SELECT blob_id, is_latest, is_delete_marker, etag, lock_mode, lock_until, legal_hold FROM objects \
          WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
     )
     .bind(bucket)
@@ -191,6 +204,9 @@ pub(crate) async fn remove_version(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else { return Ok(None) };
+    if !ObjectLock::from_row(&row)?.permits_delete(crate::object_lock::now(), bypass) {
+        return Err(StoreError::ObjectLocked);
+    }
     let mut blobs: Vec<String> = row.try_get::<Option<String>, _>("blob_id")?.into_iter().collect();
     let parts: Vec<String> = sqlx::query_scalar(
         "SELECT blob_id FROM object_parts WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
@@ -277,63 +293,54 @@ pub(crate) async fn insert_latest(
     } else {
         new_version_id(order)
     };
-    let version_id = version_id.as_str();
-    let insert = "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
-         size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
-         content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value) \
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
-    let query = sqlx::query(insert)
-        .bind(bucket)
-        .bind(key.clone())
-        .bind(version_id)
-        .bind(order);
-    let (object, blob_id, parts) = match version {
-        NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts),
-        NewVersion::DeleteMarker { .. } => {
-            query
-                .bind(1_i64)
-                .bind(0_i64)
-                .bind("")
-                .bind(last_modified)
-                .bind(None::<String>)
-                .bind(0_i64)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind("{}")
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .execute(&mut **tx)
-                .await
-                .map_err(no_such_bucket)?;
-            return Ok(version_id.to_owned());
-        }
+    let empty = NewObject {
+        key: String::new(),
+        size: 0,
+        etag: String::new(),
+        headers: Default::default(),
+        checksum: None,
+        lock: ObjectLock::default(),
+    };
+    let (object, blob_id, parts, marker) = match version {
+        NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts, false),
+        NewVersion::DeleteMarker { .. } => (&empty, None, &[][..], true),
     };
     let checksum = object.checksum.as_ref();
-    query
-        .bind(0_i64)
-        .bind(object.size as i64)
-        .bind(&object.etag)
-        .bind(last_modified)
-        .bind(blob_id)
-        .bind(parts.len() as i64)
-        .bind(&object.headers.content_type)
-        .bind(&object.headers.cache_control)
-        .bind(&object.headers.content_disposition)
-        .bind(&object.headers.content_encoding)
-        .bind(&object.headers.content_language)
-        .bind(&object.headers.expires)
-        .bind(metadata_json(&object.headers))
-        .bind(checksum.map(|c| c.algorithm.clone()))
-        .bind(checksum.map(|c| c.checksum_type.clone()))
-        .bind(checksum.map(|c| c.value.clone()))
-        .execute(&mut **tx)
-        .await
-        .map_err(no_such_bucket)?;
+    let retention = object.lock.retention;
+    sqlx::query(
+        "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
+         size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
+         content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value, \
+         lock_mode, lock_until, legal_hold) \
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23)",
+    )
+    .bind(bucket)
+    .bind(key.clone())
+    .bind(&version_id)
+    .bind(order)
+    .bind(i64::from(marker))
+    .bind(object.size as i64)
+    .bind(&object.etag)
+    .bind(last_modified)
+    .bind(blob_id)
+    .bind(parts.len() as i64)
+    .bind(&object.headers.content_type)
+    .bind(&object.headers.cache_control)
+    .bind(&object.headers.content_disposition)
+    .bind(&object.headers.content_encoding)
+    .bind(&object.headers.content_language)
+    .bind(&object.headers.expires)
+    .bind(metadata_json(&object.headers))
+    .bind(checksum.map(|c| c.algorithm.clone()))
+    .bind(checksum.map(|c| c.checksum_type.clone()))
+    .bind(checksum.map(|c| c.value.clone()))
+    .bind(retention.map(|r| r.mode.as_str()))
+    .bind(retention.map(|r| crate::model::to_millis(r.until)))
+    .bind(i64::from(object.lock.legal_hold))
+    .execute(&mut **tx)
+    .await
+    .map_err(no_such_bucket)?;
     for part in parts {
         sqlx::query(
             "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
@@ -341,7 +348,7 @@ pub(crate) async fn insert_latest(
         )
         .bind(bucket)
         .bind(key.clone())
-        .bind(version_id)
+        .bind(&version_id)
         .bind(part.part_number as i64)
         .bind(&part.blob_id)
         .bind(part.size as i64)
@@ -350,7 +357,7 @@ pub(crate) async fn insert_latest(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(version_id.to_owned())
+    Ok(version_id)
 }
 
 fn no_such_bucket(err: sqlx::Error) -> StoreError {
@@ -365,10 +372,14 @@ pub(crate) struct WrittenVersion {
     pub version_id: String,
     /// The blobs of the `null` version it replaced, to remove once the transaction commits.
     pub unused_blobs: Vec<String>,
+    /// The lock the version took: its own, or the bucket's default retention.
+    pub lock: ObjectLock,
 }
 
 /// Writes `object` as its key's newest version, if `condition` holds, following the bucket's
-/// versioning: a new version id when Enabled, otherwise the `null` version replaced.
+/// versioning: a new version id when Enabled, otherwise the `null` version replaced. A bucket
+/// with Object Lock gives a version without its own retention the default one; a bucket
+/// without refuses a lock (`InvalidBucketState`).
 pub(crate) async fn write_object(
     tx: &mut Tx<'_>,
     bucket: &str,
@@ -379,22 +390,40 @@ pub(crate) async fn write_object(
     last_modified: i64,
 ) -> Result<WrittenVersion> {
     lock_key(tx, bucket, &object.key).await?;
-    let versioning = bucket_versioning(tx, bucket).await?;
+    let state = bucket_state(tx, bucket).await?;
+    let mut lock = object.lock;
+    match &state.lock {
+        None if lock != ObjectLock::default() => return Err(StoreError::InvalidBucketState),
+        None => {}
+        Some(bucket_lock) => {
+            if lock.retention.is_none() {
+                lock.retention = bucket_lock
+                    .default_retention
+                    .map(|d| d.from(crate::model::from_millis(last_modified)));
+            }
+        }
+    }
     let latest = latest(tx, bucket, &object.key, condition).await?;
     check_condition(condition, latest.as_ref())?;
-    let null = versioning != Versioning::Enabled;
+    let null = state.versioning != Versioning::Enabled;
     let unused_blobs = match null {
         false => Vec::new(),
         true => {
-            let removed = remove_version(tx, bucket, &object.key, NULL_VERSION).await?;
+            let removed = remove_version(tx, bucket, &object.key, NULL_VERSION, false).await?;
             removed.map(|r| r.blobs).unwrap_or_default()
         }
     };
-    let version = NewVersion::Object { object, blob_id, parts };
+    let locked = NewObject { lock, ..object.clone() };
+    let version = NewVersion::Object {
+        object: &locked,
+        blob_id,
+        parts,
+    };
     let version_id = insert_latest(tx, bucket, version, null, last_modified).await?;
     Ok(WrittenVersion {
         version_id,
         unused_blobs,
+        lock,
     })
 }
 
@@ -419,13 +448,14 @@ pub(crate) async fn delete(
     key: &str,
     version_id: Option<&str>,
     condition: &WriteCondition,
+    bypass_governance: bool,
     last_modified: i64,
 ) -> Result<Deleted> {
     lock_key(tx, bucket, key).await?;
     if let Some(version_id) = version_id {
         // Conditions name the object's current state; a version delete names a version.
-        let Some(removed) = remove_version(tx, bucket, key, version_id).await? else {
-            bucket_versioning(tx, bucket).await?;
+        let Some(removed) = remove_version(tx, bucket, key, version_id, bypass_governance).await? else {
+            bucket_state(tx, bucket).await?;
             return Ok(Deleted {
                 version_id: Some(version_id.to_owned()),
                 ..Deleted::default()
@@ -447,14 +477,14 @@ pub(crate) async fn delete(
             unused_blobs: removed.blobs,
         });
     }
-    let versioning = bucket_versioning(tx, bucket).await?;
+    let versioning = bucket_state(tx, bucket).await?.versioning;
     let latest = latest(tx, bucket, key, condition).await?;
     check_condition(condition, latest.as_ref())?;
     let existed = latest.as_ref().is_some_and(|l| !l.is_delete_marker);
     match versioning {
         Versioning::Enabled => {}
         Versioning::Unversioned | Versioning::Suspended => {
-            let removed = remove_version(tx, bucket, key, NULL_VERSION).await?;
+            let removed = remove_version(tx, bucket, key, NULL_VERSION, bypass_governance).await?;
             let unused_blobs = removed.as_ref().map(|r| r.blobs.clone()).unwrap_or_default();
             if versioning == Versioning::Unversioned {
                 return Ok(Deleted {

@@ -21,6 +21,7 @@ mod s3;
 mod s3_limits;
 mod s3_listing;
 mod s3_multipart;
+mod s3_object_lock;
 mod s3_objects;
 mod s3_raw;
 mod s3_versioning;
