@@ -49,6 +49,7 @@ pub enum S3Fault {
     InvalidPolicyDocument(String),
     InvalidRange,
     InvalidRequest(String),
+    InvalidRetentionPeriod(String),
     InvalidStorageClass,
     InvalidToken,
     ExpiredToken,
@@ -159,6 +160,7 @@ impl S3Fault {
                 text("The specified bucket is not valid."),
             ),
             InvalidBucketState(m) => ("InvalidBucketState", S::CONFLICT, own(m)),
+            InvalidRetentionPeriod(m) => ("InvalidRetentionPeriod", S::BAD_REQUEST, own(m)),
             InvalidDigest => (
                 "InvalidDigest",
                 S::BAD_REQUEST,

@@ -176,12 +176,12 @@ pub(crate) async fn put_object_lock_configuration(
 /// A default retention's Days or Years: positive, and at most 100 years.
 fn positive(value: i32, days_each: i64) -> Result<u32> {
     if value <= 0 {
-        return Err(S3Fault::InvalidArgument(
+        return Err(S3Fault::InvalidRetentionPeriod(
             "Default retention period must be a positive integer value".to_owned(),
         ));
     }
     if i64::from(value) * days_each > MAX_RETENTION_DAYS {
-        return Err(S3Fault::InvalidArgument(
+        return Err(S3Fault::InvalidRetentionPeriod(
             "Default retention period is too large.".to_owned(),
         ));
     }

@@ -397,8 +397,8 @@ async fn object_lock_requests_are_checked_as_s3_checks_them() {
         .unwrap();
     for (days, years, code) in [
         (Some(1), Some(1), "MalformedXML"),
-        (Some(0), None, "InvalidArgument"),
-        (None, Some(101), "InvalidArgument"),
+        (Some(0), None, "InvalidRetentionPeriod"),
+        (None, Some(101), "InvalidRetentionPeriod"),
     ] {
         let err = s3
             .put_object_lock_configuration()
