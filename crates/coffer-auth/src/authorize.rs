@@ -535,6 +535,7 @@ mod tests {
             public_access_block: None,
             versioning: Default::default(),
             object_lock: None,
+            lifecycle: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -556,6 +557,7 @@ mod tests {
             public_access_block: None,
             versioning: Default::default(),
             object_lock: None,
+            lifecycle: None,
         }
     }
 

@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 use crate::epochs::Cache;
+use crate::lifecycle::LifecycleRule;
 use crate::model::{from_millis, now_millis};
 use crate::object_lock::BucketLock;
 use crate::versions::Versioning;
@@ -25,6 +26,8 @@ pub struct Bucket {
     pub versioning: Versioning,
     /// Object Lock, once enabled (for good), with its default retention.
     pub object_lock: Option<BucketLock>,
+    /// Lifecycle rules, if any.
+    pub lifecycle: Option<Vec<LifecycleRule>>,
 }
 
 /// S3's Block Public Access settings of a bucket.
@@ -68,8 +71,8 @@ impl PublicAccessBlock {
 }
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
-     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document \
-     FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name";
+     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules \
+     FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name LEFT JOIN bucket_lifecycle l ON l.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
     Ok(Bucket {
@@ -84,6 +87,10 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             .and_then(PublicAccessBlock::decode),
         versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
         object_lock: BucketLock::from_row(row)?,
+        lifecycle: match row.try_get::<Option<String>, _>("rules")? {
+            Some(rules) => Some(serde_json::from_str(&rules).map_err(|_| StoreError::Corrupt("lifecycle rules"))?),
+            None => None,
+        },
     })
 }
 
@@ -138,6 +145,7 @@ impl Store {
                 public_access_block: Some(PublicAccessBlock::ALL),
                 versioning,
                 object_lock: object_lock.then(BucketLock::default),
+                lifecycle: None,
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {

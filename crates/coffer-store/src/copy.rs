@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 30] = [
     "accounts",
     "users",
     "user_tags",
@@ -42,10 +42,12 @@ const TABLES: [&str; 28] = [
     "oidc_providers",
     "oidc_provider_tags",
     "credential_reports",
+    "bucket_lifecycle",
+    "lifecycle_cursors",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.
-const NOT_COPIED: [&str; 2] = ["_sqlx_migrations", "cache_epochs"];
+const NOT_COPIED: [&str; 3] = ["_sqlx_migrations", "cache_epochs", "leases"];
 
 /// Rows per insert transaction.
 const BATCH: usize = 500;

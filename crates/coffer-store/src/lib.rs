@@ -19,6 +19,7 @@ mod db;
 mod epochs;
 mod groups;
 pub mod ids;
+mod lifecycle;
 pub mod listing;
 mod managed;
 mod model;
@@ -48,6 +49,9 @@ pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
+pub use lifecycle::{
+    Expiration, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule, NoncurrentExpiration, expiration,
+};
 pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};

@@ -101,6 +101,8 @@ pub enum WriteCondition {
     IfMatch(String),
     /// `If-None-Match: <etag>`: unless the current object has this ETag.
     IfNoneMatch(String),
+    /// Only if the latest version is still the object a lifecycle pass judged.
+    IfLatestIs { etag: String, last_modified: i64 },
 }
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \

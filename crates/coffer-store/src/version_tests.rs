@@ -515,3 +515,146 @@ async fn sqlite_plans_seek_the_version_indexes() {
     .await;
     assert!(!promote.contains("SCAN"), "{promote}");
 }
+
+mod lifecycle {
+    use super::*;
+    use crate::{Expiration, LifecycleDay, LifecycleFilter, LifecycleRule, NoncurrentExpiration};
+
+    /// A "day" of 50 ms: the pass sees expirations after a short sleep.
+    const DAY: LifecycleDay = LifecycleDay(std::time::Duration::from_millis(50));
+
+    fn rule(id: &str, prefix: &str) -> LifecycleRule {
+        LifecycleRule {
+            id: id.to_owned(),
+            enabled: true,
+            filter: LifecycleFilter {
+                prefix: Some(prefix.to_owned()),
+                ..Default::default()
+            },
+            expiration: None,
+            noncurrent_expiration: None,
+            abort_incomplete_upload_days: None,
+        }
+    }
+
+    async fn a_day_passes() {
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    }
+
+    on_both_backends! {
+    /// Expiration by days, a page at a time: each pass does at most its budget and the next
+    /// goes on from where it stopped; keys outside the prefix stay.
+    async fn expiration_works_through_a_bucket_a_budget_at_a_time(db: TestDb) {
+        let store = open(&db).await;
+        for key in ["logs/1", "logs/2", "logs/3", "keep/1"] {
+            put(&store, key, "e").await;
+        }
+        let expire = LifecycleRule {
+            expiration: Some(Expiration { days: Some(1), ..Default::default() }),
+            ..rule("logs", "logs/")
+        };
+        store.set_bucket_lifecycle("docs", Some(&[expire])).await.unwrap();
+        a_day_passes().await;
+        let first = store.lifecycle_pass(DAY, 2).await.unwrap();
+        assert_eq!(first.expired, 2);
+        let second = store.lifecycle_pass(DAY, 2).await.unwrap();
+        assert_eq!(second.expired, 1);
+        for key in ["logs/1", "logs/2", "logs/3"] {
+            assert!(store.object("docs", key).await.unwrap().is_none(), "{key}");
+        }
+        assert!(store.object("docs", "keep/1").await.unwrap().is_some());
+        assert_eq!(store.lifecycle_pass(DAY, 2).await.unwrap(), LifecycleReport::default());
+    }
+
+    /// Under versioning: expiring adds a delete marker; noncurrent versions past their days go
+    /// for good except the newest `NewerNoncurrentVersions`; a lone marker is removed; an
+    /// abandoned upload is aborted; Object Lock's versions stay.
+    async fn versioned_rules_remove_what_s3_would(db: TestDb) {
+        let store = open(&db).await;
+        store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+        for i in 0..4 {
+            put(&store, "k", &format!("e{i}")).await;
+        }
+        let upload = store
+            .create_upload(Upload {
+                bucket: "docs".to_owned(),
+                ..crate::object_tests::new_upload("k")
+            })
+            .await
+            .unwrap();
+        let all = LifecycleRule {
+            expiration: Some(Expiration { days: Some(1), ..Default::default() }),
+            noncurrent_expiration: Some(NoncurrentExpiration {
+                days: 1,
+                newer_noncurrent_versions: Some(1),
+            }),
+            abort_incomplete_upload_days: Some(1),
+            ..rule("all", "")
+        };
+        store.set_bucket_lifecycle("docs", Some(&[all])).await.unwrap();
+        a_day_passes().await;
+        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        assert_eq!((report.expired, report.uploads_aborted), (1, 1), "{report:?}");
+        assert!(store.object("docs", "k").await.unwrap().is_none());
+        assert!(store.upload("docs", "k", &upload.upload_id).await.unwrap().is_none());
+        // The newest noncurrent version (e3) is kept, as NewerNoncurrentVersions says; e0..e2
+        // were noncurrent for their day and go.
+        let left: Vec<String> = versions(&store).await.into_iter().map(|v| v.2).collect();
+        assert_eq!(left, ["marker", "e3"]);
+        a_day_passes().await;
+        store.lifecycle_pass(DAY, 100).await.unwrap();
+        let left: Vec<String> = versions(&store).await.into_iter().map(|v| v.2).collect();
+        assert_eq!(left, ["marker", "e3"], "the newest noncurrent version stays");
+        // Once the marker is all that is left, it goes too.
+        let only = versions(&store).await[1].1.clone();
+        delete(&store, "k", Some(&only)).await;
+        a_day_passes().await;
+        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        assert_eq!(report.markers_removed, 1);
+        assert!(versions(&store).await.is_empty());
+    }
+
+    /// A version Object Lock protects is left for later, and counted.
+    async fn locked_versions_outlive_their_rules(db: TestDb) {
+        let store = db.open().await;
+        let (account, _) = store.create_account("a", None).await.unwrap();
+        store.create_bucket_with(&account.account_id, "docs", "us-east-1", true).await.unwrap();
+        store
+            .set_object_lock(
+                "docs",
+                BucketLock {
+                    default_retention: Some(DefaultRetention {
+                        mode: RetentionMode::Compliance,
+                        period: RetentionPeriod::Days(1),
+                    }),
+                },
+            )
+            .await
+            .unwrap();
+        put(&store, "k", "old").await;
+        put(&store, "k", "new").await;
+        let rule = LifecycleRule {
+            noncurrent_expiration: Some(NoncurrentExpiration { days: 1, newer_noncurrent_versions: None }),
+            ..rule("noncurrent", "")
+        };
+        store.set_bucket_lifecycle("docs", Some(&[rule])).await.unwrap();
+        a_day_passes().await;
+        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        assert_eq!((report.noncurrent_removed, report.locked), (0, 1));
+        assert_eq!(versions(&store).await.len(), 2);
+    }
+
+    /// One node at a time holds the lease; it passes to another once it lapses.
+    async fn one_node_at_a_time_holds_the_lifecycle_lease(db: TestDb) {
+        let one = db.open().await;
+        let two = db.open().await;
+        let ttl = std::time::Duration::from_millis(200);
+        assert!(one.take_lease("lifecycle", "one", ttl).await.unwrap());
+        assert!(!two.take_lease("lifecycle", "two", ttl).await.unwrap());
+        assert!(one.take_lease("lifecycle", "one", ttl).await.unwrap(), "renewed");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(two.take_lease("lifecycle", "two", ttl).await.unwrap());
+        assert!(!one.take_lease("lifecycle", "one", ttl).await.unwrap());
+    }
+    }
+}

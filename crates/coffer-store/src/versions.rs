@@ -101,6 +101,7 @@ pub fn is_version_id(id: &str) -> bool {
 pub(crate) struct Latest {
     pub etag: String,
     pub is_delete_marker: bool,
+    pub last_modified: i64,
 }
 
 /// What a write is judged against in its bucket: versioning and Object Lock.
@@ -133,9 +134,11 @@ pub(crate) async fn latest(
 ) -> Result<Option<Latest>> {
     let locks = crate::db::is_postgres(tx);
     let select = if locks {
-        "SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1 FOR UPDATE"
+        "SELECT etag, is_delete_marker, last_modified FROM objects WHERE bucket = $1 AND object_key = $2 \
+         AND is_latest = 1 FOR UPDATE"
     } else {
-        "SELECT etag, is_delete_marker FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1"
+        "SELECT etag, is_delete_marker, last_modified FROM objects WHERE bucket = $1 AND object_key = $2 \
+         AND is_latest = 1"
     };
     let read = async |tx: &mut Tx<'_>| -> Result<Option<Latest>> {
         let row = sqlx::query(select)
@@ -147,12 +150,16 @@ pub(crate) async fn latest(
             Ok(Latest {
                 etag: row.try_get("etag")?,
                 is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+                last_modified: row.try_get("last_modified")?,
             })
         })
         .transpose()
     };
     let mut current = read(tx).await?;
-    let compares = matches!(condition, WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_));
+    let compares = matches!(
+        condition,
+        WriteCondition::IfMatch(_) | WriteCondition::IfNoneMatch(_) | WriteCondition::IfLatestIs { .. }
+    );
     if current.is_none() && compares && locks {
         // Waiting on a row another node demoted or removed meanwhile finds nothing; its
         // replacement is there to read now, and a condition must be judged against it.
@@ -164,6 +171,14 @@ pub(crate) async fn latest(
 /// Judges S3's conditional write headers against the latest version (a delete marker is no
 /// object).
 pub(crate) fn check_condition(condition: &WriteCondition, latest: Option<&Latest>) -> Result<()> {
+    if let WriteCondition::IfLatestIs { etag, last_modified } = condition {
+        let same = latest.is_some_and(|l| !l.is_delete_marker && l.etag == *etag && l.last_modified == *last_modified);
+        return if same {
+            Ok(())
+        } else {
+            Err(StoreError::PreconditionFailed)
+        };
+    }
     let etag = latest.filter(|l| !l.is_delete_marker).map(|l| l.etag.as_str());
     match (condition, etag) {
         (WriteCondition::IfAbsent, Some(_)) => Err(StoreError::PreconditionFailed),
