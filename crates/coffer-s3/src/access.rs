@@ -121,6 +121,8 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "s3:PutBucketPublicAccessBlock",
         "GetPublicAccessBlock" => "s3:GetBucketPublicAccessBlock",
         "PutObjectLockConfiguration" => "s3:PutBucketObjectLockConfiguration",
+        "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => "s3:PutLifecycleConfiguration",
+        "GetBucketLifecycleConfiguration" => "s3:GetLifecycleConfiguration",
         "GetObjectLockConfiguration" => "s3:GetBucketObjectLockConfiguration",
         other => return (format!("s3:{other}"), resource_arn(path)),
     };

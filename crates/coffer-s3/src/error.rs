@@ -69,6 +69,7 @@ pub enum S3Fault {
     NoSuchBucketPolicy,
     NoSuchKey,
     NoSuchObjectLockConfiguration,
+    NoSuchLifecycleConfiguration,
     ObjectLockConfigurationNotFoundError,
     NoSuchPublicAccessBlockConfiguration,
     NoSuchUpload,
@@ -244,6 +245,11 @@ impl S3Fault {
                 text("The bucket policy does not exist"),
             ),
             NoSuchKey => ("NoSuchKey", S::NOT_FOUND, text("The specified key does not exist.")),
+            NoSuchLifecycleConfiguration => (
+                "NoSuchLifecycleConfiguration",
+                S::NOT_FOUND,
+                text("The lifecycle configuration does not exist"),
+            ),
             NoSuchObjectLockConfiguration => (
                 "NoSuchObjectLockConfiguration",
                 S::NOT_FOUND,

@@ -63,11 +63,13 @@ struct Described {
     parts_count: Option<i32>,
     version_id: Option<String>,
     lock: LockHeaders,
+    expiration: Option<String>,
 }
 
 impl Described {
     fn new(
         reader: Option<&Caller>,
+        expiration: Option<String>,
         found: &Found,
         selection: &Selection,
         overrides: Overrides,
@@ -76,6 +78,7 @@ impl Described {
         let object = &found.object;
         let h = &object.headers;
         Described {
+            expiration,
             lock: LockHeaders::of(reader, &found.bucket, object),
             version_id: reported_version(&found.bucket, &object.version_id),
             content_length: (selection.range.end - selection.range.start) as i64,
@@ -131,10 +134,22 @@ macro_rules! object_output {
             object_lock_mode: d.lock.mode,
             object_lock_retain_until_date: d.lock.until,
             object_lock_legal_hold_status: d.lock.legal_hold,
+            expiration: d.expiration,
             $($field: $value,)*
             ..Default::default()
         }
     }};
+}
+
+impl CofferS3 {
+    /// `x-amz-expiration` of a read: for the current version only, which the rules expire.
+    fn current_expiration(&self, found: &Found) -> Option<String> {
+        let object = &found.object;
+        object
+            .is_latest
+            .then(|| self.expiration_header(&found.bucket, &object.key, object.size, object.last_modified))
+            .flatten()
+    }
 }
 
 /// An object version a read found, with its bucket (which says how versions are reported).
@@ -329,7 +344,15 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
         }
     };
     let by_part = input.part_number.is_some();
-    let described = Described::new(reader.as_ref(), &found, &selection, overrides!(input), by_part);
+    let expiration = s3.current_expiration(&found);
+    let described = Described::new(
+        reader.as_ref(),
+        expiration,
+        &found,
+        &selection,
+        overrides!(input),
+        by_part,
+    );
     Ok(answer(
         object_output!(GetObjectOutput, described, body: Some(body)),
         &selection,
@@ -344,7 +367,15 @@ pub(crate) async fn head_object(
     let input = req.input;
     let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
     let by_part = input.part_number.is_some();
-    let described = Described::new(reader.as_ref(), &found, &selection, overrides!(input), by_part);
+    let expiration = s3.current_expiration(&found);
+    let described = Described::new(
+        reader.as_ref(),
+        expiration,
+        &found,
+        &selection,
+        overrides!(input),
+        by_part,
+    );
     Ok(answer(object_output!(HeadObjectOutput, described), &selection))
 }
 

@@ -16,6 +16,7 @@ pub mod error;
 mod get;
 mod headers;
 mod host;
+mod lifecycle;
 mod list;
 mod multipart;
 mod object_lock;
@@ -45,6 +46,8 @@ pub struct Options {
     pub domain: Option<String>,
     /// How long an upload may send nothing before it fails with `RequestTimeout`.
     pub idle_timeout: std::time::Duration,
+    /// How long a lifecycle "day" is (shorter only in tests).
+    pub lifecycle_day: std::time::Duration,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
         Options {
             domain: None,
             idle_timeout: std::time::Duration::from_secs(60),
+            lifecycle_day: coffer_store::LIFECYCLE_DAY,
         }
     }
 }
@@ -61,6 +65,7 @@ fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options)
     let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 {
         store: store.clone(),
         idle_timeout: options.idle_timeout,
+        lifecycle_day: coffer_store::LifecycleDay(options.lifecycle_day),
     });
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(s3_config()),
@@ -105,6 +110,7 @@ pub(crate) fn caller<T>(req: &S3Request<T>) -> Result<&Caller> {
 pub struct CofferS3 {
     store: Store,
     idle_timeout: std::time::Duration,
+    lifecycle_day: coffer_store::LifecycleDay,
 }
 
 impl CofferS3 {

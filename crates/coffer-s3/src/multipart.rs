@@ -407,7 +407,14 @@ pub(crate) async fn complete_multipart_upload(
         .complete_upload(&upload, object, parts, &condition)
         .await
         .map_err(S3Fault::from)?;
-    Ok(S3Response::new(completion_output(&stored)))
+    let mut output = completion_output(&stored);
+    output.expiration = s3.expiration_header(
+        &s3.bucket(&input.bucket).await?,
+        &stored.key,
+        stored.size,
+        stored.last_modified,
+    );
+    Ok(S3Response::new(output))
 }
 
 pub(crate) async fn abort_multipart_upload(

@@ -108,6 +108,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
         version_id: crate::versioning::written_version(&stored.version_id),
+        expiration: s3.expiration_header(&bucket, &stored.key, stored.size, stored.last_modified),
         ..Default::default()
     }))
 }

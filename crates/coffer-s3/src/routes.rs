@@ -9,7 +9,9 @@
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
-use crate::{CofferS3, bucket, bucket_policy, copy, delete, get, list, multipart, object_lock, put, versioning};
+use crate::{
+    CofferS3, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, versioning,
+};
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
 /// `module::method(self, req)` for each.
@@ -50,6 +52,9 @@ routes! {
     bucket_policy::delete_public_access_block: DeletePublicAccessBlock(DeletePublicAccessBlockInput) -> DeletePublicAccessBlockOutput;
     versioning::put_bucket_versioning: PutBucketVersioning(PutBucketVersioningInput) -> PutBucketVersioningOutput;
     versioning::get_bucket_versioning: GetBucketVersioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
+    lifecycle::put_bucket_lifecycle_configuration: PutBucketLifecycleConfiguration(PutBucketLifecycleConfigurationInput) -> PutBucketLifecycleConfigurationOutput;
+    lifecycle::get_bucket_lifecycle_configuration: GetBucketLifecycleConfiguration(GetBucketLifecycleConfigurationInput) -> GetBucketLifecycleConfigurationOutput;
+    lifecycle::delete_bucket_lifecycle: DeleteBucketLifecycle(DeleteBucketLifecycleInput) -> DeleteBucketLifecycleOutput;
     object_lock::put_object_lock_configuration: PutObjectLockConfiguration(PutObjectLockConfigurationInput) -> PutObjectLockConfigurationOutput;
     object_lock::get_object_lock_configuration: GetObjectLockConfiguration(GetObjectLockConfigurationInput) -> GetObjectLockConfigurationOutput;
     object_lock::put_object_retention: PutObjectRetention(PutObjectRetentionInput) -> PutObjectRetentionOutput;

@@ -73,6 +73,9 @@ pub struct NoncurrentExpiration {
     pub newer_noncurrent_versions: Option<u32>,
 }
 
+/// A day.
+pub const LIFECYCLE_DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long a lifecycle "day" is: a day, or less in tests (`--lifecycle-day-secs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LifecycleDay(pub Duration);

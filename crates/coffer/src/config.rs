@@ -49,7 +49,7 @@ pub enum DbCommand {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
-    /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file.
+    /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// issuers: {"<provider url without https://>": {"keys": [...]}, ...} [default: none]
     #[arg(long, env = "COFFER_OIDC_JWKS_FILE")]
     pub oidc_jwks_file: Option<PathBuf>,
+    /// Seconds in a lifecycle "day", for tests that watch rules expire objects
+    /// [default: 86400]
+    #[arg(long, env = "COFFER_LIFECYCLE_DAY_SECS")]
+    pub lifecycle_day_secs: Option<u64>,
 }
 
 /// A CIDR (`10.0.0.0/8`) or a single address (`127.0.0.1`).
@@ -169,6 +173,7 @@ pub struct FileConfig {
     pub console_idle_timeout_secs: Option<u64>,
     pub oidc_ca_file: Option<PathBuf>,
     pub oidc_jwks_file: Option<PathBuf>,
+    pub lifecycle_day_secs: Option<u64>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -190,6 +195,8 @@ pub struct ServeConfig {
     /// Where OpenID Connect providers' keys come from.
     pub oidc_ca_file: Option<PathBuf>,
     pub oidc_jwks_file: Option<PathBuf>,
+    /// How long a lifecycle "day" is.
+    pub lifecycle_day: std::time::Duration,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -263,6 +270,11 @@ impl ServeConfig {
             },
             oidc_ca_file: args.oidc_ca_file.clone().or(file.oidc_ca_file),
             oidc_jwks_file: args.oidc_jwks_file.clone().or(file.oidc_jwks_file),
+            lifecycle_day: args
+                .lifecycle_day_secs
+                .or(file.lifecycle_day_secs)
+                .map(|secs| std::time::Duration::from_secs(secs.max(1)))
+                .unwrap_or(coffer_store::LIFECYCLE_DAY),
         })
     }
 }

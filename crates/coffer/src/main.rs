@@ -246,6 +246,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         &coffer_s3::Options {
             domain: config.domain.clone(),
             idle_timeout: config.idle_timeout,
+            lifecycle_day: config.lifecycle_day,
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;
@@ -256,6 +257,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         sealer: store.sealer().clone(),
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
+    let lifecycle = tokio::spawn(apply_lifecycle(store.clone(), config.lifecycle_day));
     // One signal stops both listeners.
     let (stop, stopping) = tokio::sync::watch::channel(());
     tokio::spawn(async move {
@@ -288,9 +290,45 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     tokio::join!(api, console_server);
     flusher.abort();
     sweeper.abort();
+    lifecycle.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Rows a lifecycle pass looks at per bucket, rule and phase.
+const LIFECYCLE_BUDGET: usize = 1000;
+
+/// Applies buckets' lifecycle rules. Every node runs this; the one holding the `lifecycle`
+/// lease does the work, a bounded pass at a time, and another takes over if it stops.
+async fn apply_lifecycle(store: Store, day: Duration) {
+    let holder = coffer_store::ids::request_id();
+    // Often enough that an expiration is seen within a twentieth of a day.
+    let interval = (day / 20).clamp(Duration::from_millis(500), Duration::from_secs(60));
+    let ttl = (interval * 3).max(Duration::from_secs(30));
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.take_lease("lifecycle", &holder, ttl).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(err) => {
+                tracing::warn!(%err, "could not take the lifecycle lease");
+                continue;
+            }
+        }
+        match store
+            .lifecycle_pass(coffer_store::LifecycleDay(day), LIFECYCLE_BUDGET)
+            .await
+        {
+            Ok(report) if report != coffer_store::LifecycleReport::default() => {
+                tracing::info!(?report, "lifecycle rules applied");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "a lifecycle pass failed"),
+        }
+    }
 }
 
 async fn flush_key_use(store: Store) {
