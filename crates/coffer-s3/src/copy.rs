@@ -114,7 +114,9 @@ pub(crate) async fn copy_object(
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     check_storage_class(input.storage_class.as_ref())?;
     // The copy takes the lock its request asks for (or the bucket's default), never the source's.
-    let lock = crate::object_lock::lock_input!(&s3.bucket(&input.bucket).await?, input)?;
+    let target = s3.bucket(&input.bucket).await?;
+    let lock = crate::object_lock::lock_input!(&target, input)?;
+    crate::object_lock::may_lock(Some(&caller), &target, &input.key, &lock)?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"

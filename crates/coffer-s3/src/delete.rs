@@ -31,7 +31,13 @@ pub(crate) async fn delete_object(
         Some(None) => WriteCondition::IfMatch("*".to_owned()),
         None => WriteCondition::Always,
     };
-    let bypass = bypasses_governance(caller.as_ref(), &bucket, &input.key, input.bypass_governance_retention);
+    let bypass = bypasses_governance(
+        caller.as_ref(),
+        &bucket,
+        &input.key,
+        version_id,
+        input.bypass_governance_retention,
+    );
     let deleted = s3
         .store
         .delete_object(&input.bucket, &input.key, version_id, &condition, bypass)
@@ -96,7 +102,7 @@ pub(crate) async fn delete_objects(
             if caller.may_in_bucket_with(action, target, Some(&key), keys).is_err() {
                 return Err(("AccessDenied", "Access Denied"));
             }
-            let bypass = bypasses_governance(Some(caller), target, &key, asks_bypass);
+            let bypass = bypasses_governance(Some(caller), target, &key, version, asks_bypass);
             let deleted = s3
                 .store
                 .delete_object(bucket, &key, version, &condition, bypass)

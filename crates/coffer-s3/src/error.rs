@@ -412,6 +412,9 @@ impl From<StoreError> for S3Fault {
                     .to_owned(),
             ),
             StoreError::MethodNotAllowed => S3Fault::MethodNotAllowed,
+            StoreError::ObjectLockNotEnabled => {
+                S3Fault::InvalidRequest("Bucket is missing Object Lock Configuration".to_owned())
+            }
             StoreError::NoSuchUpload => S3Fault::NoSuchUpload,
             StoreError::InvalidPart => S3Fault::InvalidPart,
             StoreError::PreconditionFailed => S3Fault::PreconditionFailed,

@@ -193,11 +193,13 @@ pub(crate) async fn create_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CreateMultipartUploadInput>,
 ) -> Result<S3Response<CreateMultipartUploadOutput>> {
-    let principal = caller(&req)?.principal().clone();
+    let lock_caller = caller(&req)?.clone();
+    let principal = lock_caller.principal().clone();
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
+    crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
     let algorithm = match &input.checksum_algorithm {
         Some(name) => Some(
             Algorithm::parse(name.as_str())
@@ -259,6 +261,8 @@ pub(crate) async fn upload_part(
     } = req;
     let number = check_part_number(input.part_number)?;
     let upload = s3.upload_of(&input.bucket, &input.key, &input.upload_id).await?;
+    // A part of an object Object Lock will protect arrives with its integrity checked, as S3 asks.
+    crate::object_lock::require_integrity(&s3.bucket(&input.bucket).await?, &upload.lock, &headers)?;
     let claim = ChecksumClaim::from_request(
         &headers,
         checksum_headers!(input),

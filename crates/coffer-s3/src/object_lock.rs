@@ -64,6 +64,7 @@ pub(crate) fn lock_from_headers(
             ));
         }
     };
+    let hold_header = legal_hold.is_some();
     let legal_hold = match legal_hold.map(|s| s.as_str()) {
         None | Some(ObjectLockLegalHoldStatus::OFF) => false,
         Some(ObjectLockLegalHoldStatus::ON) => true,
@@ -73,11 +74,27 @@ pub(crate) fn lock_from_headers(
             ));
         }
     };
-    let lock = ObjectLock { retention, legal_hold };
-    if lock != ObjectLock::default() && bucket.object_lock.is_none() {
+    if (mode.is_some() || until.is_some() || hold_header) && bucket.object_lock.is_none() {
         return Err(no_lock_configuration());
     }
-    Ok(lock)
+    Ok(ObjectLock { retention, legal_hold })
+}
+
+/// Setting a lock with a write needs the lock's own permissions besides `s3:PutObject`, as in
+/// S3: `s3:PutObjectRetention` for a retention, `s3:PutObjectLegalHold` for a legal hold.
+pub(crate) fn may_lock(caller: Option<&Caller>, bucket: &Bucket, key: &str, lock: &ObjectLock) -> Result<()> {
+    let denied = || S3Fault::AccessDenied("Access Denied".to_owned());
+    let may = |action: &str| match caller {
+        Some(caller) => caller.may_in_bucket(action, bucket, Some(key)).map_err(S3Fault::from),
+        None => Err(denied()),
+    };
+    if lock.retention.is_some() {
+        may("s3:PutObjectRetention")?;
+    }
+    if lock.legal_hold {
+        may("s3:PutObjectLegalHold")?;
+    }
+    Ok(())
 }
 
 /// S3 wants an object that Object Lock will protect to arrive with its integrity checked:
@@ -86,10 +103,19 @@ pub(crate) fn require_integrity(bucket: &Bucket, lock: &ObjectLock, headers: &ht
     let retained = lock.retention.is_some()
         || lock.legal_hold
         || bucket.object_lock.is_some_and(|l| l.default_retention.is_some());
-    let checked = headers.contains_key("content-md5")
-        || headers.contains_key("x-amz-sdk-checksum-algorithm")
-        || headers.contains_key("x-amz-trailer")
-        || headers.keys().any(|name| name.as_str().starts_with("x-amz-checksum-"));
+    const CHECKSUMS: [&str; 6] = [
+        "content-md5",
+        "x-amz-checksum-crc32",
+        "x-amz-checksum-crc32c",
+        "x-amz-checksum-crc64nvme",
+        "x-amz-checksum-sha1",
+        "x-amz-checksum-sha256",
+    ];
+    let trailed = headers
+        .get("x-amz-trailer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| CHECKSUMS.iter().any(|c| t.trim().eq_ignore_ascii_case(c)));
+    let checked = trailed || CHECKSUMS.iter().any(|name| headers.contains_key(*name));
     if retained && !checked {
         return Err(S3Fault::InvalidRequest(
             "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"
@@ -127,10 +153,17 @@ impl LockHeaders {
 }
 
 /// Whether a request may bypass governance retention: it says so, and may.
-pub(crate) fn bypasses_governance(caller: Option<&Caller>, bucket: &Bucket, key: &str, asked: Option<bool>) -> bool {
+pub(crate) fn bypasses_governance(
+    caller: Option<&Caller>,
+    bucket: &Bucket,
+    key: &str,
+    version_id: Option<&str>,
+    asked: Option<bool>,
+) -> bool {
+    let keys = || version_id.map(|v| ("s3:VersionId", v.to_owned())).into_iter().collect();
     asked == Some(true)
         && caller.is_some_and(|c| {
-            c.may_in_bucket("s3:BypassGovernanceRetention", bucket, Some(key))
+            c.may_in_bucket_with("s3:BypassGovernanceRetention", bucket, Some(key), keys())
                 .is_ok()
         })
 }
@@ -145,9 +178,11 @@ pub(crate) async fn put_object_lock_configuration(
     if configuration.object_lock_enabled.as_ref().map(|e| e.as_str()) != Some(ObjectLockEnabled::ENABLED) {
         return Err(S3Fault::MalformedXML);
     }
-    let default_retention = match configuration.rule.and_then(|r| r.default_retention) {
+    let default_retention = match configuration.rule.map(|r| r.default_retention) {
         None => None,
-        Some(retention) => {
+        // A Rule must say its default retention.
+        Some(None) => return Err(S3Fault::MalformedXML),
+        Some(Some(retention)) => {
             let mode = retention
                 .mode
                 .as_ref()
@@ -262,7 +297,13 @@ pub(crate) async fn put_object_retention(
         }
         Some(_) => return Err(S3Fault::MalformedXML),
     };
-    let bypass = bypasses_governance(caller.as_ref(), &bucket, &input.key, input.bypass_governance_retention);
+    let bypass = bypasses_governance(
+        caller.as_ref(),
+        &bucket,
+        &input.key,
+        version,
+        input.bypass_governance_retention,
+    );
     s3.store
         .set_object_retention(&bucket.name, &input.key, version, retention, bypass)
         .await

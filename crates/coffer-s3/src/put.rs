@@ -59,6 +59,7 @@ impl CofferS3 {
 }
 
 pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) -> Result<S3Response<PutObjectOutput>> {
+    let req_caller = crate::caller(&req).ok().cloned();
     let S3Request {
         input,
         headers,
@@ -68,6 +69,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let bucket = s3.bucket(&input.bucket).await?;
     check_storage_class(input.storage_class.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
+    crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
     crate::object_lock::require_integrity(&bucket, &lock, &headers)?;
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let claim = ChecksumClaim::from_request(

@@ -243,21 +243,24 @@ impl Store {
             .status()
             .ok_or(StoreError::Corrupt("a bucket cannot become unversioned"))?;
         let mut tx = self.begin_write().await?;
-        let locked: Option<i64> = sqlx::query_scalar("SELECT object_lock_enabled FROM buckets WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        // Object Lock needs every write to make a new version.
-        if locked == Some(1) && versioning != Versioning::Enabled {
-            return Err(StoreError::InvalidBucketState);
-        }
-        let updated = sqlx::query("UPDATE buckets SET versioning = $2 WHERE name = $1")
-            .bind(name)
-            .bind(status)
-            .execute(&mut *tx)
-            .await?;
+        // Object Lock needs every write to make a new version: the rule is in the update
+        // itself, so it holds against an Object Lock being enabled at the same moment.
+        let updated = sqlx::query(
+            "UPDATE buckets SET versioning = $2 WHERE name = $1 AND (object_lock_enabled = 0 OR $2 = 'Enabled')",
+        )
+        .bind(name)
+        .bind(status)
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
-            return Err(StoreError::NoSuchBucket);
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::InvalidBucketState,
+                None => StoreError::NoSuchBucket,
+            });
         }
         self.commit_changed(tx, Cache::Buckets).await
     }

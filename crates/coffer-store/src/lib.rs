@@ -172,6 +172,9 @@ pub enum StoreError {
     /// suspending versioning under Object Lock).
     #[error("the bucket's state does not allow this")]
     InvalidBucketState,
+    /// A write asked for a lock in a bucket without Object Lock.
+    #[error("the bucket has no Object Lock configuration")]
+    ObjectLockNotEnabled,
     #[error("a write condition did not hold")]
     PreconditionFailed,
     #[error("multipart upload not found")]

@@ -112,11 +112,16 @@ pub struct DefaultRetention {
 }
 
 impl DefaultRetention {
-    /// The retention a version written at `at` takes.
+    /// The retention a version written at `at` takes. Years are calendar years; 29 February
+    /// in a year without one moves to 1 March, so a retention never ends early.
     pub fn from(&self, at: OffsetDateTime) -> Retention {
         let until = match self.period {
             RetentionPeriod::Days(days) => at + time::Duration::days(i64::from(days)),
-            RetentionPeriod::Years(years) => at + time::Duration::days(365 * i64::from(years)),
+            RetentionPeriod::Years(years) => {
+                let year = at.year() + years as i32;
+                at.replace_year(year)
+                    .unwrap_or_else(|_| (at + time::Duration::days(1)).replace_year(year).unwrap_or(at))
+            }
         };
         Retention { mode: self.mode, until }
     }
@@ -189,23 +194,17 @@ impl Store {
     /// versioning must be Enabled (`InvalidBucketState` otherwise).
     pub async fn set_object_lock(&self, bucket: &str, lock: BucketLock) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let versioning: Option<Option<String>> = sqlx::query_scalar("SELECT versioning FROM buckets WHERE name = $1")
-            .bind(bucket)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let versioning = versioning.ok_or(StoreError::NoSuchBucket)?;
-        if versioning.as_deref() != Some("Enabled") {
-            return Err(StoreError::InvalidBucketState);
-        }
         let retention = lock.default_retention;
         let (days, years) = match retention.map(|r| r.period) {
             Some(RetentionPeriod::Days(days)) => (Some(i64::from(days)), None),
             Some(RetentionPeriod::Years(years)) => (None, Some(i64::from(years))),
             None => (None, None),
         };
-        sqlx::query(
+        // Only with versioning Enabled, checked in the update itself (see
+        // `set_bucket_versioning`, which keeps it so once Object Lock is on).
+        let updated = sqlx::query(
             "UPDATE buckets SET object_lock_enabled = 1, lock_default_mode = $2, lock_default_days = $3, \
-             lock_default_years = $4 WHERE name = $1",
+             lock_default_years = $4 WHERE name = $1 AND versioning = 'Enabled'",
         )
         .bind(bucket)
         .bind(retention.map(|r| r.mode.as_str()))
@@ -213,6 +212,16 @@ impl Store {
         .bind(years)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
+                .bind(bucket)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::InvalidBucketState,
+                None => StoreError::NoSuchBucket,
+            });
+        }
         self.commit_changed(tx, Cache::Buckets).await
     }
 
@@ -366,5 +375,14 @@ mod tests {
             period: RetentionPeriod::Years(1),
         };
         assert_eq!(years.from(at(0)).until, at(365 * 86_400));
+        // A year from 1 March 1971 crosses 29 February 1972: 366 days.
+        let march_1971 = at(424 * 86_400);
+        assert_eq!(years.from(march_1971).until, march_1971 + time::Duration::days(366));
+        // From 29 February 1972, a year on is 1 March 1973, never 28 February.
+        let leap_day = time::macros::datetime!(1972-02-29 12:00 UTC);
+        assert_eq!(
+            years.from(leap_day).until,
+            time::macros::datetime!(1973-03-01 12:00 UTC)
+        );
     }
 }

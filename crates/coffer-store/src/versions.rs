@@ -408,7 +408,7 @@ pub(crate) async fn write_object(
     let state = bucket_state(tx, bucket).await?;
     let mut lock = object.lock;
     match &state.lock {
-        None if lock != ObjectLock::default() => return Err(StoreError::InvalidBucketState),
+        None if lock != ObjectLock::default() => return Err(StoreError::ObjectLockNotEnabled),
         None => {}
         Some(bucket_lock) => {
             if lock.retention.is_none() {

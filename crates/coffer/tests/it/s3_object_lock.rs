@@ -446,3 +446,54 @@ async fn object_lock_requests_are_checked_as_s3_checks_them() {
         Some(&ObjectLockRetentionMode::Governance)
     );
 }
+
+/// A lock set with a write needs the lock's own permission besides `s3:PutObject`.
+#[tokio::test]
+async fn a_writer_needs_the_lock_permissions_to_lock() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    vault(&s3, "guarded-vault").await;
+    let (key_id, secret) = coffer.user_with_key("writer").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("writer")
+        .policy_name("put-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject",
+                "Resource":"arn:aws:s3:::guarded-vault/*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let user = coffer.s3(&key_id, &secret);
+    let err = user
+        .put_object()
+        .bucket("guarded-vault")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .object_lock_mode(ObjectLockMode::Compliance)
+        .object_lock_retain_until_date(in_days(3650))
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "AccessDenied", 403);
+    let err = user
+        .put_object()
+        .bucket("guarded-vault")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .object_lock_legal_hold_status(ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&err, "AccessDenied", 403);
+    // A plain write is fine.
+    user.put_object()
+        .bucket("guarded-vault")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+}
