@@ -56,6 +56,24 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     if let Some(sha) = header("x-amz-content-sha256") {
         keys.push(("s3:x-amz-content-sha256", sha));
     }
+    // Object Lock's keys, from a write's lock headers (a policy can cap a retention).
+    if let Some(mode) = header("x-amz-object-lock-mode") {
+        keys.push(("s3:object-lock-mode", mode));
+    }
+    if let Some(hold) = header("x-amz-object-lock-legal-hold") {
+        keys.push(("s3:object-lock-legal-hold", hold));
+    }
+    if let Some(until) = header("x-amz-object-lock-retain-until-date") {
+        let parsed = time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339);
+        if let Ok(until) = parsed {
+            let left = (until - time::OffsetDateTime::now_utc()).whole_seconds().max(0) as u64;
+            keys.push((
+                "s3:object-lock-remaining-retention-days",
+                left.div_ceil(86_400).to_string(),
+            ));
+        }
+        keys.push(("s3:object-lock-retain-until-date", until));
+    }
     // By exact parameter names, as s3s chose the scheme it verified.
     let query = cx.uri().query().unwrap_or("");
     let has = |name: &str| form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name);

@@ -497,3 +497,33 @@ async fn a_writer_needs_the_lock_permissions_to_lock() {
         .await
         .unwrap();
 }
+
+/// A bucket policy caps retention with `s3:object-lock-remaining-retention-days`, as AWS
+/// documents it.
+#[tokio::test]
+async fn a_bucket_policy_caps_retention_with_the_lock_condition_keys() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    vault(&s3, "capped").await;
+    s3.put_bucket_policy()
+        .bucket("capped")
+        .policy(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject",
+                "Resource":"arn:aws:s3:::capped/*",
+                "Condition":{"NumericGreaterThan":{"s3:object-lock-remaining-retention-days":"30"}}}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let put = |days: i64| {
+        s3.put_object()
+            .bucket("capped")
+            .key("k")
+            .body(ByteStream::from_static(b"x"))
+            .object_lock_mode(ObjectLockMode::Governance)
+            .object_lock_retain_until_date(in_days(days))
+            .send()
+    };
+    assert_aws_error(&put(365).await.unwrap_err(), "AccessDenied", 403);
+    put(10).await.unwrap();
+}
