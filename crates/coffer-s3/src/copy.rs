@@ -169,6 +169,7 @@ pub(crate) async fn copy_object(
     Ok(S3Response::new(CopyObjectOutput {
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         version_id: written_version(&stored.version_id),
+        expiration: s3.expiration_header(&target, &stored.key, stored.size, stored.last_modified),
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(headers::etag(&stored.etag)),
             last_modified: Some(Timestamp::from(stored.last_modified)),

@@ -123,7 +123,7 @@ fn rule_of(rule: &s3s::dto::LifecycleRule) -> Result<LifecycleRule> {
             let date = match &e.date {
                 None => None,
                 Some(date) => {
-                    let date = OffsetDateTime::from(date.clone());
+                    let date = OffsetDateTime::from(date.clone()).to_offset(time::UtcOffset::UTC);
                     if (date.hour(), date.minute(), date.second(), date.nanosecond()) != (0, 0, 0, 0) {
                         return Err(invalid("'Date' must be at midnight GMT"));
                     }
@@ -168,6 +168,12 @@ fn rule_of(rule: &s3s::dto::LifecycleRule) -> Result<LifecycleRule> {
         Some(abort) => {
             if !filter.tags.is_empty() {
                 return Err(invalid("AbortIncompleteMultipartUpload cannot be specified with Tags."));
+            }
+            // An upload has no size yet: a size filter could not be honoured.
+            if filter.size_greater_than.is_some() || filter.size_less_than.is_some() {
+                return Err(invalid(
+                    "AbortIncompleteMultipartUpload cannot be specified with an object size filter.",
+                ));
             }
             let days = abort.days_after_initiation.ok_or(S3Fault::MalformedXML)?;
             Some(positive_days(days, "DaysAfterInitiation")?)

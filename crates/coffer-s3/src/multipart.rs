@@ -406,18 +406,15 @@ pub(crate) async fn complete_multipart_upload(
         lock: upload.lock,
     };
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
+    // Read before the commit: once the upload is an object, nothing may fail its answer.
+    let bucket = s3.bucket(&input.bucket).await?;
     let stored = s3
         .store
         .complete_upload(&upload, object, parts, &condition)
         .await
         .map_err(S3Fault::from)?;
     let mut output = completion_output(&stored);
-    output.expiration = s3.expiration_header(
-        &s3.bucket(&input.bucket).await?,
-        &stored.key,
-        stored.size,
-        stored.last_modified,
-    );
+    output.expiration = s3.expiration_header(&bucket, &stored.key, stored.size, stored.last_modified);
     Ok(S3Response::new(output))
 }
 

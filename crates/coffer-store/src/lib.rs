@@ -50,8 +50,8 @@ pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
 pub use lifecycle::{
-    Expiration, LIFECYCLE_DAY, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule, NoncurrentExpiration,
-    expiration,
+    Expiration, LIFECYCLE_DAY, Lease, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule,
+    NoncurrentExpiration, expiration,
 };
 pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};

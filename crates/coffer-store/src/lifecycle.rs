@@ -139,6 +139,8 @@ pub struct LifecycleReport {
     pub uploads_aborted: usize,
     /// Removals Object Lock refused (the version stays until its lock allows).
     pub locked: usize,
+    /// Buckets whose rules could not be applied this pass (logged).
+    pub failed_buckets: usize,
 }
 
 /// The phases of a rule, each with its own cursor.
@@ -146,9 +148,6 @@ const CURRENT: &str = "current";
 const MARKERS: &str = "markers";
 const NONCURRENT: &str = "noncurrent";
 const UPLOADS: &str = "uploads";
-
-/// Versions of one key a pass looks at, at most (newest first).
-const MAX_VERSIONS_PER_KEY: i64 = 1000;
 
 impl Store {
     /// Sets (or with `None` deletes) a bucket's lifecycle rules.
@@ -203,59 +202,89 @@ impl Store {
     }
 
     /// One lifecycle pass over every bucket with rules, at most `budget` rows per bucket,
-    /// rule and phase. Call it only while holding the `lifecycle` lease.
-    pub async fn lifecycle_pass(&self, day: LifecycleDay, budget: usize) -> Result<LifecycleReport> {
-        let rows = sqlx::query("SELECT bucket, rules FROM bucket_lifecycle ORDER BY bucket")
+    /// rule and phase, while `lease` is held: it is renewed before each bucket, and the pass
+    /// stops when another node has it. Each bucket's rules are read just before it is done, so
+    /// a rule changed meanwhile applies as changed; a bucket that fails is logged and skipped.
+    pub async fn lifecycle_pass(&self, day: LifecycleDay, budget: usize, lease: &Lease<'_>) -> Result<LifecycleReport> {
+        let buckets: Vec<String> = sqlx::query_scalar("SELECT bucket FROM bucket_lifecycle ORDER BY bucket")
             .fetch_all(&self.inner.reader)
             .await?;
         let mut report = LifecycleReport::default();
-        for row in rows {
-            let bucket: String = row.try_get("bucket")?;
-            let rules: String = row.try_get("rules")?;
-            let rules: Vec<LifecycleRule> =
-                serde_json::from_str(&rules).map_err(|_| StoreError::Corrupt("lifecycle rules"))?;
-            for rule in rules.iter().filter(|r| r.enabled) {
-                let pass = RulePass {
-                    store: self,
-                    bucket: &bucket,
-                    rule,
-                    day,
-                    budget: budget.max(1) as i64,
-                    now: OffsetDateTime::now_utc(),
-                };
-                pass.run(&mut report).await?;
+        for bucket in buckets {
+            if !self.take_lease(lease.name, lease.holder, lease.ttl).await? {
+                break;
+            }
+            if let Err(err) = self.lifecycle_bucket(&bucket, day, budget, &mut report).await {
+                tracing::warn!(%err, %bucket, "lifecycle rules could not be applied to a bucket");
+                report.failed_buckets += 1;
             }
         }
         Ok(report)
     }
 
-    async fn cursor(&self, bucket: &str, rule: &str, phase: &str) -> Result<Vec<u8>> {
-        let after: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT after_key FROM lifecycle_cursors WHERE bucket = $1 AND rule_id = $2 AND phase = $3",
+    async fn lifecycle_bucket(
+        &self,
+        bucket: &str,
+        day: LifecycleDay,
+        budget: usize,
+        report: &mut LifecycleReport,
+    ) -> Result<()> {
+        let rules: Option<String> = sqlx::query_scalar("SELECT rules FROM bucket_lifecycle WHERE bucket = $1")
+            .bind(bucket)
+            .fetch_optional(&self.inner.reader)
+            .await?;
+        let Some(rules) = rules else { return Ok(()) };
+        let rules: Vec<LifecycleRule> =
+            serde_json::from_str(&rules).map_err(|_| StoreError::Corrupt("lifecycle rules"))?;
+        for rule in rules.iter().filter(|r| r.enabled) {
+            let pass = RulePass {
+                store: self,
+                bucket,
+                rule,
+                day,
+                budget: budget.max(1) as i64,
+                now: OffsetDateTime::now_utc(),
+            };
+            pass.run(report).await?;
+        }
+        Ok(())
+    }
+
+    async fn cursor(&self, bucket: &str, rule: &str, phase: &str) -> Result<Cursor> {
+        let row = sqlx::query(
+            "SELECT after_key, after_order FROM lifecycle_cursors WHERE bucket = $1 AND rule_id = $2 AND phase = $3",
         )
         .bind(bucket)
         .bind(rule)
         .bind(phase)
         .fetch_optional(&self.inner.reader)
         .await?;
-        Ok(after.unwrap_or_default())
+        Ok(match row {
+            Some(row) => Cursor {
+                key: row.try_get("after_key")?,
+                order: row.try_get("after_order")?,
+            },
+            None => Cursor::default(),
+        })
     }
 
     /// Records where a phase stopped (`None`: it reached the end; the next pass starts over).
-    async fn set_cursor(&self, bucket: &str, rule: &str, phase: &str, after: Option<&[u8]>) -> Result<()> {
+    async fn set_cursor(&self, bucket: &str, rule: &str, phase: &str, after: Option<&Cursor>) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        match after {
+        let written = match after {
             Some(after) => {
                 sqlx::query(
-                    "INSERT INTO lifecycle_cursors (bucket, rule_id, phase, after_key) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (bucket, rule_id, phase) DO UPDATE SET after_key = excluded.after_key",
+                    "INSERT INTO lifecycle_cursors (bucket, rule_id, phase, after_key, after_order) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (bucket, rule_id, phase) \
+                     DO UPDATE SET after_key = excluded.after_key, after_order = excluded.after_order",
                 )
                 .bind(bucket)
                 .bind(rule)
                 .bind(phase)
-                .bind(after.to_vec())
+                .bind(after.key.clone())
+                .bind(after.order)
                 .execute(&mut *tx)
-                .await?;
+                .await
             }
             None => {
                 sqlx::query("DELETE FROM lifecycle_cursors WHERE bucket = $1 AND rule_id = $2 AND phase = $3")
@@ -263,13 +292,39 @@ impl Store {
                     .bind(rule)
                     .bind(phase)
                     .execute(&mut *tx)
-                    .await?;
+                    .await
             }
-        }
-        // The bucket may be gone meanwhile: its cursors went with it.
-        match tx.commit().await {
+        };
+        match written {
+            // The bucket was deleted meanwhile: its cursors went with it.
             Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => Ok(()),
-            other => Ok(other?),
+            Err(err) => Err(err.into()),
+            Ok(_) => Ok(tx.commit().await?),
+        }
+    }
+}
+
+/// Which node may run lifecycle passes: the lease's name, this node's id, and how long a
+/// renewal holds it.
+pub struct Lease<'a> {
+    pub name: &'a str,
+    pub holder: &'a str,
+    pub ttl: Duration,
+}
+
+/// Where a phase stopped: after this key (and, paging through versions, after this one of its
+/// versions).
+#[derive(Clone, Debug, Default)]
+struct Cursor {
+    key: Vec<u8>,
+    order: Option<i64>,
+}
+
+impl Cursor {
+    fn after(key: &str) -> Cursor {
+        Cursor {
+            key: key.as_bytes().to_vec(),
+            order: None,
         }
     }
 }
@@ -305,11 +360,17 @@ impl RulePass<'_> {
     }
 
     /// Where a phase's scan starts: after its cursor, or at the rule's prefix.
-    async fn start(&self, phase: &str) -> Result<(Vec<u8>, &'static str)> {
+    async fn start(&self, phase: &str) -> Result<(Cursor, &'static str)> {
         let cursor = self.store.cursor(self.bucket, &self.rule.id, phase).await?;
         let prefix = self.rule.filter.prefix().as_bytes().to_vec();
-        Ok(if cursor.is_empty() || cursor < prefix {
-            (prefix, ">=")
+        Ok(if cursor.key.is_empty() || cursor.key < prefix {
+            (
+                Cursor {
+                    key: prefix,
+                    order: None,
+                },
+                ">=",
+            )
         } else {
             (cursor, ">")
         })
@@ -329,7 +390,7 @@ impl RulePass<'_> {
              WHERE bucket = $1 AND object_key {op} $2 AND {index_filter} {marker} ORDER BY object_key LIMIT $3"
         )))
         .bind(self.bucket)
-        .bind(from)
+        .bind(from.key)
         .bind(self.budget)
         .fetch_all(&self.store.inner.reader)
         .await?;
@@ -339,18 +400,19 @@ impl RulePass<'_> {
 
     /// Ends a phase's pass at `last` (when the batch was full and still in the prefix), or at
     /// the end.
-    async fn finish(&self, phase: &str, last: Option<&str>, full: bool) -> Result<()> {
-        let prefix = self.rule.filter.prefix();
-        let resume = last.filter(|key| full && key.starts_with(prefix));
+    async fn finish(&self, phase: &str, last: Option<Cursor>, full: bool) -> Result<()> {
+        let prefix = self.rule.filter.prefix().as_bytes();
+        let resume = last.filter(|at| full && at.key.starts_with(prefix));
         self.store
-            .set_cursor(self.bucket, &self.rule.id, phase, resume.map(str::as_bytes))
+            .set_cursor(self.bucket, &self.rule.id, phase, resume.as_ref())
             .await
     }
 
     /// Tallies a removal's outcome: done, refused by Object Lock, or overtaken by a write.
-    fn tally(outcome: Result<()>, done: &mut usize, report_locked: &mut usize) -> Result<()> {
+    fn tally(outcome: Result<bool>, done: &mut usize, report_locked: &mut usize) -> Result<()> {
         match outcome {
-            Ok(()) => *done += 1,
+            Ok(true) => *done += 1,
+            Ok(false) => {}
             Err(StoreError::ObjectLocked) => *report_locked += 1,
             // The version changed since the pass judged it: the next pass judges it anew.
             Err(StoreError::PreconditionFailed | StoreError::NoSuchKey | StoreError::NoSuchBucket) => {}
@@ -384,15 +446,16 @@ impl RulePass<'_> {
                     .store
                     .delete_object(self.bucket, &key, None, &judged, false)
                     .await
-                    .map(|_| ());
+                    .map(|_| true);
                 Self::tally(outcome, &mut report.expired, &mut report.locked)?;
             }
-            last = Some(key);
+            last = Some(Cursor::after(&key));
         }
-        self.finish(CURRENT, last.as_deref(), full).await
+        self.finish(CURRENT, last, full).await
     }
 
-    /// `ExpiredObjectDeleteMarker`: a delete marker that is all its key has left is removed.
+    /// `ExpiredObjectDeleteMarker`: a delete marker that is all its key has left is removed
+    /// (checked again in the delete's transaction, so a write landing meanwhile wins).
     async fn remove_lone_markers(&self, report: &mut LifecycleReport) -> Result<()> {
         let (rows, full) = self.latest_rows(MARKERS, true).await?;
         let mut last = None;
@@ -401,91 +464,132 @@ impl RulePass<'_> {
             if !key.starts_with(self.rule.filter.prefix()) {
                 break;
             }
-            let versions: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM objects WHERE bucket = $1 AND object_key = $2 LIMIT 2) v",
-            )
-            .bind(self.bucket)
-            .bind(key.as_bytes().to_vec())
-            .fetch_one(&self.store.inner.reader)
-            .await?;
-            let modified = from_millis(row.try_get("last_modified")?);
+            let modified: i64 = row.try_get("last_modified")?;
             let old_enough = match self.rule.expiration.as_ref().and_then(|e| e.days) {
-                Some(days) => self.day.after(modified, days) <= self.now,
+                Some(days) => self.day.after(from_millis(modified), days) <= self.now,
                 None => true,
             };
-            if versions == 1 && old_enough && self.rule.filter.tags.is_empty() {
+            if old_enough && self.rule.filter.tags.is_empty() {
                 let version: String = row.try_get("version_id")?;
+                let judged = WriteCondition::IfLoneDeleteMarker {
+                    last_modified: modified,
+                };
                 let outcome = self
                     .store
-                    .delete_object(self.bucket, &key, Some(&version), &WriteCondition::Always, false)
+                    .delete_object(self.bucket, &key, Some(&version), &judged, false)
                     .await
-                    .map(|_| ());
+                    .map(|deleted| deleted.existed);
                 Self::tally(outcome, &mut report.markers_removed, &mut report.locked)?;
             }
-            last = Some(key);
+            last = Some(Cursor::after(&key));
         }
-        self.finish(MARKERS, last.as_deref(), full).await
+        self.finish(MARKERS, last, full).await
     }
 
     /// `NoncurrentVersionExpiration`: noncurrent versions noncurrent for the days (beyond the
-    /// newest `NewerNoncurrentVersions`) are deleted for good.
+    /// newest `NewerNoncurrentVersions`) are deleted for good. Pages through versions a
+    /// budget of rows at a time, so a key with any number of versions is worked through.
     async fn expire_noncurrent(&self, report: &mut LifecycleReport) -> Result<()> {
         let Some(rule) = &self.rule.noncurrent_expiration else {
             return Ok(());
         };
-        // Keys with a latest version (every key has one), a budget's worth.
         let (from, op) = self.start(NONCURRENT).await?;
-        let keys: Vec<Vec<u8>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT object_key FROM objects WHERE bucket = $1 AND object_key {op} $2 AND is_latest = 1 \
-             ORDER BY object_key LIMIT $3"
+        let (condition, order) = match from.order {
+            Some(order) => ("(object_key, version_order) > ($2, $4)", Some(order)),
+            None => (
+                if op == ">" {
+                    "object_key > $2"
+                } else {
+                    "object_key >= $2"
+                },
+                None,
+            ),
+        };
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT object_key, version_id, version_order, size, last_modified FROM objects \
+             WHERE bucket = $1 AND {condition} ORDER BY object_key, version_order LIMIT $3"
         )))
         .bind(self.bucket)
-        .bind(from)
-        .bind(self.budget)
-        .fetch_all(&self.store.inner.reader)
-        .await?;
-        let full = keys.len() as i64 == self.budget;
+        .bind(from.key.clone())
+        .bind(self.budget);
+        let query = match order {
+            Some(order) => query.bind(order),
+            None => query,
+        };
+        let rows = query.fetch_all(&self.store.inner.reader).await?;
+        let full = rows.len() as i64 == self.budget;
+        // Per key: when the version just above was written (the moment the next one became
+        // noncurrent) and how many noncurrent versions are newer.
+        let mut key_state: Option<(String, Option<OffsetDateTime>, u32)> = None;
         let mut last = None;
-        for key in keys {
-            let key = String::from_utf8(key).map_err(|_| StoreError::Corrupt("an object key is not UTF-8"))?;
+        for row in &rows {
+            let key = key_from_row(row)?;
             if !key.starts_with(self.rule.filter.prefix()) {
                 break;
             }
-            let versions = sqlx::query(
-                "SELECT version_id, size, last_modified FROM objects WHERE bucket = $1 AND object_key = $2 \
-                 ORDER BY version_order LIMIT $3",
-            )
-            .bind(self.bucket)
-            .bind(key.as_bytes().to_vec())
-            .bind(MAX_VERSIONS_PER_KEY)
-            .fetch_all(&self.store.inner.reader)
-            .await?;
-            // Each version became noncurrent when the one above it was written.
-            let mut newer_since: Option<OffsetDateTime> = None;
-            let mut noncurrent_seen = 0u32;
-            for version in &versions {
-                let modified = from_millis(version.try_get("last_modified")?);
-                let Some(since) = newer_since.replace(modified) else {
-                    continue;
-                };
-                noncurrent_seen += 1;
-                let size = version.try_get::<i64, _>("size")? as u64;
-                let kept = rule.newer_noncurrent_versions.is_some_and(|n| noncurrent_seen <= n);
-                let due = self.day.after(since, rule.days) <= self.now;
-                if kept || !due || !self.rule.filter.matches(&key, size) {
-                    continue;
+            let order: i64 = row.try_get("version_order")?;
+            if key_state.as_ref().is_none_or(|(k, _, _)| *k != key) {
+                key_state = Some((key.clone(), None, 0));
+                // Resuming inside a key: what the versions above this one say.
+                if from.order.is_some() && from.key == key.as_bytes() {
+                    key_state = Some(self.versions_above(&key, order).await?);
                 }
-                let id: String = version.try_get("version_id")?;
-                let outcome = self
-                    .store
-                    .delete_object(self.bucket, &key, Some(&id), &WriteCondition::Always, false)
-                    .await
-                    .map(|_| ());
-                Self::tally(outcome, &mut report.noncurrent_removed, &mut report.locked)?;
             }
-            last = Some(key);
+            let (_, newer_modified, noncurrent_seen) = key_state.as_mut().expect("set above");
+            let modified = from_millis(row.try_get("last_modified")?);
+            last = Some(Cursor {
+                key: key.as_bytes().to_vec(),
+                order: Some(order),
+            });
+            let Some(since) = newer_modified.replace(modified) else {
+                continue;
+            };
+            *noncurrent_seen += 1;
+            let size = row.try_get::<i64, _>("size")? as u64;
+            let kept = rule.newer_noncurrent_versions.is_some_and(|n| *noncurrent_seen <= n);
+            let due = self.day.after(since, rule.days) <= self.now;
+            if kept || !due || !self.rule.filter.matches(&key, size) {
+                continue;
+            }
+            let id: String = row.try_get("version_id")?;
+            let judged = WriteCondition::IfNoncurrent {
+                last_modified: to_millis(modified),
+            };
+            let outcome = self
+                .store
+                .delete_object(self.bucket, &key, Some(&id), &judged, false)
+                .await
+                .map(|deleted| deleted.existed);
+            Self::tally(outcome, &mut report.noncurrent_removed, &mut report.locked)?;
         }
-        self.finish(NONCURRENT, last.as_deref(), full).await
+        self.finish(NONCURRENT, last, full).await
+    }
+
+    /// The state the noncurrent phase carries into a key at the version in place `order`:
+    /// when the version just above it was written, and how many noncurrent versions are above.
+    async fn versions_above(&self, key: &str, order: i64) -> Result<(String, Option<OffsetDateTime>, u32)> {
+        let above = sqlx::query(
+            "SELECT last_modified FROM objects WHERE bucket = $1 AND object_key = $2 AND version_order < $3 \
+             ORDER BY version_order DESC LIMIT 1",
+        )
+        .bind(self.bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(order)
+        .fetch_optional(&self.store.inner.reader)
+        .await?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM objects WHERE bucket = $1 AND object_key = $2 AND version_order < $3",
+        )
+        .bind(self.bucket)
+        .bind(key.as_bytes().to_vec())
+        .bind(order)
+        .fetch_one(&self.store.inner.reader)
+        .await?;
+        let newer = above
+            .map(|row| row.try_get::<i64, _>("last_modified").map(from_millis))
+            .transpose()?;
+        // The latest version is not noncurrent.
+        Ok((key.to_owned(), newer, (count - 1).max(0) as u32))
     }
 
     /// `AbortIncompleteMultipartUpload`: uploads started the days ago are aborted.
@@ -496,7 +600,7 @@ impl RulePass<'_> {
              ORDER BY object_key, initiated LIMIT $3"
         )))
         .bind(self.bucket)
-        .bind(from)
+        .bind(from.key)
         .bind(self.budget)
         .fetch_all(&self.store.inner.reader)
         .await?;
@@ -516,10 +620,10 @@ impl RulePass<'_> {
                     Err(err) => return Err(err),
                 }
             }
-            last = Some(key);
+            last = Some(Cursor::after(&key));
         }
         // Uploads of one key share a cursor position: a full batch resumes after the key.
-        self.finish(UPLOADS, last.as_deref(), full).await
+        self.finish(UPLOADS, last, full).await
     }
 }
 

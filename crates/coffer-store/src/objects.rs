@@ -103,6 +103,11 @@ pub enum WriteCondition {
     IfNoneMatch(String),
     /// Only if the latest version is still the object a lifecycle pass judged.
     IfLatestIs { etag: String, last_modified: i64 },
+    /// A version delete: only if the version is still noncurrent, and the one judged.
+    IfNoncurrent { last_modified: i64 },
+    /// A version delete: only if the version is still a delete marker that is all its key
+    /// has, and the one judged.
+    IfLoneDeleteMarker { last_modified: i64 },
 }
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \

@@ -523,6 +523,12 @@ mod lifecycle {
     /// A "day" of 50 ms: the pass sees expirations after a short sleep.
     const DAY: LifecycleDay = LifecycleDay(std::time::Duration::from_millis(50));
 
+    const LEASE: crate::Lease<'static> = crate::Lease {
+        name: "lifecycle",
+        holder: "test",
+        ttl: std::time::Duration::from_secs(60),
+    };
+
     fn rule(id: &str, prefix: &str) -> LifecycleRule {
         LifecycleRule {
             id: id.to_owned(),
@@ -555,15 +561,15 @@ mod lifecycle {
         };
         store.set_bucket_lifecycle("docs", Some(&[expire])).await.unwrap();
         a_day_passes().await;
-        let first = store.lifecycle_pass(DAY, 2).await.unwrap();
+        let first = store.lifecycle_pass(DAY, 2, &LEASE).await.unwrap();
         assert_eq!(first.expired, 2);
-        let second = store.lifecycle_pass(DAY, 2).await.unwrap();
+        let second = store.lifecycle_pass(DAY, 2, &LEASE).await.unwrap();
         assert_eq!(second.expired, 1);
         for key in ["logs/1", "logs/2", "logs/3"] {
             assert!(store.object("docs", key).await.unwrap().is_none(), "{key}");
         }
         assert!(store.object("docs", "keep/1").await.unwrap().is_some());
-        assert_eq!(store.lifecycle_pass(DAY, 2).await.unwrap(), LifecycleReport::default());
+        assert_eq!(store.lifecycle_pass(DAY, 2, &LEASE).await.unwrap(), LifecycleReport::default());
     }
 
     /// Under versioning: expiring adds a delete marker; noncurrent versions past their days go
@@ -593,7 +599,7 @@ mod lifecycle {
         };
         store.set_bucket_lifecycle("docs", Some(&[all])).await.unwrap();
         a_day_passes().await;
-        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        let report = store.lifecycle_pass(DAY, 100, &LEASE).await.unwrap();
         assert_eq!((report.expired, report.uploads_aborted), (1, 1), "{report:?}");
         assert!(store.object("docs", "k").await.unwrap().is_none());
         assert!(store.upload("docs", "k", &upload.upload_id).await.unwrap().is_none());
@@ -602,14 +608,14 @@ mod lifecycle {
         let left: Vec<String> = versions(&store).await.into_iter().map(|v| v.2).collect();
         assert_eq!(left, ["marker", "e3"]);
         a_day_passes().await;
-        store.lifecycle_pass(DAY, 100).await.unwrap();
+        store.lifecycle_pass(DAY, 100, &LEASE).await.unwrap();
         let left: Vec<String> = versions(&store).await.into_iter().map(|v| v.2).collect();
         assert_eq!(left, ["marker", "e3"], "the newest noncurrent version stays");
         // Once the marker is all that is left, it goes too.
         let only = versions(&store).await[1].1.clone();
         delete(&store, "k", Some(&only)).await;
         a_day_passes().await;
-        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        let report = store.lifecycle_pass(DAY, 100, &LEASE).await.unwrap();
         assert_eq!(report.markers_removed, 1);
         assert!(versions(&store).await.is_empty());
     }
@@ -639,8 +645,52 @@ mod lifecycle {
         };
         store.set_bucket_lifecycle("docs", Some(&[rule])).await.unwrap();
         a_day_passes().await;
-        let report = store.lifecycle_pass(DAY, 100).await.unwrap();
+        let report = store.lifecycle_pass(DAY, 100, &LEASE).await.unwrap();
         assert_eq!((report.noncurrent_removed, report.locked), (0, 1));
+        assert_eq!(versions(&store).await.len(), 2);
+    }
+
+    /// A key with more versions than a pass's budget is worked through over several passes,
+    /// keeping the newest noncurrent one.
+    async fn noncurrent_versions_are_paged_through(db: TestDb) {
+        let store = open(&db).await;
+        store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+        for i in 0..7 {
+            put(&store, "k", &format!("e{i}")).await;
+        }
+        let rule = LifecycleRule {
+            noncurrent_expiration: Some(NoncurrentExpiration { days: 1, newer_noncurrent_versions: Some(1) }),
+            ..rule("noncurrent", "")
+        };
+        store.set_bucket_lifecycle("docs", Some(&[rule])).await.unwrap();
+        a_day_passes().await;
+        let mut removed = 0;
+        for _ in 0..6 {
+            removed += store.lifecycle_pass(DAY, 2, &LEASE).await.unwrap().noncurrent_removed;
+        }
+        assert_eq!(removed, 5);
+        let left: Vec<String> = versions(&store).await.into_iter().map(|v| v.2).collect();
+        assert_eq!(left, ["e6", "e5"]);
+    }
+
+    /// The conditions a pass deletes under fail when the version is no longer what it judged.
+    async fn lifecycle_deletes_are_conditional_on_what_was_judged(db: TestDb) {
+        let store = open(&db).await;
+        store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+        let old = put(&store, "k", "old").await;
+        let new = put(&store, "k", "new").await;
+        let millis = |o: &ObjectMeta| crate::model::to_millis(o.last_modified);
+        let current = WriteCondition::IfNoncurrent { last_modified: millis(&new) };
+        let refused = store.delete_object("docs", "k", Some(&new.version_id), &current, false).await;
+        assert!(matches!(refused, Err(StoreError::PreconditionFailed)), "{refused:?}");
+        let marker = delete(&store, "k", None).await;
+        let marker_row = store.object_version("docs", "k", None).await.unwrap().unwrap();
+        let lone = WriteCondition::IfLoneDeleteMarker { last_modified: millis(&marker_row) };
+        let marker_id = marker.version_id.unwrap();
+        let refused = store.delete_object("docs", "k", Some(&marker_id), &lone, false).await;
+        assert!(matches!(refused, Err(StoreError::PreconditionFailed)), "{refused:?}");
+        let noncurrent = WriteCondition::IfNoncurrent { last_modified: millis(&old) };
+        store.delete_object("docs", "k", Some(&old.version_id), &noncurrent, false).await.unwrap();
         assert_eq!(versions(&store).await.len(), 2);
     }
 

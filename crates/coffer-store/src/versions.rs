@@ -198,6 +198,7 @@ pub(crate) struct Removed {
     pub was_latest: bool,
     pub was_delete_marker: bool,
     pub etag: String,
+    pub last_modified: i64,
 }
 
 /// Removes one version's row (and its parts); `None` if the key has no such version,
@@ -210,7 +211,8 @@ pub(crate) async fn remove_version(
     bypass: bool,
 ) -> Result<Option<Removed>> {
     let row = sqlx::query(
-        "SELECT blob_id, is_latest, is_delete_marker, etag, lock_mode, lock_until, legal_hold FROM objects \
+        "SELECT blob_id, is_latest, is_delete_marker, etag, last_modified, lock_mode, lock_until, legal_hold \
+         FROM objects \
          WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
     )
     .bind(bucket)
@@ -243,6 +245,7 @@ pub(crate) async fn remove_version(
         was_latest: row.try_get::<i64, _>("is_latest")? != 0,
         was_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
         etag: row.try_get("etag")?,
+        last_modified: row.try_get("last_modified")?,
     }))
 }
 
@@ -476,10 +479,26 @@ pub(crate) async fn delete(
                 ..Deleted::default()
             });
         };
-        if let WriteCondition::IfMatch(want) = condition
-            && want != "*"
-            && *want != removed.etag
-        {
+        let holds = match condition {
+            WriteCondition::IfMatch(want) => want == "*" || *want == removed.etag,
+            WriteCondition::IfNoncurrent { last_modified } => {
+                !removed.was_latest && removed.last_modified == *last_modified
+            }
+            WriteCondition::IfLoneDeleteMarker { last_modified } => {
+                let others: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM objects WHERE bucket = $1 AND object_key = $2 LIMIT 1")
+                        .bind(bucket)
+                        .bind(key.as_bytes().to_vec())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                removed.was_latest
+                    && removed.was_delete_marker
+                    && removed.last_modified == *last_modified
+                    && others.is_none()
+            }
+            _ => true,
+        };
+        if !holds {
             return Err(StoreError::PreconditionFailed);
         }
         if removed.was_latest {

@@ -310,7 +310,12 @@ async fn apply_lifecycle(store: Store, day: Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match store.take_lease("lifecycle", &holder, ttl).await {
+        let lease = coffer_store::Lease {
+            name: "lifecycle",
+            holder: &holder,
+            ttl,
+        };
+        match store.take_lease(lease.name, lease.holder, lease.ttl).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(err) => {
@@ -318,8 +323,9 @@ async fn apply_lifecycle(store: Store, day: Duration) {
                 continue;
             }
         }
+        // The pass renews the lease before each bucket and stops if another node has it.
         match store
-            .lifecycle_pass(coffer_store::LifecycleDay(day), LIFECYCLE_BUDGET)
+            .lifecycle_pass(coffer_store::LifecycleDay(day), LIFECYCLE_BUDGET, &lease)
             .await
         {
             Ok(report) if report != coffer_store::LifecycleReport::default() => {

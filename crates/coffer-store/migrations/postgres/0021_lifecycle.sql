@@ -14,6 +14,8 @@ CREATE TABLE lifecycle_cursors (
     rule_id     TEXT COLLATE "C" NOT NULL,
     phase       TEXT COLLATE "C" NOT NULL,
     after_key   BYTEA NOT NULL,
+    -- Within `after_key`'s versions (the noncurrent phase pages through versions).
+    after_order BIGINT,
     PRIMARY KEY (bucket, rule_id, phase)
 );
 

@@ -12,6 +12,8 @@ CREATE TABLE lifecycle_cursors (
     rule_id     TEXT NOT NULL,
     phase       TEXT NOT NULL,
     after_key   BLOB NOT NULL,
+    -- Within `after_key`'s versions (the noncurrent phase pages through versions).
+    after_order BIGINT,
     PRIMARY KEY (bucket, rule_id, phase)
 );
 
