@@ -41,6 +41,7 @@ struct Args {
     /// Workloads to run, in order: health, sts-get-caller-identity,
     /// sts-get-caller-identity-user, sts-get-caller-identity-session, s3-put, s3-get,
     /// s3-get-user, s3-get-session, s3-get-heavy, s3-list, s3-list-page, s3-list-versions,
+    /// s3-list-versions-page,
     /// s3-delete, trivial-put,
     /// trivial-get, disk-write. The `-session` ones sign with a role session's temporary
     /// credentials, the `-user` ones with the long-term key of an IAM user holding the same
@@ -114,6 +115,8 @@ enum Workload {
     S3ListPage,
     /// One op lists every version of the bucket, 1000 a page (ListObjectVersions).
     S3ListVersions,
+    /// One op lists one page of 1000 versions after a key marker spread over the key space.
+    S3ListVersionsPage,
     S3Delete,
     TrivialPut,
     TrivialGet,
@@ -135,6 +138,7 @@ impl Workload {
             "s3-list" => Workload::S3List,
             "s3-list-page" => Workload::S3ListPage,
             "s3-list-versions" => Workload::S3ListVersions,
+            "s3-list-versions-page" => Workload::S3ListVersionsPage,
             "s3-delete" => Workload::S3Delete,
             "trivial-put" => Workload::TrivialPut,
             "trivial-get" => Workload::TrivialGet,
@@ -360,6 +364,18 @@ impl Target {
                 let text = response.text().await.map_err(|e| e.to_string())?;
                 return Ok(text.matches("<Key>").count() as u64);
             }
+            Workload::S3ListVersionsPage => {
+                let after = self.key();
+                let query = format!("key-marker={}&max-keys=1000&versions=", percent_encode(&after));
+                let response = self
+                    .signed(reqwest::Method::GET, &format!("/{}", self.bucket), &query, None)
+                    .await?;
+                if !response.status().is_success() {
+                    return Err(format!("HTTP {}", response.status()));
+                }
+                let text = response.text().await.map_err(|e| e.to_string())?;
+                return Ok(text.matches("<Version>").count() as u64);
+            }
             Workload::TrivialPut => {
                 let url = format!("{}/{}/{}", self.trivial, self.bucket, self.key());
                 self.client
@@ -567,7 +583,7 @@ async fn run(
     }
     if matches!(
         workload,
-        Workload::S3List | Workload::S3ListPage | Workload::S3ListVersions
+        Workload::S3List | Workload::S3ListPage | Workload::S3ListVersions | Workload::S3ListVersionsPage
     ) {
         result["keys_per_sec"] = (done as f64 / elapsed).into();
         result["keys_per_list"] = (done / latencies.len().max(1) as u64).into();
@@ -648,6 +664,7 @@ async fn bench(args: Args) -> Result<(), String> {
                 | Workload::S3List
                 | Workload::S3ListPage
                 | Workload::S3ListVersions
+                | Workload::S3ListVersionsPage
                 | Workload::S3Delete
         )
     }) {
