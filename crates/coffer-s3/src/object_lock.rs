@@ -261,6 +261,22 @@ async fn locked_bucket(s3: &CofferS3, name: &str) -> Result<Bucket> {
     Ok(bucket)
 }
 
+/// The version whose lock a GetObjectRetention or GetObjectLegalHold reads (a delete marker
+/// has none: 405).
+async fn locked_version(
+    s3: &CofferS3,
+    reader: Option<&Caller>,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<crate::get::Found> {
+    let bucket = locked_bucket(s3, bucket).await?;
+    match s3.object(reader, &bucket.name, key, version_id).await {
+        Err(S3Fault::DeleteMarker { .. }) => Err(S3Fault::MethodNotAllowed),
+        other => other,
+    }
+}
+
 fn lock_fault(err: coffer_store::StoreError) -> S3Fault {
     match err {
         coffer_store::StoreError::MethodNotAllowed => S3Fault::MethodNotAllowed,
@@ -317,14 +333,14 @@ pub(crate) async fn get_object_retention(
 ) -> Result<S3Response<GetObjectRetentionOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
-    let bucket = locked_bucket(s3, &input.bucket).await?;
-    let found = match s3
-        .object(reader.as_ref(), &bucket.name, &input.key, input.version_id.as_deref())
-        .await
-    {
-        Err(S3Fault::DeleteMarker { .. }) => return Err(S3Fault::MethodNotAllowed),
-        other => other?,
-    };
+    let found = locked_version(
+        s3,
+        reader.as_ref(),
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+    )
+    .await?;
     let retention = found
         .object
         .lock
@@ -363,14 +379,14 @@ pub(crate) async fn get_object_legal_hold(
 ) -> Result<S3Response<GetObjectLegalHoldOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
-    let bucket = locked_bucket(s3, &input.bucket).await?;
-    let found = match s3
-        .object(reader.as_ref(), &bucket.name, &input.key, input.version_id.as_deref())
-        .await
-    {
-        Err(S3Fault::DeleteMarker { .. }) => return Err(S3Fault::MethodNotAllowed),
-        other => other?,
-    };
+    let found = locked_version(
+        s3,
+        reader.as_ref(),
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+    )
+    .await?;
     let status = if found.object.lock.legal_hold {
         ObjectLockLegalHoldStatus::ON
     } else {
