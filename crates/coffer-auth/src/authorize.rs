@@ -536,6 +536,7 @@ mod tests {
             versioning: Default::default(),
             object_lock: None,
             lifecycle: None,
+            tags: Vec::new(),
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -558,6 +559,7 @@ mod tests {
             versioning: Default::default(),
             object_lock: None,
             lifecycle: None,
+            tags: Vec::new(),
         }
     }
 

@@ -91,6 +91,23 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     keys
 }
 
+/// The tags a write asks for (`x-amz-tagging`): `s3:RequestObjectTag/<key>` for each, with
+/// its value, and `s3:RequestObjectTagKeys` with each key. Owned names: a tag key is the
+/// client's.
+fn request_tag_keys(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    let Some(tagging) = headers.get("x-amz-tagging").and_then(|v| v.to_str().ok()) else {
+        return Vec::new();
+    };
+    form_urlencoded::parse(tagging.as_bytes())
+        .flat_map(|(key, value)| {
+            [
+                ("s3:RequestObjectTagKeys".to_owned(), key.to_string()),
+                (format!("s3:RequestObjectTag/{key}"), value.into_owned()),
+            ]
+        })
+        .collect()
+}
+
 /// The S3 condition keys a listing offers (`s3:prefix`, `s3:delimiter`, `s3:max-keys`).
 fn listing_keys(op: &str, uri: &http::Uri) -> Vec<(&'static str, String)> {
     if !matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions") {
@@ -126,6 +143,10 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "GetObject" | "HeadObject" if versioned => "s3:GetObjectVersion",
         "DeleteObject" if versioned => "s3:DeleteObjectVersion",
         "GetObjectAttributes" if versioned => "s3:GetObjectVersion",
+        "PutObjectTagging" if versioned => "s3:PutObjectVersionTagging",
+        "GetObjectTagging" if versioned => "s3:GetObjectVersionTagging",
+        "DeleteObjectTagging" if versioned => "s3:DeleteObjectVersionTagging",
+        "PutBucketTagging" | "DeleteBucketTagging" => "s3:PutBucketTagging",
         "ListBuckets" => "s3:ListAllMyBuckets",
         "ListObjects" | "ListObjectsV2" | "HeadBucket" => "s3:ListBucket",
         "HeadObject" | "GetObjectAttributes" => "s3:GetObject",
@@ -195,9 +216,11 @@ impl StoreAccess {
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
+        let tag_keys = request_tag_keys(cx.headers());
         let keys: Vec<(&str, String)> = listing_keys(op, cx.uri())
             .into_iter()
             .chain(s3_request_keys(cx))
+            .chain(tag_keys.iter().map(|(k, v)| (k.as_str(), v.clone())))
             .collect();
         let request = Request {
             action,
@@ -290,12 +313,17 @@ impl S3Access for StoreAccess {
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), Some(region.clone()));
         let caller = Caller::new(principal, grants, facts, self.authorizer.clone());
+        let tag_keys = request_tag_keys(cx.headers());
         let request = Request {
             action: &action,
             resource: &resource,
             resource_account: &owner,
             resource_policy: resource_policy.as_deref(),
-            keys: keys.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            keys: keys
+                .iter()
+                .map(|(k, v)| (*k, v.clone()))
+                .chain(tag_keys.iter().map(|(k, v)| (k.as_str(), v.clone())))
+                .collect(),
             ..Request::default()
         };
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the

@@ -117,6 +117,13 @@ pub(crate) async fn copy_object(
     let target = s3.bucket(&input.bucket).await?;
     let lock = crate::object_lock::lock_input!(&target, input)?;
     crate::object_lock::may_lock(Some(&caller), &target, &input.key, &lock)?;
+    // Tags are the source's (COPY, the default) or the request's (REPLACE).
+    let tags = match input.tagging_directive.as_ref().map(|d| d.as_str()) {
+        None | Some("COPY") => source.tags.clone(),
+        Some("REPLACE") => crate::tagging::from_header(input.tagging.as_deref())?,
+        Some(_) => return Err(S3Fault::InvalidArgument("Unknown tagging directive.".to_owned())),
+    };
+    crate::tagging::may_tag(Some(&caller), &target, &input.key, &tags)?;
     if source.size > MAX_SINGLE_UPLOAD {
         return Err(S3Fault::InvalidRequest(
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
@@ -161,6 +168,7 @@ pub(crate) async fn copy_object(
         headers: object_headers,
         checksum: Some(checksum),
         lock,
+        tags,
     };
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)
@@ -169,7 +177,7 @@ pub(crate) async fn copy_object(
     Ok(S3Response::new(CopyObjectOutput {
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         version_id: written_version(&stored.version_id),
-        expiration: s3.expiration_header(&target, &stored.key, stored.size, stored.last_modified),
+        expiration: s3.expiration_header(&target, &stored),
         copy_object_result: Some(CopyObjectResult {
             e_tag: Some(headers::etag(&stored.etag)),
             last_modified: Some(Timestamp::from(stored.last_modified)),

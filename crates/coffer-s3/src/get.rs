@@ -133,7 +133,7 @@ macro_rules! object_output {
             version_id: d.version_id,
             object_lock_mode: d.lock.mode,
             object_lock_retain_until_date: d.lock.until,
-            object_lock_legal_hold_status: d.lock.legal_hold,
+                        object_lock_legal_hold_status: d.lock.legal_hold,
             expiration: d.expiration,
             $($field: $value,)*
             ..Default::default()
@@ -147,7 +147,7 @@ impl CofferS3 {
         let object = &found.object;
         object
             .is_latest
-            .then(|| self.expiration_header(&found.bucket, &object.key, object.size, object.last_modified))
+            .then(|| self.expiration_header(&found.bucket, object))
             .flatten()
     }
 }
@@ -354,7 +354,13 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
         by_part,
     );
     Ok(answer(
-        object_output!(GetObjectOutput, described, body: Some(body)),
+        object_output!(
+            GetObjectOutput,
+            described,
+            body: Some(body),
+            // S3 counts tags on GET only (HeadObject has no such header).
+            tag_count: (!found.object.tags.is_empty()).then_some(found.object.tags.len() as i32),
+        ),
         &selection,
     ))
 }

@@ -273,6 +273,7 @@ mod tests {
             is_delete_marker: false,
             is_latest: true,
             lock: Default::default(),
+            tags: Vec::new(),
         }
     }
 

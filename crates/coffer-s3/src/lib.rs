@@ -24,6 +24,7 @@ mod put;
 pub mod quirks;
 mod reading;
 pub mod routes;
+mod tagging;
 mod versioning;
 
 use coffer_auth::Caller;

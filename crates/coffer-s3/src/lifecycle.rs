@@ -310,15 +310,15 @@ pub(crate) async fn delete_bucket_lifecycle(
 
 impl CofferS3 {
     /// `x-amz-expiration` for a current object: when the soonest rule expires it, and which.
-    pub(crate) fn expiration_header(
-        &self,
-        bucket: &Bucket,
-        key: &str,
-        size: u64,
-        modified: OffsetDateTime,
-    ) -> Option<String> {
+    pub(crate) fn expiration_header(&self, bucket: &Bucket, object: &coffer_store::ObjectMeta) -> Option<String> {
         let rules = bucket.lifecycle.as_deref()?;
-        let (at, id) = coffer_store::expiration(rules, key, size, modified, self.lifecycle_day)?;
+        let judged = coffer_store::Judged {
+            key: &object.key,
+            size: object.size,
+            tags: &object.tags,
+            last_modified: object.last_modified,
+        };
+        let (at, id) = coffer_store::expiration(rules, &judged, self.lifecycle_day)?;
         let date = crate::headers::http_date(&Timestamp::from(at))?;
         Some(format!("expiry-date=\"{date}\", rule-id=\"{id}\""))
     }

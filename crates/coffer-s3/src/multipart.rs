@@ -200,6 +200,8 @@ pub(crate) async fn create_multipart_upload(
     check_storage_class(input.storage_class.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
+    let tags = crate::tagging::from_header(input.tagging.as_deref())?;
+    crate::tagging::may_tag(Some(&lock_caller), &bucket, &input.key, &tags)?;
     let algorithm = match &input.checksum_algorithm {
         Some(name) => Some(
             Algorithm::parse(name.as_str())
@@ -237,6 +239,7 @@ pub(crate) async fn create_multipart_upload(
         checksum_algorithm: algorithm.map(|a| a.name().to_owned()),
         checksum_type: checksum_type.map(str::to_owned),
         lock,
+        tags,
     };
     let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -404,6 +407,7 @@ pub(crate) async fn complete_multipart_upload(
         headers: upload.headers.clone(),
         checksum: Some(checksum),
         lock: upload.lock,
+        tags: upload.tags.clone(),
     };
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
     // Read before the commit: once the upload is an object, nothing may fail its answer.
@@ -414,7 +418,7 @@ pub(crate) async fn complete_multipart_upload(
         .await
         .map_err(S3Fault::from)?;
     let mut output = completion_output(&stored);
-    output.expiration = s3.expiration_header(&bucket, &stored.key, stored.size, stored.last_modified);
+    output.expiration = s3.expiration_header(&bucket, &stored);
     Ok(S3Response::new(output))
 }
 

@@ -70,6 +70,8 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     check_storage_class(input.storage_class.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
+    let tags = crate::tagging::from_header(input.tagging.as_deref())?;
+    crate::tagging::may_tag(req_caller.as_ref(), &bucket, &input.key, &tags)?;
     crate::object_lock::require_integrity(&bucket, &lock, &headers)?;
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let claim = ChecksumClaim::from_request(
@@ -98,6 +100,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         headers: header_input!(input).into_headers()?,
         checksum: Some(checksum),
         lock,
+        tags,
     };
     let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
@@ -110,7 +113,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
         version_id: crate::versioning::written_version(&stored.version_id),
-        expiration: s3.expiration_header(&bucket, &stored.key, stored.size, stored.last_modified),
+        expiration: s3.expiration_header(&bucket, &stored),
         ..Default::default()
     }))
 }

@@ -10,7 +10,8 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
-    CofferS3, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, versioning,
+    CofferS3, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, tagging,
+    versioning,
 };
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
@@ -61,6 +62,12 @@ routes! {
     object_lock::get_object_retention: GetObjectRetention(GetObjectRetentionInput) -> GetObjectRetentionOutput;
     object_lock::put_object_legal_hold: PutObjectLegalHold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput;
     object_lock::get_object_legal_hold: GetObjectLegalHold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput;
+    tagging::put_object_tagging: PutObjectTagging(PutObjectTaggingInput) -> PutObjectTaggingOutput;
+    tagging::get_object_tagging: GetObjectTagging(GetObjectTaggingInput) -> GetObjectTaggingOutput;
+    tagging::delete_object_tagging: DeleteObjectTagging(DeleteObjectTaggingInput) -> DeleteObjectTaggingOutput;
+    tagging::put_bucket_tagging: PutBucketTagging(PutBucketTaggingInput) -> PutBucketTaggingOutput;
+    tagging::get_bucket_tagging: GetBucketTagging(GetBucketTaggingInput) -> GetBucketTaggingOutput;
+    tagging::delete_bucket_tagging: DeleteBucketTagging(DeleteBucketTaggingInput) -> DeleteBucketTaggingOutput;
     put::put_object: PutObject(PutObjectInput) -> PutObjectOutput;
     get::get_object: GetObject(GetObjectInput) -> GetObjectOutput;
     get::head_object: HeadObject(HeadObjectInput) -> HeadObjectOutput;

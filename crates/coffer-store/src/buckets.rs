@@ -28,6 +28,8 @@ pub struct Bucket {
     pub object_lock: Option<BucketLock>,
     /// Lifecycle rules, if any.
     pub lifecycle: Option<Vec<LifecycleRule>>,
+    /// Its tags (PutBucketTagging).
+    pub tags: Vec<crate::Tag>,
 }
 
 /// S3's Block Public Access settings of a bucket.
@@ -71,7 +73,7 @@ impl PublicAccessBlock {
 }
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
-     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules \
+     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules, b.tags \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name LEFT JOIN bucket_lifecycle l ON l.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -91,6 +93,7 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             Some(rules) => Some(serde_json::from_str(&rules).map_err(|_| StoreError::Corrupt("lifecycle rules"))?),
             None => None,
         },
+        tags: crate::tagging::from_json(row.try_get("tags")?)?,
     })
 }
 
@@ -146,6 +149,7 @@ impl Store {
                 versioning,
                 object_lock: object_lock.then(BucketLock::default),
                 lifecycle: None,
+                tags: Vec::new(),
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {

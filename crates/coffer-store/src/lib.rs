@@ -33,6 +33,7 @@ pub mod private_fs;
 mod roles;
 mod secrets;
 mod signin_throttle;
+mod tagging;
 mod tags;
 mod users;
 mod versions;
@@ -50,7 +51,7 @@ pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
 pub use lifecycle::{
-    Expiration, LIFECYCLE_DAY, Lease, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule,
+    Expiration, Judged, LIFECYCLE_DAY, Lease, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule,
     NoncurrentExpiration, expiration,
 };
 pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};

@@ -49,11 +49,14 @@ impl LifecycleFilter {
         self.prefix.as_deref().unwrap_or("")
     }
 
-    /// Whether an object of `key` and `size` is in the filter. Objects carry no tags yet, so
-    /// a filter that names tags matches none.
-    pub fn matches(&self, key: &str, size: u64) -> bool {
+    /// Whether an object of `key`, `size` and `tags` is in the filter: every tag the filter
+    /// names, with its value.
+    pub fn matches(&self, key: &str, size: u64, tags: &[crate::Tag]) -> bool {
         key.starts_with(self.prefix())
-            && self.tags.is_empty()
+            && self
+                .tags
+                .iter()
+                .all(|(k, v)| tags.iter().any(|t| t.key == *k && t.value == *v))
             && self.size_greater_than.is_none_or(|min| size > min)
             && self.size_less_than.is_none_or(|max| size < max)
     }
@@ -96,37 +99,37 @@ impl LifecycleDay {
 
 impl LifecycleRule {
     /// When this rule expires a current object written at `last_modified`, if it does.
-    pub fn expires(
-        &self,
-        key: &str,
-        size: u64,
-        last_modified: OffsetDateTime,
-        day: LifecycleDay,
-    ) -> Option<OffsetDateTime> {
-        if !self.enabled || !self.filter.matches(key, size) {
+    pub fn expires(&self, object: &Judged<'_>, day: LifecycleDay) -> Option<OffsetDateTime> {
+        if !self.enabled || !self.filter.matches(object.key, object.size, object.tags) {
             return None;
         }
         let expiration = self.expiration.as_ref()?;
         match (expiration.days, expiration.date) {
-            (Some(days), _) => Some(day.after(last_modified, days)),
+            (Some(days), _) => Some(day.after(object.last_modified, days)),
             (None, Some(date)) => Some(from_millis(date)),
             (None, None) => None,
         }
     }
 }
 
+/// What a rule judges an object by.
+pub struct Judged<'a> {
+    pub key: &'a str,
+    pub size: u64,
+    pub tags: &'a [crate::Tag],
+    pub last_modified: OffsetDateTime,
+}
+
 /// The soonest expiration any of `rules` gives a current object, with the rule's id (S3's
 /// `x-amz-expiration`).
 pub fn expiration<'r>(
     rules: &'r [LifecycleRule],
-    key: &str,
-    size: u64,
-    last_modified: OffsetDateTime,
+    object: &Judged<'_>,
     day: LifecycleDay,
 ) -> Option<(OffsetDateTime, &'r str)> {
     rules
         .iter()
-        .filter_map(|rule| Some((rule.expires(key, size, last_modified, day)?, rule.id.as_str())))
+        .filter_map(|rule| Some((rule.expires(object, day)?, rule.id.as_str())))
         .min_by_key(|(at, _)| *at)
 }
 
@@ -386,7 +389,7 @@ impl RulePass<'_> {
             ("is_latest = 1 AND is_delete_marker = 0", "")
         };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT object_key, version_id, size, etag, last_modified FROM objects \
+            "SELECT object_key, version_id, size, etag, last_modified, tags FROM objects \
              WHERE bucket = $1 AND object_key {op} $2 AND {index_filter} {marker} ORDER BY object_key LIMIT $3"
         )))
         .bind(self.bucket)
@@ -433,11 +436,14 @@ impl RulePass<'_> {
             if !key.starts_with(self.rule.filter.prefix()) {
                 break;
             }
-            if self
-                .rule
-                .expires(&key, size, modified, self.day)
-                .is_some_and(|at| at <= self.now)
-            {
+            let tags = crate::tagging::from_json(row.try_get("tags")?)?;
+            let judged = Judged {
+                key: &key,
+                size,
+                tags: &tags,
+                last_modified: modified,
+            };
+            if self.rule.expires(&judged, self.day).is_some_and(|at| at <= self.now) {
                 let judged = WriteCondition::IfLatestIs {
                     etag: row.try_get("etag")?,
                     last_modified: to_millis(modified),
@@ -506,7 +512,7 @@ impl RulePass<'_> {
             ),
         };
         let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT object_key, version_id, version_order, size, last_modified FROM objects \
+            "SELECT object_key, version_id, version_order, size, last_modified, tags FROM objects \
              WHERE bucket = $1 AND {condition} ORDER BY object_key, version_order LIMIT $3"
         )))
         .bind(self.bucket)
@@ -548,7 +554,8 @@ impl RulePass<'_> {
             let size = row.try_get::<i64, _>("size")? as u64;
             let kept = rule.newer_noncurrent_versions.is_some_and(|n| *noncurrent_seen <= n);
             let due = self.day.after(since, rule.days) <= self.now;
-            if kept || !due || !self.rule.filter.matches(&key, size) {
+            let tags = crate::tagging::from_json(row.try_get("tags")?)?;
+            if kept || !due || !self.rule.filter.matches(&key, size, &tags) {
                 continue;
             }
             let id: String = row.try_get("version_id")?;
@@ -654,15 +661,21 @@ mod tests {
             size_less_than: Some(100),
             ..Default::default()
         };
-        assert!(filter.matches("logs/a", 50));
-        assert!(!filter.matches("logs/a", 10));
-        assert!(!filter.matches("logs/a", 100));
-        assert!(!filter.matches("other/a", 50));
+        assert!(filter.matches("logs/a", 50, &[]));
+        assert!(!filter.matches("logs/a", 10, &[]));
+        assert!(!filter.matches("logs/a", 100, &[]));
+        assert!(!filter.matches("other/a", 50, &[]));
         let tagged = LifecycleFilter {
             tags: vec![("k".into(), "v".into())],
             ..Default::default()
         };
-        assert!(!tagged.matches("anything", 1), "objects carry no tags yet");
+        let tag = |k: &str, v: &str| crate::Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert!(!tagged.matches("anything", 1, &[]));
+        assert!(!tagged.matches("anything", 1, &[tag("k", "other")]));
+        assert!(tagged.matches("anything", 1, &[tag("x", "y"), tag("k", "v")]));
     }
 
     #[test]
@@ -680,12 +693,18 @@ mod tests {
             abort_incomplete_upload_days: None,
         };
         let rules = [rule("slow", 30), rule("fast", 2)];
-        let (when, id) = expiration(&rules, "k", 1, at(0), day).unwrap();
+        let object = Judged {
+            key: "k",
+            size: 1,
+            tags: &[],
+            last_modified: at(0),
+        };
+        let (when, id) = expiration(&rules, &object, day).unwrap();
         assert_eq!((when, id), (at(2 * 86_400), "fast"));
         let disabled = LifecycleRule {
             enabled: false,
             ..rule("off", 1)
         };
-        assert!(expiration(&[disabled], "k", 1, at(0), day).is_none());
+        assert!(expiration(&[disabled], &object, day).is_none());
     }
 }

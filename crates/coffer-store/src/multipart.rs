@@ -27,6 +27,8 @@ pub struct Upload {
     pub checksum_type: Option<String>,
     /// The retention and legal hold its object will have.
     pub lock: ObjectLock,
+    /// The tags its object will have.
+    pub tags: Vec<crate::Tag>,
 }
 
 /// A part as uploaded.
@@ -44,7 +46,7 @@ const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
-     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold";
+     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags";
 
 fn upload_from_row(row: &AnyRow) -> Result<Upload> {
     Ok(Upload {
@@ -58,6 +60,7 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         checksum_algorithm: row.try_get("checksum_algorithm")?,
         checksum_type: row.try_get("checksum_type")?,
         lock: ObjectLock::from_row(row)?,
+        tags: crate::tagging::from_json(row.try_get("tags")?)?,
     })
 }
 
@@ -78,7 +81,7 @@ impl Store {
         let headers = &upload.headers;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         )))
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -98,6 +101,7 @@ impl Store {
         .bind(upload.lock.retention.map(|r| r.mode.as_str()))
         .bind(upload.lock.retention.map(|r| crate::model::to_millis(r.until)))
         .bind(i64::from(upload.lock.legal_hold))
+        .bind(crate::tagging::to_json(&upload.tags))
         .execute(&self.inner.writer)
         .await
         .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;

@@ -28,6 +28,7 @@ fn new_object(key: &str, etag: &str) -> NewObject {
         headers: ObjectHeaders::default(),
         checksum: None,
         lock: ObjectLock::default(),
+        tags: Vec::new(),
     }
 }
 
@@ -98,6 +99,7 @@ pub(crate) fn new_upload(key: &str) -> Upload {
         checksum_algorithm: None,
         checksum_type: None,
         lock: ObjectLock::default(),
+        tags: Vec::new(),
     }
 }
 

@@ -65,6 +65,8 @@ pub struct ObjectMeta {
     pub is_delete_marker: bool,
     pub is_latest: bool,
     pub lock: ObjectLock,
+    /// Its tags, in the order given.
+    pub tags: Vec<crate::Tag>,
 }
 
 /// One part of a multipart object (or of an upload in progress).
@@ -88,6 +90,7 @@ pub struct NewObject {
     pub checksum: Option<ObjectChecksum>,
     /// Retention and legal hold asked for (a bucket's default retention fills in none).
     pub lock: ObjectLock,
+    pub tags: Vec<crate::Tag>,
 }
 
 /// S3's conditional writes.
@@ -112,7 +115,7 @@ pub enum WriteCondition {
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
-     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold";
+     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags";
 
 pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
     let bytes: Vec<u8> = row.try_get("object_key")?;
@@ -165,6 +168,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
         is_latest: row.try_get::<i64, _>("is_latest")? != 0,
         lock: ObjectLock::from_row(row)?,
+        tags: crate::tagging::from_json(row.try_get("tags")?)?,
     })
 }
 
@@ -189,6 +193,7 @@ pub(crate) fn written_object(
         is_delete_marker: false,
         is_latest: true,
         lock: object.lock,
+        tags: object.tags,
     }
 }
 

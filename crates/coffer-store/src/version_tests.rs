@@ -30,6 +30,7 @@ async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
         headers: ObjectHeaders::default(),
         checksum: None,
         lock: ObjectLock::default(),
+        tags: Vec::new(),
     };
     store
         .put_object("docs", object, blob, &WriteCondition::Always)
@@ -208,6 +209,7 @@ async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
         headers: ObjectHeaders::default(),
         checksum: None,
         lock: ObjectLock::default(),
+        tags: Vec::new(),
     };
     let written = store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await.unwrap();
     assert_eq!(written.etag, "two");
@@ -273,6 +275,7 @@ async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
                     headers: ObjectHeaders::default(),
                     checksum: None,
                     lock: ObjectLock::default(),
+        tags: Vec::new(),
                 };
                 store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await
             }));

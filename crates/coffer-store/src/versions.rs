@@ -318,6 +318,7 @@ pub(crate) async fn insert_latest(
         headers: Default::default(),
         checksum: None,
         lock: ObjectLock::default(),
+        tags: Vec::new(),
     };
     let (object, blob_id, parts, marker) = match version {
         NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts, false),
@@ -329,9 +330,9 @@ pub(crate) async fn insert_latest(
         "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
          size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
          content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value, \
-         lock_mode, lock_until, legal_hold) \
+         lock_mode, lock_until, legal_hold, tags) \
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23)",
+         $21, $22, $23, $24)",
     )
     .bind(bucket)
     .bind(key.clone())
@@ -356,6 +357,7 @@ pub(crate) async fn insert_latest(
     .bind(retention.map(|r| r.mode.as_str()))
     .bind(retention.map(|r| crate::model::to_millis(r.until)))
     .bind(i64::from(object.lock.legal_hold))
+    .bind(crate::tagging::to_json(&object.tags))
     .execute(&mut **tx)
     .await
     .map_err(no_such_bucket)?;

@@ -25,6 +25,7 @@ mod s3_multipart;
 mod s3_object_lock;
 mod s3_objects;
 mod s3_raw;
+mod s3_tagging;
 mod s3_versioning;
 mod security;
 mod sts;
