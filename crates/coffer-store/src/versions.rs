@@ -415,13 +415,12 @@ pub(crate) async fn write_object(
     match &state.lock {
         None if lock != ObjectLock::default() => return Err(StoreError::ObjectLockNotEnabled),
         None => {}
-        Some(bucket_lock) => {
-            if lock.retention.is_none() {
-                lock.retention = bucket_lock
-                    .default_retention
-                    .map(|d| d.from(crate::model::from_millis(last_modified)));
-            }
+        Some(bucket_lock) if lock.retention.is_none() => {
+            lock.retention = bucket_lock
+                .default_retention
+                .map(|d| d.from(crate::model::from_millis(last_modified)));
         }
+        Some(_) => {}
     }
     let latest = latest(tx, bucket, &object.key, condition).await?;
     check_condition(condition, latest.as_ref())?;
