@@ -358,7 +358,6 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
             GetObjectOutput,
             described,
             body: Some(body),
-            // S3 counts tags on GET only (HeadObject has no such header).
             tag_count: (!found.object.tags.is_empty()).then_some(found.object.tags.len() as i32),
         ),
         &selection,
@@ -382,7 +381,14 @@ pub(crate) async fn head_object(
         overrides!(input),
         by_part,
     );
-    Ok(answer(object_output!(HeadObjectOutput, described), &selection))
+    let mut response = answer(object_output!(HeadObjectOutput, described), &selection);
+    // S3 counts a tagged object's tags on HEAD too; s3s's HeadObjectOutput has no field for it.
+    if !found.object.tags.is_empty() {
+        response
+            .headers
+            .insert("x-amz-tagging-count", http::HeaderValue::from(found.object.tags.len()));
+    }
+    Ok(response)
 }
 
 pub(crate) async fn get_object_attributes(

@@ -21,11 +21,7 @@ const MAX_VALUE_CHARS: usize = 256;
 /// key in AWS's reserved `aws:` namespace.
 pub(crate) fn check(tags: &[Tag], max: usize) -> Result<()> {
     if tags.len() > max {
-        return Err(if max == MAX_OBJECT_TAGS {
-            S3Fault::BadRequest("Object tags cannot be greater than 10".to_owned())
-        } else {
-            S3Fault::InvalidTag("Bucket tag count cannot be greater than 50".to_owned())
-        });
+        return Err(S3Fault::InvalidTag(format!("Tag count cannot be greater than {max}")));
     }
     for (i, tag) in tags.iter().enumerate() {
         if tag.key.is_empty() {
@@ -66,8 +62,18 @@ pub(crate) fn from_header(header: Option<&str>) -> Result<Vec<Tag>> {
             value: value.into_owned(),
         })
         .collect();
+    // Too many in the header is S3's BadRequest (in a body, InvalidTag).
+    if tags.len() > MAX_OBJECT_TAGS {
+        return Err(S3Fault::BadRequest("Object tags cannot be greater than 10".to_owned()));
+    }
     check(&tags, MAX_OBJECT_TAGS)?;
-    Ok(tags)
+    Ok(sorted(tags))
+}
+
+/// S3 keeps a tag set ordered by key.
+fn sorted(mut tags: Vec<Tag>) -> Vec<Tag> {
+    tags.sort_by(|a, b| a.key.cmp(&b.key));
+    tags
 }
 
 /// Tagging with a write needs `s3:PutObjectTagging` besides `s3:PutObject`, as in S3, judged
@@ -106,7 +112,7 @@ fn from_body(tagging: Tagging, max: usize) -> Result<Vec<Tag>> {
         })
         .collect::<Result<_>>()?;
     check(&tags, max)?;
-    Ok(tags)
+    Ok(sorted(tags))
 }
 
 fn to_dto(tags: &[Tag]) -> TagSet {
@@ -241,8 +247,8 @@ mod tests {
 
     #[test]
     fn headers_and_sets_are_checked_as_s3_checks_them() {
-        let tags = from_header(Some("project=blue&owner=a%20b&empty=")).unwrap();
-        assert_eq!(tags, [tag("project", "blue"), tag("owner", "a b"), tag("empty", "")]);
+        let tags = from_header(Some("project=blue&owner=a%20b&empty")).unwrap();
+        assert_eq!(tags, [tag("empty", ""), tag("owner", "a b"), tag("project", "blue")]);
         assert_eq!(from_header(None).unwrap(), []);
         let eleven: String = (0..11).map(|i| format!("k{i}=v&")).collect();
         assert_eq!(code(from_header(Some(&eleven))), "BadRequest");

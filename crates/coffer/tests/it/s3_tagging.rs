@@ -70,10 +70,14 @@ async fn objects_carry_tags_from_their_write_and_per_version() {
         .version_id()
         .unwrap()
         .to_owned();
+    // Kept ordered by key, as S3 returns them.
     assert_eq!(
         tags_of(&s3, "tagged", "report", None).await,
-        pairs(&[("project", "blue"), ("owner", "ann lee")])
+        pairs(&[("owner", "ann lee"), ("project", "blue")])
     );
+    let head = s3.head_object().bucket("tagged").key("report").send().await.unwrap();
+    let count = head.tag_count();
+    assert_eq!(count, Some(2), "HEAD counts tags too");
     let got = s3.get_object().bucket("tagged").key("report").send().await.unwrap();
     assert_eq!(got.tag_count(), Some(2));
     // A new version starts without tags; the old one keeps its own.
