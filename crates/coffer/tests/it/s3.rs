@@ -196,7 +196,7 @@ async fn operations_coffer_does_not_implement_say_so() {
     let coffer = Coffer::start();
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("b-123").send().await.unwrap();
-    let err = s3.get_bucket_tagging().bucket("b-123").send().await.unwrap_err();
+    let err = s3.get_bucket_website().bucket("b-123").send().await.unwrap_err();
     assert_eq!(s3_code(&err), "NotImplemented");
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 501);
 }
