@@ -42,6 +42,9 @@ pub struct HeaderInput {
     pub metadata: Option<Metadata>,
 }
 
+/// The type S3 gives an object written without a Content-Type.
+pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
 /// User metadata may hold at most 2 KiB: the UTF-8 bytes of every name and value.
 const MAX_USER_METADATA: usize = 2 * 1024;
 
@@ -74,7 +77,8 @@ impl HeaderInput {
             return Err(S3Fault::MetadataTooLarge);
         }
         Ok(ObjectHeaders {
-            content_type: self.content_type,
+            // S3 types an object its writer did not type (and clients such as boto3 rely on it).
+            content_type: self.content_type.or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned())),
             cache_control: self.cache_control,
             content_disposition: self.content_disposition,
             content_encoding: stored_encoding(self.content_encoding),

@@ -584,3 +584,65 @@ async fn checksum_mode_returns_the_stored_checksum() {
     assert_eq!(got.checksum_crc64_nvme(), Some("rosUhgp5mIg="));
     drop(coffer);
 }
+
+/// An object written without a Content-Type is `binary/octet-stream`, as S3 types it. (The
+/// Rust SDK types every PutObject body itself, so a multipart upload and a copy that replaces
+/// the metadata show it.)
+#[tokio::test]
+async fn an_untyped_object_is_binary_octet_stream() {
+    let (_coffer, s3) = with_bucket("untyped").await;
+    s3.put_object()
+        .bucket("untyped")
+        .key("k")
+        .content_type("text/plain")
+        .body(ByteStream::from_static(b"bytes"))
+        .send()
+        .await
+        .unwrap();
+    s3.copy_object()
+        .bucket("untyped")
+        .key("copy")
+        .copy_source("untyped/k")
+        .metadata_directive(MetadataDirective::Replace)
+        .send()
+        .await
+        .unwrap();
+    let head = s3.head_object().bucket("untyped").key("copy").send().await.unwrap();
+    assert_eq!(head.content_type(), Some("binary/octet-stream"));
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("untyped")
+        .key("mp")
+        .send()
+        .await
+        .unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("untyped")
+        .key("mp")
+        .upload_id(upload.upload_id().unwrap())
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .unwrap();
+    s3.complete_multipart_upload()
+        .bucket("untyped")
+        .key("mp")
+        .upload_id(upload.upload_id().unwrap())
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let head = s3.head_object().bucket("untyped").key("mp").send().await.unwrap();
+    assert_eq!(head.content_type(), Some("binary/octet-stream"));
+}
