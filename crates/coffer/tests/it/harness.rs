@@ -561,3 +561,41 @@ where
     assert_eq!(service.code(), Some(code), "{err:?}");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(status), "{err:?}");
 }
+
+/// Uploads `parts` (numbered from 1) to the upload `upload_id` of `key` and completes it.
+pub async fn finish_upload(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: Vec<Vec<u8>>,
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let mut completed = Vec::new();
+    for (number, bytes) in (1..).zip(parts) {
+        let out = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+            .send()
+            .await
+            .unwrap();
+        completed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+        .send()
+        .await
+        .unwrap()
+}

@@ -5,12 +5,12 @@
 
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, DefaultRetention, ObjectLockConfiguration,
-    ObjectLockEnabled, ObjectLockLegalHold, ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention,
-    ObjectLockRetentionMode, ObjectLockRule, VersioningConfiguration,
+    BucketVersioningStatus, DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold,
+    ObjectLockLegalHoldStatus, ObjectLockMode, ObjectLockRetention, ObjectLockRetentionMode, ObjectLockRule,
+    VersioningConfiguration,
 };
 
-use crate::harness::{Coffer, assert_aws_error};
+use crate::harness::{Coffer, assert_aws_error, finish_upload};
 
 fn in_days(days: i64) -> DateTime {
     DateTime::from_secs(time::OffsetDateTime::now_utc().unix_timestamp() + days * 86_400)
@@ -257,34 +257,14 @@ async fn a_legal_hold_blocks_deletes_until_lifted() {
         .send()
         .await
         .unwrap();
-    let part = s3
-        .upload_part()
-        .bucket("held")
-        .key("evidence")
-        .upload_id(upload.upload_id().unwrap())
-        .part_number(1)
-        .body(ByteStream::from_static(b"exhibit"))
-        .send()
-        .await
-        .unwrap();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("held")
-        .key("evidence")
-        .upload_id(upload.upload_id().unwrap())
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let done = finish_upload(
+        &s3,
+        "held",
+        "evidence",
+        upload.upload_id().unwrap(),
+        vec![b"exhibit".to_vec()],
+    )
+    .await;
     let version = done.version_id().unwrap().to_owned();
     let hold = s3
         .get_object_legal_hold()

@@ -4,7 +4,7 @@
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{ChecksumMode, Delete, MetadataDirective, ObjectIdentifier, StorageClass};
 
-use crate::harness::Coffer;
+use crate::harness::{Coffer, finish_upload};
 use crate::s3::s3_code;
 
 async fn with_bucket(name: &str) -> (Coffer, aws_sdk_s3::Client) {
@@ -616,33 +616,14 @@ async fn an_untyped_object_is_binary_octet_stream() {
         .send()
         .await
         .unwrap();
-    let part = s3
-        .upload_part()
-        .bucket("untyped")
-        .key("mp")
-        .upload_id(upload.upload_id().unwrap())
-        .part_number(1)
-        .body(ByteStream::from_static(b"part"))
-        .send()
-        .await
-        .unwrap();
-    s3.complete_multipart_upload()
-        .bucket("untyped")
-        .key("mp")
-        .upload_id(upload.upload_id().unwrap())
-        .multipart_upload(
-            aws_sdk_s3::types::CompletedMultipartUpload::builder()
-                .parts(
-                    aws_sdk_s3::types::CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    finish_upload(
+        &s3,
+        "untyped",
+        "mp",
+        upload.upload_id().unwrap(),
+        vec![b"part".to_vec()],
+    )
+    .await;
     let head = s3.head_object().bucket("untyped").key("mp").send().await.unwrap();
     assert_eq!(head.content_type(), Some("binary/octet-stream"));
 }

@@ -6,12 +6,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, ExpirationStatus,
-    LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator, LifecycleRuleFilter, Tag, Tagging, TaggingDirective,
-    VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleAndOperator, LifecycleRuleFilter, Tag, Tagging, TaggingDirective, VersioningConfiguration,
 };
 
-use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET, assert_aws_error};
+use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET, assert_aws_error, finish_upload};
 
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build().unwrap()
@@ -204,33 +203,14 @@ async fn copies_and_uploads_carry_tags_as_s3_says() {
         .send()
         .await
         .unwrap();
-    let part = s3
-        .upload_part()
-        .bucket("copies")
-        .key("big")
-        .upload_id(upload.upload_id().unwrap())
-        .part_number(1)
-        .body(ByteStream::from_static(b"part"))
-        .send()
-        .await
-        .unwrap();
-    s3.complete_multipart_upload()
-        .bucket("copies")
-        .key("big")
-        .upload_id(upload.upload_id().unwrap())
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .parts(
-                    CompletedPart::builder()
-                        .part_number(1)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    finish_upload(
+        &s3,
+        "copies",
+        "big",
+        upload.upload_id().unwrap(),
+        vec![b"part".to_vec()],
+    )
+    .await;
     assert_eq!(tags_of(&s3, "copies", "big", None).await, pairs(&[("c", "3")]));
 
     // Bucket tags.

@@ -3,12 +3,9 @@
 //! version actions in policies, and every version's bytes freed once.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, MfaDelete, ObjectIdentifier,
-    VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, Delete, MfaDelete, ObjectIdentifier, VersioningConfiguration};
 
-use crate::harness::{Coffer, assert_aws_error};
+use crate::harness::{Coffer, assert_aws_error, finish_upload};
 
 async fn versioned_bucket(coffer: &Coffer, name: &str) -> aws_sdk_s3::Client {
     let s3 = coffer.root_s3();
@@ -377,34 +374,7 @@ async fn a_delete_marker_over_a_multipart_object() {
         .unwrap();
     let id = upload.upload_id().unwrap();
     let part1 = vec![b'a'; 5 * 1024 * 1024];
-    let mut parts = Vec::new();
-    for (number, bytes) in [(1, part1.clone()), (2, b"tail".to_vec())] {
-        let out = s3
-            .upload_part()
-            .bucket("parts")
-            .key("big")
-            .upload_id(id)
-            .part_number(number)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .e_tag(out.e_tag().unwrap())
-                .build(),
-        );
-    }
-    let done = s3
-        .complete_multipart_upload()
-        .bucket("parts")
-        .key("big")
-        .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-        .send()
-        .await
-        .unwrap();
+    let done = finish_upload(&s3, "parts", "big", id, vec![part1.clone(), b"tail".to_vec()]).await;
     let version = done.version_id().unwrap().to_owned();
     let blobs_before = coffer.blob_files().len();
     s3.delete_object().bucket("parts").key("big").send().await.unwrap();
