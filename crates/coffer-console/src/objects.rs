@@ -116,30 +116,82 @@ pub async fn bucket(
     } else {
         None
     };
+    // "Show versions" lists versions instead (and needs only s3:ListBucketVersions).
+    let (folders, objects, next) = match versions {
+        Some(_) => (Vec::new(), Vec::new(), None),
+        None => match list_objects(&console, &signed, &bucket, &query.prefix, &listing_prefix, &query.token).await {
+            Ok(listed) => listed,
+            Err(response) => return response,
+        },
+    };
+    let mut crumbs = Vec::new();
+    let mut so_far = String::new();
+    for part in query.prefix.split_inclusive('/') {
+        so_far.push_str(part);
+        crumbs.push(Crumb {
+            prefix: so_far.clone(),
+            name: part.trim_end_matches('/').to_owned(),
+        });
+    }
+    let permits = Permits::load_s3(
+        &console,
+        &signed,
+        &bucket,
+        &query.prefix,
+        &["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+        &["s3:DeleteBucket", "s3:PutBucketVersioning"],
+    )
+    .await;
+    render(&BucketPage {
+        chrome: Some(signed.chrome()),
+        csrf: &signed.session.csrf,
+        next,
+        bucket: &bucket,
+        prefix: &query.prefix,
+        search: &query.search,
+        crumbs,
+        folders,
+        objects,
+        permits,
+        versioning,
+        versions,
+    })
+}
+
+/// One page of ListObjectsV2 one folder down from `prefix` (`listing_prefix`: the prefix and
+/// the search): its folders, its objects and the next page's token; or the page to answer.
+async fn list_objects(
+    console: &Console,
+    signed: &Signed,
+    bucket: &str,
+    prefix: &str,
+    listing_prefix: &str,
+    token: &str,
+) -> Result<(Vec<Folder>, Vec<Object>, Option<String>), Response> {
     // URL-encoded names: a key may hold characters XML 1.0 cannot carry.
     let mut path = format!(
         "/{}?list-type=2&encoding-type=url&delimiter=%2F&max-keys={PAGE}&prefix={}",
-        encode(&bucket, false),
-        encode(&listing_prefix, false)
+        encode(bucket, false),
+        encode(listing_prefix, false)
     );
-    if !query.token.is_empty() {
-        path.push_str(&format!("&continuation-token={}", encode(&query.token, false)));
+    if !token.is_empty() {
+        path.push_str(&format!("&continuation-token={}", encode(token, false)));
     }
     let listed = match console
-        .s3(&signed, Method::GET, &path, &[], coffer_s3::Body::empty())
+        .s3(signed, Method::GET, &path, &[], coffer_s3::Body::empty())
         .await
         .ok()
         .await
     {
         Ok(reply) => reply.results().await,
-        Err(failure) => return s3_failed(&signed, "s3:ListBucket", &failure),
+        Err(failure) => return Err(s3_failed(signed, "s3:ListBucket", &failure)),
     };
     if !listed.is_readable() {
-        return crate::page::error_page(
+        return Err(crate::page::error_page(
             StatusCode::BAD_GATEWAY,
             "The listing could not be read",
             "S3 answered with a listing this page cannot read, so no objects are shown rather than a wrong empty list.",
-        );
+        ));
     }
     let decoded = |name: &String| {
         percent_encoding::percent_decode_str(name)
@@ -147,8 +199,8 @@ pub async fn bucket(
             .into_owned()
     };
     // Names below the current folder (every listed key starts with its prefix).
-    let below = |key: &str| key.strip_prefix(query.prefix.as_str()).unwrap_or(key).to_owned();
-    let folders = listed
+    let below = |key: &str| key.strip_prefix(prefix).unwrap_or(key).to_owned();
+    let folders: Vec<Folder> = listed
         .elements("CommonPrefixes")
         .into_iter()
         .filter_map(|folder| folder.get("Prefix").map(decoded))
@@ -157,7 +209,7 @@ pub async fn bucket(
             prefix,
         })
         .collect();
-    let objects = listed
+    let objects: Vec<Object> = listed
         .elements("Contents")
         .into_iter()
         .filter_map(|object| {
@@ -172,43 +224,9 @@ pub async fn bucket(
         // The folder object itself (`photos/` in `photos/`) is the page, not a row.
         .filter(|object: &Object| !object.name.is_empty())
         .collect();
-    let mut crumbs = Vec::new();
-    let mut so_far = String::new();
-    for part in query.prefix.split_inclusive('/') {
-        so_far.push_str(part);
-        crumbs.push(Crumb {
-            prefix: so_far.clone(),
-            name: part.trim_end_matches('/').to_owned(),
-        });
-    }
     let truncated = listed.text("IsTruncated").is_some_and(|t| t == "true");
-    let permits = Permits::load_s3(
-        &console,
-        &signed,
-        &bucket,
-        &query.prefix,
-        &["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-        &["s3:DeleteBucket", "s3:PutBucketVersioning"],
-    )
-    .await;
-    render(&BucketPage {
-        chrome: Some(signed.chrome()),
-        csrf: &signed.session.csrf,
-        next: if truncated {
-            listed.text("NextContinuationToken")
-        } else {
-            None
-        },
-        bucket: &bucket,
-        prefix: &query.prefix,
-        search: &query.search,
-        crumbs,
-        folders,
-        objects,
-        permits,
-        versioning,
-        versions,
-    })
+    let next = truncated.then(|| listed.text("NextContinuationToken")).flatten();
+    Ok((folders, objects, next))
 }
 
 #[derive(Deserialize)]

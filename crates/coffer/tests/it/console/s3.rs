@@ -608,4 +608,31 @@ async fn versions_are_shown_restored_and_deleted() {
     let ids: Vec<&str> = versions.versions().iter().filter_map(|v| v.version_id()).collect();
     assert_eq!(ids.len(), 2);
     assert!(!ids.contains(&second.as_str()) && ids.contains(&first.as_str()));
+
+    // Showing versions needs s3:ListBucketVersions, not s3:ListBucket.
+    let iam = coffer.root_iam();
+    iam.create_user().user_name("auditor").send().await.unwrap();
+    iam.create_login_profile()
+        .user_name("auditor")
+        .password("Auditor-Pass-2026!")
+        .send()
+        .await
+        .unwrap();
+    iam.put_user_policy()
+        .user_name("auditor")
+        .policy_name("versions-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                "Action":["s3:ListBucketVersions","s3:GetBucketVersioning"],"Resource":"arn:aws:s3:::drafts"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut auditor = Browser::new(&coffer);
+    auditor
+        .sign_in(&coffer.account_id().await, "auditor", "Auditor-Pass-2026!")
+        .await;
+    let page = auditor.get("/s3/buckets/drafts?prefix=notes%2F&versions=1").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(first.as_str()));
 }
