@@ -537,6 +537,8 @@ mod tests {
             object_lock: None,
             lifecycle: None,
             tags: Vec::new(),
+            object_ownership: None,
+            acl: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -560,6 +562,8 @@ mod tests {
             object_lock: None,
             lifecycle: None,
             tags: Vec::new(),
+            object_ownership: None,
+            acl: None,
         }
     }
 
@@ -598,6 +602,139 @@ mod tests {
             "the bucket is not its objects"
         );
         assert!(caller.may_in_bucket("s3:DeleteObject", &bucket, Some("k")).is_err());
+    }
+
+    fn grant(grantee: coffer_store::Grantee, permission: coffer_store::Permission) -> coffer_store::Grant {
+        coffer_store::Grant { grantee, permission }
+    }
+
+    #[test]
+    fn acl_grants_allow_as_a_resource_policy_and_a_deny_still_wins() {
+        use coffer_store::{Grantee, Permission, PublicAccessBlock};
+        let authorizer = Authorizer::default();
+        let mut bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        );
+        bucket.acl = Some(vec![
+            grant(Grantee::AllUsers, Permission::Read),
+            grant(Grantee::AuthenticatedUsers, Permission::Write),
+            grant(Grantee::Account("222222222222".into()), Permission::ReadAcp),
+        ]);
+        let judge = |bucket: &Bucket, principal: Option<Principal>, action: &str, resource: &str| {
+            let policy = authorizer.bucket_policy(bucket, true);
+            let request = Request {
+                resource_policy: policy.as_deref(),
+                ..request(action, resource, "111111111111")
+            };
+            match principal {
+                Some(principal) => authorize(&principal, &Grants::default(), &request).is_ok(),
+                None => authorize_anonymous(&request).is_ok(),
+            }
+        };
+        // AllUsers READ lists the bucket for anyone; AuthenticatedUsers WRITE puts objects
+        // for signed callers only, and the policy's Deny beats the grant's DeleteObject.
+        assert!(judge(&bucket, None, "s3:ListBucket", "arn:aws:s3:::b"));
+        assert!(!judge(&bucket, None, "s3:PutObject", "arn:aws:s3:::b/k"));
+        assert!(judge(
+            &bucket,
+            Some(root("333333333333")),
+            "s3:PutObject",
+            "arn:aws:s3:::b/k"
+        ));
+        assert!(!judge(
+            &bucket,
+            Some(root("333333333333")),
+            "s3:DeleteObject",
+            "arn:aws:s3:::b/k"
+        ));
+        // A grant to an account is its root's; its users need their own policies too.
+        assert!(judge(
+            &bucket,
+            Some(root("222222222222")),
+            "s3:GetBucketAcl",
+            "arn:aws:s3:::b"
+        ));
+        assert!(!judge(
+            &bucket,
+            Some(root("333333333333")),
+            "s3:GetBucketAcl",
+            "arn:aws:s3:::b"
+        ));
+        let outsider = Principal {
+            account_id: "222222222222".into(),
+            ..user()
+        };
+        assert!(!judge(&bucket, Some(outsider), "s3:GetBucketAcl", "arn:aws:s3:::b"));
+        // IgnorePublicAcls takes the public grants away; a bucket enforcing bucket-owner
+        // ownership has no ACL that counts.
+        bucket.public_access_block = Some(PublicAccessBlock {
+            ignore_public_acls: true,
+            ..PublicAccessBlock::default()
+        });
+        assert!(!judge(&bucket, None, "s3:ListBucket", "arn:aws:s3:::b"));
+        assert!(judge(
+            &bucket,
+            Some(root("222222222222")),
+            "s3:GetBucketAcl",
+            "arn:aws:s3:::b"
+        ));
+        bucket.object_ownership = Some(coffer_store::ObjectOwnership::BucketOwnerEnforced);
+        assert!(!judge(
+            &bucket,
+            Some(root("222222222222")),
+            "s3:GetBucketAcl",
+            "arn:aws:s3:::b"
+        ));
+    }
+
+    #[test]
+    fn an_object_another_account_owns_is_its_owners_to_grant() {
+        use coffer_store::{Grantee, ObjectAccess, Permission};
+        let authorizer = Authorizer::default();
+        let bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
+                {"Effect":"Deny","Principal":"*","Action":"s3:GetObjectAcl","Resource":"arn:aws:s3:::b/*"}]}"#,
+        );
+        let judge = |access: &ObjectAccess, principal: Option<Principal>, action: &str| {
+            let policy = authorizer.object_policy(&bucket, true, access);
+            let request = Request {
+                resource_policy: policy.as_deref(),
+                ..request(action, "arn:aws:s3:::b/k", &access.owner)
+            };
+            match principal {
+                Some(principal) => authorize(&principal, &Grants::default(), &request).is_ok(),
+                None => authorize_anonymous(&request).is_ok(),
+            }
+        };
+        let own = ObjectAccess {
+            owner: "111111111111".into(),
+            acl: None,
+        };
+        assert!(
+            judge(&own, None, "s3:GetObject"),
+            "the bucket policy grants on the owner's objects"
+        );
+        let theirs = ObjectAccess {
+            owner: "222222222222".into(),
+            acl: None,
+        };
+        assert!(!judge(&theirs, None, "s3:GetObject"), "but not on another account's");
+        assert!(!judge(&theirs, Some(root("111111111111")), "s3:GetObject"));
+        assert!(judge(&theirs, Some(root("222222222222")), "s3:GetObject"));
+        assert!(
+            !judge(&theirs, Some(root("222222222222")), "s3:GetObjectAcl"),
+            "its Deny still binds"
+        );
+        let shared = ObjectAccess {
+            acl: Some(vec![
+                grant(Grantee::Account("222222222222".into()), Permission::FullControl),
+                grant(Grantee::Account("111111111111".into()), Permission::Read),
+            ]),
+            ..theirs
+        };
+        assert!(judge(&shared, Some(root("111111111111")), "s3:GetObject"));
+        assert!(!judge(&shared, Some(root("111111111111")), "s3:PutObjectAcl"));
     }
 
     #[test]

@@ -9,8 +9,9 @@ use parking_lot::Mutex;
 
 use coffer_policy::simulate::Source;
 use coffer_policy::{Policy, PolicyKind};
-use coffer_store::{Boundary, Bucket, Store, StoreError, UserPolicies};
+use coffer_store::{Boundary, Bucket, ObjectAccess, Store, StoreError, UserPolicies};
 
+use crate::acl_grants::{AclTarget, acl_statements, merged_policy};
 use crate::decisions::{Decisions, ResourcePolicy, cacheable_keys, next_id};
 use crate::{Identity, Principal};
 
@@ -118,8 +119,16 @@ impl quick_cache::Weighter<(u64, [u8; 32]), Arc<Grants>> for ByTexts {
     }
 }
 
+/// Block Public Access's IgnorePublicAcls: grants to everyone count for nothing.
+fn ignores_public_acls(bucket: &Bucket) -> bool {
+    bucket.public_access_block.is_some_and(|b| b.ignore_public_acls)
+}
+
 /// Parsed bucket policies by bucket name, with the text each was parsed from.
 type ParsedBucketPolicies = HashMap<String, (String, Arc<ResourcePolicy>)>;
+
+/// Merged bucket policies and ACLs remembered: objects' ACLs make one each.
+const ACL_POLICIES: usize = 1024;
 
 /// The root user's permissions in its own account.
 const ALLOW_EVERYTHING: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
@@ -135,6 +144,8 @@ pub struct Authorizer {
     parsed: Arc<Mutex<Parsed>>,
     sessions: Arc<SessionGrants>,
     bucket_policies: Arc<Mutex<ParsedBucketPolicies>>,
+    /// Bucket policies merged with ACL grants, by the merged text.
+    acl_policies: Arc<quick_cache::sync::Cache<String, Arc<ResourcePolicy>>>,
     decisions: Arc<Decisions>,
     /// Every root user's grants: none, but with the decision cache.
     root: Arc<Grants>,
@@ -154,6 +165,7 @@ impl Default for Authorizer {
                 ByTexts,
             )),
             bucket_policies: Arc::default(),
+            acl_policies: Arc::new(quick_cache::sync::Cache::new(ACL_POLICIES)),
             root: Arc::new(Grants::new(Vec::new(), None, &decisions)),
             root_as_policy: Arc::new(Grants::new(
                 vec![Policy::parse(ALLOW_EVERYTHING, PolicyKind::Identity).expect("a fixed policy parses")],
@@ -319,9 +331,81 @@ impl Authorizer {
         grants
     }
 
+    /// The resource policy a request on `bucket` is judged by: its bucket policy (see
+    /// [`Authorizer::policy_alone`]) and, while its ACLs are enabled, its ACL's grants.
+    pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
+        let policy = self.policy_alone(bucket, outsider);
+        let Some(grants) = bucket.acl.as_deref().filter(|_| bucket.acls_enabled()) else {
+            return policy;
+        };
+        let statements = acl_statements(
+            grants,
+            &bucket.account_id,
+            AclTarget::Bucket(&bucket.name),
+            ignores_public_acls(bucket),
+        );
+        if statements.is_empty() {
+            return policy;
+        }
+        let text = policy.as_ref().and(bucket.policy.as_deref());
+        self.merged(&bucket.name, text, false, statements)
+    }
+
+    /// The resource policy a request on one object of `bucket` is judged by, `access` being
+    /// the object's owner and ACL. While the bucket's ACLs are enabled, the object's grants
+    /// count; and for an object another account owns, the bucket policy can only deny (the
+    /// bucket owner grants only on what it owns).
+    pub fn object_policy(&self, bucket: &Bucket, outsider: bool, access: &ObjectAccess) -> Option<Arc<ResourcePolicy>> {
+        let policy = self.policy_alone(bucket, outsider);
+        if !bucket.acls_enabled() {
+            return policy;
+        }
+        let statements = match &access.acl {
+            Some(grants) => acl_statements(grants, &access.owner, AclTarget::Object, ignores_public_acls(bucket)),
+            None => Vec::new(),
+        };
+        let owned_by_bucket_owner = access.owner == bucket.account_id;
+        if statements.is_empty() && owned_by_bucket_owner {
+            return policy;
+        }
+        let text = policy.as_ref().and(bucket.policy.as_deref());
+        self.merged(&bucket.name, text, !owned_by_bucket_owner, statements)
+    }
+
+    /// `text`'s statements (with `denies_only`, its Deny statements) and `extra`, parsed
+    /// once per merged text. A policy that no longer merges or parses denies everything.
+    fn merged(
+        &self,
+        bucket: &str,
+        text: Option<&str>,
+        denies_only: bool,
+        extra: Vec<serde_json::Value>,
+    ) -> Option<Arc<ResourcePolicy>> {
+        let fail_closed = || {
+            tracing::error!(%bucket, "the bucket policy with its ACL grants does not parse: every request is denied until it is replaced");
+            let parsed = Policy::parse(DENY_EVERYTHING, PolicyKind::Resource).expect("a fixed policy parses");
+            Some(Arc::new(ResourcePolicy::new(parsed)))
+        };
+        let Some(merged) = merged_policy(text, denies_only, extra) else {
+            return fail_closed();
+        };
+        if merged.contains(r#""Statement":[]"#) {
+            return None;
+        }
+        if let Some(policy) = self.acl_policies.get(&merged) {
+            return Some(policy);
+        }
+        let Ok(parsed) = Policy::parse(&merged, PolicyKind::Resource) else {
+            return fail_closed();
+        };
+        let policy = Arc::new(ResourcePolicy::new(parsed));
+        self.acl_policies.insert(merged, policy.clone());
+        Some(policy)
+    }
+
     /// A bucket's policy, parsed (once while its text stands). With RestrictPublicBuckets on,
     /// a public policy grants nothing to callers outside the owner's account (`outsider`).
-    pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
+    fn policy_alone(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
         let text = bucket.policy.as_ref()?;
         let cached = self
             .bucket_policies

@@ -5,6 +5,7 @@
 //! S3 requests are verified by s3s, with the same key lookup.
 //! Never compare a signature with `==`: [`sigv4::Signature::verify`] compares in constant time.
 
+mod acl_grants;
 mod authenticate;
 mod authorize;
 mod decisions;

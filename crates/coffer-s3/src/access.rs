@@ -53,6 +53,17 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     if let Some(acl) = header("x-amz-acl") {
         keys.push(("s3:x-amz-acl", acl));
     }
+    for (name, key) in [
+        ("x-amz-grant-read", "s3:x-amz-grant-read"),
+        ("x-amz-grant-write", "s3:x-amz-grant-write"),
+        ("x-amz-grant-read-acp", "s3:x-amz-grant-read-acp"),
+        ("x-amz-grant-write-acp", "s3:x-amz-grant-write-acp"),
+        ("x-amz-grant-full-control", "s3:x-amz-grant-full-control"),
+    ] {
+        if let Some(grantees) = header(name) {
+            keys.push((key, grantees));
+        }
+    }
     if let Some(sha) = header("x-amz-content-sha256") {
         keys.push(("s3:x-amz-content-sha256", sha));
     }
@@ -146,6 +157,9 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "PutObjectTagging" if versioned => "s3:PutObjectVersionTagging",
         "GetObjectTagging" if versioned => "s3:GetObjectVersionTagging",
         "DeleteObjectTagging" if versioned => "s3:DeleteObjectVersionTagging",
+        "GetObjectAcl" if versioned => "s3:GetObjectVersionAcl",
+        "PutObjectAcl" if versioned => "s3:PutObjectVersionAcl",
+        "PutBucketOwnershipControls" | "DeleteBucketOwnershipControls" => "s3:PutBucketOwnershipControls",
         "PutBucketTagging" | "DeleteBucketTagging" => "s3:PutBucketTagging",
         "ListBuckets" => "s3:ListAllMyBuckets",
         "ListObjects" | "ListObjectsV2" | "HeadBucket" => "s3:ListBucket",
@@ -192,7 +206,60 @@ fn check_presign_expiry(uri: &http::Uri) -> crate::error::Result<()> {
     }
 }
 
+/// The operations an object's own ACL speaks to: reading the object, and its ACL.
+const OBJECT_ACL_OPERATIONS: [&str; 5] = [
+    "GetObject",
+    "HeadObject",
+    "GetObjectAttributes",
+    "GetObjectAcl",
+    "PutObjectAcl",
+];
+
 impl StoreAccess {
+    /// Whose resource a request is on, and the resource policy it is judged by. For the
+    /// operations an object's ACL speaks to, while the bucket's ACLs are enabled, that is the
+    /// object's owner and its grants beside the bucket policy; otherwise the bucket's owner
+    /// and its policy (with its ACL's grants). `outsider`: the caller is not of the bucket
+    /// owner's account (or is anonymous).
+    async fn judged_by(
+        &self,
+        op: &str,
+        bucket: &coffer_store::Bucket,
+        path: &S3Path,
+        version: Option<&str>,
+        outsider: bool,
+    ) -> crate::error::Result<(String, Option<Arc<coffer_auth::ResourcePolicy>>)> {
+        let key = match path {
+            S3Path::Object { key, .. } if bucket.acls_enabled() && OBJECT_ACL_OPERATIONS.contains(&op) => key,
+            _ => {
+                return Ok((
+                    bucket.account_id.clone(),
+                    self.authorizer.bucket_policy(bucket, outsider),
+                ));
+            }
+        };
+        // A version that does not exist is judged as the bucket owner's: the operation then
+        // answers NoSuchKey to whoever may know.
+        let access = self
+            .store
+            .object_access(
+                bucket,
+                key,
+                version.filter(|v| crate::versioning::check_version_id(Some(v)).is_ok()),
+            )
+            .await?;
+        Ok(match access {
+            Some(access) => (
+                access.owner.clone(),
+                self.authorizer.object_policy(bucket, outsider, &access),
+            ),
+            None => (
+                bucket.account_id.clone(),
+                self.authorizer.bucket_policy(bucket, outsider),
+            ),
+        })
+    }
+
     /// A request without credentials: only a bucket policy that allows anyone lets it through.
     async fn check_anonymous(
         &self,
@@ -212,7 +279,11 @@ impl StoreAccess {
             _ => S3Fault::NoSuchBucket,
         };
         let bucket = self.store.bucket(name).await?.ok_or_else(missing)?;
-        let policy = self.authorizer.bucket_policy(&bucket, true).ok_or_else(denied)?;
+        let version = version_id(cx.uri());
+        let (owner, policy) = self
+            .judged_by(op, &bucket, cx.s3_path(), version.as_deref(), true)
+            .await?;
+        let policy = policy.ok_or_else(denied)?;
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
@@ -225,7 +296,7 @@ impl StoreAccess {
         let request = Request {
             action,
             resource,
-            resource_account: &bucket.account_id,
+            resource_account: &owner,
             resource_policy: Some(&policy),
             keys,
             facts: Some(&facts),
@@ -289,16 +360,19 @@ impl S3Access for StoreAccess {
             Some(name) if op != "CreateBucket" => self.store.bucket(name).await.map_err(S3Fault::from)?,
             _ => None,
         };
-        let owner = bucket.as_ref().map(|bucket| bucket.account_id.clone());
-        let owner = owner.unwrap_or_else(|| principal.account_id.clone());
+        let (owner, resource_policy) = match &bucket {
+            Some(bucket) => {
+                let outsider = bucket.account_id != principal.account_id;
+                self.judged_by(op, bucket, cx.s3_path(), version.as_deref(), outsider)
+                    .await?
+            }
+            None => (principal.account_id.clone(), None),
+        };
         let grants = self
             .authorizer
             .grants(&self.store, &principal)
             .await
             .map_err(S3Fault::internal)?;
-        let resource_policy = bucket
-            .as_ref()
-            .and_then(|b| self.authorizer.bucket_policy(b, b.account_id != principal.account_id));
         let mut keys = listing_keys(op, cx.uri());
         if matches!(op, "ListObjects" | "ListObjectsV2" | "ListObjectVersions")
             && !keys.iter().any(|(k, _)| *k == "s3:prefix")

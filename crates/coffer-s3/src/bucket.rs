@@ -7,7 +7,7 @@ use s3s::{S3Request, S3Response};
 
 use crate::error::{Result, S3Fault};
 use crate::{CofferS3, caller, canonical_user_id};
-use coffer_store::StoreError;
+use coffer_store::{NewBucket, StoreError};
 
 /// The region a request without a location constraint creates its bucket in.
 const DEFAULT_REGION: &str = "us-east-1";
@@ -63,10 +63,22 @@ pub(crate) async fn create_bucket(
         }
         None => DEFAULT_REGION.to_owned(),
     };
-    let object_lock = req.input.object_lock_enabled_for_bucket == Some(true);
+    let ownership = match &req.input.object_ownership {
+        Some(asked) => Some(coffer_store::ObjectOwnership::parse(asked.as_str()).ok_or_else(|| {
+            S3Fault::InvalidArgument(format!("Invalid x-amz-object-ownership header: {}", asked.as_str()))
+        })?),
+        None => s3.new_buckets.object_ownership,
+    };
+    let acl = crate::acl::new_bucket_acl(s3, &principal.account_id, &req.input, ownership).await?;
+    let new = NewBucket {
+        object_lock: req.input.object_lock_enabled_for_bucket == Some(true),
+        object_ownership: ownership,
+        acl,
+        ..s3.new_buckets.clone()
+    };
     match s3
         .store
-        .create_bucket_with(&principal.account_id, name, &region, object_lock)
+        .create_bucket_with(&principal.account_id, name, &region, new)
         .await
     {
         Ok(_) => {}

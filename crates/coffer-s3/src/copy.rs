@@ -11,7 +11,7 @@ use crate::error::{Result, S3Fault};
 use crate::get::Found;
 use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
 use crate::multipart::{MAX_PART_SIZE, check_part_number, upload_algorithm};
-use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
+use crate::put::{MAX_SINGLE_UPLOAD, stored_storage_class};
 use crate::reading;
 use crate::versioning::{reported_version, written_version};
 use coffer_auth::Caller;
@@ -112,9 +112,14 @@ pub(crate) async fn copy_object(
         bucket: source_bucket,
         object: source,
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
-    check_storage_class(input.storage_class.as_ref())?;
+    // A copy is STANDARD unless it names its class, as S3's are.
+    let storage_class = stored_storage_class(input.storage_class.as_ref())?;
     // The copy takes the lock its request asks for (or the bucket's default), never the source's.
     let target = s3.bucket(&input.bucket).await?;
+    // The copy's owner and ACL are the request's, never the source's.
+    let (canned, grant_headers) = crate::acl::object_acl_input!(input);
+    let acl = s3.requested_acl(canned, grant_headers).await?;
+    let acl = s3.new_object_acl(&target, Some(&caller.principal().account_id), acl.as_ref())?;
     let lock = crate::object_lock::lock_input!(&target, input)?;
     crate::object_lock::may_lock(Some(&caller), &target, &input.key, &lock)?;
     // Tags are the source's (COPY, the default) or the request's (REPLACE).
@@ -169,6 +174,8 @@ pub(crate) async fn copy_object(
         checksum: Some(checksum),
         lock,
         tags,
+        acl,
+        storage_class,
     };
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)

@@ -22,6 +22,7 @@ pub type Result<T, E = S3Fault> = std::result::Result<T, E>;
 /// S3's fixed message.
 #[derive(Debug)]
 pub enum S3Fault {
+    AccessControlListNotSupported,
     AccessDenied(String),
     AuthorizationQueryParametersError(String),
     BadDigest(String),
@@ -40,6 +41,7 @@ pub enum S3Fault {
     ServiceUnavailable(String),
     InvalidAccessKeyId,
     InvalidArgument(String),
+    InvalidBucketAclWithObjectOwnership,
     InvalidBucketName,
     InvalidBucketState(String),
     InvalidDigest,
@@ -55,10 +57,12 @@ pub enum S3Fault {
     InvalidTag(String),
     InvalidToken,
     ExpiredToken,
+    MalformedACLError,
     MalformedPolicy(String),
     MalformedXML,
     MaxMessageLengthExceeded,
     MetadataTooLarge,
+    MissingSecurityHeader,
     MethodNotAllowed,
     /// The version a GET or HEAD found is a delete marker: `NoSuchKey` for the key's latest
     /// version, `MethodNotAllowed` for one named by id; S3 says which marker in the headers.
@@ -76,6 +80,7 @@ pub enum S3Fault {
     ObjectLockConfigurationNotFoundError,
     NoSuchPublicAccessBlockConfiguration,
     NoSuchUpload,
+    OwnershipControlsNotFoundError,
     NoSuchVersion,
     NotImplemented(String),
     /// 304, with the headers that still name the representation the client has.
@@ -88,6 +93,7 @@ pub enum S3Fault {
         server_time: time::OffsetDateTime,
     },
     SignatureDoesNotMatch,
+    UnresolvableGrantByEmailAddress,
     /// `AccessDenied` naming the `x-amz-*` headers a signature left out.
     UnsignedHeaders(Vec<String>),
     XAmzContentSHA256Mismatch,
@@ -104,6 +110,36 @@ impl S3Fault {
         let own = |s: &String| Cow::Owned(s.clone());
         match self {
             AccessDenied(m) => ("AccessDenied", S::FORBIDDEN, own(m)),
+            AccessControlListNotSupported => (
+                "AccessControlListNotSupported",
+                S::BAD_REQUEST,
+                text("The bucket does not allow ACLs"),
+            ),
+            InvalidBucketAclWithObjectOwnership => (
+                "InvalidBucketAclWithObjectOwnership",
+                S::BAD_REQUEST,
+                text("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
+            ),
+            MalformedACLError => (
+                "MalformedACLError",
+                S::BAD_REQUEST,
+                text("The XML you provided was not well-formed or did not validate against our published schema"),
+            ),
+            MissingSecurityHeader => (
+                "MissingSecurityHeader",
+                S::BAD_REQUEST,
+                text("Your request was missing a required header"),
+            ),
+            OwnershipControlsNotFoundError => (
+                "OwnershipControlsNotFoundError",
+                S::NOT_FOUND,
+                text("The bucket ownership controls were not found"),
+            ),
+            UnresolvableGrantByEmailAddress => (
+                "UnresolvableGrantByEmailAddress",
+                S::BAD_REQUEST,
+                text("The e-mail address you provided does not match any account on record."),
+            ),
             AuthorizationQueryParametersError(m) => ("AuthorizationQueryParametersError", S::BAD_REQUEST, own(m)),
             BadDigest(m) => ("BadDigest", S::BAD_REQUEST, own(m)),
             BadRequest(m) => ("BadRequest", S::BAD_REQUEST, own(m)),
@@ -418,6 +454,7 @@ impl From<StoreError> for S3Fault {
                     .to_owned(),
             ),
             StoreError::MethodNotAllowed => S3Fault::MethodNotAllowed,
+            StoreError::AclWithEnforcedOwnership => S3Fault::AccessControlListNotSupported,
             StoreError::ObjectLockNotEnabled => {
                 S3Fault::InvalidRequest("Bucket is missing Object Lock Configuration".to_owned())
             }

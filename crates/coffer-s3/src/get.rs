@@ -64,6 +64,8 @@ struct Described {
     version_id: Option<String>,
     lock: LockHeaders,
     expiration: Option<String>,
+    /// `x-amz-storage-class`, which S3 sends for every class but STANDARD.
+    storage_class: Option<StorageClass>,
 }
 
 impl Described {
@@ -102,6 +104,7 @@ impl Described {
                 ObjectData::Parts(parts) if by_part => Some(parts.len() as i32),
                 _ => None,
             },
+            storage_class: object.storage_class.clone().map(StorageClass::from),
         }
     }
 }
@@ -135,6 +138,7 @@ macro_rules! object_output {
             object_lock_retain_until_date: d.lock.until,
                         object_lock_legal_hold_status: d.lock.legal_hold,
             expiration: d.expiration,
+            storage_class: d.storage_class,
             $($field: $value,)*
             ..Default::default()
         }
@@ -483,7 +487,8 @@ pub(crate) async fn get_object_attributes(
         e_tag: wanted("ETag").then(|| headers::etag(&object.etag)),
         last_modified: Some(Timestamp::from(object.last_modified)),
         object_size: wanted("ObjectSize").then_some(object.size as i64),
-        storage_class: wanted("StorageClass").then(|| StorageClass::from_static(StorageClass::STANDARD)),
+        storage_class: wanted("StorageClass")
+            .then(|| StorageClass::from(crate::list::class_name(object.storage_class.clone()))),
         checksum,
         object_parts,
         version_id: reported_version(&found.bucket, &object.version_id),

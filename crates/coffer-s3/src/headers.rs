@@ -278,6 +278,8 @@ mod tests {
             is_latest: true,
             lock: Default::default(),
             tags: Vec::new(),
+            acl: Default::default(),
+            storage_class: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
+mod acl;
 mod api;
 mod auth;
 mod body;
@@ -49,6 +50,8 @@ pub struct Options {
     pub idle_timeout: std::time::Duration,
     /// How long a lifecycle "day" is (shorter only in tests).
     pub lifecycle_day: std::time::Duration,
+    /// What a new bucket starts with (Block Public Access, Object Ownership).
+    pub new_buckets: coffer_store::NewBucket,
 }
 
 impl Default for Options {
@@ -57,6 +60,7 @@ impl Default for Options {
             domain: None,
             idle_timeout: std::time::Duration::from_secs(60),
             lifecycle_day: coffer_store::LIFECYCLE_DAY,
+            new_buckets: coffer_store::NewBucket::CURRENT_DEFAULTS,
         }
     }
 }
@@ -67,6 +71,7 @@ fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options)
         store: store.clone(),
         idle_timeout: options.idle_timeout,
         lifecycle_day: coffer_store::LifecycleDay(options.lifecycle_day),
+        new_buckets: options.new_buckets.clone(),
     });
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(s3_config()),
@@ -112,6 +117,7 @@ pub struct CofferS3 {
     store: Store,
     idle_timeout: std::time::Duration,
     lifecycle_day: coffer_store::LifecycleDay,
+    new_buckets: coffer_store::NewBucket,
 }
 
 impl CofferS3 {

@@ -9,7 +9,9 @@ use s3s::{S3Request, S3Response};
 
 use crate::error::{Result, S3Fault};
 use crate::versioning::check_version_id;
-use crate::{CofferS3, canonical_user_id};
+use std::collections::HashMap;
+
+use crate::CofferS3;
 use coffer_store::StoreError;
 use coffer_store::listing::{ListEntry, ListPage, ListQuery};
 
@@ -69,7 +71,42 @@ struct Listed {
     is_truncated: bool,
 }
 
-fn split(page: ListPage, encoder: &Encoder, owner: Option<&Owner>) -> Listed {
+/// Each owning account a page names, as an `Owner` element; objects without one are the
+/// bucket owner's.
+pub(crate) struct Owners {
+    bucket_owner: String,
+    by_account: HashMap<String, Owner>,
+}
+
+impl Owners {
+    pub(crate) fn of(&self, account: Option<&String>) -> Option<Owner> {
+        self.by_account.get(account.unwrap_or(&self.bucket_owner)).cloned()
+    }
+}
+
+impl CofferS3 {
+    pub(crate) async fn owners(&self, bucket_owner: &str, named: Vec<String>) -> Result<Owners> {
+        let mut by_account = HashMap::new();
+        by_account.insert(bucket_owner.to_owned(), self.owner_of(bucket_owner).await?);
+        for account in named {
+            if !by_account.contains_key(&account) {
+                let owner = self.owner_of(&account).await?;
+                by_account.insert(account, owner);
+            }
+        }
+        Ok(Owners {
+            bucket_owner: bucket_owner.to_owned(),
+            by_account,
+        })
+    }
+}
+
+/// The storage class a listing reports (`None` was written as STANDARD).
+pub(crate) fn class_name(class: Option<String>) -> String {
+    class.unwrap_or_else(|| "STANDARD".to_owned())
+}
+
+fn split(page: ListPage, encoder: &Encoder, owners: Option<&Owners>) -> Listed {
     let last = page.entries.last().map(|e| e.name().to_owned());
     let mut contents = Vec::new();
     let mut common_prefixes = Vec::new();
@@ -80,10 +117,10 @@ fn split(page: ListPage, encoder: &Encoder, owner: Option<&Owner>) -> Listed {
                 size: Some(object.size as i64),
                 e_tag: Some(crate::headers::etag(&object.etag)),
                 last_modified: Some(Timestamp::from(object.last_modified)),
-                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                storage_class: Some(ObjectStorageClass::from(class_name(object.storage_class))),
                 checksum_algorithm: object.checksum_algorithm.map(|a| vec![ChecksumAlgorithm::from(a)]),
                 checksum_type: object.checksum_type.map(ChecksumType::from),
-                owner: owner.cloned(),
+                owner: owners.and_then(|owners| owners.of(object.owner.as_ref())),
                 restore_status: None,
             }),
             ListEntry::CommonPrefix(prefix) => common_prefixes.push(CommonPrefix {
@@ -140,20 +177,22 @@ impl CofferS3 {
             max_keys,
         };
         let page = self.store.list_objects(&bucket.name, &query).await?;
-        let owner = match walk.with_owner {
-            true => Some(self.owner(&bucket.account_id).await?),
+        let owners = match walk.with_owner {
+            true => {
+                let named = page
+                    .entries
+                    .iter()
+                    .filter_map(|entry| match entry {
+                        ListEntry::Object(object) => object.owner.clone(),
+                        ListEntry::CommonPrefix(_) => None,
+                    })
+                    .collect();
+                Some(self.owners(&bucket.account_id, named).await?)
+            }
             false => None,
         };
-        let listed = split(page, &encoder, owner.as_ref());
+        let listed = split(page, &encoder, owners.as_ref());
         Ok((bucket, encoder, max_keys, listed))
-    }
-
-    async fn owner(&self, account_id: &str) -> Result<Owner> {
-        let account = self.store.account(account_id).await.map_err(S3Fault::from)?;
-        Ok(Owner {
-            display_name: Some(account.alias.unwrap_or(account.name)),
-            id: Some(canonical_user_id(account_id)),
-        })
     }
 }
 
@@ -260,7 +299,15 @@ pub(crate) async fn list_object_versions(
         }
         other => other.map_err(S3Fault::from)?,
     };
-    let owner = s3.owner(&bucket.account_id).await?;
+    let named = page
+        .entries
+        .iter()
+        .filter_map(|entry| match entry {
+            ListEntry::Object(version) => version.owner.clone(),
+            ListEntry::CommonPrefix(_) => None,
+        })
+        .collect();
+    let owners = s3.owners(&bucket.account_id, named).await?;
     let (next_key_marker, next_version_id_marker) = match page.entries.last() {
         Some(ListEntry::Object(last)) if page.is_truncated => {
             (Some(encoder.encode(&last.key)), Some(last.version_id.clone()))
@@ -286,7 +333,7 @@ pub(crate) async fn list_object_versions(
                 is_latest: Some(version.is_latest),
                 key: Some(encoder.encode(&version.key)),
                 last_modified: Some(Timestamp::from(version.last_modified)),
-                owner: Some(owner.clone()),
+                owner: owners.of(version.owner.as_ref()),
                 version_id: Some(version.version_id),
             });
             continue;
@@ -298,12 +345,10 @@ pub(crate) async fn list_object_versions(
             is_latest: Some(version.is_latest),
             key: Some(encoder.encode(&version.key)),
             last_modified: Some(Timestamp::from(version.last_modified)),
-            owner: Some(owner.clone()),
+            owner: owners.of(version.owner.as_ref()),
             restore_status: None,
             size: Some(version.size as i64),
-            storage_class: Some(ObjectVersionStorageClass::from_static(
-                ObjectVersionStorageClass::STANDARD,
-            )),
+            storage_class: Some(ObjectVersionStorageClass::from(class_name(version.storage_class))),
             version_id: Some(version.version_id),
         });
     }

@@ -8,8 +8,9 @@ use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, header_input};
-use crate::put::{MAX_SINGLE_UPLOAD, check_storage_class};
-use crate::{CofferS3, caller, canonical_user_id};
+use crate::list::class_name;
+use crate::put::{MAX_SINGLE_UPLOAD, stored_storage_class};
+use crate::{CofferS3, caller};
 use coffer_store::{NewObject, ObjectChecksum, ObjectPart, Upload};
 
 /// Parts are numbered 1 to 10,000; each but the last holds at least 5 MiB; none more than 5 GiB.
@@ -197,7 +198,10 @@ pub(crate) async fn create_multipart_upload(
     let principal = lock_caller.principal().clone();
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
-    check_storage_class(input.storage_class.as_ref())?;
+    let storage_class = stored_storage_class(input.storage_class.as_ref())?;
+    let (canned, grant_headers) = crate::acl::object_acl_input!(input);
+    let acl = s3.requested_acl(canned, grant_headers).await?;
+    let acl = s3.new_object_acl(&bucket, Some(&principal.account_id), acl.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -240,6 +244,8 @@ pub(crate) async fn create_multipart_upload(
         checksum_type: checksum_type.map(str::to_owned),
         lock,
         tags,
+        acl,
+        storage_class,
     };
     let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -408,6 +414,8 @@ pub(crate) async fn complete_multipart_upload(
         checksum: Some(checksum),
         lock: upload.lock,
         tags: upload.tags.clone(),
+        acl: upload.acl.clone(),
+        storage_class: upload.storage_class.clone(),
     };
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
     // Read before the commit: once the upload is an object, nothing may fail its answer.
@@ -469,11 +477,11 @@ pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) ->
             display_name: Some(upload.initiator_arn.clone()),
             id: Some(upload.initiator_arn.clone()),
         }),
-        owner: Some(Owner {
-            display_name: None,
-            id: Some(canonical_user_id(&bucket.account_id)),
-        }),
-        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+        owner: Some(
+            s3.owner_of(upload.acl.owner.as_deref().unwrap_or(&bucket.account_id))
+                .await?,
+        ),
+        storage_class: Some(StorageClass::from(class_name(upload.storage_class.clone()))),
         max_parts: Some(max_parts),
         part_number_marker: input.part_number_marker,
         next_part_number_marker: next_marker,
@@ -534,10 +542,8 @@ pub(crate) async fn list_multipart_uploads(
         Some(last) if is_truncated => (Some(last.key.clone()), Some(last.upload_id.clone())),
         _ => (None, None),
     };
-    let owner = Owner {
-        display_name: None,
-        id: Some(canonical_user_id(&bucket.account_id)),
-    };
+    let named = uploads.iter().filter_map(|upload| upload.acl.owner.clone()).collect();
+    let owners = s3.owners(&bucket.account_id, named).await?;
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix.clone(),
@@ -561,8 +567,8 @@ pub(crate) async fn list_multipart_uploads(
                         id: Some(upload.initiator_arn),
                     }),
                     key: Some(upload.key),
-                    owner: Some(owner.clone()),
-                    storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                    owner: owners.of(upload.acl.owner.as_ref()),
+                    storage_class: Some(StorageClass::from(class_name(upload.storage_class))),
                     upload_id: Some(upload.upload_id),
                 })
                 .collect(),

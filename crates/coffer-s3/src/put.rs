@@ -13,24 +13,22 @@ use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 /// The largest object a single PUT or copy may create: 5 GiB, as in S3.
 pub const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
-/// Storage classes are accepted, and every object is kept as STANDARD.
-pub(crate) fn check_storage_class(class: Option<&StorageClass>) -> Result<()> {
-    const KNOWN: [&str; 11] = [
-        "STANDARD",
+/// The storage class a write names, as kept (`None`: STANDARD). The classes whose objects
+/// are read at once are kept as STANDARD's bytes and report the class they were given; those
+/// that need a restore before a read (GLACIER, DEEP_ARCHIVE), or need hardware Coffer is not
+/// (OUTPOSTS, SNOW, EXPRESS_ONEZONE), are refused.
+pub(crate) fn stored_storage_class(class: Option<&StorageClass>) -> Result<Option<String>> {
+    const KEPT: [&str; 5] = [
         "REDUCED_REDUNDANCY",
         "STANDARD_IA",
         "ONEZONE_IA",
         "INTELLIGENT_TIERING",
-        "GLACIER",
-        "DEEP_ARCHIVE",
-        "OUTPOSTS",
         "GLACIER_IR",
-        "SNOW",
-        "EXPRESS_ONEZONE",
     ];
-    match class {
-        Some(class) if !KNOWN.contains(&class.as_str()) => Err(S3Fault::InvalidStorageClass),
-        _ => Ok(()),
+    match class.map(StorageClass::as_str) {
+        None | Some("STANDARD") => Ok(None),
+        Some(class) if KEPT.contains(&class) => Ok(Some(class.to_owned())),
+        Some(_) => Err(S3Fault::InvalidStorageClass),
     }
 }
 
@@ -67,7 +65,11 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         ..
     } = req;
     let bucket = s3.bucket(&input.bucket).await?;
-    check_storage_class(input.storage_class.as_ref())?;
+    let storage_class = stored_storage_class(input.storage_class.as_ref())?;
+    let (canned, grant_headers) = crate::acl::object_acl_input!(input);
+    let acl = s3.requested_acl(canned, grant_headers).await?;
+    let writer = req_caller.as_ref().map(|c| c.principal().account_id.as_str());
+    let acl = s3.new_object_acl(&bucket, writer, acl.as_ref())?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -101,6 +103,8 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         checksum: Some(checksum),
         lock,
         tags,
+        acl,
+        storage_class,
     };
     let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());

@@ -10,7 +10,7 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
-    CofferS3, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, tagging,
+    CofferS3, acl, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, tagging,
     versioning,
 };
 
@@ -51,6 +51,13 @@ routes! {
     bucket_policy::put_public_access_block: PutPublicAccessBlock(PutPublicAccessBlockInput) -> PutPublicAccessBlockOutput;
     bucket_policy::get_public_access_block: GetPublicAccessBlock(GetPublicAccessBlockInput) -> GetPublicAccessBlockOutput;
     bucket_policy::delete_public_access_block: DeletePublicAccessBlock(DeletePublicAccessBlockInput) -> DeletePublicAccessBlockOutput;
+    acl::get_bucket_acl: GetBucketAcl(GetBucketAclInput) -> GetBucketAclOutput;
+    acl::put_bucket_acl: PutBucketAcl(PutBucketAclInput) -> PutBucketAclOutput;
+    acl::get_object_acl: GetObjectAcl(GetObjectAclInput) -> GetObjectAclOutput;
+    acl::put_object_acl: PutObjectAcl(PutObjectAclInput) -> PutObjectAclOutput;
+    acl::put_bucket_ownership_controls: PutBucketOwnershipControls(PutBucketOwnershipControlsInput) -> PutBucketOwnershipControlsOutput;
+    acl::get_bucket_ownership_controls: GetBucketOwnershipControls(GetBucketOwnershipControlsInput) -> GetBucketOwnershipControlsOutput;
+    acl::delete_bucket_ownership_controls: DeleteBucketOwnershipControls(DeleteBucketOwnershipControlsInput) -> DeleteBucketOwnershipControlsOutput;
     versioning::put_bucket_versioning: PutBucketVersioning(PutBucketVersioningInput) -> PutBucketVersioningOutput;
     versioning::get_bucket_versioning: GetBucketVersioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
     lifecycle::put_bucket_lifecycle_configuration: PutBucketLifecycleConfiguration(PutBucketLifecycleConfigurationInput) -> PutBucketLifecycleConfigurationOutput;

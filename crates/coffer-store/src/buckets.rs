@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::acl::{Grant, ObjectOwnership};
 use crate::epochs::Cache;
 use crate::lifecycle::LifecycleRule;
 use crate::model::{from_millis, now_millis};
@@ -30,10 +31,53 @@ pub struct Bucket {
     pub lifecycle: Option<Vec<LifecycleRule>>,
     /// Its tags (PutBucketTagging).
     pub tags: Vec<crate::Tag>,
+    /// Its Object Ownership setting (`None`: none set, which S3 treats as ObjectWriter).
+    pub object_ownership: Option<ObjectOwnership>,
+    /// Its ACL's grants (`None`: the owner alone, with FULL_CONTROL).
+    pub acl: Option<Vec<Grant>>,
+}
+
+impl Bucket {
+    /// Whether ACLs take part in authorization: not when the bucket enforces bucket-owner
+    /// ownership.
+    pub fn acls_enabled(&self) -> bool {
+        self.object_ownership != Some(ObjectOwnership::BucketOwnerEnforced)
+    }
+}
+
+/// What a new bucket starts with besides its name and region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBucket {
+    /// Object Lock (and so versioning Enabled) from the start.
+    pub object_lock: bool,
+    pub public_access_block: Option<PublicAccessBlock>,
+    pub object_ownership: Option<ObjectOwnership>,
+    /// The bucket's ACL (`None`: the owner alone, with FULL_CONTROL).
+    pub acl: Option<Vec<Grant>>,
+}
+
+impl NewBucket {
+    /// AWS's defaults for a bucket created since April 2023: Block Public Access on, ACLs
+    /// disabled.
+    pub const CURRENT_DEFAULTS: NewBucket = NewBucket {
+        object_lock: false,
+        public_access_block: Some(PublicAccessBlock::ALL),
+        object_ownership: Some(ObjectOwnership::BucketOwnerEnforced),
+        acl: None,
+    };
+
+    /// The defaults before April 2023: no Block Public Access and no Object Ownership
+    /// setting (so ObjectWriter, ACLs in force), for software written against them.
+    pub const PRE_2023_DEFAULTS: NewBucket = NewBucket {
+        object_lock: false,
+        public_access_block: None,
+        object_ownership: None,
+        acl: None,
+    };
 }
 
 /// S3's Block Public Access settings of a bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PublicAccessBlock {
     pub block_public_acls: bool,
     pub ignore_public_acls: bool,
@@ -73,7 +117,8 @@ impl PublicAccessBlock {
 }
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
-     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules, b.tags \
+     b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules, b.tags, \
+     b.object_ownership, b.acl \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name LEFT JOIN bucket_lifecycle l ON l.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -94,25 +139,33 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             None => None,
         },
         tags: crate::tagging::from_json(row.try_get("tags")?)?,
+        object_ownership: row
+            .try_get::<Option<String>, _>("object_ownership")?
+            .as_deref()
+            .and_then(ObjectOwnership::parse),
+        acl: crate::acl::from_json(row.try_get("acl")?)?,
     })
 }
 
 impl Store {
-    /// Creates a bucket. `BucketExists { owned_by_caller }` when the name is taken.
+    /// Creates a bucket with AWS's current defaults. `BucketExists { owned_by_caller }` when
+    /// the name is taken.
     pub async fn create_bucket(&self, account_id: &str, name: &str, region: &str) -> Result<Bucket> {
-        self.create_bucket_with(account_id, name, region, false).await
+        self.create_bucket_with(account_id, name, region, NewBucket::CURRENT_DEFAULTS)
+            .await
     }
 
-    /// Creates a bucket, with Object Lock (and so versioning Enabled) from the start when
-    /// `object_lock`, in one write.
+    /// Creates a bucket with the settings of `new`, in one write.
     pub async fn create_bucket_with(
         &self,
         account_id: &str,
         name: &str,
         region: &str,
-        object_lock: bool,
+        new: NewBucket,
     ) -> Result<Bucket> {
         let created_at = now_millis();
+        let object_lock = new.object_lock;
+        let acl = crate::acl::to_json(new.acl.as_deref(), account_id);
         let versioning = if object_lock {
             Versioning::Enabled
         } else {
@@ -121,15 +174,17 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO buckets (name, account_id, region, created_at, public_access_block, versioning, \
-             object_lock_enabled) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             object_lock_enabled, object_ownership, acl) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(name)
         .bind(account_id)
         .bind(region)
         .bind(created_at)
-        .bind(PublicAccessBlock::ALL.encode())
+        .bind(new.public_access_block.map(PublicAccessBlock::encode))
         .bind(versioning.status())
         .bind(i64::from(object_lock))
+        .bind(new.object_ownership.map(ObjectOwnership::as_str))
+        .bind(&acl)
         .execute(&mut *tx)
         .await;
         if inserted.is_ok() {
@@ -145,11 +200,13 @@ impl Store {
                 region: region.to_owned(),
                 created_at: from_millis(created_at),
                 policy: None,
-                public_access_block: Some(PublicAccessBlock::ALL),
+                public_access_block: new.public_access_block,
                 versioning,
                 object_lock: object_lock.then(BucketLock::default),
                 lifecycle: None,
                 tags: Vec::new(),
+                object_ownership: new.object_ownership,
+                acl: if acl.is_some() { new.acl } else { None },
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {

@@ -7,6 +7,7 @@
 
 mod access_keys;
 mod accounts;
+mod acl;
 mod blobs;
 mod buckets;
 mod cache;
@@ -42,8 +43,9 @@ use std::sync::Arc;
 
 pub use access_keys::KeyOwnerName;
 pub use accounts::{AccountCounts, DEFAULT_ACCOUNT_NAME};
+pub use acl::{Grant, Grantee, ObjectAccess, ObjectAcl, ObjectOwnership, Permission};
 pub use blobs::{BlobLease, BlobStore, BlobWriter};
-pub use buckets::{Bucket, PublicAccessBlock};
+pub use buckets::{Bucket, NewBucket, PublicAccessBlock};
 pub use console_sessions::StoredSession;
 pub use copy::{CopyReport, copy_database};
 pub use credentials::{Credential, KeyOwner};
@@ -166,6 +168,10 @@ pub enum StoreError {
     /// The version named is a delete marker, which has no lock to read or set.
     #[error("the version is a delete marker")]
     MethodNotAllowed,
+    /// The bucket enforces bucket-owner ownership (ACLs disabled), and the change would give
+    /// it an ACL other than the default, or it has one and is to enforce.
+    #[error("a bucket enforcing bucket-owner ownership cannot have a non-default ACL")]
+    AclWithEnforcedOwnership,
     /// Object Lock protects the version: it may not be deleted, or its retention shortened.
     #[error("the version is protected by Object Lock")]
     ObjectLocked,

@@ -22,6 +22,10 @@ pub struct ObjectSummary {
     pub last_modified: OffsetDateTime,
     pub checksum_algorithm: Option<String>,
     pub checksum_type: Option<String>,
+    /// The storage class its writer named (`None`: STANDARD).
+    pub storage_class: Option<String>,
+    /// The owning account, when not the bucket's owner.
+    pub owner: Option<String>,
 }
 
 /// What ListObjectVersions says about one version or delete marker.
@@ -36,6 +40,8 @@ pub struct VersionSummary {
     pub last_modified: OffsetDateTime,
     pub checksum_algorithm: Option<String>,
     pub checksum_type: Option<String>,
+    pub storage_class: Option<String>,
+    pub owner: Option<String>,
     /// Its place among the key's versions (see the `version_order` column).
     pub(crate) order: i64,
 }
@@ -229,7 +235,8 @@ impl KeySource for BucketKeys<'_> {
         // Through the index of live latest versions: older versions and delete markers are
         // never walked past.
         let sql = format!(
-            "SELECT object_key, size, etag, last_modified, checksum_algorithm, checksum_type FROM objects \
+            "SELECT object_key, size, etag, last_modified, checksum_algorithm, checksum_type, storage_class, \
+             owner_account FROM objects \
              WHERE bucket = $1 AND object_key {op} $2 AND is_latest = 1 AND is_delete_marker = 0 \
              ORDER BY object_key LIMIT $3"
         );
@@ -249,6 +256,8 @@ impl KeySource for BucketKeys<'_> {
                     last_modified: from_millis(row.try_get("last_modified")?),
                     checksum_algorithm: row.try_get("checksum_algorithm")?,
                     checksum_type: row.try_get("checksum_type")?,
+                    storage_class: row.try_get("storage_class")?,
+                    owner: row.try_get("owner_account")?,
                 })
             })
             .collect()
@@ -267,7 +276,7 @@ impl KeySource for BucketVersions<'_> {
 
     async fn batch(&mut self, seek: &Seek, limit: usize) -> Result<Vec<VersionSummary>> {
         const COLUMNS: &str = "object_key, version_id, version_order, is_latest, is_delete_marker, size, etag, \
-             last_modified, checksum_algorithm, checksum_type";
+             last_modified, checksum_algorithm, checksum_type, storage_class, owner_account";
         let (condition, key, order) = match seek {
             Seek::After(key) => ("object_key > $2", key, None),
             Seek::AtOrAfter(key) => ("object_key >= $2", key, None),
@@ -299,6 +308,8 @@ impl KeySource for BucketVersions<'_> {
                     last_modified: from_millis(row.try_get("last_modified")?),
                     checksum_algorithm: row.try_get("checksum_algorithm")?,
                     checksum_type: row.try_get("checksum_type")?,
+                    storage_class: row.try_get("storage_class")?,
+                    owner: row.try_get("owner_account")?,
                     order: row.try_get("version_order")?,
                 })
             })

@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::acl::ObjectAcl;
 use crate::model::{from_millis, now_millis};
 use crate::object_lock::ObjectLock;
 use crate::objects::{
@@ -29,6 +30,10 @@ pub struct Upload {
     pub lock: ObjectLock,
     /// The tags its object will have.
     pub tags: Vec<crate::Tag>,
+    /// The owner and ACL its object will have.
+    pub acl: ObjectAcl,
+    /// The storage class its object will have (`None`: STANDARD).
+    pub storage_class: Option<String>,
 }
 
 /// A part as uploaded.
@@ -46,7 +51,7 @@ const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
-     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags";
+     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class";
 
 fn upload_from_row(row: &AnyRow) -> Result<Upload> {
     Ok(Upload {
@@ -61,6 +66,8 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         checksum_type: row.try_get("checksum_type")?,
         lock: ObjectLock::from_row(row)?,
         tags: crate::tagging::from_json(row.try_get("tags")?)?,
+        acl: ObjectAcl::from_row(row)?,
+        storage_class: row.try_get("storage_class")?,
     })
 }
 
@@ -81,7 +88,7 @@ impl Store {
         let headers = &upload.headers;
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         )))
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -102,6 +109,9 @@ impl Store {
         .bind(upload.lock.retention.map(|r| crate::model::to_millis(r.until)))
         .bind(i64::from(upload.lock.legal_hold))
         .bind(crate::tagging::to_json(&upload.tags))
+        .bind(&upload.acl.owner)
+        .bind(crate::acl::grants_json(upload.acl.grants.as_deref()))
+        .bind(&upload.storage_class)
         .execute(&self.inner.writer)
         .await
         .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;

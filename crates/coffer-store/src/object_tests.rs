@@ -29,6 +29,8 @@ fn new_object(key: &str, etag: &str) -> NewObject {
         checksum: None,
         lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
     }
 }
 
@@ -100,6 +102,8 @@ pub(crate) fn new_upload(key: &str) -> Upload {
         checksum_type: None,
         lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
     }
 }
 

@@ -10,6 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+use crate::acl::ObjectAcl;
 use crate::commits::Batched;
 use crate::model::{from_millis, now_millis};
 use crate::object_lock::ObjectLock;
@@ -67,6 +68,10 @@ pub struct ObjectMeta {
     pub lock: ObjectLock,
     /// Its tags, in the order given.
     pub tags: Vec<crate::Tag>,
+    /// Its owner and ACL.
+    pub acl: ObjectAcl,
+    /// The storage class its writer named (`None`: STANDARD).
+    pub storage_class: Option<String>,
 }
 
 /// One part of a multipart object (or of an upload in progress).
@@ -91,6 +96,8 @@ pub struct NewObject {
     /// Retention and legal hold asked for (a bucket's default retention fills in none).
     pub lock: ObjectLock,
     pub tags: Vec<crate::Tag>,
+    pub acl: ObjectAcl,
+    pub storage_class: Option<String>,
 }
 
 /// S3's conditional writes.
@@ -115,7 +122,7 @@ pub enum WriteCondition {
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
-     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags";
+     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class";
 
 pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
     let bytes: Vec<u8> = row.try_get("object_key")?;
@@ -169,6 +176,8 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         is_latest: row.try_get::<i64, _>("is_latest")? != 0,
         lock: ObjectLock::from_row(row)?,
         tags: crate::tagging::from_json(row.try_get("tags")?)?,
+        acl: ObjectAcl::from_row(row)?,
+        storage_class: row.try_get("storage_class")?,
     })
 }
 
@@ -194,6 +203,8 @@ pub(crate) fn written_object(
         is_latest: true,
         lock: object.lock,
         tags: object.tags,
+        acl: object.acl,
+        storage_class: object.storage_class,
     }
 }
 

@@ -36,27 +36,7 @@ impl Store {
     ) -> Result<String> {
         let mut tx = self.begin_write().await?;
         crate::versions::lock_key(&mut tx, bucket, key).await?;
-        let which = if version_id.is_some() {
-            "version_id = $3"
-        } else {
-            "is_latest = 1"
-        };
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT version_id, is_delete_marker FROM objects WHERE bucket = $1 AND object_key = $2 AND {which}"
-        )))
-        .bind(bucket)
-        .bind(key.as_bytes().to_vec());
-        let query = match version_id {
-            Some(id) => query.bind(id),
-            None => query,
-        };
-        let row = query.fetch_optional(&mut *tx).await?.ok_or(match version_id {
-            Some(_) => StoreError::NoSuchVersion,
-            None => StoreError::NoSuchKey,
-        })?;
-        if row.try_get::<i64, _>("is_delete_marker")? != 0 {
-            return Err(StoreError::MethodNotAllowed);
-        }
+        let row = crate::versions::find_version(&mut tx, bucket, key, version_id, "tags").await?;
         let version: String = row.try_get("version_id")?;
         sqlx::query("UPDATE objects SET tags = $4 WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
             .bind(bucket)

@@ -31,6 +31,8 @@ async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
         checksum: None,
         lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
     };
     store
         .put_object("docs", object, blob, &WriteCondition::Always)
@@ -88,6 +90,57 @@ fn blob_files(dir: &std::path::Path) -> usize {
 }
 
 on_both_backends! {
+/// Object Ownership and ACLs: enforcing bucket-owner ownership needs the default ACL and then
+/// keeps it; a version keeps the owner and grants it was written with, and PutObjectAcl
+/// replaces them on the version named.
+async fn acls_follow_the_ownership_rules(db: TestDb) {
+    let store = open(&db).await;
+    let owner = store.bucket("docs").await.unwrap().unwrap().account_id;
+    let public = vec![
+        Grant { grantee: Grantee::Account(owner.clone()), permission: Permission::FullControl },
+        Grant { grantee: Grantee::AllUsers, permission: Permission::Read },
+    ];
+    // A new bucket enforces bucket-owner ownership: no ACL but the default.
+    assert_eq!(
+        store.bucket("docs").await.unwrap().unwrap().object_ownership,
+        Some(ObjectOwnership::BucketOwnerEnforced)
+    );
+    assert!(matches!(
+        store.set_bucket_acl("docs", &owner, &public).await,
+        Err(StoreError::AclWithEnforcedOwnership)
+    ));
+    store.set_bucket_ownership("docs", Some(ObjectOwnership::ObjectWriter)).await.unwrap();
+    store.set_bucket_acl("docs", &owner, &public).await.unwrap();
+    assert_eq!(store.bucket("docs").await.unwrap().unwrap().acl, Some(public.clone()));
+    assert!(matches!(
+        store.set_bucket_ownership("docs", Some(ObjectOwnership::BucketOwnerEnforced)).await,
+        Err(StoreError::AclWithEnforcedOwnership)
+    ));
+    // Back to private, which is kept as the default: now it may enforce.
+    store.set_bucket_acl("docs", &owner, &public[..1]).await.unwrap();
+    assert_eq!(store.bucket("docs").await.unwrap().unwrap().acl, None);
+    store.set_bucket_ownership("docs", Some(ObjectOwnership::BucketOwnerEnforced)).await.unwrap();
+    assert!(matches!(
+        store.set_bucket_ownership("nope", None).await,
+        Err(StoreError::NoSuchBucket)
+    ));
+
+    let bucket = store.bucket("docs").await.unwrap().unwrap();
+    let first = put(&store, "k", "one").await;
+    let access = store.object_access(&bucket, "k", None).await.unwrap().unwrap();
+    assert_eq!(access, ObjectAccess { owner: owner.clone(), acl: None });
+    let version = store.set_object_acl("docs", "k", None, &public).await.unwrap();
+    assert_eq!(version, first.version_id);
+    let access = store.object_access(&bucket, "k", Some(&version)).await.unwrap().unwrap();
+    assert_eq!(access.acl, Some(public.clone()));
+    assert_eq!(store.object("docs", "k").await.unwrap().unwrap().acl.grants, Some(public));
+    assert!(store.object_access(&bucket, "missing", None).await.unwrap().is_none());
+    assert!(matches!(
+        store.set_object_acl("docs", "missing", None, &[]).await,
+        Err(StoreError::NoSuchKey)
+    ));
+}
+
 /// Unversioned → Enabled → Suspended, as S3's user guide walks through them: the `null`
 /// version stays when versioning is enabled, and a suspended bucket's writes replace it.
 async fn the_null_version_follows_the_bucket_state(db: TestDb) {
@@ -210,6 +263,8 @@ async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
         checksum: None,
         lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
     };
     let written = store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await.unwrap();
     assert_eq!(written.etag, "two");
@@ -276,6 +331,8 @@ async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
                     checksum: None,
                     lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
                 };
                 store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await
             }));
@@ -627,7 +684,16 @@ mod lifecycle {
     async fn locked_versions_outlive_their_rules(db: TestDb) {
         let store = db.open().await;
         let (account, _) = store.create_account("a", None).await.unwrap();
-        store.create_bucket_with(&account.account_id, "docs", "us-east-1", true).await.unwrap();
+        store
+            .create_bucket_with(
+                &account.account_id,
+                "docs",
+                "us-east-1",
+                crate::NewBucket {
+                    object_lock: true,
+                    ..crate::NewBucket::CURRENT_DEFAULTS
+                },
+            ).await.unwrap();
         store
             .set_object_lock(
                 "docs",

@@ -15,6 +15,40 @@ use crate::{Result, StoreError};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
+/// The row of version `version_id` of `key` (without one: its latest version), with its
+/// `version_id` and the named `columns`, for a change to that version's settings. A delete
+/// marker has no settings to change (`MethodNotAllowed`).
+pub(crate) async fn find_version(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    columns: &str,
+) -> Result<sqlx::any::AnyRow> {
+    let which = if version_id.is_some() {
+        "version_id = $3"
+    } else {
+        "is_latest = 1"
+    };
+    let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT version_id, is_delete_marker, {columns} FROM objects WHERE bucket = $1 AND object_key = $2 AND {which}"
+    )))
+    .bind(bucket)
+    .bind(key.as_bytes().to_vec());
+    let query = match version_id {
+        Some(id) => query.bind(id),
+        None => query,
+    };
+    let row = query.fetch_optional(&mut **tx).await?.ok_or(match version_id {
+        Some(_) => StoreError::NoSuchVersion,
+        None => StoreError::NoSuchKey,
+    })?;
+    if row.try_get::<i64, _>("is_delete_marker")? != 0 {
+        return Err(StoreError::MethodNotAllowed);
+    }
+    Ok(row)
+}
+
 /// A bucket's versioning state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Versioning {
@@ -319,6 +353,8 @@ pub(crate) async fn insert_latest(
         checksum: None,
         lock: ObjectLock::default(),
         tags: Vec::new(),
+        acl: Default::default(),
+        storage_class: None,
     };
     let (object, blob_id, parts, marker) = match version {
         NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts, false),
@@ -330,9 +366,9 @@ pub(crate) async fn insert_latest(
         "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
          size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
          content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value, \
-         lock_mode, lock_until, legal_hold, tags) \
+         lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class) \
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24)",
+         $21, $22, $23, $24, $25, $26, $27)",
     )
     .bind(bucket)
     .bind(key.clone())
@@ -358,6 +394,9 @@ pub(crate) async fn insert_latest(
     .bind(retention.map(|r| crate::model::to_millis(r.until)))
     .bind(i64::from(object.lock.legal_hold))
     .bind(crate::tagging::to_json(&object.tags))
+    .bind(&object.acl.owner)
+    .bind(crate::acl::grants_json(object.acl.grants.as_deref()))
+    .bind(&object.storage_class)
     .execute(&mut **tx)
     .await
     .map_err(no_such_bucket)?;

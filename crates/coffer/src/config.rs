@@ -49,7 +49,8 @@ pub enum DbCommand {
 pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
-    /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs.
+    /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
+    /// new_bucket_defaults.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -101,6 +102,32 @@ pub struct ServeArgs {
     /// [default: 86400]
     #[arg(long, env = "COFFER_LIFECYCLE_DAY_SECS")]
     pub lifecycle_day_secs: Option<u64>,
+    /// What a new bucket starts with: `current` is AWS's since April 2023 (Block Public
+    /// Access on, ACLs disabled by BucketOwnerEnforced); `pre-2023` is AWS's before (neither,
+    /// so ACLs are in force as ObjectWriter), for software and test suites written then
+    /// [default: current]
+    #[arg(long, env = "COFFER_NEW_BUCKET_DEFAULTS")]
+    pub new_bucket_defaults: Option<BucketDefaults>,
+}
+
+/// AWS's defaults for new buckets, then and now.
+#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketDefaults {
+    #[default]
+    Current,
+    #[value(name = "pre-2023")]
+    #[serde(rename = "pre-2023")]
+    Pre2023,
+}
+
+impl BucketDefaults {
+    pub fn new_bucket(self) -> coffer_store::NewBucket {
+        match self {
+            BucketDefaults::Current => coffer_store::NewBucket::CURRENT_DEFAULTS,
+            BucketDefaults::Pre2023 => coffer_store::NewBucket::PRE_2023_DEFAULTS,
+        }
+    }
 }
 
 /// A CIDR (`10.0.0.0/8`) or a single address (`127.0.0.1`).
@@ -174,6 +201,7 @@ pub struct FileConfig {
     pub oidc_ca_file: Option<PathBuf>,
     pub oidc_jwks_file: Option<PathBuf>,
     pub lifecycle_day_secs: Option<u64>,
+    pub new_bucket_defaults: Option<BucketDefaults>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -197,6 +225,7 @@ pub struct ServeConfig {
     pub oidc_jwks_file: Option<PathBuf>,
     /// How long a lifecycle "day" is.
     pub lifecycle_day: std::time::Duration,
+    pub new_bucket_defaults: BucketDefaults,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -275,6 +304,10 @@ impl ServeConfig {
                 .or(file.lifecycle_day_secs)
                 .map(|secs| std::time::Duration::from_secs(secs.max(1)))
                 .unwrap_or(coffer_store::LIFECYCLE_DAY),
+            new_bucket_defaults: args
+                .new_bucket_defaults
+                .or(file.new_bucket_defaults)
+                .unwrap_or_default(),
         })
     }
 }

@@ -247,6 +247,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             domain: config.domain.clone(),
             idle_timeout: config.idle_timeout,
             lifecycle_day: config.lifecycle_day,
+            new_buckets: config.new_bucket_defaults.new_bucket(),
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;

@@ -19,6 +19,8 @@ fn summary(key: &str) -> ObjectSummary {
         last_modified: OffsetDateTime::UNIX_EPOCH,
         checksum_algorithm: None,
         checksum_type: None,
+        storage_class: None,
+        owner: None,
     }
 }
 

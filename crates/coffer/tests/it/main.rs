@@ -18,6 +18,7 @@ mod policies;
 mod reports;
 mod roles;
 mod s3;
+mod s3_acl;
 mod s3_lifecycle;
 mod s3_limits;
 mod s3_listing;

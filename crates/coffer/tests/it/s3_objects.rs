@@ -70,9 +70,10 @@ async fn an_object_keeps_its_headers_and_metadata() {
     assert_eq!(head.content_length(), Some(12));
     assert_eq!(head.content_type(), Some("image/jpeg"));
     let listed = s3.list_objects_v2().bucket("objects").send().await.unwrap();
+    // The class it was given, kept and reported (its bytes are kept as STANDARD's).
     assert_eq!(
         listed.contents()[0].storage_class().map(|c| c.as_str()),
-        Some("STANDARD")
+        Some("STANDARD_IA")
     );
 }
 
