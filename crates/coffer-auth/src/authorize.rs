@@ -324,6 +324,35 @@ impl Caller {
         self.may_in_bucket_with(action, bucket, key, Vec::new())
     }
 
+    /// May the caller do `action` on version `access` describes of object `key` in `bucket`
+    /// (a copy's source)? As [`Caller::may_in_bucket_with`], judged as the object's owner's
+    /// resource with its ACL while the bucket's ACLs are enabled.
+    pub fn may_on_object(
+        &self,
+        action: &str,
+        bucket: &Bucket,
+        key: &str,
+        access: &coffer_store::ObjectAccess,
+        keys: Vec<(&str, String)>,
+    ) -> Result<(), Denied> {
+        let outsider = self.principal.account_id != bucket.account_id;
+        let policy = self.authorizer.object_policy(bucket, outsider, access);
+        let owner = if bucket.acls_enabled() {
+            &access.owner
+        } else {
+            &bucket.account_id
+        };
+        let resource = format!("arn:aws:s3:::{}/{key}", bucket.name);
+        self.may(&Request {
+            action,
+            resource: &resource,
+            resource_account: owner,
+            resource_policy: policy.as_deref(),
+            keys,
+            ..Request::default()
+        })
+    }
+
     /// As [`Caller::may_in_bucket`], with the request's condition keys (`s3:VersionId` of a
     /// version named inside a request: a copy source, a DeleteObjects entry).
     pub fn may_in_bucket_with(

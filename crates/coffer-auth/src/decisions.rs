@@ -56,6 +56,16 @@ impl ResourcePolicy {
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
+
+    /// Whether the policy reads a condition key starting with `prefix` (lower case), so a
+    /// request fetches such a key's values only when they can matter. A policy that reads
+    /// the clock answers yes.
+    pub fn reads_key_prefix(&self, prefix: &str) -> bool {
+        match &self.keys {
+            None => true,
+            Some(keys) => keys.iter().any(|key| key.starts_with(prefix)),
+        }
+    }
 }
 
 /// Everything a decision depends on.

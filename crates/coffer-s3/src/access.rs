@@ -44,8 +44,10 @@ impl StoreAccess {
     }
 }
 
-/// S3's request condition keys: `s3:x-amz-acl`, `s3:x-amz-content-sha256`,
-/// `s3:signatureversion` and `s3:authType`.
+/// S3's request condition keys from the request's headers and signature: `s3:x-amz-acl`,
+/// `s3:x-amz-grant-*`, `s3:x-amz-copy-source`, `s3:x-amz-metadata-directive`,
+/// `s3:x-amz-storage-class`, `s3:x-amz-content-sha256`, Object Lock's, `s3:signatureversion`
+/// and `s3:authType`.
 fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     let headers = cx.headers();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -53,7 +55,14 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     if let Some(acl) = header("x-amz-acl") {
         keys.push(("s3:x-amz-acl", acl));
     }
+    // A copy names its source as `bucket/key` (percent-decoded, as policies write it).
+    if let Some(source) = header("x-amz-copy-source") {
+        let decoded = percent_encoding::percent_decode_str(&source).decode_utf8_lossy();
+        keys.push(("s3:x-amz-copy-source", decoded.trim_start_matches('/').to_owned()));
+    }
     for (name, key) in [
+        ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
+        ("x-amz-storage-class", "s3:x-amz-storage-class"),
         ("x-amz-grant-read", "s3:x-amz-grant-read"),
         ("x-amz-grant-write", "s3:x-amz-grant-write"),
         ("x-amz-grant-read-acp", "s3:x-amz-grant-read-acp"),
@@ -206,6 +215,22 @@ fn check_presign_expiry(uri: &http::Uri) -> crate::error::Result<()> {
     }
 }
 
+/// The operations on an existing object that offer `s3:ExistingObjectTag/<key>`.
+const EXISTING_TAG_OPERATIONS: [&str; 12] = [
+    "GetObject",
+    "HeadObject",
+    "GetObjectAttributes",
+    "GetObjectAcl",
+    "PutObjectAcl",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
+];
+
 /// The operations an object's own ACL speaks to: reading the object, and its ACL.
 const OBJECT_ACL_OPERATIONS: [&str; 5] = [
     "GetObject",
@@ -216,6 +241,29 @@ const OBJECT_ACL_OPERATIONS: [&str; 5] = [
 ];
 
 impl StoreAccess {
+    /// `s3:ExistingObjectTag/<key>` for each tag of the object a request is on, read only
+    /// for the operations that offer the key and when a policy in play reads it.
+    async fn existing_tag_keys(
+        &self,
+        op: &str,
+        path: &S3Path,
+        version: Option<&str>,
+        read: impl FnOnce() -> bool,
+    ) -> crate::error::Result<Vec<(String, String)>> {
+        let S3Path::Object { bucket, key } = path else {
+            return Ok(Vec::new());
+        };
+        if !EXISTING_TAG_OPERATIONS.contains(&op) || !read() {
+            return Ok(Vec::new());
+        }
+        let version = version.filter(|v| crate::versioning::check_version_id(Some(v)).is_ok());
+        let tags = self.store.object_tags(bucket, key, version).await?.unwrap_or_default();
+        Ok(tags
+            .into_iter()
+            .map(|tag| (format!("s3:ExistingObjectTag/{}", tag.key), tag.value))
+            .collect())
+    }
+
     /// Whose resource a request is on, and the resource policy it is judged by. For the
     /// operations an object's ACL speaks to, while the bucket's ACLs are enabled, that is the
     /// object's owner and its grants beside the bucket policy; otherwise the bucket's owner
@@ -287,7 +335,12 @@ impl StoreAccess {
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
-        let tag_keys = request_tag_keys(cx.headers());
+        let mut tag_keys = request_tag_keys(cx.headers());
+        let reads = || policy.reads_key_prefix("s3:existingobjecttag/");
+        tag_keys.extend(
+            self.existing_tag_keys(op, cx.s3_path(), version.as_deref(), reads)
+                .await?,
+        );
         let keys: Vec<(&str, String)> = listing_keys(op, cx.uri())
             .into_iter()
             .chain(s3_request_keys(cx))
@@ -381,13 +434,21 @@ impl S3Access for StoreAccess {
             keys.push(("s3:prefix", String::new()));
         }
         keys.extend(s3_request_keys(cx));
-        if let Some(version) = version {
-            keys.push(("s3:VersionId", version));
+        if let Some(version) = &version {
+            keys.push(("s3:VersionId", version.clone()));
         }
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), Some(region.clone()));
         let caller = Caller::new(principal, grants, facts, self.authorizer.clone());
-        let tag_keys = request_tag_keys(cx.headers());
+        let mut tag_keys = request_tag_keys(cx.headers());
+        let reads = || {
+            const PREFIX: &str = "s3:existingobjecttag/";
+            caller.reads_key_prefix(PREFIX) || resource_policy.as_ref().is_some_and(|p| p.reads_key_prefix(PREFIX))
+        };
+        tag_keys.extend(
+            self.existing_tag_keys(op, cx.s3_path(), version.as_deref(), reads)
+                .await?,
+        );
         let request = Request {
             action: &action,
             resource: &resource,

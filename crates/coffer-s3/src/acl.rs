@@ -359,7 +359,7 @@ fn check_public(bucket: &Bucket, grants: &[Grant]) -> Result<()> {
 }
 
 /// The owner's full control alone: S3's default ACL.
-fn private(owner: &str) -> Vec<Grant> {
+pub(crate) fn private(owner: &str) -> Vec<Grant> {
     vec![Grant {
         grantee: Grantee::Account(owner.to_owned()),
         permission: Permission::FullControl,

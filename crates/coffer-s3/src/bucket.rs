@@ -73,7 +73,7 @@ pub(crate) async fn create_bucket(
     let new = NewBucket {
         object_lock: req.input.object_lock_enabled_for_bucket == Some(true),
         object_ownership: ownership,
-        acl,
+        acl: acl.clone(),
         ..s3.new_buckets.clone()
     };
     match s3
@@ -82,8 +82,18 @@ pub(crate) async fn create_bucket(
         .await
     {
         Ok(_) => {}
-        // In us-east-1, S3 answers 200 to an owner re-creating its bucket (legacy behaviour).
-        Err(StoreError::BucketExists { owned_by_caller: true }) if region == DEFAULT_REGION => {}
+        // In us-east-1, S3 answers 200 to an owner re-creating its bucket (legacy behaviour)
+        // "and resets the bucket access control lists" to what the request asks.
+        Err(StoreError::BucketExists { owned_by_caller: true }) if region == DEFAULT_REGION => {
+            let existing = s3.bucket(name).await?;
+            if existing.acls_enabled() {
+                let grants = acl.unwrap_or_else(|| crate::acl::private(&principal.account_id));
+                s3.store
+                    .set_bucket_acl(name, &principal.account_id, &grants)
+                    .await
+                    .map_err(S3Fault::from)?;
+            }
+        }
         Err(StoreError::BucketExists { owned_by_caller: true }) => {
             return Err(S3Fault::BucketAlreadyOwnedByYou);
         }

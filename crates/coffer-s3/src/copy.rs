@@ -15,7 +15,7 @@ use crate::put::{MAX_SINGLE_UPLOAD, stored_storage_class};
 use crate::reading;
 use crate::versioning::{reported_version, written_version};
 use coffer_auth::Caller;
-use coffer_store::{NewObject, ObjectMeta, WriteCondition};
+use coffer_store::{NewObject, ObjectAccess, ObjectMeta, WriteCondition};
 
 /// CopyObjectInput and UploadPartCopyInput name their copy-source conditions alike.
 macro_rules! copy_source_conditions {
@@ -48,17 +48,38 @@ async fn copy_source(s3: &CofferS3, caller: &Caller, source: &CopySource, condit
         Some(_) => "s3:GetObjectVersion",
         None => "s3:GetObject",
     };
-    let found = s3.bucket(bucket).await?;
-    let keys = version_id.map(|v| ("s3:VersionId", v.to_owned())).into_iter().collect();
-    caller.may_in_bucket_with(action, &found, Some(key), keys)?;
+    // Found first, so that its owner, ACL and tags take part in the decision; a source
+    // that is not there answers as a read does (NoSuchKey only to who may list the bucket).
     let source = match s3.object(Some(caller), bucket, key, version_id).await {
         Err(S3Fault::DeleteMarker { named: true, .. }) => {
+            caller.may_in_bucket(action, &s3.bucket(bucket).await?, Some(key))?;
             return Err(S3Fault::InvalidRequest(
                 "The source of a copy request may not specifically refer to a delete marker by version id.".to_owned(),
             ));
         }
         other => other?,
     };
+    let existing_tags: Vec<(String, String)> = source
+        .object
+        .tags
+        .iter()
+        .map(|tag| (format!("s3:ExistingObjectTag/{}", tag.key), tag.value.clone()))
+        .collect();
+    let keys = version_id
+        .map(|v| ("s3:VersionId", v.to_owned()))
+        .into_iter()
+        .chain(existing_tags.iter().map(|(k, v)| (k.as_str(), v.clone())))
+        .collect();
+    let access = ObjectAccess {
+        owner: source
+            .object
+            .acl
+            .owner
+            .clone()
+            .unwrap_or_else(|| source.bucket.account_id.clone()),
+        acl: source.object.acl.grants.clone(),
+    };
+    caller.may_on_object(action, &source.bucket, key, &access, keys)?;
     conditions.check_copy_source(&source.object)?;
     Ok(source)
 }

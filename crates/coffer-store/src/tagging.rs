@@ -49,6 +49,29 @@ impl Store {
         Ok(version)
     }
 
+    /// The tags of version `version_id` of `key` (without one: its latest version); `None`
+    /// when there is no such version or it is a delete marker.
+    pub async fn object_tags(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Option<Vec<Tag>>> {
+        let which = if version_id.is_some() {
+            "version_id = $3"
+        } else {
+            "is_latest = 1"
+        };
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT tags FROM objects WHERE bucket = $1 AND object_key = $2 AND is_delete_marker = 0 AND {which}"
+        )))
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec());
+        let query = match version_id {
+            Some(id) => query.bind(id),
+            None => query,
+        };
+        match query.fetch_optional(&self.inner.reader).await? {
+            Some(row) => Ok(Some(from_json(row.try_get("tags")?)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Sets (with `None` or none, deletes) a bucket's tags.
     pub async fn set_bucket_tags(&self, bucket: &str, tags: &[Tag]) -> Result<()> {
         let mut tx = self.begin_write().await?;

@@ -472,6 +472,10 @@ async fn an_access_control_policy_body_is_checked_and_kept() {
         .await
         .unwrap_err();
     assert_aws_error(&both, "InvalidRequest", 400);
+    // Created again by its owner in us-east-1: 200, and the ACL is reset, as S3 does.
+    s3.create_bucket().bucket("acp").send().await.unwrap();
+    let acl = s3.get_bucket_acl().bucket("acp").send().await.unwrap();
+    assert_eq!(grants(acl.grants()), [full_control(&owner_id)]);
 }
 
 #[tokio::test]

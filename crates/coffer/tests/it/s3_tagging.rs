@@ -271,6 +271,69 @@ async fn tagging_with_a_write_needs_its_permission_and_meets_the_tag_condition_k
 }
 
 #[tokio::test]
+async fn policies_read_an_objects_existing_tags_and_a_copys_source() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("shelf").send().await.unwrap();
+    for (key, tags) in [("public/a", "class=public"), ("secret/b", "class=secret")] {
+        s3.put_object()
+            .bucket("shelf")
+            .key(key)
+            .tagging(tags)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (key_id, secret) = coffer.user_with_key("reader").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("reader")
+        .policy_name("p")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::shelf/*",
+                 "Condition":{"StringEquals":{"s3:ExistingObjectTag/class":"public"}}},
+                {"Effect":"Allow","Action":"s3:PutObjectTagging","Resource":"arn:aws:s3:::shelf/copies/*"},
+                {"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::shelf/copies/*",
+                 "Condition":{"StringLike":{"s3:x-amz-copy-source":"shelf/public/*"}}}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let user = coffer.s3(&key_id, &secret);
+    let get = |key: &'static str| user.get_object().bucket("shelf").key(key).send();
+    get("public/a").await.unwrap();
+    assert_aws_error(&get("secret/b").await.unwrap_err(), "AccessDenied", 403);
+    // The tags as they are now decide: retagged, the object is out of reach.
+    s3.put_object_tagging()
+        .bucket("shelf")
+        .key("public/a")
+        .tagging(tagging(&[("class", "secret")]))
+        .send()
+        .await
+        .unwrap();
+    assert_aws_error(&get("public/a").await.unwrap_err(), "AccessDenied", 403);
+    s3.put_object_tagging()
+        .bucket("shelf")
+        .key("public/a")
+        .tagging(tagging(&[("class", "public")]))
+        .send()
+        .await
+        .unwrap();
+    let copy = |source: &'static str| {
+        user.copy_object()
+            .bucket("shelf")
+            .key("copies/c")
+            .copy_source(source)
+            .send()
+    };
+    copy("shelf/public/a").await.unwrap();
+    assert_aws_error(&copy("shelf/secret/b").await.unwrap_err(), "AccessDenied", 403);
+}
+
+#[tokio::test]
 async fn lifecycle_rules_filter_on_tags() {
     let coffer = Coffer::start_with(&[
         ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
