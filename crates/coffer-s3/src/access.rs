@@ -186,6 +186,15 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => "s3:PutLifecycleConfiguration",
         "GetBucketLifecycleConfiguration" => "s3:GetLifecycleConfiguration",
         "GetObjectLockConfiguration" => "s3:GetBucketObjectLockConfiguration",
+        "GetBucketReplication" => "s3:GetReplicationConfiguration",
+        "GetBucketNotificationConfiguration" => "s3:GetBucketNotification",
+        "GetBucketAccelerateConfiguration" => "s3:GetAccelerateConfiguration",
+        "GetBucketAnalyticsConfiguration" | "ListBucketAnalyticsConfigurations" => "s3:GetAnalyticsConfiguration",
+        "GetBucketInventoryConfiguration" | "ListBucketInventoryConfigurations" => "s3:GetInventoryConfiguration",
+        "GetBucketMetricsConfiguration" | "ListBucketMetricsConfigurations" => "s3:GetMetricsConfiguration",
+        "GetBucketIntelligentTieringConfiguration" | "ListBucketIntelligentTieringConfigurations" => {
+            "s3:GetIntelligentTieringConfiguration"
+        }
         other => return (format!("s3:{other}"), resource_arn(path)),
     };
     (action.to_owned(), resource_arn(path))

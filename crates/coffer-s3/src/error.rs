@@ -73,6 +73,9 @@ pub enum S3Fault {
     },
     NoSuchBucket,
     NoSuchBucketPolicy,
+    NoSuchConfiguration,
+    NoSuchWebsiteConfiguration,
+    ReplicationConfigurationNotFoundError,
     NoSuchKey,
     NoSuchObjectLockConfiguration,
     NoSuchLifecycleConfiguration,
@@ -129,6 +132,21 @@ impl S3Fault {
                 "MissingSecurityHeader",
                 S::BAD_REQUEST,
                 text("Your request was missing a required header"),
+            ),
+            NoSuchConfiguration => (
+                "NoSuchConfiguration",
+                S::NOT_FOUND,
+                text("The specified configuration does not exist."),
+            ),
+            NoSuchWebsiteConfiguration => (
+                "NoSuchWebsiteConfiguration",
+                S::NOT_FOUND,
+                text("The specified bucket does not have a website configuration"),
+            ),
+            ReplicationConfigurationNotFoundError => (
+                "ReplicationConfigurationNotFoundError",
+                S::NOT_FOUND,
+                text("The replication configuration was not found"),
             ),
             OwnershipControlsNotFoundError => (
                 "OwnershipControlsNotFoundError",

@@ -26,6 +26,7 @@ pub mod quirks;
 mod reading;
 pub mod routes;
 mod tagging;
+mod unserved;
 mod versioning;
 
 use coffer_auth::Caller;

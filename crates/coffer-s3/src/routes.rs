@@ -11,7 +11,7 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
     CofferS3, acl, bucket, bucket_policy, copy, delete, get, lifecycle, list, multipart, object_lock, put, tagging,
-    versioning,
+    unserved, versioning,
 };
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
@@ -58,6 +58,20 @@ routes! {
     acl::put_bucket_ownership_controls: PutBucketOwnershipControls(PutBucketOwnershipControlsInput) -> PutBucketOwnershipControlsOutput;
     acl::get_bucket_ownership_controls: GetBucketOwnershipControls(GetBucketOwnershipControlsInput) -> GetBucketOwnershipControlsOutput;
     acl::delete_bucket_ownership_controls: DeleteBucketOwnershipControls(DeleteBucketOwnershipControlsInput) -> DeleteBucketOwnershipControlsOutput;
+    unserved::get_bucket_website: GetBucketWebsite(GetBucketWebsiteInput) -> GetBucketWebsiteOutput;
+    unserved::get_bucket_replication: GetBucketReplication(GetBucketReplicationInput) -> GetBucketReplicationOutput;
+    unserved::get_bucket_logging: GetBucketLogging(GetBucketLoggingInput) -> GetBucketLoggingOutput;
+    unserved::get_bucket_notification_configuration: GetBucketNotificationConfiguration(GetBucketNotificationConfigurationInput) -> GetBucketNotificationConfigurationOutput;
+    unserved::get_bucket_request_payment: GetBucketRequestPayment(GetBucketRequestPaymentInput) -> GetBucketRequestPaymentOutput;
+    unserved::get_bucket_accelerate_configuration: GetBucketAccelerateConfiguration(GetBucketAccelerateConfigurationInput) -> GetBucketAccelerateConfigurationOutput;
+    unserved::get_bucket_analytics_configuration: GetBucketAnalyticsConfiguration(GetBucketAnalyticsConfigurationInput) -> GetBucketAnalyticsConfigurationOutput;
+    unserved::get_bucket_inventory_configuration: GetBucketInventoryConfiguration(GetBucketInventoryConfigurationInput) -> GetBucketInventoryConfigurationOutput;
+    unserved::get_bucket_metrics_configuration: GetBucketMetricsConfiguration(GetBucketMetricsConfigurationInput) -> GetBucketMetricsConfigurationOutput;
+    unserved::get_bucket_intelligent_tiering_configuration: GetBucketIntelligentTieringConfiguration(GetBucketIntelligentTieringConfigurationInput) -> GetBucketIntelligentTieringConfigurationOutput;
+    unserved::list_bucket_analytics_configurations: ListBucketAnalyticsConfigurations(ListBucketAnalyticsConfigurationsInput) -> ListBucketAnalyticsConfigurationsOutput;
+    unserved::list_bucket_inventory_configurations: ListBucketInventoryConfigurations(ListBucketInventoryConfigurationsInput) -> ListBucketInventoryConfigurationsOutput;
+    unserved::list_bucket_metrics_configurations: ListBucketMetricsConfigurations(ListBucketMetricsConfigurationsInput) -> ListBucketMetricsConfigurationsOutput;
+    unserved::list_bucket_intelligent_tiering_configurations: ListBucketIntelligentTieringConfigurations(ListBucketIntelligentTieringConfigurationsInput) -> ListBucketIntelligentTieringConfigurationsOutput;
     versioning::put_bucket_versioning: PutBucketVersioning(PutBucketVersioningInput) -> PutBucketVersioningOutput;
     versioning::get_bucket_versioning: GetBucketVersioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
     lifecycle::put_bucket_lifecycle_configuration: PutBucketLifecycleConfiguration(PutBucketLifecycleConfigurationInput) -> PutBucketLifecycleConfigurationOutput;

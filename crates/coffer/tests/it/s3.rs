@@ -196,7 +196,67 @@ async fn operations_coffer_does_not_implement_say_so() {
     let coffer = Coffer::start();
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("b-123").send().await.unwrap();
-    let err = s3.get_bucket_website().bucket("b-123").send().await.unwrap_err();
+    let err = s3
+        .put_bucket_request_payment()
+        .bucket("b-123")
+        .request_payment_configuration(
+            aws_sdk_s3::types::RequestPaymentConfiguration::builder()
+                .payer(aws_sdk_s3::types::Payer::Requester)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(s3_code(&err), "NotImplemented");
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 501);
+}
+
+/// Settings Coffer does not serve read as S3 reads them on a bucket without them, so tools
+/// that read every setting keep working.
+#[tokio::test]
+async fn unserved_settings_read_as_a_bucket_without_them() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("plain").send().await.unwrap();
+    let website = s3.get_bucket_website().bucket("plain").send().await.unwrap_err();
+    assert_eq!(s3_code(&website), "NoSuchWebsiteConfiguration");
+    assert_eq!(website.raw_response().unwrap().status().as_u16(), 404);
+    let replication = s3.get_bucket_replication().bucket("plain").send().await.unwrap_err();
+    assert_eq!(s3_code(&replication), "ReplicationConfigurationNotFoundError");
+    let logging = s3.get_bucket_logging().bucket("plain").send().await.unwrap();
+    assert!(logging.logging_enabled().is_none());
+    let payment = s3.get_bucket_request_payment().bucket("plain").send().await.unwrap();
+    assert_eq!(payment.payer(), Some(&aws_sdk_s3::types::Payer::BucketOwner));
+    let notifications = s3
+        .get_bucket_notification_configuration()
+        .bucket("plain")
+        .send()
+        .await
+        .unwrap();
+    assert!(notifications.topic_configurations().is_empty());
+    let accelerate = s3
+        .get_bucket_accelerate_configuration()
+        .bucket("plain")
+        .send()
+        .await
+        .unwrap();
+    assert!(accelerate.status().is_none());
+    let metrics = s3
+        .list_bucket_metrics_configurations()
+        .bucket("plain")
+        .send()
+        .await
+        .unwrap();
+    assert!(metrics.metrics_configuration_list().is_empty());
+    let inventory = s3
+        .get_bucket_inventory_configuration()
+        .bucket("plain")
+        .id("weekly")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&inventory), "NoSuchConfiguration");
+    let missing = s3.get_bucket_website().bucket("nope").send().await.unwrap_err();
+    assert_eq!(s3_code(&missing), "NoSuchBucket");
 }
