@@ -568,6 +568,7 @@ mod tests {
             tags: Vec::new(),
             object_ownership: None,
             acl: None,
+            cors: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -593,6 +594,7 @@ mod tests {
             tags: Vec::new(),
             object_ownership: None,
             acl: None,
+            cors: None,
         }
     }
 

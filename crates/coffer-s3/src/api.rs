@@ -14,7 +14,7 @@ use crate::Options;
 #[derive(Clone, Debug)]
 pub struct S3Api {
     service: s3s::service::S3Service,
-    store: Store,
+    pub(crate) store: Store,
     authorizer: coffer_auth::Authorizer,
 }
 

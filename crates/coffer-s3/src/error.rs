@@ -27,6 +27,8 @@ pub enum S3Fault {
     AuthorizationQueryParametersError(String),
     BadDigest(String),
     BadRequest(String),
+    /// A CORS request the bucket's rules do not allow (403).
+    CORSResponse(String),
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -74,6 +76,7 @@ pub enum S3Fault {
     NoSuchBucket,
     NoSuchBucketPolicy,
     NoSuchConfiguration,
+    NoSuchCORSConfiguration,
     NoSuchWebsiteConfiguration,
     ReplicationConfigurationNotFoundError,
     NoSuchKey,
@@ -132,6 +135,12 @@ impl S3Fault {
                 "MissingSecurityHeader",
                 S::BAD_REQUEST,
                 text("Your request was missing a required header"),
+            ),
+            CORSResponse(m) => ("CORSResponse", S::FORBIDDEN, own(m)),
+            NoSuchCORSConfiguration => (
+                "NoSuchCORSConfiguration",
+                S::NOT_FOUND,
+                text("The CORS configuration does not exist"),
             ),
             NoSuchConfiguration => (
                 "NoSuchConfiguration",

@@ -12,6 +12,7 @@ mod bucket;
 mod bucket_policy;
 mod checksums;
 mod copy;
+mod cors;
 mod delete;
 pub mod error;
 mod get;
@@ -40,6 +41,7 @@ pub use access::{RequestLog, StoreAccess};
 pub use api::{Body, PresignError, S3Api};
 pub use auth::{SessionPrincipal, StoreAuth, with_session};
 pub use bucket::valid_bucket_name;
+pub use cors::bucket_of;
 pub use host::CofferHost;
 
 /// How the S3 endpoint is set up.

@@ -35,6 +35,8 @@ pub struct Bucket {
     pub object_ownership: Option<ObjectOwnership>,
     /// Its ACL's grants (`None`: the owner alone, with FULL_CONTROL).
     pub acl: Option<Vec<Grant>>,
+    /// Its CORS rules, if any.
+    pub cors: Option<Vec<crate::CorsRule>>,
 }
 
 impl Bucket {
@@ -118,7 +120,7 @@ impl PublicAccessBlock {
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
      b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules, b.tags, \
-     b.object_ownership, b.acl \
+     b.object_ownership, b.acl, b.cors \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name LEFT JOIN bucket_lifecycle l ON l.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -144,6 +146,7 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             .as_deref()
             .and_then(ObjectOwnership::parse),
         acl: crate::acl::from_json(row.try_get("acl")?)?,
+        cors: crate::cors::from_json(row.try_get("cors")?)?,
     })
 }
 
@@ -207,6 +210,7 @@ impl Store {
                 tags: Vec::new(),
                 object_ownership: new.object_ownership,
                 acl: if acl.is_some() { new.acl } else { None },
+                cors: None,
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {

@@ -254,6 +254,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone(), authorizer.clone()).with_idp_keys(idp_keys),
         s3: s3.service(),
+        s3_api: s3.clone(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),
         sealer: store.sealer().clone(),
     });

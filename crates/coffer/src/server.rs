@@ -22,6 +22,8 @@ use tower::ServiceExt;
 pub struct AppState {
     pub query: QueryApi,
     pub s3: s3s::service::S3Service,
+    /// The same S3 API, for what happens outside s3s: CORS preflights and headers.
+    pub s3_api: coffer_s3::S3Api,
     /// `<bucket>.<domain>` hosts, when `--domain` is set.
     pub s3_host: Option<coffer_s3::CofferHost>,
     /// Opens S3 requests' session tokens.
@@ -110,6 +112,38 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         };
         return state.query.handle(service, &parts, &body).await.into_response();
     }
+    // CORS: a preflight is answered from the bucket's rules without credentials, and every
+    // answer to a cross-origin request carries what the rules allow (errors too).
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
+    let bucket = coffer_s3::bucket_of(&parts.uri, host, state.s3_host.as_ref());
+    if parts.method == http::Method::OPTIONS {
+        return state
+            .s3_api
+            .preflight(bucket.as_deref(), &parts.headers)
+            .await
+            .map(Body::new);
+    }
+    let origin = parts
+        .headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let cors = origin
+        .zip(bucket)
+        .map(|(origin, bucket)| (origin, bucket, parts.method.clone()));
+    let mut response = serve_s3(&state, parts, body).await;
+    if let Some((origin, bucket, method)) = cors {
+        for (name, value) in state.s3_api.cors_headers(&bucket, &method, &origin).await {
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+/// An S3 request, signed or anonymous, checked and served, with one log line.
+async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
     if oversized_xml_post(&parts) {
         return coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
     }
@@ -148,8 +182,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     .then(|| coffer_s3::quirks::sigv2_bucket_root(&parts.uri, virtual_hosted))
                     .flatten()
                 {
-                    Some(with_slash) => sigv2_bucket_root(&state, parts, body, with_slash).await,
-                    None => call_s3(&state, parts, body).await,
+                    Some(with_slash) => sigv2_bucket_root(state, parts, body, with_slash).await,
+                    None => call_s3(state, parts, body).await,
                 }
             };
             coffer_s3::with_session(session.as_ref(), serve).await

@@ -19,6 +19,7 @@ mod reports;
 mod roles;
 mod s3;
 mod s3_acl;
+mod s3_cors;
 mod s3_lifecycle;
 mod s3_limits;
 mod s3_listing;
