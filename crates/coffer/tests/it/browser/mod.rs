@@ -4,6 +4,7 @@
 //! laptop's and a phone's width with the console's own guidance for deleting, picking and
 //! failing ([`pages`]). Screenshots go to `target/console-screenshots/`.
 
+mod cors;
 mod pages;
 mod walkthrough;
 
