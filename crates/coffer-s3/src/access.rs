@@ -367,7 +367,59 @@ impl StoreAccess {
             values: Vec::new(),
             trust: false,
         };
-        authorize_anonymous(&request).map_err(|_| denied())
+        let Err(refusal) = authorize_anonymous(&request) else {
+            return Ok(());
+        };
+        let may_list = || {
+            let arn = format!("arn:aws:s3:::{}", bucket.name);
+            let policy = self.authorizer.bucket_policy(&bucket, true);
+            let list = Request {
+                action: "s3:ListBucket",
+                resource: &arn,
+                resource_account: &bucket.account_id,
+                resource_policy: policy.as_deref(),
+                facts: Some(&facts),
+                ..Request::default()
+            };
+            authorize_anonymous(&list).is_ok()
+        };
+        match self
+            .missing(op, cx.s3_path(), version.as_deref(), &refusal, may_list)
+            .await?
+        {
+            Some(missing) => Err(missing),
+            None => Err(denied()),
+        }
+    }
+
+    /// A read refused (implicitly) of an object that is not there: S3 tells a caller who may
+    /// list the bucket that it is missing (GetObject and HeadObject, "Permissions"), as the
+    /// operation itself would.
+    async fn missing(
+        &self,
+        op: &str,
+        path: &S3Path,
+        version: Option<&str>,
+        refusal: &coffer_auth::Denied,
+        may_list: impl FnOnce() -> bool,
+    ) -> crate::error::Result<Option<S3Fault>> {
+        let S3Path::Object { bucket, key } = path else {
+            return Ok(None);
+        };
+        if refusal.explicit || !matches!(op, "GetObject" | "HeadObject") {
+            return Ok(None);
+        }
+        let Ok(version) = crate::versioning::check_version_id(version) else {
+            return Ok(None);
+        };
+        let found = self.store.object_version(bucket, key, version).await?;
+        if found.is_some_and(|object| !object.is_delete_marker) || !may_list() {
+            return Ok(None);
+        }
+        Ok(Some(match version {
+            Some(_) => S3Fault::NoSuchVersion,
+            None => S3Fault::NoSuchKey,
+        }))
     }
 }
 
@@ -475,7 +527,22 @@ impl S3Access for StoreAccess {
         // DeleteObjects is authorized key by key (s3:DeleteObject on each object), in the
         // operation: a policy on `bucket/*` must allow it, and a denied key is a per-key error.
         if op != "DeleteObjects" {
-            caller.may_on_bucket(&request).map_err(S3Fault::from)?;
+            if let Err(refusal) = caller.may_on_bucket(&request) {
+                let may_list = || {
+                    bucket
+                        .as_ref()
+                        .is_some_and(|b| caller.may_in_bucket("s3:ListBucket", b, None).is_ok())
+                };
+                return Err(
+                    match self
+                        .missing(op, cx.s3_path(), version.as_deref(), &refusal, may_list)
+                        .await?
+                    {
+                        Some(missing) => missing.into(),
+                        None => S3Fault::from(refusal).into(),
+                    },
+                );
+            }
         }
         // The operation asks the same caller about what this hook cannot see: a copy source,
         // each key of DeleteObjects.

@@ -163,6 +163,22 @@ pub(crate) struct Found {
 }
 
 impl CofferS3 {
+    /// Whether an anonymous caller may do `action` on `bucket`: its policy and ACL decide.
+    fn anonymous_may(&self, action: &str, bucket: &Bucket) -> bool {
+        let Some(policy) = self.authorizer.bucket_policy(bucket, true) else {
+            return false;
+        };
+        let resource = format!("arn:aws:s3:::{}", bucket.name);
+        let request = coffer_auth::Request {
+            action,
+            resource: &resource,
+            resource_account: &bucket.account_id,
+            resource_policy: Some(&policy),
+            ..coffer_auth::Request::default()
+        };
+        coffer_auth::authorize_anonymous(&request).is_ok()
+    }
+
     /// The object version a read by `reader` names: `version_id`, or the key's latest. A
     /// missing key or version is `NoSuchKey`/`NoSuchVersion` only to a caller who may list
     /// the bucket (`s3:ListBucket`); to others it is `AccessDenied`, so a read never tells
@@ -182,7 +198,10 @@ impl CofferS3 {
             .object_version(&bucket.name, key, version_id)
             .await
             .map_err(S3Fault::from)?;
-        let may_list = || reader.is_some_and(|r| r.may_in_bucket("s3:ListBucket", &bucket, None).is_ok());
+        let may_list = || match reader {
+            Some(reader) => reader.may_in_bucket("s3:ListBucket", &bucket, None).is_ok(),
+            None => self.anonymous_may("s3:ListBucket", &bucket),
+        };
         match object {
             Some(object) if object.is_delete_marker => {
                 if version_id.is_none() && !may_list() {

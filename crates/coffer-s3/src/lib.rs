@@ -72,6 +72,7 @@ impl Default for Options {
 fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options) -> s3s::service::S3Service {
     let mut builder = s3s::service::S3ServiceBuilder::new(CofferS3 {
         store: store.clone(),
+        authorizer: authorizer.clone(),
         idle_timeout: options.idle_timeout,
         lifecycle_day: coffer_store::LifecycleDay(options.lifecycle_day),
         new_buckets: options.new_buckets.clone(),
@@ -118,6 +119,8 @@ pub(crate) fn caller<T>(req: &S3Request<T>) -> Result<&Caller> {
 
 pub struct CofferS3 {
     store: Store,
+    /// For what an anonymous caller may do (its requests have no `Caller`).
+    authorizer: coffer_auth::Authorizer,
     idle_timeout: std::time::Duration,
     lifecycle_day: coffer_store::LifecycleDay,
     new_buckets: coffer_store::NewBucket,

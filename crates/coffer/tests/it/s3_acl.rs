@@ -183,6 +183,8 @@ async fn a_public_read_acl_shows_an_object_to_anyone_until_block_public_access_s
         .await
         .unwrap();
     assert_eq!(anonymous_get(&coffer, "shared").await, 200);
+    // Who may list may learn that a key is missing.
+    assert_eq!(anonymous_get(&coffer, "shared/missing").await, 404);
     // IgnorePublicAcls: the grants stay, and count for nothing.
     let ignore = PublicAccessBlockConfiguration::builder()
         .ignore_public_acls(true)
@@ -552,4 +554,67 @@ async fn storage_classes_are_kept_and_reported_and_archives_refused() {
             ("plain", "STANDARD")
         ]
     );
+}
+
+/// GetObject and HeadObject of a key that is not there: who may list the bucket learns it is
+/// missing (404), whatever else it may do; anyone else gets 403, as S3 documents.
+#[tokio::test]
+async fn a_missing_key_is_news_only_to_who_may_list() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("listed").send().await.unwrap();
+    s3.put_object()
+        .bucket("listed")
+        .key("there")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let (lister_key, lister_secret) = coffer.user_with_key("lister").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("lister")
+        .policy_name("list")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::listed"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (stranger_key, stranger_secret) = coffer.user_with_key("stranger").await;
+    let lister = coffer.s3(&lister_key, &lister_secret);
+    let stranger = coffer.s3(&stranger_key, &stranger_secret);
+    let missing = lister
+        .get_object()
+        .bucket("listed")
+        .key("gone")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&missing, "NoSuchKey", 404);
+    let head = lister
+        .head_object()
+        .bucket("listed")
+        .key("gone")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(head.raw_response().unwrap().status().as_u16(), 404);
+    let there = lister
+        .get_object()
+        .bucket("listed")
+        .key("there")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&there, "AccessDenied", 403);
+    let missing = stranger
+        .get_object()
+        .bucket("listed")
+        .key("gone")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&missing, "AccessDenied", 403);
 }
