@@ -27,7 +27,10 @@ fn actions(permission: Permission, target: AclTarget<'_>) -> Vec<&'static str> {
                 "s3:ListBucketVersions",
                 "s3:ListBucketMultipartUploads",
             ],
-            (Permission::Write, AclTarget::Bucket(_)) => &["s3:PutObject", "s3:DeleteObject"],
+            // WRITE creates objects; it lets no one but their owners delete or overwrite
+            // existing ones (acl-overview: "WRITE permissions do not allow non-owners to
+            // overwrite or delete existing objects"), so it grants no DeleteObject here.
+            (Permission::Write, AclTarget::Bucket(_)) => &["s3:PutObject"],
             (Permission::ReadAcp, AclTarget::Bucket(_)) => &["s3:GetBucketAcl"],
             (Permission::WriteAcp, AclTarget::Bucket(_)) => &["s3:PutBucketAcl"],
             (Permission::Read, AclTarget::Object) => &["s3:GetObject", "s3:GetObjectVersion"],
@@ -94,24 +97,6 @@ pub fn acl_statements(grants: &[Grant], owner: &str, target: AclTarget<'_>, igno
     statements
 }
 
-/// A policy text holding `policy`'s statements (all, or with `denies_only` its Deny
-/// statements) and then `extra`. `None` when `policy` is not a JSON policy document.
-pub fn merged_policy(policy: Option<&str>, denies_only: bool, extra: Vec<Value>) -> Option<String> {
-    let mut statements: Vec<Value> = match policy {
-        None => Vec::new(),
-        Some(text) => match serde_json::from_str::<Value>(text).ok()?.get("Statement")? {
-            Value::Array(list) => list.clone(),
-            one @ Value::Object(_) => vec![one.clone()],
-            _ => return None,
-        },
-    };
-    if denies_only {
-        statements.retain(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny"));
-    }
-    statements.extend(extra);
-    Some(json!({"Version": "2012-10-17", "Statement": statements}).to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,8 +108,8 @@ mod tests {
     #[test]
     fn full_control_is_every_permission_of_its_target() {
         let bucket = actions(Permission::FullControl, AclTarget::Bucket("b"));
-        assert_eq!(bucket.len(), 7);
-        assert!(bucket.contains(&"s3:PutBucketAcl") && bucket.contains(&"s3:DeleteObject"));
+        assert_eq!(bucket.len(), 6);
+        assert!(bucket.contains(&"s3:PutBucketAcl") && bucket.contains(&"s3:PutObject"));
         let object = actions(Permission::FullControl, AclTarget::Object);
         assert_eq!(
             object,
@@ -163,29 +148,5 @@ mod tests {
         let kept = acl_statements(&grants, "111111111111", AclTarget::Object, true);
         assert_eq!(kept.len(), 1);
         assert_eq!(kept[0]["Principal"]["AWS"], "arn:aws:iam::222222222222:root");
-    }
-
-    #[test]
-    fn merging_keeps_the_policy_and_adds_the_grants() {
-        let policy = r#"{"Version":"2012-10-17","Statement":[
-            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
-            {"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-        let extra = acl_statements(
-            &[grant(Grantee::AllUsers, Permission::Read)],
-            "1",
-            AclTarget::Object,
-            false,
-        );
-        let all: Value = serde_json::from_str(&merged_policy(Some(policy), false, extra.clone()).unwrap()).unwrap();
-        assert_eq!(all["Statement"].as_array().unwrap().len(), 3);
-        let denies: Value = serde_json::from_str(&merged_policy(Some(policy), true, extra).unwrap()).unwrap();
-        let effects: Vec<&str> = denies["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["Effect"].as_str().unwrap())
-            .collect();
-        assert_eq!(effects, ["Deny", "Allow"]);
-        assert_eq!(merged_policy(Some("not json"), false, Vec::new()), None);
     }
 }

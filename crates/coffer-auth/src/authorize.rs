@@ -719,6 +719,39 @@ mod tests {
     }
 
     #[test]
+    fn a_restricted_public_policy_still_denies_beside_acl_grants() {
+        use coffer_store::{Grantee, Permission, PublicAccessBlock};
+        let authorizer = Authorizer::default();
+        let mut bucket = bucket_with_policy(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
+                {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+        );
+        bucket.public_access_block = Some(PublicAccessBlock {
+            restrict_public_buckets: true,
+            ..PublicAccessBlock::default()
+        });
+        bucket.acl = Some(vec![
+            grant(Grantee::Account("222222222222".into()), Permission::Write),
+            grant(Grantee::Account("333333333333".into()), Permission::Write),
+        ]);
+        let judge = |principal: Principal, action: &str| {
+            let policy = authorizer.bucket_policy(&bucket, true);
+            let request = Request {
+                resource_policy: policy.as_deref(),
+                ..request(action, "arn:aws:s3:::b/k", "111111111111")
+            };
+            authorize(&principal, &Grants::default(), &request)
+        };
+        assert!(judge(root("222222222222"), "s3:PutObject").unwrap_err().explicit);
+        assert_eq!(judge(root("333333333333"), "s3:PutObject"), Ok(()));
+        assert!(
+            judge(root("333333333333"), "s3:GetObject").is_err(),
+            "the public grant is restricted"
+        );
+    }
+
+    #[test]
     fn an_object_another_account_owns_is_its_owners_to_grant() {
         use coffer_store::{Grantee, ObjectAccess, Permission};
         let authorizer = Authorizer::default();

@@ -57,6 +57,11 @@ impl ResourcePolicy {
         &self.policy
     }
 
+    /// Its number: never another parse's.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// Whether the policy reads a condition key starting with `prefix` (lower case), so a
     /// request fetches such a key's values only when they can matter. A policy that reads
     /// the clock answers yes.

@@ -11,7 +11,7 @@ use coffer_policy::simulate::Source;
 use coffer_policy::{Policy, PolicyKind};
 use coffer_store::{Boundary, Bucket, ObjectAccess, Store, StoreError, UserPolicies};
 
-use crate::acl_grants::{AclTarget, acl_statements, merged_policy};
+use crate::acl_grants::{AclTarget, acl_statements};
 use crate::decisions::{Decisions, ResourcePolicy, cacheable_keys, next_id};
 use crate::{Identity, Principal};
 
@@ -145,7 +145,7 @@ pub struct Authorizer {
     sessions: Arc<SessionGrants>,
     bucket_policies: Arc<Mutex<ParsedBucketPolicies>>,
     /// Bucket policies merged with ACL grants, by the merged text.
-    acl_policies: Arc<quick_cache::sync::Cache<String, Arc<ResourcePolicy>>>,
+    acl_policies: Arc<quick_cache::sync::Cache<[u8; 32], Option<Arc<ResourcePolicy>>>>,
     decisions: Arc<Decisions>,
     /// Every root user's grants: none, but with the decision cache.
     root: Arc<Grants>,
@@ -334,21 +334,19 @@ impl Authorizer {
     /// The resource policy a request on `bucket` is judged by: its bucket policy (see
     /// [`Authorizer::policy_alone`]) and, while its ACLs are enabled, its ACL's grants.
     pub fn bucket_policy(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
-        let policy = self.policy_alone(bucket, outsider);
+        let (policy, restricted) = self.policy_alone(bucket, outsider);
         let Some(grants) = bucket.acl.as_deref().filter(|_| bucket.acls_enabled()) else {
             return policy;
         };
-        let statements = acl_statements(
+        let target = AclTarget::Bucket(&bucket.name);
+        self.with_grants(
+            policy,
+            restricted,
             grants,
             &bucket.account_id,
-            AclTarget::Bucket(&bucket.name),
+            target,
             ignores_public_acls(bucket),
-        );
-        if statements.is_empty() {
-            return policy;
-        }
-        let text = policy.as_ref().and(bucket.policy.as_deref());
-        self.merged(&bucket.name, text, false, statements)
+        )
     }
 
     /// The resource policy a request on one object of `bucket` is judged by, `access` being
@@ -356,57 +354,91 @@ impl Authorizer {
     /// count; and for an object another account owns, the bucket policy can only deny (the
     /// bucket owner grants only on what it owns).
     pub fn object_policy(&self, bucket: &Bucket, outsider: bool, access: &ObjectAccess) -> Option<Arc<ResourcePolicy>> {
-        let policy = self.policy_alone(bucket, outsider);
+        let (policy, restricted) = self.policy_alone(bucket, outsider);
         if !bucket.acls_enabled() {
             return policy;
         }
-        let statements = match &access.acl {
-            Some(grants) => acl_statements(grants, &access.owner, AclTarget::Object, ignores_public_acls(bucket)),
-            None => Vec::new(),
-        };
-        let owned_by_bucket_owner = access.owner == bucket.account_id;
-        if statements.is_empty() && owned_by_bucket_owner {
-            return policy;
-        }
-        let text = policy.as_ref().and(bucket.policy.as_deref());
-        self.merged(&bucket.name, text, !owned_by_bucket_owner, statements)
+        let denies_only = restricted || access.owner != bucket.account_id;
+        let grants = access.acl.as_deref().unwrap_or_default();
+        self.with_grants(
+            policy,
+            denies_only,
+            grants,
+            &access.owner,
+            AclTarget::Object,
+            ignores_public_acls(bucket),
+        )
     }
 
-    /// `text`'s statements (with `denies_only`, its Deny statements) and `extra`, parsed
-    /// once per merged text. A policy that no longer merges or parses denies everything.
-    fn merged(
+    /// `policy`'s statements (with `denies_only`, its Deny statements alone) and what `grants`
+    /// allow on a resource of `owner`'s, as one policy of `policy`'s version (the grants'
+    /// statements name no variables). Merged once per (policy, grants) and remembered by a
+    /// digest of what went in.
+    fn with_grants(
         &self,
-        bucket: &str,
-        text: Option<&str>,
+        policy: Option<Arc<ResourcePolicy>>,
         denies_only: bool,
-        extra: Vec<serde_json::Value>,
+        grants: &[coffer_store::Grant],
+        owner: &str,
+        target: AclTarget<'_>,
+        ignore_public: bool,
     ) -> Option<Arc<ResourcePolicy>> {
-        let fail_closed = || {
-            tracing::error!(%bucket, "the bucket policy with its ACL grants does not parse: every request is denied until it is replaced");
-            let parsed = Policy::parse(DENY_EVERYTHING, PolicyKind::Resource).expect("a fixed policy parses");
-            Some(Arc::new(ResourcePolicy::new(parsed)))
-        };
-        let Some(merged) = merged_policy(text, denies_only, extra) else {
-            return fail_closed();
-        };
-        if merged.contains(r#""Statement":[]"#) {
-            return None;
+        let statements = acl_statements(grants, owner, target, ignore_public);
+        if statements.is_empty() && !denies_only {
+            return policy;
         }
-        if let Some(policy) = self.acl_policies.get(&merged) {
-            return Some(policy);
-        }
-        let Ok(parsed) = Policy::parse(&merged, PolicyKind::Resource) else {
-            return fail_closed();
+        let key = {
+            use sha2::Digest;
+            let mut digest = sha2::Sha256::new();
+            digest.update(policy.as_ref().map_or(0, |p| p.id()).to_be_bytes());
+            digest.update([u8::from(denies_only)]);
+            digest.update(serde_json::Value::Array(statements.clone()).to_string());
+            <[u8; 32]>::from(digest.finalize())
         };
-        let policy = Arc::new(ResourcePolicy::new(parsed));
-        self.acl_policies.insert(merged, policy.clone());
-        Some(policy)
+        if let Some(merged) = self.acl_policies.get(&key) {
+            return merged;
+        }
+        let mut kept: Vec<_> = match &policy {
+            Some(policy) => policy
+                .policy()
+                .statements
+                .iter()
+                .filter(|s| !denies_only || s.effect == coffer_policy::Effect::Deny)
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        if !statements.is_empty() {
+            let text = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+            match Policy::parse(&text, PolicyKind::Resource) {
+                Ok(granted) => kept.extend(granted.statements),
+                // Built here from checked grants; were it ever refused, the grants allow nothing.
+                Err(err) => tracing::error!(%err, "ACL grants did not make a policy: they allow nothing"),
+            }
+        }
+        let merged = (!kept.is_empty()).then(|| {
+            // The grants name no variables: the policy's own version reads its statements.
+            let version = policy
+                .as_ref()
+                .map_or(coffer_policy::Version::V2012, |p| p.policy().version);
+            Arc::new(ResourcePolicy::new(Policy {
+                version,
+                id: None,
+                statements: kept,
+                positions: Vec::new(),
+            }))
+        });
+        self.acl_policies.insert(key, merged.clone());
+        merged
     }
 
     /// A bucket's policy, parsed (once while its text stands). With RestrictPublicBuckets on,
     /// a public policy grants nothing to callers outside the owner's account (`outsider`).
-    fn policy_alone(&self, bucket: &Bucket, outsider: bool) -> Option<Arc<ResourcePolicy>> {
-        let text = bucket.policy.as_ref()?;
+    /// Also says whether that took a public policy away (its Deny statements still bind).
+    fn policy_alone(&self, bucket: &Bucket, outsider: bool) -> (Option<Arc<ResourcePolicy>>, bool) {
+        let Some(text) = bucket.policy.as_ref() else {
+            return (None, false);
+        };
         let cached = self
             .bucket_policies
             .lock()
@@ -432,8 +464,12 @@ impl Authorizer {
         };
         let restricted = bucket.public_access_block.is_some_and(|b| b.restrict_public_buckets);
         if outsider && restricted && policy.policy().is_public() {
-            return None;
+            // Its grants are gone; the explicit denials stay for whoever merges it.
+            return (
+                self.with_grants(Some(policy), true, &[], &bucket.account_id, AclTarget::Object, true),
+                true,
+            );
         }
-        Some(policy)
+        (Some(policy), false)
     }
 }

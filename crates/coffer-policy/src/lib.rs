@@ -21,5 +21,5 @@ pub mod positions;
 pub mod simulate;
 
 pub use context::{RequestContext, RequestPrincipal};
-pub use document::{Effect, Match, Policy, PolicyError, PolicyKind, Principals, Statement};
+pub use document::{Effect, Match, Policy, PolicyError, PolicyKind, Principals, Statement, Version};
 pub use evaluate::{Decision, Policies, decide};

@@ -55,6 +55,9 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
     if let Some(acl) = header("x-amz-acl") {
         keys.push(("s3:x-amz-acl", acl));
     }
+    if let Some(ownership) = header("x-amz-object-ownership") {
+        keys.push(("s3:x-amz-object-ownership", ownership));
+    }
     // A copy names its source as `bucket/key` (percent-decoded, as policies write it).
     if let Some(source) = header("x-amz-copy-source") {
         let decoded = percent_encoding::percent_decode_str(&source).decode_utf8_lossy();
@@ -226,8 +229,11 @@ fn check_presign_expiry(uri: &http::Uri) -> crate::error::Result<()> {
     }
 }
 
-/// The operations on an existing object that offer `s3:ExistingObjectTag/<key>`.
-const EXISTING_TAG_OPERATIONS: [&str; 12] = [
+/// The operations on an existing object (a version): they offer `s3:ExistingObjectTag/<key>`,
+/// and while the bucket's ACLs are enabled they are judged as the object's owner's resource
+/// with its ACL ("objects owned by other accounts use ACLs for permissions"). Writing a new
+/// object and deleting one stay the bucket owner's to judge.
+const EXISTING_OBJECT_OPERATIONS: [&str; 12] = [
     "GetObject",
     "HeadObject",
     "GetObjectAttributes",
@@ -240,15 +246,6 @@ const EXISTING_TAG_OPERATIONS: [&str; 12] = [
     "PutObjectRetention",
     "GetObjectLegalHold",
     "PutObjectLegalHold",
-];
-
-/// The operations an object's own ACL speaks to: reading the object, and its ACL.
-const OBJECT_ACL_OPERATIONS: [&str; 5] = [
-    "GetObject",
-    "HeadObject",
-    "GetObjectAttributes",
-    "GetObjectAcl",
-    "PutObjectAcl",
 ];
 
 impl StoreAccess {
@@ -264,7 +261,7 @@ impl StoreAccess {
         let S3Path::Object { bucket, key } = path else {
             return Ok(Vec::new());
         };
-        if !EXISTING_TAG_OPERATIONS.contains(&op) || !read() {
+        if !EXISTING_OBJECT_OPERATIONS.contains(&op) || !read() {
             return Ok(Vec::new());
         }
         let version = version.filter(|v| crate::versioning::check_version_id(Some(v)).is_ok());
@@ -276,7 +273,7 @@ impl StoreAccess {
     }
 
     /// Whose resource a request is on, and the resource policy it is judged by. For the
-    /// operations an object's ACL speaks to, while the bucket's ACLs are enabled, that is the
+    /// operations on an existing object, while the bucket's ACLs are enabled, that is the
     /// object's owner and its grants beside the bucket policy; otherwise the bucket's owner
     /// and its policy (with its ACL's grants). `outsider`: the caller is not of the bucket
     /// owner's account (or is anonymous).
@@ -289,7 +286,7 @@ impl StoreAccess {
         outsider: bool,
     ) -> crate::error::Result<(String, Option<Arc<coffer_auth::ResourcePolicy>>)> {
         let key = match path {
-            S3Path::Object { key, .. } if bucket.acls_enabled() && OBJECT_ACL_OPERATIONS.contains(&op) => key,
+            S3Path::Object { key, .. } if bucket.acls_enabled() && EXISTING_OBJECT_OPERATIONS.contains(&op) => key,
             _ => {
                 return Ok((
                     bucket.account_id.clone(),

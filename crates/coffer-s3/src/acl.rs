@@ -358,6 +358,28 @@ fn check_public(bucket: &Bucket, grants: &[Grant]) -> Result<()> {
     Ok(())
 }
 
+/// The grants S3 enforces, which a read of an ACL shows ("GET Bucket acl returns an ACL that
+/// reflects the access permissions that Amazon S3 is enforcing"): with IgnorePublicAcls on,
+/// none to everyone.
+fn enforced(bucket: &Bucket, mut grants: Vec<Grant>) -> Vec<Grant> {
+    if bucket.public_access_block.is_some_and(|b| b.ignore_public_acls) {
+        grants.retain(|g| !g.grantee.is_public());
+    }
+    grants
+}
+
+/// Under BucketOwnerEnforced an ACL write is refused unless it is the
+/// `bucket-owner-full-control` canned ACL, which changes nothing there.
+fn refused_when_enforced(bucket: &Bucket, canned: Option<&str>) -> Result<bool> {
+    if bucket.acls_enabled() {
+        return Ok(false);
+    }
+    match canned {
+        Some("bucket-owner-full-control") => Ok(true),
+        _ => Err(S3Fault::AccessControlListNotSupported),
+    }
+}
+
 /// The owner's full control alone: S3's default ACL.
 pub(crate) fn private(owner: &str) -> Vec<Grant> {
     vec![Grant {
@@ -406,7 +428,7 @@ pub(crate) async fn get_bucket_acl(
 ) -> Result<S3Response<GetBucketAclOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
     let grants = match &bucket.acl {
-        Some(grants) if bucket.acls_enabled() => grants.clone(),
+        Some(grants) if bucket.acls_enabled() => enforced(&bucket, grants.clone()),
         _ => private(&bucket.account_id),
     };
     Ok(S3Response::new(GetBucketAclOutput {
@@ -421,8 +443,9 @@ pub(crate) async fn put_bucket_acl(
 ) -> Result<S3Response<PutBucketAclOutput>> {
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
-    if !bucket.acls_enabled() {
-        return Err(S3Fault::AccessControlListNotSupported);
+    let canned = input.acl.as_ref().map(|acl| acl.as_str());
+    if refused_when_enforced(&bucket, canned)? {
+        return Ok(S3Response::new(PutBucketAclOutput {}));
     }
     let headers = GrantHeaders {
         full_control: input.grant_full_control.as_deref(),
@@ -431,7 +454,6 @@ pub(crate) async fn put_bucket_acl(
         write: input.grant_write.as_deref(),
         write_acp: input.grant_write_acp.as_deref(),
     };
-    let canned = input.acl.as_ref().map(|acl| acl.as_str());
     let acl = s3.acl_to_put(canned, headers, input.access_control_policy).await?;
     let grants = acl.grants(&bucket.account_id, &bucket.account_id)?;
     check_public(&bucket, &grants)?;
@@ -448,18 +470,19 @@ pub(crate) async fn get_object_acl(
 ) -> Result<S3Response<GetObjectAclOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
+    // A marker named by id has no ACL (405); the latest being a marker, the key is gone.
     let found = match s3
         .object(reader.as_ref(), &input.bucket, &input.key, input.version_id.as_deref())
         .await
     {
-        Err(S3Fault::DeleteMarker { .. }) => return Err(S3Fault::MethodNotAllowed),
+        Err(S3Fault::DeleteMarker { named: true, .. }) => return Err(S3Fault::MethodNotAllowed),
         other => other?,
     };
     let (owner, grants) = match (found.bucket.acls_enabled(), &found.object.acl) {
         (true, acl) => {
             let owner = acl.owner.clone().unwrap_or_else(|| found.bucket.account_id.clone());
             let grants = acl.grants.clone().unwrap_or_else(|| private(&owner));
-            (owner, grants)
+            (owner, enforced(&found.bucket, grants))
         }
         (false, _) => (found.bucket.account_id.clone(), private(&found.bucket.account_id)),
     };
@@ -479,18 +502,34 @@ pub(crate) async fn put_object_acl(
     let input = req.input;
     let version = check_version_id(input.version_id.as_deref())?;
     let bucket = s3.bucket(&input.bucket).await?;
-    if !bucket.acls_enabled() {
-        return Err(S3Fault::AccessControlListNotSupported);
-    }
+    let canned = input.acl.as_ref().map(|acl| acl.as_str());
     let access = s3
         .store
         .object_access(&bucket, &input.key, version)
         .await
-        .map_err(S3Fault::from)?
-        .ok_or(match version {
-            Some(_) => S3Fault::NoSuchVersion,
-            None => S3Fault::NoSuchKey,
-        })?;
+        .map_err(S3Fault::from)?;
+    let Some(access) = access else {
+        // A delete marker named by id has no ACL to set.
+        let marker = match version {
+            Some(id) => s3
+                .store
+                .object_version(&bucket.name, &input.key, Some(id))
+                .await
+                .map_err(S3Fault::from)?
+                .is_some_and(|object| object.is_delete_marker),
+            None => false,
+        };
+        return Err(match (marker, version) {
+            (true, _) => S3Fault::MethodNotAllowed,
+            (false, Some(_)) => S3Fault::NoSuchVersion,
+            (false, None) => S3Fault::NoSuchKey,
+        });
+    };
+    if refused_when_enforced(&bucket, canned)? {
+        let mut response = S3Response::new(PutObjectAclOutput { request_charged: None });
+        add_version_header(&mut response, version.map(str::to_owned));
+        return Ok(response);
+    }
     let headers = GrantHeaders {
         full_control: input.grant_full_control.as_deref(),
         read: input.grant_read.as_deref(),
@@ -498,7 +537,6 @@ pub(crate) async fn put_object_acl(
         write: input.grant_write.as_deref(),
         write_acp: input.grant_write_acp.as_deref(),
     };
-    let canned = input.acl.as_ref().map(|acl| acl.as_str());
     let acl = s3.acl_to_put(canned, headers, input.access_control_policy).await?;
     let grants = acl.grants(&access.owner, &bucket.account_id)?;
     check_public(&bucket, &grants)?;

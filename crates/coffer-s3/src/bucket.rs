@@ -29,7 +29,8 @@ pub(crate) async fn create_bucket(
     s3: &CofferS3,
     req: S3Request<CreateBucketInput>,
 ) -> Result<S3Response<CreateBucketOutput>> {
-    let principal = caller(&req)?.principal();
+    let creator = caller(&req)?;
+    let principal = creator.principal();
     let name = req.input.bucket.as_str();
     if !valid_bucket_name(name) {
         return Err(S3Fault::InvalidBucketName);
@@ -70,6 +71,25 @@ pub(crate) async fn create_bucket(
         None => s3.new_buckets.object_ownership,
     };
     let acl = crate::acl::new_bucket_acl(s3, &principal.account_id, &req.input, ownership).await?;
+    // Enabling ACLs and setting one are permissions of their own, as in S3.
+    let may = |action: &str| {
+        let resource = format!("arn:aws:s3:::{name}");
+        creator.may(&coffer_auth::Request {
+            action,
+            resource: &resource,
+            resource_account: &principal.account_id,
+            ..coffer_auth::Request::default()
+        })
+    };
+    if req.input.object_ownership.is_some() && ownership != Some(coffer_store::ObjectOwnership::BucketOwnerEnforced) {
+        may("s3:PutBucketOwnershipControls")?;
+    }
+    if acl
+        .as_ref()
+        .is_some_and(|grants| *grants != crate::acl::private(&principal.account_id))
+    {
+        may("s3:PutBucketAcl")?;
+    }
     let new = NewBucket {
         object_lock: req.input.object_lock_enabled_for_bucket == Some(true),
         object_ownership: ownership,

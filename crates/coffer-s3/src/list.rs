@@ -79,13 +79,19 @@ pub(crate) struct Owners {
 }
 
 impl Owners {
+    /// An account the page did not name (under BucketOwnerEnforced, none) is the bucket
+    /// owner's.
     pub(crate) fn of(&self, account: Option<&String>) -> Option<Owner> {
+        let account = account.filter(|a| self.by_account.contains_key(*a));
         self.by_account.get(account.unwrap_or(&self.bucket_owner)).cloned()
     }
 }
 
 impl CofferS3 {
-    pub(crate) async fn owners(&self, bucket_owner: &str, named: Vec<String>) -> Result<Owners> {
+    /// The owners a page names; under BucketOwnerEnforced the bucket owner owns them all.
+    pub(crate) async fn owners(&self, bucket: &coffer_store::Bucket, named: Vec<String>) -> Result<Owners> {
+        let bucket_owner = bucket.account_id.as_str();
+        let named = if bucket.acls_enabled() { named } else { Vec::new() };
         let mut by_account = HashMap::new();
         by_account.insert(bucket_owner.to_owned(), self.owner_of(bucket_owner).await?);
         for account in named {
@@ -187,7 +193,7 @@ impl CofferS3 {
                         ListEntry::CommonPrefix(_) => None,
                     })
                     .collect();
-                Some(self.owners(&bucket.account_id, named).await?)
+                Some(self.owners(&bucket, named).await?)
             }
             false => None,
         };
@@ -307,7 +313,7 @@ pub(crate) async fn list_object_versions(
             ListEntry::CommonPrefix(_) => None,
         })
         .collect();
-    let owners = s3.owners(&bucket.account_id, named).await?;
+    let owners = s3.owners(&bucket, named).await?;
     let (next_key_marker, next_version_id_marker) = match page.entries.last() {
         Some(ListEntry::Object(last)) if page.is_truncated => {
             (Some(encoder.encode(&last.key)), Some(last.version_id.clone()))

@@ -420,6 +420,15 @@ pub(crate) async fn complete_multipart_upload(
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
     // Read before the commit: once the upload is an object, nothing may fail its answer.
     let bucket = s3.bucket(&input.bucket).await?;
+    // An upload begun before the bucket came to enforce bucket-owner ownership makes an
+    // object the bucket owner owns, as every object written since.
+    let object = match bucket.acls_enabled() {
+        true => object,
+        false => NewObject {
+            acl: Default::default(),
+            ..object
+        },
+    };
     let stored = s3
         .store
         .complete_upload(&upload, object, parts, &condition)
@@ -478,8 +487,15 @@ pub(crate) async fn list_parts(s3: &CofferS3, req: S3Request<ListPartsInput>) ->
             id: Some(upload.initiator_arn.clone()),
         }),
         owner: Some(
-            s3.owner_of(upload.acl.owner.as_deref().unwrap_or(&bucket.account_id))
-                .await?,
+            s3.owner_of(
+                upload
+                    .acl
+                    .owner
+                    .as_deref()
+                    .filter(|_| bucket.acls_enabled())
+                    .unwrap_or(&bucket.account_id),
+            )
+            .await?,
         ),
         storage_class: Some(StorageClass::from(class_name(upload.storage_class.clone()))),
         max_parts: Some(max_parts),
@@ -543,7 +559,7 @@ pub(crate) async fn list_multipart_uploads(
         _ => (None, None),
     };
     let named = uploads.iter().filter_map(|upload| upload.acl.owner.clone()).collect();
-    let owners = s3.owners(&bucket.account_id, named).await?;
+    let owners = s3.owners(&bucket, named).await?;
     Ok(S3Response::new(ListMultipartUploadsOutput {
         bucket: Some(bucket.name.clone()),
         prefix: input.prefix.clone(),

@@ -72,6 +72,13 @@ async fn new_buckets_have_acls_disabled_as_aws_defaults_since_2023() {
         .await
         .unwrap_err();
     assert_aws_error(&refused, "AccessControlListNotSupported", 400);
+    // bucket-owner-full-control changes nothing there, and is taken.
+    s3.put_bucket_acl()
+        .bucket("modern")
+        .acl(BucketCannedAcl::from("bucket-owner-full-control"))
+        .send()
+        .await
+        .unwrap();
     let refused = s3
         .put_object()
         .bucket("modern")
@@ -197,6 +204,9 @@ async fn a_public_read_acl_shows_an_object_to_anyone_until_block_public_access_s
         .unwrap();
     assert_eq!(anonymous_get(&coffer, "shared/hello.txt").await, 403);
     assert_eq!(anonymous_get(&coffer, "shared").await, 403);
+    // A read of the ACL shows what is enforced.
+    let acl = s3.get_bucket_acl().bucket("shared").send().await.unwrap();
+    assert_eq!(grants(acl.grants()), [full_control(&owner)]);
     // BlockPublicAcls: a new public grant is refused, a private one is fine.
     let block = PublicAccessBlockConfiguration::builder()
         .block_public_acls(true)
@@ -356,7 +366,73 @@ async fn grants_reach_other_accounts_and_objects_they_write_are_theirs() {
         .map(|o| o.owner().unwrap().id().unwrap())
         .collect();
     assert_eq!(owners, [other_id.as_str(), other_id.as_str()]);
-    // It can still delete them: WRITE on a bucket is the owner's to use on anything in it.
+    // Enabling ACLs on a new bucket is a permission of its own.
+    let (key_id, secret) = coffer.user_with_key("creator").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("creator")
+        .policy_name("create")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:CreateBucket","Resource":"*"}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let creator = coffer.s3(&key_id, &secret);
+    let denied = creator
+        .create_bucket()
+        .bucket("acls-on")
+        .object_ownership(ObjectOwnership::ObjectWriter)
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&denied, "AccessDenied", 403);
+    creator
+        .create_bucket()
+        .bucket("acls-off")
+        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+        .send()
+        .await
+        .unwrap();
+    // Its tags are its owner's to read and set, not the bucket owner's.
+    let tag_set = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("k").value("v").build().unwrap())
+        .build()
+        .unwrap();
+    let denied = s3
+        .put_object_tagging()
+        .bucket("dropbox")
+        .key("a")
+        .tagging(tag_set.clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&denied, "AccessDenied", 403);
+    other
+        .put_object_tagging()
+        .bucket("dropbox")
+        .key("a")
+        .tagging(tag_set)
+        .send()
+        .await
+        .unwrap();
+    // WRITE creates objects, and deletes none but by the bucket's owner.
+    s3.put_object()
+        .bucket("dropbox")
+        .key("owners")
+        .body(ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let denied = other
+        .delete_object()
+        .bucket("dropbox")
+        .key("owners")
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&denied, "AccessDenied", 403);
     s3.delete_object().bucket("dropbox").key("a").send().await.unwrap();
     // A grant to an account is its root's: its users still need their own policies.
     let iam = coffer.iam(&other_key, &other_secret);
