@@ -569,6 +569,7 @@ mod tests {
             object_ownership: None,
             acl: None,
             cors: None,
+            encryption: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
         let admin = grants(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
@@ -595,6 +596,7 @@ mod tests {
             object_ownership: None,
             acl: None,
             cors: None,
+            encryption: None,
         }
     }
 

@@ -190,6 +190,8 @@ fn action_and_resource(op: &str, path: &S3Path, versioned: bool) -> (String, Str
         "GetBucketLifecycleConfiguration" => "s3:GetLifecycleConfiguration",
         "GetObjectLockConfiguration" => "s3:GetBucketObjectLockConfiguration",
         "GetBucketReplication" => "s3:GetReplicationConfiguration",
+        "PutBucketEncryption" | "DeleteBucketEncryption" => "s3:PutEncryptionConfiguration",
+        "GetBucketEncryption" => "s3:GetEncryptionConfiguration",
         "PutBucketCors" | "DeleteBucketCors" => "s3:PutBucketCORS",
         "GetBucketCors" => "s3:GetBucketCORS",
         "GetBucketNotificationConfiguration" => "s3:GetBucketNotification",

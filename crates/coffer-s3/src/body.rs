@@ -12,7 +12,7 @@ use s3s::dto::StreamingBlob;
 
 use crate::checksums::{self, Algorithm, Digests, Hashes};
 use crate::error::{Result, S3Fault};
-use coffer_store::{BlobWriter, Store};
+use coffer_store::{BlobWriter, Sealing, Store};
 
 /// The checksum a client sent for a body: at most one, as a header or named as a trailer.
 #[derive(Clone, Debug, Default)]
@@ -162,8 +162,9 @@ impl Received {
     }
 }
 
-/// Streams `body` into a new temp blob, refusing more than `max_size` bytes and a body that
-/// sends nothing for `idle_timeout`.
+/// Streams `body` into a new temp blob (sealed in segments by `sealing`, when the object is
+/// encrypted), refusing more than `max_size` bytes and a body that sends nothing for
+/// `idle_timeout`. Digests and the size are of the plain bytes.
 pub async fn receive(
     store: &Store,
     idle_timeout: Duration,
@@ -171,6 +172,7 @@ pub async fn receive(
     declared: Option<i64>,
     max_size: u64,
     algorithms: &[Algorithm],
+    mut sealing: Option<Sealing>,
 ) -> Result<Received> {
     if declared.is_some_and(|len| len < 0) {
         return Err(S3Fault::InvalidArgument(
@@ -183,6 +185,7 @@ pub async fn receive(
     let mut writer = store.blobs().create().await.map_err(S3Fault::internal)?;
     let mut hashes = Hashes::new(algorithms);
     let mut size: u64 = 0;
+    let mut sealed = Vec::new();
     if let Some(mut body) = body {
         loop {
             let chunk = match tokio::time::timeout(idle_timeout, body.next()).await {
@@ -196,11 +199,23 @@ pub async fn receive(
                 return Err(too_large());
             }
             hashes.update(&chunk);
-            writer.write(&chunk).await.map_err(S3Fault::internal)?;
+            match &mut sealing {
+                None => writer.write(&chunk).await.map_err(S3Fault::internal)?,
+                Some(sealing) => {
+                    sealed.clear();
+                    sealing.push(&chunk, &mut sealed);
+                    writer.write(&sealed).await.map_err(S3Fault::internal)?;
+                }
+            }
         }
     }
     if declared.is_some_and(|len| len as u64 != size) {
         return Err(incomplete());
+    }
+    if let Some(sealing) = sealing {
+        sealed.clear();
+        sealing.finish(&mut sealed);
+        writer.write(&sealed).await.map_err(S3Fault::internal)?;
     }
     Ok(Received {
         writer,

@@ -85,6 +85,13 @@ enum Running {
     Sha256(Sha256),
 }
 
+/// The MD5 of `bytes` (an SSE-C key's, which requests name by it).
+pub fn md5(bytes: &[u8]) -> [u8; 16] {
+    let mut md5 = Md5::new();
+    md5.update(bytes);
+    md5.finalize()
+}
+
 /// Hashes bytes as they pass: always MD5 (the ETag), plus the chosen algorithms.
 pub struct Hashes {
     md5: Md5,

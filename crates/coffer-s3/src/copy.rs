@@ -15,7 +15,7 @@ use crate::put::{MAX_SINGLE_UPLOAD, stored_storage_class};
 use crate::reading;
 use crate::versioning::{reported_version, written_version};
 use coffer_auth::Caller;
-use coffer_store::{NewObject, ObjectAccess, ObjectMeta, WriteCondition};
+use coffer_store::{DataKey, NewObject, ObjectAccess, ObjectMeta, WriteCondition};
 
 /// CopyObjectInput and UploadPartCopyInput name their copy-source conditions alike.
 macro_rules! copy_source_conditions {
@@ -26,6 +26,18 @@ macro_rules! copy_source_conditions {
             if_modified_since: $input.copy_source_if_modified_since,
             if_unmodified_since: $input.copy_source_if_unmodified_since,
         }
+    };
+}
+
+/// The SSE-C key a copy names its source's bytes with (`x-amz-copy-source-server-side-
+/// encryption-customer-*`; CopyObject and UploadPartCopy name them alike).
+macro_rules! copy_source_customer_key {
+    ($input:expr) => {
+        $crate::encryption::customer_key(
+            $input.copy_source_sse_customer_algorithm.as_deref(),
+            $input.copy_source_sse_customer_key.as_deref(),
+            $input.copy_source_sse_customer_key_md5.as_deref(),
+        )
     };
 }
 
@@ -85,14 +97,18 @@ async fn copy_source(s3: &CofferS3, caller: &Caller, source: &CopySource, condit
 }
 
 impl CofferS3 {
-    /// Copies `range` of an object's bytes into a new temp blob, hashing them on the way.
+    /// Copies `range` of an object's bytes (opened with `source_key` when it is encrypted)
+    /// into a new temp blob (sealed by `sealing` when the copy is encrypted), hashing them on
+    /// the way.
     pub(crate) async fn copy_bytes(
         &self,
         source: &ObjectMeta,
+        source_key: Option<&DataKey>,
         range: std::ops::Range<u64>,
         algorithms: &[Algorithm],
+        sealing: Option<coffer_store::Sealing>,
     ) -> Result<body::Received> {
-        let segments = reading::segments(source, range.clone());
+        let segments = reading::segments(source, range.clone(), source_key);
         // A source replaced since it was read: SDKs retry an InternalError.
         let lease = reading::lease(&self.store, &segments)
             .await
@@ -109,6 +125,7 @@ impl CofferS3 {
             declared,
             u64::MAX,
             algorithms,
+            sealing,
         )
         .await
         // A short read here is the server's fault, not the client's.
@@ -133,6 +150,12 @@ pub(crate) async fn copy_object(
         bucket: source_bucket,
         object: source,
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
+    let source_key = s3.opening_key(
+        &source_bucket.name,
+        &source.key,
+        source.encryption.as_ref(),
+        copy_source_customer_key!(input)?.as_ref(),
+    )?;
     // A copy is STANDARD unless it names its class, as S3's are.
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
     // The copy takes the lock its request asks for (or the bucket's default), never the source's.
@@ -170,7 +193,15 @@ pub(crate) async fn copy_object(
         }
     );
     let same_object = source.bucket == input.bucket && source.key == input.key && !names_version;
-    let changes_something = replace || input.storage_class.is_some() || input.checksum_algorithm.is_some();
+    let changes_something = replace
+        || input.storage_class.is_some()
+        || input.checksum_algorithm.is_some()
+        || input.server_side_encryption.is_some()
+        || input.sse_customer_algorithm.is_some();
+    // The copy is encrypted as its own request asks (or its bucket's default), never as the
+    // source was.
+    let secure = caller.facts().secure_transport;
+    let encryption = s3.plan_encryption(&target, &input.key, crate::encryption::asked!(input), secure)?;
     if same_object && !changes_something {
         return Err(S3Fault::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".to_owned()));
     }
@@ -185,24 +216,32 @@ pub(crate) async fn copy_object(
         .and_then(|a| Algorithm::parse(a.as_str()))
         .or_else(|| source.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)))
         .unwrap_or(Algorithm::Crc64Nvme);
-    let received = s3.copy_bytes(&source, 0..source.size, &[algorithm]).await?;
+    let sealing = encryption.key.as_ref().map(|key| coffer_store::Sealing::new(key, 0));
+    let received = s3
+        .copy_bytes(&source, source_key.as_ref(), 0..source.size, &[algorithm], sealing)
+        .await?;
     let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
     let object = NewObject {
         key: input.key.clone(),
         size: received.size,
-        etag: received.digests.etag(),
+        etag: crate::encryption::etag_for(encryption.stored.as_ref(), received.digests.etag()),
         headers: object_headers,
         checksum: Some(checksum),
         lock,
         tags,
         acl,
         storage_class,
+        encryption: encryption.stored,
     };
     let stored = s3
         .commit_received(&input.bucket, object, received, WriteCondition::Always)
         .await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
+    let reported = crate::encryption::Reported::of(stored.encryption.as_ref());
     Ok(S3Response::new(CopyObjectOutput {
+        server_side_encryption: reported.server_side_encryption,
+        sse_customer_algorithm: reported.sse_customer_algorithm,
+        sse_customer_key_md5: reported.sse_customer_key_md5,
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         version_id: written_version(&stored.version_id),
         expiration: s3.expiration_header(&target, &stored),
@@ -241,7 +280,23 @@ pub(crate) async fn upload_part_copy(
     }
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(upload_algorithm(&upload));
-    let received = s3.copy_bytes(&source, range, &algorithms).await?;
+    let source_key = s3.opening_key(
+        &source_bucket.name,
+        &source.key,
+        source.encryption.as_ref(),
+        copy_source_customer_key!(input)?.as_ref(),
+    )?;
+    let customer = crate::encryption::customer_key_of!(input)?;
+    let key = s3.opening_key(
+        &upload.bucket,
+        &upload.key,
+        upload.encryption.as_ref(),
+        customer.as_ref(),
+    )?;
+    let sealing = key.as_ref().map(|key| coffer_store::Sealing::new(key, number));
+    let received = s3
+        .copy_bytes(&source, source_key.as_ref(), range, &algorithms, sealing)
+        .await?;
     let (etag, fields) = s3.record_part(&upload, number, received).await?;
     Ok(S3Response::new(UploadPartCopyOutput {
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),

@@ -47,6 +47,7 @@ pub enum S3Fault {
     InvalidBucketName,
     InvalidBucketState(String),
     InvalidDigest,
+    InvalidEncryptionAlgorithmError,
     InvalidLocationConstraint,
     InvalidPart,
     InvalidPartNumber,
@@ -79,6 +80,7 @@ pub enum S3Fault {
     NoSuchCORSConfiguration,
     NoSuchWebsiteConfiguration,
     ReplicationConfigurationNotFoundError,
+    ServerSideEncryptionConfigurationNotFoundError,
     NoSuchKey,
     NoSuchObjectLockConfiguration,
     NoSuchLifecycleConfiguration,
@@ -151,6 +153,16 @@ impl S3Fault {
                 "NoSuchWebsiteConfiguration",
                 S::NOT_FOUND,
                 text("The specified bucket does not have a website configuration"),
+            ),
+            InvalidEncryptionAlgorithmError => (
+                "InvalidEncryptionAlgorithmError",
+                S::BAD_REQUEST,
+                text("The encryption request you specified is not valid. The valid value is AES256."),
+            ),
+            ServerSideEncryptionConfigurationNotFoundError => (
+                "ServerSideEncryptionConfigurationNotFoundError",
+                S::NOT_FOUND,
+                text("The server side encryption configuration was not found"),
             ),
             ReplicationConfigurationNotFoundError => (
                 "ReplicationConfigurationNotFoundError",

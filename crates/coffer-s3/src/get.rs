@@ -66,6 +66,7 @@ struct Described {
     expiration: Option<String>,
     /// `x-amz-storage-class`, which S3 sends for every class but STANDARD.
     storage_class: Option<StorageClass>,
+    encryption: crate::encryption::Reported,
 }
 
 impl Described {
@@ -105,6 +106,7 @@ impl Described {
                 _ => None,
             },
             storage_class: object.storage_class.clone().map(StorageClass::from),
+            encryption: crate::encryption::Reported::of(object.encryption.as_ref()),
         }
     }
 }
@@ -139,6 +141,9 @@ macro_rules! object_output {
                         object_lock_legal_hold_status: d.lock.legal_hold,
             expiration: d.expiration,
             storage_class: d.storage_class,
+            server_side_encryption: d.encryption.server_side_encryption,
+            sse_customer_algorithm: d.encryption.sse_customer_algorithm,
+            sse_customer_key_md5: d.encryption.sse_customer_key_md5,
             $($field: $value,)*
             ..Default::default()
         }
@@ -346,13 +351,20 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let request = read_request!(input);
+    let customer = crate::encryption::customer_key_of!(input)?;
     // A blob can disappear between reading the row and opening the file when a write
     // replaces the object; the new row then names the new blob, so look again.
     let mut attempts = 0;
     let (found, selection, body) = loop {
         attempts += 1;
         let (found, selection) = s3.read(reader.as_ref(), &request).await?;
-        let segments: Vec<Segment> = reading::segments(&found.object, selection.range.clone());
+        let key = s3.opening_key(
+            &found.bucket.name,
+            &found.object.key,
+            found.object.encryption.as_ref(),
+            customer.as_ref(),
+        )?;
+        let segments: Vec<Segment> = reading::segments(&found.object, selection.range.clone(), key.as_ref());
         let Some(lease) = reading::lease(&s3.store, &segments).await else {
             // Replaced between reading its row and leasing its blobs: read it again.
             if attempts < 5 {
@@ -393,7 +405,15 @@ pub(crate) async fn head_object(
 ) -> Result<S3Response<HeadObjectOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
+    let customer = crate::encryption::customer_key_of!(input)?;
     let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
+    // SSE-C: HEAD needs the key too, and checks it.
+    s3.opening_key(
+        &found.bucket.name,
+        &found.object.key,
+        found.object.encryption.as_ref(),
+        customer.as_ref(),
+    )?;
     let by_part = input.part_number.is_some();
     let expiration = s3.current_expiration(&found);
     let described = Described::new(

@@ -280,6 +280,7 @@ mod tests {
             tags: Vec::new(),
             acl: Default::default(),
             storage_class: None,
+            encryption: None,
         }
     }
 

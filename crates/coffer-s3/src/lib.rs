@@ -14,6 +14,7 @@ mod checksums;
 mod copy;
 mod cors;
 mod delete;
+mod encryption;
 pub mod error;
 mod get;
 mod headers;
@@ -53,8 +54,11 @@ pub struct Options {
     pub idle_timeout: std::time::Duration,
     /// How long a lifecycle "day" is (shorter only in tests).
     pub lifecycle_day: std::time::Duration,
-    /// What a new bucket starts with (Block Public Access, Object Ownership).
+    /// What a new bucket starts with (Block Public Access, Object Ownership, encryption).
     pub new_buckets: coffer_store::NewBucket,
+    /// Take SSE-C keys over plain HTTP (S3 refuses them without TLS); for tests and for
+    /// deployments whose TLS ends at a proxy Coffer does not trust.
+    pub sse_c_over_http: bool,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             idle_timeout: std::time::Duration::from_secs(60),
             lifecycle_day: coffer_store::LIFECYCLE_DAY,
             new_buckets: coffer_store::NewBucket::CURRENT_DEFAULTS,
+            sse_c_over_http: false,
         }
     }
 }
@@ -76,6 +81,7 @@ fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options)
         idle_timeout: options.idle_timeout,
         lifecycle_day: coffer_store::LifecycleDay(options.lifecycle_day),
         new_buckets: options.new_buckets.clone(),
+        sse_c_over_http: options.sse_c_over_http,
     });
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(s3_config()),
@@ -124,6 +130,7 @@ pub struct CofferS3 {
     idle_timeout: std::time::Duration,
     lifecycle_day: coffer_store::LifecycleDay,
     new_buckets: coffer_store::NewBucket,
+    sse_c_over_http: bool,
 }
 
 impl CofferS3 {

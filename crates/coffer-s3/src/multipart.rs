@@ -77,7 +77,7 @@ impl CofferS3 {
         let algorithm = upload_algorithm(upload);
         let checksum_value = algorithm.and_then(|a| received.digests.base64(a));
         let crc64nvme = received.digests.base64(Algorithm::Crc64Nvme).unwrap_or_default();
-        let etag = received.digests.etag();
+        let etag = crate::encryption::etag_for(upload.encryption.as_ref(), received.digests.etag());
         let size = received.size;
         // In a task of its own, so a client that disconnects now leaves no unnamed blob.
         let store = self.store.clone();
@@ -146,6 +146,7 @@ fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUplo
         checksum_sha1: fields.sha1,
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
+        server_side_encryption: crate::encryption::Reported::of(object.encryption.as_ref()).server_side_encryption,
         ..Default::default()
     }
 }
@@ -202,6 +203,10 @@ pub(crate) async fn create_multipart_upload(
     let (canned, grant_headers) = crate::acl::object_acl_input!(input);
     let acl = s3.requested_acl(canned, grant_headers).await?;
     let acl = s3.new_object_acl(&bucket, Some(&principal.account_id), acl.as_ref())?;
+    // The upload's parts are sealed under one key, kept (sealed) on the upload's row; an
+    // SSE-C upload keeps only the digest of the customer's.
+    let secure = lock_caller.facts().secure_transport;
+    let encryption = s3.plan_encryption(&bucket, &input.key, crate::encryption::asked!(input), secure)?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -246,9 +251,14 @@ pub(crate) async fn create_multipart_upload(
         tags,
         acl,
         storage_class,
+        encryption: encryption.stored,
     };
     let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
+    let reported = crate::encryption::Reported::of(upload.encryption.as_ref());
     Ok(S3Response::new(CreateMultipartUploadOutput {
+        server_side_encryption: reported.server_side_encryption,
+        sse_customer_algorithm: reported.sse_customer_algorithm,
+        sse_customer_key_md5: reported.sse_customer_key_md5,
         bucket: Some(upload.bucket),
         key: Some(upload.key),
         upload_id: Some(upload.upload_id),
@@ -291,6 +301,15 @@ pub(crate) async fn upload_part(
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(algorithm);
     algorithms.extend(claim.algorithm);
+    // Each part is sealed under the upload's key, its number the nonce prefix; an SSE-C
+    // upload's parts each bring the key again.
+    let customer = crate::encryption::customer_key_of!(input)?;
+    let key = s3.opening_key(
+        &upload.bucket,
+        &upload.key,
+        upload.encryption.as_ref(),
+        customer.as_ref(),
+    )?;
     let received = body::receive(
         &s3.store,
         s3.idle_timeout,
@@ -298,12 +317,17 @@ pub(crate) async fn upload_part(
         input.content_length,
         MAX_PART_SIZE,
         &algorithms,
+        key.as_ref().map(|key| coffer_store::Sealing::new(key, number)),
     )
     .await?;
+    let reported = crate::encryption::Reported::of(upload.encryption.as_ref());
     claim.verify(&received.digests, trailing_headers.as_ref())?;
     s3.record_part(&upload, number, received).await.map(|(etag, fields)| {
         S3Response::new(UploadPartOutput {
             e_tag: Some(headers::etag(&etag)),
+            server_side_encryption: reported.server_side_encryption,
+            sse_customer_algorithm: reported.sse_customer_algorithm,
+            sse_customer_key_md5: reported.sse_customer_key_md5,
             checksum_crc32: fields.crc32,
             checksum_crc32c: fields.crc32c,
             checksum_crc64nvme: fields.crc64nvme,
@@ -416,6 +440,7 @@ pub(crate) async fn complete_multipart_upload(
         tags: upload.tags.clone(),
         acl: upload.acl.clone(),
         storage_class: upload.storage_class.clone(),
+        encryption: upload.encryption.clone(),
     };
     let parts: Vec<ObjectPart> = chosen.into_iter().map(|p| p.part).collect();
     // Read before the commit: once the upload is an object, nothing may fail its answer.

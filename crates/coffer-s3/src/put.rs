@@ -70,6 +70,8 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let acl = s3.requested_acl(canned, grant_headers).await?;
     let writer = req_caller.as_ref().map(|c| c.principal().account_id.as_str());
     let acl = s3.new_object_acl(&bucket, writer, acl.as_ref())?;
+    let secure = req_caller.as_ref().is_some_and(|c| c.facts().secure_transport);
+    let encryption = s3.plan_encryption(&bucket, &input.key, crate::encryption::asked!(input), secure)?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -90,6 +92,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         input.content_length,
         MAX_SINGLE_UPLOAD,
         &algorithms,
+        encryption.key.as_ref().map(|key| coffer_store::Sealing::new(key, 0)),
     )
     .await?;
     claim.verify(&received.digests, trailing_headers.as_ref())?;
@@ -98,17 +101,22 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let object = NewObject {
         key: input.key,
         size: received.size,
-        etag: received.digests.etag(),
+        etag: crate::encryption::etag_for(encryption.stored.as_ref(), received.digests.etag()),
         headers: header_input!(input).into_headers()?,
         checksum: Some(checksum),
         lock,
         tags,
         acl,
         storage_class,
+        encryption: encryption.stored,
     };
     let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
+    let reported = crate::encryption::Reported::of(stored.encryption.as_ref());
     Ok(S3Response::new(PutObjectOutput {
+        server_side_encryption: reported.server_side_encryption,
+        sse_customer_algorithm: reported.sse_customer_algorithm,
+        sse_customer_key_md5: reported.sse_customer_key_md5,
         e_tag: Some(headers::etag(&stored.etag)),
         checksum_crc32: fields.crc32,
         checksum_crc32c: fields.crc32c,

@@ -13,26 +13,48 @@ use s3s::dto::StreamingBlob;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use coffer_store::{BlobLease, ObjectData, ObjectMeta, Store};
+use coffer_store::{
+    BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes, sealed_span,
+};
 
 /// Objects up to this size are read into memory whole.
 const SMALL_OBJECT: u64 = 64 * 1024;
 /// Bytes read per chunk when streaming.
 const READ_CHUNK: usize = 128 * 1024;
 
-/// A piece of one blob.
+/// A piece of one blob (`range` counts plain bytes).
 #[derive(Clone, Debug)]
 pub struct Segment {
     pub blob_id: String,
     pub range: Range<u64>,
+    /// How the blob is sealed, when the object is encrypted.
+    pub sealed: Option<Sealed>,
 }
 
-/// The blob segments that hold `range` of `object`, in order.
-pub fn segments(object: &ObjectMeta, range: Range<u64>) -> Vec<Segment> {
+/// An encrypted blob: the object's data key, the blob's nonce prefix (its part's number; 0
+/// for a single PUT's) and its plain length.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    pub key: DataKey,
+    pub prefix: u32,
+    pub plain_len: u64,
+}
+
+/// The blob segments that hold `range` of `object`, in order; `key` opens an encrypted
+/// object's blobs.
+pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -> Vec<Segment> {
+    let sealed = |prefix: u32, plain_len: u64| {
+        key.map(|key| Sealed {
+            key: key.clone(),
+            prefix,
+            plain_len,
+        })
+    };
     match &object.data {
         ObjectData::Blob(blob_id) => vec![Segment {
             blob_id: blob_id.clone(),
             range,
+            sealed: sealed(0, object.size),
         }],
         ObjectData::Parts(parts) => {
             let mut segments = Vec::new();
@@ -46,6 +68,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>) -> Vec<Segment> {
                     segments.push(Segment {
                         blob_id: part.blob_id.clone(),
                         range: start - part_range.start..end - part_range.start,
+                        sealed: sealed(part.part_number, part.size),
                     });
                 }
             }
@@ -81,10 +104,15 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
     };
     let first_len = first.range.end - first.range.start;
     if segments.is_empty() && total <= SMALL_OBJECT {
-        let bytes = store
-            .blobs()
-            .read_at(&first.blob_id, first.range.start, first_len as usize)
-            .await?;
+        let bytes = match &first.sealed {
+            None => {
+                store
+                    .blobs()
+                    .read_at(&first.blob_id, first.range.start, first_len as usize)
+                    .await?
+            }
+            Some(sealed) => read_sealed(store, &first, sealed).await?,
+        };
         drop(lease);
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
             Ok::<_, std::io::Error>(Bytes::from(bytes))
@@ -98,14 +126,12 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
     });
     let body = futures::stream::once(async move { Ok(first_file) })
         .chain(rest)
-        .flat_map(
-            |opened| -> std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Sync>> {
-                match opened {
-                    Ok(reader) => Box::pin(reader),
-                    Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
-                }
-            },
-        );
+        .flat_map(|opened| -> SegmentStream {
+            match opened {
+                Ok(reader) => reader,
+                Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
+            }
+        });
     Ok(StreamingBlob::new(Sized {
         inner: Box::pin(body),
         remaining: total as usize,
@@ -113,15 +139,75 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
     }))
 }
 
-type SegmentReader = ReaderStream<tokio::io::Take<tokio::fs::File>>;
+type SegmentStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Sync>>;
 
-async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<SegmentReader> {
+async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<SegmentStream> {
     let mut file = store.blobs().read(&segment.blob_id).await?;
-    file.seek(SeekFrom::Start(segment.range.start)).await?;
-    Ok(ReaderStream::with_capacity(
-        file.take(segment.range.end - segment.range.start),
-        READ_CHUNK,
-    ))
+    let Some(sealed) = segment.sealed.clone() else {
+        file.seek(SeekFrom::Start(segment.range.start)).await?;
+        return Ok(Box::pin(ReaderStream::with_capacity(
+            file.take(segment.range.end - segment.range.start),
+            READ_CHUNK,
+        )));
+    };
+    // Sealed: the segments that hold the range, opened one at a time.
+    let (span, first, skip) = sealed_span(&segment.range, sealed.plain_len);
+    file.seek(SeekFrom::Start(span.start)).await?;
+    let wanted = segment.range.end - segment.range.start;
+    let state = (file, first, skip, wanted, span.end - span.start);
+    Ok(Box::pin(futures::stream::try_unfold(
+        state,
+        move |(mut file, index, skip, wanted, left)| {
+            let sealed = sealed.clone();
+            async move {
+                if wanted == 0 || left == 0 {
+                    return Ok(None);
+                }
+                let len = left.min(SEGMENT + TAG);
+                let mut buf = vec![0; len as usize];
+                file.read_exact(&mut buf).await?;
+                open_sealed_segment(&sealed, index, &mut buf)?;
+                let end = (skip + wanted).min(buf.len() as u64);
+                let taken = end.saturating_sub(skip);
+                let bytes = Bytes::from(buf).slice(skip as usize..end as usize);
+                Ok(Some((bytes, (file, index + 1, 0, wanted - taken, left - len))))
+            }
+        },
+    )))
+}
+
+fn open_sealed_segment(sealed: &Sealed, index: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    open_segment_bytes(&sealed.key, sealed.prefix, index, sealed.plain_len, buf).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "an encrypted segment does not open: its bytes changed on disk",
+        )
+    })
+}
+
+/// A small sealed range, read and opened in one go.
+async fn read_sealed(store: &Store, segment: &Segment, sealed: &Sealed) -> std::io::Result<Vec<u8>> {
+    let (span, first, skip) = sealed_span(&segment.range, sealed.plain_len);
+    let bytes = store
+        .blobs()
+        .read_at(&segment.blob_id, span.start, (span.end - span.start) as usize)
+        .await?;
+    let mut plain = Vec::with_capacity(bytes.len());
+    for (i, chunk) in bytes.chunks((SEGMENT + TAG) as usize).enumerate() {
+        let mut chunk = chunk.to_vec();
+        open_sealed_segment(sealed, first + i as u64, &mut chunk)?;
+        plain.extend_from_slice(&chunk);
+    }
+    let wanted = (segment.range.end - segment.range.start) as usize;
+    let skip = skip as usize;
+    if plain.len() < skip + wanted {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "an encrypted blob is shorter than its object",
+        ));
+    }
+    plain.truncate(skip + wanted);
+    Ok(plain.split_off(skip))
 }
 
 /// A stream that knows its length (s3s sends it as `Content-Length`) and holds the lease on

@@ -10,8 +10,8 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
-    CofferS3, acl, bucket, bucket_policy, copy, cors, delete, get, lifecycle, list, multipart, object_lock, put,
-    tagging, unserved, versioning,
+    CofferS3, acl, bucket, bucket_policy, copy, cors, delete, encryption, get, lifecycle, list, multipart, object_lock,
+    put, tagging, unserved, versioning,
 };
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
@@ -61,6 +61,9 @@ routes! {
     cors::put_bucket_cors: PutBucketCors(PutBucketCorsInput) -> PutBucketCorsOutput;
     cors::get_bucket_cors: GetBucketCors(GetBucketCorsInput) -> GetBucketCorsOutput;
     cors::delete_bucket_cors: DeleteBucketCors(DeleteBucketCorsInput) -> DeleteBucketCorsOutput;
+    encryption::put_bucket_encryption: PutBucketEncryption(PutBucketEncryptionInput) -> PutBucketEncryptionOutput;
+    encryption::get_bucket_encryption: GetBucketEncryption(GetBucketEncryptionInput) -> GetBucketEncryptionOutput;
+    encryption::delete_bucket_encryption: DeleteBucketEncryption(DeleteBucketEncryptionInput) -> DeleteBucketEncryptionOutput;
     unserved::get_bucket_website: GetBucketWebsite(GetBucketWebsiteInput) -> GetBucketWebsiteOutput;
     unserved::get_bucket_replication: GetBucketReplication(GetBucketReplicationInput) -> GetBucketReplicationOutput;
     unserved::get_bucket_logging: GetBucketLogging(GetBucketLoggingInput) -> GetBucketLoggingOutput;

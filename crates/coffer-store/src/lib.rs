@@ -18,6 +18,7 @@ mod cors;
 mod credential_reports;
 mod credentials;
 mod db;
+mod encryption;
 mod epochs;
 mod groups;
 pub mod ids;
@@ -52,6 +53,10 @@ pub use copy::{CopyReport, copy_database};
 pub use cors::CorsRule;
 pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
+pub use encryption::{
+    BucketEncryption, DataKey, Encryption, SEGMENT, Sealing, SegmentError, TAG, open_segment, sealed_len, sealed_span,
+    segment_count,
+};
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
 pub use lifecycle::{

@@ -34,6 +34,8 @@ pub struct Upload {
     pub acl: ObjectAcl,
     /// The storage class its object will have (`None`: STANDARD).
     pub storage_class: Option<String>,
+    /// How its parts (and so its object) are encrypted at rest.
+    pub encryption: Option<crate::Encryption>,
 }
 
 /// A part as uploaded.
@@ -51,7 +53,8 @@ const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
-     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class";
+     checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, \
+     sse, sse_key, sse_key_md5";
 
 fn upload_from_row(row: &AnyRow) -> Result<Upload> {
     Ok(Upload {
@@ -68,6 +71,7 @@ fn upload_from_row(row: &AnyRow) -> Result<Upload> {
         tags: crate::tagging::from_json(row.try_get("tags")?)?,
         acl: ObjectAcl::from_row(row)?,
         storage_class: row.try_get("storage_class")?,
+        encryption: crate::Encryption::from_row(row)?,
     })
 }
 
@@ -86,9 +90,10 @@ impl Store {
         let initiated = now_millis();
         upload.initiated = from_millis(initiated);
         let headers = &upload.headers;
+        let sse = crate::Encryption::columns(upload.encryption.as_ref());
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         )))
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -112,6 +117,9 @@ impl Store {
         .bind(&upload.acl.owner)
         .bind(crate::acl::grants_json(upload.acl.grants.as_deref()))
         .bind(&upload.storage_class)
+        .bind(sse.0)
+        .bind(sse.1)
+        .bind(sse.2)
         .execute(&self.inner.writer)
         .await
         .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;

@@ -31,6 +31,7 @@ fn new_object(key: &str, etag: &str) -> NewObject {
         tags: Vec::new(),
         acl: Default::default(),
         storage_class: None,
+        encryption: None,
     }
 }
 
@@ -104,6 +105,7 @@ pub(crate) fn new_upload(key: &str) -> Upload {
         tags: Vec::new(),
         acl: Default::default(),
         storage_class: None,
+        encryption: None,
     }
 }
 

@@ -72,6 +72,8 @@ pub struct ObjectMeta {
     pub acl: ObjectAcl,
     /// The storage class its writer named (`None`: STANDARD).
     pub storage_class: Option<String>,
+    /// How its bytes are encrypted at rest (`None`: in the clear).
+    pub encryption: Option<crate::Encryption>,
 }
 
 /// One part of a multipart object (or of an upload in progress).
@@ -98,6 +100,8 @@ pub struct NewObject {
     pub tags: Vec<crate::Tag>,
     pub acl: ObjectAcl,
     pub storage_class: Option<String>,
+    /// How its blob was encrypted as written.
+    pub encryption: Option<crate::Encryption>,
 }
 
 /// S3's conditional writes.
@@ -122,7 +126,7 @@ pub enum WriteCondition {
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
-     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class";
+     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key, sse_key_md5";
 
 pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
     let bytes: Vec<u8> = row.try_get("object_key")?;
@@ -178,6 +182,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         tags: crate::tagging::from_json(row.try_get("tags")?)?,
         acl: ObjectAcl::from_row(row)?,
         storage_class: row.try_get("storage_class")?,
+        encryption: crate::Encryption::from_row(row)?,
     })
 }
 
@@ -205,6 +210,7 @@ pub(crate) fn written_object(
         tags: object.tags,
         acl: object.acl,
         storage_class: object.storage_class,
+        encryption: object.encryption,
     }
 }
 

@@ -120,6 +120,62 @@ impl Sealer {
         [nonce.as_slice(), &sealed].concat()
     }
 
+    /// As [`Sealer::seal`], for bytes (a data key).
+    pub fn seal_bytes(&self, binding: &str, secret: &[u8]) -> Vec<u8> {
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let sealed = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret,
+                    aad: binding.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of a short secret cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// Opens what [`Sealer::seal_bytes`] produced for the same `binding`.
+    pub fn open_bytes(&self, binding: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(StoreError::SealBroken);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: binding.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::SealBroken)
+    }
+
+    /// A salted keyed digest of `secret` for `purpose`: `salt || HMAC`, to check a secret
+    /// that is not kept (an SSE-C key) without equal secrets showing as equal digests.
+    pub fn salted_digest(&self, purpose: &str, secret: &[u8]) -> Vec<u8> {
+        let salt: [u8; 16] = rand::rng().random();
+        [salt.as_slice(), &self.salted(purpose, &salt, secret)].concat()
+    }
+
+    /// Whether `secret` is the one [`Sealer::salted_digest`] digested (compared in constant
+    /// time).
+    pub fn matches_salted_digest(&self, purpose: &str, digest: &[u8], secret: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        if digest.len() != 16 + 32 {
+            return false;
+        }
+        let (salt, mac) = digest.split_at(16);
+        self.salted(purpose, salt, secret).ct_eq(mac).into()
+    }
+
+    fn salted(&self, purpose: &str, salt: &[u8], secret: &[u8]) -> [u8; 32] {
+        let message = [purpose.as_bytes(), &[0], salt, secret].concat();
+        hmac_sha256(&self.digest_key, &message)
+    }
+
     /// Opens what [`Sealer::seal`] produced for the same `binding`.
     pub fn open(&self, binding: &str, sealed: &[u8]) -> Result<String, StoreError> {
         if sealed.len() < NONCE_LEN {

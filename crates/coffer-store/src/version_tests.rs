@@ -33,6 +33,7 @@ async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
         tags: Vec::new(),
         acl: Default::default(),
         storage_class: None,
+        encryption: None,
     };
     store
         .put_object("docs", object, blob, &WriteCondition::Always)
@@ -265,6 +266,7 @@ async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
         tags: Vec::new(),
         acl: Default::default(),
         storage_class: None,
+        encryption: None,
     };
     let written = store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await.unwrap();
     assert_eq!(written.etag, "two");
@@ -333,6 +335,7 @@ async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
         tags: Vec::new(),
         acl: Default::default(),
         storage_class: None,
+        encryption: None,
                 };
                 store.put_object("docs", object, blob, &WriteCondition::IfAbsent).await
             }));

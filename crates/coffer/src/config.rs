@@ -50,7 +50,7 @@ pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
-    /// new_bucket_defaults.
+    /// new_bucket_defaults, allow_sse_c_over_http.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// [default: current]
     #[arg(long, env = "COFFER_NEW_BUCKET_DEFAULTS")]
     pub new_bucket_defaults: Option<BucketDefaults>,
+    /// Take SSE-C keys (customer-provided encryption keys) over plain HTTP; S3 refuses them
+    /// without TLS, and so does Coffer unless a trusted proxy says the client spoke TLS. For
+    /// tests and for proxies not listed in --trusted-proxies [default: false]
+    #[arg(long, env = "COFFER_ALLOW_SSE_C_OVER_HTTP")]
+    pub allow_sse_c_over_http: Option<bool>,
 }
 
 /// AWS's defaults for new buckets, then and now.
@@ -202,6 +207,7 @@ pub struct FileConfig {
     pub oidc_jwks_file: Option<PathBuf>,
     pub lifecycle_day_secs: Option<u64>,
     pub new_bucket_defaults: Option<BucketDefaults>,
+    pub allow_sse_c_over_http: Option<bool>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -226,6 +232,7 @@ pub struct ServeConfig {
     /// How long a lifecycle "day" is.
     pub lifecycle_day: std::time::Duration,
     pub new_bucket_defaults: BucketDefaults,
+    pub allow_sse_c_over_http: bool,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -308,6 +315,10 @@ impl ServeConfig {
                 .new_bucket_defaults
                 .or(file.new_bucket_defaults)
                 .unwrap_or_default(),
+            allow_sse_c_over_http: args
+                .allow_sse_c_over_http
+                .or(file.allow_sse_c_over_http)
+                .unwrap_or(false),
         })
     }
 }

@@ -248,6 +248,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             idle_timeout: config.idle_timeout,
             lifecycle_day: config.lifecycle_day,
             new_buckets: config.new_bucket_defaults.new_bucket(),
+            sse_c_over_http: config.allow_sse_c_over_http,
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;

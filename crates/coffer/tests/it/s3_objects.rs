@@ -77,7 +77,7 @@ async fn an_object_keeps_its_headers_and_metadata() {
     );
 }
 
-fn md5_of(bytes: &[u8]) -> u128 {
+pub fn md5_of(bytes: &[u8]) -> u128 {
     // The expected MD5 from coreutils' `md5sum`, independent of Coffer's code.
     let mut child = std::process::Command::new("md5sum")
         .stdin(std::process::Stdio::piped())
