@@ -65,6 +65,10 @@ struct Args {
     /// Set the bucket's versioning (`Enabled` or `Suspended`) before the workloads run.
     #[arg(long)]
     versioning: Option<String>,
+    /// Set (`AES256`) or remove (`none`) the bucket's default encryption before the
+    /// workloads run.
+    #[arg(long)]
+    encryption: Option<String>,
     /// Coffer's process id, to report its resident memory after each workload.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -688,6 +692,30 @@ async fn bench(args: Args) -> Result<(), String> {
             if !response.status().is_success() {
                 return Err(format!(
                     "cannot set versioning on {}: HTTP {}",
+                    target.bucket,
+                    response.status()
+                ));
+            }
+        }
+        if let Some(algorithm) = &args.encryption {
+            let (method, body) = match algorithm.as_str() {
+                "none" => (reqwest::Method::DELETE, None),
+                algorithm => {
+                    let xml = format!(
+                        "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                         <Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>{algorithm}</SSEAlgorithm>\
+                         </ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
+                    );
+                    let length = xml.len() as u64;
+                    (reqwest::Method::PUT, Some((reqwest::Body::from(xml), length)))
+                }
+            };
+            let response = target
+                .signed_as(&target.signer, method, &path, "encryption=", body)
+                .await?;
+            if !response.status().is_success() {
+                return Err(format!(
+                    "cannot set encryption on {}: HTTP {}",
                     target.bucket,
                     response.status()
                 ));

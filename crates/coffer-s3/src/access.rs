@@ -64,6 +64,15 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
         keys.push(("s3:x-amz-copy-source", decoded.trim_start_matches('/').to_owned()));
     }
     for (name, key) in [
+        ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"),
+        (
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        ),
+        (
+            "x-amz-server-side-encryption-customer-algorithm",
+            "s3:x-amz-server-side-encryption-customer-algorithm",
+        ),
         ("x-amz-metadata-directive", "s3:x-amz-metadata-directive"),
         ("x-amz-storage-class", "s3:x-amz-storage-class"),
         ("x-amz-grant-read", "s3:x-amz-grant-read"),

@@ -12,7 +12,7 @@ use s3s::dto::StreamingBlob;
 
 use crate::checksums::{self, Algorithm, Digests, Hashes};
 use crate::error::{Result, S3Fault};
-use coffer_store::{BlobWriter, Sealing, Store};
+use coffer_store::{BlobWriter, DataKey, Sealing, Store};
 
 /// The checksum a client sent for a body: at most one, as a header or named as a trailer.
 #[derive(Clone, Debug, Default)]
@@ -162,8 +162,8 @@ impl Received {
     }
 }
 
-/// Streams `body` into a new temp blob (sealed in segments by `sealing`, when the object is
-/// encrypted), refusing more than `max_size` bytes and a body that sends nothing for
+/// Streams `body` into a new temp blob (sealed in segments under `sealing`, the object's data
+/// key, when it is encrypted), refusing more than `max_size` bytes and a body that sends nothing for
 /// `idle_timeout`. Digests and the size are of the plain bytes.
 pub async fn receive(
     store: &Store,
@@ -172,7 +172,7 @@ pub async fn receive(
     declared: Option<i64>,
     max_size: u64,
     algorithms: &[Algorithm],
-    mut sealing: Option<Sealing>,
+    sealing: Option<&DataKey>,
 ) -> Result<Received> {
     if declared.is_some_and(|len| len < 0) {
         return Err(S3Fault::InvalidArgument(
@@ -183,6 +183,8 @@ pub async fn receive(
         return Err(too_large());
     }
     let mut writer = store.blobs().create().await.map_err(S3Fault::internal)?;
+    // Sealed under a key of this blob's own: see `coffer_store::encryption`.
+    let mut sealing = sealing.map(|key| Sealing::new(key.for_blob(writer.id())));
     let mut hashes = Hashes::new(algorithms);
     let mut size: u64 = 0;
     let mut sealed = Vec::new();

@@ -7,6 +7,7 @@ use s3s::{S3Request, S3Response};
 use crate::CofferS3;
 use crate::body;
 use crate::checksums::Algorithm;
+use crate::encryption::Opening;
 use crate::error::{Result, S3Fault};
 use crate::get::Found;
 use crate::headers::{self, ChecksumFields, ReadConditions, header_input};
@@ -106,7 +107,7 @@ impl CofferS3 {
         source_key: Option<&DataKey>,
         range: std::ops::Range<u64>,
         algorithms: &[Algorithm],
-        sealing: Option<coffer_store::Sealing>,
+        sealing: Option<&DataKey>,
     ) -> Result<body::Received> {
         let segments = reading::segments(source, range.clone(), source_key);
         // A source replaced since it was read: SDKs retry an InternalError.
@@ -150,11 +151,12 @@ pub(crate) async fn copy_object(
         bucket: source_bucket,
         object: source,
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
+    let secure = caller.facts().secure_transport;
     let source_key = s3.opening_key(
-        &source_bucket.name,
-        &source.key,
+        Opening::object(&source_bucket.name, &source.key),
         source.encryption.as_ref(),
         copy_source_customer_key!(input)?.as_ref(),
+        secure,
     )?;
     // A copy is STANDARD unless it names its class, as S3's are.
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
@@ -200,8 +202,9 @@ pub(crate) async fn copy_object(
         || input.sse_customer_algorithm.is_some();
     // The copy is encrypted as its own request asks (or its bucket's default), never as the
     // source was.
-    let secure = caller.facts().secure_transport;
-    let encryption = s3.plan_encryption(&target, &input.key, crate::encryption::asked!(input), secure)?;
+    let asked = crate::encryption::asked!(input);
+    let customer = asked.customer.clone();
+    let encryption = s3.plan_encryption(&target, &input.key, asked, secure)?;
     if same_object && !changes_something {
         return Err(S3Fault::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".to_owned()));
     }
@@ -216,9 +219,14 @@ pub(crate) async fn copy_object(
         .and_then(|a| Algorithm::parse(a.as_str()))
         .or_else(|| source.checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm)))
         .unwrap_or(Algorithm::Crc64Nvme);
-    let sealing = encryption.key.as_ref().map(|key| coffer_store::Sealing::new(key, 0));
     let received = s3
-        .copy_bytes(&source, source_key.as_ref(), 0..source.size, &[algorithm], sealing)
+        .copy_bytes(
+            &source,
+            source_key.as_ref(),
+            0..source.size,
+            &[algorithm],
+            encryption.key.as_ref(),
+        )
         .await?;
     let checksum = headers::full_object(algorithm, received.digests.base64(algorithm).unwrap_or_default());
     let object = NewObject {
@@ -237,7 +245,7 @@ pub(crate) async fn copy_object(
         .commit_received(&input.bucket, object, received, WriteCondition::Always)
         .await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
-    let reported = crate::encryption::Reported::of(stored.encryption.as_ref());
+    let reported = crate::encryption::Reported::of(stored.encryption.as_ref(), customer.as_ref());
     Ok(S3Response::new(CopyObjectOutput {
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
@@ -280,25 +288,29 @@ pub(crate) async fn upload_part_copy(
     }
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(upload_algorithm(&upload));
+    let secure = caller.facts().secure_transport;
     let source_key = s3.opening_key(
-        &source_bucket.name,
-        &source.key,
+        Opening::object(&source_bucket.name, &source.key),
         source.encryption.as_ref(),
         copy_source_customer_key!(input)?.as_ref(),
+        secure,
     )?;
     let customer = crate::encryption::customer_key_of!(input)?;
     let key = s3.opening_key(
-        &upload.bucket,
-        &upload.key,
+        Opening::part(&upload.bucket, &upload.key),
         upload.encryption.as_ref(),
         customer.as_ref(),
+        secure,
     )?;
-    let sealing = key.as_ref().map(|key| coffer_store::Sealing::new(key, number));
     let received = s3
-        .copy_bytes(&source, source_key.as_ref(), range, &algorithms, sealing)
+        .copy_bytes(&source, source_key.as_ref(), range, &algorithms, key.as_ref())
         .await?;
     let (etag, fields) = s3.record_part(&upload, number, received).await?;
+    let reported = crate::encryption::Reported::of(upload.encryption.as_ref(), customer.as_ref());
     Ok(S3Response::new(UploadPartCopyOutput {
+        server_side_encryption: reported.server_side_encryption,
+        sse_customer_algorithm: reported.sse_customer_algorithm,
+        sse_customer_key_md5: reported.sse_customer_key_md5,
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(headers::etag(&etag)),

@@ -19,7 +19,8 @@ use coffer_store::{Bucket, BucketEncryption, DataKey, Encryption};
 /// The purpose of SSE-C key digests.
 const CUSTOMER_KEY_DIGEST: &str = "sse-c key";
 
-/// A customer's key as a request gave it, checked: the key, and its MD5 (base64) to echo.
+/// A customer's key as a request gave it, checked: the key, and its MD5 (base64), which
+/// answers echo from the request (it is never stored).
 #[derive(Clone, Debug)]
 pub(crate) struct CustomerKey {
     pub key: DataKey,
@@ -84,6 +85,7 @@ pub(crate) use customer_key_of;
 pub(crate) struct Asked {
     pub server_side_encryption: Option<String>,
     pub kms_key_id: Option<String>,
+    pub kms_context: Option<String>,
     pub customer: Option<CustomerKey>,
 }
 
@@ -93,6 +95,7 @@ macro_rules! asked {
         $crate::encryption::Asked {
             server_side_encryption: $input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned()),
             kms_key_id: $input.ssekms_key_id.clone(),
+            kms_context: $input.ssekms_encryption_context.clone(),
             customer: $crate::encryption::customer_key_of!($input)?,
         }
     };
@@ -119,29 +122,28 @@ impl CofferS3 {
                         .to_owned(),
                 ));
             }
-            if !secure && !self.sse_c_over_http {
-                return Err(S3Fault::InvalidRequest(
-                    "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."
-                        .to_owned(),
-                ));
-            }
+            self.require_tls_for(Some(&customer), secure)?;
             return Ok(Plan {
                 stored: Some(Encryption::Customer {
                     key_digest: self.store.sealer().salted_digest(CUSTOMER_KEY_DIGEST, &customer.key.0),
-                    key_md5: customer.md5,
                 }),
                 key: Some(customer.key),
             });
         }
+        // The KMS-only headers mean nothing without aws:kms: refused, never ignored.
+        let kms = matches!(
+            asked.server_side_encryption.as_deref(),
+            Some("aws:kms" | "aws:kms:dsse")
+        );
+        if !kms && (asked.kms_key_id.is_some() || asked.kms_context.is_some()) {
+            return Err(S3Fault::InvalidArgument(
+                "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+                    .to_owned(),
+            ));
+        }
         let algorithm = match asked.server_side_encryption {
             Some(algorithm) => Some(algorithm),
-            None if asked.kms_key_id.is_some() => {
-                return Err(S3Fault::InvalidArgument(
-                    "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
-                        .to_owned(),
-                ));
-            }
-            None => bucket.encryption.as_ref().map(|e| e.algorithm.clone()),
+            None => self.default_encryption(bucket).map(|e| e.algorithm),
         };
         match algorithm.as_deref() {
             None => Ok(Plan::default()),
@@ -163,38 +165,94 @@ impl CofferS3 {
         }
     }
 
+    /// The bucket's default encryption: as put, else the server's (SSE-S3, AWS's for every
+    /// bucket since 2023, under the current defaults; none under the pre-2023 ones).
+    pub(crate) fn default_encryption(&self, bucket: &Bucket) -> Option<BucketEncryption> {
+        bucket
+            .encryption
+            .clone()
+            .or_else(|| self.encrypt_by_default.then(BucketEncryption::sse_s3))
+    }
+
+    /// S3 takes an SSE-C key only over TLS (here: as a trusted proxy says), unless the server
+    /// was told to take them over plain HTTP.
+    pub(crate) fn require_tls_for(&self, customer: Option<&CustomerKey>, secure: bool) -> Result<()> {
+        if customer.is_some() && !secure && !self.sse_c_over_http {
+            return Err(S3Fault::InvalidRequest(
+                "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The key that opens an object (or an upload's parts) at `key` in `bucket` stored with
-    /// `stored`, given the customer key the request sent: none for bytes in the clear, the
-    /// sealed key opened for SSE-S3, the customer's key checked against its digest for SSE-C.
+    /// `stored`, given the customer key the request sent (over TLS when `secure`): none for
+    /// bytes in the clear, the sealed key opened for SSE-S3, the customer's key checked against
+    /// its digest for SSE-C.
     pub(crate) fn opening_key(
         &self,
-        bucket: &str,
-        key: &str,
+        opening: Opening<'_>,
         stored: Option<&Encryption>,
         customer: Option<&CustomerKey>,
+        secure: bool,
     ) -> Result<Option<DataKey>> {
+        self.require_tls_for(customer, secure)?;
         let not_applicable =
             || S3Fault::InvalidRequest("The encryption parameters are not applicable to this object.".to_owned());
         match (stored, customer) {
             (None, None) => Ok(None),
             (None | Some(Encryption::S3 { .. }), Some(_)) => Err(not_applicable()),
-            (Some(Encryption::S3 { sealed_key }), None) => {
-                Ok(Some(self.store.open_data_key(bucket, key, sealed_key).map_err(S3Fault::from)?))
-            }
-            (Some(Encryption::Customer { .. }), None) => Err(S3Fault::InvalidRequest(
-                "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
-                    .to_owned(),
+            (Some(Encryption::S3 { sealed_key }), None) => Ok(Some(
+                self.store
+                    .open_data_key(opening.bucket, opening.key, sealed_key)
+                    .map_err(S3Fault::from)?,
             )),
-            (Some(Encryption::Customer { key_digest, .. }), Some(customer)) => {
-                if !self
+            (Some(Encryption::Customer { .. }), None) => Err(S3Fault::InvalidRequest(match opening.part {
+                false => "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.",
+                true => "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
+            }
+            .to_owned())),
+            (Some(Encryption::Customer { key_digest }), Some(customer)) => {
+                let matches = self
                     .store
                     .sealer()
-                    .matches_salted_digest(CUSTOMER_KEY_DIGEST, key_digest, &customer.key.0)
-                {
-                    return Err(S3Fault::AccessDenied("Access Denied".to_owned()));
+                    .matches_salted_digest(CUSTOMER_KEY_DIGEST, key_digest, &customer.key.0);
+                match (matches, opening.part) {
+                    (true, _) => Ok(Some(customer.key.clone())),
+                    (false, false) => Err(S3Fault::AccessDenied("Access Denied".to_owned())),
+                    (false, true) => Err(S3Fault::InvalidRequest(
+                        "The provided encryption parameters did not match the ones used originally.".to_owned(),
+                    )),
                 }
-                Ok(Some(customer.key.clone()))
             }
+        }
+    }
+}
+
+/// What [`CofferS3::opening_key`] opens: an object (a read or a copy's source), or an upload
+/// (a part is sent), whose errors S3 words differently.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Opening<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub part: bool,
+}
+
+impl<'a> Opening<'a> {
+    pub(crate) fn object(bucket: &'a str, key: &'a str) -> Opening<'a> {
+        Opening {
+            bucket,
+            key,
+            part: false,
+        }
+    }
+
+    pub(crate) fn part(bucket: &'a str, key: &'a str) -> Opening<'a> {
+        Opening {
+            bucket,
+            key,
+            part: true,
         }
     }
 }
@@ -208,20 +266,32 @@ pub(crate) struct Reported {
 }
 
 impl Reported {
-    pub(crate) fn of(stored: Option<&Encryption>) -> Reported {
+    /// For SSE-C, the key's MD5 echoed is the request's (`customer`): Coffer keeps none.
+    pub(crate) fn of(stored: Option<&Encryption>, customer: Option<&CustomerKey>) -> Reported {
         match stored {
             None => Reported::default(),
             Some(Encryption::S3 { .. }) => Reported {
                 server_side_encryption: Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256)),
                 ..Reported::default()
             },
-            Some(Encryption::Customer { key_md5, .. }) => Reported {
+            Some(Encryption::Customer { .. }) => Reported {
                 sse_customer_algorithm: Some("AES256".to_owned()),
-                sse_customer_key_md5: Some(key_md5.clone()),
+                sse_customer_key_md5: customer.map(|c| c.md5.clone()),
                 ..Reported::default()
             },
         }
     }
+}
+
+/// Refuses `x-amz-server-side-encryption` on a request that cannot take it (a read, a part):
+/// S3 answers 400 rather than ignore it.
+pub(crate) fn refuse_sse_header(headers: &http::HeaderMap) -> Result<()> {
+    if headers.contains_key("x-amz-server-side-encryption") {
+        return Err(S3Fault::InvalidArgument(
+            "x-amz-server-side-encryption header is not supported for this operation.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// An object's ETag: the MD5 of its bytes, except under SSE-C, where S3's ETag is not an MD5 of
@@ -281,8 +351,8 @@ pub(crate) async fn get_bucket_encryption(
     req: S3Request<GetBucketEncryptionInput>,
 ) -> Result<S3Response<GetBucketEncryptionOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
-    let encryption = bucket
-        .encryption
+    let encryption = s3
+        .default_encryption(&bucket)
         .ok_or(S3Fault::ServerSideEncryptionConfigurationNotFoundError)?;
     Ok(S3Response::new(GetBucketEncryptionOutput {
         server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
@@ -297,16 +367,15 @@ pub(crate) async fn get_bucket_encryption(
     }))
 }
 
-/// A bucket made with AWS's current defaults goes back to SSE-S3, which S3 no longer lets a
-/// bucket go without; one made with the pre-2023 defaults has no default encryption after.
+/// The bucket goes back to the server's default: SSE-S3 under the current defaults (S3 no
+/// longer lets a bucket go without), none under the pre-2023 ones.
 pub(crate) async fn delete_bucket_encryption(
     s3: &CofferS3,
     req: S3Request<DeleteBucketEncryptionInput>,
 ) -> Result<S3Response<DeleteBucketEncryptionOutput>> {
     let bucket = s3.bucket(&req.input.bucket).await?;
-    let reset = s3.new_buckets.encrypt_by_default.then(BucketEncryption::sse_s3);
     s3.store
-        .set_bucket_encryption(&bucket.name, reset.as_ref())
+        .set_bucket_encryption(&bucket.name, None)
         .await
         .map_err(S3Fault::from)?;
     let mut response = S3Response::new(DeleteBucketEncryptionOutput {});

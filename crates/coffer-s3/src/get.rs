@@ -6,6 +6,7 @@ use s3s::{S3Request, S3Response};
 
 use crate::CofferS3;
 use crate::checksums::{Algorithm, COMPOSITE};
+use crate::encryption::Opening;
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, ReadConditions};
 use crate::object_lock::LockHeaders;
@@ -77,6 +78,7 @@ impl Described {
         selection: &Selection,
         overrides: Overrides,
         by_part: bool,
+        customer: Option<&crate::encryption::CustomerKey>,
     ) -> Described {
         let object = &found.object;
         let h = &object.headers;
@@ -106,7 +108,7 @@ impl Described {
                 _ => None,
             },
             storage_class: object.storage_class.clone().map(StorageClass::from),
-            encryption: crate::encryption::Reported::of(object.encryption.as_ref()),
+            encryption: crate::encryption::Reported::of(object.encryption.as_ref(), customer),
         }
     }
 }
@@ -351,7 +353,9 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
     let request = read_request!(input);
+    crate::encryption::refuse_sse_header(&req.headers)?;
     let customer = crate::encryption::customer_key_of!(input)?;
+    let secure = reader.as_ref().is_some_and(|r| r.facts().secure_transport);
     // A blob can disappear between reading the row and opening the file when a write
     // replaces the object; the new row then names the new blob, so look again.
     let mut attempts = 0;
@@ -359,10 +363,10 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
         attempts += 1;
         let (found, selection) = s3.read(reader.as_ref(), &request).await?;
         let key = s3.opening_key(
-            &found.bucket.name,
-            &found.object.key,
+            Opening::object(&found.bucket.name, &found.object.key),
             found.object.encryption.as_ref(),
             customer.as_ref(),
+            secure,
         )?;
         let segments: Vec<Segment> = reading::segments(&found.object, selection.range.clone(), key.as_ref());
         let Some(lease) = reading::lease(&s3.store, &segments).await else {
@@ -387,6 +391,7 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
         &selection,
         overrides!(input),
         by_part,
+        customer.as_ref(),
     );
     Ok(answer(
         object_output!(
@@ -405,14 +410,16 @@ pub(crate) async fn head_object(
 ) -> Result<S3Response<HeadObjectOutput>> {
     let reader = crate::caller(&req).ok().cloned();
     let input = req.input;
+    crate::encryption::refuse_sse_header(&req.headers)?;
     let customer = crate::encryption::customer_key_of!(input)?;
+    let secure = reader.as_ref().is_some_and(|r| r.facts().secure_transport);
     let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
     // SSE-C: HEAD needs the key too, and checks it.
     s3.opening_key(
-        &found.bucket.name,
-        &found.object.key,
+        Opening::object(&found.bucket.name, &found.object.key),
         found.object.encryption.as_ref(),
         customer.as_ref(),
+        secure,
     )?;
     let by_part = input.part_number.is_some();
     let expiration = s3.current_expiration(&found);
@@ -423,6 +430,7 @@ pub(crate) async fn head_object(
         &selection,
         overrides!(input),
         by_part,
+        customer.as_ref(),
     );
     let mut response = answer(object_output!(HeadObjectOutput, described), &selection);
     // S3 counts a tagged object's tags on HEAD too; s3s's HeadObjectOutput has no field for it.
@@ -452,6 +460,14 @@ pub(crate) async fn get_object_attributes(
         };
         reader.may_in_bucket_with(action, &found.bucket, Some(&input.key), keys)?;
     }
+    // An SSE-C object's attributes (its checksums are of the plain bytes) need its key, as S3.
+    let secure = reader.as_ref().is_some_and(|r| r.facts().secure_transport);
+    s3.opening_key(
+        Opening::object(&found.bucket.name, &object.key),
+        object.encryption.as_ref(),
+        crate::encryption::customer_key_of!(input)?.as_ref(),
+        secure,
+    )?;
     // The header is a comma-separated list; clients send it as one value or several.
     let names: Vec<&str> = input
         .object_attributes

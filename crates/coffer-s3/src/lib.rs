@@ -54,8 +54,11 @@ pub struct Options {
     pub idle_timeout: std::time::Duration,
     /// How long a lifecycle "day" is (shorter only in tests).
     pub lifecycle_day: std::time::Duration,
-    /// What a new bucket starts with (Block Public Access, Object Ownership, encryption).
+    /// What a new bucket starts with (Block Public Access, Object Ownership).
     pub new_buckets: coffer_store::NewBucket,
+    /// Whether buckets without a default encryption of their own encrypt new objects with
+    /// SSE-S3 (AWS's rule since 2023).
+    pub new_buckets_encrypted: bool,
     /// Take SSE-C keys over plain HTTP (S3 refuses them without TLS); for tests and for
     /// deployments whose TLS ends at a proxy Coffer does not trust.
     pub sse_c_over_http: bool,
@@ -69,6 +72,7 @@ impl Default for Options {
             lifecycle_day: coffer_store::LIFECYCLE_DAY,
             new_buckets: coffer_store::NewBucket::CURRENT_DEFAULTS,
             sse_c_over_http: false,
+            new_buckets_encrypted: true,
         }
     }
 }
@@ -82,6 +86,7 @@ fn service(store: Store, authorizer: coffer_auth::Authorizer, options: &Options)
         lifecycle_day: coffer_store::LifecycleDay(options.lifecycle_day),
         new_buckets: options.new_buckets.clone(),
         sse_c_over_http: options.sse_c_over_http,
+        encrypt_by_default: options.new_buckets_encrypted,
     });
     builder.set_config(std::sync::Arc::new(s3s::config::StaticConfigProvider::new(
         std::sync::Arc::new(s3_config()),
@@ -131,6 +136,8 @@ pub struct CofferS3 {
     lifecycle_day: coffer_store::LifecycleDay,
     new_buckets: coffer_store::NewBucket,
     sse_c_over_http: bool,
+    /// Buckets without a default encryption of their own encrypt with SSE-S3.
+    encrypt_by_default: bool,
 }
 
 impl CofferS3 {

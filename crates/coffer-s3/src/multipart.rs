@@ -6,6 +6,7 @@ use s3s::{S3Request, S3Response};
 
 use crate::body::{self, ChecksumClaim, checksum_headers};
 use crate::checksums::{self, Algorithm, COMPOSITE, FULL_OBJECT};
+use crate::encryption::Opening;
 use crate::error::{Result, S3Fault};
 use crate::headers::{self, ChecksumFields, header_input};
 use crate::list::class_name;
@@ -146,7 +147,8 @@ fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUplo
         checksum_sha1: fields.sha1,
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
-        server_side_encryption: crate::encryption::Reported::of(object.encryption.as_ref()).server_side_encryption,
+        server_side_encryption: crate::encryption::Reported::of(object.encryption.as_ref(), None)
+            .server_side_encryption,
         ..Default::default()
     }
 }
@@ -206,7 +208,9 @@ pub(crate) async fn create_multipart_upload(
     // The upload's parts are sealed under one key, kept (sealed) on the upload's row; an
     // SSE-C upload keeps only the digest of the customer's.
     let secure = lock_caller.facts().secure_transport;
-    let encryption = s3.plan_encryption(&bucket, &input.key, crate::encryption::asked!(input), secure)?;
+    let asked = crate::encryption::asked!(input);
+    let customer = asked.customer.clone();
+    let encryption = s3.plan_encryption(&bucket, &input.key, asked, secure)?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -254,7 +258,7 @@ pub(crate) async fn create_multipart_upload(
         encryption: encryption.stored,
     };
     let upload = s3.store.create_upload(upload).await.map_err(S3Fault::from)?;
-    let reported = crate::encryption::Reported::of(upload.encryption.as_ref());
+    let reported = crate::encryption::Reported::of(upload.encryption.as_ref(), customer.as_ref());
     Ok(S3Response::new(CreateMultipartUploadOutput {
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
@@ -272,6 +276,7 @@ pub(crate) async fn upload_part(
     s3: &CofferS3,
     req: S3Request<UploadPartInput>,
 ) -> Result<S3Response<UploadPartOutput>> {
+    let secure = crate::caller(&req).is_ok_and(|c| c.facts().secure_transport);
     let S3Request {
         input,
         headers,
@@ -301,14 +306,15 @@ pub(crate) async fn upload_part(
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(algorithm);
     algorithms.extend(claim.algorithm);
-    // Each part is sealed under the upload's key, its number the nonce prefix; an SSE-C
-    // upload's parts each bring the key again.
+    // Each part is sealed under the upload's key (each blob under a key of its own derived
+    // from it); an SSE-C upload's parts each bring the key again.
+    crate::encryption::refuse_sse_header(&headers)?;
     let customer = crate::encryption::customer_key_of!(input)?;
     let key = s3.opening_key(
-        &upload.bucket,
-        &upload.key,
+        Opening::part(&upload.bucket, &upload.key),
         upload.encryption.as_ref(),
         customer.as_ref(),
+        secure,
     )?;
     let received = body::receive(
         &s3.store,
@@ -317,10 +323,10 @@ pub(crate) async fn upload_part(
         input.content_length,
         MAX_PART_SIZE,
         &algorithms,
-        key.as_ref().map(|key| coffer_store::Sealing::new(key, number)),
+        key.as_ref(),
     )
     .await?;
-    let reported = crate::encryption::Reported::of(upload.encryption.as_ref());
+    let reported = crate::encryption::Reported::of(upload.encryption.as_ref(), customer.as_ref());
     claim.verify(&received.digests, trailing_headers.as_ref())?;
     s3.record_part(&upload, number, received).await.map(|(etag, fields)| {
         S3Response::new(UploadPartOutput {

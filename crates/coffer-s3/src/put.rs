@@ -71,7 +71,9 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let writer = req_caller.as_ref().map(|c| c.principal().account_id.as_str());
     let acl = s3.new_object_acl(&bucket, writer, acl.as_ref())?;
     let secure = req_caller.as_ref().is_some_and(|c| c.facts().secure_transport);
-    let encryption = s3.plan_encryption(&bucket, &input.key, crate::encryption::asked!(input), secure)?;
+    let asked = crate::encryption::asked!(input);
+    let customer = asked.customer.clone();
+    let encryption = s3.plan_encryption(&bucket, &input.key, asked, secure)?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -92,7 +94,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         input.content_length,
         MAX_SINGLE_UPLOAD,
         &algorithms,
-        encryption.key.as_ref().map(|key| coffer_store::Sealing::new(key, 0)),
+        encryption.key.as_ref(),
     )
     .await?;
     claim.verify(&received.digests, trailing_headers.as_ref())?;
@@ -112,7 +114,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     };
     let stored = s3.commit_received(&input.bucket, object, received, condition).await?;
     let fields = ChecksumFields::of(stored.checksum.as_ref());
-    let reported = crate::encryption::Reported::of(stored.encryption.as_ref());
+    let reported = crate::encryption::Reported::of(stored.encryption.as_ref(), customer.as_ref());
     Ok(S3Response::new(PutObjectOutput {
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,

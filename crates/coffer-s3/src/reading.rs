@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use coffer_store::{
-    BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes, sealed_span,
+    BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes,
+    sealed_span,
 };
 
 /// Objects up to this size are read into memory whole.
@@ -31,22 +32,20 @@ pub struct Segment {
     pub sealed: Option<Sealed>,
 }
 
-/// An encrypted blob: the object's data key, the blob's nonce prefix (its part's number; 0
-/// for a single PUT's) and its plain length.
+/// An encrypted blob: its key (derived from the object's data key and its id) and its plain
+/// length.
 #[derive(Clone, Debug)]
 pub struct Sealed {
-    pub key: DataKey,
-    pub prefix: u32,
+    pub key: BlobKey,
     pub plain_len: u64,
 }
 
 /// The blob segments that hold `range` of `object`, in order; `key` opens an encrypted
 /// object's blobs.
 pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -> Vec<Segment> {
-    let sealed = |prefix: u32, plain_len: u64| {
+    let sealed = |blob_id: &str, plain_len: u64| {
         key.map(|key| Sealed {
-            key: key.clone(),
-            prefix,
+            key: key.for_blob(blob_id),
             plain_len,
         })
     };
@@ -54,7 +53,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
         ObjectData::Blob(blob_id) => vec![Segment {
             blob_id: blob_id.clone(),
             range,
-            sealed: sealed(0, object.size),
+            sealed: sealed(blob_id, object.size),
         }],
         ObjectData::Parts(parts) => {
             let mut segments = Vec::new();
@@ -68,7 +67,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
                     segments.push(Segment {
                         blob_id: part.blob_id.clone(),
                         range: start - part_range.start..end - part_range.start,
-                        sealed: sealed(part.part_number, part.size),
+                        sealed: sealed(&part.blob_id, part.size),
                     });
                 }
             }
@@ -177,7 +176,7 @@ async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<Segme
 }
 
 fn open_sealed_segment(sealed: &Sealed, index: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    open_segment_bytes(&sealed.key, sealed.prefix, index, sealed.plain_len, buf).map_err(|_| {
+    open_segment_bytes(&sealed.key, index, sealed.plain_len, buf).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "an encrypted segment does not open: its bytes changed on disk",

@@ -37,7 +37,7 @@ pub struct Bucket {
     pub acl: Option<Vec<Grant>>,
     /// Its CORS rules, if any.
     pub cors: Option<Vec<crate::CorsRule>>,
-    /// What it encrypts new objects with by default (`None`: nothing).
+    /// What it encrypts new objects with by default, as put (`None`: the server's default).
     pub encryption: Option<crate::BucketEncryption>,
 }
 
@@ -58,29 +58,25 @@ pub struct NewBucket {
     pub object_ownership: Option<ObjectOwnership>,
     /// The bucket's ACL (`None`: the owner alone, with FULL_CONTROL).
     pub acl: Option<Vec<Grant>>,
-    /// Encrypt new objects with SSE-S3 when a write asks for nothing.
-    pub encrypt_by_default: bool,
 }
 
 impl NewBucket {
     /// AWS's defaults for a bucket created since April 2023: Block Public Access on, ACLs
-    /// disabled, and (since January 2023) SSE-S3 for every new object.
+    /// disabled. (Default encryption is the server's, not the bucket's: see the S3 layer.)
     pub const CURRENT_DEFAULTS: NewBucket = NewBucket {
         object_lock: false,
         public_access_block: Some(PublicAccessBlock::ALL),
         object_ownership: Some(ObjectOwnership::BucketOwnerEnforced),
         acl: None,
-        encrypt_by_default: true,
     };
 
-    /// The defaults before 2023: no Block Public Access, no Object Ownership setting (so
-    /// ObjectWriter, ACLs in force) and no default encryption, for software written then.
+    /// The defaults before April 2023: no Block Public Access and no Object Ownership setting
+    /// (so ObjectWriter, ACLs in force), for software written then.
     pub const PRE_2023_DEFAULTS: NewBucket = NewBucket {
         object_lock: false,
         public_access_block: None,
         object_ownership: None,
         acl: None,
-        encrypt_by_default: false,
     };
 }
 
@@ -176,7 +172,6 @@ impl Store {
         let created_at = now_millis();
         let object_lock = new.object_lock;
         let acl = crate::acl::to_json(new.acl.as_deref(), account_id);
-        let encryption = new.encrypt_by_default.then(crate::BucketEncryption::sse_s3);
         let versioning = if object_lock {
             Versioning::Enabled
         } else {
@@ -185,7 +180,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO buckets (name, account_id, region, created_at, public_access_block, versioning, \
-             object_lock_enabled, object_ownership, acl, encryption) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             object_lock_enabled, object_ownership, acl) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(name)
         .bind(account_id)
@@ -196,11 +191,6 @@ impl Store {
         .bind(i64::from(object_lock))
         .bind(new.object_ownership.map(ObjectOwnership::as_str))
         .bind(&acl)
-        .bind(
-            encryption
-                .as_ref()
-                .map(|e| serde_json::to_string(e).unwrap_or_default()),
-        )
         .execute(&mut *tx)
         .await;
         if inserted.is_ok() {
@@ -224,7 +214,7 @@ impl Store {
                 object_ownership: new.object_ownership,
                 acl: if acl.is_some() { new.acl } else { None },
                 cors: None,
-                encryption,
+                encryption: None,
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {
                 StoreError::BucketExists { .. } => {

@@ -1,9 +1,10 @@
 //! Objects encrypted at rest: a blob of an encrypted object is its bytes cut into segments of
-//! [`SEGMENT`] bytes, each sealed with AES-256-GCM under the object's data key, so a ranged
-//! read opens only the segments it needs. A segment's nonce is the blob's prefix (a part's
-//! number; 0 for a single PUT) and its index; its associated data says whether it is the
-//! last, so segments cannot be reordered, moved between blobs of the object, or cut off at a
-//! segment boundary without the read failing (the STREAM construction).
+//! [`SEGMENT`] bytes, each sealed with AES-256-GCM. Each blob is sealed under a key of its own,
+//! derived from the object's data key and the blob's id ([`BlobKey`]), so no two blobs ever
+//! share a (key, nonce): not the objects a customer writes with one SSE-C key, not a part
+//! uploaded twice, not a blob moved under another id (it no longer opens). A segment's nonce is
+//! its index; its associated data says whether it is the last, so segments cannot be reordered
+//! or cut off at a segment boundary without the read failing (the STREAM construction).
 
 use std::ops::Range;
 
@@ -32,8 +33,25 @@ impl DataKey {
         DataKey(rand::rng().random())
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new((&self.0).into())
+    /// The key blob `blob_id` of the object is sealed under.
+    pub fn for_blob(&self, blob_id: &str) -> BlobKey {
+        use hmac::Mac;
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"coffer blob key v1\0");
+        mac.update(blob_id.as_bytes());
+        let key: [u8; 32] = mac.finalize().into_bytes().into();
+        BlobKey(std::sync::Arc::new(Aes256Gcm::new((&key).into())))
+    }
+}
+
+/// One blob's cipher, ready to seal or open its segments (cheap to clone).
+#[derive(Clone)]
+pub struct BlobKey(std::sync::Arc<Aes256Gcm>);
+
+impl std::fmt::Debug for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobKey(..)")
     }
 }
 
@@ -47,9 +65,8 @@ pub fn sealed_len(plain: u64) -> u64 {
     plain + segment_count(plain) * TAG
 }
 
-fn nonce(prefix: u32, index: u64) -> [u8; 12] {
+fn nonce(index: u64) -> [u8; 12] {
     let mut nonce = [0u8; 12];
-    nonce[..4].copy_from_slice(&prefix.to_be_bytes());
     nonce[4..].copy_from_slice(&index.to_be_bytes());
     nonce
 }
@@ -60,17 +77,15 @@ fn aad(last: bool) -> [u8; 1] {
 
 /// Seals a stream of plain bytes into segments.
 pub struct Sealing {
-    cipher: Aes256Gcm,
-    prefix: u32,
+    key: BlobKey,
     index: u64,
     pending: Vec<u8>,
 }
 
 impl Sealing {
-    pub fn new(key: &DataKey, prefix: u32) -> Sealing {
+    pub fn new(key: BlobKey) -> Sealing {
         Sealing {
-            cipher: key.cipher(),
-            prefix,
+            key,
             index: 0,
             pending: Vec::with_capacity(SEGMENT as usize + TAG as usize),
         }
@@ -97,12 +112,9 @@ impl Sealing {
 
     fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) {
         let tag = self
-            .cipher
-            .encrypt_in_place_detached(
-                Nonce::from_slice(&nonce(self.prefix, self.index)),
-                &aad(last),
-                &mut self.pending,
-            )
+            .key
+            .0
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce(self.index)), &aad(last), &mut self.pending)
             .expect("a segment is far below AES-GCM's limit");
         out.extend_from_slice(&self.pending);
         out.extend_from_slice(&tag);
@@ -124,13 +136,7 @@ pub fn sealed_span(range: &Range<u64>, plain_len: u64) -> (Range<u64>, u64, u64)
 }
 
 /// Opens segment `index` (of a blob whose plain length is `plain_len`) in place.
-pub fn open_segment(
-    key: &DataKey,
-    prefix: u32,
-    index: u64,
-    plain_len: u64,
-    sealed: &mut Vec<u8>,
-) -> Result<(), SegmentError> {
+pub fn open_segment(key: &BlobKey, index: u64, plain_len: u64, sealed: &mut Vec<u8>) -> Result<(), SegmentError> {
     let last = index + 1 == segment_count(plain_len);
     if (sealed.len() as u64) < TAG {
         return Err(SegmentError);
@@ -138,8 +144,8 @@ pub fn open_segment(
     let tag_at = sealed.len() - TAG as usize;
     let tag = Tag::clone_from_slice(&sealed[tag_at..]);
     sealed.truncate(tag_at);
-    key.cipher()
-        .decrypt_in_place_detached(Nonce::from_slice(&nonce(prefix, index)), &aad(last), sealed, &tag)
+    key.0
+        .decrypt_in_place_detached(Nonce::from_slice(&nonce(index)), &aad(last), sealed, &tag)
         .map_err(|_| SegmentError)
 }
 
@@ -152,9 +158,9 @@ pub struct SegmentError;
 pub enum Encryption {
     /// SSE-S3: the object's own data key, sealed under the master key.
     S3 { sealed_key: Vec<u8> },
-    /// SSE-C: a salted keyed digest of the customer's key (never the key itself), and the
-    /// key's MD5 (base64) that answers echo.
-    Customer { key_digest: Vec<u8>, key_md5: String },
+    /// SSE-C: a salted keyed digest of the customer's key (never the key itself, nor its
+    /// MD5, which would let a copy of the database test guesses without the master key).
+    Customer { key_digest: Vec<u8> },
 }
 
 impl Encryption {
@@ -166,13 +172,11 @@ impl Encryption {
         }
     }
 
-    pub(crate) fn columns(encryption: Option<&Encryption>) -> (Option<&'static str>, Option<Vec<u8>>, Option<String>) {
+    pub(crate) fn columns(encryption: Option<&Encryption>) -> (Option<&'static str>, Option<Vec<u8>>) {
         match encryption {
-            None => (None, None, None),
-            Some(Encryption::S3 { sealed_key }) => (Some("AES256"), Some(sealed_key.clone()), None),
-            Some(Encryption::Customer { key_digest, key_md5 }) => {
-                (Some("SSE-C"), Some(key_digest.clone()), Some(key_md5.clone()))
-            }
+            None => (None, None),
+            Some(Encryption::S3 { sealed_key }) => (Some("AES256"), Some(sealed_key.clone())),
+            Some(Encryption::Customer { key_digest }) => (Some("SSE-C"), Some(key_digest.clone())),
         }
     }
 
@@ -188,7 +192,6 @@ impl Encryption {
             }),
             Some("SSE-C") => Some(Encryption::Customer {
                 key_digest: key.ok_or_else(corrupt)?,
-                key_md5: row.try_get::<Option<String>, _>("sse_key_md5")?.ok_or_else(corrupt)?,
             }),
             Some(_) => return Err(corrupt()),
         })
@@ -236,15 +239,15 @@ impl crate::Store {
         self.commit_changed(tx, crate::epochs::Cache::Buckets).await
     }
 
-    /// Seals an SSE-S3 object's data key under the master key, bound to its bucket and key
-    /// (a sealed key moved to another object's row does not open).
+    /// Seals an SSE-S3 object's data key under a key-encryption key derived from the master
+    /// key, bound to its bucket and key (a sealed key moved to another key's row does not open).
     pub fn seal_data_key(&self, bucket: &str, key: &str, data_key: &DataKey) -> Vec<u8> {
-        self.sealer().seal_bytes(&data_key_binding(bucket, key), &data_key.0)
+        self.sealer().seal_data_key(&data_key_binding(bucket, key), &data_key.0)
     }
 
     /// Opens what [`crate::Store::seal_data_key`] sealed for the same object.
     pub fn open_data_key(&self, bucket: &str, key: &str, sealed: &[u8]) -> crate::Result<DataKey> {
-        let bytes = self.sealer().open_bytes(&data_key_binding(bucket, key), sealed)?;
+        let bytes = self.sealer().open_data_key(&data_key_binding(bucket, key), sealed)?;
         Ok(DataKey(bytes.try_into().map_err(|_| crate::StoreError::SealBroken)?))
     }
 }
@@ -257,8 +260,8 @@ fn data_key_binding(bucket: &str, key: &str) -> String {
 mod tests {
     use super::*;
 
-    fn seal(key: &DataKey, prefix: u32, plain: &[u8], chunk: usize) -> Vec<u8> {
-        let mut sealing = Sealing::new(key, prefix);
+    fn seal(key: &DataKey, blob: &str, plain: &[u8], chunk: usize) -> Vec<u8> {
+        let mut sealing = Sealing::new(key.for_blob(blob));
         let mut out = Vec::new();
         for piece in plain.chunks(chunk.max(1)) {
             sealing.push(piece, &mut out);
@@ -269,11 +272,12 @@ mod tests {
 
     fn open_range(
         key: &DataKey,
-        prefix: u32,
+        blob: &str,
         sealed: &[u8],
         plain_len: u64,
         range: Range<u64>,
     ) -> Result<Vec<u8>, SegmentError> {
+        let key = key.for_blob(blob);
         let (span, first, skip) = sealed_span(&range, plain_len);
         let mut plain = Vec::new();
         for (i, chunk) in sealed[span.start as usize..span.end as usize]
@@ -281,7 +285,7 @@ mod tests {
             .enumerate()
         {
             let mut segment = chunk.to_vec();
-            open_segment(key, prefix, first + i as u64, plain_len, &mut segment)?;
+            open_segment(&key, first + i as u64, plain_len, &mut segment)?;
             plain.extend_from_slice(&segment);
         }
         Ok(plain[skip as usize..skip as usize + (range.end - range.start) as usize].to_vec())
@@ -293,7 +297,7 @@ mod tests {
         for len in [0u64, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 17] {
             let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             for chunk in [1000usize, SEGMENT as usize, 7 * 1024 * 1024] {
-                let sealed = seal(&key, 3, &plain, chunk);
+                let sealed = seal(&key, "b1", &plain, chunk);
                 assert_eq!(sealed.len() as u64, sealed_len(len), "len {len}");
                 assert!(
                     len < 16 || !sealed.windows(16).any(|w| w == &plain[..16]),
@@ -305,7 +309,7 @@ mod tests {
                     len / 2..len,
                     len.saturating_sub(SEGMENT + 3)..len,
                 ] {
-                    let opened = open_range(&key, 3, &sealed, len, range.clone()).unwrap();
+                    let opened = open_range(&key, "b1", &sealed, len, range.clone()).unwrap();
                     assert_eq!(
                         opened,
                         plain[range.start as usize..range.end as usize],
@@ -320,18 +324,22 @@ mod tests {
     fn the_wrong_key_a_moved_segment_or_a_cut_blob_fail_to_open() {
         let key = DataKey::random();
         let plain = vec![7u8; (2 * SEGMENT) as usize];
-        let sealed = seal(&key, 1, &plain, 4096);
+        let sealed = seal(&key, "b1", &plain, 4096);
         let len = plain.len() as u64;
-        assert!(open_range(&DataKey::random(), 1, &sealed, len, 0..10).is_err());
+        assert!(open_range(&DataKey::random(), "b1", &sealed, len, 0..10).is_err());
         assert!(
-            open_range(&key, 2, &sealed, len, 0..10).is_err(),
-            "another part's prefix"
+            open_range(&key, "b2", &sealed, len, 0..10).is_err(),
+            "moved under another blob id"
         );
         // Cut after the first segment, and told the blob ends there: its last flag is wrong.
         let cut = &sealed[..(SEGMENT + TAG) as usize];
-        assert!(open_range(&key, 1, cut, SEGMENT, 0..10).is_err());
+        assert!(open_range(&key, "b1", cut, SEGMENT, 0..10).is_err());
         let mut flipped = sealed.clone();
         flipped[5] ^= 1;
-        assert!(open_range(&key, 1, &flipped, len, 0..10).is_err());
+        assert!(open_range(&key, "b1", &flipped, len, 0..10).is_err());
+        // One key, one plaintext, two blobs: nothing in common on disk.
+        let again = seal(&key, "b2", &plain, 4096);
+        let same = sealed.iter().zip(&again).filter(|(a, b)| a == b).count();
+        assert!(same < sealed.len() / 100, "{same} bytes alike");
     }
 }

@@ -33,6 +33,8 @@ pub struct Sealer {
     token_root: [u8; 32],
     /// Derived from the master key, never the key itself.
     digest_key: [u8; 32],
+    /// The root of the keys that seal objects' data keys (SSE-S3), derived from the master key.
+    data_key_root: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -48,6 +50,7 @@ impl Sealer {
             cipher: Aes256Gcm::new(key.into()),
             token_root: hmac_sha256(key, b"coffer session tokens v1"),
             digest_key: hmac_sha256(key, b"coffer keyed digests v1"),
+            data_key_root: hmac_sha256(key, b"coffer object data keys v1"),
         }
     }
 
@@ -120,29 +123,34 @@ impl Sealer {
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// As [`Sealer::seal`], for bytes (a data key).
-    pub fn seal_bytes(&self, binding: &str, secret: &[u8]) -> Vec<u8> {
+    /// Seals an object's data key: `version || salt || nonce || ciphertext+tag`, under a key
+    /// of its own derived from the data keys' root (itself derived from the master key) and a
+    /// random salt, so the master key's own cipher never seals an unbounded number of keys.
+    pub fn seal_data_key(&self, binding: &str, data_key: &[u8]) -> Vec<u8> {
+        let salt: [u8; 16] = rand::rng().random();
         let nonce: [u8; NONCE_LEN] = rand::rng().random();
         let sealed = self
-            .cipher
+            .data_key_cipher(&salt)
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: secret,
+                    msg: data_key,
                     aad: binding.as_bytes(),
                 },
             )
-            .expect("AES-GCM encryption of a short secret cannot fail");
-        [nonce.as_slice(), &sealed].concat()
+            .expect("AES-GCM encryption of a data key cannot fail");
+        [&[DATA_KEY_VERSION][..], &salt, &nonce, &sealed].concat()
     }
 
-    /// Opens what [`Sealer::seal_bytes`] produced for the same `binding`.
-    pub fn open_bytes(&self, binding: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
-        if sealed.len() < NONCE_LEN {
+    /// Opens what [`Sealer::seal_data_key`] sealed for the same `binding`.
+    pub fn open_data_key(&self, binding: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let (&version, rest) = sealed.split_first().ok_or(StoreError::SealBroken)?;
+        if version != DATA_KEY_VERSION || rest.len() < 16 + NONCE_LEN {
             return Err(StoreError::SealBroken);
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.cipher
+        let (salt, rest) = rest.split_at(16);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        self.data_key_cipher(salt)
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -151,6 +159,10 @@ impl Sealer {
                 },
             )
             .map_err(|_| StoreError::SealBroken)
+    }
+
+    fn data_key_cipher(&self, salt: &[u8]) -> Aes256Gcm {
+        Aes256Gcm::new((&hmac_sha256(&self.data_key_root, salt)).into())
     }
 
     /// A salted keyed digest of `secret` for `purpose`: `salt || HMAC`, to check a secret
@@ -248,6 +260,7 @@ impl Sealer {
 }
 
 const TOKEN_VERSION: u8 = 1;
+const DATA_KEY_VERSION: u8 = 1;
 const TOKEN_SALT_LEN: usize = 16;
 const TOKEN_AAD: &[u8] = b"coffer session token";
 

@@ -249,6 +249,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             lifecycle_day: config.lifecycle_day,
             new_buckets: config.new_bucket_defaults.new_bucket(),
             sse_c_over_http: config.allow_sse_c_over_http,
+            new_buckets_encrypted: config.new_bucket_defaults == config::BucketDefaults::Current,
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;

@@ -403,6 +403,51 @@ async fn customer_keys_open_only_their_objects_and_are_never_kept() {
     assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), part.as_slice());
 }
 
+/// AWS's own example: a policy that lets a user upload only what asks for SSE-S3.
+#[tokio::test]
+async fn policies_read_the_encryption_a_write_asks_for() {
+    let coffer = Coffer::start();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("strict").send().await.unwrap();
+    let (key_id, secret) = coffer.user_with_key("uploader").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("uploader")
+        .policy_name("encrypted-only")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::strict/*",
+                "Condition":{"StringEquals":{"s3:x-amz-server-side-encryption":"AES256"}}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let user = coffer.s3(&key_id, &secret);
+    let put = |sse: Option<ServerSideEncryption>| {
+        user.put_object()
+            .bucket("strict")
+            .key("k")
+            .set_server_side_encryption(sse)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+    };
+    assert_aws_error(&put(None).await.unwrap_err(), "AccessDenied", 403);
+    put(Some(ServerSideEncryption::Aes256)).await.unwrap();
+    // A read does not take the header at all.
+    let refused = s3
+        .get_object()
+        .bucket("strict")
+        .key("k")
+        .customize()
+        .mutate_request(|request| {
+            request.headers_mut().insert("x-amz-server-side-encryption", "AES256");
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.raw_response().unwrap().status().as_u16(), 400);
+}
+
 #[tokio::test]
 async fn customer_keys_need_tls_unless_the_server_says_otherwise() {
     let coffer = Coffer::start();
