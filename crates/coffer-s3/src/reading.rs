@@ -15,7 +15,7 @@ use tokio_util::io::ReaderStream;
 
 use coffer_store::{
     BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes,
-    sealed_span,
+    open_segment_in_place, sealed_span,
 };
 
 /// Objects up to this size are read into memory whole.
@@ -162,17 +162,36 @@ async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<Segme
                 if wanted == 0 || left == 0 {
                     return Ok(None);
                 }
-                let len = left.min(SEGMENT + TAG);
+                // Several segments a read: one trip to the file system per ~1 MiB.
+                let len = left.min(SEGMENTS_PER_READ * (SEGMENT + TAG));
                 let mut buf = vec![0; len as usize];
                 file.read_exact(&mut buf).await?;
-                open_sealed_segment(&sealed, index, &mut buf)?;
-                let end = (skip + wanted).min(buf.len() as u64);
+                let mut plain = Vec::with_capacity(len as usize);
+                let mut opened = 0;
+                for (i, segment) in buf.chunks_mut((SEGMENT + TAG) as usize).enumerate() {
+                    let n = open_sealed_in_place(&sealed, index + i as u64, segment)?;
+                    plain.extend_from_slice(&segment[..n]);
+                    opened += 1;
+                }
+                let end = (skip + wanted).min(plain.len() as u64);
                 let taken = end.saturating_sub(skip);
-                let bytes = Bytes::from(buf).slice(skip as usize..end as usize);
-                Ok(Some((bytes, (file, index + 1, 0, wanted - taken, left - len))))
+                let bytes = Bytes::from(plain).slice(skip as usize..end as usize);
+                Ok(Some((bytes, (file, index + opened, 0, wanted - taken, left - len))))
             }
         },
     )))
+}
+
+/// Sealed segments opened per read of a blob.
+const SEGMENTS_PER_READ: u64 = 16;
+
+fn open_sealed_in_place(sealed: &Sealed, index: u64, segment: &mut [u8]) -> std::io::Result<usize> {
+    open_segment_in_place(&sealed.key, index, sealed.plain_len, segment).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "an encrypted segment does not open: its bytes changed on disk",
+        )
+    })
 }
 
 fn open_sealed_segment(sealed: &Sealed, index: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {

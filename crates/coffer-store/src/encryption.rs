@@ -8,8 +8,7 @@
 
 use std::ops::Range;
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
 
 /// Plain bytes per segment.
@@ -41,13 +40,16 @@ impl DataKey {
         mac.update(b"coffer blob key v1\0");
         mac.update(blob_id.as_bytes());
         let key: [u8; 32] = mac.finalize().into_bytes().into();
-        BlobKey(std::sync::Arc::new(Aes256Gcm::new((&key).into())))
+        let key = UnboundKey::new(&AES_256_GCM, &key).expect("a 32-byte key is an AES-256 key");
+        BlobKey(std::sync::Arc::new(LessSafeKey::new(key)))
     }
 }
 
-/// One blob's cipher, ready to seal or open its segments (cheap to clone).
+/// One blob's cipher, ready to seal or open its segments (cheap to clone). ring's AES-GCM:
+/// its stitched AES-NI/CLMUL code opens segments about twice as fast as a portable one, which
+/// a GET of an encrypted object is bound by.
 #[derive(Clone)]
-pub struct BlobKey(std::sync::Arc<Aes256Gcm>);
+pub struct BlobKey(std::sync::Arc<LessSafeKey>);
 
 impl std::fmt::Debug for BlobKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,10 +67,11 @@ pub fn sealed_len(plain: u64) -> u64 {
     plain + segment_count(plain) * TAG
 }
 
-fn nonce(index: u64) -> [u8; 12] {
+/// A segment's nonce: its index. Unique per key, since each blob has a key of its own.
+fn nonce(index: u64) -> Nonce {
     let mut nonce = [0u8; 12];
     nonce[4..].copy_from_slice(&index.to_be_bytes());
-    nonce
+    Nonce::assume_unique_for_key(nonce)
 }
 
 fn aad(last: bool) -> [u8; 1] {
@@ -114,10 +117,10 @@ impl Sealing {
         let tag = self
             .key
             .0
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce(self.index)), &aad(last), &mut self.pending)
+            .seal_in_place_separate_tag(nonce(self.index), Aad::from(aad(last)), &mut self.pending)
             .expect("a segment is far below AES-GCM's limit");
         out.extend_from_slice(&self.pending);
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(tag.as_ref());
         self.pending.clear();
         self.index += 1;
     }
@@ -137,16 +140,28 @@ pub fn sealed_span(range: &Range<u64>, plain_len: u64) -> (Range<u64>, u64, u64)
 
 /// Opens segment `index` (of a blob whose plain length is `plain_len`) in place.
 pub fn open_segment(key: &BlobKey, index: u64, plain_len: u64, sealed: &mut Vec<u8>) -> Result<(), SegmentError> {
+    let plain = open_segment_in_place(key, index, plain_len, sealed)?;
+    sealed.truncate(plain);
+    Ok(())
+}
+
+/// Opens segment `index` in place in a slice; its plain bytes are the first of them, and how
+/// many is returned.
+pub fn open_segment_in_place(
+    key: &BlobKey,
+    index: u64,
+    plain_len: u64,
+    sealed: &mut [u8],
+) -> Result<usize, SegmentError> {
     let last = index + 1 == segment_count(plain_len);
     if (sealed.len() as u64) < TAG {
         return Err(SegmentError);
     }
-    let tag_at = sealed.len() - TAG as usize;
-    let tag = Tag::clone_from_slice(&sealed[tag_at..]);
-    sealed.truncate(tag_at);
-    key.0
-        .decrypt_in_place_detached(Nonce::from_slice(&nonce(index)), &aad(last), sealed, &tag)
-        .map_err(|_| SegmentError)
+    let plain = key
+        .0
+        .open_in_place(nonce(index), Aad::from(aad(last)), sealed)
+        .map_err(|_| SegmentError)?;
+    Ok(plain.len())
 }
 
 /// A segment that does not open: the wrong key, or bytes changed on disk.

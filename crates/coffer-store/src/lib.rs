@@ -54,8 +54,8 @@ pub use cors::CorsRule;
 pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use encryption::{
-    BlobKey, BucketEncryption, DataKey, Encryption, SEGMENT, Sealing, SegmentError, TAG, open_segment, sealed_len,
-    sealed_span, segment_count,
+    BlobKey, BucketEncryption, DataKey, Encryption, SEGMENT, Sealing, SegmentError, TAG, open_segment,
+    open_segment_in_place, sealed_len, sealed_span, segment_count,
 };
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;

@@ -29,6 +29,7 @@ mod s3_object_lock;
 mod s3_objects;
 mod s3_raw;
 mod s3_tagging;
+mod s3_tools;
 mod s3_versioning;
 mod security;
 mod sts;
