@@ -232,7 +232,11 @@ pub(crate) async fn copy_object(
     let object = NewObject {
         key: input.key.clone(),
         size: received.size,
-        etag: crate::encryption::etag_for(encryption.stored.as_ref(), received.digests.etag()),
+        etag: crate::encryption::etag_for(
+            encryption.stored.as_ref(),
+            encryption.key.as_ref(),
+            received.digests.etag(),
+        ),
         headers: object_headers,
         checksum: Some(checksum),
         lock,
@@ -305,7 +309,7 @@ pub(crate) async fn upload_part_copy(
     let received = s3
         .copy_bytes(&source, source_key.as_ref(), range, &algorithms, key.as_ref())
         .await?;
-    let (etag, fields) = s3.record_part(&upload, number, received).await?;
+    let (etag, fields) = s3.record_part(&upload, number, received, key.as_ref()).await?;
     let reported = crate::encryption::Reported::of(upload.encryption.as_ref(), customer.as_ref());
     Ok(S3Response::new(UploadPartCopyOutput {
         server_side_encryption: reported.server_side_encryption,

@@ -294,13 +294,20 @@ pub(crate) fn refuse_sse_header(headers: &http::HeaderMap) -> Result<()> {
     Ok(())
 }
 
-/// An object's ETag: the MD5 of its bytes, except under SSE-C, where S3's ETag is not an MD5 of
-/// the data (one would let whoever sees it test guesses at encrypted content).
-pub(crate) fn etag_for(stored: Option<&Encryption>, md5_etag: String) -> String {
-    match stored {
-        Some(Encryption::Customer { .. }) => {
-            use rand::Rng;
-            hex::encode(rand::rng().random::<[u8; 16]>())
+/// An object's (or a part's) ETag: the MD5 of its bytes, except under SSE-C, where S3's ETag is
+/// not an MD5 of the data (one would let whoever sees it test guesses at encrypted content).
+/// There it is keyed by the customer's key (`key`): the same bytes sent again under the same
+/// key get the same ETag, as a client re-sending a part expects, and it says nothing to anyone
+/// without the key.
+pub(crate) fn etag_for(stored: Option<&Encryption>, key: Option<&DataKey>, md5_etag: String) -> String {
+    match (stored, key) {
+        (Some(Encryption::Customer { .. }), Some(key)) => {
+            use hmac::Mac;
+            let mut mac =
+                <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+            mac.update(b"coffer sse-c etag v1\0");
+            mac.update(md5_etag.as_bytes());
+            hex::encode(&mac.finalize().into_bytes()[..16])
         }
         _ => md5_etag,
     }

@@ -74,11 +74,12 @@ impl CofferS3 {
         upload: &Upload,
         number: u32,
         received: body::Received,
+        key: Option<&coffer_store::DataKey>,
     ) -> Result<(String, ChecksumFields)> {
         let algorithm = upload_algorithm(upload);
         let checksum_value = algorithm.and_then(|a| received.digests.base64(a));
         let crc64nvme = received.digests.base64(Algorithm::Crc64Nvme).unwrap_or_default();
-        let etag = crate::encryption::etag_for(upload.encryption.as_ref(), received.digests.etag());
+        let etag = crate::encryption::etag_for(upload.encryption.as_ref(), key, received.digests.etag());
         let size = received.size;
         // In a task of its own, so a client that disconnects now leaves no unnamed blob.
         let store = self.store.clone();
@@ -328,31 +329,52 @@ pub(crate) async fn upload_part(
     .await?;
     let reported = crate::encryption::Reported::of(upload.encryption.as_ref(), customer.as_ref());
     claim.verify(&received.digests, trailing_headers.as_ref())?;
-    s3.record_part(&upload, number, received).await.map(|(etag, fields)| {
-        S3Response::new(UploadPartOutput {
-            e_tag: Some(headers::etag(&etag)),
-            server_side_encryption: reported.server_side_encryption,
-            sse_customer_algorithm: reported.sse_customer_algorithm,
-            sse_customer_key_md5: reported.sse_customer_key_md5,
-            checksum_crc32: fields.crc32,
-            checksum_crc32c: fields.crc32c,
-            checksum_crc64nvme: fields.crc64nvme,
-            checksum_sha1: fields.sha1,
-            checksum_sha256: fields.sha256,
-            ..Default::default()
+    s3.record_part(&upload, number, received, key.as_ref())
+        .await
+        .map(|(etag, fields)| {
+            S3Response::new(UploadPartOutput {
+                e_tag: Some(headers::etag(&etag)),
+                server_side_encryption: reported.server_side_encryption,
+                sse_customer_algorithm: reported.sse_customer_algorithm,
+                sse_customer_key_md5: reported.sse_customer_key_md5,
+                checksum_crc32: fields.crc32,
+                checksum_crc32c: fields.crc32c,
+                checksum_crc64nvme: fields.crc64nvme,
+                checksum_sha1: fields.sha1,
+                checksum_sha256: fields.sha256,
+                ..Default::default()
+            })
         })
-    })
 }
 
 pub(crate) async fn complete_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> Result<S3Response<CompleteMultipartUploadOutput>> {
+    let secure = crate::caller(&req).is_ok_and(|c| c.facts().secure_transport);
+    let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let customer = crate::encryption::customer_key(
+        header("x-amz-server-side-encryption-customer-algorithm").as_deref(),
+        header("x-amz-server-side-encryption-customer-key").as_deref(),
+        header("x-amz-server-side-encryption-customer-key-md5").as_deref(),
+    )?;
     let input = req.input;
     let upload = match s3.upload_of(&input.bucket, &input.key, &input.upload_id).await {
         Ok(upload) => upload,
         Err(err) => return s3.completed_again(&input, err).await,
     };
+    // SSE-C keys sent with a completion must be the upload's; S3 needs them when the upload
+    // has a checksum algorithm (CompleteMultipartUpload, "SSECustomerKey").
+    let needs_key = matches!(upload.encryption, Some(coffer_store::Encryption::Customer { .. }))
+        && upload.checksum_algorithm.is_some();
+    if customer.is_some() || needs_key {
+        s3.opening_key(
+            Opening::part(&upload.bucket, &upload.key),
+            upload.encryption.as_ref(),
+            customer.as_ref(),
+            secure,
+        )?;
+    }
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {

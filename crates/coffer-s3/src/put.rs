@@ -103,7 +103,11 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let object = NewObject {
         key: input.key,
         size: received.size,
-        etag: crate::encryption::etag_for(encryption.stored.as_ref(), received.digests.etag()),
+        etag: crate::encryption::etag_for(
+            encryption.stored.as_ref(),
+            encryption.key.as_ref(),
+            received.digests.etag(),
+        ),
         headers: header_input!(input).into_headers()?,
         checksum: Some(checksum),
         lock,

@@ -360,19 +360,23 @@ async fn customer_keys_open_only_their_objects_and_are_never_kept() {
         .unwrap_err();
     assert_aws_error(&keyless, "InvalidRequest", 400);
     let part = recognizable(5 * 1024 * 1024);
-    let sent = s3
-        .upload_part()
-        .bucket("mine")
-        .key("big")
-        .upload_id(upload_id)
-        .part_number(1)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.key)
-        .sse_customer_key_md5(&key.md5)
-        .body(ByteStream::from(part.clone()))
-        .send()
-        .await
-        .unwrap();
+    let send_part = || {
+        s3.upload_part()
+            .bucket("mine")
+            .key("big")
+            .upload_id(upload_id)
+            .part_number(1)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.key)
+            .sse_customer_key_md5(&key.md5)
+            .body(ByteStream::from(part.clone()))
+            .send()
+    };
+    let first = send_part().await.unwrap();
+    // Sent again, the same part keeps its ETag (keyed by the customer's key, not an MD5).
+    let sent = send_part().await.unwrap();
+    assert_eq!(first.e_tag(), sent.e_tag());
+    assert_ne!(sent.e_tag(), Some(format!("\"{:032x}\"", md5_of(&part)).as_str()));
     s3.complete_multipart_upload()
         .bucket("mine")
         .key("big")
