@@ -105,6 +105,19 @@ macro_rules! object_acl_input {
 }
 pub(crate) use object_acl_input;
 
+/// The five `x-amz-grant-*` headers of CreateBucket, PutBucketAcl and PutObjectAcl inputs.
+macro_rules! all_grant_headers {
+    ($input:expr) => {
+        GrantHeaders {
+            full_control: $input.grant_full_control.as_deref(),
+            read: $input.grant_read.as_deref(),
+            read_acp: $input.grant_read_acp.as_deref(),
+            write: $input.grant_write.as_deref(),
+            write_acp: $input.grant_write_acp.as_deref(),
+        }
+    };
+}
+
 impl GrantHeaders<'_> {
     fn is_empty(&self) -> bool {
         [self.full_control, self.read, self.read_acp, self.write, self.write_acp]
@@ -395,13 +408,7 @@ pub(crate) async fn new_bucket_acl(
     input: &CreateBucketInput,
     ownership: Option<ObjectOwnership>,
 ) -> Result<Option<Vec<Grant>>> {
-    let headers = GrantHeaders {
-        full_control: input.grant_full_control.as_deref(),
-        read: input.grant_read.as_deref(),
-        read_acp: input.grant_read_acp.as_deref(),
-        write: input.grant_write.as_deref(),
-        write_acp: input.grant_write_acp.as_deref(),
-    };
+    let headers = all_grant_headers!(input);
     let canned = input.acl.as_ref().map(|acl| acl.as_str());
     let Some(acl) = s3.requested_acl(canned, headers).await? else {
         return Ok(None);
@@ -447,13 +454,7 @@ pub(crate) async fn put_bucket_acl(
     if refused_when_enforced(&bucket, canned)? {
         return Ok(S3Response::new(PutBucketAclOutput {}));
     }
-    let headers = GrantHeaders {
-        full_control: input.grant_full_control.as_deref(),
-        read: input.grant_read.as_deref(),
-        read_acp: input.grant_read_acp.as_deref(),
-        write: input.grant_write.as_deref(),
-        write_acp: input.grant_write_acp.as_deref(),
-    };
+    let headers = all_grant_headers!(input);
     let acl = s3.acl_to_put(canned, headers, input.access_control_policy).await?;
     let grants = acl.grants(&bucket.account_id, &bucket.account_id)?;
     check_public(&bucket, &grants)?;
@@ -530,13 +531,7 @@ pub(crate) async fn put_object_acl(
         add_version_header(&mut response, version.map(str::to_owned));
         return Ok(response);
     }
-    let headers = GrantHeaders {
-        full_control: input.grant_full_control.as_deref(),
-        read: input.grant_read.as_deref(),
-        read_acp: input.grant_read_acp.as_deref(),
-        write: input.grant_write.as_deref(),
-        write_acp: input.grant_write_acp.as_deref(),
-    };
+    let headers = all_grant_headers!(input);
     let acl = s3.acl_to_put(canned, headers, input.access_control_policy).await?;
     let grants = acl.grants(&access.owner, &bucket.account_id)?;
     check_public(&bucket, &grants)?;

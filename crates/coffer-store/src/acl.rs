@@ -144,14 +144,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::AclWithEnforcedOwnership,
-                None => StoreError::NoSuchBucket,
-            });
+            return Err(crate::buckets::refused_change(&mut tx, name, StoreError::AclWithEnforcedOwnership).await);
         }
         self.commit_changed(tx, Cache::Buckets).await
     }
@@ -170,14 +163,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::AclWithEnforcedOwnership,
-                None => StoreError::NoSuchBucket,
-            });
+            return Err(crate::buckets::refused_change(&mut tx, name, StoreError::AclWithEnforcedOwnership).await);
         }
         self.commit_changed(tx, Cache::Buckets).await
     }

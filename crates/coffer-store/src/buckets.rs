@@ -153,6 +153,24 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
     })
 }
 
+/// Why a conditional update of bucket `name` changed no row: `refusal` (its rule said no)
+/// when the bucket exists, else `NoSuchBucket`.
+pub(crate) async fn refused_change(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    name: &str,
+    refusal: StoreError,
+) -> StoreError {
+    let exists: std::result::Result<Option<i64>, _> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await;
+    match exists {
+        Ok(Some(_)) => refusal,
+        Ok(None) => StoreError::NoSuchBucket,
+        Err(err) => err.into(),
+    }
+}
+
 impl Store {
     /// Creates a bucket with AWS's current defaults. `BucketExists { owned_by_caller }` when
     /// the name is taken.
@@ -322,14 +340,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM buckets WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::InvalidBucketState,
-                None => StoreError::NoSuchBucket,
-            });
+            return Err(refused_change(&mut tx, name, StoreError::InvalidBucketState).await);
         }
         self.commit_changed(tx, Cache::Buckets).await
     }
