@@ -160,6 +160,7 @@ pub(crate) async fn copy_object(
     )?;
     // A copy is STANDARD unless it names its class, as S3's are.
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
+    crate::put::refuse_website_redirect(input.website_redirect_location.as_ref())?;
     // The copy takes the lock its request asks for (or the bucket's default), never the source's.
     let target = s3.bucket(&input.bucket).await?;
     // The copy's owner and ACL are the request's, never the source's.

@@ -203,6 +203,7 @@ pub(crate) async fn create_multipart_upload(
     let input = req.input;
     let bucket = s3.bucket(&input.bucket).await?;
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
+    crate::put::refuse_website_redirect(input.website_redirect_location.as_ref())?;
     let (canned, grant_headers) = crate::acl::object_acl_input!(input);
     let acl = s3.requested_acl(canned, grant_headers).await?;
     let acl = s3.new_object_acl(&bucket, Some(&principal.account_id), acl.as_ref())?;

@@ -13,6 +13,17 @@ use coffer_store::{NewObject, ObjectMeta, WriteCondition};
 /// The largest object a single PUT or copy may create: 5 GiB, as in S3.
 pub const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
+/// `x-amz-website-redirect-location` belongs to website hosting, which Coffer does not serve:
+/// refused with S3's answer to a header it does not implement, never kept and ignored.
+pub(crate) fn refuse_website_redirect(location: Option<&String>) -> Result<()> {
+    match location {
+        Some(_) => Err(S3Fault::NotImplemented(
+            "A header you provided implies functionality that is not implemented".to_owned(),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The storage class a write names, as kept (`None`: STANDARD). The classes whose objects
 /// are read at once are kept as STANDARD's bytes and report the class they were given; those
 /// that need a restore before a read (GLACIER, DEEP_ARCHIVE), or need hardware Coffer is not
@@ -66,6 +77,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     } = req;
     let bucket = s3.bucket(&input.bucket).await?;
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
+    refuse_website_redirect(input.website_redirect_location.as_ref())?;
     let (canned, grant_headers) = crate::acl::object_acl_input!(input);
     let acl = s3.requested_acl(canned, grant_headers).await?;
     let writer = req_caller.as_ref().map(|c| c.principal().account_id.as_str());

@@ -210,6 +210,17 @@ async fn operations_coffer_does_not_implement_say_so() {
         .unwrap_err();
     assert_eq!(s3_code(&err), "NotImplemented");
     assert_eq!(err.raw_response().unwrap().status().as_u16(), 501);
+    // A header that implies what Coffer does not serve is refused, not dropped.
+    let err = s3
+        .put_object()
+        .bucket("b-123")
+        .key("page.html")
+        .website_redirect_location("/elsewhere.html")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(s3_code(&err), "NotImplemented");
 }
 
 /// Settings Coffer does not serve read as S3 reads them on a bucket without them, so tools
