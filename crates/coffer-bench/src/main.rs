@@ -227,6 +227,28 @@ impl Target {
     }
 
     /// An S3 request signed with `signer`'s key; `body` with its length.
+    /// Sets a bucket setting (`PUT ?<subresource>` with `xml`), or removes it (`DELETE`).
+    async fn configure(&self, subresource: &str, xml: Option<String>) -> Result<(), String> {
+        let (method, body) = match xml {
+            Some(xml) => {
+                let length = xml.len() as u64;
+                (reqwest::Method::PUT, Some((reqwest::Body::from(xml), length)))
+            }
+            None => (reqwest::Method::DELETE, None),
+        };
+        let path = format!("/{}", self.bucket);
+        let query = format!("{subresource}=");
+        let response = self.signed_as(&self.signer, method, &path, &query, body).await?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "cannot set {subresource} on {}: HTTP {}",
+                self.bucket,
+                response.status()
+            ));
+        }
+        Ok(())
+    }
+
     async fn signed_as(
         &self,
         signer: &Signer,
@@ -684,42 +706,17 @@ async fn bench(args: Args) -> Result<(), String> {
                 "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
                  <Status>{status}</Status></VersioningConfiguration>"
             );
-            let length = xml.len() as u64;
-            let body = Some((reqwest::Body::from(xml), length));
-            let response = target
-                .signed_as(&target.signer, reqwest::Method::PUT, &path, "versioning=", body)
-                .await?;
-            if !response.status().is_success() {
-                return Err(format!(
-                    "cannot set versioning on {}: HTTP {}",
-                    target.bucket,
-                    response.status()
-                ));
-            }
+            target.configure("versioning", Some(xml)).await?;
         }
         if let Some(algorithm) = &args.encryption {
-            let (method, body) = match algorithm.as_str() {
-                "none" => (reqwest::Method::DELETE, None),
-                algorithm => {
-                    let xml = format!(
-                        "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
-                         <Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>{algorithm}</SSEAlgorithm>\
-                         </ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
-                    );
-                    let length = xml.len() as u64;
-                    (reqwest::Method::PUT, Some((reqwest::Body::from(xml), length)))
-                }
-            };
-            let response = target
-                .signed_as(&target.signer, method, &path, "encryption=", body)
-                .await?;
-            if !response.status().is_success() {
-                return Err(format!(
-                    "cannot set encryption on {}: HTTP {}",
-                    target.bucket,
-                    response.status()
-                ));
-            }
+            let xml = (algorithm != "none").then(|| {
+                format!(
+                    "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                     <Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>{algorithm}</SSEAlgorithm>\
+                     </ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
+                )
+            });
+            target.configure("encryption", xml).await?;
         }
     }
     if args.populate {
