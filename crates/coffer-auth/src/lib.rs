@@ -12,6 +12,7 @@ mod decisions;
 mod facts;
 mod grants;
 pub mod passwords;
+pub mod post_form;
 pub mod presign;
 mod principal;
 pub mod session;

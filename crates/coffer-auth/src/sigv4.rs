@@ -114,7 +114,7 @@ fn format_amz_date(t: OffsetDateTime) -> String {
     t.format(format).unwrap_or_default()
 }
 
-fn parse_credential(credential: &str) -> Result<(String, Scope), SigError> {
+pub(crate) fn parse_credential(credential: &str) -> Result<(String, Scope), SigError> {
     let parts: Vec<&str> = credential.split('/').collect();
     match parts.as_slice() {
         [key, date, region, service, "aws4_request"] if !key.is_empty() && date.len() == 8 => Ok((
@@ -405,13 +405,13 @@ fn collapse_spaces(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
 
-fn signing_key(secret: &str, scope: &Scope) -> Vec<u8> {
+pub(crate) fn signing_key(secret: &str, scope: &Scope) -> Vec<u8> {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), scope.date.as_bytes());
     let k_region = hmac(&k_date, scope.region.as_bytes());
     let k_service = hmac(&k_region, scope.service.as_bytes());
