@@ -48,7 +48,7 @@ impl StoreAccess {
 /// `s3:x-amz-grant-*`, `s3:x-amz-copy-source`, `s3:x-amz-metadata-directive`,
 /// `s3:x-amz-storage-class`, `s3:x-amz-content-sha256`, Object Lock's, `s3:signatureversion`
 /// and `s3:authType`.
-fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
+fn s3_request_keys(cx: &S3AccessContext<'_>, form: Option<&crate::FormUpload>) -> Vec<(&'static str, String)> {
     let headers = cx.headers();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut keys = Vec::new();
@@ -105,6 +105,14 @@ fn s3_request_keys(cx: &S3AccessContext<'_>) -> Vec<(&'static str, String)> {
             ));
         }
         keys.push(("s3:object-lock-retain-until-date", until));
+    }
+    // A browser form upload was checked by the front door: POST, with the form's scheme.
+    if let Some(form) = form {
+        if let Some(version) = form.signature_version {
+            keys.push(("s3:signatureversion", version.to_owned()));
+        }
+        keys.push(("s3:authType", "POST".to_owned()));
+        return keys;
     }
     // By exact parameter names, as s3s chose the scheme it verified.
     let query = cx.uri().query().unwrap_or("");
@@ -353,6 +361,7 @@ impl StoreAccess {
         let policy = policy.ok_or_else(denied)?;
         // Anonymous callers are judged on the same request keys as signed ones.
         let peer = cx.extensions_mut().get::<coffer_auth::PeerAddr>().cloned();
+        let form = cx.extensions_mut().get::<crate::FormUpload>().cloned();
         let facts = RequestFacts::new(cx.headers(), peer.as_ref(), None);
         let mut tag_keys = request_tag_keys(cx.headers());
         let reads = || policy.reads_key_prefix("s3:existingobjecttag/");
@@ -362,7 +371,7 @@ impl StoreAccess {
         );
         let keys: Vec<(&str, String)> = listing_keys(op, cx.uri())
             .into_iter()
-            .chain(s3_request_keys(cx))
+            .chain(s3_request_keys(cx, form.as_ref()))
             .chain(tag_keys.iter().map(|(k, v)| (k.as_str(), v.clone())))
             .collect();
         let request = Request {
@@ -504,7 +513,8 @@ impl S3Access for StoreAccess {
             // A listing without a prefix lists from the root: `s3:prefix` is "".
             keys.push(("s3:prefix", String::new()));
         }
-        keys.extend(s3_request_keys(cx));
+        let form = cx.extensions_mut().get::<crate::FormUpload>().cloned();
+        keys.extend(s3_request_keys(cx, form.as_ref()));
         if let Some(version) = &version {
             keys.push(("s3:VersionId", version.clone()));
         }

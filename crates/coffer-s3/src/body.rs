@@ -238,10 +238,18 @@ fn request_timeout() -> S3Fault {
     S3Fault::RequestTimeout
 }
 
+/// How a browser form's file stream says it went outside its policy's size range.
+pub(crate) const FORM_FILE_TOO_LARGE: &str = "PostObject file too large";
+pub(crate) const FORM_FILE_TOO_SMALL: &str = "PostObject file too small";
+
 /// Maps an error from s3s's body streams (their types are private; their messages are not),
 /// or from the listener's pace for bodies (its text starts with `RequestTimeout`).
 fn stream_error(message: &str) -> S3Fault {
-    if message.contains("RequestTimeout") {
+    if message.starts_with(FORM_FILE_TOO_LARGE) {
+        S3Fault::EntityTooLarge
+    } else if message.starts_with(FORM_FILE_TOO_SMALL) {
+        S3Fault::EntityTooSmall
+    } else if message.contains("RequestTimeout") {
         request_timeout()
     } else if message.contains("Sha256Mismatch") {
         S3Fault::XAmzContentSHA256Mismatch

@@ -63,6 +63,10 @@ pub enum S3Fault {
     MalformedACLError,
     MalformedPolicy(String),
     MalformedXML,
+    /// A form upload whose body is not multipart/form-data.
+    MalformedPOSTRequest,
+    /// A form upload whose fields before the file pass S3's 20 KB.
+    MaxPostPreDataLengthExceeded,
     MaxMessageLengthExceeded,
     MetadataTooLarge,
     MissingSecurityHeader,
@@ -294,6 +298,16 @@ impl S3Fault {
                 S::BAD_REQUEST,
                 text("The XML you provided was not well-formed or did not validate against our published schema"),
             ),
+            MalformedPOSTRequest => (
+                "MalformedPOSTRequest",
+                S::BAD_REQUEST,
+                text("The body of your POST request is not well-formed multipart/form-data."),
+            ),
+            MaxPostPreDataLengthExceeded => (
+                "MaxPostPreDataLengthExceeded",
+                S::BAD_REQUEST,
+                text("Your POST request fields preceding the upload file were too large."),
+            ),
             MaxMessageLengthExceeded => (
                 "MaxMessageLengthExceeded",
                 S::BAD_REQUEST,
@@ -413,6 +427,10 @@ impl S3Fault {
     fn details(&self) -> Vec<(&'static str, String)> {
         match self {
             S3Fault::UnsignedHeaders(names) => vec![("HeadersNotSigned", names.join(", "))],
+            S3Fault::MaxPostPreDataLengthExceeded => vec![(
+                "MaxPostPreDataLengthBytes",
+                coffer_auth::post_form::MAX_FIELDS_BYTES.to_string(),
+            )],
             S3Fault::RequestTimeTooSkewed {
                 request_time,
                 server_time,
@@ -581,7 +599,7 @@ pub fn error_response(fault: impl Into<S3Fault>) -> http::Response<String> {
     response
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -23,6 +23,7 @@ mod lifecycle;
 mod list;
 mod multipart;
 mod object_lock;
+mod post_object;
 mod put;
 pub mod quirks;
 mod reading;
@@ -44,6 +45,7 @@ pub use auth::{SessionPrincipal, StoreAuth, with_session};
 pub use bucket::valid_bucket_name;
 pub use cors::bucket_of;
 pub use host::CofferHost;
+pub use post_object::{FormUpload, is_form_upload};
 
 /// How the S3 endpoint is set up.
 #[derive(Clone, Debug)]
@@ -104,7 +106,9 @@ pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 
 /// s3s's limits, tightened: XML bodies (CompleteMultipartUpload with 10,000 parts is about
 /// 1 MiB, DeleteObjects with 1,000 keys about as much) and POST forms, which s3s buffers in
-/// memory before it authenticates them (PostObject is not implemented, so no file is needed).
+/// memory before it authenticates them. Browser form uploads never reach s3s (the front door
+/// streams them: `post_object`); a form that does (to a key, or with a query) only needs to
+/// be refused.
 fn s3_config() -> s3s::config::S3Config {
     let mut config = s3s::config::S3Config::default();
     config.xml_max_body_size = MAX_XML_BODY;

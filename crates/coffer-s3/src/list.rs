@@ -18,7 +18,7 @@ use coffer_store::listing::{ListEntry, ListPage, ListQuery};
 const MAX_KEYS: i32 = 1000;
 
 /// `encoding-type=url`: everything but unreserved characters and `/` is percent-encoded.
-const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const URL_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')

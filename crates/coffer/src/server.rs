@@ -153,6 +153,17 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
     let now = time::OffsetDateTime::now_utc();
+    if let Some(bucket) = form_upload_bucket(state, &parts) {
+        // A browser form is signed in its fields, and checked there.
+        let mut parts = parts;
+        parts.extensions.insert(log.clone());
+        let response = state
+            .s3_api
+            .post_object(&bucket, parts, body.into_data_stream(), &state.sealer)
+            .await
+            .map(Body::new);
+        return logged(started, &log, response);
+    }
     let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
         coffer_auth::session::s3_session(&state.sealer, &parts, now).map_err(|err| match err {
             coffer_auth::session::TokenError::Invalid => Refusal::InvalidToken,
@@ -195,13 +206,24 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
     } else {
         response
     };
-    // Requests refused before authorization (bad signature, unknown key) name no principal.
     let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
     let response = if operation == "s3:GetObjectAttributes" && response.status().is_success() {
         unquote_attributes_etag(response).await
     } else {
         response
     };
+    log_s3_request(started, &principal, &operation, response)
+}
+
+/// A served S3 request's log line.
+fn logged(started: Instant, log: &coffer_s3::RequestLog, response: Response) -> Response {
+    let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
+    log_s3_request(started, &principal, &operation, response)
+}
+
+/// One line per request: who (requests refused before authorization, a bad signature or an
+/// unknown key, name no principal), what, and how it ended.
+fn log_s3_request(started: Instant, principal: &str, operation: &str, response: Response) -> Response {
     tracing::info!(
         %principal,
         %operation,
@@ -210,6 +232,24 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
         "s3 request"
     );
     response
+}
+
+/// The bucket a browser form upload is posted to, when the request is one: a
+/// `multipart/form-data` POST to a bucket's root, path style or virtual-hosted.
+fn form_upload_bucket(state: &AppState, parts: &Parts) -> Option<String> {
+    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
+    let virtual_hosted = state
+        .s3_host
+        .as_ref()
+        .zip(host)
+        .is_some_and(|(d, h)| d.bucket_of(h).is_some());
+    let path = parts.uri.path().trim_start_matches('/');
+    let root = match virtual_hosted {
+        true => path.is_empty(),
+        false => !path.strip_suffix('/').unwrap_or(path).contains('/'),
+    };
+    let bucket = coffer_s3::bucket_of(&parts.uri, host, state.s3_host.as_ref())?;
+    coffer_s3::is_form_upload(parts, root).then_some(bucket)
 }
 
 /// See [`coffer_s3::quirks::get_object_attributes_body`]; the answer is a small XML document.

@@ -159,7 +159,7 @@ fn the_walkthrough_runs_with_the_real_aws_cli() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"));
 }
 
-fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     let aws = aws_cli();
     let python = aws.with_file_name("python");
     assert!(python.exists(), "no python beside {}: run scripts/test", aws.display());

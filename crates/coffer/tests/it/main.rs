@@ -27,6 +27,7 @@ mod s3_listing;
 mod s3_multipart;
 mod s3_object_lock;
 mod s3_objects;
+mod s3_post;
 mod s3_raw;
 mod s3_tagging;
 mod s3_tools;

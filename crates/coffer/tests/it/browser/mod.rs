@@ -6,6 +6,7 @@
 
 mod cors;
 mod pages;
+mod post_form;
 mod walkthrough;
 
 use std::path::{Path, PathBuf};
