@@ -16,8 +16,12 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::sigv4;
 
-/// The most bytes of form fields before the file (S3: "cannot exceed 20 KB").
+/// The most bytes of form fields' names and values before the file (S3: "cannot exceed 20
+/// KB"); the reader bounds the bytes around them too.
 pub const MAX_FIELDS_BYTES: usize = 20 * 1024;
+
+/// S3's longest key, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
 
 /// A form's fields before its file, names lowercased (S3 reads them without regard to case).
 #[derive(Clone, Debug, Default)]
@@ -52,16 +56,22 @@ impl FormFields {
         names
     }
 
-    /// Replaces `${filename}` in every value with the file's name (its last path segment,
-    /// as a browser on Windows may send a whole path). S3 expands variables before it checks
-    /// the policy.
-    pub fn expand_filename(&mut self, filename: &str) {
+    /// Replaces `${filename}` in the key with the file's name (its last path segment, as a
+    /// browser on Windows may send a whole path). S3 expands it before it checks the policy.
+    /// A name longer than a key may be is refused before it is copied anywhere.
+    pub fn expand_filename(&mut self, filename: &str) -> Result<(), FormRefusal> {
         let name = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
-        for (_, value) in &mut self.fields {
-            if value.contains("${filename}") {
-                *value = value.replace("${filename}", name);
+        for (field, value) in &mut self.fields {
+            if field == "key" && value.contains("${filename}") {
+                if name.len() > MAX_KEY_BYTES {
+                    return Err(FormRefusal::InvalidField(
+                        "The file's name is longer than a key may be.".to_owned(),
+                    ));
+                }
+                *value = value.replacen("${filename}", name, 1);
             }
         }
+        Ok(())
     }
 }
 
@@ -159,6 +169,14 @@ impl FormSignature {
         Ok(FormSignature::Anonymous)
     }
 
+    /// The region a SigV4 form was signed for.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            FormSignature::V4 { credential, .. } => credential.split('/').nth(2),
+            _ => None,
+        }
+    }
+
     pub fn access_key_id(&self) -> Option<&str> {
         match self {
             FormSignature::Anonymous => None,
@@ -176,10 +194,10 @@ impl FormSignature {
     }
 
     /// Checks the signature over `policy` (the base64 text as sent) with `secret`, in
-    /// constant time.
+    /// constant time. An anonymous form has no signature to pass.
     pub fn verify(&self, policy: &str, secret: &str) -> Result<(), FormRefusal> {
         let matches = match self {
-            FormSignature::Anonymous => true,
+            FormSignature::Anonymous => false,
             FormSignature::V4 {
                 credential, signature, ..
             } => {
@@ -242,16 +260,18 @@ fn field_ref(value: &serde_json::Value) -> Option<String> {
     value.as_str()?.strip_prefix('$').map(str::to_ascii_lowercase)
 }
 
-/// A `content-length-range` bound: a number or a numeric string. `Err` for a negative
-/// number (the policy is malformed), `Ok(None)` for anything else that is not a number.
+/// A `content-length-range` bound: a number or a numeric string. `Err` for a negative one
+/// (the policy is malformed), `Ok(None)` for anything else that is not a whole number.
 fn bound(value: &serde_json::Value) -> Result<Option<u64>, FormRefusal> {
-    match value {
-        serde_json::Value::Number(n) if n.as_i64().is_some_and(|n| n < 0) => {
-            Err(invalid("Invalid content-length-range: bounds must not be negative."))
-        }
-        serde_json::Value::Number(n) => Ok(n.as_u64()),
-        serde_json::Value::String(s) => Ok(s.trim().parse().ok()),
-        _ => Ok(None),
+    let number = match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match number {
+        Some(n) if n < 0 => Err(invalid("Invalid content-length-range: bounds must not be negative.")),
+        Some(n) => Ok(Some(n as u64)),
+        None => Ok(None),
     }
 }
 
@@ -327,9 +347,17 @@ fn condition(value: &serde_json::Value) -> Result<Condition, FormRefusal> {
 fn exempt(name: &str) -> bool {
     matches!(
         name,
-        "file" | "policy" | "x-amz-signature" | "signature" | "awsaccesskeyid"
+        "file"
+            | "policy"
+            | "x-amz-signature"
+            | "signature"
+            | "awsaccesskeyid"
+            | "x-amz-checksum-crc32"
+            | "x-amz-checksum-crc32c"
+            | "x-amz-checksum-crc64nvme"
+            | "x-amz-checksum-sha1"
+            | "x-amz-checksum-sha256"
     ) || name.starts_with("x-ignore-")
-        || name.starts_with("x-amz-checksum-")
 }
 
 impl PostPolicy {

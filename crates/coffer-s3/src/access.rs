@@ -449,8 +449,13 @@ impl S3Access for StoreAccess {
         let (action, resource) = action_and_resource(op, cx.s3_path(), version.is_some());
         let log = cx.extensions_mut().get::<RequestLog>().cloned();
         check_presign_expiry(cx.uri())?;
+        let form_region = cx
+            .extensions_mut()
+            .get::<crate::FormUpload>()
+            .and_then(|form| form.region.clone());
         let region = coffer_auth::sigv4::credential_scope(cx.headers(), cx.uri())
             .map(|scope| scope.region)
+            .or(form_region)
             .unwrap_or_else(|| "us-east-1".to_owned());
         let in_process = cx.extensions_mut().get::<coffer_auth::InProcessCaller>().cloned();
         let session = cx.extensions_mut().get::<crate::auth::SessionPrincipal>().cloned();

@@ -245,9 +245,9 @@ pub(crate) const FORM_FILE_TOO_SMALL: &str = "PostObject file too small";
 /// Maps an error from s3s's body streams (their types are private; their messages are not),
 /// or from the listener's pace for bodies (its text starts with `RequestTimeout`).
 fn stream_error(message: &str) -> S3Fault {
-    if message.starts_with(FORM_FILE_TOO_LARGE) {
+    if message.contains(FORM_FILE_TOO_LARGE) {
         S3Fault::EntityTooLarge
-    } else if message.starts_with(FORM_FILE_TOO_SMALL) {
+    } else if message.contains(FORM_FILE_TOO_SMALL) {
         S3Fault::EntityTooSmall
     } else if message.contains("RequestTimeout") {
         request_timeout()

@@ -45,7 +45,7 @@ pub use auth::{SessionPrincipal, StoreAuth, with_session};
 pub use bucket::valid_bucket_name;
 pub use cors::bucket_of;
 pub use host::CofferHost;
-pub use post_object::{FormUpload, is_form_upload};
+pub use post_object::{FormUpload, is_form_post};
 
 /// How the S3 endpoint is set up.
 #[derive(Clone, Debug)]
@@ -106,9 +106,8 @@ pub const MAX_XML_BODY: usize = 4 * 1024 * 1024;
 
 /// s3s's limits, tightened: XML bodies (CompleteMultipartUpload with 10,000 parts is about
 /// 1 MiB, DeleteObjects with 1,000 keys about as much) and POST forms, which s3s buffers in
-/// memory before it authenticates them. Browser form uploads never reach s3s (the front door
-/// streams them: `post_object`); a form that does (to a key, or with a query) only needs to
-/// be refused.
+/// memory before it authenticates them. No form reaches s3s: the front door streams browser
+/// uploads itself and refuses other form POSTs (`post_object`).
 fn s3_config() -> s3s::config::S3Config {
     let mut config = s3s::config::S3Config::default();
     config.xml_max_body_size = MAX_XML_BODY;

@@ -9,6 +9,8 @@
 //! anything; the front door sends forms here instead.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -30,6 +32,8 @@ use crate::error::{Result, S3Fault, error_response};
 #[derive(Clone, Debug)]
 pub struct FormUpload {
     pub signature_version: Option<&'static str>,
+    /// The region a SigV4 form was signed for (`aws:RequestedRegion`).
+    pub region: Option<String>,
 }
 
 /// The headers of the original request that say who the client is (for `aws:SourceIp`,
@@ -44,35 +48,38 @@ const CLIENT_HEADERS: [&str; 6] = [
     "forwarded",
 ];
 
-/// Form fields that are PutObject's headers of the same name.
-const HEADER_FIELDS: [&str; 5] = [
+/// Form fields that are PutObject's headers of the same name. A form cannot name the
+/// request's own framing (`x-amz-content-sha256`, `x-amz-decoded-content-length`) or turn the
+/// upload into another operation (`x-amz-copy-source`).
+const HEADER_FIELDS: [&str; 13] = [
     "cache-control",
     "content-disposition",
     "content-encoding",
     "content-type",
     "expires",
-];
-
-/// `x-amz-*` form fields that are PutObject headers (by prefix). A form cannot name the
-/// request's own framing (`x-amz-content-sha256`, `x-amz-decoded-content-length`) or turn the
-/// upload into another operation (`x-amz-copy-source`).
-const AMZ_FIELD_PREFIXES: [&str; 8] = [
-    "x-amz-meta-",
-    "x-amz-server-side-encryption",
-    "x-amz-checksum-",
-    "x-amz-grant-",
-    "x-amz-object-lock-",
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
+    "x-amz-checksum-sha1",
+    "x-amz-checksum-sha256",
     "x-amz-storage-class",
     "x-amz-website-redirect-location",
     "x-amz-expected-bucket-owner",
 ];
 
-/// Whether a request is a browser form upload: a `multipart/form-data` POST to a bucket's
-/// root (`bucket_root`: its path names the bucket and nothing more) with no sub-resource.
-pub fn is_form_upload(parts: &Parts, bucket_root: bool) -> bool {
+/// `x-amz-*` form fields that are PutObject headers, by prefix.
+const AMZ_FIELD_PREFIXES: [&str; 4] = [
+    "x-amz-meta-",
+    "x-amz-server-side-encryption",
+    "x-amz-grant-",
+    "x-amz-object-lock-",
+];
+
+/// Whether a request is a form POST (`multipart/form-data`). s3s reads any such POST as a
+/// browser upload and buffers its file: the front door serves those to a bucket's root here
+/// and refuses the rest, so none reaches s3s.
+pub fn is_form_post(parts: &Parts) -> bool {
     parts.method == Method::POST
-        && bucket_root
-        && parts.uri.query().is_none_or(str::is_empty)
         && parts
             .headers
             .get(http::header::CONTENT_TYPE)
@@ -80,8 +87,14 @@ pub fn is_form_upload(parts: &Parts, bucket_root: bool) -> bool {
             .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
-fn malformed() -> S3Fault {
-    S3Fault::MalformedPOSTRequest
+/// s3s's PostObject, should a form ever reach it: refused. Forms are served before s3s
+/// ([`S3Api::serve_form_upload`]); s3s's own would hold the file in memory, and be authorized
+/// as the bucket's `s3:PostObject` rather than the key's `s3:PutObject`.
+pub(crate) async fn post_object(
+    _s3: &crate::CofferS3,
+    _req: s3s::S3Request<s3s::dto::PostObjectInput>,
+) -> Result<s3s::S3Response<s3s::dto::PostObjectOutput>> {
+    Err(S3Fault::MethodNotAllowed)
 }
 
 impl From<FormRefusal> for S3Fault {
@@ -124,26 +137,117 @@ impl std::fmt::Display for FileError {
 
 impl StdError for FileError {}
 
-/// The file part as a body that refuses to go past `max` bytes or end short of `min`.
-fn file_body(multipart: multer::Multipart<'static>, file: multer::Field<'static>, range: (u64, u64)) -> Body {
+/// The most bytes of the body read outside the file: the fields (S3's 20 KB) with their part
+/// headers and boundaries before it, the delimiter after it. multer buffers a part's headers
+/// whole, so without this bound one endless header line (before any signature is checked)
+/// could fill memory. Inside the file, the policy's range and PutObject's limit bound it.
+const OUTSIDE_FILE_BUDGET: u64 = MAX_FIELDS_BYTES as u64 + 16 * 1024;
+
+/// Counts the body's bytes read outside the file (see [`OUTSIDE_FILE_BUDGET`]).
+#[derive(Clone, Default)]
+struct Budget(Arc<BudgetState>);
+
+#[derive(Default)]
+struct BudgetState {
+    used: AtomicU64,
+    in_file: AtomicBool,
+    exceeded: AtomicBool,
+}
+
+impl Budget {
+    /// Wraps the body: once the bytes read outside the file pass the budget, the next read
+    /// fails (memory holds at most the budget and one chunk).
+    fn bound<S, E>(
+        &self,
+        body: S,
+    ) -> impl Stream<Item = std::result::Result<Bytes, Box<dyn StdError + Send + Sync>>> + Send + 'static
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+        E: Into<Box<dyn StdError + Send + Sync>> + 'static,
+    {
+        let budget = self.clone();
+        body.map(move |chunk| {
+            let chunk = chunk.map_err(Into::into)?;
+            let state = &budget.0;
+            if !state.in_file.load(Ordering::Acquire) {
+                let before = state.used.fetch_add(chunk.len() as u64, Ordering::AcqRel);
+                if before > OUTSIDE_FILE_BUDGET {
+                    state.exceeded.store(true, Ordering::Release);
+                    return Err("the form's fields are too large".into());
+                }
+            }
+            Ok(chunk)
+        })
+    }
+
+    fn enter_file(&self) {
+        self.0.in_file.store(true, Ordering::Release);
+    }
+
+    fn leave_file(&self) {
+        self.0.used.store(0, Ordering::Release);
+        self.0.in_file.store(false, Ordering::Release);
+    }
+
+    fn exceeded(&self) -> bool {
+        self.0.exceeded.load(Ordering::Acquire)
+    }
+}
+
+/// The file part as a body that refuses to go past `max` bytes or end short of `min`, and
+/// ends only at a well-formed delimiter after the file (a body cut off or garbled there is a
+/// broken upload, not a shorter file).
+fn file_body(form: ReadForm, range: (u64, u64)) -> Body {
     let (min, max) = range;
-    let frames = futures::stream::unfold(Some((multipart, file, 0u64)), move |state| async move {
-        let (multipart, mut file, seen) = state?;
+    let ReadForm {
+        multipart,
+        file,
+        budget,
+        ..
+    } = form;
+    let frames = futures::stream::unfold(Some((multipart, file, budget, 0u64)), move |state| async move {
+        let (mut multipart, mut file, budget, seen) = state?;
         match file.chunk().await {
             Ok(Some(chunk)) => {
                 let seen = seen + chunk.len() as u64;
                 if seen > max {
                     return Some((Err(FileError::TooLarge), None));
                 }
-                Some((Ok(Frame::data(chunk)), Some((multipart, file, seen))))
+                Some((Ok(Frame::data(chunk)), Some((multipart, file, budget, seen))))
             }
             Ok(None) if seen < min => Some((Err(FileError::TooSmall), None)),
-            Ok(None) => None,
+            Ok(None) => {
+                drop(file);
+                budget.leave_file();
+                // What follows the file is ignored, as S3 does, but it must be a form.
+                match multipart.next_field().await {
+                    Ok(_) => None,
+                    Err(err) => Some((Err(FileError::Broken(err.to_string())), None)),
+                }
+            }
             Err(err) => Some((Err(FileError::Broken(err.to_string())), None)),
         }
     });
     Body::http_body_unsync(http_body_util::StreamBody::new(frames))
 }
+
+/// Fields a form may send once: a second `key` or signature is refused rather than read as
+/// two values joined.
+const SINGLE_FIELDS: [&str; 13] = [
+    "key",
+    "policy",
+    "acl",
+    "awsaccesskeyid",
+    "signature",
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "success_action_status",
+    "success_action_redirect",
+    "redirect",
+];
 
 /// A form's fields read up to its file (the file must be the last field: S3 ignores what
 /// follows it).
@@ -151,34 +255,55 @@ struct ReadForm {
     fields: FormFields,
     multipart: multer::Multipart<'static>,
     file: multer::Field<'static>,
+    budget: Budget,
 }
 
-async fn read_fields(multipart: multer::Multipart<'static>) -> Result<ReadForm> {
-    let mut multipart = multipart;
+async fn read_fields<S, E>(body: S, boundary: String) -> Result<ReadForm>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+    E: Into<Box<dyn StdError + Send + Sync>> + 'static,
+{
+    let budget = Budget::default();
+    let mut multipart = multer::Multipart::new(budget.bound(body), boundary);
     let mut fields = FormFields::default();
     let mut used = 0usize;
+    // A body that fails while the fields are read failed the budget, or is not a form.
+    let refused = |budget: &Budget| match budget.exceeded() {
+        true => S3Fault::MaxPostPreDataLengthExceeded,
+        false => S3Fault::MalformedPOSTRequest,
+    };
     loop {
-        let Some(mut field) = multipart.next_field().await.map_err(|_| malformed())? else {
+        let Some(mut field) = multipart.next_field().await.map_err(|_| refused(&budget))? else {
             return Err(S3Fault::InvalidArgument(
                 "POST requires exactly one file upload per request.".to_owned(),
             ));
         };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name.eq_ignore_ascii_case("file") {
+        let name = match field.name() {
+            Some(name) if !name.is_empty() => name.to_ascii_lowercase(),
+            _ => return Err(S3Fault::MalformedPOSTRequest),
+        };
+        if name == "file" {
+            budget.enter_file();
             return Ok(ReadForm {
                 fields,
                 multipart,
                 file: field,
+                budget,
             });
         }
         used += name.len();
         let mut value = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+        while let Some(chunk) = field.chunk().await.map_err(|_| refused(&budget))? {
             used += chunk.len();
             if used > MAX_FIELDS_BYTES {
                 return Err(S3Fault::MaxPostPreDataLengthExceeded);
             }
             value.extend_from_slice(&chunk);
+        }
+        if SINGLE_FIELDS.contains(&name.as_str()) && fields.has(&name) {
+            return Err(S3Fault::InvalidArgument(format!(
+                "The form field '{name}' may be sent only once."
+            )));
         }
         let value = String::from_utf8(value)
             .map_err(|_| S3Fault::InvalidArgument(format!("The form field '{name}' is not UTF-8.")))?;
@@ -243,7 +368,7 @@ fn put_headers(fields: &FormFields) -> Result<Vec<(HeaderName, HeaderValue)>> {
         } else {
             continue;
         };
-        let header = HeaderName::from_bytes(header.as_bytes()).map_err(|_| malformed())?;
+        let header = HeaderName::from_bytes(header.as_bytes()).map_err(|_| S3Fault::MalformedPOSTRequest)?;
         headers.push((header, value(&text)?));
     }
     Ok(headers)
@@ -322,7 +447,13 @@ fn form_answer(
 impl S3Api {
     /// Serves a browser form upload to `bucket` (see [`is_form_upload`]). `sealer` opens a
     /// form's `x-amz-security-token`.
-    pub async fn post_object<S, E>(&self, bucket: &str, parts: Parts, body: S, sealer: &Sealer) -> http::Response<Body>
+    pub async fn serve_form_upload<S, E>(
+        &self,
+        bucket: &str,
+        parts: Parts,
+        body: S,
+        sealer: &Sealer,
+    ) -> http::Response<Body>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn StdError + Send + Sync>> + 'static,
@@ -349,18 +480,11 @@ impl S3Api {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let boundary = multer::parse_boundary(content_type).map_err(|_| malformed())?;
-        let ReadForm {
-            mut fields,
-            multipart,
-            file,
-        } = read_fields(multer::Multipart::new(
-            body.map(|chunk| chunk.map_err(Into::into)),
-            boundary,
-        ))
-        .await?;
-        if let Some(filename) = file.file_name() {
-            fields.expand_filename(filename);
+        let boundary = multer::parse_boundary(content_type).map_err(|_| S3Fault::MalformedPOSTRequest)?;
+        let mut form = read_fields(body, boundary).await?;
+        let fields = &mut form.fields;
+        if let Some(filename) = form.file.file_name() {
+            fields.expand_filename(filename)?;
         }
         let key = fields.get("key").ok_or(FormRefusal::MissingField("key"))?;
         if key.is_empty() {
@@ -369,21 +493,26 @@ impl S3Api {
             ));
         }
         let now = OffsetDateTime::now_utc();
-        let signature = FormSignature::of(&fields)?;
+        let signature = FormSignature::of(fields)?;
+        let token = fields.get("x-amz-security-token");
         let signer = match signature.access_key_id() {
+            // A token is a credential only beside a signature made with its key.
+            None if token.is_some() => return Err(S3Fault::InvalidToken),
             None => None,
             Some(key_id) => {
-                let (principal, secret) = self
-                    .form_signer(key_id, fields.get("x-amz-security-token"), sealer, now)
-                    .await?;
+                let (principal, secret) = self.form_signer(key_id, token.as_deref(), sealer, now).await?;
                 signature.verify(&fields.get("policy").unwrap_or_default(), &secret)?;
+                if token.is_none() {
+                    self.store
+                        .record_key_use(key_id, "s3", signature.region().unwrap_or("us-east-1"));
+                }
                 Some(principal)
             }
         };
         let mut range = (0, u64::MAX);
         if let Some(policy) = fields.get("policy") {
             let policy = PostPolicy::parse(&policy)?;
-            policy.check(&fields, bucket, now)?;
+            policy.check(fields, bucket, now)?;
             if let Some(bounds) = policy.length_range() {
                 range = bounds;
             }
@@ -402,15 +531,17 @@ impl S3Api {
                 request = request.header(name, value);
             }
         }
-        for (name, value) in put_headers(&fields)? {
+        for (name, value) in put_headers(fields)? {
             request = request.header(name, value);
         }
+        let fields = form.fields.clone();
         let mut request = request
-            .body(file_body(multipart, file, range))
-            .map_err(|_| malformed())?;
+            .body(file_body(form, range))
+            .map_err(|_| S3Fault::MalformedPOSTRequest)?;
         let extensions = request.extensions_mut();
         extensions.insert(FormUpload {
             signature_version: signature.version(),
+            region: signature.region().map(str::to_owned),
         });
         if let Some(principal) = signer {
             extensions.insert(InProcessCaller(principal));
@@ -438,25 +569,22 @@ impl S3Api {
     async fn form_signer(
         &self,
         key_id: &str,
-        token: Option<String>,
+        token: Option<&str>,
         sealer: &Sealer,
         now: OffsetDateTime,
     ) -> Result<(Principal, String)> {
         if let Some(token) = token {
-            let opened = coffer_auth::session::open(sealer, &token, key_id, now).map_err(|err| match err {
+            let opened = coffer_auth::session::open(sealer, token, key_id, now).map_err(|err| match err {
                 coffer_auth::session::TokenError::Invalid => S3Fault::InvalidToken,
                 coffer_auth::session::TokenError::Expired => S3Fault::ExpiredToken,
             })?;
             return Ok((opened.principal, opened.secret_access_key));
         }
         match self.store.credential(key_id).await? {
-            Some(credential) if credential.status == KeyStatus::Active => {
-                self.store.record_key_use(&credential.access_key_id, "s3", "us-east-1");
-                Ok((
-                    Principal::from_credential(&credential),
-                    credential.secret_access_key.clone(),
-                ))
-            }
+            Some(credential) if credential.status == KeyStatus::Active => Ok((
+                Principal::from_credential(&credential),
+                credential.secret_access_key.clone(),
+            )),
             _ => Err(S3Fault::InvalidAccessKeyId),
         }
     }

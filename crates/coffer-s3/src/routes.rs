@@ -11,7 +11,7 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
     CofferS3, acl, bucket, bucket_policy, copy, cors, delete, encryption, get, lifecycle, list, multipart, object_lock,
-    put, tagging, unserved, versioning,
+    post_object, put, tagging, unserved, versioning,
 };
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
@@ -96,6 +96,7 @@ routes! {
     tagging::get_bucket_tagging: GetBucketTagging(GetBucketTaggingInput) -> GetBucketTaggingOutput;
     tagging::delete_bucket_tagging: DeleteBucketTagging(DeleteBucketTaggingInput) -> DeleteBucketTaggingOutput;
     put::put_object: PutObject(PutObjectInput) -> PutObjectOutput;
+    post_object::post_object: PostObject(PostObjectInput) -> PostObjectOutput;
     get::get_object: GetObject(GetObjectInput) -> GetObjectOutput;
     get::head_object: HeadObject(HeadObjectInput) -> HeadObjectOutput;
     get::get_object_attributes: GetObjectAttributes(GetObjectAttributesInput) -> GetObjectAttributesOutput;
@@ -217,10 +218,6 @@ pub const S3_OPERATIONS: &[&str] = &[
     "WriteGetObjectResponse",
 ];
 
-/// Operations served before s3s routes the request: a browser form upload streams through
-/// the front door (`post_object`), as s3s's own PostObject holds the whole file in memory.
-pub const SERVED_BEFORE_S3S: &[&str] = &["PostObject"];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +234,7 @@ mod tests {
             let supported = row.starts_with(&format!("| {op} | supported |"));
             assert_eq!(
                 supported,
-                SUPPORTED.contains(op) || SERVED_BEFORE_S3S.contains(op),
+                SUPPORTED.contains(op),
                 "docs/compatibility.md is wrong about {op}"
             );
         }

@@ -84,7 +84,7 @@ fn oversized_xml_post(parts: &Parts) -> bool {
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -153,15 +153,31 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
     let now = time::OffsetDateTime::now_utc();
-    if let Some(bucket) = form_upload_bucket(state, &parts) {
+    if coffer_s3::is_form_post(&parts) {
         // A browser form is signed in its fields, and checked there.
+        let Some(bucket) = form_upload_bucket(state, &parts) else {
+            return logged(
+                started,
+                &log,
+                coffer_s3::error::error_response(S3Fault::MethodNotAllowed).into_response(),
+            );
+        };
         let mut parts = parts;
         parts.extensions.insert(log.clone());
         let response = state
             .s3_api
-            .post_object(&bucket, parts, body.into_data_stream(), &state.sealer)
+            .serve_form_upload(&bucket, parts, body.into_data_stream(), &state.sealer)
             .await
             .map(Body::new);
+        // A form whose body came too slowly failed for that, whatever broke first.
+        let response = if response.status().is_client_error() || response.status().is_server_error() {
+            match pace.is_some_and(|p| p.too_slow()) {
+                true => coffer_s3::error::error_response(S3Fault::RequestTimeout).into_response(),
+                false => response,
+            }
+        } else {
+            response
+        };
         return logged(started, &log, response);
     }
     let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
@@ -234,8 +250,9 @@ fn log_s3_request(started: Instant, principal: &str, operation: &str, response: 
     response
 }
 
-/// The bucket a browser form upload is posted to, when the request is one: a
-/// `multipart/form-data` POST to a bucket's root, path style or virtual-hosted.
+/// The bucket a form POST uploads to: the bucket whose root it is posted to (path style or
+/// virtual-hosted; a query is ignored). `None` for a form posted anywhere else, or naming
+/// no valid bucket (a `%2F` must not split into a bucket and a key later).
 fn form_upload_bucket(state: &AppState, parts: &Parts) -> Option<String> {
     let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
     let virtual_hosted = state
@@ -249,7 +266,7 @@ fn form_upload_bucket(state: &AppState, parts: &Parts) -> Option<String> {
         false => !path.strip_suffix('/').unwrap_or(path).contains('/'),
     };
     let bucket = coffer_s3::bucket_of(&parts.uri, host, state.s3_host.as_ref())?;
-    coffer_s3::is_form_upload(parts, root).then_some(bucket)
+    (root && coffer_s3::valid_bucket_name(&bucket)).then_some(bucket)
 }
 
 /// See [`coffer_s3::quirks::get_object_attributes_body`]; the answer is a small XML document.

@@ -157,6 +157,10 @@ fn the_policy_document_is_read_with_case_and_refused_with_s3s_messages() {
             .contains("negative")
     );
     assert!(
+        refused(r#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", "0", "-1"]]}"#)
+            .contains("negative")
+    );
+    assert!(
         refused(r#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [["matches", "$key", "a"]]}"#)
             .contains("unknown")
     );
@@ -210,6 +214,9 @@ fn every_field_but_the_exempt_must_be_named_by_a_condition() {
         ("x-ignore-foo", "bar"),
         ("x-amz-checksum-sha256", "abc"),
     ]);
+    let mut unknown_checksum = fields.clone();
+    unknown_checksum.push("x-amz-checksum-type", "COMPOSITE".to_owned());
+    assert!(policy.check(&unknown_checksum, "photos", now()).is_err());
     assert_eq!(policy.check(&fields, "photos", now()), Ok(()));
     let mut extra = fields.clone();
     extra.push("Content-Type", "text/plain".to_owned());
@@ -270,11 +277,21 @@ fn length_ranges_take_numbers_or_numeric_strings_and_the_tightest_wins() {
 }
 
 #[test]
-fn filename_expands_to_the_last_segment_of_the_files_name() {
+fn filename_expands_in_the_key_to_the_last_segment_of_the_files_name() {
     let mut fields = form(&[("key", "uploads/${filename}"), ("x-amz-meta-name", "${filename}")]);
-    fields.expand_filename("C:\\Users\\me\\photo.jpg");
+    fields.expand_filename("C:\\Users\\me\\photo.jpg").unwrap();
     assert_eq!(fields.get("key").as_deref(), Some("uploads/photo.jpg"));
-    assert_eq!(fields.get("x-amz-meta-name").as_deref(), Some("photo.jpg"));
+    assert_eq!(fields.get("x-amz-meta-name").as_deref(), Some("${filename}"));
+    let mut long = form(&[("key", "${filename}")]);
+    assert!(long.expand_filename(&"a".repeat(1025)).is_err());
+}
+
+#[test]
+fn an_anonymous_form_never_verifies() {
+    assert_eq!(
+        FormSignature::Anonymous.verify(POLICY, SECRET),
+        Err(FormRefusal::SignatureMismatch)
+    );
 }
 
 #[test]

@@ -197,8 +197,19 @@ async fn oversized_xml_and_post_forms_are_refused() {
     assert!(reply.starts_with("HTTP/1.1 400"), "{}", &reply[..reply.len().min(300)]);
     assert!(reply.contains("<Code>MaxMessageLengthExceeded</Code>"), "{reply}");
 
-    // A browser-form POST with a large file, unauthenticated: refused without buffering it.
     let boundary = "xyz";
+    let form_post = |path: &str, form: Vec<u8>| {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\n\
+             content-length: {}\r\n\r\n",
+            form.len()
+        );
+        let mut request = head.into_bytes();
+        request.extend(form);
+        request
+    };
+    // A browser-form POST with a large file, unauthenticated, to a private bucket: refused
+    // before its file is stored.
     let mut form = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--{boundary}\r\n\
          Content-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n"
@@ -206,14 +217,33 @@ async fn oversized_xml_and_post_forms_are_refused() {
     .into_bytes();
     form.extend(vec![b'x'; 2 * 1024 * 1024]);
     form.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let head = format!(
-        "POST /limits HTTP/1.1\r\nhost: {host}\r\ncontent-type: multipart/form-data; boundary={boundary}\r\n\
-         content-length: {}\r\n\r\n",
-        form.len()
-    );
-    let mut request = head.into_bytes();
-    request.extend(form);
-    let reply = exchange(&coffer, &request, Duration::from_secs(10)).await;
+    let reply = exchange(&coffer, &form_post("/limits", form), Duration::from_secs(10)).await;
+    assert!(reply.starts_with("HTTP/1.1 403"), "{}", &reply[..reply.len().min(300)]);
+    assert!(reply.contains("<Code>AccessDenied</Code>"), "{reply}");
+
+    // A part header that never ends, before any signature: refused once past S3's bound on
+    // what precedes the file, never held whole.
+    let mut form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"a").into_bytes();
+    form.extend(vec![b'x'; 4 * 1024 * 1024]);
+    let reply = exchange(&coffer, &form_post("/limits", form), Duration::from_secs(10)).await;
     assert!(reply.starts_with("HTTP/1.1 400"), "{}", &reply[..reply.len().min(300)]);
-    assert!(reply.contains("<Code>EntityTooLarge</Code>"), "{reply}");
+    assert!(reply.contains("<Code>MaxPostPreDataLengthExceeded</Code>"), "{reply}");
+
+    // A form posted anywhere but a bucket's root is no upload (s3s never sees it).
+    let form = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--{boundary}--\r\n");
+    let reply = exchange(
+        &coffer,
+        &form_post("/limits/some/key", form.clone().into_bytes()),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 405"), "{}", &reply[..reply.len().min(300)]);
+    // Nor is one to a "bucket" whose name hides a key (`%2F`): it would land elsewhere.
+    let reply = exchange(
+        &coffer,
+        &form_post("/limits%2Fsome", form.into_bytes()),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 405"), "{}", &reply[..reply.len().min(300)]);
 }
