@@ -152,12 +152,15 @@ pub(crate) async fn copy_object(
         object: source,
     } = copy_source(s3, &caller, &input.copy_source, copy_source_conditions!(input)).await?;
     let secure = caller.facts().secure_transport;
-    let source_key = s3.opening_key(
-        Opening::object(&source_bucket.name, &source.key),
-        source.encryption.as_ref(),
-        copy_source_customer_key!(input)?.as_ref(),
-        secure,
-    )?;
+    let source_key = s3
+        .opening_key(
+            Some(&caller),
+            Opening::object(&source_bucket.name, &source.key),
+            source.encryption.as_ref(),
+            copy_source_customer_key!(input)?.as_ref(),
+            secure,
+        )
+        .await?;
     // A copy is STANDARD unless it names its class, as S3's are.
     let storage_class = stored_storage_class(input.storage_class.as_ref())?;
     crate::put::refuse_website_redirect(input.website_redirect_location.as_ref())?;
@@ -205,7 +208,9 @@ pub(crate) async fn copy_object(
     // source was.
     let asked = crate::encryption::asked!(input);
     let customer = asked.customer.clone();
-    let encryption = s3.plan_encryption(&target, &input.key, asked, secure)?;
+    let encryption = s3
+        .plan_encryption(Some(&caller), &target, &input.key, asked, secure)
+        .await?;
     if same_object && !changes_something {
         return Err(S3Fault::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".to_owned()));
     }
@@ -255,6 +260,9 @@ pub(crate) async fn copy_object(
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
         sse_customer_key_md5: reported.sse_customer_key_md5,
+        ssekms_key_id: reported.ssekms_key_id,
+        bucket_key_enabled: reported.bucket_key_enabled,
+        ssekms_encryption_context: reported.ssekms_encryption_context,
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         version_id: written_version(&stored.version_id),
         expiration: s3.expiration_header(&target, &stored),
@@ -294,19 +302,25 @@ pub(crate) async fn upload_part_copy(
     let mut algorithms = vec![Algorithm::Crc64Nvme];
     algorithms.extend(upload_algorithm(&upload));
     let secure = caller.facts().secure_transport;
-    let source_key = s3.opening_key(
-        Opening::object(&source_bucket.name, &source.key),
-        source.encryption.as_ref(),
-        copy_source_customer_key!(input)?.as_ref(),
-        secure,
-    )?;
+    let source_key = s3
+        .opening_key(
+            Some(&caller),
+            Opening::object(&source_bucket.name, &source.key),
+            source.encryption.as_ref(),
+            copy_source_customer_key!(input)?.as_ref(),
+            secure,
+        )
+        .await?;
     let customer = crate::encryption::customer_key_of!(input)?;
-    let key = s3.opening_key(
-        Opening::part(&upload.bucket, &upload.key),
-        upload.encryption.as_ref(),
-        customer.as_ref(),
-        secure,
-    )?;
+    let key = s3
+        .opening_key(
+            Some(&caller),
+            Opening::part(&upload.bucket, &upload.key),
+            upload.encryption.as_ref(),
+            customer.as_ref(),
+            secure,
+        )
+        .await?;
     let received = s3
         .copy_bytes(&source, source_key.as_ref(), range, &algorithms, key.as_ref())
         .await?;
@@ -316,6 +330,8 @@ pub(crate) async fn upload_part_copy(
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
         sse_customer_key_md5: reported.sse_customer_key_md5,
+        ssekms_key_id: reported.ssekms_key_id,
+        bucket_key_enabled: reported.bucket_key_enabled,
         copy_source_version_id: reported_version(&source_bucket, &source.version_id),
         copy_part_result: Some(CopyPartResult {
             e_tag: Some(headers::etag(&etag)),

@@ -1,8 +1,10 @@
 //! Server-side encryption as S3 defines it: SSE-S3 (`AES256`: each object its own data key,
-//! sealed under the master key) and SSE-C (the customer's key, sent with every request that
+//! sealed under the master key), SSE-KMS (`aws:kms`: the data key sealed under a key of
+//! Coffer's key ring, which the caller must be allowed to use: `kms:GenerateDataKey` to write,
+//! `kms:Decrypt` to read) and SSE-C (the customer's key, sent with every request that
 //! touches the bytes and never stored: only a salted keyed digest to check it), a bucket's
 //! default encryption (Put/Get/DeleteBucketEncryption), and the headers answers carry.
-//! SSE-KMS is not served yet: asking for it is `NotImplemented`, never silently dropped.
+//! DSSE-KMS (`aws:kms:dsse`) is not served: asking for it is `NotImplemented`.
 //!
 //! The bytes themselves are sealed in segments (`coffer_store::Sealing`), so a ranged read
 //! opens only the segments it needs.
@@ -14,7 +16,8 @@ use s3s::{S3Request, S3Response};
 
 use crate::CofferS3;
 use crate::error::{Result, S3Fault};
-use coffer_store::{Bucket, BucketEncryption, DataKey, Encryption};
+use coffer_auth::Caller;
+use coffer_store::{Bucket, BucketEncryption, DataKey, Encryption, KmsKey, KmsKeyState, KmsUse};
 
 /// The purpose of SSE-C key digests.
 const CUSTOMER_KEY_DIGEST: &str = "sse-c key";
@@ -86,6 +89,7 @@ pub(crate) struct Asked {
     pub server_side_encryption: Option<String>,
     pub kms_key_id: Option<String>,
     pub kms_context: Option<String>,
+    pub bucket_key: Option<bool>,
     pub customer: Option<CustomerKey>,
 }
 
@@ -96,6 +100,7 @@ macro_rules! asked {
             server_side_encryption: $input.server_side_encryption.as_ref().map(|s| s.as_str().to_owned()),
             kms_key_id: $input.ssekms_key_id.clone(),
             kms_context: $input.ssekms_encryption_context.clone(),
+            bucket_key: $input.bucket_key_enabled,
             customer: $crate::encryption::customer_key_of!($input)?,
         }
     };
@@ -114,7 +119,14 @@ impl CofferS3 {
     /// The encryption of a new object at `key` in `bucket`: what its request asks for, else
     /// the bucket's default. `secure`: the request came over TLS (to a trusted proxy), which
     /// SSE-C requires unless the server was told otherwise.
-    pub(crate) fn plan_encryption(&self, bucket: &Bucket, key: &str, asked: Asked, secure: bool) -> Result<Plan> {
+    pub(crate) async fn plan_encryption(
+        &self,
+        caller: Option<&Caller>,
+        bucket: &Bucket,
+        key: &str,
+        asked: Asked,
+        secure: bool,
+    ) -> Result<Plan> {
         if let Some(customer) = asked.customer {
             if asked.server_side_encryption.is_some() || asked.kms_key_id.is_some() {
                 return Err(S3Fault::InvalidArgument(
@@ -141,9 +153,17 @@ impl CofferS3 {
                     .to_owned(),
             ));
         }
-        let algorithm = match asked.server_side_encryption {
-            Some(algorithm) => Some(algorithm),
-            None => self.default_encryption(bucket).map(|e| e.algorithm),
+        let default = self.default_encryption(bucket);
+        let (algorithm, kms_key_id, bucket_key) = match asked.server_side_encryption {
+            Some(algorithm) => (Some(algorithm), asked.kms_key_id, asked.bucket_key),
+            None => match default {
+                Some(default) => (
+                    Some(default.algorithm),
+                    default.kms_master_key_id,
+                    asked.bucket_key.or(Some(default.bucket_key_enabled)),
+                ),
+                None => (None, None, asked.bucket_key),
+            },
         };
         match algorithm.as_deref() {
             None => Ok(Plan::default()),
@@ -156,13 +176,70 @@ impl CofferS3 {
                     key: Some(data_key),
                 })
             }
-            Some("aws:kms") | Some("aws:kms:dsse") => Err(S3Fault::NotImplemented(
-                "Server-side encryption with KMS keys is not implemented".to_owned(),
+            Some("aws:kms") => {
+                let kms_key = self
+                    .kms_key_for(caller, &bucket.account_id, &bucket.region, kms_key_id.as_deref())
+                    .await?;
+                may_use_kms_key(caller, &kms_key, "kms:GenerateDataKey")?;
+                let context = encryption_context(asked.kms_context.as_deref(), &bucket.name, key)?;
+                let kms = KmsUse {
+                    key_arn: kms_key.arn(),
+                    context: Some(context),
+                    bucket_key: bucket_key.unwrap_or(false),
+                };
+                let data_key = DataKey::random();
+                Ok(Plan {
+                    stored: Some(Encryption::Kms {
+                        sealed_key: kms_key.seal_data_key(&kms_binding(&bucket.name, key, &kms), &data_key),
+                        kms,
+                    }),
+                    key: Some(data_key),
+                })
+            }
+            Some("aws:kms:dsse") => Err(S3Fault::NotImplemented(
+                "Dual-layer server-side encryption with KMS keys (aws:kms:dsse) is not implemented".to_owned(),
             )),
             Some(_) => Err(S3Fault::InvalidArgument(
                 "The encryption method specified is not supported".to_owned(),
             )),
         }
+    }
+
+    /// The KMS key a write names (an id, ARN or alias), else the account's AWS managed key
+    /// for S3, made on first use as S3 does. It must exist and be enabled.
+    async fn kms_key_for(
+        &self,
+        caller: Option<&Caller>,
+        account_id: &str,
+        region: &str,
+        reference: Option<&str>,
+    ) -> Result<KmsKey> {
+        // The caller's own account names a key by id or alias (S3 resolves them in the
+        // requester's account); another's key only by ARN.
+        let account = caller.map_or(account_id, |c| c.principal().account_id.as_str());
+        let key = match reference {
+            None | Some("") => self.store.aws_managed_s3_key(account, region).await?,
+            Some(reference) => self
+                .store
+                .kms_key(account, reference)
+                .await?
+                .ok_or_else(|| S3Fault::KmsNotFound(format!("Invalid keyId '{reference}'")))?,
+        };
+        usable(&key)?;
+        Ok(key)
+    }
+
+    /// The key that sealed an SSE-KMS object's data key, usable by the caller for `kms:Decrypt`.
+    async fn kms_key_of(&self, caller: Option<&Caller>, kms: &KmsUse) -> Result<KmsKey> {
+        let account = kms.key_arn.split(':').nth(4).unwrap_or_default();
+        let key = self
+            .store
+            .kms_key(account, &kms.key_arn)
+            .await?
+            .ok_or_else(|| S3Fault::KmsNotFound(format!("Invalid arn {}", kms.key_arn)))?;
+        usable(&key)?;
+        may_use_kms_key(caller, &key, "kms:Decrypt")?;
+        Ok(key)
     }
 
     /// The bucket's default encryption: as put, else the server's (SSE-S3, AWS's for every
@@ -190,8 +267,9 @@ impl CofferS3 {
     /// `stored`, given the customer key the request sent (over TLS when `secure`): none for
     /// bytes in the clear, the sealed key opened for SSE-S3, the customer's key checked against
     /// its digest for SSE-C.
-    pub(crate) fn opening_key(
+    pub(crate) async fn opening_key(
         &self,
+        caller: Option<&Caller>,
         opening: Opening<'_>,
         stored: Option<&Encryption>,
         customer: Option<&CustomerKey>,
@@ -202,7 +280,17 @@ impl CofferS3 {
             || S3Fault::InvalidRequest("The encryption parameters are not applicable to this object.".to_owned());
         match (stored, customer) {
             (None, None) => Ok(None),
-            (None | Some(Encryption::S3 { .. }), Some(_)) => Err(not_applicable()),
+            (None | Some(Encryption::S3 { .. }) | Some(Encryption::Kms { .. }), Some(_)) => Err(not_applicable()),
+            // Reading an SSE-KMS object's metadata uses no key (S3 asks for kms:Decrypt only
+            // to read its bytes).
+            (Some(Encryption::Kms { .. }), None) if opening.metadata_only => Ok(None),
+            (Some(Encryption::Kms { sealed_key, kms }), None) => {
+                let key = self.kms_key_of(caller, kms).await?;
+                Ok(Some(
+                    key.open_data_key(&kms_binding(opening.bucket, opening.key, kms), sealed_key)
+                        .map_err(S3Fault::from)?,
+                ))
+            }
             (Some(Encryption::S3 { sealed_key }), None) => Ok(Some(
                 self.store
                     .open_data_key(opening.bucket, opening.key, sealed_key)
@@ -237,6 +325,8 @@ pub(crate) struct Opening<'a> {
     pub bucket: &'a str,
     pub key: &'a str,
     pub part: bool,
+    /// Only the request's SSE-C key is checked (HEAD, GetObjectAttributes): no bytes are read.
+    pub metadata_only: bool,
 }
 
 impl<'a> Opening<'a> {
@@ -245,6 +335,14 @@ impl<'a> Opening<'a> {
             bucket,
             key,
             part: false,
+            metadata_only: false,
+        }
+    }
+
+    pub(crate) fn metadata(bucket: &'a str, key: &'a str) -> Opening<'a> {
+        Opening {
+            metadata_only: true,
+            ..Opening::object(bucket, key)
         }
     }
 
@@ -253,8 +351,67 @@ impl<'a> Opening<'a> {
             bucket,
             key,
             part: true,
+            metadata_only: false,
         }
     }
+}
+
+/// What an SSE-KMS object's sealed data key is bound to: the object and its encryption
+/// context, so it opens for neither another object nor another context.
+fn kms_binding(bucket: &str, key: &str, kms: &KmsUse) -> String {
+    format!("sse-kms|{bucket}|{key}|{}", kms.context.as_deref().unwrap_or(""))
+}
+
+/// A key S3 may use: enabled (a disabled key or one pending deletion refuses, as KMS does).
+fn usable(key: &KmsKey) -> Result<()> {
+    match key.state {
+        KmsKeyState::Enabled => Ok(()),
+        KmsKeyState::Disabled => Err(S3Fault::KmsDisabled(format!("{} is disabled.", key.arn()))),
+        KmsKeyState::PendingDeletion => Err(S3Fault::KmsInvalidState(format!("{} is pending deletion.", key.arn()))),
+    }
+}
+
+/// Whether the caller may use `key` for `action` (`kms:GenerateDataKey`, `kms:Decrypt`): its
+/// own policies decide for a key of its account, as under KMS's default key policy; an
+/// anonymous request, or one from another account, may not.
+fn may_use_kms_key(caller: Option<&Caller>, key: &KmsKey, action: &str) -> Result<()> {
+    let arn = key.arn();
+    let denied = |who: &str| {
+        S3Fault::AccessDenied(format!(
+            "User: {who} is not authorized to perform: {action} on resource: {arn}"
+        ))
+    };
+    let Some(caller) = caller else {
+        return Err(denied("anonymous"));
+    };
+    caller
+        .may(&coffer_auth::Request {
+            action,
+            resource: &arn,
+            resource_account: &key.account_id,
+            ..coffer_auth::Request::default()
+        })
+        .map_err(|_| denied(&caller.principal().arn()))
+}
+
+/// The encryption context an SSE-KMS write keeps: the request's (base64 of a JSON object of
+/// strings), with `aws:s3:arn` set to the object's ARN as S3 sets it when the request does
+/// not.
+fn encryption_context(header: Option<&str>, bucket: &str, key: &str) -> Result<String> {
+    let invalid = || {
+        S3Fault::InvalidArgument("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map".to_owned())
+    };
+    let mut context: std::collections::BTreeMap<String, String> = match header {
+        None => Default::default(),
+        Some(encoded) => {
+            let json = STANDARD.decode(encoded).map_err(|_| invalid())?;
+            serde_json::from_slice(&json).map_err(|_| invalid())?
+        }
+    };
+    context
+        .entry("aws:s3:arn".to_owned())
+        .or_insert_with(|| format!("arn:aws:s3:::{bucket}/{key}"));
+    serde_json::to_string(&context).map_err(S3Fault::internal)
 }
 
 /// The encryption headers an answer about an object stored with `stored` carries.
@@ -263,6 +420,10 @@ pub(crate) struct Reported {
     pub server_side_encryption: Option<ServerSideEncryption>,
     pub sse_customer_algorithm: Option<String>,
     pub sse_customer_key_md5: Option<String>,
+    /// SSE-KMS: the key's ARN, whether a bucket key was asked for, and the context (base64).
+    pub ssekms_key_id: Option<String>,
+    pub bucket_key_enabled: Option<bool>,
+    pub ssekms_encryption_context: Option<String>,
 }
 
 impl Reported {
@@ -277,6 +438,13 @@ impl Reported {
             Some(Encryption::Customer { .. }) => Reported {
                 sse_customer_algorithm: Some("AES256".to_owned()),
                 sse_customer_key_md5: customer.map(|c| c.md5.clone()),
+                ..Reported::default()
+            },
+            Some(Encryption::Kms { kms, .. }) => Reported {
+                server_side_encryption: Some(ServerSideEncryption::from_static(ServerSideEncryption::AWS_KMS)),
+                ssekms_key_id: Some(kms.key_arn.clone()),
+                bucket_key_enabled: kms.bucket_key.then_some(true),
+                ssekms_encryption_context: kms.context.as_ref().map(|c| STANDARD.encode(c)),
                 ..Reported::default()
             },
         }
@@ -334,10 +502,10 @@ pub(crate) async fn put_bucket_encryption(
                     .to_owned(),
             ));
         }
-        "AES256" => {}
-        "aws:kms" | "aws:kms:dsse" => {
+        "AES256" | "aws:kms" => {}
+        "aws:kms:dsse" => {
             return Err(S3Fault::NotImplemented(
-                "Server-side encryption with KMS keys is not implemented".to_owned(),
+                "Dual-layer server-side encryption with KMS keys (aws:kms:dsse) is not implemented".to_owned(),
             ));
         }
         _ => return Err(S3Fault::MalformedXML),
@@ -345,6 +513,7 @@ pub(crate) async fn put_bucket_encryption(
     let encryption = BucketEncryption {
         algorithm: algorithm.to_owned(),
         bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+        kms_master_key_id: default.kms_master_key_id.clone().filter(|id| !id.is_empty()),
     };
     s3.store
         .set_bucket_encryption(&bucket.name, Some(&encryption))
@@ -366,7 +535,7 @@ pub(crate) async fn get_bucket_encryption(
             rules: vec![ServerSideEncryptionRule {
                 apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
                     sse_algorithm: ServerSideEncryption::from(encryption.algorithm),
-                    kms_master_key_id: None,
+                    kms_master_key_id: encryption.kms_master_key_id,
                 }),
                 bucket_key_enabled: Some(encryption.bucket_key_enabled),
             }],

@@ -60,6 +60,12 @@ pub enum S3Fault {
     InvalidTag(String),
     InvalidToken,
     ExpiredToken,
+    /// SSE-KMS's key is not there (S3 passes on KMS's error, 400).
+    KmsNotFound(String),
+    /// SSE-KMS's key is disabled.
+    KmsDisabled(String),
+    /// SSE-KMS's key is pending deletion.
+    KmsInvalidState(String),
     MalformedACLError,
     MalformedPolicy(String),
     MalformedXML,
@@ -298,6 +304,9 @@ impl S3Fault {
                 S::BAD_REQUEST,
                 text("The XML you provided was not well-formed or did not validate against our published schema"),
             ),
+            KmsNotFound(m) => ("KMS.NotFoundException", S::BAD_REQUEST, own(m)),
+            KmsDisabled(m) => ("KMS.DisabledException", S::BAD_REQUEST, own(m)),
+            KmsInvalidState(m) => ("KMS.KMSInvalidStateException", S::BAD_REQUEST, own(m)),
             MalformedPOSTRequest => (
                 "MalformedPOSTRequest",
                 S::BAD_REQUEST,

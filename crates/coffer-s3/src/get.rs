@@ -146,6 +146,8 @@ macro_rules! object_output {
             server_side_encryption: d.encryption.server_side_encryption,
             sse_customer_algorithm: d.encryption.sse_customer_algorithm,
             sse_customer_key_md5: d.encryption.sse_customer_key_md5,
+            ssekms_key_id: d.encryption.ssekms_key_id,
+            bucket_key_enabled: d.encryption.bucket_key_enabled,
             $($field: $value,)*
             ..Default::default()
         }
@@ -362,12 +364,15 @@ pub(crate) async fn get_object(s3: &CofferS3, req: S3Request<GetObjectInput>) ->
     let (found, selection, body) = loop {
         attempts += 1;
         let (found, selection) = s3.read(reader.as_ref(), &request).await?;
-        let key = s3.opening_key(
-            Opening::object(&found.bucket.name, &found.object.key),
-            found.object.encryption.as_ref(),
-            customer.as_ref(),
-            secure,
-        )?;
+        let key = s3
+            .opening_key(
+                reader.as_ref(),
+                Opening::object(&found.bucket.name, &found.object.key),
+                found.object.encryption.as_ref(),
+                customer.as_ref(),
+                secure,
+            )
+            .await?;
         let segments: Vec<Segment> = reading::segments(&found.object, selection.range.clone(), key.as_ref());
         let Some(lease) = reading::lease(&s3.store, &segments).await else {
             // Replaced between reading its row and leasing its blobs: read it again.
@@ -416,11 +421,13 @@ pub(crate) async fn head_object(
     let (found, selection) = s3.read(reader.as_ref(), &read_request!(input)).await?;
     // SSE-C: HEAD needs the key too, and checks it.
     s3.opening_key(
-        Opening::object(&found.bucket.name, &found.object.key),
+        reader.as_ref(),
+        Opening::metadata(&found.bucket.name, &found.object.key),
         found.object.encryption.as_ref(),
         customer.as_ref(),
         secure,
-    )?;
+    )
+    .await?;
     let by_part = input.part_number.is_some();
     let expiration = s3.current_expiration(&found);
     let described = Described::new(
@@ -463,11 +470,13 @@ pub(crate) async fn get_object_attributes(
     // An SSE-C object's attributes (its checksums are of the plain bytes) need its key, as S3.
     let secure = reader.as_ref().is_some_and(|r| r.facts().secure_transport);
     s3.opening_key(
-        Opening::object(&found.bucket.name, &object.key),
+        reader.as_ref(),
+        Opening::metadata(&found.bucket.name, &object.key),
         object.encryption.as_ref(),
         crate::encryption::customer_key_of!(input)?.as_ref(),
         secure,
-    )?;
+    )
+    .await?;
     // The header is a comma-separated list; clients send it as one value or several.
     let names: Vec<&str> = input
         .object_attributes

@@ -135,6 +135,7 @@ impl CofferS3 {
 /// upload chose none) S3's default full-object CRC64NVME.
 /// The answer to a completed upload: to its first completion and to a retry of it alike.
 fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUploadOutput {
+    let reported = crate::encryption::Reported::of(object.encryption.as_ref(), None);
     let fields = ChecksumFields::of(object.checksum.as_ref());
     CompleteMultipartUploadOutput {
         version_id: crate::versioning::written_version(&object.version_id),
@@ -148,8 +149,9 @@ fn completion_output(object: &coffer_store::ObjectMeta) -> CompleteMultipartUplo
         checksum_sha1: fields.sha1,
         checksum_sha256: fields.sha256,
         checksum_type: fields.checksum_type,
-        server_side_encryption: crate::encryption::Reported::of(object.encryption.as_ref(), None)
-            .server_side_encryption,
+        server_side_encryption: reported.server_side_encryption,
+        ssekms_key_id: reported.ssekms_key_id,
+        bucket_key_enabled: reported.bucket_key_enabled,
         ..Default::default()
     }
 }
@@ -212,7 +214,9 @@ pub(crate) async fn create_multipart_upload(
     let secure = lock_caller.facts().secure_transport;
     let asked = crate::encryption::asked!(input);
     let customer = asked.customer.clone();
-    let encryption = s3.plan_encryption(&bucket, &input.key, asked, secure)?;
+    let encryption = s3
+        .plan_encryption(Some(&lock_caller), &bucket, &input.key, asked, secure)
+        .await?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(Some(&lock_caller), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -265,6 +269,9 @@ pub(crate) async fn create_multipart_upload(
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
         sse_customer_key_md5: reported.sse_customer_key_md5,
+        ssekms_key_id: reported.ssekms_key_id,
+        bucket_key_enabled: reported.bucket_key_enabled,
+        ssekms_encryption_context: reported.ssekms_encryption_context,
         bucket: Some(upload.bucket),
         key: Some(upload.key),
         upload_id: Some(upload.upload_id),
@@ -278,7 +285,8 @@ pub(crate) async fn upload_part(
     s3: &CofferS3,
     req: S3Request<UploadPartInput>,
 ) -> Result<S3Response<UploadPartOutput>> {
-    let secure = crate::caller(&req).is_ok_and(|c| c.facts().secure_transport);
+    let part_caller = crate::caller(&req).ok().cloned();
+    let secure = part_caller.as_ref().is_some_and(|c| c.facts().secure_transport);
     let S3Request {
         input,
         headers,
@@ -312,12 +320,15 @@ pub(crate) async fn upload_part(
     // from it); an SSE-C upload's parts each bring the key again.
     crate::encryption::refuse_sse_header(&headers)?;
     let customer = crate::encryption::customer_key_of!(input)?;
-    let key = s3.opening_key(
-        Opening::part(&upload.bucket, &upload.key),
-        upload.encryption.as_ref(),
-        customer.as_ref(),
-        secure,
-    )?;
+    let key = s3
+        .opening_key(
+            part_caller.as_ref(),
+            Opening::part(&upload.bucket, &upload.key),
+            upload.encryption.as_ref(),
+            customer.as_ref(),
+            secure,
+        )
+        .await?;
     let received = body::receive(
         &s3.store,
         s3.idle_timeout,
@@ -338,6 +349,8 @@ pub(crate) async fn upload_part(
                 server_side_encryption: reported.server_side_encryption,
                 sse_customer_algorithm: reported.sse_customer_algorithm,
                 sse_customer_key_md5: reported.sse_customer_key_md5,
+                ssekms_key_id: reported.ssekms_key_id,
+                bucket_key_enabled: reported.bucket_key_enabled,
                 checksum_crc32: fields.crc32,
                 checksum_crc32c: fields.crc32c,
                 checksum_crc64nvme: fields.crc64nvme,
@@ -352,7 +365,8 @@ pub(crate) async fn complete_multipart_upload(
     s3: &CofferS3,
     req: S3Request<CompleteMultipartUploadInput>,
 ) -> Result<S3Response<CompleteMultipartUploadOutput>> {
-    let secure = crate::caller(&req).is_ok_and(|c| c.facts().secure_transport);
+    let completer = crate::caller(&req).ok().cloned();
+    let secure = completer.as_ref().is_some_and(|c| c.facts().secure_transport);
     let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let customer = crate::encryption::customer_key(
         header("x-amz-server-side-encryption-customer-algorithm").as_deref(),
@@ -370,11 +384,13 @@ pub(crate) async fn complete_multipart_upload(
         && upload.checksum_algorithm.is_some();
     if customer.is_some() || needs_key {
         s3.opening_key(
+            completer.as_ref(),
             Opening::part(&upload.bucket, &upload.key),
             upload.encryption.as_ref(),
             customer.as_ref(),
             secure,
-        )?;
+        )
+        .await?;
     }
     let condition = headers::write_condition(input.if_match, input.if_none_match)?;
     let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();

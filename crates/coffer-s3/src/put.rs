@@ -85,7 +85,9 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
     let secure = req_caller.as_ref().is_some_and(|c| c.facts().secure_transport);
     let asked = crate::encryption::asked!(input);
     let customer = asked.customer.clone();
-    let encryption = s3.plan_encryption(&bucket, &input.key, asked, secure)?;
+    let encryption = s3
+        .plan_encryption(req_caller.as_ref(), &bucket, &input.key, asked, secure)
+        .await?;
     let lock = crate::object_lock::lock_input!(&bucket, input)?;
     crate::object_lock::may_lock(req_caller.as_ref(), &bucket, &input.key, &lock)?;
     let tags = crate::tagging::from_header(input.tagging.as_deref())?;
@@ -135,6 +137,9 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         server_side_encryption: reported.server_side_encryption,
         sse_customer_algorithm: reported.sse_customer_algorithm,
         sse_customer_key_md5: reported.sse_customer_key_md5,
+        ssekms_key_id: reported.ssekms_key_id,
+        bucket_key_enabled: reported.bucket_key_enabled,
+        ssekms_encryption_context: reported.ssekms_encryption_context,
         e_tag: Some(headers::etag(&stored.etag)),
         checksum_crc32: fields.crc32,
         checksum_crc32c: fields.crc32c,

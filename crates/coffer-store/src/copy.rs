@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 30] = [
+const TABLES: [&str; 32] = [
     "accounts",
     "users",
     "user_tags",
@@ -44,6 +44,8 @@ const TABLES: [&str; 30] = [
     "credential_reports",
     "bucket_lifecycle",
     "lifecycle_cursors",
+    "kms_keys",
+    "kms_aliases",
 ];
 
 /// Tables that are not data: the migrations' own, and the cache counters each database keeps.

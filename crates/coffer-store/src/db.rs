@@ -36,6 +36,8 @@ pub(crate) struct Db {
     pub(crate) blobs: BlobStore,
     pub(crate) commits: Committer<crate::objects::Write>,
     pub(crate) policies: GenerationCache<Arc<crate::UserPolicies>>,
+    /// Keys of the ring by account and the name a request used, their material opened.
+    pub(crate) kms_keys: GenerationCache<Arc<crate::KmsKey>>,
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
@@ -190,6 +192,7 @@ impl Store {
             blobs: BlobStore::open(data_dir, backend == Backend::Postgres)?,
             commits,
             policies: GenerationCache::default(),
+            kms_keys: GenerationCache::default(),
             pending_key_use: Mutex::new(HashMap::new()),
         });
         crate::epochs::start(&db).await;

@@ -176,6 +176,20 @@ pub enum Encryption {
     /// SSE-C: a salted keyed digest of the customer's key (never the key itself, nor its
     /// MD5, which would let a copy of the database test guesses without the master key).
     Customer { key_digest: Vec<u8> },
+    /// SSE-KMS: the object's own data key, sealed under a key of Coffer's key ring.
+    Kms { sealed_key: Vec<u8>, kms: KmsUse },
+}
+
+/// What an SSE-KMS object keeps of its KMS key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsUse {
+    /// The key's ARN.
+    pub key_arn: String,
+    /// The encryption context (JSON of string pairs, as S3 reports it base64-encoded), bound
+    /// into the sealed data key: the key opens only with the same context.
+    pub context: Option<String>,
+    /// S3 Bucket Keys, as asked for.
+    pub bucket_key: bool,
 }
 
 impl Encryption {
@@ -184,14 +198,21 @@ impl Encryption {
         match self {
             Encryption::S3 { .. } => "AES256",
             Encryption::Customer { .. } => "SSE-C",
+            Encryption::Kms { .. } => "aws:kms",
         }
     }
 
-    pub(crate) fn columns(encryption: Option<&Encryption>) -> (Option<&'static str>, Option<Vec<u8>>) {
+    /// The `sse`, `sse_key` and `sse_kms` columns.
+    pub(crate) fn columns(encryption: Option<&Encryption>) -> (Option<&'static str>, Option<Vec<u8>>, Option<String>) {
         match encryption {
-            None => (None, None),
-            Some(Encryption::S3 { sealed_key }) => (Some("AES256"), Some(sealed_key.clone())),
-            Some(Encryption::Customer { key_digest }) => (Some("SSE-C"), Some(key_digest.clone())),
+            None => (None, None, None),
+            Some(Encryption::S3 { sealed_key }) => (Some("AES256"), Some(sealed_key.clone()), None),
+            Some(Encryption::Customer { key_digest }) => (Some("SSE-C"), Some(key_digest.clone()), None),
+            Some(Encryption::Kms { sealed_key, kms }) => (
+                Some("aws:kms"),
+                Some(sealed_key.clone()),
+                Some(serde_json::to_string(kms).unwrap_or_default()),
+            ),
         }
     }
 
@@ -208,6 +229,13 @@ impl Encryption {
             Some("SSE-C") => Some(Encryption::Customer {
                 key_digest: key.ok_or_else(corrupt)?,
             }),
+            Some("aws:kms") => {
+                let kms: Option<String> = row.try_get("sse_kms")?;
+                Some(Encryption::Kms {
+                    sealed_key: key.ok_or_else(corrupt)?,
+                    kms: serde_json::from_str(&kms.ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+                })
+            }
             Some(_) => return Err(corrupt()),
         })
     }
@@ -216,10 +244,14 @@ impl Encryption {
 /// What a bucket encrypts new objects with when a write asks for nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketEncryption {
-    /// `AES256` (SSE-S3).
+    /// `AES256` (SSE-S3) or `aws:kms` (SSE-KMS).
     pub algorithm: String,
-    /// S3 Bucket Keys, as asked for; with SSE-S3 they change nothing but the answer.
+    /// S3 Bucket Keys, as asked for; they change nothing but the answer.
     pub bucket_key_enabled: bool,
+    /// SSE-KMS's key, as the configuration names it (an id, ARN or alias; none: the account's
+    /// AWS managed key `aws/s3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<String>,
 }
 
 impl BucketEncryption {
@@ -228,6 +260,7 @@ impl BucketEncryption {
         BucketEncryption {
             algorithm: "AES256".to_owned(),
             bucket_key_enabled: false,
+            kms_master_key_id: None,
         }
     }
 }

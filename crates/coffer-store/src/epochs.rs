@@ -26,16 +26,18 @@ pub(crate) enum Cache {
     Credentials,
     Buckets,
     Policies,
+    KmsKeys,
 }
 
 impl Cache {
-    const ALL: [Cache; 3] = [Cache::Credentials, Cache::Buckets, Cache::Policies];
+    const ALL: [Cache; 4] = [Cache::Credentials, Cache::Buckets, Cache::Policies, Cache::KmsKeys];
 
     fn name(self) -> &'static str {
         match self {
             Cache::Credentials => "credentials",
             Cache::Buckets => "buckets",
             Cache::Policies => "policies",
+            Cache::KmsKeys => "kms_keys",
         }
     }
 
@@ -44,6 +46,7 @@ impl Cache {
             Cache::Credentials => db.keys.clear(),
             Cache::Buckets => db.buckets.clear(),
             Cache::Policies => db.policies.clear(),
+            Cache::KmsKeys => db.kms_keys.clear(),
         }
     }
 }
@@ -74,11 +77,11 @@ impl Store {
 }
 
 /// The counters as last read, in [`Cache::ALL`]'s order.
-async fn read_epochs(db: &Db) -> Result<[i64; 3]> {
+async fn read_epochs(db: &Db) -> Result<[i64; 4]> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT cache, epoch FROM cache_epochs")
         .fetch_all(&db.probe)
         .await?;
-    let mut epochs = [0; 3];
+    let mut epochs = [0; 4];
     for (slot, cache) in epochs.iter_mut().zip(Cache::ALL) {
         *slot = rows
             .iter()
@@ -94,7 +97,7 @@ const DEAF_AFTER: Duration = Duration::from_secs(1);
 
 /// Polls the counters for as long as the store lives, from `seen` (as read at its opening:
 /// a change after that, even before the first poll, is one to act on).
-fn watch(db: Weak<Db>, mut seen: Option<[i64; 3]>) {
+fn watch(db: Weak<Db>, mut seen: Option<[i64; 4]>) {
     tokio::spawn(async move {
         let mut refreshed = Instant::now();
         let mut heard = Instant::now();

@@ -92,6 +92,11 @@ pub fn is_secret_access_key(secret: &str) -> bool {
 }
 
 /// A multipart upload id: opaque, URL-safe, unguessable.
+/// A KMS key id: a UUID, as KMS writes them.
+pub fn kms_key_id() -> String {
+    request_id().to_ascii_lowercase()
+}
+
 pub fn upload_id() -> String {
     use base64::Engine;
     let bytes: [u8; 48] = rand::rng().random();

@@ -22,6 +22,7 @@ mod encryption;
 mod epochs;
 mod groups;
 pub mod ids;
+mod kms;
 mod lifecycle;
 pub mod listing;
 mod managed;
@@ -54,11 +55,12 @@ pub use cors::CorsRule;
 pub use credentials::{Credential, KeyOwner};
 pub use db::{Backend, DatabaseOptions, POSTGRES_POOL_SIZE};
 pub use encryption::{
-    BlobKey, BucketEncryption, DataKey, Encryption, SEGMENT, Sealing, SegmentError, TAG, open_segment,
+    BlobKey, BucketEncryption, DataKey, Encryption, KmsUse, SEGMENT, Sealing, SegmentError, TAG, open_segment,
     open_segment_in_place, sealed_len, sealed_span, segment_count,
 };
 pub use epochs::{FULL_REFRESH, POLL_INTERVAL};
 pub use groups::Group;
+pub use kms::{AWS_MANAGED_S3, KmsAlias, KmsKey, KmsKeyState};
 pub use lifecycle::{
     Expiration, Judged, LIFECYCLE_DAY, Lease, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule,
     NoncurrentExpiration, expiration,
@@ -83,6 +85,12 @@ pub use versions::{Deleted, Versioning, is_version_id, new_version_id};
 pub enum StoreError {
     #[error("account not found")]
     NoSuchAccount,
+    #[error("KMS key not found")]
+    NoSuchKmsKey,
+    #[error("KMS alias not found")]
+    NoSuchKmsAlias,
+    #[error("the KMS alias already exists")]
+    KmsAliasExists,
     #[error("{0}")]
     CopyRefused(String),
     /// The database could not be reached for a write; nothing was written.
@@ -271,6 +279,8 @@ pub const MAX_ACCESS_KEYS_PER_USER: i64 = 2;
 /// How many tags one IAM user may carry, as in AWS.
 pub const MAX_TAGS_PER_USER: i64 = 50;
 
+#[cfg(test)]
+mod kms_tests;
 #[cfg(test)]
 mod object_tests;
 #[cfg(test)]

@@ -54,7 +54,7 @@ const COMPLETED_UPLOADS_KEPT_MILLIS: i64 = 24 * 60 * 60 * 1000;
 const UPLOAD_COLUMNS: &str = "upload_id, bucket, object_key, initiated, initiator_arn, initiator_id, content_type, \
      cache_control, content_disposition, content_encoding, content_language, expires, user_metadata, \
      checksum_algorithm, checksum_type, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, \
-     sse, sse_key";
+     sse, sse_key, sse_kms";
 
 fn upload_from_row(row: &AnyRow) -> Result<Upload> {
     Ok(Upload {
@@ -93,7 +93,7 @@ impl Store {
         let sse = crate::Encryption::columns(upload.encryption.as_ref());
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO multipart_uploads ({UPLOAD_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
         )))
         .bind(&upload.upload_id)
         .bind(&upload.bucket)
@@ -119,6 +119,7 @@ impl Store {
         .bind(&upload.storage_class)
         .bind(sse.0)
         .bind(sse.1)
+        .bind(sse.2)
         .execute(&self.inner.writer)
         .await
         .map_err(|err| crate::foreign_key_violation(err, StoreError::NoSuchBucket))?;

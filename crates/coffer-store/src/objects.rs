@@ -126,7 +126,7 @@ pub enum WriteCondition {
 
 pub(crate) const OBJECT_COLUMNS: &str = "bucket, object_key, version_id, is_latest, is_delete_marker, size, etag, last_modified, blob_id, \
      parts_count, content_type, cache_control, content_disposition, content_encoding, content_language, expires, \
-     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key";
+     user_metadata, checksum_algorithm, checksum_type, checksum_value, lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key, sse_kms";
 
 pub(crate) fn key_from_row(row: &AnyRow) -> Result<String> {
     let bytes: Vec<u8> = row.try_get("object_key")?;

@@ -22,6 +22,43 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 }
 pub const MASTER_KEY_FILE: &str = "master.key";
 
+/// Seals `data` under a key derived from `root` and a random salt:
+/// `version || salt || nonce || ciphertext+tag`, bound to `binding`. One root seals any number
+/// of keys without two ever sharing a (key, nonce).
+pub(crate) fn seal_under(root: &[u8; 32], binding: &str, data: &[u8]) -> Vec<u8> {
+    let salt: [u8; 16] = rand::rng().random();
+    let nonce: [u8; NONCE_LEN] = rand::rng().random();
+    let sealed = Aes256Gcm::new((&hmac_sha256(root, &salt)).into())
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: data,
+                aad: binding.as_bytes(),
+            },
+        )
+        .expect("AES-GCM encryption of a key cannot fail");
+    [&[DATA_KEY_VERSION][..], &salt, &nonce, &sealed].concat()
+}
+
+/// Opens what [`seal_under`] sealed under the same root for the same `binding`.
+pub(crate) fn open_under(root: &[u8; 32], binding: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let (&version, rest) = sealed.split_first().ok_or(StoreError::SealBroken)?;
+    if version != DATA_KEY_VERSION || rest.len() < 16 + NONCE_LEN {
+        return Err(StoreError::SealBroken);
+    }
+    let (salt, rest) = rest.split_at(16);
+    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+    Aes256Gcm::new((&hmac_sha256(root, salt)).into())
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: binding.as_bytes(),
+            },
+        )
+        .map_err(|_| StoreError::SealBroken)
+}
+
 /// The master key, loaded once; it seals and opens secrets, and keys digests.
 #[derive(Clone)]
 pub struct Sealer {
@@ -127,42 +164,12 @@ impl Sealer {
     /// of its own derived from the data keys' root (itself derived from the master key) and a
     /// random salt, so the master key's own cipher never seals an unbounded number of keys.
     pub fn seal_data_key(&self, binding: &str, data_key: &[u8]) -> Vec<u8> {
-        let salt: [u8; 16] = rand::rng().random();
-        let nonce: [u8; NONCE_LEN] = rand::rng().random();
-        let sealed = self
-            .data_key_cipher(&salt)
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: data_key,
-                    aad: binding.as_bytes(),
-                },
-            )
-            .expect("AES-GCM encryption of a data key cannot fail");
-        [&[DATA_KEY_VERSION][..], &salt, &nonce, &sealed].concat()
+        seal_under(&self.data_key_root, binding, data_key)
     }
 
     /// Opens what [`Sealer::seal_data_key`] sealed for the same `binding`.
     pub fn open_data_key(&self, binding: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let (&version, rest) = sealed.split_first().ok_or(StoreError::SealBroken)?;
-        if version != DATA_KEY_VERSION || rest.len() < 16 + NONCE_LEN {
-            return Err(StoreError::SealBroken);
-        }
-        let (salt, rest) = rest.split_at(16);
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        self.data_key_cipher(salt)
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: binding.as_bytes(),
-                },
-            )
-            .map_err(|_| StoreError::SealBroken)
-    }
-
-    fn data_key_cipher(&self, salt: &[u8]) -> Aes256Gcm {
-        Aes256Gcm::new((&hmac_sha256(&self.data_key_root, salt)).into())
+        open_under(&self.data_key_root, binding, sealed)
     }
 
     /// A salted keyed digest of `secret` for `purpose`: `salt || HMAC`, to check a secret

@@ -368,9 +368,9 @@ pub(crate) async fn insert_latest(
         "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
          size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
          content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value, \
-         lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key) \
+         lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key, sse_kms) \
          VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25, $26, $27, $28, $29)",
+         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
     )
     .bind(bucket)
     .bind(key.clone())
@@ -401,6 +401,7 @@ pub(crate) async fn insert_latest(
     .bind(&object.storage_class)
     .bind(sse.0)
     .bind(sse.1)
+    .bind(sse.2)
     .execute(&mut **tx)
     .await
     .map_err(no_such_bucket)?;

@@ -255,6 +255,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone(), authorizer.clone()).with_idp_keys(idp_keys),
+        kms: coffer_kms::KmsApi::new(store.clone(), authorizer.clone()),
         s3: s3.service(),
         s3_api: s3.clone(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),

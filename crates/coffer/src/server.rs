@@ -1,6 +1,7 @@
-//! The front door: one listener for every service. A request whose SigV4 credential scope
-//! names `iam` or `sts` (or a form POST to `/` not scoped to `s3`) goes to the Query APIs;
-//! everything else goes to S3 (s3s). `GET /_coffer/health` answers without authentication; no bucket
+//! The front door: one listener for every service. A request naming KMS's target
+//! (`X-Amz-Target: TrentService.*`) goes to the KMS API; one whose SigV4 credential scope
+//! names `iam` or `sts` (or a form POST to `/` not scoped to `s3`) to the Query APIs;
+//! everything else to S3 (s3s, and the front door's own browser form uploads). `GET /_coffer/health` answers without authentication; no bucket
 //! can be named `_coffer`, so it shadows nothing.
 
 use std::sync::Arc;
@@ -21,6 +22,8 @@ use tower::ServiceExt;
 
 pub struct AppState {
     pub query: QueryApi,
+    /// KMS's JSON API for the key ring SSE-KMS uses.
+    pub kms: coffer_kms::KmsApi,
     pub s3: s3s::service::S3Service,
     /// The same S3 API, for what happens outside s3s: CORS preflights and headers.
     pub s3_api: coffer_s3::S3Api,
@@ -97,6 +100,16 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let (parts, body) = request.into_parts();
     if header_section_len(&parts) > MAX_HEADER_SECTION {
         return header_section_too_large();
+    }
+    if coffer_kms::is_kms_request(&parts) {
+        let body = match Limited::new(body, coffer_kms::MAX_KMS_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+                return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+            }
+            Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
+        };
+        return state.kms.handle(&parts, &body).await.into_response();
     }
     let scope = coffer_auth::sigv4::credential_scope(&parts.headers, &parts.uri);
     let service = scope.as_ref().and_then(|s| Service::from_scope(&s.service));

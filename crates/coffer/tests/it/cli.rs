@@ -20,13 +20,13 @@ fn aws_cli() -> PathBuf {
     venv
 }
 
-struct Aws {
+pub(crate) struct Aws {
     dir: tempfile::TempDir,
     endpoint: String,
 }
 
 impl Aws {
-    fn new(endpoint: &str) -> Aws {
+    pub(crate) fn new(endpoint: &str) -> Aws {
         Aws {
             dir: tempfile::tempdir().unwrap(),
             endpoint: endpoint.to_owned(),
@@ -51,11 +51,11 @@ impl Aws {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.command(true).args(args).output().expect("run aws")
     }
 
-    fn ok(&self, args: &[&str]) -> serde_json::Value {
+    pub(crate) fn ok(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -70,7 +70,7 @@ impl Aws {
     }
 
     /// `aws configure`, answered at its four prompts.
-    fn configure(&self, key_id: &str, secret: &str, region: &str) {
+    pub(crate) fn configure(&self, key_id: &str, secret: &str, region: &str) {
         let mut child = self
             .command(false)
             .arg("configure")

@@ -21,6 +21,7 @@ mod s3;
 mod s3_acl;
 mod s3_cors;
 mod s3_encryption;
+mod s3_kms;
 mod s3_lifecycle;
 mod s3_limits;
 mod s3_listing;
