@@ -29,13 +29,24 @@ document.addEventListener("click", (event) => {
   const PART = 16 * 1024 * 1024;
   let running = 0;
 
+  // The tags and encryption chosen for new objects, as S3's headers.
+  const settings = () => {
+    const headers = {};
+    const value = (id) => (document.getElementById(id) || { value: "" }).value.trim();
+    if (value("upload-tags")) headers["x-amz-tagging"] = value("upload-tags");
+    if (value("upload-encryption")) headers["x-amz-server-side-encryption"] = value("upload-encryption");
+    if (value("upload-kms-key")) headers["x-amz-server-side-encryption-aws-kms-key-id"] = value("upload-kms-key");
+    return headers;
+  };
+
   // One PUT with upload progress; resolves with the response text.
-  const put = (url, blob, onProgress, track) => new Promise((resolve, reject) => {
+  const put = (url, blob, onProgress, track, headers = {}) => new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     track(xhr);
     xhr.open("PUT", url);
     xhr.setRequestHeader("x-csrf-token", csrf);
     if (blob.type) xhr.setRequestHeader("content-type", blob.type);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded); };
     // A failure's body is the console's reason in words (plain text).
     xhr.onload = () => (xhr.status < 300 ? resolve(xhr.responseText) : reject(new Error(xhr.responseText || `HTTP ${xhr.status}`)));
@@ -72,11 +83,11 @@ document.addEventListener("click", (event) => {
     let outcome;
     try {
       if (file.size <= SINGLE_LIMIT) {
-        await put(`${base}/upload?key=${key}`, file, (n) => { bar.value = n; }, (x) => { current = x; });
+        await put(`${base}/upload?key=${key}`, file, (n) => { bar.value = n; }, (x) => { current = x; }, settings());
       } else {
         const started = await json(`${base}/multipart?key=${key}`, {
           method: "POST",
-          headers: { "content-type": file.type || "application/octet-stream" },
+          headers: { ...settings(), "content-type": file.type || "application/octet-stream" },
         });
         uploadId = started.uploadId;
         const parts = [];

@@ -11,6 +11,7 @@
 mod access_keys;
 mod account;
 mod assets;
+mod bucket_settings;
 mod buckets;
 mod display;
 mod forms;
@@ -131,6 +132,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/s3/buckets/{bucket}/objects", post(objects::change))
         .route("/s3/buckets/{bucket}/delete", post(buckets::delete_bucket))
         .route("/s3/buckets/{bucket}/object", get(objects::object).post(share::share))
+        .route("/s3/buckets/{bucket}/object/tags", post(objects::save_object_tags))
         .route(
             "/s3/buckets/{bucket}/upload",
             axum::routing::put(objects::upload)
@@ -149,6 +151,14 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
             post(objects::complete_multipart),
         )
         .route("/s3/buckets/{bucket}/download", get(objects::download))
+        .route(
+            "/s3/buckets/{bucket}/permissions",
+            get(bucket_settings::permissions).post(bucket_settings::save_permissions),
+        )
+        .route(
+            "/s3/buckets/{bucket}/properties",
+            get(bucket_settings::properties).post(bucket_settings::save_properties),
+        )
         .route(
             "/s3/buckets/{bucket}/policy",
             get(buckets::bucket_policy).post(buckets::save_bucket_policy),

@@ -243,6 +243,25 @@ impl KeyQuery {
     }
 }
 
+/// The settings an upload may carry on to S3 (as the upload form's script sends them, and as
+/// the form without script posts them): tags, and the encryption to use.
+const UPLOAD_SETTINGS: [&str; 3] = [
+    "x-amz-tagging",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+];
+
+/// The [`UPLOAD_SETTINGS`] a request carries, to forward.
+fn upload_settings(headers: &HeaderMap) -> Vec<(&'static str, String)> {
+    UPLOAD_SETTINGS
+        .into_iter()
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?.trim();
+            (!value.is_empty()).then(|| (name, value.to_owned()))
+        })
+        .collect()
+}
+
 /// Uploads one file: the browser PUTs it here with its length; it streams on to S3's
 /// PutObject. (The page's script sends each chosen or dropped file this way, with progress.)
 pub async fn upload(
@@ -267,6 +286,7 @@ pub async fn upload(
     if let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
         forwarded.push(("content-type", kind.to_owned()));
     }
+    forwarded.extend(upload_settings(&headers));
     let path = format!("/{}/{}", encode(&bucket, false), encode(&query.key, true));
     match console
         .s3(&signed, Method::PUT, &path, &forwarded, body_from(body))
@@ -478,9 +498,78 @@ struct ObjectPage<'a> {
     key: &'a str,
     details: Vec<(String, String)>,
     metadata: Vec<(String, String)>,
+    /// `key=value` lines; `None` when the tags cannot be read.
+    tags: Option<String>,
     share: Option<Result<crate::share::Link, String>>,
     /// Share links are signed with an IAM user's own key, never the root user's.
     may_share: bool,
+}
+
+/// A Tagging document's tags as `key=value` lines.
+pub fn tag_lines(xml: &str) -> String {
+    let Ok(doc) = roxmltree::Document::parse(xml) else {
+        return String::new();
+    };
+    doc.descendants()
+        .filter(|n| n.has_tag_name("Tag"))
+        .map(|tag| {
+            let text = |name: &str| {
+                tag.children()
+                    .find(|n| n.has_tag_name(name))
+                    .and_then(|n| n.text())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            format!("{}={}", text("Key"), text("Value"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[derive(Deserialize)]
+pub struct TagsChange {
+    csrf: String,
+    #[serde(default)]
+    tags: String,
+}
+
+/// Saves an object's tags (PutObjectTagging; none: DeleteObjectTagging).
+pub async fn save_object_tags(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(bucket): Path<String>,
+    Query(query): Query<KeyQuery>,
+    Form(form): Form<TagsChange>,
+) -> Response {
+    if let Some(refused) = signed.refuse_forged(&form.csrf) {
+        return refused;
+    }
+    let path = format!("/{}/{}?tagging", encode(&bucket, false), encode(&query.key, true));
+    let (method, body, action) = if form.tags.trim().is_empty() {
+        (Method::DELETE, String::new(), "s3:DeleteObjectTagging")
+    } else {
+        match crate::bucket_settings::tagging_document(&form.tags) {
+            Ok(body) => (Method::PUT, body, "s3:PutObjectTagging"),
+            Err(why) => return crate::page::plain_text(StatusCode::BAD_REQUEST, &why),
+        }
+    };
+    match console
+        .s3(&signed, method, &path, &[], coffer_s3::Body::from(body))
+        .await
+        .ok()
+        .await
+    {
+        Ok(_) => {
+            signed.notify(&console, "Object tags saved.").await;
+            Redirect::to(&format!(
+                "/s3/buckets/{}/object?key={}",
+                encode(&bucket, false),
+                encode(&query.key, false)
+            ))
+            .into_response()
+        }
+        Err(failure) => s3_failed(&signed, action, &failure),
+    }
 }
 
 /// An object's details: HeadObject with its checksums.
@@ -524,6 +613,32 @@ pub async fn object_page(
             details.push((format!("Checksum ({})", algorithm.to_uppercase()), value));
         }
     }
+    let encryption = match (
+        text("x-amz-server-side-encryption").as_deref(),
+        text("x-amz-server-side-encryption-aws-kms-key-id"),
+    ) {
+        (Some("AES256"), _) => "SSE-S3 (AES256)".to_owned(),
+        (Some("aws:kms"), Some(key)) => format!("SSE-KMS ({key})"),
+        (Some(other), _) => other.to_owned(),
+        (None, _) if text("x-amz-server-side-encryption-customer-algorithm").is_some() => "SSE-C".to_owned(),
+        (None, _) => "None".to_owned(),
+    };
+    details.push(("Server-side encryption".to_owned(), encryption));
+    let tags = match console
+        .s3(
+            signed,
+            Method::GET,
+            &format!("{path}?tagging"),
+            &[],
+            coffer_s3::Body::empty(),
+        )
+        .await
+        .ok()
+        .await
+    {
+        Ok(reply) => Some(tag_lines(&reply.text().await)),
+        Err(_) => None,
+    };
     let metadata = reply
         .headers
         .iter()
@@ -539,6 +654,7 @@ pub async fn object_page(
         key,
         details,
         metadata,
+        tags,
         share,
         may_share: signed.own_user_name().is_some(),
     })
@@ -571,6 +687,8 @@ pub async fn upload_form(
     let failed = |why: String| error_page(StatusCode::BAD_REQUEST, "Upload failed", &why);
     let mut csrf = String::new();
     let mut prefix = String::new();
+    // The upload settings' fields come before the files, as the page writes them.
+    let mut settings = HeaderMap::new();
     loop {
         let mut field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -580,6 +698,16 @@ pub async fn upload_form(
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("prefix") => prefix = field.text().await.unwrap_or_default(),
+            Some(name @ ("tagging" | "encryption" | "kms_key")) => {
+                let header = match name {
+                    "tagging" => "x-amz-tagging",
+                    "encryption" => "x-amz-server-side-encryption",
+                    _ => "x-amz-server-side-encryption-aws-kms-key-id",
+                };
+                if let Ok(value) = http::HeaderValue::from_str(&field.text().await.unwrap_or_default()) {
+                    settings.insert(header, value);
+                }
+            }
             Some("files") => {
                 // The token comes before the files in the form: refuse before storing anything.
                 if let Some(refused) = signed.refuse_forged(&csrf) {
@@ -613,7 +741,10 @@ pub async fn upload_form(
                     Err(err) => return failed(err.to_string()),
                 };
                 let key = format!("{prefix}{name}");
-                if let Err(response) = put_file(&console, &signed, &bucket, &key, spool.path(), length, kind).await {
+                let file = (spool.path(), length, kind);
+                if let Err(response) =
+                    put_file(&console, &signed, &bucket, &key, file, &upload_settings(&settings)).await
+                {
                     return response;
                 }
             }
@@ -637,9 +768,8 @@ async fn put_file(
     signed: &Signed,
     bucket: &str,
     key: &str,
-    spool: &std::path::Path,
-    length: u64,
-    kind: Option<String>,
+    (spool, length, kind): (&std::path::Path, u64, Option<String>),
+    settings: &[(&'static str, String)],
 ) -> Result<(), Response> {
     let file = tokio::fs::File::open(spool)
         .await
@@ -650,6 +780,7 @@ async fn put_file(
     if let Some(kind) = kind {
         headers.push(("content-type", kind));
     }
+    headers.extend(settings.iter().cloned());
     let path = format!("/{}/{}", encode(bucket, false), encode(key, true));
     console
         .s3(signed, Method::PUT, &path, &headers, body_from(body))
@@ -691,6 +822,7 @@ pub async fn multipart(
             if let Some(kind) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
                 forwarded.push(("content-type", kind.to_owned()));
             }
+            forwarded.extend(upload_settings(&headers));
             (
                 format!("{object}?uploads"),
                 forwarded,

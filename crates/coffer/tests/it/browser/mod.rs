@@ -7,6 +7,7 @@
 mod cors;
 mod pages;
 mod post_form;
+mod settings;
 mod walkthrough;
 
 use std::path::{Path, PathBuf};

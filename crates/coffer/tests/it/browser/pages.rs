@@ -128,6 +128,8 @@ async fn every_page_fits_a_laptop_and_a_phone_without_csp_violations() {
         ),
         ("object", format!("/s3/buckets/{bucket}/object?key={}", enc(&key))),
         ("bucket-policy", format!("/s3/buckets/{bucket}/policy")),
+        ("bucket-permissions", format!("/s3/buckets/{bucket}/permissions")),
+        ("bucket-properties", format!("/s3/buckets/{bucket}/properties")),
         ("not-found", "/no/such/page".to_owned()),
     ];
     let downloads = tempfile::tempdir().unwrap();
