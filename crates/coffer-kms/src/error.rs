@@ -105,6 +105,8 @@ impl From<StoreError> for KmsError {
             StoreError::NoSuchKmsKey => KmsError::NotFound("Key does not exist".to_owned()),
             StoreError::NoSuchKmsAlias => KmsError::NotFound("Alias does not exist".to_owned()),
             StoreError::KmsAliasExists => KmsError::AlreadyExists("An alias with the name already exists".to_owned()),
+            // The key's state changed under the request (another request won).
+            StoreError::PreconditionFailed => KmsError::InvalidState("The key's state changed; try again".to_owned()),
             other => KmsError::Internal(other.to_string()),
         }
     }

@@ -221,7 +221,13 @@ async fn set_enabled(call: &Call<'_>, enabled: bool) -> Result<Value, KmsError> 
         KmsKeyState::Disabled
     };
     call.store
-        .set_kms_key_state(&key.account_id, &key.key_id, state, None)
+        .set_kms_key_state(
+            &key.account_id,
+            &key.key_id,
+            &[KmsKeyState::Enabled, KmsKeyState::Disabled],
+            state,
+            None,
+        )
         .await?;
     Ok(json!({}))
 }
@@ -239,7 +245,13 @@ async fn schedule_key_deletion(call: &Call<'_>) -> Result<Value, KmsError> {
     }
     let date = OffsetDateTime::now_utc() + time::Duration::days(days);
     call.store
-        .set_kms_key_state(&key.account_id, &key.key_id, KmsKeyState::PendingDeletion, Some(date))
+        .set_kms_key_state(
+            &key.account_id,
+            &key.key_id,
+            &[KmsKeyState::Enabled, KmsKeyState::Disabled],
+            KmsKeyState::PendingDeletion,
+            Some(date),
+        )
         .await?;
     Ok(json!({
         "KeyId": key.arn(),
@@ -259,7 +271,13 @@ async fn cancel_key_deletion(call: &Call<'_>) -> Result<Value, KmsError> {
     }
     // A key whose deletion is cancelled comes back disabled, as in KMS.
     call.store
-        .set_kms_key_state(&key.account_id, &key.key_id, KmsKeyState::Disabled, None)
+        .set_kms_key_state(
+            &key.account_id,
+            &key.key_id,
+            &[KmsKeyState::PendingDeletion],
+            KmsKeyState::Disabled,
+            None,
+        )
         .await?;
     Ok(json!({ "KeyId": key.arn() }))
 }
@@ -296,6 +314,11 @@ async fn create_alias(call: &Call<'_>) -> Result<Value, KmsError> {
     let name = call.required("AliasName")?;
     check_alias_name(name)?;
     let target = call.required("TargetKeyId")?;
+    if target.starts_with("alias/") || target.contains(":alias/") {
+        return Err(KmsError::Validation(
+            "TargetKeyId must be a key id or key ARN, not an alias".to_owned(),
+        ));
+    }
     let key = call
         .store
         .kms_key(call.account(), target)
@@ -307,12 +330,20 @@ async fn create_alias(call: &Call<'_>) -> Result<Value, KmsError> {
     if key.managed.is_some() {
         return Err(KmsError::Unsupported(format!("{} is an AWS managed key", key.arn())));
     }
+    if key.state == KmsKeyState::PendingDeletion {
+        return Err(KmsError::InvalidState(format!("{} is pending deletion.", key.arn())));
+    }
     call.store.create_kms_alias(call.account(), name, &key.key_id).await?;
     Ok(json!({}))
 }
 
 async fn delete_alias(call: &Call<'_>) -> Result<Value, KmsError> {
     let name = call.required("AliasName")?;
+    if !name.starts_with("alias/") {
+        return Err(KmsError::Validation(
+            "Alias must start with the prefix \"alias/\"".to_owned(),
+        ));
+    }
     let key = call
         .store
         .kms_key(call.account(), name)

@@ -26,6 +26,12 @@ pub const MAX_KMS_BODY: usize = 64 * 1024;
 /// The prefix of a KMS request's `X-Amz-Target`.
 const TARGET_PREFIX: &str = "TrentService.";
 
+/// KMS's answer to a body over [`MAX_KMS_BODY`].
+pub fn body_too_large() -> Response<String> {
+    let err = KmsError::Validation(format!("The request body must be at most {MAX_KMS_BODY} bytes"));
+    json_response(err.status(), &err.document(), &ids::request_id())
+}
+
 /// Whether a request is for KMS: its `X-Amz-Target` names KMS's service.
 pub fn is_kms_request(parts: &Parts) -> bool {
     parts
@@ -58,13 +64,14 @@ impl Call<'_> {
         &self.principal().account_id
     }
 
-    /// Authorizes `action` on `resource` of `resource_account`.
+    /// Authorizes `action` on `resource` of `resource_account`, with `kms:CallerAccount`.
     fn authorize(&self, action: &str, resource: &str, resource_account: &str) -> Result<(), KmsError> {
         self.caller
             .may(&coffer_auth::Request {
                 action,
                 resource,
                 resource_account,
+                keys: vec![("kms:CallerAccount", self.account().to_owned())],
                 ..coffer_auth::Request::default()
             })
             .map_err(|_| {
@@ -152,6 +159,18 @@ impl KmsApi {
             ));
         }
         *caller_arn = principal.arn();
+        // The region names keys in ARNs: one that could not be read back is refused.
+        if scope.region.is_empty()
+            || !scope
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(KmsError::InvalidSignature(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                scope.region
+            )));
+        }
         let input: serde_json::Value = match body {
             [] => serde_json::Value::Object(Default::default()),
             body => serde_json::from_slice(body).map_err(|_| KmsError::Serialization)?,

@@ -177,20 +177,22 @@ impl CofferS3 {
                 })
             }
             Some("aws:kms") => {
-                let kms_key = self
-                    .kms_key_for(caller, &bucket.account_id, &bucket.region, kms_key_id.as_deref())
-                    .await?;
-                may_use_kms_key(caller, &kms_key, "kms:GenerateDataKey")?;
-                let context = encryption_context(asked.kms_context.as_deref(), &bucket.name, key)?;
+                // KMS is never used for an anonymous caller: refused before any key is read.
+                let caller = caller.ok_or_else(|| anonymous_kms("kms:GenerateDataKey"))?;
+                let bucket_key = bucket_key.unwrap_or(false);
+                let context = encryption_context(asked.kms_context.as_deref(), &bucket.name, key, bucket_key)?;
+                let kms_key = self.kms_key_for(caller, &bucket.region, kms_key_id.as_deref()).await?;
+                may_use_kms_key(caller, &kms_key, "kms:GenerateDataKey", &context)?;
+                usable(&kms_key)?;
                 let kms = KmsUse {
                     key_arn: kms_key.arn(),
                     context: Some(context),
-                    bucket_key: bucket_key.unwrap_or(false),
+                    bucket_key,
                 };
                 let data_key = DataKey::random();
                 Ok(Plan {
                     stored: Some(Encryption::Kms {
-                        sealed_key: kms_key.seal_data_key(&kms_binding(&bucket.name, key, &kms), &data_key),
+                        sealed_key: kms_key.seal_data_key(&kms_binding(&bucket.name, key, &kms), &data_key)?,
                         kms,
                     }),
                     key: Some(data_key),
@@ -206,39 +208,40 @@ impl CofferS3 {
     }
 
     /// The KMS key a write names (an id, ARN or alias), else the account's AWS managed key
-    /// for S3, made on first use as S3 does. It must exist and be enabled.
-    async fn kms_key_for(
-        &self,
-        caller: Option<&Caller>,
-        account_id: &str,
-        region: &str,
-        reference: Option<&str>,
-    ) -> Result<KmsKey> {
+    /// for S3, made on first use as S3 does (whichever way it is named).
+    async fn kms_key_for(&self, caller: &Caller, region: &str, reference: Option<&str>) -> Result<KmsKey> {
         // The caller's own account names a key by id or alias (S3 resolves them in the
         // requester's account); another's key only by ARN.
-        let account = caller.map_or(account_id, |c| c.principal().account_id.as_str());
-        let key = match reference {
-            None | Some("") => self.store.aws_managed_s3_key(account, region).await?,
+        let account = caller.principal().account_id.as_str();
+        let managed_alias = format!("alias/{}", coffer_store::AWS_MANAGED_S3);
+        let names_managed = |reference: &str| {
+            reference == managed_alias
+                || reference
+                    .strip_prefix("arn:aws:kms:")
+                    .is_some_and(|rest| rest.ends_with(&format!(":{account}:{managed_alias}")))
+        };
+        match reference {
+            None | Some("") => Ok(self.store.aws_managed_s3_key(account, region).await?),
+            Some(reference) if names_managed(reference) => Ok(self.store.aws_managed_s3_key(account, region).await?),
             Some(reference) => self
                 .store
                 .kms_key(account, reference)
                 .await?
-                .ok_or_else(|| S3Fault::KmsNotFound(format!("Invalid keyId '{reference}'")))?,
-        };
-        usable(&key)?;
-        Ok(key)
+                .ok_or_else(|| S3Fault::KmsNotFound(format!("Invalid keyId '{reference}'"))),
+        }
     }
 
     /// The key that sealed an SSE-KMS object's data key, usable by the caller for `kms:Decrypt`.
     async fn kms_key_of(&self, caller: Option<&Caller>, kms: &KmsUse) -> Result<KmsKey> {
+        let caller = caller.ok_or_else(|| anonymous_kms("kms:Decrypt"))?;
         let account = kms.key_arn.split(':').nth(4).unwrap_or_default();
         let key = self
             .store
             .kms_key(account, &kms.key_arn)
             .await?
             .ok_or_else(|| S3Fault::KmsNotFound(format!("Invalid arn {}", kms.key_arn)))?;
+        may_use_kms_key(caller, &key, "kms:Decrypt", kms.context.as_deref().unwrap_or("{}"))?;
         usable(&key)?;
-        may_use_kms_key(caller, &key, "kms:Decrypt")?;
         Ok(key)
     }
 
@@ -357,9 +360,22 @@ impl<'a> Opening<'a> {
 }
 
 /// What an SSE-KMS object's sealed data key is bound to: the object and its encryption
-/// context, so it opens for neither another object nor another context.
+/// context, so it opens for neither another object nor another context. Each field is
+/// length-prefixed: a key holding `|` cannot pass for another split.
 fn kms_binding(bucket: &str, key: &str, kms: &KmsUse) -> String {
-    format!("sse-kms|{bucket}|{key}|{}", kms.context.as_deref().unwrap_or(""))
+    let context = kms.context.as_deref().unwrap_or("");
+    format!(
+        "sse-kms|{}:{bucket}|{}:{key}|{}:{context}",
+        bucket.len(),
+        key.len(),
+        context.len()
+    )
+}
+
+fn anonymous_kms(action: &str) -> S3Fault {
+    S3Fault::AccessDenied(format!(
+        "An anonymous request cannot perform {action}: SSE-KMS needs a signed request"
+    ))
 }
 
 /// A key S3 may use: enabled (a disabled key or one pending deletion refuses, as KMS does).
@@ -371,33 +387,49 @@ fn usable(key: &KmsKey) -> Result<()> {
     }
 }
 
-/// Whether the caller may use `key` for `action` (`kms:GenerateDataKey`, `kms:Decrypt`): its
-/// own policies decide for a key of its account, as under KMS's default key policy; an
-/// anonymous request, or one from another account, may not.
-fn may_use_kms_key(caller: Option<&Caller>, key: &KmsKey, action: &str) -> Result<()> {
+/// Whether the caller may use `key` for `action` (`kms:GenerateDataKey`, `kms:Decrypt`) on
+/// S3's behalf, with the encryption context `context` (JSON): its own policies decide for a
+/// key of its account, as under KMS's default key policy, with KMS's condition keys
+/// (`kms:ViaService`, `kms:CallerAccount`, `kms:EncryptionContext:<key>`,
+/// `kms:EncryptionContextKeys`); another account may not. The AWS managed key `aws/s3`'s
+/// policy lets every principal of its account use it through S3, unless a policy denies it.
+fn may_use_kms_key(caller: &Caller, key: &KmsKey, action: &str, context: &str) -> Result<()> {
     let arn = key.arn();
-    let denied = |who: &str| {
-        S3Fault::AccessDenied(format!(
-            "User: {who} is not authorized to perform: {action} on resource: {arn}"
-        ))
-    };
-    let Some(caller) = caller else {
-        return Err(denied("anonymous"));
-    };
-    caller
-        .may(&coffer_auth::Request {
-            action,
-            resource: &arn,
-            resource_account: &key.account_id,
-            ..coffer_auth::Request::default()
-        })
-        .map_err(|_| denied(&caller.principal().arn()))
+    let account = caller.principal().account_id.clone();
+    let context: std::collections::BTreeMap<String, String> = serde_json::from_str(context).unwrap_or_default();
+    let mut values: Vec<(String, Vec<String>)> = context
+        .iter()
+        .map(|(k, v)| (format!("kms:EncryptionContext:{k}"), vec![v.clone()]))
+        .collect();
+    values.push((
+        "kms:EncryptionContextKeys".to_owned(),
+        context.keys().cloned().collect(),
+    ));
+    let decided = caller.may(&coffer_auth::Request {
+        action,
+        resource: &arn,
+        resource_account: &key.account_id,
+        keys: vec![
+            ("kms:ViaService", format!("s3.{}.amazonaws.com", key.region)),
+            ("kms:CallerAccount", account.clone()),
+        ],
+        values,
+        ..coffer_auth::Request::default()
+    });
+    match decided {
+        Ok(()) => Ok(()),
+        Err(denied) if key.managed.is_some() && key.account_id == account && !denied.explicit => Ok(()),
+        Err(_) => Err(S3Fault::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {arn}",
+            caller.principal().arn()
+        ))),
+    }
 }
 
 /// The encryption context an SSE-KMS write keeps: the request's (base64 of a JSON object of
-/// strings), with `aws:s3:arn` set to the object's ARN as S3 sets it when the request does
-/// not.
-fn encryption_context(header: Option<&str>, bucket: &str, key: &str) -> Result<String> {
+/// strings), with `aws:s3:arn` set as S3 sets it: the object's ARN, or the bucket's with a
+/// bucket key. A request naming another ARN there is refused.
+fn encryption_context(header: Option<&str>, bucket: &str, key: &str, bucket_key: bool) -> Result<String> {
     let invalid = || {
         S3Fault::InvalidArgument("The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map".to_owned())
     };
@@ -408,9 +440,16 @@ fn encryption_context(header: Option<&str>, bucket: &str, key: &str) -> Result<S
             serde_json::from_slice(&json).map_err(|_| invalid())?
         }
     };
-    context
-        .entry("aws:s3:arn".to_owned())
-        .or_insert_with(|| format!("arn:aws:s3:::{bucket}/{key}"));
+    let arn = match bucket_key {
+        true => format!("arn:aws:s3:::{bucket}"),
+        false => format!("arn:aws:s3:::{bucket}/{key}"),
+    };
+    if context.get("aws:s3:arn").is_some_and(|given| *given != arn) {
+        return Err(S3Fault::InvalidArgument(format!(
+            "The encryption context's aws:s3:arn must be {arn}"
+        )));
+    }
+    context.insert("aws:s3:arn".to_owned(), arn);
     serde_json::to_string(&context).map_err(S3Fault::internal)
 }
 
@@ -462,14 +501,16 @@ pub(crate) fn refuse_sse_header(headers: &http::HeaderMap) -> Result<()> {
     Ok(())
 }
 
-/// An object's (or a part's) ETag: the MD5 of its bytes, except under SSE-C, where S3's ETag is
-/// not an MD5 of the data (one would let whoever sees it test guesses at encrypted content).
-/// There it is keyed by the customer's key (`key`): the same bytes sent again under the same
-/// key get the same ETag, as a client re-sending a part expects, and it says nothing to anyone
-/// without the key.
+/// An object's (or a part's) ETag: the MD5 of its bytes, except under SSE-C and SSE-KMS, where
+/// S3's ETag is not an MD5 of the data (one would let whoever sees it test guesses at encrypted
+/// content). There it is keyed by the data key (`key`: the customer's, or the object's own):
+/// the same bytes sent again under the same key get the same ETag, as a client re-sending a
+/// part expects, and it says nothing to anyone without the key.
 pub(crate) fn etag_for(stored: Option<&Encryption>, key: Option<&DataKey>, md5_etag: String) -> String {
     match (stored, key) {
-        (Some(Encryption::Customer { .. }), Some(key)) => {
+        // SSE-KMS's ETag is not an MD5 either (S3's), so it tells no one without the key
+        // anything about the bytes.
+        (Some(Encryption::Customer { .. } | Encryption::Kms { .. }), Some(key)) => {
             use hmac::Mac;
             let mut mac =
                 <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes a key of any length");

@@ -422,7 +422,12 @@ pub(crate) async fn head_object(
     // SSE-C: HEAD needs the key too, and checks it.
     s3.opening_key(
         reader.as_ref(),
-        Opening::metadata(&found.bucket.name, &found.object.key),
+        // The plain bytes' checksums, when asked for, need the key as the bytes do (S3 asks
+        // for kms:Decrypt then).
+        match input.checksum_mode.is_some() {
+            true => Opening::object(&found.bucket.name, &found.object.key),
+            false => Opening::metadata(&found.bucket.name, &found.object.key),
+        },
         found.object.encryption.as_ref(),
         customer.as_ref(),
         secure,
@@ -469,9 +474,16 @@ pub(crate) async fn get_object_attributes(
     }
     // An SSE-C object's attributes (its checksums are of the plain bytes) need its key, as S3.
     let secure = reader.as_ref().is_some_and(|r| r.facts().secure_transport);
+    let wants_checksum = input
+        .object_attributes
+        .iter()
+        .any(|a| a.as_str().split(',').any(|name| name.trim() == "Checksum"));
     s3.opening_key(
         reader.as_ref(),
-        Opening::metadata(&found.bucket.name, &object.key),
+        match wants_checksum {
+            true => Opening::object(&found.bucket.name, &object.key),
+            false => Opening::metadata(&found.bucket.name, &object.key),
+        },
         object.encryption.as_ref(),
         crate::encryption::customer_key_of!(input)?.as_ref(),
         secure,

@@ -380,8 +380,12 @@ pub(crate) async fn complete_multipart_upload(
     };
     // SSE-C keys sent with a completion must be the upload's; S3 needs them when the upload
     // has a checksum algorithm (CompleteMultipartUpload, "SSECustomerKey").
-    let needs_key = matches!(upload.encryption, Some(coffer_store::Encryption::Customer { .. }))
-        && upload.checksum_algorithm.is_some();
+    // An SSE-KMS upload's key must still be usable, by this caller (kms:Decrypt, as S3 asks).
+    let needs_key = match upload.encryption {
+        Some(coffer_store::Encryption::Customer { .. }) => upload.checksum_algorithm.is_some(),
+        Some(coffer_store::Encryption::Kms { .. }) => true,
+        _ => false,
+    };
     if customer.is_some() || needs_key {
         s3.opening_key(
             completer.as_ref(),

@@ -211,7 +211,7 @@ impl Encryption {
             Some(Encryption::Kms { sealed_key, kms }) => (
                 Some("aws:kms"),
                 Some(sealed_key.clone()),
-                Some(serde_json::to_string(kms).unwrap_or_default()),
+                Some(serde_json::to_string(kms).expect("KmsUse serializes")),
             ),
         }
     }

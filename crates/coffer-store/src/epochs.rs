@@ -77,11 +77,11 @@ impl Store {
 }
 
 /// The counters as last read, in [`Cache::ALL`]'s order.
-async fn read_epochs(db: &Db) -> Result<[i64; 4]> {
+async fn read_epochs(db: &Db) -> Result<[i64; Cache::ALL.len()]> {
     let rows: Vec<(String, i64)> = sqlx::query_as("SELECT cache, epoch FROM cache_epochs")
         .fetch_all(&db.probe)
         .await?;
-    let mut epochs = [0; 4];
+    let mut epochs = [0; Cache::ALL.len()];
     for (slot, cache) in epochs.iter_mut().zip(Cache::ALL) {
         *slot = rows
             .iter()
@@ -97,7 +97,7 @@ const DEAF_AFTER: Duration = Duration::from_secs(1);
 
 /// Polls the counters for as long as the store lives, from `seen` (as read at its opening:
 /// a change after that, even before the first poll, is one to act on).
-fn watch(db: Weak<Db>, mut seen: Option<[i64; 4]>) {
+fn watch(db: Weak<Db>, mut seen: Option<[i64; Cache::ALL.len()]>) {
     tokio::spawn(async move {
         let mut refreshed = Instant::now();
         let mut heard = Instant::now();

@@ -91,12 +91,23 @@ pub fn is_secret_access_key(secret: &str) -> bool {
     secret.len() == 40 && secret.bytes().all(|b| BASE64.contains(&b))
 }
 
-/// A multipart upload id: opaque, URL-safe, unguessable.
-/// A KMS key id: a UUID, as KMS writes them.
+/// A KMS key id: a random (version 4) UUID, as KMS writes them.
 pub fn kms_key_id() -> String {
-    request_id().to_ascii_lowercase()
+    let mut bytes: [u8; 16] = rand::rng().random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
+/// A multipart upload id: opaque, URL-safe, unguessable.
 pub fn upload_id() -> String {
     use base64::Engine;
     let bytes: [u8; 48] = rand::rng().random();

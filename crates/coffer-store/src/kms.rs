@@ -57,7 +57,8 @@ pub struct KmsKey {
     pub managed: Option<String>,
     pub created_at: OffsetDateTime,
     pub deletion_date: Option<OffsetDateTime>,
-    material: Arc<[u8; 32]>,
+    /// Opened for a key read to be used; `None` in listings, which use none.
+    material: Option<Arc<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for KmsKey {
@@ -83,13 +84,15 @@ impl KmsKey {
 
     /// Seals an object's data key under this key, bound to `binding` (the object and its
     /// encryption context): it opens only under this key, for the same binding.
-    pub fn seal_data_key(&self, binding: &str, data_key: &DataKey) -> Vec<u8> {
-        crate::secrets::seal_under(&self.material, binding, &data_key.0)
+    pub fn seal_data_key(&self, binding: &str, data_key: &DataKey) -> Result<Vec<u8>> {
+        let material = self.material.as_ref().ok_or(StoreError::SealBroken)?;
+        Ok(crate::secrets::seal_under(material, binding, &data_key.0))
     }
 
     /// Opens what [`KmsKey::seal_data_key`] sealed for the same binding.
     pub fn open_data_key(&self, binding: &str, sealed: &[u8]) -> Result<DataKey> {
-        let bytes = crate::secrets::open_under(&self.material, binding, sealed)?;
+        let material = self.material.as_ref().ok_or(StoreError::SealBroken)?;
+        let bytes = crate::secrets::open_under(material, binding, sealed)?;
         Ok(DataKey(bytes.try_into().map_err(|_| StoreError::SealBroken)?))
     }
 }
@@ -105,6 +108,9 @@ pub struct KmsAlias {
 
 const KEY_COLUMNS: &str =
     "key_id, account_id, region, description, state, managed, material, created_at, deletion_date";
+/// [`KEY_COLUMNS`] of `kms_keys k` in a join.
+const JOINED_KEY_COLUMNS: &str =
+    "k.key_id, k.account_id, k.region, k.description, k.state, k.managed, k.material, k.created_at, k.deletion_date";
 
 fn material_binding(key_id: &str, account_id: &str) -> String {
     format!("kms-key|{account_id}|{key_id}")
@@ -113,17 +119,28 @@ fn material_binding(key_id: &str, account_id: &str) -> String {
 /// How a request names a key: its id, its ARN, an alias (`alias/name`) or an alias's ARN.
 #[derive(Debug, PartialEq, Eq)]
 enum KeyRef<'a> {
-    Id { account: Option<&'a str>, key_id: &'a str },
-    Alias { account: Option<&'a str>, name: &'a str },
+    Id {
+        region: Option<&'a str>,
+        account: Option<&'a str>,
+        key_id: &'a str,
+    },
+    Alias {
+        account: Option<&'a str>,
+        name: &'a str,
+    },
 }
 
 fn key_ref(reference: &str) -> KeyRef<'_> {
     if let Some(rest) = reference.strip_prefix("arn:aws:kms:") {
         // region:account:key/id or region:account:alias/name
         let mut parts = rest.splitn(3, ':');
-        let (_, account, resource) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
+        let (region, account, resource) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
         if let Some(key_id) = resource.strip_prefix("key/") {
-            return KeyRef::Id { account, key_id };
+            return KeyRef::Id {
+                region,
+                account,
+                key_id,
+            };
         }
         return KeyRef::Alias {
             account,
@@ -137,23 +154,22 @@ fn key_ref(reference: &str) -> KeyRef<'_> {
         };
     }
     KeyRef::Id {
+        region: None,
         account: None,
         key_id: reference,
     }
 }
 
 impl Store {
-    fn kms_key_from_row(&self, row: &AnyRow) -> Result<KmsKey> {
+    /// A key from its row; its material opened when `open` (a listing opens none, so one
+    /// unreadable row cannot break it). `None` for a key whose deletion fell due.
+    fn kms_key_from_row(&self, row: &AnyRow, open: bool) -> Result<Option<KmsKey>> {
         let key_id: String = row.try_get("key_id")?;
         let account_id: String = row.try_get("account_id")?;
-        let sealed: Vec<u8> = row.try_get("material")?;
-        let material = self
-            .sealer()
-            .open_data_key(&material_binding(&key_id, &account_id), &sealed)?;
         let state: String = row.try_get("state")?;
         let deletion: Option<i64> = row.try_get("deletion_date")?;
-        Ok(KmsKey {
-            material: Arc::new(material.try_into().map_err(|_| StoreError::SealBroken)?),
+        let mut key = KmsKey {
+            material: None,
             region: row.try_get("region")?,
             description: row.try_get("description")?,
             state: KmsKeyState::parse(&state)?,
@@ -162,7 +178,18 @@ impl Store {
             deletion_date: deletion.map(from_millis),
             key_id,
             account_id,
-        })
+        };
+        if key.deleted(OffsetDateTime::now_utc()) {
+            return Ok(None);
+        }
+        if open {
+            let sealed: Vec<u8> = row.try_get("material")?;
+            let material = self
+                .sealer()
+                .open_data_key(&material_binding(&key.key_id, &key.account_id), &sealed)?;
+            key.material = Some(Arc::new(material.try_into().map_err(|_| StoreError::SealBroken)?));
+        }
+        Ok(Some(key))
     }
 
     /// Adds a key with new material; returns its id. A second AWS managed key of the same
@@ -205,7 +232,8 @@ impl Store {
 
     /// The account's AWS managed key for S3 (`alias/aws/s3`), made on first use as S3 does.
     pub async fn aws_managed_s3_key(&self, account_id: &str, region: &str) -> Result<KmsKey> {
-        if let Some(key) = self.kms_key(account_id, &format!("alias/{AWS_MANAGED_S3}")).await? {
+        let alias = format!("alias/{AWS_MANAGED_S3}");
+        if let Some(key) = self.kms_key(account_id, &alias).await? {
             return Ok(key);
         }
         self.insert_kms_key(
@@ -215,22 +243,45 @@ impl Store {
             Some(AWS_MANAGED_S3),
         )
         .await?;
-        self.kms_key(account_id, &format!("alias/{AWS_MANAGED_S3}"))
-            .await?
-            .ok_or(StoreError::NoSuchKmsKey)
+        self.kms_key(account_id, &alias).await?.ok_or(StoreError::NoSuchKmsKey)
     }
 
     /// The key `reference` names (an id, an ARN, an alias or an alias's ARN), looked up as
     /// `account_id` names it: an alias or a bare id is the account's own; an ARN may name
-    /// another account's key (whose use that account's grants decide).
+    /// another account's key (whose use that account's grants decide). An ARN whose region is
+    /// not the key's names nothing, as in KMS.
     pub async fn kms_key(&self, account_id: &str, reference: &str) -> Result<Option<KmsKey>> {
-        let cache_name = format!("{account_id}|{reference}");
-        let generation = match self.inner.kms_keys.get(&cache_name) {
-            Ok(key) => return Ok(Some((*key).clone())),
-            Err(generation) => generation,
+        let named = key_ref(reference);
+        // Cached under a canonical name (never the reference as sent, which a caller could
+        // vary without end).
+        let cache_name = match &named {
+            KeyRef::Id { account, key_id, .. } => format!("{}|{key_id}", account.unwrap_or(account_id)),
+            KeyRef::Alias { account, name } => format!("{}|{name}", account.unwrap_or(account_id)),
         };
-        let row = match key_ref(reference) {
-            KeyRef::Id { account, key_id } => {
+        let key = match self.inner.kms_keys.get(&cache_name) {
+            Ok(key) => Some((*key).clone()),
+            Err(generation) => {
+                let key = self.read_kms_key(account_id, &named).await?;
+                // A key pending deletion is read each time: its date may fall due while cached.
+                if let Some(key) = key.as_ref().filter(|key| key.state != KmsKeyState::PendingDeletion) {
+                    self.inner
+                        .kms_keys
+                        .insert(generation, cache_name, Arc::new(key.clone()));
+                }
+                key
+            }
+        };
+        Ok(match named {
+            KeyRef::Id {
+                region: Some(region), ..
+            } => key.filter(|key| key.region == region),
+            _ => key,
+        })
+    }
+
+    async fn read_kms_key(&self, account_id: &str, named: &KeyRef<'_>) -> Result<Option<KmsKey>> {
+        let row = match *named {
+            KeyRef::Id { account, key_id, .. } => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {KEY_COLUMNS} FROM kms_keys WHERE key_id = $1 AND account_id = $2"
                 )))
@@ -239,85 +290,104 @@ impl Store {
                 .fetch_optional(&self.inner.reader)
                 .await?
             }
+            KeyRef::Alias { account, name } if name.strip_prefix("alias/") == Some(AWS_MANAGED_S3) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {KEY_COLUMNS} FROM kms_keys WHERE account_id = $1 AND managed = $2"
+                )))
+                .bind(account.unwrap_or(account_id))
+                .bind(AWS_MANAGED_S3)
+                .fetch_optional(&self.inner.reader)
+                .await?
+            }
             KeyRef::Alias { account, name } => {
-                let account = account.unwrap_or(account_id);
-                match name.strip_prefix("alias/") {
-                    Some(AWS_MANAGED_S3) => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {KEY_COLUMNS} FROM kms_keys WHERE account_id = $1 AND managed = $2"
-                        )))
-                        .bind(account)
-                        .bind(AWS_MANAGED_S3)
-                        .fetch_optional(&self.inner.reader)
-                        .await?
-                    }
-                    _ => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "SELECT {} FROM kms_keys k JOIN kms_aliases a ON a.key_id = k.key_id \
-                             WHERE a.account_id = $1 AND a.alias_name = $2",
-                            KEY_COLUMNS
-                                .split(", ")
-                                .map(|c| format!("k.{c}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )))
-                        .bind(account)
-                        .bind(name)
-                        .fetch_optional(&self.inner.reader)
-                        .await?
-                    }
-                }
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {JOINED_KEY_COLUMNS} FROM kms_keys k JOIN kms_aliases a ON a.key_id = k.key_id \
+                     WHERE a.account_id = $1 AND a.alias_name = $2"
+                )))
+                .bind(account.unwrap_or(account_id))
+                .bind(name)
+                .fetch_optional(&self.inner.reader)
+                .await?
             }
         };
-        let key = row.as_ref().map(|row| self.kms_key_from_row(row)).transpose()?;
-        let now = OffsetDateTime::now_utc();
-        let key = key.filter(|key| !key.deleted(now));
-        // A key pending deletion is read each time: its date may fall due while cached.
-        if let Some(key) = key.as_ref().filter(|key| key.state != KmsKeyState::PendingDeletion) {
-            self.inner
-                .kms_keys
-                .insert(generation, cache_name, Arc::new(key.clone()));
+        let Some(row) = row else { return Ok(None) };
+        let key = self.kms_key_from_row(&row, true)?;
+        if key.is_none() {
+            self.destroy_deleted_kms_keys().await?;
         }
         Ok(key)
     }
 
-    /// An account's keys in key id order, after `after`.
+    /// Destroys the material of keys whose deletion fell due, and their aliases: what they
+    /// sealed can then never be opened, not even with the master key and a copy of the
+    /// database. Done when such a key is first met.
+    async fn destroy_deleted_kms_keys(&self) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM kms_aliases WHERE key_id IN \
+             (SELECT key_id FROM kms_keys WHERE state = 'PendingDeletion' AND deletion_date <= $1)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE kms_keys SET material = $2 WHERE state = 'PendingDeletion' AND deletion_date <= $1")
+            .bind(now)
+            .bind(Vec::<u8>::new())
+            .execute(&mut *tx)
+            .await?;
+        self.commit_changed(tx, Cache::KmsKeys).await
+    }
+
+    /// An account's live keys in key id order, after `after` (their material not opened).
     pub async fn list_kms_keys(&self, account_id: &str, after: Option<&str>, limit: i64) -> Result<Vec<KmsKey>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM kms_keys WHERE account_id = $1 AND key_id > $2 ORDER BY key_id LIMIT $3"
+            "SELECT {KEY_COLUMNS} FROM kms_keys WHERE account_id = $1 AND key_id > $2 \
+             AND NOT (state = 'PendingDeletion' AND deletion_date <= $4) ORDER BY key_id LIMIT $3"
         )))
         .bind(account_id)
         .bind(after.unwrap_or(""))
         .bind(limit)
+        .bind(now_millis())
         .fetch_all(&self.inner.reader)
         .await?;
-        let now = OffsetDateTime::now_utc();
         let keys = rows
             .iter()
-            .map(|row| self.kms_key_from_row(row))
+            .map(|row| self.kms_key_from_row(row, false))
             .collect::<Result<Vec<_>>>()?;
-        Ok(keys.into_iter().filter(|key| !key.deleted(now)).collect())
+        Ok(keys.into_iter().flatten().collect())
     }
 
-    /// Sets a key's state (with the date a pending deletion falls due).
+    /// Moves a key from one of the states `from` to `to` (with the date a pending deletion
+    /// falls due). `PreconditionFailed` when the key is no longer in one of `from` (another
+    /// request changed it first) or its deletion has fallen due.
     pub async fn set_kms_key_state(
         &self,
         account_id: &str,
         key_id: &str,
-        state: KmsKeyState,
+        from: &[KmsKeyState],
+        to: KmsKeyState,
         deletion_date: Option<OffsetDateTime>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let updated =
-            sqlx::query("UPDATE kms_keys SET state = $3, deletion_date = $4 WHERE account_id = $1 AND key_id = $2")
-                .bind(account_id)
-                .bind(key_id)
-                .bind(state.as_str())
-                .bind(deletion_date.map(to_millis))
-                .execute(&mut *tx)
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NoSuchKmsKey);
+        let mut updated = 0;
+        for state in from {
+            updated += sqlx::query(
+                "UPDATE kms_keys SET state = $3, deletion_date = $4 WHERE account_id = $1 AND key_id = $2 \
+                 AND state = $5 AND NOT (state = 'PendingDeletion' AND deletion_date <= $6)",
+            )
+            .bind(account_id)
+            .bind(key_id)
+            .bind(to.as_str())
+            .bind(deletion_date.map(to_millis))
+            .bind(state.as_str())
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        if updated == 0 {
+            return Err(StoreError::PreconditionFailed);
         }
         self.commit_changed(tx, Cache::KmsKeys).await
     }
@@ -395,6 +465,7 @@ mod tests {
         assert_eq!(
             key_ref("1234abcd-12ab-34cd-56ef-1234567890ab"),
             KeyRef::Id {
+                region: None,
                 account: None,
                 key_id: "1234abcd-12ab-34cd-56ef-1234567890ab"
             }
@@ -402,6 +473,7 @@ mod tests {
         assert_eq!(
             key_ref("arn:aws:kms:us-east-1:111122223333:key/abc"),
             KeyRef::Id {
+                region: Some("us-east-1"),
                 account: Some("111122223333"),
                 key_id: "abc"
             }

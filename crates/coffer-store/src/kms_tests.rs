@@ -40,7 +40,7 @@ async fn a_data_key_opens_only_under_its_key_and_binding(db: TestDb) {
     let key = store.create_kms_key(&account.account_id, "us-east-1", "").await.unwrap();
     let other = store.create_kms_key(&account.account_id, "us-east-1", "").await.unwrap();
     let data_key = DataKey::random();
-    let sealed = key.seal_data_key("bucket|object", &data_key);
+    let sealed = key.seal_data_key("bucket|object", &data_key).unwrap();
     assert_eq!(key.open_data_key("bucket|object", &sealed).unwrap().0, data_key.0);
     assert!(key.open_data_key("bucket|other", &sealed).is_err());
     assert!(other.open_data_key("bucket|object", &sealed).is_err());
@@ -66,12 +66,26 @@ async fn a_key_past_its_deletion_date_is_gone(db: TestDb) {
     let (account, _) = store.create_account("a", None).await.unwrap();
     let key = store.create_kms_key(&account.account_id, "us-east-1", "").await.unwrap();
     let soon = time::OffsetDateTime::now_utc() + time::Duration::days(7);
-    store.set_kms_key_state(&account.account_id, &key.key_id, KmsKeyState::PendingDeletion, Some(soon)).await.unwrap();
+    store.set_kms_key_state(&account.account_id, &key.key_id, &[KmsKeyState::Enabled], KmsKeyState::PendingDeletion, Some(soon)).await.unwrap();
     let pending = store.kms_key(&account.account_id, &key.key_id).await.unwrap().unwrap();
     assert_eq!(pending.state, KmsKeyState::PendingDeletion);
     let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
-    store.set_kms_key_state(&account.account_id, &key.key_id, KmsKeyState::PendingDeletion, Some(past)).await.unwrap();
+    // A change from a state the key is no longer in is refused (another request won).
+    assert!(matches!(
+        store.set_kms_key_state(&account.account_id, &key.key_id, &[KmsKeyState::Enabled], KmsKeyState::Disabled, None).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let live = store.create_kms_key(&account.account_id, "us-east-1", "").await.unwrap();
+    store.create_kms_alias(&account.account_id, "alias/doomed", &key.key_id).await.unwrap();
+    store.set_kms_key_state(&account.account_id, &key.key_id, &[KmsKeyState::PendingDeletion], KmsKeyState::PendingDeletion, Some(past)).await.unwrap();
     assert!(store.kms_key(&account.account_id, &key.key_id).await.unwrap().is_none());
-    assert!(store.list_kms_keys(&account.account_id, None, 100).await.unwrap().is_empty());
+    // Listing pages past it: the live key is the first page's whole.
+    let first = store.list_kms_keys(&account.account_id, None, 1).await.unwrap();
+    assert_eq!(first.iter().map(|k| k.key_id.clone()).collect::<Vec<_>>(), [live.key_id.clone()]);
+    // Its material is destroyed and its aliases gone once it was met.
+    assert!(store.list_kms_aliases(&account.account_id, None).await.unwrap().is_empty());
+    // An ARN naming another region names nothing.
+    let elsewhere = live.arn().replace(":us-east-1:", ":eu-west-1:");
+    assert!(store.kms_key(&account.account_id, &elsewhere).await.unwrap().is_none());
 }
 }

@@ -105,7 +105,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         let body = match Limited::new(body, coffer_kms::MAX_KMS_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-                return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+                return coffer_kms::body_too_large().into_response();
             }
             Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };

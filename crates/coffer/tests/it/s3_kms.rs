@@ -228,10 +228,57 @@ async fn using_a_key_takes_the_callers_permission() {
     };
     assert_aws_error(&put().await.unwrap_err(), "AccessDenied", 403);
     set(&["kms:GenerateDataKey"]).await;
-    put().await.unwrap();
+    let written = put().await.unwrap();
+    // An SSE-KMS object's ETag is no MD5 of its bytes (S3's), which would tell about them.
+    assert_ne!(
+        written.e_tag().unwrap().trim_matches('"'),
+        format!("{:032x}", crate::s3_objects::md5_of(b"guarded bytes"))
+    );
     assert_eq!(body_of(&user, "guarded", "k").await, Err("AccessDenied".to_owned()));
+    // Its metadata needs no key; its plain bytes' checksums do.
+    user.head_object().bucket("guarded").key("k").send().await.unwrap();
+    let checksums = user
+        .head_object()
+        .bucket("guarded")
+        .key("k")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await;
+    assert!(checksums.is_err(), "checksums of the bytes without kms:Decrypt");
     set(&["kms:GenerateDataKey", "kms:Decrypt"]).await;
     assert_eq!(body_of(&user, "guarded", "k").await.unwrap(), b"guarded bytes");
+
+    // KMS's condition keys: the encryption context S3 sets names the object.
+    let fenced = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::guarded/*"},
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": arn,
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::guarded/secret/*"}}},
+    ]});
+    iam.put_user_policy()
+        .user_name("writer")
+        .policy_name("p")
+        .policy_document(fenced.to_string())
+        .send()
+        .await
+        .unwrap();
+    for key in ["open/a", "secret/a"] {
+        user.put_object()
+            .bucket("guarded")
+            .key(key)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&arn)
+            .body(ByteStream::from_static(b"fenced"))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(body_of(&user, "guarded", "open/a").await.unwrap(), b"fenced");
+    assert_eq!(
+        body_of(&user, "guarded", "secret/a").await,
+        Err("AccessDenied".to_owned())
+    );
 
     // Another account may not use it, even by its ARN, even where the bucket lets it write.
     let (other_key, other_secret) = coffer.other_account("elsewhere");
@@ -338,4 +385,99 @@ async fn a_bucket_default_key_seals_uploads_copies_and_cli_writes() {
     let head = s3.head_object().bucket("defaults").key("cli.txt").send().await.unwrap();
     assert_eq!(head.ssekms_key_id(), Some(arn.as_str()));
     assert_eq!(body_of(&s3, "defaults", "cli.txt").await.unwrap(), b"from the cli");
+}
+
+#[tokio::test]
+async fn the_aws_managed_key_serves_s3_users_and_an_unusable_key_stops_an_upload() {
+    let coffer = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
+    ]);
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("managed").send().await.unwrap();
+    // A user with S3 permissions only: `aws/s3`'s key policy lets it use the key through S3.
+    let (key_id, secret) = coffer.user_with_key("s3-only").await;
+    let s3_only = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "arn:aws:s3:::managed/*"}]});
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("s3-only")
+        .policy_name("p")
+        .policy_document(s3_only.to_string())
+        .send()
+        .await
+        .unwrap();
+    let user = coffer.s3(&key_id, &secret);
+    user.put_object()
+        .bucket("managed")
+        .key("doc")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .body(ByteStream::from_static(b"managed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_of(&user, "managed", "doc").await.unwrap(), b"managed");
+
+    // No anonymous request uses KMS, even where the bucket lets anyone write.
+    let anyone = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::managed/*"}]});
+    s3.put_bucket_policy()
+        .bucket("managed")
+        .policy(anyone.to_string())
+        .send()
+        .await
+        .unwrap();
+    let anonymous = reqwest::Client::new()
+        .put(format!("{}/managed/anon", coffer.endpoint))
+        .header("x-amz-server-side-encryption", "aws:kms")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 403);
+
+    // A key disabled while an upload is under way stops its completion.
+    let aws = root_cli(&coffer);
+    let (kms_key, _) = create_key(&aws, "upload");
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("managed")
+        .key("parts")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&kms_key)
+        .send()
+        .await
+        .unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("managed")
+        .key("parts")
+        .upload_id(upload.upload_id().unwrap())
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .unwrap();
+    aws.ok(&["kms", "disable-key", "--key-id", &kms_key]);
+    let refused = s3
+        .complete_multipart_upload()
+        .bucket("managed")
+        .key("parts")
+        .upload_id(upload.upload_id().unwrap())
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_aws_error(&refused, "KMS.DisabledException", 400);
 }
