@@ -391,8 +391,21 @@ ok = urllib3.request("POST", post["url"], fields=fields)
 fields["file"] = ("big.png", b"x" * 101, "image/png")
 big = urllib3.request("POST", post["url"], fields=fields)
 head = s3.head_object(Bucket="presigned", Key="photos/cat.png")
+# SigV2 forms (AWSAccessKeyId, signature), as older back ends still make them.
+from botocore.config import Config
+v2 = boto3.client("s3", aws_access_key_id=os.environ["KEY"], aws_secret_access_key=os.environ["SECRET"],
+                  region_name="us-east-1", endpoint_url=endpoint, config=Config(signature_version="s3"))
+post = v2.generate_presigned_post("presigned", "v2/${filename}", ExpiresIn=300)
+fields = dict(post["fields"])
+assert "AWSAccessKeyId" in fields and "signature" in fields, fields
+fields["file"] = ("old.txt", b"signed the old way")
+v2_ok = urllib3.request("POST", post["url"], fields=fields)
+fields["signature"] = fields["signature"][::-1]
+v2_forged = urllib3.request("POST", post["url"], fields=fields)
+v2_body = s3.get_object(Bucket="presigned", Key="v2/old.txt")["Body"].read().decode()
 print(json.dumps({"status": ok.status, "body": ok.data.decode(), "type": head["ContentType"],
-                  "big": big.status, "big_body": big.data.decode()}))
+                  "big": big.status, "big_body": big.data.decode(),
+                  "v2": v2_ok.status, "v2_body": v2_body, "v2_forged": v2_forged.status}))
 "#;
     let out = std::process::Command::new(crate::cli::venv_python())
         .args(["-c", script])
@@ -415,4 +428,7 @@ print(json.dumps({"status": ok.status, "body": ok.data.decode(), "type": head["C
         result["big_body"].as_str().unwrap().contains("EntityTooLarge"),
         "{result}"
     );
+    assert_eq!(result["v2"], 204, "{result}");
+    assert_eq!(result["v2_body"], "signed the old way");
+    assert_eq!(result["v2_forged"], 403, "{result}");
 }
