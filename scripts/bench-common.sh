@@ -18,4 +18,4 @@ start_coffer() {
     [ -n "$endpoint" ] || { cat "$data/log" >&2; exit 1; }
 }
 stop_coffer() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT

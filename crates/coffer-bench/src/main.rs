@@ -65,7 +65,7 @@ struct Args {
     /// Set the bucket's versioning (`Enabled` or `Suspended`) before the workloads run.
     #[arg(long)]
     versioning: Option<String>,
-    /// Set (`AES256`) or remove (`none`) the bucket's default encryption before the
+    /// Set (`AES256`, `aws:kms`) or remove (`none`) the bucket's default encryption before the
     /// workloads run.
     #[arg(long)]
     encryption: Option<String>,
