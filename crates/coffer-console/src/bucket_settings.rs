@@ -355,29 +355,11 @@ async fn properties_page(console: &Console, signed: &Signed, bucket: &str, error
         Ok(xml) => xml.unwrap_or_default(),
         Err(failure) => return s3_failed(signed, "s3:GetEncryptionConfiguration", &failure),
     };
-    let tag_lines = roxmltree::Document::parse(&tags)
-        .map(|doc| {
-            doc.descendants()
-                .filter(|n| n.has_tag_name("Tag"))
-                .map(|tag| {
-                    let text = |name: &str| {
-                        tag.children()
-                            .find(|n| n.has_tag_name(name))
-                            .and_then(|n| n.text())
-                            .unwrap_or("")
-                            .to_owned()
-                    };
-                    format!("{}={}", text("Key"), text("Value"))
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default();
     render(&PropertiesPage {
         chrome: Some(signed.chrome()),
         csrf: &signed.session.csrf,
         bucket,
-        tags: tag_lines,
+        tags: crate::objects::tag_lines(&tags),
         algorithm: element(&encryption, "SSEAlgorithm").unwrap_or_default(),
         kms_key: element(&encryption, "KMSMasterKeyID").unwrap_or_default(),
         bucket_key: element(&encryption, "BucketKeyEnabled").is_some_and(|v| v == "true"),
