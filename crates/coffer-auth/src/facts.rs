@@ -83,6 +83,8 @@ fn hop_address(hop: &str) -> Option<IpAddr> {
 pub struct PeerAddr {
     pub addr: std::net::SocketAddr,
     pub proxies: TrustedProxies,
+    /// The connection speaks TLS to Coffer itself.
+    pub tls: bool,
 }
 
 /// Global condition keys that come from the HTTP request itself.
@@ -112,9 +114,12 @@ impl RequestFacts {
         let header =
             |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let client = peer.map(|peer| peer.proxies.client(peer.addr.ip(), headers));
+        // A trusted proxy says how its client reached it; anyone else reached Coffer itself,
+        // over TLS or not.
+        let direct_tls = peer.is_some_and(|peer| peer.tls && !peer.proxies.trusts(peer.addr.ip()));
         RequestFacts {
             source_ip: client.and_then(|(ip, _)| ip),
-            secure_transport: client.is_some_and(|(_, secure)| secure),
+            secure_transport: direct_tls || client.is_some_and(|(_, secure)| secure),
             user_agent: header(http::header::USER_AGENT),
             referer: header(http::header::REFERER),
             region,

@@ -28,6 +28,23 @@ pub enum Command {
     /// Manage the metadata database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Certificates for HTTPS.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// Write a self-signed certificate and its key (cert.pem, key.pem) for local HTTPS:
+    /// `coffer serve --tls-cert cert.pem --tls-key key.pem`, and `aws --ca-bundle cert.pem`.
+    SelfSigned {
+        /// A name or address the certificate is for (repeat for more)
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// Where to write cert.pem and key.pem
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -50,7 +67,7 @@ pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
-    /// new_bucket_defaults, allow_sse_c_over_http.
+    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -113,6 +130,13 @@ pub struct ServeArgs {
     /// tests and for proxies not listed in --trusted-proxies [default: false]
     #[arg(long, env = "COFFER_ALLOW_SSE_C_OVER_HTTP")]
     pub allow_sse_c_over_http: Option<bool>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key). Read again on SIGHUP,
+    /// so a renewed certificate takes effect without a restart [default: plain HTTP]
+    #[arg(long, env = "COFFER_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, env = "COFFER_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// AWS's defaults for new buckets, then and now.
@@ -208,6 +232,8 @@ pub struct FileConfig {
     pub lifecycle_day_secs: Option<u64>,
     pub new_bucket_defaults: Option<BucketDefaults>,
     pub allow_sse_c_over_http: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -233,6 +259,8 @@ pub struct ServeConfig {
     pub lifecycle_day: std::time::Duration,
     pub new_bucket_defaults: BucketDefaults,
     pub allow_sse_c_over_http: bool,
+    /// HTTPS's certificate chain and key files; `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -319,6 +347,14 @@ impl ServeConfig {
                 .allow_sse_c_over_http
                 .or(file.allow_sse_c_over_http)
                 .unwrap_or(false),
+            tls: match (
+                args.tls_cert.clone().or(file.tls_cert),
+                args.tls_key.clone().or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => return Err("--tls-cert and --tls-key go together: give both or neither".to_owned()),
+            },
         })
     }
 }

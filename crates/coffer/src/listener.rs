@@ -1,5 +1,5 @@
-//! Accepting connections for the API: HTTP/1.1 with `TCP_NODELAY`, a deadline for reading
-//! request headers, a pace every request body must keep ([`PacedBody`]), a bound on header
+//! Accepting connections for the API and the console: HTTP/1.1 (over TLS when configured) with
+//! `TCP_NODELAY`, a deadline for the TLS handshake and for reading request headers, a pace every request body must keep ([`PacedBody`]), a bound on header
 //! size, and a graceful stop (in-flight requests finish).
 
 use std::future::Future;
@@ -9,6 +9,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::paced_body::{BodyPace, PacedBody};
@@ -27,6 +28,7 @@ pub async fn serve(
     router: axum::Router,
     idle_timeout: Duration,
     proxies: coffer_auth::TrustedProxies,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -54,32 +56,39 @@ pub async fn serve(
         };
         // Without it, small responses wait ~40 ms for delayed ACKs.
         let _ = tcp.set_nodelay(true);
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(idle_timeout)
-            .max_buf_size(MAX_HEADER_BYTES)
-            .serve_connection(
-                TokioIo::new(tcp),
-                // Each request learns the connection it came over (for aws:SourceIp and
-                // aws:SecureTransport).
-                TowerToHyperService::new(
-                    router
-                        .clone()
-                        .layer(axum::Extension(coffer_auth::PeerAddr {
-                            addr: peer,
-                            proxies: proxies.clone(),
-                        }))
-                        .map_request(move |request: http::Request<hyper::body::Incoming>| {
-                            let pace = BodyPace::default();
-                            let mut request = request.map(|body| PacedBody::new(body, idle_timeout, pace.clone()));
-                            request.extensions_mut().insert(pace);
-                            request
-                        }),
-                ),
-            );
-        let connection = graceful.watch(connection);
+        // Each request learns the connection it came over (for aws:SourceIp and
+        // aws:SecureTransport).
+        let service = TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(coffer_auth::PeerAddr {
+                    addr: peer,
+                    proxies: proxies.clone(),
+                    tls: tls.is_some(),
+                }))
+                .map_request(move |request: http::Request<hyper::body::Incoming>| {
+                    let pace = BodyPace::default();
+                    let mut request = request.map(|body| PacedBody::new(body, idle_timeout, pace.clone()));
+                    request.extensions_mut().insert(pace);
+                    request
+                }),
+        );
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let _ = connection.await;
+            match tls {
+                None => {
+                    let _ = watcher.watch(connection(tcp, idle_timeout, service)).await;
+                }
+                // The handshake gets the same deadline as a request's headers.
+                Some(acceptor) => match tokio::time::timeout(idle_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = watcher.watch(connection(stream, idle_timeout, service)).await;
+                    }
+                    Ok(Err(err)) => tracing::debug!(%err, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
+            }
             drop(slot);
         });
     }
@@ -87,4 +96,24 @@ pub async fn serve(
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("stopped with requests still running"),
     }
+}
+
+/// One HTTP/1.1 connection over `io` (TCP, or TLS over TCP).
+fn connection<IO, S>(
+    io: IO,
+    idle_timeout: Duration,
+    service: S,
+) -> hyper::server::conn::http1::Connection<TokioIo<IO>, S>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: 'static,
+    <S::ResBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .serve_connection(TokioIo::new(io), service)
 }

@@ -5,6 +5,7 @@ mod config;
 mod listener;
 mod paced_body;
 mod server;
+mod tls;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use coffer_iam::QueryApi;
 use coffer_store::{Sealer, Store, ids};
-use config::{AccountCommand, Cli, Command, DbCommand, ServeConfig, StoreLocation};
+use config::{AccountCommand, Cli, Command, DbCommand, ServeConfig, StoreLocation, TlsCommand};
 use tokio::net::TcpListener;
 
 /// How often recorded key uses are written to the store.
@@ -45,6 +46,16 @@ fn main() -> ExitCode {
                 set_root_password(&data.resolve()?, account.as_deref()).await
             }
             Command::Db(DbCommand::Copy { from, to }) => db_copy(&from, &to).await,
+            Command::Tls(TlsCommand::SelfSigned { hosts, out_dir }) => tls::write_self_signed(&hosts, &out_dir)
+                .map(|(cert, key)| {
+                    println!("Wrote {} and {}.", cert.display(), key.display());
+                    println!(
+                        "Serve with `coffer serve --tls-cert {} --tls-key {}`; trust it with `aws --ca-bundle {}` or AWS_CA_BUNDLE.",
+                        cert.display(),
+                        key.display(),
+                        cert.display()
+                    );
+                }),
         }
     });
     match outcome {
@@ -208,6 +219,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         });
     }
 
+    // HTTPS when a certificate is configured: read now, so a bad file stops the start.
+    let certificates = config.tls.as_ref().map(tls::Certificates::open).transpose()?;
+    let acceptor = certificates.as_ref().map(|c| c.acceptor()).transpose()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -228,7 +243,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         } else {
             println!("  AWS Secret Access Key: {}", key.secret_access_key);
         }
-        println!("Use it with `aws configure` and `export AWS_ENDPOINT_URL=http://{endpoint}`.");
+        println!("Use it with `aws configure` and `export AWS_ENDPOINT_URL={scheme}://{endpoint}`.");
         println!();
     }
     println!("Data dir: {}", config.store.data_dir.display());
@@ -236,7 +251,10 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         println!("Database: {}", redacted(url));
     }
     // Printed last: scripts and tests wait for this line.
-    println!("Coffer is serving S3, IAM and STS at http://{endpoint} (console: http://{console_addr})");
+    println!("Coffer is serving S3, IAM and STS at {scheme}://{endpoint} (console: {scheme}://{console_addr})");
+    if let Some(certificates) = &certificates {
+        tls::reload_on_hangup(certificates.clone());
+    }
 
     // One authorizer and one S3 API for both front ends: one cache of parsed policies.
     let authorizer = coffer_auth::Authorizer::default();
@@ -278,6 +296,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         server::router(state),
         config.idle_timeout,
         proxies.clone(),
+        acceptor.clone(),
         stopped(stopping.clone()),
     );
     let console_query = QueryApi::new(store.clone(), authorizer);
@@ -287,11 +306,18 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         s3,
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,
-            api_url: format!("http://{endpoint}"),
+            api_url: format!("{scheme}://{endpoint}"),
         },
     );
     // The console gets the same connection cap, header deadline and trusted proxies.
-    let console_server = listener::serve(console, console_routes, config.idle_timeout, proxies, stopped(stopping));
+    let console_server = listener::serve(
+        console,
+        console_routes,
+        config.idle_timeout,
+        proxies,
+        acceptor,
+        stopped(stopping),
+    );
     tokio::join!(api, console_server);
     flusher.abort();
     sweeper.abort();

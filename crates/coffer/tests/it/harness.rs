@@ -185,7 +185,7 @@ impl Coffer {
             .expect("coffer printed its endpoint");
         let endpoint = printed
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("no endpoint in: {printed}"))
             .to_owned();
         self.endpoint = endpoint;
@@ -204,7 +204,8 @@ impl Coffer {
         let deadline = Instant::now() + Duration::from_secs(30);
         let url = format!("{}/_coffer/health", self.endpoint);
         while Instant::now() < deadline {
-            if let Ok(out) = Command::new("curl").args(["-sf", &url]).output()
+            // `-k`: only liveness is asked here; the TLS tests check the certificate themselves.
+            if let Ok(out) = Command::new("curl").args(["-sfk", &url]).output()
                 && out.status.success()
             {
                 return;
@@ -392,6 +393,11 @@ impl Coffer {
         let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let field = |name: &str| created[name].as_str().unwrap().to_owned();
         (field("AccessKeyId"), field("SecretAccessKey"))
+    }
+
+    /// The server's process id (to signal it).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("coffer runs").id()
     }
 
     /// Runs `coffer` with the given arguments against this server's data dir.

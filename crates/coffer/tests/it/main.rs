@@ -35,4 +35,5 @@ mod s3_tools;
 mod s3_versioning;
 mod security;
 mod sts;
+mod tls;
 mod web_identity;
