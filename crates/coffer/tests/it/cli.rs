@@ -20,21 +20,40 @@ fn aws_cli() -> PathBuf {
     venv
 }
 
+/// AWS CLI v2, the seed walkthrough's own CLI, which `scripts/test` unpacks from npm's
+/// `@aws-cdk/asset-awscli-v2`.
+fn aws_cli_v2() -> PathBuf {
+    let path = std::env::var("COFFER_TEST_AWS_CLI_V2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.awscli-v2/dist/aws"));
+    assert!(
+        path.exists(),
+        "AWS CLI v2 is not installed: run scripts/test (it unpacks it into .awscli-v2)"
+    );
+    path
+}
+
 pub(crate) struct Aws {
     dir: tempfile::TempDir,
     endpoint: String,
+    cli: PathBuf,
 }
 
 impl Aws {
     pub(crate) fn new(endpoint: &str) -> Aws {
+        Aws::with_cli(endpoint, aws_cli())
+    }
+
+    fn with_cli(endpoint: &str, cli: PathBuf) -> Aws {
         Aws {
             dir: tempfile::tempdir().unwrap(),
             endpoint: endpoint.to_owned(),
+            cli,
         }
     }
 
     fn command(&self, with_endpoint_env: bool) -> Command {
-        let mut command = Command::new(aws_cli());
+        let mut command = Command::new(&self.cli);
         for (key, _) in std::env::vars() {
             if key.starts_with("AWS_") {
                 command.env_remove(key);
@@ -86,7 +105,26 @@ impl Aws {
 #[test]
 fn the_walkthrough_runs_with_the_real_aws_cli() {
     let coffer = Coffer::start();
-    let aws = Aws::new(&coffer.endpoint);
+    walkthrough(&coffer, Aws::new(&coffer.endpoint));
+}
+
+/// The seed's walkthrough with the CLI it installs: AWS CLI v2.
+#[test]
+fn the_walkthrough_runs_with_aws_cli_v2() {
+    let coffer = Coffer::start();
+    let aws = Aws::with_cli(&coffer.endpoint, aws_cli_v2());
+    let version = aws.run(&["--version"]);
+    assert!(
+        String::from_utf8_lossy(&version.stdout).starts_with("aws-cli/2."),
+        "{}",
+        String::from_utf8_lossy(&version.stdout)
+    );
+    walkthrough(&coffer, aws);
+}
+
+/// The user's walkthrough (`../shared/seed/iam-access-keys.md`): configure root's key, make a
+/// user and its key, list users, a profile for the user, a bucket, an upload, `aws s3 ls`.
+fn walkthrough(coffer: &Coffer, aws: Aws) {
     aws.configure(ROOT_KEY_ID, ROOT_SECRET, "ap-southeast-1");
 
     let me = aws.ok(&["sts", "get-caller-identity"]);
@@ -157,6 +195,16 @@ fn the_walkthrough_runs_with_the_real_aws_cli() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"));
+
+    // Root makes a bucket and uploads a file; `aws s3 ls` shows both.
+    aws.ok(&["s3", "mb", "s3://walkthrough-bucket"]);
+    let file = aws.dir.path().join("notes.txt");
+    std::fs::write(&file, b"my first object").unwrap();
+    aws.ok(&["s3", "cp", file.to_str().unwrap(), "s3://walkthrough-bucket/notes.txt"]);
+    let buckets = aws.run(&["s3", "ls"]);
+    assert!(String::from_utf8_lossy(&buckets.stdout).contains("walkthrough-bucket"));
+    let objects = aws.run(&["s3", "ls", "s3://walkthrough-bucket"]);
+    assert!(String::from_utf8_lossy(&objects.stdout).contains("notes.txt"));
 }
 
 pub(crate) fn venv_python() -> PathBuf {
