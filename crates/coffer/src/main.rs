@@ -4,6 +4,7 @@
 mod config;
 mod listener;
 mod paced_body;
+mod request_id;
 mod server;
 mod tls;
 

@@ -125,16 +125,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         };
         return state.query.handle(service, &parts, &body).await.into_response();
     }
+    let ids = crate::request_id::S3RequestId::new();
+    let resource = parts.uri.path().to_owned();
+    let head = parts.method == http::Method::HEAD;
     // CORS: a preflight is answered from the bucket's rules without credentials, and every
     // answer to a cross-origin request carries what the rules allow (errors too).
     let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
     let bucket = coffer_s3::bucket_of(&parts.uri, host, state.s3_host.as_ref());
     if parts.method == http::Method::OPTIONS {
-        return state
+        let answer = state
             .s3_api
             .preflight(bucket.as_deref(), &parts.headers)
             .await
             .map(Body::new);
+        return crate::request_id::stamp(answer, &ids, &resource, false).await;
     }
     let origin = parts
         .headers
@@ -144,7 +148,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let cors = origin
         .zip(bucket)
         .map(|(origin, bucket)| (origin, bucket, parts.method.clone()));
-    let mut response = serve_s3(&state, parts, body).await;
+    let mut response = serve_s3(&state, parts, body, &ids).await;
     if let Some((origin, bucket, method)) = cors {
         for (name, value) in state.s3_api.cors_headers(&bucket, &method, &origin).await {
             if let Ok(value) = http::HeaderValue::from_str(&value) {
@@ -152,11 +156,11 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             }
         }
     }
-    response
+    crate::request_id::stamp(response, &ids, &resource, head).await
 }
 
 /// An S3 request, signed or anonymous, checked and served, with one log line.
-async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
+async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::request_id::S3RequestId) -> Response {
     if oversized_xml_post(&parts) {
         return coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
     }
@@ -172,6 +176,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
             return logged(
                 started,
                 &log,
+                ids,
                 coffer_s3::error::error_response(S3Fault::MethodNotAllowed).into_response(),
             );
         };
@@ -191,7 +196,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
         } else {
             response
         };
-        return logged(started, &log, response);
+        return logged(started, &log, ids, response);
     }
     let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
         coffer_auth::session::s3_session(&state.sealer, &parts, now).map_err(|err| match err {
@@ -241,22 +246,41 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body) -> Response {
     } else {
         response
     };
-    log_s3_request(started, &principal, &operation, response)
+    log_s3_request(started, &principal, &operation, ids, response)
 }
 
 /// A served S3 request's log line.
-fn logged(started: Instant, log: &coffer_s3::RequestLog, response: Response) -> Response {
+fn logged(
+    started: Instant,
+    log: &coffer_s3::RequestLog,
+    ids: &crate::request_id::S3RequestId,
+    response: Response,
+) -> Response {
     let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
-    log_s3_request(started, &principal, &operation, response)
+    log_s3_request(started, &principal, &operation, ids, response)
 }
 
-/// One line per request: who (requests refused before authorization, a bad signature or an
-/// unknown key, name no principal), what, and how it ended.
-fn log_s3_request(started: Instant, principal: &str, operation: &str, response: Response) -> Response {
+/// One line per request: its id (as the answer gives it), who (requests refused before
+/// authorization, a bad signature or an unknown key, name no principal), what, how it ended,
+/// and the bytes answered when the answer says.
+fn log_s3_request(
+    started: Instant,
+    principal: &str,
+    operation: &str,
+    ids: &crate::request_id::S3RequestId,
+    response: Response,
+) -> Response {
+    let bytes = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     tracing::info!(
+        request_id = %ids.id,
         %principal,
         %operation,
         status = response.status().as_u16(),
+        bytes,
         micros = started.elapsed().as_micros() as u64,
         "s3 request"
     );

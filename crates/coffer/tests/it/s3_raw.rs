@@ -587,3 +587,52 @@ async fn requests_signed_too_far_from_now_are_refused() {
     let reply = signed_s3_at(&coffer, "GET", "/raw", &[], Vec::new(), Payload::Signed, at).await;
     assert_eq!(reply.status, 200);
 }
+
+/// Every S3 answer carries `x-amz-request-id` and `x-amz-id-2`; an error document names its
+/// `RequestId`, `HostId` and `Resource`; the request's log line carries the same id, so the id a
+/// user quotes leads to the server's record.
+#[tokio::test]
+async fn request_ids_lead_from_an_answer_to_its_log_line() {
+    use aws_sdk_s3::operation::{RequestId, RequestIdExt};
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("coffer.log");
+    let coffer = Coffer::start_logging_to(&log);
+    let s3 = coffer.root_s3();
+    let made = s3.create_bucket().bucket("ids").send().await.unwrap();
+    let made_id = made.request_id().expect("x-amz-request-id").to_owned();
+    assert_eq!(made_id.len(), 16);
+    assert!(made.extended_request_id().is_some(), "x-amz-id-2");
+    let missing = s3
+        .get_object()
+        .bucket("ids")
+        .key("no/such key")
+        .send()
+        .await
+        .unwrap_err();
+    let error_id = missing.request_id().expect("the error's RequestId").to_owned();
+    assert_ne!(error_id, made_id);
+    let raw = reqwest::get(format!("{}/ids/no-such-key", coffer.endpoint))
+        .await
+        .unwrap();
+    let header_id = raw.headers()["x-amz-request-id"].to_str().unwrap().to_owned();
+    let body = raw.text().await.unwrap();
+    assert!(body.contains(&format!("<RequestId>{header_id}</RequestId>")), "{body}");
+    assert!(body.contains("<Resource>/ids/no-such-key</Resource>"), "{body}");
+    assert!(body.contains("<HostId>"), "{body}");
+    // The log names each request by the same id.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if [&made_id, &error_id, &header_id]
+            .iter()
+            .all(|id| text.contains(id.as_str()))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ids missing from the log:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
