@@ -67,7 +67,7 @@ pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
-    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key.
+    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -137,6 +137,19 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1)
     #[arg(long, env = "COFFER_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// How log lines are written: `text` for people, `json` (one object per line) for log
+    /// collectors [default: text]
+    #[arg(long, env = "COFFER_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// AWS's defaults for new buckets, then and now.
@@ -234,6 +247,7 @@ pub struct FileConfig {
     pub allow_sse_c_over_http: Option<bool>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
 }
 
 /// The settings `coffer serve` runs with.

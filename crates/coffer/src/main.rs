@@ -26,11 +26,24 @@ const SIGNIN_SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let format = match &cli.command {
+        Command::Serve(args) => args.log_format.or_else(|| {
+            config::read_file(args.config.as_deref())
+                .ok()
+                .and_then(|file| file.log_format)
+        }),
+        _ => None,
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(log_filter(std::env::var("COFFER_LOG").ok()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format.unwrap_or_default() {
+        config::LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One JSON object per line, the request's fields at the top level.
+        config::LogFormat::Json => logs.json().flatten_event(true).with_current_span(false).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -115,7 +115,7 @@ impl Coffer {
         (one, two)
     }
 
-    fn start_logged(env: &[(&str, &str)], log_file: Option<PathBuf>) -> Coffer {
+    pub fn start_logged(env: &[(&str, &str)], log_file: Option<PathBuf>) -> Coffer {
         let mut coffer = Coffer::unstarted(new_data_dir(), test_database(), log_file);
         coffer.first_stdout = coffer.spawn(env);
         coffer

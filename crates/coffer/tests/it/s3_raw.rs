@@ -636,3 +636,39 @@ async fn request_ids_lead_from_an_answer_to_its_log_line() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// `--log-format json`: one JSON object per line, the request's fields at its top level.
+#[tokio::test]
+async fn json_logs_are_one_object_per_request_line() {
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("coffer.log");
+    let coffer = Coffer::start_logged(
+        &[
+            ("COFFER_ROOT_ACCESS_KEY_ID", crate::harness::ROOT_KEY_ID),
+            ("COFFER_ROOT_SECRET_ACCESS_KEY", crate::harness::ROOT_SECRET),
+            ("COFFER_LOG_FORMAT", "json"),
+        ],
+        Some(log.clone()),
+    );
+    let raw = reqwest::get(format!("{}/nobucket/key", coffer.endpoint)).await.unwrap();
+    let id = raw.headers()["x-amz-request-id"].to_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let line = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(&id)) {
+            break line.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no line for {id}:\n{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(record["request_id"], id.as_str());
+    assert_eq!(record["status"], 404);
+    assert_eq!(record["principal"], "anonymous");
+    assert_eq!(record["level"], "INFO");
+    // Every line is JSON.
+    let text = std::fs::read_to_string(&log).unwrap();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}
