@@ -190,6 +190,14 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .create_default_account_once(root_key.as_ref().map(|(id, secret)| (id.as_str(), secret.as_str())))
         .await
         .map_err(|e| format!("cannot create the default account: {e}"))?;
+    // The console password of a root user just made: COFFER_ROOT_PASSWORD's, else one made
+    // now and shown once with the root key.
+    let mut generated_password = None;
+    if let (Some((account, _)), Err(_)) = (&created, std::env::var("COFFER_ROOT_PASSWORD")) {
+        let password = first_root_password();
+        store_root_password(&store, account, &password).await?;
+        generated_password = Some(password);
+    }
     if let Ok(password) = std::env::var("COFFER_ROOT_PASSWORD") {
         // Only a root user without a password gets one this way: the variable never
         // overwrites a password set since.
@@ -259,6 +267,16 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         }
         println!("Use it with `aws configure` and `export AWS_ENDPOINT_URL={scheme}://{endpoint}`.");
         println!();
+        if let Some(password) = &generated_password {
+            println!(
+                "The console: {scheme}://{console_addr}, as the root user of account {}.",
+                account.account_id
+            );
+            println!("  Root password: {password}");
+            println!("Shown this once: change it on the console's Account page, or set another with");
+            println!("`coffer account set-root-password`.");
+            println!();
+        }
     }
     println!("Data dir: {}", config.store.data_dir.display());
     if let Some(url) = &config.store.database_url {
@@ -441,6 +459,13 @@ async fn find_account(store: &Store, wanted: Option<&str>) -> Result<coffer_stor
         .into_iter()
         .find(|a| a.account_id == wanted || a.name == wanted)
         .ok_or_else(|| format!("no account {wanted}"))
+}
+
+/// A root console password for a new account: random, and within the root password rules
+/// (upper and lower case, digits and symbols).
+fn first_root_password() -> String {
+    let random = ids::request_id();
+    format!("Cf!{}-9", &random[..23])
 }
 
 async fn store_root_password(store: &Store, account: &coffer_store::Account, password: &str) -> Result<(), String> {

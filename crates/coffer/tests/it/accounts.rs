@@ -113,3 +113,32 @@ async fn sigterm_shuts_down_cleanly() {
     let status = coffer.stop().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// A first start without COFFER_ROOT_PASSWORD prints the console's address and a generated
+/// root password, once; the console takes it.
+#[tokio::test]
+async fn first_start_prints_the_console_and_a_root_password_that_works() {
+    let mut coffer = Coffer::start_with(&[]);
+    let out = coffer.first_stdout.clone();
+    let password = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Root password:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("no root password in {out}"));
+    assert!(out.contains(&format!("The console: {}", coffer.console)), "{out}");
+    let account = out
+        .split("Created account ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no account in {out}"))
+        .to_owned();
+    let signed_in = crate::console::harness::sign_in_from(&coffer, "127.0.0.1", &account, "", &password).await;
+    assert_eq!(signed_in, 303, "the printed password signs in");
+    assert_eq!(
+        crate::console::harness::sign_in_from(&coffer, "127.0.0.1", &account, "", "Not-It-2026!").await,
+        401
+    );
+    // Shown once: a restart prints no password.
+    let again = coffer.restart();
+    assert!(again.contains("Coffer is serving") && !again.contains("Root password"), "{again}");
+}

@@ -184,7 +184,9 @@ impl Coffer {
             .recv_timeout(Duration::from_secs(60))
             .expect("coffer printed its endpoint");
         let endpoint = printed
-            .split_whitespace()
+            .lines()
+            .filter(|l| l.starts_with("Coffer is serving"))
+            .flat_map(str::split_whitespace)
             .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .unwrap_or_else(|| panic!("no endpoint in: {printed}"))
             .to_owned();
@@ -267,9 +269,10 @@ impl Coffer {
     }
 
     /// Stops the server with SIGTERM and starts it again on the same data dir.
-    pub fn restart(&mut self) {
+    /// Stops and starts the server again; returns what it printed up to its endpoint.
+    pub fn restart(&mut self) -> String {
         self.stop();
-        self.spawn(&[]);
+        self.spawn(&[])
     }
 
     /// Kills the server with SIGKILL (no chance to flush anything) and starts it again.
