@@ -431,3 +431,67 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use super::*;
+    use clap::CommandFactory;
+
+    const PAGE: &str = include_str!("../../../docs/configuration.md");
+
+    /// The option a row of the page is about (`| `--data-dir DIR` | …` → `data-dir`).
+    fn row_option(row: &str) -> Option<&str> {
+        let rest = row.strip_prefix("| `--")?;
+        rest.split([' ', '`']).next()
+    }
+
+    #[test]
+    fn every_serve_option_has_its_row_with_its_variable_and_file_key() {
+        let cli = Cli::command();
+        let serve = cli.find_subcommand("serve").expect("serve");
+        let options: Vec<_> = serve
+            .get_arguments()
+            .filter_map(|arg| arg.get_long().map(|long| (long, arg)))
+            .filter(|(long, _)| !matches!(*long, "help" | "version"))
+            .collect();
+        for (long, arg) in &options {
+            let row = PAGE
+                .lines()
+                .find(|line| row_option(line) == Some(long))
+                .unwrap_or_else(|| panic!("docs/configuration.md has no row for --{long}"));
+            let env = arg.get_env().and_then(|e| e.to_str()).expect("every option has a variable");
+            assert!(row.contains(&format!("`{env}`")), "--{long}'s row names another variable: {row}");
+            if *long == "config" {
+                continue;
+            }
+            let key = long.replace('-', "_");
+            assert!(row.contains(&format!("`{key}`")), "--{long}'s row names another key: {row}");
+            // The file takes that key: a value of the wrong type is refused as such, never as
+            // an unknown key.
+            let refused = toml::from_str::<FileConfig>(&format!("{key} = [[]]")).unwrap_err().to_string();
+            assert!(!refused.contains("unknown field"), "{key}: {refused}");
+        }
+        for row in PAGE.lines() {
+            if let Some(option) = row_option(row) {
+                assert!(
+                    options.iter().any(|(long, _)| *long == option),
+                    "docs/configuration.md documents --{option}, which coffer serve does not take"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_variable_read_from_the_environment_is_documented() {
+        let sources = [include_str!("main.rs"), include_str!("tls.rs"), include_str!("server.rs")];
+        for source in sources {
+            for (at, _) in source.match_indices("env::var(\"COFFER_") {
+                let name: String = source[at + "env::var(\"".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect();
+                assert!(PAGE.contains(&format!("`{name}`")), "{name} is not in docs/configuration.md");
+            }
+        }
+    }
+}
