@@ -459,16 +459,27 @@ mod documented {
                 .lines()
                 .find(|line| row_option(line) == Some(long))
                 .unwrap_or_else(|| panic!("docs/configuration.md has no row for --{long}"));
-            let env = arg.get_env().and_then(|e| e.to_str()).expect("every option has a variable");
-            assert!(row.contains(&format!("`{env}`")), "--{long}'s row names another variable: {row}");
+            let env = arg
+                .get_env()
+                .and_then(|e| e.to_str())
+                .expect("every option has a variable");
+            assert!(
+                row.contains(&format!("`{env}`")),
+                "--{long}'s row names another variable: {row}"
+            );
             if *long == "config" {
                 continue;
             }
             let key = long.replace('-', "_");
-            assert!(row.contains(&format!("`{key}`")), "--{long}'s row names another key: {row}");
+            assert!(
+                row.contains(&format!("`{key}`")),
+                "--{long}'s row names another key: {row}"
+            );
             // The file takes that key: a value of the wrong type is refused as such, never as
             // an unknown key.
-            let refused = toml::from_str::<FileConfig>(&format!("{key} = [[]]")).unwrap_err().to_string();
+            let refused = toml::from_str::<FileConfig>(&format!("{key} = [[]]"))
+                .unwrap_err()
+                .to_string();
             assert!(!refused.contains("unknown field"), "{key}: {refused}");
         }
         for row in PAGE.lines() {
@@ -483,14 +494,21 @@ mod documented {
 
     #[test]
     fn every_variable_read_from_the_environment_is_documented() {
-        let sources = [include_str!("main.rs"), include_str!("tls.rs"), include_str!("server.rs")];
+        let sources = [
+            include_str!("main.rs"),
+            include_str!("tls.rs"),
+            include_str!("server.rs"),
+        ];
         for source in sources {
             for (at, _) in source.match_indices("env::var(\"COFFER_") {
                 let name: String = source[at + "env::var(\"".len()..]
                     .chars()
                     .take_while(|c| c.is_ascii_uppercase() || *c == '_')
                     .collect();
-                assert!(PAGE.contains(&format!("`{name}`")), "{name} is not in docs/configuration.md");
+                assert!(
+                    PAGE.contains(&format!("`{name}`")),
+                    "{name} is not in docs/configuration.md"
+                );
             }
         }
     }

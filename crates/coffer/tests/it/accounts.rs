@@ -140,5 +140,8 @@ async fn first_start_prints_the_console_and_a_root_password_that_works() {
     );
     // Shown once: a restart prints no password.
     let again = coffer.restart();
-    assert!(again.contains("Coffer is serving") && !again.contains("Root password"), "{again}");
+    assert!(
+        again.contains("Coffer is serving") && !again.contains("Root password"),
+        "{again}"
+    );
 }
