@@ -91,7 +91,7 @@ pub struct PeerAddr {
 #[derive(Clone, Debug, Default)]
 pub struct RequestFacts {
     pub source_ip: Option<IpAddr>,
-    /// Whether the client spoke TLS (to a trusted proxy: Coffer itself speaks plain HTTP).
+    /// Whether the client spoke TLS: to Coffer itself, or to a trusted proxy that says so.
     pub secure_transport: bool,
     pub user_agent: Option<String>,
     pub referer: Option<String>,

@@ -32,7 +32,11 @@ struct SignInPage<'a> {
 /// cookie there: plain HTTP (no TLS proxy said `https`) on a name that is not loopback.
 /// Browsers keep `Secure` cookies over plain HTTP only for `localhost` and loopback
 /// addresses.
-fn insecure_host(headers: &HeaderMap) -> Option<String> {
+fn insecure_host(headers: &HeaderMap, peer: Option<&coffer_auth::PeerAddr>) -> Option<String> {
+    // Coffer's own TLS.
+    if peer.is_some_and(|peer| peer.tls) {
+        return None;
+    }
     // A TLS proxy in front says so: `X-Forwarded-Proto` (its first value, the client's
     // side) or RFC 7239's `Forwarded: proto=https`.
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -81,7 +85,11 @@ pub struct Prefill {
     account: String,
 }
 
-pub async fn form(Query(prefill): Query<Prefill>, headers: HeaderMap) -> Response {
+pub async fn form(
+    Query(prefill): Query<Prefill>,
+    peer: Option<Extension<coffer_auth::PeerAddr>>,
+    headers: HeaderMap,
+) -> Response {
     // An account id or alias is at most 63 characters; anything longer is not one.
     let account = if prefill.account.len() <= 63 {
         prefill.account.trim()
@@ -93,7 +101,7 @@ pub async fn form(Query(prefill): Query<Prefill>, headers: HeaderMap) -> Respons
         account,
         username: "",
         error: None,
-        insecure_host: insecure_host(&headers),
+        insecure_host: insecure_host(&headers, peer.as_deref()),
     })
 }
 
@@ -135,7 +143,9 @@ pub async fn submit(
     let account_name = form.account.trim();
     let username = form.username.trim();
     // The client as the listener (and any trusted proxy) says, for the throttle and the log.
-    let client = peer.and_then(|Extension(peer)| coffer_auth::RequestFacts::new(&headers, Some(&peer), None).source_ip);
+    let client = peer
+        .as_deref()
+        .and_then(|peer| coffer_auth::RequestFacts::new(&headers, Some(peer), None).source_ip);
     let address = client.map(address_key).unwrap_or_else(|| "ip:unknown".to_owned());
     let account = console.query.sign_in_account(account_name).await;
     // Named by the account's id, so its alias and its id count as one name.
@@ -178,7 +188,7 @@ pub async fn submit(
             account: account_name,
             username,
             error: Some(INCORRECT),
-            insecure_host: insecure_host(&headers),
+            insecure_host: insecure_host(&headers, peer.as_deref()),
         });
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;

@@ -22,6 +22,9 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 const MAX_CONNECTIONS: usize = 1024;
 /// How long a stop waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a TLS handshake may take (a client that opens connections and never finishes
+/// one holds a connection slot no longer than this).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn serve(
     listener: TcpListener,
@@ -32,6 +35,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    // Told to connections still shaking hands when Coffer stops: they are dropped, not waited for.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
     let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -75,23 +80,30 @@ pub async fn serve(
         );
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let mut stopped = stopped.clone();
         tokio::spawn(async move {
             match tls {
                 None => {
                     let _ = watcher.watch(connection(tcp, idle_timeout, service)).await;
                 }
-                // The handshake gets the same deadline as a request's headers.
-                Some(acceptor) => match tokio::time::timeout(idle_timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => {
-                        let _ = watcher.watch(connection(stream, idle_timeout, service)).await;
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT.min(idle_timeout), acceptor.accept(tcp));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(stream)) => {
+                                let _ = watcher.watch(connection(stream, idle_timeout, service)).await;
+                            }
+                            Ok(Err(err)) => tracing::debug!(%err, %peer, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        },
+                        () = async { drop(stopped.wait_for(|stopping| *stopping).await) } => {}
                     }
-                    Ok(Err(err)) => tracing::debug!(%err, %peer, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                },
+                }
             }
             drop(slot);
         });
     }
+    let _ = stopping.send(true);
     tokio::select! {
         () = graceful.shutdown() => {},
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("stopped with requests still running"),

@@ -181,6 +181,21 @@ fn configured_root_key() -> Result<Option<(String, String)>, String> {
 
 async fn serve(config: ServeConfig) -> Result<(), String> {
     let root_key = configured_root_key()?;
+    // HTTPS when a certificate is configured, and the listeners: both before anything is
+    // written, so a bad file or a taken port stops a first start before it makes (and could
+    // only once show) the root key.
+    let certificates = config.tls.as_ref().map(tls::Certificates::open).transpose()?;
+    let acceptor = certificates.as_ref().map(|c| c.acceptor()).transpose()?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let console = TcpListener::bind(config.console_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.console_listen))?;
+    // From here on SIGHUP reloads the certificate (or is noted), never stops Coffer.
+    tls::reload_on_hangup(certificates.clone())?;
+
     let options = coffer_store::DatabaseOptions {
         pool_size: config.database_pool_size,
         acquire_timeout: config.database_timeout,
@@ -241,16 +256,6 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         });
     }
 
-    // HTTPS when a certificate is configured: read now, so a bad file stops the start.
-    let certificates = config.tls.as_ref().map(tls::Certificates::open).transpose()?;
-    let acceptor = certificates.as_ref().map(|c| c.acceptor()).transpose()?;
-    let scheme = if acceptor.is_some() { "https" } else { "http" };
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let console = TcpListener::bind(config.console_listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.console_listen))?;
     let endpoint = listener.local_addr().map_err(|e| e.to_string())?;
     let console_addr = console.local_addr().map_err(|e| e.to_string())?;
 
@@ -284,9 +289,6 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     }
     // Printed last: scripts and tests wait for this line.
     println!("Coffer is serving S3, IAM and STS at {scheme}://{endpoint} (console: {scheme}://{console_addr})");
-    if let Some(certificates) = &certificates {
-        tls::reload_on_hangup(certificates.clone());
-    }
 
     // One authorizer and one S3 API for both front ends: one cache of parsed policies.
     let authorizer = coffer_auth::Authorizer::default();

@@ -15,7 +15,7 @@ const MAX_ERROR_DOCUMENT: usize = 64 * 1024;
 pub struct S3RequestId {
     /// 16 upper-case hex digits, as S3 writes them.
     pub id: String,
-    /// The "extended" id (`x-amz-id-2`): opaque, naming this request on this node.
+    /// The "extended" id (`x-amz-id-2`): opaque; random, as clients only quote it back.
     pub host_id: String,
 }
 
@@ -52,7 +52,15 @@ pub async fn stamp(response: Response, ids: &S3RequestId, resource: &str, head: 
     if head || !is_xml || !(parts.status.is_client_error() || parts.status.is_server_error()) {
         return Response::from_parts(parts, body);
     }
+    // Only a document known to be small is read back; anything else passes untouched.
+    if http_body::Body::size_hint(&body)
+        .upper()
+        .is_none_or(|upper| upper > MAX_ERROR_DOCUMENT as u64)
+    {
+        return Response::from_parts(parts, body);
+    }
     let Ok(collected) = Limited::new(body, MAX_ERROR_DOCUMENT).collect().await else {
+        parts.headers.remove(http::header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::empty());
     };
     let document = String::from_utf8_lossy(&collected.to_bytes()).into_owned();

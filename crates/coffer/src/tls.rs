@@ -91,20 +91,27 @@ impl Certificates {
     }
 }
 
-/// Reloads `certificates` on every SIGHUP, for as long as the process runs.
-pub fn reload_on_hangup(certificates: Arc<Certificates>) {
+/// Handles SIGHUP from now on, for as long as the process runs: the certificate, if any, is
+/// read again (`systemctl reload`); without one there is nothing to reload, and the signal
+/// never stops Coffer, as SIGHUP's default would.
+pub fn reload_on_hangup(certificates: Option<Arc<Certificates>>) -> Result<(), String> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|err| format!("cannot listen for SIGHUP: {err}"))?;
     tokio::spawn(async move {
-        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: the certificate will not be reloaded");
-            return;
-        };
         while hangups.recv().await.is_some() {
-            match certificates.reload() {
-                Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(err) => tracing::error!(%err, "TLS certificate not reloaded; the previous one stays in use"),
+            let Some(certificates) = certificates.clone() else {
+                tracing::info!("SIGHUP: no TLS certificate to reload");
+                continue;
+            };
+            // The files are read off the runtime's threads.
+            match tokio::task::spawn_blocking(move || certificates.reload()).await {
+                Ok(Ok(())) => tracing::info!("TLS certificate reloaded"),
+                Ok(Err(err)) => tracing::error!(%err, "TLS certificate not reloaded; the previous one stays in use"),
+                Err(err) => tracing::error!(%err, "TLS certificate reload failed"),
             }
         }
     });
+    Ok(())
 }
 
 /// Writes a self-signed certificate for `hosts` (names or addresses) and its key into `dir`
@@ -116,12 +123,17 @@ pub fn write_self_signed(hosts: &[String], dir: &Path) -> Result<(PathBuf, PathB
     std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
-    std::fs::write(&cert, certified.cert.pem()).map_err(|err| format!("cannot write {}: {err}", cert.display()))?;
+    // Never half a pair: a certificate over an old key would not load.
+    if let Some(there) = [&cert, &key].into_iter().find(|path| path.exists()) {
+        return Err(format!("{} already exists: choose another --out-dir", there.display()));
+    }
+    // The key first, created new and private; the certificate only once the key is there.
     let mut file = coffer_store::private_fs::new_file()
         .open(&key)
         .map_err(|err| format!("cannot write {}: {err}", key.display()))?;
     std::io::Write::write_all(&mut file, certified.key_pair.serialize_pem().as_bytes())
         .map_err(|err| format!("cannot write {}: {err}", key.display()))?;
+    std::fs::write(&cert, certified.cert.pem()).map_err(|err| format!("cannot write {}: {err}", cert.display()))?;
     Ok((cert, key))
 }
 
@@ -136,6 +148,12 @@ mod tests {
         let files = TlsFiles { cert, key };
         let certificates = Certificates::open(&files).unwrap();
         certificates.acceptor().unwrap();
+        // Writing again into the same place is refused (it would leave half a pair).
+        assert!(
+            write_self_signed(&["localhost".to_owned()], dir.path())
+                .unwrap_err()
+                .contains("already exists")
+        );
         // Another pair's key with this certificate: refused, and the old pair stays.
         let other = tempfile::tempdir().unwrap();
         let (_, other_key) = write_self_signed(&["localhost".to_owned()], other.path()).unwrap();

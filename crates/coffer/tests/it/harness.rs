@@ -268,8 +268,8 @@ impl Coffer {
         self.spawn(&[]);
     }
 
-    /// Stops the server with SIGTERM and starts it again on the same data dir.
-    /// Stops and starts the server again; returns what it printed up to its endpoint.
+    /// Stops the server with SIGTERM and starts it again on the same data dir; returns what it
+    /// printed up to its endpoint.
     pub fn restart(&mut self) -> String {
         self.stop();
         self.spawn(&[])

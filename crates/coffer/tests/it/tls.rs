@@ -153,13 +153,48 @@ print(json.dumps({"len": len(body), "keys": sorted(o["Key"] for o in s3.list_obj
     let untrusted = aws.run(&["s3", "ls"]);
     assert!(!untrusted.status.success());
 
-    // The console is served over the same certificate.
+    // The console is served over the same certificate, and knows it: no plain-HTTP warning
+    // even at a name that is not loopback.
     let signin = reqwest_trusting(&cert)
         .get(format!("{}/signin", coffer.console))
+        .header("host", "coffer.example")
         .send()
         .await
         .unwrap();
     assert_eq!(signin.status(), 200);
+    assert!(!signin.text().await.unwrap().contains("plain HTTP"));
+}
+
+#[tokio::test]
+async fn sighup_never_stops_coffer_and_a_stalled_handshake_does_not_hold_a_stop() {
+    // Without TLS, SIGHUP (`systemctl reload`) has nothing to reload and stops nothing.
+    let plain = Coffer::start();
+    let hup = Command::new("kill")
+        .args(["-HUP", &plain.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let health = reqwest::get(format!("{}/_coffer/health", plain.endpoint))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    // With TLS, a connection that never finishes its handshake does not delay a stop.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let mut coffer = start_tls(&cert, &key);
+    let address = coffer.endpoint.trim_start_matches("https://").to_owned();
+    let _stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let status = coffer.stop().expect("it was running");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the stop took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
