@@ -183,6 +183,7 @@ pub async fn submit(
         // At most 63 characters of what was typed, as an account id or alias has.
         let account: String = account_key.chars().take(63).collect();
         tracing::info!(%account, iam_user = !username.is_empty(), %address, "console sign-in failed");
+        console.throttle.failed(attempt).await;
         let mut response = render(&SignInPage {
             chrome: None,
             account: account_name,

@@ -157,6 +157,14 @@ impl Throttle {
         }
     }
 
+    /// The attempt failed: it counts from now, when it failed, not from when it began (the
+    /// password check in between can take a while, and must not eat the name's delay).
+    pub async fn failed(&self, attempt: Attempt) {
+        self.query
+            .date_signin_failure(attempt.id, OffsetDateTime::now_utc())
+            .await;
+    }
+
     /// The attempt succeeded: it is taken back from its address and name, and the address
     /// becomes one the name is known to sign in from.
     pub async fn succeeded(&self, attempt: Attempt) {

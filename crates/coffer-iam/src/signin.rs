@@ -229,6 +229,13 @@ impl QueryApi {
         }
     }
 
+    /// Dates a failed sign-in attempt at its failure.
+    pub async fn date_signin_failure(&self, id: SigninAttemptId, at: time::OffsetDateTime) {
+        if let Err(err) = self.store.date_signin_failure(id, at).await {
+            tracing::warn!(%err, "could not date a failed sign-in attempt");
+        }
+    }
+
     /// Keeps a sign-in attempt against its address only.
     pub async fn unname_signin_attempt(&self, id: SigninAttemptId) {
         if let Err(err) = self.store.unname_signin_attempt(id).await {

@@ -121,6 +121,17 @@ impl Store {
         Ok(())
     }
 
+    /// Dates an attempt at the moment it failed (its check can take a while): a name's delay
+    /// runs from its last failure.
+    pub async fn date_signin_failure(&self, id: SigninAttemptId, at: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE signin_attempts SET attempted_at = $2 WHERE attempt_id = $1")
+            .bind(id.0.to_vec())
+            .bind(crate::model::to_millis(at))
+            .execute(&self.inner.writer)
+            .await?;
+        Ok(())
+    }
+
     /// Keeps an attempt against its address only.
     pub async fn unname_signin_attempt(&self, id: SigninAttemptId) -> Result<()> {
         sqlx::query("UPDATE signin_attempts SET name_key = NULL WHERE attempt_id = $1")
