@@ -93,6 +93,12 @@ impl Service {
     }
 }
 
+/// Whether `action` is an IAM or STS operation AWS defines (served or not): a name safe to
+/// use as a metric's label value, where a client's made-up name is not.
+pub fn is_aws_operation(action: &str) -> bool {
+    operations::IAM_OPERATIONS.contains(&action) || operations::STS_OPERATIONS.contains(&action)
+}
+
 /// The largest form body the Query APIs read. IAM's largest documents (policies) are far
 /// smaller; the bound keeps a client from making the server buffer without limit.
 pub const MAX_QUERY_BODY: usize = 1024 * 1024;

@@ -6,6 +6,25 @@ use time::OffsetDateTime;
 use crate::{Call, KmsError};
 use coffer_store::{AWS_MANAGED_S3, KmsKey, KmsKeyState};
 
+/// The operations served.
+const SERVED: [&str; 10] = [
+    "CreateKey",
+    "DescribeKey",
+    "ListKeys",
+    "EnableKey",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "CreateAlias",
+    "DeleteAlias",
+    "ListAliases",
+];
+
+/// Whether `name` is a KMS operation (served or not).
+pub fn is_kms_operation(name: &str) -> bool {
+    SERVED.contains(&name) || KNOWN.contains(&name)
+}
+
 /// The operations served; the rest of KMS answers UnsupportedOperationException, named.
 pub(crate) async fn dispatch(target: &str, call: &Call<'_>) -> Result<Value, KmsError> {
     match target {

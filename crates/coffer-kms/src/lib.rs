@@ -19,6 +19,7 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 
 pub use error::KmsError;
+pub use keys::is_kms_operation;
 
 /// The largest request body KMS takes (its largest, a key policy, is 32 KiB).
 pub const MAX_KMS_BODY: usize = 64 * 1024;

@@ -67,7 +67,7 @@ pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
-    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format.
+    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format, metrics_token.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// collectors [default: text]
     #[arg(long, env = "COFFER_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Serve Prometheus metrics at /_coffer/metrics to requests bearing this token
+    /// (`Authorization: Bearer …`) [default: metrics off]
+    #[arg(long, env = "COFFER_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
 }
 
 /// How log lines are written.
@@ -248,6 +252,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    pub metrics_token: Option<String>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -275,6 +280,8 @@ pub struct ServeConfig {
     pub allow_sse_c_over_http: bool,
     /// HTTPS's certificate chain and key files; `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// The bearer token of /_coffer/metrics; `None`: metrics off.
+    pub metrics_token: Option<String>,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -369,6 +376,7 @@ impl ServeConfig {
                 (None, None) => None,
                 _ => return Err("--tls-cert and --tls-key go together: give both or neither".to_owned()),
             },
+            metrics_token: args.metrics_token.clone().or(file.metrics_token),
         })
     }
 }

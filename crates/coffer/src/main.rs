@@ -3,6 +3,7 @@
 
 mod config;
 mod listener;
+mod metrics;
 mod paced_body;
 mod request_id;
 mod server;
@@ -308,6 +309,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let state = Arc::new(server::AppState {
         query: QueryApi::new(store.clone(), authorizer.clone()).with_idp_keys(idp_keys),
         kms: coffer_kms::KmsApi::new(store.clone(), authorizer.clone()),
+        metrics: metrics::Metrics::new(config.metrics_token.clone()),
         s3: s3.service(),
         s3_api: s3.clone(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),

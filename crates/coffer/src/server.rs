@@ -24,6 +24,8 @@ pub struct AppState {
     pub query: QueryApi,
     /// KMS's JSON API for the key ring SSE-KMS uses.
     pub kms: coffer_kms::KmsApi,
+    /// Fed by every request's log line; served at /_coffer/metrics.
+    pub metrics: crate::metrics::Metrics,
     pub s3: s3s::service::S3Service,
     /// The same S3 API, for what happens outside s3s: CORS preflights and headers.
     pub s3_api: coffer_s3::S3Api,
@@ -36,6 +38,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/_coffer/health", get(health))
+        .route("/_coffer/metrics", get(metrics))
         .fallback(dispatch)
         .with_state(state)
 }
@@ -48,6 +51,35 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
     }
+}
+
+/// Counts a Query or KMS answer (a `String` body: its length is what was answered).
+fn observe(
+    state: &AppState,
+    service: &'static str,
+    operation: &str,
+    answer: &http::Response<String>,
+    started: Instant,
+) {
+    state.metrics.observe(
+        service,
+        operation,
+        answer.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+        Some(answer.body().len() as u64),
+    );
+}
+
+/// Prometheus text for the metrics' bearer token (see [`crate::metrics`]).
+async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
+    let authorization = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let (status, text) = state.metrics.answer(authorization);
+    (
+        status,
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 /// A form `POST /` is a Query API call even when its signature names no usable scope (it
@@ -109,7 +141,22 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             }
             Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };
-        return state.kms.handle(&parts, &body).await.into_response();
+        let started = Instant::now();
+        let answer = state.kms.handle(&parts, &body).await;
+        // The target, unless KMS did not know it (no label value a client can invent).
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split_once('.'))
+            .map_or("-", |(_, operation)| operation);
+        let operation = if coffer_kms::is_kms_operation(target) {
+            target
+        } else {
+            "-"
+        };
+        observe(&state, "kms", operation, &answer, started);
+        return answer.into_response();
     }
     let scope = coffer_auth::sigv4::credential_scope(&parts.headers, &parts.uri);
     let service = scope.as_ref().and_then(|s| Service::from_scope(&s.service));
@@ -123,7 +170,21 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             // Too slow (the listener's pace) or cut off: the client is not listening.
             Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };
-        return state.query.handle(service, &parts, &body).await.into_response();
+        let started = Instant::now();
+        let answer = state.query.handle(service, &parts, &body).await;
+        let action = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .chain(form_urlencoded::parse(&body))
+            .find(|(name, _)| name == "Action")
+            .map(|(_, value)| value.into_owned())
+            .filter(|action| coffer_iam::is_aws_operation(action))
+            .unwrap_or_else(|| "-".to_owned());
+        let label = match service {
+            Some(Service::Iam) => "iam",
+            Some(Service::Sts) => "sts",
+            None => "query",
+        };
+        observe(&state, label, &action, &answer, started);
+        return answer.into_response();
     }
     let ids = crate::request_id::S3RequestId::new();
     let resource = parts.uri.path().to_owned();
@@ -174,6 +235,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
         // A browser form is signed in its fields, and checked there.
         let Some(bucket) = form_upload_bucket(state, &parts) else {
             return logged(
+                state,
                 started,
                 &log,
                 ids,
@@ -196,7 +258,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
         } else {
             response
         };
-        return logged(started, &log, ids, response);
+        return logged(state, started, &log, ids, response);
     }
     let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
         coffer_auth::session::s3_session(&state.sealer, &parts, now).map_err(|err| match err {
@@ -246,24 +308,26 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
     } else {
         response
     };
-    log_s3_request(started, &principal, &operation, ids, response)
+    log_s3_request(state, started, &principal, &operation, ids, response)
 }
 
 /// A served S3 request's log line.
 fn logged(
+    state: &AppState,
     started: Instant,
     log: &coffer_s3::RequestLog,
     ids: &crate::request_id::S3RequestId,
     response: Response,
 ) -> Response {
     let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
-    log_s3_request(started, &principal, &operation, ids, response)
+    log_s3_request(state, started, &principal, &operation, ids, response)
 }
 
 /// One line per request: its id (as the answer gives it), who (requests refused before
 /// authorization, a bad signature or an unknown key, name no principal), what, how it ended,
 /// and the bytes answered when the answer says.
 fn log_s3_request(
+    state: &AppState,
     started: Instant,
     principal: &str,
     operation: &str,
@@ -283,6 +347,14 @@ fn log_s3_request(
         bytes,
         micros = started.elapsed().as_micros() as u64,
         "s3 request"
+    );
+    let operation = operation.strip_prefix("s3:").unwrap_or(operation);
+    state.metrics.observe(
+        "s3",
+        operation,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+        bytes,
     );
     response
 }

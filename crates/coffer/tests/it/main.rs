@@ -11,6 +11,7 @@ mod db_copy;
 mod harness;
 mod iam;
 mod iam_paging;
+mod metrics;
 mod nodes;
 mod oidc;
 mod passwords;

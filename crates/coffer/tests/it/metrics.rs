@@ -1,0 +1,112 @@
+//! Prometheus metrics after a known workload: counts by service, operation and status match
+//! what was sent, and the path answers only the bearer token.
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET};
+
+/// The value of the sample `name{labels}` in Prometheus text.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_known_workload_is_counted_by_service_operation_and_status() {
+    let coffer = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_METRICS_TOKEN", "scrape-me"),
+    ]);
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("counted").send().await.unwrap();
+    for n in 0..3 {
+        s3.put_object()
+            .bucket("counted")
+            .key(format!("k{n}"))
+            .body(ByteStream::from(vec![b'x'; 1000]))
+            .send()
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        s3.get_object().bucket("counted").key("k0").send().await.unwrap();
+    }
+    assert!(s3.get_object().bucket("counted").key("missing").send().await.is_err());
+    coffer.root_iam().list_users().send().await.unwrap();
+
+    let url = format!("{}/_coffer/metrics", coffer.endpoint);
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(
+        client.get(&url).bearer_auth("wrong").send().await.unwrap().status(),
+        401
+    );
+    let text = client
+        .get(&url)
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |series: &str| sample(&text, series);
+    assert_eq!(
+        count(r#"coffer_requests_total{service="s3",operation="PutObject",status="200"}"#),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_requests_total{service="s3",operation="GetObject",status="200"}"#),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_requests_total{service="s3",operation="GetObject",status="404"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_requests_total{service="iam",operation="ListUsers",status="200"}"#),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        count(r#"coffer_response_bytes_total{service="s3"}"#) >= 2000.0,
+        "{text}"
+    );
+    assert!(
+        count(r#"coffer_request_duration_seconds_count{service="s3"}"#) >= 7.0,
+        "{text}"
+    );
+    // A made-up IAM action adds no label value.
+    let junk = client
+        .post(format!("{}/", coffer.endpoint))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Action=MadeUpAction12345&Version=2010-05-08")
+        .send()
+        .await
+        .unwrap();
+    assert!(junk.status().is_client_error());
+    let text = client
+        .get(&url)
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("MadeUpAction12345"), "{text}");
+}
+
+#[tokio::test]
+async fn without_a_token_there_are_no_metrics() {
+    let coffer = Coffer::start();
+    let answer = reqwest::get(format!("{}/_coffer/metrics", coffer.endpoint))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+}
