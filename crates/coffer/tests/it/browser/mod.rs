@@ -126,8 +126,15 @@ pub async fn wait_path(client: &Client, suffix: &str) {
 pub fn downloaded(path: &Path) -> Vec<u8> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(bytes) = std::fs::read(path) {
-            return bytes;
+        // Chromium may create the file before it writes it: wait for content that holds
+        // still between two reads.
+        if let Ok(bytes) = std::fs::read(path)
+            && !bytes.is_empty()
+        {
+            std::thread::sleep(Duration::from_millis(100));
+            if std::fs::read(path).is_ok_and(|again| again == bytes) {
+                return bytes;
+            }
         }
         assert!(Instant::now() < deadline, "{} was not downloaded", path.display());
         std::thread::sleep(Duration::from_millis(100));
