@@ -69,7 +69,11 @@ pub fn secret_access_key() -> String {
 
 /// A request id in the UUID shape AWS uses.
 pub fn request_id() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
+    uuid_text(rand::rng().random())
+}
+
+/// 16 bytes written as a UUID: 8-4-4-4-12 lower-case hex digits.
+fn uuid_text(bytes: [u8; 16]) -> String {
     let h = hex::encode(bytes);
     format!(
         "{}-{}-{}-{}-{}",
@@ -96,15 +100,7 @@ pub fn kms_key_id() -> String {
     let mut bytes: [u8; 16] = rand::rng().random();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_text(bytes)
 }
 
 /// A multipart upload id: opaque, URL-safe, unguessable.
