@@ -103,6 +103,11 @@ pub fn kms_key_id() -> String {
     uuid_text(bytes)
 }
 
+/// An audit record's `eventID`: a random UUID, as CloudTrail writes them.
+pub fn event_id() -> String {
+    kms_key_id()
+}
+
 /// A multipart upload id: opaque, URL-safe, unguessable.
 pub fn upload_id() -> String {
     use base64::Engine;
