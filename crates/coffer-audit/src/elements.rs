@@ -72,7 +72,7 @@ fn insert(node: &mut Value, path: &[&str], value: &str) {
         return;
     };
     let child = match first.parse::<usize>() {
-        Ok(index) if index >= 1 && index <= 1000 => {
+        Ok(index) if (1..=1000).contains(&index) => {
             if !node.is_array() {
                 *node = Value::Array(Vec::new());
             }

@@ -83,8 +83,6 @@ pub struct Event {
     pub recipient_account: Option<String>,
     pub additional: Option<Value>,
     pub resources: Option<Value>,
-    /// Whether the client spoke TLS (CloudTrail then writes `tlsDetails`).
-    pub tls: bool,
 }
 
 impl Event {
@@ -107,15 +105,13 @@ impl Event {
             recipient_account: None,
             additional: None,
             resources: None,
-            tls: false,
         }
     }
 
-    /// The client's address, user agent and transport.
+    /// The client's address and user agent.
     pub fn from_client(mut self, facts: &coffer_auth::RequestFacts) -> Event {
         self.source_ip = facts.source_ip.map(|ip| ip.to_string());
         self.user_agent = facts.user_agent.clone();
-        self.tls = facts.secure_transport;
         self
     }
 
@@ -145,7 +141,9 @@ impl Event {
         );
         record.insert("userAgent".into(), self.user_agent.clone().unwrap_or_default().into());
         if let Some((code, message)) = &self.error {
-            record.insert("errorCode".into(), code.clone().into());
+            if !code.is_empty() {
+                record.insert("errorCode".into(), code.clone().into());
+            }
             record.insert("errorMessage".into(), message.clone().into());
         }
         record.insert("requestParameters".into(), self.request_parameters.clone());
@@ -172,9 +170,6 @@ impl Event {
         }
         let category = if self.management { "Management" } else { "Data" };
         record.insert("eventCategory".into(), category.into());
-        if self.tls {
-            record.insert("tlsDetails".into(), json!({ "clientProvidedHostHeader": Value::Null }));
-        }
         if let Caller::Principal { console: true, .. } = &self.caller {
             record.insert("sessionCredentialFromConsole".into(), "true".into());
         }
@@ -196,7 +191,7 @@ fn user_identity(caller: &Caller, now: OffsetDateTime) -> Value {
         Caller::Unknown { access_key_id } => {
             let mut identity = json!({ "type": "Unknown" });
             if let Some(key) = access_key_id {
-                identity["accessKeyId"] = key.clone().into();
+                identity["accessKeyId"] = key.chars().take(128).collect::<String>().into();
             }
             identity
         }

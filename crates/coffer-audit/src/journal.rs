@@ -6,6 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -39,7 +40,8 @@ impl Journal {
     /// Opens the journal in `dir` (made if missing). A `current.jsonl` left by a crash keeps
     /// its whole lines and is rotated at once; a torn last line was never acknowledged.
     pub fn open(dir: &Path) -> io::Result<Journal> {
-        std::fs::create_dir_all(dir)?;
+        // Records name users and keys: the journal is as private as the rest of the data dir.
+        coffer_store::private_fs::create_dir(dir)?;
         recover(dir)?;
         let file = open_current(dir)?;
         let (sender, receiver) = mpsc::channel();
@@ -78,7 +80,11 @@ fn stopped() -> io::Error {
 }
 
 fn open_current(dir: &Path) -> io::Result<File> {
-    let file = OpenOptions::new().create(true).append(true).open(dir.join(CURRENT))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(coffer_store::private_fs::FILE_MODE)
+        .open(dir.join(CURRENT))?;
     sync_dir(dir)?;
     Ok(file)
 }

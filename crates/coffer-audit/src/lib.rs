@@ -97,6 +97,19 @@ impl Audit {
             .unwrap_or_default()
     }
 
+    /// Closes the journal's current file and removes files past the retention.
+    pub async fn rotate(&self) -> std::io::Result<()> {
+        let Some(inner) = &self.0 else { return Ok(()) };
+        inner.journal.rotate().await?;
+        let dir = inner.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            journal::prune(&dir, time::OffsetDateTime::now_utc(), history::RETENTION_DAYS)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(())
+    }
+
     /// Closes the journal's current file, removes files past the retention, and hands every
     /// rotated file not yet delivered to `deliver` (its text); a file `deliver` accepted is
     /// marked delivered. Returns how many files were delivered.
@@ -106,10 +119,9 @@ impl Audit {
         Fut: std::future::Future<Output = Result<(), String>>,
     {
         let Some(inner) = &self.0 else { return Ok(0) };
-        inner.journal.rotate().await?;
+        self.rotate().await?;
         let dir = inner.dir.clone();
         let pending = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<PathBuf>> {
-            journal::prune(&dir, time::OffsetDateTime::now_utc(), history::RETENTION_DAYS)?;
             let mut pending: Vec<PathBuf> = std::fs::read_dir(&dir)?
                 .filter_map(|entry| entry.ok())
                 .map(|entry| entry.path())

@@ -77,13 +77,23 @@ pub struct Signature {
 /// The request's credential scope, read without validating anything else: the front door
 /// routes on its service (Query APIs or S3), and key use is recorded with its region.
 pub fn credential_scope(headers: &http::HeaderMap, uri: &http::Uri) -> Option<Scope> {
+    credential(headers, uri).map(|(_, scope)| scope)
+}
+
+/// The access key id a SigV4 request names, read without validating anything: the audit
+/// trail records who a refused request claimed to be.
+pub fn credential_key_id(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
+    credential(headers, uri).map(|(key, _)| key)
+}
+
+fn credential(headers: &http::HeaderMap, uri: &http::Uri) -> Option<(String, Scope)> {
     let credential = match headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(auth) => auth.split_once("Credential=")?.1.split([',', ' ']).next()?.to_owned(),
         None => query_pairs(uri.query().unwrap_or(""))
             .find(|(k, _)| k == "X-Amz-Credential")
             .map(|(_, v)| v)?,
     };
-    parse_credential(&credential).ok().map(|(_, scope)| scope)
+    parse_credential(&credential).ok()
 }
 
 fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {

@@ -14,6 +14,7 @@ mod assets;
 mod bucket_settings;
 mod buckets;
 mod display;
+mod events;
 mod forms;
 mod groups;
 mod home;
@@ -125,6 +126,7 @@ pub fn router(query: QueryApi, s3: coffer_s3::S3Api, options: &Options) -> Route
         .route("/iam/policy/versions", post(policies::change_version))
         .route("/iam/account", get(account::account).post(account::change))
         .route("/iam/credential-report", post(account::credential_report))
+        .route("/events", get(events::events))
         .route("/s3/buckets", get(buckets::buckets).post(buckets::create_bucket))
         .route("/s3/new-bucket", get(buckets::new_bucket))
         .route("/s3/new-bucket/check", post(buckets::check_name))

@@ -208,6 +208,7 @@ pub enum Section {
     Policies,
     Account,
     Buckets,
+    Events,
     None,
 }
 
@@ -228,6 +229,8 @@ impl Section {
             Section::Account
         } else if under("/s3/buckets") || path == "/s3/new-bucket" {
             Section::Buckets
+        } else if path == "/events" {
+            Section::Events
         } else {
             Section::None
         }
@@ -243,6 +246,7 @@ impl Section {
             Section::Policies => "policies",
             Section::Account => "account",
             Section::Buckets => "buckets",
+            Section::Events => "events",
             Section::None => "",
         };
         if this == entry { r#"aria-current="page""# } else { "" }

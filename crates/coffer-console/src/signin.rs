@@ -148,6 +148,17 @@ pub async fn submit(
         .and_then(|peer| coffer_auth::RequestFacts::new(&headers, Some(peer), None).source_ip);
     let address = client.map(address_key).unwrap_or_else(|| "ip:unknown".to_owned());
     let account = console.query.sign_in_account(account_name).await;
+    let facts = coffer_auth::RequestFacts::new(&headers, peer.as_deref(), None);
+    let scheme = if facts.secure_transport { "https" } else { "http" };
+    let login_to = format!(
+        "{scheme}://{}/",
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")
+    );
+    let record = |failure: Option<&'static str>| {
+        console
+            .query
+            .record_sign_in(account.as_ref(), username, failure, &facts, &login_to)
+    };
     // Named by the account's id, so its alias and its id count as one name.
     let account_key = account
         .as_ref()
@@ -163,6 +174,7 @@ pub async fn submit(
             );
         }
         Err(Refused::Wait(wait)) => {
+            record(Some("Too many sign-in attempts")).await;
             let when = match wait.as_secs() {
                 0..60 => format!("{} seconds", wait.as_secs().max(1)),
                 secs => format!("{} minutes", secs.div_ceil(60)),
@@ -184,6 +196,7 @@ pub async fn submit(
         let account: String = account_key.chars().take(63).collect();
         tracing::info!(%account, iam_user = !username.is_empty(), %address, "console sign-in failed");
         console.throttle.failed(attempt).await;
+        record(Some("Failed authentication")).await;
         let mut response = render(&SignInPage {
             chrome: None,
             account: account_name,
@@ -195,6 +208,7 @@ pub async fn submit(
         return response;
     };
     console.throttle.succeeded(attempt).await;
+    record(None).await;
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,

@@ -255,6 +255,7 @@ pub struct QueryApi {
     store: Store,
     authorizer: coffer_auth::Authorizer,
     idp_keys: IdpKeys,
+    audit: coffer_audit::Audit,
 }
 
 impl QueryApi {
@@ -263,7 +264,14 @@ impl QueryApi {
             store,
             authorizer,
             idp_keys: IdpKeys::default(),
+            audit: coffer_audit::Audit::off(),
         }
+    }
+
+    /// Where every call is recorded.
+    pub fn with_audit(mut self, audit: coffer_audit::Audit) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Where identity providers' keys come from (AssumeRoleWithWebIdentity).
@@ -287,6 +295,10 @@ impl QueryApi {
         let action = params.get("Action").unwrap_or("").to_owned();
         let service = service.unwrap_or_else(|| guess_service(&action));
         let mut caller_arn = String::from("-");
+        let mut audited = coffer_audit::Caller::Unknown {
+            access_key_id: coffer_auth::sigv4::credential_key_id(&parts.headers, &parts.uri),
+        };
+        let mut region = None;
         let result = match parsed {
             Err(err) => Err(err),
             // The token is the credential, not a signature (any signature is not looked at).
@@ -295,6 +307,7 @@ impl QueryApi {
                 match action.as_str() {
                     "AssumeRoleWithWebIdentity" => {
                         caller_arn = "web-identity".to_owned();
+                        audited = coffer_audit::Caller::WebIdentity;
                         web_identity::assume_role_with_web_identity(&self.store, &self.idp_keys, &params, &facts).await
                     }
                     other => not_implemented(other),
@@ -313,16 +326,22 @@ impl QueryApi {
                 Ok((caller, _))
                     if service == Service::Iam && caller.session.as_ref().is_some_and(|s| s.refused_by_iam) =>
                 {
+                    audited = principal_caller(caller);
                     Err(IamError::Auth(AuthError::InvalidClientTokenId))
                 }
                 // Of STS, federated users may only ask who they are, and GetSessionToken's
                 // credentials may also assume a role (AWS's GetSessionToken and
                 // GetFederationToken references).
-                Ok((caller, _)) if service == Service::Sts && !sts_allows(&caller, &action) => Err(
-                    IamError::AccessDenied(format!("Cannot call {action} with these session credentials")),
-                ),
+                Ok((caller, _)) if service == Service::Sts && !sts_allows(&caller, &action) => {
+                    audited = principal_caller(caller);
+                    Err(IamError::AccessDenied(format!(
+                        "Cannot call {action} with these session credentials"
+                    )))
+                }
                 Ok((caller, scope)) => {
                     caller_arn = caller.arn();
+                    audited = principal_caller(caller.clone());
+                    region = Some(scope.region.clone());
                     let facts =
                         coffer_auth::RequestFacts::from_request(&parts.headers, &parts.extensions, Some(scope.region));
                     match self.authorizer.grants(&self.store, &caller).await {
@@ -343,6 +362,13 @@ impl QueryApi {
                 }
             },
         };
+        let facts = coffer_auth::RequestFacts::from_request(&parts.headers, &parts.extensions, None);
+        let mut event = audit_event(service, &action, audited, &params, &result).from_client(&facts);
+        event.request_id = Some(request_id.clone());
+        if service == Service::Sts {
+            event.region = region.unwrap_or_else(|| "us-east-1".to_owned());
+        }
+        self.audit.record(event).await;
         let response = match result {
             Ok(result) => ok_response(service, &action, result.as_deref(), &request_id),
             Err(err) => {
@@ -391,6 +417,30 @@ impl QueryApi {
                 (*action, authz.may(&request).is_ok())
             })
             .collect()
+    }
+
+    /// Whether the caller's policies allow `action` on `resource` (in the caller's account),
+    /// for a console page that is not an IAM operation (Event history's
+    /// `cloudtrail:LookupEvents`). Unlike [`QueryApi::permits`], it fails closed.
+    pub async fn allows(
+        &self,
+        caller: &Principal,
+        facts: &coffer_auth::RequestFacts,
+        action: &str,
+        resource: &str,
+    ) -> bool {
+        let Ok(grants) = self.authorizer.grants(&self.store, caller).await else {
+            return false;
+        };
+        let authz = coffer_auth::Caller::new(caller.clone(), grants, facts.clone(), self.authorizer.clone());
+        authz
+            .may(&coffer_auth::Request {
+                action,
+                resource,
+                resource_account: &caller.account_id,
+                ..coffer_auth::Request::default()
+            })
+            .is_ok()
     }
 
     /// Runs one IAM operation as `caller`, exactly as a signed request would run it (the
@@ -463,6 +513,13 @@ impl QueryApi {
                 dispatch(service, action, &cx).await
             }
         };
+        let console = coffer_audit::Caller::Principal {
+            principal: caller.clone(),
+            console: true,
+        };
+        let mut event = audit_event(service, action, console, &params, &result).from_client(facts);
+        event.request_id = Some(ids::request_id());
+        self.audit.record(event).await;
         tracing::info!(principal = %caller.arn(), operation = %format_args!("{}:{action}", service.prefix()), ok = result.is_ok(), "console call");
         result.map_err(|err| {
             let (code, status) = err.code_and_status();
@@ -486,6 +543,43 @@ impl QueryApi {
             &request_id,
         )
     }
+}
+
+fn principal_caller(principal: Principal) -> coffer_audit::Caller {
+    coffer_audit::Caller::Principal {
+        principal,
+        console: false,
+    }
+}
+
+/// The audit record of a Query API call: its parameters, and for a call that changed
+/// something, its result (secrets hidden in both); or its error.
+fn audit_event(
+    service: Service,
+    action: &str,
+    caller: coffer_audit::Caller,
+    params: &Params,
+    result: &Result<Option<String>, IamError>,
+) -> coffer_audit::Event {
+    let source = match service {
+        Service::Iam => coffer_audit::Source::Iam,
+        Service::Sts => coffer_audit::Source::Sts,
+    };
+    // A name the client made up is not a record's event name.
+    let name = match is_aws_operation(action) {
+        true => action,
+        false => "-",
+    };
+    let mut event = coffer_audit::Event::new(source, name, caller);
+    event.request_parameters = coffer_audit::elements::request_parameters(params.pairs());
+    match result {
+        Ok(Some(xml)) if !event.read_only => {
+            event.response_elements = coffer_audit::elements::response_elements(xml);
+        }
+        Ok(_) => {}
+        Err(err) => event.error = Some((err.code_and_status().0.to_owned(), err.public_message())),
+    }
+    event
 }
 
 /// Whether STS serves `action` to `caller`: everything to long-term keys and role sessions;

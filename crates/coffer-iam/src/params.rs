@@ -15,6 +15,11 @@ pub(crate) struct Params {
 }
 
 impl Params {
+    /// Every parameter, in no particular order (for the audit record).
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     /// Parses `application/x-www-form-urlencoded` text. Non-UTF-8 after decoding is refused
     /// rather than replaced, so no name is silently changed.
     /// Parameters given as name-value pairs (an in-process call).

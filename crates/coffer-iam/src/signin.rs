@@ -20,6 +20,58 @@ pub enum Next {
 }
 
 impl QueryApi {
+    /// Records a console sign-in attempt (`ConsoleLogin`): `failure` is why it failed, if it
+    /// did. A user name that is not one of the account's users is not recorded as typed.
+    pub async fn record_sign_in(
+        &self,
+        account: Option<&Account>,
+        username: &str,
+        failure: Option<&str>,
+        facts: &coffer_auth::RequestFacts,
+        login_to: &str,
+    ) {
+        let caller = match account {
+            Some(account) => {
+                let user = match username.is_empty() {
+                    true => None,
+                    false => {
+                        let known = self.store.user(&account.account_id, username).await.ok();
+                        Some(coffer_audit::SigningInUser {
+                            known: known.map(|user| (user.user_id.clone(), user.arn())),
+                            name: username.to_owned(),
+                        })
+                    }
+                };
+                coffer_audit::Caller::SigningIn {
+                    account_id: account.account_id.clone(),
+                    user,
+                }
+            }
+            None => coffer_audit::Caller::Unknown { access_key_id: None },
+        };
+        let mut event =
+            coffer_audit::Event::new(coffer_audit::Source::Signin, "ConsoleLogin", caller).from_client(facts);
+        let outcome = match failure {
+            Some(message) => {
+                event.error = Some((String::new(), message.to_owned()));
+                "Failure"
+            }
+            None => "Success",
+        };
+        event.response_elements = serde_json::json!({ "ConsoleLogin": outcome });
+        event.additional = Some(serde_json::json!({
+            "LoginTo": login_to,
+            "MobileVersion": "No",
+            "MFAUsed": "No",
+        }));
+        self.audit.record(event).await;
+    }
+
+    /// The audit trail every call is recorded in.
+    pub fn audit(&self) -> &coffer_audit::Audit {
+        &self.audit
+    }
+
     /// The account with this id, else the one with this alias (an id always wins: an alias can
     /// never capture another account's sign-ins).
     pub async fn sign_in_account(&self, wanted: &str) -> Option<Account> {

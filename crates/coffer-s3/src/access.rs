@@ -17,18 +17,57 @@ use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
 
-/// Put into a request's extensions by the front door; filled in here with the principal's ARN
-/// and the operation, read back once the response is known.
+/// Put into a request's extensions by the front door (and the console's in-process calls);
+/// filled in here with who asked for what, read back once the response is known.
 #[derive(Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Option<(String, String)>>>);
+pub struct RequestLog(Arc<Mutex<Option<Logged>>>);
+
+/// What authorization learnt of a request: for its log line and its audit record.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// `None`: anonymous.
+    pub principal: Option<Principal>,
+    /// The operation's AWS name (`GetObject`).
+    pub operation: String,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    /// The bucket's owner and region, when the bucket exists.
+    pub owner: Option<(String, String)>,
+}
+
+impl Logged {
+    /// The caller's ARN, or `anonymous`.
+    pub fn principal_arn(&self) -> String {
+        self.principal
+            .as_ref()
+            .map_or_else(|| "anonymous".to_owned(), Principal::arn)
+    }
+}
 
 impl RequestLog {
-    fn set(&self, principal: String, operation: &str) {
-        *self.0.lock() = Some((principal, format!("s3:{operation}")));
+    fn set(&self, principal: Option<Principal>, operation: &str, path: &S3Path) {
+        let (bucket, key) = match path {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+        };
+        *self.0.lock() = Some(Logged {
+            principal,
+            operation: operation.to_owned(),
+            bucket,
+            key,
+            owner: None,
+        });
     }
 
-    /// (principal ARN, operation), if the request got as far as authorization.
-    pub fn take(&self) -> Option<(String, String)> {
+    fn set_owner(&self, bucket: &coffer_store::Bucket) {
+        if let Some(logged) = self.0.lock().as_mut() {
+            logged.owner = Some((bucket.account_id.clone(), bucket.region.clone()));
+        }
+    }
+
+    /// What was learnt, if the request got as far as authorization.
+    pub fn take(&self) -> Option<Logged> {
         self.0.lock().take()
     }
 }
@@ -482,13 +521,13 @@ impl S3Access for StoreAccess {
             (None, Some(caller)) => caller.0,
             (None, None) => {
                 if let Some(log) = &log {
-                    log.set("anonymous".to_owned(), op);
+                    log.set(None, op, cx.s3_path());
                 }
                 return Ok(self.check_anonymous(op, &action, &resource, cx).await?);
             }
         };
         if let Some(log) = &log {
-            log.set(principal.arn(), op);
+            log.set(Some(principal.clone()), op, cx.s3_path());
         }
         // A bucket's resources belong to its owner; a bucket that does not exist (yet) is
         // judged as the caller's own, so CreateBucket can create it and others say NoSuchBucket.
@@ -498,6 +537,9 @@ impl S3Access for StoreAccess {
             Some(name) if op != "CreateBucket" => self.store.bucket(name).await.map_err(S3Fault::from)?,
             _ => None,
         };
+        if let (Some(log), Some(bucket)) = (&log, &bucket) {
+            log.set_owner(bucket);
+        }
         let (owner, resource_policy) = match &bucket {
             Some(bucket) => {
                 let outsider = bucket.account_id != principal.account_id;

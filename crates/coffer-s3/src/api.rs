@@ -16,6 +16,7 @@ pub struct S3Api {
     service: s3s::service::S3Service,
     pub(crate) store: Store,
     authorizer: coffer_auth::Authorizer,
+    audit: coffer_audit::Audit,
 }
 
 /// Why a presigned URL could not be made.
@@ -32,7 +33,54 @@ impl S3Api {
             service: crate::service(store.clone(), authorizer.clone(), options),
             store,
             authorizer,
+            audit: options.audit.clone(),
         }
+    }
+
+    /// Whether calls are recorded (then the front door summarises each request for it).
+    pub fn audits(&self) -> bool {
+        self.audit.is_on()
+    }
+
+    /// Records an S3 call in the audit trail, if it is one the trail records, and returns its
+    /// answer (an error's body read for its code). `log` is the request's.
+    pub async fn audit_call<B>(
+        &self,
+        log: &crate::RequestLog,
+        summary: &crate::audit::CallSummary,
+        response: http::Response<B>,
+        ids: Option<(&str, &str)>,
+        rebuild: impl FnOnce(bytes::Bytes) -> B,
+        console: bool,
+    ) -> (http::Response<B>, Option<crate::Logged>)
+    where
+        B: http_body::Body<Data = bytes::Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let Some(logged) = log.take() else {
+            return (response, None);
+        };
+        let wanted = self.audit.is_on() && (!crate::audit::is_data_event(&logged) || self.audit.records_data_events());
+        if !wanted {
+            return (response, Some(logged));
+        }
+        let status = response.status().as_u16();
+        let bytes_out = response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let (response, error) = crate::audit::read_error(response, rebuild).await;
+        let outcome = crate::audit::Outcome {
+            status,
+            error,
+            request_id: ids.map(|(id, _)| id),
+            host_id: ids.map(|(_, host)| host),
+            bytes_out,
+            console,
+        };
+        self.audit.record(crate::audit::event(&logged, summary, outcome)).await;
+        (response, Some(logged))
     }
 
     /// The service for signed requests from the wire.
@@ -53,14 +101,21 @@ impl S3Api {
         if let Some(peer) = peer {
             request.extensions_mut().insert(peer);
         }
-        match self.service.call(request).await {
+        let log = crate::RequestLog::default();
+        request.extensions_mut().insert(log.clone());
+        let (parts, body) = request.into_parts();
+        let summary = crate::audit::CallSummary::of(&parts);
+        let response = match self.service.call(http::Request::from_parts(parts, body)).await {
             Ok(response) => response,
             Err(err) => {
                 tracing::error!(?err, "an in-process S3 request failed");
                 crate::error::error_response(crate::error::S3Fault::internal("in-process request failed"))
                     .map(Body::from)
             }
-        }
+        };
+        self.audit_call(&log, &summary, response, None, Body::from, true)
+            .await
+            .0
     }
 
     /// Which of `actions` `principal` may do in `bucket`, on objects under `prefix` when one

@@ -6,6 +6,7 @@
 mod access;
 mod acl;
 mod api;
+pub mod audit;
 mod auth;
 mod body;
 mod bucket;
@@ -39,7 +40,7 @@ use s3s::S3Request;
 use crate::error::{Result, S3Fault};
 use sha2::{Digest, Sha256};
 
-pub use access::{RequestLog, StoreAccess};
+pub use access::{Logged, RequestLog, StoreAccess};
 pub use api::{Body, PresignError, S3Api};
 pub use auth::{SessionPrincipal, StoreAuth, with_session};
 pub use bucket::valid_bucket_name;
@@ -64,6 +65,8 @@ pub struct Options {
     /// Take SSE-C keys over plain HTTP (S3 refuses them without TLS); for tests and for
     /// deployments whose TLS ends at a proxy Coffer does not trust.
     pub sse_c_over_http: bool,
+    /// Where calls are recorded.
+    pub audit: coffer_audit::Audit,
 }
 
 impl Default for Options {
@@ -75,6 +78,7 @@ impl Default for Options {
             new_buckets: coffer_store::NewBucket::CURRENT_DEFAULTS,
             sse_c_over_http: false,
             new_buckets_encrypted: true,
+            audit: coffer_audit::Audit::off(),
         }
     }
 }

@@ -67,7 +67,8 @@ pub struct ServeArgs {
     /// A TOML file with any of: data_dir, database_url, database_pool_size,
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
-    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format, metrics_token.
+    /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format, metrics_token,
+    /// audit_events, audit_dir, audit_bucket, audit_delivery_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -145,6 +146,32 @@ pub struct ServeArgs {
     /// (`Authorization: Bearer …`) [default: metrics off]
     #[arg(long, env = "COFFER_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// Which calls the audit trail records: `management` (IAM, STS, console sign-in and
+    /// bucket-level S3 calls), `all` (also S3's object-level calls), or `none`
+    /// [default: management]
+    #[arg(long, env = "COFFER_AUDIT_EVENTS")]
+    pub audit_events: Option<AuditEvents>,
+    /// Where the audit trail's journal files live [default: audit/ in the data dir]
+    #[arg(long, env = "COFFER_AUDIT_DIR")]
+    pub audit_dir: Option<PathBuf>,
+    /// Deliver the audit trail into this bucket, as gzipped CloudTrail log files under
+    /// AWSLogs/ [default: not delivered]
+    #[arg(long, env = "COFFER_AUDIT_BUCKET")]
+    pub audit_bucket: Option<String>,
+    /// How often the audit trail's journal is closed into a file and delivered
+    /// [default: 300]
+    #[arg(long, env = "COFFER_AUDIT_DELIVERY_SECS")]
+    pub audit_delivery_secs: Option<u64>,
+}
+
+/// Which calls the audit trail records.
+#[derive(clap::ValueEnum, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditEvents {
+    None,
+    #[default]
+    Management,
+    All,
 }
 
 /// How log lines are written.
@@ -253,6 +280,10 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub metrics_token: Option<String>,
+    pub audit_events: Option<AuditEvents>,
+    pub audit_dir: Option<PathBuf>,
+    pub audit_bucket: Option<String>,
+    pub audit_delivery_secs: Option<u64>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -282,6 +313,17 @@ pub struct ServeConfig {
     pub tls: Option<crate::tls::TlsFiles>,
     /// The bearer token of /_coffer/metrics; `None`: metrics off.
     pub metrics_token: Option<String>,
+    pub audit: AuditConfig,
+}
+
+/// The audit trail's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    pub events: AuditEvents,
+    pub dir: PathBuf,
+    /// The bucket the trail is delivered into, if any.
+    pub bucket: Option<String>,
+    pub delivery_every: std::time::Duration,
 }
 
 const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
@@ -299,13 +341,14 @@ impl ServeConfig {
     pub fn resolve(args: &ServeArgs) -> Result<ServeConfig, String> {
         let file = read_file(args.config.as_deref())?;
         let default_addr = |text: &str| text.parse::<SocketAddr>().expect("built-in addresses parse");
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         Ok(ServeConfig {
             store: StoreLocation {
-                data_dir: args
-                    .data_dir
-                    .clone()
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+                data_dir: data_dir.clone(),
                 database_url: args.database_url.clone().or(file.database_url),
             },
             listen: args
@@ -377,6 +420,21 @@ impl ServeConfig {
                 _ => return Err("--tls-cert and --tls-key go together: give both or neither".to_owned()),
             },
             metrics_token: args.metrics_token.clone().or(file.metrics_token),
+            audit: AuditConfig {
+                events: args.audit_events.or(file.audit_events).unwrap_or_default(),
+                dir: args
+                    .audit_dir
+                    .clone()
+                    .or(file.audit_dir)
+                    .unwrap_or_else(|| data_dir.join("audit")),
+                bucket: args.audit_bucket.clone().or(file.audit_bucket),
+                delivery_every: std::time::Duration::from_secs(
+                    args.audit_delivery_secs
+                        .or(file.audit_delivery_secs)
+                        .unwrap_or(300)
+                        .max(1),
+                ),
+            },
         })
     }
 }

@@ -8,6 +8,7 @@ mod paced_body;
 mod request_id;
 mod server;
 mod tls;
+mod trail;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -284,6 +285,13 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             println!();
         }
     }
+    let recording = match config.audit.events {
+        config::AuditEvents::None => coffer_audit::Recording::Off,
+        config::AuditEvents::Management => coffer_audit::Recording::Management,
+        config::AuditEvents::All => coffer_audit::Recording::All,
+    };
+    let audit = coffer_audit::Audit::open(&config.audit.dir, recording)
+        .map_err(|e| format!("cannot open the audit trail in {}: {e}", config.audit.dir.display()))?;
     println!("Data dir: {}", config.store.data_dir.display());
     if let Some(url) = &config.store.database_url {
         println!("Database: {}", redacted(url));
@@ -303,11 +311,14 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             new_buckets: config.new_bucket_defaults.new_bucket(),
             sse_c_over_http: config.allow_sse_c_over_http,
             new_buckets_encrypted: config.new_bucket_defaults == config::BucketDefaults::Current,
+            audit: audit.clone(),
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;
     let state = Arc::new(server::AppState {
-        query: QueryApi::new(store.clone(), authorizer.clone()).with_idp_keys(idp_keys),
+        query: QueryApi::new(store.clone(), authorizer.clone())
+            .with_idp_keys(idp_keys)
+            .with_audit(audit.clone()),
         kms: coffer_kms::KmsApi::new(store.clone(), authorizer.clone()),
         metrics: metrics::Metrics::new(config.metrics_token.clone()),
         s3: s3.service(),
@@ -317,6 +328,13 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     let lifecycle = tokio::spawn(apply_lifecycle(store.clone(), config.lifecycle_day));
+    let trail = tokio::spawn(trail::keep(
+        audit.clone(),
+        s3.clone(),
+        store.clone(),
+        config.audit.bucket.clone(),
+        config.audit.delivery_every,
+    ));
     // One signal stops both listeners.
     let (stop, stopping) = tokio::sync::watch::channel(());
     tokio::spawn(async move {
@@ -335,7 +353,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         acceptor.clone(),
         stopped(stopping.clone()),
     );
-    let console_query = QueryApi::new(store.clone(), authorizer);
+    let console_query = QueryApi::new(store.clone(), authorizer).with_audit(audit.clone());
     let sweeper = tokio::spawn(forget_old_signin_records(console_query.clone()));
     let console_routes = coffer_console::router(
         console_query,
@@ -358,6 +376,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     flusher.abort();
     sweeper.abort();
     lifecycle.abort();
+    trail.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -227,6 +227,8 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
     }
     let started = Instant::now();
     let log = coffer_s3::RequestLog::default();
+    let summary = state.s3_api.audits().then(|| coffer_s3::audit::CallSummary::of(&parts));
+    let summary = summary.as_ref();
     let pace = parts.extensions.get::<crate::paced_body::BodyPace>().cloned();
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
@@ -234,13 +236,8 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
     if coffer_s3::is_form_post(&parts) {
         // A browser form is signed in its fields, and checked there.
         let Some(bucket) = form_upload_bucket(state, &parts) else {
-            return logged(
-                state,
-                started,
-                &log,
-                ids,
-                coffer_s3::error::error_response(S3Fault::MethodNotAllowed).into_response(),
-            );
+            let refused = coffer_s3::error::error_response(S3Fault::MethodNotAllowed).into_response();
+            return finish(state, started, &log, summary, ids, refused).await;
         };
         let mut parts = parts;
         parts.extensions.insert(log.clone());
@@ -258,7 +255,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
         } else {
             response
         };
-        return logged(state, started, &log, ids, response);
+        return finish(state, started, &log, summary, ids, response).await;
     }
     let checked = coffer_auth::signed_request::check_s3_request(&parts, now).and_then(|()| {
         coffer_auth::session::s3_session(&state.sealer, &parts, now).map_err(|err| match err {
@@ -302,25 +299,39 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
     } else {
         response
     };
-    let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
-    let response = if operation == "s3:GetObjectAttributes" && response.status().is_success() {
+    finish(state, started, &log, summary, ids, response).await
+}
+
+/// A served S3 request's audit record and log line.
+async fn finish(
+    state: &AppState,
+    started: Instant,
+    log: &coffer_s3::RequestLog,
+    summary: Option<&coffer_s3::audit::CallSummary>,
+    ids: &crate::request_id::S3RequestId,
+    response: Response,
+) -> Response {
+    let (response, logged) = match summary {
+        Some(summary) => {
+            let ids = Some((ids.id.as_str(), ids.host_id.as_str()));
+            state
+                .s3_api
+                .audit_call(log, summary, response, ids, Body::from, false)
+                .await
+        }
+        None => (response, log.take()),
+    };
+    let attributes = logged.as_ref().is_some_and(|l| l.operation == "GetObjectAttributes");
+    let response = if attributes && response.status().is_success() {
         unquote_attributes_etag(response).await
     } else {
         response
     };
-    log_s3_request(state, started, &principal, &operation, ids, response)
-}
-
-/// A served S3 request's log line.
-fn logged(
-    state: &AppState,
-    started: Instant,
-    log: &coffer_s3::RequestLog,
-    ids: &crate::request_id::S3RequestId,
-    response: Response,
-) -> Response {
-    let (principal, operation) = log.take().unwrap_or_else(|| ("-".to_owned(), "s3:-".to_owned()));
-    log_s3_request(state, started, &principal, &operation, ids, response)
+    let principal = logged
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), coffer_s3::Logged::principal_arn);
+    let operation = logged.as_ref().map_or("-", |l| l.operation.as_str());
+    log_s3_request(state, started, &principal, operation, ids, response)
 }
 
 /// One line per request: its id (as the answer gives it), who (requests refused before
@@ -342,13 +353,12 @@ fn log_s3_request(
     tracing::info!(
         request_id = %ids.id,
         %principal,
-        %operation,
+        operation = %format_args!("s3:{operation}"),
         status = response.status().as_u16(),
         bytes,
         micros = started.elapsed().as_micros() as u64,
         "s3 request"
     );
-    let operation = operation.strip_prefix("s3:").unwrap_or(operation);
     state.metrics.observe(
         "s3",
         operation,

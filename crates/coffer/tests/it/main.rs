@@ -2,6 +2,7 @@
 //! dir, driven by the AWS SDK for Rust, raw HTTP and the `aws` CLI.
 
 mod accounts;
+mod audit;
 mod auth;
 mod browser;
 mod cli;
