@@ -4,27 +4,47 @@
 //! SQL) is not kept, so a stale value never outlives the write that changed it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
-pub(crate) struct GenerationCache<V>(RwLock<(u64, HashMap<String, V>)>);
+pub(crate) struct GenerationCache<V> {
+    entries: RwLock<(u64, HashMap<String, V>)>,
+    /// Lookups answered from the cache, and lookups that had to read SQL (for metrics).
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
 
 impl<V> Default for GenerationCache<V> {
     fn default() -> Self {
-        GenerationCache(RwLock::new((0, HashMap::new())))
+        GenerationCache {
+            entries: RwLock::new((0, HashMap::new())),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<V> GenerationCache<V> {
+    /// (hits, misses) since the start.
+    pub(crate) fn lookups(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
     }
 }
 
 impl<V: Clone> GenerationCache<V> {
     /// The cached value, or the generation to [`insert`](Self::insert) a freshly read one at.
     pub(crate) fn get(&self, name: &str) -> Result<V, u64> {
-        let cache = self.0.read();
-        cache.1.get(name).cloned().ok_or(cache.0)
+        let cache = self.entries.read();
+        let found = cache.1.get(name).cloned().ok_or(cache.0);
+        let counter = if found.is_ok() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
     }
 
     /// Keeps `value`, read at `generation`, unless a write has cleared the cache since.
     pub(crate) fn insert(&self, generation: u64, name: String, value: V) {
-        let mut cache = self.0.write();
+        let mut cache = self.entries.write();
         if cache.0 == generation {
             cache.1.insert(name, value);
         }
@@ -32,7 +52,7 @@ impl<V: Clone> GenerationCache<V> {
 
     /// Forgets everything (after a write that can change a cached value).
     pub(crate) fn clear(&self) {
-        let mut cache = self.0.write();
+        let mut cache = self.entries.write();
         cache.0 += 1;
         cache.1.clear();
     }

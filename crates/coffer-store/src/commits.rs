@@ -38,12 +38,14 @@ struct Queued<W: Batched> {
 #[derive(Debug)]
 pub(crate) struct Committer<W: Batched> {
     queue: mpsc::UnboundedSender<Queued<W>>,
+    sizes: std::sync::Arc<crate::stats::BatchSizes>,
 }
 
 impl<W: Batched> Clone for Committer<W> {
     fn clone(&self) -> Self {
         Committer {
             queue: self.queue.clone(),
+            sizes: self.sizes.clone(),
         }
     }
 }
@@ -52,6 +54,8 @@ impl<W: Batched> Committer<W> {
     /// Starts the commit task on the writer pool. It ends when every handle is dropped.
     pub(crate) fn start(writer: AnyPool, backend: crate::Backend) -> Committer<W> {
         let (queue, mut incoming) = mpsc::unbounded_channel::<Queued<W>>();
+        let sizes = std::sync::Arc::new(crate::stats::BatchSizes::default());
+        let observed = sizes.clone();
         tokio::spawn(async move {
             while let Some(first) = incoming.recv().await {
                 let mut batch = vec![first];
@@ -61,10 +65,16 @@ impl<W: Batched> Committer<W> {
                         Err(_) => break,
                     }
                 }
+                observed.observe(batch.len());
                 commit(&writer, backend, batch).await;
             }
         });
-        Committer { queue }
+        Committer { queue, sizes }
+    }
+
+    /// The sizes of the batches committed so far.
+    pub(crate) fn sizes(&self) -> &crate::stats::BatchSizes {
+        &self.sizes
     }
 
     pub(crate) async fn write(&self, write: W) -> Result<W::Output> {

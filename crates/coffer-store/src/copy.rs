@@ -48,8 +48,9 @@ const TABLES: [&str; 32] = [
     "kms_aliases",
 ];
 
-/// Tables that are not data: the migrations' own, and the cache counters each database keeps.
-const NOT_COPIED: [&str; 3] = ["_sqlx_migrations", "cache_epochs", "leases"];
+/// Not copied: migrations' own bookkeeping, this node's coordination, and what triggers
+/// rebuild on the target as its rows arrive (`bucket_usage`).
+const NOT_COPIED: [&str; 4] = ["_sqlx_migrations", "cache_epochs", "leases", "bucket_usage"];
 
 /// Rows per insert transaction.
 const BATCH: usize = 500;

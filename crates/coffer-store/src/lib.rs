@@ -37,6 +37,7 @@ pub mod private_fs;
 mod roles;
 mod secrets;
 mod signin_throttle;
+pub mod stats;
 mod tagging;
 mod tags;
 mod users;

@@ -91,6 +91,29 @@ fn blob_files(dir: &std::path::Path) -> usize {
 }
 
 on_both_backends! {
+/// A bucket's usage follows every write without a scan: an overwrite replaces, a delete
+/// marker holds nothing, a noncurrent version still counts until it is deleted.
+async fn bucket_usage_follows_writes(db: TestDb) {
+    let store = open(&db).await;
+    let usage = |store: Store| async move {
+        let all = store.bucket_usage().await.unwrap();
+        assert_eq!(all.len(), 1);
+        (all[0].objects, all[0].bytes)
+    };
+    assert_eq!(usage(store.clone()).await, (0, 0));
+    put(&store, "a", "12345").await;
+    put(&store, "b", "123").await;
+    put(&store, "a", "1").await;
+    assert_eq!(usage(store.clone()).await, (2, 4));
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let old = put(&store, "b", "1234567").await;
+    delete(&store, "b", None).await;
+    assert_eq!(usage(store.clone()).await, (3, 11), "noncurrent versions count, markers do not");
+    delete(&store, "b", Some(&old.version_id)).await;
+    delete(&store, "b", Some("null")).await;
+    assert_eq!(usage(store.clone()).await, (1, 1));
+}
+
 /// Object Ownership and ACLs: enforcing bucket-owner ownership needs the default ACL and then
 /// keeps it; a version keeps the owner and grants it was written with, and PutObjectAcl
 /// replaces them on the version named.

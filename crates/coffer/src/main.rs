@@ -320,7 +320,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             .with_idp_keys(idp_keys)
             .with_audit(audit.clone()),
         kms: coffer_kms::KmsApi::new(store.clone(), authorizer.clone()),
-        metrics: metrics::Metrics::new(config.metrics_token.clone()),
+        metrics: metrics::Metrics::new(config.metrics_token.clone(), Some(store.clone())),
         s3: s3.service(),
         s3_api: s3.clone(),
         s3_host: config.domain.as_deref().map(coffer_s3::CofferHost::new),

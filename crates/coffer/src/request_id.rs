@@ -35,8 +35,14 @@ fn escape(text: &str) -> String {
 }
 
 /// `response` with the ids in its headers and, for an S3 error document (not a HEAD's, which
-/// has no body), in the document with the `resource` (the request's path).
-pub async fn stamp(response: Response, ids: &S3RequestId, resource: &str, head: bool) -> Response {
+/// has no body), in the document with the `resource` (the request's path); and the
+/// document's error code and message, when it has them.
+pub async fn stamp(
+    response: Response,
+    ids: &S3RequestId,
+    resource: &str,
+    head: bool,
+) -> (Response, Option<(String, String)>) {
     let (mut parts, body) = response.into_parts();
     if let Ok(id) = HeaderValue::from_str(&ids.id) {
         parts.headers.insert("x-amz-request-id", id);
@@ -50,20 +56,21 @@ pub async fn stamp(response: Response, ids: &S3RequestId, resource: &str, head: 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/xml"));
     if head || !is_xml || !(parts.status.is_client_error() || parts.status.is_server_error()) {
-        return Response::from_parts(parts, body);
+        return (Response::from_parts(parts, body), None);
     }
     // Only a document known to be small is read back; anything else passes untouched.
     if http_body::Body::size_hint(&body)
         .upper()
         .is_none_or(|upper| upper > MAX_ERROR_DOCUMENT as u64)
     {
-        return Response::from_parts(parts, body);
+        return (Response::from_parts(parts, body), None);
     }
     let Ok(collected) = Limited::new(body, MAX_ERROR_DOCUMENT).collect().await else {
         parts.headers.remove(http::header::CONTENT_LENGTH);
-        return Response::from_parts(parts, Body::empty());
+        return (Response::from_parts(parts, Body::empty()), None);
     };
     let document = String::from_utf8_lossy(&collected.to_bytes()).into_owned();
+    let error = error_of(&document);
     let stamped = match document.rfind("</Error>") {
         Some(end) if !document.contains("<RequestId>") => {
             let mut added = String::new();
@@ -79,7 +86,18 @@ pub async fn stamp(response: Response, ids: &S3RequestId, resource: &str, head: 
         _ => document,
     };
     parts.headers.insert(http::header::CONTENT_LENGTH, stamped.len().into());
-    Response::from_parts(parts, Body::from(stamped))
+    (Response::from_parts(parts, Body::from(stamped)), error)
+}
+
+/// The `<Code>` and `<Message>` of an AWS XML error document (S3's, or the Query APIs').
+pub fn error_of(document: &str) -> Option<(String, String)> {
+    let field = |tag: &str| {
+        document
+            .split_once(&format!("<{tag}>"))
+            .and_then(|(_, rest)| rest.split_once(&format!("</{tag}>")))
+            .map(|(text, _)| text.to_owned())
+    };
+    Some((field("Code")?, field("Message").unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -97,7 +115,8 @@ mod tests {
                 "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>m</Message></Error>",
             ))
             .unwrap();
-        let stamped = stamp(error, &ids, "/b/a&b", false).await;
+        let (stamped, error) = stamp(error, &ids, "/b/a&b", false).await;
+        assert_eq!(error, Some(("NoSuchKey".to_owned(), "m".to_owned())));
         assert_eq!(stamped.headers()["x-amz-request-id"], ids.id.as_str());
         let body = stamped.into_body().collect().await.unwrap().to_bytes();
         let body = String::from_utf8_lossy(&body);
@@ -111,7 +130,8 @@ mod tests {
         assert!(body.ends_with("</Error>"));
         // A success keeps its body untouched.
         let ok = http::Response::builder().status(200).body(Body::from("data")).unwrap();
-        let stamped = stamp(ok, &ids, "/b/k", false).await;
+        let (stamped, error) = stamp(ok, &ids, "/b/k", false).await;
+        assert_eq!(error, None);
         assert_eq!(stamped.headers()["x-amz-id-2"], ids.host_id.as_str());
         assert_eq!(
             stamped.into_body().collect().await.unwrap().to_bytes().as_ref(),

@@ -68,12 +68,24 @@ fn observe(
         started.elapsed().as_secs_f64(),
         Some(answer.body().len() as u64),
     );
+    if answer.status().is_client_error() {
+        let error = match service {
+            "kms" => serde_json::from_str::<serde_json::Value>(answer.body()).ok().map(|v| {
+                let text = |name: &str| v[name].as_str().unwrap_or("").to_owned();
+                (text("__type"), text("message"))
+            }),
+            _ => crate::request_id::error_of(answer.body()),
+        };
+        if let Some((code, message)) = error {
+            state.metrics.observe_error(service, &code, &message);
+        }
+    }
 }
 
 /// Prometheus text for the metrics' bearer token (see [`crate::metrics`]).
 async fn metrics(State(state): State<Arc<AppState>>, headers: http::HeaderMap) -> Response {
     let authorization = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (status, text) = state.metrics.answer(authorization);
+    let (status, text) = state.metrics.answer(authorization).await;
     (
         status,
         [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
@@ -199,7 +211,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             .preflight(bucket.as_deref(), &parts.headers)
             .await
             .map(Body::new);
-        return crate::request_id::stamp(answer, &ids, &resource, false).await;
+        return crate::request_id::stamp(answer, &ids, &resource, false).await.0;
     }
     let origin = parts
         .headers
@@ -217,7 +229,11 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             }
         }
     }
-    crate::request_id::stamp(response, &ids, &resource, head).await
+    let (response, error) = crate::request_id::stamp(response, &ids, &resource, head).await;
+    if let Some((code, message)) = error {
+        state.metrics.observe_error("s3", &code, &message);
+    }
+    response
 }
 
 /// An S3 request, signed or anonymous, checked and served, with one log line.

@@ -103,6 +103,85 @@ async fn a_known_workload_is_counted_by_service_operation_and_status() {
 }
 
 #[tokio::test]
+async fn refusals_commits_caches_and_buckets_are_measured() {
+    let coffer = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_METRICS_TOKEN", "scrape-me"),
+    ]);
+    let s3 = coffer.root_s3();
+    for bucket in ["small", "empty"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    for (key, size) in [("a", 100), ("b", 250), ("a", 10)] {
+        s3.put_object()
+            .bucket("small")
+            .key(key)
+            .body(ByteStream::from(vec![b'x'; size]))
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object().bucket("small").key("b").send().await.unwrap();
+    // Two bad signatures, an unknown key, and a user whose policies allow nothing.
+    let forged = coffer.s3(ROOT_KEY_ID, "not-the-secret-not-the-secret-not-the-se");
+    for _ in 0..2 {
+        assert!(forged.list_buckets().send().await.is_err());
+    }
+    let unknown = coffer.iam("AKIAUNKNOWNUNKNOWN12", ROOT_SECRET);
+    assert!(unknown.list_users().send().await.is_err());
+    let (key, secret) = coffer.user_with_key("nobody").await;
+    assert!(coffer.s3(&key, &secret).list_buckets().send().await.is_err());
+    assert!(coffer.iam(&key, &secret).list_users().send().await.is_err());
+
+    let text = reqwest::Client::new()
+        .get(format!("{}/_coffer/metrics", coffer.endpoint))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |series: &str| sample(&text, series);
+    assert_eq!(
+        count(r#"coffer_authentication_failures_total{service="s3",reason="SignatureDoesNotMatch"}"#),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_authentication_failures_total{service="iam",reason="InvalidClientTokenId"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_access_denials_total{service="s3",reason="no_allow"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"coffer_access_denials_total{service="iam",reason="no_allow"}"#),
+        1.0,
+        "{text}"
+    );
+    // Objects and bytes per bucket: the overwrite replaced, the delete removed.
+    assert_eq!(count(r#"coffer_bucket_objects{bucket="small"}"#), 1.0, "{text}");
+    assert_eq!(count(r#"coffer_bucket_bytes{bucket="small"}"#), 10.0, "{text}");
+    assert!(text.contains(r#"coffer_bucket_objects{bucket="empty"} 0"#), "{text}");
+    // Four object writes went through group commits.
+    assert_eq!(count("coffer_commit_batch_writes_sum"), 4.0, "{text}");
+    assert!(count("coffer_commit_batch_writes_count") >= 1.0, "{text}");
+    assert!(
+        count(r#"coffer_cache_lookups_total{cache="credentials",result="hit"}"#) >= 5.0,
+        "{text}"
+    );
+    assert!(
+        count(r#"coffer_cache_lookups_total{cache="buckets",result="miss"}"#) >= 1.0,
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn without_a_token_there_are_no_metrics() {
     let coffer = Coffer::start();
     let answer = reqwest::get(format!("{}/_coffer/metrics", coffer.endpoint))
