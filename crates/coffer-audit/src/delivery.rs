@@ -15,20 +15,20 @@ pub struct LogObject {
     pub gzipped: Vec<u8>,
 }
 
-/// The objects for the records in `text` (JSON lines), delivered at `now`; a record naming
-/// no account (an unknown caller's) goes with `fallback_account`'s.
-pub fn package(text: &str, fallback_account: &str, now: OffsetDateTime) -> std::io::Result<Vec<LogObject>> {
+/// The objects for `owner`'s records in `text` (JSON lines), delivered at `now`. Other
+/// accounts' records, and those of callers no account knows, are not the bucket owner's to
+/// read: they stay in the local journal.
+pub fn package(text: &str, owner: &str, now: OffsetDateTime) -> std::io::Result<Vec<LogObject>> {
     let mut groups: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for line in text.lines() {
         let Ok(record) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        let account = record["recipientAccountId"]
-            .as_str()
-            .unwrap_or(fallback_account)
-            .to_owned();
-        let region = record["awsRegion"].as_str().unwrap_or("us-east-1").to_owned();
-        groups.entry((account, region)).or_default().push(line);
+        if record["recipientAccountId"].as_str() != Some(owner) {
+            continue;
+        }
+        let region = crate::event::region_or_default(record["awsRegion"].as_str().map(str::to_owned));
+        groups.entry((owner.to_owned(), region)).or_default().push(line);
     }
     let (date, minute) = (
         format!("{:04}/{:02}/{:02}", now.year(), u8::from(now.month()), now.day()),
@@ -72,18 +72,20 @@ mod tests {
     use std::io::Read;
 
     #[test]
-    fn records_are_grouped_by_account_and_region() {
+    fn the_owners_records_are_grouped_by_region() {
         let text = [
             r#"{"eventName":"CreateUser","recipientAccountId":"111111111111","awsRegion":"us-east-1"}"#,
             r#"{"eventName":"ListBuckets","recipientAccountId":"111111111111","awsRegion":"eu-west-1"}"#,
             r#"{"eventName":"ListUsers","recipientAccountId":"111111111111","awsRegion":"us-east-1"}"#,
             r#"{"eventName":"GetCallerIdentity","awsRegion":"us-east-1"}"#,
+            r#"{"eventName":"ListUsers","recipientAccountId":"222222222222","awsRegion":"us-east-1"}"#,
+            r#"{"eventName":"ListUsers","recipientAccountId":"111111111111","awsRegion":"../../x?y"}"#,
             "{\"torn",
         ]
         .join("\n");
         let now = OffsetDateTime::from_unix_timestamp(1_796_558_400).unwrap();
-        let objects = package(&text, "999999999999", now).unwrap();
-        assert_eq!(objects.len(), 3);
+        let objects = package(&text, "111111111111", now).unwrap();
+        assert_eq!(objects.len(), 2, "{objects:?}");
         let first = &objects[0];
         assert!(
             first.key.starts_with(
@@ -104,7 +106,10 @@ mod tests {
             .iter()
             .map(|r| r["eventName"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["CreateUser", "ListUsers"]);
-        assert!(objects[2].key.starts_with("AWSLogs/999999999999/"));
+        assert_eq!(
+            names,
+            ["CreateUser", "ListUsers", "ListUsers"],
+            "a bad region is not a key"
+        );
     }
 }

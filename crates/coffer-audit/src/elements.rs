@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use crate::event::HIDDEN;
 
 /// Names (lower-cased) whose values are secrets, wherever they appear.
-const SECRET_NAMES: [&str; 9] = [
+const SECRET_NAMES: [&str; 10] = [
+    "securitytoken",
     "password",
     "oldpassword",
     "newpassword",
@@ -62,7 +63,7 @@ fn is_protocol(name: &str) -> bool {
             | "SignatureVersion"
             | "Timestamp"
             | "Expires"
-    ) || name.starts_with("X-Amz-")
+    ) || name.to_ascii_lowercase().starts_with("x-amz-")
 }
 
 /// Puts `value` at `path` under `node`; a number in the path (1-based) indexes an array.

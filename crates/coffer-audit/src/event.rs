@@ -177,6 +177,18 @@ impl Event {
     }
 }
 
+/// `region` when it looks like a region (a client names it in its signature), else
+/// `us-east-1`: what reaches a record, and a delivered object's key, is never arbitrary text.
+pub fn region_or_default(region: Option<String>) -> String {
+    region
+        .filter(|r| {
+            (1..=32).contains(&r.len())
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
 /// CloudTrail's `readOnly`: whether the call only reads.
 pub fn is_read_only(name: &str) -> bool {
     ["Get", "List", "Describe", "Head", "Simulate", "Lookup"]
@@ -259,9 +271,6 @@ fn principal_identity(principal: &Principal, console: bool, now: OffsetDateTime)
             context.insert("sourceIdentity".into(), source.into());
         }
         identity.insert("sessionContext".into(), Value::Object(context));
-    }
-    if console {
-        identity.insert("invokedBy".into(), "console.coffer".into());
     }
     Value::Object(identity)
 }

@@ -1,6 +1,7 @@
 //! Looking events up, newest first, the way CloudTrail's Event history does: one account's
 //! events of the last 90 days, filtered by user, access key, event name and time.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::Value;
@@ -47,13 +48,23 @@ impl Filter {
         let time = text(&record["eventTime"]).and_then(|t| OffsetDateTime::parse(&t, &Rfc3339).ok());
         let after = self.from.is_none_or(|from| time.is_some_and(|t| t >= from));
         let before = self.to.is_none_or(|to| time.is_some_and(|t| t <= to));
-        in_account && user && key && name && after && before
+        // Event history shows management events, as CloudTrail's does.
+        let management = record["managementEvent"] != Value::Bool(false);
+        in_account && management && user && key && name && after && before
     }
 }
 
+/// The most bytes of journal one lookup reads: a filter that matches little stops here
+/// rather than reading 90 days of a busy trail.
+const MAX_SCAN: u64 = 512 * 1024 * 1024;
+
 /// Up to `limit` records matching `filter`, newest first, from the journal in `dir`; records
-/// older than [`RETENTION_DAYS`] are not looked at. Reads files: call it off the async threads.
+/// older than [`RETENTION_DAYS`] are not looked at. Reads files line by line, holding at most
+/// `limit` records: call it off the async threads.
 pub fn lookup(dir: &Path, filter: &Filter, limit: usize, now: OffsetDateTime) -> Vec<Value> {
+    if limit == 0 {
+        return Vec::new();
+    }
     let oldest = now - time::Duration::days(RETENTION_DAYS);
     let from = filter.from.map_or(oldest, |from| from.max(oldest));
     let mut rotated: Vec<String> = std::fs::read_dir(dir)
@@ -65,31 +76,38 @@ pub fn lookup(dir: &Path, filter: &Filter, limit: usize, now: OffsetDateTime) ->
         .collect();
     rotated.sort_unstable_by(|a, b| b.cmp(a));
     let mut found = Vec::new();
+    let mut scanned = 0u64;
     let files = std::iter::once(CURRENT.to_owned()).chain(rotated);
     for name in files {
         // A file closed before the window began holds nothing newer than that.
-        if rotated_at(&name).is_some_and(|closed| closed < from) {
+        if rotated_at(&name).is_some_and(|closed| closed < from) || scanned > MAX_SCAN {
             break;
         }
-        let Ok(text) = std::fs::read_to_string(dir.join(&name)) else {
+        let Ok(file) = std::fs::File::open(dir.join(&name)) else {
             continue;
         };
-        for line in text.lines().rev() {
-            let Ok(record) = serde_json::from_str::<Value>(line) else {
+        // The newest matches of this file (it is read oldest first).
+        let wanted = limit - found.len();
+        let mut newest = std::collections::VecDeque::with_capacity(wanted.min(1024));
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { continue };
+            scanned += line.len() as u64 + 1;
+            let Ok(record) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
             let time = record["eventTime"]
                 .as_str()
                 .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-            if time.is_none_or(|t| t < oldest) {
-                continue;
-            }
-            if filter.matches(&record) {
-                found.push(record);
-                if found.len() >= limit {
-                    return found;
+            if time.is_some_and(|t| t >= oldest) && filter.matches(&record) {
+                if newest.len() == wanted {
+                    newest.pop_front();
                 }
+                newest.push_back(record);
             }
+        }
+        found.extend(newest.into_iter().rev());
+        if found.len() >= limit {
+            break;
         }
     }
     found

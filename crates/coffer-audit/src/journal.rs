@@ -8,10 +8,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 pub const CURRENT: &str = "current.jsonl";
 /// Rotated files' suffix; a delivered file is renamed to end in [`DELIVERED`].
@@ -34,7 +34,13 @@ enum Message {
 
 pub struct Journal {
     sender: mpsc::Sender<Message>,
+    /// Data events dropped because the writer was this far behind.
+    dropped: AtomicU64,
 }
+
+/// Records waiting for the writer at most: a full queue makes management events wait (the
+/// calls slow down) and drops data events (counted), so memory stays bounded.
+const QUEUE: usize = 4096;
 
 impl Journal {
     /// Opens the journal in `dir` (made if missing). A `current.jsonl` left by a crash keeps
@@ -44,25 +50,37 @@ impl Journal {
         coffer_store::private_fs::create_dir(dir)?;
         recover(dir)?;
         let file = open_current(dir)?;
-        let (sender, receiver) = mpsc::channel();
+        let (sender, receiver) = mpsc::channel(QUEUE);
         let dir = dir.to_owned();
         std::thread::Builder::new()
             .name("coffer-audit".to_owned())
             .spawn(move || write_loop(&dir, file, receiver))?;
-        Ok(Journal { sender })
+        Ok(Journal {
+            sender,
+            dropped: AtomicU64::new(0),
+        })
     }
 
     /// Appends `line` (one JSON record, no newline); `durable`: returns once it is on disk.
+    /// A record that is not durable is dropped when the writer is far behind.
     pub async fn append(&self, line: Vec<u8>, durable: bool) -> io::Result<()> {
         if !durable {
-            return self
-                .sender
-                .send(Message::Append { line, done: None })
-                .map_err(|_| stopped());
+            return match self.sender.try_send(Message::Append { line, done: None }) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if dropped.is_power_of_two() {
+                        tracing::warn!(dropped, "the audit writer is behind: data events were dropped");
+                    }
+                    Ok(())
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+            };
         }
         let (done, wait) = oneshot::channel();
         self.sender
             .send(Message::Append { line, done: Some(done) })
+            .await
             .map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }
@@ -70,7 +88,10 @@ impl Journal {
     /// Closes the current file into a rotated one (returned; `None` when it was empty).
     pub async fn rotate(&self) -> io::Result<Option<PathBuf>> {
         let (done, wait) = oneshot::channel();
-        self.sender.send(Message::Rotate { done }).map_err(|_| stopped())?;
+        self.sender
+            .send(Message::Rotate { done })
+            .await
+            .map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }
 }
@@ -143,31 +164,45 @@ pub fn rotated_at(name: &str) -> Option<OffsetDateTime> {
         .map(|t| t.assume_utc())
 }
 
-fn write_loop(dir: &Path, mut file: File, receiver: mpsc::Receiver<Message>) {
-    let mut size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    while let Ok(first) = receiver.recv() {
+/// The writer thread: appends each batch of records, makes it durable with one
+/// `fdatasync` when anyone waits, and answers each waiter. A failed write or sync cuts the
+/// file back to its last durable length, so no torn line stays for the next record to be
+/// glued onto, and fails the batch's waiters (their calls are not acknowledged).
+fn write_loop(dir: &Path, mut file: File, mut receiver: mpsc::Receiver<Message>) {
+    let mut durable = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut size = durable;
+    while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
-        batch.extend(receiver.try_iter());
+        while let Ok(next) = receiver.try_recv() {
+            batch.push(next);
+        }
         let mut waiting = Vec::new();
-        let mut written: io::Result<()> = Ok(());
         for message in batch {
             match message {
                 Message::Append { mut line, done } => {
                     line.push(b'\n');
-                    if written.is_ok() {
-                        written = file.write_all(&line);
-                        size += line.len() as u64;
+                    match file.write_all(&line) {
+                        Ok(()) => size += line.len() as u64,
+                        Err(err) => {
+                            tracing::error!(%err, "the audit journal could not be written");
+                            fail(&mut waiting, &err);
+                            if let Some(done) = done {
+                                let _ = done.send(Err(io::Error::new(err.kind(), err.to_string())));
+                            }
+                            size = cut_back(&file, durable);
+                            continue;
+                        }
                     }
                     waiting.extend(done);
                 }
                 Message::Rotate { done } => {
                     // Whatever came before the rotation is durable before it.
-                    let synced = finish(&file, &mut written, &mut waiting);
+                    let synced = sync(&file, &mut waiting, &mut durable, &mut size);
                     let rotated = synced.and_then(|()| match size {
                         0 => Ok(None),
                         _ => rotate_file(dir).and_then(|path| {
                             file = open_current(dir)?;
-                            size = 0;
+                            (durable, size) = (0, 0);
                             Ok(Some(path))
                         }),
                     });
@@ -175,36 +210,60 @@ fn write_loop(dir: &Path, mut file: File, receiver: mpsc::Receiver<Message>) {
                 }
             }
         }
-        let _ = finish(&file, &mut written, &mut waiting);
+        let _ = sync(&file, &mut waiting, &mut durable, &mut size);
         if size > MAX_CURRENT
             && rotate_file(dir)
                 .and_then(|_| open_current(dir))
                 .map(|f| file = f)
                 .is_ok()
         {
-            size = 0;
+            (durable, size) = (0, 0);
         }
     }
 }
 
-/// Makes what was written durable and tells everyone waiting how it went.
-fn finish(
+/// Makes what was written durable (when anyone waits) and tells every waiter how it went.
+fn sync(
     file: &File,
-    written: &mut io::Result<()>,
     waiting: &mut Vec<oneshot::Sender<io::Result<()>>>,
+    durable: &mut u64,
+    size: &mut u64,
 ) -> io::Result<()> {
-    let result = match std::mem::replace(written, Ok(())) {
-        Ok(()) if waiting.is_empty() => Ok(()),
-        Ok(()) => file.sync_data(),
-        Err(err) => Err(err),
-    };
-    for done in waiting.drain(..) {
-        let _ = done.send(match &result {
-            Ok(()) => Ok(()),
-            Err(err) => Err(io::Error::new(err.kind(), err.to_string())),
-        });
+    if waiting.is_empty() {
+        return Ok(());
     }
-    result
+    match file.sync_data() {
+        Ok(()) => {
+            *durable = *size;
+            for done in waiting.drain(..) {
+                let _ = done.send(Ok(()));
+            }
+            Ok(())
+        }
+        Err(err) => {
+            tracing::error!(%err, "the audit journal could not be made durable");
+            fail(waiting, &err);
+            *size = cut_back(file, *durable);
+            Err(err)
+        }
+    }
+}
+
+fn fail(waiting: &mut Vec<oneshot::Sender<io::Result<()>>>, err: &io::Error) {
+    for done in waiting.drain(..) {
+        let _ = done.send(Err(io::Error::new(err.kind(), err.to_string())));
+    }
+}
+
+/// Cuts the file back to `length` (its last durable end); returns the length it has now.
+fn cut_back(file: &File, length: u64) -> u64 {
+    match file.set_len(length).and_then(|()| file.sync_data()) {
+        Ok(()) => length,
+        Err(err) => {
+            tracing::error!(%err, "the audit journal could not be cut back to its last durable record");
+            file.metadata().map(|m| m.len()).unwrap_or(length)
+        }
+    }
 }
 
 /// Removes rotated files closed more than `days` ago.

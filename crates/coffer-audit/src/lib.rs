@@ -16,6 +16,13 @@ pub use event::{Caller, Event, HIDDEN, SigningInUser, Source};
 pub use history::Filter;
 use serde_json::Value;
 
+/// A record's most bytes; a larger one keeps its parameters and result out.
+const MAX_RECORD: usize = 64 * 1024;
+
+/// A management event that could not be made durable: its call must not be acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotRecorded;
+
 /// Which calls are recorded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Recording {
@@ -34,6 +41,8 @@ pub struct Audit(Option<Arc<Inner>>);
 
 struct Inner {
     journal: journal::Journal,
+    /// Lookups read files: two at a time at most.
+    lookups: tokio::sync::Semaphore,
     dir: PathBuf,
     data_events: bool,
 }
@@ -59,6 +68,7 @@ impl Audit {
         }
         Ok(Audit(Some(Arc::new(Inner {
             journal: journal::Journal::open(dir)?,
+            lookups: tokio::sync::Semaphore::new(2),
             dir: dir.to_owned(),
             data_events: recording == Recording::All,
         }))))
@@ -73,23 +83,36 @@ impl Audit {
         self.0.as_ref().is_some_and(|inner| inner.data_events)
     }
 
-    /// Records `event`. A management event is on disk when this returns; a data event is
-    /// written in the background. A record that cannot be written is logged as an error:
-    /// the call itself has happened and is answered.
-    pub async fn record(&self, event: Event) {
-        let Some(inner) = &self.0 else { return };
+    /// Records `event`. A management event is on disk when this returns `Ok`; when it could
+    /// not be written, the caller must not acknowledge the call (it answers an internal
+    /// error: the change may have happened, as when a connection drops). A data event is
+    /// written in the background.
+    pub async fn record(&self, event: Event) -> Result<(), NotRecorded> {
+        let Some(inner) = &self.0 else { return Ok(()) };
         if !event.management && !inner.data_events {
-            return;
+            return Ok(());
         }
-        let line = event.to_json().to_string().into_bytes();
-        if let Err(err) = inner.journal.append(line, event.management).await {
+        let mut record = event.to_json();
+        let mut line = record.to_string().into_bytes();
+        if line.len() > MAX_RECORD {
+            // What a client sent or got back in bulk is not what the record is for.
+            for field in ["requestParameters", "responseElements"] {
+                record[field] = serde_json::json!({ "omitted": "too large to record" });
+            }
+            line = record.to_string().into_bytes();
+        }
+        inner.journal.append(line, event.management).await.map_err(|err| {
             tracing::error!(%err, event = %event.name, "an audit record could not be written");
-        }
+            NotRecorded
+        })
     }
 
     /// Up to `limit` of the last 90 days' events matching `filter`, newest first.
     pub async fn lookup(&self, filter: Filter, limit: usize) -> Vec<Value> {
         let Some(inner) = &self.0 else { return Vec::new() };
+        let Ok(_turn) = inner.lookups.acquire().await else {
+            return Vec::new();
+        };
         let dir = inner.dir.clone();
         let now = time::OffsetDateTime::now_utc();
         tokio::task::spawn_blocking(move || history::lookup(&dir, &filter, limit, now))
@@ -153,6 +176,7 @@ impl Audit {
                 .unwrap_or_default();
             let marked = name.replace(journal::ROTATED, journal::DELIVERED);
             tokio::fs::rename(&path, path.with_file_name(marked)).await?;
+            tokio::fs::File::open(&inner.dir).await?.sync_all().await?;
             delivered += 1;
         }
         Ok(delivered)

@@ -174,7 +174,6 @@ pub async fn submit(
             );
         }
         Err(Refused::Wait(wait)) => {
-            record(Some("Too many sign-in attempts")).await;
             let when = match wait.as_secs() {
                 0..60 => format!("{} seconds", wait.as_secs().max(1)),
                 secs => format!("{} minutes", secs.div_ceil(60)),
@@ -196,7 +195,8 @@ pub async fn submit(
         let account: String = account_key.chars().take(63).collect();
         tracing::info!(%account, iam_user = !username.is_empty(), %address, "console sign-in failed");
         console.throttle.failed(attempt).await;
-        record(Some("Failed authentication")).await;
+        // Refused either way; a record that could not be written is logged by the trail.
+        let _ = record(Some("Failed authentication")).await;
         let mut response = render(&SignInPage {
             chrome: None,
             account: account_name,
@@ -208,7 +208,14 @@ pub async fn submit(
         return response;
     };
     console.throttle.succeeded(attempt).await;
-    record(None).await;
+    // A sign-in the trail could not record does not happen.
+    if record(None).await.is_err() {
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable",
+            "The console could not record your sign-in. Try again in a moment.",
+        );
+    }
     if next == Next::Expired {
         return error_page(
             StatusCode::FORBIDDEN,

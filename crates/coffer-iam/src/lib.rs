@@ -366,9 +366,13 @@ impl QueryApi {
         let mut event = audit_event(service, &action, audited, &params, &result).from_client(&facts);
         event.request_id = Some(request_id.clone());
         if service == Service::Sts {
-            event.region = region.unwrap_or_else(|| "us-east-1".to_owned());
+            event.region = coffer_audit::event::region_or_default(region);
         }
-        self.audit.record(event).await;
+        // A call the trail could not record is not acknowledged.
+        let result = match self.audit.record(event).await {
+            Ok(()) => result,
+            Err(coffer_audit::NotRecorded) => Err(IamError::ServiceFailure("audit record not written".into())),
+        };
         let response = match result {
             Ok(result) => ok_response(service, &action, result.as_deref(), &request_id),
             Err(err) => {
@@ -519,7 +523,10 @@ impl QueryApi {
         };
         let mut event = audit_event(service, action, console, &params, &result).from_client(facts);
         event.request_id = Some(ids::request_id());
-        self.audit.record(event).await;
+        let result = match self.audit.record(event).await {
+            Ok(()) => result,
+            Err(coffer_audit::NotRecorded) => Err(IamError::ServiceFailure("audit record not written".into())),
+        };
         tracing::info!(principal = %caller.arn(), operation = %format_args!("{}:{action}", service.prefix()), ok = result.is_ok(), "console call");
         result.map_err(|err| {
             let (code, status) = err.code_and_status();
@@ -570,8 +577,21 @@ fn audit_event(
         true => action,
         false => "-",
     };
+    // An unauthenticated request's parameters are whatever anyone sent: not kept.
+    let authenticated = !matches!(caller, coffer_audit::Caller::Unknown { .. });
     let mut event = coffer_audit::Event::new(source, name, caller);
-    event.request_parameters = coffer_audit::elements::request_parameters(params.pairs());
+    if authenticated {
+        event.request_parameters = coffer_audit::elements::request_parameters(params.pairs());
+    }
+    // A role's account is told of the sessions made of its roles (a cross-account
+    // AssumeRole shows in both accounts' Event history).
+    if let Some(arn) = params.get("RoleArn").filter(|_| action.starts_with("AssumeRole")) {
+        let account = arn
+            .split(':')
+            .nth(4)
+            .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+        event.recipient_account = account.map(str::to_owned);
+    }
     match result {
         Ok(Some(xml)) if !event.read_only => {
             event.response_elements = coffer_audit::elements::response_elements(xml);

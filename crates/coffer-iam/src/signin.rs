@@ -29,7 +29,7 @@ impl QueryApi {
         failure: Option<&str>,
         facts: &coffer_auth::RequestFacts,
         login_to: &str,
-    ) {
+    ) -> Result<(), coffer_audit::NotRecorded> {
         let caller = match account {
             Some(account) => {
                 let user = match username.is_empty() {
@@ -64,7 +64,7 @@ impl QueryApi {
             "MobileVersion": "No",
             "MFAUsed": "No",
         }));
-        self.audit.record(event).await;
+        self.audit.record(event).await
     }
 
     /// The audit trail every call is recorded in.

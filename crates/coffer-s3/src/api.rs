@@ -50,7 +50,7 @@ impl S3Api {
         summary: &crate::audit::CallSummary,
         response: http::Response<B>,
         ids: Option<(&str, &str)>,
-        rebuild: impl FnOnce(bytes::Bytes) -> B,
+        rebuild: impl Fn(bytes::Bytes) -> B,
         console: bool,
     ) -> (http::Response<B>, Option<crate::Logged>)
     where
@@ -70,7 +70,7 @@ impl S3Api {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
-        let (response, error) = crate::audit::read_error(response, rebuild).await;
+        let (response, error) = crate::audit::read_error(response, &rebuild).await;
         let outcome = crate::audit::Outcome {
             status,
             error,
@@ -79,8 +79,14 @@ impl S3Api {
             bytes_out,
             console,
         };
-        self.audit.record(crate::audit::event(&logged, summary, outcome)).await;
-        (response, Some(logged))
+        match self.audit.record(crate::audit::event(&logged, summary, outcome)).await {
+            Ok(()) => (response, Some(logged)),
+            // A call the trail could not record is not acknowledged.
+            Err(coffer_audit::NotRecorded) => {
+                let failed = crate::error::error_response(crate::error::S3Fault::internal("audit record not written"));
+                (failed.map(|text| rebuild(bytes::Bytes::from(text))), Some(logged))
+            }
+        }
     }
 
     /// The service for signed requests from the wire.
@@ -116,6 +122,24 @@ impl S3Api {
         self.audit_call(&log, &summary, response, None, Body::from, true)
             .await
             .0
+    }
+
+    /// Sends `request` as `principal`, as [`S3Api::call_as`] does, without an audit record:
+    /// for the audit trail's own delivery, which would otherwise record itself forever.
+    pub async fn call_unrecorded(
+        &self,
+        principal: &Principal,
+        mut request: http::Request<Body>,
+    ) -> http::Response<Body> {
+        request.extensions_mut().insert(InProcessCaller(principal.clone()));
+        match self.service.call(request).await {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::error!(?err, "an in-process S3 request failed");
+                crate::error::error_response(crate::error::S3Fault::internal("in-process request failed"))
+                    .map(Body::from)
+            }
+        }
     }
 
     /// Which of `actions` `principal` may do in `bucket`, on objects under `prefix` when one

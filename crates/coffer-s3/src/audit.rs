@@ -66,12 +66,14 @@ pub fn is_data_event(logged: &Logged) -> bool {
         )
 }
 
-/// Query parameters that are a signature's, never a call's.
+/// Query parameters that are a signature's or a presigned request's headers (which can hold
+/// a session token or an SSE-C key), never a call's: compared without case, as they are read.
 fn is_signature_parameter(name: &str) -> bool {
-    name.starts_with("X-Amz-")
+    let name = name.to_ascii_lowercase();
+    name.starts_with("x-amz-")
         || matches!(
-            name,
-            "Signature" | "AWSAccessKeyId" | "Expires" | "x-amz-security-token"
+            name.as_str(),
+            "signature" | "awsaccesskeyid" | "expires" | "securitytoken"
         )
 }
 
@@ -96,12 +98,13 @@ pub fn event(logged: &Logged, summary: &CallSummary, outcome: Outcome<'_>) -> Ev
     };
     let mut event = Event::new(Source::S3, &logged.operation, caller).from_client(&summary.facts);
     event.management = !is_data_event(logged);
-    event.region = logged
-        .owner
-        .as_ref()
-        .map(|(_, region)| region.clone())
-        .or_else(|| summary.region.clone())
-        .unwrap_or_else(|| "us-east-1".to_owned());
+    event.region = coffer_audit::event::region_or_default(
+        logged
+            .owner
+            .as_ref()
+            .map(|(_, region)| region.clone())
+            .or_else(|| summary.region.clone()),
+    );
     event.recipient_account = logged.owner.as_ref().map(|(account, _)| account.clone());
     let mut parameters = Map::new();
     if let Some(bucket) = &logged.bucket {

@@ -300,4 +300,43 @@ mod tests {
             http::StatusCode::NOT_FOUND
         );
     }
+
+    /// The dashboard in docs/ reads only series Coffer serves, so an import shows data.
+    #[tokio::test]
+    async fn the_grafana_dashboard_names_only_served_metrics() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/grafana-dashboard.json")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = coffer_store::Store::open_sqlite(dir.path(), coffer_store::Sealer::new(&[7; 32]))
+            .await
+            .unwrap();
+        let account = store.create_account("a", None).await.unwrap().0;
+        store
+            .create_bucket(&account.account_id, "b", "us-east-1")
+            .await
+            .unwrap();
+        let metrics = Metrics::new(Some("t".to_owned()), Some(store));
+        metrics.observe("s3", "GetObject", 200, 0.001, Some(1));
+        metrics.observe_error("s3", "SignatureDoesNotMatch", "");
+        metrics.observe_error("s3", "AccessDenied", "");
+        let (_, served) = metrics.answer(Some("Bearer t")).await;
+        let mut checked = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                for (at, _) in expr.match_indices("coffer_") {
+                    let name: String = expr[at..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        served.contains(&name),
+                        "the dashboard reads {name}, which Coffer does not serve"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 10);
+    }
 }

@@ -183,13 +183,22 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             Err(_) => return StatusCode::REQUEST_TIMEOUT.into_response(),
         };
         let started = Instant::now();
-        let answer = state.query.handle(service, &parts, &body).await;
         let action = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .chain(form_urlencoded::parse(&body))
             .find(|(name, _)| name == "Action")
             .map(|(_, value)| value.into_owned())
             .filter(|action| coffer_iam::is_aws_operation(action))
             .unwrap_or_else(|| "-".to_owned());
+        // Run to the end even if the client goes away: a change that was made is recorded in
+        // the audit trail, whoever is still listening.
+        let query = state.query.clone();
+        let answer = tokio::spawn(async move { query.handle(service, &parts, &body).await })
+            .await
+            .unwrap_or_else(|_| {
+                let mut failed = http::Response::new(String::new());
+                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                failed
+            });
         let label = match service {
             Some(Service::Iam) => "iam",
             Some(Service::Sts) => "sts",

@@ -9,7 +9,7 @@ use aws_sdk_iam::operation::RequestId;
 use serde_json::Value;
 
 use crate::console::harness::{Browser, ROOT_PASSWORD, start_with};
-use crate::harness::{Coffer, ROOT_KEY_ID, ROOT_SECRET};
+use crate::harness::{Coffer, ROOT_KEY_ID, SessionKeys};
 
 /// Every record in the journal files of `dir`, oldest first.
 fn records(dir: &Path) -> Vec<Value> {
@@ -197,7 +197,6 @@ async fn a_scripted_day_is_recorded_exactly_and_without_secrets() {
         password,
         "Wrong-Pass-2026",
         "Typed-Pass-2026",
-        ROOT_SECRET,
         ROOT_PASSWORD,
     ] {
         assert!(!text.contains(secret), "a secret reached the audit trail");
@@ -270,6 +269,15 @@ async fn the_trail_is_delivered_into_a_bucket_with_data_events_when_asked() {
         .send()
         .await
         .unwrap();
+    // Another account's calls are not the trail bucket owner's to read.
+    let (other_key, other_secret) = coffer.other_account("second");
+    coffer
+        .iam(&other_key, &other_secret)
+        .create_user()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
     coffer.root_iam().create_user().user_name("bob").send().await.unwrap();
     // Delivered within a few ticks: every record above, in CloudTrail's layout.
     let mut delivered: Vec<Value> = Vec::new();
@@ -301,6 +309,15 @@ async fn the_trail_is_delivered_into_a_bucket_with_data_events_when_asked() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let names: Vec<&str> = delivered.iter().map(|r| r["eventName"].as_str().unwrap()).collect();
+    assert!(
+        delivered.iter().all(|r| r["recipientAccountId"] == account.as_str()),
+        "{delivered:?}"
+    );
+    assert!(
+        records(&coffer.data_dir().join("audit"))
+            .iter()
+            .any(|r| r["requestParameters"]["userName"] == "carol")
+    );
     for name in ["GetCallerIdentity", "CreateBucket", "PutObject", "CreateUser"] {
         assert!(names.contains(&name), "{name} not delivered: {names:?}");
     }
@@ -319,4 +336,64 @@ async fn the_trail_is_delivered_into_a_bucket_with_data_events_when_asked() {
             .to_string_lossy()
             .ends_with(".delivered.jsonl"))
     );
+}
+
+#[tokio::test]
+async fn role_sessions_are_recorded_without_their_credentials() {
+    let coffer = start_with(&[]);
+    let account = coffer.account_id().await;
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    coffer
+        .root_iam()
+        .create_role()
+        .role_name("reader")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let (key, secret) = coffer.user_with_key("assumer").await;
+    coffer
+        .root_iam()
+        .put_user_policy()
+        .user_name("assumer")
+        .policy_name("assume")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let assumed = coffer
+        .sts(&key, &secret, "eu-west-1")
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/reader"))
+        .role_session_name("audit")
+        .send()
+        .await
+        .unwrap();
+    let keys = SessionKeys::of(assumed.credentials().unwrap());
+    // Nothing allows the session to list buckets: refused, and recorded as the session.
+    assert!(coffer.s3_session(&keys).list_buckets().send().await.is_err());
+
+    let audit_dir = coffer.data_dir().join("audit");
+    let records = records(&audit_dir);
+    let assume = records.iter().find(|r| r["eventName"] == "AssumeRole").unwrap();
+    assert_eq!(assume["awsRegion"], "eu-west-1");
+    assert_eq!(assume["recipientAccountId"], account.as_str());
+    assert_eq!(assume["requestParameters"]["roleSessionName"], "audit");
+    let credentials = &assume["responseElements"]["credentials"];
+    assert_eq!(credentials["accessKeyId"], keys.key_id.as_str());
+    assert_eq!(credentials["sessionToken"], "HIDDEN_DUE_TO_SECURITY_REASONS");
+    assert_eq!(credentials["secretAccessKey"], "HIDDEN_DUE_TO_SECURITY_REASONS");
+    let listed = records.iter().find(|r| r["eventName"] == "ListBuckets").unwrap();
+    let identity = &listed["userIdentity"];
+    assert_eq!(identity["type"], "AssumedRole");
+    assert_eq!(identity["accessKeyId"], keys.key_id.as_str());
+    assert_eq!(identity["sessionContext"]["sessionIssuer"]["userName"], "reader");
+    assert_eq!(listed["errorCode"], "AccessDenied");
+    let text = all_text(&audit_dir);
+    assert!(!text.contains(&keys.secret), "a session's secret reached the trail");
+    assert!(!text.contains(&keys.token), "a session token reached the trail");
 }
