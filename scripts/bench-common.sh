@@ -14,7 +14,7 @@ start_coffer() {
         --console-listen 127.0.0.1:0 >"$data/log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q "Coffer is serving" "$data/log" 2>/dev/null && break; sleep 0.1; done
-    endpoint="$(sed -n 's/^Coffer is serving S3, IAM and STS at \(http:[^ ]*\).*/\1/p' "$data/log")"
+    endpoint="$(sed -n 's/^Coffer is serving S3, IAM and STS at \(https\{0,1\}:[^ ]*\).*/\1/p' "$data/log")"
     [ -n "$endpoint" ] || { cat "$data/log" >&2; exit 1; }
 }
 stop_coffer() { kill "$pid"; wait "$pid" 2>/dev/null || true; }

@@ -79,6 +79,7 @@ fn context(principal: &Principal, grants: &Grants, request: &Request<'_>) -> Req
         is_root: principal.is_root(),
         entity_arn: principal.source_arn(),
         federated: false,
+        service: false,
     };
     let mut ctx = RequestContext::new(request.action, request.resource, Some(who))
         .with("aws:PrincipalArn", principal.entity_arn())
@@ -569,6 +570,7 @@ mod tests {
             object_ownership: None,
             acl: None,
             cors: None,
+            logging: None,
             encryption: None,
         };
         let policy = authorizer.bucket_policy(&bucket, false).expect("taken as a policy");
@@ -596,6 +598,7 @@ mod tests {
             object_ownership: None,
             acl: None,
             cors: None,
+            logging: None,
             encryption: None,
         }
     }

@@ -75,6 +75,9 @@ struct Args {
     /// Directory for `disk-write` (put it on the filesystem of Coffer's data dir).
     #[arg(long, default_value = "/tmp")]
     disk_dir: PathBuf,
+    /// A PEM certificate to trust for an https:// endpoint (e.g. `coffer tls self-signed`'s).
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -640,13 +643,18 @@ async fn bench(args: Args) -> Result<(), String> {
     let host = args
         .endpoint
         .trim_start_matches("http://")
+        .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_owned();
-    let client = reqwest::Client::builder()
+    let mut client = reqwest::Client::builder()
         .tcp_nodelay(true)
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .map_err(|e| e.to_string())?;
+        .pool_max_idle_per_host(args.concurrency);
+    if let Some(ca_file) = &args.ca_file {
+        let pem = std::fs::read(ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+        let certificate = reqwest::Certificate::from_pem(&pem).map_err(|e| e.to_string())?;
+        client = client.add_root_certificate(certificate);
+    }
+    let client = client.build().map_err(|e| e.to_string())?;
     let trivial = if workloads
         .iter()
         .any(|(_, w)| matches!(w, Workload::TrivialPut | Workload::TrivialGet))

@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
         is_root: false,
         entity_arn: None,
         federated: false,
+        service: false,
     };
     let ctx = RequestContext::new(
         "s3:GetObject",

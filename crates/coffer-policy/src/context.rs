@@ -17,6 +17,10 @@ pub struct RequestPrincipal {
     /// A user of an identity provider (AssumeRoleWithWebIdentity), named by the provider's
     /// ARN: only a `Federated` principal matches it, never an `AWS` one.
     pub federated: bool,
+    /// An AWS service acting for a resource (`logging.s3.amazonaws.com` delivering access
+    /// logs), named by `arn`: only a `Service` principal (or anyone) matches it, and only a
+    /// resource policy can allow it, as it has no identity policies and no account.
+    pub service: bool,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -65,6 +65,9 @@ fn named(principals: &Principals, who: Option<&RequestPrincipal>) -> Option<Name
     if let Some(who) = who.filter(|who| who.federated) {
         return principals.federated.contains(&who.arn).then_some(Named::Directly);
     }
+    if let Some(who) = who.filter(|who| who.service) {
+        return (principals.anyone || principals.services.contains(&who.arn)).then_some(Named::Directly);
+    }
     if principals.anyone {
         return Some(Named::Directly);
     }
@@ -224,6 +227,12 @@ pub fn decide(policies: &Policies<'_>, ctx: &RequestContext) -> Decision {
             Decision::ImplicitDeny
         };
     };
+    if principal.service {
+        return match resource_allows() {
+            Some(Named::Directly) => Decision::Allow,
+            _ => Decision::ImplicitDeny,
+        };
+    }
     let same_account = principal.account_id == policies.resource_account;
     if principal.is_root && same_account {
         return Decision::Allow;

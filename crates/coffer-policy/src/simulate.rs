@@ -72,6 +72,7 @@ pub fn simulated_context(simulation: &Simulation<'_>, action: &str, resource: &s
         is_root: false,
         entity_arn: None,
         federated: false,
+        service: false,
     };
     let mut ctx = RequestContext::new(action, resource, Some(who))
         .with("aws:PrincipalArn", simulation.caller_arn.clone())

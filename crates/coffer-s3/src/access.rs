@@ -33,6 +33,8 @@ pub struct Logged {
     pub key: Option<String>,
     /// The bucket's owner and region, when the bucket exists.
     pub owner: Option<(String, String)>,
+    /// The bucket has server access logging on.
+    pub access_logged: bool,
 }
 
 impl Logged {
@@ -57,12 +59,14 @@ impl RequestLog {
             bucket,
             key,
             owner: None,
+            access_logged: false,
         });
     }
 
     fn set_owner(&self, bucket: &coffer_store::Bucket) {
         if let Some(logged) = self.0.lock().as_mut() {
             logged.owner = Some((bucket.account_id.clone(), bucket.region.clone()));
+            logged.access_logged = bucket.logging.is_some();
         }
     }
 
@@ -393,6 +397,9 @@ impl StoreAccess {
             _ => S3Fault::NoSuchBucket,
         };
         let bucket = self.store.bucket(name).await?.ok_or_else(missing)?;
+        if let Some(log) = cx.extensions_mut().get::<RequestLog>() {
+            log.set_owner(&bucket);
+        }
         let version = version_id(cx.uri());
         let (owner, policy) = self
             .judged_by(op, &bucket, cx.s3_path(), version.as_deref(), true)

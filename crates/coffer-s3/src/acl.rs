@@ -216,6 +216,32 @@ impl CofferS3 {
         Ok(grants)
     }
 
+    /// The grants PutBucketLogging's TargetGrants give delivered log objects (FULL_CONTROL,
+    /// READ or WRITE, as S3 takes them there).
+    pub(crate) async fn target_grants(&self, grants: Vec<dto::TargetGrant>) -> Result<Vec<Grant>> {
+        let mut taken = Vec::with_capacity(grants.len());
+        for grant in grants {
+            let (Some(grantee), Some(permission)) = (grant.grantee, grant.permission) else {
+                return Err(S3Fault::MalformedXML);
+            };
+            let permission = match permission.as_str() {
+                "FULL_CONTROL" => Permission::FullControl,
+                "READ" => Permission::Read,
+                "WRITE" => Permission::Write,
+                _ => return Err(S3Fault::MalformedXML),
+            };
+            let grantee = match (grantee.type_.as_str(), grantee.id, grantee.uri, grantee.email_address) {
+                ("CanonicalUser", Some(id), _, _) => self.grantee("id", &id).await?,
+                ("Group", _, Some(uri), _) => self.grantee("uri", &uri).await?,
+                ("AmazonCustomerByEmail", _, _, Some(email)) => self.grantee("emailAddress", &email).await?,
+                _ => return Err(S3Fault::MalformedXML),
+            };
+            taken.push(Grant { grantee, permission });
+        }
+        check_count(&taken)?;
+        Ok(taken)
+    }
+
     /// The ACL a PutBucketAcl or PutObjectAcl asks for: a canned ACL, grant headers or a
     /// body, exactly one of them.
     async fn acl_to_put(
@@ -663,4 +689,57 @@ mod tests {
         assert_eq!(canned("bucket-owner-full-control", "1"), [owner_full("1")]);
         assert!(AclRequest::Canned("everyone".into()).grants("1", "1").is_err());
     }
+}
+
+/// A log-delivery grant as GetBucketLogging lists it (accounts by canonical id).
+pub(crate) fn target_grant_dto(grant: &Grant) -> dto::TargetGrant {
+    let group = |uri: &str| dto::Grantee {
+        type_: Type::from_static(Type::GROUP),
+        uri: Some(uri.to_owned()),
+        display_name: None,
+        email_address: None,
+        id: None,
+    };
+    let canonical = |id: String| dto::Grantee {
+        type_: Type::from_static(Type::CANONICAL_USER),
+        id: Some(id),
+        display_name: None,
+        email_address: None,
+        uri: None,
+    };
+    let grantee = match &grant.grantee {
+        Grantee::Account(account) => canonical(canonical_user_id(account)),
+        Grantee::Canonical(id) => canonical(id.clone()),
+        Grantee::AllUsers => group(ALL_USERS),
+        Grantee::AuthenticatedUsers => group(AUTHENTICATED_USERS),
+        Grantee::LogDelivery => group(LOG_DELIVERY),
+    };
+    let permission = match grant.permission {
+        Permission::FullControl => "FULL_CONTROL",
+        Permission::Read => "READ",
+        _ => "WRITE",
+    };
+    dto::TargetGrant {
+        grantee: Some(grantee),
+        permission: Some(dto::BucketLogsPermission::from_static(permission)),
+    }
+}
+
+/// The `x-amz-grant-*` header and value that give `grant` on a new object.
+pub(crate) fn grant_header(grant: &Grant) -> (&'static str, String) {
+    let name = match grant.permission {
+        Permission::FullControl => "x-amz-grant-full-control",
+        Permission::Read => "x-amz-grant-read",
+        Permission::Write => "x-amz-grant-write",
+        Permission::ReadAcp => "x-amz-grant-read-acp",
+        Permission::WriteAcp => "x-amz-grant-write-acp",
+    };
+    let value = match &grant.grantee {
+        Grantee::Account(account) => format!("id=\"{}\"", canonical_user_id(account)),
+        Grantee::Canonical(id) => format!("id=\"{id}\""),
+        Grantee::AllUsers => format!("uri=\"{ALL_USERS}\""),
+        Grantee::AuthenticatedUsers => format!("uri=\"{AUTHENTICATED_USERS}\""),
+        Grantee::LogDelivery => format!("uri=\"{LOG_DELIVERY}\""),
+    };
+    (name, value)
 }

@@ -17,6 +17,7 @@ pub struct S3Api {
     pub(crate) store: Store,
     authorizer: coffer_auth::Authorizer,
     audit: coffer_audit::Audit,
+    access_logs: crate::access_log::AccessLogs,
 }
 
 /// Why a presigned URL could not be made.
@@ -34,6 +35,81 @@ impl S3Api {
             store,
             authorizer,
             audit: options.audit.clone(),
+            access_logs: crate::access_log::AccessLogs::new(options.access_log_roll),
+        }
+    }
+
+    /// Server access-log records waiting for delivery.
+    pub fn access_logs(&self) -> &crate::access_log::AccessLogs {
+        &self.access_logs
+    }
+
+    /// Delivers the access-log batches that have waited their roll time (`all`: every one,
+    /// at shutdown) into their target buckets. Best effort, as S3's: a batch whose bucket
+    /// turned logging off, whose target is gone or does not permit delivery is dropped, and
+    /// logged.
+    pub async fn deliver_access_logs(&self, all: bool) -> usize {
+        let mut delivered = 0;
+        for batch in self.access_logs.due(all) {
+            match self.deliver_access_batch(&batch).await {
+                Ok(true) => delivered += 1,
+                Ok(false) => {}
+                Err(err) => tracing::warn!(bucket = %batch.bucket, %err, "an access-log batch was not delivered"),
+            }
+        }
+        delivered
+    }
+
+    async fn deliver_access_batch(&self, batch: &crate::access_log::DueBatch) -> Result<bool, String> {
+        let Some(source) = self.store.bucket(&batch.bucket).await.map_err(|e| e.to_string())? else {
+            return Ok(false);
+        };
+        let Some(logging) = &source.logging else {
+            return Ok(false);
+        };
+        let target = self
+            .store
+            .bucket(&logging.target_bucket)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the target bucket {} does not exist", logging.target_bucket))?;
+        let now = time::OffsetDateTime::now_utc();
+        let key = crate::access_log::log_key(logging, &source, batch.first_event, now);
+        if !crate::access_log::delivery_allowed(&target, &key, &source) {
+            return Err(format!(
+                "the policy of {} does not allow {} to put {key}",
+                target.name,
+                crate::access_log::LOGGING_SERVICE
+            ));
+        }
+        let mut body = batch.lines.join("\n");
+        body.push('\n');
+        let path = percent_encoding::utf8_percent_encode(&key, crate::access_log::KEY_ESCAPES);
+        let mut request = http::Request::put(format!("/{}/{path}", target.name))
+            .header(http::header::HOST, "127.0.0.1")
+            .header(http::header::CONTENT_TYPE, "text/plain")
+            .header(http::header::CONTENT_LENGTH, body.len());
+        // One header per permission, its grantees comma-separated.
+        let mut grants: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+        for grant in &logging.target_grants {
+            let (name, value) = crate::acl::grant_header(grant);
+            grants.entry(name).or_default().push(value);
+        }
+        for (name, values) in grants {
+            request = request.header(name, values.join(", "));
+        }
+        let request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
+        // Written as the target bucket's owner, which owns its log objects.
+        let owner = Principal {
+            account_id: target.account_id.clone(),
+            identity: coffer_auth::Identity::Root,
+            access_key_id: String::new(),
+            session: None,
+        };
+        let response = self.call_unrecorded(&owner, request).await;
+        match response.status().is_success() {
+            true => Ok(true),
+            false => Err(format!("putting {key} answered {}", response.status())),
         }
     }
 

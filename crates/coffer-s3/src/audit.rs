@@ -28,19 +28,7 @@ impl CallSummary {
         let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()
             .collect();
-        let has = |name: &str| query.iter().any(|(n, _)| n == name);
-        let authorization = header("authorization").unwrap_or("");
-        let signature = if authorization.starts_with("AWS4-HMAC-SHA256") {
-            Some(("SigV4", "AuthHeader"))
-        } else if authorization.starts_with("AWS ") {
-            Some(("SigV2", "AuthHeader"))
-        } else if has("X-Amz-Algorithm") {
-            Some(("SigV4", "QueryString"))
-        } else if has("Signature") {
-            Some(("SigV2", "QueryString"))
-        } else {
-            None
-        };
+        let signature = signature_of(parts);
         CallSummary {
             facts: coffer_auth::RequestFacts::from_request(headers, &parts.extensions, None),
             host: header("host").map(str::to_owned),
@@ -49,6 +37,29 @@ impl CallSummary {
             bytes_in: header("content-length").and_then(|v| v.parse().ok()),
             region: coffer_auth::sigv4::credential_scope(headers, &parts.uri).map(|s| s.region),
         }
+    }
+}
+
+/// How a request is signed, as S3 names it: (`SigV4` or `SigV2`, `AuthHeader` or
+/// `QueryString`); `None` when it is not.
+pub fn signature_of(parts: &http::request::Parts) -> Option<(&'static str, &'static str)> {
+    let authorization = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let query = parts.uri.query().unwrap_or("");
+    let has = |name: &str| form_urlencoded::parse(query.as_bytes()).any(|(n, _)| n == name);
+    if authorization.starts_with("AWS4-HMAC-SHA256") {
+        Some(("SigV4", "AuthHeader"))
+    } else if authorization.starts_with("AWS ") {
+        Some(("SigV2", "AuthHeader"))
+    } else if has("X-Amz-Algorithm") {
+        Some(("SigV4", "QueryString"))
+    } else if has("Signature") {
+        Some(("SigV2", "QueryString"))
+    } else {
+        None
     }
 }
 
@@ -213,6 +224,7 @@ mod tests {
             bucket: Some("photos".to_owned()),
             key: None,
             owner: Some(("111111111111".to_owned(), "eu-west-1".to_owned())),
+            access_logged: false,
         };
         let outcome = Outcome {
             status: 404,

@@ -29,6 +29,10 @@ pub enum S3Fault {
     BadRequest(String),
     /// A CORS request the bucket's rules do not allow (403).
     CORSResponse(String),
+    /// Server access logging into a bucket of another Region.
+    CrossLocationLoggingProhibited,
+    /// A server access logging target that does not exist or is another account's.
+    InvalidTargetBucketForLogging(String),
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -128,6 +132,12 @@ impl S3Fault {
         let own = |s: &String| Cow::Owned(s.clone());
         match self {
             AccessDenied(m) => ("AccessDenied", S::FORBIDDEN, own(m)),
+            CrossLocationLoggingProhibited => (
+                "CrossLocationLoggingProhibited",
+                S::FORBIDDEN,
+                text("Cross S3 location logging not allowed."),
+            ),
+            InvalidTargetBucketForLogging(m) => ("InvalidTargetBucketForLogging", S::BAD_REQUEST, own(m)),
             AccessControlListNotSupported => (
                 "AccessControlListNotSupported",
                 S::BAD_REQUEST,

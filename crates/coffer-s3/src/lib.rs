@@ -4,6 +4,7 @@
 //! Operations Coffer does not implement answer s3s's default, AWS's `NotImplemented`.
 
 mod access;
+pub mod access_log;
 mod acl;
 mod api;
 pub mod audit;
@@ -67,6 +68,8 @@ pub struct Options {
     pub sse_c_over_http: bool,
     /// Where calls are recorded.
     pub audit: coffer_audit::Audit,
+    /// How long server access-log records wait before they are delivered.
+    pub access_log_roll: std::time::Duration,
 }
 
 impl Default for Options {
@@ -79,6 +82,7 @@ impl Default for Options {
             sse_c_over_http: false,
             new_buckets_encrypted: true,
             audit: coffer_audit::Audit::off(),
+            access_log_roll: std::time::Duration::from_secs(300),
         }
     }
 }

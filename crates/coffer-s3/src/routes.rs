@@ -10,8 +10,8 @@ use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::{
-    CofferS3, acl, bucket, bucket_policy, copy, cors, delete, encryption, get, lifecycle, list, multipart, object_lock,
-    post_object, put, tagging, unserved, versioning,
+    CofferS3, access_log, acl, bucket, bucket_policy, copy, cors, delete, encryption, get, lifecycle, list, multipart,
+    object_lock, post_object, put, tagging, unserved, versioning,
 };
 
 /// `module::method: OperationName(Input) -> Output;` rows: the `S3` impl calls
@@ -66,7 +66,6 @@ routes! {
     encryption::delete_bucket_encryption: DeleteBucketEncryption(DeleteBucketEncryptionInput) -> DeleteBucketEncryptionOutput;
     unserved::get_bucket_website: GetBucketWebsite(GetBucketWebsiteInput) -> GetBucketWebsiteOutput;
     unserved::get_bucket_replication: GetBucketReplication(GetBucketReplicationInput) -> GetBucketReplicationOutput;
-    unserved::get_bucket_logging: GetBucketLogging(GetBucketLoggingInput) -> GetBucketLoggingOutput;
     unserved::get_bucket_notification_configuration: GetBucketNotificationConfiguration(GetBucketNotificationConfigurationInput) -> GetBucketNotificationConfigurationOutput;
     unserved::get_bucket_request_payment: GetBucketRequestPayment(GetBucketRequestPaymentInput) -> GetBucketRequestPaymentOutput;
     unserved::get_bucket_accelerate_configuration: GetBucketAccelerateConfiguration(GetBucketAccelerateConfigurationInput) -> GetBucketAccelerateConfigurationOutput;
@@ -113,6 +112,8 @@ routes! {
     multipart::abort_multipart_upload: AbortMultipartUpload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
     multipart::list_parts: ListParts(ListPartsInput) -> ListPartsOutput;
     multipart::list_multipart_uploads: ListMultipartUploads(ListMultipartUploadsInput) -> ListMultipartUploadsOutput;
+    access_log::put_bucket_logging: PutBucketLogging(PutBucketLoggingInput) -> PutBucketLoggingOutput;
+    access_log::get_bucket_logging: GetBucketLogging(GetBucketLoggingInput) -> GetBucketLoggingOutput;
 }
 
 /// The S3 operations of the AWS API that s3s 0.14 routes.

@@ -33,12 +33,6 @@ unset!(
     Err(S3Fault::ReplicationConfigurationNotFoundError)
 );
 unset!(
-    get_bucket_logging,
-    GetBucketLoggingInput,
-    GetBucketLoggingOutput,
-    Ok(GetBucketLoggingOutput::default())
-);
-unset!(
     get_bucket_notification_configuration,
     GetBucketNotificationConfigurationInput,
     GetBucketNotificationConfigurationOutput,

@@ -37,6 +37,8 @@ pub struct Bucket {
     pub acl: Option<Vec<Grant>>,
     /// Its CORS rules, if any.
     pub cors: Option<Vec<crate::CorsRule>>,
+    /// Where the bucket's server access log goes, when it is on.
+    pub logging: Option<crate::BucketLogging>,
     /// What it encrypts new objects with by default, as put (`None`: the server's default).
     pub encryption: Option<crate::BucketEncryption>,
 }
@@ -122,7 +124,7 @@ impl PublicAccessBlock {
 
 const BUCKET_SELECT: &str = "SELECT b.name, b.account_id, b.region, b.created_at, b.public_access_block, b.versioning, \
      b.object_lock_enabled, b.lock_default_mode, b.lock_default_days, b.lock_default_years, p.document, l.rules, b.tags, \
-     b.object_ownership, b.acl, b.cors, b.encryption \
+     b.object_ownership, b.acl, b.cors, b.encryption, b.logging \
      FROM buckets b LEFT JOIN bucket_policies p ON p.bucket = b.name LEFT JOIN bucket_lifecycle l ON l.bucket = b.name";
 
 fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
@@ -149,6 +151,7 @@ fn bucket_from_row(row: &AnyRow) -> Result<Bucket> {
             .and_then(ObjectOwnership::parse),
         acl: crate::acl::from_json(row.try_get("acl")?)?,
         cors: crate::cors::from_json(row.try_get("cors")?)?,
+        logging: crate::logging::from_json(row.try_get("logging")?)?,
         encryption: crate::encryption::bucket_encryption_from_json(row.try_get("encryption")?)?,
     })
 }
@@ -232,6 +235,7 @@ impl Store {
                 object_ownership: new.object_ownership,
                 acl: if acl.is_some() { new.acl } else { None },
                 cors: None,
+                logging: None,
                 encryption: None,
             }),
             Err(err) => match unique_violation(err, StoreError::BucketExists { owned_by_caller: false }) {

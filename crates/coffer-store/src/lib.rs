@@ -25,6 +25,7 @@ pub mod ids;
 mod kms;
 mod lifecycle;
 pub mod listing;
+mod logging;
 mod managed;
 mod model;
 mod multipart;
@@ -66,6 +67,7 @@ pub use lifecycle::{
     Expiration, Judged, LIFECYCLE_DAY, Lease, LifecycleDay, LifecycleFilter, LifecycleReport, LifecycleRule,
     NoncurrentExpiration, expiration,
 };
+pub use logging::{BucketLogging, LogKeyFormat};
 pub use managed::{AttachedTo, MAX_ATTACHED_POLICIES, MAX_POLICY_VERSIONS, ManagedPolicy, PolicyVersion};
 pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, Tag, User};
 pub use multipart::{Upload, UploadedPart};

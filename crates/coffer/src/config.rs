@@ -68,7 +68,7 @@ pub struct ServeArgs {
     /// database_timeout_secs, orphan_grace_secs, listen, console_listen, domain, idle_timeout_secs,
     /// trusted_proxies, console_idle_timeout_secs, oidc_ca_file, oidc_jwks_file, lifecycle_day_secs,
     /// new_bucket_defaults, allow_sse_c_over_http, tls_cert, tls_key, log_format, metrics_token,
-    /// audit_events, audit_dir, audit_bucket, audit_delivery_secs.
+    /// audit_events, audit_dir, audit_bucket, audit_delivery_secs, access_log_roll_secs.
     #[arg(long, env = "COFFER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Where metadata and object files live [default: ./coffer-data]
@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// [default: 300]
     #[arg(long, env = "COFFER_AUDIT_DELIVERY_SECS")]
     pub audit_delivery_secs: Option<u64>,
+    /// How long S3 server access-log records wait before they are delivered to their target
+    /// bucket [default: 300]
+    #[arg(long, env = "COFFER_ACCESS_LOG_ROLL_SECS")]
+    pub access_log_roll_secs: Option<u64>,
 }
 
 /// Which calls the audit trail records.
@@ -284,6 +288,7 @@ pub struct FileConfig {
     pub audit_dir: Option<PathBuf>,
     pub audit_bucket: Option<String>,
     pub audit_delivery_secs: Option<u64>,
+    pub access_log_roll_secs: Option<u64>,
 }
 
 /// The settings `coffer serve` runs with.
@@ -314,6 +319,8 @@ pub struct ServeConfig {
     /// The bearer token of /_coffer/metrics; `None`: metrics off.
     pub metrics_token: Option<String>,
     pub audit: AuditConfig,
+    /// How long server access-log records wait before delivery.
+    pub access_log_roll: std::time::Duration,
 }
 
 /// The audit trail's settings.
@@ -435,6 +442,12 @@ impl ServeConfig {
                         .max(1),
                 ),
             },
+            access_log_roll: std::time::Duration::from_secs(
+                args.access_log_roll_secs
+                    .or(file.access_log_roll_secs)
+                    .unwrap_or(300)
+                    .max(1),
+            ),
         })
     }
 }

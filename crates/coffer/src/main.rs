@@ -312,6 +312,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
             sse_c_over_http: config.allow_sse_c_over_http,
             new_buckets_encrypted: config.new_bucket_defaults == config::BucketDefaults::Current,
             audit: audit.clone(),
+            access_log_roll: config.access_log_roll,
         },
     );
     let idp_keys = coffer_iam::IdpKeys::new(&idp_settings(&config)?)?;
@@ -328,6 +329,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     });
     let flusher = tokio::spawn(flush_key_use(store.clone()));
     let lifecycle = tokio::spawn(apply_lifecycle(store.clone(), config.lifecycle_day));
+    let access_logs = tokio::spawn(deliver_access_logs(s3.clone()));
     let trail = tokio::spawn(trail::keep(
         audit.clone(),
         s3.clone(),
@@ -357,7 +359,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let sweeper = tokio::spawn(forget_old_signin_records(console_query.clone()));
     let console_routes = coffer_console::router(
         console_query,
-        s3,
+        s3.clone(),
         &coffer_console::Options {
             idle_timeout: config.console_idle_timeout,
             api_url: format!("{scheme}://{endpoint}"),
@@ -377,6 +379,9 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     sweeper.abort();
     lifecycle.abort();
     trail.abort();
+    access_logs.abort();
+    // What waits for delivery goes now, rather than with the process.
+    s3.deliver_access_logs(true).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -420,6 +425,16 @@ async fn apply_lifecycle(store: Store, day: Duration) {
             Ok(_) => {}
             Err(err) => tracing::warn!(%err, "a lifecycle pass failed"),
         }
+    }
+}
+
+/// Delivers S3 server access logs whose roll time has passed (checked four times a second,
+/// so a short roll time in tests is kept closely).
+async fn deliver_access_logs(s3: coffer_s3::S3Api) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        s3.deliver_access_logs(false).await;
     }
 }
 

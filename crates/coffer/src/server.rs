@@ -230,7 +230,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let cors = origin
         .zip(bucket)
         .map(|(origin, bucket)| (origin, bucket, parts.method.clone()));
-    let mut response = serve_s3(&state, parts, body, &ids).await;
+    let line = coffer_s3::access_log::RequestLine::of(&parts);
+    let (mut response, logged) = serve_s3(&state, parts, body, &ids).await;
     if let Some((origin, bucket, method)) = cors {
         for (name, value) in state.s3_api.cors_headers(&bucket, &method, &origin).await {
             if let Ok(value) = http::HeaderValue::from_str(&value) {
@@ -239,16 +240,66 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         }
     }
     let (response, error) = crate::request_id::stamp(response, &ids, &resource, head).await;
-    if let Some((code, message)) = error {
-        state.metrics.observe_error("s3", &code, &message);
+    if let Some((code, message)) = &error {
+        state.metrics.observe_error("s3", code, message);
+    }
+    if let Some(logged) = logged.filter(|logged| logged.access_logged) {
+        access_log(
+            &state,
+            &logged,
+            &line,
+            &response,
+            error.as_ref().map(|(code, _)| code.as_str()),
+            &ids,
+        );
     }
     response
 }
 
+/// The request's record in its bucket's server access log.
+fn access_log(
+    state: &AppState,
+    logged: &coffer_s3::Logged,
+    line: &coffer_s3::access_log::RequestLine,
+    response: &Response,
+    error_code: Option<&str>,
+    ids: &crate::request_id::S3RequestId,
+) {
+    let (Some(bucket), Some((owner, _))) = (&logged.bucket, &logged.owner) else {
+        return;
+    };
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    // A HEAD's error has no body to name it: S3's log gives the code all the same.
+    let status = response.status();
+    let error_code = error_code.or(match (status.as_u16(), logged.key.is_some()) {
+        (403, _) => Some("AccessDenied"),
+        (404, true) => Some("NoSuchKey"),
+        (404, false) => Some("NoSuchBucket"),
+        _ => None,
+    });
+    let ending = coffer_s3::access_log::Ending {
+        status: status.as_u16(),
+        error_code: error_code.filter(|_| !status.is_success()),
+        bytes_sent: header("content-length").and_then(|v| v.parse().ok()),
+        version_id: header("x-amz-version-id"),
+        request_id: &ids.id,
+        host_id: &ids.host_id,
+    };
+    let owner = coffer_s3::canonical_user_id(owner);
+    let record = coffer_s3::access_log::record(logged, &owner, line, &ending, time::OffsetDateTime::now_utc());
+    state.s3_api.access_logs().add(bucket, record);
+}
+
 /// An S3 request, signed or anonymous, checked and served, with one log line.
-async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::request_id::S3RequestId) -> Response {
+async fn serve_s3(
+    state: &AppState,
+    parts: Parts,
+    body: Body,
+    ids: &crate::request_id::S3RequestId,
+) -> (Response, Option<coffer_s3::Logged>) {
     if oversized_xml_post(&parts) {
-        return coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
+        let refused = coffer_s3::error::error_response(S3Fault::MaxMessageLengthExceeded).into_response();
+        return (refused, None);
     }
     let started = Instant::now();
     let log = coffer_s3::RequestLog::default();
@@ -327,7 +378,7 @@ async fn serve_s3(state: &AppState, parts: Parts, body: Body, ids: &crate::reque
     finish(state, started, &log, summary, ids, response).await
 }
 
-/// A served S3 request's audit record and log line.
+/// A served S3 request's audit record and log line; and what authorization learnt of it.
 async fn finish(
     state: &AppState,
     started: Instant,
@@ -335,7 +386,7 @@ async fn finish(
     summary: Option<&coffer_s3::audit::CallSummary>,
     ids: &crate::request_id::S3RequestId,
     response: Response,
-) -> Response {
+) -> (Response, Option<coffer_s3::Logged>) {
     let (response, logged) = match summary {
         Some(summary) => {
             let ids = Some((ids.id.as_str(), ids.host_id.as_str()));
@@ -356,7 +407,8 @@ async fn finish(
         .as_ref()
         .map_or_else(|| "-".to_owned(), coffer_s3::Logged::principal_arn);
     let operation = logged.as_ref().map_or("-", |l| l.operation.as_str());
-    log_s3_request(state, started, &principal, operation, ids, response)
+    let response = log_s3_request(state, started, &principal, operation, ids, response);
+    (response, logged)
 }
 
 /// One line per request: its id (as the answer gives it), who (requests refused before

@@ -24,6 +24,7 @@ fn user(account: &str, name: &str) -> RequestPrincipal {
         is_root: false,
         entity_arn: None,
         federated: false,
+        service: false,
     }
 }
 
@@ -34,6 +35,7 @@ fn root(account: &str) -> RequestPrincipal {
         is_root: true,
         entity_arn: None,
         federated: false,
+        service: false,
     }
 }
 
@@ -443,6 +445,7 @@ fn session(account: &str, role: &str, name: &str) -> RequestPrincipal {
         is_root: false,
         entity_arn: Some(format!("arn:aws:iam::{account}:role/{role}")),
         federated: false,
+        service: false,
     }
 }
 
@@ -617,6 +620,41 @@ fn an_identity_providers_user_matches_only_a_federated_principal() {
         ))),
         Decision::ImplicitDeny
     );
+}
+
+#[test]
+fn a_service_is_allowed_only_by_a_resource_policy_naming_it() {
+    let logging = RequestPrincipal {
+        arn: "logging.s3.amazonaws.com".to_owned(),
+        service: true,
+        ..RequestPrincipal::default()
+    };
+    let ctx = request("s3:PutObject", "arn:aws:s3:::logs/log/x", Some(logging))
+        .with("aws:SourceArn", "arn:aws:s3:::source")
+        .with("aws:SourceAccount", ACCOUNT);
+    let bucket_policy = |principal: &str, condition: &str| {
+        resource_policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{principal},"Action":"s3:PutObject","Resource":"arn:aws:s3:::logs/log/*"{condition}}}}}"#
+        ))
+    };
+    let decide_by = |policy: &Policy| decide(&policies(&[], Some(policy)), &ctx);
+    let service = r#"{"Service":"logging.s3.amazonaws.com"}"#;
+    assert_eq!(decide_by(&bucket_policy(service, "")), Decision::Allow);
+    let source = r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::source"}}"#;
+    assert_eq!(decide_by(&bucket_policy(service, source)), Decision::Allow);
+    let other_source = r#","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::other"}}"#;
+    assert_eq!(decide_by(&bucket_policy(service, other_source)), Decision::ImplicitDeny);
+    // Not another service, not an account, and never by identity policies.
+    assert_eq!(
+        decide_by(&bucket_policy(r#"{"Service":"cloudtrail.amazonaws.com"}"#, "")),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide_by(&bucket_policy(&format!(r#"{{"AWS":"{ACCOUNT}"}}"#), "")),
+        Decision::ImplicitDeny
+    );
+    let everything = identity(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+    assert_eq!(decide(&policies(&[&everything], None), &ctx), Decision::ImplicitDeny);
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod policies;
 mod reports;
 mod roles;
 mod s3;
+mod s3_access_log;
 mod s3_acl;
 mod s3_cors;
 mod s3_encryption;
