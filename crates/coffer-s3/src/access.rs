@@ -33,8 +33,8 @@ pub struct Logged {
     pub key: Option<String>,
     /// The bucket's owner and region, when the bucket exists.
     pub owner: Option<(String, String)>,
-    /// The bucket has server access logging on.
-    pub access_logged: bool,
+    /// The bucket's server access logging, when it is on.
+    pub access_log: Option<coffer_store::BucketLogging>,
 }
 
 impl Logged {
@@ -59,14 +59,14 @@ impl RequestLog {
             bucket,
             key,
             owner: None,
-            access_logged: false,
+            access_log: None,
         });
     }
 
     fn set_owner(&self, bucket: &coffer_store::Bucket) {
         if let Some(logged) = self.0.lock().as_mut() {
             logged.owner = Some((bucket.account_id.clone(), bucket.region.clone()));
-            logged.access_logged = bucket.logging.is_some();
+            logged.access_log = bucket.logging.clone();
         }
     }
 

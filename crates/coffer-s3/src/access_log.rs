@@ -136,8 +136,10 @@ pub struct RequestLine {
     referer: Option<String>,
     remote_ip: Option<String>,
     signature: Option<(&'static str, &'static str)>,
+    /// The body's length as stored: an aws-chunked body's decoded length.
     bytes_in: Option<u64>,
     started: Instant,
+    received: OffsetDateTime,
 }
 
 impl RequestLine {
@@ -153,8 +155,14 @@ impl RequestLine {
             referer: header(http::header::REFERER),
             remote_ip: facts.source_ip.map(|ip| ip.to_string()),
             signature: crate::audit::signature_of(parts),
-            bytes_in: header(http::header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
+            bytes_in: parts
+                .headers
+                .get("x-amz-decoded-content-length")
+                .or_else(|| parts.headers.get(http::header::CONTENT_LENGTH))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()),
             started: Instant::now(),
+            received: OffsetDateTime::now_utc(),
         }
     }
 }
@@ -164,6 +172,8 @@ pub struct Ending<'a> {
     pub status: u16,
     pub error_code: Option<&'a str>,
     pub bytes_sent: Option<u64>,
+    /// The object's size as the answer gives it (its Content-Length, or a range's total).
+    pub object_size: Option<u64>,
     pub version_id: Option<&'a str>,
     pub request_id: &'a str,
     pub host_id: &'a str,
@@ -225,7 +235,8 @@ pub fn operation_name(method: &str, operation: &str, on_object: bool, query: &st
         "CopyObject" => "COPY",
         "CreateMultipartUpload" => "UPLOADS",
         "ListMultipartUploads" => "UPLOADS",
-        "UploadPart" | "UploadPartCopy" => "PART",
+        "UploadPart" => "PART",
+        "UploadPartCopy" => "COPY_PART",
         "CompleteMultipartUpload" | "AbortMultipartUpload" | "ListParts" => "UPLOAD",
         "DeleteObjects" => "MULTI_OBJECT_DELETE",
         "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy" => "BUCKETPOLICY",
@@ -246,13 +257,43 @@ pub fn operation_name(method: &str, operation: &str, on_object: bool, query: &st
             };
         }
     };
-    let method = if operation == "CopyObject" { "COPY" } else { method };
-    let resource = if operation == "CopyObject" { "OBJECT" } else { resource };
-    format!("REST.{method}.{resource}")
+    match resource {
+        "COPY" => "REST.COPY.OBJECT".to_owned(),
+        "COPY_PART" => "REST.COPY.PART".to_owned(),
+        _ => format!("REST.{method}.{resource}"),
+    }
+}
+
+/// Query parameters whose values are secrets (a presigned request's signature and session
+/// token, an SSE-C key moved into the query), compared without case.
+const SECRET_QUERY: [&str; 6] = [
+    "x-amz-signature",
+    "signature",
+    "x-amz-security-token",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key",
+    "x-amz-credential",
+];
+
+/// The request URI with every secret query value replaced by `REDACTED`: the log is read by
+/// whoever the target bucket lets read it.
+fn redacted(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else {
+        return uri.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET_QUERY.contains(&name.to_ascii_lowercase().as_str()) => format!("{name}=REDACTED"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
 }
 
 /// One access-log record (one line, no newline), in S3's field order.
-pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<'_>, now: OffsetDateTime) -> String {
+pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<'_>) -> String {
+    let now = line.received;
     let quoted = |text: Option<&str>| match text {
         Some(text) if !text.is_empty() => format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")),
         _ => "\"-\"".to_owned(),
@@ -274,10 +315,12 @@ pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<
     let query = line.uri.split_once('?').map_or("", |(_, q)| q);
     let operation = operation_name(&line.method, &logged.operation, logged.key.is_some(), query);
     let millis = line.started.elapsed().as_millis().to_string();
-    let object_size = match line.method.as_str() {
-        "PUT" | "POST" => line.bytes_in,
-        _ => ending.bytes_sent,
+    let object_size = match logged.operation.as_str() {
+        "PutObject" | "UploadPart" | "PostObject" => line.bytes_in,
+        "GetObject" | "HeadObject" => ending.object_size,
+        _ => None,
     };
+    let size = |bytes: Option<u64>| bytes.filter(|b| *b > 0).map(|b| b.to_string());
     let (signature, auth) = match line.signature {
         Some((version, method)) => (version.to_owned(), method.to_owned()),
         None => ("-".to_owned(), "-".to_owned()),
@@ -291,11 +334,11 @@ pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<
         ending.request_id.to_owned(),
         operation,
         dash(key),
-        quoted(Some(&format!("{} {} HTTP/1.1", line.method, line.uri))),
+        quoted(Some(&format!("{} {} HTTP/1.1", line.method, redacted(&line.uri)))),
         ending.status.to_string(),
         dash(ending.error_code.map(str::to_owned)),
-        dash(ending.bytes_sent.map(|b| b.to_string())),
-        dash(object_size.map(|b| b.to_string())),
+        dash(size(ending.bytes_sent)),
+        dash(size(object_size)),
         millis.clone(),
         millis,
         quoted(line.referer.as_deref()),
@@ -321,7 +364,17 @@ pub(crate) const KEY_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::N
     .remove(b'.')
     .remove(b'~');
 
-/// Records waiting for delivery, by source bucket. Cheap to clone.
+/// The bucket a record is about, as it was when the request was made.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Source {
+    pub bucket: String,
+    pub account_id: String,
+    pub region: String,
+}
+
+/// Records waiting for delivery, by source bucket, its owner and the logging configuration
+/// in force when they were made: a batch goes where its requests' configuration said, and
+/// only into a target its bucket's owner still owns. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AccessLogs {
     pending: Arc<Mutex<Pending>>,
@@ -332,13 +385,14 @@ pub struct AccessLogs {
 
 #[derive(Debug, Default)]
 struct Pending {
-    by_bucket: HashMap<String, Batch>,
+    batches: HashMap<(Source, String, String), Batch>,
     bytes: usize,
     dropped: u64,
 }
 
 #[derive(Debug)]
 struct Batch {
+    logging: BucketLogging,
     since: Instant,
     first_event: OffsetDateTime,
     lines: Vec<String>,
@@ -347,7 +401,8 @@ struct Batch {
 /// Records of one source bucket, ready to deliver.
 #[derive(Debug)]
 pub struct DueBatch {
-    pub bucket: String,
+    pub source: Source,
+    pub logging: BucketLogging,
     pub first_event: OffsetDateTime,
     pub lines: Vec<String>,
 }
@@ -360,8 +415,8 @@ impl AccessLogs {
         }
     }
 
-    /// Holds `line` for `bucket`'s next delivery.
-    pub fn add(&self, bucket: &str, line: String) {
+    /// Holds `line`, a record of `source` made under `logging`, for its next delivery.
+    pub fn add(&self, source: Source, logging: &BucketLogging, line: String) {
         let mut pending = self.pending.lock();
         if pending.bytes + line.len() > MAX_BUFFERED {
             pending.dropped += 1;
@@ -374,7 +429,9 @@ impl AccessLogs {
             return;
         }
         pending.bytes += line.len() + 1;
-        let batch = pending.by_bucket.entry(bucket.to_owned()).or_insert_with(|| Batch {
+        let key = (source, logging.target_bucket.clone(), logging.target_prefix.clone());
+        let batch = pending.batches.entry(key).or_insert_with(|| Batch {
+            logging: logging.clone(),
             since: Instant::now(),
             first_event: OffsetDateTime::now_utc(),
             lines: Vec::new(),
@@ -385,18 +442,19 @@ impl AccessLogs {
     /// The batches that have waited their roll time (`all`: every batch, at shutdown).
     pub fn due(&self, all: bool) -> Vec<DueBatch> {
         let mut pending = self.pending.lock();
-        let ready: Vec<String> = pending
-            .by_bucket
+        let ready: Vec<(Source, String, String)> = pending
+            .batches
             .iter()
             .filter(|(_, batch)| all || batch.since.elapsed() >= self.roll)
-            .map(|(bucket, _)| bucket.clone())
+            .map(|(key, _)| key.clone())
             .collect();
         let mut due = Vec::with_capacity(ready.len());
-        for bucket in ready {
-            if let Some(batch) = pending.by_bucket.remove(&bucket) {
+        for key in ready {
+            if let Some(batch) = pending.batches.remove(&key) {
                 pending.bytes -= batch.lines.iter().map(|l| l.len() + 1).sum::<usize>();
                 due.push(DueBatch {
-                    bucket,
+                    source: key.0,
+                    logging: batch.logging,
                     first_event: batch.first_event,
                     lines: batch.lines,
                 });
@@ -407,7 +465,7 @@ impl AccessLogs {
 }
 
 /// The key a batch is delivered under.
-pub fn log_key(logging: &BucketLogging, source: &Bucket, first_event: OffsetDateTime, now: OffsetDateTime) -> String {
+pub fn log_key(logging: &BucketLogging, source: &Source, first_event: OffsetDateTime, now: OffsetDateTime) -> String {
     let stamp = |t: OffsetDateTime| {
         format!(
             "{:04}-{:02}-{:02}-{:02}-{:02}-{:02}",
@@ -431,7 +489,7 @@ pub fn log_key(logging: &BucketLogging, source: &Bucket, first_event: OffsetDate
                 "{prefix}{}/{}/{}/{:04}/{:02}/{:02}/{}-{unique}",
                 source.account_id,
                 source.region,
-                source.name,
+                source.bucket,
                 day.year(),
                 u8::from(day.month()),
                 day.day(),
@@ -444,7 +502,7 @@ pub fn log_key(logging: &BucketLogging, source: &Bucket, first_event: OffsetDate
 /// Whether `target`'s policy or ACL lets S3's log delivery put `key` for `source`: an Allow
 /// for the `logging.s3.amazonaws.com` service (its conditions see `aws:SourceArn` and
 /// `aws:SourceAccount`) and no Deny, or a WRITE grant to the LogDelivery group.
-pub fn delivery_allowed(target: &Bucket, key: &str, source: &Bucket) -> bool {
+pub fn delivery_allowed(target: &Bucket, key: &str, source: &Source) -> bool {
     use coffer_policy::{Decision, Policies, Policy, PolicyKind, RequestContext, RequestPrincipal, decide};
     let service = RequestPrincipal {
         arn: LOGGING_SERVICE.to_owned(),
@@ -456,7 +514,7 @@ pub fn delivery_allowed(target: &Bucket, key: &str, source: &Bucket) -> bool {
         &format!("arn:aws:s3:::{}/{key}", target.name),
         Some(service),
     )
-    .with("aws:SourceArn", format!("arn:aws:s3:::{}", source.name))
+    .with("aws:SourceArn", format!("arn:aws:s3:::{}", source.bucket))
     .with("aws:SourceAccount", source.account_id.clone());
     let policy = target
         .policy
@@ -519,18 +577,49 @@ mod tests {
         );
     }
 
+    fn source(bucket: &str) -> Source {
+        Source {
+            bucket: bucket.to_owned(),
+            account_id: "111111111111".to_owned(),
+            region: "us-east-1".to_owned(),
+        }
+    }
+
+    fn to(target: &str) -> BucketLogging {
+        BucketLogging {
+            target_bucket: target.to_owned(),
+            target_prefix: "log/".to_owned(),
+            key_format: LogKeyFormat::Simple,
+            target_grants: Vec::new(),
+        }
+    }
+
     #[test]
-    fn batches_wait_their_roll_time() {
+    fn batches_wait_their_roll_time_and_keep_their_configuration() {
         let logs = AccessLogs::new(Duration::from_millis(50));
-        logs.add("b", "one".to_owned());
-        logs.add("b", "two".to_owned());
+        logs.add(source("b"), &to("t1"), "one".to_owned());
+        logs.add(source("b"), &to("t1"), "two".to_owned());
+        // Pointed elsewhere: later records go there, earlier ones still where they were meant.
+        logs.add(source("b"), &to("t2"), "three".to_owned());
         assert!(logs.due(false).is_empty());
         std::thread::sleep(Duration::from_millis(60));
-        logs.add("c", "three".to_owned());
-        let due = logs.due(false);
-        assert_eq!(due.len(), 1);
+        logs.add(source("c"), &to("t1"), "four".to_owned());
+        let mut due = logs.due(false);
+        due.sort_by(|a, b| a.logging.target_bucket.cmp(&b.logging.target_bucket));
+        assert_eq!(due.len(), 2);
         assert_eq!(due[0].lines, ["one", "two"]);
-        assert_eq!(logs.due(true)[0].bucket, "c");
+        assert_eq!(due[1].lines, ["three"]);
+        assert_eq!(logs.due(true)[0].source.bucket, "c");
         assert!(logs.due(true).is_empty());
+    }
+
+    #[test]
+    fn secrets_in_the_query_are_redacted() {
+        let uri = "/b/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc&x-amz-security-token=tok&versionId=1";
+        assert_eq!(
+            redacted(uri),
+            "/b/k?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED&x-amz-security-token=REDACTED&versionId=1"
+        );
+        assert_eq!(redacted("/b/k"), "/b/k");
     }
 }

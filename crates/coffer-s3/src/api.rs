@@ -54,28 +54,32 @@ impl S3Api {
             match self.deliver_access_batch(&batch).await {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
-                Err(err) => tracing::warn!(bucket = %batch.bucket, %err, "an access-log batch was not delivered"),
+                Err(err) => {
+                    tracing::warn!(bucket = %batch.source.bucket, %err, "an access-log batch was not delivered")
+                }
             }
         }
         delivered
     }
 
     async fn deliver_access_batch(&self, batch: &crate::access_log::DueBatch) -> Result<bool, String> {
-        let Some(source) = self.store.bucket(&batch.bucket).await.map_err(|e| e.to_string())? else {
-            return Ok(false);
-        };
-        let Some(logging) = &source.logging else {
-            return Ok(false);
-        };
+        let (source, logging) = (&batch.source, &batch.logging);
         let target = self
             .store
             .bucket(&logging.target_bucket)
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("the target bucket {} does not exist", logging.target_bucket))?;
+        // A target deleted and made again by someone else is not the one configured.
+        if target.account_id != source.account_id || target.region != source.region {
+            return Err(format!(
+                "the target bucket {} is no longer the source bucket owner's",
+                target.name
+            ));
+        }
         let now = time::OffsetDateTime::now_utc();
-        let key = crate::access_log::log_key(logging, &source, batch.first_event, now);
-        if !crate::access_log::delivery_allowed(&target, &key, &source) {
+        let key = crate::access_log::log_key(logging, source, batch.first_event, now);
+        if !crate::access_log::delivery_allowed(&target, &key, source) {
             return Err(format!(
                 "the policy of {} does not allow {} to put {key}",
                 target.name,
@@ -208,6 +212,12 @@ impl S3Api {
         mut request: http::Request<Body>,
     ) -> http::Response<Body> {
         request.extensions_mut().insert(InProcessCaller(principal.clone()));
+        // Never on the network: a policy that denies insecure transport does not refuse it.
+        request.extensions_mut().insert(PeerAddr {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            proxies: Default::default(),
+            tls: true,
+        });
         match self.service.call(request).await {
             Ok(response) => response,
             Err(err) => {

@@ -224,7 +224,7 @@ mod tests {
             bucket: Some("photos".to_owned()),
             key: None,
             owner: Some(("111111111111".to_owned(), "eu-west-1".to_owned())),
-            access_logged: false,
+            access_log: None,
         };
         let outcome = Outcome {
             status: 404,

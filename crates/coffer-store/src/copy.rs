@@ -49,8 +49,14 @@ const TABLES: [&str; 32] = [
 ];
 
 /// Not copied: migrations' own bookkeeping, this node's coordination, and what triggers
-/// rebuild on the target as its rows arrive (`bucket_usage`).
-const NOT_COPIED: [&str; 4] = ["_sqlx_migrations", "cache_epochs", "leases", "bucket_usage"];
+/// rebuild on the target as its rows arrive (`bucket_usage_deltas`, folded later).
+const NOT_COPIED: [&str; 5] = [
+    "_sqlx_migrations",
+    "cache_epochs",
+    "leases",
+    "bucket_usage",
+    "bucket_usage_deltas",
+];
 
 /// Rows per insert transaction.
 const BATCH: usize = 500;

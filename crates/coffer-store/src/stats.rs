@@ -63,17 +63,60 @@ pub struct BucketUsage {
 }
 
 impl crate::Store {
-    /// Every bucket's usage, as the triggers of `bucket_usage` keep it: one row per bucket,
-    /// never a scan of objects.
+    /// Every bucket's usage: the folded counts plus the deltas not folded yet, one row per
+    /// bucket and delta, never a scan of objects.
     pub async fn bucket_usage(&self) -> crate::Result<Vec<BucketUsage>> {
-        let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT bucket, objects, bytes FROM bucket_usage ORDER BY bucket")
-                .fetch_all(&self.inner.reader)
-                .await?;
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT b.name, COALESCE(u.objects, 0) + COALESCE(d.objects, 0), COALESCE(u.bytes, 0) + COALESCE(d.bytes, 0) \
+             FROM buckets b LEFT JOIN bucket_usage u ON u.bucket = b.name \
+             LEFT JOIN (SELECT bucket, CAST(SUM(objects) AS BIGINT) AS objects, CAST(SUM(bytes) AS BIGINT) AS bytes \
+                        FROM bucket_usage_deltas GROUP BY bucket) d ON d.bucket = b.name \
+             ORDER BY b.name",
+        )
+        .fetch_all(&self.inner.reader)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(bucket, objects, bytes)| BucketUsage { bucket, objects, bytes })
             .collect())
+    }
+
+    /// Folds up to 10,000 usage deltas into the per-bucket counts; returns how many. The
+    /// counts are updated in bucket order and deltas taken with SKIP LOCKED on PostgreSQL,
+    /// so two nodes folding at once neither deadlock nor count a delta twice.
+    pub async fn fold_bucket_usage(&self) -> crate::Result<usize> {
+        let take = match self.inner.backend {
+            crate::db::Backend::Postgres => {
+                "DELETE FROM bucket_usage_deltas WHERE id IN \
+                 (SELECT id FROM bucket_usage_deltas ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED) \
+                 RETURNING bucket, objects, bytes"
+            }
+            crate::db::Backend::Sqlite => {
+                "DELETE FROM bucket_usage_deltas WHERE id IN \
+                 (SELECT id FROM bucket_usage_deltas ORDER BY id LIMIT 10000) RETURNING bucket, objects, bytes"
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        let deltas: Vec<(String, i64, i64)> = sqlx::query_as(take).fetch_all(&mut *tx).await?;
+        let mut sums: std::collections::BTreeMap<&str, (i64, i64)> = std::collections::BTreeMap::new();
+        for (bucket, objects, bytes) in &deltas {
+            let sum = sums.entry(bucket.as_str()).or_default();
+            *sum = (sum.0 + objects, sum.1 + bytes);
+        }
+        for (bucket, (objects, bytes)) in sums {
+            sqlx::query(
+                "INSERT INTO bucket_usage (bucket, objects, bytes) VALUES ($1, $2, $3) \
+                 ON CONFLICT (bucket) DO UPDATE SET objects = bucket_usage.objects + excluded.objects, \
+                 bytes = bucket_usage.bytes + excluded.bytes",
+            )
+            .bind(bucket)
+            .bind(objects)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(deltas.len())
     }
 }
 

@@ -151,7 +151,7 @@ impl Metrics {
         let access_denials = Family::<RefusalLabels, Counter>::default();
         registry.register(
             "access_denials",
-            "Authenticated requests denied by policy: explicit_deny, or no_allow (nothing allowed it)",
+            "Requests denied by policy (anonymous ones too): explicit_deny, or no_allow (nothing allowed it)",
             access_denials.clone(),
         );
         let bucket_objects = Family::<BucketLabels, Gauge>::default();

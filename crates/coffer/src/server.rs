@@ -243,7 +243,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     if let Some((code, message)) = &error {
         state.metrics.observe_error("s3", code, message);
     }
-    if let Some(logged) = logged.filter(|logged| logged.access_logged) {
+    if let Some(logged) = logged.filter(|logged| logged.access_log.is_some()) {
         access_log(
             &state,
             &logged,
@@ -265,7 +265,8 @@ fn access_log(
     error_code: Option<&str>,
     ids: &crate::request_id::S3RequestId,
 ) {
-    let (Some(bucket), Some((owner, _))) = (&logged.bucket, &logged.owner) else {
+    let (Some(bucket), Some((owner, region)), Some(logging)) = (&logged.bucket, &logged.owner, &logged.access_log)
+    else {
         return;
     };
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -280,14 +281,27 @@ fn access_log(
     let ending = coffer_s3::access_log::Ending {
         status: status.as_u16(),
         error_code: error_code.filter(|_| !status.is_success()),
-        bytes_sent: header("content-length").and_then(|v| v.parse().ok()),
+        // A HEAD answers headers only.
+        bytes_sent: header("content-length")
+            .and_then(|v| v.parse().ok())
+            .filter(|_| logged.operation != "HeadObject" && logged.operation != "HeadBucket"),
+        // A range's answer names the whole object's size after its `/`.
+        object_size: header("content-range")
+            .and_then(|range| range.rsplit_once('/'))
+            .and_then(|(_, total)| total.parse().ok())
+            .or_else(|| header("content-length").and_then(|v| v.parse().ok())),
         version_id: header("x-amz-version-id"),
         request_id: &ids.id,
         host_id: &ids.host_id,
     };
-    let owner = coffer_s3::canonical_user_id(owner);
-    let record = coffer_s3::access_log::record(logged, &owner, line, &ending, time::OffsetDateTime::now_utc());
-    state.s3_api.access_logs().add(bucket, record);
+    let canonical = coffer_s3::canonical_user_id(owner);
+    let record = coffer_s3::access_log::record(logged, &canonical, line, &ending);
+    let source = coffer_s3::access_log::Source {
+        bucket: bucket.clone(),
+        account_id: owner.clone(),
+        region: region.clone(),
+    };
+    state.s3_api.access_logs().add(source, logging, record);
 }
 
 /// An S3 request, signed or anonymous, checked and served, with one log line.
