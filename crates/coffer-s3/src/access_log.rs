@@ -167,6 +167,26 @@ impl RequestLine {
     }
 }
 
+impl RequestLine {
+    /// The bucket and key a path-style request names (a virtual-hosted one's bucket is in
+    /// its host, which a request refused before authorization is not looked at for).
+    pub fn bucket_and_key(&self) -> Option<(String, Option<String>)> {
+        let path = self.uri.split('?').next().unwrap_or("/").trim_start_matches('/');
+        let (bucket, key) = match path.split_once('/') {
+            Some((bucket, key)) => (bucket, Some(key).filter(|k| !k.is_empty())),
+            None => (path, None),
+        };
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .ok()
+                .map(|t| t.into_owned())
+        };
+        let bucket = decode(bucket).filter(|b| crate::valid_bucket_name(b))?;
+        Some((bucket, key.and_then(decode)))
+    }
+}
+
 /// How a request ended, for its access-log record.
 pub struct Ending<'a> {
     pub status: u16,

@@ -39,6 +39,70 @@ impl S3Api {
         }
     }
 
+    /// Adds the access-log record of a request `logged` (its bucket logs) to its batch.
+    pub fn log_access(
+        &self,
+        logged: &crate::Logged,
+        line: &crate::access_log::RequestLine,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+        error_code: Option<&str>,
+        (request_id, host_id): (&str, &str),
+    ) {
+        let (Some(bucket), Some((owner, region)), Some(logging)) = (&logged.bucket, &logged.owner, &logged.access_log)
+        else {
+            return;
+        };
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        // A HEAD's error has no body to name it: S3's log gives the code all the same.
+        let error_code = error_code.or(match (status.as_u16(), logged.key.is_some()) {
+            (403, _) => Some("AccessDenied"),
+            (404, true) => Some("NoSuchKey"),
+            (404, false) => Some("NoSuchBucket"),
+            _ => None,
+        });
+        let ending = crate::access_log::Ending {
+            status: status.as_u16(),
+            error_code: error_code.filter(|_| !status.is_success()),
+            // A HEAD answers headers only.
+            bytes_sent: header("content-length")
+                .and_then(|v| v.parse().ok())
+                .filter(|_| logged.operation != "HeadObject" && logged.operation != "HeadBucket"),
+            // A range's answer names the whole object's size after its `/`.
+            object_size: header("content-range")
+                .and_then(|range| range.rsplit_once('/'))
+                .and_then(|(_, total)| total.parse().ok())
+                .or_else(|| header("content-length").and_then(|v| v.parse().ok())),
+            version_id: header("x-amz-version-id"),
+            request_id,
+            host_id,
+        };
+        let canonical = crate::canonical_user_id(owner);
+        let record = crate::access_log::record(logged, &canonical, line, &ending);
+        let source = crate::access_log::Source {
+            bucket: bucket.clone(),
+            account_id: owner.clone(),
+            region: region.clone(),
+        };
+        self.access_logs.add(source, logging, record);
+    }
+
+    /// What the access log knows of a request refused before authorization (no principal,
+    /// no operation): its bucket, when that bucket exists and logs, and its key.
+    pub async fn unauthorized_logged(&self, line: &crate::access_log::RequestLine) -> Option<crate::Logged> {
+        let (bucket, key) = line.bucket_and_key()?;
+        let found = self.store.bucket(&bucket).await.ok().flatten()?;
+        let logging = found.logging.clone()?;
+        Some(crate::Logged {
+            principal: None,
+            operation: "-".to_owned(),
+            bucket: Some(bucket),
+            key,
+            owner: Some((found.account_id, found.region)),
+            access_log: Some(logging),
+        })
+    }
+
     /// Server access-log records waiting for delivery.
     pub fn access_logs(&self) -> &crate::access_log::AccessLogs {
         &self.access_logs
@@ -191,6 +255,7 @@ impl S3Api {
         request.extensions_mut().insert(log.clone());
         let (parts, body) = request.into_parts();
         let summary = crate::audit::CallSummary::of(&parts);
+        let line = crate::access_log::RequestLine::of(&parts);
         let response = match self.service.call(http::Request::from_parts(parts, body)).await {
             Ok(response) => response,
             Err(err) => {
@@ -199,9 +264,21 @@ impl S3Api {
                     .map(Body::from)
             }
         };
-        self.audit_call(&log, &summary, response, None, Body::from, true)
-            .await
-            .0
+        let (response, logged) = self.audit_call(&log, &summary, response, None, Body::from, true).await;
+        // The console's requests are in the bucket's access log, as the AWS console's are.
+        if let Some(logged) = logged.filter(|logged| logged.access_log.is_some()) {
+            let request_id = format!("{:016X}", rand::random::<u64>());
+            let host_id = hex::encode(rand::random::<[u8; 32]>());
+            self.log_access(
+                &logged,
+                &line,
+                response.status(),
+                response.headers(),
+                None,
+                (&request_id, &host_id),
+            );
+        }
+        response
     }
 
     /// Sends `request` as `principal`, as [`S3Api::call_as`] does, without an audit record:

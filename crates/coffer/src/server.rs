@@ -243,65 +243,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     if let Some((code, message)) = &error {
         state.metrics.observe_error("s3", code, message);
     }
+    // A request refused before authorization (a bad signature, an unknown key) is logged
+    // too, as S3 logs it, when its bucket logs.
+    let logged = match logged {
+        Some(logged) => Some(logged),
+        None => state.s3_api.unauthorized_logged(&line).await,
+    };
     if let Some(logged) = logged.filter(|logged| logged.access_log.is_some()) {
-        access_log(
-            &state,
-            &logged,
-            &line,
-            &response,
-            error.as_ref().map(|(code, _)| code.as_str()),
-            &ids,
-        );
+        let error_code = error.as_ref().map(|(code, _)| code.as_str());
+        let ids = (ids.id.as_str(), ids.host_id.as_str());
+        state
+            .s3_api
+            .log_access(&logged, &line, response.status(), response.headers(), error_code, ids);
     }
     response
-}
-
-/// The request's record in its bucket's server access log.
-fn access_log(
-    state: &AppState,
-    logged: &coffer_s3::Logged,
-    line: &coffer_s3::access_log::RequestLine,
-    response: &Response,
-    error_code: Option<&str>,
-    ids: &crate::request_id::S3RequestId,
-) {
-    let (Some(bucket), Some((owner, region)), Some(logging)) = (&logged.bucket, &logged.owner, &logged.access_log)
-    else {
-        return;
-    };
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-    // A HEAD's error has no body to name it: S3's log gives the code all the same.
-    let status = response.status();
-    let error_code = error_code.or(match (status.as_u16(), logged.key.is_some()) {
-        (403, _) => Some("AccessDenied"),
-        (404, true) => Some("NoSuchKey"),
-        (404, false) => Some("NoSuchBucket"),
-        _ => None,
-    });
-    let ending = coffer_s3::access_log::Ending {
-        status: status.as_u16(),
-        error_code: error_code.filter(|_| !status.is_success()),
-        // A HEAD answers headers only.
-        bytes_sent: header("content-length")
-            .and_then(|v| v.parse().ok())
-            .filter(|_| logged.operation != "HeadObject" && logged.operation != "HeadBucket"),
-        // A range's answer names the whole object's size after its `/`.
-        object_size: header("content-range")
-            .and_then(|range| range.rsplit_once('/'))
-            .and_then(|(_, total)| total.parse().ok())
-            .or_else(|| header("content-length").and_then(|v| v.parse().ok())),
-        version_id: header("x-amz-version-id"),
-        request_id: &ids.id,
-        host_id: &ids.host_id,
-    };
-    let canonical = coffer_s3::canonical_user_id(owner);
-    let record = coffer_s3::access_log::record(logged, &canonical, line, &ending);
-    let source = coffer_s3::access_log::Source {
-        bucket: bucket.clone(),
-        account_id: owner.clone(),
-        region: region.clone(),
-    };
-    state.s3_api.access_logs().add(source, logging, record);
 }
 
 /// An S3 request, signed or anonymous, checked and served, with one log line.

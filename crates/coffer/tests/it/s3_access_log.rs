@@ -437,3 +437,50 @@ async fn delivery_survives_a_deny_insecure_transport_policy() {
     }
     assert_eq!(delivered, 1, "delivered in-process, not over plain HTTP");
 }
+
+#[tokio::test]
+async fn refused_signatures_and_the_consoles_calls_are_logged_too() {
+    let coffer = crate::console::harness::start_with(&[("COFFER_ACCESS_LOG_ROLL_SECS", "1")]);
+    let account = coffer.account_id().await;
+    let s3 = coffer.root_s3();
+    for bucket in ["watched", "journal"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    s3.put_bucket_policy()
+        .bucket("journal")
+        .policy(delivery_policy("journal", "", "watched", &account))
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_logging()
+        .bucket("watched")
+        .bucket_logging_status(logging_to("journal", "", None))
+        .send()
+        .await
+        .unwrap();
+    // A wrong secret: refused before authorization, logged with no requester.
+    let forged = coffer.s3(ROOT_KEY_ID, "not-the-secret-not-the-secret-not-the-se");
+    let err = forged.get_object().bucket("watched").key("k").send().await.unwrap_err();
+    assert_eq!(code(&err), "SignatureDoesNotMatch");
+    // The console's listing of the bucket, as the signed-in root.
+    let (mut browser, _) = crate::console::harness::root_browser(&coffer).await;
+    assert_eq!(browser.get("/s3/buckets/watched").await.status, 200);
+
+    let (_, records) = delivered(&s3, "journal", "", 3).await;
+    let parsed: Vec<Vec<String>> = records.iter().map(|r| fields(r)).collect();
+    let refused = parsed
+        .iter()
+        .find(|r| r[10] == "SignatureDoesNotMatch")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(
+        (refused[4].as_str(), refused[6].as_str(), refused[7].as_str()),
+        ("-", "REST.GET.OBJECT", "k")
+    );
+    assert_eq!(refused[9], "403");
+    // The console's own requests (made in-process, with no user agent of their own).
+    let console = parsed
+        .iter()
+        .find(|r| r[6] == "REST.GET.BUCKET" && r[16] == "-")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    assert_eq!(console[4], format!("arn:aws:iam::{account}:root"));
+}
