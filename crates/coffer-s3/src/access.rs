@@ -35,6 +35,8 @@ pub struct Logged {
     pub owner: Option<(String, String)>,
     /// The bucket's server access logging, when it is on.
     pub access_log: Option<coffer_store::BucketLogging>,
+    /// The keys a DeleteObjects deleted (each a `BATCH.DELETE.OBJECT` access-log line).
+    pub batch_deleted: Vec<String>,
 }
 
 impl Logged {
@@ -60,6 +62,7 @@ impl RequestLog {
             key,
             owner: None,
             access_log: None,
+            batch_deleted: Vec::new(),
         });
     }
 
@@ -67,6 +70,12 @@ impl RequestLog {
         if let Some(logged) = self.0.lock().as_mut() {
             logged.owner = Some((bucket.account_id.clone(), bucket.region.clone()));
             logged.access_log = bucket.logging.clone();
+        }
+    }
+
+    pub(crate) fn note_batch_deleted(&self, keys: impl Iterator<Item = String>) {
+        if let Some(logged) = self.0.lock().as_mut() {
+            logged.batch_deleted.extend(keys);
         }
     }
 

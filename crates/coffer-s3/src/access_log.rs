@@ -333,7 +333,10 @@ pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<
         .as_deref()
         .map(|key| percent_encoding::utf8_percent_encode(key, crate::access_log::KEY_ESCAPES).to_string());
     let query = line.uri.split_once('?').map_or("", |(_, q)| q);
-    let operation = operation_name(&line.method, &logged.operation, logged.key.is_some(), query);
+    let operation = match logged.operation.as_str() {
+        "BatchDeleteObject" => "BATCH.DELETE.OBJECT".to_owned(),
+        other => operation_name(&line.method, other, logged.key.is_some(), query),
+    };
     let millis = line.started.elapsed().as_millis().to_string();
     let object_size = match logged.operation.as_str() {
         "PutObject" | "UploadPart" | "PostObject" => line.bytes_in,
@@ -374,6 +377,27 @@ pub fn record(logged: &Logged, owner: &str, line: &RequestLine, ending: &Ending<
         "-".to_owned(),
     ]
     .join(" ")
+}
+
+/// The line S3 adds for each key a DeleteObjects deleted: the request's record, as the
+/// `BATCH.DELETE.OBJECT` of that key with status 204 and nothing sent.
+pub fn batch_delete_record(logged: &Logged, owner: &str, line: &RequestLine, key: &str, ending: &Ending<'_>) -> String {
+    let one = Logged {
+        operation: "BatchDeleteObject".to_owned(),
+        key: Some(key.to_owned()),
+        batch_deleted: Vec::new(),
+        ..logged.clone()
+    };
+    let deleted = Ending {
+        status: 204,
+        error_code: None,
+        bytes_sent: None,
+        object_size: None,
+        version_id: None,
+        request_id: ending.request_id,
+        host_id: ending.host_id,
+    };
+    record(&one, owner, line, &deleted)
 }
 
 /// What a key escapes in a record (spaces and quotes would split its fields).

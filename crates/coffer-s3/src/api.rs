@@ -84,7 +84,11 @@ impl S3Api {
             account_id: owner.clone(),
             region: region.clone(),
         };
-        self.access_logs.add(source, logging, record);
+        self.access_logs.add(source.clone(), logging, record);
+        for key in &logged.batch_deleted {
+            let line = crate::access_log::batch_delete_record(logged, &canonical, line, key, &ending);
+            self.access_logs.add(source.clone(), logging, line);
+        }
     }
 
     /// What the access log knows of a request refused before authorization (no principal,
@@ -100,6 +104,7 @@ impl S3Api {
             key,
             owner: Some((found.account_id, found.region)),
             access_log: Some(logging),
+            batch_deleted: Vec::new(),
         })
     }
 

@@ -225,6 +225,7 @@ mod tests {
             key: None,
             owner: Some(("111111111111".to_owned(), "eu-west-1".to_owned())),
             access_log: None,
+            batch_deleted: Vec::new(),
         };
         let outcome = Outcome {
             status: 404,

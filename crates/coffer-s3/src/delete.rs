@@ -65,6 +65,7 @@ pub(crate) async fn delete_objects(
     req: S3Request<DeleteObjectsInput>,
 ) -> Result<S3Response<DeleteObjectsOutput>> {
     let caller = crate::caller(&req)?.clone();
+    let log = req.extensions.get::<crate::RequestLog>().cloned();
     let input = req.input;
     let objects = input.delete.objects;
     if objects.is_empty() || objects.len() > 1000 {
@@ -137,6 +138,15 @@ pub(crate) async fn delete_objects(
     .await;
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
+    // The access log has a `BATCH.DELETE.OBJECT` line for each key deleted.
+    if let Some(log) = &log {
+        log.note_batch_deleted(
+            outcomes
+                .iter()
+                .filter(|(_, _, o)| o.is_ok())
+                .map(|(key, _, _)| key.clone()),
+        );
+    }
     for (key, version_id, outcome) in outcomes {
         match outcome {
             Ok(_) if quiet => {}

@@ -466,8 +466,43 @@ async fn refused_signatures_and_the_consoles_calls_are_logged_too() {
     let (mut browser, _) = crate::console::harness::root_browser(&coffer).await;
     assert_eq!(browser.get("/s3/buckets/watched").await.status, 200);
 
-    let (_, records) = delivered(&s3, "journal", "", 3).await;
+    // DeleteObjects: its own line, and one BATCH.DELETE.OBJECT per key deleted.
+    for key in ["a", "b"] {
+        s3.put_object()
+            .bucket("watched")
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let delete = aws_sdk_s3::types::Delete::builder()
+        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("a").build().unwrap())
+        .objects(aws_sdk_s3::types::ObjectIdentifier::builder().key("b").build().unwrap())
+        .build()
+        .unwrap();
+    s3.delete_objects()
+        .bucket("watched")
+        .delete(delete)
+        .send()
+        .await
+        .unwrap();
+
+    let (_, records) = delivered(&s3, "journal", "", 8).await;
     let parsed: Vec<Vec<String>> = records.iter().map(|r| fields(r)).collect();
+    let multi = parsed
+        .iter()
+        .find(|r| r[6] == "REST.POST.MULTI_OBJECT_DELETE")
+        .unwrap_or_else(|| panic!("{records:#?}"));
+    let batch: Vec<(&str, &str, &str)> = parsed
+        .iter()
+        .filter(|r| r[6] == "BATCH.DELETE.OBJECT")
+        .map(|r| (r[5].as_str(), r[7].as_str(), r[9].as_str()))
+        .collect();
+    assert_eq!(
+        batch,
+        [(multi[5].as_str(), "a", "204"), (multi[5].as_str(), "b", "204")]
+    );
     let refused = parsed
         .iter()
         .find(|r| r[10] == "SignatureDoesNotMatch")
