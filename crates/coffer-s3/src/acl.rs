@@ -189,6 +189,17 @@ impl CofferS3 {
         Ok(Some(AclRequest::Grants(grants)))
     }
 
+    /// The grantee a grant element names by canonical id, group URI or email address;
+    /// `malformed` for any other shape.
+    async fn grantee_of(&self, grantee: dto::Grantee, malformed: S3Fault) -> Result<Grantee> {
+        match (grantee.type_.as_str(), grantee.id, grantee.uri, grantee.email_address) {
+            ("CanonicalUser", Some(id), _, _) => self.grantee("id", &id).await,
+            ("Group", _, Some(uri), _) => self.grantee("uri", &uri).await,
+            ("AmazonCustomerByEmail", _, _, Some(email)) => self.grantee("emailAddress", &email).await,
+            _ => Err(malformed),
+        }
+    }
+
     /// The grants of an AccessControlPolicy body.
     async fn policy_grants(&self, policy: AccessControlPolicy) -> Result<Vec<Grant>> {
         let mut grants = Vec::new();
@@ -204,12 +215,7 @@ impl CofferS3 {
                 "WRITE_ACP" => Permission::WriteAcp,
                 _ => return Err(S3Fault::MalformedACLError),
             };
-            let grantee = match (grantee.type_.as_str(), grantee.id, grantee.uri, grantee.email_address) {
-                ("CanonicalUser", Some(id), _, _) => self.grantee("id", &id).await?,
-                ("Group", _, Some(uri), _) => self.grantee("uri", &uri).await?,
-                ("AmazonCustomerByEmail", _, _, Some(email)) => self.grantee("emailAddress", &email).await?,
-                _ => return Err(S3Fault::MalformedACLError),
-            };
+            let grantee = self.grantee_of(grantee, S3Fault::MalformedACLError).await?;
             grants.push(Grant { grantee, permission });
         }
         check_count(&grants)?;
@@ -230,12 +236,7 @@ impl CofferS3 {
                 "WRITE" => Permission::Write,
                 _ => return Err(S3Fault::MalformedXML),
             };
-            let grantee = match (grantee.type_.as_str(), grantee.id, grantee.uri, grantee.email_address) {
-                ("CanonicalUser", Some(id), _, _) => self.grantee("id", &id).await?,
-                ("Group", _, Some(uri), _) => self.grantee("uri", &uri).await?,
-                ("AmazonCustomerByEmail", _, _, Some(email)) => self.grantee("emailAddress", &email).await?,
-                _ => return Err(S3Fault::MalformedXML),
-            };
+            let grantee = self.grantee_of(grantee, S3Fault::MalformedXML).await?;
             taken.push(Grant { grantee, permission });
         }
         check_count(&taken)?;
