@@ -636,6 +636,59 @@ fn acl_fault(err: StoreError) -> S3Fault {
     }
 }
 
+/// A log-delivery grant as GetBucketLogging lists it (accounts by canonical id).
+pub(crate) fn target_grant_dto(grant: &Grant) -> dto::TargetGrant {
+    let group = |uri: &str| dto::Grantee {
+        type_: Type::from_static(Type::GROUP),
+        uri: Some(uri.to_owned()),
+        display_name: None,
+        email_address: None,
+        id: None,
+    };
+    let canonical = |id: String| dto::Grantee {
+        type_: Type::from_static(Type::CANONICAL_USER),
+        id: Some(id),
+        display_name: None,
+        email_address: None,
+        uri: None,
+    };
+    let grantee = match &grant.grantee {
+        Grantee::Account(account) => canonical(canonical_user_id(account)),
+        Grantee::Canonical(id) => canonical(id.clone()),
+        Grantee::AllUsers => group(ALL_USERS),
+        Grantee::AuthenticatedUsers => group(AUTHENTICATED_USERS),
+        Grantee::LogDelivery => group(LOG_DELIVERY),
+    };
+    let permission = match grant.permission {
+        Permission::FullControl => "FULL_CONTROL",
+        Permission::Read => "READ",
+        _ => "WRITE",
+    };
+    dto::TargetGrant {
+        grantee: Some(grantee),
+        permission: Some(dto::BucketLogsPermission::from_static(permission)),
+    }
+}
+
+/// The `x-amz-grant-*` header and value that give `grant` on a new object.
+pub(crate) fn grant_header(grant: &Grant) -> (&'static str, String) {
+    let name = match grant.permission {
+        Permission::FullControl => "x-amz-grant-full-control",
+        Permission::Read => "x-amz-grant-read",
+        Permission::Write => "x-amz-grant-write",
+        Permission::ReadAcp => "x-amz-grant-read-acp",
+        Permission::WriteAcp => "x-amz-grant-write-acp",
+    };
+    let value = match &grant.grantee {
+        Grantee::Account(account) => format!("id=\"{}\"", canonical_user_id(account)),
+        Grantee::Canonical(id) => format!("id=\"{id}\""),
+        Grantee::AllUsers => format!("uri=\"{ALL_USERS}\""),
+        Grantee::AuthenticatedUsers => format!("uri=\"{AUTHENTICATED_USERS}\""),
+        Grantee::LogDelivery => format!("uri=\"{LOG_DELIVERY}\""),
+    };
+    (name, value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,57 +743,4 @@ mod tests {
         assert_eq!(canned("bucket-owner-full-control", "1"), [owner_full("1")]);
         assert!(AclRequest::Canned("everyone".into()).grants("1", "1").is_err());
     }
-}
-
-/// A log-delivery grant as GetBucketLogging lists it (accounts by canonical id).
-pub(crate) fn target_grant_dto(grant: &Grant) -> dto::TargetGrant {
-    let group = |uri: &str| dto::Grantee {
-        type_: Type::from_static(Type::GROUP),
-        uri: Some(uri.to_owned()),
-        display_name: None,
-        email_address: None,
-        id: None,
-    };
-    let canonical = |id: String| dto::Grantee {
-        type_: Type::from_static(Type::CANONICAL_USER),
-        id: Some(id),
-        display_name: None,
-        email_address: None,
-        uri: None,
-    };
-    let grantee = match &grant.grantee {
-        Grantee::Account(account) => canonical(canonical_user_id(account)),
-        Grantee::Canonical(id) => canonical(id.clone()),
-        Grantee::AllUsers => group(ALL_USERS),
-        Grantee::AuthenticatedUsers => group(AUTHENTICATED_USERS),
-        Grantee::LogDelivery => group(LOG_DELIVERY),
-    };
-    let permission = match grant.permission {
-        Permission::FullControl => "FULL_CONTROL",
-        Permission::Read => "READ",
-        _ => "WRITE",
-    };
-    dto::TargetGrant {
-        grantee: Some(grantee),
-        permission: Some(dto::BucketLogsPermission::from_static(permission)),
-    }
-}
-
-/// The `x-amz-grant-*` header and value that give `grant` on a new object.
-pub(crate) fn grant_header(grant: &Grant) -> (&'static str, String) {
-    let name = match grant.permission {
-        Permission::FullControl => "x-amz-grant-full-control",
-        Permission::Read => "x-amz-grant-read",
-        Permission::Write => "x-amz-grant-write",
-        Permission::ReadAcp => "x-amz-grant-read-acp",
-        Permission::WriteAcp => "x-amz-grant-write-acp",
-    };
-    let value = match &grant.grantee {
-        Grantee::Account(account) => format!("id=\"{}\"", canonical_user_id(account)),
-        Grantee::Canonical(id) => format!("id=\"{id}\""),
-        Grantee::AllUsers => format!("uri=\"{ALL_USERS}\""),
-        Grantee::AuthenticatedUsers => format!("uri=\"{AUTHENTICATED_USERS}\""),
-        Grantee::LogDelivery => format!("uri=\"{LOG_DELIVERY}\""),
-    };
-    (name, value)
 }
