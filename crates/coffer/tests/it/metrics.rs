@@ -12,6 +12,19 @@ fn sample(text: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The metrics text, scraped with the test's bearer token.
+async fn scrape(coffer: &Coffer) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/_coffer/metrics", coffer.endpoint))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_known_workload_is_counted_by_service_operation_and_status() {
     let coffer = Coffer::start_with(&[
@@ -43,15 +56,7 @@ async fn a_known_workload_is_counted_by_service_operation_and_status() {
         client.get(&url).bearer_auth("wrong").send().await.unwrap().status(),
         401
     );
-    let text = client
-        .get(&url)
-        .bearer_auth("scrape-me")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&coffer).await;
     let count = |series: &str| sample(&text, series);
     assert_eq!(
         count(r#"coffer_requests_total{service="s3",operation="PutObject",status="200"}"#),
@@ -90,15 +95,7 @@ async fn a_known_workload_is_counted_by_service_operation_and_status() {
         .await
         .unwrap();
     assert!(junk.status().is_client_error());
-    let text = client
-        .get(&url)
-        .bearer_auth("scrape-me")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&coffer).await;
     assert!(!text.contains("MadeUpAction12345"), "{text}");
 }
 
@@ -134,15 +131,7 @@ async fn refusals_commits_caches_and_buckets_are_measured() {
     assert!(coffer.s3(&key, &secret).list_buckets().send().await.is_err());
     assert!(coffer.iam(&key, &secret).list_users().send().await.is_err());
 
-    let text = reqwest::Client::new()
-        .get(format!("{}/_coffer/metrics", coffer.endpoint))
-        .bearer_auth("scrape-me")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&coffer).await;
     let count = |series: &str| sample(&text, series);
     assert_eq!(
         count(r#"coffer_authentication_failures_total{service="s3",reason="SignatureDoesNotMatch"}"#),
