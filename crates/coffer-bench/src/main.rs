@@ -78,6 +78,9 @@ struct Args {
     /// A PEM certificate to trust for an https:// endpoint (e.g. `coffer tls self-signed`'s).
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// What the endpoint is, written into every result as `server` (e.g. `coffer`, `s3s-fs`).
+    #[arg(long, default_value = "coffer")]
+    label: String,
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -108,6 +111,8 @@ enum Workload {
     /// As GetCallerIdentity, signed with the session's maker's long-term key.
     GetCallerIdentityUser,
     S3Put,
+    /// S3Put with the payload's SHA-256 signed, as boto3 and the AWS CLI sign over plain HTTP.
+    S3PutSigned,
     S3Get,
     /// S3Get signed with a role session's credentials (`session.rs`).
     S3GetSession,
@@ -140,6 +145,7 @@ impl Workload {
             "sts-get-caller-identity-user" => Workload::GetCallerIdentityUser,
             "s3-get-user" => Workload::S3GetUser,
             "s3-put" => Workload::S3Put,
+            "s3-put-signed" => Workload::S3PutSigned,
             "s3-get" => Workload::S3Get,
             "s3-get-heavy" => Workload::S3GetHeavy,
             "s3-list" => Workload::S3List,
@@ -159,6 +165,7 @@ impl Workload {
         matches!(
             self,
             Workload::S3Put
+                | Workload::S3PutSigned
                 | Workload::S3Get
                 | Workload::S3GetSession
                 | Workload::S3GetUser
@@ -185,6 +192,8 @@ struct Target {
     objects: u64,
     /// One megabyte of payload, sliced and repeated for bodies of any size.
     chunk: Bytes,
+    /// The hex SHA-256 of every body (they are all alike), for `s3-put-signed`.
+    body_sha256: String,
     next_key: AtomicU64,
     disk_dir: PathBuf,
 }
@@ -227,6 +236,21 @@ impl Target {
     ) -> Result<reqwest::Response, String> {
         let body = body.map(|body| (body, self.object_size));
         self.signed_as(&self.signer, method, path, query, body).await
+    }
+
+    /// A PUT of the object body with its SHA-256 in the signature.
+    async fn put_signed(&self, path: &str) -> Result<reqwest::Response, String> {
+        let url = format!("{}{path}", self.endpoint);
+        let length = self.object_size.to_string();
+        let extra = [("content-length", length.as_str())];
+        let headers = self
+            .signer
+            .headers_with_payload_hash("s3", "PUT", &url, &extra, &self.body_sha256)?;
+        let mut builder = self.client.put(&url).body(self.body());
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        builder.send().await.map_err(|e| e.to_string())
     }
 
     /// An S3 request signed with `signer`'s key; `body` with its length.
@@ -366,6 +390,7 @@ impl Target {
                 let path = format!("/{}/{}", self.bucket, self.key());
                 self.signed(reqwest::Method::PUT, &path, "", Some(self.body())).await?
             }
+            Workload::S3PutSigned => self.put_signed(&format!("/{}/{}", self.bucket, self.key())).await?,
             Workload::S3Get => {
                 let path = format!("/{}/{}", self.bucket, self.key());
                 self.signed(reqwest::Method::GET, &path, "", None).await?
@@ -498,6 +523,19 @@ impl Target {
     }
 }
 
+/// The hex SHA-256 of a body of `size` bytes made of `chunk` repeated (see [`Target::body`]).
+fn body_sha256(chunk: &[u8], size: u64) -> String {
+    use sha2::Digest;
+    let mut sha = sha2::Sha256::new();
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        sha.update(&chunk[..n]);
+        left -= n as u64;
+    }
+    hex::encode(sha.finalize())
+}
+
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
@@ -532,6 +570,17 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1e6
 }
 
+/// The CPU time a process has used so far, user and system, in seconds (`/proc/<pid>/stat`
+/// counts in USER_HZ, which Linux fixes at 100 a second).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
+}
+
 /// Resident memory of a process in KiB: (current, peak).
 fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -551,7 +600,9 @@ async fn run(
     name: &str,
     concurrency: usize,
     seconds: u64,
+    server_pid: Option<u32>,
 ) -> serde_json::Value {
+    let cpu_before = server_pid.and_then(cpu_seconds);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -594,6 +645,9 @@ async fn run(
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let server_cpu = cpu_before
+        .zip(server_pid.and_then(cpu_seconds))
+        .map(|(before, after)| after - before);
     latencies.sort();
     let mut result = serde_json::json!({
         "workload": name,
@@ -606,9 +660,23 @@ async fn run(
         "p50_us": percentile(&latencies, 0.50),
         "p99_us": percentile(&latencies, 0.99),
     });
+    let mib_moved = latencies.len() as f64 * target.object_size as f64 / 1048576.0;
     if workload.moves_objects() {
         result["object_size"] = target.object_size.into();
-        result["mib_per_sec"] = (latencies.len() as f64 * target.object_size as f64 / elapsed / 1048576.0).into();
+        result["mib_per_sec"] = (mib_moved / elapsed).into();
+    }
+    // The server's CPU (all its threads) per op, and per MiB moved; the trivial server and
+    // the disk baseline run in this process, so they have none.
+    let in_process = matches!(
+        workload,
+        Workload::TrivialPut | Workload::TrivialGet | Workload::DiskWrite
+    );
+    if let Some(cpu) = server_cpu.filter(|_| !in_process && !latencies.is_empty()) {
+        result["server_cpu_us_per_op"] = (cpu * 1e6 / latencies.len() as f64).into();
+        result["server_cpu_share"] = (cpu / elapsed).into();
+        if workload.moves_objects() && target.object_size >= 1048576 {
+            result["server_cpu_ms_per_mib"] = (cpu * 1e3 / mib_moved).into();
+        }
     }
     if matches!(
         workload,
@@ -668,6 +736,7 @@ async fn bench(args: Args) -> Result<(), String> {
     } else {
         String::new()
     };
+    let chunk = Bytes::from((0..1024 * 1024).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
     let target = Arc::new(Target {
         client,
         endpoint: args.endpoint.trim_end_matches('/').to_owned(),
@@ -683,7 +752,11 @@ async fn bench(args: Args) -> Result<(), String> {
         bucket: args.bucket,
         object_size: args.object_size,
         objects: args.objects.max(1),
-        chunk: Bytes::from((0..1024 * 1024).map(|i| (i % 251) as u8).collect::<Vec<u8>>()),
+        body_sha256: match workloads.iter().any(|(_, w)| *w == Workload::S3PutSigned) {
+            true => body_sha256(&chunk, args.object_size),
+            false => String::new(),
+        },
+        chunk,
         next_key: AtomicU64::new(0),
         disk_dir: args.disk_dir,
     });
@@ -765,19 +838,23 @@ async fn bench(args: Args) -> Result<(), String> {
         let signer = heavy::create(&target).await?;
         let _ = target.heavy.set(signer);
     }
-    let mut results = Vec::new();
+    // One JSON object a line, on standard output as each workload ends.
     for (name, workload) in workloads {
-        let mut result = run(target.clone(), workload, &name, args.concurrency, args.seconds).await;
+        let mut result = run(
+            target.clone(),
+            workload,
+            &name,
+            args.concurrency,
+            args.seconds,
+            args.server_pid,
+        )
+        .await;
+        result["server"] = args.label.clone().into();
         if let Some((rss, peak)) = args.server_pid.and_then(memory_kib) {
             result["server_rss_kib"] = rss.into();
             result["server_peak_rss_kib"] = peak.into();
         }
-        eprintln!("{result}");
-        results.push(result);
+        println!("{result}");
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::Value::Array(results)).unwrap_or_default()
-    );
     Ok(())
 }

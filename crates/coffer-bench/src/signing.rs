@@ -25,9 +25,43 @@ impl Signer {
         extra: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Vec<(String, String)>, String> {
+        let body = match body {
+            Some(bytes) => SignableBody::Bytes(bytes),
+            None => SignableBody::UnsignedPayload,
+        };
+        self.sign(service, method, url, extra, body)
+    }
+
+    /// The headers that sign a request whose body's hex SHA-256 is `sha256` (sent as
+    /// `x-amz-content-sha256`, as boto3 and the AWS CLI sign uploads over plain HTTP).
+    pub fn headers_with_payload_hash(
+        &self,
+        service: &str,
+        method: &str,
+        url: &str,
+        extra: &[(&str, &str)],
+        sha256: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        self.sign(
+            service,
+            method,
+            url,
+            extra,
+            SignableBody::Precomputed(sha256.to_owned()),
+        )
+    }
+
+    fn sign(
+        &self,
+        service: &str,
+        method: &str,
+        url: &str,
+        extra: &[(&str, &str)],
+        signable_body: SignableBody<'_>,
+    ) -> Result<Vec<(String, String)>, String> {
         let identity = Credentials::new(&self.key_id, &self.secret, self.token.clone(), None, "bench").into();
         let mut settings = SigningSettings::default();
-        if body.is_none() {
+        if !matches!(signable_body, SignableBody::Bytes(_)) {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
         }
         let params = v4::SigningParams::builder()
@@ -41,10 +75,6 @@ impl Signer {
             .into();
         let mut headers: Vec<(&str, &str)> = vec![("host", self.host.as_str())];
         headers.extend_from_slice(extra);
-        let signable_body = match body {
-            Some(bytes) => SignableBody::Bytes(bytes),
-            None => SignableBody::UnsignedPayload,
-        };
         let signable =
             SignableRequest::new(method, url, headers.iter().copied(), signable_body).map_err(|e| e.to_string())?;
         let (instructions, _) = sign(signable, &params).map_err(|e| e.to_string())?.into_parts();
