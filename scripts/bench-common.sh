@@ -1,5 +1,6 @@
 # Sourced by the scripts/bench* scripts: builds the release binaries and starts (and stops) a
 # release Coffer on a fresh data dir with a known root key. Sets $data, $pid and $endpoint.
+# COFFER_BIN runs another build of Coffer instead (scripts/bench-compare).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p coffer -p coffer-bench >&2
@@ -10,7 +11,7 @@ pid=""
 endpoint=""
 start_coffer() {
     COFFER_ROOT_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" COFFER_ROOT_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-    COFFER_LOG=warn target/release/coffer serve --data-dir "$data/coffer" --listen 127.0.0.1:0 \
+    COFFER_LOG=warn "${COFFER_BIN:-target/release/coffer}" serve --data-dir "$data/coffer" --listen 127.0.0.1:0 \
         --console-listen 127.0.0.1:0 >"$data/log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q "Coffer is serving" "$data/log" 2>/dev/null && break; sleep 0.1; done

@@ -760,21 +760,23 @@ async fn bench(args: Args) -> Result<(), String> {
         next_key: AtomicU64::new(0),
         disk_dir: args.disk_dir,
     });
-    if workloads.iter().any(|(_, w)| {
-        matches!(
-            w,
-            Workload::S3Put
-                | Workload::S3Get
-                | Workload::S3GetSession
-                | Workload::S3GetUser
-                | Workload::S3GetHeavy
-                | Workload::S3List
-                | Workload::S3ListPage
-                | Workload::S3ListVersions
-                | Workload::S3ListVersionsPage
-                | Workload::S3Delete
-        )
-    }) {
+    if args.populate
+        || workloads.iter().any(|(_, w)| {
+            matches!(
+                w,
+                Workload::S3Put
+                    | Workload::S3Get
+                    | Workload::S3GetSession
+                    | Workload::S3GetUser
+                    | Workload::S3GetHeavy
+                    | Workload::S3List
+                    | Workload::S3ListPage
+                    | Workload::S3ListVersions
+                    | Workload::S3ListVersionsPage
+                    | Workload::S3Delete
+            )
+        })
+    {
         let path = format!("/{}", target.bucket);
         let response = target.signed(reqwest::Method::PUT, &path, "", None).await?;
         let status = response.status();

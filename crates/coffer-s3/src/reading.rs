@@ -3,15 +3,14 @@
 //! than a stream of file operations.
 
 use std::collections::VecDeque;
-use std::io::SeekFrom;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use s3s::StdError;
 use s3s::dto::StreamingBlob;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use coffer_store::{
     BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes,
@@ -20,8 +19,14 @@ use coffer_store::{
 
 /// Objects up to this size are read into memory whole.
 const SMALL_OBJECT: u64 = 64 * 1024;
-/// Bytes read per chunk when streaming.
-const READ_CHUNK: usize = 128 * 1024;
+/// Plain bytes read per trip to the blocking pool when streaming (sealed blobs: this many
+/// plain bytes' segments). Measured on 64 MiB GETs: 1 MiB reads with one in flight ahead
+/// moved them from 0.38 to 0.6 of the loopback ceiling, against 128 KiB reads through
+/// `tokio::fs::File` (which copies each read once more through a buffer of its own).
+const READ_CHUNK: u64 = 1024 * 1024;
+/// Reads under way ahead of the chunk being sent: the disk (and decryption, done on the
+/// blocking pool with the read) works while the network sends.
+const READ_AHEAD: usize = 2;
 
 /// A piece of one blob (`range` counts plain bytes).
 #[derive(Clone, Debug)]
@@ -141,49 +146,81 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
 type SegmentStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Sync>>;
 
 async fn open_segment(store: &Store, segment: &Segment) -> std::io::Result<SegmentStream> {
-    let mut file = store.blobs().read(&segment.blob_id).await?;
+    let file = Arc::new(store.blobs().read(&segment.blob_id).await?);
+    let wanted = segment.range.clone();
     let Some(sealed) = segment.sealed.clone() else {
-        file.seek(SeekFrom::Start(segment.range.start)).await?;
-        return Ok(Box::pin(ReaderStream::with_capacity(
-            file.take(segment.range.end - segment.range.start),
-            READ_CHUNK,
-        )));
+        let reads = chunks(wanted.clone(), READ_CHUNK).map(move |chunk| {
+            let file = file.clone();
+            blocking(move || read_exact_at(&file, chunk.start, (chunk.end - chunk.start) as usize))
+        });
+        return Ok(Box::pin(
+            futures::stream::iter(reads)
+                .buffered(READ_AHEAD)
+                .map(|read| read.map(Bytes::from)),
+        ));
     };
-    // Sealed: the segments that hold the range, opened one at a time.
-    let (span, first, skip) = sealed_span(&segment.range, sealed.plain_len);
-    file.seek(SeekFrom::Start(span.start)).await?;
-    let wanted = segment.range.end - segment.range.start;
-    let state = (file, first, skip, wanted, span.end - span.start);
-    Ok(Box::pin(futures::stream::try_unfold(
-        state,
-        move |(mut file, index, skip, wanted, left)| {
-            let sealed = sealed.clone();
-            async move {
-                if wanted == 0 || left == 0 {
-                    return Ok(None);
-                }
-                // Several segments a read: one trip to the file system per ~1 MiB.
-                let len = left.min(SEGMENTS_PER_READ * (SEGMENT + TAG));
-                let mut buf = vec![0; len as usize];
-                file.read_exact(&mut buf).await?;
-                let mut plain = Vec::with_capacity(len as usize);
-                let mut opened = 0;
-                for (i, segment) in buf.chunks_mut((SEGMENT + TAG) as usize).enumerate() {
-                    let n = open_sealed_in_place(&sealed, index + i as u64, segment)?;
-                    plain.extend_from_slice(&segment[..n]);
-                    opened += 1;
-                }
-                let end = (skip + wanted).min(plain.len() as u64);
-                let taken = end.saturating_sub(skip);
-                let bytes = Bytes::from(plain).slice(skip as usize..end as usize);
-                Ok(Some((bytes, (file, index + opened, 0, wanted - taken, left - len))))
-            }
-        },
-    )))
+    // Sealed: whole segments are read and opened, then cut to the plain range wanted.
+    let (span, first, _) = sealed_span(&wanted, sealed.plain_len);
+    let sealed_chunk = READ_CHUNK / SEGMENT * (SEGMENT + TAG);
+    let reads = chunks(span.clone(), sealed_chunk).map(move |chunk| {
+        let (file, sealed, wanted) = (file.clone(), sealed.clone(), wanted.clone());
+        // The chunk's first segment: chunks start on segment boundaries.
+        let index = first + (chunk.start - span.start) / (SEGMENT + TAG);
+        blocking(move || {
+            let mut bytes = read_exact_at(&file, chunk.start, (chunk.end - chunk.start) as usize)?;
+            let plain = open_sealed_chunk(&sealed, index, &mut bytes, &wanted)?;
+            bytes.truncate(plain);
+            Ok(bytes)
+        })
+    });
+    Ok(Box::pin(
+        futures::stream::iter(reads)
+            .buffered(READ_AHEAD)
+            .map(|read| read.map(Bytes::from)),
+    ))
 }
 
-/// Sealed segments opened per read of a blob.
-const SEGMENTS_PER_READ: u64 = 16;
+/// `range` cut into pieces of at most `size` bytes, in order.
+fn chunks(range: Range<u64>, size: u64) -> impl Iterator<Item = Range<u64>> + Send + Sync + 'static {
+    (range.start..range.end)
+        .step_by(size as usize)
+        .map(move |start| start..(start + size).min(range.end))
+}
+
+/// Runs a read on the blocking pool.
+async fn blocking<T: Send + 'static>(read: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(read).await.map_err(std::io::Error::other)?
+}
+
+/// `len` bytes at `offset` of `file`; a file shorter than that is an error (the row said so).
+fn read_exact_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    file.read_exact_at(&mut bytes, offset)?;
+    Ok(bytes)
+}
+
+/// Opens the sealed segments in `bytes` (the first is segment `index`) in place and moves
+/// the plain bytes `wanted` names to the front; returns how many there are.
+fn open_sealed_chunk(sealed: &Sealed, index: u64, bytes: &mut [u8], wanted: &Range<u64>) -> std::io::Result<usize> {
+    let mut kept = 0;
+    let sealed_size = (SEGMENT + TAG) as usize;
+    for i in 0..bytes.len().div_ceil(sealed_size) {
+        let at = i * sealed_size;
+        let end = (at + sealed_size).min(bytes.len());
+        let segment = index + i as u64;
+        let plain = open_sealed_in_place(sealed, segment, &mut bytes[at..end])? as u64;
+        // The plain bytes this segment holds, and the part of them wanted.
+        let holds = segment * SEGMENT..segment * SEGMENT + plain;
+        let from = wanted.start.max(holds.start);
+        let to = wanted.end.min(holds.end);
+        if from < to {
+            let (from, to) = ((from - holds.start) as usize, (to - holds.start) as usize);
+            bytes.copy_within(at + from..at + to, kept);
+            kept += to - from;
+        }
+    }
+    Ok(kept)
+}
 
 fn open_sealed_in_place(sealed: &Sealed, index: u64, segment: &mut [u8]) -> std::io::Result<usize> {
     open_segment_in_place(&sealed.key, index, sealed.plain_len, segment).map_err(|_| {

@@ -137,13 +137,12 @@ impl BlobStore {
         })
     }
 
-    /// Opens a blob for reading.
-    pub async fn read(&self, id: &str) -> io::Result<tokio::fs::File> {
+    /// Opens a blob for reading (positioned reads: see `coffer_s3::reading`).
+    pub async fn read(&self, id: &str) -> io::Result<std::fs::File> {
         let located = self.locate(id)?;
         tokio::task::spawn_blocking(move || located.open())
             .await
             .map_err(io::Error::other)?
-            .map(tokio::fs::File::from_std)
     }
 
     /// Reads `len` bytes at `offset` of a blob in one blocking call (open + pread): for small

@@ -216,6 +216,49 @@ async fn bucket_default_encryption_is_the_buckets_choice_under_the_pre_2023_defa
     assert_eq!(get_range(&s3, "plain", "clear", None).await, clear);
 }
 
+/// Objects larger than a read (1 MiB) stream in several reads, each cut to the range asked
+/// for: checked at and across the reads' edges, sealed and plain.
+#[tokio::test]
+async fn large_objects_read_back_in_any_range_sealed_or_not() {
+    let coffer = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
+    ]);
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("large").send().await.unwrap();
+    const MIB: usize = 1024 * 1024;
+    let body = recognizable(2 * MIB + 3 * SEGMENT + 5);
+    let len = body.len();
+    for (key, sse) in [("clear", None), ("sealed", Some(ServerSideEncryption::Aes256))] {
+        s3.put_object()
+            .bucket("large")
+            .key(key)
+            .set_server_side_encryption(sse)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get_range(&s3, "large", key, None).await, body, "{key}");
+        for (first, last) in [
+            (MIB - 7, 2 * MIB + 9),
+            (5, len - 3),
+            (MIB, MIB),
+            (MIB - 1, MIB),
+            (2 * MIB + SEGMENT - 1, len - 1),
+            (SEGMENT + 3, MIB + SEGMENT + 3),
+        ] {
+            let got = get_range(&s3, "large", key, Some(format!("bytes={first}-{last}"))).await;
+            assert_eq!(got.len(), last - first + 1, "{key} bytes={first}-{last}");
+            assert!(got == body[first..=last], "{key} bytes={first}-{last}");
+        }
+    }
+    assert!(
+        on_disk(&coffer, &body[MIB..MIB + 40]),
+        "the plain object is on disk as sent"
+    );
+}
+
 struct CustomerKey {
     key: String,
     md5: String,
