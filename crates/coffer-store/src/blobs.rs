@@ -19,10 +19,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use tokio::io::AsyncWriteExt;
-
-/// Bytes buffered per blob writer before they go to the file.
-const WRITE_BUFFER: usize = 256 * 1024;
+/// Bytes buffered per blob writer before they go to the file (a blob this size or smaller
+/// is written in one go when it ends), and bytes per write after that.
+const WRITE_BUFFER: usize = 1024 * 1024;
 
 /// Where retired blobs wait, under the blob root.
 const RETIRED: &str = "retired";
@@ -67,8 +66,65 @@ pub struct BlobWriter {
 
 enum WriterState {
     Memory(Vec<u8>),
-    File(tokio::io::BufWriter<tokio::fs::File>),
+    File(FileWriter),
     Done,
+}
+
+/// A blob that outgrew memory: written a [`WRITE_BUFFER`] at a time with positioned writes
+/// on the blocking pool, one write under way while the next buffer fills.
+struct FileWriter {
+    file: Arc<std::fs::File>,
+    buffer: Vec<u8>,
+    /// Bytes handed to writes so far (the next write's offset).
+    offset: u64,
+    /// The write under way; it gives its buffer back for reuse.
+    writing: Option<tokio::task::JoinHandle<io::Result<Vec<u8>>>>,
+}
+
+impl FileWriter {
+    async fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let n = bytes.len().min(WRITE_BUFFER - self.buffer.len());
+            self.buffer.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if self.buffer.len() == WRITE_BUFFER {
+                self.hand_over().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the write under way, then starts one of the buffered bytes.
+    async fn hand_over(&mut self) -> io::Result<()> {
+        let spare = self.written().await?.unwrap_or_default();
+        let buffer = std::mem::replace(&mut self.buffer, spare);
+        let (file, offset) = (self.file.clone(), self.offset);
+        self.offset += buffer.len() as u64;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt;
+            file.write_all_at(&buffer, offset)?;
+            let mut buffer = buffer;
+            buffer.clear();
+            Ok(buffer)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the write under way, if any; its buffer, emptied.
+    async fn written(&mut self) -> io::Result<Option<Vec<u8>>> {
+        match self.writing.take() {
+            Some(writing) => writing.await.map_err(io::Error::other)?.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes what is buffered and waits for every write.
+    async fn flush(&mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.hand_over().await?;
+        }
+        self.written().await.map(drop)
+    }
 }
 
 fn new_blob_id() -> String {
@@ -333,15 +389,23 @@ impl BlobWriter {
                 Ok(())
             }
             WriterState::Memory(buffer) => {
-                let buffered = std::mem::take(buffer);
-                let file = crate::private_fs::new_file_async().open(&self.temp).await?;
-                let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-                file.write_all(&buffered).await?;
-                file.write_all(bytes).await?;
+                let mut buffered = std::mem::take(buffer);
+                buffered.reserve_exact(WRITE_BUFFER - buffered.len());
+                let temp = self.temp.clone();
+                let file = tokio::task::spawn_blocking(move || crate::private_fs::new_file().open(temp))
+                    .await
+                    .map_err(io::Error::other)??;
+                let mut file = FileWriter {
+                    file: Arc::new(file),
+                    buffer: buffered,
+                    offset: 0,
+                    writing: None,
+                };
+                file.write(bytes).await?;
                 self.state = WriterState::File(file);
                 Ok(())
             }
-            WriterState::File(file) => file.write_all(bytes).await,
+            WriterState::File(file) => file.write(bytes).await,
             WriterState::Done => Err(io::Error::other("blob already finished")),
         }
     }
@@ -366,10 +430,10 @@ impl BlobWriter {
             }
             WriterState::File(mut file) => {
                 file.flush().await?;
-                let file = file.into_inner();
-                file.sync_all().await?;
-                drop(file);
+                let file = file.file;
                 tokio::task::spawn_blocking(move || {
+                    file.sync_all()?;
+                    drop(file);
                     std::fs::rename(&temp, &target)?;
                     sync_parent(&target)
                 })

@@ -311,7 +311,7 @@ async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
     blob(&store, b"orphan").await;
     let mut unfinished = store.blobs().create().await.unwrap();
     // Larger than the in-memory buffer, so it is a temp file when the "crash" comes.
-    unfinished.write(&vec![0u8; 300 * 1024]).await.unwrap();
+    unfinished.write(&vec![0u8; 1300 * 1024]).await.unwrap();
     std::mem::forget(unfinished);
     assert_eq!(blob_files(db.dir()), 3);
     // Another node could be writing them: young files stay under a grace period.

@@ -23,13 +23,6 @@ pub fn new_file() -> std::fs::OpenOptions {
     options
 }
 
-/// As [`new_file`], for tokio.
-pub fn new_file_async() -> tokio::fs::OpenOptions {
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true).mode(FILE_MODE);
-    options
-}
-
 /// Sets `path`'s mode to `mode` unless it already is; a missing `path` is left missing.
 pub fn restrict(path: &Path, mode: u32) -> io::Result<()> {
     match std::fs::metadata(path) {
