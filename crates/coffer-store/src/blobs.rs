@@ -103,6 +103,7 @@ impl FileWriter {
         self.writing = Some(tokio::task::spawn_blocking(move || {
             use std::os::unix::fs::FileExt;
             file.write_all_at(&buffer, offset)?;
+            start_writeback(&file, offset, buffer.len());
             let mut buffer = buffer;
             buffer.clear();
             Ok(buffer)
@@ -445,6 +446,28 @@ impl BlobWriter {
         self.finished = true;
         Ok(self.id.clone())
     }
+}
+
+/// Asks the kernel to start writing `len` bytes at `offset` of `file` to the disk now, without
+/// waiting: a large blob's final fsync then finds most of it written already, instead of
+/// the whole blob (measured: a third of a 64 MiB PUT's time at one client was that fsync).
+/// Only a hint; the fsync is what makes the blob durable.
+fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a plain system call on a descriptor `file` keeps open; no memory is passed.
+        unsafe {
+            libc::sync_file_range(
+                file.as_raw_fd(),
+                offset as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }
 
 /// Syncs the directory holding `path`, so a rename into it survives a crash.
