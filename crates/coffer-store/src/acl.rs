@@ -177,6 +177,7 @@ impl Store {
         version_id: Option<&str>,
         grants: &[Grant],
     ) -> Result<String> {
+        let scope = self.object_write_scope(bucket, key);
         let mut tx = self.begin_write().await?;
         crate::versions::lock_key(&mut tx, bucket, key).await?;
         let row = crate::versions::find_version(&mut tx, bucket, key, version_id, "owner_account").await?;
@@ -199,6 +200,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        scope.finish();
         Ok(version)
     }
 

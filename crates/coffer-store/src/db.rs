@@ -35,6 +35,8 @@ pub(crate) struct Db {
     pub(crate) buckets: GenerationCache<crate::Bucket>,
     pub(crate) blobs: BlobStore,
     pub(crate) commits: Committer<crate::objects::Write>,
+    /// Latest versions of recently read keys (SQLite only: see `object_cache.rs`).
+    pub(crate) objects: Arc<crate::object_cache::ObjectCache>,
     pub(crate) policies: GenerationCache<Arc<crate::UserPolicies>>,
     /// Keys of the ring by account and the name a request used, their material opened.
     pub(crate) kms_keys: GenerationCache<Arc<crate::KmsKey>>,
@@ -190,6 +192,7 @@ impl Store {
             buckets: GenerationCache::default(),
             // On PostgreSQL other nodes may share the data dir and be reading.
             blobs: BlobStore::open(data_dir, backend == Backend::Postgres)?,
+            objects: Arc::new(crate::object_cache::ObjectCache::new(backend == Backend::Sqlite)),
             commits,
             policies: GenerationCache::default(),
             kms_keys: GenerationCache::default(),

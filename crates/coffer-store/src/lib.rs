@@ -29,6 +29,7 @@ mod logging;
 mod managed;
 mod model;
 mod multipart;
+mod object_cache;
 mod object_lock;
 mod objects;
 mod oidc;

@@ -252,6 +252,7 @@ impl Store {
         parts: Vec<ObjectPart>,
         condition: &WriteCondition,
     ) -> Result<ObjectMeta> {
+        let scope = self.object_write_scope(&upload.bucket, &object.key);
         let last_modified = now_millis();
         let mut tx = self.begin_write().await?;
         // A part uploaded again meanwhile through another node must wait for this, or be
@@ -302,6 +303,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        scope.finish();
         unused.extend(all_blobs.filter(|blob| !parts.iter().any(|part| part.blob_id == *blob)));
         self.blobs().remove(&unused).await;
         let object = NewObject {

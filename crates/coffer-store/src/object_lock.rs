@@ -228,6 +228,7 @@ impl Store {
         retention: Option<Retention>,
         bypass_governance: bool,
     ) -> Result<String> {
+        let scope = self.object_write_scope(bucket, key);
         let mut tx = self.begin_write().await?;
         crate::versions::lock_key(&mut tx, bucket, key).await?;
         let (version_id, lock) = version_lock(&mut tx, bucket, key, version_id).await?;
@@ -246,11 +247,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        scope.finish();
         Ok(version_id)
     }
 
     /// Puts a legal hold on a version or lifts it; returns the version's id.
     pub async fn set_legal_hold(&self, bucket: &str, key: &str, version_id: Option<&str>, on: bool) -> Result<String> {
+        let scope = self.object_write_scope(bucket, key);
         let mut tx = self.begin_write().await?;
         crate::versions::lock_key(&mut tx, bucket, key).await?;
         let (version_id, _) = version_lock(&mut tx, bucket, key, version_id).await?;
@@ -262,6 +265,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        scope.finish();
         Ok(version_id)
     }
 }

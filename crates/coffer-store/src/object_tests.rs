@@ -433,6 +433,96 @@ async fn deleting_a_bucket_discards_its_uploads_and_their_parts(db: TestDb) {
     store.delete_bucket("photos").await.unwrap();
     assert_eq!(blob_files(db.dir()), 0);
 }
+
+/// Every kind of write to a key is seen by the next read of its latest version, however
+/// often that was read before (SQLite answers such reads from `object_cache.rs`).
+async fn reads_see_every_write_to_the_key(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let latest = |store: &Store| {
+        let store = store.clone();
+        async move { store.object("photos", "k").await.unwrap() }
+    };
+    assert_eq!(latest(&store).await, None);
+    let id = blob(&store, b"one").await;
+    store
+        .put_object("photos", new_object("k", "e1"), id, &WriteCondition::Always)
+        .await
+        .unwrap();
+    for expected in ["e1", "e1"] {
+        assert_eq!(latest(&store).await.unwrap().etag, expected);
+    }
+    let id = blob(&store, b"two").await;
+    store
+        .put_object("photos", new_object("k", "e2"), id, &WriteCondition::Always)
+        .await
+        .unwrap();
+    assert_eq!(latest(&store).await.unwrap().etag, "e2");
+    let tags = vec![Tag {
+        key: "t".into(),
+        value: "v".into(),
+    }];
+    store.set_object_tags("photos", "k", None, &tags).await.unwrap();
+    assert_eq!(latest(&store).await.unwrap().tags, tags);
+    store.set_legal_hold("photos", "k", None, true).await.unwrap();
+    assert!(latest(&store).await.unwrap().lock.legal_hold);
+    store.set_legal_hold("photos", "k", None, false).await.unwrap();
+    assert!(!latest(&store).await.unwrap().lock.legal_hold);
+    store
+        .delete_object("photos", "k", None, &WriteCondition::Always, false)
+        .await
+        .unwrap();
+    assert_eq!(latest(&store).await, None);
+    // A write that failed its condition changed nothing, and reads go on seeing that.
+    let id = blob(&store, b"three").await;
+    store
+        .put_object("photos", new_object("k", "e3"), id, &WriteCondition::Always)
+        .await
+        .unwrap();
+    assert_eq!(latest(&store).await.unwrap().etag, "e3");
+    let id = blob(&store, b"four").await;
+    let refused = store
+        .put_object("photos", new_object("k", "e4"), id, &WriteCondition::IfAbsent)
+        .await;
+    assert!(matches!(refused, Err(StoreError::PreconditionFailed)));
+    assert_eq!(latest(&store).await.unwrap().etag, "e3");
+}
+
+/// Reads racing with writes to the same key: once the writes are done, a read sees the last.
+async fn reads_racing_writes_end_on_the_last_write(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let writer = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = blob(&writer, b"x").await;
+            writer
+                .put_object("photos", new_object("k", &format!("e{i}")), id, &WriteCondition::Always)
+                .await
+                .unwrap();
+        }));
+        let reader = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                let _ = reader.object("photos", "k").await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let last = store.list_objects("photos", &crate::listing::ListQuery {
+        after_version: None,
+        prefix: "",
+        delimiter: None,
+        after: None,
+        max_keys: 10,
+    });
+    let listed = last.await.unwrap();
+    let ListEntry::Object(listed) = &listed.entries[0] else {
+        panic!("not an object")
+    };
+    assert_eq!(store.object("photos", "k").await.unwrap().unwrap().etag, listed.etag);
+}
 }
 
 on_both_backends! {

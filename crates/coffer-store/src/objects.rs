@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::acl::ObjectAcl;
 use crate::commits::Batched;
 use crate::model::{from_millis, now_millis};
+use crate::object_cache::KeyWrite;
 use crate::object_lock::ObjectLock;
 use crate::versions::{self, Deleted};
 use crate::{Result, Store, StoreError};
@@ -230,6 +231,7 @@ impl Store {
             object: Box::new(object.clone()),
             blob_id: blob_id.clone(),
             condition: condition.clone(),
+            _writing: self.inner.objects.writing(bucket, &object.key),
         };
         match self.inner.commits.write(write).await {
             Ok(written) => {
@@ -267,6 +269,28 @@ impl Store {
     /// and parts come from one read transaction, so an overwrite committing meanwhile cannot
     /// pair this object's row with another's parts.
     pub async fn object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<Option<ObjectMeta>> {
+        // The latest version may be known already (see `object_cache.rs`).
+        let ticket = match version_id {
+            Some(_) => None,
+            None => match self.inner.objects.get(bucket, key) {
+                Ok(latest) => return Ok(Some(latest)),
+                Err(ticket) => ticket,
+            },
+        };
+        let object = self.read_object_version(bucket, key, version_id).await?;
+        if let (Some(ticket), Some(object)) = (ticket, &object) {
+            self.inner.objects.fill(ticket, object);
+        }
+        Ok(object)
+    }
+
+    /// [`Store::object_version`] from SQL.
+    async fn read_object_version(
         &self,
         bucket: &str,
         key: &str,
@@ -325,6 +349,7 @@ impl Store {
             version_id: version_id.map(str::to_owned),
             condition: condition.clone(),
             bypass_governance,
+            _writing: self.inner.objects.writing(bucket, key),
         };
         let written = self.inner.commits.write(write).await?;
         self.blobs().remove(&written.unused_blobs).await;
@@ -431,13 +456,15 @@ pub(crate) fn part_from_row(row: &AnyRow) -> Result<ObjectPart> {
     })
 }
 
-/// An object write for the group commit (see `commits.rs`).
+/// An object write for the group commit (see `commits.rs`). Each holds its key's
+/// [`KeyWrite`] until the committer is done with it (committed or rolled back).
 pub(crate) enum Write {
     Put {
         bucket: String,
         object: Box<NewObject>,
         blob_id: String,
         condition: WriteCondition,
+        _writing: KeyWrite,
     },
     Delete {
         bucket: String,
@@ -446,6 +473,7 @@ pub(crate) enum Write {
         condition: WriteCondition,
         /// A governance retention does not stop this delete (the caller may and said so).
         bypass_governance: bool,
+        _writing: KeyWrite,
     },
 }
 
@@ -472,6 +500,7 @@ impl Write {
                 object,
                 blob_id,
                 condition,
+                ..
             } => {
                 let written =
                     versions::write_object(tx, bucket, object, Some(blob_id), &[], condition, last_modified).await?;
@@ -491,6 +520,7 @@ impl Write {
                 version_id,
                 condition,
                 bypass_governance,
+                ..
             } => {
                 let version = version_id.as_deref();
                 let mut deleted =

@@ -34,6 +34,7 @@ impl Store {
         version_id: Option<&str>,
         tags: &[Tag],
     ) -> Result<String> {
+        let scope = self.object_write_scope(bucket, key);
         let mut tx = self.begin_write().await?;
         crate::versions::lock_key(&mut tx, bucket, key).await?;
         let row = crate::versions::find_version(&mut tx, bucket, key, version_id, "tags").await?;
@@ -46,6 +47,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        scope.finish();
         Ok(version)
     }
 
