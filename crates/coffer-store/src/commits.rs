@@ -129,7 +129,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
     let mut broken = depth(&tx) != 1;
     // Applied writes are kept until the batch is over: what they hold (a key's place in the
     // object cache) must outlive the commit.
-    let mut applied = Vec::with_capacity(batch.len());
+    let mut kept = Vec::with_capacity(batch.len());
     let mut batch = batch.into_iter();
     for queued in batch.by_ref() {
         let outcome = match sqlx::Acquire::begin(&mut tx).await {
@@ -143,6 +143,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
                         queued.reply,
                         Err(StoreError::CommitUnknown("the connection was lost".into())),
                     ));
+                    kept.push(queued.write);
                     break;
                 }
                 match applied {
@@ -156,7 +157,7 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
             Err(err) => Err(err.into()),
         };
         outcomes.push((queued.reply, outcome));
-        applied.push(queued.write);
+        kept.push(queued.write);
         if depth(&tx) != 1 {
             broken = true;
             break;

@@ -13,14 +13,19 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::ObjectMeta;
 
-/// Keys cached at most; past it the cache starts again empty (a GET-heavy working set
-/// larger than this reads SQL, as without a cache).
-const MAX_ENTRIES: usize = 100_000;
+/// Bytes (as [`weight`] counts them) cached at most; past it the cache starts again empty
+/// (a GET-heavy working set larger than this reads SQL, as without a cache).
+const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// How long a row is served at most. Every write this process makes ends a key's entry at
+/// once; this bounds what nothing here can see (a second process writing the same SQLite
+/// database, which Coffer does not support) to a moment.
+const MAX_AGE: Duration = Duration::from_secs(1);
 
 type Key = (String, String);
 
@@ -34,9 +39,42 @@ pub(crate) struct ObjectCache {
 struct State {
     /// Moves on whenever a write to any key ends.
     generation: u64,
-    entries: HashMap<Key, Arc<ObjectMeta>>,
+    entries: HashMap<Key, Entry>,
+    /// The entries' [`weight`]s, summed.
+    bytes: usize,
     /// Keys with writes under way, and how many.
     writing: HashMap<Key, usize>,
+}
+
+struct Entry {
+    object: Arc<ObjectMeta>,
+    filled: Instant,
+    weight: usize,
+}
+
+/// About what an entry costs in memory: its strings, metadata, tags, grants and parts.
+fn weight(object: &ObjectMeta) -> usize {
+    let h = &object.headers;
+    let headers = [
+        &h.content_type,
+        &h.cache_control,
+        &h.content_disposition,
+        &h.content_encoding,
+        &h.content_language,
+        &h.expires,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::len)
+    .sum::<usize>();
+    let metadata: usize = h.user_metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum();
+    let tags: usize = object.tags.iter().map(|t| t.key.len() + t.value.len() + 48).sum();
+    let grants = object.acl.grants.as_ref().map_or(0, |g| g.len() * 96);
+    let parts = match &object.data {
+        crate::ObjectData::Parts(parts) => parts.len() * 160,
+        crate::ObjectData::Blob(_) => 0,
+    };
+    std::mem::size_of::<ObjectMeta>() + 3 * object.key.len() + headers + metadata + tags + grants + parts + 256
 }
 
 /// What a read that missed must show to fill the cache (see [`ObjectCache::fill`]).
@@ -56,26 +94,51 @@ impl ObjectCache {
         if !self.enabled {
             return Err(None);
         }
-        let state = self.state.lock();
         let wanted = (bucket.to_owned(), key.to_owned());
-        match state.entries.get(&wanted) {
-            Some(found) if !state.writing.contains_key(&wanted) => Ok(ObjectMeta::clone(found)),
-            _ => Err(Some(Ticket(state.generation))),
-        }
+        let found = {
+            let state = self.state.lock();
+            match state.entries.get(&wanted) {
+                Some(entry) if !state.writing.contains_key(&wanted) && entry.filled.elapsed() < MAX_AGE => {
+                    Ok(entry.object.clone())
+                }
+                _ => Err(Some(Ticket(state.generation))),
+            }
+        };
+        // Copied out of the lock.
+        found.map(|object| ObjectMeta::clone(&object))
     }
 
     /// Keeps `object`, read from SQL after `ticket` was taken, unless a write to any key
     /// ended since or one to this key is under way.
     pub(crate) fn fill(&self, ticket: Ticket, object: &ObjectMeta) {
-        let mut state = self.state.lock();
+        let weight = weight(object);
+        if weight > MAX_BYTES / 64 {
+            return;
+        }
+        let entry = Entry {
+            object: Arc::new(object.clone()),
+            filled: Instant::now(),
+            weight,
+        };
         let key = (object.bucket.clone(), object.key.clone());
+        let mut state = self.state.lock();
         if state.generation != ticket.0 || state.writing.contains_key(&key) {
             return;
         }
-        if state.entries.len() >= MAX_ENTRIES {
+        if state.bytes + weight > MAX_BYTES {
             state.entries.clear();
+            state.bytes = 0;
         }
-        state.entries.insert(key, Arc::new(object.clone()));
+        state.bytes += weight;
+        if let Some(old) = state.entries.insert(key, entry) {
+            state.bytes -= old.weight;
+        }
+    }
+
+    fn forget(state: &mut State, key: &Key) {
+        if let Some(old) = state.entries.remove(key) {
+            state.bytes -= old.weight;
+        }
     }
 
     /// Marks a write to `key` as under way until the returned guard is dropped.
@@ -83,7 +146,7 @@ impl ObjectCache {
         let key = (bucket.to_owned(), key.to_owned());
         if self.enabled {
             let mut state = self.state.lock();
-            state.entries.remove(&key);
+            Self::forget(&mut state, &key);
             *state.writing.entry(key.clone()).or_default() += 1;
         }
         KeyWrite {
@@ -98,7 +161,7 @@ impl ObjectCache {
         }
         let mut state = self.state.lock();
         state.generation += 1;
-        state.entries.remove(key);
+        Self::forget(&mut state, key);
         if let Some(count) = state.writing.get_mut(key) {
             *count -= 1;
             if *count == 0 {
@@ -124,8 +187,14 @@ impl KeyWrite {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 runtime.spawn(async move {
-                    let _ = sqlx::query("SELECT 1").execute(&writer).await;
-                    drop(self);
+                    for _ in 0..3 {
+                        if sqlx::query("SELECT 1").execute(&writer).await.is_ok() {
+                            return drop(self);
+                        }
+                    }
+                    // Nothing proves the commit is over: the key stays marked as being
+                    // written, and is read from SQL from now on.
+                    std::mem::forget(self);
                 });
             }
             Err(_) => drop(self),

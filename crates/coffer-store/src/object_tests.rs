@@ -467,6 +467,29 @@ async fn reads_see_every_write_to_the_key(db: TestDb) {
     assert!(latest(&store).await.unwrap().lock.legal_hold);
     store.set_legal_hold("photos", "k", None, false).await.unwrap();
     assert!(!latest(&store).await.unwrap().lock.legal_hold);
+    let grants = vec![Grant {
+        grantee: Grantee::AllUsers,
+        permission: Permission::Read,
+    }];
+    store.set_object_acl("photos", "k", None, &grants).await.unwrap();
+    assert_eq!(latest(&store).await.unwrap().acl.grants, Some(grants));
+    // Completing an upload replaces the object with its parts.
+    let upload = store.create_upload(new_upload("k")).await.unwrap();
+    let id = blob(&store, b"part").await;
+    store.put_part(&upload.upload_id, part(1, id), "crc").await.unwrap();
+    let parts: Vec<ObjectPart> = store
+        .list_parts(&upload.upload_id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.part)
+        .collect();
+    store
+        .complete_upload(&upload, new_object("k", "m-1"), parts.clone(), &WriteCondition::Always)
+        .await
+        .unwrap();
+    let completed = latest(&store).await.unwrap();
+    assert_eq!((completed.etag.as_str(), completed.data), ("m-1", ObjectData::Parts(parts)));
     store
         .delete_object("photos", "k", None, &WriteCondition::Always, false)
         .await
