@@ -243,17 +243,15 @@ enum Hashing {
         chunks: tokio::sync::mpsc::Sender<bytes::Bytes>,
         hashed: tokio::task::JoinHandle<Hashes>,
     },
-    /// Only while moving from here to alongside.
-    Moving,
 }
 
 impl Hashing {
     /// Hashes `chunk`; `received` counts the body's bytes so far, this chunk's included.
     async fn update(&mut self, chunk: &bytes::Bytes, received: u64) -> Result<()> {
         if received > HASH_ALONGSIDE_AFTER
-            && let Hashing::Here(_) = self
-            && let Hashing::Here(mut hashes) = std::mem::replace(self, Hashing::Moving)
+            && let Hashing::Here(here) = self
         {
+            let mut hashes = std::mem::replace(here, Hashes::new(&[]));
             let (chunks, mut queued) = tokio::sync::mpsc::channel::<bytes::Bytes>(HASH_QUEUE);
             let hashed = tokio::task::spawn_blocking(move || {
                 while let Some(chunk) = queued.blocking_recv() {
@@ -269,7 +267,6 @@ impl Hashing {
                 .send(chunk.clone())
                 .await
                 .map_err(|_| S3Fault::internal("the hashing thread ended early"))?,
-            Hashing::Moving => return Err(S3Fault::internal("hashing was interrupted")),
         }
         Ok(())
     }
@@ -282,7 +279,6 @@ impl Hashing {
                 drop(chunks);
                 Ok(hashed.await.map_err(S3Fault::internal)?.finish())
             }
-            Hashing::Moving => Err(S3Fault::internal("hashing was interrupted")),
         }
     }
 }

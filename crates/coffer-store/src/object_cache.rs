@@ -29,7 +29,6 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 
 type Key = (String, String);
 
-#[derive(Default)]
 pub(crate) struct ObjectCache {
     enabled: bool,
     state: Mutex<State>,
