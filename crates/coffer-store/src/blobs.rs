@@ -263,6 +263,11 @@ impl BlobStore {
                 .cloned()
                 .collect()
         };
+        // A write that replaced nothing (a new key, a version added) has nothing to remove:
+        // no trip to the blocking pool for it.
+        if now.is_empty() {
+            return;
+        }
         let (root, shared) = (self.root.clone(), self.shared);
         let _ = tokio::task::spawn_blocking(move || {
             for id in now {
