@@ -13,8 +13,8 @@ use s3s::StdError;
 use s3s::dto::StreamingBlob;
 
 use coffer_store::{
-    BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, Store, TAG, open_segment as open_segment_bytes,
-    open_segment_in_place, sealed_span,
+    BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, SMALL_BLOB, Store, TAG,
+    open_segment as open_segment_bytes, open_segment_in_place, sealed_len, sealed_span,
 };
 
 /// Objects up to this size are read into memory whole.
@@ -32,6 +32,8 @@ const READ_AHEAD: usize = 2;
 #[derive(Clone, Debug)]
 pub struct Segment {
     pub blob_id: String,
+    /// The plain length of the whole blob.
+    pub blob_len: u64,
     pub range: Range<u64>,
     /// How the blob is sealed, when the object is encrypted.
     pub sealed: Option<Sealed>,
@@ -57,6 +59,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
     match &object.data {
         ObjectData::Blob(blob_id) => vec![Segment {
             blob_id: blob_id.clone(),
+            blob_len: object.size,
             range,
             sealed: sealed(blob_id, object.size),
         }],
@@ -71,6 +74,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
                 if start < end {
                     segments.push(Segment {
                         blob_id: part.blob_id.clone(),
+                        blob_len: part.size,
                         range: start - part_range.start..end - part_range.start,
                         sealed: sealed(&part.blob_id, part.size),
                     });
@@ -108,18 +112,37 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
     };
     let first_len = first.range.end - first.range.start;
     if segments.is_empty() && total <= SMALL_OBJECT {
-        let bytes = match &first.sealed {
-            None => {
-                store
-                    .blobs()
-                    .read_at(&first.blob_id, first.range.start, first_len as usize)
-                    .await?
+        let stored = match &first.sealed {
+            None => first.blob_len,
+            Some(_) => sealed_len(first.blob_len),
+        };
+        let bytes: Bytes = match &first.sealed {
+            // A small object's blob is read whole and kept (see `BlobStore::read_small`).
+            _ if stored <= SMALL_BLOB as u64 => {
+                let whole = store.blobs().read_small(&first.blob_id, stored as usize).await?;
+                match &first.sealed {
+                    None if first.range.end <= whole.len() as u64 => {
+                        whole.slice(first.range.start as usize..first.range.end as usize)
+                    }
+                    None => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "a blob is shorter than its object",
+                        ));
+                    }
+                    Some(sealed) => open_sealed_range(&whole, 0, &first.range, sealed)?.into(),
+                }
             }
-            Some(sealed) => read_sealed(store, &first, sealed).await?,
+            None => store
+                .blobs()
+                .read_at(&first.blob_id, first.range.start, first_len as usize)
+                .await?
+                .into(),
+            Some(sealed) => read_sealed(store, &first, sealed).await?.into(),
         };
         drop(lease);
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
-            Ok::<_, std::io::Error>(Bytes::from(bytes))
+            Ok::<_, std::io::Error>(bytes)
         })));
     }
     let first_file = open_segment(store, &first).await?;
@@ -242,24 +265,37 @@ fn open_sealed_segment(sealed: &Sealed, index: u64, buf: &mut Vec<u8>) -> std::i
 
 /// A small sealed range, read and opened in one go.
 async fn read_sealed(store: &Store, segment: &Segment, sealed: &Sealed) -> std::io::Result<Vec<u8>> {
-    let (span, first, skip) = sealed_span(&segment.range, sealed.plain_len);
+    let (span, _, _) = sealed_span(&segment.range, sealed.plain_len);
     let bytes = store
         .blobs()
         .read_at(&segment.blob_id, span.start, (span.end - span.start) as usize)
         .await?;
+    open_sealed_range(&bytes, span.start, &segment.range, sealed)
+}
+
+/// Opens the plain `range` of a sealed blob from `bytes`, its sealed bytes from `offset` on
+/// (which hold at least the segments `range` needs).
+fn open_sealed_range(bytes: &[u8], offset: u64, range: &Range<u64>, sealed: &Sealed) -> std::io::Result<Vec<u8>> {
+    let (span, first, skip) = sealed_span(range, sealed.plain_len);
+    let short = || {
+        std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "an encrypted blob is shorter than its object",
+        )
+    };
+    let from = usize::try_from(span.start.checked_sub(offset).ok_or_else(short)?).map_err(|_| short())?;
+    let to = from + (span.end - span.start) as usize;
+    let bytes = bytes.get(from..to).ok_or_else(short)?;
     let mut plain = Vec::with_capacity(bytes.len());
     for (i, chunk) in bytes.chunks((SEGMENT + TAG) as usize).enumerate() {
         let mut chunk = chunk.to_vec();
         open_sealed_segment(sealed, first + i as u64, &mut chunk)?;
         plain.extend_from_slice(&chunk);
     }
-    let wanted = (segment.range.end - segment.range.start) as usize;
+    let wanted = (range.end - range.start) as usize;
     let skip = skip as usize;
     if plain.len() < skip + wanted {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "an encrypted blob is shorter than its object",
-        ));
+        return Err(short());
     }
     plain.truncate(skip + wanted);
     Ok(plain.split_off(skip))

@@ -23,6 +23,9 @@ use parking_lot::Mutex;
 /// is written in one go when it ends), and bytes per write after that.
 const WRITE_BUFFER: usize = 1024 * 1024;
 
+/// The largest blob [`BlobStore::read_small`] reads whole and keeps in memory.
+pub const SMALL_BLOB: usize = crate::blob_cache::MAX_BLOB;
+
 /// Where retired blobs wait, under the blob root.
 const RETIRED: &str = "retired";
 
@@ -32,6 +35,8 @@ pub struct BlobStore {
     leases: Arc<Mutex<Leases>>,
     /// Other nodes may be reading: blobs no row names are retired, not removed.
     shared: bool,
+    /// Small blobs read lately (see `blob_cache.rs`).
+    cache: crate::blob_cache::BlobCache,
 }
 
 /// Blobs being read, and those to remove once their last reader is done. A write that
@@ -154,6 +159,7 @@ impl BlobStore {
             root,
             leases: Arc::default(),
             shared,
+            cache: Default::default(),
         })
     }
 
@@ -217,6 +223,17 @@ impl BlobStore {
         .map_err(io::Error::other)?
     }
 
+    /// The whole of a small blob (`len` bytes, at most [`SMALL_BLOB`]), kept in memory for
+    /// the reads that follow: a blob's bytes never change once it is named.
+    pub async fn read_small(&self, id: &str, len: usize) -> io::Result<bytes::Bytes> {
+        if let Some(bytes) = self.cache.get(id) {
+            return Ok(bytes);
+        }
+        let bytes = bytes::Bytes::from(self.read_at(id, 0, len).await?);
+        self.cache.keep(id, bytes.clone());
+        Ok(bytes)
+    }
+
     /// Leases `ids` for reading. Check that they still exist after taking the lease: a blob
     /// removed just before it is gone, one removed after it stays until the lease drops.
     pub fn lease(&self, ids: &[String]) -> BlobLease {
@@ -250,6 +267,9 @@ impl BlobStore {
     /// (on a shared data dir they are retired instead, their wait counted from then). A blob
     /// already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
+        for id in ids {
+            self.cache.forget(id);
+        }
         let now: Vec<String> = {
             let mut leases = self.leases.lock();
             ids.iter()

@@ -8,6 +8,7 @@
 mod access_keys;
 mod accounts;
 mod acl;
+mod blob_cache;
 mod blobs;
 mod buckets;
 mod cache;
@@ -50,7 +51,7 @@ use std::sync::Arc;
 pub use access_keys::KeyOwnerName;
 pub use accounts::{AccountCounts, DEFAULT_ACCOUNT_NAME};
 pub use acl::{Grant, Grantee, ObjectAccess, ObjectAcl, ObjectOwnership, Permission};
-pub use blobs::{BlobLease, BlobStore, BlobWriter};
+pub use blobs::{BlobLease, BlobStore, BlobWriter, SMALL_BLOB};
 pub use buckets::{Bucket, NewBucket, PublicAccessBlock};
 pub use console_sessions::StoredSession;
 pub use copy::{CopyReport, copy_database};

@@ -597,4 +597,17 @@ async fn two_nodes_racing_on_one_key_agree(db: TestDb) {
     let listed = one.list_objects("photos", &query).await.unwrap();
     assert_eq!(listed.entries.len(), 2, "contended and shared");
 }
+
+/// A small blob is read whole and kept in memory: its bytes never change once it is named,
+/// so the copy answers even without the file; removing the blob forgets the copy.
+async fn small_blobs_are_read_whole_and_kept_until_removed(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let id = blob(&store, b"hello").await;
+    assert_eq!(store.blobs().read_small(&id, 5).await.unwrap(), &b"hello"[..]);
+    std::fs::remove_file(db.dir().join("blobs").join(&id[..2]).join(&id)).unwrap();
+    assert_eq!(store.blobs().read_small(&id, 5).await.unwrap(), &b"hello"[..]);
+    store.blobs().remove(std::slice::from_ref(&id)).await;
+    let gone = store.blobs().read_small(&id, 5).await.unwrap_err();
+    assert_eq!(gone.kind(), std::io::ErrorKind::NotFound);
+}
 }
