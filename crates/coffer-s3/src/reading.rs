@@ -1,6 +1,6 @@
 //! Streaming an object's bytes (or a range of them) out of its blob files, a bounded buffer
-//! at a time. Small objects are read in one go: for them a single blocking read is cheaper
-//! than a stream of file operations.
+//! at a time. Small objects are read in one go: a small blob is read whole once and kept in
+//! memory (`BlobStore::read_small`), and a small range of a large one is one blocking read.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -85,9 +85,10 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
     }
 }
 
-/// Leases the segments' blobs and checks that all but the first are still there (opening
-/// the first checks it). `None`: a write replaced the object after it was read and its blobs
-/// are gone; read the object again.
+/// Leases the segments' blobs and checks that all but the first are still there (reading the
+/// first checks it, unless a copy of it is kept in memory: the bytes a row named when it was
+/// read, as good as the file the lease would have kept). `None`: a write replaced the object
+/// after it was read and its blobs are gone; read the object again.
 pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
     let ids: Vec<String> = segments.iter().map(|s| s.blob_id.clone()).collect();
     let lease = store.blobs().lease(&ids);
@@ -101,7 +102,7 @@ pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
 
 /// Streams the segments; the lease keeps their blobs on disk until the stream ends or is
 /// dropped, whatever writes replace the object meanwhile. `NotFound`: the first blob was
-/// removed before the lease was taken.
+/// removed before the lease was taken (and no copy of it is kept).
 pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> std::io::Result<StreamingBlob> {
     let total: u64 = segments.iter().map(|s| s.range.end - s.range.start).sum();
     let mut segments = VecDeque::from(segments);

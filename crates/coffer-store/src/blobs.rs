@@ -230,7 +230,13 @@ impl BlobStore {
             return Ok(bytes);
         }
         let bytes = bytes::Bytes::from(self.read_at(id, 0, len).await?);
-        self.cache.keep(id, bytes.clone());
+        // Not kept if the blob was removed while it was read (its reader's lease kept the
+        // file): `remove` forgets only after marking it, so one of the two sees the other.
+        let leases = self.leases.lock();
+        if !leases.doomed.contains(id) {
+            self.cache.keep(id, bytes.clone());
+        }
+        drop(leases);
         Ok(bytes)
     }
 
@@ -267,9 +273,6 @@ impl BlobStore {
     /// (on a shared data dir they are retired instead, their wait counted from then). A blob
     /// already gone is fine.
     pub async fn remove(&self, ids: &[String]) {
-        for id in ids {
-            self.cache.forget(id);
-        }
         let now: Vec<String> = {
             let mut leases = self.leases.lock();
             ids.iter()
@@ -283,6 +286,10 @@ impl BlobStore {
                 .cloned()
                 .collect()
         };
+        // After the leases are marked: see `read_small`.
+        for id in ids {
+            self.cache.forget(id);
+        }
         // A write that replaced nothing (a new key, a version added) has nothing to remove:
         // no trip to the blocking pool for it.
         if now.is_empty() {

@@ -263,6 +263,49 @@ async fn large_objects_read_back_in_any_range_sealed_or_not() {
     );
 }
 
+/// Small objects are read whole and kept in memory (`blob_cache.rs`); ranges are cut from
+/// the kept copy, plain or opened segment by segment, the first read and the next alike.
+#[tokio::test]
+async fn small_objects_read_back_in_any_range_sealed_or_not() {
+    let coffer = Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
+    ]);
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("small").send().await.unwrap();
+    // Within one segment, one past it, and a second segment of 464 bytes (still small).
+    for len in [5000, SEGMENT + 1, SEGMENT + 464] {
+        let body = recognizable(len);
+        for (kind, sse) in [("clear", None), ("sealed", Some(ServerSideEncryption::Aes256))] {
+            let key = format!("{kind}-{len}");
+            s3.put_object()
+                .bucket("small")
+                .key(&key)
+                .set_server_side_encryption(sse)
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+                .unwrap();
+            for _ in 0..2 {
+                assert!(get_range(&s3, "small", &key, None).await == body, "{key}");
+                for (first, last) in [
+                    (0, 0),
+                    (1, len - 2),
+                    (len - 1, len - 1),
+                    (SEGMENT.min(len) - 1, len - 1),
+                    (len / 2, len / 2 + 10),
+                ] {
+                    let got = get_range(&s3, "small", &key, Some(format!("bytes={first}-{last}"))).await;
+                    assert!(got == body[first..=last], "{key} bytes={first}-{last}");
+                }
+                let tail = get_range(&s3, "small", &key, Some("bytes=-100".to_owned())).await;
+                assert!(tail == body[len - 100..], "{key} bytes=-100");
+            }
+        }
+    }
+}
+
 struct CustomerKey {
     key: String,
     md5: String,
