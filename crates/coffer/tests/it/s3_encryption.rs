@@ -49,6 +49,16 @@ async fn get_range(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, range: Opti
     got.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
+/// A Coffer whose new buckets take the pre-2023 defaults: objects stored in the clear
+/// unless a write or the bucket asks for encryption.
+fn start_with_pre_2023_defaults() -> Coffer {
+    Coffer::start_with(&[
+        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
+    ])
+}
+
 #[tokio::test]
 async fn objects_are_encrypted_by_default_and_read_back_in_any_range() {
     let coffer = Coffer::start();
@@ -141,11 +151,7 @@ async fn objects_are_encrypted_by_default_and_read_back_in_any_range() {
 
 #[tokio::test]
 async fn bucket_default_encryption_is_the_buckets_choice_under_the_pre_2023_defaults() {
-    let coffer = Coffer::start_with(&[
-        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
-    ]);
+    let coffer = start_with_pre_2023_defaults();
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("plain").send().await.unwrap();
     let none = s3.get_bucket_encryption().bucket("plain").send().await.unwrap_err();
@@ -220,11 +226,7 @@ async fn bucket_default_encryption_is_the_buckets_choice_under_the_pre_2023_defa
 /// for: checked at and across the reads' edges, sealed and plain.
 #[tokio::test]
 async fn large_objects_read_back_in_any_range_sealed_or_not() {
-    let coffer = Coffer::start_with(&[
-        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
-    ]);
+    let coffer = start_with_pre_2023_defaults();
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("large").send().await.unwrap();
     const MIB: usize = 1024 * 1024;
@@ -267,11 +269,7 @@ async fn large_objects_read_back_in_any_range_sealed_or_not() {
 /// the kept copy, plain or opened segment by segment, the first read and the next alike.
 #[tokio::test]
 async fn small_objects_read_back_in_any_range_sealed_or_not() {
-    let coffer = Coffer::start_with(&[
-        ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-        ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ("COFFER_NEW_BUCKET_DEFAULTS", "pre-2023"),
-    ]);
+    let coffer = start_with_pre_2023_defaults();
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("small").send().await.unwrap();
     // Within one segment, one past it, and a second segment of 464 bytes (still small).
