@@ -111,36 +111,8 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
             Result<Bytes, std::io::Error>,
         >()));
     };
-    let first_len = first.range.end - first.range.start;
     if segments.is_empty() && total <= SMALL_OBJECT {
-        let stored = match &first.sealed {
-            None => first.blob_len,
-            Some(_) => sealed_len(first.blob_len),
-        };
-        let bytes: Bytes = match &first.sealed {
-            // A small object's blob is read whole and kept (see `BlobStore::read_small`).
-            _ if stored <= SMALL_BLOB as u64 => {
-                let whole = store.blobs().read_small(&first.blob_id, stored as usize).await?;
-                match &first.sealed {
-                    None if first.range.end <= whole.len() as u64 => {
-                        whole.slice(first.range.start as usize..first.range.end as usize)
-                    }
-                    None => {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "a blob is shorter than its object",
-                        ));
-                    }
-                    Some(sealed) => open_sealed_range(&whole, 0, &first.range, sealed)?.into(),
-                }
-            }
-            None => store
-                .blobs()
-                .read_at(&first.blob_id, first.range.start, first_len as usize)
-                .await?
-                .into(),
-            Some(sealed) => read_sealed(store, &first, sealed).await?.into(),
-        };
+        let bytes = read_small_range(store, &first).await?;
         drop(lease);
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
             Ok::<_, std::io::Error>(bytes)
@@ -264,7 +236,35 @@ fn open_sealed_segment(sealed: &Sealed, index: u64, buf: &mut Vec<u8>) -> std::i
     })
 }
 
-/// A small sealed range, read and opened in one go.
+/// A small range, read in one go: cut from a small blob read whole and kept in memory (see
+/// `BlobStore::read_small`), or one read of a large blob.
+async fn read_small_range(store: &Store, segment: &Segment) -> std::io::Result<Bytes> {
+    let stored = match &segment.sealed {
+        None => segment.blob_len,
+        Some(_) => sealed_len(segment.blob_len),
+    };
+    let range = &segment.range;
+    if stored > SMALL_BLOB as u64 {
+        return match &segment.sealed {
+            None => {
+                let len = (range.end - range.start) as usize;
+                Ok(store.blobs().read_at(&segment.blob_id, range.start, len).await?.into())
+            }
+            Some(sealed) => Ok(read_sealed(store, segment, sealed).await?.into()),
+        };
+    }
+    let whole = store.blobs().read_small(&segment.blob_id, stored as usize).await?;
+    match &segment.sealed {
+        Some(sealed) => Ok(open_sealed_range(&whole, 0, range, sealed)?.into()),
+        None if range.end <= whole.len() as u64 => Ok(whole.slice(range.start as usize..range.end as usize)),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "a blob is shorter than its object",
+        )),
+    }
+}
+
+/// A small sealed range of a large blob, read and opened in one go.
 async fn read_sealed(store: &Store, segment: &Segment, sealed: &Sealed) -> std::io::Result<Vec<u8>> {
     let (span, _, _) = sealed_span(&segment.range, sealed.plain_len);
     let bytes = store
