@@ -1,0 +1,19 @@
+//! A pass-through FUSE file system that keeps, in memory, how to undo every change not yet
+//! made durable, and on command "loses power": undoes all of them, the way Jepsen's LazyFS
+//! does. Coffer's power-loss tests run its data dir on it (`kill -9` leaves the page cache
+//! intact, so only this catches a missing fsync).
+//!
+//! What counts as durable, as POSIX promises and no more:
+//! - a file's bytes and size once the file is fsynced (`fsync` or `fdatasync`);
+//! - a name created, removed or renamed once its directory is fsynced (for a rename, the
+//!   directory it moved into).
+//!
+//! Everything passes straight through to a backing directory, so reads see every write at
+//! once; what is kept is the undo: the bytes a write or truncation replaced (by 4 KiB page,
+//! once per page between fsyncs) and the names changed. Removed and replaced files wait in
+//! a graveyard beside the tree until their removal is durable.
+
+mod fs;
+mod undo;
+
+pub use fs::{LazyFs, Power};
