@@ -16,4 +16,35 @@
 mod fs;
 mod undo;
 
+use std::io;
+use std::path::Path;
+
 pub use fs::{LazyFs, Power};
+pub use undo::Lost;
+
+/// A [`LazyFs`] mounted by this process; its calls are served on a thread of their own.
+pub struct Mount {
+    session: fuser::BackgroundSession,
+    power: Power,
+}
+
+/// Mounts a [`LazyFs`] over `backing` at `at` (FUSE: root, or a user allowed to mount).
+pub fn mount(backing: &Path, at: &Path) -> io::Result<Mount> {
+    let (fs, power) = LazyFs::new(backing)?;
+    let options = [fuser::MountOption::FSName("coffer-lazyfs".into())];
+    let session = fuser::spawn_mount2(fs, at, &options)?;
+    Ok(Mount { session, power })
+}
+
+impl Mount {
+    /// Cuts the power (see [`Power::cut`]). The mount stays, failing every call, until
+    /// [`Mount::unmount`]; mounting the same backing dir again is the restart.
+    pub fn cut(&self) -> io::Result<Lost> {
+        self.power.cut()
+    }
+
+    /// Unmounts, once the processes using the mount are gone, and waits for the session.
+    pub fn unmount(self) {
+        self.session.join();
+    }
+}

@@ -1,4 +1,4 @@
-//! `coffer-lazyfs BACKING MOUNTPOINT`: mounts a [`LazyFs`] over `BACKING/tree` and prints
+//! `coffer-lazyfs BACKING MOUNTPOINT`: mounts a [`coffer_lazyfs::LazyFs`] over `BACKING/tree` and prints
 //! `mounted`. Each `cut` line on stdin cuts the power (every later call fails with EIO,
 //! everything not durable is undone) and answers `cut: F files, N names lost`; at the end of
 //! stdin it unmounts and exits. The next mount over the same backing dir is the restart.
@@ -6,26 +6,16 @@
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use coffer_lazyfs::LazyFs;
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [backing, mountpoint] = args.as_slice() else {
         eprintln!("usage: coffer-lazyfs BACKING MOUNTPOINT");
         return ExitCode::from(2);
     };
-    let (fs, power) = match LazyFs::new(backing.as_ref()) {
-        Ok(made) => made,
+    let mount = match coffer_lazyfs::mount(backing.as_ref(), mountpoint.as_ref()) {
+        Ok(mount) => mount,
         Err(err) => {
-            eprintln!("coffer-lazyfs: {backing}: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let options = [fuser::MountOption::FSName("coffer-lazyfs".into())];
-    let session = match fuser::spawn_mount2(fs, mountpoint, &options) {
-        Ok(session) => session,
-        Err(err) => {
-            eprintln!("coffer-lazyfs: cannot mount on {mountpoint}: {err}");
+            eprintln!("coffer-lazyfs: cannot mount {backing} on {mountpoint}: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -37,12 +27,12 @@ fn main() -> ExitCode {
             eprintln!("coffer-lazyfs: unknown command {line:?}");
             continue;
         }
-        let answer = match power.cut() {
+        let answer = match mount.cut() {
             Ok(lost) => format!("cut: {} files, {} names lost", lost.files, lost.names),
             Err(err) => format!("cut failed: {err}"),
         };
         let _ = writeln!(out, "{answer}").and_then(|()| out.flush());
     }
-    drop(session);
+    mount.unmount();
     ExitCode::SUCCESS
 }

@@ -64,7 +64,9 @@ pub(crate) enum Name {
     },
 }
 
-/// What a power cut lost: files whose bytes went back, and name changes undone.
+/// What a power cut lost: files whose bytes went back, and name changes undone (one that
+/// a durable change since made moot, such as a temp file's creation after its durable
+/// rename, is not counted).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Lost {
     pub files: usize,
@@ -140,10 +142,7 @@ impl Undo {
     /// The power cut: every file's bytes go back (each found at its path now, through
     /// `path_of`), then every name change is undone, newest first.
     pub(crate) fn cut(self, path_of: impl Fn(u64) -> Option<PathBuf>, graveyard: &mut Graveyard) -> io::Result<Lost> {
-        let lost = Lost {
-            files: self.bytes.len(),
-            names: self.names.len(),
-        };
+        let mut lost = Lost::default();
         for (ino, bytes) in self.bytes {
             // A file whose removal was durable is gone already, and so is its undo.
             let Some(file) = path_of(ino).and_then(|path| OpenOptions::new().write(true).open(path).ok()) else {
@@ -153,22 +152,22 @@ impl Undo {
                 file.write_all_at(old, page * PAGE)?;
             }
             file.set_len(bytes.size)?;
+            lost.files += 1;
         }
         for (_, name) in self.names.into_iter().rev() {
-            match name {
-                Name::Created { path } => {
-                    if path.symlink_metadata().is_ok() {
-                        graveyard.bury(&path)?;
-                    }
-                }
+            let undone = match name {
+                Name::Created { path } => path.symlink_metadata().is_ok() && graveyard.bury(&path).is_ok(),
                 Name::Removed { path, grave } => restore(&grave, &path, graveyard)?,
                 Name::Renamed { from, to, replaced } => {
-                    restore(&to, &from, graveyard)?;
-                    if let Some(grave) = replaced {
-                        restore(&grave, &to, graveyard)?;
-                    }
+                    let back = restore(&to, &from, graveyard)?;
+                    let replaced_back = match replaced {
+                        Some(grave) => restore(&grave, &to, graveyard)?,
+                        None => false,
+                    };
+                    back || replaced_back
                 }
-            }
+            };
+            lost.names += usize::from(undone);
         }
         Ok(lost)
     }
@@ -177,14 +176,16 @@ impl Undo {
 /// Puts `from` back at `to`. When a durable change in between moved things (`from` is gone,
 /// `to`'s directory is gone, or `to` names something else), the durable state wins as far
 /// as it goes: nothing to put back is skipped, and what stands in the way is buried.
-fn restore(from: &Path, to: &Path, graveyard: &mut Graveyard) -> io::Result<()> {
+/// Returns whether anything was put back.
+fn restore(from: &Path, to: &Path, graveyard: &mut Graveyard) -> io::Result<bool> {
     if from.symlink_metadata().is_err() || to.parent().is_some_and(|dir| !dir.is_dir()) {
-        return Ok(());
+        return Ok(false);
     }
     if to.symlink_metadata().is_ok() {
         graveyard.bury(to)?;
     }
-    std::fs::rename(from, to)
+    std::fs::rename(from, to)?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -146,15 +146,13 @@ impl BlobStore {
     /// The blobs under `data_dir`; `shared` when other nodes use the same directory.
     pub(crate) fn open(data_dir: &Path, shared: bool) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
-        crate::private_fs::create_dir(&root.join("tmp"))?;
-        crate::private_fs::create_dir(&root.join(RETIRED))?;
+        let shards = (0..=255u8).map(|shard| format!("{shard:02x}"));
+        let dirs = ["tmp".to_owned(), RETIRED.to_owned()].into_iter().chain(shards);
+        crate::private_fs::create_dirs_in(&root, dirs)?;
         // Coffer's own directories: tightened if an older Coffer made them.
         crate::private_fs::restrict(&root, crate::private_fs::DIR_MODE)?;
         crate::private_fs::restrict(&root.join("tmp"), crate::private_fs::DIR_MODE)?;
         crate::private_fs::restrict(&root.join(RETIRED), crate::private_fs::DIR_MODE)?;
-        for shard in 0..=255u8 {
-            crate::private_fs::create_dir(&root.join(format!("{shard:02x}")))?;
-        }
         Ok(BlobStore {
             root,
             leases: Arc::default(),
@@ -505,7 +503,7 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
 /// Syncs the directory holding `path`, so a rename into it survives a crash.
 fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
-        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        Some(dir) => crate::private_fs::sync_dir(dir),
         None => Ok(()),
     }
 }

@@ -12,8 +12,44 @@ pub const DIR_MODE: u32 = 0o700;
 pub const FILE_MODE: u32 = 0o600;
 
 /// Creates `dir` (and missing parents) with mode 0700; an existing one is left as it is.
+/// Durably: a power cut must not take back a directory that files were made durable in.
 pub fn create_dir(dir: &Path) -> io::Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+    match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) => create_dirs_in(parent, [name]),
+        _ => Ok(()),
+    }
+}
+
+/// Creates the directories `names` in `parent` (made first if missing, as by
+/// [`create_dir`]), mode 0700, leaving existing ones as they are; `parent` is fsynced once
+/// if any was made, so the new names survive a power cut.
+pub fn create_dirs_in<N: AsRef<Path>>(parent: &Path, names: impl IntoIterator<Item = N>) -> io::Result<()> {
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    if !parent.is_dir() {
+        create_dir(parent)?;
+    }
+    let mut made = false;
+    for name in names {
+        let dir = parent.join(name);
+        match std::fs::DirBuilder::new().mode(DIR_MODE).create(&dir) {
+            Ok(()) => made = true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if made {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Fsyncs the directory `dir`: names created, renamed or removed in it survive a power cut.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Options that create a file with mode 0600.
@@ -40,7 +76,10 @@ pub fn restrict(path: &Path, mode: u32) -> io::Result<()> {
 /// this way keeps all three private.
 pub fn create_private_file(path: &Path) -> io::Result<()> {
     match new_file().open(path) {
-        Ok(_) => Ok(()),
+        Ok(_) => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+            _ => sync_dir(Path::new(".")),
+        },
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => restrict(path, FILE_MODE),
         Err(e) => Err(e),
     }

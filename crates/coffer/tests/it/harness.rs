@@ -277,11 +277,36 @@ impl Coffer {
 
     /// Kills the server with SIGKILL (no chance to flush anything) and starts it again.
     pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.spawn(&[]);
+    }
+
+    /// Kills the server with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             child.kill().expect("kill -9");
             child.wait().expect("reap");
         }
-        self.spawn(&[]);
+    }
+
+    /// A server on SQLite whose empty data dir exists but which is not spawned yet, so a
+    /// test can mount a file system there first; [`Coffer::start_again`] spawns it.
+    pub fn unstarted_sqlite() -> Coffer {
+        Coffer::unstarted(new_data_dir(), None, None)
+    }
+
+    /// Spawns the server on its data dir (after [`Coffer::unstarted_sqlite`] or
+    /// [`Coffer::kill`]).
+    pub fn start_again(&mut self) {
+        if self.first_stdout.is_empty() {
+            let root = [
+                ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+                ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+            ];
+            self.first_stdout = self.spawn(&root);
+        } else {
+            self.spawn(&[]);
+        }
     }
 
     /// SIGTERM, then wait for a clean exit.

@@ -17,6 +17,7 @@ mod nodes;
 mod oidc;
 mod passwords;
 mod policies;
+mod powerloss;
 mod reports;
 mod roles;
 mod s3;
