@@ -123,6 +123,21 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(
     Ok(())
 }
 
+/// Whether a connection handed back may serve again: not if it is still inside a
+/// transaction. SQLite rolls a transaction back by itself on some errors (a full disk, an
+/// I/O error); sqlx's own ROLLBACK then fails and sqlx goes on counting the transaction as
+/// open, so every later BEGIN on that connection would fail (seen on a full disk: every
+/// request answered 503 until a restart). Such a connection is closed and replaced.
+async fn out_of_transaction(conn: &mut sqlx::AnyConnection) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A transaction dropped unfinished queues its rollback: wait for it before judging.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 impl Store {
     /// Opens (creating if needed) `<data_dir>/meta.db` and brings its schema up to date.
     pub async fn open_sqlite(data_dir: &Path, sealer: Sealer) -> Result<Store> {
@@ -158,6 +173,7 @@ impl Store {
                     AnyPoolOptions::new()
                         .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
                         .after_connect(|conn, _meta| Box::pin(async move { sqlite_pragmas(conn).await }))
+                        .after_release(|conn, _meta| Box::pin(async move { out_of_transaction(conn).await }))
                 };
                 let writer = pool().max_connections(1).connect(url).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
