@@ -45,6 +45,7 @@ impl LazyFs {
             next_handle: 1,
             undo: Undo::default(),
             off: false,
+            failing_reads: None,
         };
         let state = Arc::new(Mutex::new(state));
         Ok((LazyFs(state.clone()), Power(state)))
@@ -65,6 +66,14 @@ impl Power {
     }
 }
 
+impl Power {
+    /// From now on reads of files under `dir` (relative to the tree) fail with EIO, as a
+    /// failing disk's would; `None` heals the disk.
+    pub fn fail_reads(&self, dir: Option<&Path>) {
+        lock(&self.0).failing_reads = dir.map(Path::to_owned);
+    }
+}
+
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     // A panic in one call must not wedge the mount: the state stays as consistent as the
     // backing tree, which every call changes in one step.
@@ -82,6 +91,9 @@ struct State {
     undo: Undo,
     /// The power is cut.
     off: bool,
+    /// Reads of files under this directory (relative to the tree) fail, as a failing
+    /// disk's would.
+    failing_reads: Option<PathBuf>,
 }
 
 type Answer<T> = Result<T, c_int>;
@@ -250,7 +262,7 @@ impl State {
         if let Some(size) = size {
             let file = match fh.and_then(|fh| self.files.get(&fh)) {
                 Some(file) => file.try_clone().map_err(errno)?,
-                None => OpenOptions::new().write(true).open(&path).map_err(errno)?,
+                None => OpenOptions::new().read(true).write(true).open(&path).map_err(errno)?,
             };
             self.truncate(ino, &file, size)?;
         }
@@ -372,6 +384,9 @@ impl State {
             return Err(errno(err));
         }
         self.inodes.moved(&from, &to, moving.is_dir());
+        if moving.is_dir() {
+            self.undo.dir_moved(&from, &to);
+        }
         self.undo.name_changed(new_parent, Name::Renamed { from, to, replaced });
         Ok(())
     }
@@ -386,7 +401,16 @@ impl State {
         Ok(self.handle(file))
     }
 
-    fn read(&self, fh: u64, offset: i64, size: u32) -> Answer<Vec<u8>> {
+    fn read(&self, ino: u64, fh: u64, offset: i64, size: u32) -> Answer<Vec<u8>> {
+        if let Some(under) = &self.failing_reads
+            && self
+                .inodes
+                .path(ino)?
+                .strip_prefix(&self.inodes.tree)
+                .is_ok_and(|p| p.starts_with(under))
+        {
+            return Err(libc::EIO);
+        }
         let file = self.file(fh)?;
         let mut buf = vec![0; size as usize];
         let mut filled = 0;
@@ -555,7 +579,7 @@ impl Filesystem for LazyFs {
     fn read(
         &mut self,
         _req: &Request<'_>,
-        _ino: u64,
+        ino: u64,
         fh: u64,
         offset: i64,
         size: u32,
@@ -563,7 +587,7 @@ impl Filesystem for LazyFs {
         _lock_owner: Option<u64>,
         reply: ReplyData,
     ) {
-        match with(self, |s| s.read(fh, offset, size)) {
+        match with(self, |s| s.read(ino, fh, offset, size)) {
             Ok(bytes) => reply.data(&bytes),
             Err(e) => reply.error(e),
         }
@@ -610,10 +634,10 @@ impl Filesystem for LazyFs {
 
     /// Makes the file's bytes durable. The backing file is not fsynced: the power this
     /// file system cuts is its own.
-    fn fsync(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, _datasync: bool, reply: ReplyEmpty) {
         match with(self, |s| {
-            s.undo.file_synced(ino);
-            Ok(())
+            let file = s.files.get(&fh).ok_or(libc::EBADF)?;
+            s.undo.file_synced(file).map_err(errno)
         }) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),

@@ -11,7 +11,9 @@
 //! Everything passes straight through to a backing directory, so reads see every write at
 //! once; what is kept is the undo: the bytes a write or truncation replaced (by 4 KiB page,
 //! once per page between fsyncs) and the names changed. Removed and replaced files wait in
-//! a graveyard beside the tree until their removal is durable.
+//! a graveyard beside the tree until their removal is durable. Not undone: mode, owner and
+//! time changes, and a write torn inside a page (a cut takes a page's write back whole). It can also fail reads under
+//! a directory, as a failing disk would.
 
 mod fs;
 mod undo;
@@ -41,6 +43,11 @@ impl Mount {
     /// [`Mount::unmount`]; mounting the same backing dir again is the restart.
     pub fn cut(&self) -> io::Result<Lost> {
         self.power.cut()
+    }
+
+    /// Makes reads of files under `dir` fail with EIO (see [`Power::fail_reads`]).
+    pub fn fail_reads(&self, dir: Option<&Path>) {
+        self.power.fail_reads(dir);
     }
 
     /// Unmounts, once the processes using the mount are gone, and waits for the session.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, btree_map, hash_map};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Bytes are kept by page, so a run of small writes to one page keeps its old bytes once.
@@ -44,6 +44,8 @@ impl Graveyard {
 
 /// One file's bytes as they were last durable, as far as writes since have changed them.
 struct Bytes {
+    /// The mount's number for the name it was written through, to find it at the cut.
+    name: u64,
     size: u64,
     /// Each page written since, with what it held then (cut at `size`).
     pages: BTreeMap<u64, Vec<u8>>,
@@ -76,20 +78,23 @@ pub struct Lost {
 /// Everything not yet durable, with how to undo it.
 #[derive(Default)]
 pub(crate) struct Undo {
-    /// By inode.
+    /// By the backing file's inode, which all its hard links share.
     bytes: HashMap<u64, Bytes>,
     /// Oldest first, each with the directory whose fsync makes it durable.
     names: Vec<(u64, Name)>,
 }
 
 impl Undo {
-    /// Called before `file` (inode `ino`) changes in `start..end`, by a write or a
-    /// truncation: keeps what those bytes were, unless kept since the file's last fsync.
-    pub(crate) fn before_write(&mut self, ino: u64, file: &File, start: u64, end: u64) -> io::Result<()> {
-        let bytes = match self.bytes.entry(ino) {
+    /// Called before `file` (opened through the mount's inode `name`) changes in
+    /// `start..end`, by a write or a truncation: keeps what those bytes were, unless kept
+    /// since the file's last fsync.
+    pub(crate) fn before_write(&mut self, name: u64, file: &File, start: u64, end: u64) -> io::Result<()> {
+        let meta = file.metadata()?;
+        let bytes = match self.bytes.entry(meta.ino()) {
             hash_map::Entry::Occupied(entry) => entry.into_mut(),
             hash_map::Entry::Vacant(entry) => entry.insert(Bytes {
-                size: file.metadata()?.len(),
+                name,
+                size: meta.len(),
                 pages: BTreeMap::new(),
             }),
         };
@@ -109,9 +114,33 @@ impl Undo {
         Ok(())
     }
 
-    /// The file `ino` was fsynced: its bytes are durable.
-    pub(crate) fn file_synced(&mut self, ino: u64) {
-        self.bytes.remove(&ino);
+    /// `file` was fsynced (through any of its names): its bytes are durable.
+    pub(crate) fn file_synced(&mut self, file: &File) -> io::Result<()> {
+        self.bytes.remove(&file.metadata()?.ino());
+        Ok(())
+    }
+
+    /// The directory `from` was renamed `to`: undos of names inside it follow it.
+    pub(crate) fn dir_moved(&mut self, from: &Path, to: &Path) {
+        let follow = |path: &mut PathBuf| {
+            if let Ok(rest) = path.strip_prefix(from) {
+                *path = if rest.as_os_str().is_empty() {
+                    to.to_owned()
+                } else {
+                    to.join(rest)
+                };
+            }
+        };
+        for (_, name) in &mut self.names {
+            match name {
+                Name::Created { path } => follow(path),
+                Name::Removed { path, .. } => follow(path),
+                Name::Renamed { from, to, .. } => {
+                    follow(from);
+                    follow(to);
+                }
+            }
+        }
     }
 
     /// A name changed in the tree; the fsync of directory `dir` makes it durable.
@@ -139,15 +168,14 @@ impl Undo {
         graves
     }
 
-    /// The power cut: every file's bytes go back (each found at its path now, through
-    /// `path_of`), then every name change is undone, newest first.
+    /// The power cut: every file's bytes go back (each found through the name it was
+    /// written by, with `path_of`), then every name change is undone, newest first.
     pub(crate) fn cut(self, path_of: impl Fn(u64) -> Option<PathBuf>, graveyard: &mut Graveyard) -> io::Result<Lost> {
         let mut lost = Lost::default();
-        for (ino, bytes) in self.bytes {
+        for bytes in self.bytes.into_values() {
             // A file whose removal was durable is gone already, and so is its undo.
-            let Some(file) = path_of(ino).and_then(|path| OpenOptions::new().write(true).open(path).ok()) else {
-                continue;
-            };
+            let Some(path) = path_of(bytes.name) else { continue };
+            let file = OpenOptions::new().write(true).open(path)?;
             for (page, old) in &bytes.pages {
                 file.write_all_at(old, page * PAGE)?;
             }
@@ -156,7 +184,11 @@ impl Undo {
         }
         for (_, name) in self.names.into_iter().rev() {
             let undone = match name {
-                Name::Created { path } => path.symlink_metadata().is_ok() && graveyard.bury(&path).is_ok(),
+                Name::Created { path } if path.symlink_metadata().is_ok() => {
+                    graveyard.bury(&path)?;
+                    true
+                }
+                Name::Created { .. } => false,
                 Name::Removed { path, grave } => restore(&grave, &path, graveyard)?,
                 Name::Renamed { from, to, replaced } => {
                     let back = restore(&to, &from, graveyard)?;
@@ -227,7 +259,7 @@ mod tests {
         let mut undo = Undo::default();
         undo.before_write(7, &file, 0, 5).unwrap();
         file.write_all_at(b"newer", 0).unwrap();
-        undo.file_synced(7);
+        undo.file_synced(&file).unwrap();
         // A write after the fsync goes back to the fsynced bytes, not the first ones.
         undo.before_write(7, &file, 5, 6).unwrap();
         file.write_all_at(b"!", 5).unwrap();

@@ -198,3 +198,45 @@ fn after_the_cut_every_call_fails_until_the_restart() {
     drop(open);
     fs.unmount();
 }
+
+#[test]
+fn reads_under_a_failing_directory_fail_until_healed() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("mnt");
+    std::fs::create_dir(&at).unwrap();
+    let mount = coffer_lazyfs::mount(&dir.path().join("backing"), &at).unwrap();
+    std::fs::create_dir(at.join("bad")).unwrap();
+    std::fs::write(at.join("bad/f"), b"unreadable").unwrap();
+    std::fs::write(at.join("good"), b"readable").unwrap();
+    mount.fail_reads(Some(Path::new("bad")));
+    let err = std::fs::read(at.join("bad/f")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO));
+    assert_eq!(std::fs::read(at.join("good")).unwrap(), b"readable");
+    mount.fail_reads(None);
+    assert_eq!(std::fs::read(at.join("bad/f")).unwrap(), b"unreadable");
+    mount.unmount();
+}
+
+#[test]
+fn truncation_and_hard_links_follow_the_same_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = mounted(dir.path());
+    write_synced(&fs.path("truncated"), b"durable bytes");
+    write_synced(&fs.path("linked"), b"first");
+    sync_dir(&fs.at);
+    // O_TRUNC on an existing file, never synced: the bytes come back.
+    std::fs::write(fs.path("truncated"), b"x").unwrap();
+    // A hard link, made durable; a write through the link, synced through the first name.
+    std::fs::hard_link(fs.path("linked"), fs.path("link")).unwrap();
+    sync_dir(&fs.at);
+    let file = OpenOptions::new().write(true).open(fs.path("link")).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, b"FIRST", 0).unwrap();
+    drop(file);
+    File::open(fs.path("linked")).unwrap().sync_all().unwrap();
+
+    let fs = cut_and_remount(fs, dir.path(), "cut: 1 files, 0 names lost");
+    assert_eq!(std::fs::read(fs.path("truncated")).unwrap(), b"durable bytes");
+    assert_eq!(std::fs::read(fs.path("linked")).unwrap(), b"FIRST");
+    assert_eq!(std::fs::read(fs.path("link")).unwrap(), b"FIRST");
+    fs.unmount();
+}

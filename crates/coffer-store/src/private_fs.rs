@@ -21,8 +21,9 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Creates the directories `names` in `parent` (made first if missing, as by
-/// [`create_dir`]), mode 0700, leaving existing ones as they are; `parent` is fsynced once
-/// if any was made, so the new names survive a power cut.
+/// [`create_dir`]), mode 0700, leaving existing ones as they are; then fsyncs `parent` once,
+/// so the names survive a power cut: also those an earlier run made and was killed before
+/// it synced, or another node made on a shared data dir. (Called at start only.)
 pub fn create_dirs_in<N: AsRef<Path>>(parent: &Path, names: impl IntoIterator<Item = N>) -> io::Result<()> {
     let parent = if parent.as_os_str().is_empty() {
         Path::new(".")
@@ -32,19 +33,15 @@ pub fn create_dirs_in<N: AsRef<Path>>(parent: &Path, names: impl IntoIterator<It
     if !parent.is_dir() {
         create_dir(parent)?;
     }
-    let mut made = false;
     for name in names {
         let dir = parent.join(name);
         match std::fs::DirBuilder::new().mode(DIR_MODE).create(&dir) {
-            Ok(()) => made = true,
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
         }
     }
-    if made {
-        sync_dir(parent)?;
-    }
-    Ok(())
+    sync_dir(parent)
 }
 
 /// Fsyncs the directory `dir`: names created, renamed or removed in it survive a power cut.
@@ -76,11 +73,18 @@ pub fn restrict(path: &Path, mode: u32) -> io::Result<()> {
 /// this way keeps all three private.
 pub fn create_private_file(path: &Path) -> io::Result<()> {
     match new_file().open(path) {
-        Ok(_) => match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
-            _ => sync_dir(Path::new(".")),
-        },
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => restrict(path, FILE_MODE),
+        Ok(_) => sync_parent(path),
+        // Also when it exists: an earlier run may have been killed before it synced the name.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            restrict(path, FILE_MODE).and_then(|()| sync_parent(path))
+        }
         Err(e) => Err(e),
+    }
+}
+
+fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => sync_dir(Path::new(".")),
     }
 }

@@ -153,10 +153,22 @@ const PER_KEY: usize = 120;
 async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
     let start = Instant::now();
     let histories: Arc<Mutex<Vec<Vec<Op>>>> = Arc::new(Mutex::new(vec![Vec::new(); KEYS as usize]));
+    // Operations sent per key: a slot is taken before the request goes, so every operation
+    // sent is recorded (one that took effect and went unrecorded would make a later read
+    // of its value look impossible).
+    let sent: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new(vec![0; KEYS as usize]));
     let mut tasks = Vec::new();
     for client in 0..clients {
+        // No retries: a conditional PUT that committed, lost its answer and was sent again
+        // would come back 412 and be recorded as refused.
         let s3 = nodes[client as usize % nodes.len()].root_s3();
-        let histories = histories.clone();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            s3.config()
+                .to_builder()
+                .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+                .build(),
+        );
+        let (histories, sent) = (histories.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = client.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             for i in 0.. {
@@ -164,11 +176,15 @@ async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
                 let key_index = (rng % KEYS) as usize;
-                if histories.lock().unwrap()[key_index].len() >= PER_KEY {
-                    if histories.lock().unwrap().iter().all(|h| h.len() >= PER_KEY) {
+                {
+                    let mut sent = sent.lock().unwrap();
+                    if sent.iter().all(|&n| n >= PER_KEY) {
                         return;
                     }
-                    continue;
+                    if sent[key_index] >= PER_KEY {
+                        continue;
+                    }
+                    sent[key_index] += 1;
                 }
                 let key = format!("register-{key_index}");
                 let value = client * 1_000_000 + i;
@@ -220,10 +236,7 @@ async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
                     done: start.elapsed(),
                     act,
                 };
-                let mut histories = histories.lock().unwrap();
-                if histories[key_index].len() < PER_KEY {
-                    histories[key_index].push(op);
-                }
+                histories.lock().unwrap()[key_index].push(op);
             }
         }));
     }

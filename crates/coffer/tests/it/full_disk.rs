@@ -1,6 +1,7 @@
-//! A full disk: Coffer's data dir on a small tmpfs (mounted by the test; the suite runs as
-//! root). A write that finds no room fails with a clean 5xx and leaves nothing behind,
-//! reads go on, and writes succeed again once room returns, also after a restart.
+//! Disks that fail. A full one: Coffer's data dir on a small tmpfs (mounted by the test; the
+//! suite runs as root); a write that finds no room fails with a clean 5xx and leaves nothing
+//! behind, reads go on, and writes succeed again once room returns, also after a restart.
+//! One whose reads fail (coffer-lazyfs): a GET answers an error, never wrong bytes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,8 +107,30 @@ async fn a_full_disk_refuses_writes_cleanly_and_they_succeed_when_room_returns()
     );
     assert_eq!(coffer.blob_files().len(), stored.len(), "partial blobs left behind");
 
-    // Metadata writes: each either acknowledged or refused with a 5xx (the database may
-    // still have room in pages it holds), never a success that is not kept.
+    // Writes of metadata alone, until the database has no room left either (it may still
+    // have some in pages it holds): refused with a 5xx, and then reads must still work (a
+    // refused commit once left its connection unusable, and every request answered 503).
+    let mut database_refusals = 0;
+    for i in 0..200 {
+        let started = s3
+            .create_multipart_upload()
+            .bucket("full")
+            .key(format!("upload-{i:03}-{}", "x".repeat(900)))
+            .send()
+            .await;
+        if let Err(err) = started {
+            let status = err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+            assert!((500..600).contains(&status), "{status} {err:?}");
+            database_refusals += 1;
+            if database_refusals == 3 {
+                break;
+            }
+        }
+    }
+    assert!(database_refusals > 0, "the metadata database never ran out of room");
+
+    // IAM writes: each either acknowledged or refused with a 5xx (the audit journal or the
+    // database out of room), never a success that is not kept.
     let mut users = Vec::new();
     let mut refused_users = Vec::new();
     for i in 0..5 {
@@ -162,4 +185,66 @@ async fn a_full_disk_refuses_writes_cleanly_and_they_succeed_when_room_returns()
         users.len() - 1,
         refused_users.len()
     );
+}
+
+/// GETs `key` through a presigned URL with a plain HTTP client (no checksum validation to
+/// hide what came): the status, and the body or why it did not arrive whole.
+async fn raw_get(s3: &aws_sdk_s3::Client, key: &str) -> (u16, Result<Vec<u8>, String>) {
+    let url = s3
+        .get_object()
+        .bucket("failing")
+        .key(key)
+        .presigned(aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    let response = reqwest::get(url.uri()).await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.bytes().await.map(|b| b.to_vec()).map_err(|e| e.to_string()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_whose_reads_fail_answers_errors_never_wrong_bytes() {
+    let backing = tempfile::tempdir().unwrap();
+    let mut coffer = Coffer::unstarted_sqlite();
+    let mount = coffer_lazyfs::mount(backing.path(), coffer.data_dir()).expect("mount coffer-lazyfs (FUSE, as root)");
+    coffer.start_again();
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("failing").send().await.unwrap();
+    // Written, never read: nothing of them is in memory.
+    let objects = [("small", body(1, 4096)), ("large", body(2, 3 << 20))];
+    for (key, bytes) in &objects {
+        s3.put_object()
+            .bucket("failing")
+            .key(*key)
+            .body(ByteStream::from(bytes.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    mount.fail_reads(Some(Path::new("blobs")));
+    for (key, bytes) in &objects {
+        let (status, got) = raw_get(&s3, key).await;
+        match got {
+            // Headers may have gone before the first read failed: then the body must stop short.
+            Ok(got) if status == 200 => panic!(
+                "{key}: a whole 200 from a failing disk ({} bytes, right bytes: {})",
+                got.len(),
+                &got == bytes
+            ),
+            _ => assert!(status == 200 || (500..600).contains(&status), "{key}: {status}"),
+        }
+        // The metadata is not on the failing part: HEAD still answers.
+        s3.head_object().bucket("failing").key(*key).send().await.unwrap();
+    }
+    mount.fail_reads(None);
+    for (key, bytes) in &objects {
+        let (status, got) = raw_get(&s3, key).await;
+        assert_eq!((status, got.as_ref()), (200, Ok(bytes)), "{key} after the disk healed");
+    }
+    coffer.kill();
+    mount.unmount();
 }
