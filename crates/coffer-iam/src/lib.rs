@@ -41,6 +41,13 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 
 pub use error::IamError;
+
+/// Parses an IAM/STS Query body as a request's is parsed, for the fuzz targets
+/// (`coffer-fuzz`): the number of parameters, or `None` when it is refused.
+#[doc(hidden)]
+pub fn parse_query_for_fuzzing(encoded: &[u8]) -> Option<usize> {
+    params::Params::parse(encoded).ok().map(|params| params.pairs().count())
+}
 pub use managed_policies::check_managed_policy;
 
 /// Why `value` cannot be an IAM tag value (0–256 letters, digits, spaces and `_.:/=+-@`), if
