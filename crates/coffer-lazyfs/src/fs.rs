@@ -477,6 +477,20 @@ impl State {
     }
 }
 
+fn empty(reply: ReplyEmpty, answer: Answer<()>) {
+    match answer {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(e),
+    }
+}
+
+fn entry(reply: ReplyEntry, answer: Answer<FileAttr>) {
+    match answer {
+        Ok(attr) => reply.entry(&TTL, &attr, 0),
+        Err(e) => reply.error(e),
+    }
+}
+
 /// Runs `call` on the state unless the power is cut.
 fn with<T>(fs: &LazyFs, call: impl FnOnce(&mut State) -> Answer<T>) -> Answer<T> {
     let mut state = lock(&fs.0);
@@ -488,10 +502,7 @@ fn with<T>(fs: &LazyFs, call: impl FnOnce(&mut State) -> Answer<T>) -> Answer<T>
 
 impl Filesystem for LazyFs {
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
-        match with(self, |s| s.lookup(parent, name)) {
-            Ok(attr) => reply.entry(&TTL, &attr, 0),
-            Err(e) => reply.error(e),
-        }
+        entry(reply, with(self, |s| s.lookup(parent, name)))
     }
 
     fn getattr(&mut self, _req: &Request<'_>, ino: u64, _fh: Option<u64>, reply: ReplyAttr) {
@@ -526,24 +537,15 @@ impl Filesystem for LazyFs {
     }
 
     fn mkdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
-        match with(self, |s| s.mkdir(parent, name, mode & !umask)) {
-            Ok(attr) => reply.entry(&TTL, &attr, 0),
-            Err(e) => reply.error(e),
-        }
+        entry(reply, with(self, |s| s.mkdir(parent, name, mode & !umask)))
     }
 
     fn unlink(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
-        match with(self, |s| s.remove(parent, name, false)) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(reply, with(self, |s| s.remove(parent, name, false)))
     }
 
     fn rmdir(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEmpty) {
-        match with(self, |s| s.remove(parent, name, true)) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(reply, with(self, |s| s.remove(parent, name, true)))
     }
 
     fn rename(
@@ -556,17 +558,11 @@ impl Filesystem for LazyFs {
         flags: u32,
         reply: ReplyEmpty,
     ) {
-        match with(self, |s| s.rename(parent, name, newparent, newname, flags)) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(reply, with(self, |s| s.rename(parent, name, newparent, newname, flags)))
     }
 
     fn link(&mut self, _req: &Request<'_>, ino: u64, newparent: u64, newname: &OsStr, reply: ReplyEntry) {
-        match with(self, |s| s.link(ino, newparent, newname)) {
-            Ok(attr) => reply.entry(&TTL, &attr, 0),
-            Err(e) => reply.error(e),
-        }
+        entry(reply, with(self, |s| s.link(ino, newparent, newname)))
     }
 
     fn open(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
@@ -612,10 +608,7 @@ impl Filesystem for LazyFs {
     }
 
     fn flush(&mut self, _req: &Request<'_>, _ino: u64, _fh: u64, _lock_owner: u64, reply: ReplyEmpty) {
-        match with(self, |_| Ok(())) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(reply, with(self, |_| Ok(())))
     }
 
     fn release(
@@ -635,13 +628,13 @@ impl Filesystem for LazyFs {
     /// Makes the file's bytes durable. The backing file is not fsynced: the power this
     /// file system cuts is its own.
     fn fsync(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, _datasync: bool, reply: ReplyEmpty) {
-        match with(self, |s| {
-            let file = s.files.get(&fh).ok_or(libc::EBADF)?;
-            s.undo.file_synced(file).map_err(errno)
-        }) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(
+            reply,
+            with(self, |s| {
+                let file = s.files.get(&fh).ok_or(libc::EBADF)?;
+                s.undo.file_synced(file).map_err(errno)
+            }),
+        )
     }
 
     fn opendir(&mut self, _req: &Request<'_>, ino: u64, _flags: i32, reply: ReplyOpen) {
@@ -673,13 +666,13 @@ impl Filesystem for LazyFs {
     }
 
     fn fsyncdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, _datasync: bool, reply: ReplyEmpty) {
-        match with(self, |s| {
-            s.fsyncdir(ino);
-            Ok(())
-        }) {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        empty(
+            reply,
+            with(self, |s| {
+                s.fsyncdir(ino);
+                Ok(())
+            }),
+        )
     }
 
     fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {

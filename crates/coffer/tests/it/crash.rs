@@ -139,7 +139,7 @@ async fn acknowledged_objects_survive_kill_9_and_nothing_else_is_left() {
 /// Every version of a versioned bucket, as ListObjectVersions pages through it: (key,
 /// version id, size) of the versions, (key, version id) of the delete markers, and the keys
 /// whose latest version each names.
-async fn every_version(
+pub async fn every_version(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
 ) -> (Vec<(String, String, usize)>, Vec<(String, String)>, Vec<String>) {

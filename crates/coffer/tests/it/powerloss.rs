@@ -466,23 +466,7 @@ async fn orphans(coffer: &Coffer, s3: &aws_sdk_s3::Client) -> i64 {
     let plain = s3.list_objects_v2().bucket(PLAIN).send().await.expect("list");
     named += plain.key_count().unwrap_or_default() as i64;
     for bucket in [VERSIONED, LOCKED] {
-        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
-        loop {
-            let page = s3
-                .list_object_versions()
-                .bucket(bucket)
-                .set_key_marker(key_marker)
-                .set_version_id_marker(version_marker)
-                .send()
-                .await
-                .expect("list versions");
-            named += page.versions().len() as i64;
-            if page.is_truncated() != Some(true) {
-                break;
-            }
-            key_marker = page.next_key_marker().map(str::to_owned);
-            version_marker = page.next_version_id_marker().map(str::to_owned);
-        }
+        named += crate::crash::every_version(s3, bucket).await.0.len() as i64;
     }
     let uploads = s3
         .list_multipart_uploads()
