@@ -5,8 +5,8 @@
 //! coverage-guided under libFuzzer (the `coffer-fuzz` binary, feature `libfuzzer`).
 //!
 //! Not here because s3s parses them (its own fuzzing is upstream's): S3 XML bodies,
-//! aws-chunked framing and S3's SigV4 and SigV2. Not yet here: web identity JWTs and the
-//! console's forms.
+//! aws-chunked framing and S3's SigV4 and SigV2. Not yet here: Coffer's presign and
+//! signed-request checks on top of s3s's, the checksum trailers, and the console's forms.
 
 use time::OffsetDateTime;
 
@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("policy", policy),
     ("post_policy", post_policy),
     ("iam_query", iam_query),
+    ("web_identity_token", web_identity_token),
 ];
 
 /// The target named `name`.
@@ -101,6 +102,16 @@ pub fn post_policy(data: &[u8]) {
 /// An IAM or STS Query body (`Action=…&Name.member.1=…`).
 pub fn iam_query(data: &[u8]) {
     let _ = coffer_iam::parse_query_for_fuzzing(data);
+}
+
+/// A web identity token (AssumeRoleWithWebIdentity): the bytes as a token, and as the
+/// claims of one (so the JSON and the tag and source-identity claims are fuzzed too).
+pub fn web_identity_token(data: &[u8]) {
+    use base64::Engine;
+    let _ = coffer_iam::read_web_identity_token_for_fuzzing(&String::from_utf8_lossy(data));
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data);
+    let _ =
+        coffer_iam::read_web_identity_token_for_fuzzing(&format!("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.{claims}.c2ln"));
 }
 
 fn split_once<'a>(data: &'a [u8], separator: &[u8]) -> Option<(&'a [u8], &'a [u8])> {

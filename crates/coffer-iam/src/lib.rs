@@ -48,6 +48,13 @@ pub use error::IamError;
 pub fn parse_query_for_fuzzing(encoded: &[u8]) -> Option<usize> {
     params::Params::parse(encoded).ok().map(|params| params.pairs().count())
 }
+
+/// Reads a web identity token as AssumeRoleWithWebIdentity does around its signature check,
+/// for the fuzz targets (`coffer-fuzz`): whether its header is well-formed.
+#[doc(hidden)]
+pub fn read_web_identity_token_for_fuzzing(token: &str) -> bool {
+    web_identity::read_for_fuzzing(token)
+}
 pub use managed_policies::check_managed_policy;
 
 /// Why `value` cannot be an IAM tag value (0–256 letters, digits, spaces and `_.:/=+-@`), if

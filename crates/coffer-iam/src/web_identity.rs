@@ -339,6 +339,19 @@ fn strings(value: Option<&Value>) -> Option<Vec<String>> {
     }
 }
 
+/// Reads `token` as AssumeRoleWithWebIdentity does before and after its signature check
+/// (header, payload, session tags, source identity, audiences), for the fuzz targets;
+/// whether its header is well-formed.
+pub(crate) fn read_for_fuzzing(token: &str) -> bool {
+    let header = jsonwebtoken::decode_header(token).is_ok();
+    if let Some(claims) = payload(token) {
+        let _ = token_tags(&claims);
+        let _ = token_source_identity(&claims);
+        let _ = strings(claims.get("aud"));
+    }
+    header
+}
+
 /// The payload of a compact JWS, decoded but not verified.
 fn payload(token: &str) -> Option<serde_json::Map<String, Value>> {
     let mut parts = token.split('.');
