@@ -9,6 +9,11 @@ use aws_credential_types::Credentials;
 
 pub const ROOT_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const ROOT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// What gives a new server's root user [`ROOT_KEY_ID`]/[`ROOT_SECRET`] at its first start.
+const ROOT_ENV: [(&str, &str); 2] = [
+    ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
+    ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+];
 
 pub struct Coffer {
     /// The PostgreSQL database this server's metadata lives in, on the suite's PostgreSQL run
@@ -76,10 +81,7 @@ pub fn coffer_bin() -> &'static str {
 impl Coffer {
     /// A fresh server whose root key is [`ROOT_KEY_ID`]/[`ROOT_SECRET`].
     pub fn start() -> Coffer {
-        Self::start_with(&[
-            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ])
+        Self::start_with(&ROOT_ENV)
     }
 
     /// A fresh server with extra environment variables.
@@ -89,21 +91,15 @@ impl Coffer {
 
     /// A fresh server that logs as in production (the default filter) to `log_file`.
     pub fn start_logging_to(log_file: &Path) -> Coffer {
-        Self::start_logged(
-            &[
-                ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-                ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-            ],
-            Some(log_file.to_owned()),
-        )
+        Self::start_logged(&ROOT_ENV, Some(log_file.to_owned()))
     }
 
     /// Two nodes behind no balancer: two `coffer serve` processes on one PostgreSQL database
     /// (whatever the run) and one data dir, as `--database-url` on shared storage runs them.
     pub fn start_two_nodes() -> (Coffer, Coffer) {
         let env = [
-            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
+            ROOT_ENV[0],
+            ROOT_ENV[1],
             ("COFFER_ROOT_PASSWORD", "Root-Pass-2026"),
             // The tests play sign-ins from several addresses.
             ("COFFER_TRUSTED_PROXIES", "127.0.0.1/32"),
@@ -246,10 +242,7 @@ impl Coffer {
 
     fn fresh(database_url: Option<String>, env: &[(&str, &str)]) -> Coffer {
         let mut coffer = Coffer::unstarted(new_data_dir(), database_url, None);
-        let mut all = vec![
-            ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-            ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-        ];
+        let mut all = ROOT_ENV.to_vec();
         all.extend_from_slice(env);
         coffer.first_stdout = coffer.spawn(&all);
         coffer
@@ -299,11 +292,7 @@ impl Coffer {
     /// [`Coffer::kill`]).
     pub fn start_again(&mut self) {
         if self.first_stdout.is_empty() {
-            let root = [
-                ("COFFER_ROOT_ACCESS_KEY_ID", ROOT_KEY_ID),
-                ("COFFER_ROOT_SECRET_ACCESS_KEY", ROOT_SECRET),
-            ];
-            self.first_stdout = self.spawn(&root);
+            self.first_stdout = self.spawn(&ROOT_ENV);
         } else {
             self.spawn(&[]);
         }
