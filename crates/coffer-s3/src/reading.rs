@@ -124,14 +124,21 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
         let store = store.clone();
         async move { open_segment(&store, &segment).await }
     });
-    let body = futures::stream::once(async move { Ok(first_file) })
-        .chain(rest)
-        .flat_map(|opened| -> SegmentStream {
-            match opened {
-                Ok(reader) => reader,
-                Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
-            }
-        });
+    let mut body = Box::pin(
+        futures::stream::once(async move { Ok(first_file) })
+            .chain(rest)
+            .flat_map(|opened| -> SegmentStream {
+                match opened {
+                    Ok(reader) => reader,
+                    Err(err) => Box::pin(futures::stream::once(async move { Err(err) })),
+                }
+            }),
+    );
+    // The first chunk is read before answering (it would be at once anyway): a disk that
+    // fails it is then a 500 the client reads and retries, not a connection closed before
+    // any response, as when hyper's headers wait for the first body bytes.
+    let head = body.next().await.transpose()?;
+    let body = futures::stream::iter(head.map(Ok)).chain(body);
     Ok(StreamingBlob::new(Sized {
         inner: Box::pin(body),
         remaining: total as usize,
