@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             continue;
         }
         let answer = match mount.cut() {
-            Ok(lost) => format!("cut: {} files, {} names lost", lost.files, lost.names),
+            Ok(lost) => format!("cut: lost {lost}"),
             Err(err) => format!("cut failed: {err}"),
         };
         let _ = writeln!(out, "{answer}").and_then(|()| out.flush());

@@ -66,13 +66,41 @@ pub(crate) enum Name {
     },
 }
 
-/// What a power cut lost: files whose bytes went back, and name changes undone (one that
-/// a durable change since made moot, such as a temp file's creation after its durable
-/// rename, is not counted).
+/// What a power cut lost: files whose bytes went back, and name changes undone, by kind
+/// (one that a durable change since made moot, such as a temp file's creation after its
+/// durable rename, is not counted). By kind, so that a change in what a program fsyncs
+/// shows as a figure.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Lost {
     pub files: usize,
-    pub names: usize,
+    pub created: usize,
+    pub removed: usize,
+    pub renamed: usize,
+}
+
+impl Lost {
+    /// Name changes undone, of every kind.
+    pub fn names(&self) -> usize {
+        self.created + self.removed + self.renamed
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: Lost) {
+        self.files += other.files;
+        self.created += other.created;
+        self.removed += other.removed;
+        self.renamed += other.renamed;
+    }
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} files' bytes, {} creations, {} removals, {} renames",
+            self.files, self.created, self.removed, self.renamed
+        )
+    }
 }
 
 /// Everything not yet durable, with how to undo it.
@@ -183,23 +211,22 @@ impl Undo {
             lost.files += 1;
         }
         for (_, name) in self.names.into_iter().rev() {
-            let undone = match name {
+            match name {
                 Name::Created { path } if path.symlink_metadata().is_ok() => {
                     graveyard.bury(&path)?;
-                    true
+                    lost.created += 1;
                 }
-                Name::Created { .. } => false,
-                Name::Removed { path, grave } => restore(&grave, &path, graveyard)?,
+                Name::Created { .. } => {}
+                Name::Removed { path, grave } => lost.removed += usize::from(restore(&grave, &path, graveyard)?),
                 Name::Renamed { from, to, replaced } => {
                     let back = restore(&to, &from, graveyard)?;
                     let replaced_back = match replaced {
                         Some(grave) => restore(&grave, &to, graveyard)?,
                         None => false,
                     };
-                    back || replaced_back
+                    lost.renamed += usize::from(back || replaced_back);
                 }
-            };
-            lost.names += usize::from(undone);
+            }
         }
         Ok(lost)
     }
@@ -247,7 +274,13 @@ mod tests {
         undo.before_write(1, &file, 3, 20_000).unwrap();
         file.set_len(3).unwrap();
         let lost = undo.cut(|_| Some(path.clone()), &mut graveyard).unwrap();
-        assert_eq!(lost, Lost { files: 1, names: 0 });
+        assert_eq!(
+            lost,
+            Lost {
+                files: 1,
+                ..Lost::default()
+            }
+        );
         assert_eq!(std::fs::read(&path).unwrap(), old);
     }
 
@@ -302,7 +335,15 @@ mod tests {
         );
         assert!(undo.dir_synced(2).is_empty());
         let lost = undo.cut(|_| None, &mut graveyard).unwrap();
-        assert_eq!(lost, Lost { files: 0, names: 3 });
+        assert_eq!(
+            lost,
+            Lost {
+                files: 0,
+                created: 1,
+                removed: 1,
+                renamed: 1
+            }
+        );
         assert_eq!(std::fs::read(&target).unwrap(), b"old target");
         assert_eq!(std::fs::read(&kept).unwrap(), b"k");
         assert!(!tmp.exists());

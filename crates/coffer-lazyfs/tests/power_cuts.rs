@@ -101,7 +101,11 @@ fn a_write_without_fsync_is_lost_and_an_fsynced_one_kept() {
         b"durable and more, never synced"
     );
 
-    let fs = cut_and_remount(fs, dir.path(), "cut: 3 files, 0 names lost");
+    let fs = cut_and_remount(
+        fs,
+        dir.path(),
+        "cut: lost 3 files' bytes, 0 creations, 0 removals, 0 renames",
+    );
     assert_eq!(std::fs::read(fs.path("kept")).unwrap(), b"durable");
     assert_eq!(std::fs::read(&overwritten).unwrap(), vec![1; 10_000]);
     assert_eq!(std::fs::read(fs.path("never-synced")).unwrap(), b"");
@@ -118,7 +122,11 @@ fn a_new_file_fsynced_but_not_its_directory_is_lost() {
     sync_dir(&fs.path("d"));
     write_synced(&fs.path("d/orphan"), b"bytes durable, name not");
 
-    let fs = cut_and_remount(fs, dir.path(), "cut: 0 files, 1 names lost");
+    let fs = cut_and_remount(
+        fs,
+        dir.path(),
+        "cut: lost 0 files' bytes, 1 creations, 0 removals, 0 renames",
+    );
     assert_eq!(std::fs::read(fs.path("d/named")).unwrap(), b"both durable");
     assert!(!fs.path("d/orphan").exists());
     fs.unmount();
@@ -148,7 +156,11 @@ fn a_rename_without_a_directory_fsync_is_lost() {
 
     // Four: tmp3's creation and rename, tmp1's creation and rename (tmp2's creation is moot:
     // its durable rename took the name away).
-    let fs = cut_and_remount(fs, dir.path(), "cut: 0 files, 4 names lost");
+    let fs = cut_and_remount(
+        fs,
+        dir.path(),
+        "cut: lost 0 files' bytes, 2 creations, 0 removals, 2 renames",
+    );
     assert_eq!(std::fs::read(fs.path("target")).unwrap(), b"old");
     assert_eq!(std::fs::read(fs.path("durable-target")).unwrap(), b"new too");
     assert!(!fs.path("tmp3").exists());
@@ -169,7 +181,11 @@ fn a_removal_comes_back_unless_its_directory_was_fsynced() {
     std::fs::remove_file(fs.path("back")).unwrap();
     std::fs::remove_dir(fs.path("empty")).unwrap();
 
-    let fs = cut_and_remount(fs, dir.path(), "cut: 0 files, 2 names lost");
+    let fs = cut_and_remount(
+        fs,
+        dir.path(),
+        "cut: lost 0 files' bytes, 0 creations, 2 removals, 0 renames",
+    );
     assert_eq!(std::fs::read(fs.path("back")).unwrap(), b"comes back");
     assert!(fs.path("empty").is_dir());
     assert!(!fs.path("gone").exists());
@@ -187,7 +203,7 @@ fn after_the_cut_every_call_fails_until_the_restart() {
     let mut fs = mounted(dir.path());
     write_synced(&fs.path("f"), b"x");
     let open = File::open(fs.path("f")).unwrap();
-    assert_eq!(fs.cut(), "cut: 0 files, 1 names lost");
+    assert_eq!(fs.cut(), "cut: lost 0 files' bytes, 1 creations, 0 removals, 0 renames");
     let mut buf = [0; 1];
     let err = std::os::unix::fs::FileExt::read_at(&open, &mut buf, 0).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
@@ -234,7 +250,11 @@ fn truncation_and_hard_links_follow_the_same_rules() {
     drop(file);
     File::open(fs.path("linked")).unwrap().sync_all().unwrap();
 
-    let fs = cut_and_remount(fs, dir.path(), "cut: 1 files, 0 names lost");
+    let fs = cut_and_remount(
+        fs,
+        dir.path(),
+        "cut: lost 1 files' bytes, 0 creations, 0 removals, 0 renames",
+    );
     assert_eq!(std::fs::read(fs.path("truncated")).unwrap(), b"durable bytes");
     assert_eq!(std::fs::read(fs.path("linked")).unwrap(), b"FIRST");
     assert_eq!(std::fs::read(fs.path("link")).unwrap(), b"FIRST");

@@ -230,7 +230,7 @@ async fn a_disk_whose_reads_fail_answers_errors_never_wrong_bytes() {
     }
 
     mount.fail_reads(Some(Path::new("blobs")));
-    for (key, bytes) in &objects {
+    for (key, _) in &objects {
         let (status, got) = raw_get(&s3, key).await;
         // Coffer reads the first chunk before it answers, so a disk failing every read is a
         // clean 500 the SDKs retry, never a 200 (whole or cut short) or a dropped connection.

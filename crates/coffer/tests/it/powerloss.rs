@@ -1,5 +1,6 @@
-//! Faults under load: writers put, delete, complete uploads, add versions, delete markers
-//! and object-lock retention, and create and delete IAM users; at a random moment the
+//! Faults under load: writers put, copy, delete, complete uploads (of one part and of two),
+//! add versions, tag them, delete markers and object-lock retention, and create and delete
+//! IAM users; at a random moment the
 //! power goes (Coffer's data dir, SQLite and object files, on coffer-lazyfs, which forgets
 //! everything not fsynced) or the process is killed (`kill -9`: one node, or one of two).
 //! After the restart every acknowledged change is there and whole, whatever was under way
@@ -15,7 +16,8 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, ObjectLockMode, VersioningConfiguration,
+    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, ObjectLockMode, Tag, Tagging,
+    VersioningConfiguration,
 };
 
 use crate::harness::Coffer;
@@ -27,6 +29,8 @@ const LOCKED: &str = "locked";
 const WRITERS: u64 = 6;
 /// Keys per writer in the plain bucket: they are overwritten and deleted again and again.
 const KEYS: u64 = 3;
+/// S3's smallest part but the last: a two-part upload's first part.
+const FIRST_PART: usize = 5 << 20;
 
 /// The bytes of a write: derived from its seed (kept in the object's metadata), so any
 /// object found can be checked on its own.
@@ -60,7 +64,7 @@ enum Object {
 /// A change a writer made, or was making when the fault came.
 #[derive(Clone, Debug)]
 enum Change {
-    /// In the plain bucket: a PUT, a DELETE or a completed multipart upload.
+    /// In the plain bucket: a PUT, a copy, a DELETE or a completed multipart upload.
     Object {
         key: String,
         after: Object,
@@ -69,6 +73,12 @@ enum Change {
     Version {
         key: String,
         id: String,
+    },
+    /// A version of the versioned bucket tagged `seed=value` (each is tagged once at most).
+    Tagged {
+        key: String,
+        id: String,
+        value: String,
     },
     Marker {
         key: String,
@@ -101,14 +111,31 @@ async fn write(
     cycle: u64,
     writer: u64,
     i: u64,
-    users: &mut Vec<String>,
+    mine: &mut Mine,
     unsure: &mut Option<Change>,
 ) -> Result<Option<Change>, Failed> {
     let key = format!("w{writer}/k{}", i % KEYS);
     let seed = format!("c{cycle}-w{writer}-{i}");
     let size = size_for(i / 6);
     let versioned_key = format!("c{cycle}/w{writer}");
-    Ok(match (writer + i) % 6 {
+    // Another of this writer's keys, and what this cycle left it holding.
+    let source = format!("w{writer}/k{}", (i + 2) % KEYS);
+    let copied = mine.held.get(&source).filter(|held| **held != Object::Absent).cloned();
+    let change = match (writer + i) % 6 {
+        // A copy, when the other key holds something.
+        1 if copied.is_some() => {
+            *unsure = copied.map(|after| Change::Object {
+                key: key.clone(),
+                after,
+            });
+            s3.copy_object()
+                .bucket(PLAIN)
+                .key(&key)
+                .copy_source(format!("{PLAIN}/{source}"))
+                .send()
+                .await?;
+            unsure.take()
+        }
         0 | 1 => {
             *unsure = Some(Change::Object {
                 key: key.clone(),
@@ -135,6 +162,14 @@ async fn write(
             unsure.take()
         }
         3 => {
+            // Every fourth upload has two parts: the first of S3's least size for a part
+            // that is not the last, the second continuing the seed's bytes.
+            let sizes = match (i / 6) % 4 {
+                3 => vec![FIRST_PART, size],
+                _ => vec![size],
+            };
+            let total: usize = sizes.iter().sum();
+            let bytes = content(&seed, total);
             let upload = s3
                 .create_multipart_upload()
                 .bucket(PLAIN)
@@ -143,31 +178,38 @@ async fn write(
                 .send()
                 .await?;
             let upload_id = upload.upload_id().unwrap_or_default();
-            let part = s3
-                .upload_part()
-                .bucket(PLAIN)
-                .key(&key)
-                .upload_id(upload_id)
-                .part_number(1)
-                .body(ByteStream::from(content(&seed, size)))
-                .send()
-                .await?;
+            let mut parts = Vec::new();
+            let mut from = 0;
+            for (number, len) in (1..).zip(sizes) {
+                let part = s3
+                    .upload_part()
+                    .bucket(PLAIN)
+                    .key(&key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(bytes[from..from + len].to_vec()))
+                    .send()
+                    .await?;
+                from += len;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(part.e_tag().map(str::to_owned))
+                        .build(),
+                );
+            }
             *unsure = Some(Change::Object {
                 key: key.clone(),
                 after: Object::Holds {
                     seed: seed.clone(),
-                    size,
+                    size: total,
                 },
             });
-            let parts = CompletedPart::builder()
-                .part_number(1)
-                .set_e_tag(part.e_tag().map(str::to_owned))
-                .build();
             s3.complete_multipart_upload()
                 .bucket(PLAIN)
                 .key(&key)
                 .upload_id(upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().parts(parts).build())
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
                 .send()
                 .await?;
             unsure.take()
@@ -206,12 +248,28 @@ async fn write(
                 .body(ByteStream::from(content(&seed, size)))
                 .send()
                 .await?;
-            Some(Change::Version {
-                key: versioned_key,
-                id: out.version_id().unwrap_or_default().to_owned(),
-            })
+            let id = out.version_id().unwrap_or_default().to_owned();
+            mine.last_version = Some((versioned_key.clone(), id.clone()));
+            Some(Change::Version { key: versioned_key, id })
         }
-        _ => match users.pop() {
+        // Tags the last version this writer added (once: a version is tagged at most once).
+        5 if !i.is_multiple_of(3) && mine.last_version.is_some() => {
+            let (key, id) = mine.last_version.take().unwrap_or_default();
+            let value = seed.clone();
+            s3.put_object_tagging()
+                .bucket(VERSIONED)
+                .key(&key)
+                .version_id(&id)
+                .tagging(
+                    Tagging::builder()
+                        .tag_set(Tag::builder().key("seed").value(&value).build()?)
+                        .build()?,
+                )
+                .send()
+                .await?;
+            Some(Change::Tagged { key, id, value })
+        }
+        _ => match mine.users.pop() {
             Some(name) if i % 4 == 1 => {
                 *unsure = Some(Change::User {
                     name: name.clone(),
@@ -221,18 +279,33 @@ async fn write(
                 unsure.take()
             }
             other => {
-                users.extend(other);
+                mine.users.extend(other);
                 let name = format!("pl-{seed}");
                 *unsure = Some(Change::User {
                     name: name.clone(),
                     exists: true,
                 });
                 iam.create_user().user_name(&name).send().await?;
-                users.push(name);
+                mine.users.push(name);
                 unsure.take()
             }
         },
-    })
+    };
+    if let Some(Change::Object { key, after }) = &change {
+        mine.held.insert(key.clone(), after.clone());
+    }
+    Ok(change)
+}
+
+/// What a writer knows of its own writes in this cycle, all acknowledged.
+#[derive(Default)]
+struct Mine {
+    /// Its plain keys' states.
+    held: BTreeMap<String, Object>,
+    /// The last version it added, not tagged yet.
+    last_version: Option<(String, String)>,
+    /// The users it created and has not deleted.
+    users: Vec<String>,
 }
 
 /// Writes until a request fails (the power went, the node died) or `stop` is set: what was
@@ -240,13 +313,13 @@ async fn write(
 async fn writer(clients: Clients, cycle: u64, writer: u64, stop: Arc<AtomicBool>, acks: Arc<AtomicU64>) -> Outcome {
     let Clients { s3, iam } = clients;
     let mut outcome = Outcome::default();
-    let mut users = Vec::new();
+    let mut mine = Mine::default();
     for i in 0.. {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let mut unsure = None;
-        match write(&s3, &iam, cycle, writer, i, &mut users, &mut unsure).await {
+        match write(&s3, &iam, cycle, writer, i, &mut mine, &mut unsure).await {
             Ok(change) => {
                 outcome.acknowledged.extend(change);
                 acks.fetch_add(1, Ordering::Relaxed);
@@ -384,6 +457,23 @@ async fn check_versions(s3: &aws_sdk_s3::Client, cycle: u64, outcomes: &[Outcome
             }
             Change::Marker { key, id } if !listed.delete_markers().iter().any(|m| m.version_id() == Some(id)) => {
                 found.lost(format!("delete marker {key} {id}"));
+            }
+            Change::Tagged { key, id, value } => {
+                let tags = s3
+                    .get_object_tagging()
+                    .bucket(VERSIONED)
+                    .key(key)
+                    .version_id(id)
+                    .send()
+                    .await;
+                let got = tags
+                    .ok()
+                    .and_then(|t| t.tag_set().first().map(|t| (t.key().to_owned(), t.value().to_owned())));
+                if got != Some(("seed".to_owned(), value.clone())) {
+                    found.lost(format!(
+                        "tags of version {key} {id}: {got:?}, acknowledged seed={value}"
+                    ));
+                }
             }
             _ => {}
         }
@@ -616,9 +706,8 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
         rig.victim.start_again();
         let done: usize = outcomes.iter().map(|o| o.acknowledged.len()).sum();
         let said = lost.map_or(String::new(), |lost| {
-            undone.files += lost.files;
-            undone.names += lost.names;
-            format!(", the cut undid {} files' bytes and {} names", lost.files, lost.names)
+            undone.add(lost);
+            format!(", the cut undid {lost}")
         });
         eprintln!("{name} {}: {done} acknowledged{said}", cycle + 1);
         acknowledged += done as u64;
@@ -655,6 +744,9 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
     if let Some((mount, _backing)) = rig.lazy.take() {
         mount.unmount();
     }
+    if fault == Fault::PowerCut {
+        eprintln!("{name}: in all, the cuts undid {undone}");
+    }
     println!(
         "{name}: {cycles}, acknowledged: {acknowledged}, lost: {}, torn: {}",
         found.lost, found.torn
@@ -671,7 +763,7 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
     assert_eq!(found.orphans, 0, "files under blobs/ that nothing names");
     if fault == Fault::PowerCut {
         // Else the data dir was not on the file system that loses things.
-        assert!(undone.files + undone.names > 0, "the power cuts undid nothing");
+        assert!(undone.files + undone.names() > 0, "the power cuts undid nothing");
     }
 }
 
