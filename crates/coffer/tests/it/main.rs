@@ -12,6 +12,7 @@ mod crash;
 mod db_copy;
 mod full_disk;
 mod harness;
+mod hostile;
 mod iam;
 mod iam_paging;
 mod metrics;
