@@ -105,7 +105,8 @@ async fn fresh_store() -> Served {
 /// Serves `request` as the server does; the status and the whole body answered.
 async fn serve(served: &mut Served, request: http::Request<Bytes>) -> (u16, Vec<u8>) {
     let (mut parts, body) = signed(request).into_parts();
-    parts.extensions.insert(coffer_s3::RequestLog::default());
+    let log = coffer_s3::RequestLog::default();
+    parts.extensions.insert(log.clone());
     let response = if coffer_s3::is_form_post(&parts) {
         let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
         served
@@ -123,6 +124,11 @@ async fn serve(served: &mut Served, request: http::Request<Bytes>) -> (u16, Vec<
                 let service = served.api.service();
                 let call = service.call(http::Request::from_parts(parts, Body::from(body)));
                 match coffer_s3::with_session(session.as_ref(), call).await {
+                    // As the server answers: s3s's 500 for a body it could not read is a 400.
+                    Ok(response) if log.body_unread(response.status()) => {
+                        let fault = coffer_s3::error::S3Fault::unreadable_body();
+                        coffer_s3::error::error_response(fault).map(Body::from)
+                    }
                     Ok(response) => response,
                     Err(err) => panic!("s3s failed the request: {err:?}"),
                 }

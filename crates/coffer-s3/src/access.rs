@@ -4,6 +4,7 @@
 //! can log one line per request with the status.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use parking_lot::Mutex;
 
@@ -20,7 +21,16 @@ use s3s::path::S3Path;
 /// Put into a request's extensions by the front door (and the console's in-process calls);
 /// filled in here with who asked for what, read back once the response is known.
 #[derive(Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Option<Logged>>>);
+pub struct RequestLog {
+    logged: Arc<Mutex<Option<Logged>>>,
+    /// How far the request got: [`AUTHORIZED`], then [`SERVED`].
+    stage: Arc<AtomicU8>,
+}
+
+/// The access hook allowed the request (s3s reads an XML body after it).
+const AUTHORIZED: u8 = 1;
+/// The operation itself ran.
+const SERVED: u8 = 2;
 
 /// What authorization learnt of a request: for its log line and its audit record.
 #[derive(Clone, Debug)]
@@ -55,7 +65,7 @@ impl RequestLog {
             S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
             S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
         };
-        *self.0.lock() = Some(Logged {
+        *self.logged.lock() = Some(Logged {
             principal,
             operation: operation.to_owned(),
             bucket,
@@ -67,21 +77,34 @@ impl RequestLog {
     }
 
     fn set_owner(&self, bucket: &coffer_store::Bucket) {
-        if let Some(logged) = self.0.lock().as_mut() {
+        if let Some(logged) = self.logged.lock().as_mut() {
             logged.owner = Some((bucket.account_id.clone(), bucket.region.clone()));
             logged.access_log = bucket.logging.clone();
         }
     }
 
     pub(crate) fn note_batch_deleted(&self, keys: impl Iterator<Item = String>) {
-        if let Some(logged) = self.0.lock().as_mut() {
+        if let Some(logged) = self.logged.lock().as_mut() {
             logged.batch_deleted.extend(keys);
         }
     }
 
     /// What was learnt, if the request got as far as authorization.
     pub fn take(&self) -> Option<Logged> {
-        self.0.lock().take()
+        self.logged.lock().take()
+    }
+
+    /// The operation is running (every route notes it).
+    pub(crate) fn note_served(&self) {
+        self.stage.store(SERVED, Ordering::Relaxed);
+    }
+
+    /// Whether a response of `status` is s3s's own 500 for a body it could not read: the
+    /// request was authorized, and s3s failed before the operation ran, which after
+    /// authorization only reading the body does (a broken aws-chunked framing, a body that
+    /// ends early). That is the client's fault: [`S3Fault::unreadable_body`] says so.
+    pub fn body_unread(&self, status: http::StatusCode) -> bool {
+        status == http::StatusCode::INTERNAL_SERVER_ERROR && self.stage.load(Ordering::Relaxed) == AUTHORIZED
     }
 }
 
@@ -498,6 +521,18 @@ impl StoreAccess {
 #[async_trait::async_trait]
 impl S3Access for StoreAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        self.authorize(cx).await?;
+        if let Some(log) = cx.extensions_mut().get::<RequestLog>() {
+            log.stage.store(AUTHORIZED, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl StoreAccess {
+    /// Who is asking, and whether they may: s3s's access hook, run once the signature is
+    /// checked and before the request's body is read.
+    async fn authorize(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let op = cx.s3_op().name().to_owned();
         let op = op.as_str();
         let version = version_id(cx.uri());

@@ -262,6 +262,9 @@ impl S3Api {
         let summary = crate::audit::CallSummary::of(&parts);
         let line = crate::access_log::RequestLine::of(&parts);
         let response = match self.service.call(http::Request::from_parts(parts, body)).await {
+            Ok(response) if log.body_unread(response.status()) => {
+                crate::error::error_response(crate::error::S3Fault::unreadable_body()).map(Body::from)
+            }
             Ok(response) => response,
             Err(err) => {
                 tracing::error!(?err, "an in-process S3 request failed");

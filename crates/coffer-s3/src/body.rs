@@ -162,6 +162,27 @@ impl Received {
     }
 }
 
+/// The length a body declares: `Content-Length`, or for an aws-chunked body sent without one
+/// (HTTP/1.1 chunked transfer), `x-amz-decoded-content-length` (s3s writes the decoded length
+/// into `Content-Length` only when there is one).
+pub fn declared_length(content_length: Option<i64>, headers: &HeaderMap) -> Result<Option<i64>> {
+    let streaming = headers
+        .get("x-amz-content-sha256")
+        .is_some_and(|v| v.as_bytes().starts_with(b"STREAMING-"));
+    if content_length.is_some() || !streaming {
+        return Ok(content_length);
+    }
+    let Some(decoded) = headers.get("x-amz-decoded-content-length") else {
+        return Ok(None);
+    };
+    decoded
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| S3Fault::InvalidArgument("x-amz-decoded-content-length is not a length.".to_owned()))
+}
+
 /// Streams `body` into a new temp blob (sealed in segments under `sealing`, the object's data
 /// key, when it is encrypted), refusing more than `max_size` bytes and a body that sends nothing for
 /// `idle_timeout`. Digests and the size are of the plain bytes.

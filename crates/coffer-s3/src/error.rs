@@ -466,6 +466,14 @@ impl S3Fault {
     pub fn internal(err: impl std::fmt::Display) -> S3Fault {
         S3Fault::InternalError(err.to_string())
     }
+
+    /// A request body that could not be read whole (see [`crate::RequestLog::body_unread`]);
+    /// the same code Coffer answers a malformed aws-chunked upload.
+    pub fn unreadable_body() -> S3Fault {
+        S3Fault::InvalidRequest(
+            "The request body could not be read: its aws-chunked framing is malformed, or it ended early.".to_owned(),
+        )
+    }
 }
 
 impl From<S3Fault> for S3Error {

@@ -333,7 +333,7 @@ pub(crate) async fn upload_part(
         &s3.store,
         s3.idle_timeout,
         input.body,
-        input.content_length,
+        body::declared_length(input.content_length, &headers)?,
         MAX_PART_SIZE,
         &algorithms,
         key.as_ref(),

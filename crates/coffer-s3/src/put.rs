@@ -105,7 +105,7 @@ pub(crate) async fn put_object(s3: &CofferS3, req: S3Request<PutObjectInput>) ->
         &s3.store,
         s3.idle_timeout,
         input.body,
-        input.content_length,
+        body::declared_length(input.content_length, &headers)?,
         MAX_SINGLE_UPLOAD,
         &algorithms,
         encryption.key.as_ref(),

@@ -22,6 +22,9 @@ macro_rules! routes {
         impl S3 for CofferS3 {
             $(
                 async fn $method(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    if let Some(log) = req.extensions.get::<crate::RequestLog>() {
+                        log.note_served();
+                    }
                     Ok($module::$method(self, req).await?)
                 }
             )*

@@ -338,9 +338,12 @@ async fn serve_s3(
             coffer_s3::with_session(session.as_ref(), serve).await
         }
     };
-    // s3s reads XML bodies itself and answers a failed read with a 500.
+    // s3s reads XML bodies itself and answers a failed read with a 500: a body too slow
+    // timed out, one it could not read was the client's.
     let response = if response.status() == StatusCode::INTERNAL_SERVER_ERROR && pace.is_some_and(|p| p.too_slow()) {
         coffer_s3::error::error_response(S3Fault::RequestTimeout).into_response()
+    } else if log.body_unread(response.status()) {
+        coffer_s3::error::error_response(S3Fault::unreadable_body()).into_response()
     } else {
         response
     };

@@ -30,6 +30,7 @@ impl Reply {
 }
 
 /// How the payload is declared in `x-amz-content-sha256`.
+#[derive(Clone, Copy)]
 pub enum Payload<'a> {
     /// The hex SHA-256 of the body.
     Signed,
