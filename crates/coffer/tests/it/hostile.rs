@@ -704,3 +704,240 @@ async fn unreadable_xml_bodies_and_lying_decoded_lengths_are_client_errors() {
     }
     assert_eq!(snapshot(&coffer).await, before);
 }
+
+/// Every change form of the console, sent with a forged token, another session's token and
+/// none: refused, and nothing changed.
+#[tokio::test]
+async fn console_changes_without_the_sessions_token_change_nothing() {
+    use crate::console::harness::{Browser, ROOT_PASSWORD, start_with};
+    let coffer = start_with(&[]);
+    scene(&coffer).await;
+    let account = coffer.account_id().await;
+    let mut browser = Browser::new(&coffer);
+    browser.sign_in(&account, "", ROOT_PASSWORD).await;
+    let mut other = Browser::new(&coffer);
+    other.sign_in(&account, "", ROOT_PASSWORD).await;
+    let others_token = Browser::csrf(&other.get("/iam/users").await);
+    let before = snapshot(&coffer).await;
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let forms: [(&str, Vec<(&str, &str)>); 9] = [
+        ("/iam/users", vec![("name", "intruder"), ("path", "/")]),
+        ("/iam/users/victim/delete", vec![("confirm", "victim")]),
+        ("/iam/users/victim/access-keys", vec![("use_case", "cli")]),
+        (
+            "/iam/users/victim",
+            vec![("change", "attach-policies"), ("value", admin)],
+        ),
+        ("/iam/groups", vec![("name", "intruders")]),
+        ("/s3/buckets", vec![("name", "intruders"), ("region", "us-east-1")]),
+        ("/s3/buckets/vault/delete", vec![("confirm", "vault")]),
+        ("/s3/buckets/vault/objects", vec![("change", "delete"), ("value", "k")]),
+        (
+            "/change-password",
+            vec![
+                ("old_password", ROOT_PASSWORD),
+                ("new_password", "Taken-Over-2026"),
+                ("confirm_password", "Taken-Over-2026"),
+            ],
+        ),
+    ];
+    for (path, fields) in &forms {
+        for token in [Some("forged"), Some(others_token.as_str()), None] {
+            let mut sent = fields.clone();
+            sent.extend(token.map(|t| ("csrf", t)));
+            let page = browser.post(path, &sent).await;
+            assert!(
+                (400..500).contains(&page.status),
+                "{path} with token {token:?}: {} {}",
+                page.status,
+                page.body
+            );
+        }
+    }
+    assert_eq!(snapshot(&coffer).await, before);
+    // The sessions are unharmed, and the password unchanged.
+    assert_eq!(browser.get("/iam/users").await.status, 200);
+    let mut again = Browser::new(&coffer);
+    again.sign_in(&account, "", ROOT_PASSWORD).await;
+    assert_eq!(again.get("/iam/users").await.status, 200);
+}
+
+/// What users name (object keys, tag values) is shown escaped, on pages that forbid
+/// sniffing and inline scripts.
+#[tokio::test]
+async fn the_console_shows_hostile_names_as_text() {
+    use crate::console::harness::root_browser;
+    let coffer = crate::console::harness::start_with(&[]);
+    scene(&coffer).await;
+    let key = r#"<img src=x onerror="alert(1)">.txt"#;
+    let s3 = coffer.root_s3();
+    s3.put_object()
+        .bucket(VAULT)
+        .key(key)
+        .tagging("note=%22%3E%3Cscript%3Ealert(2)%3C%2Fscript%3E")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let (mut browser, _) = root_browser(&coffer).await;
+    let encoded: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    for path in [
+        "/s3/buckets/vault".to_owned(),
+        format!("/s3/buckets/vault/object?key={encoded}"),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(!page.body.contains("<img src=x"), "{path}: the key is markup");
+        assert!(!page.body.contains("<script>alert"), "{path}: the tag is markup");
+        let shown = ["&lt;img src=x", "&#60;img src=x"]
+            .iter()
+            .any(|escaped| page.body.contains(escaped));
+        assert!(shown, "{path}: the key is not shown");
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("script-src") && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
+    }
+}
+
+/// No secret reaches the server's log: access keys' secrets, a session's secret and token,
+/// a console password, a presigned URL's signature, an SSE-C key, whatever the request.
+#[tokio::test]
+async fn secrets_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("coffer.log");
+    let coffer = Coffer::start_logging_to(&log);
+    scene(&coffer).await;
+    let iam = coffer.root_iam();
+    let (id, secret) = coffer.user_with_key("talker").await;
+    let password = "Never-Logged-Pass-9";
+    iam.create_login_profile()
+        .user_name("talker")
+        .password(password)
+        .send()
+        .await
+        .unwrap();
+    let session = coffer
+        .sts(&id, &secret, "us-east-1")
+        .get_session_token()
+        .send()
+        .await
+        .unwrap();
+    let credentials = session.credentials().unwrap();
+    let session_keys = crate::harness::SessionKeys::of(credentials);
+    // Requests that fail and requests that succeed, signed every way.
+    let _ = coffer.s3(&id, "wrong").list_buckets().send().await;
+    let _ = coffer.s3_session(&session_keys).list_buckets().send().await;
+    let _ = coffer.iam(&id, &secret).list_users().send().await;
+    let presigned = coffer
+        .root_s3()
+        .get_object()
+        .bucket(VAULT)
+        .key("k")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
+        .await
+        .unwrap();
+    reqwest::get(presigned.uri()).await.unwrap();
+    let signature = presigned.uri().split("X-Amz-Signature=").nth(1).unwrap().to_owned();
+    let customer_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let _ = coffer
+        .root_s3()
+        .put_object()
+        .bucket(VAULT)
+        .key("sealed")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(customer_key)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.len() > 1000, "the log holds the requests: {} bytes", text.len());
+    for (what, secret) in [
+        ("a key's secret", secret.as_str()),
+        ("the root key's secret", crate::harness::ROOT_SECRET),
+        ("a session's secret", credentials.secret_access_key()),
+        ("a session's token", credentials.session_token()),
+        ("a console password", password),
+        ("a presigned signature", signature.as_str()),
+        ("an SSE-C key", customer_key),
+    ] {
+        assert!(!text.contains(secret), "{what} is in the log");
+    }
+}
+
+/// Malformed IAM Query writes, as root: each refused with IAM's error, and nothing changed.
+#[tokio::test]
+async fn malformed_iam_writes_change_nothing() {
+    use crate::auth::signed_query;
+    let coffer = Coffer::start();
+    scene(&coffer).await;
+    let before = snapshot(&coffer).await;
+    let mut huge = String::from("Action=UntagUser&UserName=victim");
+    for i in 1..=30_000 {
+        huge.push_str(&format!("&TagKeys.member.{i}=k{i}"));
+    }
+    let admin = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22*%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
+    let writes = [
+        (
+            "a name not UTF-8",
+            "Action=CreateUser&UserName=%FF%FE".to_owned(),
+            (404, "MalformedQueryString"),
+        ),
+        (
+            "a name with a slash",
+            "Action=CreateUser&UserName=a/b".to_owned(),
+            (400, "ValidationError"),
+        ),
+        (
+            "a name of 65 characters",
+            format!("Action=CreateUser&UserName={}", "a".repeat(65)),
+            (400, "ValidationError"),
+        ),
+        (
+            "a path without slashes",
+            "Action=CreateUser&UserName=x&Path=nope".to_owned(),
+            (400, "ValidationError"),
+        ),
+        (
+            "a tag without a value",
+            "Action=TagUser&UserName=victim&Tags.member.1.Key=k".to_owned(),
+            (400, "ValidationError"),
+        ),
+        ("30,000 tag keys", huge, (400, "ValidationError")),
+        (
+            "a policy that is no JSON",
+            "Action=PutUserPolicy&UserName=victim&PolicyName=p&PolicyDocument=%7Bnope".to_owned(),
+            (400, "MalformedPolicyDocument"),
+        ),
+        (
+            "a policy name with a space",
+            format!("Action=PutUserPolicy&UserName=victim&PolicyName=a%20b&PolicyDocument={admin}"),
+            (400, "ValidationError"),
+        ),
+        (
+            "a key's status made up",
+            "Action=UpdateAccessKey&UserName=victim&AccessKeyId=AKIAXXXXXXXXXXXXXXXX&Status=Sideways".to_owned(),
+            (400, "ValidationError"),
+        ),
+        (
+            "an action that does not exist",
+            "Action=CreateUsers&UserName=x".to_owned(),
+            (400, "InvalidAction"),
+        ),
+        ("no user name", "Action=DeleteUser".to_owned(), (400, "ValidationError")),
+    ];
+    for (what, form, expected) in writes {
+        let (status, body) = signed_query(&coffer, "iam", "us-east-1", &format!("{form}&Version=2010-05-08")).await;
+        assert_eq!((status, code_in(&body)), expected, "{what}: {body}");
+    }
+    assert_eq!(snapshot(&coffer).await, before);
+}
