@@ -149,8 +149,8 @@ const KEYS: u64 = 3;
 const PER_KEY: usize = 120;
 
 /// Runs `clients` clients over `nodes` (round robin) until each key has [`PER_KEY`]
-/// operations; returns each key's history.
-async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
+/// operations; returns each key's history. Each round has keys of its own.
+async fn run(nodes: &[&Coffer], clients: u64, round: u64) -> Vec<Vec<Op>> {
     let start = Instant::now();
     let histories: Arc<Mutex<Vec<Vec<Op>>>> = Arc::new(Mutex::new(vec![Vec::new(); KEYS as usize]));
     // Operations sent per key: a slot is taken before the request goes, so every operation
@@ -170,7 +170,7 @@ async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
         );
         let (histories, sent) = (histories.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
-            let mut rng = client.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut rng = (client + round * clients).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             for i in 0.. {
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
@@ -186,7 +186,7 @@ async fn run(nodes: &[&Coffer], clients: u64) -> Vec<Vec<Op>> {
                     }
                     sent[key_index] += 1;
                 }
-                let key = format!("register-{key_index}");
+                let key = format!("round-{round}/register-{key_index}");
                 let value = client * 1_000_000 + i;
                 let call = start.elapsed();
                 let act = match (rng >> 8) % 10 {
@@ -259,24 +259,44 @@ fn check(histories: &[Vec<Op>]) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_read_sees_the_latest_acknowledged_write_on_one_node() {
-    let coffer = Coffer::start();
-    coffer
+/// Rounds of histories to check: 1 in the suite, more by `scripts/histories ROUNDS`.
+fn rounds() -> u64 {
+    std::env::var("COFFER_HISTORY_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Checks `rounds()` rounds of 8 clients' histories over `nodes`; prints the summary line
+/// `scripts/histories` reports.
+async fn run_and_check(nodes: &[&Coffer], name: &str) {
+    nodes[0]
         .root_s3()
         .create_bucket()
         .bucket("registers")
         .send()
         .await
         .unwrap();
-    let histories = run(&[&coffer], 8).await;
-    check(&histories);
+    let mut operations = 0;
+    for round in 0..rounds() {
+        let histories = run(nodes, 8, round).await;
+        check(&histories);
+        operations += histories.iter().map(Vec::len).sum::<usize>();
+    }
+    println!(
+        "histories, {name}: {} rounds, {} keys, {operations} operations, all linearizable",
+        rounds(),
+        rounds() * KEYS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_read_sees_the_latest_acknowledged_write_on_one_node() {
+    run_and_check(&[&Coffer::start()], "one node").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_read_sees_the_latest_acknowledged_write_across_two_nodes() {
     let (a, b) = Coffer::start_two_nodes();
-    a.root_s3().create_bucket().bucket("registers").send().await.unwrap();
-    let histories = run(&[&a, &b], 8).await;
-    check(&histories);
+    run_and_check(&[&a, &b], "two nodes").await;
 }
