@@ -5,7 +5,8 @@
 //! reached); a head the signer refuses goes anonymous. A browser form POST goes where the
 //! server sends it. Any 500 is a finding: bad input must get a client error.
 
-use std::sync::Mutex;
+use std::cell::RefCell;
+use std::path::Path;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
@@ -21,8 +22,13 @@ use http_body_util::BodyExt;
 
 const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-/// Requests served before the store starts over, so a long run's objects stay bounded.
+/// Requests served, and body bytes taken, before the store starts over: a long run's
+/// objects stay bounded, and a run's stores are alike.
 const REQUESTS_PER_STORE: u32 = 2_000;
+const BYTES_PER_STORE: usize = 32 << 20;
+/// The data dirs' prefix; a dir whose process is gone is swept at the next start (the
+/// world lives until the process exits, so nothing else removes it).
+const DIR_PREFIX: &str = "coffer-fuzz-";
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -33,10 +39,15 @@ struct Served {
     api: S3Api,
     sealer: Sealer,
     served: u32,
+    taken: usize,
     _dir: tempfile::TempDir,
 }
 
-static WORLD: Mutex<Option<World>> = Mutex::new(None);
+thread_local! {
+    /// One world per thread: libFuzzer runs on one, and tests running side by side each
+    /// get their own, so one's state never decides another's answers.
+    static WORLD: RefCell<Option<World>> = const { RefCell::new(None) };
+}
 
 /// One request: `METHOD URI`, `Name: value` lines, a blank line, the body.
 pub fn s3_request(data: &[u8]) {
@@ -53,31 +64,58 @@ pub fn s3_request(data: &[u8]) {
 /// `None` when it is no HTTP request at all.
 pub fn answer(data: &[u8]) -> Option<(u16, Vec<u8>)> {
     let request = request_of(data)?;
-    // A panic in an earlier input poisons the lock; the world is still usable.
-    let mut world = WORLD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let world = world.get_or_insert_with(|| World {
-        runtime: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime"),
-        store: None,
-    });
-    let served = match &mut world.store {
-        Some(served) if served.served < REQUESTS_PER_STORE => served,
-        store => store.insert(world.runtime.block_on(fresh_store())),
+    WORLD.with_borrow_mut(|world| {
+        let world = world.get_or_insert_with(|| {
+            sweep_stale_dirs();
+            World {
+                runtime: tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime"),
+                store: None,
+            }
+        });
+        let served = match &mut world.store {
+            Some(served) if served.served < REQUESTS_PER_STORE && served.taken < BYTES_PER_STORE => served,
+            store => store.insert(world.runtime.block_on(fresh_store())),
+        };
+        served.served += 1;
+        served.taken += request.body().len();
+        Some(world.runtime.block_on(serve(served, request)))
+    })
+}
+
+/// Where data dirs go: /dev/shm where the machine has one (no disk syncs), else the temp dir.
+fn data_root() -> std::path::PathBuf {
+    match Path::new("/dev/shm").is_dir() {
+        true => "/dev/shm".into(),
+        false => std::env::temp_dir(),
+    }
+}
+
+/// Removes the data dirs of processes that are gone (`coffer-fuzz-<pid>-…`).
+fn sweep_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(data_root()) else {
+        return;
     };
-    served.served += 1;
-    Some(world.runtime.block_on(serve(served, request)))
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(DIR_PREFIX).and_then(|rest| rest.split('-').next()) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// A store on a new data dir (in memory where the machine has /dev/shm) with the root key,
 /// a bucket `fuzz` and an object `fuzz/k`, so the fuzzer starts where operations have work to do.
 async fn fresh_store() -> Served {
-    let dir = match std::path::Path::new("/dev/shm").is_dir() {
-        true => tempfile::tempdir_in("/dev/shm"),
-        false => tempfile::tempdir(),
-    }
-    .expect("a data dir");
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+        .tempdir_in(data_root())
+        .expect("a data dir");
     let sealer = Sealer::new(&[7; 32]);
     let store = Store::open_sqlite(dir.path(), sealer.clone()).await.expect("a store");
     store
@@ -93,6 +131,7 @@ async fn fresh_store() -> Served {
         api,
         sealer,
         served: 0,
+        taken: 0,
         _dir: dir,
     };
     for seed in [&b"PUT /fuzz\n\n"[..], b"PUT /fuzz/k\n\nhello"] {
@@ -107,11 +146,22 @@ async fn serve(served: &mut Served, request: http::Request<Bytes>) -> (u16, Vec<
     let (mut parts, body) = signed(request).into_parts();
     let log = coffer_s3::RequestLog::default();
     parts.extensions.insert(log.clone());
+    let payload = parts.headers.get("x-amz-content-sha256").cloned();
     let response = if coffer_s3::is_form_post(&parts) {
+        // As the server: a form goes to the bucket it is posted to, path style.
+        let bucket = parts
+            .uri
+            .path()
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .to_owned();
+        if bucket.contains('/') || !coffer_s3::valid_bucket_name(&bucket) {
+            return (405, Vec::new());
+        }
         let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
         served
             .api
-            .serve_form_upload("fuzz", parts, stream, &served.sealer)
+            .serve_form_upload(&bucket, parts, stream, &served.sealer)
             .await
     } else {
         let now = time::OffsetDateTime::now_utc();
@@ -126,7 +176,7 @@ async fn serve(served: &mut Served, request: http::Request<Bytes>) -> (u16, Vec<
                 match coffer_s3::with_session(session.as_ref(), call).await {
                     // As the server answers: s3s's 500 for a body it could not read is a 400.
                     Ok(response) if log.body_unread(response.status()) => {
-                        let fault = coffer_s3::error::S3Fault::unreadable_body();
+                        let fault = coffer_s3::error::S3Fault::unreadable_body(payload.as_ref());
                         coffer_s3::error::error_response(fault).map(Body::from)
                     }
                     Ok(response) => response,
@@ -145,30 +195,43 @@ async fn serve(served: &mut Served, request: http::Request<Bytes>) -> (u16, Vec<
     (status, body)
 }
 
-/// The request `data` writes, with a `Host`; `None` when it is no HTTP request at all.
+/// The request `data` writes, with a `Host` and the body's length unless it says otherwise;
+/// `None` when it is no HTTP request at all.
 fn request_of(data: &[u8]) -> Option<http::Request<Bytes>> {
     let (head, body) = crate::split_once(data, b"\n\n").unwrap_or((data, &[]));
     let head = std::str::from_utf8(head).ok()?;
     let mut lines = head.lines();
     let (method, uri) = lines.next()?.split_once(' ')?;
     let mut request = http::Request::builder().method(method).uri(uri);
-    let mut has_host = false;
+    let (mut has_host, mut framed) = (false, false);
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
-            has_host |= name.trim().eq_ignore_ascii_case("host");
-            request = request.header(name.trim(), value.trim());
+            let name = name.trim();
+            has_host |= name.eq_ignore_ascii_case("host");
+            framed |= name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding");
+            request = request.header(name, value.trim());
         }
     }
     if !has_host {
         request = request.header("host", "127.0.0.1");
+    }
+    // A client states its body's length, unless it streams it (`transfer-encoding: chunked`).
+    if !framed {
+        request = request.header("content-length", body.len());
     }
     request.body(Bytes::copy_from_slice(body)).ok()
 }
 
 /// `request` signed by the root key over its headers as sent (the payload as its
 /// `x-amz-content-sha256` says, `UNSIGNED-PAYLOAD` without one); as sent when the signer
-/// refuses it, or when it already carries a signature of its own.
-fn signed(mut request: http::Request<Bytes>) -> http::Request<Bytes> {
+/// refuses it, when it already carries a signature of its own, or when it is a form.
+fn signed(request: http::Request<Bytes>) -> http::Request<Bytes> {
+    let (parts, body) = request.into_parts();
+    // A browser form is signed in its fields, never in a header.
+    if coffer_s3::is_form_post(&parts) {
+        return http::Request::from_parts(parts, body);
+    }
+    let mut request = http::Request::from_parts(parts, body);
     let headers = request.headers();
     if headers.contains_key(http::header::AUTHORIZATION)
         || request.uri().query().is_some_and(|q| q.contains("Signature"))

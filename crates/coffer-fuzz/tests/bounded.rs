@@ -170,17 +170,17 @@ fn every_target_has_a_corpus_and_every_corpus_a_target() {
 }
 
 /// The S3 target signs what it sends: its seeds must reach the operations, not stop at the
-/// signature check, or the fuzzing past it would test nothing.
+/// signature check, or the fuzzing past it would test nothing. (This thread's store is its
+/// own: the seeds run in order on a fresh one.)
 #[test]
 fn the_s3_seeds_get_past_authentication() {
     for (i, seed) in corpus("s3_request").iter().enumerate() {
         let (status, body) = coffer_fuzz::s3_request::answer(seed).expect("a request");
         let body = String::from_utf8_lossy(&body);
         println!("seed {i}: {status} {}", body.chars().take(200).collect::<String>());
+        // The SigV2 seed carries a signature of its own, from 2007.
         let foreign_signature = String::from_utf8_lossy(seed).contains("authorization: AWS ");
-        assert!(
-            foreign_signature || !body.contains("SignatureDoesNotMatch") && !body.contains("AccessDenied"),
-            "seed {i}: {status} {body}"
-        );
+        assert!(status < 500 || status == 501, "seed {i}: {status} {body}");
+        assert!(foreign_signature || status != 403, "seed {i}: {status} {body}");
     }
 }

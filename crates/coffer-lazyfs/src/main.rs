@@ -1,6 +1,7 @@
 //! `coffer-lazyfs BACKING MOUNTPOINT`: mounts a [`coffer_lazyfs::LazyFs`] over `BACKING/tree` and prints
 //! `mounted`. Each `cut` line on stdin cuts the power (every later call fails with EIO,
-//! everything not durable is undone) and answers `cut: F files, N names lost`; at the end of
+//! everything not durable is undone) and answers `cut: lost F files' bytes, C creations, R
+//! removals, N renames`; at the end of
 //! stdin it unmounts and exits. The next mount over the same backing dir is the restart.
 
 use std::io::{BufRead, Write};

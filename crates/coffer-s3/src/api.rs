@@ -259,11 +259,12 @@ impl S3Api {
         let log = crate::RequestLog::default();
         request.extensions_mut().insert(log.clone());
         let (parts, body) = request.into_parts();
+        let payload = parts.headers.get("x-amz-content-sha256").cloned();
         let summary = crate::audit::CallSummary::of(&parts);
         let line = crate::access_log::RequestLine::of(&parts);
         let response = match self.service.call(http::Request::from_parts(parts, body)).await {
             Ok(response) if log.body_unread(response.status()) => {
-                crate::error::error_response(crate::error::S3Fault::unreadable_body()).map(Body::from)
+                crate::error::error_response(crate::error::S3Fault::unreadable_body(payload.as_ref())).map(Body::from)
             }
             Ok(response) => response,
             Err(err) => {

@@ -116,7 +116,10 @@ impl CofferS3 {
             .ok_or_else(|| S3Fault::internal("the copy source changed while it was read"))?;
         let stream = reading::stream(&self.store, segments, lease).await.map_err(|err| {
             // A source replaced since it was read: SDKs retry an InternalError.
-            S3Fault::internal(format!("the copy source changed while it was read: {err}"))
+            match err.kind() {
+                std::io::ErrorKind::NotFound => S3Fault::internal("the copy source changed while it was read"),
+                _ => S3Fault::internal(format!("the copy source could not be read: {err}")),
+            }
         })?;
         let declared = Some((range.end - range.start) as i64);
         body::receive(

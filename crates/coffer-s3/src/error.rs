@@ -467,12 +467,23 @@ impl S3Fault {
         S3Fault::InternalError(err.to_string())
     }
 
-    /// A request body that could not be read whole (see [`crate::RequestLog::body_unread`]);
-    /// the same code Coffer answers a malformed aws-chunked upload.
-    pub fn unreadable_body() -> S3Fault {
-        S3Fault::InvalidRequest(
-            "The request body could not be read: its aws-chunked framing is malformed, or it ended early.".to_owned(),
-        )
+    /// A request body s3s could not read whole (see [`crate::RequestLog::body_unread`]),
+    /// answered as Coffer answers an upload that fails so: a signed payload whose hash
+    /// differs is `XAmzContentSHA256Mismatch`, a streamed one `SignatureDoesNotMatch` (chunk
+    /// signatures), anything else a malformed or short body.
+    /// `payload`: the request's `x-amz-content-sha256`.
+    pub fn unreadable_body(payload: Option<&http::HeaderValue>) -> S3Fault {
+        let payload = payload.map(|v| v.as_bytes()).unwrap_or_default();
+        if payload.len() == 64 && payload.iter().all(u8::is_ascii_hexdigit) {
+            S3Fault::XAmzContentSHA256Mismatch
+        } else if payload.starts_with(b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+            S3Fault::SignatureDoesNotMatch
+        } else {
+            S3Fault::InvalidRequest(
+                "The request body could not be read: its aws-chunked framing is malformed, or it ended early."
+                    .to_owned(),
+            )
+        }
     }
 }
 

@@ -275,6 +275,7 @@ async fn serve_s3(
     let summary = state.s3_api.audits().then(|| coffer_s3::audit::CallSummary::of(&parts));
     let summary = summary.as_ref();
     let pace = parts.extensions.get::<crate::paced_body::BodyPace>().cloned();
+    let payload = parts.headers.get("x-amz-content-sha256").cloned();
     // What s3s 0.14 does not check of a signature: unsigned x-amz-* headers, SigV2 replay,
     // session tokens.
     let now = time::OffsetDateTime::now_utc();
@@ -343,7 +344,7 @@ async fn serve_s3(
     let response = if response.status() == StatusCode::INTERNAL_SERVER_ERROR && pace.is_some_and(|p| p.too_slow()) {
         coffer_s3::error::error_response(S3Fault::RequestTimeout).into_response()
     } else if log.body_unread(response.status()) {
-        coffer_s3::error::error_response(S3Fault::unreadable_body()).into_response()
+        coffer_s3::error::error_response(S3Fault::unreadable_body(payload.as_ref())).into_response()
     } else {
         response
     };

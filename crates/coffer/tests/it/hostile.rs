@@ -23,15 +23,25 @@ const ORIGINAL: &[u8] = b"the original bytes";
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     buckets: Vec<String>,
-    /// Key, ETag and bytes of every object in the vault.
-    objects: Vec<(String, String, Vec<u8>)>,
+    /// Key, ETag, bytes and tags of every object in the vault.
+    objects: Vec<(String, String, Vec<u8>, Vec<(String, String)>)>,
+    /// Every version and delete marker (key, version id, latest), and pending uploads' keys.
+    versions: Vec<(String, String, bool)>,
+    uploads: Vec<String>,
     policy: Option<String>,
-    /// Each user with its inline policy names and its keys (id, status).
-    users: Vec<(String, Vec<String>, Vec<(String, String)>)>,
+    bucket_tags: Vec<(String, String)>,
+    /// Each user with its inline and attached policies, groups and keys (id, status).
+    users: Vec<(String, Vec<String>, Vec<String>, Vec<String>, Vec<(String, String)>)>,
+    groups: Vec<String>,
 }
 
 async fn snapshot(coffer: &Coffer) -> Snapshot {
     let (s3, iam) = (coffer.root_s3(), coffer.root_iam());
+    let pairs = |tags: &[aws_sdk_s3::types::Tag]| -> Vec<(String, String)> {
+        tags.iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect()
+    };
     let buckets = s3.list_buckets().send().await.unwrap();
     let mut objects = Vec::new();
     let listed = s3.list_objects_v2().bucket(VAULT).send().await.unwrap();
@@ -39,8 +49,35 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
         let key = object.key().unwrap_or_default().to_owned();
         let got = s3.get_object().bucket(VAULT).key(&key).send().await.unwrap();
         let bytes = got.body.collect().await.unwrap().into_bytes().to_vec();
-        objects.push((key, object.e_tag().unwrap_or_default().to_owned(), bytes));
+        let tags = s3.get_object_tagging().bucket(VAULT).key(&key).send().await.unwrap();
+        let etag = object.e_tag().unwrap_or_default().to_owned();
+        objects.push((key, etag, bytes, pairs(tags.tag_set())));
     }
+    let listed = s3.list_object_versions().bucket(VAULT).send().await.unwrap();
+    let versions = listed
+        .versions()
+        .iter()
+        .map(|v| (v.key(), v.version_id(), v.is_latest()))
+        .chain(
+            listed
+                .delete_markers()
+                .iter()
+                .map(|m| (m.key(), m.version_id(), m.is_latest())),
+        )
+        .map(|(key, id, latest)| {
+            (
+                key.unwrap_or_default().to_owned(),
+                id.unwrap_or_default().to_owned(),
+                latest == Some(true),
+            )
+        })
+        .collect();
+    let uploads = s3.list_multipart_uploads().bucket(VAULT).send().await.unwrap();
+    let uploads = uploads
+        .uploads()
+        .iter()
+        .filter_map(|u| u.key().map(str::to_owned))
+        .collect();
     let policy = s3
         .get_bucket_policy()
         .bucket(VAULT)
@@ -48,10 +85,25 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
         .await
         .ok()
         .and_then(|p| p.policy().map(str::to_owned));
+    let bucket_tags = s3
+        .get_bucket_tagging()
+        .bucket(VAULT)
+        .send()
+        .await
+        .map(|t| pairs(t.tag_set()))
+        .unwrap_or_default();
     let mut users = Vec::new();
     for user in iam.list_users().send().await.unwrap().users() {
         let name = user.user_name().to_owned();
-        let policies = iam.list_user_policies().user_name(&name).send().await.unwrap();
+        let inline = iam.list_user_policies().user_name(&name).send().await.unwrap();
+        let attached = iam.list_attached_user_policies().user_name(&name).send().await.unwrap();
+        let attached = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect();
+        let groups = iam.list_groups_for_user().user_name(&name).send().await.unwrap();
+        let groups = groups.groups().iter().map(|g| g.group_name().to_owned()).collect();
         let keys = iam.list_access_keys().user_name(&name).send().await.unwrap();
         let keys = keys
             .access_key_metadata()
@@ -63,8 +115,9 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
                 )
             })
             .collect();
-        users.push((name, policies.policy_names().to_vec(), keys));
+        users.push((name, inline.policy_names().to_vec(), attached, groups, keys));
     }
+    let groups = iam.list_groups().send().await.unwrap();
     Snapshot {
         buckets: buckets
             .buckets()
@@ -72,8 +125,12 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
             .filter_map(|b| b.name().map(str::to_owned))
             .collect(),
         objects,
+        versions,
+        uploads,
         policy,
+        bucket_tags,
         users,
+        groups: groups.groups().iter().map(|g| g.group_name().to_owned()).collect(),
     }
 }
 
@@ -677,32 +734,55 @@ async fn unreadable_xml_bodies_and_lying_decoded_lengths_are_client_errors() {
             "{method} {path}"
         );
     }
-    // Five bytes where three were declared, sent with chunked transfer: no Content-Length.
-    for key in ["k", "fresh"] {
+    // Five bytes, sent with chunked transfer (no Content-Length) where three or nine were
+    // declared: refused; where five were, stored.
+    let put_streamed = |key: &'static str, decoded: &'static str| {
         let request = sign_s3(
             (crate::harness::ROOT_KEY_ID, crate::harness::ROOT_SECRET),
             &coffer,
             "PUT",
             &format!("/vault/{key}"),
-            &chunked("3"),
+            &chunked(decoded),
             Vec::new(),
             streaming,
             SystemTime::now(),
         );
-        let mut sent = reqwest::Client::new().put(request.uri().to_string());
-        for (name, value) in request.headers() {
-            if name != "host" {
-                sent = sent.header(name.as_str(), value.as_bytes());
+        async move {
+            let mut sent = reqwest::Client::new().put(request.uri().to_string());
+            for (name, value) in request.headers() {
+                if name != "host" {
+                    sent = sent.header(name.as_str(), value.as_bytes());
+                }
             }
+            let body = &b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"[..];
+            let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+            let response = sent.body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
         }
-        let body = &b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"[..];
-        let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
-        let response = sent.body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        assert_eq!((status, code_in(&text)), (400, "IncompleteBody"), "{key}: {text}");
+    };
+    for key in ["k", "fresh"] {
+        for decoded in ["3", "9"] {
+            let (status, text) = put_streamed(key, decoded).await;
+            assert_eq!(
+                (status, code_in(&text)),
+                (400, "IncompleteBody"),
+                "{key}, {decoded} declared: {text}"
+            );
+        }
     }
     assert_eq!(snapshot(&coffer).await, before);
+    let (status, text) = put_streamed("streamed", "5").await;
+    assert_eq!(status, 200, "{text}");
+    let got = coffer
+        .root_s3()
+        .get_object()
+        .bucket(VAULT)
+        .key("streamed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), b"hello");
 }
 
 /// Every change form of the console, sent with a forged token, another session's token and

@@ -253,7 +253,8 @@ async fn write(
             Some(Change::Version { key: versioned_key, id })
         }
         // Tags the last version this writer added (once: a version is tagged at most once).
-        5 if !i.is_multiple_of(3) && mine.last_version.is_some() => {
+        // One slot in three: the others keep creating and deleting users.
+        5 if i.is_multiple_of(3) && mine.last_version.is_some() => {
             let (key, id) = mine.last_version.take().unwrap_or_default();
             let value = seed.clone();
             s3.put_object_tagging()
