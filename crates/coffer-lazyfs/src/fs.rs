@@ -70,7 +70,13 @@ impl Power {
     /// From now on reads of files under `dir` (relative to the tree) fail with EIO, as a
     /// failing disk's would; `None` heals the disk.
     pub fn fail_reads(&self, dir: Option<&Path>) {
-        lock(&self.0).failing_reads = dir.map(Path::to_owned);
+        self.fail_reads_past(dir, 0);
+    }
+
+    /// As [`Power::fail_reads`], for reads that reach past byte `offset` of a file only (a
+    /// disk whose bad sectors lie further in).
+    pub fn fail_reads_past(&self, dir: Option<&Path>, offset: u64) {
+        lock(&self.0).failing_reads = dir.map(|dir| (dir.to_owned(), offset));
     }
 }
 
@@ -91,9 +97,9 @@ struct State {
     undo: Undo,
     /// The power is cut.
     off: bool,
-    /// Reads of files under this directory (relative to the tree) fail, as a failing
-    /// disk's would.
-    failing_reads: Option<PathBuf>,
+    /// Reads of files under this directory (relative to the tree) that reach past this
+    /// offset fail, as a failing disk's would.
+    failing_reads: Option<(PathBuf, u64)>,
 }
 
 type Answer<T> = Result<T, c_int>;
@@ -402,7 +408,8 @@ impl State {
     }
 
     fn read(&self, ino: u64, fh: u64, offset: i64, size: u32) -> Answer<Vec<u8>> {
-        if let Some(under) = &self.failing_reads
+        if let Some((under, past)) = &self.failing_reads
+            && offset as u64 + u64::from(size) > *past
             && self
                 .inodes
                 .path(ino)?

@@ -50,6 +50,12 @@ impl Mount {
         self.power.fail_reads(dir);
     }
 
+    /// Makes reads past `offset` of files under `dir` fail with EIO (see
+    /// [`Power::fail_reads_past`]).
+    pub fn fail_reads_past(&self, dir: Option<&Path>, offset: u64) {
+        self.power.fail_reads_past(dir, offset);
+    }
+
     /// Unmounts, once the processes using the mount are gone, and waits for the session.
     pub fn unmount(self) {
         self.session.join();

@@ -230,6 +230,17 @@ fn reads_under_a_failing_directory_fail_until_healed() {
     assert_eq!(std::fs::read(at.join("good")).unwrap(), b"readable");
     mount.fail_reads(None);
     assert_eq!(std::fs::read(at.join("bad/f")).unwrap(), b"unreadable");
+    // Only past an offset: the start reads, the whole does not.
+    std::fs::write(at.join("bad/long"), vec![7; 2 << 20]).unwrap();
+    mount.fail_reads_past(Some(Path::new("bad")), 1 << 20);
+    let long = File::open(at.join("bad/long")).unwrap();
+    let mut start = [0; 4096];
+    std::os::unix::fs::FileExt::read_exact_at(&long, &mut start, 0).unwrap();
+    assert_eq!(start, [7; 4096]);
+    drop(long);
+    let err = std::fs::read(at.join("bad/long")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO));
+    mount.fail_reads(None);
     mount.unmount();
 }
 

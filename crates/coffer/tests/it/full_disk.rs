@@ -243,6 +243,16 @@ async fn a_disk_whose_reads_fail_answers_errors_never_wrong_bytes() {
         // The metadata is not on the failing part: HEAD still answers.
         s3.head_object().bucket("failing").key(*key).send().await.unwrap();
     }
+    // Bad sectors further in: the first chunk reads, the answer starts, and then stops
+    // short. Never a whole 200.
+    mount.fail_reads_past(Some(Path::new("blobs")), 1536 * 1024);
+    let (status, got) = raw_get(&s3, "large").await;
+    assert_eq!(status, 200, "the first chunk was readable");
+    let got_len = got.as_ref().map(Vec::len);
+    assert!(
+        got.is_err(),
+        "a whole 200 from a disk failing past 1.5 MiB: {got_len:?} bytes"
+    );
     mount.fail_reads(None);
     for (key, bytes) in &objects {
         let (status, got) = raw_get(&s3, key).await;

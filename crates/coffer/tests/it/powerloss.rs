@@ -554,8 +554,19 @@ async fn check_users(iam: &aws_sdk_iam::Client, outcomes: &[Outcome], found: &mu
 /// has one file, and nothing else may be there.
 async fn orphans(coffer: &Coffer, s3: &aws_sdk_s3::Client) -> i64 {
     let mut named = 0i64;
+    // A multipart object keeps a file per part.
     let plain = s3.list_objects_v2().bucket(PLAIN).send().await.expect("list");
-    named += plain.key_count().unwrap_or_default() as i64;
+    for object in plain.contents() {
+        let head = s3
+            .head_object()
+            .bucket(PLAIN)
+            .key(object.key().unwrap_or_default())
+            .part_number(1)
+            .send()
+            .await
+            .expect("head");
+        named += i64::from(head.parts_count().unwrap_or(1));
+    }
     for bucket in [VERSIONED, LOCKED] {
         named += crate::crash::every_version(s3, bucket).await.0.len() as i64;
     }
