@@ -178,8 +178,9 @@ fn the_s3_seeds_get_past_authentication() {
         let (status, body) = coffer_fuzz::s3_request::answer(seed).expect("a request");
         let body = String::from_utf8_lossy(&body);
         println!("seed {i}: {status} {}", body.chars().take(200).collect::<String>());
-        // The SigV2 seed carries a signature of its own, from 2007.
-        let foreign_signature = String::from_utf8_lossy(seed).contains("authorization: AWS ");
+        // The SigV2 and presigned seeds carry signatures of their own, made up.
+        let text = String::from_utf8_lossy(seed);
+        let foreign_signature = text.contains("authorization: AWS ") || text.contains("Signature=");
         assert!(status < 500 || status == 501, "seed {i}: {status} {body}");
         assert!(foreign_signature || status != 403, "seed {i}: {status} {body}");
     }
