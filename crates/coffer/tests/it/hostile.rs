@@ -23,21 +23,40 @@ const ORIGINAL: &[u8] = b"the original bytes";
 #[derive(Debug, PartialEq)]
 struct Snapshot {
     buckets: Vec<String>,
-    /// Key, ETag, bytes and tags of every object in the vault.
-    objects: Vec<(String, String, Vec<u8>, Vec<(String, String)>)>,
+    objects: Vec<ObjectSeen>,
     /// Every version and delete marker (key, version id, latest), and pending uploads' keys.
     versions: Vec<(String, String, bool)>,
     uploads: Vec<String>,
     policy: Option<String>,
-    bucket_tags: Vec<(String, String)>,
-    /// Each user with its inline and attached policies, groups and keys (id, status).
-    users: Vec<(String, Vec<String>, Vec<String>, Vec<String>, Vec<(String, String)>)>,
+    bucket_tags: Tags,
+    users: Vec<UserSeen>,
     groups: Vec<String>,
+}
+
+type Tags = Vec<(String, String)>;
+
+/// An object of the vault: its ETag, bytes and tags.
+#[derive(Debug, PartialEq)]
+struct ObjectSeen {
+    key: String,
+    etag: String,
+    bytes: Vec<u8>,
+    tags: Tags,
+}
+
+/// A user with its inline and attached policies, groups and keys (id, status).
+#[derive(Debug, PartialEq)]
+struct UserSeen {
+    name: String,
+    inline: Vec<String>,
+    attached: Vec<String>,
+    groups: Vec<String>,
+    keys: Vec<(String, String)>,
 }
 
 async fn snapshot(coffer: &Coffer) -> Snapshot {
     let (s3, iam) = (coffer.root_s3(), coffer.root_iam());
-    let pairs = |tags: &[aws_sdk_s3::types::Tag]| -> Vec<(String, String)> {
+    let pairs = |tags: &[aws_sdk_s3::types::Tag]| -> Tags {
         tags.iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect()
@@ -51,7 +70,12 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
         let bytes = got.body.collect().await.unwrap().into_bytes().to_vec();
         let tags = s3.get_object_tagging().bucket(VAULT).key(&key).send().await.unwrap();
         let etag = object.e_tag().unwrap_or_default().to_owned();
-        objects.push((key, etag, bytes, pairs(tags.tag_set())));
+        objects.push(ObjectSeen {
+            key,
+            etag,
+            bytes,
+            tags: pairs(tags.tag_set()),
+        });
     }
     let listed = s3.list_object_versions().bucket(VAULT).send().await.unwrap();
     let versions = listed
@@ -115,7 +139,13 @@ async fn snapshot(coffer: &Coffer) -> Snapshot {
                 )
             })
             .collect();
-        users.push((name, inline.policy_names().to_vec(), attached, groups, keys));
+        users.push(UserSeen {
+            name,
+            inline: inline.policy_names().to_vec(),
+            attached,
+            groups,
+            keys,
+        });
     }
     let groups = iam.list_groups().send().await.unwrap();
     Snapshot {
@@ -335,7 +365,9 @@ async fn writes_under_every_credential_fault_change_nothing() {
     let [victim, idle, gone, powerless] = scene(&coffer).await;
     let before = snapshot(&coffer).await;
 
-    let faults: [(&str, (&str, &str), (&str, u16), (&str, u16)); 4] = [
+    // Each fault: its name, the key used, and S3's and IAM's answers.
+    type Answer = (&'static str, u16);
+    let faults: [(&str, (&str, &str), Answer, Answer); 4] = [
         (
             "a wrong secret",
             (&victim.0, "not-the-secret"),
