@@ -98,11 +98,9 @@ async fn a_full_disk_refuses_writes_cleanly_and_they_succeed_when_room_returns()
             .await;
         assert!(part.is_err(), "a part stored on a full disk");
     }
-    assert!(
-        std::fs::read_dir(coffer.data_dir().join("blobs/tmp"))
-            .unwrap()
-            .next()
-            .is_none(),
+    assert_eq!(
+        coffer.temp_blob_files(),
+        Vec::<PathBuf>::new(),
         "temp files left by refused writes"
     );
     assert_eq!(coffer.blob_files().len(), stored.len(), "partial blobs left behind");
