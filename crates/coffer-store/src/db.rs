@@ -43,6 +43,8 @@ pub(crate) struct Db {
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
+    /// Held while this process serves an SQLite database (see [`DatabaseOptions::serving`]).
+    _serving: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for Db {
@@ -85,6 +87,11 @@ pub struct DatabaseOptions {
     /// How long a request waits for a free connection (or for a lost database) before it
     /// fails with 503 instead of hanging.
     pub acquire_timeout: Duration,
+    /// This process serves S3 from the store (`coffer serve`). On SQLite it must be the only
+    /// one: the object cache keeps rows that only this process's writes end (see
+    /// `object_cache.rs`), so a second server on the same database is refused. Other
+    /// processes (`coffer account`) may still open it.
+    pub serving: bool,
 }
 
 impl Default for DatabaseOptions {
@@ -92,6 +99,7 @@ impl Default for DatabaseOptions {
         DatabaseOptions {
             pool_size: POSTGRES_POOL_SIZE,
             acquire_timeout: Duration::from_secs(5),
+            serving: false,
         }
     }
 }
@@ -141,6 +149,11 @@ async fn out_of_transaction(conn: &mut sqlx::AnyConnection) -> std::result::Resu
 impl Store {
     /// Opens (creating if needed) `<data_dir>/meta.db` and brings its schema up to date.
     pub async fn open_sqlite(data_dir: &Path, sealer: Sealer) -> Result<Store> {
+        Self::open_sqlite_with(data_dir, sealer, DatabaseOptions::default()).await
+    }
+
+    /// As [`Store::open_sqlite`], with `options`.
+    pub async fn open_sqlite_with(data_dir: &Path, sealer: Sealer, options: DatabaseOptions) -> Result<Store> {
         crate::private_fs::create_dir(data_dir)?;
         let path = data_dir.join(crate::META_DB_FILE);
         crate::private_fs::create_private_file(&path)?;
@@ -150,7 +163,7 @@ impl Store {
             crate::private_fs::restrict(Path::new(&name), crate::private_fs::FILE_MODE)?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        Self::open(&url, data_dir, sealer).await
+        Self::open_with(&url, data_dir, sealer, options).await
     }
 
     /// Opens the database at `url` (`sqlite://…` or `postgres://…`) and runs its migrations;
@@ -167,6 +180,10 @@ impl Store {
                 format!("the database URL must start with sqlite:// or postgres://, not {url:?}").into(),
             ))
         })?;
+        let serving = match (backend, options.serving) {
+            (Backend::Sqlite, true) => Some(sole_server(url)?),
+            _ => None,
+        };
         let (reader, writer, probe) = match backend {
             Backend::Sqlite => {
                 let pool = || {
@@ -213,6 +230,7 @@ impl Store {
             policies: GenerationCache::default(),
             kms_keys: GenerationCache::default(),
             pending_key_use: Mutex::new(HashMap::new()),
+            _serving: serving,
         });
         crate::epochs::start(&db).await;
         Ok(Store { inner: db })
@@ -337,4 +355,28 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
         Backend::Postgres => POSTGRES_MIGRATIONS.run(pool).await?,
     }
     Ok(())
+}
+
+/// Makes this process the only server of the SQLite database at `url`: an exclusive lock on
+/// `<database>-serving`, held until the process ends (a crash lets go of it too). A separate
+/// file, because closing any descriptor of the database itself would drop SQLite's own locks.
+fn sole_server(url: &str) -> Result<std::fs::File> {
+    let refuse = |message: String| StoreError::Db(sqlx::Error::Configuration(message.into()));
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    let lock_path = format!("{path}-serving");
+    let file = crate::private_fs::new_file()
+        .create_new(false)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| refuse(format!("cannot open {lock_path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(refuse(format!(
+            "another coffer serve is using {path}: one SQLite database has one server \
+             (several nodes need PostgreSQL)"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(refuse(format!("cannot lock {lock_path}: {e}"))),
+    }
 }

@@ -613,6 +613,7 @@ async fn a_busy_pool_neither_fails_the_health_check_nor_delays_changes() {
     let options = DatabaseOptions {
         pool_size: 2,
         acquire_timeout: std::time::Duration::from_secs(5),
+        ..DatabaseOptions::default()
     };
     let sealer = Sealer::load_or_create(db.dir()).unwrap();
     let store = Store::open_with(db.url(), db.dir(), sealer, options).await.unwrap();

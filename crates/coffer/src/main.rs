@@ -138,7 +138,7 @@ async fn open_store_with(location: &StoreLocation, options: coffer_store::Databa
     let data_dir = &location.data_dir;
     let sealer = sealer(data_dir)?;
     match &location.database_url {
-        None => Store::open_sqlite(data_dir, sealer)
+        None => Store::open_sqlite_with(data_dir, sealer, options)
             .await
             .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display())),
         Some(url) => Store::open_with(url, data_dir, sealer, options)
@@ -201,6 +201,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let options = coffer_store::DatabaseOptions {
         pool_size: config.database_pool_size,
         acquire_timeout: config.database_timeout,
+        serving: true,
     };
     let store = open_store_with(&config.store, options).await?;
     let created = store
