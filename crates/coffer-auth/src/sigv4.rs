@@ -87,12 +87,15 @@ pub fn credential_key_id(headers: &http::HeaderMap, uri: &http::Uri) -> Option<S
 }
 
 fn credential(headers: &http::HeaderMap, uri: &http::Uri) -> Option<(String, Scope)> {
-    let credential = match headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(auth) => auth.split_once("Credential=")?.1.split([',', ' ']).next()?.to_owned(),
-        None => query_pairs(uri.query().unwrap_or(""))
-            .find(|(k, _)| k == "X-Amz-Credential")
-            .map(|(_, v)| v)?,
-    };
+    // Read on every request (routing, key use, the audit trail): borrowed where it can be.
+    let credential: std::borrow::Cow<'_, str> =
+        match headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            Some(auth) => auth.split_once("Credential=")?.1.split([',', ' ']).next()?.into(),
+            None => query_pairs(uri.query().unwrap_or(""))
+                .find(|(k, _)| k == "X-Amz-Credential")
+                .map(|(_, v)| v)?
+                .into(),
+        };
     parse_credential(&credential).ok()
 }
 
@@ -125,14 +128,22 @@ fn format_amz_date(t: OffsetDateTime) -> String {
 }
 
 pub(crate) fn parse_credential(credential: &str) -> Result<(String, Scope), SigError> {
-    let parts: Vec<&str> = credential.split('/').collect();
-    match parts.as_slice() {
-        [key, date, region, service, "aws4_request"] if !key.is_empty() && date.len() == 8 => Ok((
-            (*key).to_owned(),
+    let mut parts = credential.split('/');
+    let mut next = || parts.next();
+    match [next(), next(), next(), next(), next(), next()] {
+        [
+            Some(key),
+            Some(date),
+            Some(region),
+            Some(service),
+            Some("aws4_request"),
+            None,
+        ] if !key.is_empty() && date.len() == 8 => Ok((
+            key.to_owned(),
             Scope {
-                date: (*date).to_owned(),
-                region: (*region).to_owned(),
-                service: (*service).to_owned(),
+                date: date.to_owned(),
+                region: region.to_owned(),
+                service: service.to_owned(),
             },
         )),
         _ => Err(SigError::Incomplete(format!(

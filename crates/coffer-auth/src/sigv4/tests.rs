@@ -437,3 +437,49 @@ proptest! {
         );
     }
 }
+
+/// A credential is exactly five parts, the last `aws4_request`, with a key and an 8-digit date.
+#[test]
+fn credentials_are_five_parts_or_refused() {
+    let (key, scope) = parse_credential("AKIA/20260101/eu-west-1/s3/aws4_request").unwrap();
+    assert_eq!(
+        (
+            key.as_str(),
+            scope.date.as_str(),
+            scope.region.as_str(),
+            scope.service.as_str()
+        ),
+        ("AKIA", "20260101", "eu-west-1", "s3")
+    );
+    for bad in [
+        "AKIA/20260101/eu-west-1/s3/aws4_request/extra",
+        "AKIA/20260101/eu-west-1/s3",
+        "AKIA/20260101/eu-west-1/s3/aws4_other",
+        "/20260101/eu-west-1/s3/aws4_request",
+        "AKIA/2026011/eu-west-1/s3/aws4_request",
+        "",
+    ] {
+        assert!(matches!(parse_credential(bad), Err(SigError::Incomplete(_))), "{bad}");
+    }
+    // The front door's reader takes the same rules, from the header or the presigned query.
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::AUTHORIZATION,
+        "AWS4-HMAC-SHA256 Credential=AKIA/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+            .parse()
+            .unwrap(),
+    );
+    let uri: http::Uri = "/b/k".parse().unwrap();
+    assert_eq!(credential_scope(&headers, &uri).unwrap().region, "eu-west-1");
+    let presigned: http::Uri = "/b/k?X-Amz-Credential=AKIA%2F20260101%2Fap-south-1%2Fs3%2Faws4_request/extra"
+        .parse()
+        .unwrap();
+    assert!(credential_scope(&http::HeaderMap::new(), &presigned).is_none());
+    let presigned: http::Uri = "/b/k?X-Amz-Credential=AKIA%2F20260101%2Fap-south-1%2Fs3%2Faws4_request"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        credential_scope(&http::HeaderMap::new(), &presigned).unwrap().region,
+        "ap-south-1"
+    );
+}
