@@ -232,8 +232,23 @@ impl Store {
     /// Notes that a key authenticated a request just now. Costs a map insert; the write to SQL
     /// happens in [`Store::flush_key_use`].
     pub fn record_key_use(&self, key_id: &str, service: &str, region: &str) {
+        let now = now_millis();
         let mut pending = self.inner.pending_key_use.lock();
-        pending.insert(key_id.to_owned(), (now_millis(), service.to_owned(), region.to_owned()));
+        match pending.get_mut(key_id) {
+            // A key in use is noted again and again: updated in place, nothing allocated.
+            Some(used) => {
+                used.0 = now;
+                if used.1 != service {
+                    service.clone_into(&mut used.1);
+                }
+                if used.2 != region {
+                    region.clone_into(&mut used.2);
+                }
+            }
+            None => {
+                pending.insert(key_id.to_owned(), (now, service.to_owned(), region.to_owned()));
+            }
+        }
     }
 
     /// Writes every recorded key use in one transaction.

@@ -166,6 +166,12 @@ async fn key_use_is_kept_in_memory_then_flushed_and_survives_reopening(db: TestD
     let store = open(&db).await;
     let (_, used) = store.access_key_last_used(&account_id, &key_id).await.unwrap();
     assert_eq!(used.unwrap().region, "eu-west-1");
+    // Uses noted before a flush: the last one wins, service and region included.
+    store.record_key_use(&key_id, "s3", "eu-west-1");
+    store.record_key_use(&key_id, "sts", "ap-south-1");
+    let (_, used) = store.access_key_last_used(&account_id, &key_id).await.unwrap();
+    let used = used.unwrap();
+    assert_eq!((used.service.as_str(), used.region.as_str()), ("sts", "ap-south-1"));
 }
 
 async fn secrets_never_reach_the_data_dir_in_the_clear(db: TestDb) {
