@@ -232,8 +232,9 @@ impl Store {
     /// Notes that a key authenticated a request just now. Costs a map insert; the write to SQL
     /// happens in [`Store::flush_key_use`].
     pub fn record_key_use(&self, key_id: &str, service: &str, region: &str) {
-        let now = now_millis();
         let mut pending = self.inner.pending_key_use.lock();
+        // Read under the lock, so the use recorded last is the latest.
+        let now = now_millis();
         match pending.get_mut(key_id) {
             // A key in use is noted again and again: updated in place, nothing allocated.
             Some(used) => {

@@ -43,8 +43,8 @@ pub(crate) struct Db {
     /// Key uses not yet written to SQL: key id -> (millis, service, region). Recording a use is
     /// a map insert; a background flush turns many uses into one write.
     pub(crate) pending_key_use: Mutex<HashMap<String, (i64, String, String)>>,
-    /// Held while this process serves an SQLite database (see [`DatabaseOptions::serving`]).
-    _serving: Option<std::fs::File>,
+    /// Held while this process serves (see [`DatabaseOptions::serving`]).
+    _serving: Vec<std::fs::File>,
 }
 
 impl std::fmt::Debug for Db {
@@ -89,8 +89,10 @@ pub struct DatabaseOptions {
     pub acquire_timeout: Duration,
     /// This process serves S3 from the store (`coffer serve`). On SQLite it must be the only
     /// one: the object cache keeps rows that only this process's writes end (see
-    /// `object_cache.rs`), so a second server on the same database is refused. Other
-    /// processes (`coffer account`) may still open it.
+    /// `object_cache.rs`), so a second server on the same database, or on the same data dir,
+    /// is refused; a PostgreSQL node shares its data dir with other PostgreSQL nodes only.
+    /// Other processes (`coffer account`) may still open the store; theirs keeps rows a
+    /// moment only.
     pub serving: bool,
 }
 
@@ -180,9 +182,9 @@ impl Store {
                 format!("the database URL must start with sqlite:// or postgres://, not {url:?}").into(),
             ))
         })?;
-        let serving = match (backend, options.serving) {
-            (Backend::Sqlite, true) => Some(sole_server(url)?),
-            _ => None,
+        let serving = match options.serving {
+            true => serving_locks(backend, url, data_dir)?,
+            false => Vec::new(),
         };
         let (reader, writer, probe) = match backend {
             Backend::Sqlite => {
@@ -225,7 +227,10 @@ impl Store {
             buckets: GenerationCache::default(),
             // On PostgreSQL other nodes may share the data dir and be reading.
             blobs: BlobStore::open(data_dir, backend == Backend::Postgres)?,
-            objects: Arc::new(crate::object_cache::ObjectCache::new(backend == Backend::Sqlite)),
+            objects: Arc::new(crate::object_cache::ObjectCache::new(
+                backend == Backend::Sqlite,
+                crate::object_cache::max_age(options.serving),
+            )),
             commits,
             policies: GenerationCache::default(),
             kms_keys: GenerationCache::default(),
@@ -357,26 +362,75 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
     Ok(())
 }
 
-/// Makes this process the only server of the SQLite database at `url`: an exclusive lock on
-/// `<database>-serving`, held until the process ends (a crash lets go of it too). A separate
-/// file, because closing any descriptor of the database itself would drop SQLite's own locks.
-fn sole_server(url: &str) -> Result<std::fs::File> {
+/// What `coffer serve` holds for its life (a crash lets go of it too): on SQLite, the data dir
+/// and the database to itself; on PostgreSQL, the data dir shared with other PostgreSQL nodes
+/// only. Another server on the same SQLite database would write rows this one's object cache
+/// never sees; another server of another database on the same data dir would sweep this one's
+/// blobs as orphans (its database names none of them).
+fn serving_locks(backend: Backend, url: &str, data_dir: &Path) -> Result<Vec<std::fs::File>> {
     let refuse = |message: String| StoreError::Db(sqlx::Error::Configuration(message.into()));
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
-    let lock_path = format!("{path}-serving");
-    let file = crate::private_fs::new_file()
-        .create_new(false)
-        .create(true)
-        .truncate(false)
-        .open(&lock_path)
-        .map_err(|e| refuse(format!("cannot open {lock_path}: {e}")))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(refuse(format!(
-            "another coffer serve is using {path}: one SQLite database has one server \
-             (several nodes need PostgreSQL)"
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(refuse(format!("cannot lock {lock_path}: {e}"))),
+    let open = |path: &Path| {
+        crate::private_fs::new_file()
+            .create_new(false)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
+    };
+    let dir_lock = open(&data_dir.join(SERVING_LOCK))?;
+    let locked = match backend {
+        Backend::Sqlite => dir_lock.try_lock(),
+        Backend::Postgres => dir_lock.try_lock_shared(),
+    };
+    match locked {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(refuse(format!(
+                "another coffer serve is using the data dir {}: an SQLite server has its data dir \
+                 to itself, and PostgreSQL nodes share theirs only with nodes of the same database",
+                data_dir.display()
+            )));
+        }
+        // Some network file systems lock nothing; PostgreSQL nodes on them still start.
+        Err(std::fs::TryLockError::Error(e)) if backend == Backend::Postgres => {
+            tracing::warn!(%e, dir = %data_dir.display(), "cannot lock the data dir; going on without");
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(refuse(format!(
+                "cannot lock {}: {e}",
+                data_dir.join(SERVING_LOCK).display()
+            )));
+        }
     }
+    let mut held = vec![dir_lock];
+    if backend == Backend::Sqlite {
+        // Where sqlx itself finds the file (it percent-decodes the URL's path).
+        let options: sqlx::sqlite::SqliteConnectOptions =
+            url.parse().map_err(|e| refuse(format!("the database URL: {e}")))?;
+        let database = options.get_filename();
+        if database != Path::new(":memory:") {
+            // A separate file: closing any descriptor of the database itself would drop
+            // SQLite's own locks.
+            let mut lock_path = database.as_os_str().to_owned();
+            lock_path.push("-serving");
+            let db_lock = open(Path::new(&lock_path))?;
+            match db_lock.try_lock() {
+                Ok(()) => held.push(db_lock),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(refuse(format!(
+                        "another coffer serve is using {}: one SQLite database has one server \
+                         (several nodes need PostgreSQL)",
+                        database.display()
+                    )));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(refuse(format!("cannot lock {}: {e}", Path::new(&lock_path).display())));
+                }
+            }
+        }
+    }
+    Ok(held)
 }
+
+/// The data dir's lock file (see [`serving_locks`]).
+const SERVING_LOCK: &str = "serving.lock";

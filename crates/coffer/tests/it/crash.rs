@@ -296,36 +296,13 @@ async fn acknowledged_versions_survive_kill_9() {
     );
 }
 
-/// One SQLite database has one server: a second `coffer serve` on it is refused (its object
-/// cache could not see the other's writes), `coffer account` still works beside the first,
-/// and a server killed with SIGKILL leaves nothing that keeps the next one out.
+/// One SQLite database has one server, with its data dir to itself: a second `coffer serve`
+/// on either is refused (its object cache could not see the other's writes; its orphan sweep
+/// would take the other's blobs for its own orphans), `coffer account` still works beside the
+/// first, and a server killed with SIGKILL leaves nothing that keeps the next one out.
 #[tokio::test]
-async fn a_second_server_on_one_sqlite_database_is_refused() {
+async fn a_second_server_on_one_sqlite_database_or_data_dir_is_refused() {
     let mut coffer = Coffer::start_sqlite();
-    let mut second = coffer
-        .command(&["serve", "--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run coffer");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = second.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            second.kill().unwrap();
-            panic!("a second server on the same SQLite database kept running");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(!status.success(), "{stderr}");
-    assert!(stderr.contains("another coffer serve is using"), "{stderr}");
-
-    let listed = coffer.run_cli(&["account", "list"]);
-    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     coffer
         .root_s3()
         .create_bucket()
@@ -333,6 +310,46 @@ async fn a_second_server_on_one_sqlite_database_is_refused() {
         .send()
         .await
         .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other_database = format!("sqlite://{}/meta.db?mode=rwc", elsewhere.path().display());
+    for database in [None, Some(other_database.as_str())] {
+        let mut command = coffer.command(&["serve", "--listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0"]);
+        if let Some(url) = database {
+            command.env("COFFER_DATABASE_URL", url);
+        }
+        let mut second = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run coffer");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = second.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                second.kill().unwrap();
+                panic!("a second server kept running (database {database:?})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{stderr}");
+        assert!(stderr.contains("another coffer serve is using"), "{stderr}");
+    }
+    // Nothing of the first server's was swept by the refused ones.
+    assert_eq!(coffer.temp_blob_files(), Vec::<std::path::PathBuf>::new());
+    coffer
+        .root_s3()
+        .head_bucket()
+        .bucket("still-served")
+        .send()
+        .await
+        .unwrap();
+
+    let listed = coffer.run_cli(&["account", "list"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 
     coffer.kill_and_restart();
     coffer
