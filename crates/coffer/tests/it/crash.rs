@@ -303,13 +303,28 @@ async fn acknowledged_versions_survive_kill_9() {
 #[tokio::test]
 async fn a_second_server_on_one_sqlite_database_or_data_dir_is_refused() {
     let mut coffer = Coffer::start_sqlite();
-    coffer
-        .root_s3()
-        .create_bucket()
+    let s3 = coffer.root_s3();
+    s3.create_bucket().bucket("still-served").send().await.unwrap();
+    let body = content("kept", 100_000);
+    s3.put_object()
         .bucket("still-served")
+        .key("kept")
+        .body(ByteStream::from(body.clone()))
         .send()
         .await
         .unwrap();
+    // The object reads back whole: no other server swept its blob as an orphan.
+    let kept = async |coffer: &Coffer| {
+        let got = coffer
+            .root_s3()
+            .get_object()
+            .bucket("still-served")
+            .key("kept")
+            .send()
+            .await
+            .unwrap();
+        assert!(got.body.collect().await.unwrap().into_bytes().as_ref() == body.as_slice());
+    };
     let elsewhere = tempfile::tempdir().unwrap();
     let other_database = format!("sqlite://{}/meta.db?mode=rwc", elsewhere.path().display());
     for database in [None, Some(other_database.as_str())] {
@@ -338,25 +353,11 @@ async fn a_second_server_on_one_sqlite_database_or_data_dir_is_refused() {
         assert!(!status.success(), "{stderr}");
         assert!(stderr.contains("another coffer serve is using"), "{stderr}");
     }
-    // Nothing of the first server's was swept by the refused ones.
-    assert_eq!(coffer.temp_blob_files(), Vec::<std::path::PathBuf>::new());
-    coffer
-        .root_s3()
-        .head_bucket()
-        .bucket("still-served")
-        .send()
-        .await
-        .unwrap();
+    kept(&coffer).await;
 
     let listed = coffer.run_cli(&["account", "list"]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 
     coffer.kill_and_restart();
-    coffer
-        .root_s3()
-        .head_bucket()
-        .bucket("still-served")
-        .send()
-        .await
-        .unwrap();
+    kept(&coffer).await;
 }
