@@ -369,22 +369,11 @@ pub(crate) async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
 /// blobs as orphans (its database names none of them).
 fn serving_locks(backend: Backend, url: &str, data_dir: &Path) -> Result<Vec<std::fs::File>> {
     let refuse = |message: String| StoreError::Db(sqlx::Error::Configuration(message.into()));
-    let open = |path: &Path| {
-        crate::private_fs::new_file()
-            .create_new(false)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| refuse(format!("cannot open {}: {e}", path.display())))
-    };
-    let dir_lock = open(&data_dir.join(SERVING_LOCK))?;
-    let locked = match backend {
-        Backend::Sqlite => dir_lock.try_lock(),
-        Backend::Postgres => dir_lock.try_lock_shared(),
-    };
-    match locked {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
+    let mut held = Vec::new();
+    let dir_lock = data_dir.join(SERVING_LOCK);
+    match lock_file(&dir_lock, backend == Backend::Postgres) {
+        Ok(file) => held.push(file),
+        Err(None) => {
             return Err(refuse(format!(
                 "another coffer serve is using the data dir {}: an SQLite server has its data dir \
                  to itself, and PostgreSQL nodes share theirs only with nodes of the same database",
@@ -392,17 +381,11 @@ fn serving_locks(backend: Backend, url: &str, data_dir: &Path) -> Result<Vec<std
             )));
         }
         // Some network file systems lock nothing; PostgreSQL nodes on them still start.
-        Err(std::fs::TryLockError::Error(e)) if backend == Backend::Postgres => {
+        Err(Some(e)) if backend == Backend::Postgres => {
             tracing::warn!(%e, dir = %data_dir.display(), "cannot lock the data dir; going on without");
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(refuse(format!(
-                "cannot lock {}: {e}",
-                data_dir.join(SERVING_LOCK).display()
-            )));
-        }
+        Err(Some(e)) => return Err(refuse(format!("cannot lock {}: {e}", dir_lock.display()))),
     }
-    let mut held = vec![dir_lock];
     if backend == Backend::Sqlite {
         // Where sqlx itself finds the file (it percent-decodes the URL's path).
         let options: sqlx::sqlite::SqliteConnectOptions =
@@ -411,25 +394,42 @@ fn serving_locks(backend: Backend, url: &str, data_dir: &Path) -> Result<Vec<std
         if database != Path::new(":memory:") {
             // A separate file: closing any descriptor of the database itself would drop
             // SQLite's own locks.
-            let mut lock_path = database.as_os_str().to_owned();
-            lock_path.push("-serving");
-            let db_lock = open(Path::new(&lock_path))?;
-            match db_lock.try_lock() {
-                Ok(()) => held.push(db_lock),
-                Err(std::fs::TryLockError::WouldBlock) => {
+            let mut db_lock = database.as_os_str().to_owned();
+            db_lock.push("-serving");
+            let db_lock = Path::new(&db_lock);
+            match lock_file(db_lock, false) {
+                Ok(file) => held.push(file),
+                Err(None) => {
                     return Err(refuse(format!(
                         "another coffer serve is using {}: one SQLite database has one server \
                          (several nodes need PostgreSQL)",
                         database.display()
                     )));
                 }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(refuse(format!("cannot lock {}: {e}", Path::new(&lock_path).display())));
-                }
+                Err(Some(e)) => return Err(refuse(format!("cannot lock {}: {e}", db_lock.display()))),
             }
         }
     }
     Ok(held)
+}
+
+/// Opens (creating if needed) and locks `path`, exclusively or `shared`, without waiting:
+/// `Err(None)` when another process holds it.
+fn lock_file(path: &Path, shared: bool) -> std::result::Result<std::fs::File, Option<std::io::Error>> {
+    let file = crate::private_fs::new_file()
+        .create_new(false)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let locked = match shared {
+        true => file.try_lock_shared(),
+        false => file.try_lock(),
+    };
+    match locked {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Some(e)),
+    }
 }
 
 /// The data dir's lock file (see [`serving_locks`]).

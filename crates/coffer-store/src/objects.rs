@@ -551,15 +551,15 @@ impl Batched for Write {
     }
 
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {
-        // Two nodes writing one key at once: the second's new latest version meets the
-        // first's once that commits. Under If-None-Match: * that is the failed condition; any
-        // other write goes on top of it, as it would have a moment later.
         // SQLite has one writer, so no other write can come between: the committer's
         // savepoint is all the undo a failed write needs, and two fewer statements pass
         // through SQLite's worker thread.
         if !crate::db::is_postgres(tx) {
             return self.apply_once(tx).await;
         }
+        // Two nodes writing one key at once: the second's new latest version meets the
+        // first's once that commits. Under If-None-Match: * that is the failed condition; any
+        // other write goes on top of it, as it would have a moment later.
         let mut attempts = 0;
         loop {
             attempts += 1;
