@@ -148,7 +148,7 @@ impl ChecksumClaim {
     }
 }
 
-/// A body written to a temp blob, with its digests; not durable until [`finish`]ed.
+/// A body written to a blob, with its digests; not durable until [`finish`]ed.
 pub struct Received {
     pub writer: BlobWriter,
     pub size: u64,
@@ -157,8 +157,8 @@ pub struct Received {
 
 impl Received {
     /// Makes the blob durable and returns its id.
-    pub async fn finish(self, store: &Store) -> Result<String> {
-        self.writer.finish(store.blobs()).await.map_err(S3Fault::internal)
+    pub async fn finish(self) -> Result<String> {
+        self.writer.finish().await.map_err(S3Fault::internal)
     }
 }
 

@@ -86,7 +86,7 @@ impl CofferS3 {
         let upload_id = upload.upload_id.clone();
         let part_etag = etag.clone();
         let stored = tokio::spawn(async move {
-            let blob_id = received.finish(&store).await?;
+            let blob_id = received.finish().await?;
             let part = ObjectPart {
                 part_number: number,
                 blob_id,

@@ -56,7 +56,7 @@ impl CofferS3 {
         let store = self.store.clone();
         let bucket = bucket.to_owned();
         tokio::spawn(async move {
-            let blob_id = received.finish(&store).await?;
+            let blob_id = received.finish().await?;
             store
                 .put_object(&bucket, object, blob_id, &condition)
                 .await

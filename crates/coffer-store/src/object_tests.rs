@@ -17,7 +17,7 @@ async fn open(db: &TestDb) -> (Store, String) {
 async fn blob(store: &Store, bytes: &[u8]) -> String {
     let mut writer = store.blobs().create().await.unwrap();
     writer.write(bytes).await.unwrap();
-    writer.finish(store.blobs()).await.unwrap()
+    writer.finish().await.unwrap()
 }
 
 fn new_object(key: &str, etag: &str) -> NewObject {
@@ -310,17 +310,22 @@ async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
         .unwrap();
     blob(&store, b"orphan").await;
     let mut unfinished = store.blobs().create().await.unwrap();
-    // Larger than the in-memory buffer, so it is a temp file when the "crash" comes.
+    // Larger than the in-memory buffer, so its file is there, cut short, when the "crash"
+    // comes.
     unfinished.write(&vec![0u8; 1300 * 1024]).await.unwrap();
     std::mem::forget(unfinished);
-    assert_eq!(blob_files(db.dir()), 3);
+    // Temp files of older Coffers, beside a blob's place and in the shared `tmp/`.
+    let blobs = db.dir().join("blobs");
+    std::fs::write(blobs.join("ab").join(format!("{}.tmp", "ab".repeat(16))), b"old").unwrap();
+    std::fs::write(blobs.join("tmp").join("cd".repeat(16)), b"old").unwrap();
+    assert_eq!(blob_files(db.dir()), 5);
     // Another node could be writing them: young files stay under a grace period.
     let grace = std::time::Duration::from_secs(3600);
     assert_eq!(store.collect_orphan_blobs(grace).await.unwrap(), 0);
-    assert_eq!(blob_files(db.dir()), 3);
+    assert_eq!(blob_files(db.dir()), 5);
     // Left untouched for longer than the grace, they go; the object's blob stays.
     backdate_files(db.dir());
-    assert_eq!(store.collect_orphan_blobs(grace).await.unwrap(), 2);
+    assert_eq!(store.collect_orphan_blobs(grace).await.unwrap(), 4);
     assert_eq!(blob_files(db.dir()), 1);
     let again = store.object("photos", "k").await.unwrap();
     assert!(again.is_some());

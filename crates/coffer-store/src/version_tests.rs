@@ -22,7 +22,7 @@ async fn open(db: &TestDb) -> Store {
 async fn put(store: &Store, key: &str, etag: &str) -> ObjectMeta {
     let mut writer = store.blobs().create().await.unwrap();
     writer.write(etag.as_bytes()).await.unwrap();
-    let blob = writer.finish(store.blobs()).await.unwrap();
+    let blob = writer.finish().await.unwrap();
     let object = NewObject {
         key: key.to_owned(),
         size: etag.len() as u64,
@@ -284,7 +284,7 @@ async fn conditions_see_a_delete_marker_as_no_object(db: TestDb) {
     delete(&store, "k", None).await;
     let mut writer = store.blobs().create().await.unwrap();
     writer.write(b"x").await.unwrap();
-    let blob = writer.finish(store.blobs()).await.unwrap();
+    let blob = writer.finish().await.unwrap();
     let object = NewObject {
         key: "k".to_owned(),
         size: 1,
@@ -353,7 +353,7 @@ async fn if_none_match_lets_exactly_one_writer_win_on_two_nodes(db: TestDb) {
             writes.push(tokio::spawn(async move {
                 let mut writer = store.blobs().create().await.unwrap();
                 writer.write(b"x").await.unwrap();
-                let blob = writer.finish(store.blobs()).await.unwrap();
+                let blob = writer.finish().await.unwrap();
                 let object = NewObject {
                     key,
                     size: 1,

@@ -493,15 +493,6 @@ impl Coffer {
             .collect()
     }
 
-    /// Blobs still being written, or left so by a failure: `<id>.tmp` beside their place (or,
-    /// from older Coffers, in `blobs/tmp/`).
-    pub fn temp_blob_files(&self) -> Vec<PathBuf> {
-        self.blob_files()
-            .into_iter()
-            .filter(|p| p.to_string_lossy().contains("/blobs/tmp/") || p.extension().is_some_and(|e| e == "tmp"))
-            .collect()
-    }
-
     /// The blobs retired on a shared data dir (PostgreSQL), waiting out other nodes' reads.
     pub fn retired_blob_files(&self) -> usize {
         self.data_files()
