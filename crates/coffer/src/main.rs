@@ -21,6 +21,11 @@ use coffer_store::{Sealer, Store, ids};
 use config::{AccountCommand, Cli, Command, DbCommand, ServeConfig, StoreLocation, TlsCommand};
 use tokio::net::TcpListener;
 
+/// Every request allocates and frees dozens of small buffers across tokio's threads, where
+/// glibc's allocator is slow (measured in `docs/DESIGN.md`, issue 16's fourth session).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How often recorded key uses are written to the store.
 const KEY_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// How often a node forgets aged sign-in attempts and expired console sessions.
