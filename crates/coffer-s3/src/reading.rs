@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -14,7 +13,7 @@ use s3s::dto::StreamingBlob;
 
 use coffer_store::{
     BlobKey, BlobLease, DataKey, ObjectData, ObjectMeta, SEGMENT, SMALL_BLOB, Store, TAG,
-    open_segment as open_segment_bytes, open_segment_in_place, sealed_len, sealed_span,
+    open_segment as open_segment_bytes, open_segment_in_place, read_exact_at, sealed_len, sealed_span,
 };
 
 /// Objects up to this size are read into memory whole.
@@ -193,13 +192,6 @@ fn chunks(range: Range<u64>, size: u64) -> impl Iterator<Item = Range<u64>> + Se
 /// Runs a read on the blocking pool.
 async fn blocking<T: Send + 'static>(read: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
     tokio::task::spawn_blocking(read).await.map_err(std::io::Error::other)?
-}
-
-/// `len` bytes at `offset` of `file`; a file shorter than that is an error (the row said so).
-fn read_exact_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; len];
-    file.read_exact_at(&mut bytes, offset)?;
-    Ok(bytes)
 }
 
 /// Opens the sealed segments in `bytes` (the first is segment `index`) in place and moves

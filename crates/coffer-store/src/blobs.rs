@@ -214,16 +214,10 @@ impl BlobStore {
     /// Reads `len` bytes at `offset` of a blob in one blocking call (open + pread): for small
     /// objects this beats a stream of asynchronous file operations.
     pub async fn read_at(&self, id: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        use std::os::unix::fs::FileExt;
         let located = self.locate(id)?;
-        tokio::task::spawn_blocking(move || {
-            let file = located.open()?;
-            let mut buffer = vec![0u8; len];
-            file.read_exact_at(&mut buffer, offset)?;
-            Ok(buffer)
-        })
-        .await
-        .map_err(io::Error::other)?
+        tokio::task::spawn_blocking(move || read_exact_at(&located.open()?, offset, len))
+            .await
+            .map_err(io::Error::other)?
     }
 
     /// The whole of a small blob (`len` bytes, at most [`SMALL_BLOB`]), kept in memory for
@@ -353,6 +347,41 @@ impl BlobStore {
         });
         temps.chain(blobs)
     }
+}
+
+/// `len` bytes at `offset` of `file` (fewer is `UnexpectedEof`: a blob is never shorter than
+/// its row says), read into a buffer that is not zeroed first: zeroing each 1 MiB read was
+/// 6% of a 64 MiB GET's CPU.
+pub fn read_exact_at(file: &std::fs::File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let mut buffer = Vec::<u8>::with_capacity(len);
+    while buffer.len() < len {
+        let filled = buffer.len();
+        let at = libc::off_t::try_from(offset + filled as u64).map_err(io::Error::other)?;
+        let spare = buffer.spare_capacity_mut();
+        // SAFETY: `pread` writes at most `len - filled` bytes (the spare capacity's length)
+        // into `spare`, memory the vector owns and nothing else touches during the call.
+        let read = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), len - filled, at) };
+        match read {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "a blob is shorter than its row says",
+                ));
+            }
+            n if n > 0 => {
+                // SAFETY: the kernel initialised the `n` bytes after the `filled` ones.
+                unsafe { buffer.set_len(filled + n as usize) };
+            }
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(buffer)
 }
 
 /// A blob's place, and where it waits once retired when other nodes may read it.
@@ -541,5 +570,24 @@ impl Drop for BlobWriter {
         if !self.finished {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_exact_at;
+
+    #[test]
+    fn reads_exactly_the_bytes_asked_or_says_the_file_is_short() {
+        let file = tempfile::tempfile().unwrap();
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        std::os::unix::fs::FileExt::write_all_at(&file, &bytes, 0).unwrap();
+        assert_eq!(read_exact_at(&file, 0, bytes.len()).unwrap(), bytes);
+        assert_eq!(read_exact_at(&file, 1000, 70_000).unwrap(), &bytes[1000..71_000]);
+        assert!(read_exact_at(&file, 5, 0).unwrap().is_empty());
+        let short = read_exact_at(&file, 299_999, 2).unwrap_err();
+        assert_eq!(short.kind(), std::io::ErrorKind::UnexpectedEof);
+        let past = read_exact_at(&file, 400_000, 1).unwrap_err();
+        assert_eq!(past.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

@@ -51,7 +51,7 @@ use std::sync::Arc;
 pub use access_keys::KeyOwnerName;
 pub use accounts::{AccountCounts, DEFAULT_ACCOUNT_NAME};
 pub use acl::{Grant, Grantee, ObjectAccess, ObjectAcl, ObjectOwnership, Permission};
-pub use blobs::{BlobLease, BlobStore, BlobWriter, SMALL_BLOB};
+pub use blobs::{BlobLease, BlobStore, BlobWriter, SMALL_BLOB, read_exact_at};
 pub use buckets::{Bucket, NewBucket, PublicAccessBlock};
 pub use console_sessions::StoredSession;
 pub use copy::{CopyReport, copy_database};
