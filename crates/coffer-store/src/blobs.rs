@@ -24,6 +24,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::direct_io::Chunk;
+
 /// Bytes buffered per blob writer before they go to the file (a blob this size or smaller
 /// is written in one go when it ends), and bytes per write after that.
 const WRITE_BUFFER: usize = 1024 * 1024;
@@ -81,23 +83,23 @@ enum WriterState {
 }
 
 /// A blob that outgrew memory: written a [`WRITE_BUFFER`] at a time with positioned writes
-/// on the blocking pool, one write under way while the next buffer fills.
+/// on the blocking pool, one write under way while the next buffer fills; directly to the
+/// disk where the file system allows it (see `direct_io.rs`).
 struct FileWriter {
     file: Arc<std::fs::File>,
-    buffer: Vec<u8>,
+    buffer: Chunk,
     /// Bytes handed to writes so far (the next write's offset).
     offset: u64,
     /// The write under way; it gives its buffer back for reuse.
-    writing: Option<tokio::task::JoinHandle<io::Result<Vec<u8>>>>,
+    writing: Option<tokio::task::JoinHandle<io::Result<Chunk>>>,
 }
 
 impl FileWriter {
     async fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let n = bytes.len().min(WRITE_BUFFER - self.buffer.len());
-            self.buffer.extend_from_slice(&bytes[..n]);
+            let n = self.buffer.fill(bytes);
             bytes = &bytes[n..];
-            if self.buffer.len() == WRITE_BUFFER {
+            if self.buffer.is_full() {
                 self.hand_over().await?;
             }
         }
@@ -106,15 +108,17 @@ impl FileWriter {
 
     /// Waits for the write under way, then starts one of the buffered bytes.
     async fn hand_over(&mut self) -> io::Result<()> {
-        let spare = self.written().await?.unwrap_or_default();
-        let buffer = std::mem::replace(&mut self.buffer, spare);
+        let spare = match self.written().await? {
+            Some(spare) => spare,
+            None => Chunk::with_capacity(WRITE_BUFFER),
+        };
+        let mut buffer = std::mem::replace(&mut self.buffer, spare);
         let (file, offset) = (self.file.clone(), self.offset);
         self.offset += buffer.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            use std::os::unix::fs::FileExt;
-            file.write_all_at(&buffer, offset)?;
-            start_writeback(&file, offset, buffer.len());
-            let mut buffer = buffer;
+            if crate::direct_io::write_all_at(&file, buffer.as_slice(), offset)? {
+                start_writeback(&file, offset, buffer.len());
+            }
             buffer.clear();
             Ok(buffer)
         }));
@@ -122,7 +126,7 @@ impl FileWriter {
     }
 
     /// Waits for the write under way, if any; its buffer, emptied.
-    async fn written(&mut self) -> io::Result<Option<Vec<u8>>> {
+    async fn written(&mut self) -> io::Result<Option<Chunk>> {
         match self.writing.take() {
             Some(writing) => writing.await.map_err(io::Error::other)?.map(Some),
             None => Ok(None),
@@ -460,12 +464,17 @@ impl BlobWriter {
                 Ok(())
             }
             WriterState::Memory(buffer) => {
-                let mut buffered = std::mem::take(buffer);
-                buffered.reserve_exact(WRITE_BUFFER - buffered.len());
+                let mut buffered = Chunk::with_capacity(WRITE_BUFFER);
+                buffered.fill(buffer);
+                *buffer = Vec::new();
                 let path = self.path.clone();
-                let file = tokio::task::spawn_blocking(move || crate::private_fs::new_file().open(path))
-                    .await
-                    .map_err(io::Error::other)??;
+                let file = tokio::task::spawn_blocking(move || {
+                    let file = crate::private_fs::new_file().open(path)?;
+                    crate::direct_io::enable(&file);
+                    Ok::<_, io::Error>(file)
+                })
+                .await
+                .map_err(io::Error::other)??;
                 let mut file = FileWriter {
                     file: Arc::new(file),
                     buffer: buffered,

@@ -19,6 +19,7 @@ mod cors;
 mod credential_reports;
 mod credentials;
 mod db;
+mod direct_io;
 mod encryption;
 mod epochs;
 mod groups;
