@@ -89,7 +89,9 @@ pub(crate) fn enable(file: &std::fs::File) -> bool {
 /// file left buffered from then on. Returns whether the page cache holds dirty bytes of it.
 pub(crate) fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> io::Result<bool> {
     if is_direct(file)? {
-        let aligned = bytes.len() % ALIGN == 0 && offset % ALIGN as u64 == 0 && bytes.as_ptr() as usize % ALIGN == 0;
+        let aligned = bytes.len().is_multiple_of(ALIGN)
+            && offset.is_multiple_of(ALIGN as u64)
+            && (bytes.as_ptr() as usize).is_multiple_of(ALIGN);
         if aligned {
             match file.write_all_at(bytes, offset) {
                 Ok(()) => return Ok(false),
