@@ -1,10 +1,22 @@
 # Sourced by the scripts/bench* scripts: builds the release binaries and starts (and stops) a
 # release Coffer on a fresh data dir with a known root key. Sets $data, $pid and $endpoint.
 # COFFER_BIN runs another build of Coffer instead (scripts/bench-compare).
+# COFFER_BENCH_FRESH_FS=SIZE (e.g. 24G; needs root) puts the data dir on a journaled ext4 made
+# for the run in a loop file under /var/tmp, removed at exit: a disk's history (and a
+# file system without a journal) skews PUT figures, see docs/DESIGN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p coffer -p coffer-bench >&2
-data="$(mktemp -d "${TMPDIR:-/tmp}/coffer-bench.XXXXXX")"
+fresh_fs=""
+if [ -n "${COFFER_BENCH_FRESH_FS:-}" ]; then
+    fresh_fs="$(mktemp -d /var/tmp/coffer-benchfs.XXXXXX)"
+    truncate -s "$COFFER_BENCH_FRESH_FS" "$fresh_fs.img"
+    mkfs.ext4 -q -F "$fresh_fs.img"
+    mount -o loop "$fresh_fs.img" "$fresh_fs"
+    data="$(mktemp -d "$fresh_fs/coffer-bench.XXXXXX")"
+else
+    data="$(mktemp -d "${TMPDIR:-/tmp}/coffer-bench.XXXXXX")"
+fi
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 pid=""
@@ -19,4 +31,12 @@ start_coffer() {
     [ -n "$endpoint" ] || { cat "$data/log" >&2; exit 1; }
 }
 stop_coffer() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+cleanup() {
+    kill $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    rm -rf "$data"
+    if [ -n "$fresh_fs" ]; then
+        umount "$fresh_fs" && rm -rf "$fresh_fs" "$fresh_fs.img"
+    fi
+}
+trap cleanup EXIT

@@ -73,6 +73,9 @@ pub struct BlobWriter {
     id: String,
     path: PathBuf,
     state: WriterState,
+    /// Whether this writer made the file at `path` (a small blob's is made and finished, or
+    /// removed, in one call): only then is it this writer's to remove.
+    created: bool,
     finished: bool,
 }
 
@@ -116,9 +119,10 @@ impl FileWriter {
         let (file, offset) = (self.file.clone(), self.offset);
         self.offset += buffer.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            if crate::direct_io::write_all_at(&file, buffer.as_slice(), offset)? {
-                start_writeback(&file, offset, buffer.len());
-            }
+            crate::direct_io::write_all_at(&file, buffer.as_slice(), offset)?;
+            // Nothing to do after a direct write, unless the file system buffered it anyway
+            // (some accept O_DIRECT and do): cheap either way.
+            start_writeback(&file, offset, buffer.len());
             buffer.clear();
             Ok(buffer)
         }));
@@ -156,7 +160,8 @@ impl BlobStore {
     pub(crate) fn open(data_dir: &Path, shared: bool) -> io::Result<BlobStore> {
         let root = data_dir.join("blobs");
         let shards = (0..=255u8).map(|shard| format!("{shard:02x}"));
-        let dirs = ["tmp".to_owned(), RETIRED.to_owned()].into_iter().chain(shards);
+        // (`tmp/`, where older Coffers wrote, is only read: orphan collection empties it.)
+        let dirs = [RETIRED.to_owned()].into_iter().chain(shards);
         crate::private_fs::create_dirs_in(&root, dirs)?;
         // Coffer's own directories: tightened if an older Coffer made them.
         crate::private_fs::restrict(&root, crate::private_fs::DIR_MODE)?;
@@ -203,6 +208,7 @@ impl BlobStore {
             id,
             path,
             state: WriterState::Memory(Vec::new()),
+            created: false,
             finished: false,
         })
     }
@@ -466,7 +472,9 @@ impl BlobWriter {
             WriterState::Memory(buffer) => {
                 let mut buffered = Chunk::with_capacity(WRITE_BUFFER);
                 buffered.fill(buffer);
-                *buffer = Vec::new();
+                // Whatever happens next, the bytes buffered so far have left memory: a writer
+                // that fails here can only be dropped.
+                self.state = WriterState::Done;
                 let path = self.path.clone();
                 let file = tokio::task::spawn_blocking(move || {
                     let file = crate::private_fs::new_file().open(path)?;
@@ -475,6 +483,7 @@ impl BlobWriter {
                 })
                 .await
                 .map_err(io::Error::other)??;
+                self.created = true;
                 let mut file = FileWriter {
                     file: Arc::new(file),
                     buffer: buffered,
@@ -498,9 +507,16 @@ impl BlobWriter {
                 tokio::task::spawn_blocking(move || {
                     use std::io::Write;
                     let mut file = crate::private_fs::new_file().open(&path)?;
-                    file.write_all(&buffer)?;
-                    file.sync_all()?;
-                    sync_parent(&path)
+                    let written = (|| {
+                        file.write_all(&buffer)?;
+                        file.sync_all()?;
+                        sync_parent(&path)?;
+                        still_named(&file, &path)
+                    })();
+                    if written.is_err() {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    written
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -510,8 +526,8 @@ impl BlobWriter {
                 let file = file.file;
                 tokio::task::spawn_blocking(move || {
                     file.sync_all()?;
-                    drop(file);
-                    sync_parent(&path)
+                    sync_parent(&path)?;
+                    still_named(&file, &path)
                 })
                 .await
                 .map_err(io::Error::other)??;
@@ -520,6 +536,20 @@ impl BlobWriter {
         }
         self.finished = true;
         Ok(self.id.clone())
+    }
+}
+
+/// Checks that `path` still names the file written through `file`. Without a temp name, a
+/// blob being written is a file no row names yet, and orphan collection removes such files
+/// once they sit untouched past its grace (a writer stalled that long, or a node started
+/// with a short grace while others write): the write must then fail, not leave a row naming
+/// nothing.
+fn still_named(file: &std::fs::File, path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (open, named) = (file.metadata()?, std::fs::metadata(path));
+    match named {
+        Ok(named) if named.dev() == open.dev() && named.ino() == open.ino() => Ok(()),
+        Ok(_) | Err(_) => Err(io::Error::other("a blob's file was removed while it was written")),
     }
 }
 
@@ -545,7 +575,7 @@ fn start_writeback(file: &std::fs::File, offset: u64, len: usize) {
     let _ = (file, offset, len);
 }
 
-/// Syncs the directory holding `path`, so a rename into it survives a crash.
+/// Syncs the directory holding `path`, so the name of a file just made there survives a crash.
 fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent() {
         Some(dir) => crate::private_fs::sync_dir(dir),
@@ -576,7 +606,7 @@ impl Drop for BlobLease {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        if !self.finished {
+        if self.created && !self.finished {
             let _ = std::fs::remove_file(&self.path);
         }
     }

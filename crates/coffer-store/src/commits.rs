@@ -1,9 +1,10 @@
 //! Group commit for object writes. Every PUT and DELETE must reach the disk before it is
 //! acknowledged, and with SQLite each commit is an fsync on the one writer connection, so
 //! one commit per request caps a server at one write per fsync. Instead, writes queue here
-//! and a single task commits whatever has queued as one transaction, each write in its own
-//! savepoint (a failed condition undoes only its own write). Under load a commit carries
-//! many writes; alone, a write waits for nobody.
+//! and a single task commits whatever has queued as one transaction, a failed write undoing
+//! only itself (each write in a savepoint of its own; on SQLite only once a write of the
+//! batch failed, see `commit_unguarded`). Under load a commit carries many writes; alone, a
+//! write waits for nobody.
 
 use sqlx::AnyPool;
 use sqlx_core::transaction::TransactionManager;
@@ -14,7 +15,9 @@ use crate::{Result, StoreError};
 /// Writes per transaction at most, so one commit never holds the writer for long.
 const MAX_BATCH: usize = 128;
 
-/// A write the committer applies in a savepoint of its own within a shared transaction.
+/// A write the committer applies within a shared transaction (in a savepoint of its own, or
+/// on SQLite straight in the transaction: see `commit_unguarded`). It must change nothing
+/// but rows, so that it can be applied again after a rollback.
 pub(crate) trait Batched: Send + Sync + 'static {
     /// What the write tells its writer.
     type Output: Send + 'static;
@@ -147,7 +150,8 @@ async fn commit_unguarded<W: Batched>(writer: &AnyPool, batch: Vec<Queued<W>>) -
             return None;
         }
     };
-    // Nothing was applied yet: the guarded path below reports a connection in doubt.
+    // Nothing was applied yet: the batch is tried again on another connection, as a guarded
+    // one.
     if depth(&tx) != 1 {
         drop(tx);
         conn.close_on_drop();

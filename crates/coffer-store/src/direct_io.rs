@@ -5,12 +5,12 @@
 //! its metadata and the disk's own cache.
 //!
 //! Direct I/O wants buffers, offsets and lengths aligned to the device's block: buffers here
-//! are whole [`ALIGN`]-aligned pages and offsets multiples of the write buffer. A file system
-//! that refuses direct I/O (tmpfs on older kernels, some FUSE ones), an unaligned length (a
-//! blob's last write) or a device with a larger block gets plain buffered writes instead:
-//! never an error of its own.
+//! are whole [`ALIGN`]-aligned pages and offsets multiples of the write buffer. Only ext4, XFS
+//! and btrfs get it; any other file system, an unaligned length (a blob's last write) or a
+//! device with a larger block gets plain buffered writes instead: never an error of its own.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 
@@ -79,33 +79,69 @@ impl Chunk {
     }
 }
 
-/// Asks for direct writes on `file`; `false` when its file system refuses them.
+/// Asks for direct writes on `file`, on the local block-device file systems where they pay:
+/// on network and FUSE ones (NFS, CephFS, JuiceFS, which a shared data dir lives on) a direct
+/// write can be a synchronous round trip to a server. `false`: buffered writes it is.
 pub(crate) fn enable(file: &std::fs::File) -> bool {
-    set_direct(file, true).is_ok()
+    local_block_fs(file) && set_direct(file, true).is_ok()
+}
+
+/// Whether `file` lives on ext4, XFS or btrfs.
+#[cfg(target_os = "linux")]
+fn local_block_fs(file: &std::fs::File) -> bool {
+    const EXT4: i64 = 0xEF53;
+    const XFS: i64 = 0x5846_5342;
+    const BTRFS: i64 = 0x9123_683E;
+    let mut stats = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `fstatfs` fills the `statfs` it is given, which lives for the call; it is read
+    // only when the call succeeded.
+    let kind = unsafe {
+        if libc::fstatfs(file.as_raw_fd(), stats.as_mut_ptr()) != 0 {
+            return false;
+        }
+        stats.assume_init().f_type
+    };
+    matches!(kind as i64, EXT4 | XFS | BTRFS)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn local_block_fs(_file: &std::fs::File) -> bool {
+    false
 }
 
 /// Writes `bytes` at `offset` of `file` (opened by [`enable`] or not): directly when the
 /// write is aligned, otherwise (or when the device refuses it) through the page cache, the
-/// file left buffered from then on. Returns whether the page cache holds dirty bytes of it.
-pub(crate) fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> io::Result<bool> {
+/// file left buffered from then on.
+pub(crate) fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> io::Result<()> {
     if is_direct(file)? {
         let aligned = bytes.len().is_multiple_of(ALIGN)
             && offset.is_multiple_of(ALIGN as u64)
             && (bytes.as_ptr() as usize).is_multiple_of(ALIGN);
         if aligned {
             match file.write_all_at(bytes, offset) {
-                Ok(()) => return Ok(false),
-                // A device whose block is larger than `ALIGN`.
+                Ok(()) => return Ok(()),
+                // A device whose block is larger than `ALIGN` (or a write cut short, which
+                // leaves the rest unaligned): written again through the page cache.
                 Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {}
                 Err(err) => return Err(err),
             }
         }
         set_direct(file, false)?;
     }
-    file.write_all_at(bytes, offset)?;
-    Ok(true)
+    file.write_all_at(bytes, offset)
 }
 
+#[cfg(not(target_os = "linux"))]
+fn is_direct(_file: &std::fs::File) -> io::Result<bool> {
+    Ok(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &std::fs::File, _direct: bool) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
 fn is_direct(file: &std::fs::File) -> io::Result<bool> {
     // SAFETY: a plain system call on a descriptor `file` keeps open; no memory is passed.
     let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
@@ -115,6 +151,7 @@ fn is_direct(file: &std::fs::File) -> io::Result<bool> {
     Ok(flags & libc::O_DIRECT != 0)
 }
 
+#[cfg(target_os = "linux")]
 fn set_direct(file: &std::fs::File, direct: bool) -> io::Result<()> {
     // SAFETY: plain system calls on a descriptor `file` keeps open; no memory is passed.
     unsafe {
@@ -154,32 +191,42 @@ mod tests {
         assert_eq!(chunk.as_slice(), b"abc");
     }
 
-    /// Aligned writes, an unaligned tail and an unaligned offset all land, direct or not.
+    /// Aligned writes, an unaligned tail and a write at an unaligned offset all land, direct
+    /// or not.
     #[test]
     fn writes_land_whether_direct_or_not() {
-        let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+        // On a disk, not the tmpfs the temp dir may be, so that the direct path runs.
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+        let dir = tempfile::tempdir_in(&base).unwrap();
+        let path = dir.path().join("blob");
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
-            .open(dir.path().join("blob"))
+            .open(&path)
             .unwrap();
         let direct = enable(&file);
+        assert_eq!(direct, is_direct(&file).unwrap());
         let mut chunk = Chunk::with_capacity(4 * ALIGN);
         let first: Vec<u8> = (0..4 * ALIGN).map(|i| (i % 251) as u8).collect();
         chunk.fill(&first);
-        let dirty = write_all_at(&file, chunk.as_slice(), 0).unwrap();
-        assert_eq!(dirty, !direct);
+        write_all_at(&file, chunk.as_slice(), 0).unwrap();
+        assert_eq!(is_direct(&file).unwrap(), direct, "an aligned write stays direct");
         chunk.clear();
         chunk.fill(b"tail");
-        assert!(write_all_at(&file, chunk.as_slice(), first.len() as u64).unwrap());
+        write_all_at(&file, chunk.as_slice(), first.len() as u64).unwrap();
         assert!(
             !is_direct(&file).unwrap(),
             "an unaligned write leaves the file buffered"
         );
+        assert!(enable(&file) == direct);
+        chunk.clear();
+        chunk.fill(&[9; ALIGN]);
+        write_all_at(&file, chunk.as_slice(), 10).unwrap();
         file.sync_all().unwrap();
         let mut expected = first.clone();
         expected.extend_from_slice(b"tail");
-        assert_eq!(std::fs::read(dir.path().join("blob")).unwrap(), expected);
+        expected[10..10 + ALIGN].fill(9);
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
     }
 }

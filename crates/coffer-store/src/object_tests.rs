@@ -301,6 +301,20 @@ async fn completing_an_upload_keeps_chosen_parts_and_removes_the_rest(db: TestDb
     assert_eq!(blob_files(db.dir()), 2);
 }
 
+/// A blob's file removed while it is written (orphan collection takes files no row names
+/// once they sit past its grace) fails the write instead of leaving a row naming nothing.
+async fn a_blob_removed_while_written_fails_its_write(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let mut writer = store.blobs().create().await.unwrap();
+    writer.write(&vec![1u8; 1300 * 1024]).await.unwrap();
+    let id = writer.id().to_owned();
+    std::fs::remove_file(db.dir().join("blobs").join(&id[..2]).join(&id)).unwrap();
+    writer.write(b"more").await.unwrap();
+    let finished = writer.finish().await;
+    assert!(finished.is_err(), "a blob whose file is gone was finished");
+    assert_eq!(blob_files(db.dir()), 0);
+}
+
 async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
     let (store, _) = open(&db).await;
     let kept = blob(&store, b"kept").await;
@@ -317,6 +331,7 @@ async fn orphan_blobs_and_temp_files_are_collected(db: TestDb) {
     // Temp files of older Coffers, beside a blob's place and in the shared `tmp/`.
     let blobs = db.dir().join("blobs");
     std::fs::write(blobs.join("ab").join(format!("{}.tmp", "ab".repeat(16))), b"old").unwrap();
+    std::fs::create_dir(blobs.join("tmp")).unwrap();
     std::fs::write(blobs.join("tmp").join("cd".repeat(16)), b"old").unwrap();
     assert_eq!(blob_files(db.dir()), 5);
     // Another node could be writing them: young files stay under a grace period.

@@ -551,9 +551,9 @@ impl Batched for Write {
     }
 
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {
-        // SQLite has one writer, so no other write can come between: the committer's
-        // savepoint is all the undo a failed write needs, and two fewer statements pass
-        // through SQLite's worker thread.
+        // SQLite has one writer, so no other write can come between: the committer's undo
+        // (its rollback, or its savepoint) is all a failed write needs, and two fewer
+        // statements pass through SQLite's worker thread.
         if !crate::db::is_postgres(tx) {
             return self.apply_once(tx).await;
         }

@@ -120,6 +120,45 @@ async fn bucket_usage_follows_writes(db: TestDb) {
     assert_eq!(usage(store.clone()).await, (1, 1));
 }
 
+/// A version delete judges its condition after removing the row; refused in a batch with
+/// other writes (which SQLite applies without savepoints until one fails), it must undo only
+/// itself: the version stays, the writes beside it commit.
+async fn a_refused_version_delete_undoes_only_itself_in_a_batch(db: TestDb) {
+    let store = open(&db).await;
+    store.set_bucket_versioning("docs", Versioning::Enabled).await.unwrap();
+    let kept = put(&store, "k", "old").await;
+    let before = store.stats();
+    let mut refused = Vec::new();
+    let mut puts = Vec::new();
+    for round in 0..10 {
+        let (one, id) = (store.clone(), kept.version_id.clone());
+        refused.push(tokio::spawn(async move {
+            let wrong = WriteCondition::IfMatch("not-it".into());
+            one.delete_object("docs", "k", Some(&id), &wrong, false).await
+        }));
+        for i in 0..6 {
+            let one = store.clone();
+            puts.push(tokio::spawn(async move { put(&one, &format!("p{round}-{i}"), "e").await }));
+        }
+    }
+    for delete in refused {
+        let outcome = delete.await.unwrap();
+        assert!(matches!(outcome, Err(StoreError::PreconditionFailed)), "{outcome:?}");
+    }
+    for put in puts {
+        put.await.unwrap();
+    }
+    let after = store.stats();
+    let (writes, commits) = (
+        after.batched_writes - before.batched_writes,
+        after.batches.iter().sum::<u64>() - before.batches.iter().sum::<u64>(),
+    );
+    assert!(writes > commits, "no batch held two writes: {writes} writes in {commits} commits");
+    let version = store.object_version("docs", "k", Some(&kept.version_id)).await.unwrap();
+    assert_eq!(version.map(|v| v.etag), Some("old".to_owned()));
+    assert_eq!(versions(&store).await.len(), 61);
+}
+
 /// Object Ownership and ACLs: enforcing bucket-owner ownership needs the default ACL and then
 /// keeps it; a version keeps the owner and grants it was written with, and PutObjectAcl
 /// replaces them on the version named.

@@ -481,7 +481,7 @@ impl Coffer {
     }
 
     /// Every file under the data dir (for at-rest checks).
-    /// The object files in place and the temp files under `blobs/`: not the retired ones,
+    /// The blob files under `blobs/`, finished or not: not the retired ones,
     /// which on PostgreSQL wait out other nodes' reads before orphan collection removes them.
     pub fn blob_files(&self) -> Vec<PathBuf> {
         self.data_files()
