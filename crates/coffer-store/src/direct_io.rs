@@ -195,9 +195,10 @@ mod tests {
     /// or not.
     #[test]
     fn writes_land_whether_direct_or_not() {
-        // On a disk, not the tmpfs the temp dir may be, so that the direct path runs.
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
-        let dir = tempfile::tempdir_in(&base).unwrap();
+        // On a disk, not the tmpfs the temp dir may be, so that the direct path runs: beside
+        // this test's own binary, wherever the target dir is.
+        let exe = std::env::current_exe().unwrap();
+        let dir = tempfile::tempdir_in(exe.parent().unwrap()).unwrap();
         let path = dir.path().join("blob");
         let file = std::fs::OpenOptions::new()
             .read(true)
