@@ -108,15 +108,14 @@ fn unavailable<W: Batched>(batch: Vec<Queued<W>>, message: &str) {
     }
 }
 
-/// Commits a batch; every writer hears its own outcome, or the commit's error.
-///
-/// On SQLite the batch is first tried without savepoints (see `commit_unguarded`).
+/// Commits a batch; every writer hears its own outcome, or the commit's error. On SQLite the
+/// batch is first tried without savepoints (see `commit_unguarded`).
 ///
 /// A lost connection can leave sqlx's count of open transactions wrong: a savepoint that
 /// fails to begin queues a rollback one level up, and a later "commit" at depth 0 does
-/// nothing and reports success. So the depth is checked around every savepoint and before
-/// the commit; once it is not what it must be, the batch is abandoned and every writer is
-/// told its outcome is unknown (never that it committed).
+/// nothing and reports success. So both paths check the depth after every write (and the
+/// guarded one around every savepoint); once it is not what it must be, the batch is
+/// abandoned and every writer is told its outcome is unknown (never that it committed).
 async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch: Vec<Queued<W>>) {
     batch.sort_by_cached_key(|queued| queued.write.lock_order());
     let batch = match backend {
