@@ -7,6 +7,8 @@
 //! version (wherever it is in the history) with the newest one. Deleting a version by id
 //! removes exactly that row, and the next newest becomes latest.
 
+use std::sync::LazyLock;
+
 use sqlx::Row;
 
 use crate::object_lock::{BucketLock, ObjectLock};
@@ -133,9 +135,25 @@ pub fn is_version_id(id: &str) -> bool {
 
 /// The latest version of a key, as a write sees it.
 pub(crate) struct Latest {
+    pub version_id: String,
     pub etag: String,
     pub is_delete_marker: bool,
     pub last_modified: i64,
+    /// What replacing it in place must know: the blob it leaves unused, whether it has
+    /// parts (then it is removed and inserted anew), and whether Object Lock keeps it.
+    pub blob_id: Option<String>,
+    pub parts_count: i64,
+    pub lock: ObjectLock,
+}
+
+impl Latest {
+    /// Whether a write of the `null` version may overwrite this row in place: it is the
+    /// `null` version itself, an object of one blob (or none). The new version then takes
+    /// its place as newest, and its row keeps the same key, order and latest mark, so only
+    /// the table and the blob index change instead of six B-trees twice.
+    fn is_replaceable_null(&self) -> bool {
+        self.version_id == NULL_VERSION && !self.is_delete_marker && self.parts_count == 0
+    }
 }
 
 /// What a write is judged against in its bucket: versioning and Object Lock.
@@ -168,11 +186,11 @@ pub(crate) async fn latest(
 ) -> Result<Option<Latest>> {
     let locks = crate::db::is_postgres(tx);
     let select = if locks {
-        "SELECT etag, is_delete_marker, last_modified FROM objects WHERE bucket = $1 AND object_key = $2 \
-         AND is_latest = 1 FOR UPDATE"
+        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, lock_until, \
+         legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1 FOR UPDATE"
     } else {
-        "SELECT etag, is_delete_marker, last_modified FROM objects WHERE bucket = $1 AND object_key = $2 \
-         AND is_latest = 1"
+        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, lock_until, \
+         legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1"
     };
     let read = async |tx: &mut Tx<'_>| -> Result<Option<Latest>> {
         let row = sqlx::query(select)
@@ -182,9 +200,13 @@ pub(crate) async fn latest(
             .await?;
         row.map(|row| {
             Ok(Latest {
+                version_id: row.try_get("version_id")?,
                 etag: row.try_get("etag")?,
                 is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
                 last_modified: row.try_get("last_modified")?,
+                blob_id: row.try_get("blob_id")?,
+                parts_count: row.try_get("parts_count")?,
+                lock: ObjectLock::from_row(&row)?,
             })
         })
         .transpose()
@@ -384,52 +406,16 @@ pub(crate) async fn insert_latest(
         NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts, false),
         NewVersion::DeleteMarker { .. } => (&empty, None, &[][..], true),
     };
-    let checksum = object.checksum.as_ref();
-    let retention = object.lock.retention;
-    let sse = crate::Encryption::columns(object.encryption.as_ref());
-    sqlx::query(
-        "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, \
-         size, etag, last_modified, blob_id, parts_count, content_type, cache_control, content_disposition, \
-         content_encoding, content_language, expires, user_metadata, checksum_algorithm, checksum_type, checksum_value, \
-         lock_mode, lock_until, legal_hold, tags, owner_account, acl, storage_class, sse, sse_key, sse_kms) \
-         VALUES ($1, $2, $3, \
-         COALESCE($4, (SELECT COALESCE(MIN(version_order), 1) - 1 FROM objects WHERE bucket = $1 AND object_key = $2)), \
-         1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
-    )
-    .bind(bucket)
-    .bind(key.clone())
-    .bind(&version_id)
-    .bind(order)
-    .bind(i64::from(marker))
-    .bind(object.size as i64)
-    .bind(&object.etag)
-    .bind(last_modified)
-    .bind(blob_id)
-    .bind(parts.len() as i64)
-    .bind(&object.headers.content_type)
-    .bind(&object.headers.cache_control)
-    .bind(&object.headers.content_disposition)
-    .bind(&object.headers.content_encoding)
-    .bind(&object.headers.content_language)
-    .bind(&object.headers.expires)
-    .bind(metadata_json(&object.headers))
-    .bind(checksum.map(|c| c.algorithm.clone()))
-    .bind(checksum.map(|c| c.checksum_type.clone()))
-    .bind(checksum.map(|c| c.value.clone()))
-    .bind(retention.map(|r| r.mode.as_str()))
-    .bind(retention.map(|r| crate::model::to_millis(r.until)))
-    .bind(i64::from(object.lock.legal_hold))
-    .bind(crate::tagging::to_json(&object.tags))
-    .bind(&object.acl.owner)
-    .bind(crate::acl::grants_json(object.acl.grants.as_deref()))
-    .bind(&object.storage_class)
-    .bind(sse.0)
-    .bind(sse.1)
-    .bind(sse.2)
-    .execute(&mut **tx)
-    .await
-    .map_err(no_such_bucket)?;
+    let query = sqlx::query(INSERT_VERSION.as_str())
+        .bind(bucket)
+        .bind(key.clone())
+        .bind(&version_id)
+        .bind(order)
+        .bind(i64::from(marker));
+    bind_contents(query, object, blob_id, parts.len(), last_modified)
+        .execute(&mut **tx)
+        .await
+        .map_err(no_such_bucket)?;
     for part in parts {
         sqlx::query(
             "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
@@ -447,6 +433,126 @@ pub(crate) async fn insert_latest(
         .await?;
     }
     Ok(version_id)
+}
+
+/// A version's own columns, everything but where it sits among its key's versions: what a
+/// new version's INSERT and an in-place overwrite of the `null` version both write, bound in
+/// this order by `bind_contents`.
+const CONTENTS: [&str; 25] = [
+    "size",
+    "etag",
+    "last_modified",
+    "blob_id",
+    "parts_count",
+    "content_type",
+    "cache_control",
+    "content_disposition",
+    "content_encoding",
+    "content_language",
+    "expires",
+    "user_metadata",
+    "checksum_algorithm",
+    "checksum_type",
+    "checksum_value",
+    "lock_mode",
+    "lock_until",
+    "legal_hold",
+    "tags",
+    "owner_account",
+    "acl",
+    "storage_class",
+    "sse",
+    "sse_key",
+    "sse_kms",
+];
+
+/// A new latest version: bucket, key, id, order (`NULL`: one less than the key's smallest,
+/// found by the INSERT itself), whether it is a delete marker, then `CONTENTS`.
+static INSERT_VERSION: LazyLock<String> = LazyLock::new(|| {
+    let values: Vec<String> = (6..6 + CONTENTS.len()).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO objects (bucket, object_key, version_id, version_order, is_latest, is_delete_marker, {}) \
+         VALUES ($1, $2, $3, \
+         COALESCE($4, (SELECT COALESCE(MIN(version_order), 1) - 1 FROM objects WHERE bucket = $1 AND object_key = $2)), \
+         1, $5, {})",
+        CONTENTS.join(", "),
+        values.join(", ")
+    )
+});
+
+/// The `null` version overwritten in place: bucket, key, then `CONTENTS`.
+static REPLACE_NULL: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = CONTENTS
+        .iter()
+        .zip(3..)
+        .map(|(column, n)| format!("{column} = ${n}"))
+        .collect();
+    format!(
+        "UPDATE objects SET {} WHERE bucket = $1 AND object_key = $2 AND version_id = '{NULL_VERSION}'",
+        set.join(", ")
+    )
+});
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// Binds `CONTENTS` of `object` after a query's other parameters.
+fn bind_contents<'q>(
+    query: Query<'q>,
+    object: &NewObject,
+    blob_id: Option<&str>,
+    parts_count: usize,
+    last_modified: i64,
+) -> Query<'q> {
+    let checksum = object.checksum.as_ref();
+    let retention = object.lock.retention;
+    let sse = crate::Encryption::columns(object.encryption.as_ref());
+    query
+        .bind(object.size as i64)
+        .bind(&object.etag)
+        .bind(last_modified)
+        .bind(blob_id)
+        .bind(parts_count as i64)
+        .bind(&object.headers.content_type)
+        .bind(&object.headers.cache_control)
+        .bind(&object.headers.content_disposition)
+        .bind(&object.headers.content_encoding)
+        .bind(&object.headers.content_language)
+        .bind(&object.headers.expires)
+        .bind(metadata_json(&object.headers))
+        .bind(checksum.map(|c| c.algorithm.clone()))
+        .bind(checksum.map(|c| c.checksum_type.clone()))
+        .bind(checksum.map(|c| c.value.clone()))
+        .bind(retention.map(|r| r.mode.as_str()))
+        .bind(retention.map(|r| crate::model::to_millis(r.until)))
+        .bind(i64::from(object.lock.legal_hold))
+        .bind(crate::tagging::to_json(&object.tags))
+        .bind(&object.acl.owner)
+        .bind(crate::acl::grants_json(object.acl.grants.as_deref()))
+        .bind(&object.storage_class)
+        .bind(sse.0)
+        .bind(sse.1)
+        .bind(sse.2)
+}
+
+/// Overwrites the key's `null` version, which is its latest (`Latest::is_replaceable_null`),
+/// with `object`: one statement in place of a DELETE and an INSERT.
+async fn replace_null(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    object: &NewObject,
+    blob_id: Option<&str>,
+    last_modified: i64,
+) -> Result<()> {
+    let query = sqlx::query(REPLACE_NULL.as_str())
+        .bind(bucket)
+        .bind(object.key.as_bytes().to_vec());
+    let done = bind_contents(query, object, blob_id, 0, last_modified)
+        .execute(&mut **tx)
+        .await?;
+    // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it
+    // was read.
+    debug_assert_eq!(done.rows_affected(), 1);
+    Ok(())
 }
 
 fn no_such_bucket(err: sqlx::Error) -> StoreError {
@@ -494,12 +600,26 @@ pub(crate) async fn write_object(
     let latest = latest(tx, bucket, &object.key, condition).await?;
     check_condition(condition, latest.as_ref())?;
     let null = state.versioning != Versioning::Enabled;
+    let locked = NewObject { lock, ..object.clone() };
+    if let Some(replaced) = latest
+        .as_ref()
+        .filter(|l| null && parts.is_empty() && l.is_replaceable_null())
+    {
+        if !replaced.lock.permits_delete(crate::object_lock::now(), false) {
+            return Err(StoreError::ObjectLocked);
+        }
+        replace_null(tx, bucket, &locked, blob_id, last_modified).await?;
+        return Ok(WrittenVersion {
+            version_id: NULL_VERSION.to_owned(),
+            unused_blobs: replaced.blob_id.iter().cloned().collect(),
+            lock,
+        });
+    }
     let removed = match null {
         false => None,
         true => remove_version(tx, bucket, &object.key, NULL_VERSION, false).await?,
     };
     let demote = has_latest_left(latest.as_ref(), removed.as_ref());
-    let locked = NewObject { lock, ..object.clone() };
     let version = NewVersion::Object {
         object: &locked,
         blob_id,
