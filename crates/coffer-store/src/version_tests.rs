@@ -701,6 +701,11 @@ async fn sqlite_plans_seek_the_version_indexes() {
     assert!(current.contains("INDEX objects_live"), "{current}");
     let latest = plan("SELECT etag FROM objects WHERE bucket = 'b' AND object_key = x'6b' AND is_latest = 1").await;
     assert!(latest.contains("objects_latest"), "{latest}");
+    let for_write = plan(crate::versions::BUCKET_STATE_AND_LATEST).await;
+    assert!(
+        for_write.contains("objects_latest") && !for_write.contains("SCAN"),
+        "{for_write}"
+    );
     let versions = plan(
         "SELECT object_key FROM objects WHERE bucket = 'b' AND (object_key, version_order) > (x'6b', -3) \
          ORDER BY object_key, version_order LIMIT 10",

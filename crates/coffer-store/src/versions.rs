@@ -147,6 +147,18 @@ pub(crate) struct Latest {
 }
 
 impl Latest {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Latest> {
+        Ok(Latest {
+            version_id: row.try_get("version_id")?,
+            etag: row.try_get("etag")?,
+            is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+            last_modified: row.try_get("last_modified")?,
+            blob_id: row.try_get("blob_id")?,
+            parts_count: row.try_get("parts_count")?,
+            lock: ObjectLock::from_row(row)?,
+        })
+    }
+
     /// Whether a write of the `null` version may overwrite this row in place: it is the
     /// `null` version itself, an object of one blob (or none). The new version then takes
     /// its place as newest, and its row keeps the same key, order and latest mark, so only
@@ -164,16 +176,54 @@ pub(crate) struct BucketState {
 
 pub(crate) async fn bucket_state(tx: &mut Tx<'_>, bucket: &str) -> Result<BucketState> {
     let row = sqlx::query(
-        "SELECT versioning, object_lock_enabled, lock_default_mode, lock_default_days, lock_default_years          FROM buckets WHERE name = $1",
+        "SELECT versioning, object_lock_enabled, lock_default_mode, lock_default_days, lock_default_years \
+         FROM buckets WHERE name = $1",
     )
     .bind(bucket)
     .fetch_optional(&mut **tx)
     .await?;
+    BucketState::from_row(&row.ok_or(StoreError::NoSuchBucket)?)
+}
+
+impl BucketState {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<BucketState> {
+        Ok(BucketState {
+            versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
+            lock: BucketLock::from_row(row)?,
+        })
+    }
+}
+
+pub(crate) const BUCKET_STATE_AND_LATEST: &str = "SELECT b.versioning, b.object_lock_enabled, \
+    b.lock_default_mode, b.lock_default_days, b.lock_default_years, o.version_id, o.etag, o.is_delete_marker, \
+    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, o.legal_hold \
+    FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 \
+    WHERE b.name = $1";
+
+/// The bucket's state and the key's latest version, for a write. SQLite reads both in one
+/// statement: each statement is a trip to its writer thread and back, on every PUT. (On
+/// PostgreSQL the latest version is locked, which an outer join cannot do.)
+pub(crate) async fn bucket_state_and_latest(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &str,
+    condition: &WriteCondition,
+) -> Result<(BucketState, Option<Latest>)> {
+    if crate::db::is_postgres(tx) {
+        let state = bucket_state(tx, bucket).await?;
+        return Ok((state, latest(tx, bucket, key, condition).await?));
+    }
+    let row = sqlx::query(BUCKET_STATE_AND_LATEST)
+        .bind(bucket)
+        .bind(key.as_bytes().to_vec())
+        .fetch_optional(&mut **tx)
+        .await?;
     let row = row.ok_or(StoreError::NoSuchBucket)?;
-    Ok(BucketState {
-        versioning: Versioning::from_column(row.try_get::<Option<String>, _>("versioning")?.as_deref()),
-        lock: BucketLock::from_row(&row)?,
-    })
+    let latest = match row.try_get::<Option<String>, _>("version_id")? {
+        None => None,
+        Some(_) => Some(Latest::from_row(&row)?),
+    };
+    Ok((BucketState::from_row(&row)?, latest))
 }
 
 /// The key's latest version, locked (PostgreSQL) so that two nodes writing one key take
@@ -198,18 +248,7 @@ pub(crate) async fn latest(
             .bind(key.as_bytes().to_vec())
             .fetch_optional(&mut **tx)
             .await?;
-        row.map(|row| {
-            Ok(Latest {
-                version_id: row.try_get("version_id")?,
-                etag: row.try_get("etag")?,
-                is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
-                last_modified: row.try_get("last_modified")?,
-                blob_id: row.try_get("blob_id")?,
-                parts_count: row.try_get("parts_count")?,
-                lock: ObjectLock::from_row(&row)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(Latest::from_row).transpose()
     };
     let mut current = read(tx).await?;
     let compares = matches!(
@@ -585,7 +624,7 @@ pub(crate) async fn write_object(
     last_modified: i64,
 ) -> Result<WrittenVersion> {
     lock_key(tx, bucket, &object.key).await?;
-    let state = bucket_state(tx, bucket).await?;
+    let (state, latest) = bucket_state_and_latest(tx, bucket, &object.key, condition).await?;
     let mut lock = object.lock;
     match &state.lock {
         None if lock != ObjectLock::default() => return Err(StoreError::ObjectLockNotEnabled),
@@ -597,7 +636,6 @@ pub(crate) async fn write_object(
         }
         Some(_) => {}
     }
-    let latest = latest(tx, bucket, &object.key, condition).await?;
     check_condition(condition, latest.as_ref())?;
     let null = state.versioning != Versioning::Enabled;
     let locked = NewObject { lock, ..object.clone() };
@@ -699,8 +737,8 @@ pub(crate) async fn delete(
             unused_blobs: removed.blobs,
         });
     }
-    let versioning = bucket_state(tx, bucket).await?.versioning;
-    let latest = latest(tx, bucket, key, condition).await?;
+    let (state, latest) = bucket_state_and_latest(tx, bucket, key, condition).await?;
+    let versioning = state.versioning;
     check_condition(condition, latest.as_ref())?;
     let existed = latest.as_ref().is_some_and(|l| !l.is_delete_marker);
     match versioning {
