@@ -12,7 +12,7 @@ use s3s::dto::StreamingBlob;
 
 use crate::checksums::{self, Algorithm, Digests, Hashes};
 use crate::error::{Result, S3Fault};
-use coffer_store::{BlobWriter, DataKey, Sealing, Store};
+use coffer_store::{BlobWriter, DataKey, MAX_INLINE_BODY, NewBytes, Sealing, Store};
 
 /// The checksum a client sent for a body: at most one, as a header or named as a trailer.
 #[derive(Clone, Debug, Default)]
@@ -159,6 +159,15 @@ impl Received {
     /// Makes the blob durable and returns its id.
     pub async fn finish(self) -> Result<String> {
         self.writer.finish().await.map_err(S3Fault::internal)
+    }
+
+    /// A small body's bytes for the object's row to keep (no file, no fsync of its own: the
+    /// row's commit makes them durable), or a larger one made a durable blob.
+    pub async fn finish_or_keep(self) -> Result<NewBytes> {
+        self.writer
+            .finish_or_keep(MAX_INLINE_BODY)
+            .await
+            .map_err(S3Fault::internal)
     }
 }
 

@@ -256,12 +256,12 @@ impl CofferS3 {
                 let invalid = || S3Fault::InvalidPartNumber;
                 let number = u32::try_from(number).ok().filter(|n| *n >= 1).ok_or_else(invalid)?;
                 match &object.data {
-                    ObjectData::Blob(_) if number == 1 => Ok(Selection {
+                    ObjectData::Blob(_) | ObjectData::Inline { .. } if number == 1 => Ok(Selection {
                         range: 0..object.size,
                         content_range: None,
                         checksum: whole,
                     }),
-                    ObjectData::Blob(_) => Err(invalid()),
+                    ObjectData::Blob(_) | ObjectData::Inline { .. } => Err(invalid()),
                     ObjectData::Parts(parts) => {
                         let index = parts.iter().position(|p| p.part_number == number).ok_or_else(invalid)?;
                         let start: u64 = parts[..index].iter().map(|p| p.size).sum();

@@ -44,8 +44,9 @@ pub(crate) fn stored_storage_class(class: Option<&StorageClass>) -> Result<Optio
 }
 
 impl CofferS3 {
-    /// Makes a received body durable and commits it as the current object, in a task of its
-    /// own: a client that disconnects now cannot leave the blob durable but unnamed.
+    /// Makes a received body durable (a blob, or a small one's bytes in the row) and commits
+    /// it as the current object, in a task of its own: a client that disconnects now cannot
+    /// leave the blob durable but unnamed.
     pub(crate) async fn commit_received(
         &self,
         bucket: &str,
@@ -56,9 +57,9 @@ impl CofferS3 {
         let store = self.store.clone();
         let bucket = bucket.to_owned();
         tokio::spawn(async move {
-            let blob_id = received.finish().await?;
+            let bytes = received.finish_or_keep().await?;
             store
-                .put_object(&bucket, object, blob_id, &condition)
+                .put_object(&bucket, object, bytes, &condition)
                 .await
                 .map_err(S3Fault::from)
         })

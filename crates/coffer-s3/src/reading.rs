@@ -36,6 +36,8 @@ pub struct Segment {
     pub range: Range<u64>,
     /// How the blob is sealed, when the object is encrypted.
     pub sealed: Option<Sealed>,
+    /// A small object's stored bytes, kept in its row: there is no file to read.
+    pub inline: Option<Bytes>,
 }
 
 /// An encrypted blob: its key (derived from the object's data key and its id) and its plain
@@ -61,6 +63,14 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
             blob_len: object.size,
             range,
             sealed: sealed(blob_id, object.size),
+            inline: None,
+        }],
+        ObjectData::Inline { id, bytes } => vec![Segment {
+            blob_id: id.clone(),
+            blob_len: object.size,
+            range,
+            sealed: sealed(id, object.size),
+            inline: Some(bytes.clone()),
         }],
         ObjectData::Parts(parts) => {
             let mut segments = Vec::new();
@@ -76,6 +86,7 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
                         blob_len: part.size,
                         range: start - part_range.start..end - part_range.start,
                         sealed: sealed(&part.blob_id, part.size),
+                        inline: None,
                     });
                 }
             }
@@ -89,7 +100,12 @@ pub fn segments(object: &ObjectMeta, range: Range<u64>, key: Option<&DataKey>) -
 /// read, as good as the file the lease would have kept). `None`: a write replaced the object
 /// after it was read and its blobs are gone; read the object again.
 pub async fn lease(store: &Store, segments: &[Segment]) -> Option<BlobLease> {
-    let ids: Vec<String> = segments.iter().map(|s| s.blob_id.clone()).collect();
+    // Bytes kept in a row were read with it: no file to keep.
+    let ids: Vec<String> = segments
+        .iter()
+        .filter(|s| s.inline.is_none())
+        .map(|s| s.blob_id.clone())
+        .collect();
     let lease = store.blobs().lease(&ids);
     for id in ids.iter().skip(1) {
         if !store.blobs().exists(id).await {
@@ -110,7 +126,7 @@ pub async fn stream(store: &Store, segments: Vec<Segment>, lease: BlobLease) -> 
             Result<Bytes, std::io::Error>,
         >()));
     };
-    if segments.is_empty() && total <= SMALL_OBJECT {
+    if segments.is_empty() && (total <= SMALL_OBJECT || first.inline.is_some()) {
         let bytes = read_small_range(store, &first).await?;
         drop(lease);
         return Ok(StreamingBlob::wrap(futures::stream::once(async move {
@@ -243,7 +259,7 @@ async fn read_small_range(store: &Store, segment: &Segment) -> std::io::Result<B
         Some(_) => sealed_len(segment.blob_len),
     };
     let range = &segment.range;
-    if stored > SMALL_BLOB as u64 {
+    if stored > SMALL_BLOB as u64 && segment.inline.is_none() {
         return match &segment.sealed {
             None => {
                 let len = (range.end - range.start) as usize;
@@ -252,7 +268,10 @@ async fn read_small_range(store: &Store, segment: &Segment) -> std::io::Result<B
             Some(sealed) => Ok(read_sealed(store, segment, sealed).await?.into()),
         };
     }
-    let whole = store.blobs().read_small(&segment.blob_id, stored as usize).await?;
+    let whole = match &segment.inline {
+        Some(bytes) => bytes.clone(),
+        None => store.blobs().read_small(&segment.blob_id, stored as usize).await?,
+    };
     match &segment.sealed {
         Some(sealed) => Ok(open_sealed_range(&whole, 0, range, sealed)?.into()),
         None if range.end <= whole.len() as u64 => Ok(whole.slice(range.start as usize..range.end as usize)),

@@ -499,6 +499,22 @@ impl BlobWriter {
         }
     }
 
+    /// A small object's bytes for its row to keep, when they are at most `max` and still in
+    /// memory (no file was made); otherwise the blob made durable, as [`finish`](Self::finish).
+    pub async fn finish_or_keep(mut self, max: usize) -> io::Result<crate::NewBytes> {
+        if let WriterState::Memory(buffer) = &mut self.state
+            && buffer.len() <= max
+        {
+            let bytes = std::mem::take(buffer);
+            self.state = WriterState::Done;
+            return Ok(crate::NewBytes::Inline {
+                id: self.id.clone(),
+                bytes: bytes.into(),
+            });
+        }
+        Ok(crate::NewBytes::Blob(self.finish().await?))
+    }
+
     /// Makes the blob durable (file and directory synced); returns its id.
     pub async fn finish(mut self) -> io::Result<String> {
         let path = self.path.clone();

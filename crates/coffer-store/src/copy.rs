@@ -13,7 +13,7 @@ use crate::db::{Backend, migrate};
 use crate::{Result, StoreError};
 
 /// Every table with rows to copy, parents before children (the foreign keys hold on the way).
-const TABLES: [&str; 32] = [
+const TABLES: [&str; 33] = [
     "accounts",
     "users",
     "user_tags",
@@ -21,6 +21,7 @@ const TABLES: [&str; 32] = [
     "buckets",
     "objects",
     "object_parts",
+    "object_bodies",
     "multipart_uploads",
     "upload_parts",
     "completed_uploads",

@@ -76,7 +76,8 @@ pub use model::{AccessKey, Account, KeyLastUsed, KeyStatus, NewAccessKey, Page, 
 pub use multipart::{Upload, UploadedPart};
 pub use object_lock::{BucketLock, DefaultRetention, ObjectLock, Retention, RetentionMode, RetentionPeriod};
 pub use objects::{
-    NULL_VERSION, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta, ObjectPart, WriteCondition,
+    MAX_INLINE_BODY, NULL_VERSION, NewBytes, NewObject, ObjectChecksum, ObjectData, ObjectHeaders, ObjectMeta,
+    ObjectPart, WriteCondition,
 };
 pub use oidc::{MAX_OIDC_PROVIDERS, OidcChange, OidcProvider};
 pub use passwords::{LoginProfile, PasswordPolicy};

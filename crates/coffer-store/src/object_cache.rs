@@ -81,6 +81,7 @@ fn weight(object: &ObjectMeta) -> usize {
     let parts = match &object.data {
         crate::ObjectData::Parts(parts) => parts.len() * 160,
         crate::ObjectData::Blob(_) => 0,
+        crate::ObjectData::Inline { bytes, .. } => bytes.len(),
     };
     std::mem::size_of::<ObjectMeta>() + 3 * object.key.len() + headers + metadata + tags + grants + parts + 256
 }

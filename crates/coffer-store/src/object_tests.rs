@@ -159,6 +159,62 @@ async fn an_overwrite_replaces_the_object_and_removes_the_old_blob(db: TestDb) {
     assert_eq!(blob_files(db.dir()), 1);
 }
 
+/// A small object's bytes stay in its row: no file is made, read back with the row (from
+/// SQL and from the object cache alike), and nothing to remove when it is replaced; a body
+/// past the limit, or already on disk, is a blob as before.
+async fn small_objects_keep_their_bytes_in_their_row(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let keep = async |bytes: &[u8]| {
+        let mut writer = store.blobs().create().await.unwrap();
+        writer.write(bytes).await.unwrap();
+        writer.finish_or_keep(MAX_INLINE_BODY).await.unwrap()
+    };
+    let small = keep(b"small bytes").await;
+    let NewBytes::Inline { id, .. } = &small else { panic!("{small:?}") };
+    let id = id.clone();
+    let put = async |bytes: NewBytes, etag: &str| {
+        store
+            .put_object("photos", new_object("k", etag), bytes, &WriteCondition::Always)
+            .await
+            .unwrap()
+    };
+    let written = put(small, "one").await;
+    let expected = ObjectData::Inline {
+        id,
+        bytes: bytes::Bytes::from_static(b"small bytes"),
+    };
+    assert_eq!(written.data, expected);
+    assert_eq!(blob_files(db.dir()), 0);
+    for _ in 0..2 {
+        assert_eq!(store.object("photos", "k").await.unwrap().unwrap().data, expected);
+    }
+    // Replaced by a blob, which is replaced by bytes in the row again: the blob goes.
+    let large = keep(&vec![7u8; MAX_INLINE_BODY + 1]).await;
+    assert!(matches!(large, NewBytes::Blob(_)), "{large:?}");
+    put(large, "two").await;
+    assert_eq!(blob_files(db.dir()), 1);
+    assert!(matches!(store.object("photos", "k").await.unwrap().unwrap().data, ObjectData::Blob(_)));
+    put(keep(b"again").await, "three").await;
+    // Bytes in the row replaced by bytes in the row.
+    put(keep(b"again").await, "three").await;
+    assert_eq!(blob_files(db.dir()), 0);
+    let current = store.object("photos", "k").await.unwrap().unwrap();
+    assert!(matches!(&current.data, ObjectData::Inline { bytes, .. } if bytes.as_ref() == b"again"));
+    // Versions keep their own bytes; deleting one leaves the others'.
+    store.set_bucket_versioning("photos", Versioning::Enabled).await.unwrap();
+    let v1 = put(keep(b"v1").await, "v1").await;
+    put(keep(b"v2").await, "v2").await;
+    store
+        .delete_object("photos", "k", Some(&v1.version_id), &WriteCondition::Always, false)
+        .await
+        .unwrap();
+    let null = store.object_version("photos", "k", Some("null")).await.unwrap().unwrap();
+    assert!(matches!(&null.data, ObjectData::Inline { bytes, .. } if bytes.as_ref() == b"again"));
+    let latest = store.object("photos", "k").await.unwrap().unwrap();
+    assert!(matches!(&latest.data, ObjectData::Inline { bytes, .. } if bytes.as_ref() == b"v2"));
+    assert_eq!(blob_files(db.dir()), 0);
+}
+
 async fn a_failed_condition_leaves_the_object_and_no_blob(db: TestDb) {
     let (store, _) = open(&db).await;
     let first = blob(&store, b"1").await;

@@ -43,12 +43,55 @@ pub struct ObjectChecksum {
     pub value: String,
 }
 
+/// The most bytes (as stored: sealed, when encrypted) an object keeps with its row (in
+/// `object_bodies`) instead of a blob file. On a journaled ext4 at 16 clients, against blob
+/// files: 4 KiB PUTs 1.76-1.84x a second at 0.54x the CPU (no file, no fsyncs of its own),
+/// 16 KiB 1.45-1.65x, 32 KiB 0.92-1.16x, 60 KiB 0.92-0.94x (the one SQLite writer then
+/// carries more bytes than the blob files' parallel fsyncs cost).
+pub const MAX_INLINE_BODY: usize = 32 * 1024;
+
 /// Where an object's bytes are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObjectData {
     Blob(String),
     /// A completed multipart upload's parts, in order.
     Parts(Vec<ObjectPart>),
+    /// A small object's bytes, kept in its row (sealed, when it is encrypted, under the key
+    /// of `id` as a blob's would be).
+    Inline {
+        id: String,
+        bytes: bytes::Bytes,
+    },
+}
+
+/// A single-part object's bytes as written: a durable blob, or a small object's bytes to
+/// keep in its row (see `put_object`).
+#[derive(Clone, Debug)]
+pub enum NewBytes {
+    Blob(String),
+    Inline { id: String, bytes: bytes::Bytes },
+}
+
+impl From<String> for NewBytes {
+    fn from(blob_id: String) -> NewBytes {
+        NewBytes::Blob(blob_id)
+    }
+}
+
+impl NewBytes {
+    pub(crate) fn blob_id(&self) -> Option<&str> {
+        match self {
+            NewBytes::Blob(id) => Some(id),
+            NewBytes::Inline { .. } => None,
+        }
+    }
+
+    fn into_data(self) -> ObjectData {
+        match self {
+            NewBytes::Blob(id) => ObjectData::Blob(id),
+            NewBytes::Inline { id, bytes } => ObjectData::Inline { id, bytes },
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +196,9 @@ pub(crate) fn metadata_json(headers: &ObjectHeaders) -> String {
 
 pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
     let blob_id: Option<String> = row.try_get("blob_id")?;
+    // A small object's bytes, joined from `object_bodies` (see `fetch_object`).
+    let body_id: Option<String> = row.try_get("body_id")?;
+    let body: Option<Vec<u8>> = row.try_get("body")?;
     let parts_count: i64 = row.try_get("parts_count")?;
     let algorithm: Option<String> = row.try_get("checksum_algorithm")?;
     let checksum = match algorithm {
@@ -172,10 +218,11 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         last_modified: from_millis(row.try_get("last_modified")?),
         headers: headers_from_row(row)?,
         checksum,
-        data: match blob_id {
-            Some(id) => ObjectData::Blob(id),
+        data: match (blob_id, body_id, body) {
+            (Some(id), _, _) => ObjectData::Blob(id),
+            (None, Some(id), Some(body)) => ObjectData::Inline { id, bytes: body.into() },
             // Filled in by `Store::object` from the same read transaction.
-            None => ObjectData::Parts(Vec::with_capacity(parts_count as usize)),
+            _ => ObjectData::Parts(Vec::with_capacity(parts_count as usize)),
         },
         is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
         is_latest: row.try_get::<i64, _>("is_latest")? != 0,
@@ -216,20 +263,22 @@ pub(crate) fn written_object(
 }
 
 impl Store {
-    /// Makes the durable blob `blob_id` the current object at `object.key`, if `condition`
-    /// holds (committed with other writes queued at the same time: see `commits.rs`). On any
-    /// error the blob is removed: nothing of a failed write stays behind.
+    /// Makes `bytes` (a durable blob, or a small object's bytes for its row) the current
+    /// object at `object.key`, if `condition` holds (committed with other writes queued at the
+    /// same time: see `commits.rs`). On any error the blob is removed: nothing of a failed
+    /// write stays behind.
     pub async fn put_object(
         &self,
         bucket: &str,
         object: NewObject,
-        blob_id: String,
+        bytes: impl Into<NewBytes>,
         condition: &WriteCondition,
     ) -> Result<ObjectMeta> {
+        let bytes = bytes.into();
         let write = Write::Put {
             bucket: bucket.to_owned(),
             object: Box::new(object.clone()),
-            blob_id: blob_id.clone(),
+            bytes: bytes.clone(),
             condition: condition.clone(),
             _writing: self.inner.objects.writing(bucket, &object.key),
         };
@@ -244,7 +293,7 @@ impl Store {
                     bucket,
                     object,
                     written.deleted.version_id.unwrap_or_default(),
-                    ObjectData::Blob(blob_id),
+                    bytes.into_data(),
                     written.last_modified,
                 ))
             }
@@ -252,7 +301,9 @@ impl Store {
             // collection removes it later if no row names it.
             Err(err @ StoreError::CommitUnknown(_)) => Err(err),
             Err(err) => {
-                self.blobs().remove(&[blob_id]).await;
+                if let NewBytes::Blob(blob_id) = bytes {
+                    self.blobs().remove(&[blob_id]).await;
+                }
                 Err(err)
             }
         }
@@ -434,7 +485,8 @@ async fn fetch_object<'e>(
         None => "is_latest = 1",
     };
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = $1 AND object_key = $2 AND {which}"
+        "SELECT {OBJECT_COLUMNS}, body_id, body FROM objects LEFT JOIN object_bodies \
+         USING (bucket, object_key, version_id) WHERE bucket = $1 AND object_key = $2 AND {which}"
     )))
     .bind(bucket)
     .bind(key.as_bytes().to_vec());
@@ -462,7 +514,7 @@ pub(crate) enum Write {
     Put {
         bucket: String,
         object: Box<NewObject>,
-        blob_id: String,
+        bytes: NewBytes,
         condition: WriteCondition,
         _writing: KeyWrite,
     },
@@ -498,12 +550,12 @@ impl Write {
             Write::Put {
                 bucket,
                 object,
-                blob_id,
+                bytes,
                 condition,
                 ..
             } => {
                 let written =
-                    versions::write_object(tx, bucket, object, Some(blob_id), &[], condition, last_modified).await?;
+                    versions::write_object(tx, bucket, object, Some(bytes), &[], condition, last_modified).await?;
                 Ok(Written {
                     last_modified,
                     unused_blobs: written.unused_blobs,

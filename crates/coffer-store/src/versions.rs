@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use sqlx::Row;
 
 use crate::object_lock::{BucketLock, ObjectLock};
-use crate::objects::{NULL_VERSION, NewObject, ObjectPart, WriteCondition, metadata_json};
+use crate::objects::{NULL_VERSION, NewBytes, NewObject, ObjectPart, WriteCondition, metadata_json};
 use crate::{Result, StoreError};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -139,8 +139,9 @@ pub(crate) struct Latest {
     pub etag: String,
     pub is_delete_marker: bool,
     pub last_modified: i64,
-    /// What replacing it in place must know: the blob it leaves unused, whether it has
-    /// parts (then it is removed and inserted anew), and whether Object Lock keeps it.
+    /// What replacing it in place must know: the blob it leaves unused (none when its bytes
+    /// are kept in `object_bodies`), whether it has parts (then it is removed and inserted
+    /// anew), and whether Object Lock keeps it.
     pub blob_id: Option<String>,
     pub parts_count: i64,
     pub lock: ObjectLock,
@@ -196,7 +197,8 @@ impl BucketState {
 
 pub(crate) const BUCKET_STATE_AND_LATEST: &str = "SELECT b.versioning, b.object_lock_enabled, \
     b.lock_default_mode, b.lock_default_days, b.lock_default_years, o.version_id, o.etag, o.is_delete_marker, \
-    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, o.legal_hold \
+    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, \
+    o.legal_hold \
     FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 \
     WHERE b.name = $1";
 
@@ -236,11 +238,11 @@ pub(crate) async fn latest(
 ) -> Result<Option<Latest>> {
     let locks = crate::db::is_postgres(tx);
     let select = if locks {
-        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, lock_until, \
-         legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1 FOR UPDATE"
+        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, \
+         lock_until, legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1 FOR UPDATE"
     } else {
-        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, lock_until, \
-         legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1"
+        "SELECT version_id, etag, is_delete_marker, last_modified, blob_id, parts_count, lock_mode, \
+         lock_until, legal_hold FROM objects WHERE bucket = $1 AND object_key = $2 AND is_latest = 1"
     };
     let read = async |tx: &mut Tx<'_>| -> Result<Option<Latest>> {
         let row = sqlx::query(select)
@@ -306,7 +308,8 @@ pub(crate) async fn remove_version(
     bypass: bool,
 ) -> Result<Option<Removed>> {
     let row = sqlx::query(
-        "SELECT blob_id, is_latest, is_delete_marker, etag, last_modified, lock_mode, lock_until, legal_hold \
+        "SELECT blob_id, parts_count, is_latest, is_delete_marker, etag, last_modified, lock_mode, lock_until, \
+         legal_hold \
          FROM objects \
          WHERE bucket = $1 AND object_key = $2 AND version_id = $3",
     )
@@ -322,7 +325,8 @@ pub(crate) async fn remove_version(
     let was_delete_marker = row.try_get::<i64, _>("is_delete_marker")? != 0;
     let blobs = match row.try_get::<Option<String>, _>("blob_id")? {
         Some(blob) => vec![blob],
-        None if was_delete_marker => Vec::new(),
+        // A delete marker has no bytes, and a small object's go with its row (a cascade).
+        None if row.try_get::<i64, _>("parts_count")? == 0 => Vec::new(),
         // Only a version without a blob has parts: a single-blob overwrite is spared a query.
         None => {
             sqlx::query_scalar(
@@ -367,7 +371,7 @@ pub(crate) async fn promote_newest(tx: &mut Tx<'_>, bucket: &str, key: &str) -> 
 pub(crate) enum NewVersion<'a> {
     Object {
         object: &'a NewObject,
-        blob_id: Option<&'a str>,
+        bytes: Option<&'a NewBytes>,
         parts: &'a [ObjectPart],
     },
     DeleteMarker {
@@ -441,8 +445,8 @@ pub(crate) async fn insert_latest(
         storage_class: None,
         encryption: None,
     };
-    let (object, blob_id, parts, marker) = match version {
-        NewVersion::Object { object, blob_id, parts } => (object, blob_id, parts, false),
+    let (object, bytes, parts, marker) = match version {
+        NewVersion::Object { object, bytes, parts } => (object, bytes, parts, false),
         NewVersion::DeleteMarker { .. } => (&empty, None, &[][..], true),
     };
     let query = sqlx::query(INSERT_VERSION.as_str())
@@ -451,10 +455,11 @@ pub(crate) async fn insert_latest(
         .bind(&version_id)
         .bind(order)
         .bind(i64::from(marker));
-    bind_contents(query, object, blob_id, parts.len(), last_modified)
+    bind_contents(query, object, bytes, parts.len(), last_modified)
         .execute(&mut **tx)
         .await
         .map_err(no_such_bucket)?;
+    keep_body(tx, bucket, &key, &version_id, bytes, false).await?;
     for part in parts {
         sqlx::query(
             "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
@@ -538,7 +543,7 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>
 fn bind_contents<'q>(
     query: Query<'q>,
     object: &NewObject,
-    blob_id: Option<&str>,
+    bytes: Option<&NewBytes>,
     parts_count: usize,
     last_modified: i64,
 ) -> Query<'q> {
@@ -549,7 +554,7 @@ fn bind_contents<'q>(
         .bind(object.size as i64)
         .bind(&object.etag)
         .bind(last_modified)
-        .bind(blob_id)
+        .bind(bytes.and_then(NewBytes::blob_id))
         .bind(parts_count as i64)
         .bind(&object.headers.content_type)
         .bind(&object.headers.cache_control)
@@ -573,25 +578,68 @@ fn bind_contents<'q>(
         .bind(sse.2)
 }
 
-/// Overwrites the key's `null` version, which is its latest (`Latest::is_replaceable_null`),
-/// with `object`: one statement in place of a DELETE and an INSERT.
+/// Keeps a small object's bytes for version `version_id` (replacing any it had), or, for a
+/// version now without them, removes the ones it had (`had`: it may have had some).
+async fn keep_body(
+    tx: &mut Tx<'_>,
+    bucket: &str,
+    key: &[u8],
+    version_id: &str,
+    bytes: Option<&NewBytes>,
+    had: bool,
+) -> Result<()> {
+    match bytes {
+        Some(NewBytes::Inline { id, bytes }) => {
+            let upsert = if had {
+                "INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET body_id = $4, body = $5"
+            } else {
+                "INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, $4, $5)"
+            };
+            sqlx::query(upsert)
+                .bind(bucket)
+                .bind(key.to_vec())
+                .bind(version_id)
+                .bind(id)
+                .bind(bytes.as_ref())
+                .execute(&mut **tx)
+                .await?;
+        }
+        _ if had => {
+            sqlx::query("DELETE FROM object_bodies WHERE bucket = $1 AND object_key = $2 AND version_id = $3")
+                .bind(bucket)
+                .bind(key.to_vec())
+                .bind(version_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Overwrites the key's `null` version, `replaced`, which is its latest
+/// (`Latest::is_replaceable_null`), with `object`: one statement in place of a DELETE and an
+/// INSERT (and one for a small object's bytes).
 async fn replace_null(
     tx: &mut Tx<'_>,
     bucket: &str,
+    replaced: &Latest,
     object: &NewObject,
-    blob_id: Option<&str>,
+    bytes: Option<&NewBytes>,
     last_modified: i64,
 ) -> Result<()> {
     let query = sqlx::query(REPLACE_NULL.as_str())
         .bind(bucket)
         .bind(object.key.as_bytes().to_vec());
-    let done = bind_contents(query, object, blob_id, 0, last_modified)
+    let done = bind_contents(query, object, bytes, 0, last_modified)
         .execute(&mut **tx)
         .await?;
     // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it
     // was read.
     debug_assert_eq!(done.rows_affected(), 1);
-    Ok(())
+    let had_body = replaced.blob_id.is_none();
+    keep_body(tx, bucket, object.key.as_bytes(), NULL_VERSION, bytes, had_body).await
 }
 
 fn no_such_bucket(err: sqlx::Error) -> StoreError {
@@ -618,7 +666,7 @@ pub(crate) async fn write_object(
     tx: &mut Tx<'_>,
     bucket: &str,
     object: &NewObject,
-    blob_id: Option<&str>,
+    bytes: Option<&NewBytes>,
     parts: &[ObjectPart],
     condition: &WriteCondition,
     last_modified: i64,
@@ -646,7 +694,7 @@ pub(crate) async fn write_object(
         if !replaced.lock.permits_delete(crate::object_lock::now(), false) {
             return Err(StoreError::ObjectLocked);
         }
-        replace_null(tx, bucket, &locked, blob_id, last_modified).await?;
+        replace_null(tx, bucket, replaced, &locked, bytes, last_modified).await?;
         return Ok(WrittenVersion {
             version_id: NULL_VERSION.to_owned(),
             unused_blobs: replaced.blob_id.iter().cloned().collect(),
@@ -660,7 +708,7 @@ pub(crate) async fn write_object(
     let demote = has_latest_left(latest.as_ref(), removed.as_ref());
     let version = NewVersion::Object {
         object: &locked,
-        blob_id,
+        bytes,
         parts,
     };
     let version_id = insert_latest(tx, bucket, version, null, demote, last_modified).await?;

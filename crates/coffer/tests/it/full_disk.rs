@@ -211,7 +211,9 @@ async fn a_disk_whose_reads_fail_answers_errors_never_wrong_bytes() {
     let s3 = coffer.root_s3();
     s3.create_bucket().bucket("failing").send().await.unwrap();
     // Written, never read: nothing of them is in memory.
-    let objects = [("small", body(1, 4096)), ("large", body(2, 3 << 20))];
+    // "small" is read whole in one go, yet has a blob file (smaller ones keep their bytes
+    // with their row, in the database).
+    let objects = [("small", body(1, 40 << 10)), ("large", body(2, 3 << 20))];
     for (key, bytes) in &objects {
         s3.put_object()
             .bucket("failing")

@@ -480,6 +480,13 @@ impl Coffer {
         self.data.path()
     }
 
+    /// Whether an object of `size` bytes has a blob file of its own: smaller ones keep their
+    /// bytes with their row (`coffer_store::MAX_INLINE_BODY`, as stored, sealed bytes carrying
+    /// a tag per segment). The tests' sizes stay well clear of the limit.
+    pub fn has_blob_file(size: usize) -> bool {
+        size + 1024 > coffer_store::MAX_INLINE_BODY
+    }
+
     /// Every file under the data dir (for at-rest checks).
     /// The blob files under `blobs/`, finished or not: not the retired ones,
     /// which on PostgreSQL wait out other nodes' reads before orphan collection removes them.
@@ -491,6 +498,12 @@ impl Coffer {
                 p.contains("/blobs/") && !p.contains("/blobs/retired/")
             })
             .collect()
+    }
+
+    /// Whether the database is SQLite's in the data dir (not the suite's PostgreSQL run), so
+    /// that small objects' bytes, kept with their rows, are in files under it too.
+    pub fn database_in_data_dir(&self) -> bool {
+        self.database_url.is_none()
     }
 
     /// The blobs retired on a shared data dir (PostgreSQL), waiting out other nodes' reads.

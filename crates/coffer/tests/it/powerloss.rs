@@ -565,10 +565,18 @@ async fn orphans(coffer: &Coffer, s3: &aws_sdk_s3::Client) -> i64 {
             .send()
             .await
             .expect("head");
-        named += i64::from(head.parts_count().unwrap_or(1));
+        let size = object.size().unwrap_or_default() as usize;
+        named += match head.parts_count() {
+            Some(parts) => i64::from(parts),
+            None => i64::from(Coffer::has_blob_file(size)),
+        };
     }
     for bucket in [VERSIONED, LOCKED] {
-        named += crate::crash::every_version(s3, bucket).await.0.len() as i64;
+        let versions = crate::crash::every_version(s3, bucket).await.0;
+        named += versions
+            .iter()
+            .filter(|(_, _, size)| Coffer::has_blob_file(*size))
+            .count() as i64;
     }
     let uploads = s3
         .list_multipart_uploads()
