@@ -215,6 +215,51 @@ async fn small_objects_keep_their_bytes_in_their_row(db: TestDb) {
     assert_eq!(blob_files(db.dir()), 0);
 }
 
+/// Bytes kept with a row go with it: replaced by a blob, by a multipart object, or deleted
+/// with their version, nothing is left in `object_bodies`; an empty object is kept too.
+async fn bodies_go_with_their_versions(db: TestDb) {
+    let (store, _) = open(&db).await;
+    let bodies = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM object_bodies")
+            .fetch_one(&store.inner.reader)
+            .await
+            .unwrap()
+    };
+    let keep = async |bytes: &[u8]| {
+        let mut writer = store.blobs().create().await.unwrap();
+        writer.write(bytes).await.unwrap();
+        writer.finish_or_keep(MAX_INLINE_BODY).await.unwrap()
+    };
+    let put = async |key: &str, bytes: NewBytes| {
+        store
+            .put_object("photos", new_object(key, "e"), bytes, &WriteCondition::Always)
+            .await
+            .unwrap()
+    };
+    let empty = put("empty", keep(b"").await).await;
+    assert!(matches!(&empty.data, ObjectData::Inline { bytes, .. } if bytes.is_empty()));
+    let read = store.object("photos", "empty").await.unwrap().unwrap();
+    assert!(matches!(&read.data, ObjectData::Inline { bytes, .. } if bytes.is_empty()));
+    put("k", keep(b"small").await).await;
+    assert_eq!(bodies().await, 2);
+    put("k", NewBytes::Blob(blob(&store, b"file").await)).await;
+    assert_eq!(bodies().await, 1, "a blob replaced the bytes in the row");
+    put("k", keep(b"small").await).await;
+    let upload = store.create_upload(new_upload("k")).await.unwrap();
+    let id = blob(&store, b"p").await;
+    store.put_part(&upload.upload_id, part(1, id.clone()), "crc").await.unwrap();
+    store
+        .complete_upload(&upload, new_object("k", "x-1"), vec![part(1, id)], &WriteCondition::Always)
+        .await
+        .unwrap();
+    assert_eq!(bodies().await, 1, "a multipart object replaced the bytes in the row");
+    store
+        .delete_object("photos", "empty", None, &WriteCondition::Always, false)
+        .await
+        .unwrap();
+    assert_eq!(bodies().await, 0);
+}
+
 async fn a_failed_condition_leaves_the_object_and_no_blob(db: TestDb) {
     let (store, _) = open(&db).await;
     let first = blob(&store, b"1").await;

@@ -200,6 +200,7 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
     let body_id: Option<String> = row.try_get("body_id")?;
     let body: Option<Vec<u8>> = row.try_get("body")?;
     let parts_count: i64 = row.try_get("parts_count")?;
+    let is_delete_marker = row.try_get::<i64, _>("is_delete_marker")? != 0;
     let algorithm: Option<String> = row.try_get("checksum_algorithm")?;
     let checksum = match algorithm {
         Some(algorithm) => Some(ObjectChecksum {
@@ -221,10 +222,15 @@ pub(crate) fn object_from_row(row: &AnyRow) -> Result<ObjectMeta> {
         data: match (blob_id, body_id, body) {
             (Some(id), _, _) => ObjectData::Blob(id),
             (None, Some(id), Some(body)) => ObjectData::Inline { id, bytes: body.into() },
+            // An object with neither a blob nor parts keeps its bytes in `object_bodies`: a
+            // row without them would read as empty, never as what was written.
+            (None, _, _) if parts_count == 0 && !is_delete_marker => {
+                return Err(StoreError::Corrupt("an object's bytes are missing"));
+            }
             // Filled in by `Store::object` from the same read transaction.
             _ => ObjectData::Parts(Vec::with_capacity(parts_count as usize)),
         },
-        is_delete_marker: row.try_get::<i64, _>("is_delete_marker")? != 0,
+        is_delete_marker,
         is_latest: row.try_get::<i64, _>("is_latest")? != 0,
         lock: ObjectLock::from_row(row)?,
         tags: crate::tagging::from_json(row.try_get("tags")?)?,

@@ -635,9 +635,11 @@ async fn replace_null(
     let done = bind_contents(query, object, bytes, 0, last_modified)
         .execute(&mut **tx)
         .await?;
-    // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it
-    // was read.
-    debug_assert_eq!(done.rows_affected(), 1);
+    // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it was
+    // read, so this cannot happen; if it did, the write must not be acknowledged.
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Corrupt("the null version changed while it was replaced"));
+    }
     let had_body = replaced.blob_id.is_none();
     keep_body(tx, bucket, object.key.as_bytes(), NULL_VERSION, bytes, had_body).await
 }
