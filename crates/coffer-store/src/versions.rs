@@ -195,10 +195,11 @@ impl BucketState {
     }
 }
 
+/// `bucket_state` and `latest` in one row (SQLite): a key without a latest version gives
+/// NULLs for its columns.
 pub(crate) const BUCKET_STATE_AND_LATEST: &str = "SELECT b.versioning, b.object_lock_enabled, \
     b.lock_default_mode, b.lock_default_days, b.lock_default_years, o.version_id, o.etag, o.is_delete_marker, \
-    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, \
-    o.legal_hold \
+    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, o.legal_hold \
     FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 \
     WHERE b.name = $1";
 
