@@ -705,10 +705,18 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
         rig.victim.kill();
         if !survivor_acks.is_empty() {
             let acks = || survivor_acks.iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>();
-            let before = acks();
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            // Each writer may yet finish one request begun before the kill, so one ack more
+            // than there are writers means a request begun after it was answered. No time
+            // limit of a request's own: a 5 MiB part on a loaded machine takes seconds.
+            let wanted = acks() + survivor_acks.len() as u64 + 1;
+            let answered = tokio::time::timeout(Duration::from_secs(60), async {
+                while acks() < wanted {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await;
             assert!(
-                acks() > before,
+                answered.is_ok(),
                 "the other node stopped answering after kill {}",
                 cycle + 1
             );
