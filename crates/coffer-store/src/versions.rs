@@ -408,13 +408,6 @@ pub(crate) async fn insert_latest(
     last_modified: i64,
 ) -> Result<String> {
     let key = version.key().as_bytes().to_vec();
-    if demote {
-        sqlx::query("UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND object_key = $2 AND is_latest = 1")
-            .bind(bucket)
-            .bind(key.clone())
-            .execute(&mut **tx)
-            .await?;
-    }
     // Two writers computing the same order collide on the unique index and one tries again.
     // A new id is made from its order, so that is read first; the `null` version's order is
     // found by the INSERT itself (`None` below).
@@ -450,6 +443,35 @@ pub(crate) async fn insert_latest(
         NewVersion::Object { object, bytes, parts } => (object, bytes, parts, false),
         NewVersion::DeleteMarker { .. } => (&empty, None, &[][..], true),
     };
+    if let Some(NewBytes::Inline { id, bytes: body }) = bytes
+        && parts.is_empty()
+        && !crate::db::is_postgres(tx)
+    {
+        let sql = match demote {
+            true => DEMOTE_AND_INSERT_VERSION_WITH_BODY.as_str(),
+            false => INSERT_VERSION_WITH_BODY.as_str(),
+        };
+        let query = sqlx::query(sql)
+            .bind(bucket)
+            .bind(key)
+            .bind(&version_id)
+            .bind(order)
+            .bind(i64::from(marker));
+        bind_contents(query, object, bytes, 0, last_modified)
+            .bind(id)
+            .bind(body.as_ref())
+            .execute(&mut **tx)
+            .await
+            .map_err(no_such_bucket)?;
+        return Ok(version_id);
+    }
+    if demote {
+        sqlx::query(DEMOTE)
+            .bind(bucket)
+            .bind(key.clone())
+            .execute(&mut **tx)
+            .await?;
+    }
     let query = sqlx::query(INSERT_VERSION.as_str())
         .bind(bucket)
         .bind(key.clone())
@@ -524,6 +546,24 @@ static INSERT_VERSION: LazyLock<String> = LazyLock::new(|| {
         values.join(", ")
     )
 });
+
+/// The key's latest version made noncurrent: bucket, key.
+const DEMOTE: &str = "UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND object_key = $2 AND is_latest = 1";
+
+/// `INSERT_VERSION`, then the small object's bytes kept for it (`$31`: body id, `$32`:
+/// bytes), in one command (SQLite only, see `REPLACE_NULL_WITH_BODY`).
+static INSERT_VERSION_WITH_BODY: LazyLock<String> = LazyLock::new(|| {
+    let first = CONTENTS.len() + 6;
+    format!(
+        "{}; INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, ${first}, ${})",
+        INSERT_VERSION.as_str(),
+        first + 1
+    )
+});
+
+/// `DEMOTE` and `INSERT_VERSION_WITH_BODY` in one command (SQLite only).
+static DEMOTE_AND_INSERT_VERSION_WITH_BODY: LazyLock<String> =
+    LazyLock::new(|| format!("{DEMOTE}; {}", INSERT_VERSION_WITH_BODY.as_str()));
 
 /// The `null` version overwritten in place: bucket, key, then `CONTENTS`.
 static REPLACE_NULL: LazyLock<String> = LazyLock::new(|| {
