@@ -685,12 +685,14 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
         let on_victim = Clients::of(&rig.victim);
         let on_survivor = rig.survivor.as_ref().map(Clients::of);
         let mut survivor_acks = Vec::new();
+        let mut survivor_writers = Vec::new();
         let mut writers = Vec::new();
         for w in 0..WRITERS {
             let acks = Arc::new(AtomicU64::new(0));
             let clients = match &on_survivor {
                 Some(clients) if w % 2 == 1 => {
                     survivor_acks.push(acks.clone());
+                    survivor_writers.push(writers.len());
                     clients.clone()
                 }
                 _ => on_victim.clone(),
@@ -709,14 +711,16 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
             // than there are writers means a request begun after it was answered. No time
             // limit of a request's own: a 5 MiB part on a loaded machine takes seconds.
             let wanted = acks() + survivor_acks.len() as u64 + 1;
-            let answered = tokio::time::timeout(Duration::from_secs(60), async {
-                while acks() < wanted {
+            // A writer stops at its first failed request: once all have, nothing more comes.
+            let all_stopped = || survivor_writers.iter().all(|&w: &usize| writers[w].is_finished());
+            let waited = tokio::time::timeout(Duration::from_secs(60), async {
+                while acks() < wanted && !all_stopped() {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             })
             .await;
             assert!(
-                answered.is_ok(),
+                waited.is_ok() && acks() >= wanted,
                 "the other node stopped answering after kill {}",
                 cycle + 1
             );
