@@ -216,7 +216,7 @@ impl Store {
                 (pool.clone(), pool, probe)
             }
         };
-        let commits = Committer::start(writer.clone(), backend);
+        let commits = Committer::start(writer.clone(), backend)?;
         let db = Arc::new(Db {
             backend,
             reader,
