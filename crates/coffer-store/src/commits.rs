@@ -54,13 +54,14 @@ impl<W: Batched> Clone for Committer<W> {
 }
 
 impl<W: Batched> Committer<W> {
-    /// Starts the commit task on the writer pool, on a thread of its own. It ends when every
-    /// handle is dropped.
+    /// Starts the commit task on the writer pool. It ends when every handle is dropped.
     ///
-    /// Its own thread because each statement's answer wakes it from SQLite's worker thread:
-    /// on the server's runtime that wake-up queued behind the requests its last commit had
-    /// just answered, and a batch's `BEGIN` waited 180–300 µs for it where a statement takes
-    /// 40. 4 KiB PUT 1.10–1.36× the ops/s, 0.80–0.92× the CPU.
+    /// On SQLite it runs on a thread of its own: each statement's answer wakes it from
+    /// SQLite's worker thread, and on the server's runtime that wake-up queued behind the
+    /// requests its last commit had just answered (a batch's `BEGIN` waited 180–300 µs for it
+    /// where a statement takes 40; 4 KiB PUT 1.10–1.36× the ops/s, 0.80–0.92× the CPU). On
+    /// PostgreSQL it stays on the server's runtime: the pool's sockets are registered with
+    /// the runtime that opened them, and that pool is shared with every request.
     pub(crate) fn start(writer: AnyPool, backend: crate::Backend) -> std::io::Result<Committer<W>> {
         let (queue, mut incoming) = mpsc::unbounded_channel::<Queued<W>>();
         let sizes = std::sync::Arc::new(crate::stats::BatchSizes::default());
@@ -78,10 +79,17 @@ impl<W: Batched> Committer<W> {
                 commit(&writer, backend, batch).await;
             }
         };
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        std::thread::Builder::new()
-            .name("coffer-commit".into())
-            .spawn(move || runtime.block_on(committing))?;
+        match backend {
+            crate::Backend::Sqlite => {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                std::thread::Builder::new()
+                    .name("coffer-commit".into())
+                    .spawn(move || runtime.block_on(committing))?;
+            }
+            crate::Backend::Postgres => {
+                tokio::spawn(committing);
+            }
+        }
         Ok(Committer { queue, sizes })
     }
 
