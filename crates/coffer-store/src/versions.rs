@@ -443,46 +443,35 @@ pub(crate) async fn insert_latest(
         NewVersion::Object { object, bytes, parts } => (object, bytes, parts, false),
         NewVersion::DeleteMarker { .. } => (&empty, None, &[][..], true),
     };
-    if let Some(NewBytes::Inline { id, bytes: body }) = bytes
-        && parts.is_empty()
-        && !crate::db::is_postgres(tx)
-    {
-        let sql = match demote {
-            true => DEMOTE_AND_INSERT_VERSION_WITH_BODY.as_str(),
-            false => INSERT_VERSION_WITH_BODY.as_str(),
-        };
-        let query = sqlx::query(sql)
-            .bind(bucket)
-            .bind(key)
-            .bind(&version_id)
-            .bind(order)
-            .bind(i64::from(marker));
-        bind_contents(query, object, bytes, 0, last_modified)
-            .bind(id)
-            .bind(body.as_ref())
-            .execute(&mut **tx)
-            .await
-            .map_err(no_such_bucket)?;
-        return Ok(version_id);
-    }
-    if demote {
+    let with_row = bytes_with_row(tx, bytes).filter(|_| parts.is_empty());
+    let sql = match (with_row, demote) {
+        (Some(_), true) => DEMOTE_AND_INSERT_VERSION_WITH_BODY.as_str(),
+        (Some(_), false) => INSERT_VERSION_WITH_BODY.as_str(),
+        (None, _) => INSERT_VERSION.as_str(),
+    };
+    if demote && with_row.is_none() {
         sqlx::query(DEMOTE)
             .bind(bucket)
             .bind(key.clone())
             .execute(&mut **tx)
             .await?;
     }
-    let query = sqlx::query(INSERT_VERSION.as_str())
+    let query = sqlx::query(sql)
         .bind(bucket)
         .bind(key.clone())
         .bind(&version_id)
         .bind(order)
         .bind(i64::from(marker));
-    bind_contents(query, object, bytes, parts.len(), last_modified)
-        .execute(&mut **tx)
-        .await
-        .map_err(no_such_bucket)?;
-    keep_body(tx, bucket, &key, &version_id, bytes, false).await?;
+    bind_body(
+        bind_contents(query, object, bytes, parts.len(), last_modified),
+        with_row,
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(no_such_bucket)?;
+    if with_row.is_none() {
+        keep_body(tx, bucket, &key, &version_id, bytes, false).await?;
+    }
     for part in parts {
         sqlx::query(
             "INSERT INTO object_parts (bucket, object_key, version_id, part_number, blob_id, size, etag, checksum_value) \
@@ -550,16 +539,24 @@ static INSERT_VERSION: LazyLock<String> = LazyLock::new(|| {
 /// The key's latest version made noncurrent: bucket, key.
 const DEMOTE: &str = "UPDATE objects SET is_latest = 0 WHERE bucket = $1 AND object_key = $2 AND is_latest = 1";
 
-/// `INSERT_VERSION`, then the small object's bytes kept for it (`$31`: body id, `$32`:
-/// bytes), in one command (SQLite only, see `REPLACE_NULL_WITH_BODY`).
-static INSERT_VERSION_WITH_BODY: LazyLock<String> = LazyLock::new(|| {
-    let first = CONTENTS.len() + 6;
+/// A small object's bytes kept for a version, replacing any it had: bucket `$1`, key `$2`,
+/// `version` (a parameter or a literal), then body id and bytes from parameter `first` on.
+fn upsert_body(version: &str, first: usize) -> String {
     format!(
-        "{}; INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, ${first}, ${})",
-        INSERT_VERSION.as_str(),
+        "INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) \
+         VALUES ($1, $2, {version}, ${first}, ${}) \
+         ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET body_id = excluded.body_id, body = excluded.body",
         first + 1
     )
-});
+}
+
+/// `upsert_body` on its own: bucket, key, version id, body id, bytes.
+static KEEP_BODY: LazyLock<String> = LazyLock::new(|| upsert_body("$3", 4));
+
+/// `INSERT_VERSION`, then the small object's bytes kept for it, in one command (SQLite only,
+/// see `REPLACE_NULL_WITH_BODY`).
+static INSERT_VERSION_WITH_BODY: LazyLock<String> =
+    LazyLock::new(|| format!("{}; {}", INSERT_VERSION.as_str(), upsert_body("$3", CONTENTS.len() + 6)));
 
 /// `DEMOTE` and `INSERT_VERSION_WITH_BODY` in one command (SQLite only).
 static DEMOTE_AND_INSERT_VERSION_WITH_BODY: LazyLock<String> =
@@ -578,22 +575,33 @@ static REPLACE_NULL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// `REPLACE_NULL`, then the small object's bytes kept for the `null` version (`$28`: body id,
-/// `$29`: bytes), in one command: on SQLite each command is a trip to its writer thread and
-/// back, so this saves a PUT's overwrite one of its three. SQLite only (PostgreSQL takes one
-/// statement a command when it has parameters).
+/// `REPLACE_NULL`, then the small object's bytes kept for the `null` version, in one
+/// command: on SQLite each command is a trip to its writer thread and back, so this saves a
+/// PUT's overwrite one of its three. SQLite only (PostgreSQL prepares one statement per query
+/// with parameters).
 static REPLACE_NULL_WITH_BODY: LazyLock<String> = LazyLock::new(|| {
-    let first = CONTENTS.len() + 3;
-    format!(
-        "{}; INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) \
-         VALUES ($1, $2, '{NULL_VERSION}', ${first}, ${}) \
-         ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET body_id = excluded.body_id, body = excluded.body",
-        REPLACE_NULL.as_str(),
-        first + 1
-    )
+    let null = format!("'{NULL_VERSION}'");
+    format!("{}; {}", REPLACE_NULL.as_str(), upsert_body(&null, CONTENTS.len() + 3))
 });
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
+/// A small object's kept bytes (body id and bytes) to send in its row's own command: on
+/// SQLite only, see `REPLACE_NULL_WITH_BODY`.
+fn bytes_with_row<'b>(tx: &Tx<'_>, bytes: Option<&'b NewBytes>) -> Option<(&'b str, &'b [u8])> {
+    match bytes {
+        Some(NewBytes::Inline { id, bytes }) if !crate::db::is_postgres(tx) => Some((id, bytes)),
+        _ => None,
+    }
+}
+
+/// Binds the kept bytes `bytes_with_row` found, if any, after a query's other parameters.
+fn bind_body<'q>(query: Query<'q>, with_row: Option<(&'q str, &'q [u8])>) -> Query<'q> {
+    match with_row {
+        Some((id, bytes)) => query.bind(id).bind(bytes),
+        None => query,
+    }
+}
 
 /// Binds `CONTENTS` of `object` after a query's other parameters.
 fn bind_contents<'q>(
@@ -646,13 +654,7 @@ async fn keep_body(
 ) -> Result<()> {
     match bytes {
         Some(NewBytes::Inline { id, bytes }) => {
-            let upsert = if had {
-                "INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET body_id = $4, body = $5"
-            } else {
-                "INSERT INTO object_bodies (bucket, object_key, version_id, body_id, body) VALUES ($1, $2, $3, $4, $5)"
-            };
-            sqlx::query(upsert)
+            sqlx::query(KEEP_BODY.as_str())
                 .bind(bucket)
                 .bind(key.to_vec())
                 .bind(version_id)
@@ -685,35 +687,23 @@ async fn replace_null(
     bytes: Option<&NewBytes>,
     last_modified: i64,
 ) -> Result<()> {
-    // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it was
-    // read, so a count other than the statements' rows cannot happen; if it did, the write
-    // must not be acknowledged.
-    let changed = || StoreError::Corrupt("the null version changed while it was replaced");
-    if let Some(NewBytes::Inline { id, bytes: body }) = bytes
-        && !crate::db::is_postgres(tx)
-    {
-        let query = sqlx::query(REPLACE_NULL_WITH_BODY.as_str())
-            .bind(bucket)
-            .bind(object.key.as_bytes().to_vec());
-        let done = bind_contents(query, object, bytes, 0, last_modified)
-            .bind(id)
-            .bind(body.as_ref())
-            .execute(&mut **tx)
-            .await?;
-        // The UPDATE's row and the bytes' (inserted or replaced).
-        return match done.rows_affected() {
-            2 => Ok(()),
-            _ => Err(changed()),
-        };
-    }
-    let query = sqlx::query(REPLACE_NULL.as_str())
-        .bind(bucket)
-        .bind(object.key.as_bytes().to_vec());
-    let done = bind_contents(query, object, bytes, 0, last_modified)
+    let with_row = bytes_with_row(tx, bytes);
+    // The UPDATE's row, and the bytes' (inserted or replaced) when they go with it.
+    let (sql, rows) = match with_row {
+        Some(_) => (REPLACE_NULL_WITH_BODY.as_str(), 2),
+        None => (REPLACE_NULL.as_str(), 1),
+    };
+    let query = sqlx::query(sql).bind(bucket).bind(object.key.as_bytes().to_vec());
+    let done = bind_body(bind_contents(query, object, bytes, 0, last_modified), with_row)
         .execute(&mut **tx)
         .await?;
-    if done.rows_affected() != 1 {
-        return Err(changed());
+    // The key's write lock (PostgreSQL) or its one writer (SQLite) held the row since it was
+    // read, so another count cannot happen; if it did, the write must not be acknowledged.
+    if done.rows_affected() != rows {
+        return Err(StoreError::Corrupt("the null version changed while it was replaced"));
+    }
+    if with_row.is_some() {
+        return Ok(());
     }
     let had_body = replaced.blob_id.is_none();
     keep_body(tx, bucket, object.key.as_bytes(), NULL_VERSION, bytes, had_body).await

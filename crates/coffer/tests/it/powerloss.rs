@@ -712,7 +712,7 @@ async fn run(mut rig: Rig, fault: Fault, cycles: u64, name: &str) {
             // limit of a request's own: a 5 MiB part on a loaded machine takes seconds.
             let wanted = acks() + survivor_acks.len() as u64 + 1;
             // A writer stops at its first failed request: once all have, nothing more comes.
-            let all_stopped = || survivor_writers.iter().all(|&w: &usize| writers[w].is_finished());
+            let all_stopped = || survivor_writers.iter().all(|&w| writers[w].is_finished());
             let waited = tokio::time::timeout(Duration::from_secs(60), async {
                 while acks() < wanted && !all_stopped() {
                     tokio::time::sleep(Duration::from_millis(20)).await;
