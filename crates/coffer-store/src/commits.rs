@@ -18,7 +18,7 @@ const MAX_BATCH: usize = 128;
 /// A write the committer applies within a shared transaction (in a savepoint of its own, or
 /// on SQLite straight in the transaction: see `commit_unguarded`). It must change nothing
 /// but rows, so that it can be applied again after a rollback.
-pub(crate) trait Batched: Send + Sync + 'static {
+pub(crate) trait Batched: Sized + Send + Sync + 'static {
     /// What the write tells its writer.
     type Output: Send + 'static;
 
@@ -27,10 +27,34 @@ pub(crate) trait Batched: Send + Sync + 'static {
         tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
     ) -> impl Future<Output = Result<Self::Output>> + Send + 't;
 
+    /// Applies a batch's writes within `tx` without savepoints (SQLite, see
+    /// `commit_unguarded`): each write's outcome, in order, where a failed one changed
+    /// nothing; or an error after which the transaction must be rolled back. By default each
+    /// write is applied in turn; a kind of write may do better together.
+    fn apply_all<'t, 'c: 't>(
+        writes: &'t [&'t Self],
+        tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
+    ) -> impl Future<Output = Result<Vec<Result<Self::Output>>>> + Send + 't {
+        apply_each(writes, tx)
+    }
+
     /// The rows the write locks, as one sortable key: a batch applies its writes in this
     /// order (keeping arrival order among equal keys), so two nodes' batches lock rows in
     /// the same order and cannot deadlock each other.
     fn lock_order(&self) -> Vec<u8>;
+}
+
+/// Applies `writes` in turn within `tx` (`Batched::apply_all`'s default); a failed one fails
+/// them all.
+pub(crate) async fn apply_each<'t, 'c: 't, W: Batched>(
+    writes: &'t [&'t W],
+    tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
+) -> Result<Vec<Result<W::Output>>> {
+    let mut outcomes = Vec::with_capacity(writes.len());
+    for write in writes {
+        outcomes.push(Ok(write.apply(tx).await?));
+    }
+    Ok(outcomes)
 }
 
 struct Queued<W: Batched> {
@@ -174,48 +198,45 @@ async fn commit_unguarded<W: Batched>(writer: &AnyPool, batch: Vec<Queued<W>>) -
         conn.close_on_drop();
         return Some(batch);
     }
-    let mut outputs = Vec::with_capacity(batch.len());
-    for queued in &batch {
-        let applied = queued.write.apply(&mut tx).await;
-        let lost = depth(&tx) != 1;
-        match applied {
-            Ok(output) if !lost => outputs.push(output),
-            _ if lost => {
-                // Whatever sqlx would do now could roll back or "commit" the wrong level.
-                std::mem::forget(tx);
-                conn.close_on_drop();
-                for queued in batch {
-                    let _ = queued.reply.send(Err(StoreError::CommitUnknown(
-                        "the connection was lost mid-batch".into(),
-                    )));
-                }
-                return None;
-            }
-            _ => {
-                // A connection whose rollback failed (SQLite may have ended the transaction
-                // itself) is not lent again.
-                if tx.rollback().await.is_err() || depth(&conn) != 0 {
-                    conn.close_on_drop();
-                }
-                return Some(batch);
-            }
+    let writes: Vec<&W> = batch.iter().map(|queued| &queued.write).collect();
+    let applied = W::apply_all(&writes, &mut tx).await;
+    drop(writes);
+    if depth(&tx) != 1 {
+        // Whatever sqlx would do now could roll back or "commit" the wrong level.
+        std::mem::forget(tx);
+        conn.close_on_drop();
+        for queued in batch {
+            let _ = queued.reply.send(Err(StoreError::CommitUnknown(
+                "the connection was lost mid-batch".into(),
+            )));
         }
+        return None;
     }
+    let Ok(outcomes) = applied else {
+        // A connection whose rollback failed (SQLite may have ended the transaction itself)
+        // is not lent again.
+        if tx.rollback().await.is_err() || depth(&conn) != 0 {
+            conn.close_on_drop();
+        }
+        return Some(batch);
+    };
     match tx.commit().await {
         Ok(()) => {
             // Each write is dropped (its key's place in the object cache given up) only
             // after its writer was told.
-            for (queued, output) in batch.into_iter().zip(outputs) {
-                let _ = queued.reply.send(Ok(output));
+            for (queued, outcome) in batch.into_iter().zip(outcomes) {
+                let _ = queued.reply.send(outcome);
             }
         }
         Err(err) => {
             // The database may have committed before the error: the writes may stand, so
-            // their writers must not throw away what the rows name.
+            // their writers must not throw away what the rows name. (One that failed on its
+            // own changed nothing either way.)
             conn.close_on_drop();
             let message = err.to_string();
-            for queued in batch {
-                let _ = queued.reply.send(Err(StoreError::CommitUnknown(message.clone())));
+            for (queued, outcome) in batch.into_iter().zip(outcomes) {
+                let told = outcome.and(Err(StoreError::CommitUnknown(message.clone())));
+                let _ = queued.reply.send(told);
             }
         }
     }

@@ -81,7 +81,7 @@ async fn a_key_past_its_deletion_date_is_gone(db: TestDb) {
     assert!(store.kms_key(&account.account_id, &key.key_id).await.unwrap().is_none());
     // Listing pages past it: the live key is the first page's whole.
     let first = store.list_kms_keys(&account.account_id, None, 1).await.unwrap();
-    assert_eq!(first.iter().map(|k| k.key_id.clone()).collect::<Vec<_>>(), [live.key_id.clone()]);
+    assert_eq!(first.iter().map(|k| k.key_id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&live.key_id));
     // Its material is destroyed and its aliases gone once it was met.
     assert!(store.list_kms_aliases(&account.account_id, None).await.unwrap().is_empty());
     // An ARN naming another region names nothing.

@@ -24,6 +24,7 @@ mod encryption;
 mod epochs;
 mod groups;
 pub mod ids;
+mod joined;
 mod kms;
 mod lifecycle;
 pub mod listing;
@@ -41,6 +42,7 @@ pub mod private_fs;
 mod roles;
 mod secrets;
 mod signin_throttle;
+mod small_puts;
 pub mod stats;
 mod tagging;
 mod tags;
@@ -292,6 +294,8 @@ mod kms_tests;
 mod object_tests;
 #[cfg(test)]
 mod race_tests;
+#[cfg(test)]
+mod small_put_tests;
 #[cfg(test)]
 mod test_backends;
 #[cfg(test)]

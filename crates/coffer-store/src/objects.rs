@@ -550,7 +550,14 @@ pub(crate) struct Written {
 }
 
 impl Write {
-    async fn apply_once(&self, tx: &mut Tx<'_>) -> Result<Written> {
+    pub(crate) fn bucket_and_key(&self) -> (&str, &str) {
+        match self {
+            Write::Put { bucket, object, .. } => (bucket, &object.key),
+            Write::Delete { bucket, key, .. } => (bucket, key),
+        }
+    }
+
+    pub(crate) async fn apply_once(&self, tx: &mut Tx<'_>) -> Result<Written> {
         let last_modified = now_millis();
         match self {
             Write::Put {
@@ -562,15 +569,7 @@ impl Write {
             } => {
                 let written =
                     versions::write_object(tx, bucket, object, Some(bytes), &[], condition, last_modified).await?;
-                Ok(Written {
-                    last_modified,
-                    unused_blobs: written.unused_blobs,
-                    deleted: Deleted {
-                        version_id: Some(written.version_id),
-                        ..Deleted::default()
-                    },
-                    lock: written.lock,
-                })
+                Ok(Written::put(last_modified, written))
             }
             Write::Delete {
                 bucket,
@@ -596,16 +595,34 @@ impl Write {
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
+impl Written {
+    pub(crate) fn put(last_modified: i64, written: versions::WrittenVersion) -> Written {
+        Written {
+            last_modified,
+            unused_blobs: written.unused_blobs,
+            deleted: Deleted {
+                version_id: Some(written.version_id),
+                ..Deleted::default()
+            },
+            lock: written.lock,
+        }
+    }
+}
+
 impl Batched for Write {
     type Output = Written;
 
     fn lock_order(&self) -> Vec<u8> {
-        let (bucket, key) = match self {
-            Write::Put { bucket, object, .. } => (bucket, &object.key),
-            Write::Delete { bucket, key, .. } => (bucket, key),
-        };
+        let (bucket, key) = self.bucket_and_key();
         // The order of the key locks each write takes first (see `versions::lock_key`).
         versions::lock_id(bucket, key).to_be_bytes().to_vec()
+    }
+
+    fn apply_all<'t, 'c: 't>(
+        writes: &'t [&'t Write],
+        tx: &'t mut sqlx::Transaction<'c, sqlx::Any>,
+    ) -> impl Future<Output = Result<Vec<Result<Written>>>> + Send + 't {
+        crate::small_puts::apply_all(writes, tx)
     }
 
     async fn apply<'t, 'c: 't>(&'t self, tx: &'t mut sqlx::Transaction<'c, sqlx::Any>) -> Result<Written> {

@@ -221,12 +221,18 @@ pub(crate) async fn bucket_state_and_latest(
         .bind(key.as_bytes().to_vec())
         .fetch_optional(&mut **tx)
         .await?;
+    state_and_latest(row.as_ref())
+}
+
+/// The bucket's state and the key's latest version from a `BUCKET_STATE_AND_LATEST` row (none:
+/// no such bucket).
+pub(crate) fn state_and_latest(row: Option<&sqlx::any::AnyRow>) -> Result<(BucketState, Option<Latest>)> {
     let row = row.ok_or(StoreError::NoSuchBucket)?;
     let latest = match row.try_get::<Option<String>, _>("version_id")? {
         None => None,
-        Some(_) => Some(Latest::from_row(&row)?),
+        Some(_) => Some(Latest::from_row(row)?),
     };
-    Ok((BucketState::from_row(&row)?, latest))
+    Ok((BucketState::from_row(row)?, latest))
 }
 
 /// The key's latest version, locked (PostgreSQL) so that two nodes writing one key take
@@ -555,11 +561,11 @@ static KEEP_BODY: LazyLock<String> = LazyLock::new(|| upsert_body("$3", 4));
 
 /// `INSERT_VERSION`, then the small object's bytes kept for it, in one command (SQLite only,
 /// see `REPLACE_NULL_WITH_BODY`).
-static INSERT_VERSION_WITH_BODY: LazyLock<String> =
+pub(crate) static INSERT_VERSION_WITH_BODY: LazyLock<String> =
     LazyLock::new(|| format!("{}; {}", INSERT_VERSION.as_str(), upsert_body("$3", CONTENTS.len() + 6)));
 
 /// `DEMOTE` and `INSERT_VERSION_WITH_BODY` in one command (SQLite only).
-static DEMOTE_AND_INSERT_VERSION_WITH_BODY: LazyLock<String> =
+pub(crate) static DEMOTE_AND_INSERT_VERSION_WITH_BODY: LazyLock<String> =
     LazyLock::new(|| format!("{DEMOTE}; {}", INSERT_VERSION_WITH_BODY.as_str()));
 
 /// The `null` version overwritten in place: bucket, key, then `CONTENTS`.
@@ -579,12 +585,12 @@ static REPLACE_NULL: LazyLock<String> = LazyLock::new(|| {
 /// command: on SQLite each command is a trip to its writer thread and back, so this saves a
 /// PUT's overwrite one of its three. SQLite only (PostgreSQL prepares one statement per query
 /// with parameters).
-static REPLACE_NULL_WITH_BODY: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static REPLACE_NULL_WITH_BODY: LazyLock<String> = LazyLock::new(|| {
     let null = format!("'{NULL_VERSION}'");
     format!("{}; {}", REPLACE_NULL.as_str(), upsert_body(&null, CONTENTS.len() + 3))
 });
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
 /// A small object's kept bytes (body id and bytes) to send in its row's own command: on
 /// SQLite only, see `REPLACE_NULL_WITH_BODY`.
@@ -596,7 +602,7 @@ fn bytes_with_row<'b>(tx: &Tx<'_>, bytes: Option<&'b NewBytes>) -> Option<(&'b s
 }
 
 /// Binds the kept bytes `bytes_with_row` found, if any, after a query's other parameters.
-fn bind_body<'q>(query: Query<'q>, with_row: Option<(&'q str, &'q [u8])>) -> Query<'q> {
+pub(crate) fn bind_body<'q>(query: Query<'q>, with_row: Option<(&'q str, &'q [u8])>) -> Query<'q> {
     match with_row {
         Some((id, bytes)) => query.bind(id).bind(bytes),
         None => query,
@@ -604,7 +610,7 @@ fn bind_body<'q>(query: Query<'q>, with_row: Option<(&'q str, &'q [u8])>) -> Que
 }
 
 /// Binds `CONTENTS` of `object` after a query's other parameters.
-fn bind_contents<'q>(
+pub(crate) fn bind_contents<'q>(
     query: Query<'q>,
     object: &NewObject,
     bytes: Option<&NewBytes>,
@@ -725,6 +731,50 @@ pub(crate) struct WrittenVersion {
     pub lock: ObjectLock,
 }
 
+/// How a PUT writes its version, once its bucket's state and its key's latest version are
+/// known (`plan_put`).
+pub(crate) enum PutStep<'l> {
+    /// The `null` version, the key's latest, overwritten in place
+    /// (`Latest::is_replaceable_null`).
+    ReplaceNull(&'l Latest),
+    /// A new latest version: the `null` version when `null` (any other `null` version
+    /// removed first), otherwise one with a new id.
+    Add { null: bool },
+}
+
+/// Judges a PUT of `object` (`has_parts`: a completed multipart upload) against its bucket's
+/// state and its key's latest version, as `write_object` describes: the lock the new version
+/// takes, and how it is written.
+pub(crate) fn plan_put<'l>(
+    state: &BucketState,
+    latest: Option<&'l Latest>,
+    object: &NewObject,
+    has_parts: bool,
+    condition: &WriteCondition,
+    last_modified: i64,
+) -> Result<(ObjectLock, PutStep<'l>)> {
+    let mut lock = object.lock;
+    match &state.lock {
+        None if lock != ObjectLock::default() => return Err(StoreError::ObjectLockNotEnabled),
+        None => {}
+        Some(bucket_lock) if lock.retention.is_none() => {
+            lock.retention = bucket_lock
+                .default_retention
+                .map(|d| d.from(crate::model::from_millis(last_modified)));
+        }
+        Some(_) => {}
+    }
+    check_condition(condition, latest)?;
+    let null = state.versioning != Versioning::Enabled;
+    match latest.filter(|l| null && !has_parts && l.is_replaceable_null()) {
+        Some(replaced) if !replaced.lock.permits_delete(crate::object_lock::now(), false) => {
+            Err(StoreError::ObjectLocked)
+        }
+        Some(replaced) => Ok((lock, PutStep::ReplaceNull(replaced))),
+        None => Ok((lock, PutStep::Add { null })),
+    }
+}
+
 /// Writes `object` as its key's newest version, if `condition` holds, following the bucket's
 /// versioning: a new version id when Enabled, otherwise the `null` version replaced. A bucket
 /// with Object Lock gives a version without its own retention the default one; a bucket
@@ -740,34 +790,26 @@ pub(crate) async fn write_object(
 ) -> Result<WrittenVersion> {
     lock_key(tx, bucket, &object.key).await?;
     let (state, latest) = bucket_state_and_latest(tx, bucket, &object.key, condition).await?;
-    let mut lock = object.lock;
-    match &state.lock {
-        None if lock != ObjectLock::default() => return Err(StoreError::ObjectLockNotEnabled),
-        None => {}
-        Some(bucket_lock) if lock.retention.is_none() => {
-            lock.retention = bucket_lock
-                .default_retention
-                .map(|d| d.from(crate::model::from_millis(last_modified)));
-        }
-        Some(_) => {}
-    }
-    check_condition(condition, latest.as_ref())?;
-    let null = state.versioning != Versioning::Enabled;
+    let (lock, step) = plan_put(
+        &state,
+        latest.as_ref(),
+        object,
+        !parts.is_empty(),
+        condition,
+        last_modified,
+    )?;
     let locked = NewObject { lock, ..object.clone() };
-    if let Some(replaced) = latest
-        .as_ref()
-        .filter(|l| null && parts.is_empty() && l.is_replaceable_null())
-    {
-        if !replaced.lock.permits_delete(crate::object_lock::now(), false) {
-            return Err(StoreError::ObjectLocked);
+    let null = match step {
+        PutStep::ReplaceNull(replaced) => {
+            replace_null(tx, bucket, replaced, &locked, bytes, last_modified).await?;
+            return Ok(WrittenVersion {
+                version_id: NULL_VERSION.to_owned(),
+                unused_blobs: replaced.blob_id.iter().cloned().collect(),
+                lock,
+            });
         }
-        replace_null(tx, bucket, replaced, &locked, bytes, last_modified).await?;
-        return Ok(WrittenVersion {
-            version_id: NULL_VERSION.to_owned(),
-            unused_blobs: replaced.blob_id.iter().cloned().collect(),
-            lock,
-        });
-    }
+        PutStep::Add { null } => null,
+    };
     let removed = match null {
         false => None,
         true => remove_version(tx, bucket, &object.key, NULL_VERSION, false).await?,
