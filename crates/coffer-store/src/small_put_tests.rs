@@ -113,7 +113,7 @@ async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
         .await
         .unwrap();
 
-    let batch = vec![
+    let mut batch = vec![
         put(&store, "plain", "small", b"new", WriteCondition::Always).await,
         put(&store, "plain", "large", b"tiny", WriteCondition::Always).await,
         put(&store, "plain", "fresh", b"fresh", WriteCondition::Always).await,
@@ -142,6 +142,20 @@ async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
             _writing: store.inner.objects.writing("plain", "gone"),
         },
     ];
+    // Enough new keys for more than one command of each (`KEYS_PER_COMMAND`).
+    for n in 0..12 {
+        let bytes = format!("many {n}");
+        batch.push(
+            put(
+                &store,
+                "plain",
+                &format!("many-{n}"),
+                bytes.as_bytes(),
+                WriteCondition::Always,
+            )
+            .await,
+        );
+    }
     let writes: Vec<&Write> = batch.iter().collect();
 
     // Which ones go together: all the single PUTs of small objects whose write is one group.
@@ -152,7 +166,10 @@ async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
         .await
         .unwrap();
     let together: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].is_some()).collect();
-    assert_eq!(together, [0, 1, 2, 3, 4, 5, 7]);
+    assert_eq!(
+        together,
+        [[0, 1, 2, 3, 4, 5, 7].as_slice(), &Vec::from_iter(11..23)].concat()
+    );
     tx.rollback().await.unwrap();
 
     let mut tx = crate::db::begin_write_on(&mut conn, Backend::Sqlite).await.unwrap();
@@ -193,4 +210,9 @@ async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
     assert_eq!(bytes_of(&store, "plain", "twice").await, b"b");
     assert!(outcomes[10].as_ref().unwrap().deleted.existed);
     assert!(store.object("plain", "gone").await.unwrap().is_none());
+    for n in 0..12 {
+        assert_eq!(version_id(&outcomes[11 + n]), NULL_VERSION);
+        let bytes = bytes_of(&store, "plain", &format!("many-{n}")).await;
+        assert_eq!(bytes, format!("many {n}").as_bytes());
+    }
 }
