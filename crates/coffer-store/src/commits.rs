@@ -3,7 +3,7 @@
 //! one commit per request caps a server at one write per fsync. Instead, writes queue here
 //! and a single task commits whatever has queued as one transaction, a failed write undoing
 //! only itself (each write in a savepoint of its own; on SQLite only once a write of the
-//! batch failed, see `commit_unguarded`). Under load a commit carries many writes; alone, a
+//! batch failed where it could not be undone alone, see `commit_unguarded`). Under load a commit carries many writes; alone, a
 //! write waits for nobody.
 
 use sqlx::AnyPool;
@@ -155,9 +155,9 @@ fn unavailable<W: Batched>(batch: Vec<Queued<W>>, message: &str) {
 ///
 /// A lost connection can leave sqlx's count of open transactions wrong: a savepoint that
 /// fails to begin queues a rollback one level up, and a later "commit" at depth 0 does
-/// nothing and reports success. So both paths check the depth after every write (and the
-/// guarded one around every savepoint); once it is not what it must be, the batch is
-/// abandoned and every writer is told its outcome is unknown (never that it committed).
+/// nothing and reports success. So both paths check the depth once the writes are applied
+/// (and the guarded one around every savepoint); once it is not what it must be, the batch
+/// is abandoned and every writer is told its outcome is unknown (never that it committed).
 async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch: Vec<Queued<W>>) {
     batch.sort_by_cached_key(|queued| queued.write.lock_order());
     let batch = match backend {
@@ -170,12 +170,13 @@ async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch
     commit_guarded(writer, backend, batch).await
 }
 
-/// SQLite's fast path: the batch applied and committed without a savepoint per write, two
-/// fewer trips through SQLite's worker thread for each (SQLite has one writer, so nothing
-/// else comes between). A write that fails may have changed rows before it failed, and
-/// nothing could then undo only those: at the first failure the transaction is rolled back
-/// and the batch comes back, its writers told nothing, to be applied again each in a
-/// savepoint. `None`: every writer heard its outcome.
+/// SQLite's fast path: the batch applied (`Batched::apply_all`) and committed without a
+/// savepoint per write, two fewer trips through SQLite's worker thread for each (SQLite has
+/// one writer, so nothing else comes between). A write refused before it changed anything
+/// (`apply_all` says which) is told so and the rest commit. A write that fails may have
+/// changed rows before it failed, and nothing could then undo only those: then the
+/// transaction is rolled back and the batch comes back, its writers told nothing, to be
+/// applied again each in a savepoint. `None`: every writer heard its outcome.
 async fn commit_unguarded<W: Batched>(writer: &AnyPool, batch: Vec<Queued<W>>) -> Option<Vec<Queued<W>>> {
     let mut conn = match writer.acquire().await {
         Ok(conn) => conn,

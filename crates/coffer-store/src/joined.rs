@@ -7,7 +7,8 @@
 use futures::TryStreamExt;
 use sqlx::Either;
 
-use crate::Result;
+use crate::versions::Query;
+use crate::{Result, StoreError};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -32,10 +33,6 @@ impl Joined {
         self.sql.push_str(&renumbered);
         self.params += highest;
     }
-
-    pub(crate) fn into_sql(self) -> String {
-        self.sql
-    }
 }
 
 /// `sql` with each parameter `$N` made `$(N + offset)`, and the highest N it had. The
@@ -48,9 +45,12 @@ fn renumber(sql: &str, offset: usize) -> (String, usize) {
         out.push_str(&rest[..=at]);
         rest = &rest[at + 1..];
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if let Ok(n) = rest[..digits].parse::<usize>() {
-            highest = highest.max(n);
-            out.push_str(&(n + offset).to_string());
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => {
+                highest = highest.max(n);
+                out.push_str(&(n + offset).to_string());
+            }
+            Err(_) => out.push_str(&rest[..digits]),
         }
         rest = &rest[digits..];
     }
@@ -65,12 +65,25 @@ pub(crate) struct Step {
     pub changes: u64,
 }
 
-/// Runs a joined command, one `Step` for each of its statements. At the first failing
-/// statement it stops and fails, what the earlier ones did standing in the transaction.
-pub(crate) async fn run(
+/// Runs a joined command with the arguments `bind` adds (in the order its statements were
+/// pushed), one `Step` for each of its statements. At the first failing statement it stops
+/// and fails, what the earlier ones did standing in the transaction. Arguments fewer than its
+/// parameters fail it before it runs: sqlx's SQLite driver would bind NULL for the missing.
+pub(crate) async fn run<'q>(
     tx: &mut Tx<'_>,
-    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    joined: Joined,
+    bind: impl FnOnce(Query<'q>) -> Query<'q>,
 ) -> Result<Vec<Step>> {
+    let mut query = bind(sqlx::query(sqlx::AssertSqlSafe(joined.sql.clone())));
+    let arguments = sqlx::Execute::take_arguments(&mut query)
+        .map_err(sqlx::Error::Encode)?
+        .unwrap_or_default();
+    if sqlx::Arguments::len(&arguments) != joined.params {
+        return Err(StoreError::Corrupt(
+            "a joined command was given another number of arguments",
+        ));
+    }
+    let query = sqlx::query_with(sqlx::AssertSqlSafe(joined.sql), arguments);
     let mut steps = Vec::new();
     let mut rows = Vec::new();
     let mut results = sqlx::Executor::fetch_many(&mut **tx, query);
@@ -97,7 +110,7 @@ mod tests {
         joined.push("UPDATE t SET a = $3 WHERE b = $1; DELETE FROM u WHERE c = $2");
         joined.push("SELECT 'null', $10");
         assert_eq!(
-            joined.into_sql(),
+            joined.sql,
             "SELECT $1, $2 WHERE x = $1; UPDATE t SET a = $5 WHERE b = $3; DELETE FROM u WHERE c = $4; \
              SELECT 'null', $15"
         );
@@ -108,6 +121,6 @@ mod tests {
         let mut joined = Joined::default();
         joined.push("SELECT 1");
         joined.push("SELECT $1");
-        assert_eq!(joined.into_sql(), "SELECT 1; SELECT $1");
+        assert_eq!(joined.sql, "SELECT 1; SELECT $1");
     }
 }

@@ -216,3 +216,135 @@ async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
         assert_eq!(bytes, format!("many {n}").as_bytes());
     }
 }
+
+/// Applies `batch` as the committer would on SQLite, committed.
+async fn apply(store: &Store, batch: &[Write]) -> Vec<Result<Written>> {
+    let writes: Vec<&Write> = batch.iter().collect();
+    let mut conn = store.inner.writer.acquire().await.unwrap();
+    let mut tx = crate::db::begin_write_on(&mut conn, Backend::Sqlite).await.unwrap();
+    let outcomes = crate::small_puts::apply_all(&writes, &mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    outcomes
+}
+
+/// Conditions, Object Lock's default retention, a delete marker under a new version and a
+/// suspended bucket's `null` version, judged in a batch as on their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_judges_conditions_locks_and_versions_as_one_write_would() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    for bucket in ["plain", "kept", "paused", "locked"] {
+        store
+            .create_bucket(&account.account_id, bucket, "us-east-1")
+            .await
+            .unwrap();
+    }
+    store.set_bucket_versioning("kept", Versioning::Enabled).await.unwrap();
+    store
+        .set_bucket_versioning("paused", Versioning::Suspended)
+        .await
+        .unwrap();
+    store
+        .set_bucket_versioning("locked", Versioning::Enabled)
+        .await
+        .unwrap();
+    let default_retention = DefaultRetention {
+        mode: RetentionMode::Governance,
+        period: RetentionPeriod::Days(3),
+    };
+    let lock = BucketLock {
+        default_retention: Some(default_retention),
+    };
+    store.set_object_lock("locked", lock).await.unwrap();
+    put_now(&store, "plain", "same", kept(&store, b"same").await, "same").await;
+    put_now(&store, "plain", "taken", kept(&store, b"taken").await, "taken").await;
+    put_now(&store, "kept", "marked", kept(&store, b"m1").await, "m1").await;
+    let marker = store
+        .delete_object("kept", "marked", None, &WriteCondition::Always, false)
+        .await
+        .unwrap();
+    put_now(&store, "paused", "p", kept(&store, b"p1").await, "p1").await;
+
+    let outcomes = apply(
+        &store,
+        &[
+            put(
+                &store,
+                "plain",
+                "same",
+                b"x",
+                WriteCondition::IfNoneMatch("same".into()),
+            )
+            .await,
+            put(&store, "plain", "taken", b"x", WriteCondition::IfAbsent).await,
+            put(&store, "plain", "free", b"free", WriteCondition::IfAbsent).await,
+            put(&store, "kept", "marked", b"m2", WriteCondition::Always).await,
+            put(&store, "paused", "p", b"p2", WriteCondition::Always).await,
+            put(&store, "locked", "l", b"l", WriteCondition::Always).await,
+        ],
+    )
+    .await;
+
+    assert!(matches!(outcomes[0], Err(StoreError::PreconditionFailed)));
+    assert_eq!(bytes_of(&store, "plain", "same").await, b"same");
+    assert!(matches!(outcomes[1], Err(StoreError::PreconditionFailed)));
+    assert_eq!(bytes_of(&store, "plain", "taken").await, b"taken");
+    assert_eq!(bytes_of(&store, "plain", "free").await, b"free");
+    let m2 = version_id(&outcomes[3]).to_owned();
+    let marked = versions(&store, "kept", "marked").await;
+    assert_eq!(marked.len(), 3, "{marked:?}");
+    assert_eq!(marked[0], (m2, "m2".into(), true));
+    assert_eq!(
+        (&marked[1].0, marked[1].2),
+        (marker.version_id.as_ref().unwrap(), false)
+    );
+    assert_eq!(version_id(&outcomes[4]), NULL_VERSION);
+    assert_eq!(
+        versions(&store, "paused", "p").await,
+        [(NULL_VERSION.into(), "p2".into(), true)]
+    );
+    let written = outcomes[5].as_ref().unwrap();
+    let retention = written.lock.retention.expect("the bucket's default retention");
+    assert_eq!(
+        retention,
+        default_retention.from(crate::model::from_millis(written.last_modified))
+    );
+    let stored = store.object("locked", "l").await.unwrap().unwrap();
+    assert_eq!(stored.lock.retention, Some(retention));
+}
+
+/// A key with a `null` version but no latest one breaks what the batch counts on: its INSERT
+/// meets the `null` row, the batch is rolled back, and the write goes the ordinary way, each
+/// write in a savepoint, and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_fails_midway_is_applied_again_the_ordinary_way() {
+    let db = TestDb::sqlite();
+    let store = db.open().await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    store
+        .create_bucket(&account.account_id, "plain", "us-east-1")
+        .await
+        .unwrap();
+    put_now(&store, "plain", "odd", kept(&store, b"old").await, "old").await;
+    sqlx::query("UPDATE objects SET is_latest = 0 WHERE object_key = $1")
+        .bind(b"odd".to_vec())
+        .execute(&store.inner.writer)
+        .await
+        .unwrap();
+    let written = store
+        .put_object(
+            "plain",
+            object("odd", "new"),
+            kept(&store, b"new").await,
+            &WriteCondition::Always,
+        )
+        .await
+        .unwrap();
+    assert_eq!(written.version_id, NULL_VERSION);
+    assert_eq!(bytes_of(&store, "plain", "odd").await, b"new");
+    assert_eq!(
+        versions(&store, "plain", "odd").await,
+        [(NULL_VERSION.into(), "new".into(), true)]
+    );
+}

@@ -1,9 +1,10 @@
-//! A batch's small PUTs in two commands to SQLite instead of two each (see `joined`): every
-//! key's bucket state and latest version read at once, each PUT judged by `plan_put` as any
-//! PUT is, then every one whose write is a single statement group written at once. The
-//! common PUTs are: an overwrite of an unversioned key, a new key, a new version in a
-//! versioned bucket. Anything else (a `null` version to remove from a history first) is
-//! left to the ordinary path, and so are large objects, whose blob writes dominate anyway.
+//! A batch's small PUTs in a few commands to SQLite instead of two or three each (see
+//! `joined`): every key's bucket state and latest version read at once, each PUT judged by
+//! `plan_put` as any PUT is, then every one whose write is a single statement group written
+//! at once, eight keys to a command. The common PUTs are taken: an overwrite of an
+//! unversioned key, a new key, a new version in a versioned bucket. Anything else (a `null`
+//! version to remove from a history first) is left to the ordinary path, and so are large
+//! objects, whose blob writes dominate anyway.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -16,8 +17,8 @@ use crate::{Result, StoreError};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-/// A batch's writes on SQLite (`Batched::apply_all`), its small PUTs in two commands and the
-/// rest each in turn. A PUT is taken together with others only if no other write of the batch
+/// A batch's writes on SQLite (`Batched::apply_all`), its small PUTs together and the rest
+/// each in turn. A PUT is taken together with others only if no other write of the batch
 /// names its key, so their order does not matter.
 pub(crate) async fn apply_all<'t, 'c: 't>(writes: &'t [&'t Write], tx: &'t mut Tx<'c>) -> Result<Vec<Result<Written>>> {
     debug_assert!(
@@ -26,8 +27,8 @@ pub(crate) async fn apply_all<'t, 'c: 't>(writes: &'t [&'t Write], tx: &'t mut T
     );
     let puts = candidates(writes);
     let mut outcomes: Vec<Option<Result<Written>>> = writes.iter().map(|_| None).collect();
-    // One alone is two commands either way.
-    if puts.len() >= 2 {
+    // Even one alone is no more commands than on its own, and fewer for a new key or version.
+    if !puts.is_empty() {
         apply_together(puts, tx, &mut outcomes).await?;
     }
     // The rest in turn. On SQLite a write is applied once (`Batched::apply`).
@@ -47,8 +48,9 @@ pub(crate) async fn apply_all<'t, 'c: 't>(writes: &'t [&'t Write], tx: &'t mut T
 /// server's CPU, and the PUTs were no faster than one command each).
 const KEYS_PER_COMMAND: usize = 8;
 
-/// Applies `puts` in two commands per eight (`KEYS_PER_COMMAND`), each one's outcome put in
-/// its place in `outcomes` (none: more than one statement group, to apply on its own).
+/// Applies `puts`, a command reading eight of them (`KEYS_PER_COMMAND`) and another writing
+/// eight of a kind, each one's outcome put in its place in `outcomes` (none: more than one
+/// statement group, to apply on its own).
 pub(crate) async fn apply_together(
     puts: Vec<Candidate<'_>>,
     tx: &mut Tx<'_>,
@@ -58,11 +60,12 @@ pub(crate) async fn apply_together(
     for chunk in puts.chunks(KEYS_PER_COMMAND) {
         let mut reads = joined::Joined::default();
         chunk.iter().for_each(|_| reads.push(&READ));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(reads.into_sql()));
-        for put in chunk {
-            query = bind_read(query, put.bucket, &put.object.key);
-        }
-        read.extend(joined::run(tx, query).await?);
+        let bind = |query| {
+            chunk
+                .iter()
+                .fold(query, |query, put| bind_read(query, put.bucket, &put.object.key))
+        };
+        read.extend(joined::run(tx, reads, bind).await?);
     }
     if read.len() != puts.len() {
         return Err(StoreError::Corrupt(
@@ -91,11 +94,9 @@ pub(crate) async fn apply_together(
         for chunk in kind.chunks(KEYS_PER_COMMAND) {
             let mut command = joined::Joined::default();
             chunk.iter().for_each(|(_, put)| command.push(put.sql()));
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(command.into_sql()));
-            for (_, put) in chunk {
-                query = put.bind(query);
-            }
-            let changed: Vec<u64> = joined::run(tx, query).await?.iter().map(|step| step.changes).collect();
+            let bind = |query| chunk.iter().fold(query, |query, (_, put)| put.bind(query));
+            let steps = joined::run(tx, command, bind).await?;
+            let changed: Vec<u64> = steps.iter().map(|step| step.changes).collect();
             let expected: Vec<u64> = chunk.iter().flat_map(|(_, put)| put.changes()).copied().collect();
             if changed != expected {
                 return Err(StoreError::Corrupt(
@@ -148,17 +149,15 @@ pub(crate) fn candidates<'w>(writes: &'w [&'w Write]) -> Vec<Candidate<'w>> {
     candidates
 }
 
-/// `BUCKET_STATE_AND_LATEST`, and the order a new version of the key would take.
-pub(crate) static READ: LazyLock<String> = LazyLock::new(|| {
-    let next_order = ", (SELECT COALESCE(MIN(n.version_order), 1) - 1 FROM objects n \
-                      WHERE n.bucket = $1 AND n.object_key = $2) AS next_order FROM buckets b";
-    let read = versions::BUCKET_STATE_AND_LATEST.replacen(" FROM buckets b", next_order, 1);
-    assert_ne!(
-        read,
-        versions::BUCKET_STATE_AND_LATEST,
-        "the read names its bucket table"
-    );
-    read
+/// `BUCKET_STATE_AND_LATEST`, and the order a new version of the key would take (what
+/// `insert_latest` reads for it): bucket `$1`, key `$2`.
+static READ: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, (SELECT COALESCE(MIN(n.version_order), 1) - 1 FROM objects n \
+         WHERE n.bucket = $1 AND n.object_key = $2) AS next_order FROM buckets b \
+         LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 WHERE b.name = $1",
+        versions::STATE_AND_LATEST_COLUMNS
+    )
 });
 
 /// Binds `READ`'s parameters after a query's others.

@@ -701,7 +701,7 @@ async fn sqlite_plans_seek_the_version_indexes() {
     assert!(current.contains("INDEX objects_live"), "{current}");
     let latest = plan("SELECT etag FROM objects WHERE bucket = 'b' AND object_key = x'6b' AND is_latest = 1").await;
     assert!(latest.contains("objects_latest"), "{latest}");
-    let for_write = plan(crate::versions::BUCKET_STATE_AND_LATEST).await;
+    let for_write = plan(crate::versions::BUCKET_STATE_AND_LATEST.as_str()).await;
     assert!(
         for_write.contains("objects_latest") && !for_write.contains("SCAN"),
         "{for_write}"

@@ -195,13 +195,20 @@ impl BucketState {
     }
 }
 
+/// The columns of `BUCKET_STATE_AND_LATEST`: the bucket's (`b`) state, and its key's latest
+/// version (`o`).
+pub(crate) const STATE_AND_LATEST_COLUMNS: &str = "b.versioning, b.object_lock_enabled, b.lock_default_mode, \
+    b.lock_default_days, b.lock_default_years, o.version_id, o.etag, o.is_delete_marker, o.last_modified, o.blob_id, \
+    o.parts_count, o.lock_mode, o.lock_until, o.legal_hold";
+
 /// `bucket_state` and `latest` in one row (SQLite): a key without a latest version gives
-/// NULLs for its columns.
-pub(crate) const BUCKET_STATE_AND_LATEST: &str = "SELECT b.versioning, b.object_lock_enabled, \
-    b.lock_default_mode, b.lock_default_days, b.lock_default_years, o.version_id, o.etag, o.is_delete_marker, \
-    o.last_modified, o.blob_id, o.parts_count, o.lock_mode, o.lock_until, o.legal_hold \
-    FROM buckets b LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 \
-    WHERE b.name = $1";
+/// NULLs for its columns. Bucket `$1`, key `$2`.
+pub(crate) static BUCKET_STATE_AND_LATEST: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {STATE_AND_LATEST_COLUMNS} FROM buckets b \
+         LEFT JOIN objects o ON o.bucket = b.name AND o.object_key = $2 AND o.is_latest = 1 WHERE b.name = $1"
+    )
+});
 
 /// The bucket's state and the key's latest version, for a write. SQLite reads both in one
 /// statement: each statement is a trip to its writer thread and back, on every PUT. (On
@@ -216,7 +223,7 @@ pub(crate) async fn bucket_state_and_latest(
         let state = bucket_state(tx, bucket).await?;
         return Ok((state, latest(tx, bucket, key, condition).await?));
     }
-    let row = sqlx::query(BUCKET_STATE_AND_LATEST)
+    let row = sqlx::query(BUCKET_STATE_AND_LATEST.as_str())
         .bind(bucket)
         .bind(key.as_bytes().to_vec())
         .fetch_optional(&mut **tx)
