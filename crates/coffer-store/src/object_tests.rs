@@ -14,13 +14,13 @@ async fn open(db: &TestDb) -> (Store, String) {
     (store, account.account_id)
 }
 
-async fn blob(store: &Store, bytes: &[u8]) -> String {
+pub(crate) async fn blob(store: &Store, bytes: &[u8]) -> String {
     let mut writer = store.blobs().create().await.unwrap();
     writer.write(bytes).await.unwrap();
     writer.finish().await.unwrap()
 }
 
-fn new_object(key: &str, etag: &str) -> NewObject {
+pub(crate) fn new_object(key: &str, etag: &str) -> NewObject {
     NewObject {
         key: key.to_owned(),
         size: 1,

@@ -3,6 +3,7 @@
 //! the rows afterwards what one write at a time would have left.
 
 use crate::listing::{ListEntry, ListQuery};
+use crate::object_tests::{blob, new_object as object};
 use crate::objects::{Write, Written};
 use crate::test_backends::TestDb;
 use crate::*;
@@ -15,25 +16,17 @@ async fn kept(store: &Store, bytes: &[u8]) -> NewBytes {
     kept
 }
 
-async fn blob(store: &Store, bytes: &[u8]) -> String {
-    let mut writer = store.blobs().create().await.unwrap();
-    writer.write(bytes).await.unwrap();
-    writer.finish().await.unwrap()
-}
-
-fn object(key: &str, etag: &str) -> NewObject {
-    NewObject {
-        key: key.to_owned(),
-        size: etag.len() as u64,
-        etag: etag.to_owned(),
-        headers: ObjectHeaders::default(),
-        checksum: None,
-        lock: ObjectLock::default(),
-        tags: Vec::new(),
-        acl: Default::default(),
-        storage_class: None,
-        encryption: None,
+/// A fresh store with `buckets`.
+async fn open_with(db: &TestDb, buckets: &[&str]) -> Store {
+    let store = db.open().await;
+    let (account, _) = store.create_account("a", None).await.unwrap();
+    for bucket in buckets {
+        store
+            .create_bucket(&account.account_id, bucket, "us-east-1")
+            .await
+            .unwrap();
     }
+    store
 }
 
 /// A PUT of `bytes` as `key` (its ETag: the bytes as text), for the committer.
@@ -88,14 +81,7 @@ fn version_id(outcome: &Result<Written>) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_small_puts_ends_as_one_write_at_a_time_would() {
     let db = TestDb::sqlite();
-    let store = db.open().await;
-    let (account, _) = store.create_account("a", None).await.unwrap();
-    for bucket in ["plain", "kept", "paused"] {
-        store
-            .create_bucket(&account.account_id, bucket, "us-east-1")
-            .await
-            .unwrap();
-    }
+    let store = open_with(&db, &["plain", "kept", "paused"]).await;
     store.set_bucket_versioning("kept", Versioning::Enabled).await.unwrap();
     store
         .set_bucket_versioning("paused", Versioning::Enabled)
@@ -232,14 +218,7 @@ async fn apply(store: &Store, batch: &[Write]) -> Vec<Result<Written>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_judges_conditions_locks_and_versions_as_one_write_would() {
     let db = TestDb::sqlite();
-    let store = db.open().await;
-    let (account, _) = store.create_account("a", None).await.unwrap();
-    for bucket in ["plain", "kept", "paused", "locked"] {
-        store
-            .create_bucket(&account.account_id, bucket, "us-east-1")
-            .await
-            .unwrap();
-    }
+    let store = open_with(&db, &["plain", "kept", "paused", "locked"]).await;
     store.set_bucket_versioning("kept", Versioning::Enabled).await.unwrap();
     store
         .set_bucket_versioning("paused", Versioning::Suspended)
@@ -320,12 +299,7 @@ async fn a_batch_judges_conditions_locks_and_versions_as_one_write_would() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_that_fails_midway_is_applied_again_the_ordinary_way() {
     let db = TestDb::sqlite();
-    let store = db.open().await;
-    let (account, _) = store.create_account("a", None).await.unwrap();
-    store
-        .create_bucket(&account.account_id, "plain", "us-east-1")
-        .await
-        .unwrap();
+    let store = open_with(&db, &["plain"]).await;
     put_now(&store, "plain", "odd", kept(&store, b"old").await, "old").await;
     sqlx::query("UPDATE objects SET is_latest = 0 WHERE object_key = $1")
         .bind(b"odd".to_vec())
