@@ -3,8 +3,8 @@
 //! one commit per request caps a server at one write per fsync. Instead, writes queue here
 //! and a single task commits whatever has queued as one transaction, a failed write undoing
 //! only itself (each write in a savepoint of its own; on SQLite only once a write of the
-//! batch failed where it could not be undone alone, see `commit_unguarded`). Under load a commit carries many writes; alone, a
-//! write waits for nobody.
+//! batch failed where it could not be undone alone, see `commit_unguarded`). Under load a
+//! commit carries many writes; alone, a write waits for nobody.
 
 use sqlx::AnyPool;
 use sqlx_core::transaction::TransactionManager;
