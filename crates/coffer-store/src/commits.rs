@@ -100,7 +100,7 @@ impl<W: Batched> Committer<W> {
                     }
                 }
                 observed.observe(batch.len());
-                commit(&writer, backend, batch).await;
+                commit(&writer, backend, batch, &observed).await;
             }
         };
         match backend {
@@ -158,11 +158,19 @@ fn unavailable<W: Batched>(batch: Vec<Queued<W>>, message: &str) {
 /// nothing and reports success. So both paths check the depth once the writes are applied
 /// (and the guarded one around every savepoint); once it is not what it must be, the batch
 /// is abandoned and every writer is told its outcome is unknown (never that it committed).
-async fn commit<W: Batched>(writer: &AnyPool, backend: crate::Backend, mut batch: Vec<Queued<W>>) {
+async fn commit<W: Batched>(
+    writer: &AnyPool,
+    backend: crate::Backend,
+    mut batch: Vec<Queued<W>>,
+    observed: &crate::stats::BatchSizes,
+) {
     batch.sort_by_cached_key(|queued| queued.write.lock_order());
     let batch = match backend {
         crate::Backend::Sqlite => match commit_unguarded(writer, batch).await {
-            Some(failed) => failed,
+            Some(failed) => {
+                observed.observe_redone();
+                failed
+            }
             None => return,
         },
         crate::Backend::Postgres => batch,

@@ -306,6 +306,7 @@ async fn a_batch_that_fails_midway_is_applied_again_the_ordinary_way() {
         .execute(&store.inner.writer)
         .await
         .unwrap();
+    let redone = store.stats().redone_batches;
     let written = store
         .put_object(
             "plain",
@@ -316,6 +317,7 @@ async fn a_batch_that_fails_midway_is_applied_again_the_ordinary_way() {
         .await
         .unwrap();
     assert_eq!(written.version_id, NULL_VERSION);
+    assert_eq!(store.stats().redone_batches, redone + 1, "counted for the metrics");
     assert_eq!(bytes_of(&store, "plain", "odd").await, b"new");
     assert_eq!(
         versions(&store, "plain", "odd").await,

@@ -1,5 +1,5 @@
-//! What the store counts for metrics: the sizes of its group commits and its caches' hits
-//! and misses. Counting is a relaxed atomic add; reading is a snapshot.
+//! What the store counts for metrics: the sizes of its group commits (and how many were
+//! redone), and its caches' hits and misses. Counting is a relaxed atomic add; reading is a snapshot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,6 +10,9 @@ pub const BATCH_BOUNDS: [u64; 8] = [1, 2, 4, 8, 16, 32, 64, 128];
 pub(crate) struct BatchSizes {
     counts: [AtomicU64; 8],
     sum: AtomicU64,
+    /// Batches applied again, each write in a savepoint, after a write failed where it could
+    /// not be undone alone (see `commits::commit_unguarded`).
+    redone: AtomicU64,
 }
 
 impl BatchSizes {
@@ -22,6 +25,10 @@ impl BatchSizes {
         self.counts[at].fetch_add(1, Ordering::Relaxed);
         self.sum.fetch_add(writes, Ordering::Relaxed);
     }
+
+    pub(crate) fn observe_redone(&self) {
+        self.redone.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A snapshot of the store's counters.
@@ -30,6 +37,10 @@ pub struct StoreStats {
     /// Commits per bucket of [`BATCH_BOUNDS`] (not cumulative), and the writes they carried.
     pub batches: [u64; 8],
     pub batched_writes: u64,
+    /// Commits whose batch was applied again, each write in a savepoint of its own, after
+    /// the batch failed without them (SQLite): normal now and then (a write refused after it
+    /// changed rows), a sign of trouble when it climbs with the writes.
+    pub redone_batches: u64,
     /// (cache, hits, misses) of each read cache.
     pub caches: Vec<(&'static str, u64, u64)>,
 }
@@ -46,6 +57,7 @@ impl crate::Store {
         StoreStats {
             batches: std::array::from_fn(|i| sizes.counts[i].load(Ordering::Relaxed)),
             batched_writes: sizes.sum.load(Ordering::Relaxed),
+            redone_batches: sizes.redone.load(Ordering::Relaxed),
             caches: caches
                 .into_iter()
                 .map(|(name, (hits, misses))| (name, hits, misses))

@@ -104,6 +104,13 @@ impl Collector for StoreCollector {
         )?;
         let mut histogram = histogram;
         histogram.encode_histogram::<NoLabelSet>(stats.batched_writes as f64, count, &buckets, None)?;
+        let redone = encoder.encode_descriptor(
+            "commit_batches_redone",
+            "Group commits applied again, each write in a savepoint, after the batch failed without them (SQLite)",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(stats.redone_batches).encode(redone)?;
         let mut lookups = encoder.encode_descriptor(
             "cache_lookups",
             "Lookups of the store's read caches, by cache and whether the cache had the value",

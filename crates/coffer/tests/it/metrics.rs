@@ -160,6 +160,8 @@ async fn refusals_commits_caches_and_buckets_are_measured() {
     // Four object writes went through group commits.
     assert_eq!(count("coffer_commit_batch_writes_sum"), 4.0, "{text}");
     assert!(count("coffer_commit_batch_writes_count") >= 1.0, "{text}");
+    // None of them failed in a way only a redo could undo.
+    assert_eq!(count("coffer_commit_batches_redone_total"), 0.0, "{text}");
     assert!(
         count(r#"coffer_cache_lookups_total{cache="credentials",result="hit"}"#) >= 5.0,
         "{text}"
