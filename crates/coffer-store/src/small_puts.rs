@@ -106,7 +106,7 @@ pub(crate) async fn apply_together(
         }
     }
     for (i, put) in planned {
-        outcomes[i] = Some(Ok(Written::put(put.last_modified(), put.into_written())));
+        outcomes[i] = Some(Ok(Written::put(put.last_modified, put.written)));
     }
     Ok(())
 }
@@ -276,13 +276,5 @@ impl<'w> SmallPut<'w> {
         };
         let query = versions::bind_contents(query, &self.object, Some(self.bytes), 0, self.last_modified);
         versions::bind_body(query, Some((id, bytes)))
-    }
-
-    pub(crate) fn last_modified(&self) -> i64 {
-        self.last_modified
-    }
-
-    pub(crate) fn into_written(self) -> WrittenVersion {
-        self.written
     }
 }
